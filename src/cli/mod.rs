@@ -1,0 +1,119 @@
+//! The command line: argument definitions and one module per command.
+//!
+//! This is the edge of the program: commands orchestrate the library and print;
+//! the library itself never prints. Every command returns an [`Outcome`] that
+//! `main` maps to the exit code (0 clean, 2 changes or drift); errors exit 1.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod emulator;
+pub mod output;
+pub mod plan;
+pub mod schema;
+pub mod validate;
+
+/// What a successful command found, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, nothing to change (exit 0).
+    Clean,
+    /// Success with changes to make, or drift found (exit 2).
+    Changes,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  rolecall validate                         check manifests/ and print every error
+  rolecall plan                             what apply would change, in order
+  rolecall apply --auto-approve             make the account match manifests/
+  rolecall plan --format json --out plan.json && rolecall apply plan.json
+
+The account is an emulated AWS account in .rolecall/account.db unless
+--account or ROLECALL_ACCOUNT names another file.
+
+Exit codes: 0 success and nothing to change, 1 error, 2 changes (plan with
+--detailed-exitcode) or drift found.";
+
+/// Manage AWS IAM roles, instance profiles, tags and EC2 instance-profile
+/// associations from YAML manifests kept in git.
+#[derive(Debug, Parser)]
+#[command(name = "rolecall", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Emulated account file [default: .rolecall/account.db]
+    #[arg(long, global = true, env = "ROLECALL_ACCOUNT", value_name = "PATH")]
+    pub account: Option<PathBuf>,
+    /// More output: -v lists API calls, -vv debug logs, -vvv traces
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to colour output (NO_COLOR is respected)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl GlobalArgs {
+    /// The emulated account file this invocation uses.
+    pub fn account_path(&self) -> PathBuf {
+        self.account
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".rolecall/account.db"))
+    }
+}
+
+/// Manifest files and directories (`-f`, repeatable).
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// Manifest file or directory (repeatable; directories are read recursively)
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "manifests"
+    )]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests and print every error
+    Validate(validate::ValidateArgs),
+    /// Show the ordered API calls that would make the account match the manifests
+    Plan(plan::PlanArgs),
+    /// Print the resource graph (or the step DAG) for Graphviz
+    Graph(plan::GraphArgs),
+    /// Print the JSON Schema of the manifest format, for editors
+    Schema(schema::SchemaArgs),
+    /// Act on the emulated account directly: AWS CLI-style operations, export, import
+    Emulator(emulator::EmulatorArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    output::init(&cli.global);
+    match cli.command {
+        Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Graph(args) => plan::run_graph(&cli.global, args),
+        Command::Schema(args) => schema::run(&cli.global, args),
+        Command::Emulator(args) => emulator::run(&cli.global, args),
+    }
+}

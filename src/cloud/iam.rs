@@ -1,0 +1,189 @@
+//! IAM request and response shapes, named and serialised as AWS names them
+//! (PascalCase), so a plan's `params` read like the API reference.
+
+use serde::{Deserialize, Serialize};
+
+/// One tag, as IAM and EC2 exchange them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+impl Tag {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Tag {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPermissionsBoundary {
+    /// Always `Policy` (the only type AWS has).
+    pub permissions_boundary_type: String,
+    pub permissions_boundary_arn: String,
+}
+
+/// A role as IAM returns it (`AssumeRolePolicyDocument` URL-encoded, as AWS does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Role {
+    pub path: String,
+    pub role_name: String,
+    pub role_id: String,
+    pub arn: String,
+    pub create_date: String,
+    pub assume_role_policy_document: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub max_session_duration: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<AttachedPermissionsBoundary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceProfile {
+    pub path: String,
+    pub instance_profile_name: String,
+    pub instance_profile_id: String,
+    pub arn: String,
+    pub create_date: String,
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPolicy {
+    pub policy_name: String,
+    pub policy_arn: String,
+}
+
+/// Pagination input shared by the List operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Page {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+}
+
+shapes! {
+    CreateRoleRequest {
+        role_name: String,
+        assume_role_policy_document: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] max_session_duration: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] permissions_boundary: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+    RoleNameRequest { role_name: String }
+    UpdateRoleRequest {
+        role_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] max_session_duration: Option<u32>,
+    }
+    UpdateAssumeRolePolicyRequest { role_name: String, policy_document: String }
+    PutRolePermissionsBoundaryRequest { role_name: String, permissions_boundary: String }
+    RolePolicyArnRequest { role_name: String, policy_arn: String }
+    PutRolePolicyRequest { role_name: String, policy_name: String, policy_document: String }
+    RolePolicyNameRequest { role_name: String, policy_name: String }
+    GetRolePolicyResponse { role_name: String, policy_name: String, policy_document: String }
+    ListForRoleRequest {
+        role_name: String,
+        #[serde(flatten)] page: Page,
+    }
+    ListRolePoliciesResponse {
+        policy_names: Vec<String>,
+        is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    ListAttachedRolePoliciesResponse {
+        attached_policies: Vec<AttachedPolicy>,
+        is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    ListByPathRequest {
+        #[serde(default, skip_serializing_if = "Option::is_none")] path_prefix: Option<String>,
+        #[serde(flatten)] page: Page,
+    }
+    ListRolesResponse {
+        roles: Vec<Role>,
+        is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    TagRoleRequest { role_name: String, tags: Vec<Tag> }
+    UntagRoleRequest { role_name: String, tag_keys: Vec<String> }
+    ListTagsResponse {
+        tags: Vec<Tag>,
+        is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    CreateInstanceProfileRequest {
+        instance_profile_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] path: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+    InstanceProfileNameRequest { instance_profile_name: String }
+    ListInstanceProfileTagsRequest {
+        instance_profile_name: String,
+        #[serde(flatten)] page: Page,
+    }
+    InstanceProfileRoleRequest { instance_profile_name: String, role_name: String }
+    ListInstanceProfilesResponse {
+        instance_profiles: Vec<InstanceProfile>,
+        is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    TagInstanceProfileRequest { instance_profile_name: String, tags: Vec<Tag> }
+    UntagInstanceProfileRequest { instance_profile_name: String, tag_keys: Vec<String> }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoleResponse {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceProfileResponse {
+    pub instance_profile: InstanceProfile,
+}
+
+// AWS names every operation's input and output; these aliases keep those names
+// while operations with the same shape share one struct.
+pub type CreateRoleResponse = RoleResponse;
+pub type GetRoleRequest = RoleNameRequest;
+pub type GetRoleResponse = RoleResponse;
+pub type DeleteRoleRequest = RoleNameRequest;
+pub type DeleteRolePermissionsBoundaryRequest = RoleNameRequest;
+pub type AttachRolePolicyRequest = RolePolicyArnRequest;
+pub type DetachRolePolicyRequest = RolePolicyArnRequest;
+pub type GetRolePolicyRequest = RolePolicyNameRequest;
+pub type DeleteRolePolicyRequest = RolePolicyNameRequest;
+pub type ListRolePoliciesRequest = ListForRoleRequest;
+pub type ListAttachedRolePoliciesRequest = ListForRoleRequest;
+pub type ListRoleTagsRequest = ListForRoleRequest;
+pub type ListInstanceProfilesForRoleRequest = ListForRoleRequest;
+pub type ListRolesRequest = ListByPathRequest;
+pub type ListInstanceProfilesRequest = ListByPathRequest;
+pub type ListRoleTagsResponse = ListTagsResponse;
+pub type ListInstanceProfileTagsResponse = ListTagsResponse;
+pub type ListInstanceProfilesForRoleResponse = ListInstanceProfilesResponse;
+pub type CreateInstanceProfileResponse = InstanceProfileResponse;
+pub type GetInstanceProfileRequest = InstanceProfileNameRequest;
+pub type GetInstanceProfileResponse = InstanceProfileResponse;
+pub type DeleteInstanceProfileRequest = InstanceProfileNameRequest;
+pub type AddRoleToInstanceProfileRequest = InstanceProfileRoleRequest;
+pub type RemoveRoleFromInstanceProfileRequest = InstanceProfileRoleRequest;

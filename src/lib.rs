@@ -1,0 +1,10 @@
+//! rolecall: reconcile AWS IAM roles, instance profiles, tags and EC2
+//! instance-profile associations with YAML manifests kept in git.
+//!
+//! Pipeline (see ARCHITECTURE.md): `manifest` loads `Desired`, a `cloud::Cloud`
+//! snapshot gives `Live`, `plan` diffs and sequences them into steps, `apply`
+//! executes the steps.
+
+pub mod cli;
+pub mod cloud;
+pub mod model;
