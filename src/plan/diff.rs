@@ -1,0 +1,482 @@
+//! Desired vs Live, resource by resource, attribute by attribute.
+//!
+//! The comparison knows nothing of API calls: `plan` turns it into steps and
+//! `drift` into a report, so both always agree on what differs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::ownership::{self, Owner};
+use crate::model::{
+    Desired, InstanceProfile, InstanceSelector, Live, LiveInstance, Location, Role, Tags,
+    instance_key, profile_key, role_key,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Role,
+    InstanceProfile,
+    Instance,
+}
+
+/// How a resource stands between manifests and account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Declared, absent from the account.
+    Missing,
+    /// Owned by this stack, no longer declared.
+    Orphaned,
+    /// Declared, exists, owned by nobody: needs `rolecall import`.
+    Unmanaged,
+    /// Declared, exists, owned by another stack.
+    Foreign(String),
+    /// Declared and owned by this stack.
+    Managed,
+}
+
+/// One attribute that differs, as JSON values for rendering.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributeDiff {
+    pub name: &'static str,
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceDiff {
+    /// `role/NAME`, `instance-profile/NAME`, `instance/ID` (or `instance/NAME` before launch).
+    pub key: String,
+    pub kind: Kind,
+    /// Role or profile name, or instance id (name for one not yet launched).
+    pub name: String,
+    pub status: Status,
+    /// For managed roles and profiles: the live `rolecall:spec` tag equals the
+    /// declared hash (so any difference was made outside rolecall).
+    pub spec_current: Option<bool>,
+    pub attributes: Vec<AttributeDiff>,
+    /// The resource as the account holds it (user tags only).
+    pub before: Option<Value>,
+    /// The resource as declared.
+    pub after: Option<Value>,
+    #[serde(skip)]
+    pub location: Option<Location>,
+}
+
+impl ResourceDiff {
+    pub fn attribute(&self, name: &str) -> Option<&AttributeDiff> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// A path change cannot be made in place: IAM has no rename or move.
+    pub fn needs_replacement(&self) -> bool {
+        self.status == Status::Managed && self.attribute("path").is_some()
+    }
+}
+
+/// Where a declared instance stands in the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceMatch {
+    /// Exactly one live instance: its id.
+    Found(String),
+    /// No live instance by that name (the emulator may launch it).
+    Absent,
+}
+
+/// A reason the manifests cannot be reconciled with the account as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}: {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// Sorted by kind, then key.
+    pub diffs: Vec<ResourceDiff>,
+    /// Per declared instance (same order as `Desired::instances`).
+    pub instance_matches: Vec<InstanceMatch>,
+    pub problems: Vec<Problem>,
+    /// Declared role and profile hashes, for the ownership tags.
+    pub role_hashes: HashMap<String, String>,
+    pub profile_hashes: HashMap<String, String>,
+}
+
+pub fn compare(desired: &Desired, live: &Live) -> Comparison {
+    let mut out = Comparison::default();
+    compare_roles(desired, live, &mut out);
+    compare_profiles(desired, live, &mut out);
+    compare_instances(desired, live, &mut out);
+    out.diffs
+        .sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+    out
+}
+
+fn status_of(stack: &str, tags: &Tags) -> Status {
+    match ownership::owner(tags) {
+        Owner::Nobody => Status::Unmanaged,
+        Owner::Stack(owner) if owner == stack => Status::Managed,
+        Owner::Stack(owner) => Status::Foreign(owner),
+    }
+}
+
+/// Live names by their lowercase form, to find a declared name that differs
+/// only in case (IAM names are unique ignoring case).
+fn case_index<V>(map: &BTreeMap<String, V>) -> HashMap<String, &str> {
+    map.keys()
+        .map(|k| (k.to_ascii_lowercase(), k.as_str()))
+        .collect()
+}
+
+fn role_view(role: &Role) -> Value {
+    let mut role = role.clone();
+    role.tags = ownership::user_tags(&role.tags);
+    serde_json::to_value(role).unwrap_or(Value::Null)
+}
+
+fn profile_view(profile: &InstanceProfile) -> Value {
+    let mut profile = profile.clone();
+    profile.tags = ownership::user_tags(&profile.tags);
+    serde_json::to_value(profile).unwrap_or(Value::Null)
+}
+
+fn tags_equal(a: &Tags, b: &Tags, ignore_case: bool) -> bool {
+    let (set, remove) = ownership::tag_delta(a, b, ignore_case);
+    set.is_empty() && remove.is_empty()
+}
+
+fn push_if<T: PartialEq + Serialize>(
+    out: &mut Vec<AttributeDiff>,
+    name: &'static str,
+    before: &T,
+    after: &T,
+) {
+    if before != after {
+        out.push(AttributeDiff {
+            name,
+            before: json!(before),
+            after: json!(after),
+        });
+    }
+}
+
+fn role_attributes(live: &Role, desired: &Role) -> Vec<AttributeDiff> {
+    let mut out = Vec::new();
+    push_if(&mut out, "path", &live.path, &desired.path);
+    push_if(
+        &mut out,
+        "description",
+        &live.description,
+        &desired.description,
+    );
+    push_if(&mut out, "trust", &live.trust, &desired.trust);
+    push_if(
+        &mut out,
+        "max_session_duration",
+        &live.max_session_duration,
+        &desired.max_session_duration,
+    );
+    push_if(
+        &mut out,
+        "permissions_boundary",
+        &live.permissions_boundary,
+        &desired.permissions_boundary,
+    );
+    push_if(
+        &mut out,
+        "managed_policies",
+        &live.managed_policies,
+        &desired.managed_policies,
+    );
+    push_if(
+        &mut out,
+        "inline_policies",
+        &live.inline_policies,
+        &desired.inline_policies,
+    );
+    let live_tags = ownership::user_tags(&live.tags);
+    if !tags_equal(&live_tags, &desired.tags, true) {
+        out.push(AttributeDiff {
+            name: "tags",
+            before: json!(live_tags),
+            after: json!(desired.tags),
+        });
+    }
+    out
+}
+
+fn profile_attributes(live: &InstanceProfile, desired: &InstanceProfile) -> Vec<AttributeDiff> {
+    let mut out = Vec::new();
+    push_if(&mut out, "path", &live.path, &desired.path);
+    push_if(&mut out, "role", &live.role, &desired.role);
+    let live_tags = ownership::user_tags(&live.tags);
+    if !tags_equal(&live_tags, &desired.tags, false) {
+        out.push(AttributeDiff {
+            name: "tags",
+            before: json!(live_tags),
+            after: json!(desired.tags),
+        });
+    }
+    out
+}
+
+fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.roles);
+    for (name, role) in &desired.roles {
+        let key = role_key(name);
+        let location = desired.locations.get(&key).cloned();
+        let hash = ownership::spec_hash(role);
+        out.role_hashes.insert(name.clone(), hash.clone());
+        let Some(found) = live.roles.get(name) else {
+            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
+                out.problems.push(Problem {
+                    key: key.clone(),
+                    location: location.clone(),
+                    message: format!(
+                        "the account has a role named `{twin}`; IAM role names ignore case, so declare it as `{twin}`"
+                    ),
+                });
+            }
+            out.diffs.push(ResourceDiff {
+                key,
+                kind: Kind::Role,
+                name: name.clone(),
+                status: Status::Missing,
+                spec_current: None,
+                attributes: Vec::new(),
+                before: None,
+                after: Some(role_view(role)),
+                location,
+            });
+            continue;
+        };
+        let status = status_of(&desired.stack, &found.role.tags);
+        let spec_current = (status == Status::Managed)
+            .then(|| ownership::live_spec_hash(&found.role.tags) == Some(hash.as_str()));
+        out.diffs.push(ResourceDiff {
+            key,
+            kind: Kind::Role,
+            name: name.clone(),
+            status,
+            spec_current,
+            attributes: role_attributes(&found.role, role),
+            before: Some(role_view(&found.role)),
+            after: Some(role_view(role)),
+            location,
+        });
+    }
+    for (name, found) in &live.roles {
+        if desired.roles.contains_key(name) {
+            continue;
+        }
+        if ownership::owner(&found.role.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: role_key(name),
+                kind: Kind::Role,
+                name: name.clone(),
+                status: Status::Orphaned,
+                spec_current: None,
+                attributes: Vec::new(),
+                before: Some(role_view(&found.role)),
+                after: None,
+                location: None,
+            });
+        }
+    }
+}
+
+fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.profiles);
+    for (name, profile) in &desired.profiles {
+        let key = profile_key(name);
+        let location = desired.locations.get(&key).cloned();
+        let hash = ownership::spec_hash(profile);
+        out.profile_hashes.insert(name.clone(), hash.clone());
+        let Some(found) = live.profiles.get(name) else {
+            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
+                out.problems.push(Problem {
+                    key: key.clone(),
+                    location: location.clone(),
+                    message: format!(
+                        "the account has an instance profile named `{twin}`; IAM names ignore case, so declare it as `{twin}`"
+                    ),
+                });
+            }
+            out.diffs.push(ResourceDiff {
+                key,
+                kind: Kind::InstanceProfile,
+                name: name.clone(),
+                status: Status::Missing,
+                spec_current: None,
+                attributes: Vec::new(),
+                before: None,
+                after: Some(profile_view(profile)),
+                location,
+            });
+            continue;
+        };
+        let status = status_of(&desired.stack, &found.profile.tags);
+        let spec_current = (status == Status::Managed)
+            .then(|| ownership::live_spec_hash(&found.profile.tags) == Some(hash.as_str()));
+        out.diffs.push(ResourceDiff {
+            key,
+            kind: Kind::InstanceProfile,
+            name: name.clone(),
+            status,
+            spec_current,
+            attributes: profile_attributes(&found.profile, profile),
+            before: Some(profile_view(&found.profile)),
+            after: Some(profile_view(profile)),
+            location,
+        });
+    }
+    for (name, found) in &live.profiles {
+        if desired.profiles.contains_key(name) {
+            continue;
+        }
+        if ownership::owner(&found.profile.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: profile_key(name),
+                kind: Kind::InstanceProfile,
+                name: name.clone(),
+                status: Status::Orphaned,
+                spec_current: None,
+                attributes: Vec::new(),
+                before: Some(profile_view(&found.profile)),
+                after: None,
+                location: None,
+            });
+        }
+    }
+}
+
+fn instance_view(id: Option<&str>, name: Option<&str>, profile: Option<&str>) -> Value {
+    let mut view = serde_json::Map::new();
+    if let Some(id) = id {
+        view.insert("instance_id".into(), json!(id));
+    }
+    if let Some(name) = name {
+        view.insert("name".into(), json!(name));
+    }
+    view.insert("profile".into(), json!(profile));
+    Value::Object(view)
+}
+
+fn live_instance_view(instance: &LiveInstance) -> Value {
+    instance_view(
+        Some(&instance.instance_id),
+        instance.name.as_deref(),
+        instance
+            .association
+            .as_ref()
+            .map(|a| a.profile_name.as_str()),
+    )
+}
+
+fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+    for instance in live.instances.values() {
+        if let Some(name) = &instance.name {
+            by_name.entry(name).or_default().push(&instance.instance_id);
+        }
+    }
+    let mut declared_ids = std::collections::HashSet::new();
+    for spec in &desired.instances {
+        let declared_key = match &spec.selector {
+            InstanceSelector::Id(id) => instance_key(id),
+            InstanceSelector::Name(name) => instance_key(name),
+        };
+        let location = desired.locations.get(&declared_key).cloned();
+        let found = match &spec.selector {
+            InstanceSelector::Id(id) => live.instances.get(id),
+            InstanceSelector::Name(name) => match by_name.get(name.as_str()).map(Vec::as_slice) {
+                None | Some([]) => None,
+                Some([id]) => live.instances.get(*id),
+                Some(ids) => {
+                    out.problems.push(Problem {
+                        key: declared_key.clone(),
+                        location: location.clone(),
+                        message: format!(
+                            "{} instances are named `{name}` ({}); name exactly one, or declare it by `id`",
+                            ids.len(),
+                            ids.join(", ")
+                        ),
+                    });
+                    None
+                }
+            },
+        };
+        let Some(found) = found else {
+            out.instance_matches.push(InstanceMatch::Absent);
+            let (id, name) = match &spec.selector {
+                InstanceSelector::Id(id) => (Some(id.as_str()), None),
+                InstanceSelector::Name(name) => (None, Some(name.as_str())),
+            };
+            out.diffs.push(ResourceDiff {
+                key: declared_key,
+                kind: Kind::Instance,
+                name: id.or(name).unwrap_or_default().to_string(),
+                status: Status::Missing,
+                spec_current: None,
+                attributes: Vec::new(),
+                before: None,
+                after: Some(instance_view(id, name, spec.profile.as_deref())),
+                location,
+            });
+            continue;
+        };
+        declared_ids.insert(found.instance_id.as_str());
+        out.instance_matches
+            .push(InstanceMatch::Found(found.instance_id.clone()));
+        let live_profile = found.association.as_ref().map(|a| a.profile_name.clone());
+        let mut attributes = Vec::new();
+        push_if(&mut attributes, "profile", &live_profile, &spec.profile);
+        out.diffs.push(ResourceDiff {
+            key: instance_key(&found.instance_id),
+            kind: Kind::Instance,
+            name: found.instance_id.clone(),
+            status: status_of(&desired.stack, &found.tags),
+            spec_current: None,
+            attributes,
+            before: Some(live_instance_view(found)),
+            after: Some(instance_view(
+                Some(&found.instance_id),
+                found.name.as_deref(),
+                spec.profile.as_deref(),
+            )),
+            location,
+        });
+    }
+    for (id, instance) in &live.instances {
+        if declared_ids.contains(id.as_str()) {
+            continue;
+        }
+        if ownership::owner(&instance.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: instance_key(id),
+                kind: Kind::Instance,
+                name: id.clone(),
+                status: Status::Orphaned,
+                spec_current: None,
+                attributes: Vec::new(),
+                before: Some(live_instance_view(instance)),
+                after: None,
+                location: None,
+            });
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Plan: diff Desired against Live, then sequence the changes into an ordered
+//! DAG of AWS API calls that AWS will accept in that order.
+//!
+//! - `diff`: attribute-level comparison (shared with drift detection);
+//! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
+//! - `steps`: which API calls each change needs and what they depend on;
+//! - `sequence`: fact-based dependencies and the deterministic order;
+//! - `render`: text, JSON, markdown, DOT;
+//! - `saved`: saved plans and their staleness check.
+
+pub mod diff;
+pub mod ownership;
+pub mod render;
+pub mod saved;
+pub mod sequence;
+mod steps;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cloud::{Call, EMULATOR_ONLY_OPERATIONS};
+use crate::model::{Desired, Live};
+pub use diff::{Comparison, Kind, Problem, ResourceDiff, Status};
+
+/// Version of the JSON plan format (DESIGN.md, "JSON plan").
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Choices that change what a plan may do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Touch resources rolecall does not own when the plan needs to (with a warning).
+    pub force: bool,
+    /// Launch declared instances that do not exist (emulated accounts only).
+    pub launch_instances: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Noop,
+}
+
+/// What happens to one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub resource: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// Names of the attributes that change.
+    pub attributes: Vec<String>,
+}
+
+/// One AWS API call of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// 1-based, in execution order.
+    pub id: usize,
+    pub resource: String,
+    pub call: Call,
+    /// Ids of earlier steps that must succeed first.
+    pub depends_on: Vec<usize>,
+}
+
+impl Step {
+    /// Steps that only an emulated account can run (launching lab instances).
+    pub fn emulator_only(&self) -> bool {
+        EMULATOR_ONLY_OPERATIONS.contains(&self.call.operation())
+    }
+}
+
+/// The JSON shape of a step: `{"id", "operation", "resource", "params", "depends_on"}`.
+#[derive(Serialize, Deserialize)]
+struct StepJson {
+    id: usize,
+    operation: String,
+    resource: String,
+    params: Value,
+    depends_on: Vec<usize>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    emulator_only: bool,
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tagged = serde_json::to_value(&self.call).map_err(serde::ser::Error::custom)?;
+        StepJson {
+            id: self.id,
+            operation: self.call.operation().to_string(),
+            resource: self.resource.clone(),
+            params: tagged.get("params").cloned().unwrap_or(Value::Null),
+            depends_on: self.depends_on.clone(),
+            emulator_only: self.emulator_only(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = StepJson::deserialize(deserializer)?;
+        let call: Call = serde_json::from_value(
+            serde_json::json!({"operation": raw.operation, "params": raw.params}),
+        )
+        .map_err(serde::de::Error::custom)?;
+        Ok(Step {
+            id: raw.id,
+            resource: raw.resource,
+            call,
+            depends_on: raw.depends_on,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        self.create + self.update + self.replace + self.delete == 0
+    }
+}
+
+/// A computed plan, in DESIGN.md's JSON format (format_version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub stack: String,
+    /// Every declared or owned resource, sorted by kind and key.
+    pub changes: Vec<Change>,
+    /// In execution order.
+    pub steps: Vec<Step>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+    /// Saved plans only: the account and the live state each touched resource
+    /// had, to refuse a stale plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, String>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}
+
+/// Why no plan could be made: every problem found, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_problems(.0))]
+pub struct PlanError(pub Vec<Problem>);
+
+fn render_problems(problems: &[Problem]) -> String {
+    let mut out = format!(
+        "cannot plan: {} problem{}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        out.push_str("\n  ");
+        out.push_str(&problem.to_string());
+    }
+    out
+}
+
+/// Computes the plan that makes `live` match `desired`.
+pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
+    let comparison = diff::compare(desired, live);
+    let built = steps::build(desired, live, &comparison, options);
+    let mut problems = comparison.problems;
+    problems.extend(built.problems);
+    if !problems.is_empty() {
+        return Err(PlanError(problems));
+    }
+    let ordered = sequence::order(built.drafts).map_err(|message| {
+        PlanError(vec![Problem {
+            key: "plan".into(),
+            location: None,
+            message,
+        }])
+    })?;
+    let steps: Vec<Step> = ordered
+        .into_iter()
+        .enumerate()
+        .map(|(index, step)| Step {
+            id: index + 1,
+            resource: step.resource,
+            call: step.call,
+            depends_on: step.depends_on.into_iter().map(|p| p + 1).collect(),
+        })
+        .collect();
+    let mut summary = Summary::default();
+    for change in &built.changes {
+        match change.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+            Action::Noop => {}
+        }
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        stack: desired.stack.clone(),
+        changes: built.changes,
+        steps,
+        warnings: built.warnings,
+        summary,
+        account_id: None,
+        fingerprints: BTreeMap::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! One change as signed lines: what is added, removed, changed, or context.
+
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{Action, Change};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    Add,
+    Remove,
+    Change,
+    Context,
+}
+
+impl Sign {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Sign::Add => "+",
+            Sign::Remove => "-",
+            Sign::Change => "~",
+            Sign::Context => " ",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub sign: Sign,
+    /// Nesting depth (0 = attribute level).
+    pub depth: usize,
+    pub text: String,
+}
+
+fn line(sign: Sign, depth: usize, text: impl Into<String>) -> Line {
+    Line {
+        sign,
+        depth,
+        text: text.into(),
+    }
+}
+
+/// The symbol of a resource-level action, as in Terraform.
+pub fn action_symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+        Action::Noop => " ",
+    }
+}
+
+/// Attributes that hold policy documents: shown as canonical JSON, diffed line by line.
+fn is_document(attribute: &str) -> bool {
+    attribute == "trust"
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn document_lines(sign: Sign, depth: usize, value: &Value, out: &mut Vec<Line>) {
+    for text in pretty(value).lines() {
+        out.push(line(sign, depth, text));
+    }
+}
+
+fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut Vec<Line>) {
+    let (old, new) = (pretty(before) + "\n", pretty(after) + "\n");
+    let diff = TextDiff::from_lines(&old, &new);
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            ChangeTag::Equal => Sign::Context,
+            ChangeTag::Delete => Sign::Remove,
+            ChangeTag::Insert => Sign::Add,
+        };
+        out.push(line(sign, depth, change.value().trim_end_matches('\n')));
+    }
+}
+
+fn object(value: &Value) -> serde_json::Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+/// Lines for a whole resource being created (everything it will have).
+fn created(after: &Value, out: &mut Vec<Line>) {
+    for (key, value) in object(after) {
+        attribute_added(&key, &value, out);
+    }
+}
+
+fn attribute_added(key: &str, value: &Value, out: &mut Vec<Line>) {
+    match (key, value) {
+        ("inline_policies", Value::Object(policies)) => {
+            for (name, document) in policies {
+                out.push(line(Sign::Add, 0, format!("inline_policies.{name}:")));
+                document_lines(Sign::Add, 1, document, out);
+            }
+        }
+        (key, Value::Object(_)) if is_document(key) => {
+            out.push(line(Sign::Add, 0, format!("{key}:")));
+            document_lines(Sign::Add, 1, value, out);
+        }
+        ("tags", Value::Object(tags)) => {
+            for (k, v) in tags {
+                out.push(line(Sign::Add, 0, format!("tags.{k} = {v}")));
+            }
+        }
+        ("managed_policies", Value::Array(items)) => {
+            for item in items {
+                out.push(line(
+                    Sign::Add,
+                    0,
+                    format!("managed_policies: {}", scalar(item)),
+                ));
+            }
+        }
+        (key, value) => out.push(line(Sign::Add, 0, format!("{key}: {}", scalar(value)))),
+    }
+}
+
+fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut Vec<Line>) {
+    match key {
+        "inline_policies" => {
+            let (old, new) = (object(before), object(after));
+            for (name, document) in &old {
+                match new.get(name) {
+                    None => {
+                        out.push(line(Sign::Remove, 0, format!("inline_policies.{name}")));
+                    }
+                    Some(changed) if changed != document => {
+                        out.push(line(Sign::Change, 0, format!("inline_policies.{name}:")));
+                        document_diff(1, document, changed, out);
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (name, document) in &new {
+                if !old.contains_key(name) {
+                    out.push(line(Sign::Add, 0, format!("inline_policies.{name}:")));
+                    document_lines(Sign::Add, 1, document, out);
+                }
+            }
+        }
+        key if is_document(key) => {
+            out.push(line(Sign::Change, 0, format!("{key}:")));
+            document_diff(1, before, after, out);
+        }
+        "tags" => {
+            let (old, new) = (object(before), object(after));
+            for (k, v) in &old {
+                match new.get(k) {
+                    None => out.push(line(Sign::Remove, 0, format!("tags.{k} = {v}"))),
+                    Some(n) if n != v => {
+                        out.push(line(Sign::Change, 0, format!("tags.{k}: {v} -> {n}")))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (k, v) in &new {
+                if !old.contains_key(k) {
+                    out.push(line(Sign::Add, 0, format!("tags.{k} = {v}")));
+                }
+            }
+        }
+        "managed_policies" => {
+            let list = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .map(|a| a.iter().map(scalar).collect())
+                    .unwrap_or_default()
+            };
+            let (old, new) = (list(before), list(after));
+            for arn in old.iter().filter(|a| !new.contains(a)) {
+                out.push(line(Sign::Remove, 0, format!("managed_policies: {arn}")));
+            }
+            for arn in new.iter().filter(|a| !old.contains(a)) {
+                out.push(line(Sign::Add, 0, format!("managed_policies: {arn}")));
+            }
+        }
+        key => out.push(line(
+            Sign::Change,
+            0,
+            format!("{key}: {} -> {}", scalar(before), scalar(after)),
+        )),
+    }
+}
+
+/// The lines that explain one change.
+pub fn describe(change: &Change) -> Vec<Line> {
+    let mut out = Vec::new();
+    let null = Value::Null;
+    match change.action {
+        Action::Create => created(change.after.as_ref().unwrap_or(&null), &mut out),
+        Action::Delete | Action::Noop => {}
+        Action::Update | Action::Replace => {
+            let before = change.before.as_ref().unwrap_or(&null);
+            let after = change.after.as_ref().unwrap_or(&null);
+            for attribute in &change.attributes {
+                match (before.get(attribute), after.get(attribute)) {
+                    (None, None) => out.push(line(Sign::Change, 0, attribute.clone())),
+                    (b, a) => attribute_changed(
+                        attribute,
+                        b.unwrap_or(&null),
+                        a.unwrap_or(&null),
+                        &mut out,
+                    ),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Why a change is what it is, in a few words (for headers).
+pub fn reason(change: &Change) -> String {
+    match change.action {
+        Action::Replace => "path changes, which forces replacement".into(),
+        Action::Delete if change.resource.starts_with("instance/") => {
+            "no longer declared: released (the instance keeps running)".into()
+        }
+        Action::Delete => "no longer declared".into(),
+        Action::Create if change.resource.starts_with("instance/") => {
+            "launched (emulated account only)".into()
+        }
+        _ => String::new(),
+    }
+}

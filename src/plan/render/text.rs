@@ -1,0 +1,137 @@
+//! The plan for a terminal or a CI log: Terraform-like blocks per resource.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use super::lines::{self, Sign};
+use super::{NO_CHANGES, summary_line};
+use crate::plan::{Action, Plan};
+
+/// Options of the text rendering.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// ANSI colours (the CLI decides: terminal, --color, NO_COLOR).
+    pub color: bool,
+    /// Also list the ordered API calls (`-v`).
+    pub steps: bool,
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn sign_style(sign: Sign) -> Style {
+        match sign {
+            Sign::Add => AnsiColor::Green.on_default(),
+            Sign::Remove => AnsiColor::Red.on_default(),
+            Sign::Change => AnsiColor::Yellow.on_default(),
+            Sign::Context => Style::new(),
+        }
+    }
+
+    fn action_style(action: Action) -> Style {
+        match action {
+            Action::Create => AnsiColor::Green.on_default().bold(),
+            Action::Update => AnsiColor::Yellow.on_default().bold(),
+            Action::Replace => AnsiColor::Magenta.on_default().bold(),
+            Action::Delete => AnsiColor::Red.on_default().bold(),
+            Action::Noop => Style::new(),
+        }
+    }
+}
+
+pub fn render(plan: &Plan, options: TextOptions) -> String {
+    let painter = Painter {
+        color: options.color,
+    };
+    let mut out = String::new();
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Noop)
+        .collect();
+    if !changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "rolecall will perform these actions on stack `{}`:\n",
+            plan.stack
+        );
+    }
+    for change in changes {
+        let symbol = lines::action_symbol(change.action);
+        let header = format!("{symbol} {}", change.resource);
+        let reason = lines::reason(change);
+        let _ = write!(
+            out,
+            "  {}",
+            painter.paint(Painter::action_style(change.action), &header)
+        );
+        if reason.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, " ({reason})");
+        }
+        for line in lines::describe(change) {
+            let indent = "    ".repeat(line.depth + 1);
+            let text = format!("{} {}", line.sign.symbol(), line.text);
+            let _ = writeln!(
+                out,
+                "  {indent}{}",
+                painter.paint(Painter::sign_style(line.sign), &text)
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.warnings.is_empty() {
+        let warning = AnsiColor::Yellow.on_default().bold();
+        for message in &plan.warnings {
+            let _ = writeln!(out, "{} {message}", painter.paint(warning, "warning:"));
+        }
+        out.push('\n');
+    }
+    if options.steps && !plan.steps.is_empty() {
+        let _ = writeln!(out, "API calls, in order:");
+        let width = plan.steps.len().to_string().len();
+        for step in &plan.steps {
+            let after = if step.depends_on.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<String> = step.depends_on.iter().map(|d| d.to_string()).collect();
+                format!("  (after {})", ids.join(", "))
+            };
+            let emulator = if step.emulator_only() {
+                "  [emulator only]"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {:>width$}. {} {}{after}{emulator}",
+                step.id,
+                painter.paint(Style::new().bold(), step.call.operation()),
+                step.resource,
+            );
+        }
+        out.push('\n');
+    }
+    if plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "{}",
+            painter.paint(Style::new().bold(), &summary_line(plan))
+        );
+    } else {
+        let _ = writeln!(out, "{NO_CHANGES}");
+    }
+    out
+}

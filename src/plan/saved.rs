@@ -1,0 +1,198 @@
+//! Saved plans: written by `plan --out`, applied by `apply FILE`.
+//!
+//! A saved plan records, for every resource it touches, a fingerprint of the
+//! live state it was computed from. Applying re-reads the account and refuses
+//! the plan if any fingerprint changed (like Terraform's "Saved plan is stale").
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::ownership::spec_hash;
+use super::{FORMAT_VERSION, Plan};
+use crate::cloud::Call;
+use crate::model::{Live, instance_key, profile_key, role_key};
+
+const ABSENT: &str = "absent";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a rolecall plan: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: saved plan is for account {planned}, but the account is {actual}")]
+    WrongAccount {
+        path: PathBuf,
+        planned: String,
+        actual: String,
+    },
+    #[error("{}", stale_message(.path, .changed))]
+    Stale { path: PathBuf, changed: Vec<String> },
+}
+
+fn stale_message(path: &Path, changed: &[String]) -> String {
+    let mut out = format!(
+        "{}: saved plan is stale: the account changed since it was made; nothing was applied. Run `rolecall plan` again.",
+        path.display()
+    );
+    for key in changed {
+        out.push_str("\n  changed: ");
+        out.push_str(key);
+    }
+    out
+}
+
+/// Fingerprint of what the account holds under a resource key.
+fn fingerprint(live: &Live, key: &str) -> String {
+    let value: Option<Value> = if let Some(name) = key.strip_prefix("role/") {
+        live.roles.get(name).map(|r| json!(r))
+    } else if let Some(name) = key.strip_prefix("instance-profile/") {
+        live.profiles.get(name).map(|p| json!(p))
+    } else if let Some(id) = key.strip_prefix("instance/") {
+        match live.instances.get(id) {
+            Some(instance) => {
+                // An association settling from `associating` to `associated`
+                // is not a change: leave its state out.
+                let association = instance
+                    .association
+                    .as_ref()
+                    .map(|a| json!([a.association_id, a.profile_name]));
+                Some(json!([
+                    instance.instance_id,
+                    instance.state,
+                    instance.tags,
+                    association
+                ]))
+            }
+            None => {
+                // Not launched yet: the instance is keyed by its Name tag.
+                let named: Vec<&str> = live
+                    .instances
+                    .values()
+                    .filter(|i| i.name.as_deref() == Some(id))
+                    .map(|i| i.instance_id.as_str())
+                    .collect();
+                (!named.is_empty()).then(|| json!(named))
+            }
+        }
+    } else {
+        None
+    };
+    value.map_or_else(|| ABSENT.to_string(), |v| spec_hash(&v))
+}
+
+/// Every resource a plan's steps read or change, including the profiles and
+/// roles they name (an association relies on its profile being as planned).
+fn touched(plan: &Plan) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for step in &plan.steps {
+        keys.insert(step.resource.clone());
+        match &step.call {
+            Call::AddRoleToInstanceProfile(r) => {
+                keys.insert(role_key(&r.role_name));
+            }
+            Call::AssociateIamInstanceProfile(r) => {
+                keys.insert(instance_key(&r.instance_id));
+                if let Some(name) = &r.iam_instance_profile.name {
+                    keys.insert(profile_key(name));
+                }
+            }
+            Call::ReplaceIamInstanceProfileAssociation(r) => {
+                if let Some(name) = &r.iam_instance_profile.name {
+                    keys.insert(profile_key(name));
+                }
+            }
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// Records the account and the fingerprints the plan was computed from.
+pub fn seal(plan: &mut Plan, live: &Live) {
+    plan.account_id = Some(live.account_id.clone());
+    plan.fingerprints = touched(plan)
+        .into_iter()
+        .map(|key| {
+            let print = fingerprint(live, &key);
+            (key, print)
+        })
+        .collect::<BTreeMap<_, _>>();
+}
+
+/// The resources whose live state differs from when the plan was sealed.
+pub fn changed_since(plan: &Plan, live: &Live) -> Vec<String> {
+    plan.fingerprints
+        .iter()
+        .filter(|(key, print)| fingerprint(live, key) != **print)
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+/// Refuses a plan made for another account or from a state that has changed.
+pub fn check_fresh(plan: &Plan, live: &Live, path: &Path) -> Result<(), SavedPlanError> {
+    if let Some(planned) = &plan.account_id {
+        if *planned != live.account_id {
+            return Err(SavedPlanError::WrongAccount {
+                path: path.to_path_buf(),
+                planned: planned.clone(),
+                actual: live.account_id.clone(),
+            });
+        }
+    }
+    let changed = changed_since(plan, live);
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(SavedPlanError::Stale {
+            path: path.to_path_buf(),
+            changed,
+        })
+    }
+}
+
+/// Writes a sealed plan atomically (the file is whole or absent, fsynced).
+pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
+    let io = |source| SavedPlanError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut text = serde_json::to_string_pretty(plan).map_err(|e| io(e.into()))?;
+    text.push('\n');
+    let mut file = atomic_write_file::AtomicWriteFile::options()
+        .open(path)
+        .map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.commit().map_err(io)
+}
+
+/// Reads a saved plan, checking it is one rolecall can apply.
+pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |message: String| SavedPlanError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    if plan.format_version != FORMAT_VERSION {
+        return Err(invalid(format!(
+            "format_version {} is not supported (this rolecall reads {FORMAT_VERSION})",
+            plan.format_version
+        )));
+    }
+    if plan.account_id.is_none() {
+        return Err(invalid(
+            "it has no fingerprints: save plans with `rolecall plan --out FILE`".into(),
+        ));
+    }
+    Ok(plan)
+}

@@ -1,0 +1,948 @@
+//! Which API calls each change needs, and the facts that order them.
+//!
+//! This is DESIGN.md's sequencing table in code. Every rule reads as
+//! "this call requires that fact", see `sequence::Fact`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, Status};
+use super::ownership::{self, Owner};
+use super::sequence::{Draft, Fact};
+use super::{Action, Change, PlanOptions};
+use crate::cloud::Call;
+use crate::cloud::ec2::{
+    AssociateIamInstanceProfileRequest, DeleteTagsRequest, DisassociateIamInstanceProfileRequest,
+    IamInstanceProfileSpecification, ReplaceIamInstanceProfileAssociationRequest,
+    RunInstancesRequest, TagKeyMaybeValue, TagSpecification,
+};
+use crate::cloud::iam::*;
+use crate::model::{
+    DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
+    LiveInstance, Role, TAG_STACK, Tags, instance_key, profile_key, role_key,
+};
+
+/// Everything the planner derived from a comparison, before ordering.
+#[derive(Default)]
+pub struct Built {
+    pub drafts: Vec<Draft>,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+struct Builder<'a> {
+    desired: &'a Desired,
+    live: &'a Live,
+    options: PlanOptions,
+    out: Built,
+    /// RemoveRoleFromInstanceProfile steps by (profile, role): one call may serve
+    /// both a role's deletion and its profile's deletion or role swap.
+    removals: HashMap<(String, String), usize>,
+    /// Profiles that get AddRoleToInstanceProfile.
+    adds: HashSet<String>,
+    replaced_roles: HashSet<&'a str>,
+    deleted_profiles: HashSet<&'a str>,
+    replaced_profiles: HashSet<&'a str>,
+    /// Live profiles holding each role, and live instances using each profile.
+    profiles_by_role: HashMap<&'a str, Vec<&'a str>>,
+    instances_by_profile: HashMap<&'a str, Vec<&'a LiveInstance>>,
+    /// Instances this plan handles itself (declared and managed, or released).
+    handled_instances: HashSet<&'a str>,
+}
+
+pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOptions) -> Built {
+    let mut profiles_by_role: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, profile) in &live.profiles {
+        if let Some(role) = &profile.profile.role {
+            profiles_by_role.entry(role).or_default().push(name);
+        }
+    }
+    let mut instances_by_profile: HashMap<&str, Vec<&LiveInstance>> = HashMap::new();
+    for instance in live.instances.values() {
+        if let Some(association) = &instance.association {
+            instances_by_profile
+                .entry(&association.profile_name)
+                .or_default()
+                .push(instance);
+        }
+    }
+    let mut builder = Builder {
+        desired,
+        live,
+        options,
+        out: Built::default(),
+        removals: HashMap::new(),
+        adds: HashSet::new(),
+        replaced_roles: HashSet::new(),
+        deleted_profiles: HashSet::new(),
+        replaced_profiles: HashSet::new(),
+        profiles_by_role,
+        instances_by_profile,
+        handled_instances: HashSet::new(),
+    };
+    for diff in &cmp.diffs {
+        match (diff.kind, &diff.status) {
+            (Kind::Role, Status::Managed) if diff.needs_replacement() => {
+                builder.replaced_roles.insert(&diff.name);
+            }
+            (Kind::InstanceProfile, Status::Managed) if diff.needs_replacement() => {
+                builder.replaced_profiles.insert(&diff.name);
+                builder.deleted_profiles.insert(&diff.name);
+            }
+            (Kind::InstanceProfile, Status::Orphaned) => {
+                builder.deleted_profiles.insert(&diff.name);
+            }
+            _ => {}
+        }
+    }
+    for diff in &cmp.diffs {
+        match diff.kind {
+            Kind::Role => builder.role(diff, cmp),
+            Kind::InstanceProfile => builder.profile(diff, cmp),
+            Kind::Instance => {}
+        }
+    }
+    builder.instances(cmp);
+    builder.unmanaged_users_of_changed_profiles();
+    builder.out
+}
+
+fn tag_list(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
+}
+
+fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
+    let mut attributes: Vec<String> = diff.attributes.iter().map(|a| a.name.to_string()).collect();
+    if let Some(extra) = extra {
+        if attributes.is_empty() {
+            attributes.push(extra.to_string());
+        }
+    }
+    Change {
+        resource: diff.key.clone(),
+        action,
+        before: diff.before.clone(),
+        after: diff.after.clone(),
+        attributes,
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn push(&mut self, draft: Draft) -> usize {
+        self.out.drafts.push(draft);
+        self.out.drafts.len() - 1
+    }
+
+    fn problem(&mut self, diff_key: &str, message: String) {
+        self.out.problems.push(Problem {
+            key: diff_key.to_string(),
+            location: self.desired.locations.get(diff_key).cloned(),
+            message,
+        });
+    }
+
+    fn ownership_problem(&mut self, diff: &ResourceDiff) {
+        let message = match &diff.status {
+            Status::Unmanaged => format!(
+                "exists in the account but is not managed by rolecall (no `{TAG_STACK}` tag); adopt it with `rolecall import {}`",
+                diff.key
+            ),
+            Status::Foreign(stack) => format!(
+                "is owned by stack `{stack}`, not `{}`; rolecall never touches another stack's resources",
+                self.desired.stack
+            ),
+            _ => return,
+        };
+        self.problem(&diff.key, message);
+    }
+
+    fn owned_by_us(&self, tags: &Tags) -> bool {
+        ownership::owner(tags) == Owner::Stack(self.desired.stack.clone())
+    }
+
+    // ---- roles -------------------------------------------------------------
+
+    fn role(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+        let name = diff.name.as_str();
+        let hash = cmp.role_hashes.get(name).cloned().unwrap_or_default();
+        match &diff.status {
+            Status::Missing => {
+                if let Some(role) = self.desired.roles.get(name) {
+                    self.create_role(role, &hash);
+                    self.out.changes.push(change(diff, Action::Create, None));
+                }
+            }
+            Status::Orphaned => {
+                if let Some(live) = self.live.roles.get(name) {
+                    self.delete_role(&live.role);
+                    self.out.changes.push(change(diff, Action::Delete, None));
+                }
+            }
+            Status::Managed => {
+                let (Some(role), Some(live)) =
+                    (self.desired.roles.get(name), self.live.roles.get(name))
+                else {
+                    return;
+                };
+                if diff.needs_replacement() {
+                    self.delete_role(&live.role);
+                    self.create_role(role, &hash);
+                    self.out.changes.push(change(diff, Action::Replace, None));
+                } else if self.update_role(&live.role, role, &hash) {
+                    self.out
+                        .changes
+                        .push(change(diff, Action::Update, Some("ownership tags")));
+                } else {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                }
+            }
+            Status::Unmanaged | Status::Foreign(_) => self.ownership_problem(diff),
+        }
+    }
+
+    fn create_role(&mut self, role: &Role, hash: &str) {
+        let key = role_key(&role.name);
+        let tags = ownership::owned_tags(&role.tags, &self.desired.stack, hash);
+        let create = CreateRoleRequest {
+            role_name: role.name.clone(),
+            assume_role_policy_document: role.trust.to_json(),
+            path: (role.path != "/").then(|| role.path.clone()),
+            description: (!role.description.is_empty()).then(|| role.description.clone()),
+            max_session_duration: (role.max_session_duration != DEFAULT_MAX_SESSION_DURATION)
+                .then_some(role.max_session_duration),
+            permissions_boundary: role.permissions_boundary.clone(),
+            tags: tag_list(&tags),
+        };
+        self.push(
+            Draft::new(&key, Call::CreateRole(create))
+                .requires(Fact::RoleGone(role.name.clone()))
+                .provides(Fact::RoleExists(role.name.clone())),
+        );
+        for (policy_name, document) in &role.inline_policies {
+            let put = PutRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_name: policy_name.clone(),
+                policy_document: document.to_json(),
+            };
+            self.push(
+                Draft::new(&key, Call::PutRolePolicy(put))
+                    .requires(Fact::RoleExists(role.name.clone())),
+            );
+        }
+        for arn in &role.managed_policies {
+            let attach = AttachRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::AttachRolePolicy(attach))
+                    .requires(Fact::RoleExists(role.name.clone())),
+            );
+        }
+    }
+
+    /// The delete chain: out of every profile, policies detached and deleted,
+    /// boundary removed, then DeleteRole.
+    fn delete_role(&mut self, role: &Role) {
+        let key = role_key(&role.name);
+        let holders: Vec<&str> = self
+            .profiles_by_role
+            .get(role.name.as_str())
+            .cloned()
+            .unwrap_or_default();
+        for profile in holders {
+            let owned = self
+                .live
+                .profiles
+                .get(profile)
+                .is_some_and(|p| self.owned_by_us(&p.profile.tags));
+            if !owned {
+                let message = format!(
+                    "instance-profile/{profile} is not managed by this stack but holds role `{}`, which this plan deletes",
+                    role.name
+                );
+                if !self.options.force {
+                    self.problem(
+                        &key,
+                        format!("{message}; rerun with --force to remove it anyway"),
+                    );
+                    continue;
+                }
+                self.out
+                    .warnings
+                    .push(format!("--force: {message}; removing the role from it"));
+            } else if self
+                .desired
+                .profiles
+                .get(profile)
+                .and_then(|p| p.role.as_deref())
+                == Some(role.name.as_str())
+                && !self.replaced_roles.contains(role.name.as_str())
+            {
+                self.problem(
+                    &profile_key(profile),
+                    format!(
+                        "holds role `{}`, which is no longer declared and so is deleted by this plan; declare the role again or give the profile another one",
+                        role.name
+                    ),
+                );
+                continue;
+            }
+            self.remove_role_from_profile(profile, &role.name);
+        }
+        for arn in &role.managed_policies {
+            let detach = DetachRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DetachRolePolicy(detach))
+                    .provides(Fact::RoleEmptied(role.name.clone())),
+            );
+        }
+        for policy_name in role.inline_policies.keys() {
+            let delete = DeleteRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_name: policy_name.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DeleteRolePolicy(delete))
+                    .provides(Fact::RoleEmptied(role.name.clone())),
+            );
+        }
+        if role.permissions_boundary.is_some() {
+            let delete = DeleteRolePermissionsBoundaryRequest {
+                role_name: role.name.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
+                    .provides(Fact::RoleEmptied(role.name.clone())),
+            );
+        }
+        self.push(
+            Draft::new(
+                &key,
+                Call::DeleteRole(DeleteRoleRequest {
+                    role_name: role.name.clone(),
+                }),
+            )
+            .requires(Fact::RoleEmptied(role.name.clone()))
+            .provides(Fact::RoleGone(role.name.clone())),
+        );
+    }
+
+    /// In-place changes; returns whether any step was needed.
+    fn update_role(&mut self, live: &Role, role: &Role, hash: &str) -> bool {
+        let key = role_key(&role.name);
+        let name = role.name.clone();
+        let before = self.out.drafts.len();
+        let updated = Fact::AttributesUpdated(key.clone());
+        if live.description != role.description
+            || live.max_session_duration != role.max_session_duration
+        {
+            let update = UpdateRoleRequest {
+                role_name: name.clone(),
+                description: Some(role.description.clone()),
+                max_session_duration: Some(role.max_session_duration),
+            };
+            self.push(Draft::new(&key, Call::UpdateRole(update)).provides(updated.clone()));
+        }
+        if live.trust != role.trust {
+            let update = UpdateAssumeRolePolicyRequest {
+                role_name: name.clone(),
+                policy_document: role.trust.to_json(),
+            };
+            self.push(
+                Draft::new(&key, Call::UpdateAssumeRolePolicy(update)).provides(updated.clone()),
+            );
+        }
+        if live.permissions_boundary != role.permissions_boundary {
+            let call = match &role.permissions_boundary {
+                Some(arn) => Call::PutRolePermissionsBoundary(PutRolePermissionsBoundaryRequest {
+                    role_name: name.clone(),
+                    permissions_boundary: arn.clone(),
+                }),
+                None => Call::DeleteRolePermissionsBoundary(DeleteRolePermissionsBoundaryRequest {
+                    role_name: name.clone(),
+                }),
+            };
+            self.push(Draft::new(&key, call).provides(updated.clone()));
+        }
+        // Detach before attach: a role holds at most 10 managed policies.
+        for arn in live.managed_policies.difference(&role.managed_policies) {
+            let detach = DetachRolePolicyRequest {
+                role_name: name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DetachRolePolicy(detach))
+                    .provides(Fact::RolePoliciesDetached(name.clone()))
+                    .provides(updated.clone()),
+            );
+        }
+        for arn in role.managed_policies.difference(&live.managed_policies) {
+            let attach = AttachRolePolicyRequest {
+                role_name: name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::AttachRolePolicy(attach))
+                    .requires(Fact::RolePoliciesDetached(name.clone()))
+                    .provides(updated.clone()),
+            );
+        }
+        // Delete before put: inline policies share a 10,240-character quota.
+        for policy_name in live.inline_policies.keys() {
+            if !role.inline_policies.contains_key(policy_name) {
+                let delete = DeleteRolePolicyRequest {
+                    role_name: name.clone(),
+                    policy_name: policy_name.clone(),
+                };
+                self.push(
+                    Draft::new(&key, Call::DeleteRolePolicy(delete))
+                        .provides(Fact::RoleInlineDeleted(name.clone()))
+                        .provides(updated.clone()),
+                );
+            }
+        }
+        for (policy_name, document) in &role.inline_policies {
+            if live.inline_policies.get(policy_name) != Some(document) {
+                let put = PutRolePolicyRequest {
+                    role_name: name.clone(),
+                    policy_name: policy_name.clone(),
+                    policy_document: document.to_json(),
+                };
+                self.push(
+                    Draft::new(&key, Call::PutRolePolicy(put))
+                        .requires(Fact::RoleInlineDeleted(name.clone()))
+                        .provides(updated.clone()),
+                );
+            }
+        }
+        let wanted = ownership::owned_tags(&role.tags, &self.desired.stack, hash);
+        let (set, remove) = ownership::tag_delta(&live.tags, &wanted, true);
+        if !remove.is_empty() {
+            let untag = UntagRoleRequest {
+                role_name: name.clone(),
+                tag_keys: remove,
+            };
+            self.push(
+                Draft::new(&key, Call::UntagRole(untag)).provides(Fact::TagsRemoved(key.clone())),
+            );
+        }
+        if !set.is_empty() {
+            // Last: the spec tag says "applied", so it follows every other change.
+            let tag = TagRoleRequest {
+                role_name: name.clone(),
+                tags: tag_list(&set),
+            };
+            self.push(
+                Draft::new(&key, Call::TagRole(tag))
+                    .requires(Fact::TagsRemoved(key.clone()))
+                    .requires(updated),
+            );
+        }
+        self.out.drafts.len() > before
+    }
+
+    // ---- instance profiles -------------------------------------------------
+
+    fn profile(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+        let name = diff.name.as_str();
+        let hash = cmp.profile_hashes.get(name).cloned().unwrap_or_default();
+        match &diff.status {
+            Status::Missing => {
+                if let Some(profile) = self.desired.profiles.get(name) {
+                    self.create_profile(profile, &hash);
+                    self.out.changes.push(change(diff, Action::Create, None));
+                }
+            }
+            Status::Orphaned => {
+                if let Some(live) = self.live.profiles.get(name) {
+                    self.delete_profile(&live.profile);
+                    self.out.changes.push(change(diff, Action::Delete, None));
+                }
+            }
+            Status::Managed => {
+                let (Some(profile), Some(live)) = (
+                    self.desired.profiles.get(name),
+                    self.live.profiles.get(name),
+                ) else {
+                    return;
+                };
+                if diff.needs_replacement() {
+                    self.delete_profile(&live.profile);
+                    self.create_profile(profile, &hash);
+                    self.out.changes.push(change(diff, Action::Replace, None));
+                } else if self.update_profile(&live.profile, profile, &hash) {
+                    self.out
+                        .changes
+                        .push(change(diff, Action::Update, Some("ownership tags")));
+                } else {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                }
+            }
+            Status::Unmanaged | Status::Foreign(_) => self.ownership_problem(diff),
+        }
+    }
+
+    fn create_profile(&mut self, profile: &InstanceProfile, hash: &str) {
+        let key = profile_key(&profile.name);
+        let tags = ownership::owned_tags(&profile.tags, &self.desired.stack, hash);
+        let create = CreateInstanceProfileRequest {
+            instance_profile_name: profile.name.clone(),
+            path: (profile.path != "/").then(|| profile.path.clone()),
+            tags: tag_list(&tags),
+        };
+        self.push(
+            Draft::new(&key, Call::CreateInstanceProfile(create))
+                .requires(Fact::ProfileGone(profile.name.clone()))
+                .provides(Fact::ProfileExists(profile.name.clone())),
+        );
+        if let Some(role) = &profile.role {
+            self.check_role_reference(&key, role);
+            self.add_role_to_profile(&profile.name, role);
+        }
+    }
+
+    /// Disassociations happen in the instance pass; then the role comes out and
+    /// the profile goes.
+    fn delete_profile(&mut self, profile: &InstanceProfile) {
+        let key = profile_key(&profile.name);
+        if let Some(role) = &profile.role {
+            self.remove_role_from_profile(&profile.name, role);
+        }
+        self.push(
+            Draft::new(
+                &key,
+                Call::DeleteInstanceProfile(DeleteInstanceProfileRequest {
+                    instance_profile_name: profile.name.clone(),
+                }),
+            )
+            .requires(Fact::ProfileRoleRemoved(profile.name.clone()))
+            .requires(Fact::ProfileUnused(profile.name.clone()))
+            .provides(Fact::ProfileGone(profile.name.clone())),
+        );
+    }
+
+    fn update_profile(
+        &mut self,
+        live: &InstanceProfile,
+        profile: &InstanceProfile,
+        hash: &str,
+    ) -> bool {
+        let key = profile_key(&profile.name);
+        let before = self.out.drafts.len();
+        let role_replaced = profile
+            .role
+            .as_deref()
+            .is_some_and(|r| self.replaced_roles.contains(r));
+        if live.role != profile.role || role_replaced {
+            if let Some(old) = &live.role {
+                self.remove_role_from_profile(&profile.name, old);
+            }
+            if let Some(new) = &profile.role {
+                self.check_role_reference(&key, new);
+                self.add_role_to_profile(&profile.name, new);
+            }
+        }
+        let wanted = ownership::owned_tags(&profile.tags, &self.desired.stack, hash);
+        let (set, remove) = ownership::tag_delta(&live.tags, &wanted, false);
+        if !remove.is_empty() {
+            let untag = UntagInstanceProfileRequest {
+                instance_profile_name: profile.name.clone(),
+                tag_keys: remove,
+            };
+            self.push(
+                Draft::new(&key, Call::UntagInstanceProfile(untag))
+                    .provides(Fact::TagsRemoved(key.clone())),
+            );
+        }
+        if !set.is_empty() {
+            let tag = TagInstanceProfileRequest {
+                instance_profile_name: profile.name.clone(),
+                tags: tag_list(&set),
+            };
+            self.push(
+                Draft::new(&key, Call::TagInstanceProfile(tag))
+                    .requires(Fact::TagsRemoved(key.clone()))
+                    .requires(Fact::AttributesUpdated(key.clone())),
+            );
+        }
+        self.out.drafts.len() > before
+    }
+
+    fn add_role_to_profile(&mut self, profile: &str, role: &str) {
+        let key = profile_key(profile);
+        self.adds.insert(profile.to_string());
+        self.push(
+            Draft::new(
+                &key,
+                Call::AddRoleToInstanceProfile(AddRoleToInstanceProfileRequest {
+                    instance_profile_name: profile.to_string(),
+                    role_name: role.to_string(),
+                }),
+            )
+            .requires(Fact::ProfileExists(profile.to_string()))
+            .requires(Fact::ProfileRoleRemoved(profile.to_string()))
+            .requires(Fact::RoleExists(role.to_string()))
+            .provides(Fact::ProfileReady(profile.to_string()))
+            .provides(Fact::AttributesUpdated(key)),
+        );
+    }
+
+    /// One RemoveRoleFromInstanceProfile per (profile, role), whoever needs it.
+    fn remove_role_from_profile(&mut self, profile: &str, role: &str) {
+        let pair = (profile.to_string(), role.to_string());
+        if self.removals.contains_key(&pair) {
+            return;
+        }
+        let key = profile_key(profile);
+        let mut draft = Draft::new(
+            &key,
+            Call::RemoveRoleFromInstanceProfile(RemoveRoleFromInstanceProfileRequest {
+                instance_profile_name: profile.to_string(),
+                role_name: role.to_string(),
+            }),
+        )
+        .provides(Fact::ProfileRoleRemoved(profile.to_string()))
+        .provides(Fact::RoleEmptied(role.to_string()))
+        .provides(Fact::AttributesUpdated(key));
+        if self.deleted_profiles.contains(profile) {
+            // DESIGN: disassociate instances before the role leaves a dying profile.
+            draft = draft.requires(Fact::ProfileUnused(profile.to_string()));
+        }
+        let index = self.push(draft);
+        self.removals.insert(pair, index);
+    }
+
+    /// A role a profile names must be declared, or exist and not be deleted by this plan.
+    fn check_role_reference(&mut self, key: &str, role: &str) {
+        if self.desired.roles.contains_key(role) {
+            return;
+        }
+        match self.live.roles.get(role) {
+            None => self.problem(
+                key,
+                format!("role `{role}` is neither declared in the manifests nor present in the account"),
+            ),
+            Some(live) if self.owned_by_us(&live.role.tags) => self.problem(
+                key,
+                format!(
+                    "role `{role}` is owned by this stack but no longer declared, so this plan deletes it; declare it again"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    fn check_profile_reference(&mut self, key: &str, profile: &str) {
+        if self.desired.profiles.contains_key(profile) {
+            return;
+        }
+        match self.live.profiles.get(profile) {
+            None => self.problem(
+                key,
+                format!(
+                    "instance profile `{profile}` is neither declared in the manifests nor present in the account"
+                ),
+            ),
+            Some(live) if self.owned_by_us(&live.profile.tags) => self.problem(
+                key,
+                format!(
+                    "instance profile `{profile}` is owned by this stack but no longer declared, so this plan deletes it; declare it again"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    // ---- instances ---------------------------------------------------------
+
+    fn instances(&mut self, cmp: &Comparison) {
+        let diffs: HashMap<&str, &ResourceDiff> = cmp
+            .diffs
+            .iter()
+            .filter(|d| d.kind == Kind::Instance)
+            .map(|d| (d.key.as_str(), d))
+            .collect();
+        for (spec, found) in self.desired.instances.iter().zip(&cmp.instance_matches) {
+            let declared_key = match &spec.selector {
+                InstanceSelector::Id(id) => instance_key(id),
+                InstanceSelector::Name(name) => instance_key(name),
+            };
+            if let Some(profile) = &spec.profile {
+                self.check_profile_reference(&declared_key, profile);
+            }
+            match found {
+                InstanceMatch::Absent => {
+                    let diff = diffs.get(declared_key.as_str()).copied();
+                    self.launch(&declared_key, &spec.selector, spec.profile.as_deref(), diff);
+                }
+                InstanceMatch::Found(id) => {
+                    let key = instance_key(id);
+                    let (Some(diff), Some(live)) = (
+                        diffs.get(key.as_str()).copied(),
+                        self.live.instances.get(id),
+                    ) else {
+                        continue;
+                    };
+                    if diff.status != Status::Managed {
+                        self.ownership_problem(diff);
+                        continue;
+                    }
+                    self.handled_instances.insert(&live.instance_id);
+                    let changed = self.associate(live, spec.profile.as_deref());
+                    let action = if changed {
+                        Action::Update
+                    } else {
+                        Action::Noop
+                    };
+                    self.out
+                        .changes
+                        .push(change(diff, action, Some("association")));
+                }
+            }
+        }
+        // Owned but no longer declared: released, never terminated.
+        for diff in cmp
+            .diffs
+            .iter()
+            .filter(|d| d.kind == Kind::Instance && d.status == Status::Orphaned)
+        {
+            let Some(live) = self.live.instances.get(&diff.name) else {
+                continue;
+            };
+            self.handled_instances.insert(&live.instance_id);
+            if let Some(association) = &live.association {
+                if self
+                    .deleted_profiles
+                    .contains(association.profile_name.as_str())
+                {
+                    self.disassociate(live);
+                }
+            }
+            let release = DeleteTagsRequest {
+                resources: vec![live.instance_id.clone()],
+                tags: vec![TagKeyMaybeValue {
+                    key: TAG_STACK.to_string(),
+                    value: None,
+                }],
+            };
+            self.push(Draft::new(&diff.key, Call::DeleteTags(release)));
+            self.out.changes.push(change(diff, Action::Delete, None));
+        }
+        // Instances rolecall does not manage, still using a profile this plan deletes.
+        let mut dying: Vec<&str> = self.deleted_profiles.iter().copied().collect();
+        dying.sort_unstable();
+        for profile in dying {
+            let users = self
+                .instances_by_profile
+                .get(profile)
+                .cloned()
+                .unwrap_or_default();
+            for live in users {
+                if self.handled_instances.contains(live.instance_id.as_str()) {
+                    continue;
+                }
+                let message = format!(
+                    "instance {} is not managed by this stack but uses instance-profile/{profile}, which this plan deletes",
+                    live.instance_id
+                );
+                if !self.options.force {
+                    self.problem(
+                        &profile_key(profile),
+                        format!("{message}; rerun with --force to disassociate it anyway"),
+                    );
+                    continue;
+                }
+                self.out
+                    .warnings
+                    .push(format!("--force: {message}; disassociating it"));
+                self.disassociate(live);
+            }
+        }
+    }
+
+    fn launch(
+        &mut self,
+        key: &str,
+        selector: &InstanceSelector,
+        profile: Option<&str>,
+        diff: Option<&ResourceDiff>,
+    ) {
+        let name = match selector {
+            InstanceSelector::Id(id) => {
+                self.problem(
+                    key,
+                    format!("no instance with id `{id}` exists in the account"),
+                );
+                return;
+            }
+            InstanceSelector::Name(name) => name,
+        };
+        if !self.options.launch_instances {
+            self.problem(
+                key,
+                format!(
+                    "no instance is named `{name}`; rolecall launches instances only on the emulated account"
+                ),
+            );
+            return;
+        }
+        let run = RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: profile.map(IamInstanceProfileSpecification::by_name),
+            tag_specifications: vec![TagSpecification {
+                resource_type: "instance".into(),
+                tags: vec![
+                    Tag::new("Name", name),
+                    Tag::new(TAG_STACK, &self.desired.stack),
+                ],
+            }],
+            ..RunInstancesRequest::default()
+        };
+        let mut draft = Draft::new(key, Call::RunInstances(run));
+        if let Some(profile) = profile {
+            draft = draft
+                .requires(Fact::ProfileExists(profile.to_string()))
+                .requires(Fact::ProfileReady(profile.to_string()));
+        }
+        self.push(draft);
+        if let Some(diff) = diff {
+            self.out.changes.push(change(diff, Action::Create, None));
+        }
+    }
+
+    /// Steps that give a managed instance its declared profile; returns whether any.
+    fn associate(&mut self, live: &LiveInstance, wanted: Option<&str>) -> bool {
+        let key = instance_key(&live.instance_id);
+        let current = live.association.as_ref();
+        match (current, wanted) {
+            (None, None) => false,
+            (Some(_), None) => {
+                self.disassociate(live);
+                true
+            }
+            (None, Some(profile)) => {
+                self.push_associate(live, profile);
+                true
+            }
+            (Some(a), Some(profile)) if a.profile_name == profile => {
+                if !self.replaced_profiles.contains(profile) {
+                    return false;
+                }
+                // The profile is deleted and recreated: re-associate at the end.
+                self.disassociate(live);
+                self.push_associate(live, profile);
+                true
+            }
+            (Some(a), Some(profile)) if live.state == InstanceState::Running => {
+                // Replace keeps credentials flowing; EC2 allows it only while running.
+                let replace = ReplaceIamInstanceProfileAssociationRequest {
+                    iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+                    association_id: a.association_id.clone(),
+                };
+                self.push(
+                    Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
+                        .requires(Fact::ProfileExists(profile.to_string()))
+                        .requires(Fact::ProfileReady(profile.to_string()))
+                        .provides(Fact::ProfileUnused(a.profile_name.clone())),
+                );
+                true
+            }
+            (Some(_), Some(profile)) => {
+                self.disassociate(live);
+                self.push_associate(live, profile);
+                true
+            }
+        }
+    }
+
+    fn disassociate(&mut self, live: &LiveInstance) {
+        let Some(association) = &live.association else {
+            return;
+        };
+        let key = instance_key(&live.instance_id);
+        let request = DisassociateIamInstanceProfileRequest {
+            association_id: association.association_id.clone(),
+        };
+        self.push(
+            Draft::new(&key, Call::DisassociateIamInstanceProfile(request))
+                .provides(Fact::ProfileUnused(association.profile_name.clone()))
+                .provides(Fact::InstanceFree(key.clone())),
+        );
+    }
+
+    fn push_associate(&mut self, live: &LiveInstance, profile: &str) {
+        let key = instance_key(&live.instance_id);
+        let request = AssociateIamInstanceProfileRequest {
+            iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+            instance_id: live.instance_id.clone(),
+        };
+        self.push(
+            Draft::new(&key, Call::AssociateIamInstanceProfile(request))
+                .requires(Fact::InstanceFree(key.clone()))
+                .requires(Fact::ProfileExists(profile.to_string()))
+                .requires(Fact::ProfileReady(profile.to_string())),
+        );
+    }
+
+    /// Warns, or refuses, when a profile that stays loses its role while instances use it.
+    fn unmanaged_users_of_changed_profiles(&mut self) {
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        for (profile, _) in self.removals.keys() {
+            if !self.deleted_profiles.contains(profile.as_str()) {
+                affected.insert(profile.clone());
+            }
+        }
+        for profile in affected {
+            let users = self
+                .instances_by_profile
+                .get(profile.as_str())
+                .cloned()
+                .unwrap_or_default();
+            if users.is_empty() {
+                continue;
+            }
+            let readded = self.adds.contains(&profile);
+            let (managed, unmanaged): (Vec<&LiveInstance>, Vec<&LiveInstance>) =
+                users.into_iter().partition(|i| self.owned_by_us(&i.tags));
+            let ids = |list: &[&LiveInstance]| {
+                list.iter()
+                    .map(|i| i.instance_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !unmanaged.is_empty() && !readded {
+                let message = format!(
+                    "instance-profile/{profile} loses its role while instances not managed by this stack use it ({})",
+                    ids(&unmanaged)
+                );
+                if self.options.force {
+                    self.out.warnings.push(format!("--force: {message}"));
+                } else {
+                    self.problem(
+                        &profile_key(&profile),
+                        format!("{message}; rerun with --force to do it anyway"),
+                    );
+                }
+                continue;
+            }
+            let all: Vec<&LiveInstance> = managed.into_iter().chain(unmanaged).collect();
+            let message = if readded {
+                format!(
+                    "instance-profile/{profile} switches role: instances using it ({}) have no credentials between RemoveRoleFromInstanceProfile and AddRoleToInstanceProfile",
+                    ids(&all)
+                )
+            } else {
+                format!(
+                    "instance-profile/{profile} loses its role: instances using it ({}) will get no credentials",
+                    ids(&all)
+                )
+            };
+            self.out.warnings.push(message);
+        }
+    }
+}

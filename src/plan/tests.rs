@@ -1,0 +1,372 @@
+//! Planner unit tests on hand-built Desired/Live states. Behaviour against a
+//! rule-enforcing account is tested end to end in tests/ with the emulator.
+
+use super::*;
+use crate::model::*;
+
+const STACK: &str = "lab";
+
+fn role(name: &str) -> Role {
+    Role {
+        name: name.into(),
+        path: "/".into(),
+        description: String::new(),
+        trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+        max_session_duration: DEFAULT_MAX_SESSION_DURATION,
+        permissions_boundary: None,
+        managed_policies: Default::default(),
+        inline_policies: Default::default(),
+        tags: Default::default(),
+    }
+}
+
+fn profile(name: &str, role: Option<&str>) -> InstanceProfile {
+    InstanceProfile {
+        name: name.into(),
+        path: "/".into(),
+        role: role.map(str::to_string),
+        tags: Default::default(),
+    }
+}
+
+fn desired() -> Desired {
+    Desired {
+        stack: STACK.into(),
+        ..Desired::default()
+    }
+}
+
+fn owned(tags: &Tags, hash: Option<&str>) -> Tags {
+    let mut tags = tags.clone();
+    tags.insert(TAG_STACK.into(), STACK.into());
+    if let Some(hash) = hash {
+        tags.insert(TAG_SPEC.into(), hash.into());
+    }
+    tags
+}
+
+/// Live as if `desired` had been applied (ownership tags included).
+fn converged(desired: &Desired) -> Live {
+    let mut live = Live {
+        account_id: "123456789012".into(),
+        ..Live::default()
+    };
+    for (name, r) in &desired.roles {
+        let mut r = r.clone();
+        r.tags = owned(
+            &r.tags,
+            Some(&ownership::spec_hash(desired.roles.get(name).unwrap())),
+        );
+        live.roles.insert(
+            name.clone(),
+            LiveRole {
+                role: r,
+                arn: format!("arn:aws:iam::123456789012:role/{name}"),
+                role_id: format!("AROA{name}"),
+            },
+        );
+    }
+    for (name, p) in &desired.profiles {
+        let mut p = p.clone();
+        p.tags = owned(
+            &p.tags,
+            Some(&ownership::spec_hash(desired.profiles.get(name).unwrap())),
+        );
+        live.profiles.insert(
+            name.clone(),
+            LiveInstanceProfile {
+                profile: p,
+                arn: format!("arn:aws:iam::123456789012:instance-profile/{name}"),
+                instance_profile_id: format!("AIPA{name}"),
+            },
+        );
+    }
+    live
+}
+
+fn instance(id: &str, name: &str, state: InstanceState, profile: Option<&str>) -> LiveInstance {
+    LiveInstance {
+        instance_id: id.into(),
+        name: Some(name.into()),
+        state,
+        tags: owned(&[("Name".to_string(), name.to_string())].into(), None),
+        association: profile.map(|p| LiveAssociation {
+            association_id: format!("iip-assoc-{id}"),
+            profile_name: p.into(),
+            profile_arn: format!("arn:aws:iam::123456789012:instance-profile/{p}"),
+            state: AssociationState::Associated,
+        }),
+    }
+}
+
+fn ops(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| format!("{} {}", s.call.operation(), s.resource))
+        .collect()
+}
+
+fn position(plan: &Plan, op: &str) -> usize {
+    ops(plan)
+        .iter()
+        .position(|o| o == op)
+        .unwrap_or_else(|| panic!("no step `{op}` in {:#?}", ops(plan)))
+}
+
+fn options() -> PlanOptions {
+    PlanOptions {
+        force: false,
+        launch_instances: true,
+    }
+}
+
+#[test]
+fn converged_state_plans_nothing() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let plan = plan(&d, &converged(&d), options()).unwrap();
+    assert!(plan.steps.is_empty(), "{:#?}", ops(&plan));
+    assert!(plan.summary.is_empty());
+}
+
+#[test]
+fn new_stack_creates_in_dependency_order() {
+    let mut d = desired();
+    let mut web = role("web");
+    web.managed_policies
+        .insert("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into());
+    d.roles.insert("web".into(), web);
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: Some("web".into()),
+    });
+    let plan = plan(&d, &Live::default(), options()).unwrap();
+    let create_role = position(&plan, "CreateRole role/web");
+    let create_profile = position(&plan, "CreateInstanceProfile instance-profile/web");
+    let add = position(&plan, "AddRoleToInstanceProfile instance-profile/web");
+    let attach = position(&plan, "AttachRolePolicy role/web");
+    let run = position(&plan, "RunInstances instance/web-1");
+    assert!(create_role < add && create_profile < add && add < run && create_role < attach);
+    assert_eq!(plan.summary.create, 3);
+    assert!(plan.steps[run].emulator_only());
+}
+
+#[test]
+fn declared_instance_absent_is_an_error_off_the_emulator() {
+    let mut d = desired();
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: None,
+    });
+    let error = plan(&d, &Live::default(), PlanOptions::default()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("launches instances only on the emulated account"),
+        "{error}"
+    );
+}
+
+#[test]
+fn running_instance_switching_profile_is_replaced_without_a_gap() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("a".into(), profile("a", Some("web")));
+    d.profiles.insert("b".into(), profile("b", Some("web")));
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "web-1", InstanceState::Running, Some("a")),
+    );
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: Some("b".into()),
+    });
+    let plan = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&plan),
+        vec!["ReplaceIamInstanceProfileAssociation instance/i-1"]
+    );
+
+    live.instances.get_mut("i-1").unwrap().state = InstanceState::Stopped;
+    let plan = super::plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&plan),
+        vec![
+            "DisassociateIamInstanceProfile instance/i-1",
+            "AssociateIamInstanceProfile instance/i-1"
+        ]
+    );
+}
+
+#[test]
+fn deleting_a_role_empties_it_and_its_profile_first() {
+    let mut old = desired();
+    let mut web = role("web");
+    web.managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    web.inline_policies.insert(
+        "logs".into(),
+        PolicyDocument::from_value(serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]})),
+    );
+    web.permissions_boundary = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+    old.roles.insert("web".into(), web);
+    old.profiles
+        .insert("web".into(), profile("web", Some("web")));
+    let mut live = converged(&old);
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "web-1", InstanceState::Running, Some("web")),
+    );
+    let mut d = desired();
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Id("i-1".into()),
+        profile: None,
+    });
+    let plan = plan(&d, &live, options()).unwrap();
+    let disassociate = position(&plan, "DisassociateIamInstanceProfile instance/i-1");
+    let remove = position(&plan, "RemoveRoleFromInstanceProfile instance-profile/web");
+    let delete_profile = position(&plan, "DeleteInstanceProfile instance-profile/web");
+    let delete_role = position(&plan, "DeleteRole role/web");
+    assert!(disassociate < remove && remove < delete_profile && remove < delete_role);
+    for op in [
+        "DetachRolePolicy role/web",
+        "DeleteRolePolicy role/web",
+        "DeleteRolePermissionsBoundary role/web",
+    ] {
+        assert!(position(&plan, op) < delete_role, "{op}");
+    }
+    // One RemoveRoleFromInstanceProfile serves both deletions.
+    assert_eq!(
+        ops(&plan)
+            .iter()
+            .filter(|o| o.starts_with("RemoveRole"))
+            .count(),
+        1
+    );
+    assert_eq!(plan.summary.delete, 2);
+}
+
+#[test]
+fn unmanaged_instance_on_a_dying_profile_needs_force() {
+    let mut old = desired();
+    old.profiles.insert("web".into(), profile("web", None));
+    let mut live = converged(&old);
+    let mut stranger = instance("i-9", "other", InstanceState::Running, Some("web"));
+    stranger.tags.remove(TAG_STACK);
+    live.instances.insert("i-9".into(), stranger);
+    let error = plan(&desired(), &live, options()).unwrap_err();
+    assert!(error.to_string().contains("--force"), "{error}");
+    let forced = plan(
+        &desired(),
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(forced.warnings.iter().any(|w| w.starts_with("--force")));
+    assert!(
+        position(&forced, "DisassociateIamInstanceProfile instance/i-9")
+            < position(&forced, "DeleteInstanceProfile instance-profile/web")
+    );
+}
+
+#[test]
+fn path_change_replaces_and_reassociates() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "web-1", InstanceState::Running, Some("web")),
+    );
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: Some("web".into()),
+    });
+    d.profiles.get_mut("web").unwrap().path = "/apps/".into();
+    d.roles.get_mut("web").unwrap().path = "/apps/".into();
+    let plan = plan(&d, &live, options()).unwrap();
+    assert_eq!(plan.summary.replace, 2);
+    let steps = ops(&plan);
+    let at = |op: &str| position(&plan, op);
+    assert!(
+        at("DisassociateIamInstanceProfile instance/i-1")
+            < at("DeleteInstanceProfile instance-profile/web")
+    );
+    assert!(at("DeleteRole role/web") < at("CreateRole role/web"));
+    assert!(
+        at("DeleteInstanceProfile instance-profile/web")
+            < at("CreateInstanceProfile instance-profile/web")
+    );
+    assert!(
+        at("AddRoleToInstanceProfile instance-profile/web")
+            < at("AssociateIamInstanceProfile instance/i-1")
+    );
+    assert_eq!(
+        steps.iter().filter(|s| s.starts_with("RemoveRole")).count(),
+        1,
+        "{steps:#?}"
+    );
+}
+
+#[test]
+fn unowned_or_foreign_resources_are_refused() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.roles.insert("api".into(), role("api"));
+    let mut live = converged(&d);
+    live.roles.get_mut("web").unwrap().role.tags.clear();
+    live.roles
+        .get_mut("api")
+        .unwrap()
+        .role
+        .tags
+        .insert(TAG_STACK.into(), "other".into());
+    let error = plan(&d, &live, options()).unwrap_err().to_string();
+    assert!(error.contains("rolecall import role/web"), "{error}");
+    assert!(error.contains("owned by stack `other`"), "{error}");
+}
+
+#[test]
+fn tag_and_policy_updates_keep_the_spec_tag_last() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    let live = converged(&d);
+    let web = d.roles.get_mut("web").unwrap();
+    web.tags.insert("team".into(), "web".into());
+    web.description = "serves".into();
+    let plan = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&plan),
+        vec!["UpdateRole role/web", "TagRole role/web"],
+        "TagRole carries the new spec hash, so it comes last"
+    );
+    assert_eq!(plan.changes[0].attributes, vec!["description", "tags"]);
+}
+
+#[test]
+fn same_input_same_plan_and_json_round_trips() {
+    let mut d = desired();
+    for i in 0..20 {
+        d.roles.insert(format!("r{i}"), role(&format!("r{i}")));
+        d.profiles.insert(
+            format!("p{i}"),
+            profile(&format!("p{i}"), Some(&format!("r{i}"))),
+        );
+    }
+    let a = plan(&d, &Live::default(), options()).unwrap();
+    let b = plan(&d, &Live::default(), options()).unwrap();
+    let (ja, jb) = (render::json(&a), render::json(&b));
+    assert_eq!(ja, jb);
+    let back: Plan = serde_json::from_str(&ja).unwrap();
+    assert_eq!(back.steps, a.steps);
+    for step in &a.steps {
+        assert!(step.depends_on.iter().all(|d| *d < step.id));
+    }
+}
