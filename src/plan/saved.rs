@@ -137,14 +137,14 @@ pub fn changed_since(plan: &Plan, live: &Live) -> Vec<String> {
 
 /// Refuses a plan made for another account or from a state that has changed.
 pub fn check_fresh(plan: &Plan, live: &Live, path: &Path) -> Result<(), SavedPlanError> {
-    if let Some(planned) = &plan.account_id {
-        if *planned != live.account_id {
-            return Err(SavedPlanError::WrongAccount {
-                path: path.to_path_buf(),
-                planned: planned.clone(),
-                actual: live.account_id.clone(),
-            });
-        }
+    if let Some(planned) = &plan.account_id
+        && *planned != live.account_id
+    {
+        return Err(SavedPlanError::WrongAccount {
+            path: path.to_path_buf(),
+            planned: planned.clone(),
+            actual: live.account_id.clone(),
+        });
     }
     let changed = changed_since(plan, live);
     if changed.is_empty() {

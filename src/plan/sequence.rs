@@ -116,12 +116,15 @@ pub fn graph(drafts: &[Draft]) -> DiGraph<usize, ()> {
     graph
 }
 
+/// Resource key, operation, parameters: the order among steps free to run.
+type TieBreak = (String, &'static str, String);
+
 /// Orders the drafts. Fails only if the rules form a cycle, which is a bug.
 pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
     let graph = graph(&drafts);
     // Tie-break key: resource, operation, then parameters (for several
     // AttachRolePolicy on one role, say).
-    let keys: Vec<(String, &'static str, String)> = drafts
+    let keys: Vec<TieBreak> = drafts
         .iter()
         .map(|d| {
             let params = serde_json::to_string(&d.call).unwrap_or_default();
@@ -136,7 +139,7 @@ pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
                 .count()
         })
         .collect();
-    let mut ready: BinaryHeap<Reverse<(&(String, &'static str, String), usize)>> = indegree
+    let mut ready: BinaryHeap<Reverse<(&TieBreak, usize)>> = indegree
         .iter()
         .enumerate()
         .filter(|(_, d)| **d == 0)

@@ -113,10 +113,10 @@ fn tag_list(tags: &Tags) -> Vec<Tag> {
 
 fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
     let mut attributes: Vec<String> = diff.attributes.iter().map(|a| a.name.to_string()).collect();
-    if let Some(extra) = extra {
-        if attributes.is_empty() {
-            attributes.push(extra.to_string());
-        }
+    if let Some(extra) = extra
+        && attributes.is_empty()
+    {
+        attributes.push(extra.to_string());
     }
     Change {
         resource: diff.key.clone(),
@@ -714,13 +714,12 @@ impl<'a> Builder<'a> {
                 continue;
             };
             self.handled_instances.insert(&live.instance_id);
-            if let Some(association) = &live.association {
-                if self
+            if let Some(association) = &live.association
+                && self
                     .deleted_profiles
                     .contains(association.profile_name.as_str())
-                {
-                    self.disassociate(live);
-                }
+            {
+                self.disassociate(live);
             }
             let release = DeleteTagsRequest {
                 resources: vec![live.instance_id.clone()],
