@@ -5,6 +5,7 @@
 //! snapshot gives `Live`, `plan` diffs and sequences them into steps, `apply`
 //! executes the steps.
 
+pub mod apply;
 pub mod cli;
 pub mod cloud;
 pub mod model;

@@ -51,6 +51,15 @@ macro_rules! operations {
                 false
             }
 
+            /// Makes independent calls (none needs another's effect) and returns
+            /// their results in order. Each call is atomic on its own, and every
+            /// call's effect is durable when this returns. Apply sends each wave
+            /// of ready steps here: a backend may run them concurrently, or
+            /// commit them together (group commit). Default: one after another.
+            fn invoke_batch(&self, calls: &[&Call]) -> Vec<Result<serde_json::Value, CloudError>> {
+                calls.iter().map(|call| call.invoke(self)).collect()
+            }
+
             $( fn $method(&self, input: &$req) -> Result<$resp, CloudError>; )*
         }
 
@@ -71,7 +80,7 @@ macro_rules! operations {
             }
 
             /// Makes the call; the response comes back as AWS-shaped JSON.
-            pub fn invoke(&self, cloud: &dyn Cloud) -> Result<serde_json::Value, CloudError> {
+            pub fn invoke<C: Cloud + ?Sized>(&self, cloud: &C) -> Result<serde_json::Value, CloudError> {
                 match self {
                     $( Call::$op(input) => cloud.$method(input).map(|out| response_json(&out)), )*
                 }

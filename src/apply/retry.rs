@@ -1,0 +1,78 @@
+//! Which failures are worth retrying, and how long to wait.
+//!
+//! Transient codes (throttling, service failures) say so themselves. The
+//! eventual-consistency cases of aws-semantics.md section 8 do not: a profile
+//! just created is "invalid" to EC2 until IAM propagates it, a role just
+//! created may be "not found" by AddRoleToInstanceProfile. The plan created
+//! those things in earlier steps, so here such errors mean "not yet".
+
+use std::time::Duration;
+
+use crate::cloud::{Call, CloudError, ErrorCode};
+
+/// Whether `error` from `call` may go away if the same call is made later.
+pub fn is_retryable(call: &Call, error: &CloudError) -> bool {
+    if error.retryable {
+        return true;
+    }
+    match (call, error.code) {
+        (
+            Call::AssociateIamInstanceProfile(_)
+            | Call::ReplaceIamInstanceProfileAssociation(_)
+            | Call::RunInstances(_),
+            ErrorCode::InvalidParameterValue,
+        ) => {
+            error.message.contains("Invalid IAM Instance Profile")
+                || error.message.contains("has no associated IAM Roles")
+        }
+        // The plan frees the instance first; an association still
+        // `disassociating` is the only one left to see.
+        (Call::AssociateIamInstanceProfile(_), ErrorCode::IncorrectState) => true,
+        (Call::AddRoleToInstanceProfile(_), ErrorCode::NoSuchEntity) => {
+            error.message.starts_with("The role with name")
+        }
+        _ => false,
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait up to
+/// `base * 2^attempt`, capped, so retrying clients do not move in step.
+pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+    let ceiling = base
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(cap);
+    let millis = ceiling.as_millis().max(1) as u64;
+    Duration::from_millis(rand::random_range(millis / 2..=millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::ec2::AssociateIamInstanceProfileRequest;
+
+    #[test]
+    fn propagation_errors_are_retryable() {
+        let call = Call::AssociateIamInstanceProfile(AssociateIamInstanceProfileRequest::default());
+        let not_yet = CloudError::new(
+            "AssociateIamInstanceProfile",
+            ErrorCode::InvalidParameterValue,
+            "Value (web) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+        );
+        assert!(is_retryable(&call, &not_yet));
+        let other = CloudError::new(
+            "AssociateIamInstanceProfile",
+            ErrorCode::InvalidParameterValue,
+            "bad",
+        );
+        assert!(!is_retryable(&call, &other));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(2);
+        assert!(backoff(0, base, cap) <= base);
+        assert!(backoff(3, base, cap) >= Duration::from_millis(400));
+        assert!(backoff(30, base, cap) <= cap);
+    }
+}
