@@ -127,11 +127,41 @@ fn parse_on_this_thread(text: &str) -> Result<Vec<Node>, YamlError> {
 
 /// The message alone: the place is printed by our own diagnostics, and the
 /// user formatter leaves out advice aimed at the programmer ("set DuplicateKeyPolicy").
+/// Budget breaches get a message that says what to change.
 fn message_of(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error;
     use serde_saphyr::MessageFormatter;
-    serde_saphyr::UserMessageFormatter
-        .format_message(error)
-        .into_owned()
+    use serde_saphyr::budget::BudgetBreach;
+    const TOO_DEEP: &str = "nesting is too deep (more than 32 levels); manifests need far fewer";
+    const ALIAS_BOMB: &str =
+        "YAML aliases expand to too much data (an alias bomb?); write the values out instead";
+    // Errors met while replaying an alias come wrapped; the cause is inside.
+    let mut error = error.without_snippet();
+    while let Error::AliasError { error: inner, .. } = error {
+        error = inner.without_snippet();
+    }
+    match error {
+        Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { .. } => TOO_DEEP.into(),
+            BudgetBreach::Aliases { .. }
+            | BudgetBreach::Anchors { .. }
+            | BudgetBreach::RecordedAnchorEvents { .. }
+            | BudgetBreach::RecordedAnchorBytes { .. } => ALIAS_BOMB.into(),
+            other => format!("file is too large or too complex to read ({other:?})"),
+        },
+        Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. } => ALIAS_BOMB.into(),
+        _ => {
+            let message = serde_saphyr::UserMessageFormatter.format_message(error);
+            // The parser's own limit on flow collections (`[[[[...`).
+            if message == "recursion limit exceeded" {
+                TOO_DEEP.into()
+            } else {
+                message.into_owned()
+            }
+        }
+    }
 }
 
 fn pos_of(location: serde_saphyr::Location) -> Option<Pos> {

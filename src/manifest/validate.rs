@@ -128,9 +128,11 @@ impl<'a> Checker<'a> {
         if let Some(name) = &decl.name {
             if name.value.is_empty() {
                 self.error(doc, name.pos, "stack name is empty");
-            } else if let Some(problem) = tag_text_problem(&name.value, MAX_TAG_VALUE) {
+            } else if let Some(problem) =
                 // The name is stored as the value of the `rolecall:stack` tag.
-                self.error(doc, name.pos, format!("stack name {problem}"));
+                tag_text_problem(&name.value, MAX_TAG_VALUE, "stack name")
+            {
+                self.error(doc, name.pos, problem);
             }
         }
         self.tags(doc, &decl.tags, false);
@@ -256,8 +258,10 @@ impl<'a> Checker<'a> {
             (None, Some(name)) => {
                 if name.value.is_empty() {
                     self.error(doc, name.pos, "instance name is empty");
-                } else if let Some(problem) = tag_text_problem(&name.value, MAX_TAG_VALUE) {
-                    self.error(doc, name.pos, format!("instance name {problem}"));
+                } else if let Some(problem) =
+                    tag_text_problem(&name.value, MAX_TAG_VALUE, "instance name")
+                {
+                    self.error(doc, name.pos, problem);
                 }
                 (name, "instance named")
             }
@@ -500,15 +504,11 @@ impl<'a> Checker<'a> {
                 );
             } else if key.is_empty() {
                 self.error(doc, tag.key.pos, "tag key is empty");
-            } else if let Some(problem) = tag_text_problem(key, MAX_TAG_KEY) {
-                self.error(doc, tag.key.pos, format!("tag key {problem}"));
+            } else if let Some(problem) = tag_text_problem(key, MAX_TAG_KEY, "tag key") {
+                self.error(doc, tag.key.pos, problem);
             }
-            if let Some(problem) = tag_text_problem(&tag.value.value, MAX_TAG_VALUE) {
-                self.error(
-                    doc,
-                    tag.value.pos,
-                    format!("value of tag `{key}` {problem}"),
-                );
+            if let Some(problem) = tag_text_problem(&tag.value.value, MAX_TAG_VALUE, "tag value") {
+                self.error(doc, tag.value.pos, problem);
             }
             if ignore_case {
                 if let Some(first) = seen.get(&lower) {
@@ -576,16 +576,18 @@ fn name_problem(name: &str, max: usize) -> Option<String> {
 }
 
 /// Tag keys and values: letters, digits, spaces and `_ . : / = + - @`.
-fn tag_text_problem(text: &str, max: usize) -> Option<String> {
+/// `what` names the text in the message, e.g. "tag key `team`"; long texts
+/// are not repeated in the message.
+fn tag_text_problem(text: &str, max: usize, what: &str) -> Option<String> {
     let length = text.chars().count();
     if length > max {
         return Some(format!(
-            "is {length} characters long; AWS allows at most {max}"
+            "{what} is {length} characters long; AWS allows at most {max}"
         ));
     }
     text.chars().find(|c| !is_tag_char(*c)).map(|c| {
         format!(
-            "`{text}` contains {}; tags allow letters, digits, spaces and `_ . : / = + - @`",
+            "{what} `{text}` contains {}; tags allow letters, digits, spaces and `_ . : / = + - @`",
             show(c)
         )
     })
@@ -672,8 +674,8 @@ mod tests {
             name_problem("web server", 64).as_deref(),
             Some("`web server` contains ' '; IAM allows only letters, digits and `_+=,.@-`")
         );
-        assert_eq!(tag_text_problem("Équipe web: 1/2", 128), None);
-        assert!(tag_text_problem("a#b", 128).is_some());
-        assert!(tag_text_problem("a\tb", 128).is_some());
+        assert_eq!(tag_text_problem("Équipe web: 1/2", 128, "tag key"), None);
+        assert!(tag_text_problem("a#b", 128, "tag key").is_some());
+        assert!(tag_text_problem("a\tb", 128, "tag key").is_some());
     }
 }
