@@ -8,5 +8,6 @@
 pub mod apply;
 pub mod cli;
 pub mod cloud;
+pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -12,8 +12,13 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Changes) => ExitCode::from(2),
         Err(error) => {
-            // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
-            anstream::eprintln!("error: {error:#}");
+            if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
+                // Already complete (e.g. manifest diagnostics, one per line).
+                anstream::eprintln!("{rendered}");
+            } else {
+                // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
+                anstream::eprintln!("error: {error:#}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -106,6 +106,26 @@ pub enum Command {
     Emulator(emulator::EmulatorArgs),
 }
 
+/// An error whose text is already complete (rendered diagnostics and a count
+/// line): `main` prints it as it is, without its own `error: ` prefix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Rendered(pub String);
+
+/// The error every command returns when the manifests do not load: every
+/// diagnostic, then `error: N errors in manifests`.
+pub fn manifest_error(diagnostics: crate::manifest::Diagnostics) -> anyhow::Error {
+    let errors = diagnostics.error_count();
+    let mut summary = validate::plural(errors, "error");
+    let warnings = diagnostics.warning_count();
+    if warnings > 0 {
+        summary = format!("{summary} and {}", validate::plural(warnings, "warning"));
+    }
+    anyhow::Error::new(Rendered(format!(
+        "{diagnostics}\nerror: {summary} in manifests"
+    )))
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     output::init(&cli.global);

@@ -1,12 +1,29 @@
-//! `rolecall schema`: filled in by the manifest work (issue 2).
+//! `rolecall schema`: print the JSON Schema of the manifest format.
 
 use clap::Args;
 
 use super::{GlobalArgs, Outcome};
 
+const AFTER_HELP: &str = "\
+Examples:
+  rolecall schema > rolecall.schema.json
+
+Then point yaml-language-server (VS Code's YAML extension, Neovim, Helix) at it
+from the top of a manifest:
+
+  # yaml-language-server: $schema=../rolecall.schema.json
+  kind: Role
+  name: web-server
+  trust: ec2
+
+The schema checks shape as you type; `rolecall validate` checks everything
+(uniqueness, references, AWS quotas) with the place of each problem.";
+
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct SchemaArgs {}
 
 pub fn run(_global: &GlobalArgs, _args: SchemaArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("schema is not implemented yet")
+    anstream::print!("{}", crate::manifest::schema::to_json());
+    Ok(Outcome::Clean)
 }

@@ -1,15 +1,52 @@
-//! `rolecall validate`: filled in by the manifest work (issue 2).
+//! `rolecall validate`: load the manifests, print every problem, exit 1 on errors.
 
 use clap::Args;
 
-use super::{GlobalArgs, ManifestArgs, Outcome};
+use super::{GlobalArgs, ManifestArgs, Outcome, manifest_error};
+use crate::manifest;
+
+const AFTER_HELP: &str = "\
+Examples:
+  rolecall validate                          check every *.yaml / *.yml under manifests/
+  rolecall validate -f stacks/web -f extra.yaml
+
+Every problem is printed, not only the first, as FILE:LINE:COL: error: MESSAGE,
+with a `help:` line where one helps:
+
+  manifests/web.yaml:7:1: error: unknown field `max_sesion_duration` in Role
+    help: did you mean `max_session_duration`?
+
+Warnings (such as a role that is not declared here and must already exist in
+the account) are printed too but do not fail the command. Exit code: 0 valid,
+1 errors found.";
 
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
 }
 
-pub fn run(_global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("validate is not implemented yet")
+pub fn run(global: &GlobalArgs, args: ValidateArgs) -> anyhow::Result<Outcome> {
+    let loaded = manifest::load(&args.manifests.files).map_err(manifest_error)?;
+    if !global.quiet {
+        for warning in &loaded.warnings {
+            anstream::eprintln!("{warning}");
+        }
+    }
+    let resources = loaded.desired.resource_count();
+    anstream::println!(
+        "ok: {} in {}",
+        plural(resources, "resource"),
+        plural(loaded.files, "file")
+    );
+    Ok(Outcome::Clean)
+}
+
+pub(super) fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

@@ -1,0 +1,687 @@
+//! From positioned YAML trees to typed declarations, one document at a time.
+//!
+//! This step checks shape only: the `kind`, known fields (unknown ones get a
+//! "did you mean"), value types, required fields, the trust shorthand, and
+//! policy documents given inline, as JSON text or as `{file: path}`. Every
+//! problem is reported and conversion carries on, so one run shows them all.
+//! Value rules (lengths, patterns, quotas, references) live in `validate`.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use serde_json::Value as Json;
+
+use super::diagnostic::Diagnostic;
+use super::files;
+use super::raw::{Node, Pos, Value};
+use crate::model::{Location, PolicyDocument};
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+/// One tag as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagDecl {
+    pub key: At<String>,
+    pub value: At<String>,
+}
+
+/// Tags as written, with the position of the `tags` mapping itself.
+pub type TagsDecl = At<Vec<TagDecl>>;
+
+/// Inline policies by name, in manifest order, with the position of the mapping.
+pub type InlineDecl = At<Vec<(At<String>, At<PolicyDocument>)>>;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StackDecl {
+    pub name: Option<At<String>>,
+    pub tags: Option<TagsDecl>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleDecl {
+    pub name: At<String>,
+    pub path: Option<At<String>>,
+    pub description: Option<At<String>>,
+    /// `None` only after an error was reported.
+    pub trust: Option<At<PolicyDocument>>,
+    pub max_session_duration: Option<At<i128>>,
+    pub permissions_boundary: Option<At<String>>,
+    pub managed_policies: Option<At<Vec<At<String>>>>,
+    /// Name and document, in manifest order.
+    pub inline_policies: Option<InlineDecl>,
+    pub tags: Option<TagsDecl>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileDecl {
+    pub name: At<String>,
+    pub path: Option<At<String>>,
+    pub role: Option<At<String>>,
+    pub tags: Option<TagsDecl>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceDecl {
+    pub id: Option<At<String>>,
+    pub name: Option<At<String>>,
+    /// `value: None` is `profile: null`: the instance must have none.
+    pub profile: At<Option<String>>,
+    /// Where the document starts, for errors about the whole instance.
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decl {
+    Stack(StackDecl),
+    // Boxed: a role is much larger than the other declarations.
+    Role(Box<RoleDecl>),
+    Profile(ProfileDecl),
+    Instance(InstanceDecl),
+}
+
+/// A declaration and the file it came from (the path as the user gave it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub file: Rc<str>,
+    /// Where the document's mapping starts.
+    pub pos: Pos,
+    pub decl: Decl,
+}
+
+/// The kinds and their fields. `schema` describes the same fields; a test keeps them in step.
+pub const KINDS: &[&str] = &["Stack", "Role", "InstanceProfile", "Instance"];
+pub const STACK_FIELDS: &[&str] = &["kind", "name", "tags"];
+pub const ROLE_FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "path",
+    "description",
+    "trust",
+    "max_session_duration",
+    "permissions_boundary",
+    "managed_policies",
+    "inline_policies",
+    "tags",
+];
+pub const PROFILE_FIELDS: &[&str] = &["kind", "name", "path", "role", "tags"];
+pub const INSTANCE_FIELDS: &[&str] = &["kind", "id", "name", "profile"];
+
+/// Shorthand service names for `trust`, and the principal each stands for.
+const SERVICE_SHORTHANDS: &[(&str, &str)] = &[
+    ("ec2", "ec2.amazonaws.com"),
+    ("lambda", "lambda.amazonaws.com"),
+    ("ecs-tasks", "ecs-tasks.amazonaws.com"),
+];
+
+/// Where diagnostics go and what relative `{file: ...}` paths are relative to.
+pub struct Ctx<'a> {
+    pub file: Rc<str>,
+    pub dir: &'a Path,
+    pub diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    pub fn location(&self, pos: Pos) -> Option<Location> {
+        Some(Location {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+        })
+    }
+
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.push(Diagnostic::error(self.location(pos), message));
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn mismatch(&mut self, node: &Node, field: &str, expected: &str) {
+        self.error(
+            node.pos,
+            format!(
+                "`{field}` must be {expected}, found {}",
+                node.value.describe()
+            ),
+        );
+    }
+}
+
+/// Converts one YAML document; `None` when it cannot be used (errors reported).
+pub fn document(node: &Node, ctx: &mut Ctx<'_>) -> Option<Document> {
+    let Value::Map(entries) = &node.value else {
+        ctx.push(
+            Diagnostic::error(
+                ctx.location(node.pos),
+                format!(
+                    "a manifest document must be a mapping with a `kind`, found {}",
+                    node.value.describe()
+                ),
+            )
+            .with_help(kinds_help()),
+        );
+        return None;
+    };
+    let fields = Fields::new(entries, ctx);
+    let kind_node = fields.get("kind");
+    let Some(kind_node) = kind_node else {
+        ctx.push(
+            Diagnostic::error(ctx.location(node.pos), "document has no `kind`")
+                .with_help(kinds_help()),
+        );
+        return None;
+    };
+    let Value::String(kind) = &kind_node.value else {
+        ctx.mismatch(kind_node, "kind", "a string");
+        return None;
+    };
+    let decl = match kind.as_str() {
+        "Stack" => {
+            fields.check_known(STACK_FIELDS, "Stack", ctx);
+            Some(Decl::Stack(StackDecl {
+                name: fields.string("name", ctx),
+                tags: fields.tags(ctx),
+            }))
+        }
+        "Role" => {
+            fields.check_known(ROLE_FIELDS, "Role", ctx);
+            role(&fields, node.pos, ctx).map(|role| Decl::Role(Box::new(role)))
+        }
+        "InstanceProfile" => {
+            fields.check_known(PROFILE_FIELDS, "InstanceProfile", ctx);
+            let name = fields.required_string("name", "InstanceProfile", node.pos, ctx);
+            let path = fields.string("path", ctx);
+            let role = fields.string("role", ctx);
+            let tags = fields.tags(ctx);
+            name.map(|name| {
+                Decl::Profile(ProfileDecl {
+                    name,
+                    path,
+                    role,
+                    tags,
+                })
+            })
+        }
+        "Instance" => {
+            fields.check_known(INSTANCE_FIELDS, "Instance", ctx);
+            instance(&fields, node.pos, ctx).map(Decl::Instance)
+        }
+        other => {
+            let mut diagnostic = Diagnostic::error(
+                ctx.location(kind_node.pos),
+                format!("unknown kind `{other}`"),
+            );
+            diagnostic = match did_you_mean(other, KINDS) {
+                Some(suggestion) => diagnostic.with_help(suggestion),
+                None => diagnostic.with_help(kinds_help()),
+            };
+            ctx.push(diagnostic);
+            None
+        }
+    }?;
+    Some(Document {
+        file: ctx.file.clone(),
+        pos: node.pos,
+        decl,
+    })
+}
+
+fn kinds_help() -> String {
+    "every document starts with `kind: Role`, `kind: InstanceProfile`, `kind: Instance` or `kind: Stack`".into()
+}
+
+fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
+    let name = fields.required_string("name", "Role", pos, ctx);
+    let trust = match fields.get("trust") {
+        Some(node) => trust(node, ctx),
+        None => {
+            ctx.push(
+                Diagnostic::error(ctx.location(pos), "Role has no `trust`")
+                    .with_help("say who may assume the role, e.g. `trust: ec2`"),
+            );
+            None
+        }
+    };
+    let max_session_duration =
+        fields
+            .get("max_session_duration")
+            .and_then(|node| match &node.value {
+                Value::Int(seconds) => Some(At {
+                    value: *seconds,
+                    pos: node.pos,
+                }),
+                _ => {
+                    ctx.mismatch(node, "max_session_duration", "a number of seconds");
+                    None
+                }
+            });
+    let managed_policies = fields.get("managed_policies").and_then(|node| {
+        let Value::Seq(items) = &node.value else {
+            ctx.mismatch(node, "managed_policies", "a list of policy ARNs");
+            return None;
+        };
+        let arns = items
+            .iter()
+            .filter_map(|item| scalar_string(item, "managed_policies", ctx))
+            .collect();
+        Some(At {
+            value: arns,
+            pos: node.pos,
+        })
+    });
+    let inline_policies = fields.get("inline_policies").and_then(|node| {
+        let Value::Map(entries) = &node.value else {
+            ctx.mismatch(
+                node,
+                "inline_policies",
+                "a mapping of policy name to document",
+            );
+            return None;
+        };
+        let policies = entries
+            .iter()
+            .filter_map(|(key, value)| {
+                let name = scalar_string(key, "inline_policies", ctx)?;
+                let document = policy(value, &format!("inline policy `{}`", name.value), ctx)?;
+                Some((name, document))
+            })
+            .collect();
+        Some(At {
+            value: policies,
+            pos: node.pos,
+        })
+    });
+    Some(RoleDecl {
+        path: fields.string("path", ctx),
+        description: fields.string("description", ctx),
+        permissions_boundary: fields.string("permissions_boundary", ctx),
+        tags: fields.tags(ctx),
+        name: name?,
+        trust,
+        max_session_duration,
+        managed_policies,
+        inline_policies,
+    })
+}
+
+fn instance(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<InstanceDecl> {
+    let id = fields.string("id", ctx);
+    let name = fields.string("name", ctx);
+    let profile = match fields.get("profile") {
+        Some(Node {
+            value: Value::Null,
+            pos,
+        }) => Some(At {
+            value: None,
+            pos: *pos,
+        }),
+        Some(node) => scalar_string(node, "profile", ctx).map(|name| At {
+            value: Some(name.value),
+            pos: name.pos,
+        }),
+        None => {
+            ctx.push(
+                Diagnostic::error(ctx.location(pos), "Instance has no `profile`")
+                    .with_help("name its instance profile, or write `profile: null` for none"),
+            );
+            None
+        }
+    };
+    Some(InstanceDecl {
+        id,
+        name,
+        profile: profile?,
+        pos,
+    })
+}
+
+/// `trust`: a service shorthand, a list of them, or a full policy document.
+fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
+    let at = |document| {
+        Some(At {
+            value: document,
+            pos: node.pos,
+        })
+    };
+    match &node.value {
+        Value::String(text) if !text.trim_start().starts_with('{') => {
+            let service = service(text, node.pos, ctx)?;
+            at(PolicyDocument::trusting_services(&[service]))
+        }
+        Value::Seq(items) => {
+            let mut services = Vec::new();
+            for item in items {
+                match &item.value {
+                    Value::String(text) => services.extend(service(text, item.pos, ctx)),
+                    _ => ctx.mismatch(item, "trust", "a list of service names"),
+                }
+            }
+            if services.is_empty() {
+                ctx.error(node.pos, "`trust` lists no service");
+                return None;
+            }
+            at(PolicyDocument::trusting_services(&services))
+        }
+        _ => policy(node, "trust policy", ctx),
+    }
+}
+
+/// A service name as the trust shorthand allows it, expanded to its principal.
+fn service(text: &str, pos: Pos, ctx: &mut Ctx<'_>) -> Option<String> {
+    if let Some((_, principal)) = SERVICE_SHORTHANDS.iter().find(|(short, _)| *short == text) {
+        return Some((*principal).to_string());
+    }
+    let is_principal = text.strip_suffix(".amazonaws.com").is_some_and(|name| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    });
+    if is_principal {
+        return Some(text.to_string());
+    }
+    let shorthands: Vec<&str> = SERVICE_SHORTHANDS.iter().map(|(short, _)| *short).collect();
+    let help = did_you_mean(text, &shorthands).unwrap_or_else(|| {
+        format!("write `ec2`, `lambda`, `ecs-tasks`, a service principal such as `{text}.amazonaws.com`, or a full policy document")
+    });
+    ctx.push(
+        Diagnostic::error(
+            ctx.location(pos),
+            format!("unknown service `{text}` in `trust`"),
+        )
+        .with_help(help),
+    );
+    None
+}
+
+/// A policy document: a mapping, a JSON string, or `{file: path}` (relative to the manifest).
+fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
+    let document = match &node.value {
+        Value::String(text) => match PolicyDocument::parse(text) {
+            Ok(document) => document,
+            Err(e) => {
+                ctx.error(
+                    node.pos,
+                    format!("{what} is not a JSON policy document: {e}"),
+                );
+                return None;
+            }
+        },
+        Value::Map(entries)
+            if entries
+                .iter()
+                .any(|(k, _)| key_text(k).as_deref() == Some("file")) =>
+        {
+            return policy_file(node, entries, what, ctx);
+        }
+        Value::Map(_) => PolicyDocument::from_value(to_json(node, ctx)?),
+        _ => {
+            ctx.error(
+                node.pos,
+                format!(
+                    "{what} must be a policy document (a mapping, a JSON string or `{{file: path}}`), found {}",
+                    node.value.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    Some(At {
+        value: document,
+        pos: node.pos,
+    })
+}
+
+fn policy_file(
+    node: &Node,
+    entries: &[(Node, Node)],
+    what: &str,
+    ctx: &mut Ctx<'_>,
+) -> Option<At<PolicyDocument>> {
+    if entries.len() != 1 {
+        ctx.error(
+            node.pos,
+            format!("{what}: `file` must be the only key when a policy comes from a file"),
+        );
+        return None;
+    }
+    let (_, value) = &entries[0];
+    let relative = scalar_string(value, "file", ctx)?;
+    let path = ctx.dir.join(&relative.value);
+    let text = match files::read_text(&path, files::MAX_POLICY_BYTES) {
+        Ok(text) => text,
+        Err(e) => {
+            ctx.error(
+                value.pos,
+                format!("{what}: `{}`: {}", path.display(), e.message),
+            );
+            return None;
+        }
+    };
+    match PolicyDocument::parse(&text) {
+        Ok(document) => Some(At {
+            value: document,
+            pos: value.pos,
+        }),
+        Err(e) => {
+            ctx.error(
+                value.pos,
+                format!(
+                    "{what}: `{}` is not a JSON policy document: {e}",
+                    path.display()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A YAML policy document as JSON. Keys must be scalars; non-finite floats
+/// are refused by the parser already.
+fn to_json(node: &Node, ctx: &mut Ctx<'_>) -> Option<Json> {
+    Some(match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => match (i64::try_from(*i), u64::try_from(*i)) {
+            (Ok(i), _) => Json::from(i),
+            (_, Ok(u)) => Json::from(u),
+            _ => Json::String(i.to_string()),
+        },
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::String(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(
+            items
+                .iter()
+                .map(|item| to_json(item, ctx))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Map(entries) => {
+            let mut map = serde_json::Map::new();
+            for (key, value) in entries {
+                let Some(key) = key_text(key) else {
+                    ctx.error(key.pos, "policy document keys must be strings");
+                    return None;
+                };
+                map.insert(key, to_json(value, ctx)?);
+            }
+            Json::Object(map)
+        }
+    })
+}
+
+/// The text of a scalar key (`1: x` has the key "1"); `None` for collections.
+fn key_text(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::String(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Null | Value::Seq(_) | Value::Map(_) => None,
+    }
+}
+
+/// A string, or an integer or boolean written without quotes (their text is
+/// kept exactly: leading zeros are preserved by the parser options). Floats
+/// are refused because `1.10` would silently become `1.1`.
+fn scalar_string(node: &Node, field: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
+    let text = match &node.value {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Float(_) => {
+            ctx.push(
+                Diagnostic::error(
+                    ctx.location(node.pos),
+                    format!("`{field}` must be a string, found a number"),
+                )
+                .with_help("quote the value to keep it exactly as written, e.g. \"1.10\""),
+            );
+            return None;
+        }
+        _ => {
+            ctx.mismatch(node, field, "a string");
+            return None;
+        }
+    };
+    Some(At {
+        value: text,
+        pos: node.pos,
+    })
+}
+
+/// The top-level fields of one document, by name.
+struct Fields<'a> {
+    entries: Vec<(String, &'a Node, &'a Node)>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(entries: &'a [(Node, Node)], ctx: &mut Ctx<'_>) -> Self {
+        let entries = entries
+            .iter()
+            .filter_map(|(key, value)| match key_text(key) {
+                Some(name) => Some((name, key, value)),
+                None => {
+                    ctx.error(key.pos, "field names must be strings");
+                    None
+                }
+            })
+            .collect();
+        Fields { entries }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Node> {
+        self.entries
+            .iter()
+            .find(|(key, _, _)| key == name)
+            .map(|(_, _, value)| *value)
+    }
+
+    fn check_known(&self, known: &[&str], kind: &str, ctx: &mut Ctx<'_>) {
+        for (name, key, _) in &self.entries {
+            if known.contains(&name.as_str()) {
+                continue;
+            }
+            let help = did_you_mean(name, known).unwrap_or_else(|| {
+                let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+                format!("{kind} fields are {}", list.join(", "))
+            });
+            ctx.push(
+                Diagnostic::error(
+                    ctx.location(key.pos),
+                    format!("unknown field `{name}` in {kind}"),
+                )
+                .with_help(help),
+            );
+        }
+    }
+
+    fn string(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
+        self.get(name)
+            .and_then(|node| scalar_string(node, name, ctx))
+    }
+
+    fn required_string(
+        &self,
+        name: &str,
+        kind: &str,
+        pos: Pos,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<At<String>> {
+        if self.get(name).is_none() {
+            ctx.error(pos, format!("{kind} has no `{name}`"));
+            return None;
+        }
+        self.string(name, ctx)
+    }
+
+    fn tags(&self, ctx: &mut Ctx<'_>) -> Option<TagsDecl> {
+        let node = self.get("tags")?;
+        let Value::Map(entries) = &node.value else {
+            ctx.mismatch(node, "tags", "a mapping of key to value");
+            return None;
+        };
+        let tags = entries
+            .iter()
+            .filter_map(|(key, value)| {
+                let key = scalar_string(key, "tag key", ctx)?;
+                let value = match &value.value {
+                    // `owner:` with nothing after it: an empty value, which AWS allows.
+                    Value::Null => At {
+                        value: String::new(),
+                        pos: value.pos,
+                    },
+                    _ => scalar_string(value, &format!("tags.{}", key.value), ctx)?,
+                };
+                Some(TagDecl { key, value })
+            })
+            .collect();
+        Some(At {
+            value: tags,
+            pos: node.pos,
+        })
+    }
+}
+
+/// "did you mean `x`?" for the closest candidate, if one is close enough.
+pub fn did_you_mean(input: &str, candidates: &[&str]) -> Option<String> {
+    let lower = input.to_lowercase();
+    candidates
+        .iter()
+        .map(|candidate| {
+            (
+                strsim::jaro_winkler(&lower, &candidate.to_lowercase()),
+                candidate,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("max_sesion_duration", ROLE_FIELDS).as_deref(),
+            Some("did you mean `max_session_duration`?")
+        );
+        assert_eq!(
+            did_you_mean("tag", ROLE_FIELDS).as_deref(),
+            Some("did you mean `tags`?")
+        );
+        assert_eq!(
+            did_you_mean("role", KINDS).as_deref(),
+            Some("did you mean `Role`?")
+        );
+        assert_eq!(did_you_mean("zzz", ROLE_FIELDS), None);
+    }
+}

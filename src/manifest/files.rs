@@ -1,0 +1,200 @@
+//! Finding manifest files and reading them safely.
+//!
+//! `-f` paths are taken in the order given; directories are walked
+//! recursively in sorted order for `*.yaml` / `*.yml`. Entries whose name starts
+//! with `.` are skipped (`.git`, editor swap files) and symlinked directories are
+//! not followed, so a link loop cannot make the walk endless. Reading caps the
+//! size and refuses binary or non-UTF-8 content before the YAML parser sees it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::raw::Pos;
+
+/// Largest manifest file read. A generated stack of 100,000 resources spread
+/// over a few files stays well below; a 100 MB file is refused, not parsed.
+pub const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
+/// Largest policy file (`{file: ...}`): IAM documents are at most 131,072 characters.
+pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
+/// Why a path could not be used, with the place in the file when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub message: String,
+    pub pos: Option<Pos>,
+}
+
+impl ReadError {
+    fn new(message: String) -> Self {
+        ReadError { message, pos: None }
+    }
+}
+
+/// Every manifest file under `paths`, in load order, without repeats.
+/// Paths that cannot be used come back as errors, each with the path as given.
+pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, ReadError)>) {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Err(e) => problems.push((path.clone(), ReadError::new(format!("cannot read: {e}")))),
+            Ok(meta) if meta.is_dir() => {
+                let before = found.len();
+                if let Err(e) = walk(path, &mut found) {
+                    problems.push((path.clone(), ReadError::new(format!("cannot list: {e}"))));
+                } else if found.len() == before {
+                    problems.push((
+                        path.clone(),
+                        ReadError::new("no *.yaml or *.yml files in this directory".into()),
+                    ));
+                }
+            }
+            // A file named explicitly is read whatever its extension.
+            Ok(_) => found.push(path.clone()),
+        }
+    }
+    // `-f manifests -f manifests/web.yaml` must not declare everything in web.yaml twice.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
+    (found, problems)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries = std::fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            walk(&path, found)?;
+        } else if is_manifest_name(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn is_manifest_name(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+/// Reads a text file of at most `limit` bytes: no NUL bytes, valid UTF-8.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let file =
+        std::fs::File::open(path).map_err(|e| ReadError::new(format!("cannot read: {e}")))?;
+    let too_big = |size: u64| {
+        ReadError::new(format!(
+            "file is too large ({}), the limit is {}",
+            human_size(size),
+            human_size(limit)
+        ))
+    };
+    if let Ok(meta) = file.metadata()
+        && meta.len() > limit
+    {
+        return Err(too_big(meta.len()));
+    }
+    // The file may grow between the check and the read: never read past the limit.
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::new(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(ReadError {
+            message: "binary file (it contains a NUL byte), not YAML text".into(),
+            pos: Some(pos_at(&bytes, offset)),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        ReadError {
+            message: format!(
+                "not UTF-8 text: invalid byte 0x{:02X}",
+                bytes.get(offset).copied().unwrap_or_default()
+            ),
+            pos: Some(pos_at(bytes, offset)),
+        }
+    })
+}
+
+/// Line and column (in characters) of a byte offset whose prefix is valid UTF-8.
+fn pos_at(bytes: &[u8], offset: usize) -> Pos {
+    let prefix = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]);
+    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+    Pos {
+        line: prefix.matches('\n').count() + 1,
+        column: prefix[line_start..].chars().count() + 1,
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_sorted_recursively_and_skips_hidden_and_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [
+            "b.yaml",
+            "a.yml",
+            "sub/c.yaml",
+            "notes.txt",
+            ".hidden/d.yaml",
+            ".e.yaml",
+        ] {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let (found, problems) = collect(&[root.to_path_buf(), root.join("b.yaml")]);
+        assert!(problems.is_empty());
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.yml", "b.yaml", "sub/c.yaml"]);
+    }
+
+    #[test]
+    fn refuses_binary_and_non_utf8_with_a_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.yaml");
+        std::fs::write(&path, b"a: 1\nb: \xff\n").unwrap();
+        let error = read_text(&path, 1024).unwrap_err();
+        assert_eq!(error.message, "not UTF-8 text: invalid byte 0xFF");
+        assert_eq!(error.pos, Some(Pos { line: 2, column: 4 }));
+        std::fs::write(&path, b"a\0").unwrap();
+        assert!(
+            read_text(&path, 1024)
+                .unwrap_err()
+                .message
+                .starts_with("binary file")
+        );
+        std::fs::write(&path, vec![b'#'; 2000]).unwrap();
+        assert_eq!(
+            read_text(&path, 1024).unwrap_err().message,
+            "file is too large (2000 bytes), the limit is 1024 bytes"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! `manifest::load` as the planner sees it: the model built from the sample stack.
+
+use std::path::PathBuf;
+
+use rolecall::manifest::{self, Severity};
+use rolecall::model::{InstanceSelector, PolicyDocument};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn sample_stack_becomes_the_model() {
+    let loaded = manifest::load(&[root().join("manifests")]).unwrap();
+    let desired = &loaded.desired;
+    assert_eq!(loaded.files, 5);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(desired.stack, "web-prod");
+    assert_eq!(desired.stack_tags["cost-center"], "0042");
+    assert_eq!(
+        desired.roles.keys().collect::<Vec<_>>(),
+        ["batch-worker", "ci-runner", "log-shipper", "web-server"]
+    );
+
+    let web = &desired.roles["web-server"];
+    assert_eq!(web.path, "/apps/");
+    assert_eq!(web.max_session_duration, 3600, "default");
+    assert!(web.trust.trusts_service("ec2.amazonaws.com"));
+    assert_eq!(web.tags["team"], "web");
+    assert_eq!(web.tags["owner"], "platform-team", "stack tag merged under");
+
+    let batch = &desired.roles["batch-worker"];
+    assert_eq!(batch.tags["owner"], "data-team", "resource tag wins");
+    assert_eq!(batch.max_session_duration, 14400);
+    let logs = &batch.inline_policies["write-logs"];
+    let from_file =
+        std::fs::read_to_string(root().join("manifests/policies/write-logs.json")).unwrap();
+    assert_eq!(logs, &PolicyDocument::parse(&from_file).unwrap());
+
+    let ci = &desired.roles["ci-runner"];
+    assert_eq!(
+        ci.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::aws:policy/PowerUserAccess")
+    );
+    let log_shipper = &desired.roles["log-shipper"];
+    assert_eq!(log_shipper.path, "/");
+    assert_eq!(
+        log_shipper.description,
+        "Lambda forwarding CloudWatch Logs subscriptions to the SIEM"
+    );
+
+    assert_eq!(
+        desired.profiles["web-server"].role.as_deref(),
+        Some("web-server")
+    );
+    assert_eq!(desired.instances.len(), 7);
+    assert_eq!(
+        desired.instances[0].selector,
+        InstanceSelector::Name("batch-1".into())
+    );
+    assert_eq!(
+        desired.instances[0].profile.as_deref(),
+        Some("batch-worker")
+    );
+
+    let location = &desired.locations["role/web-server"];
+    assert_eq!(
+        (location.file.as_str(), location.line, location.column),
+        (
+            root()
+                .join("manifests/web.yaml")
+                .display()
+                .to_string()
+                .as_str(),
+            6,
+            7
+        )
+    );
+    assert!(desired.locations.contains_key("instance-profile/ci-runner"));
+    assert!(desired.locations.contains_key("instance/web-3"));
+}
+
+#[test]
+fn role_tag_keys_merge_ignoring_case_profile_keys_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Stack\ntags: {Owner: platform}\n---\nkind: Role\nname: r\ntrust: ec2\ntags: {owner: web}\n---\nkind: InstanceProfile\nname: p\ntags: {owner: web}\n---\nkind: Instance\nid: i-01234567\nprofile: null\n",
+    )
+    .unwrap();
+    let loaded = manifest::load(&[dir.path().to_path_buf()]).unwrap();
+    let desired = loaded.desired;
+    assert_eq!(desired.stack, "default");
+    assert_eq!(desired.roles["r"].tags.len(), 1);
+    assert_eq!(desired.roles["r"].tags["owner"], "web");
+    assert_eq!(desired.profiles["p"].tags.len(), 2);
+    assert_eq!(desired.instances[0].profile, None);
+    assert!(desired.locations.contains_key("instance/i-01234567"));
+}
+
+#[test]
+fn errors_come_back_all_together_in_order() {
+    let fixture = root().join("tests/fixtures/manifest/ten-mistakes.yaml");
+    let diagnostics = manifest::load(&[fixture]).unwrap_err();
+    assert_eq!(diagnostics.error_count(), 10);
+    let lines: Vec<usize> = diagnostics
+        .0
+        .iter()
+        .map(|d| d.location.as_ref().unwrap().line)
+        .collect();
+    assert!(lines.is_sorted());
+    assert!(diagnostics.0.iter().all(|d| d.severity == Severity::Error));
+    assert!(
+        diagnostics
+            .to_string()
+            .contains("help: did you mean `max_session_duration`?")
+    );
+}

@@ -1,0 +1,104 @@
+//! The committed JSON Schema is current, and every sample manifest satisfies it.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+const COMMITTED: &str = "schema/rolecall.schema.json";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let committed = std::fs::read_to_string(root().join(COMMITTED)).unwrap_or_default();
+    let current = rolecall::manifest::schema::to_json();
+    assert!(
+        committed == current,
+        "{COMMITTED} is stale: regenerate it with\n\n    cargo run -- schema > {COMMITTED}\n\nand commit the result"
+    );
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let output = assert_cmd::Command::cargo_bin("rolecall")
+        .unwrap()
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        rolecall::manifest::schema::to_json()
+    );
+}
+
+fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            yaml_files(&path, found);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            found.push(path);
+        }
+    }
+}
+
+/// Schema errors of every document in `path`, as "file#doc: path: message".
+fn schema_errors(validator: &jsonschema::Validator, path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    documents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, document)| {
+            validator
+                .iter_errors(document)
+                .map(move |e| format!("{}#{i}: {}: {e}", path.display(), e.instance_path()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&rolecall::manifest::schema::to_json()).unwrap();
+    jsonschema::draft7::new(&schema).unwrap()
+}
+
+#[test]
+fn sample_manifests_satisfy_the_schema() {
+    let validator = validator();
+    let mut files = Vec::new();
+    yaml_files(&root().join("manifests"), &mut files);
+    yaml_files(&root().join("examples"), &mut files);
+    assert!(files.len() >= 6, "expected the samples, found {files:?}");
+    let errors: Vec<String> = files
+        .iter()
+        .flat_map(|file| schema_errors(&validator, file))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn schema_rejects_what_the_loader_rejects() {
+    let validator = validator();
+    let fixtures = root().join("tests/fixtures/manifest");
+    for name in [
+        "unknown-field.yaml",
+        "instances.yaml",
+        "document-shape.yaml",
+    ] {
+        assert!(
+            !schema_errors(&validator, &fixtures.join(name)).is_empty(),
+            "{name} should not satisfy the schema"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! `rolecall validate` on fixtures: one test per rule, with the exact output
+//! (insta snapshots in tests/snapshots/), and hostile inputs.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+const FIXTURES: &str = "tests/fixtures/manifest";
+
+/// Runs `rolecall validate` in `dir` and returns exit code, stdout, stderr as one text.
+fn validate_in(dir: &Path, paths: &[&str]) -> (i32, String) {
+    let mut command = Command::cargo_bin("rolecall").unwrap();
+    command.current_dir(dir).arg("validate");
+    for path in paths {
+        command.arg("-f").arg(path);
+    }
+    let output = command.output().unwrap();
+    let code = output.status.code().unwrap_or(-1);
+    let text = format!(
+        "exit: {code}\n--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (code, text)
+}
+
+fn fixture(name: &str) -> (i32, String) {
+    let path = format!("{FIXTURES}/{name}");
+    validate_in(Path::new(env!("CARGO_MANIFEST_DIR")), &[&path])
+}
+
+macro_rules! rule {
+    ($test:ident, $file:literal, $exit:literal) => {
+        #[test]
+        fn $test() {
+            let (code, output) = fixture($file);
+            assert_eq!(code, $exit, "{output}");
+            insta::assert_snapshot!(stringify!($test), output);
+        }
+    };
+}
+
+rule!(
+    unknown_fields_suggest_the_right_name,
+    "unknown-field.yaml",
+    1
+);
+rule!(
+    document_must_be_a_mapping_with_a_known_kind,
+    "document-shape.yaml",
+    1
+);
+rule!(names_have_iam_length_and_characters, "names.yaml", 1);
+rule!(
+    names_are_unique_ignoring_case_naming_both_places,
+    "duplicate-names",
+    1
+);
+rule!(path_and_max_session_duration, "role-fields.yaml", 1);
+rule!(
+    description_at_most_1000_characters,
+    "long-description.yaml",
+    1
+);
+rule!(managed_policy_arns_count_and_repeats, "arns.yaml", 1);
+rule!(tag_keys_values_and_reserved_prefixes, "tags.yaml", 1);
+rule!(tag_key_and_value_lengths, "tag-lengths.yaml", 1);
+rule!(at_most_48_tags_after_stack_merge, "tag-count.yaml", 1);
+rule!(policy_documents_are_well_formed, "policies.yaml", 1);
+rule!(trust_and_inline_policy_quotas, "policy-sizes.yaml", 1);
+rule!(trust_shorthand, "trust.yaml", 1);
+rule!(undeclared_references_are_warnings, "references.yaml", 0);
+rule!(profile_roles_must_trust_ec2, "ec2-trust.yaml", 1);
+rule!(
+    instances_have_one_valid_selector_and_appear_once,
+    "instances.yaml",
+    1
+);
+rule!(at_most_one_stack, "stacks.yaml", 1);
+rule!(yaml_syntax_error, "yaml-syntax.yaml", 1);
+rule!(duplicate_keys, "duplicate-key.yaml", 1);
+rule!(empty_file_is_a_warning, "empty.yaml", 0);
+
+#[test]
+fn ten_mistakes_are_all_reported_at_their_lines() {
+    let (code, output) = fixture("ten-mistakes.yaml");
+    assert_eq!(code, 1);
+    let lines: Vec<usize> = output
+        .lines()
+        .filter(|line| line.contains(": error: "))
+        .map(|line| line.split(':').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 5, 6, 9, 11, 19, 20, 23, 26], "{output}");
+    assert!(
+        output.ends_with("error: 10 errors in manifests\n"),
+        "{output}"
+    );
+    insta::assert_snapshot!(output);
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty-dir")).unwrap();
+    let (code, output) = validate_in(dir.path(), &["nope.yaml", "empty-dir"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(output);
+}
+
+#[test]
+fn sample_manifests_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, output) = validate_in(root, &[]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        output,
+        "exit: 0\n--- stdout\nok: 14 resources in 5 files\n--- stderr\n"
+    );
+    for example in ["examples/lab", "examples/single-role.yaml"] {
+        let (code, output) = validate_in(root, &[example]);
+        assert_eq!(code, 0, "{example}: {output}");
+        assert!(
+            output.contains("--- stderr\n") && output.ends_with("--- stderr\n"),
+            "{output}"
+        );
+    }
+}
+
+/// Hostile input: written into a temporary directory at test time, validated
+/// from there (so the output names it relatively), must fail cleanly and fast.
+fn hostile(name: &str, contents: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), contents).unwrap();
+    let started = Instant::now();
+    let (code, output) = validate_in(dir.path(), &[name]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains(&format!("{name}:")),
+        "names the file: {output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
+    assert!(elapsed < Duration::from_secs(1), "{name} took {elapsed:?}");
+    output
+}
+
+#[test]
+fn alias_bomb() {
+    let mut bomb = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    insta::assert_snapshot!(hostile("bomb.yaml", bomb.as_bytes()));
+}
+
+#[test]
+fn deep_block_nesting() {
+    // Compact nested block sequences: `- - - ... x`, 10,000 levels on one line.
+    let deep = format!("{}x\n", "- ".repeat(10_000));
+    insta::assert_snapshot!(hostile("deep.yaml", deep.as_bytes()));
+}
+
+#[test]
+fn deep_flow_nesting() {
+    let deep = format!(
+        "kind: Role\nname: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    insta::assert_snapshot!(hostile("deep-flow.yaml", deep.as_bytes()));
+}
+
+#[test]
+fn hundred_megabyte_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(dir.path().join("huge.yaml")).unwrap();
+    // Sparse: the size check refuses it before reading a byte.
+    file.set_len(100 * 1024 * 1024).unwrap();
+    let started = Instant::now();
+    let (code, output) = validate_in(dir.path(), &["huge.yaml"]);
+    assert_eq!(code, 1);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    insta::assert_snapshot!(output);
+}
+
+#[test]
+fn invalid_utf8() {
+    insta::assert_snapshot!(hostile("latin1.yaml", b"kind: Role\nname: caf\xe9\n"));
+}
+
+#[test]
+fn binary_file() {
+    insta::assert_snapshot!(hostile(
+        "image.yaml",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01"
+    ));
+}
+
+#[test]
+fn document_that_is_a_list_or_a_scalar() {
+    insta::assert_snapshot!(hostile("shapes.yaml", b"- kind: Role\n---\n42\n"));
+}
+
+#[test]
+fn duplicate_keys_in_nested_mapping() {
+    insta::assert_snapshot!(hostile(
+        "dup.yaml",
+        b"kind: Role\nname: a\ntrust: ec2\ntags:\n  team: a\n  team: b\n"
+    ));
+}
