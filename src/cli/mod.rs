@@ -8,9 +8,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod account;
+pub mod apply;
 pub mod emulator;
 pub mod output;
 pub mod plan;
+pub mod progress;
 pub mod schema;
 pub mod validate;
 
@@ -98,6 +101,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show the ordered API calls that would make the account match the manifests
     Plan(plan::PlanArgs),
+    /// Make the account match the manifests (or apply a saved plan)
+    Apply(apply::ApplyArgs),
+    /// Delete everything the stack owns, in a safe order
+    Destroy(apply::DestroyArgs),
     /// Print the resource graph (or the step DAG) for Graphviz
     Graph(plan::GraphArgs),
     /// Print the JSON Schema of the manifest format, for editors
@@ -132,6 +139,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
+        Command::Destroy(args) => apply::run_destroy(&cli.global, args),
         Command::Graph(args) => plan::run_graph(&cli.global, args),
         Command::Schema(args) => schema::run(&cli.global, args),
         Command::Emulator(args) => emulator::run(&cli.global, args),

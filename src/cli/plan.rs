@@ -1,25 +1,200 @@
-//! `rolecall plan` and `rolecall graph`: filled in by the planner work (issue 4).
+//! `rolecall plan` and `rolecall graph`.
 
-use clap::Args;
+use std::path::PathBuf;
 
-use super::{GlobalArgs, ManifestArgs, Outcome};
+use clap::{Args, ValueEnum};
+use petgraph::graph::DiGraph;
+
+use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
+use crate::model::{Desired, InstanceSelector, instance_key, profile_key, role_key};
+use crate::plan::render::{self, dot::Before, text::TextOptions};
+use crate::plan::{self, Plan, PlanOptions, saved};
+
+const PLAN_HELP: &str = "\
+Examples:
+  rolecall plan                                  what apply would do to match manifests/
+  rolecall plan -v                               also list every API call, in order
+  rolecall plan --format markdown > comment.md   a pull-request comment
+  rolecall plan --out plan.json                  save it; `rolecall apply plan.json` applies exactly it
+  rolecall plan --detailed-exitcode              exit 2 when there are changes (CI)
+
+Symbols: + create, ~ update in place, -/+ replace (delete, then create), - delete.
+A saved plan refuses to apply if anything it touches changed in the meantime.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
 
 #[derive(Debug, Args)]
+#[command(after_help = PLAN_HELP)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Save the plan (with fingerprints of the live state) for `rolecall apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan steps that touch resources this stack does not own (with a warning)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Loads, reads the account, plans.
+pub fn compute(
+    global: &GlobalArgs,
+    manifests: &ManifestArgs,
+    force: bool,
+    destroy: bool,
+) -> anyhow::Result<(Plan, crate::model::Live)> {
+    let loaded = account::load(global, manifests)?;
+    let desired = if destroy {
+        // Nothing declared: everything the stack owns goes.
+        Desired {
+            stack: loaded.desired.stack.clone(),
+            ..Desired::default()
+        }
+    } else {
+        loaded.desired
+    };
+    let cloud = account::open(global)?;
+    let live = account::snapshot(cloud.as_ref())?;
+    let options = PlanOptions {
+        force,
+        launch_instances: cloud.launches_declared_instances(),
+    };
+    let plan = plan::plan(&desired, &live, options)?;
+    Ok((plan, live))
+}
+
+pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
+    let (mut plan, live) = compute(global, &args.manifests, args.force, false)?;
+    if let Some(out) = &args.out {
+        saved::seal(&mut plan, &live);
+        saved::write(out, &plan)?;
+    }
+    let rendered = match args.format {
+        PlanFormat::Text => render::text::render(
+            &plan,
+            TextOptions {
+                color: output::colored(),
+                steps: global.verbose > 0,
+            },
+        ),
+        PlanFormat::Json => render::json(&plan),
+        PlanFormat::Markdown => render::markdown::render(&plan),
+    };
+    anstream::print!("{rendered}");
+    if let Some(out) = &args.out
+        && args.format == PlanFormat::Text
+    {
+        anstream::println!(
+            "\nSaved the plan to {}. To apply exactly it: rolecall apply {}",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Clean
+    })
+}
+
+const GRAPH_HELP: &str = "\
+Examples:
+  rolecall graph | dot -Tsvg > resources.svg     instances -> profiles -> roles
+  rolecall graph --steps | dot -Tsvg > plan.svg  the plan's API calls and their order
+  rolecall graph --format json                   the same, for scripts";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Json,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = GRAPH_HELP)]
 pub struct GraphArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// The step DAG of the plan (reads the account) instead of the resource graph
+    #[arg(long)]
+    pub steps: bool,
 }
 
-pub fn run(_global: &GlobalArgs, _args: PlanArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("plan is not implemented yet")
+/// The declared resources, with an edge from each user to what it uses.
+fn resource_graph(desired: &Desired) -> DiGraph<String, Before> {
+    let mut graph = DiGraph::new();
+    let mut nodes = std::collections::BTreeMap::new();
+    let mut node = |graph: &mut DiGraph<String, Before>, key: String| {
+        *nodes
+            .entry(key.clone())
+            .or_insert_with(|| graph.add_node(key))
+    };
+    for name in desired.roles.keys() {
+        node(&mut graph, role_key(name));
+    }
+    for (name, profile) in &desired.profiles {
+        let from = node(&mut graph, profile_key(name));
+        if let Some(role) = &profile.role {
+            let to = node(&mut graph, role_key(role));
+            graph.add_edge(from, to, Before);
+        }
+    }
+    for instance in &desired.instances {
+        let key = match &instance.selector {
+            InstanceSelector::Id(id) | InstanceSelector::Name(id) => instance_key(id),
+        };
+        let from = node(&mut graph, key);
+        if let Some(profile) = &instance.profile {
+            let to = node(&mut graph, profile_key(profile));
+            graph.add_edge(from, to, Before);
+        }
+    }
+    graph
 }
 
-pub fn run_graph(_global: &GlobalArgs, _args: GraphArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("graph is not implemented yet")
+pub fn run_graph(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<Outcome> {
+    let rendered = if args.steps {
+        let (plan, _) = compute(global, &args.manifests, false, false)?;
+        match args.format {
+            GraphFormat::Dot => render::dot::steps(&plan),
+            GraphFormat::Json => {
+                let mut text = serde_json::to_string_pretty(&plan.steps)?;
+                text.push('\n');
+                text
+            }
+        }
+    } else {
+        let loaded = account::load(global, &args.manifests)?;
+        let graph = resource_graph(&loaded.desired);
+        match args.format {
+            GraphFormat::Dot => render::dot::resources(&graph),
+            GraphFormat::Json => {
+                let edges: Vec<[&str; 2]> = graph
+                    .edge_indices()
+                    .filter_map(|e| graph.edge_endpoints(e))
+                    .map(|(a, b)| [graph[a].as_str(), graph[b].as_str()])
+                    .collect();
+                let nodes: Vec<&str> = graph.node_weights().map(String::as_str).collect();
+                let mut text = serde_json::to_string_pretty(
+                    &serde_json::json!({"nodes": nodes, "edges": edges}),
+                )?;
+                text.push('\n');
+                text
+            }
+        }
+    };
+    anstream::print!("{rendered}");
+    Ok(Outcome::Clean)
 }

@@ -1,0 +1,30 @@
+//! What most commands start with: the manifests and the account.
+
+use anyhow::Context;
+
+use super::{GlobalArgs, ManifestArgs, manifest_error};
+use crate::cloud::Cloud;
+use crate::manifest::{self, Loaded};
+
+/// Opens the account this invocation talks to (the emulated one, for now).
+pub fn open(global: &GlobalArgs) -> anyhow::Result<Box<dyn Cloud>> {
+    let path = global.account_path();
+    let _ = &path;
+    anyhow::bail!("the emulated account is not available yet")
+}
+
+/// Loads and validates manifests, printing warnings to stderr.
+pub fn load(global: &GlobalArgs, args: &ManifestArgs) -> anyhow::Result<Loaded> {
+    let loaded = manifest::load(&args.files).map_err(manifest_error)?;
+    if !global.quiet {
+        for warning in &loaded.warnings {
+            anstream::eprintln!("{warning}");
+        }
+    }
+    Ok(loaded)
+}
+
+/// Reads the account in one pass.
+pub fn snapshot(cloud: &dyn Cloud) -> anyhow::Result<crate::model::Live> {
+    cloud.snapshot().context("reading the account")
+}

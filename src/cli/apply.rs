@@ -1,0 +1,241 @@
+//! `rolecall apply` and `rolecall destroy`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::progress::Progress;
+use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
+use crate::apply::{self, ApplyOptions, Report, lock};
+use crate::plan::render::{self, text::TextOptions};
+use crate::plan::{Action, Plan, saved};
+
+const APPLY_HELP: &str = "\
+Examples:
+  rolecall apply                          plan, show, ask, then apply manifests/
+  rolecall apply --auto-approve           no question (CI on merge)
+  rolecall plan --out plan.json && rolecall apply plan.json
+                                          apply exactly a reviewed plan; refused if stale
+
+Only one apply runs against an account at a time; a second one fails at once,
+naming the holder, unless --lock-timeout lets it wait. An interrupted apply
+leaves no half-made call: run it again and it converges.";
+
+#[derive(Debug, Args)]
+#[command(after_help = APPLY_HELP)]
+pub struct ApplyArgs {
+    /// A plan saved by `rolecall plan --out FILE` (instead of planning from manifests)
+    #[arg(value_name = "PLAN_FILE", conflicts_with = "force")]
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Plan steps that touch resources this stack does not own (with a warning)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Apply without asking for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How long one step may keep retrying throttling and eventual-consistency errors
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub retry_timeout: Duration,
+    /// How long to wait for another apply's lock on the account
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+const DESTROY_HELP: &str = "\
+Examples:
+  rolecall destroy                  delete every role and profile the stack in manifests/ owns
+  rolecall destroy --auto-approve
+
+Only resources tagged rolecall:stack=<this stack> are touched; instances are
+released (disassociated if their profile goes, and untagged), never terminated.";
+
+#[derive(Debug, Args)]
+#[command(after_help = DESTROY_HELP)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `90s`, `2m`, `1h`, `500ms`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 90s, 2m, 500ms)"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
+    let _lock = take_lock(global, "rolecall apply", &args.run)?;
+    let (plan, confirm) = match &args.plan_file {
+        Some(path) => {
+            let plan = saved::read(path)?;
+            let cloud = account::open(global)?;
+            let live = account::snapshot(cloud.as_ref())?;
+            saved::check_fresh(&plan, &live, path)?;
+            // A saved plan was reviewed when it was made: no second question.
+            (plan, false)
+        }
+        None => {
+            let (plan, _) = super::plan::compute(global, &args.manifests, args.force, false)?;
+            (plan, !args.run.auto_approve)
+        }
+    };
+    execute(global, &plan, confirm, &args.run)
+}
+
+pub fn run_destroy(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Outcome> {
+    let _lock = take_lock(global, "rolecall destroy", &args.run)?;
+    let (plan, _) = super::plan::compute(global, &args.manifests, false, true)?;
+    execute(global, &plan, !args.run.auto_approve, &args.run)
+}
+
+fn take_lock(
+    global: &GlobalArgs,
+    command: &str,
+    run: &RunArgs,
+) -> anyhow::Result<lock::AccountLock> {
+    let lock = lock::acquire(&global.account_path(), command, run.lock_timeout)?;
+    if let Some(previous) = &lock.took_over_from {
+        anstream::eprintln!(
+            "warning: took over the account lock from a rolecall that did not finish ({previous}); the account is consistent, this apply converges it"
+        );
+    }
+    Ok(lock)
+}
+
+fn execute(
+    global: &GlobalArgs,
+    plan: &Plan,
+    confirm: bool,
+    run: &RunArgs,
+) -> anyhow::Result<Outcome> {
+    let text = render::text::render(
+        plan,
+        TextOptions {
+            color: output::colored(),
+            steps: global.verbose > 0,
+        },
+    );
+    if !plan.has_changes() {
+        anstream::print!("{text}");
+        return Ok(Outcome::Clean);
+    }
+    if !global.quiet {
+        anstream::print!("{text}");
+    }
+    if confirm {
+        ask()?;
+    }
+    let cloud = account::open(global)?;
+    let progress = Progress::new(plan.steps.len(), global.quiet);
+    let options = ApplyOptions {
+        retry_timeout: run.retry_timeout,
+        ..ApplyOptions::default()
+    };
+    let report = apply::execute(plan, cloud.as_ref(), &options, &progress);
+    progress.finish();
+    summarize(plan, &report)
+}
+
+fn ask() -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to apply without confirmation: standard input is not a terminal; pass --auto-approve"
+        );
+    }
+    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    std::io::stdout().flush().context("writing the prompt")?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
+    if answer.trim() != "yes" {
+        anyhow::bail!("apply cancelled: nothing was changed");
+    }
+    Ok(())
+}
+
+fn summarize(plan: &Plan, report: &Report) -> anyhow::Result<Outcome> {
+    // A resource counts as applied when every one of its steps is done.
+    let mut counts = [0usize; 4];
+    for change in &plan.changes {
+        let all_done = plan
+            .steps
+            .iter()
+            .filter(|s| s.resource == change.resource)
+            .all(|s| matches!(report.outcomes.get(&s.id), Some(apply::Outcome::Done)));
+        let slot = match change.action {
+            Action::Create => 0,
+            Action::Update => 1,
+            Action::Replace => 2,
+            Action::Delete => 3,
+            Action::Noop => continue,
+        };
+        if all_done {
+            counts[slot] += 1;
+        }
+    }
+    let tally = format!(
+        "{} created, {} updated, {} replaced, {} deleted.",
+        counts[0], counts[1], counts[2], counts[3]
+    );
+    if report.succeeded() {
+        anstream::println!("Apply complete: {tally}");
+        return Ok(Outcome::Clean);
+    }
+    let mut message = format!(
+        "apply failed: {} steps done, {} failed, {} skipped ({tally})",
+        report.done(),
+        report.failed(),
+        report.skipped()
+    );
+    for step in &plan.steps {
+        match report.outcomes.get(&step.id) {
+            Some(apply::Outcome::Failed(error)) => message.push_str(&format!(
+                "\n  failed:  step {} {} {}: {error}",
+                step.id,
+                step.call.operation(),
+                step.resource
+            )),
+            Some(apply::Outcome::Skipped { after }) => message.push_str(&format!(
+                "\n  skipped: step {} {} {} (after step {after})",
+                step.id,
+                step.call.operation(),
+                step.resource
+            )),
+            _ => {}
+        }
+    }
+    message.push_str("\nRun `rolecall apply` again to converge once the cause is fixed.");
+    anyhow::bail!(message)
+}
