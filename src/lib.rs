@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod cli;
 pub mod cloud;
+pub mod drift;
 pub mod manifest;
 pub mod model;
 pub mod plan;

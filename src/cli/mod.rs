@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod account;
 pub mod apply;
+pub mod drift;
 pub mod emulator;
+pub mod import;
 pub mod output;
 pub mod plan;
 pub mod progress;
@@ -105,6 +107,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Delete everything the stack owns, in a safe order
     Destroy(apply::DestroyArgs),
+    /// Show what changed in the account outside git (exit 2 on drift)
+    Drift(drift::DriftArgs),
+    /// Adopt existing, unowned resources that the manifests declare
+    Import(import::ImportArgs),
     /// Print the resource graph (or the step DAG) for Graphviz
     Graph(plan::GraphArgs),
     /// Print the JSON Schema of the manifest format, for editors
@@ -141,6 +147,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::Destroy(args) => apply::run_destroy(&cli.global, args),
+        Command::Drift(args) => drift::run(&cli.global, args),
+        Command::Import(args) => import::run(&cli.global, args),
         Command::Graph(args) => plan::run_graph(&cli.global, args),
         Command::Schema(args) => schema::run(&cli.global, args),
         Command::Emulator(args) => emulator::run(&cli.global, args),

@@ -114,6 +114,13 @@ pub struct Comparison {
     /// Declared role and profile hashes, for the ownership tags.
     pub role_hashes: HashMap<String, String>,
     pub profile_hashes: HashMap<String, String>,
+    /// Declared instance hashes, by resource key.
+    pub instance_hashes: HashMap<String, String>,
+}
+
+/// Hash of a declared instance: what rolecall manages of it is its profile.
+pub fn instance_hash(profile: Option<&str>) -> String {
+    ownership::spec_hash(&json!({ "profile": profile }))
 }
 
 pub fn compare(desired: &Desired, live: &Live) -> Comparison {
@@ -422,6 +429,8 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         };
         let Some(found) = found else {
             out.instance_matches.push(InstanceMatch::Absent);
+            out.instance_hashes
+                .insert(declared_key.clone(), instance_hash(spec.profile.as_deref()));
             let (id, name) = match &spec.selector {
                 InstanceSelector::Id(id) => (Some(id.as_str()), None),
                 InstanceSelector::Name(name) => (None, Some(name.as_str())),
@@ -445,12 +454,18 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         let live_profile = found.association.as_ref().map(|a| a.profile_name.clone());
         let mut attributes = Vec::new();
         push_if(&mut attributes, "profile", &live_profile, &spec.profile);
+        let key = instance_key(&found.instance_id);
+        let hash = instance_hash(spec.profile.as_deref());
+        let status = status_of(&desired.stack, &found.tags);
+        let spec_current = (status == Status::Managed)
+            .then(|| ownership::live_spec_hash(&found.tags) == Some(hash.as_str()));
+        out.instance_hashes.insert(key.clone(), hash);
         out.diffs.push(ResourceDiff {
-            key: instance_key(&found.instance_id),
+            key,
             kind: Kind::Instance,
             name: found.instance_id.clone(),
-            status: status_of(&desired.stack, &found.tags),
-            spec_current: None,
+            status,
+            spec_current,
             attributes,
             before: Some(live_instance_view(found)),
             after: Some(instance_view(

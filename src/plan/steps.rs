@@ -11,14 +11,15 @@ use super::sequence::{Draft, Fact};
 use super::{Action, Change, PlanOptions};
 use crate::cloud::Call;
 use crate::cloud::ec2::{
-    AssociateIamInstanceProfileRequest, DeleteTagsRequest, DisassociateIamInstanceProfileRequest,
-    IamInstanceProfileSpecification, ReplaceIamInstanceProfileAssociationRequest,
-    RunInstancesRequest, TagKeyMaybeValue, TagSpecification,
+    AssociateIamInstanceProfileRequest, CreateTagsRequest, DeleteTagsRequest,
+    DisassociateIamInstanceProfileRequest, IamInstanceProfileSpecification,
+    ReplaceIamInstanceProfileAssociationRequest, RunInstancesRequest, TagKeyMaybeValue,
+    TagSpecification,
 };
 use crate::cloud::iam::*;
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
-    LiveInstance, Role, TAG_STACK, Tags, instance_key, profile_key, role_key,
+    LiveInstance, Role, TAG_SPEC, TAG_STACK, Tags, instance_key, profile_key, role_key,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -677,7 +678,18 @@ impl<'a> Builder<'a> {
             match found {
                 InstanceMatch::Absent => {
                     let diff = diffs.get(declared_key.as_str()).copied();
-                    self.launch(&declared_key, &spec.selector, spec.profile.as_deref(), diff);
+                    let hash = cmp
+                        .instance_hashes
+                        .get(&declared_key)
+                        .cloned()
+                        .unwrap_or_default();
+                    self.launch(
+                        &declared_key,
+                        &spec.selector,
+                        spec.profile.as_deref(),
+                        &hash,
+                        diff,
+                    );
                 }
                 InstanceMatch::Found(id) => {
                     let key = instance_key(id);
@@ -692,7 +704,20 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     self.handled_instances.insert(&live.instance_id);
-                    let changed = self.associate(live, spec.profile.as_deref());
+                    let mut changed = self.associate(live, spec.profile.as_deref());
+                    if diff.spec_current != Some(true) {
+                        // Record what was applied, after the association changed.
+                        let hash = cmp.instance_hashes.get(&key).cloned().unwrap_or_default();
+                        let tag = CreateTagsRequest {
+                            resources: vec![live.instance_id.clone()],
+                            tags: vec![Tag::new(TAG_SPEC, hash)],
+                        };
+                        self.push(
+                            Draft::new(&key, Call::CreateTags(tag))
+                                .requires(Fact::AttributesUpdated(key.clone())),
+                        );
+                        changed = true;
+                    }
                     let action = if changed {
                         Action::Update
                     } else {
@@ -700,7 +725,7 @@ impl<'a> Builder<'a> {
                     };
                     self.out
                         .changes
-                        .push(change(diff, action, Some("association")));
+                        .push(change(diff, action, Some("ownership tags")));
                 }
             }
         }
@@ -768,6 +793,7 @@ impl<'a> Builder<'a> {
         key: &str,
         selector: &InstanceSelector,
         profile: Option<&str>,
+        hash: &str,
         diff: Option<&ResourceDiff>,
     ) {
         let name = match selector {
@@ -798,6 +824,7 @@ impl<'a> Builder<'a> {
                 tags: vec![
                     Tag::new("Name", name),
                     Tag::new(TAG_STACK, &self.desired.stack),
+                    Tag::new(TAG_SPEC, hash),
                 ],
             }],
             ..RunInstancesRequest::default()
@@ -847,7 +874,8 @@ impl<'a> Builder<'a> {
                     Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
                         .requires(Fact::ProfileExists(profile.to_string()))
                         .requires(Fact::ProfileReady(profile.to_string()))
-                        .provides(Fact::ProfileUnused(a.profile_name.clone())),
+                        .provides(Fact::ProfileUnused(a.profile_name.clone()))
+                        .provides(Fact::AttributesUpdated(key.clone())),
                 );
                 true
             }
@@ -870,7 +898,8 @@ impl<'a> Builder<'a> {
         self.push(
             Draft::new(&key, Call::DisassociateIamInstanceProfile(request))
                 .provides(Fact::ProfileUnused(association.profile_name.clone()))
-                .provides(Fact::InstanceFree(key.clone())),
+                .provides(Fact::InstanceFree(key.clone()))
+                .provides(Fact::AttributesUpdated(key.clone())),
         );
     }
 
@@ -884,7 +913,8 @@ impl<'a> Builder<'a> {
             Draft::new(&key, Call::AssociateIamInstanceProfile(request))
                 .requires(Fact::InstanceFree(key.clone()))
                 .requires(Fact::ProfileExists(profile.to_string()))
-                .requires(Fact::ProfileReady(profile.to_string())),
+                .requires(Fact::ProfileReady(profile.to_string()))
+                .provides(Fact::AttributesUpdated(key.clone())),
         );
     }
 

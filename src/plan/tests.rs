@@ -187,7 +187,11 @@ fn running_instance_switching_profile_is_replaced_without_a_gap() {
     let plan = plan(&d, &live, options()).unwrap();
     assert_eq!(
         ops(&plan),
-        vec!["ReplaceIamInstanceProfileAssociation instance/i-1"]
+        vec![
+            "ReplaceIamInstanceProfileAssociation instance/i-1",
+            "CreateTags instance/i-1"
+        ],
+        "the spec tag records the new association, after it"
     );
 
     live.instances.get_mut("i-1").unwrap().state = InstanceState::Stopped;
@@ -196,7 +200,8 @@ fn running_instance_switching_profile_is_replaced_without_a_gap() {
         ops(&plan),
         vec![
             "DisassociateIamInstanceProfile instance/i-1",
-            "AssociateIamInstanceProfile instance/i-1"
+            "AssociateIamInstanceProfile instance/i-1",
+            "CreateTags instance/i-1"
         ]
     );
 }

@@ -1,0 +1,199 @@
+//! `rolecall drift`: what changed outside git.
+
+use std::fmt::Write;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value};
+
+use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
+use crate::drift::{self, Class, Entry, Report};
+use crate::plan::render::lines::{self, Sign};
+use crate::plan::{Action, Change};
+
+const DRIFT_HELP: &str = "\
+Examples:
+  rolecall drift                     what differs from manifests/, and why
+  rolecall drift --format json       for alerting pipelines (format_version 1)
+
+Classes: modified (changed outside rolecall), pending (manifests changed, apply
+has not run: not drift), missing (declared, absent), orphaned (owned, no longer
+declared), unmanaged (declared name exists unowned: `rolecall import`).
+Exit codes: 0 no drift (pending changes alone are not drift), 2 drift, 1 error.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriftFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DRIFT_HELP)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+    pub format: DriftFormat,
+}
+
+pub fn run(global: &GlobalArgs, args: DriftArgs) -> anyhow::Result<Outcome> {
+    let loaded = account::load(global, &args.manifests)?;
+    let cloud = account::open(global)?;
+    let live = account::snapshot(cloud.as_ref())?;
+    let report = drift::detect(&loaded.desired, &live);
+    let rendered = match args.format {
+        DriftFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&report)?;
+            text.push('\n');
+            text
+        }
+        DriftFormat::Text => text(&report, output::colored()),
+        DriftFormat::Markdown => markdown(&report),
+    };
+    anstream::print!("{rendered}");
+    Ok(if report.drift {
+        Outcome::Changes
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The entry as a plan change, so its attributes render as plans do.
+fn as_change(entry: &Entry) -> Change {
+    let mut before = Map::new();
+    let mut after = Map::new();
+    for attribute in &entry.attributes {
+        before.insert(attribute.name.into(), attribute.before.clone());
+        after.insert(attribute.name.into(), attribute.after.clone());
+    }
+    Change {
+        resource: entry.resource.clone(),
+        action: Action::Update,
+        before: Some(Value::Object(before)),
+        after: Some(Value::Object(after)),
+        attributes: entry
+            .attributes
+            .iter()
+            .map(|a| a.name.to_string())
+            .collect(),
+    }
+}
+
+fn note(entry: &Entry) -> String {
+    match (entry.class, &entry.owner) {
+        (Class::Pending, _) => "manifests changed; `rolecall apply` will make it".into(),
+        (Class::Missing, _) => "declared but absent from the account".into(),
+        (Class::Orphaned, _) => "owned by this stack but no longer declared".into(),
+        (Class::Unmanaged, Some(owner)) => format!("owned by stack `{owner}`"),
+        (Class::Unmanaged, None) => format!("not managed: `rolecall import {}`", entry.resource),
+        (Class::Modified, _) => "changed outside rolecall".into(),
+    }
+}
+
+fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    let mut line = if report.drift {
+        format!(
+            "Drift: {} modified, {} missing, {} orphaned, {} unmanaged.",
+            s.modified, s.missing, s.orphaned, s.unmanaged
+        )
+    } else {
+        "No drift: the account matches what was last applied.".to_string()
+    };
+    if s.pending > 0 {
+        let _ = write!(
+            line,
+            " {} pending change{} (not drift): run `rolecall apply`.",
+            s.pending,
+            if s.pending == 1 { "" } else { "s" }
+        );
+    }
+    line
+}
+
+fn text(report: &Report, color: bool) -> String {
+    let paint = |style: anstyle::Style, text: &str| {
+        if color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = String::new();
+    if !report.entries.is_empty() {
+        let _ = writeln!(out, "Stack `{}` compared with the account:\n", report.stack);
+    }
+    for entry in &report.entries {
+        let style = if entry.class.is_drift() {
+            anstyle::AnsiColor::Red.on_default().bold()
+        } else {
+            anstyle::AnsiColor::Yellow.on_default()
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} ({})",
+            paint(style, &format!("{:<9}", entry.class.as_str())),
+            entry.resource,
+            note(entry)
+        );
+        for line in lines::describe(&as_change(entry)) {
+            let indent = "    ".repeat(line.depth + 2);
+            let style = match line.sign {
+                Sign::Add => anstyle::AnsiColor::Green.on_default(),
+                Sign::Remove => anstyle::AnsiColor::Red.on_default(),
+                Sign::Change => anstyle::AnsiColor::Yellow.on_default(),
+                Sign::Context => anstyle::Style::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{indent}{}",
+                paint(style, &format!("{} {}", line.sign.symbol(), line.text))
+            );
+        }
+    }
+    if !report.entries.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", summary_line(report));
+    out
+}
+
+fn markdown(report: &Report) -> String {
+    let mut out = format!("### rolecall drift for stack `{}`\n\n", report.stack);
+    if report.entries.is_empty() {
+        let _ = writeln!(out, "{}", summary_line(report));
+        return out;
+    }
+    let _ = writeln!(out, "| class | resource | attributes |\n|---|---|---|");
+    for entry in &report.entries {
+        let attributes: Vec<&str> = entry.attributes.iter().map(|a| a.name).collect();
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} |",
+            entry.class.as_str(),
+            entry.resource,
+            attributes.join(", ")
+        );
+    }
+    out.push('\n');
+    for entry in report.entries.iter().filter(|e| !e.attributes.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code> {}</summary>\n\n```diff",
+            entry.resource,
+            entry.class.as_str()
+        );
+        for line in lines::describe(&as_change(entry)) {
+            let _ = writeln!(
+                out,
+                "{}{} {}",
+                line.sign.symbol(),
+                "  ".repeat(line.depth),
+                line.text
+            );
+        }
+        let _ = writeln!(out, "```\n\n</details>\n");
+    }
+    let _ = writeln!(out, "**{}**", summary_line(report));
+    out
+}
