@@ -238,17 +238,20 @@ impl Emulator {
         export::write_file(file, &self.export_yaml()?)
     }
 
-    /// Replaces the whole account with `account`, in one transaction.
-    pub fn import(&self, account: &AccountExport) -> Result<(), EmulatorError> {
+    /// Replaces the whole account with `account`, in one transaction
+    /// (the account id too: it is part of every ARN in the export).
+    pub fn import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
         let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
             path: self.path.clone(),
             message,
         })?;
-        self.write(|db| export::write(db, &prepared))
+        self.write(|db| export::write(db, &prepared))?;
+        self.account_id = account.account_id.clone();
+        Ok(())
     }
 
     /// Replaces the whole account with the YAML export in `file`.
-    pub fn import_file(&self, file: &Path) -> Result<(), EmulatorError> {
+    pub fn import_file(&mut self, file: &Path) -> Result<(), EmulatorError> {
         let text = std::fs::read_to_string(file).map_err(|source| EmulatorError::Io {
             path: file.to_path_buf(),
             source,
@@ -257,10 +260,6 @@ impl Emulator {
             path: file.to_path_buf(),
             message,
         })?;
-        if account.account_id != self.account_id {
-            // The account id is part of every ARN: importing keeps the file's id.
-            tracing::info!(from = %self.account_id, to = %account.account_id, "import changes the account id");
-        }
         self.import(&account)
     }
 
@@ -353,7 +352,7 @@ impl Emulator {
     /// Loads a large account in one transaction, for benchmarks and tests
     /// (the same path as `import`, without the YAML).
     #[doc(hidden)]
-    pub fn bulk_import(&self, account: &AccountExport) -> Result<(), EmulatorError> {
+    pub fn bulk_import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
         self.import(account)
     }
 }
