@@ -9,6 +9,7 @@ pub mod apply;
 pub mod cli;
 pub mod cloud;
 pub mod drift;
+pub mod emulator;
 pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -9,8 +9,9 @@ use crate::manifest::{self, Loaded};
 /// Opens the account this invocation talks to (the emulated one, for now).
 pub fn open(global: &GlobalArgs) -> anyhow::Result<Box<dyn Cloud>> {
     let path = global.account_path();
-    let _ = &path;
-    anyhow::bail!("the emulated account is not available yet")
+    let emulator = crate::emulator::Emulator::open(&path)
+        .with_context(|| format!("opening the emulated account {}", path.display()))?;
+    Ok(Box::new(emulator))
 }
 
 /// Loads and validates manifests, printing warnings to stderr.

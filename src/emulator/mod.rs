@@ -1,0 +1,622 @@
+//! The emulated AWS account: one SQLite file that behaves like AWS, errors and all.
+//!
+//! [`Emulator`] implements [`Cloud`]. Each API call is one `BEGIN IMMEDIATE`
+//! transaction ([`store`]); the rules and messages of IAM live in [`iam`] and
+//! [`validate`], those of EC2 in [`ec2`]; [`faults`] injects throttling,
+//! failures and eventual consistency on request; [`snapshot`] reads the whole
+//! account for the planner; [`export`] writes and reads it as YAML.
+
+mod ec2;
+mod export;
+mod faults;
+mod iam;
+mod ids;
+mod snapshot;
+mod store;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::ec2::*;
+use crate::cloud::iam::*;
+use crate::cloud::{Cloud, CloudError, ErrorCode};
+use crate::model::Live;
+
+pub use export::AccountExport;
+
+/// Account id of an account created without `--account-id`.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+
+/// Why the account file could not be opened, read or written outside an API call.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("emulated account {}: {source}", path.display())]
+    Storage {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "emulated account {} is busy: another process has held it for more than {} s",
+        path.display(), store::BUSY_TIMEOUT.as_secs()
+    )]
+    Busy { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "emulated account {} has schema version {found}; this rolecall reads version {}",
+        path.display(), store::SCHEMA_VERSION
+    )]
+    SchemaVersion { path: PathBuf, found: i64 },
+    #[error(
+        "emulated account {} already exists with account id {existing}, not {wanted}",
+        path.display()
+    )]
+    AccountIdMismatch {
+        path: PathBuf,
+        existing: String,
+        wanted: String,
+    },
+    #[error("invalid account id {0:?}: expected 12 digits")]
+    InvalidAccountId(String),
+    #[error("{}: {message}", path.display())]
+    Import { path: PathBuf, message: String },
+    #[error("writing YAML: {0}")]
+    Yaml(String),
+}
+
+impl EmulatorError {
+    fn storage(path: &Path, source: rusqlite::Error) -> Self {
+        if store::is_busy(&source) {
+            EmulatorError::Busy {
+                path: path.to_path_buf(),
+            }
+        } else {
+            EmulatorError::Storage {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+}
+
+/// Misbehaviour the account shows on request (all off by default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// A new or changed instance profile is invisible to EC2 for this long.
+    pub propagation_delay_ms: u64,
+    /// New associations stay `associating` for this long.
+    pub associating_ms: u64,
+    /// Fraction (0..=1) of calls answered `Throttling` / `RequestLimitExceeded`.
+    pub throttle_rate: f64,
+    /// The Nth call after configuring fails with `ServiceFailure` / `InternalError`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u64>,
+    /// Seed of the throttling dice, so a run can be replayed.
+    pub seed: u64,
+}
+
+/// Account-level quotas (AWS defaults; raisable, as on AWS, e.g. for benchmarks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    pub max_roles: u32,
+    pub max_instance_profiles: u32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            max_roles: 1000,
+            max_instance_profiles: 1000,
+        }
+    }
+}
+
+/// An emulated AWS account stored in one SQLite file.
+pub struct Emulator {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    account_id: String,
+}
+
+/// The outcome of an operation's body: an AWS error, or the store failing.
+pub(crate) enum OpError {
+    Aws(ErrorCode, String),
+    /// An AWS error caused by eventual consistency: retrying later succeeds.
+    NotYetVisible(ErrorCode, String),
+    Db(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for OpError {
+    fn from(error: rusqlite::Error) -> Self {
+        OpError::Db(error)
+    }
+}
+
+pub(crate) type OpResult<T> = Result<T, OpError>;
+
+/// Rejects the call with an AWS error.
+pub(crate) fn reject<T>(code: ErrorCode, message: impl Into<String>) -> OpResult<T> {
+    Err(OpError::Aws(code, message.into()))
+}
+
+/// What an operation body sees: the transaction, the account settings, the clock.
+pub(crate) struct Ctx<'a> {
+    pub db: &'a Connection,
+    pub settings: &'a store::Settings,
+    pub now_ms: i64,
+}
+
+impl Ctx<'_> {
+    pub fn account_id(&self) -> &str {
+        &self.settings.account_id
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Emulator {
+    /// Opens the account at `path`, creating the file, its directory and an
+    /// account with id 123456789012 on first use.
+    pub fn open(path: &Path) -> Result<Emulator, EmulatorError> {
+        Self::open_with(path, None)
+    }
+
+    /// Opens the account at `path`, creating it with `account_id` if it does not
+    /// exist; an existing account must have that id.
+    pub fn create(path: &Path, account_id: &str) -> Result<Emulator, EmulatorError> {
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EmulatorError::InvalidAccountId(account_id.to_string()));
+        }
+        Self::open_with(path, Some(account_id))
+    }
+
+    fn open_with(path: &Path, account_id: Option<&str>) -> Result<Emulator, EmulatorError> {
+        let conn = store::open(path, account_id)?;
+        let account_id =
+            store::read_account_id(&conn).map_err(|e| EmulatorError::storage(path, e))?;
+        Ok(Emulator {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            account_id,
+        })
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The account file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sets the account's misbehaviour (and restarts the call count for `fail_after`).
+    pub fn configure(&self, faults: &Faults) -> Result<(), EmulatorError> {
+        self.write(|db| store::write_faults(db, faults))
+    }
+
+    pub fn faults(&self) -> Result<Faults, EmulatorError> {
+        self.read(|db| store::read_settings(db).map(|s| s.faults))
+    }
+
+    /// Sets the account quotas (roles and instance profiles per account).
+    pub fn set_quotas(&self, quotas: &Quotas) -> Result<(), EmulatorError> {
+        self.write(|db| store::write_quotas(db, quotas))
+    }
+
+    pub fn quotas(&self) -> Result<Quotas, EmulatorError> {
+        self.read(|db| store::read_settings(db).map(|s| s.quotas))
+    }
+
+    /// The whole account, sorted, as the YAML export holds it.
+    pub fn export(&self) -> Result<AccountExport, EmulatorError> {
+        self.read(export::read)
+    }
+
+    /// The whole account as YAML text (deterministic: same account, same bytes).
+    pub fn export_yaml(&self) -> Result<String, EmulatorError> {
+        export::to_yaml(&self.export()?)
+    }
+
+    /// Writes the export to `file` atomically (file and directory fsynced).
+    pub fn export_to_file(&self, file: &Path) -> Result<(), EmulatorError> {
+        export::write_file(file, &self.export_yaml()?)
+    }
+
+    /// Replaces the whole account with `account`, in one transaction
+    /// (the account id too: it is part of every ARN in the export).
+    pub fn import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
+        let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
+            path: self.path.clone(),
+            message,
+        })?;
+        self.write(|db| export::write(db, &prepared))?;
+        self.account_id = account.account_id.clone();
+        Ok(())
+    }
+
+    /// Replaces the whole account with the YAML export in `file`.
+    pub fn import_file(&mut self, file: &Path) -> Result<(), EmulatorError> {
+        let text = std::fs::read_to_string(file).map_err(|source| EmulatorError::Io {
+            path: file.to_path_buf(),
+            source,
+        })?;
+        let account = export::from_yaml(&text).map_err(|message| EmulatorError::Import {
+            path: file.to_path_buf(),
+            message,
+        })?;
+        self.import(&account)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another thread panicked mid-call; SQLite
+        // rolled that transaction back, so the connection is still sound.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, EmulatorError> {
+        let mut conn = self.lock();
+        let run = || -> rusqlite::Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|e| EmulatorError::storage(&self.path, e))
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, EmulatorError> {
+        let mut conn = self.lock();
+        let run = || -> rusqlite::Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let out = f(&tx)?;
+            tx.finish()?;
+            Ok(out)
+        };
+        run().map_err(|e| EmulatorError::storage(&self.path, e))
+    }
+
+    /// Runs one API call: one IMMEDIATE transaction, faults first, then the
+    /// operation inside a savepoint so a rejected call leaves nothing behind
+    /// but the call count.
+    fn call<T>(
+        &self,
+        operation: &'static str,
+        body: impl FnOnce(&Ctx) -> OpResult<T>,
+    ) -> Result<T, CloudError> {
+        let service = faults::Service::of(operation);
+        let mut conn = self.lock();
+        let outcome = (|| -> OpResult<T> {
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut settings = store::read_settings(&tx)?;
+            if settings.faults.counts_calls() {
+                store::count_call(&tx)?;
+                settings.calls += 1;
+            }
+            if let Some((code, message)) = faults::injected(&settings, service) {
+                tx.commit()?;
+                return Err(OpError::Aws(code, message));
+            }
+            let result = {
+                let savepoint = tx.savepoint()?;
+                let cx = Ctx {
+                    db: &savepoint,
+                    settings: &settings,
+                    now_ms: now_ms(),
+                };
+                let result = body(&cx);
+                if result.is_ok() {
+                    savepoint.commit()?;
+                }
+                result
+            };
+            tx.commit()?;
+            result
+        })();
+        outcome.map_err(|error| match error {
+            OpError::Aws(code, message) => CloudError::new(operation, code, message),
+            OpError::NotYetVisible(code, message) => {
+                CloudError::new(operation, code, message).retryable()
+            }
+            OpError::Db(source) => {
+                let message = EmulatorError::storage(&self.path, source).to_string();
+                let mut error = CloudError::new(operation, service.failure_code(), message);
+                // A broken or busy file does not heal by retrying at once.
+                error.retryable = false;
+                error
+            }
+        })
+    }
+
+    /// Loads a large account in one transaction, for benchmarks and tests
+    /// (the same path as `import`, without the YAML).
+    #[doc(hidden)]
+    pub fn bulk_import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
+        self.import(account)
+    }
+}
+
+impl Cloud for Emulator {
+    fn snapshot(&self) -> Result<Live, CloudError> {
+        let mut conn = self.lock();
+        let now = now_ms();
+        let mut read = || -> rusqlite::Result<Live> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let live = snapshot::read(&tx, now)?;
+            tx.finish()?;
+            Ok(live)
+        };
+        read().map_err(|source| {
+            let message = EmulatorError::storage(&self.path, source).to_string();
+            let mut error = CloudError::new("Snapshot", ErrorCode::ServiceFailure, message);
+            error.retryable = false;
+            error
+        })
+    }
+
+    fn launches_declared_instances(&self) -> bool {
+        true
+    }
+
+    fn create_role(&self, input: &CreateRoleRequest) -> Result<CreateRoleResponse, CloudError> {
+        self.call("CreateRole", |cx| iam::create_role(cx, input))
+    }
+    fn get_role(&self, input: &GetRoleRequest) -> Result<GetRoleResponse, CloudError> {
+        self.call("GetRole", |cx| iam::get_role(cx, input))
+    }
+    fn delete_role(&self, input: &DeleteRoleRequest) -> Result<(), CloudError> {
+        self.call("DeleteRole", |cx| iam::delete_role(cx, input))
+    }
+    fn update_role(&self, input: &UpdateRoleRequest) -> Result<(), CloudError> {
+        self.call("UpdateRole", |cx| iam::update_role(cx, input))
+    }
+    fn update_assume_role_policy(
+        &self,
+        input: &UpdateAssumeRolePolicyRequest,
+    ) -> Result<(), CloudError> {
+        self.call("UpdateAssumeRolePolicy", |cx| {
+            iam::update_assume_role_policy(cx, input)
+        })
+    }
+    fn put_role_permissions_boundary(
+        &self,
+        input: &PutRolePermissionsBoundaryRequest,
+    ) -> Result<(), CloudError> {
+        self.call("PutRolePermissionsBoundary", |cx| {
+            iam::put_role_permissions_boundary(cx, input)
+        })
+    }
+    fn delete_role_permissions_boundary(
+        &self,
+        input: &DeleteRolePermissionsBoundaryRequest,
+    ) -> Result<(), CloudError> {
+        self.call("DeleteRolePermissionsBoundary", |cx| {
+            iam::delete_role_permissions_boundary(cx, input)
+        })
+    }
+    fn attach_role_policy(&self, input: &AttachRolePolicyRequest) -> Result<(), CloudError> {
+        self.call("AttachRolePolicy", |cx| iam::attach_role_policy(cx, input))
+    }
+    fn detach_role_policy(&self, input: &DetachRolePolicyRequest) -> Result<(), CloudError> {
+        self.call("DetachRolePolicy", |cx| iam::detach_role_policy(cx, input))
+    }
+    fn put_role_policy(&self, input: &PutRolePolicyRequest) -> Result<(), CloudError> {
+        self.call("PutRolePolicy", |cx| iam::put_role_policy(cx, input))
+    }
+    fn get_role_policy(
+        &self,
+        input: &GetRolePolicyRequest,
+    ) -> Result<GetRolePolicyResponse, CloudError> {
+        self.call("GetRolePolicy", |cx| iam::get_role_policy(cx, input))
+    }
+    fn delete_role_policy(&self, input: &DeleteRolePolicyRequest) -> Result<(), CloudError> {
+        self.call("DeleteRolePolicy", |cx| iam::delete_role_policy(cx, input))
+    }
+    fn list_role_policies(
+        &self,
+        input: &ListRolePoliciesRequest,
+    ) -> Result<ListRolePoliciesResponse, CloudError> {
+        self.call("ListRolePolicies", |cx| iam::list_role_policies(cx, input))
+    }
+    fn list_attached_role_policies(
+        &self,
+        input: &ListAttachedRolePoliciesRequest,
+    ) -> Result<ListAttachedRolePoliciesResponse, CloudError> {
+        self.call("ListAttachedRolePolicies", |cx| {
+            iam::list_attached_role_policies(cx, input)
+        })
+    }
+    fn list_roles(&self, input: &ListRolesRequest) -> Result<ListRolesResponse, CloudError> {
+        self.call("ListRoles", |cx| iam::list_roles(cx, input))
+    }
+    fn tag_role(&self, input: &TagRoleRequest) -> Result<(), CloudError> {
+        self.call("TagRole", |cx| iam::tag_role(cx, input))
+    }
+    fn untag_role(&self, input: &UntagRoleRequest) -> Result<(), CloudError> {
+        self.call("UntagRole", |cx| iam::untag_role(cx, input))
+    }
+    fn list_role_tags(
+        &self,
+        input: &ListRoleTagsRequest,
+    ) -> Result<ListRoleTagsResponse, CloudError> {
+        self.call("ListRoleTags", |cx| iam::list_role_tags(cx, input))
+    }
+    fn create_instance_profile(
+        &self,
+        input: &CreateInstanceProfileRequest,
+    ) -> Result<CreateInstanceProfileResponse, CloudError> {
+        self.call("CreateInstanceProfile", |cx| {
+            iam::create_instance_profile(cx, input)
+        })
+    }
+    fn get_instance_profile(
+        &self,
+        input: &GetInstanceProfileRequest,
+    ) -> Result<GetInstanceProfileResponse, CloudError> {
+        self.call("GetInstanceProfile", |cx| {
+            iam::get_instance_profile(cx, input)
+        })
+    }
+    fn delete_instance_profile(
+        &self,
+        input: &DeleteInstanceProfileRequest,
+    ) -> Result<(), CloudError> {
+        self.call("DeleteInstanceProfile", |cx| {
+            iam::delete_instance_profile(cx, input)
+        })
+    }
+    fn add_role_to_instance_profile(
+        &self,
+        input: &AddRoleToInstanceProfileRequest,
+    ) -> Result<(), CloudError> {
+        self.call("AddRoleToInstanceProfile", |cx| {
+            iam::add_role_to_instance_profile(cx, input)
+        })
+    }
+    fn remove_role_from_instance_profile(
+        &self,
+        input: &RemoveRoleFromInstanceProfileRequest,
+    ) -> Result<(), CloudError> {
+        self.call("RemoveRoleFromInstanceProfile", |cx| {
+            iam::remove_role_from_instance_profile(cx, input)
+        })
+    }
+    fn list_instance_profiles(
+        &self,
+        input: &ListInstanceProfilesRequest,
+    ) -> Result<ListInstanceProfilesResponse, CloudError> {
+        self.call("ListInstanceProfiles", |cx| {
+            iam::list_instance_profiles(cx, input)
+        })
+    }
+    fn list_instance_profiles_for_role(
+        &self,
+        input: &ListInstanceProfilesForRoleRequest,
+    ) -> Result<ListInstanceProfilesForRoleResponse, CloudError> {
+        self.call("ListInstanceProfilesForRole", |cx| {
+            iam::list_instance_profiles_for_role(cx, input)
+        })
+    }
+    fn tag_instance_profile(&self, input: &TagInstanceProfileRequest) -> Result<(), CloudError> {
+        self.call("TagInstanceProfile", |cx| {
+            iam::tag_instance_profile(cx, input)
+        })
+    }
+    fn untag_instance_profile(
+        &self,
+        input: &UntagInstanceProfileRequest,
+    ) -> Result<(), CloudError> {
+        self.call("UntagInstanceProfile", |cx| {
+            iam::untag_instance_profile(cx, input)
+        })
+    }
+    fn list_instance_profile_tags(
+        &self,
+        input: &ListInstanceProfileTagsRequest,
+    ) -> Result<ListInstanceProfileTagsResponse, CloudError> {
+        self.call("ListInstanceProfileTags", |cx| {
+            iam::list_instance_profile_tags(cx, input)
+        })
+    }
+    fn run_instances(
+        &self,
+        input: &RunInstancesRequest,
+    ) -> Result<RunInstancesResponse, CloudError> {
+        self.call("RunInstances", |cx| ec2::run_instances(cx, input))
+    }
+    fn terminate_instances(
+        &self,
+        input: &TerminateInstancesRequest,
+    ) -> Result<TerminateInstancesResponse, CloudError> {
+        self.call("TerminateInstances", |cx| {
+            ec2::change_state(cx, input, ec2::StateChange::Terminate).map(|terminating_instances| {
+                TerminateInstancesResponse {
+                    terminating_instances,
+                }
+            })
+        })
+    }
+    fn stop_instances(
+        &self,
+        input: &StopInstancesRequest,
+    ) -> Result<StopInstancesResponse, CloudError> {
+        self.call("StopInstances", |cx| {
+            ec2::change_state(cx, input, ec2::StateChange::Stop)
+                .map(|stopping_instances| StopInstancesResponse { stopping_instances })
+        })
+    }
+    fn start_instances(
+        &self,
+        input: &StartInstancesRequest,
+    ) -> Result<StartInstancesResponse, CloudError> {
+        self.call("StartInstances", |cx| {
+            ec2::change_state(cx, input, ec2::StateChange::Start)
+                .map(|starting_instances| StartInstancesResponse { starting_instances })
+        })
+    }
+    fn describe_instances(
+        &self,
+        input: &DescribeInstancesRequest,
+    ) -> Result<DescribeInstancesResponse, CloudError> {
+        self.call("DescribeInstances", |cx| ec2::describe_instances(cx, input))
+    }
+    fn create_tags(&self, input: &CreateTagsRequest) -> Result<(), CloudError> {
+        self.call("CreateTags", |cx| ec2::create_tags(cx, input))
+    }
+    fn delete_tags(&self, input: &DeleteTagsRequest) -> Result<(), CloudError> {
+        self.call("DeleteTags", |cx| ec2::delete_tags(cx, input))
+    }
+    fn associate_iam_instance_profile(
+        &self,
+        input: &AssociateIamInstanceProfileRequest,
+    ) -> Result<AssociateIamInstanceProfileResponse, CloudError> {
+        self.call("AssociateIamInstanceProfile", |cx| {
+            ec2::associate(cx, input)
+        })
+    }
+    fn disassociate_iam_instance_profile(
+        &self,
+        input: &DisassociateIamInstanceProfileRequest,
+    ) -> Result<DisassociateIamInstanceProfileResponse, CloudError> {
+        self.call("DisassociateIamInstanceProfile", |cx| {
+            ec2::disassociate(cx, input)
+        })
+    }
+    fn replace_iam_instance_profile_association(
+        &self,
+        input: &ReplaceIamInstanceProfileAssociationRequest,
+    ) -> Result<ReplaceIamInstanceProfileAssociationResponse, CloudError> {
+        self.call("ReplaceIamInstanceProfileAssociation", |cx| {
+            ec2::replace(cx, input)
+        })
+    }
+    fn describe_iam_instance_profile_associations(
+        &self,
+        input: &DescribeIamInstanceProfileAssociationsRequest,
+    ) -> Result<DescribeIamInstanceProfileAssociationsResponse, CloudError> {
+        self.call("DescribeIamInstanceProfileAssociations", |cx| {
+            ec2::describe_associations(cx, input)
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! The whole account as the planner sees it, read in one transaction.
+//!
+//! A handful of full-table scans joined in memory by row id: cheap enough for
+//! 100,000 roles, profiles and instances. Trust documents are stored in
+//! canonical form too, and identical ones (most roles trust the same service)
+//! are parsed once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::Connection;
+
+use super::ec2::{association_state, parse_state};
+use crate::model::{
+    InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile,
+    LiveRole, PolicyDocument, Role, name_from_arn,
+};
+
+/// Parses canonical JSON once per distinct text.
+#[derive(Default)]
+struct Documents(HashMap<String, PolicyDocument>);
+
+impl Documents {
+    fn get(&mut self, canonical: String) -> rusqlite::Result<PolicyDocument> {
+        if let Some(doc) = self.0.get(&canonical) {
+            return Ok(doc.clone());
+        }
+        // Stored documents were parsed on the way in; failure means a damaged file.
+        let doc = PolicyDocument::parse(&canonical).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        self.0.insert(canonical, doc.clone());
+        Ok(doc)
+    }
+}
+
+pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
+    let account_id = super::store::read_account_id(db)?;
+    let mut documents = Documents::default();
+
+    // Roles, keyed by row id while their children are attached.
+    let mut roles: HashMap<i64, LiveRole> = HashMap::new();
+    let mut stmt = db.prepare(
+        "SELECT id, name, path, role_id, arn, trust_canonical, description, max_session_duration, boundary
+         FROM roles",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let trust = documents.get(r.get(5)?)?;
+        roles.insert(
+            r.get(0)?,
+            LiveRole {
+                role: Role {
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    description: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                    trust,
+                    max_session_duration: r.get(7)?,
+                    permissions_boundary: r.get(8)?,
+                    managed_policies: Default::default(),
+                    inline_policies: Default::default(),
+                    tags: Default::default(),
+                },
+                arn: r.get(4)?,
+                role_id: r.get(3)?,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT role, key, value FROM role_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(role) = roles.get_mut(&r.get(0)?) {
+            role.role.tags.insert(r.get(1)?, r.get(2)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT role, name, canonical FROM role_policies")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(role) = roles.get_mut(&r.get(0)?) {
+            let doc = documents.get(r.get(2)?)?;
+            role.role.inline_policies.insert(r.get(1)?, doc);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT role, arn FROM role_managed")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(role) = roles.get_mut(&r.get(0)?) {
+            role.role.managed_policies.insert(r.get(1)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    // Profiles; the role name comes from the roles read above.
+    let mut profiles: HashMap<i64, LiveInstanceProfile> = HashMap::new();
+    let mut stmt = db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let role: Option<i64> = r.get(5)?;
+        profiles.insert(
+            r.get(0)?,
+            LiveInstanceProfile {
+                profile: InstanceProfile {
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    role: role
+                        .and_then(|id| roles.get(&id))
+                        .map(|lr| lr.role.name.clone()),
+                    tags: Default::default(),
+                },
+                arn: r.get(4)?,
+                instance_profile_id: r.get(3)?,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT profile, key, value FROM profile_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(profile) = profiles.get_mut(&r.get(0)?) {
+            profile.profile.tags.insert(r.get(1)?, r.get(2)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    // Instances that are not terminated, their tags and live association.
+    let mut instances: HashMap<i64, LiveInstance> = HashMap::new();
+    let mut stmt =
+        db.prepare("SELECT id, instance_id, state FROM instances WHERE state != 'terminated'")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let state = parse_state(&r.get::<_, String>(2)?);
+        if state == InstanceState::Terminated {
+            continue;
+        }
+        instances.insert(
+            r.get(0)?,
+            LiveInstance {
+                instance_id: r.get(1)?,
+                name: None,
+                state,
+                tags: Default::default(),
+                association: None,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT instance, key, value FROM instance_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(instance) = instances.get_mut(&r.get(0)?) {
+            let key: String = r.get(1)?;
+            let value: String = r.get(2)?;
+            if key == "Name" {
+                instance.name = Some(value.clone());
+            }
+            instance.tags.insert(key, value);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt =
+        db.prepare("SELECT instance, association_id, profile_arn, ready_at_ms FROM associations")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(instance) = instances.get_mut(&r.get(0)?) {
+            let profile_arn: String = r.get(2)?;
+            instance.association = Some(LiveAssociation {
+                association_id: r.get(1)?,
+                profile_name: name_from_arn(&profile_arn).to_string(),
+                profile_arn,
+                state: association_state(r.get(3)?, now_ms),
+            });
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    Ok(Live {
+        account_id,
+        roles: roles
+            .into_values()
+            .map(|r| (r.role.name.clone(), r))
+            .collect::<BTreeMap<_, _>>(),
+        profiles: profiles
+            .into_values()
+            .map(|p| (p.profile.name.clone(), p))
+            .collect(),
+        instances: instances
+            .into_values()
+            .map(|i| (i.instance_id.clone(), i))
+            .collect(),
+    })
+}

@@ -1,0 +1,582 @@
+//! Behaviour of the emulated account beyond single error rules: identifiers,
+//! state over time, misbehaviour, snapshot, paging, export/import.
+
+use std::time::Duration;
+
+use rolecall::cloud::ec2::*;
+use rolecall::cloud::iam::*;
+use rolecall::cloud::{Cloud, ErrorCode};
+use rolecall::emulator::{Emulator, Faults, Quotas};
+use rolecall::model::{AssociationState, InstanceState, PolicyDocument};
+
+const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+fn account() -> (tempfile::TempDir, Emulator) {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    (dir, emulator)
+}
+
+fn create_role(cloud: &dyn Cloud, name: &str) -> Role {
+    cloud
+        .create_role(&CreateRoleRequest {
+            role_name: name.into(),
+            assume_role_policy_document: TRUST.into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .role
+}
+
+fn create_profile(cloud: &dyn Cloud, name: &str, role: &str) {
+    cloud
+        .create_instance_profile(&CreateInstanceProfileRequest {
+            instance_profile_name: name.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    cloud
+        .add_role_to_instance_profile(&InstanceProfileRoleRequest {
+            instance_profile_name: name.into(),
+            role_name: role.into(),
+        })
+        .unwrap();
+}
+
+fn launch(cloud: &dyn Cloud, name: &str) -> String {
+    cloud
+        .run_instances(&RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            tag_specifications: vec![TagSpecification {
+                resource_type: "instance".into(),
+                tags: vec![Tag::new("Name", name)],
+            }],
+            ..Default::default()
+        })
+        .unwrap()
+        .instances[0]
+        .instance_id
+        .clone()
+}
+
+fn associate(cloud: &dyn Cloud, instance: &str, profile: &str) -> Result<String, ErrorCode> {
+    cloud
+        .associate_iam_instance_profile(&AssociateIamInstanceProfileRequest {
+            instance_id: instance.into(),
+            iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+        })
+        .map(|r| r.iam_instance_profile_association.association_id)
+        .map_err(|e| e.code)
+}
+
+#[test]
+fn ids_arns_and_url_encoded_documents() {
+    let (_dir, cloud) = account();
+    assert_eq!(cloud.account_id(), "123456789012");
+    let role = cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "Web".into(),
+            path: Some("/apps/".into()),
+            assume_role_policy_document: TRUST.into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .role;
+    assert_eq!(role.arn, "arn:aws:iam::123456789012:role/apps/Web");
+    assert!(role.role_id.starts_with("AROA") && role.role_id.len() == 21);
+    assert!(
+        role.role_id[4..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    );
+    assert_eq!(role.max_session_duration, 3600);
+    // Returned URL-encoded, as submitted (whitespace kept).
+    assert!(
+        role.assume_role_policy_document
+            .starts_with("%7B%22Version%22%3A%20")
+    );
+    let got = cloud
+        .get_role(&RoleNameRequest {
+            role_name: "web".into(),
+        })
+        .unwrap()
+        .role;
+    assert_eq!(got.role_name, "Web");
+    assert_eq!(
+        PolicyDocument::parse(&got.assume_role_policy_document).unwrap(),
+        PolicyDocument::parse(TRUST).unwrap()
+    );
+    create_profile(&cloud, "web", "Web");
+    let profile = cloud
+        .get_instance_profile(&InstanceProfileNameRequest {
+            instance_profile_name: "web".into(),
+        })
+        .unwrap()
+        .instance_profile;
+    assert!(
+        profile.instance_profile_id.starts_with("AIPA") && profile.instance_profile_id.len() == 21
+    );
+    assert_eq!(profile.roles[0].role_name, "Web");
+    let reservation = cloud
+        .run_instances(&RunInstancesRequest {
+            min_count: 2,
+            max_count: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(reservation.reservation_id.starts_with("r-"));
+    assert_eq!(reservation.instances.len(), 2);
+    let id = &reservation.instances[0].instance_id;
+    assert!(id.starts_with("i-") && id.len() == 19);
+    let association = associate(&cloud, id, "web").unwrap();
+    assert!(association.starts_with("iip-assoc-") && association.len() == 27);
+}
+
+#[test]
+fn role_tag_keys_ignore_case_profile_tag_keys_do_not() {
+    let (_dir, cloud) = account();
+    create_role(&cloud, "web");
+    let tag = |k: &str, v: &str| TagRoleRequest {
+        role_name: "web".into(),
+        tags: vec![Tag::new(k, v)],
+    };
+    cloud.tag_role(&tag("Department", "finance")).unwrap();
+    cloud.tag_role(&tag("department", "hr")).unwrap();
+    let tags = cloud
+        .list_role_tags(&ListForRoleRequest {
+            role_name: "web".into(),
+            page: Page::default(),
+        })
+        .unwrap()
+        .tags;
+    assert_eq!(tags, vec![Tag::new("department", "hr")]);
+    cloud
+        .untag_role(&UntagRoleRequest {
+            role_name: "web".into(),
+            tag_keys: vec!["DEPARTMENT".into()],
+        })
+        .unwrap();
+    assert!(cloud.snapshot().unwrap().roles["web"].role.tags.is_empty());
+
+    cloud
+        .create_instance_profile(&CreateInstanceProfileRequest {
+            instance_profile_name: "p".into(),
+            tags: vec![Tag::new("Costcenter", "1"), Tag::new("costcenter", "2")],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        cloud.snapshot().unwrap().profiles["p"].profile.tags.len(),
+        2
+    );
+}
+
+#[test]
+fn rejected_call_changes_nothing() {
+    let (_dir, cloud) = account();
+    let err = cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "web".into(),
+            assume_role_policy_document: TRUST.into(),
+            tags: vec![Tag::new("a", "1"), Tag::new("A", "2")],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(!err.retryable);
+    assert!(cloud.snapshot().unwrap().roles.is_empty());
+}
+
+#[test]
+fn replace_gives_a_new_association_and_terminate_drops_it() {
+    let (_dir, cloud) = account();
+    create_role(&cloud, "web");
+    create_profile(&cloud, "a", "web");
+    cloud
+        .create_instance_profile(&CreateInstanceProfileRequest {
+            instance_profile_name: "b".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let instance = launch(&cloud, "web-1");
+    let first = associate(&cloud, &instance, "a").unwrap();
+    let replaced = cloud
+        .replace_iam_instance_profile_association(&ReplaceIamInstanceProfileAssociationRequest {
+            association_id: first.clone(),
+            iam_instance_profile: IamInstanceProfileSpecification::by_name("b"),
+        })
+        .unwrap()
+        .iam_instance_profile_association;
+    assert_ne!(replaced.association_id, first);
+    assert_eq!(replaced.state, "associating");
+    let live = cloud.snapshot().unwrap();
+    let association = live.instances[&instance].association.clone().unwrap();
+    assert_eq!(association.profile_name, "b");
+    assert_eq!(association.state, AssociationState::Associated);
+    assert_eq!(live.instances[&instance].name.as_deref(), Some("web-1"));
+
+    let all = cloud
+        .describe_iam_instance_profile_associations(&Default::default())
+        .unwrap()
+        .iam_instance_profile_associations;
+    assert_eq!(all.len(), 1);
+    cloud
+        .terminate_instances(&InstanceIdsRequest {
+            instance_ids: vec![instance.clone()],
+        })
+        .unwrap();
+    assert!(cloud.snapshot().unwrap().instances.is_empty());
+    let described = cloud.describe_instances(&Default::default()).unwrap();
+    assert_eq!(
+        described.reservations[0].instances[0].state.name,
+        "terminated"
+    );
+}
+
+#[test]
+fn associating_then_associated() {
+    let (_dir, cloud) = account();
+    cloud
+        .configure(&Faults {
+            associating_ms: 300,
+            ..Default::default()
+        })
+        .unwrap();
+    create_role(&cloud, "web");
+    create_profile(&cloud, "web", "web");
+    let instance = launch(&cloud, "web-1");
+    associate(&cloud, &instance, "web").unwrap();
+    let state = |c: &Emulator| {
+        c.snapshot().unwrap().instances[&instance]
+            .association
+            .clone()
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(&cloud), AssociationState::Associating);
+    let filtered = cloud
+        .describe_iam_instance_profile_associations(
+            &DescribeIamInstanceProfileAssociationsRequest {
+                filters: vec![Filter {
+                    name: "state".into(),
+                    values: vec!["associating".into()],
+                }],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(filtered.iam_instance_profile_associations.len(), 1);
+    std::thread::sleep(Duration::from_millis(350));
+    assert_eq!(state(&cloud), AssociationState::Associated);
+}
+
+#[test]
+fn new_profile_is_invisible_to_ec2_for_the_propagation_delay() {
+    let (_dir, cloud) = account();
+    cloud
+        .configure(&Faults {
+            propagation_delay_ms: 300,
+            ..Default::default()
+        })
+        .unwrap();
+    create_role(&cloud, "web");
+    create_profile(&cloud, "web", "web");
+    let instance = launch(&cloud, "web-1");
+    let err = cloud
+        .associate_iam_instance_profile(&AssociateIamInstanceProfileRequest {
+            instance_id: instance.clone(),
+            iam_instance_profile: IamInstanceProfileSpecification::by_name("web"),
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    assert_eq!(
+        err.message,
+        "Value (web) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
+    );
+    assert!(err.retryable, "a profile not yet visible is worth retrying");
+    // IAM itself sees it at once.
+    assert!(
+        cloud
+            .get_instance_profile(&InstanceProfileNameRequest {
+                instance_profile_name: "web".into()
+            })
+            .is_ok()
+    );
+    std::thread::sleep(Duration::from_millis(350));
+    associate(&cloud, &instance, "web").unwrap();
+}
+
+#[test]
+fn throttling_and_nth_call_failure() {
+    let (_dir, cloud) = account();
+    cloud
+        .configure(&Faults {
+            throttle_rate: 1.0,
+            seed: 7,
+            ..Default::default()
+        })
+        .unwrap();
+    let iam = cloud
+        .get_role(&RoleNameRequest {
+            role_name: "x".into(),
+        })
+        .unwrap_err();
+    assert_eq!((iam.code, iam.retryable), (ErrorCode::Throttling, true));
+    let ec2 = cloud.describe_instances(&Default::default()).unwrap_err();
+    assert_eq!(
+        (ec2.code, ec2.retryable),
+        (ErrorCode::RequestLimitExceeded, true)
+    );
+
+    // Half the calls, reproducibly for one seed.
+    let outcomes = |seed| {
+        cloud
+            .configure(&Faults {
+                throttle_rate: 0.5,
+                seed,
+                ..Default::default()
+            })
+            .unwrap();
+        (0..40)
+            .map(|_| cloud.list_roles(&Default::default()).is_ok())
+            .collect::<Vec<_>>()
+    };
+    let first = outcomes(42);
+    assert_eq!(first, outcomes(42));
+    let ok = first.iter().filter(|ok| **ok).count();
+    assert!((8..=32).contains(&ok), "{ok} of 40 succeeded");
+
+    cloud
+        .configure(&Faults {
+            fail_after: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    create_role(&cloud, "a");
+    let err = cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "b".into(),
+            assume_role_policy_document: TRUST.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::ServiceFailure);
+    assert!(err.retryable);
+    create_role(&cloud, "b");
+    cloud.configure(&Faults::default()).unwrap();
+    assert_eq!(cloud.snapshot().unwrap().roles.len(), 2);
+}
+
+#[test]
+fn account_quotas_are_configurable() {
+    let (_dir, cloud) = account();
+    assert_eq!(cloud.quotas().unwrap(), Quotas::default());
+    cloud
+        .set_quotas(&Quotas {
+            max_roles: 1,
+            max_instance_profiles: 1,
+        })
+        .unwrap();
+    create_role(&cloud, "a");
+    let err = cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "b".into(),
+            assume_role_policy_document: TRUST.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "An error occurred (LimitExceeded) when calling the CreateRole operation: Cannot exceed quota for RolesPerAccount: 1"
+    );
+    let profile = |name: &str| CreateInstanceProfileRequest {
+        instance_profile_name: name.into(),
+        ..Default::default()
+    };
+    cloud.create_instance_profile(&profile("a")).unwrap();
+    let err = cloud.create_instance_profile(&profile("b")).unwrap_err();
+    assert_eq!(
+        err.message,
+        "Cannot exceed quota for InstanceProfilesPerAccount: 1"
+    );
+}
+
+#[test]
+fn paging_walks_every_item_once() {
+    let (_dir, cloud) = account();
+    for i in 0..7 {
+        create_role(&cloud, &format!("role-{i}"));
+    }
+    let mut marker = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = cloud
+            .list_roles(&ListByPathRequest {
+                path_prefix: None,
+                page: Page {
+                    marker: marker.clone(),
+                    max_items: Some(3),
+                },
+            })
+            .unwrap();
+        seen.extend(page.roles.into_iter().map(|r| r.role_name));
+        if !page.is_truncated {
+            break;
+        }
+        marker = page.marker;
+    }
+    assert_eq!(seen.len(), 7);
+    for _ in 0..6 {
+        launch(&cloud, "x");
+    }
+    let mut token = None;
+    let mut count = 0;
+    loop {
+        let page = cloud
+            .describe_instances(&DescribeInstancesRequest {
+                max_results: Some(5),
+                next_token: token.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        count += page
+            .reservations
+            .iter()
+            .map(|r| r.instances.len())
+            .sum::<usize>();
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(count, 6);
+}
+
+#[test]
+fn snapshot_reads_everything() {
+    let (_dir, cloud) = account();
+    create_role(&cloud, "web");
+    cloud
+        .put_role_policy(&PutRolePolicyRequest {
+            role_name: "web".into(),
+            policy_name: "read".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}]}"#.into(),
+        })
+        .unwrap();
+    cloud
+        .attach_role_policy(&RolePolicyArnRequest {
+            role_name: "web".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into(),
+        })
+        .unwrap();
+    cloud
+        .put_role_permissions_boundary(&PutRolePermissionsBoundaryRequest {
+            role_name: "web".into(),
+            permissions_boundary: "arn:aws:iam::aws:policy/PowerUserAccess".into(),
+        })
+        .unwrap();
+    cloud
+        .tag_role(&TagRoleRequest {
+            role_name: "web".into(),
+            tags: vec![Tag::new("rolecall:stack", "prod")],
+        })
+        .unwrap();
+    create_profile(&cloud, "web", "web");
+    let instance = launch(&cloud, "web-1");
+    associate(&cloud, &instance, "web").unwrap();
+    cloud
+        .stop_instances(&InstanceIdsRequest {
+            instance_ids: vec![instance.clone()],
+        })
+        .unwrap();
+
+    let live = cloud.snapshot().unwrap();
+    assert_eq!(live.account_id, "123456789012");
+    let role = &live.roles["web"].role;
+    assert_eq!(role.trust, PolicyDocument::parse(TRUST).unwrap());
+    assert_eq!(role.inline_policies.len(), 1);
+    assert!(
+        role.managed_policies
+            .contains("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    );
+    assert_eq!(
+        role.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::aws:policy/PowerUserAccess")
+    );
+    assert_eq!(role.tags["rolecall:stack"], "prod");
+    assert_eq!(live.profiles["web"].profile.role.as_deref(), Some("web"));
+    let live_instance = &live.instances[&instance];
+    assert_eq!(live_instance.state, InstanceState::Stopped);
+    assert_eq!(
+        live_instance.association.as_ref().unwrap().profile_name,
+        "web"
+    );
+}
+
+#[test]
+fn export_import_export_is_byte_identical() {
+    let (_dir, cloud) = account();
+    create_role(&cloud, "web");
+    cloud
+        .put_role_policy(&PutRolePolicyRequest {
+            role_name: "web".into(),
+            policy_name: "read".into(),
+            policy_document: "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]\n}".into(),
+        })
+        .unwrap();
+    cloud
+        .tag_role(&TagRoleRequest {
+            role_name: "web".into(),
+            tags: vec![Tag::new("b", "2"), Tag::new("a", "x: y = z/w")],
+        })
+        .unwrap();
+    cloud
+        .update_role(&UpdateRoleRequest {
+            role_name: "web".into(),
+            description: Some("it's: \"quoted\"\n# not a comment".into()),
+            max_session_duration: Some(7200),
+        })
+        .unwrap();
+    create_role(&cloud, "api");
+    create_profile(&cloud, "web", "web");
+    let instance = launch(&cloud, "web-1");
+    associate(&cloud, &instance, "web").unwrap();
+    cloud
+        .configure(&Faults {
+            associating_ms: 5,
+            seed: 9,
+            ..Default::default()
+        })
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lab.yaml");
+    cloud.export_to_file(&file).unwrap();
+    let first = std::fs::read_to_string(&file).unwrap();
+
+    let mut copy = Emulator::create(&dir.path().join("copy.db"), "111122223333").unwrap();
+    copy.import_file(&file).unwrap();
+    assert_eq!(copy.account_id(), "123456789012");
+    assert_eq!(copy.export_yaml().unwrap(), first);
+    assert_eq!(copy.snapshot().unwrap(), cloud.snapshot().unwrap());
+    assert_eq!(copy.faults().unwrap().seed, 9);
+}
+
+#[test]
+fn reopening_keeps_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.db");
+    {
+        let cloud = Emulator::create(&path, "111122223333").unwrap();
+        create_role(&cloud, "web");
+    }
+    let cloud = Emulator::open(&path).unwrap();
+    assert_eq!(cloud.account_id(), "111122223333");
+    assert_eq!(
+        cloud.snapshot().unwrap().roles["web"].arn,
+        "arn:aws:iam::111122223333:role/web"
+    );
+    assert!(Emulator::create(&path, "999999999999").is_err());
+    assert!(Emulator::create(&path, "12").is_err());
+}

@@ -1,0 +1,244 @@
+//! Conformance of the emulated account to AWS: one line per rule, each with
+//! AWS's exact error code and message (see shared/aws-semantics.md).
+//!
+//! A row is: name, setup calls, the call under test, and `ok` or
+//! `CODE: message`. Calls are written `Operation {json params}`; `$TRUST` is a
+//! valid trust policy, `$POLICY` a valid permissions policy, `$I` the last
+//! launched instance id and `$A` the last association id.
+
+use rolecall::cloud::{Call, Cloud};
+use rolecall::emulator::Emulator;
+use serde_json::Value;
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+struct Vars {
+    instance: String,
+    association: String,
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+fn parse_call(text: &str, vars: &Vars) -> Call {
+    let (op, params) = text.split_once(' ').unwrap_or((text, "{}"));
+    let big_trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"ec2.amazonaws.com"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"aws:SourceAccount":"{}"}}}}}}]}}"#,
+        "1".repeat(2000)
+    );
+    let big_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
+        "b".repeat(6000)
+    );
+    let params = long_values(params)
+        .replace("$TRUST", &json_string(TRUST))
+        .replace("$BIGTRUST", &json_string(&big_trust))
+        .replace("$POLICY", &json_string(POLICY))
+        .replace("$BIGPOLICY", &json_string(&big_policy))
+        .replace("$I", &vars.instance)
+        .replace("$A", &vars.association);
+    let params: Value = serde_json::from_str(&params).unwrap_or_else(|e| panic!("{text}: {e}"));
+    serde_json::from_value(serde_json::json!({"operation": op, "params": params}))
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn run(cloud: &dyn Cloud, text: &str, vars: &mut Vars) -> Result<Value, String> {
+    let call = parse_call(text, vars);
+    match call.invoke(cloud) {
+        Ok(out) => {
+            if let Some(id) = out
+                .pointer("/Instances/0/InstanceId")
+                .and_then(Value::as_str)
+            {
+                vars.instance = id.to_string();
+            }
+            if let Some(id) = out
+                .pointer("/IamInstanceProfileAssociation/AssociationId")
+                .and_then(Value::as_str)
+            {
+                vars.association = id.to_string();
+            }
+            Ok(out)
+        }
+        Err(e) => Err(format!("{}: {}", e.code, e.message)),
+    }
+}
+
+const ROLE: &str = r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$TRUST}"#;
+const ROLE2: &str = r#"CreateRole {"RoleName":"api","AssumeRolePolicyDocument":$TRUST}"#;
+const PROFILE: &str = r#"CreateInstanceProfile {"InstanceProfileName":"web"}"#;
+const ADD: &str = r#"AddRoleToInstanceProfile {"InstanceProfileName":"web","RoleName":"web"}"#;
+const RUN: &str = r#"RunInstances {"MinCount":1,"MaxCount":1}"#;
+const ASSOC: &str =
+    r#"AssociateIamInstanceProfile {"InstanceId":"$I","IamInstanceProfile":{"Name":"web"}}"#;
+const STOP: &str = r#"StopInstances {"InstanceIds":["$I"]}"#;
+
+#[rustfmt::skip]
+const CASES: &[(&str, &[&str], &str, &str)] = &[
+    // names
+    ("role name pattern", &[], r#"CreateRole {"RoleName":"bad name","AssumeRolePolicyDocument":$TRUST}"#, r"ValidationError: 1 validation error detected: Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"),
+    ("role name length", &[], r#"CreateRole {"RoleName":"$LONGNAME","AssumeRolePolicyDocument":$TRUST}"#, "ValidationError: 1 validation error detected: Value '$LONGNAME' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64"),
+    ("role name empty", &[], r#"GetRole {"RoleName":""}"#, "ValidationError: 1 validation error detected: Value '' at 'roleName' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+    ("role path", &[], r#"CreateRole {"RoleName":"web","Path":"apps","AssumeRolePolicyDocument":$TRUST}"#, r"ValidationError: 1 validation error detected: Value 'apps' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"),
+    ("max session too low", &[], r#"CreateRole {"RoleName":"web","MaxSessionDuration":100,"AssumeRolePolicyDocument":$TRUST}"#, "ValidationError: 1 validation error detected: Value '100' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"),
+    ("max session too high", &[ROLE], r#"UpdateRole {"RoleName":"web","MaxSessionDuration":50000}"#, "ValidationError: 1 validation error detected: Value '50000' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"),
+    ("profile name pattern", &[], r#"CreateInstanceProfile {"InstanceProfileName":"a/b"}"#, r"ValidationError: 1 validation error detected: Value 'a/b' at 'instanceProfileName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"),
+    // uniqueness and existence
+    ("role exists ignoring case", &[ROLE], r#"CreateRole {"RoleName":"WEB","AssumeRolePolicyDocument":$TRUST}"#, "EntityAlreadyExists: Role with name WEB already exists."),
+    ("get missing role", &[], r#"GetRole {"RoleName":"nope"}"#, "NoSuchEntity: The role with name nope cannot be found."),
+    ("get role ignores case", &[ROLE], r#"GetRole {"RoleName":"Web"}"#, "ok"),
+    ("delete missing role", &[], r#"DeleteRole {"RoleName":"nope"}"#, "NoSuchEntity: The role with name nope cannot be found."),
+    ("profile exists ignoring case", &[PROFILE], r#"CreateInstanceProfile {"InstanceProfileName":"Web"}"#, "EntityAlreadyExists: Instance Profile Web already exists."),
+    ("get missing profile", &[], r#"GetInstanceProfile {"InstanceProfileName":"nope"}"#, "NoSuchEntity: Instance Profile nope cannot be found."),
+    ("delete missing profile", &[], r#"DeleteInstanceProfile {"InstanceProfileName":"nope"}"#, "NoSuchEntity: Instance Profile nope cannot be found."),
+    ("role and profile namespaces are separate", &[ROLE], PROFILE, "ok"),
+    // policy documents
+    ("trust not json", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":"{nope"}"#, "MalformedPolicyDocument: This policy contains invalid Json"),
+    ("trust with resource", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$POLICY}"#, "MalformedPolicyDocument: Missing required field Principal"),
+    ("trust url-encoded accepted", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":"%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ec2.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D"}"#, "ok"),
+    ("trust too large", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$BIGTRUST}"#, "LimitExceeded: Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("update trust too large", &[ROLE], r#"UpdateAssumeRolePolicy {"RoleName":"web","PolicyDocument":$BIGTRUST}"#, "LimitExceeded: Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("update trust malformed", &[ROLE], r#"UpdateAssumeRolePolicy {"RoleName":"web","PolicyDocument":"[]"}"#, "MalformedPolicyDocument: Syntax errors in policy."),
+    ("inline with principal", &[ROLE], r#"PutRolePolicy {"RoleName":"web","PolicyName":"p","PolicyDocument":$TRUST}"#, "MalformedPolicyDocument: Policy document should not specify a principal."),
+    ("inline aggregate too large", &[ROLE, r#"PutRolePolicy {"RoleName":"web","PolicyName":"a","PolicyDocument":$BIGPOLICY}"#], r#"PutRolePolicy {"RoleName":"web","PolicyName":"b","PolicyDocument":$BIGPOLICY}"#, "LimitExceeded: Maximum policy size of 10240 bytes exceeded for role web"),
+    ("inline overwrite does not count twice", &[ROLE, r#"PutRolePolicy {"RoleName":"web","PolicyName":"a","PolicyDocument":$BIGPOLICY}"#], r#"PutRolePolicy {"RoleName":"web","PolicyName":"a","PolicyDocument":$BIGPOLICY}"#, "ok"),
+    ("inline on missing role", &[], r#"PutRolePolicy {"RoleName":"web","PolicyName":"p","PolicyDocument":$POLICY}"#, "NoSuchEntity: The role with name web cannot be found."),
+    ("get missing inline", &[ROLE], r#"GetRolePolicy {"RoleName":"web","PolicyName":"p"}"#, "NoSuchEntity: The role policy with name p cannot be found."),
+    ("delete missing inline", &[ROLE], r#"DeleteRolePolicy {"RoleName":"web","PolicyName":"p"}"#, "NoSuchEntity: The role policy with name p cannot be found."),
+    // managed policies and boundaries
+    ("attach real aws policy", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}"#, "ok"),
+    ("attach aws policy with path", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM"}"#, "ok"),
+    ("attach unknown aws policy", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/NoSuchPolicy"}"#, "NoSuchEntity: Policy arn:aws:iam::aws:policy/NoSuchPolicy does not exist or is not attachable."),
+    ("attach customer policy", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::123456789012:policy/mine"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/mine does not exist or is not attachable."),
+    ("attach malformed arn", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"not-an-arn-at-all-really"}"#, "InvalidInput: ARN not-an-arn-at-all-really is not valid."),
+    ("attach service-linked policy", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/aws-service-role/APIGatewayServiceRolePolicy"}"#, "PolicyNotAttachable: Cannot attach a Service Role Policy to a Customer Role."),
+    ("attach eleventh policy", &[ROLE, "ATTACH10"], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}"#, "LimitExceeded: Cannot exceed quota for PoliciesPerRole: 10"),
+    ("detach not attached", &[ROLE], r#"DetachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}"#, "NoSuchEntity: Policy arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess was not found."),
+    ("boundary real", &[ROLE], r#"PutRolePermissionsBoundary {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::aws:policy/PowerUserAccess"}"#, "ok"),
+    ("boundary unknown", &[ROLE], r#"PutRolePermissionsBoundary {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::aws:policy/Nope"}"#, "NoSuchEntity: Scope ARN: arn:aws:iam::aws:policy/Nope does not exist or is not attachable."),
+    // delete conflicts
+    ("delete role in profile", &[ROLE, PROFILE, ADD], r#"DeleteRole {"RoleName":"web"}"#, "DeleteConflict: Cannot delete entity, must remove roles from instance profile first."),
+    ("delete role with managed", &[ROLE, r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}"#], r#"DeleteRole {"RoleName":"web"}"#, "DeleteConflict: Cannot delete entity, must detach all policies first."),
+    ("delete role with inline", &[ROLE, r#"PutRolePolicy {"RoleName":"web","PolicyName":"p","PolicyDocument":$POLICY}"#], r#"DeleteRole {"RoleName":"web"}"#, "DeleteConflict: Cannot delete entity, must delete policies first."),
+    ("delete role with boundary", &[r#"CreateRole {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::aws:policy/PowerUserAccess","AssumeRolePolicyDocument":$TRUST}"#], r#"DeleteRole {"RoleName":"web"}"#, "ok"),
+    ("delete profile holding role", &[ROLE, PROFILE, ADD], r#"DeleteInstanceProfile {"InstanceProfileName":"web"}"#, "DeleteConflict: Cannot delete entity, must remove roles from instance profile first."),
+    ("delete profile in use by instance", &[ROLE, PROFILE, ADD, RUN, ASSOC, r#"RemoveRoleFromInstanceProfile {"InstanceProfileName":"web","RoleName":"web"}"#], r#"DeleteInstanceProfile {"InstanceProfileName":"web"}"#, "ok"),
+    // profile membership
+    ("second role in profile", &[ROLE, ROLE2, PROFILE, ADD], r#"AddRoleToInstanceProfile {"InstanceProfileName":"web","RoleName":"api"}"#, "LimitExceeded: Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"),
+    ("same role twice in profile", &[ROLE, PROFILE, ADD], ADD, "LimitExceeded: Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"),
+    ("add missing role", &[PROFILE], ADD, "NoSuchEntity: The role with name web cannot be found."),
+    ("add to missing profile", &[ROLE], ADD, "NoSuchEntity: Instance Profile web cannot be found."),
+    ("remove role not in profile", &[ROLE, PROFILE], r#"RemoveRoleFromInstanceProfile {"InstanceProfileName":"web","RoleName":"web"}"#, "NoSuchEntity: The role with name web cannot be found."),
+    ("profiles for missing role", &[], r#"ListInstanceProfilesForRole {"RoleName":"web"}"#, "NoSuchEntity: The role with name web cannot be found."),
+    // tags
+    ("role tag keys ignore case", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$TRUST,"Tags":[{"Key":"Env","Value":"a"},{"Key":"env","Value":"b"}]}"#, "InvalidInput: Duplicate tag keys found. Please note that Tag keys are case insensitive."),
+    ("profile tag keys are case-sensitive", &[PROFILE], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"Env","Value":"a"},{"Key":"env","Value":"b"}]}"#, "ok"),
+    ("profile duplicate tag keys", &[PROFILE], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"env","Value":"a"},{"Key":"env","Value":"b"}]}"#, "InvalidInput: Duplicate tag keys found. Please note that Tag keys are case insensitive."),
+    ("aws: tag prefix", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"aws:x","Value":"a"}]}"#, "InvalidInput: User-defined tag keys can't start with 'aws:'."),
+    ("tag key charset", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"a*b","Value":"a"}]}"#, r"ValidationError: 1 validation error detected: Value 'a*b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
+    ("tag value too long", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k","Value":"$LONGVALUE"}]}"#, "ValidationError: 1 validation error detected: Value '$LONGVALUE' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"),
+    ("fifty-first role tag", &[ROLE, "TAG50 TagRole web"], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k50","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerRole: 50"),
+    ("retagging a key does not count twice", &[ROLE, "TAG50 TagRole web"], r#"TagRole {"RoleName":"web","Tags":[{"Key":"K0","Value":"v"}]}"#, "ok"),
+    ("fifty-first profile tag", &[PROFILE, "TAG50 TagInstanceProfile web"], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"k0","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerInstanceProfile: 50"),
+    ("untag missing role", &[], r#"UntagRole {"RoleName":"web","TagKeys":["a"]}"#, "NoSuchEntity: The role with name web cannot be found."),
+    ("untag absent key", &[ROLE], r#"UntagRole {"RoleName":"web","TagKeys":["a"]}"#, "ok"),
+    // EC2
+    ("associate twice", &[ROLE, PROFILE, ADD, RUN, ASSOC], ASSOC, "IncorrectState: There is an existing association for instance $I"),
+    ("associate unknown profile by name", &[RUN], r#"AssociateIamInstanceProfile {"InstanceId":"$I","IamInstanceProfile":{"Name":"nope"}}"#, "InvalidParameterValue: Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+    ("associate unknown profile by arn", &[RUN], r#"AssociateIamInstanceProfile {"InstanceId":"$I","IamInstanceProfile":{"Arn":"arn:aws:iam::123456789012:instance-profile/nope"}}"#, "InvalidParameterValue: Value (arn:aws:iam::123456789012:instance-profile/nope) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN"),
+    ("associate by arn", &[ROLE, PROFILE, ADD, RUN], r#"AssociateIamInstanceProfile {"InstanceId":"$I","IamInstanceProfile":{"Arn":"arn:aws:iam::123456789012:instance-profile/web"}}"#, "ok"),
+    ("associate stopped instance", &[ROLE, PROFILE, ADD, RUN, STOP], ASSOC, "ok"),
+    ("associate unknown instance", &[PROFILE], r#"AssociateIamInstanceProfile {"InstanceId":"i-0123456789abcdef0","IamInstanceProfile":{"Name":"web"}}"#, "InvalidInstanceID.NotFound: The instance ID 'i-0123456789abcdef0' does not exist"),
+    ("malformed instance id", &[], r#"StopInstances {"InstanceIds":["web-1"]}"#, "InvalidInstanceID.Malformed: Invalid id: \"web-1\" (expecting \"i-...\")"),
+    ("replace on stopped instance", &[ROLE, PROFILE, ADD, RUN, ASSOC, STOP], r#"ReplaceIamInstanceProfileAssociation {"AssociationId":"$A","IamInstanceProfile":{"Name":"web"}}"#, "IncorrectState: The association $A is not the active association"),
+    ("replace on running instance", &[ROLE, PROFILE, ADD, RUN, ASSOC], r#"ReplaceIamInstanceProfileAssociation {"AssociationId":"$A","IamInstanceProfile":{"Name":"web"}}"#, "ok"),
+    ("replace with unknown profile", &[ROLE, PROFILE, ADD, RUN, ASSOC], r#"ReplaceIamInstanceProfileAssociation {"AssociationId":"$A","IamInstanceProfile":{"Name":"nope"}}"#, "InvalidParameterValue: Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+    ("disassociate unknown", &[], r#"DisassociateIamInstanceProfile {"AssociationId":"iip-assoc-0123456789abcdef0"}"#, "InvalidAssociationID.NotFound: An invalid association-id of 'iip-assoc-0123456789abcdef0' was given"),
+    ("disassociate malformed", &[], r#"DisassociateIamInstanceProfile {"AssociationId":"nope"}"#, "InvalidParameterValue: Invalid value for associationId."),
+    ("disassociate then associate", &[ROLE, PROFILE, ADD, RUN, ASSOC, r#"DisassociateIamInstanceProfile {"AssociationId":"$A"}"#], ASSOC, "ok"),
+    ("associate terminated instance", &[PROFILE, RUN, r#"TerminateInstances {"InstanceIds":["$I"]}"#], ASSOC, "IncorrectState: The instance '$I' is not in a valid state for this operation."),
+    ("start terminated instance", &[RUN, r#"TerminateInstances {"InstanceIds":["$I"]}"#], r#"StartInstances {"InstanceIds":["$I"]}"#, "IncorrectState: The instance '$I' is not in a state from which it can be started."),
+    ("run with roleless profile", &[PROFILE], r#"RunInstances {"MinCount":1,"MaxCount":1,"IamInstanceProfile":{"Name":"web"}}"#, "InvalidParameterValue: IAM Instance Profile \"arn:aws:iam::123456789012:instance-profile/web\" has no associated IAM Roles"),
+    ("ec2 aws: tag", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"aws:x","Value":"1"}]}"#, "InvalidParameterValue: Tag keys starting with 'aws:' are reserved for internal use"),
+    ("describe max results", &[], r#"DescribeIamInstanceProfileAssociations {"MaxResults":2}"#, "InvalidParameterValue: Value ( 2 ) for parameter maxResults is invalid. Expecting a value between 5 and 1000."),
+];
+
+/// Long values the table cannot spell out.
+fn long_values(text: &str) -> String {
+    text.replace("$LONGNAME", &"a".repeat(65))
+        .replace("$LONGVALUE", &"v".repeat(257))
+}
+
+/// Expands the shorthand setup steps (`ATTACH10`, `TAG50 Op name`).
+fn expand(step: &str) -> Vec<String> {
+    if step == "ATTACH10" {
+        let policies = [
+            "AmazonS3ReadOnlyAccess",
+            "AmazonS3FullAccess",
+            "AmazonEC2ReadOnlyAccess",
+            "AmazonEC2FullAccess",
+            "AmazonDynamoDBReadOnlyAccess",
+            "AmazonDynamoDBFullAccess",
+            "AmazonSQSReadOnlyAccess",
+            "AmazonSQSFullAccess",
+            "AmazonSNSReadOnlyAccess",
+            "AmazonSNSFullAccess",
+        ];
+        return policies
+            .iter()
+            .map(|p| format!(r#"AttachRolePolicy {{"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/{p}"}}"#))
+            .collect();
+    }
+    if let Some(rest) = step.strip_prefix("TAG50 ") {
+        let (op, name) = rest.split_once(' ').unwrap();
+        let tags: Vec<String> = (0..50)
+            .map(|i| format!(r#"{{"Key":"K{i}","Value":"v"}}"#))
+            .collect();
+        let field = if op == "TagRole" {
+            "RoleName"
+        } else {
+            "InstanceProfileName"
+        };
+        return vec![format!(
+            r#"{op} {{"{field}":"{name}","Tags":[{}]}}"#,
+            tags.join(",")
+        )];
+    }
+    vec![step.to_string()]
+}
+
+#[test]
+fn conformance_table() {
+    let mut failures = Vec::new();
+    for (name, setup, call, expected) in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let emulator = Emulator::open(&dir.path().join("account.db")).unwrap();
+        let mut vars = Vars {
+            instance: String::new(),
+            association: String::new(),
+        };
+        for step in setup.iter().flat_map(|s| expand(s)) {
+            if let Err(e) = run(&emulator, &step, &mut vars) {
+                failures.push(format!("{name}: setup {step} failed: {e}"));
+            }
+        }
+        let got = match run(&emulator, call, &mut vars) {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e,
+        };
+        let expected = long_values(expected)
+            .replace("$I", &vars.instance)
+            .replace("$A", &vars.association);
+        if got != expected {
+            failures.push(format!("{name}:\n  expected {expected}\n  got      {got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failing rules:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
