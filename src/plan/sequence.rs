@@ -23,6 +23,9 @@ use crate::cloud::Call;
 pub enum Fact {
     /// The role exists (created by this plan).
     RoleExists(String),
+    /// The role has all its declared policies (so instances get full
+    /// permissions the moment a profile hands them the role).
+    RoleReady(String),
     /// The old role is gone (replacement).
     RoleGone(String),
     /// Every profile, policy and boundary was removed from the role.

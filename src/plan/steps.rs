@@ -227,7 +227,8 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::PutRolePolicy(put))
-                    .requires(Fact::RoleExists(role.name.clone())),
+                    .requires(Fact::RoleExists(role.name.clone()))
+                    .provides(Fact::RoleReady(role.name.clone())),
             );
         }
         for arn in &role.managed_policies {
@@ -237,7 +238,8 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::AttachRolePolicy(attach))
-                    .requires(Fact::RoleExists(role.name.clone())),
+                    .requires(Fact::RoleExists(role.name.clone()))
+                    .provides(Fact::RoleReady(role.name.clone())),
             );
         }
     }
@@ -587,6 +589,7 @@ impl<'a> Builder<'a> {
             .requires(Fact::ProfileExists(profile.to_string()))
             .requires(Fact::ProfileRoleRemoved(profile.to_string()))
             .requires(Fact::RoleExists(role.to_string()))
+            .requires(Fact::RoleReady(role.to_string()))
             .provides(Fact::ProfileReady(profile.to_string()))
             .provides(Fact::AttributesUpdated(key)),
         );
