@@ -1,0 +1,170 @@
+//! Property: for random previous and desired states, the plan's steps are
+//! accepted by the emulated account (which enforces AWS's ordering rules and
+//! quotas) in plan order, and planning again afterwards finds nothing to do.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use rolecall::apply::{self, ApplyOptions, Silent};
+use rolecall::cloud::Cloud;
+use rolecall::cloud::ec2::StopInstancesRequest;
+use rolecall::emulator::Emulator;
+use rolecall::model::*;
+use rolecall::plan::{self, PlanOptions};
+use serde_json::json;
+
+const ROLES: &[&str] = &["web", "batch", "ci"];
+const PROFILES: &[&str] = &["web", "batch", "spare"];
+const INSTANCES: &[&str] = &["web-1", "web-2", "batch-1"];
+const MANAGED: &[&str] = &[
+    "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+];
+
+fn policy(variant: u8) -> PolicyDocument {
+    PolicyDocument::from_value(json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": format!("s3:Get{variant}"), "Resource": "*"}]
+    }))
+}
+
+fn tags(keys: &BTreeSet<u8>, value: u8) -> Tags {
+    keys.iter()
+        .map(|k| (format!("k{k}"), format!("v{value}")))
+        .collect()
+}
+
+prop_compose! {
+    fn arb_role(name: &'static str)(
+        path in prop::sample::select(vec!["/", "/apps/"]),
+        description in prop::sample::select(vec!["", "serves", "other"]),
+        duration in prop::sample::select(vec![3600u32, 7200]),
+        boundary in any::<bool>(),
+        managed in prop::sample::subsequence(MANAGED.to_vec(), 0..=MANAGED.len()),
+        inline in prop::collection::btree_map(0u8..3, 0u8..3, 0..3),
+        tag_keys in prop::collection::btree_set(0u8..4, 0..3),
+        tag_value in 0u8..2,
+    ) -> Role {
+        Role {
+            name: name.to_string(),
+            path: path.to_string(),
+            description: description.to_string(),
+            trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+            max_session_duration: duration,
+            permissions_boundary: boundary.then(|| "arn:aws:iam::aws:policy/PowerUserAccess".to_string()),
+            managed_policies: managed.into_iter().map(str::to_string).collect(),
+            inline_policies: inline.into_iter().map(|(n, v)| (format!("p{n}"), policy(v))).collect(),
+            tags: tags(&tag_keys, tag_value),
+        }
+    }
+}
+
+/// A whole declared stack: roles, profiles pointing at declared roles,
+/// instances pointing at declared profiles.
+fn arb_desired() -> impl Strategy<Value = Desired> {
+    let roles = prop::sample::subsequence(ROLES.to_vec(), 0..=ROLES.len()).prop_flat_map(|names| {
+        names.into_iter().map(arb_role).collect::<Vec<_>>()
+    });
+    (
+        roles,
+        prop::collection::vec((any::<bool>(), 0usize..4, any::<bool>(), prop::collection::btree_set(0u8..4, 0..2)), PROFILES.len()),
+        prop::collection::vec((any::<bool>(), 0usize..4), INSTANCES.len()),
+    )
+        .prop_map(|(roles, profile_choices, instance_choices)| {
+            let roles: BTreeMap<String, Role> = roles.into_iter().map(|r| (r.name.clone(), r)).collect();
+            let role_names: Vec<&String> = roles.keys().collect();
+            let mut profiles = BTreeMap::new();
+            for (name, (declared, role, moved, tag_keys)) in PROFILES.iter().zip(profile_choices) {
+                if !declared {
+                    continue;
+                }
+                profiles.insert(
+                    name.to_string(),
+                    InstanceProfile {
+                        name: name.to_string(),
+                        path: if moved { "/moved/" } else { "/" }.to_string(),
+                        role: role_names.get(role).map(|r| r.to_string()),
+                        tags: tags(&tag_keys, 1),
+                    },
+                );
+            }
+            let profile_names: Vec<&String> = profiles.keys().collect();
+            let instances = INSTANCES
+                .iter()
+                .zip(instance_choices)
+                .filter(|(_, (declared, _))| *declared)
+                .map(|(name, (_, profile))| InstanceSpec {
+                    selector: InstanceSelector::Name(name.to_string()),
+                    profile: profile_names.get(profile).map(|p| p.to_string()),
+                })
+                .collect();
+            Desired {
+                stack: "lab".into(),
+                stack_tags: Tags::new(),
+                roles,
+                profiles,
+                instances,
+                locations: BTreeMap::new(),
+            }
+        })
+}
+
+fn converge(cloud: &Emulator, desired: &Desired) -> Result<(), TestCaseError> {
+    let options = PlanOptions { force: false, launch_instances: true };
+    let live = cloud.snapshot().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let plan = plan::plan(desired, &live, options)
+        .map_err(|e| TestCaseError::fail(format!("plan failed: {e}")))?;
+    let report = apply::execute(&plan, cloud, &ApplyOptions::default(), &Silent);
+    for (id, outcome) in &report.outcomes {
+        if let apply::Outcome::Failed(error) = outcome {
+            let step = &plan.steps[id - 1];
+            return Err(TestCaseError::fail(format!(
+                "step {id} {} {} was rejected: {error}\nplan: {}",
+                step.call.operation(),
+                step.resource,
+                rolecall::plan::render::json(&plan)
+            )));
+        }
+    }
+    prop_assert!(report.succeeded(), "{report:?}");
+    let again = plan::plan(desired, &cloud.snapshot().map_err(|e| TestCaseError::fail(e.to_string()))?, options)
+        .map_err(|e| TestCaseError::fail(format!("second plan failed: {e}")))?;
+    prop_assert!(
+        again.steps.is_empty(),
+        "not converged; second plan: {}",
+        rolecall::plan::render::json(&again)
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_plan_applies_in_order_and_converges(
+        before in arb_desired(),
+        after in arb_desired(),
+        stop in prop::collection::vec(any::<bool>(), INSTANCES.len()),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();
+        converge(&cloud, &before)?;
+        // Some instances stopped out of band: switching their profile then
+        // needs Disassociate + Associate instead of Replace.
+        let live = cloud.snapshot().unwrap();
+        let to_stop: Vec<String> = live
+            .instances
+            .values()
+            .zip(&stop)
+            .filter(|(_, stop)| **stop)
+            .map(|(i, _)| i.instance_id.clone())
+            .collect();
+        if !to_stop.is_empty() {
+            cloud.stop_instances(&StopInstancesRequest { instance_ids: to_stop }).unwrap();
+        }
+        converge(&cloud, &after)?;
+        // And everything can be destroyed again.
+        converge(&cloud, &Desired { stack: "lab".into(), ..Desired::default() })?;
+    }
+}
