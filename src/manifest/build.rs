@@ -2,6 +2,7 @@
 //! in, stack tags merged under resource tags, every resource's place recorded.
 
 use super::convert::{Decl, Document, TagsDecl};
+use super::raw::Pos;
 use crate::model::{
     self, DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK, Desired, InstanceProfile, InstanceSelector,
     InstanceSpec, Location, Role, Tags,
@@ -18,20 +19,35 @@ pub fn pairs(tags: &Option<TagsDecl>) -> Vec<(&str, &str)> {
 /// Stack tags under a resource's own tags: the resource's win. Role tag keys
 /// are compared ignoring case, as IAM does; profile tag keys are case-sensitive.
 pub fn merge_tags(stack: &[(&str, &str)], own: &[(&str, &str)], ignore_case: bool) -> Tags {
-    let same = |a: &str, b: &str| {
-        if ignore_case {
-            a.to_lowercase() == b.to_lowercase()
-        } else {
-            a == b
-        }
-    };
     let mut merged: Tags = stack
         .iter()
-        .filter(|(key, _)| !own.iter().any(|(own_key, _)| same(key, own_key)))
+        .filter(|(key, _)| !overridden(key, own, ignore_case))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     merged.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     merged
+}
+
+/// How many tags [`merge_tags`] yields, without building them.
+pub fn merged_count(stack: &[(&str, &str)], own: &[(&str, &str)], ignore_case: bool) -> usize {
+    let kept = stack
+        .iter()
+        .filter(|(key, _)| !overridden(key, own, ignore_case))
+        .count();
+    kept + own.len()
+}
+
+/// Whether a resource's own tags replace the stack tag `key`.
+fn overridden(key: &str, own: &[(&str, &str)], ignore_case: bool) -> bool {
+    own.iter().any(|(own_key, _)| {
+        if !ignore_case {
+            key == *own_key
+        } else if key.is_ascii() && own_key.is_ascii() {
+            key.eq_ignore_ascii_case(own_key)
+        } else {
+            key.to_lowercase() == own_key.to_lowercase()
+        }
+    })
 }
 
 /// The stack's tags as pairs (no stack document: none).
@@ -45,101 +61,96 @@ pub fn stack_tags(documents: &[Document]) -> Vec<(&str, &str)> {
         .unwrap_or_default()
 }
 
-/// Builds the model. Call only when validation found no error.
-pub fn desired(documents: &[Document]) -> Desired {
-    let stack_pairs = stack_tags(documents);
+/// Builds the model, consuming the declarations. Call only when validation
+/// found no error.
+pub fn desired(documents: Vec<Document>) -> Desired {
+    let stack_owned: Vec<(String, String)> = stack_tags(&documents)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let stack_pairs: Vec<(&str, &str)> = stack_owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut desired = Desired {
         stack: DEFAULT_STACK.to_string(),
         stack_tags: merge_tags(&stack_pairs, &[], false),
         ..Desired::default()
     };
     for doc in documents {
-        let location = |pos: super::raw::Pos| Location {
+        let location = |pos: Pos| Location {
             file: doc.file.to_string(),
             line: pos.line,
             column: pos.column,
         };
-        match &doc.decl {
+        match doc.decl {
             Decl::Stack(stack) => {
-                if let Some(name) = &stack.name {
-                    desired.stack = name.value.clone();
+                if let Some(name) = stack.name {
+                    desired.stack = name.value;
                 }
             }
             Decl::Role(role) => {
+                let tags = merge_tags(&stack_pairs, &pairs(&role.tags), true);
+                let role = *role;
                 // Validation reported a role without trust; nothing to build.
-                let Some(trust) = &role.trust else { continue };
-                let name = role.name.value.clone();
+                let Some(trust) = role.trust else { continue };
+                let name = role.name.value;
                 desired
                     .locations
                     .insert(model::role_key(&name), location(role.name.pos));
-                desired.roles.insert(
-                    name.clone(),
-                    Role {
-                        name,
-                        path: role.path.as_ref().map_or("/".into(), |p| p.value.clone()),
-                        description: role
-                            .description
-                            .as_ref()
-                            .map_or(String::new(), |d| d.value.clone()),
-                        trust: trust.value.clone(),
-                        max_session_duration: role
-                            .max_session_duration
-                            .as_ref()
-                            .and_then(|d| u32::try_from(d.value).ok())
-                            .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
-                        permissions_boundary: role
-                            .permissions_boundary
-                            .as_ref()
-                            .map(|b| b.value.clone()),
-                        managed_policies: role
-                            .managed_policies
-                            .iter()
-                            .flat_map(|list| &list.value)
-                            .map(|arn| arn.value.clone())
-                            .collect(),
-                        inline_policies: role
-                            .inline_policies
-                            .iter()
-                            .flat_map(|list| &list.value)
-                            .map(|(name, document)| (name.value.clone(), document.value.clone()))
-                            .collect(),
-                        tags: merge_tags(&stack_pairs, &pairs(&role.tags), true),
-                    },
-                );
+                let role = Role {
+                    name: name.clone(),
+                    path: role.path.map_or_else(|| "/".into(), |p| p.value),
+                    description: role.description.map(|d| d.value).unwrap_or_default(),
+                    trust: trust.value,
+                    max_session_duration: role
+                        .max_session_duration
+                        .and_then(|d| u32::try_from(d.value).ok())
+                        .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
+                    permissions_boundary: role.permissions_boundary.map(|b| b.value),
+                    managed_policies: role
+                        .managed_policies
+                        .into_iter()
+                        .flat_map(|list| list.value)
+                        .map(|arn| arn.value)
+                        .collect(),
+                    inline_policies: role
+                        .inline_policies
+                        .into_iter()
+                        .flat_map(|list| list.value)
+                        .map(|(name, document)| (name.value, document.value))
+                        .collect(),
+                    tags,
+                };
+                desired.roles.insert(name, role);
             }
             Decl::Profile(profile) => {
-                let name = profile.name.value.clone();
+                let tags = merge_tags(&stack_pairs, &pairs(&profile.tags), false);
+                let name = profile.name.value;
                 desired
                     .locations
                     .insert(model::profile_key(&name), location(profile.name.pos));
-                desired.profiles.insert(
-                    name.clone(),
-                    InstanceProfile {
-                        name,
-                        path: profile
-                            .path
-                            .as_ref()
-                            .map_or("/".into(), |p| p.value.clone()),
-                        role: profile.role.as_ref().map(|r| r.value.clone()),
-                        tags: merge_tags(&stack_pairs, &pairs(&profile.tags), false),
-                    },
-                );
+                let profile = InstanceProfile {
+                    name: name.clone(),
+                    path: profile.path.map_or_else(|| "/".into(), |p| p.value),
+                    role: profile.role.map(|r| r.value),
+                    tags,
+                };
+                desired.profiles.insert(name, profile);
             }
             Decl::Instance(instance) => {
-                let (selector, pos) = match (&instance.id, &instance.name) {
-                    (Some(id), _) => (InstanceSelector::Id(id.value.clone()), id.pos),
-                    (None, Some(name)) => (InstanceSelector::Name(name.value.clone()), name.pos),
+                let (selector, pos) = match (instance.id, instance.name) {
+                    (Some(id), _) => (InstanceSelector::Id(id.value), id.pos),
+                    (None, Some(name)) => (InstanceSelector::Name(name.value), name.pos),
                     (None, None) => continue,
                 };
-                let key = match &selector {
-                    InstanceSelector::Id(id) | InstanceSelector::Name(id) => {
-                        model::instance_key(id)
-                    }
-                };
-                desired.locations.insert(key, location(pos));
+                let (InstanceSelector::Id(key) | InstanceSelector::Name(key)) = &selector;
+                desired
+                    .locations
+                    .insert(model::instance_key(key), location(pos));
                 desired.instances.push(InstanceSpec {
                     selector,
-                    profile: instance.profile.value.clone(),
+                    profile: instance.profile.value,
                 });
             }
         }

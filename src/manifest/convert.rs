@@ -6,8 +6,9 @@
 //! problem is reported and conversion carries on, so one run shows them all.
 //! Value rules (lengths, patterns, quotas, references) live in `validate`.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -87,7 +88,7 @@ pub enum Decl {
 /// A declaration and the file it came from (the path as the user gave it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
-    pub file: Rc<str>,
+    pub file: Arc<str>,
     /// Where the document's mapping starts.
     pub pos: Pos,
     pub decl: Decl,
@@ -120,12 +121,32 @@ const SERVICE_SHORTHANDS: &[(&str, &str)] = &[
 
 /// Where diagnostics go and what relative `{file: ...}` paths are relative to.
 pub struct Ctx<'a> {
-    pub file: Rc<str>,
+    pub file: Arc<str>,
     pub dir: &'a Path,
     pub diagnostics: &'a mut Vec<Diagnostic>,
+    /// Trust documents already built for a list of services: most roles of a
+    /// stack say `trust: ec2`, and building the document each time is most of
+    /// converting a role.
+    pub trust_cache: HashMap<Vec<String>, PolicyDocument>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(file: Arc<str>, dir: &'a Path, diagnostics: &'a mut Vec<Diagnostic>) -> Self {
+        Ctx {
+            file,
+            dir,
+            diagnostics,
+            trust_cache: HashMap::new(),
+        }
+    }
+
+    fn trusting(&mut self, services: Vec<String>) -> PolicyDocument {
+        self.trust_cache
+            .entry(services)
+            .or_insert_with_key(|services| PolicyDocument::trusting_services(services))
+            .clone()
+    }
+
     pub fn location(&self, pos: Pos) -> Option<Location> {
         Some(Location {
             file: self.file.to_string(),
@@ -352,7 +373,7 @@ fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
     match &node.value {
         Value::String(text) if !text.trim_start().starts_with('{') => {
             let service = service(text, node.pos, ctx)?;
-            at(PolicyDocument::trusting_services(&[service]))
+            at(ctx.trusting(vec![service]))
         }
         Value::Seq(items) => {
             let mut services = Vec::new();
@@ -366,7 +387,7 @@ fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
                 ctx.error(node.pos, "`trust` lists no service");
                 return None;
             }
-            at(PolicyDocument::trusting_services(&services))
+            at(ctx.trusting(services))
         }
         _ => policy(node, "trust policy", ctx),
     }
@@ -420,7 +441,7 @@ fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocumen
         {
             return policy_file(node, entries, what, ctx);
         }
-        Value::Map(_) => PolicyDocument::from_value(to_json(node, ctx)?),
+        Value::Map(_) => PolicyDocument::from_value(to_json(node, node.pos, ctx)?),
         _ => {
             ctx.error(
                 node.pos,
@@ -451,7 +472,12 @@ fn policy_file(
         );
         return None;
     }
+    // The path may sit too deep in the document to carry a place: report at the mapping.
     let (_, value) = &entries[0];
+    let value = &Node {
+        value: value.value.clone(),
+        pos: node.pos,
+    };
     let relative = scalar_string(value, "file", ctx)?;
     let path = ctx.dir.join(&relative.value);
     let text = match files::read_text(&path, files::MAX_POLICY_BYTES) {
@@ -483,8 +509,9 @@ fn policy_file(
 }
 
 /// A YAML policy document as JSON. Keys must be scalars; non-finite floats
-/// are refused by the parser already.
-fn to_json(node: &Node, ctx: &mut Ctx<'_>) -> Option<Json> {
+/// are refused by the parser already. Problems are reported at `at`, the
+/// document's place (nodes inside a document carry no position).
+fn to_json(node: &Node, at: Pos, ctx: &mut Ctx<'_>) -> Option<Json> {
     Some(match &node.value {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -498,17 +525,17 @@ fn to_json(node: &Node, ctx: &mut Ctx<'_>) -> Option<Json> {
         Value::Seq(items) => Json::Array(
             items
                 .iter()
-                .map(|item| to_json(item, ctx))
+                .map(|item| to_json(item, at, ctx))
                 .collect::<Option<_>>()?,
         ),
         Value::Map(entries) => {
             let mut map = serde_json::Map::new();
             for (key, value) in entries {
                 let Some(key) = key_text(key) else {
-                    ctx.error(key.pos, "policy document keys must be strings");
+                    ctx.error(at, "policy document keys must be strings");
                     return None;
                 };
-                map.insert(key, to_json(value, ctx)?);
+                map.insert(key, to_json(value, at, ctx)?);
             }
             Json::Object(map)
         }

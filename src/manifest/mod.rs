@@ -17,7 +17,8 @@ mod validate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 
@@ -46,8 +47,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
     }
 
     let mut documents = Vec::new();
-    for path in &found {
-        read_file(path, &mut documents, &mut diagnostics);
+    for (file_documents, file_diagnostics) in read_all(&found) {
+        documents.extend(file_documents);
+        diagnostics.extend(file_diagnostics);
     }
     validate::check(&documents, &mut diagnostics);
 
@@ -56,19 +58,70 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(diagnostics));
     }
     Ok(Loaded {
-        desired: build::desired(&documents),
+        desired: build::desired(documents),
         warnings: diagnostics,
         files: found.len(),
     })
 }
 
+/// What one file yields: its declarations and what went wrong in it.
+type FileResult = (Vec<convert::Document>, Vec<Diagnostic>);
+
+/// Reads, parses and converts every file, several at a time: files are
+/// independent and parsing is most of the work of a large stack. Results come
+/// back in file order, whichever worker read them. Workers get the stack the
+/// YAML parser needs.
+fn read_all(paths: &[PathBuf]) -> Vec<FileResult> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(paths.len());
+    let next = AtomicUsize::new(0);
+    // Each worker takes the next unread file until none is left.
+    let work = || {
+        let mut done = Vec::new();
+        while let Some(path) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push((path, read_file(path)));
+        }
+        done
+    };
+    let mut by_path: HashMap<&Path, FileResult> = HashMap::new();
+    std::thread::scope(|scope| {
+        let started: Vec<_> = (0..workers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("manifest".into())
+                    .stack_size(raw::PARSER_STACK_BYTES)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        for handle in started {
+            // A worker only panics on a bug, never on input; its files are then
+            // reported below as not read.
+            if let Ok(done) = handle.join() {
+                by_path.extend(
+                    done.into_iter()
+                        .map(|(path, result)| (path.as_path(), result)),
+                );
+            }
+        }
+    });
+    paths
+        .iter()
+        .map(|path| {
+            by_path.remove(path.as_path()).unwrap_or_else(|| {
+                let message = format!("`{}`: could not be read (internal error)", path.display());
+                (Vec::new(), vec![Diagnostic::error(None, message)])
+            })
+        })
+        .collect()
+}
+
 /// Reads, parses and converts one manifest file, reporting what goes wrong.
-fn read_file(
-    path: &Path,
-    documents: &mut Vec<convert::Document>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let file: Rc<str> = path.display().to_string().into();
+fn read_file(path: &Path) -> FileResult {
+    let mut documents = Vec::new();
+    let mut diagnostics = Vec::new();
+    let file: Arc<str> = path.display().to_string().into();
     let at = |pos: Option<raw::Pos>| {
         let pos = pos.unwrap_or(raw::Pos { line: 1, column: 1 });
         Some(Location {
@@ -81,14 +134,14 @@ fn read_file(
         Ok(text) => text,
         Err(e) => {
             diagnostics.push(Diagnostic::error(at(e.pos), e.message));
-            return;
+            return (documents, diagnostics);
         }
     };
     let nodes = match raw::parse_documents(&text) {
         Ok(nodes) => nodes,
         Err(e) => {
             diagnostics.push(Diagnostic::error(at(e.pos), e.message));
-            return;
+            return (documents, diagnostics);
         }
     };
     if nodes.is_empty() {
@@ -96,18 +149,16 @@ fn read_file(
             at(None),
             "no YAML documents in this file",
         ));
-        return;
+        return (documents, diagnostics);
     }
-    let mut ctx = convert::Ctx {
-        file: file.clone(),
-        dir: path.parent().unwrap_or(Path::new("")),
-        diagnostics,
-    };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut ctx = convert::Ctx::new(file.clone(), dir, &mut diagnostics);
     documents.extend(
         nodes
             .iter()
             .filter_map(|node| convert::document(node, &mut ctx)),
     );
+    (documents, diagnostics)
 }
 
 /// File load order, then line and column; diagnostics without a place first.

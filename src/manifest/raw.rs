@@ -8,6 +8,7 @@
 //! This is the only module that talks to serde-saphyr.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -88,34 +89,15 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
-/// Stack for the parsing thread. Deserialising recurses through several
-/// serde frames per nesting level (about 50 KiB a level in a debug build), so
-/// the depth budget, not the caller's stack, must be what stops deep input.
-const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// Stack a thread needs to run [`parse_documents`]. Deserialising recurses
+/// through several serde frames per nesting level (about 50 KiB a level in a
+/// debug build), so the depth budget, not the thread's stack, must be what
+/// stops deep input: callers parse on threads built with this stack size.
+pub const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// Parses every document of one file. Empty documents are skipped.
+/// Run it on a thread with a [`PARSER_STACK_BYTES`] stack.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("yaml".into())
-            .stack_size(PARSER_STACK_BYTES)
-            .spawn_scoped(scope, || parse_on_this_thread(text))
-            .map_err(|e| YamlError {
-                message: format!("cannot start the parser thread: {e}"),
-                pos: None,
-            })?
-            .join()
-            // serde-saphyr is built not to panic; should it, say so rather than abort.
-            .unwrap_or_else(|_| {
-                Err(YamlError {
-                    message: "the YAML parser failed on this input".into(),
-                    pos: None,
-                })
-            })
-    })
-}
-
-fn parse_on_this_thread(text: &str) -> Result<Vec<Node>, YamlError> {
     serde_saphyr::from_multiple_with_options::<Node>(text, options()).map_err(|error| {
         let error = error.without_snippet();
         YamlError {
@@ -170,25 +152,94 @@ fn pos_of(location: serde_saphyr::Location) -> Option<Pos> {
     (line > 0).then_some(Pos { line, column })
 }
 
+// Positions are kept for the first three levels of a document: the document,
+// its fields, and their entries (tags, inline policies by name, managed
+// policies, trust services). Nothing deeper is ever pointed at (the inside of a
+// policy document is reported at the document), and `Spanned` costs about five
+// times the parse itself, so deeper nodes are read plain, with no position.
+// Each level is a type because `Spanned<T>` needs `T: Deserialize`.
+
+/// A document's root: positioned, fields read as [`Field`].
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<Value>::deserialize(deserializer)?;
-        Ok(Node {
-            value: spanned.value,
-            pos: pos_of(spanned.referenced).unwrap_or_default(),
-        })
+        spanned::<D, Field>(deserializer)
     }
 }
 
-impl<'de> Deserialize<'de> for Value {
+/// A document field (key or value): positioned, children read as [`Entry`].
+struct Field(Node);
+/// An entry of a field's value: positioned, children read as [`Plain`].
+struct Entry(Node);
+/// Anything deeper: no position.
+struct Plain(Node);
+
+impl<'de> Deserialize<'de> for Field {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
+        spanned::<D, Entry>(deserializer).map(Field)
     }
 }
 
-struct ValueVisitor;
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        spanned::<D, Plain>(deserializer).map(Entry)
+    }
+}
 
-impl<'de> Visitor<'de> for ValueVisitor {
+impl<'de> Deserialize<'de> for Plain {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let tree = Tree::<Plain>::deserialize(deserializer)?;
+        Ok(Plain(Node {
+            value: tree.0,
+            pos: Pos::default(),
+        }))
+    }
+}
+
+impl From<Field> for Node {
+    fn from(field: Field) -> Node {
+        field.0
+    }
+}
+
+impl From<Entry> for Node {
+    fn from(entry: Entry) -> Node {
+        entry.0
+    }
+}
+
+impl From<Plain> for Node {
+    fn from(plain: Plain) -> Node {
+        plain.0
+    }
+}
+
+/// A positioned node whose children are read as `C`.
+fn spanned<'de, D, C>(deserializer: D) -> Result<Node, D::Error>
+where
+    D: Deserializer<'de>,
+    C: Deserialize<'de> + Into<Node>,
+{
+    let spanned = Spanned::<Tree<C>>::deserialize(deserializer)?;
+    Ok(Node {
+        value: spanned.value.0,
+        pos: pos_of(spanned.referenced).unwrap_or_default(),
+    })
+}
+
+/// A value whose children are read as `C`.
+struct Tree<C>(Value, PhantomData<C>);
+
+impl<'de, C: Deserialize<'de> + Into<Node>> Deserialize<'de> for Tree<C> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ValueVisitor::<C>(PhantomData))
+            .map(|value| Tree(value, PhantomData))
+    }
+}
+
+struct ValueVisitor<C>(PhantomData<C>);
+
+impl<'de, C: Deserialize<'de> + Into<Node>> Visitor<'de> for ValueVisitor<C> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -204,7 +255,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        Value::deserialize(deserializer)
+        deserializer.deserialize_any(self)
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
@@ -245,17 +296,17 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
+        while let Some(item) = seq.next_element::<C>()? {
+            items.push(item.into());
         }
         Ok(Value::Seq(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Node>()? {
-            let value = map.next_value::<Node>()?;
-            entries.push((key, value));
+        while let Some(key) = map.next_key::<C>()? {
+            let value = map.next_value::<C>()?;
+            entries.push((key.into(), value.into()));
         }
         Ok(Value::Map(entries))
     }
@@ -265,13 +316,24 @@ impl<'de> Visitor<'de> for ValueVisitor {
 mod tests {
     use super::*;
 
+    /// Parses as the loader does: on a thread with the parser's stack.
+    fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
+        let text = text.to_string();
+        std::thread::Builder::new()
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn(move || parse_documents(&text))
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
     fn error(text: &str) -> YamlError {
-        parse_documents(text).unwrap_err()
+        parse(text).unwrap_err()
     }
 
     #[test]
     fn keeps_positions_of_keys_and_values() {
-        let docs = parse_documents("---\n---\nkind: Role\ntags:\n  a: [1, x]\n").unwrap();
+        let docs = parse("---\n---\nkind: Role\ntags:\n  a: [1, x]\n").unwrap();
         assert_eq!(docs.len(), 1, "empty documents are skipped");
         let Value::Map(entries) = &docs[0].value else {
             panic!("not a map")
@@ -283,7 +345,7 @@ mod tests {
 
     #[test]
     fn leading_zeros_stay_text() {
-        let docs = parse_documents("a: 0042\nb: 42\n").unwrap();
+        let docs = parse("a: 0042\nb: 42\n").unwrap();
         let Value::Map(entries) = &docs[0].value else {
             panic!("not a map")
         };
@@ -315,7 +377,7 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
         for text in [deep_flow, deep_block, bomb] {
-            assert!(parse_documents(&text).is_err());
+            assert!(parse(&text).is_err());
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::build::{merge_tags, pairs, stack_tags};
+use super::build::{merged_count, pairs, stack_tags};
 use super::convert::{
     At, Decl, Document, InlineDecl, InstanceDecl, ProfileDecl, RoleDecl, StackDecl, TagsDecl,
     did_you_mean,
@@ -192,14 +192,9 @@ impl<'a> Checker<'a> {
             self.inline(doc, &role.name.value, inline);
         }
         self.tags(doc, &role.tags, true);
-        let merged = merge_tags(&self.stack_tags, &pairs(&role.tags), true);
+        let merged = merged_count(&self.stack_tags, &pairs(&role.tags), true);
         let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
-        self.tag_count(
-            doc,
-            pos,
-            &format!("role `{}`", role.name.value),
-            merged.len(),
-        );
+        self.tag_count(doc, pos, &format!("role `{}`", role.name.value), merged);
     }
 
     fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
@@ -216,10 +211,10 @@ impl<'a> Checker<'a> {
             self.name(doc, role, "role name", MAX_ROLE_NAME);
         }
         self.tags(doc, &profile.tags, false);
-        let merged = merge_tags(&self.stack_tags, &pairs(&profile.tags), false);
+        let merged = merged_count(&self.stack_tags, &pairs(&profile.tags), false);
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
-        self.tag_count(doc, pos, &what, merged.len());
+        self.tag_count(doc, pos, &what, merged);
     }
 
     fn instance(&mut self, doc: &'a Document, instance: &InstanceDecl, seen: &mut Seen<'a>) {
