@@ -63,16 +63,24 @@ prop_compose! {
 /// A whole declared stack: roles, profiles pointing at declared roles,
 /// instances pointing at declared profiles.
 fn arb_desired() -> impl Strategy<Value = Desired> {
-    let roles = prop::sample::subsequence(ROLES.to_vec(), 0..=ROLES.len()).prop_flat_map(|names| {
-        names.into_iter().map(arb_role).collect::<Vec<_>>()
-    });
+    let roles = prop::sample::subsequence(ROLES.to_vec(), 0..=ROLES.len())
+        .prop_flat_map(|names| names.into_iter().map(arb_role).collect::<Vec<_>>());
     (
         roles,
-        prop::collection::vec((any::<bool>(), 0usize..4, any::<bool>(), prop::collection::btree_set(0u8..4, 0..2)), PROFILES.len()),
+        prop::collection::vec(
+            (
+                any::<bool>(),
+                0usize..4,
+                any::<bool>(),
+                prop::collection::btree_set(0u8..4, 0..2),
+            ),
+            PROFILES.len(),
+        ),
         prop::collection::vec((any::<bool>(), 0usize..4), INSTANCES.len()),
     )
         .prop_map(|(roles, profile_choices, instance_choices)| {
-            let roles: BTreeMap<String, Role> = roles.into_iter().map(|r| (r.name.clone(), r)).collect();
+            let roles: BTreeMap<String, Role> =
+                roles.into_iter().map(|r| (r.name.clone(), r)).collect();
             let role_names: Vec<&String> = roles.keys().collect();
             let mut profiles = BTreeMap::new();
             for (name, (declared, role, moved, tag_keys)) in PROFILES.iter().zip(profile_choices) {
@@ -110,12 +118,21 @@ fn arb_desired() -> impl Strategy<Value = Desired> {
         })
 }
 
-fn converge(cloud: &Emulator, desired: &Desired) -> Result<(), TestCaseError> {
-    let options = PlanOptions { force: false, launch_instances: true };
-    let live = cloud.snapshot().map_err(|e| TestCaseError::fail(e.to_string()))?;
+fn converge(cloud: &Emulator, desired: &Desired, force: bool) -> Result<(), TestCaseError> {
+    let options = PlanOptions {
+        force,
+        launch_instances: true,
+    };
+    let live = cloud
+        .snapshot()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let plan = plan::plan(desired, &live, options)
         .map_err(|e| TestCaseError::fail(format!("plan failed: {e}")))?;
-    let report = apply::execute(&plan, cloud, &ApplyOptions::default(), &Silent);
+    let options_apply = ApplyOptions {
+        retry_timeout: std::time::Duration::from_secs(2),
+        ..ApplyOptions::default()
+    };
+    let report = apply::execute(&plan, cloud, &options_apply, &Silent);
     for (id, outcome) in &report.outcomes {
         if let apply::Outcome::Failed(error) = outcome {
             let step = &plan.steps[id - 1];
@@ -128,8 +145,14 @@ fn converge(cloud: &Emulator, desired: &Desired) -> Result<(), TestCaseError> {
         }
     }
     prop_assert!(report.succeeded(), "{report:?}");
-    let again = plan::plan(desired, &cloud.snapshot().map_err(|e| TestCaseError::fail(e.to_string()))?, options)
-        .map_err(|e| TestCaseError::fail(format!("second plan failed: {e}")))?;
+    let again = plan::plan(
+        desired,
+        &cloud
+            .snapshot()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?,
+        options,
+    )
+    .map_err(|e| TestCaseError::fail(format!("second plan failed: {e}")))?;
     prop_assert!(
         again.steps.is_empty(),
         "not converged; second plan: {}",
@@ -139,7 +162,7 @@ fn converge(cloud: &Emulator, desired: &Desired) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn any_plan_applies_in_order_and_converges(
@@ -149,7 +172,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();
-        converge(&cloud, &before)?;
+        converge(&cloud, &before, false)?;
         // Some instances stopped out of band: switching their profile then
         // needs Disassociate + Associate instead of Replace.
         let live = cloud.snapshot().unwrap();
@@ -163,8 +186,9 @@ proptest! {
         if !to_stop.is_empty() {
             cloud.stop_instances(&StopInstancesRequest { instance_ids: to_stop }).unwrap();
         }
-        converge(&cloud, &after)?;
-        // And everything can be destroyed again.
-        converge(&cloud, &Desired { stack: "lab".into(), ..Desired::default() })?;
+        converge(&cloud, &after, false)?;
+        // And everything can be destroyed again. Instances released earlier
+        // (no longer declared) keep their profile, so deleting it takes --force.
+        converge(&cloud, &Desired { stack: "lab".into(), ..Desired::default() }, true)?;
     }
 }

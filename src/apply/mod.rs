@@ -14,7 +14,7 @@
 pub mod lock;
 pub mod retry;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::cloud::{Call, Cloud, CloudError};
@@ -99,6 +99,22 @@ enum State {
     Finished,
 }
 
+/// A plan names an instance it launches itself by its key (`instance/NAME`),
+/// its id being unknown until then; this puts the real id in.
+fn with_launched_ids(call: &Call, launched: &HashMap<String, String>) -> Call {
+    match call {
+        Call::AssociateIamInstanceProfile(request) => match launched.get(&request.instance_id) {
+            Some(id) => {
+                let mut request = request.clone();
+                request.instance_id = id.clone();
+                Call::AssociateIamInstanceProfile(request)
+            }
+            None => call.clone(),
+        },
+        _ => call.clone(),
+    }
+}
+
 /// Runs every step of `plan` that can run.
 pub fn execute(
     plan: &Plan,
@@ -110,6 +126,8 @@ pub fn execute(
     let mut state = vec![State::Waiting; steps.len()];
     let mut first_attempt: Vec<Option<Instant>> = vec![None; steps.len()];
     let mut report = Report::default();
+    // Resource key (`instance/NAME`) -> id of the instance a RunInstances step launched.
+    let mut launched: HashMap<String, String> = HashMap::new();
 
     loop {
         let now = Instant::now();
@@ -151,12 +169,22 @@ pub fn execute(
             }
             first_attempt[i].get_or_insert(now);
         }
-        let calls: Vec<&Call> = wave.iter().map(|&i| &steps[i].call).collect();
-        let results = cloud.invoke_batch(&calls);
+        let calls: Vec<Call> = wave
+            .iter()
+            .map(|&i| with_launched_ids(&steps[i].call, &launched))
+            .collect();
+        let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
         for (&i, result) in wave.iter().zip(results) {
             let step = &steps[i];
             match result {
-                Ok(_) => {
+                Ok(response) => {
+                    if let Call::RunInstances(_) = step.call
+                        && let Some(id) = response
+                            .pointer("/Instances/0/InstanceId")
+                            .and_then(|v| v.as_str())
+                    {
+                        launched.insert(step.resource.clone(), id.to_string());
+                    }
                     state[i] = State::Finished;
                     report.outcomes.insert(step.id, Outcome::Done);
                     observer.finished(step, &Outcome::Done);

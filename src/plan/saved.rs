@@ -98,7 +98,9 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
                 keys.insert(role_key(&r.role_name));
             }
             Call::AssociateIamInstanceProfile(r) => {
-                keys.insert(instance_key(&r.instance_id));
+                if !r.instance_id.starts_with("instance/") {
+                    keys.insert(instance_key(&r.instance_id));
+                }
                 if let Some(name) = &r.iam_instance_profile.name {
                     keys.insert(profile_key(name));
                 }

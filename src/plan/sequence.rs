@@ -46,6 +46,8 @@ pub enum Fact {
     ProfileReady(String),
     /// No instance is associated with the profile any more.
     ProfileUnused(String),
+    /// The instance declared under this key was launched by the plan.
+    InstanceLaunched(String),
     /// The instance has no association (key `instance/…`).
     InstanceFree(String),
 }

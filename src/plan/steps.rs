@@ -818,10 +818,22 @@ impl<'a> Builder<'a> {
             );
             return;
         }
+        // EC2 refuses to launch with a profile that holds no role; such an
+        // instance is launched bare and associated afterwards.
+        let roleless = profile.is_some_and(|p| match self.desired.profiles.get(p) {
+            Some(declared) => declared.role.is_none(),
+            None => self
+                .live
+                .profiles
+                .get(p)
+                .is_some_and(|l| l.profile.role.is_none()),
+        });
         let run = RunInstancesRequest {
             min_count: 1,
             max_count: 1,
-            iam_instance_profile: profile.map(IamInstanceProfileSpecification::by_name),
+            iam_instance_profile: profile
+                .filter(|_| !roleless)
+                .map(IamInstanceProfileSpecification::by_name),
             tag_specifications: vec![TagSpecification {
                 resource_type: "instance".into(),
                 tags: vec![
@@ -832,13 +844,28 @@ impl<'a> Builder<'a> {
             }],
             ..RunInstancesRequest::default()
         };
-        let mut draft = Draft::new(key, Call::RunInstances(run));
-        if let Some(profile) = profile {
+        let mut draft = Draft::new(key, Call::RunInstances(run))
+            .provides(Fact::InstanceLaunched(key.to_string()));
+        if let Some(profile) = profile.filter(|_| !roleless) {
             draft = draft
                 .requires(Fact::ProfileExists(profile.to_string()))
                 .requires(Fact::ProfileReady(profile.to_string()));
         }
         self.push(draft);
+        if let Some(profile) = profile.filter(|_| roleless) {
+            // The id is not known yet: `instance/NAME` stands for the instance
+            // the RunInstances step launches (apply substitutes it).
+            let request = AssociateIamInstanceProfileRequest {
+                iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+                instance_id: key.to_string(),
+            };
+            self.push(
+                Draft::new(key, Call::AssociateIamInstanceProfile(request))
+                    .requires(Fact::InstanceLaunched(key.to_string()))
+                    .requires(Fact::ProfileExists(profile.to_string()))
+                    .requires(Fact::ProfileReady(profile.to_string())),
+            );
+        }
         if let Some(diff) = diff {
             self.out.changes.push(change(diff, Action::Create, None));
         }
