@@ -12,8 +12,13 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Changes) => ExitCode::from(2),
         Err(error) => {
-            // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
-            anstream::eprintln!("error: {error:#}");
+            if let Some(aws) = error.downcast_ref::<rolecall::cloud::CloudError>() {
+                // AWS errors print exactly as the AWS CLI prints them.
+                anstream::eprintln!("{aws}");
+            } else {
+                // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
+                anstream::eprintln!("error: {error:#}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -748,10 +748,14 @@ pub fn create_instance_profile(
     })
 }
 
-/// When EC2 will see a profile created or changed now.
+/// When EC2 will see a profile created or changed now (0: always has; keeps exports clean).
 fn visible_at(cx: &Ctx) -> i64 {
-    let delay = i64::try_from(cx.settings.faults.propagation_delay_ms).unwrap_or(i64::MAX);
-    cx.now_ms.saturating_add(delay)
+    match cx.settings.faults.propagation_delay_ms {
+        0 => 0,
+        delay => cx
+            .now_ms
+            .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+    }
 }
 
 pub fn get_instance_profile(
