@@ -103,6 +103,13 @@ fn large_account() -> AccountExport {
 fn single_calls(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let cloud = Emulator::open(&dir.path().join("account.db")).expect("open");
+    // Criterion makes many more calls than AWS's default 1000 roles allow.
+    cloud
+        .set_quotas(&Quotas {
+            max_roles: u32::MAX,
+            max_instance_profiles: u32::MAX,
+        })
+        .expect("quotas");
     cloud
         .create_role(&CreateRoleRequest {
             role_name: "web".into(),
