@@ -254,7 +254,11 @@ fn check_tags(tags: &[Tag]) -> OpResult<()> {
                 ),
             );
         }
-        if tag.key.len() >= 4 && tag.key[..4].eq_ignore_ascii_case("aws:") {
+        if tag
+            .key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+        {
             return reject(
                 ErrorCode::InvalidParameterValue,
                 "Tag keys starting with 'aws:' are reserved for internal use",
