@@ -15,6 +15,9 @@ fn main() -> ExitCode {
             if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
                 // Already complete (e.g. manifest diagnostics, one per line).
                 anstream::eprintln!("{rendered}");
+            } else if let Some(aws) = error.downcast_ref::<rolecall::cloud::CloudError>() {
+                // AWS errors print exactly as the AWS CLI prints them.
+                anstream::eprintln!("{aws}");
             } else {
                 // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
                 anstream::eprintln!("error: {error:#}");

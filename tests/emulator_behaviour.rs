@@ -580,3 +580,32 @@ fn reopening_keeps_the_account() {
     assert!(Emulator::create(&path, "999999999999").is_err());
     assert!(Emulator::create(&path, "12").is_err());
 }
+
+#[test]
+fn a_held_account_fails_clearly_after_the_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.db");
+    let cloud = Emulator::open(&path).unwrap();
+    // Another process holding the write lock.
+    let mut other = rusqlite::Connection::open(&path).unwrap();
+    let tx = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let err = cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "web".into(),
+            assume_role_policy_document: TRUST.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::ServiceFailure);
+    assert!(!err.retryable);
+    assert!(err.message.contains("is busy"), "{}", err.message);
+    assert!(
+        err.message.contains(&path.display().to_string()),
+        "{}",
+        err.message
+    );
+    drop(tx);
+    create_role(&cloud, "web");
+}

@@ -137,6 +137,7 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("profile tag keys are case-sensitive", &[PROFILE], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"Env","Value":"a"},{"Key":"env","Value":"b"}]}"#, "ok"),
     ("profile duplicate tag keys", &[PROFILE], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"env","Value":"a"},{"Key":"env","Value":"b"}]}"#, "InvalidInput: Duplicate tag keys found. Please note that Tag keys are case insensitive."),
     ("aws: tag prefix", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"aws:x","Value":"a"}]}"#, "InvalidInput: User-defined tag keys can't start with 'aws:'."),
+    ("multibyte tag key near the aws: check", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"abcé","Value":"a"}]}"#, "ok"),
     ("tag key charset", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"a*b","Value":"a"}]}"#, r"ValidationError: 1 validation error detected: Value 'a*b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
     ("tag value too long", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k","Value":"$LONGVALUE"}]}"#, "ValidationError: 1 validation error detected: Value '$LONGVALUE' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"),
     ("fifty-first role tag", &[ROLE, "TAG50 TagRole web"], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k50","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerRole: 50"),

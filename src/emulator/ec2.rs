@@ -206,7 +206,13 @@ fn profile_for_ec2(cx: &Ctx, spec: &IamInstanceProfileSpecification) -> OpResult
 }
 
 fn insert_association(cx: &Ctx, instance: i64, profile: &ProfileRow) -> OpResult<AssociationRow> {
-    let delay = i64::try_from(cx.settings.faults.associating_ms).unwrap_or(i64::MAX);
+    // 0: associated at once (keeps exports free of timestamps nobody asked for).
+    let ready_at_ms = match cx.settings.faults.associating_ms {
+        0 => 0,
+        delay => cx
+            .now_ms
+            .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+    };
     let association_id = ids::association_id();
     cx.db
         .prepare_cached(
@@ -219,7 +225,7 @@ fn insert_association(cx: &Ctx, instance: i64, profile: &ProfileRow) -> OpResult
             profile.arn,
             profile.profile_id,
             ids::timestamp(cx.now_ms),
-            cx.now_ms.saturating_add(delay),
+            ready_at_ms,
         ])?;
     let sql = format!("{ASSOCIATION_SELECT} WHERE a.id = ?1");
     Ok(cx
@@ -248,7 +254,11 @@ fn check_tags(tags: &[Tag]) -> OpResult<()> {
                 ),
             );
         }
-        if tag.key.len() >= 4 && tag.key[..4].eq_ignore_ascii_case("aws:") {
+        if tag
+            .key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+        {
             return reject(
                 ErrorCode::InvalidParameterValue,
                 "Tag keys starting with 'aws:' are reserved for internal use",

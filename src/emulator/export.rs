@@ -122,7 +122,8 @@ pub fn read(db: &Connection) -> rusqlite::Result<AccountExport> {
     let mut role_names: HashMap<i64, String> = HashMap::new();
     let mut roles = Vec::new();
     let mut stmt = db.prepare(
-        "SELECT id, name, path, role_id, arn, create_date, trust, description,
+        "SELECT id, name, path, role_id, arn, create_date,
+                (SELECT text FROM documents WHERE id = roles.trust), description,
                 max_session_duration, boundary
          FROM roles ORDER BY name COLLATE BINARY",
     )?;
@@ -138,8 +139,10 @@ pub fn read(db: &Connection) -> rusqlite::Result<AccountExport> {
             managed.push(arn?);
         }
         let mut inline = BTreeMap::new();
-        let mut p =
-            db.prepare_cached("SELECT name, document FROM role_policies WHERE role = ?1")?;
+        let mut p = db.prepare_cached(
+            "SELECT p.name, d.text FROM role_policies p JOIN documents d ON d.id = p.document
+             WHERE p.role = ?1",
+        )?;
         for pair in p.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))? {
             let (k, v) = pair?;
             inline.insert(k, v);
@@ -365,8 +368,8 @@ pub fn write(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
             role.role_id,
             role.arn,
             role.create_date,
-            role.assume_role_policy_document,
-            trust,
+            store::document_id(db, &role.assume_role_policy_document)?,
+            store::document_id(db, trust)?,
             role.description,
             role.max_session_duration,
             role.permissions_boundary,
@@ -375,7 +378,13 @@ pub fn write(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
         role_ids.insert(role.name.to_ascii_lowercase(), id);
         ROLE_TAGS.upsert(db, id, &tag_list(&role.tags), KeyCase::Insensitive)?;
         for ((name, text), (canonical, size)) in role.inline_policies.iter().zip(inline) {
-            insert_policy.execute(params![id, name, text, canonical, *size as i64])?;
+            insert_policy.execute(params![
+                id,
+                name,
+                store::document_id(db, text)?,
+                store::document_id(db, canonical)?,
+                *size as i64
+            ])?;
         }
         for arn in &role.managed_policies {
             insert_managed.execute(params![id, arn])?;

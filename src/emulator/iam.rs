@@ -47,8 +47,8 @@ pub struct RoleRow {
     pub boundary: Option<String>,
 }
 
-const ROLE_COLUMNS: &str =
-    "id, name, path, role_id, arn, create_date, trust, description, max_session_duration, boundary";
+const ROLE_COLUMNS: &str = "id, name, path, role_id, arn, create_date,
+    (SELECT text FROM documents WHERE id = roles.trust), description, max_session_duration, boundary";
 
 fn role_row(r: &Row) -> rusqlite::Result<RoleRow> {
     Ok(RoleRow {
@@ -275,8 +275,8 @@ pub fn create_role(cx: &Ctx, input: &CreateRoleRequest) -> OpResult<CreateRoleRe
             role_id,
             arn,
             ids::timestamp(cx.now_ms),
-            trust.text,
-            trust.canonical,
+            store::document_id(cx.db, &trust.text)?,
+            store::document_id(cx.db, &trust.canonical)?,
             input.description,
             max_session,
             input.permissions_boundary,
@@ -380,7 +380,11 @@ pub fn update_assume_role_policy(cx: &Ctx, input: &UpdateAssumeRolePolicyRequest
     }
     cx.db
         .prepare_cached("UPDATE roles SET trust = ?2, trust_canonical = ?3 WHERE id = ?1")?
-        .execute(params![row.id, trust.text, trust.canonical])?;
+        .execute(params![
+            row.id,
+            store::document_id(cx.db, &trust.text)?,
+            store::document_id(cx.db, &trust.canonical)?
+        ])?;
     Ok(())
 }
 
@@ -508,8 +512,8 @@ pub fn put_role_policy(cx: &Ctx, input: &PutRolePolicyRequest) -> OpResult<()> {
         .execute(params![
             row.id,
             input.policy_name,
-            document.text,
-            document.canonical,
+            store::document_id(cx.db, &document.text)?,
+            store::document_id(cx.db, &document.canonical)?,
             document.size as i64
         ])?;
     Ok(())
@@ -527,7 +531,10 @@ pub fn get_role_policy(cx: &Ctx, input: &GetRolePolicyRequest) -> OpResult<GetRo
     let row = existing_role(cx, &input.role_name)?;
     let document: Option<String> = store::optional(
         cx.db
-            .prepare_cached("SELECT document FROM role_policies WHERE role = ?1 AND name = ?2")?
+            .prepare_cached(
+                "SELECT d.text FROM role_policies p JOIN documents d ON d.id = p.document
+                 WHERE p.role = ?1 AND p.name = ?2",
+            )?
             .query_row(params![row.id, input.policy_name], |r| r.get(0)),
     )?;
     match document {
@@ -748,10 +755,14 @@ pub fn create_instance_profile(
     })
 }
 
-/// When EC2 will see a profile created or changed now.
+/// When EC2 will see a profile created or changed now (0: always has; keeps exports clean).
 fn visible_at(cx: &Ctx) -> i64 {
-    let delay = i64::try_from(cx.settings.faults.propagation_delay_ms).unwrap_or(i64::MAX);
-    cx.now_ms.saturating_add(delay)
+    match cx.settings.faults.propagation_delay_ms {
+        0 => 0,
+        delay => cx
+            .now_ms
+            .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+    }
 }
 
 pub fn get_instance_profile(

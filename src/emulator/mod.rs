@@ -27,7 +27,9 @@ use crate::cloud::iam::*;
 use crate::cloud::{Cloud, CloudError, ErrorCode};
 use crate::model::Live;
 
-pub use export::AccountExport;
+pub use export::{
+    AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
+};
 
 /// Account id of an account created without `--account-id`.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
@@ -347,13 +349,6 @@ impl Emulator {
                 error
             }
         })
-    }
-
-    /// Loads a large account in one transaction, for benchmarks and tests
-    /// (the same path as `import`, without the YAML).
-    #[doc(hidden)]
-    pub fn bulk_import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
-        self.import(account)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The whole account as the planner sees it, read in one transaction.
 //!
 //! A handful of full-table scans joined in memory by row id: cheap enough for
-//! 100,000 roles, profiles and instances. Trust documents are stored in
-//! canonical form too, and identical ones (most roles trust the same service)
+//! 100,000 roles, profiles and instances. Documents are stored once each in
+//! canonical form too, so identical ones (most roles trust the same service)
 //! are parsed once.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,20 +15,64 @@ use crate::model::{
     LiveRole, PolicyDocument, Role, name_from_arn,
 };
 
-/// Parses canonical JSON once per distinct text.
+/// Resources in row-id order, found by row id while their children are attached.
+struct Rows<T> {
+    items: Vec<T>,
+    by_id: HashMap<i64, usize>,
+}
+
+impl<T> Rows<T> {
+    fn new() -> Self {
+        Rows {
+            items: Vec::new(),
+            by_id: HashMap::new(),
+        }
+    }
+
+    fn push(&mut self, id: i64, item: T) {
+        self.by_id.insert(id, self.items.len());
+        self.items.push(item);
+    }
+
+    fn get(&self, id: i64) -> Option<&T> {
+        self.by_id.get(&id).map(|&i| &self.items[i])
+    }
+
+    fn get_mut(&mut self, id: i64) -> Option<&mut T> {
+        self.by_id.get(&id).map(|&i| &mut self.items[i])
+    }
+
+    /// Into a map keyed by `key`. Sorting indices, not the (large) values,
+    /// then feeding the map sorted keys, keeps this linear in moves.
+    fn into_map(self, key: impl Fn(&T) -> &str) -> BTreeMap<String, T> {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        order.sort_unstable_by(|&a, &b| key(&self.items[a]).cmp(key(&self.items[b])));
+        let mut slots: Vec<Option<T>> = self.items.into_iter().map(Some).collect();
+        order
+            .into_iter()
+            .filter_map(|i| slots[i].take())
+            .map(|item| (key(&item).to_string(), item))
+            .collect()
+    }
+}
+
+/// Parses each stored canonical document once, however many roles use it.
 #[derive(Default)]
-struct Documents(HashMap<String, PolicyDocument>);
+struct Documents(HashMap<i64, PolicyDocument>);
 
 impl Documents {
-    fn get(&mut self, canonical: String) -> rusqlite::Result<PolicyDocument> {
-        if let Some(doc) = self.0.get(&canonical) {
+    fn get(&mut self, db: &Connection, id: i64) -> rusqlite::Result<PolicyDocument> {
+        if let Some(doc) = self.0.get(&id) {
             return Ok(doc.clone());
         }
+        let text: String = db
+            .prepare_cached("SELECT text FROM documents WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
         // Stored documents were parsed on the way in; failure means a damaged file.
-        let doc = PolicyDocument::parse(&canonical).map_err(|e| {
+        let doc = PolicyDocument::parse(&text).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
         })?;
-        self.0.insert(canonical, doc.clone());
+        self.0.insert(id, doc.clone());
         Ok(doc)
     }
 }
@@ -38,15 +82,15 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     let mut documents = Documents::default();
 
     // Roles, keyed by row id while their children are attached.
-    let mut roles: HashMap<i64, LiveRole> = HashMap::new();
+    let mut roles: Rows<LiveRole> = Rows::new();
     let mut stmt = db.prepare(
         "SELECT id, name, path, role_id, arn, trust_canonical, description, max_session_duration, boundary
          FROM roles",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let trust = documents.get(r.get(5)?)?;
-        roles.insert(
+        let trust = documents.get(db, r.get(5)?)?;
+        roles.push(
             r.get(0)?,
             LiveRole {
                 role: Role {
@@ -71,7 +115,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     let mut stmt = db.prepare("SELECT role, key, value FROM role_tags")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(role) = roles.get_mut(&r.get(0)?) {
+        if let Some(role) = roles.get_mut(r.get(0)?) {
             role.role.tags.insert(r.get(1)?, r.get(2)?);
         }
     }
@@ -81,8 +125,8 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     let mut stmt = db.prepare("SELECT role, name, canonical FROM role_policies")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(role) = roles.get_mut(&r.get(0)?) {
-            let doc = documents.get(r.get(2)?)?;
+        if let Some(role) = roles.get_mut(r.get(0)?) {
+            let doc = documents.get(db, r.get(2)?)?;
             role.role.inline_policies.insert(r.get(1)?, doc);
         }
     }
@@ -92,7 +136,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     let mut stmt = db.prepare("SELECT role, arn FROM role_managed")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(role) = roles.get_mut(&r.get(0)?) {
+        if let Some(role) = roles.get_mut(r.get(0)?) {
             role.role.managed_policies.insert(r.get(1)?);
         }
     }
@@ -100,19 +144,19 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     drop(stmt);
 
     // Profiles; the role name comes from the roles read above.
-    let mut profiles: HashMap<i64, LiveInstanceProfile> = HashMap::new();
+    let mut profiles: Rows<LiveInstanceProfile> = Rows::new();
     let mut stmt = db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let role: Option<i64> = r.get(5)?;
-        profiles.insert(
+        profiles.push(
             r.get(0)?,
             LiveInstanceProfile {
                 profile: InstanceProfile {
                     name: r.get(1)?,
                     path: r.get(2)?,
                     role: role
-                        .and_then(|id| roles.get(&id))
+                        .and_then(|id| roles.get(id))
                         .map(|lr| lr.role.name.clone()),
                     tags: Default::default(),
                 },
@@ -127,7 +171,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     let mut stmt = db.prepare("SELECT profile, key, value FROM profile_tags")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(profile) = profiles.get_mut(&r.get(0)?) {
+        if let Some(profile) = profiles.get_mut(r.get(0)?) {
             profile.profile.tags.insert(r.get(1)?, r.get(2)?);
         }
     }
@@ -135,7 +179,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     drop(stmt);
 
     // Instances that are not terminated, their tags and live association.
-    let mut instances: HashMap<i64, LiveInstance> = HashMap::new();
+    let mut instances: Rows<LiveInstance> = Rows::new();
     let mut stmt =
         db.prepare("SELECT id, instance_id, state FROM instances WHERE state != 'terminated'")?;
     let mut rows = stmt.query([])?;
@@ -144,7 +188,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
         if state == InstanceState::Terminated {
             continue;
         }
-        instances.insert(
+        instances.push(
             r.get(0)?,
             LiveInstance {
                 instance_id: r.get(1)?,
@@ -161,7 +205,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
     let mut stmt = db.prepare("SELECT instance, key, value FROM instance_tags")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(instance) = instances.get_mut(&r.get(0)?) {
+        if let Some(instance) = instances.get_mut(r.get(0)?) {
             let key: String = r.get(1)?;
             let value: String = r.get(2)?;
             if key == "Name" {
@@ -177,7 +221,7 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
         db.prepare("SELECT instance, association_id, profile_arn, ready_at_ms FROM associations")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(instance) = instances.get_mut(&r.get(0)?) {
+        if let Some(instance) = instances.get_mut(r.get(0)?) {
             let profile_arn: String = r.get(2)?;
             instance.association = Some(LiveAssociation {
                 association_id: r.get(1)?,
@@ -192,17 +236,8 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
 
     Ok(Live {
         account_id,
-        roles: roles
-            .into_values()
-            .map(|r| (r.role.name.clone(), r))
-            .collect::<BTreeMap<_, _>>(),
-        profiles: profiles
-            .into_values()
-            .map(|p| (p.profile.name.clone(), p))
-            .collect(),
-        instances: instances
-            .into_values()
-            .map(|i| (i.instance_id.clone(), i))
-            .collect(),
+        roles: roles.into_map(|r| &r.role.name),
+        profiles: profiles.into_map(|p| &p.profile.name),
+        instances: instances.into_map(|i| &i.instance_id),
     })
 }

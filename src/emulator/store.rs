@@ -17,6 +17,9 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// How long a call waits for another process holding the account before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+// Policy documents live once each in `documents` (most roles share a trust
+// policy), referenced by id: both as given (what Get returns) and canonical
+// (what the snapshot parses), which keeps the scanned tables small.
 // Tags live in their own WITHOUT ROWID tables clustered by owner, so the
 // snapshot reads each table in one sequential scan. `fold` is the key as the
 // resource compares it: lower-cased for roles (case-insensitive keys), the key
@@ -35,6 +38,10 @@ CREATE TABLE account (
     max_roles INTEGER NOT NULL DEFAULT 1000,
     max_instance_profiles INTEGER NOT NULL DEFAULT 1000
 );
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL UNIQUE
+);
 CREATE TABLE roles (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -42,8 +49,8 @@ CREATE TABLE roles (
     role_id TEXT NOT NULL,
     arn TEXT NOT NULL,
     create_date TEXT NOT NULL,
-    trust TEXT NOT NULL,
-    trust_canonical TEXT NOT NULL,
+    trust INTEGER NOT NULL REFERENCES documents(id),
+    trust_canonical INTEGER NOT NULL REFERENCES documents(id),
     description TEXT,
     max_session_duration INTEGER NOT NULL,
     boundary TEXT
@@ -58,8 +65,8 @@ CREATE TABLE role_tags (
 CREATE TABLE role_policies (
     role INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
-    document TEXT NOT NULL,
-    canonical TEXT NOT NULL,
+    document INTEGER NOT NULL REFERENCES documents(id),
+    canonical INTEGER NOT NULL REFERENCES documents(id),
     size INTEGER NOT NULL,
     PRIMARY KEY (role, name)
 ) WITHOUT ROWID;
@@ -130,6 +137,10 @@ pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, Emulato
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(storage)?;
     conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(storage)?;
+    // A page cache large enough for a 100k-resource account, so repeated
+    // snapshots read memory rather than the file (bytes, as a negative KiB count).
+    conn.pragma_update(None, "cache_size", -131_072)
         .map_err(storage)?;
     conn.set_prepared_statement_cache_capacity(64);
 
@@ -267,8 +278,17 @@ pub fn clear(db: &Connection) -> rusqlite::Result<()> {
     db.execute_batch(
         "DELETE FROM associations; DELETE FROM instance_tags; DELETE FROM instances;
          DELETE FROM profile_tags; DELETE FROM profiles; DELETE FROM role_managed;
-         DELETE FROM role_policies; DELETE FROM role_tags; DELETE FROM roles;",
+         DELETE FROM role_policies; DELETE FROM role_tags; DELETE FROM roles;
+         DELETE FROM documents;",
     )
+}
+
+/// The id of a document text, stored once however many resources use it.
+pub fn document_id(db: &Connection, text: &str) -> rusqlite::Result<i64> {
+    db.prepare_cached("INSERT INTO documents (text) VALUES (?1) ON CONFLICT (text) DO NOTHING")?
+        .execute([text])?;
+    db.prepare_cached("SELECT id FROM documents WHERE text = ?1")?
+        .query_row([text], |r| r.get(0))
 }
 
 /// `Some(x)` from a query returning at most one row.

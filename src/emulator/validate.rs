@@ -225,7 +225,7 @@ fn tag_char(c: char) -> bool {
 fn tag_key(key: &str, param: &str) -> OpResult<()> {
     length(key, param, 1, 128)?;
     pattern(key, param, TAG_KEY_PATTERN, tag_char)?;
-    if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
         // AWS reserves the prefix; IAM's exact text is unconfirmed.
         return reject(
             ErrorCode::InvalidInput,

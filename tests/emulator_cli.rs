@@ -1,0 +1,231 @@
+//! The `rolecall emulator` command line: AWS CLI-shaped operations, output and
+//! error line, export/import, and durability under SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rolecall::cloud::Cloud;
+use rolecall::emulator::Emulator;
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+fn rolecall(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("rolecall").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("ROLECALL_ACCOUNT")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn operations_print_aws_json_and_errors_print_the_aws_cli_line() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "create-role",
+            "--role-name",
+            "web",
+            "--assume-role-policy-document",
+            TRUST,
+        ])
+        .args(["--tags", "Key=team,Value=web"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"RoleName\": \"web\""))
+        .stdout(predicate::str::contains(
+            "\"Arn\": \"arn:aws:iam::123456789012:role/web\"",
+        ));
+    assert!(dir.path().join(".rolecall/account.db").exists());
+
+    rolecall(dir.path())
+        .args(["emulator", "create-role", "--role-name", "Web", "--assume-role-policy-document", TRUST])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("An error occurred (EntityAlreadyExists) when calling the CreateRole operation: Role with name Web already exists.\n");
+
+    // Empty responses print nothing.
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "tag-role",
+            "--role-name",
+            "web",
+            "--tags",
+            "Key=a,Value=1",
+            "Key=b,Value=2",
+        ])
+        .assert()
+        .success()
+        .stdout("");
+    rolecall(dir.path())
+        .args(["emulator", "list-role-tags", "--role-name", "web"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"IsTruncated\": false"))
+        .stdout(predicate::str::contains("\"Key\": \"b\""));
+}
+
+#[test]
+fn lab_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("lab.db");
+    let run = |args: &[&str]| {
+        let out = rolecall(dir.path())
+            .arg("--account")
+            .arg(&account)
+            .arg("emulator")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    std::fs::write(dir.path().join("trust.json"), TRUST).unwrap();
+    run(&[
+        "--account-id",
+        "111122223333",
+        "create-role",
+        "--role-name",
+        "web",
+        "--assume-role-policy-document",
+        "file://trust.json",
+    ]);
+    run(&["create-instance-profile", "--instance-profile-name", "web"]);
+    run(&[
+        "add-role-to-instance-profile",
+        "--instance-profile-name",
+        "web",
+        "--role-name",
+        "web",
+    ]);
+    let launched: serde_json::Value =
+        serde_json::from_str(&run(&["run-instances", "--name", "web-1", "--count", "2"])).unwrap();
+    let id = launched["Instances"][0]["InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let associated: serde_json::Value = serde_json::from_str(&run(&[
+        "associate-iam-instance-profile",
+        "--instance-id",
+        &id,
+        "--iam-instance-profile",
+        "Name=web",
+    ]))
+    .unwrap();
+    assert_eq!(
+        associated["IamInstanceProfileAssociation"]["State"],
+        "associating"
+    );
+    let described = run(&[
+        "describe-iam-instance-profile-associations",
+        "--filters",
+        &format!("Name=instance-id,Values={id}"),
+    ]);
+    assert!(described.contains("arn:aws:iam::111122223333:instance-profile/web"));
+
+    run(&["export", "lab.yaml"]);
+    let exported = std::fs::read_to_string(dir.path().join("lab.yaml")).unwrap();
+    let copy = dir.path().join("copy.db");
+    rolecall(dir.path())
+        .arg("--account")
+        .arg(&copy)
+        .args(["emulator", "import", "lab.yaml"])
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .arg("--account")
+        .arg(&copy)
+        .args(["emulator", "export", "-"])
+        .assert()
+        .success()
+        .stdout(exported);
+}
+
+#[test]
+fn configure_then_errors_are_injected() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--throttle-rate", "1"])
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["emulator", "describe-instances"])
+        .assert()
+        .code(1)
+        .stderr("An error occurred (RequestLimitExceeded) when calling the DescribeInstances operation: Request limit exceeded.\n");
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--reset"])
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["emulator", "describe-instances"])
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--throttle-rate", "2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("error: "));
+}
+
+/// SIGKILL mid-way through thousands of calls: the account opens, passes
+/// `PRAGMA integrity_check`, and holds every call that reported success.
+#[test]
+fn sigkill_loses_no_acknowledged_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("account.db");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("rolecall"))
+        .arg("--account")
+        .arg(&account)
+        .args(["emulator", "stress", "--calls", "200000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acknowledged = Vec::new();
+    let started = Instant::now();
+    for line in BufReader::new(stdout).lines() {
+        acknowledged.push(line.unwrap());
+        // Kill once a fair number of calls are in, or after a while on slow disks.
+        if acknowledged.len() >= 3000 || started.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    assert!(acknowledged.len() > 10, "the stress loop barely ran");
+
+    let db = rusqlite::Connection::open(&account).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(db);
+    let live = Emulator::open(&account).unwrap().snapshot().unwrap();
+    for name in &acknowledged {
+        assert!(
+            live.roles.contains_key(name),
+            "{name} was acknowledged but is missing"
+        );
+    }
+    assert!(live.roles.len() >= acknowledged.len());
+    assert!(
+        live.roles.len() < 200_000,
+        "the loop finished before the kill"
+    );
+    eprintln!(
+        "acknowledged {}, present {}",
+        acknowledged.len(),
+        live.roles.len()
+    );
+}
