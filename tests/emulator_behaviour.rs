@@ -609,3 +609,31 @@ fn a_held_account_fails_clearly_after_the_busy_timeout() {
     drop(tx);
     create_role(&cloud, "web");
 }
+
+/// Group commit: a batch of independent calls commits once, yet each call is
+/// atomic on its own: a rejected one leaves nothing, the others stand, and
+/// results come back in order. A second handle on the file sees them all.
+#[test]
+fn a_batch_commits_its_successes_and_only_them() {
+    let (dir, cloud) = account();
+    let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
+    let create = |name: &str| {
+        rolecall::cloud::Call::CreateRole(CreateRoleRequest {
+            role_name: name.into(),
+            assume_role_policy_document: trust.clone(),
+            ..CreateRoleRequest::default()
+        })
+    };
+    let calls = [create("a"), create("A"), create("b")];
+    let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
+    assert!(results[0].is_ok());
+    assert_eq!(
+        results[1].as_ref().unwrap_err().code,
+        ErrorCode::EntityAlreadyExists,
+        "names are unique ignoring case, within a batch too"
+    );
+    assert!(results[2].is_ok());
+    let other = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    let roles: Vec<String> = other.snapshot().unwrap().roles.into_keys().collect();
+    assert_eq!(roles, vec!["a".to_string(), "b".to_string()]);
+}

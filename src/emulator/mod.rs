@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloud::ec2::*;
 use crate::cloud::iam::*;
-use crate::cloud::{Cloud, CloudError, ErrorCode};
+use crate::cloud::{Call, Cloud, CloudError, ErrorCode};
 use crate::model::Live;
 
 pub use export::{
@@ -299,9 +299,11 @@ impl Emulator {
         run().map_err(|e| EmulatorError::storage(&self.path, e))
     }
 
-    /// Runs one API call: one IMMEDIATE transaction, faults first, then the
-    /// operation inside a savepoint so a rejected call leaves nothing behind
-    /// but the call count.
+    /// Runs one API call: faults first, then the operation inside a savepoint
+    /// so a rejected call leaves nothing behind but the call count. Outside a
+    /// batch the call is its own IMMEDIATE transaction, committed (durably)
+    /// before this returns; inside one (see `invoke_batch`) it joins the
+    /// batch's transaction, which commits once for all its calls.
     fn call<T>(
         &self,
         operation: &'static str,
@@ -309,34 +311,23 @@ impl Emulator {
     ) -> Result<T, CloudError> {
         let service = faults::Service::of(operation);
         let mut conn = self.lock();
-        let outcome = (|| -> OpResult<T> {
-            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut settings = store::read_settings(&tx)?;
-            if settings.faults.counts_calls() {
-                store::count_call(&tx)?;
-                settings.calls += 1;
-            }
-            if let Some((code, message)) = faults::injected(&settings, service) {
-                tx.commit()?;
-                return Err(OpError::Aws(code, message));
-            }
-            let result = {
-                let savepoint = tx.savepoint()?;
-                let cx = Ctx {
-                    db: &savepoint,
-                    settings: &settings,
-                    now_ms: now_ms(),
-                };
-                let result = body(&cx);
-                if result.is_ok() {
-                    savepoint.commit()?;
+        let outcome = if conn.is_autocommit() {
+            (|| -> OpResult<T> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let result = run_in_transaction(&tx, service, body);
+                if !matches!(result, Err(OpError::Db(_))) {
+                    tx.commit()?;
                 }
                 result
-            };
-            tx.commit()?;
-            result
-        })();
-        outcome.map_err(|error| match error {
+            })()
+        } else {
+            run_in_transaction(&conn, service, body)
+        };
+        outcome.map_err(|error| self.cloud_error(operation, service, error))
+    }
+
+    fn cloud_error(&self, operation: &str, service: faults::Service, error: OpError) -> CloudError {
+        match error {
             OpError::Aws(code, message) => CloudError::new(operation, code, message),
             OpError::NotYetVisible(code, message) => {
                 CloudError::new(operation, code, message).retryable()
@@ -348,8 +339,38 @@ impl Emulator {
                 error.retryable = false;
                 error
             }
-        })
+        }
     }
+}
+
+/// One call's work inside an open transaction: count it, inject faults, run the
+/// operation in a savepoint that is rolled back if the operation fails.
+fn run_in_transaction<T>(
+    db: &Connection,
+    service: faults::Service,
+    body: impl FnOnce(&Ctx) -> OpResult<T>,
+) -> OpResult<T> {
+    let mut settings = store::read_settings(db)?;
+    if settings.faults.counts_calls() {
+        store::count_call(db)?;
+        settings.calls += 1;
+    }
+    if let Some((code, message)) = faults::injected(&settings, service) {
+        return Err(OpError::Aws(code, message));
+    }
+    db.execute_batch("SAVEPOINT api_call")?;
+    let cx = Ctx {
+        db,
+        settings: &settings,
+        now_ms: now_ms(),
+    };
+    let result = body(&cx);
+    if result.is_ok() {
+        db.execute_batch("RELEASE api_call")?;
+    } else {
+        db.execute_batch("ROLLBACK TO api_call; RELEASE api_call")?;
+    }
+    result
 }
 
 impl Cloud for Emulator {
@@ -372,6 +393,41 @@ impl Cloud for Emulator {
 
     fn launches_declared_instances(&self) -> bool {
         true
+    }
+
+    /// Group commit: the calls share one IMMEDIATE transaction (each still
+    /// atomic in its own savepoint) and one durable commit, so a wave of
+    /// independent steps costs one fsync. Results come back only after the
+    /// commit; if it fails, every call in the batch reports the failure, as
+    /// none of them happened.
+    fn invoke_batch(&self, calls: &[&Call]) -> Vec<Result<serde_json::Value, CloudError>> {
+        if calls.len() < 2 {
+            return calls.iter().map(|call| call.invoke(self)).collect();
+        }
+        let all_failed = |error: rusqlite::Error| {
+            let message = EmulatorError::storage(&self.path, error).to_string();
+            calls
+                .iter()
+                .map(|call| {
+                    let code = faults::Service::of(call.operation()).failure_code();
+                    let mut error = CloudError::new(call.operation(), code, message.clone());
+                    error.retryable = false;
+                    Err(error)
+                })
+                .collect()
+        };
+        if let Err(error) = self.lock().execute_batch("BEGIN IMMEDIATE") {
+            return all_failed(error);
+        }
+        let results: Vec<_> = calls.iter().map(|call| call.invoke(self)).collect();
+        let conn = self.lock();
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => results,
+            Err(error) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                all_failed(error)
+            }
+        }
     }
 
     fn create_role(&self, input: &CreateRoleRequest) -> Result<CreateRoleResponse, CloudError> {
