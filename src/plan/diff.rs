@@ -58,7 +58,8 @@ pub struct ResourceDiff {
     /// declared hash (so any difference was made outside rolecall).
     pub spec_current: Option<bool>,
     pub attributes: Vec<AttributeDiff>,
-    /// The resource as the account holds it (user tags only).
+    /// The resource as the account holds it (user tags only); `None` for a
+    /// managed resource already in sync (nothing to show).
     pub before: Option<Value>,
     /// The resource as declared.
     pub after: Option<Value>,
@@ -159,6 +160,13 @@ fn profile_view(profile: &InstanceProfile) -> Value {
     let mut profile = profile.clone();
     profile.tags = ownership::user_tags(&profile.tags);
     serde_json::to_value(profile).unwrap_or(Value::Null)
+}
+
+/// A managed resource whose attributes match and whose spec tag is current:
+/// nothing to show, so its before/after views are not built (at 100,000
+/// resources, building them dominated planning a converged account).
+fn in_sync(attributes: &[AttributeDiff], spec_current: Option<bool>) -> bool {
+    attributes.is_empty() && spec_current == Some(true)
 }
 
 fn tags_equal(a: &Tags, b: &Tags, ignore_case: bool) -> bool {
@@ -274,15 +282,17 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
         let status = status_of(&desired.stack, &found.role.tags);
         let spec_current = (status == Status::Managed)
             .then(|| ownership::live_spec_hash(&found.role.tags) == Some(hash.as_str()));
+        let attributes = role_attributes(&found.role, role);
+        let settled = in_sync(&attributes, spec_current);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::Role,
             name: name.clone(),
             status,
             spec_current,
-            attributes: role_attributes(&found.role, role),
-            before: Some(role_view(&found.role)),
-            after: Some(role_view(role)),
+            attributes,
+            before: (!settled).then(|| role_view(&found.role)),
+            after: (!settled).then(|| role_view(role)),
             location,
         });
     }
@@ -339,15 +349,17 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
         let status = status_of(&desired.stack, &found.profile.tags);
         let spec_current = (status == Status::Managed)
             .then(|| ownership::live_spec_hash(&found.profile.tags) == Some(hash.as_str()));
+        let attributes = profile_attributes(&found.profile, profile);
+        let settled = in_sync(&attributes, spec_current);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::InstanceProfile,
             name: name.clone(),
             status,
             spec_current,
-            attributes: profile_attributes(&found.profile, profile),
-            before: Some(profile_view(&found.profile)),
-            after: Some(profile_view(profile)),
+            before: (!settled).then(|| profile_view(&found.profile)),
+            after: (!settled).then(|| profile_view(profile)),
+            attributes,
             location,
         });
     }
@@ -460,19 +472,22 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         let spec_current = (status == Status::Managed)
             .then(|| ownership::live_spec_hash(&found.tags) == Some(hash.as_str()));
         out.instance_hashes.insert(key.clone(), hash);
+        let settled = in_sync(&attributes, spec_current);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::Instance,
             name: found.instance_id.clone(),
             status,
             spec_current,
+            before: (!settled).then(|| live_instance_view(found)),
+            after: (!settled).then(|| {
+                instance_view(
+                    Some(&found.instance_id),
+                    found.name.as_deref(),
+                    spec.profile.as_deref(),
+                )
+            }),
             attributes,
-            before: Some(live_instance_view(found)),
-            after: Some(instance_view(
-                Some(&found.instance_id),
-                found.name.as_deref(),
-                spec.profile.as_deref(),
-            )),
             location,
         });
     }

@@ -8,7 +8,8 @@
 //! across every pair of resource kinds.
 //!
 //! The order is a topological order of the DAG (petgraph), ties broken by
-//! resource key, operation and parameters, so the same input always gives the
+//! resource key, operation and then the (deterministic) order the rules drafted
+//! them, so the same input always gives the
 //! same plan.
 
 use std::cmp::Reverse;
@@ -59,6 +60,10 @@ pub struct Draft {
     pub call: Call,
     pub provides: Vec<Fact>,
     pub requires: Vec<Fact>,
+    /// Soft requirements: orderings that are better for the account (say, no
+    /// instance left on a roleless profile) but not AWS rules. Kept unless
+    /// they would close a cycle with the hard ones.
+    pub prefers: Vec<Fact>,
 }
 
 impl Draft {
@@ -68,7 +73,13 @@ impl Draft {
             call,
             provides: Vec::new(),
             requires: Vec::new(),
+            prefers: Vec::new(),
         }
+    }
+
+    pub fn prefers(mut self, fact: Fact) -> Self {
+        self.prefers.push(fact);
+        self
     }
 
     pub fn provides(mut self, fact: Fact) -> Self {
@@ -91,8 +102,13 @@ pub struct Ordered {
     pub depends_on: Vec<usize>,
 }
 
-/// The dependency graph of steps (edge: must run before).
-pub fn graph(drafts: &[Draft]) -> DiGraph<usize, ()> {
+/// Edge weight: whether the ordering is only preferred (droppable).
+type Soft = bool;
+
+/// The dependency graph of steps (edge: must run before). Soft edges that
+/// would close a cycle are dropped: only those inside a strongly connected
+/// component, so every other preference stays.
+pub fn graph(drafts: &[Draft]) -> Result<DiGraph<usize, Soft>, String> {
     let mut providers: HashMap<&Fact, Vec<usize>> = HashMap::new();
     for (index, draft) in drafts.iter().enumerate() {
         for fact in &draft.provides {
@@ -104,37 +120,78 @@ pub fn graph(drafts: &[Draft]) -> DiGraph<usize, ()> {
         graph.add_node(index);
     }
     for (index, draft) in drafts.iter().enumerate() {
-        let mut before: Vec<usize> = draft
-            .requires
-            .iter()
-            .filter_map(|fact| providers.get(fact))
-            .flatten()
-            .copied()
-            .filter(|&p| p != index)
-            .collect();
-        before.sort_unstable();
-        before.dedup();
-        for p in before {
-            graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), ());
+        let edges = |facts: &[Fact]| {
+            let mut before: Vec<usize> = facts
+                .iter()
+                .filter_map(|fact| providers.get(fact))
+                .flatten()
+                .copied()
+                .filter(|&p| p != index)
+                .collect();
+            before.sort_unstable();
+            before.dedup();
+            before
+        };
+        let hard = edges(&draft.requires);
+        for &p in &hard {
+            graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), false);
+        }
+        for p in edges(&draft.prefers) {
+            if !hard.contains(&p) {
+                graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), true);
+            }
         }
     }
-    graph
+    loop {
+        let mut component = vec![usize::MAX; drafts.len()];
+        let mut cyclic = false;
+        for (id, scc) in petgraph::algo::tarjan_scc(&graph).into_iter().enumerate() {
+            if scc.len() > 1 {
+                cyclic = true;
+                for node in scc {
+                    component[node.index()] = id;
+                }
+            }
+        }
+        if !cyclic {
+            return Ok(graph);
+        }
+        let before = graph.edge_count();
+        graph.retain_edges(|g, edge| {
+            let soft = g[edge];
+            let Some((a, b)) = g.edge_endpoints(edge) else {
+                return true;
+            };
+            let inside =
+                component[a.index()] != usize::MAX && component[a.index()] == component[b.index()];
+            !(soft && inside)
+        });
+        if graph.edge_count() == before {
+            let stuck: Vec<String> = (0..drafts.len())
+                .filter(|&i| component[i] != usize::MAX)
+                .take(5)
+                .map(|i| format!("{} {}", drafts[i].call.operation(), drafts[i].resource))
+                .collect();
+            return Err(format!(
+                "internal error: the plan's steps depend on each other in a cycle ({})",
+                stuck.join(", ")
+            ));
+        }
+    }
 }
 
-/// Resource key, operation, parameters: the order among steps free to run.
-type TieBreak = (String, &'static str, String);
+/// Resource key, operation, then draft order: the order among steps free to
+/// run. Drafts are generated in a deterministic order (sorted resources,
+/// ordered maps), so the draft index is a deterministic last resort.
+type TieBreak<'a> = (&'a str, &'static str, usize);
 
 /// Orders the drafts. Fails only if the rules form a cycle, which is a bug.
 pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
-    let graph = graph(&drafts);
-    // Tie-break key: resource, operation, then parameters (for several
-    // AttachRolePolicy on one role, say).
+    let graph = graph(&drafts)?;
     let keys: Vec<TieBreak> = drafts
         .iter()
-        .map(|d| {
-            let params = serde_json::to_string(&d.call).unwrap_or_default();
-            (d.resource.clone(), d.call.operation(), params)
-        })
+        .enumerate()
+        .map(|(index, d)| (d.resource.as_str(), d.call.operation(), index))
         .collect();
     let mut indegree: Vec<usize> = graph
         .node_indices()
@@ -174,6 +231,7 @@ pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
             stuck.join(", ")
         ));
     }
+    drop(keys);
     let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
     Ok(sequence
         .iter()

@@ -613,8 +613,10 @@ impl<'a> Builder<'a> {
         .provides(Fact::RoleEmptied(role.to_string()))
         .provides(Fact::AttributesUpdated(key));
         if self.deleted_profiles.contains(profile) {
-            // DESIGN: disassociate instances before the role leaves a dying profile.
-            draft = draft.requires(Fact::ProfileUnused(profile.to_string()));
+            // DESIGN: disassociate instances before the role leaves a dying
+            // profile. Not an AWS rule, so a preference: when an instance moves
+            // to a profile holding this very role, recreated, it must yield.
+            draft = draft.prefers(Fact::ProfileUnused(profile.to_string()));
         }
         let index = self.push(draft);
         self.removals.insert(pair, index);
