@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use std::io::Write;
+
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use petgraph::graph::DiGraph;
 
@@ -71,6 +74,8 @@ pub fn compute(
         launch_instances: cloud.launches_declared_instances(),
     };
     let plan = plan::plan(&desired, &live, options)?;
+    // Not needed any more, and slow to free on large stacks (see `run`).
+    std::mem::forget(desired);
     Ok((plan, live))
 }
 
@@ -80,18 +85,25 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
         saved::seal(&mut plan, &live);
         saved::write(out, &plan)?;
     }
-    let rendered = match args.format {
-        PlanFormat::Text => render::text::render(
-            &plan,
-            TextOptions {
-                color: output::colored(),
-                steps: global.verbose > 0,
-            },
-        ),
-        PlanFormat::Json => render::json(&plan),
-        PlanFormat::Markdown => render::markdown::render(&plan),
-    };
-    anstream::print!("{rendered}");
+    {
+        // anstream strips colour codes when colour is off; buffered, because a
+        // plan of 100,000 resources is hundreds of megabytes.
+        let mut out = std::io::BufWriter::new(anstream::stdout().lock());
+        match args.format {
+            PlanFormat::Text => render::text::write(
+                &plan,
+                TextOptions {
+                    color: output::colored(),
+                    steps: global.verbose > 0,
+                },
+                &mut out,
+            ),
+            PlanFormat::Json => render::write_json(&plan, &mut out),
+            PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
+        }
+        .and_then(|()| out.flush())
+        .context("writing the plan")?;
+    }
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text
     {
@@ -101,11 +113,16 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let outcome = if args.detailed_exitcode && plan.has_changes() {
         Outcome::Changes
     } else {
         Outcome::Clean
-    })
+    };
+    // Freeing millions of small allocations takes seconds on large stacks and
+    // the process ends right after: let the OS reclaim them (as rustc does).
+    std::mem::forget(plan);
+    std::mem::forget(live);
+    Ok(outcome)
 }
 
 const GRAPH_HELP: &str = "\

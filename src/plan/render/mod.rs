@@ -8,17 +8,42 @@ pub mod lines;
 pub mod markdown;
 pub mod text;
 
+use serde::Serialize;
+
 use super::Plan;
 
-/// The plan as DESIGN.md's JSON (format_version 1), pretty-printed; saved-plan
-/// fields (account, fingerprints) are left out.
+/// The published fields of a plan, borrowed (no copy of a large plan):
+/// saved-plan fields (account, fingerprints) are left out.
+#[derive(Serialize)]
+struct PublicPlan<'a> {
+    format_version: u32,
+    stack: &'a str,
+    changes: &'a [super::Change],
+    steps: &'a [super::Step],
+    warnings: &'a [String],
+    summary: &'a super::Summary,
+}
+
+/// Streams the plan as DESIGN.md's JSON (format_version 1), pretty-printed.
+pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let public = PublicPlan {
+        format_version: plan.format_version,
+        stack: &plan.stack,
+        changes: &plan.changes,
+        steps: &plan.steps,
+        warnings: &plan.warnings,
+        summary: &plan.summary,
+    };
+    serde_json::to_writer_pretty(&mut *out, &public)?;
+    writeln!(out)
+}
+
+/// The JSON plan as a string (tests, small plans).
 pub fn json(plan: &Plan) -> String {
-    let mut public = plan.clone();
-    public.account_id = None;
-    public.fingerprints.clear();
-    let mut out = serde_json::to_string_pretty(&public).unwrap_or_default();
-    out.push('\n');
-    out
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_json(plan, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `Plan: 1 to create, 0 to update, 0 to replace, 2 to delete.`

@@ -1,6 +1,6 @@
 //! The plan for a terminal or a CI log: Terraform-like blocks per resource.
 
-use std::fmt::Write;
+use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
@@ -50,57 +50,66 @@ impl Painter {
     }
 }
 
+/// The text plan as a string (tests, small plans).
 pub fn render(plan: &Plan, options: TextOptions) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(plan, options, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Streams the text plan: a plan of 100,000 resources is hundreds of
+/// megabytes of text, which should not sit in memory at once.
+pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let painter = Painter {
         color: options.color,
     };
-    let mut out = String::new();
     let changes: Vec<_> = plan
         .changes
         .iter()
         .filter(|c| c.action != Action::Noop)
         .collect();
     if !changes.is_empty() {
-        let _ = writeln!(
+        writeln!(
             out,
             "rolecall will perform these actions on stack `{}`:\n",
             plan.stack
-        );
+        )?;
     }
     for change in changes {
         let symbol = lines::action_symbol(change.action);
         let header = format!("{symbol} {}", change.resource);
         let reason = lines::reason(change);
-        let _ = write!(
+        write!(
             out,
             "  {}",
             painter.paint(Painter::action_style(change.action), &header)
-        );
+        )?;
         if reason.is_empty() {
-            out.push('\n');
+            writeln!(out)?;
         } else {
-            let _ = writeln!(out, " ({reason})");
+            writeln!(out, " ({reason})")?;
         }
         for line in lines::describe(change) {
             let indent = "    ".repeat(line.depth + 1);
             let text = format!("{} {}", line.sign.symbol(), line.text);
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  {indent}{}",
                 painter.paint(Painter::sign_style(line.sign), &text)
-            );
+            )?;
         }
-        out.push('\n');
+        writeln!(out)?;
     }
     if !plan.warnings.is_empty() {
         let warning = AnsiColor::Yellow.on_default().bold();
         for message in &plan.warnings {
-            let _ = writeln!(out, "{} {message}", painter.paint(warning, "warning:"));
+            writeln!(out, "{} {message}", painter.paint(warning, "warning:"))?;
         }
-        out.push('\n');
+        writeln!(out)?;
     }
     if options.steps && !plan.steps.is_empty() {
-        let _ = writeln!(out, "API calls, in order:");
+        writeln!(out, "API calls, in order:")?;
         let width = plan.steps.len().to_string().len();
         for step in &plan.steps {
             let after = if step.depends_on.is_empty() {
@@ -114,24 +123,24 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
             } else {
                 ""
             };
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  {:>width$}. {} {}{after}{emulator}",
                 step.id,
                 painter.paint(Style::new().bold(), step.call.operation()),
                 step.resource,
-            );
+            )?;
         }
-        out.push('\n');
+        writeln!(out)?;
     }
     if plan.has_changes() {
-        let _ = writeln!(
+        writeln!(
             out,
             "{}",
             painter.paint(Style::new().bold(), &summary_line(plan))
-        );
+        )?;
     } else {
-        let _ = writeln!(out, "{NO_CHANGES}");
+        writeln!(out, "{NO_CHANGES}")?;
     }
-    out
+    Ok(())
 }
