@@ -1,0 +1,429 @@
+//! The real binary on real manifests against a real emulated account file:
+//! apply/plan round trips, output formats, saved plans, locking, drift,
+//! import and destroy.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rolecall::cloud::Cloud;
+use rolecall::cloud::iam::*;
+use rolecall::emulator::Emulator;
+use rolecall::model::{PolicyDocument, TAG_STACK};
+
+const FIXTURE: &str = "tests/fixtures/stack";
+
+struct Lab {
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(Path::new(FIXTURE), &dir.path().join("manifests"));
+        Lab { dir }
+    }
+
+    fn account(&self) -> PathBuf {
+        self.dir.path().join("account.db")
+    }
+
+    fn manifests(&self) -> PathBuf {
+        self.dir.path().join("manifests")
+    }
+
+    /// `rolecall ARGS --account <lab> -f <lab manifests> --color never`.
+    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        let mut command = Command::cargo_bin("rolecall").unwrap();
+        command
+            .current_dir(self.dir.path())
+            .env_remove("ROLECALL_ACCOUNT")
+            .env("NO_COLOR", "1")
+            .arg("--account")
+            .arg(self.account())
+            .args(args);
+        command.assert()
+    }
+
+    fn cloud(&self) -> Emulator {
+        Emulator::open(&self.account()).unwrap()
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let file = self.manifests().join("stack.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(from), "fixture has no `{from}`");
+        std::fs::write(&file, text.replacen(from, to, 1)).unwrap();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+#[test]
+fn apply_then_plan_is_clean_and_plan_is_stable() {
+    let lab = Lab::new();
+    let first = lab
+        .run(&["plan", "-f", "manifests", "--format", "json"])
+        .success();
+    let second = lab
+        .run(&["plan", "-f", "manifests", "--format", "json"])
+        .success();
+    assert_eq!(stdout(&first), stdout(&second), "same input, same bytes");
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(2);
+    let applied = lab
+        .run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert!(
+        stdout(&applied).contains("Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted."),
+        "{}",
+        stdout(&applied)
+    );
+    let again = lab
+        .run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+    assert!(stdout(&again).contains("No changes."));
+    lab.run(&["drift", "-f", "manifests"]).code(0);
+}
+
+#[test]
+fn plan_output_formats() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    // A change set with an update (policy diff, tags, description), a
+    // replacement (path) and a delete (prune).
+    lab.edit(
+        "Action: [s3:GetObject]",
+        "Action: [s3:GetObject, s3:ListBucket]",
+    );
+    lab.edit("team: web", "team: storefront");
+    lab.edit(
+        "description: Serves the shop",
+        "description: Serves the storefront",
+    );
+    lab.edit(
+        "name: batch\ntrust: ec2",
+        "name: batch\npath: /jobs/\ntrust: ec2",
+    );
+    lab.edit(
+        "kind: InstanceProfile\nname: batch\nrole: batch\n",
+        "kind: InstanceProfile\nname: batch\nrole: batch\npath: /jobs/\n",
+    );
+    let text = stdout(&lab.run(&["plan", "-f", "manifests", "-v"]).success());
+    insta::assert_snapshot!("plan_text", text);
+    let markdown = stdout(
+        &lab.run(&["plan", "-f", "manifests", "--format", "markdown"])
+            .success(),
+    );
+    insta::assert_snapshot!("plan_markdown", markdown);
+    let json: serde_json::Value = serde_json::from_str(&stdout(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    ))
+    .unwrap();
+    insta::assert_snapshot!(
+        "plan_json_summary",
+        serde_json::to_string_pretty(&json["summary"]).unwrap()
+    );
+    let operations: Vec<String> = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["operation"].as_str().unwrap(),
+                s["resource"].as_str().unwrap()
+            )
+        })
+        .collect();
+    insta::assert_debug_snapshot!("plan_json_operations", operations);
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+}
+
+#[test]
+fn saved_plan_applies_once_and_refuses_when_stale() {
+    let lab = Lab::new();
+    lab.run(&["plan", "-f", "manifests", "--out", "plan.json"])
+        .success();
+    lab.run(&["apply", "plan.json"]).success();
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+
+    lab.edit("team: web", "team: storefront");
+    lab.run(&["plan", "-f", "manifests", "--out", "plan.json"])
+        .success();
+    // Someone changes the role behind rolecall's back.
+    lab.cloud()
+        .tag_role(&TagRoleRequest {
+            role_name: "web".into(),
+            tags: vec![Tag::new("oncall", "alice")],
+        })
+        .unwrap();
+    let refused = lab.run(&["apply", "plan.json"]).code(1);
+    let message = stderr(&refused);
+    assert!(message.contains("saved plan is stale"), "{message}");
+    assert!(message.contains("changed: role/web"), "{message}");
+    let tags = lab.cloud().snapshot().unwrap().roles["web"]
+        .role
+        .tags
+        .clone();
+    assert_eq!(tags["team"], "web", "nothing was applied");
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let lab = Lab::new();
+    let refused = lab.run(&["apply", "-f", "manifests"]).code(1);
+    assert!(
+        stderr(&refused).contains("--auto-approve"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        lab.cloud().snapshot().unwrap().roles.is_empty(),
+        "nothing changed"
+    );
+}
+
+#[test]
+fn a_second_apply_is_refused_naming_the_holder() {
+    let lab = Lab::new();
+    let held =
+        rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", std::time::Duration::ZERO)
+            .unwrap();
+    let refused = lab
+        .run(&["apply", "-f", "manifests", "--auto-approve"])
+        .code(1);
+    let message = stderr(&refused);
+    assert!(message.contains("locked by another rolecall"), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    drop(held);
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+}
+
+#[test]
+fn drift_classifies_out_of_band_changes_and_apply_restores() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    let cloud = lab.cloud();
+    cloud
+        .update_role(&UpdateRoleRequest {
+            role_name: "web".into(),
+            description: Some("hand edited".into()),
+            max_session_duration: None,
+        })
+        .unwrap();
+    cloud
+        .detach_role_policy(&DetachRolePolicyRequest {
+            role_name: "web".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore".into(),
+        })
+        .unwrap();
+    let report = lab
+        .run(&["drift", "-f", "manifests", "--format", "json"])
+        .code(2);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&report)).unwrap();
+    assert_eq!(json["drift"], true);
+    let entry = &json["entries"][0];
+    assert_eq!(entry["resource"], "role/web");
+    assert_eq!(entry["class"], "modified");
+    let attributes: Vec<&str> = entry["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(attributes, vec!["description", "managed_policies"]);
+    let text = stdout(&lab.run(&["drift", "-f", "manifests"]).code(2));
+    assert!(text.contains("modified  role/web"), "{text}");
+
+    // A manifest change not yet applied is pending, not drift.
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    lab.edit("team: web", "team: storefront");
+    let pending = lab
+        .run(&["drift", "-f", "manifests", "--format", "json"])
+        .code(0);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&pending)).unwrap();
+    assert_eq!(json["entries"][0]["class"], "pending");
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    lab.run(&["drift", "-f", "manifests"]).code(0);
+}
+
+#[test]
+fn import_adopts_unowned_resources_and_refuses_another_stacks() {
+    let lab = Lab::new();
+    let cloud = lab.cloud();
+    let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
+    cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "batch".into(),
+            assume_role_policy_document: trust.clone(),
+            ..CreateRoleRequest::default()
+        })
+        .unwrap();
+    cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "web".into(),
+            assume_role_policy_document: trust,
+            tags: vec![Tag::new(TAG_STACK, "other")],
+            ..CreateRoleRequest::default()
+        })
+        .unwrap();
+    let blocked = lab.run(&["plan", "-f", "manifests"]).code(1);
+    assert!(
+        stderr(&blocked).contains("rolecall import role/batch"),
+        "{}",
+        stderr(&blocked)
+    );
+
+    let refused = lab
+        .run(&["import", "-f", "manifests", "role/batch", "role/web"])
+        .code(1);
+    assert!(
+        stderr(&refused).contains("owned by stack `other`"),
+        "{}",
+        stderr(&refused)
+    );
+    let batch_tags = cloud.snapshot().unwrap().roles["batch"].role.tags.clone();
+    assert!(
+        !batch_tags.contains_key(TAG_STACK),
+        "all or nothing: batch not tagged"
+    );
+
+    // The other stack gives its role up; now batch can be adopted.
+    cloud
+        .delete_role(&DeleteRoleRequest {
+            role_name: "web".into(),
+        })
+        .unwrap();
+    let imported = lab
+        .run(&["import", "-f", "manifests", "role/batch"])
+        .success();
+    let out = stdout(&imported);
+    assert!(
+        out.contains("imported role/batch into stack `shop`"),
+        "{out}"
+    );
+    // The plan shown after import changes only what really differs: batch
+    // gets the stack's tags, nothing is created or replaced for it.
+    assert!(out.contains("~ role/batch"), "{out}");
+    assert!(!out.contains("+ role/batch"), "{out}");
+}
+
+#[test]
+fn destroy_removes_what_the_stack_owns_and_nothing_else() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    let cloud = lab.cloud();
+    cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "hand-made".into(),
+            assume_role_policy_document: PolicyDocument::trusting_services(&["ec2.amazonaws.com"])
+                .to_json(),
+            ..CreateRoleRequest::default()
+        })
+        .unwrap();
+    lab.run(&["destroy", "-f", "manifests", "--auto-approve"])
+        .success();
+    let live = cloud.snapshot().unwrap();
+    assert_eq!(live.roles.keys().collect::<Vec<_>>(), vec!["hand-made"]);
+    assert!(live.profiles.is_empty());
+    for instance in live.instances.values() {
+        assert!(
+            !instance.tags.contains_key(TAG_STACK),
+            "released: {instance:?}"
+        );
+        assert!(instance.association.is_none(), "its profile is gone");
+    }
+}
+
+#[test]
+fn misbehaving_account_still_converges_with_retries_logged() {
+    let lab = Lab::new();
+    // Create the account first, then make it slow to show new profiles to EC2
+    // and throttle a fifth of the calls.
+    lab.cloud()
+        .configure(&rolecall::emulator::Faults {
+            propagation_delay_ms: 300,
+            associating_ms: 200,
+            throttle_rate: 0.2,
+            fail_after: None,
+            seed: 7,
+        })
+        .unwrap();
+    let applied = lab
+        .run(&["-v", "apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert!(
+        stderr(&applied).contains("retry 1 of step"),
+        "{}",
+        stderr(&applied)
+    );
+    lab.cloud()
+        .configure(&rolecall::emulator::Faults::default())
+        .unwrap();
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+}
+
+#[test]
+fn a_failed_step_skips_its_dependents_and_a_rerun_converges() {
+    let lab = Lab::new();
+    // Not an AWS-managed policy: AttachRolePolicy fails for good (NoSuchEntity).
+    lab.edit(
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/NoSuchPolicyAnywhere",
+    );
+    let failed = lab
+        .run(&["apply", "-f", "manifests", "--auto-approve"])
+        .code(1);
+    let message = stderr(&failed);
+    assert!(message.contains("apply failed:"), "{message}");
+    assert!(
+        message.contains("AttachRolePolicy role/web: An error occurred (NoSuchEntity)"),
+        "{message}"
+    );
+    // The web profile waits for its role's policies; the instance for the profile.
+    assert!(message.contains("skipped: step"), "{message}");
+    assert!(
+        message.contains("AddRoleToInstanceProfile instance-profile/web"),
+        "{message}"
+    );
+    // Independent work still happened.
+    let live = lab.cloud().snapshot().unwrap();
+    assert!(live.profiles["batch"].profile.role.as_deref() == Some("batch"));
+    lab.edit(
+        "arn:aws:iam::aws:policy/NoSuchPolicyAnywhere",
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    );
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+}
