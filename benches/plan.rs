@@ -11,110 +11,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::converged;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rolecall::model::*;
-use rolecall::plan::diff::instance_hash;
-use rolecall::plan::ownership::spec_hash;
 use rolecall::plan::{self, PlanOptions};
 
 const SIZES: &[usize] = &[10_000, 100_000];
-
-fn desired(n: usize) -> Desired {
-    let dir = tempfile::tempdir().expect("temp dir");
-    common::write_stack(dir.path(), n, n, n);
-    rolecall::manifest::load(&[dir.path().to_path_buf()])
-        .expect("generated stack loads")
-        .desired
-}
-
-fn owned(tags: &Tags, stack: &str, hash: String) -> Tags {
-    let mut tags = tags.clone();
-    tags.insert(TAG_STACK.into(), stack.into());
-    tags.insert(TAG_SPEC.into(), hash);
-    tags
-}
-
-/// The account as `apply` leaves it for `desired`.
-fn converged(desired: &Desired) -> Live {
-    let account = "123456789012";
-    let roles = desired
-        .roles
-        .iter()
-        .map(|(name, role)| {
-            let mut live = role.clone();
-            live.tags = owned(&role.tags, &desired.stack, spec_hash(role));
-            let arn = format!("arn:aws:iam::{account}:role{}{name}", role.path);
-            (
-                name.clone(),
-                LiveRole {
-                    role: live,
-                    arn,
-                    role_id: format!("AROA{name}"),
-                },
-            )
-        })
-        .collect();
-    let profiles = desired
-        .profiles
-        .iter()
-        .map(|(name, profile)| {
-            let mut live = profile.clone();
-            live.tags = owned(&profile.tags, &desired.stack, spec_hash(profile));
-            let arn = format!(
-                "arn:aws:iam::{account}:instance-profile{}{name}",
-                profile.path
-            );
-            let id = format!("AIPA{name}");
-            (
-                name.clone(),
-                LiveInstanceProfile {
-                    profile: live,
-                    arn,
-                    instance_profile_id: id,
-                },
-            )
-        })
-        .collect();
-    let mut instances = BTreeMap::new();
-    for (i, spec) in desired.instances.iter().enumerate() {
-        let InstanceSelector::Name(name) = &spec.selector else {
-            continue;
-        };
-        let id = format!("i-{i:017x}");
-        let mut tags = Tags::new();
-        tags.insert("Name".into(), name.clone());
-        let tags = owned(
-            &tags,
-            &desired.stack,
-            instance_hash(spec.profile.as_deref()),
-        );
-        let association = spec.profile.as_ref().map(|p| LiveAssociation {
-            association_id: format!("iip-assoc-{i:017x}"),
-            profile_name: p.clone(),
-            profile_arn: format!("arn:aws:iam::{account}:instance-profile/bench/{p}"),
-            state: AssociationState::Associated,
-        });
-        instances.insert(
-            id.clone(),
-            LiveInstance {
-                instance_id: id,
-                name: Some(name.clone()),
-                state: InstanceState::Running,
-                tags,
-                association,
-            },
-        );
-    }
-    Live {
-        account_id: account.into(),
-        roles,
-        profiles,
-        instances,
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let options = PlanOptions {
@@ -126,7 +30,7 @@ fn bench(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     for &n in SIZES {
-        let desired = desired(n);
+        let desired = common::desired(n);
         let empty = Live {
             account_id: "123456789012".into(),
             ..Live::default()

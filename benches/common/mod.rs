@@ -1,7 +1,14 @@
 //! Generated stacks for benchmarks: `mod common;` from any bench.
 
+#![allow(dead_code)] // each bench uses its own part
+
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+
+use rolecall::model::*;
+use rolecall::plan::diff::instance_hash;
+use rolecall::plan::ownership::spec_hash;
 
 /// Documents per generated file: large files, as a generator would write them,
 /// but several of them so directory walking and per-file work are measured too.
@@ -67,5 +74,100 @@ tags:
             let _ = write!(text, "---\n{document}");
         }
         std::fs::write(dir.join(format!("stack-{n:03}.yaml")), text).expect("write a stack file");
+    }
+}
+
+/// Loads a generated stack of `n` roles, `n` profiles and `n` instances.
+pub fn desired(n: usize) -> Desired {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_stack(dir.path(), n, n, n);
+    rolecall::manifest::load(&[dir.path().to_path_buf()])
+        .expect("generated stack loads")
+        .desired
+}
+
+fn owned(tags: &Tags, stack: &str, hash: String) -> Tags {
+    let mut tags = tags.clone();
+    tags.insert(TAG_STACK.into(), stack.into());
+    tags.insert(TAG_SPEC.into(), hash);
+    tags
+}
+
+/// The account as `apply` leaves it for `desired`.
+pub fn converged(desired: &Desired) -> Live {
+    let account = "123456789012";
+    let roles = desired
+        .roles
+        .iter()
+        .map(|(name, role)| {
+            let mut live = role.clone();
+            live.tags = owned(&role.tags, &desired.stack, spec_hash(role));
+            let arn = format!("arn:aws:iam::{account}:role{}{name}", role.path);
+            (
+                name.clone(),
+                LiveRole {
+                    role: live,
+                    arn,
+                    role_id: format!("AROA{name}"),
+                },
+            )
+        })
+        .collect();
+    let profiles = desired
+        .profiles
+        .iter()
+        .map(|(name, profile)| {
+            let mut live = profile.clone();
+            live.tags = owned(&profile.tags, &desired.stack, spec_hash(profile));
+            let arn = format!(
+                "arn:aws:iam::{account}:instance-profile{}{name}",
+                profile.path
+            );
+            let id = format!("AIPA{name}");
+            (
+                name.clone(),
+                LiveInstanceProfile {
+                    profile: live,
+                    arn,
+                    instance_profile_id: id,
+                },
+            )
+        })
+        .collect();
+    let mut instances = BTreeMap::new();
+    for (i, spec) in desired.instances.iter().enumerate() {
+        let InstanceSelector::Name(name) = &spec.selector else {
+            continue;
+        };
+        let id = format!("i-{i:017x}");
+        let mut tags = Tags::new();
+        tags.insert("Name".into(), name.clone());
+        let tags = owned(
+            &tags,
+            &desired.stack,
+            instance_hash(spec.profile.as_deref()),
+        );
+        let association = spec.profile.as_ref().map(|p| LiveAssociation {
+            association_id: format!("iip-assoc-{i:017x}"),
+            profile_name: p.clone(),
+            profile_arn: format!("arn:aws:iam::{account}:instance-profile/bench/{p}"),
+            state: AssociationState::Associated,
+        });
+        instances.insert(
+            id.clone(),
+            LiveInstance {
+                instance_id: id,
+                name: Some(name.clone()),
+                state: InstanceState::Running,
+                tags,
+                association,
+            },
+        );
+    }
+    Live {
+        account_id: account.into(),
+        roles,
+        profiles,
+        instances,
     }
 }

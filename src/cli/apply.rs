@@ -219,22 +219,42 @@ fn summarize(plan: &Plan, report: &Report) -> anyhow::Result<Outcome> {
         report.failed(),
         report.skipped()
     );
+    // The first few of each, then a count: a quota hit can fail thousands.
+    const SHOWN: usize = 10;
+    let (mut failed, mut skipped) = (0usize, 0usize);
     for step in &plan.steps {
         match report.outcomes.get(&step.id) {
-            Some(apply::Outcome::Failed(error)) => message.push_str(&format!(
-                "\n  failed:  step {} {} {}: {error}",
-                step.id,
-                step.call.operation(),
-                step.resource
-            )),
-            Some(apply::Outcome::Skipped { after }) => message.push_str(&format!(
-                "\n  skipped: step {} {} {} (after step {after})",
-                step.id,
-                step.call.operation(),
-                step.resource
-            )),
+            Some(apply::Outcome::Failed(error)) => {
+                failed += 1;
+                if failed <= SHOWN {
+                    message.push_str(&format!(
+                        "\n  failed:  step {} {} {}: {error}",
+                        step.id,
+                        step.call.operation(),
+                        step.resource
+                    ));
+                }
+            }
+            Some(apply::Outcome::Skipped { after }) => {
+                skipped += 1;
+                if skipped <= SHOWN {
+                    message.push_str(&format!(
+                        "\n  skipped: step {} {} {} (after step {after})",
+                        step.id,
+                        step.call.operation(),
+                        step.resource
+                    ));
+                }
+            }
             _ => {}
         }
+    }
+    if failed > SHOWN || skipped > SHOWN {
+        message.push_str(&format!(
+            "\n  … and {} more failed, {} more skipped (-v logs every step)",
+            failed.saturating_sub(SHOWN),
+            skipped.saturating_sub(SHOWN)
+        ));
     }
     message.push_str("\nRun `rolecall apply` again to converge once the cause is fixed.");
     anyhow::bail!(message)
