@@ -258,12 +258,7 @@ fn missing_orphaned_and_unmanaged_are_drift_pending_is_not() {
     assert_eq!(report["drift"], false);
     std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
 
-    // Missing: deleted out of band. Orphaned: dropped from the manifests.
-    cloud
-        .delete_role(&DeleteRoleRequest {
-            role_name: "spare".into(),
-        })
-        .unwrap();
+    // Orphaned: applied, then dropped from the manifests.
     std::fs::write(
         path.join("stack.yaml"),
         format!("{MANIFEST}---\nkind: Role\nname: extra\ntrust: ec2\n"),
