@@ -1,0 +1,304 @@
+//! DESIGN.md's sequencing table, row by row, through the real binary: plan as
+//! JSON, check the operations come in the required order, apply (the emulator
+//! rejects any call AWS would reject), then plan again and see no changes.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use rolecall::cloud::Cloud;
+use rolecall::cloud::ec2::StopInstancesRequest;
+use rolecall::emulator::Emulator;
+
+const STACK: &str = "kind: Stack\nname: seq\n";
+const ROLE_A: &str = "---\nkind: Role\nname: a\ntrust: ec2\n";
+const ROLE_B: &str = "---\nkind: Role\nname: b\ntrust: ec2\n";
+const PROFILE_A: &str = "---\nkind: InstanceProfile\nname: pa\nrole: a\n";
+const PROFILE_B: &str = "---\nkind: InstanceProfile\nname: pb\nrole: b\n";
+
+fn instance(profile: &str) -> String {
+    format!("---\nkind: Instance\nname: host\nprofile: {profile}\n")
+}
+
+struct Row {
+    name: &'static str,
+    before: String,
+    /// Out-of-band change between the two applies.
+    setup: Option<fn(&Emulator)>,
+    after: String,
+    /// Chains of operations, each of which must appear in its order.
+    order: &'static [&'static [&'static str]],
+    /// Operations that must not appear.
+    absent: &'static [&'static str],
+    warning: Option<&'static str>,
+}
+
+fn rolecall(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("ROLECALL_ACCOUNT")
+        .args(["--account", "account.db"])
+        .args(args)
+        .args(["-f", "stack.yaml"])
+        .assert()
+}
+
+fn stop_all(cloud: &Emulator) {
+    let ids = cloud.snapshot().unwrap().instances.into_keys().collect();
+    cloud
+        .stop_instances(&StopInstancesRequest { instance_ids: ids })
+        .unwrap();
+}
+
+fn rows() -> Vec<Row> {
+    let both = format!("{STACK}{ROLE_A}{ROLE_B}{PROFILE_A}{PROFILE_B}");
+    vec![
+        Row {
+            name: "new role with policies",
+            before: STACK.into(),
+            setup: None,
+            after: format!(
+                "{STACK}---\nkind: Role\nname: a\ntrust: ec2\nmanaged_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\ninline_policies:\n  p: {{Version: \"2012-10-17\", Statement: [{{Effect: Allow, Action: s3:GetObject, Resource: \"*\"}}]}}\n"
+            ),
+            order: &[
+                &["CreateRole", "PutRolePolicy"],
+                &["CreateRole", "AttachRolePolicy"],
+            ],
+            absent: &[],
+            warning: None,
+        },
+        Row {
+            name: "new profile with role",
+            before: STACK.into(),
+            setup: None,
+            after: format!("{STACK}{ROLE_A}{PROFILE_A}"),
+            order: &[&[
+                "CreateInstanceProfile",
+                "CreateRole",
+                "AddRoleToInstanceProfile",
+            ]],
+            absent: &[],
+            warning: None,
+        },
+        Row {
+            name: "instance gets a profile",
+            before: format!("{STACK}{}", instance("null")),
+            setup: None,
+            after: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
+            order: &[&[
+                "CreateInstanceProfile",
+                "AddRoleToInstanceProfile",
+                "AssociateIamInstanceProfile",
+            ]],
+            absent: &[],
+            warning: None,
+        },
+        Row {
+            name: "running instance switches profile",
+            before: format!("{both}{}", instance("pa")),
+            setup: None,
+            after: format!("{both}{}", instance("pb")),
+            order: &[&["ReplaceIamInstanceProfileAssociation"]],
+            absent: &["DisassociateIamInstanceProfile"],
+            warning: None,
+        },
+        Row {
+            name: "stopped instance switches profile",
+            before: format!("{both}{}", instance("pa")),
+            setup: Some(stop_all),
+            after: format!("{both}{}", instance("pb")),
+            order: &[&[
+                "DisassociateIamInstanceProfile",
+                "AssociateIamInstanceProfile",
+            ]],
+            absent: &["ReplaceIamInstanceProfileAssociation"],
+            warning: None,
+        },
+        Row {
+            name: "profile switches role",
+            before: format!("{STACK}{ROLE_A}{ROLE_B}{PROFILE_A}{}", instance("pa")),
+            setup: None,
+            after: format!(
+                "{STACK}{ROLE_A}{ROLE_B}---\nkind: InstanceProfile\nname: pa\nrole: b\n{}",
+                instance("pa")
+            ),
+            order: &[&["RemoveRoleFromInstanceProfile", "AddRoleToInstanceProfile"]],
+            absent: &[],
+            warning: Some("switches role"),
+        },
+        Row {
+            name: "delete profile",
+            before: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
+            setup: None,
+            after: format!("{STACK}{ROLE_A}{}", instance("null")),
+            order: &[&[
+                "DisassociateIamInstanceProfile",
+                "RemoveRoleFromInstanceProfile",
+                "DeleteInstanceProfile",
+            ]],
+            absent: &["DeleteRole"],
+            warning: None,
+        },
+        Row {
+            name: "delete role",
+            before: format!(
+                "{STACK}---\nkind: Role\nname: a\ntrust: ec2\npermissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\nmanaged_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\ninline_policies:\n  p: {{Version: \"2012-10-17\", Statement: [{{Effect: Allow, Action: s3:GetObject, Resource: \"*\"}}]}}\n{PROFILE_A}"
+            ),
+            setup: None,
+            after: format!("{STACK}---\nkind: InstanceProfile\nname: pa\n"),
+            order: &[
+                &["RemoveRoleFromInstanceProfile", "DeleteRole"],
+                &["DetachRolePolicy", "DeleteRole"],
+                &["DeleteRolePolicy", "DeleteRole"],
+                &["DeleteRolePermissionsBoundary", "DeleteRole"],
+            ],
+            absent: &["DeleteInstanceProfile"],
+            warning: None,
+        },
+        Row {
+            name: "replace (path change) re-associates at the end",
+            before: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
+            setup: None,
+            after: format!(
+                "{STACK}{ROLE_A}---\nkind: InstanceProfile\nname: pa\npath: /moved/\nrole: a\n{}",
+                instance("pa")
+            ),
+            order: &[&[
+                "DisassociateIamInstanceProfile",
+                "DeleteInstanceProfile",
+                "CreateInstanceProfile",
+                "AddRoleToInstanceProfile",
+                "AssociateIamInstanceProfile",
+            ]],
+            absent: &["DeleteRole"],
+            warning: None,
+        },
+        Row {
+            name: "trust, description, max session in place",
+            before: format!("{STACK}{ROLE_A}"),
+            setup: None,
+            after: format!(
+                "{STACK}---\nkind: Role\nname: a\ntrust: [ec2, lambda]\ndescription: now described\nmax_session_duration: 7200\n"
+            ),
+            order: &[
+                &["UpdateAssumeRolePolicy", "TagRole"],
+                &["UpdateRole", "TagRole"],
+            ],
+            absent: &["DeleteRole", "CreateRole"],
+            warning: None,
+        },
+        Row {
+            name: "tags",
+            before: format!(
+                "{STACK}---\nkind: Role\nname: a\ntrust: ec2\ntags: {{old: x}}\n---\nkind: InstanceProfile\nname: pa\nrole: a\ntags: {{old: x}}\n"
+            ),
+            setup: None,
+            after: format!(
+                "{STACK}---\nkind: Role\nname: a\ntrust: ec2\ntags: {{new: y}}\n---\nkind: InstanceProfile\nname: pa\nrole: a\ntags: {{new: y}}\n"
+            ),
+            order: &[
+                &["UntagInstanceProfile", "TagInstanceProfile"],
+                &["UntagRole", "TagRole"],
+            ],
+            absent: &[],
+            warning: None,
+        },
+        Row {
+            name: "emulator launches a declared absent instance",
+            before: format!("{STACK}{ROLE_A}{PROFILE_A}"),
+            setup: None,
+            after: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
+            order: &[&["RunInstances"]],
+            absent: &["AssociateIamInstanceProfile"],
+            warning: None,
+        },
+    ]
+}
+
+#[test]
+fn every_row_plans_in_order_applies_and_converges() {
+    for row in rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        std::fs::write(path.join("stack.yaml"), &row.before).unwrap();
+        rolecall(path, &["apply", "--auto-approve"]).success();
+        if let Some(setup) = row.setup {
+            setup(&Emulator::open(&path.join("account.db")).unwrap());
+        }
+        std::fs::write(path.join("stack.yaml"), &row.after).unwrap();
+        let planned = rolecall(path, &["plan", "--format", "json"]).success();
+        let plan: serde_json::Value = serde_json::from_slice(&planned.get_output().stdout).unwrap();
+        let operations: Vec<&str> = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["operation"].as_str().unwrap())
+            .collect();
+        for chain in row.order {
+            let mut position = 0;
+            for wanted in *chain {
+                let found = operations[position..].iter().position(|op| op == wanted);
+                assert!(
+                    found.is_some(),
+                    "{}: `{wanted}` missing or out of order in {operations:?}",
+                    row.name
+                );
+                position += found.unwrap_or(0) + 1;
+            }
+        }
+        for forbidden in row.absent {
+            assert!(
+                !operations.contains(forbidden),
+                "{}: unexpected `{forbidden}` in {operations:?}",
+                row.name
+            );
+        }
+        let warnings = plan["warnings"].to_string();
+        match row.warning {
+            Some(text) => assert!(warnings.contains(text), "{}: warnings {warnings}", row.name),
+            None => assert_eq!(plan["warnings"], serde_json::json!([]), "{}", row.name),
+        }
+        rolecall(path, &["apply", "--auto-approve"]).success();
+        rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+    }
+}
+
+#[test]
+fn unmanaged_instance_on_a_dying_profile_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(
+        path.join("stack.yaml"),
+        format!("{STACK}{ROLE_A}{PROFILE_A}"),
+    )
+    .unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    // Someone launches an instance on our profile by hand.
+    Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(path)
+        .args([
+            "--account",
+            "account.db",
+            "emulator",
+            "run-instances",
+            "--name",
+            "stranger",
+            "--iam-instance-profile",
+            "Name=pa",
+        ])
+        .assert()
+        .success();
+    std::fs::write(path.join("stack.yaml"), format!("{STACK}{ROLE_A}")).unwrap();
+    let refused = rolecall(path, &["plan"]).code(1);
+    let message = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        message.contains("not managed by this stack") && message.contains("--force"),
+        "{message}"
+    );
+    let forced = rolecall(path, &["plan", "--force", "--format", "json"]).success();
+    let plan: serde_json::Value = serde_json::from_slice(&forced.get_output().stdout).unwrap();
+    assert!(plan["warnings"].to_string().contains("--force"), "{plan}");
+    rolecall(path, &["apply", "--auto-approve", "--force"]).success();
+    rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+}
