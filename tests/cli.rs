@@ -321,8 +321,27 @@ fn import_adopts_unowned_resources_and_refuses_another_stacks() {
             role_name: "web".into(),
         })
         .unwrap();
+    // A hand-made profile holding the hand-made role, also declared.
+    cloud
+        .create_instance_profile(&CreateInstanceProfileRequest {
+            instance_profile_name: "batch".into(),
+            ..CreateInstanceProfileRequest::default()
+        })
+        .unwrap();
+    cloud
+        .add_role_to_instance_profile(&AddRoleToInstanceProfileRequest {
+            instance_profile_name: "batch".into(),
+            role_name: "batch".into(),
+        })
+        .unwrap();
     let imported = lab
-        .run(&["import", "-f", "manifests", "role/batch"])
+        .run(&[
+            "import",
+            "-f",
+            "manifests",
+            "role/batch",
+            "instance-profile/batch",
+        ])
         .success();
     let out = stdout(&imported);
     assert!(
@@ -333,6 +352,12 @@ fn import_adopts_unowned_resources_and_refuses_another_stacks() {
     // gets the stack's tags, nothing is created or replaced for it.
     assert!(out.contains("~ role/batch"), "{out}");
     assert!(!out.contains("+ role/batch"), "{out}");
+    assert!(out.contains("imported instance-profile/batch"), "{out}");
+    assert!(!out.contains("+ instance-profile/batch"), "{out}");
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
 }
 
 #[test]

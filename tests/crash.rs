@@ -110,6 +110,12 @@ fn sigkilled_apply_converges_on_rerun() {
     let rerun = rolecall(&account, &manifests, &["-q", "apply", "--auto-approve"])
         .output()
         .unwrap();
+    // The killed apply's lock file still names it; the OS released the lock.
+    assert!(
+        String::from_utf8_lossy(&rerun.stderr).contains("took over the account lock"),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
     assert!(
         rerun.status.success(),
         "rerun failed: {}",
