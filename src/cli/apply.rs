@@ -187,13 +187,16 @@ fn ask() -> anyhow::Result<()> {
 
 fn summarize(plan: &Plan, report: &Report) -> anyhow::Result<Outcome> {
     // A resource counts as applied when every one of its steps is done.
+    // One pass over the steps, not one per change: plans run to 100,000s.
+    let mut unfinished: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for step in &plan.steps {
+        if !matches!(report.outcomes.get(&step.id), Some(apply::Outcome::Done)) {
+            unfinished.insert(step.resource.as_str());
+        }
+    }
     let mut counts = [0usize; 4];
     for change in &plan.changes {
-        let all_done = plan
-            .steps
-            .iter()
-            .filter(|s| s.resource == change.resource)
-            .all(|s| matches!(report.outcomes.get(&s.id), Some(apply::Outcome::Done)));
+        let all_done = !unfinished.contains(change.resource.as_str());
         let slot = match change.action {
             Action::Create => 0,
             Action::Update => 1,
