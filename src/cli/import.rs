@@ -7,7 +7,7 @@ use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::cloud::Cloud;
 use crate::cloud::ec2::CreateTagsRequest;
 use crate::cloud::iam::{Tag, TagInstanceProfileRequest, TagRoleRequest};
-use crate::model::{Desired, InstanceSelector, Live, TAG_SPEC, TAG_STACK, Tags};
+use crate::model::{Desired, InstanceSelector, Live, LiveInstance, TAG_SPEC, TAG_STACK, Tags};
 use crate::plan::ownership::{self, Owner};
 use crate::plan::render::{self, text::TextOptions};
 use crate::plan::{self, PlanOptions};
@@ -120,11 +120,19 @@ fn all_declared(desired: &Desired, live: &Live) -> Vec<String> {
             keys.push(format!("instance-profile/{name}"));
         }
     }
+    // First instance by Name tag (ids sorted), indexed once rather than
+    // scanned per declared instance.
+    let mut by_name: std::collections::HashMap<&str, &LiveInstance> = Default::default();
+    for instance in live.instances.values() {
+        if let Some(name) = &instance.name {
+            by_name.entry(name).or_insert(instance);
+        }
+    }
     for spec in &desired.instances {
-        let found = live.instances.values().find(|i| match &spec.selector {
-            InstanceSelector::Id(id) => &i.instance_id == id,
-            InstanceSelector::Name(name) => i.name.as_deref() == Some(name),
-        });
+        let found = match &spec.selector {
+            InstanceSelector::Id(id) => live.instances.get(id),
+            InstanceSelector::Name(name) => by_name.get(name.as_str()).copied(),
+        };
         if let Some(instance) = found
             && ownership::owner(&instance.tags) == Owner::Nobody
         {

@@ -4,7 +4,7 @@
 //! live state it was computed from. Applying re-reads the account and refuses
 //! the plan if any fingerprint changed (like Terraform's "Saved plan is stale").
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -48,8 +48,20 @@ fn stale_message(path: &Path, changed: &[String]) -> String {
     out
 }
 
+/// Live instance ids by `Name` tag, built once per check: a lab plan keys every
+/// instance it still has to launch by name.
+fn ids_by_name(live: &Live) -> HashMap<&str, Vec<&str>> {
+    let mut index: HashMap<&str, Vec<&str>> = HashMap::new();
+    for instance in live.instances.values() {
+        if let Some(name) = &instance.name {
+            index.entry(name).or_default().push(&instance.instance_id);
+        }
+    }
+    index
+}
+
 /// Fingerprint of what the account holds under a resource key.
-fn fingerprint(live: &Live, key: &str) -> String {
+fn fingerprint(live: &Live, by_name: &HashMap<&str, Vec<&str>>, key: &str) -> String {
     let value: Option<Value> = if let Some(name) = key.strip_prefix("role/") {
         live.roles.get(name).map(|r| json!(r))
     } else if let Some(name) = key.strip_prefix("instance-profile/") {
@@ -72,13 +84,7 @@ fn fingerprint(live: &Live, key: &str) -> String {
             }
             None => {
                 // Not launched yet: the instance is keyed by its Name tag.
-                let named: Vec<&str> = live
-                    .instances
-                    .values()
-                    .filter(|i| i.name.as_deref() == Some(id))
-                    .map(|i| i.instance_id.as_str())
-                    .collect();
-                (!named.is_empty()).then(|| json!(named))
+                by_name.get(id).map(|named| json!(named))
             }
         }
     } else {
@@ -119,10 +125,11 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
 /// Records the account and the fingerprints the plan was computed from.
 pub fn seal(plan: &mut Plan, live: &Live) {
     plan.account_id = Some(live.account_id.clone());
+    let by_name = ids_by_name(live);
     plan.fingerprints = touched(plan)
         .into_iter()
         .map(|key| {
-            let print = fingerprint(live, &key);
+            let print = fingerprint(live, &by_name, &key);
             (key, print)
         })
         .collect::<BTreeMap<_, _>>();
@@ -130,9 +137,10 @@ pub fn seal(plan: &mut Plan, live: &Live) {
 
 /// The resources whose live state differs from when the plan was sealed.
 pub fn changed_since(plan: &Plan, live: &Live) -> Vec<String> {
+    let by_name = ids_by_name(live);
     plan.fingerprints
         .iter()
-        .filter(|(key, print)| fingerprint(live, key) != **print)
+        .filter(|(key, print)| fingerprint(live, &by_name, key) != **print)
         .map(|(key, _)| key.clone())
         .collect()
 }
