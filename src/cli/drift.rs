@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::drift::{self, Class, Entry, Report};
-use crate::plan::render::lines::{self, Sign};
+use crate::plan::render::lines;
+use crate::plan::render::text::Painter;
 use crate::plan::{Action, Change};
 
 const DRIFT_HELP: &str = "\
@@ -112,13 +113,7 @@ fn summary_line(report: &Report) -> String {
 }
 
 fn text(report: &Report, color: bool) -> String {
-    let paint = |style: anstyle::Style, text: &str| {
-        if color {
-            format!("{}{text}{}", style.render(), style.render_reset())
-        } else {
-            text.to_string()
-        }
-    };
+    let painter = Painter { color };
     let mut out = String::new();
     if !report.entries.is_empty() {
         let _ = writeln!(out, "Stack `{}` compared with the account:\n", report.stack);
@@ -132,22 +127,17 @@ fn text(report: &Report, color: bool) -> String {
         let _ = writeln!(
             out,
             "  {} {} ({})",
-            paint(style, &format!("{:<9}", entry.class.as_str())),
+            painter.paint(style, &format!("{:<9}", entry.class.as_str())),
             entry.resource,
             note(entry)
         );
         for line in lines::describe(&as_change(entry)) {
             let indent = "    ".repeat(line.depth + 2);
-            let style = match line.sign {
-                Sign::Add => anstyle::AnsiColor::Green.on_default(),
-                Sign::Remove => anstyle::AnsiColor::Red.on_default(),
-                Sign::Change => anstyle::AnsiColor::Yellow.on_default(),
-                Sign::Context => anstyle::Style::new(),
-            };
+            let style = Painter::sign_style(line.sign);
             let _ = writeln!(
                 out,
                 "{indent}{}",
-                paint(style, &format!("{} {}", line.sign.symbol(), line.text))
+                painter.paint(style, &format!("{} {}", line.sign.symbol(), line.text))
             );
         }
     }

@@ -17,12 +17,14 @@ pub struct TextOptions {
     pub steps: bool,
 }
 
-struct Painter {
-    color: bool,
+/// Colours text when colour is on; also used by the drift report so both
+/// outputs colour the same way.
+pub struct Painter {
+    pub color: bool,
 }
 
 impl Painter {
-    fn paint(&self, style: Style, text: &str) -> String {
+    pub fn paint(&self, style: Style, text: &str) -> String {
         if self.color {
             format!("{}{text}{}", style.render(), style.render_reset())
         } else {
@@ -30,7 +32,7 @@ impl Painter {
         }
     }
 
-    fn sign_style(sign: Sign) -> Style {
+    pub fn sign_style(sign: Sign) -> Style {
         match sign {
             Sign::Add => AnsiColor::Green.on_default(),
             Sign::Remove => AnsiColor::Red.on_default(),
