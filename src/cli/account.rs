@@ -29,3 +29,12 @@ pub fn load(global: &GlobalArgs, args: &ManifestArgs) -> anyhow::Result<Loaded> 
 pub fn snapshot(cloud: &dyn Cloud) -> anyhow::Result<crate::model::Live> {
     cloud.snapshot().context("reading the account")
 }
+
+/// What a plan against this account may do: launching declared instances is
+/// for emulated accounts only.
+pub fn plan_options(cloud: &dyn Cloud, force: bool) -> crate::plan::PlanOptions {
+    crate::plan::PlanOptions {
+        force,
+        launch_instances: cloud.launches_declared_instances(),
+    }
+}

@@ -10,7 +10,7 @@ use clap::Args;
 use super::progress::Progress;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::apply::{self, ApplyOptions, Report, lock};
-use crate::plan::render::{self, text::TextOptions};
+use crate::plan::render;
 use crate::plan::{Action, Plan, saved};
 
 const APPLY_HELP: &str = "\
@@ -138,13 +138,7 @@ fn execute(
     confirm: bool,
     run: &RunArgs,
 ) -> anyhow::Result<Outcome> {
-    let text = render::text::render(
-        plan,
-        TextOptions {
-            color: output::colored(),
-            steps: global.verbose > 0,
-        },
-    );
+    let text = render::text::render(plan, output::text_options(global));
     if !plan.has_changes() {
         anstream::print!("{text}");
         return Ok(Outcome::Clean);

@@ -8,9 +8,9 @@ use crate::cloud::Cloud;
 use crate::cloud::ec2::CreateTagsRequest;
 use crate::cloud::iam::{Tag, TagInstanceProfileRequest, TagRoleRequest};
 use crate::model::{Desired, InstanceSelector, Live, LiveInstance, TAG_SPEC, TAG_STACK, Tags};
+use crate::plan;
 use crate::plan::ownership::{self, Owner};
-use crate::plan::render::{self, text::TextOptions};
-use crate::plan::{self, PlanOptions};
+use crate::plan::render;
 
 /// The spec tag of an adopted resource: matches no declared hash, so its
 /// differences read as pending changes until the first apply.
@@ -199,22 +199,13 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
         anstream::println!("nothing to import: no declared resource exists unowned");
     }
     let live = account::snapshot(cloud.as_ref())?;
-    let options = PlanOptions {
-        force: false,
-        launch_instances: cloud.launches_declared_instances(),
-    };
+    let options = account::plan_options(cloud.as_ref(), false);
     match plan::plan(&desired, &live, options) {
         Ok(plan) => {
             anstream::println!("\nThe next apply would run this plan:\n");
             anstream::print!(
                 "{}",
-                render::text::render(
-                    &plan,
-                    TextOptions {
-                        color: output::colored(),
-                        steps: global.verbose > 0,
-                    }
-                )
+                render::text::render(&plan, output::text_options(global))
             );
         }
         Err(error) => anstream::println!("\nThe next plan still has problems:\n{error}"),

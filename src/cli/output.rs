@@ -43,3 +43,12 @@ pub fn colored() -> bool {
         }
     }
 }
+
+/// How text plans render for this invocation: colour after `--color` and
+/// NO_COLOR, and the API call list at `-v`.
+pub fn text_options(global: &GlobalArgs) -> crate::plan::render::text::TextOptions {
+    crate::plan::render::text::TextOptions {
+        color: colored(),
+        steps: global.verbose > 0,
+    }
+}

@@ -10,8 +10,8 @@ use petgraph::graph::DiGraph;
 
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::model::{Desired, InstanceSelector, instance_key, profile_key, role_key};
-use crate::plan::render::{self, dot::Before, text::TextOptions};
-use crate::plan::{self, Plan, PlanOptions, saved};
+use crate::plan::render::{self, dot::Before};
+use crate::plan::{self, Plan, saved};
 
 const PLAN_HELP: &str = "\
 Examples:
@@ -69,10 +69,7 @@ pub fn compute(
     };
     let cloud = account::open(global)?;
     let live = account::snapshot(cloud.as_ref())?;
-    let options = PlanOptions {
-        force,
-        launch_instances: cloud.launches_declared_instances(),
-    };
+    let options = account::plan_options(cloud.as_ref(), force);
     let plan = plan::plan(&desired, &live, options)?;
     // Not needed any more, and slow to free on large stacks (see `run`).
     std::mem::forget(desired);
@@ -90,14 +87,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
         // plan of 100,000 resources is hundreds of megabytes.
         let mut out = std::io::BufWriter::new(anstream::stdout().lock());
         match args.format {
-            PlanFormat::Text => render::text::write(
-                &plan,
-                TextOptions {
-                    color: output::colored(),
-                    steps: global.verbose > 0,
-                },
-                &mut out,
-            ),
+            PlanFormat::Text => render::text::write(&plan, output::text_options(global), &mut out),
             PlanFormat::Json => render::write_json(&plan, &mut out),
             PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
         }
