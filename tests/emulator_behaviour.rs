@@ -239,7 +239,7 @@ fn associating_then_associated() {
     let (_dir, cloud) = account();
     cloud
         .configure(&Faults {
-            associating_ms: 300,
+            associating_ms: 1000,
             ..Default::default()
         })
         .unwrap();
@@ -267,7 +267,8 @@ fn associating_then_associated() {
         )
         .unwrap();
     assert_eq!(filtered.iam_instance_profile_associations.len(), 1);
-    std::thread::sleep(Duration::from_millis(350));
+    // Wide margins: a loaded CI runner must not see the window close early.
+    std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(state(&cloud), AssociationState::Associated);
 }
 
@@ -276,7 +277,7 @@ fn new_profile_is_invisible_to_ec2_for_the_propagation_delay() {
     let (_dir, cloud) = account();
     cloud
         .configure(&Faults {
-            propagation_delay_ms: 300,
+            propagation_delay_ms: 1000,
             ..Default::default()
         })
         .unwrap();
@@ -303,7 +304,8 @@ fn new_profile_is_invisible_to_ec2_for_the_propagation_delay() {
             })
             .is_ok()
     );
-    std::thread::sleep(Duration::from_millis(350));
+    // Wide margins: a loaded CI runner must not see the window close early.
+    std::thread::sleep(Duration::from_millis(1100));
     associate(&cloud, &instance, "web").unwrap();
 }
 
