@@ -127,6 +127,39 @@ fn rows() -> Vec<Row> {
             warning: Some("switches role"),
         },
         Row {
+            name: "profile switches to a new role: built in full before the old one leaves",
+            before: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
+            setup: None,
+            after: format!(
+                "{STACK}{ROLE_A}---\nkind: Role\nname: c\ntrust: ec2\nmanaged_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n---\nkind: InstanceProfile\nname: pa\nrole: c\n{}",
+                instance("pa")
+            ),
+            order: &[&[
+                "CreateRole",
+                "AttachRolePolicy",
+                "RemoveRoleFromInstanceProfile",
+                "AddRoleToInstanceProfile",
+            ]],
+            absent: &[],
+            warning: Some("switches role"),
+        },
+        Row {
+            name: "profile switches to an existing role that gains a policy: policy first",
+            before: format!("{STACK}{ROLE_A}{ROLE_B}{PROFILE_A}{}", instance("pa")),
+            setup: None,
+            after: format!(
+                "{STACK}{ROLE_A}---\nkind: Role\nname: b\ntrust: ec2\nmanaged_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n---\nkind: InstanceProfile\nname: pa\nrole: b\n{}",
+                instance("pa")
+            ),
+            order: &[&[
+                "AttachRolePolicy",
+                "RemoveRoleFromInstanceProfile",
+                "AddRoleToInstanceProfile",
+            ]],
+            absent: &[],
+            warning: Some("switches role"),
+        },
+        Row {
             name: "delete profile",
             before: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
             setup: None,
@@ -171,7 +204,24 @@ fn rows() -> Vec<Row> {
                 "AssociateIamInstanceProfile",
             ]],
             absent: &["DeleteRole"],
-            warning: None,
+            warning: Some("is replaced (its path changes)"),
+        },
+        Row {
+            name: "role replaced (path change) leaves and rejoins its profile",
+            before: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
+            setup: None,
+            after: format!(
+                "{STACK}---\nkind: Role\nname: a\npath: /moved/\ntrust: ec2\n{PROFILE_A}{}",
+                instance("pa")
+            ),
+            order: &[&[
+                "RemoveRoleFromInstanceProfile",
+                "DeleteRole",
+                "CreateRole",
+                "AddRoleToInstanceProfile",
+            ]],
+            absent: &["DeleteInstanceProfile", "DisassociateIamInstanceProfile"],
+            warning: Some("gets its role back"),
         },
         Row {
             name: "trust, description, max session in place",

@@ -102,17 +102,18 @@ enum State {
 /// A plan names an instance it launches itself by its key (`instance/NAME`),
 /// its id being unknown until then; this puts the real id in.
 fn with_launched_ids(call: &Call, launched: &HashMap<String, String>) -> Call {
-    match call {
-        Call::AssociateIamInstanceProfile(request) => match launched.get(&request.instance_id) {
-            Some(id) => {
-                let mut request = request.clone();
-                request.instance_id = id.clone();
-                Call::AssociateIamInstanceProfile(request)
-            }
-            None => call.clone(),
-        },
-        _ => call.clone(),
+    let mut call = call.clone();
+    let ids: Vec<&mut String> = match &mut call {
+        Call::AssociateIamInstanceProfile(request) => vec![&mut request.instance_id],
+        Call::CreateTags(request) => request.resources.iter_mut().collect(),
+        _ => Vec::new(),
+    };
+    for id in ids {
+        if let Some(launched) = launched.get(id.as_str()) {
+            *id = launched.clone();
+        }
     }
+    call
 }
 
 /// Runs every step of `plan` that can run.
@@ -128,6 +129,15 @@ pub fn execute(
     let mut report = Report::default();
     // Resource key (`instance/NAME`) -> id of the instance a RunInstances step launched.
     let mut launched: HashMap<String, String> = HashMap::new();
+    let index_of: HashMap<usize, usize> =
+        steps.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let after_disassociate = |step: &Step| {
+        step.depends_on.iter().any(|d| {
+            index_of
+                .get(d)
+                .is_some_and(|&i| matches!(steps[i].call, Call::DisassociateIamInstanceProfile(_)))
+        })
+    };
 
     loop {
         let now = Instant::now();
@@ -197,7 +207,9 @@ pub fn execute(
                     let started = first_attempt[i].unwrap_or(now);
                     let wait = retry::backoff(attempt - 1, options.retry_base, options.retry_cap);
                     let in_time = started.elapsed() + wait <= options.retry_timeout;
-                    if retry::is_retryable(&step.call, &error) && in_time {
+                    let retryable =
+                        retry::is_retryable(&step.call, &error, after_disassociate(step));
+                    if retryable && in_time {
                         report.retries += 1;
                         observer.retrying(step, &error, attempt, wait);
                         state[i] = State::RetryAt(Instant::now() + wait, attempt);

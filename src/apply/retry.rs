@@ -11,7 +11,9 @@ use std::time::Duration;
 use crate::cloud::{Call, CloudError, ErrorCode};
 
 /// Whether `error` from `call` may go away if the same call is made later.
-pub fn is_retryable(call: &Call, error: &CloudError) -> bool {
+/// `after_disassociate`: the call follows this plan's own disassociation of
+/// the same instance (which EC2 may still be finishing).
+pub fn is_retryable(call: &Call, error: &CloudError, after_disassociate: bool) -> bool {
     if error.retryable {
         return true;
     }
@@ -25,9 +27,10 @@ pub fn is_retryable(call: &Call, error: &CloudError) -> bool {
             error.message.contains("Invalid IAM Instance Profile")
                 || error.message.contains("has no associated IAM Roles")
         }
-        // The plan frees the instance first; an association still
-        // `disassociating` is the only one left to see.
-        (Call::AssociateIamInstanceProfile(_), ErrorCode::IncorrectState) => true,
+        // The plan freed the instance just before; its old association may
+        // still be `disassociating`. Any other existing association is for
+        // good: retrying would only wait out the timeout.
+        (Call::AssociateIamInstanceProfile(_), ErrorCode::IncorrectState) => after_disassociate,
         (Call::AddRoleToInstanceProfile(_), ErrorCode::NoSuchEntity) => {
             error.message.starts_with("The role with name")
         }
@@ -35,7 +38,7 @@ pub fn is_retryable(call: &Call, error: &CloudError) -> bool {
     }
 }
 
-/// Exponential backoff with full jitter: a random wait up to
+/// Exponential backoff with jitter: a random wait between half and all of
 /// `base * 2^attempt`, capped, so retrying clients do not move in step.
 pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let ceiling = base
@@ -58,13 +61,25 @@ mod tests {
             ErrorCode::InvalidParameterValue,
             "Value (web) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
         );
-        assert!(is_retryable(&call, &not_yet));
+        assert!(is_retryable(&call, &not_yet, false));
         let other = CloudError::new(
             "AssociateIamInstanceProfile",
             ErrorCode::InvalidParameterValue,
             "bad",
         );
-        assert!(!is_retryable(&call, &other));
+        assert!(!is_retryable(&call, &other, false));
+    }
+
+    #[test]
+    fn an_existing_association_is_retried_only_after_our_own_disassociate() {
+        let call = Call::AssociateIamInstanceProfile(AssociateIamInstanceProfileRequest::default());
+        let existing = CloudError::new(
+            "AssociateIamInstanceProfile",
+            ErrorCode::IncorrectState,
+            "There is an existing association for instance i-0123456789abcdef0",
+        );
+        assert!(is_retryable(&call, &existing, true));
+        assert!(!is_retryable(&call, &existing, false));
     }
 
     #[test]

@@ -54,9 +54,9 @@ pub struct ResourceDiff {
     /// Role or profile name, or instance id (name for one not yet launched).
     pub name: String,
     pub status: Status,
-    /// For managed roles and profiles: the live `rolecall:spec` tag equals the
-    /// declared hash (so any difference was made outside rolecall).
-    pub spec_current: Option<bool>,
+    /// For managed resources: how the live `rolecall:spec` tag compares with
+    /// the declared hash.
+    pub spec: Option<SpecTag>,
     pub attributes: Vec<AttributeDiff>,
     /// The resource as the account holds it (user tags only); `None` for a
     /// managed resource already in sync (nothing to show).
@@ -78,6 +78,31 @@ impl ResourceDiff {
     }
 }
 
+/// The live `rolecall:spec` tag of a managed resource against the declared hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecTag {
+    /// Equal: the manifests did not change since the last apply, so any
+    /// difference was made outside rolecall.
+    Current,
+    /// Different (or [`PENDING_SPEC`](super::ownership::PENDING_SPEC), written
+    /// by a create whose last step has not run): the manifests changed, or an
+    /// apply did not finish.
+    Stale,
+    /// Removed: someone took the tag off outside rolecall.
+    Absent,
+}
+
+impl SpecTag {
+    fn of(tags: &Tags, hash: &str) -> SpecTag {
+        match ownership::live_spec_hash(tags) {
+            None => SpecTag::Absent,
+            Some(live) if live == hash => SpecTag::Current,
+            Some(_) => SpecTag::Stale,
+        }
+    }
+}
+
 /// Where a declared instance stands in the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstanceMatch {
@@ -85,6 +110,8 @@ pub enum InstanceMatch {
     Found(String),
     /// No live instance by that name (the emulator may launch it).
     Absent,
+    /// The instance another declaration already matched (a problem is reported).
+    Duplicate,
 }
 
 /// A reason the manifests cannot be reconciled with the account as it is.
@@ -165,8 +192,8 @@ fn profile_view(profile: &InstanceProfile) -> Value {
 /// A managed resource whose attributes match and whose spec tag is current:
 /// nothing to show, so its before/after views are not built (at 100,000
 /// resources, building them dominated planning a converged account).
-fn in_sync(attributes: &[AttributeDiff], spec_current: Option<bool>) -> bool {
-    attributes.is_empty() && spec_current == Some(true)
+fn in_sync(attributes: &[AttributeDiff], spec: Option<SpecTag>) -> bool {
+    attributes.is_empty() && spec == Some(SpecTag::Current)
 }
 
 fn tags_equal(a: &Tags, b: &Tags, ignore_case: bool) -> bool {
@@ -271,7 +298,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 kind: Kind::Role,
                 name: name.clone(),
                 status: Status::Missing,
-                spec_current: None,
+                spec: None,
                 attributes: Vec::new(),
                 before: None,
                 after: Some(role_view(role)),
@@ -280,16 +307,15 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
             continue;
         };
         let status = status_of(&desired.stack, &found.role.tags);
-        let spec_current = (status == Status::Managed)
-            .then(|| ownership::live_spec_hash(&found.role.tags) == Some(hash.as_str()));
+        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.role.tags, &hash));
         let attributes = role_attributes(&found.role, role);
-        let settled = in_sync(&attributes, spec_current);
+        let settled = in_sync(&attributes, spec);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::Role,
             name: name.clone(),
             status,
-            spec_current,
+            spec,
             attributes,
             before: (!settled).then(|| role_view(&found.role)),
             after: (!settled).then(|| role_view(role)),
@@ -306,7 +332,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 kind: Kind::Role,
                 name: name.clone(),
                 status: Status::Orphaned,
-                spec_current: None,
+                spec: None,
                 attributes: Vec::new(),
                 before: Some(role_view(&found.role)),
                 after: None,
@@ -338,7 +364,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 kind: Kind::InstanceProfile,
                 name: name.clone(),
                 status: Status::Missing,
-                spec_current: None,
+                spec: None,
                 attributes: Vec::new(),
                 before: None,
                 after: Some(profile_view(profile)),
@@ -347,16 +373,15 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
             continue;
         };
         let status = status_of(&desired.stack, &found.profile.tags);
-        let spec_current = (status == Status::Managed)
-            .then(|| ownership::live_spec_hash(&found.profile.tags) == Some(hash.as_str()));
+        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.profile.tags, &hash));
         let attributes = profile_attributes(&found.profile, profile);
-        let settled = in_sync(&attributes, spec_current);
+        let settled = in_sync(&attributes, spec);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::InstanceProfile,
             name: name.clone(),
             status,
-            spec_current,
+            spec,
             before: (!settled).then(|| profile_view(&found.profile)),
             after: (!settled).then(|| profile_view(profile)),
             attributes,
@@ -373,7 +398,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 kind: Kind::InstanceProfile,
                 name: name.clone(),
                 status: Status::Orphaned,
-                spec_current: None,
+                spec: None,
                 attributes: Vec::new(),
                 before: Some(profile_view(&found.profile)),
                 after: None,
@@ -413,7 +438,8 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
             by_name.entry(name).or_default().push(&instance.instance_id);
         }
     }
-    let mut declared_ids = std::collections::HashSet::new();
+    // Live instance id -> the declaration that matched it first.
+    let mut declared_ids: HashMap<&str, (String, Option<Location>)> = HashMap::new();
     for spec in &desired.instances {
         let declared_key = match &spec.selector {
             InstanceSelector::Id(id) => instance_key(id),
@@ -452,7 +478,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 kind: Kind::Instance,
                 name: id.or(name).unwrap_or_default().to_string(),
                 status: Status::Missing,
-                spec_current: None,
+                spec: None,
                 attributes: Vec::new(),
                 before: None,
                 after: Some(instance_view(id, name, spec.profile.as_deref())),
@@ -460,7 +486,25 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
             });
             continue;
         };
-        declared_ids.insert(found.instance_id.as_str());
+        if let Some((first_key, first_location)) = declared_ids.get(found.instance_id.as_str()) {
+            let first = first_location
+                .as_ref()
+                .map_or_else(String::new, |l| format!(" at {l}"));
+            out.problems.push(Problem {
+                key: declared_key.clone(),
+                location: location.clone(),
+                message: format!(
+                    "matches instance {}, which is already declared as `{first_key}`{first}; declare each instance once",
+                    found.instance_id
+                ),
+            });
+            out.instance_matches.push(InstanceMatch::Duplicate);
+            continue;
+        }
+        declared_ids.insert(
+            found.instance_id.as_str(),
+            (declared_key.clone(), location.clone()),
+        );
         out.instance_matches
             .push(InstanceMatch::Found(found.instance_id.clone()));
         let live_profile = found.association.as_ref().map(|a| a.profile_name.clone());
@@ -469,16 +513,15 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         let key = instance_key(&found.instance_id);
         let hash = instance_hash(spec.profile.as_deref());
         let status = status_of(&desired.stack, &found.tags);
-        let spec_current = (status == Status::Managed)
-            .then(|| ownership::live_spec_hash(&found.tags) == Some(hash.as_str()));
+        let spec_tag = (status == Status::Managed).then(|| SpecTag::of(&found.tags, &hash));
         out.instance_hashes.insert(key.clone(), hash);
-        let settled = in_sync(&attributes, spec_current);
+        let settled = in_sync(&attributes, spec_tag);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::Instance,
             name: found.instance_id.clone(),
             status,
-            spec_current,
+            spec: spec_tag,
             before: (!settled).then(|| live_instance_view(found)),
             after: (!settled).then(|| {
                 instance_view(
@@ -492,7 +535,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         });
     }
     for (id, instance) in &live.instances {
-        if declared_ids.contains(id.as_str()) {
+        if declared_ids.contains_key(id.as_str()) {
             continue;
         }
         if ownership::owner(&instance.tags) == Owner::Stack(desired.stack.clone()) {
@@ -501,7 +544,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 kind: Kind::Instance,
                 name: id.clone(),
                 status: Status::Orphaned,
-                spec_current: None,
+                spec: None,
                 attributes: Vec::new(),
                 before: Some(live_instance_view(instance)),
                 after: None,

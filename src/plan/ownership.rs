@@ -20,6 +20,12 @@ pub fn owner(tags: &Tags) -> Owner {
     }
 }
 
+/// The `rolecall:spec` value a create call writes when more steps follow for
+/// the same resource: the real hash is written by the resource's last step, so
+/// a create interrupted half-way (failed step, killed apply) reads as an
+/// unfinished apply, never as a change made outside rolecall.
+pub const PENDING_SPEC: &str = "pending";
+
 /// The `rolecall:spec` tag of a live resource, if any.
 pub fn live_spec_hash(tags: &Tags) -> Option<&str> {
     tags.get(TAG_SPEC).map(String::as_str)

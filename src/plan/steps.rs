@@ -3,9 +3,9 @@
 //! This is DESIGN.md's sequencing table in code. Every rule reads as
 //! "this call requires that fact", see `sequence::Fact`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, Status};
+use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
 use super::ownership::{self, Owner};
 use super::sequence::{Draft, Fact};
 use super::{Action, Change, PlanOptions};
@@ -19,7 +19,7 @@ use crate::cloud::ec2::{
 use crate::cloud::iam::*;
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
-    LiveInstance, Role, TAG_SPEC, TAG_STACK, Tags, instance_key, profile_key, role_key,
+    LiveInstance, Location, Role, TAG_SPEC, TAG_STACK, Tags, instance_key, profile_key, role_key,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -39,8 +39,8 @@ struct Builder<'a> {
     /// RemoveRoleFromInstanceProfile steps by (profile, role): one call may serve
     /// both a role's deletion and its profile's deletion or role swap.
     removals: HashMap<(String, String), usize>,
-    /// Profiles that get AddRoleToInstanceProfile.
-    adds: HashSet<String>,
+    /// Profiles that get AddRoleToInstanceProfile, and the role they get.
+    adds: HashMap<String, String>,
     replaced_roles: HashSet<&'a str>,
     deleted_profiles: HashSet<&'a str>,
     replaced_profiles: HashSet<&'a str>,
@@ -49,6 +49,9 @@ struct Builder<'a> {
     instances_by_profile: HashMap<&'a str, Vec<&'a LiveInstance>>,
     /// Instances this plan handles itself (declared and managed, or released).
     handled_instances: HashSet<&'a str>,
+    /// Replaced profiles and the instances disassociated from them and
+    /// associated again with the new one (no credentials in between).
+    reassociated: BTreeMap<String, Vec<String>>,
 }
 
 pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOptions) -> Built {
@@ -73,13 +76,14 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         options,
         out: Built::default(),
         removals: HashMap::new(),
-        adds: HashSet::new(),
+        adds: HashMap::new(),
         replaced_roles: HashSet::new(),
         deleted_profiles: HashSet::new(),
         replaced_profiles: HashSet::new(),
         profiles_by_role,
         instances_by_profile,
         handled_instances: HashSet::new(),
+        reassociated: BTreeMap::new(),
     };
     for diff in &cmp.diffs {
         match (diff.kind, &diff.status) {
@@ -104,7 +108,8 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         }
     }
     builder.instances(cmp);
-    builder.unmanaged_users_of_changed_profiles();
+    builder.users_of_profiles_losing_their_role();
+    builder.users_of_replaced_profiles();
     builder.out
 }
 
@@ -134,10 +139,16 @@ impl<'a> Builder<'a> {
         self.out.drafts.len() - 1
     }
 
-    fn problem(&mut self, diff_key: &str, message: String) {
+    /// A problem with a declared resource, at the place it is declared.
+    fn problem(&mut self, key: &str, message: String) {
+        let location = self.desired.locations.get(key).cloned();
+        self.problem_at(key, location, message);
+    }
+
+    fn problem_at(&mut self, key: &str, location: Option<Location>, message: String) {
         self.out.problems.push(Problem {
-            key: diff_key.to_string(),
-            location: self.desired.locations.get(diff_key).cloned(),
+            key: key.to_string(),
+            location,
             message,
         });
     }
@@ -154,7 +165,8 @@ impl<'a> Builder<'a> {
             ),
             _ => return,
         };
-        self.problem(&diff.key, message);
+        // `diff.location`: an instance declared by name is keyed by its id here.
+        self.problem_at(&diff.key, diff.location.clone(), message);
     }
 
     fn owned_by_us(&self, tags: &Tags) -> bool {
@@ -203,7 +215,13 @@ impl<'a> Builder<'a> {
 
     fn create_role(&mut self, role: &Role, hash: &str) {
         let key = role_key(&role.name);
-        let tags = ownership::owned_tags(&role.tags, &self.desired.stack, hash);
+        let more_steps = !role.inline_policies.is_empty() || !role.managed_policies.is_empty();
+        let spec = if more_steps {
+            ownership::PENDING_SPEC
+        } else {
+            hash
+        };
+        let tags = ownership::owned_tags(&role.tags, &self.desired.stack, spec);
         let create = CreateRoleRequest {
             role_name: role.name.clone(),
             assume_role_policy_document: role.trust.to_json(),
@@ -228,7 +246,8 @@ impl<'a> Builder<'a> {
             self.push(
                 Draft::new(&key, Call::PutRolePolicy(put))
                     .requires(Fact::RoleExists(role.name.clone()))
-                    .provides(Fact::RoleReady(role.name.clone())),
+                    .provides(Fact::RoleReady(role.name.clone()))
+                    .provides(Fact::AttributesUpdated(key.clone())),
             );
         }
         for arn in &role.managed_policies {
@@ -239,9 +258,43 @@ impl<'a> Builder<'a> {
             self.push(
                 Draft::new(&key, Call::AttachRolePolicy(attach))
                     .requires(Fact::RoleExists(role.name.clone()))
-                    .provides(Fact::RoleReady(role.name.clone())),
+                    .provides(Fact::RoleReady(role.name.clone()))
+                    .provides(Fact::AttributesUpdated(key.clone())),
             );
         }
+        if more_steps {
+            self.push_spec_tag(&key, hash);
+        }
+    }
+
+    /// The resource's last step: its `rolecall:spec` tag says "applied", so it
+    /// follows every other change to the resource (`AttributesUpdated`).
+    fn push_spec_tag(&mut self, key: &str, hash: &str) {
+        let tags = vec![Tag::new(TAG_SPEC, hash)];
+        let call = if let Some(name) = key.strip_prefix("role/") {
+            Call::TagRole(TagRoleRequest {
+                role_name: name.to_string(),
+                tags,
+            })
+        } else if let Some(name) = key.strip_prefix("instance-profile/") {
+            Call::TagInstanceProfile(TagInstanceProfileRequest {
+                instance_profile_name: name.to_string(),
+                tags,
+            })
+        } else {
+            // An instance: its id, or `instance/NAME` until apply launches it.
+            let id = key.strip_prefix("instance/").unwrap_or(key);
+            let resource = if self.live.instances.contains_key(id) {
+                id.to_string()
+            } else {
+                key.to_string()
+            };
+            Call::CreateTags(CreateTagsRequest {
+                resources: vec![resource],
+                tags,
+            })
+        };
+        self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(key.to_string())));
     }
 
     /// The delete chain: out of every profile, policies detached and deleted,
@@ -340,6 +393,9 @@ impl<'a> Builder<'a> {
         let name = role.name.clone();
         let before = self.out.drafts.len();
         let updated = Fact::AttributesUpdated(key.clone());
+        // What instances get from the role: a profile hands it to them only
+        // once these changes are made (see `add_role_to_profile`).
+        let ready = Fact::RoleReady(name.clone());
         if live.description != role.description
             || live.max_session_duration != role.max_session_duration
         {
@@ -356,7 +412,9 @@ impl<'a> Builder<'a> {
                 policy_document: role.trust.to_json(),
             };
             self.push(
-                Draft::new(&key, Call::UpdateAssumeRolePolicy(update)).provides(updated.clone()),
+                Draft::new(&key, Call::UpdateAssumeRolePolicy(update))
+                    .provides(ready.clone())
+                    .provides(updated.clone()),
             );
         }
         if live.permissions_boundary != role.permissions_boundary {
@@ -369,7 +427,11 @@ impl<'a> Builder<'a> {
                     role_name: name.clone(),
                 }),
             };
-            self.push(Draft::new(&key, call).provides(updated.clone()));
+            self.push(
+                Draft::new(&key, call)
+                    .provides(ready.clone())
+                    .provides(updated.clone()),
+            );
         }
         // Detach before attach: a role holds at most 10 managed policies.
         for arn in live.managed_policies.difference(&role.managed_policies) {
@@ -380,6 +442,7 @@ impl<'a> Builder<'a> {
             self.push(
                 Draft::new(&key, Call::DetachRolePolicy(detach))
                     .provides(Fact::RolePoliciesDetached(name.clone()))
+                    .provides(ready.clone())
                     .provides(updated.clone()),
             );
         }
@@ -391,6 +454,7 @@ impl<'a> Builder<'a> {
             self.push(
                 Draft::new(&key, Call::AttachRolePolicy(attach))
                     .requires(Fact::RolePoliciesDetached(name.clone()))
+                    .provides(ready.clone())
                     .provides(updated.clone()),
             );
         }
@@ -404,6 +468,7 @@ impl<'a> Builder<'a> {
                 self.push(
                     Draft::new(&key, Call::DeleteRolePolicy(delete))
                         .provides(Fact::RoleInlineDeleted(name.clone()))
+                        .provides(ready.clone())
                         .provides(updated.clone()),
                 );
             }
@@ -418,6 +483,7 @@ impl<'a> Builder<'a> {
                 self.push(
                     Draft::new(&key, Call::PutRolePolicy(put))
                         .requires(Fact::RoleInlineDeleted(name.clone()))
+                        .provides(ready.clone())
                         .provides(updated.clone()),
                 );
             }
@@ -478,9 +544,19 @@ impl<'a> Builder<'a> {
                     self.create_profile(profile, &hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
                 } else if self.update_profile(&live.profile, profile, &hash) {
+                    // Nothing declared changed: say why there are steps.
+                    let recreated_role = profile
+                        .role
+                        .as_deref()
+                        .is_some_and(|r| self.replaced_roles.contains(r));
+                    let why = if recreated_role {
+                        "role (recreated)"
+                    } else {
+                        "ownership tags"
+                    };
                     self.out
                         .changes
-                        .push(change(diff, Action::Update, Some("ownership tags")));
+                        .push(change(diff, Action::Update, Some(why)));
                 } else {
                     self.out.changes.push(change(diff, Action::Noop, None));
                 }
@@ -491,7 +567,12 @@ impl<'a> Builder<'a> {
 
     fn create_profile(&mut self, profile: &InstanceProfile, hash: &str) {
         let key = profile_key(&profile.name);
-        let tags = ownership::owned_tags(&profile.tags, &self.desired.stack, hash);
+        let spec = if profile.role.is_some() {
+            ownership::PENDING_SPEC
+        } else {
+            hash
+        };
+        let tags = ownership::owned_tags(&profile.tags, &self.desired.stack, spec);
         let create = CreateInstanceProfileRequest {
             instance_profile_name: profile.name.clone(),
             path: (profile.path != "/").then(|| profile.path.clone()),
@@ -505,6 +586,7 @@ impl<'a> Builder<'a> {
         if let Some(role) = &profile.role {
             self.check_role_reference(&key, role);
             self.add_role_to_profile(&profile.name, role);
+            self.push_spec_tag(&key, hash);
         }
     }
 
@@ -541,12 +623,24 @@ impl<'a> Builder<'a> {
             .as_deref()
             .is_some_and(|r| self.replaced_roles.contains(r));
         if live.role != profile.role || role_replaced {
-            if let Some(old) = &live.role {
-                self.remove_role_from_profile(&profile.name, old);
-            }
+            let removal = live
+                .role
+                .as_ref()
+                .map(|old| self.remove_role_from_profile(&profile.name, old));
             if let Some(new) = &profile.role {
                 self.check_role_reference(&key, new);
                 self.add_role_to_profile(&profile.name, new);
+                if let Some(removal) = removal
+                    && live.role.as_ref() != Some(new)
+                {
+                    // A role swap leaves instances without credentials between
+                    // the two calls: build the new role completely first, so
+                    // the gap is two adjacent calls. Soft, because the new role
+                    // may itself wait for this removal (it replaces a role).
+                    let draft = &mut self.out.drafts[removal];
+                    draft.prefers.push(Fact::RoleExists(new.clone()));
+                    draft.prefers.push(Fact::RoleReady(new.clone()));
+                }
             }
         }
         let wanted = ownership::owned_tags(&profile.tags, &self.desired.stack, hash);
@@ -577,7 +671,7 @@ impl<'a> Builder<'a> {
 
     fn add_role_to_profile(&mut self, profile: &str, role: &str) {
         let key = profile_key(profile);
-        self.adds.insert(profile.to_string());
+        self.adds.insert(profile.to_string(), role.to_string());
         self.push(
             Draft::new(
                 &key,
@@ -595,11 +689,12 @@ impl<'a> Builder<'a> {
         );
     }
 
-    /// One RemoveRoleFromInstanceProfile per (profile, role), whoever needs it.
-    fn remove_role_from_profile(&mut self, profile: &str, role: &str) {
+    /// One RemoveRoleFromInstanceProfile per (profile, role), whoever needs
+    /// it; returns its draft index.
+    fn remove_role_from_profile(&mut self, profile: &str, role: &str) -> usize {
         let pair = (profile.to_string(), role.to_string());
-        if self.removals.contains_key(&pair) {
-            return;
+        if let Some(&index) = self.removals.get(&pair) {
+            return index;
         }
         let key = profile_key(profile);
         let mut draft = Draft::new(
@@ -620,6 +715,7 @@ impl<'a> Builder<'a> {
         }
         let index = self.push(draft);
         self.removals.insert(pair, index);
+        index
     }
 
     /// A role a profile names must be declared, or exist and not be deleted by this plan.
@@ -681,6 +777,8 @@ impl<'a> Builder<'a> {
                 self.check_profile_reference(&declared_key, profile);
             }
             match found {
+                // Already reported as a problem.
+                InstanceMatch::Duplicate => {}
                 InstanceMatch::Absent => {
                     let diff = diffs.get(declared_key.as_str()).copied();
                     let hash = cmp
@@ -710,17 +808,10 @@ impl<'a> Builder<'a> {
                     }
                     self.handled_instances.insert(&live.instance_id);
                     let mut changed = self.associate(live, spec.profile.as_deref());
-                    if diff.spec_current != Some(true) {
+                    if diff.spec != Some(SpecTag::Current) {
                         // Record what was applied, after the association changed.
                         let hash = cmp.instance_hashes.get(&key).cloned().unwrap_or_default();
-                        let tag = CreateTagsRequest {
-                            resources: vec![live.instance_id.clone()],
-                            tags: vec![Tag::new(TAG_SPEC, hash)],
-                        };
-                        self.push(
-                            Draft::new(&key, Call::CreateTags(tag))
-                                .requires(Fact::AttributesUpdated(key.clone())),
-                        );
+                        self.push_spec_tag(&key, &hash);
                         changed = true;
                     }
                     let action = if changed {
@@ -728,9 +819,16 @@ impl<'a> Builder<'a> {
                     } else {
                         Action::Noop
                     };
-                    self.out
-                        .changes
-                        .push(change(diff, action, Some("ownership tags")));
+                    let recreated = spec
+                        .profile
+                        .as_deref()
+                        .is_some_and(|p| self.replaced_profiles.contains(p));
+                    let why = if recreated {
+                        "profile (recreated)"
+                    } else {
+                        "ownership tags"
+                    };
+                    self.out.changes.push(change(diff, action, Some(why)));
                 }
             }
         }
@@ -753,18 +851,23 @@ impl<'a> Builder<'a> {
             }
             let release = DeleteTagsRequest {
                 resources: vec![live.instance_id.clone()],
-                tags: vec![TagKeyMaybeValue {
-                    key: TAG_STACK.to_string(),
-                    value: None,
-                }],
+                tags: [TAG_STACK, TAG_SPEC]
+                    .into_iter()
+                    .map(|key| TagKeyMaybeValue {
+                        key: key.to_string(),
+                        value: None,
+                    })
+                    .collect(),
             };
             self.push(Draft::new(&diff.key, Call::DeleteTags(release)));
             self.out.changes.push(change(diff, Action::Delete, None));
         }
-        // Instances rolecall does not manage, still using a profile this plan deletes.
+        // Instances rolecall does not manage, still using a profile this plan
+        // deletes (or deletes and creates again, to change its path).
         let mut dying: Vec<&str> = self.deleted_profiles.iter().copied().collect();
         dying.sort_unstable();
         for profile in dying {
+            let replaced = self.replaced_profiles.contains(profile);
             let users = self
                 .instances_by_profile
                 .get(profile)
@@ -775,8 +878,9 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 let message = format!(
-                    "instance {} is not managed by this stack but uses instance-profile/{profile}, which this plan deletes",
-                    live.instance_id
+                    "instance {} is not managed by this stack but uses instance-profile/{profile}, which this plan {}",
+                    live.instance_id,
+                    if replaced { "replaces" } else { "deletes" }
                 );
                 if !self.options.force {
                     self.problem(
@@ -785,12 +889,30 @@ impl<'a> Builder<'a> {
                     );
                     continue;
                 }
-                self.out
-                    .warnings
-                    .push(format!("--force: {message}; disassociating it"));
-                self.disassociate(live);
+                if replaced {
+                    self.out.warnings.push(format!(
+                        "--force: {message}; disassociating it, then associating it with the new profile"
+                    ));
+                    self.reassociate(live, profile);
+                } else {
+                    self.out
+                        .warnings
+                        .push(format!("--force: {message}; disassociating it"));
+                    self.disassociate(live);
+                }
             }
         }
+    }
+
+    /// Takes an instance off a profile that is replaced and puts it back on
+    /// the new one.
+    fn reassociate(&mut self, live: &LiveInstance, profile: &str) {
+        self.disassociate(live);
+        self.push_associate(live, profile);
+        self.reassociated
+            .entry(profile.to_string())
+            .or_default()
+            .push(live.instance_id.clone());
     }
 
     fn launch(
@@ -830,6 +952,12 @@ impl<'a> Builder<'a> {
                 .get(p)
                 .is_some_and(|l| l.profile.role.is_none()),
         });
+        let associate_later = profile.filter(|_| roleless);
+        let spec = if associate_later.is_some() {
+            ownership::PENDING_SPEC
+        } else {
+            hash
+        };
         let run = RunInstancesRequest {
             min_count: 1,
             max_count: 1,
@@ -841,7 +969,7 @@ impl<'a> Builder<'a> {
                 tags: vec![
                     Tag::new("Name", name),
                     Tag::new(TAG_STACK, &self.desired.stack),
-                    Tag::new(TAG_SPEC, hash),
+                    Tag::new(TAG_SPEC, spec),
                 ],
             }],
             ..RunInstancesRequest::default()
@@ -849,24 +977,22 @@ impl<'a> Builder<'a> {
         let mut draft = Draft::new(key, Call::RunInstances(run))
             .provides(Fact::InstanceLaunched(key.to_string()));
         if let Some(profile) = profile.filter(|_| !roleless) {
-            draft = draft
-                .requires(Fact::ProfileExists(profile.to_string()))
-                .requires(Fact::ProfileReady(profile.to_string()));
+            draft = self.ready_to_use(draft, profile);
         }
         self.push(draft);
-        if let Some(profile) = profile.filter(|_| roleless) {
+        if let Some(profile) = associate_later {
             // The id is not known yet: `instance/NAME` stands for the instance
             // the RunInstances step launches (apply substitutes it).
             let request = AssociateIamInstanceProfileRequest {
                 iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
                 instance_id: key.to_string(),
             };
-            self.push(
-                Draft::new(key, Call::AssociateIamInstanceProfile(request))
-                    .requires(Fact::InstanceLaunched(key.to_string()))
-                    .requires(Fact::ProfileExists(profile.to_string()))
-                    .requires(Fact::ProfileReady(profile.to_string())),
-            );
+            let draft = Draft::new(key, Call::AssociateIamInstanceProfile(request))
+                .requires(Fact::InstanceLaunched(key.to_string()))
+                .provides(Fact::AttributesUpdated(key.to_string()));
+            let draft = self.ready_to_use(draft, profile);
+            self.push(draft);
+            self.push_spec_tag(key, hash);
         }
         if let Some(diff) = diff {
             self.out.changes.push(change(diff, Action::Create, None));
@@ -892,8 +1018,7 @@ impl<'a> Builder<'a> {
                     return false;
                 }
                 // The profile is deleted and recreated: re-associate at the end.
-                self.disassociate(live);
-                self.push_associate(live, profile);
+                self.reassociate(live, profile);
                 true
             }
             (Some(a), Some(profile)) if live.state == InstanceState::Running => {
@@ -902,13 +1027,11 @@ impl<'a> Builder<'a> {
                     iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
                     association_id: a.association_id.clone(),
                 };
-                self.push(
-                    Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
-                        .requires(Fact::ProfileExists(profile.to_string()))
-                        .requires(Fact::ProfileReady(profile.to_string()))
-                        .provides(Fact::ProfileUnused(a.profile_name.clone()))
-                        .provides(Fact::AttributesUpdated(key.clone())),
-                );
+                let draft = Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
+                    .provides(Fact::ProfileUnused(a.profile_name.clone()))
+                    .provides(Fact::AttributesUpdated(key.clone()));
+                let draft = self.ready_to_use(draft, profile);
+                self.push(draft);
                 true
             }
             (Some(_), Some(profile)) => {
@@ -917,6 +1040,23 @@ impl<'a> Builder<'a> {
                 true
             }
         }
+    }
+
+    /// What an instance needs before it may use `profile`: the profile, holding
+    /// its declared role, and that role with all its declared policies.
+    fn ready_to_use(&self, mut draft: Draft, profile: &str) -> Draft {
+        draft = draft
+            .requires(Fact::ProfileExists(profile.to_string()))
+            .requires(Fact::ProfileReady(profile.to_string()));
+        if let Some(role) = self
+            .desired
+            .profiles
+            .get(profile)
+            .and_then(|p| p.role.as_ref())
+        {
+            draft = draft.requires(Fact::RoleReady(role.clone()));
+        }
+        draft
     }
 
     fn disassociate(&mut self, live: &LiveInstance) {
@@ -941,24 +1081,31 @@ impl<'a> Builder<'a> {
             iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
             instance_id: live.instance_id.clone(),
         };
-        self.push(
-            Draft::new(&key, Call::AssociateIamInstanceProfile(request))
-                .requires(Fact::InstanceFree(key.clone()))
-                .requires(Fact::ProfileExists(profile.to_string()))
-                .requires(Fact::ProfileReady(profile.to_string()))
-                .provides(Fact::AttributesUpdated(key.clone())),
-        );
+        let draft = Draft::new(&key, Call::AssociateIamInstanceProfile(request))
+            .requires(Fact::InstanceFree(key.clone()))
+            .provides(Fact::AttributesUpdated(key.clone()));
+        let draft = self.ready_to_use(draft, profile);
+        self.push(draft);
     }
 
-    /// Warns, or refuses, when a profile that stays loses its role while instances use it.
-    fn unmanaged_users_of_changed_profiles(&mut self) {
-        let mut affected: BTreeSet<String> = BTreeSet::new();
-        for (profile, _) in self.removals.keys() {
+    /// Warns, or refuses, when a profile that stays loses its role while
+    /// instances use it: every instance using it loses its credentials, for
+    /// good or until the new role is added.
+    fn users_of_profiles_losing_their_role(&mut self) {
+        // Profile -> the role it loses.
+        let mut affected: BTreeMap<String, String> = BTreeMap::new();
+        for (profile, role) in self.removals.keys() {
             if !self.deleted_profiles.contains(profile.as_str()) {
-                affected.insert(profile.clone());
+                affected.insert(profile.clone(), role.clone());
             }
         }
-        for profile in affected {
+        let ids = |list: &[&LiveInstance]| {
+            list.iter()
+                .map(|i| i.instance_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (profile, removed) in affected {
             let users = self
                 .instances_by_profile
                 .get(profile.as_str())
@@ -967,43 +1114,55 @@ impl<'a> Builder<'a> {
             if users.is_empty() {
                 continue;
             }
-            let readded = self.adds.contains(&profile);
-            let (managed, unmanaged): (Vec<&LiveInstance>, Vec<&LiveInstance>) =
-                users.into_iter().partition(|i| self.owned_by_us(&i.tags));
-            let ids = |list: &[&LiveInstance]| {
-                list.iter()
-                    .map(|i| i.instance_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let added = self.adds.get(&profile);
+            let readded = added.is_some();
+            let unmanaged: Vec<&LiveInstance> = users
+                .iter()
+                .copied()
+                .filter(|i| !self.owned_by_us(&i.tags))
+                .collect();
             if !unmanaged.is_empty() && !readded {
                 let message = format!(
                     "instance-profile/{profile} loses its role while instances not managed by this stack use it ({})",
                     ids(&unmanaged)
                 );
-                if self.options.force {
-                    self.out.warnings.push(format!("--force: {message}"));
-                } else {
+                if !self.options.force {
                     self.problem(
                         &profile_key(&profile),
                         format!("{message}; rerun with --force to do it anyway"),
                     );
+                    continue;
                 }
-                continue;
+                self.out.warnings.push(format!("--force: {message}"));
             }
-            let all: Vec<&LiveInstance> = managed.into_iter().chain(unmanaged).collect();
-            let message = if readded {
+            let message = if added == Some(&removed) {
+                format!(
+                    "instance-profile/{profile} gets its role back after role/{removed} is replaced: instances using it ({}) have no credentials in between",
+                    ids(&users)
+                )
+            } else if readded {
                 format!(
                     "instance-profile/{profile} switches role: instances using it ({}) have no credentials between RemoveRoleFromInstanceProfile and AddRoleToInstanceProfile",
-                    ids(&all)
+                    ids(&users)
                 )
             } else {
                 format!(
                     "instance-profile/{profile} loses its role: instances using it ({}) will get no credentials",
-                    ids(&all)
+                    ids(&users)
                 )
             };
             self.out.warnings.push(message);
+        }
+    }
+
+    /// A profile cannot be recreated while the old one exists: instances that
+    /// stay on it are without credentials while it is replaced.
+    fn users_of_replaced_profiles(&mut self) {
+        for (profile, instances) in std::mem::take(&mut self.reassociated) {
+            self.out.warnings.push(format!(
+                "instance-profile/{profile} is replaced (its path changes): instances using it ({}) have no credentials between DisassociateIamInstanceProfile and AssociateIamInstanceProfile",
+                instances.join(", ")
+            ));
         }
     }
 }
