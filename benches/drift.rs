@@ -19,14 +19,14 @@ fn bench(c: &mut Criterion) {
             role.role.description = "edited by hand".into();
         }
     }
-    let report = drift::detect(&desired, &live);
+    let report = drift::detect(&desired, &live).expect("comparable");
     assert_eq!(report.summary.modified, n / 100);
     let mut group = c.benchmark_group("drift");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.bench_function("100k_each_1pct_drifted", |b| {
-        b.iter_with_large_drop(|| drift::detect(&desired, &live))
+        b.iter_with_large_drop(|| drift::detect(&desired, &live).expect("comparable"))
     });
     group.finish();
 }

@@ -8,8 +8,11 @@
 
 use serde::Serialize;
 
-use crate::model::{Desired, Live};
-use crate::plan::diff::{self, AttributeDiff, Kind, Status};
+use serde_json::{Value, json};
+
+use crate::model::{Desired, Live, TAG_SPEC};
+use crate::plan::diff::{self, AttributeDiff, Comparison, Kind, ResourceDiff, SpecTag, Status};
+use crate::plan::{Problem, render_problems};
 
 /// The drift report's JSON format version.
 pub const FORMAT_VERSION: u32 = 1;
@@ -54,7 +57,10 @@ pub struct Entry {
     /// For `unmanaged`: the stack that owns it, if another one does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// Each differing attribute, `before` as the account has it, `after` as declared.
+    /// Each differing attribute: `before` as last applied, `after` as it is
+    /// now. For `modified` that is declared -> account (what changed outside
+    /// rolecall); for `pending`, account -> declared (what the manifests
+    /// changed, and the next apply makes).
     pub attributes: Vec<AttributeDiff>,
 }
 
@@ -77,37 +83,68 @@ pub struct Report {
     pub summary: Summary,
 }
 
-pub fn detect(desired: &Desired, live: &Live) -> Report {
+/// The declared spec hash of a compared resource.
+fn declared_hash<'a>(comparison: &'a Comparison, d: &ResourceDiff) -> Option<&'a String> {
+    match d.kind {
+        Kind::Role => comparison.role_hashes.get(&d.name),
+        Kind::InstanceProfile => comparison.profile_hashes.get(&d.name),
+        Kind::Instance => comparison.instance_hashes.get(&d.key),
+    }
+}
+
+/// Why the manifests could not be compared with the account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_problems("cannot compare", .0))]
+pub struct DriftError(pub Vec<Problem>);
+
+/// Compares and classifies. Fails, as `plan` does, when the manifests cannot
+/// be matched with the account (a name that differs only in case, a name
+/// several instances carry, an instance declared twice).
+pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
     let comparison = diff::compare(desired, live);
+    if !comparison.problems.is_empty() {
+        return Err(DriftError(comparison.problems));
+    }
     let mut entries = Vec::new();
-    for d in comparison.diffs {
+    for d in &comparison.diffs {
+        let mut attributes = d.attributes.clone();
         let (class, owner) = match &d.status {
             Status::Missing => (Class::Missing, None),
             Status::Orphaned => (Class::Orphaned, None),
             Status::Unmanaged => (Class::Unmanaged, None),
             Status::Foreign(stack) => (Class::Unmanaged, Some(stack.clone())),
-            Status::Managed => {
-                let current = d.spec_current.unwrap_or(true);
-                if d.attributes.is_empty() && current {
-                    continue;
-                }
-                if current {
+            Status::Managed => match d.spec {
+                Some(SpecTag::Stale) => (Class::Pending, None),
+                Some(SpecTag::Absent) => {
+                    // Only a hand outside rolecall takes the tag off.
+                    attributes.push(AttributeDiff {
+                        name: TAG_SPEC,
+                        before: Value::Null,
+                        after: declared_hash(&comparison, d).map_or(Value::Null, |h| json!(h)),
+                    });
                     (Class::Modified, None)
-                } else {
-                    (Class::Pending, None)
                 }
-            }
+                Some(SpecTag::Current) | None if attributes.is_empty() => continue,
+                Some(SpecTag::Current) | None => (Class::Modified, None),
+            },
         };
         // A pending change with no visible attribute (only the hash moved) is noise.
-        if class == Class::Pending && d.attributes.is_empty() {
+        if class == Class::Pending && attributes.is_empty() {
             continue;
         }
+        if class == Class::Modified {
+            // The comparison reads account -> declared (what apply would do);
+            // drift reports what happened: declared (applied) -> account.
+            for attribute in &mut attributes {
+                std::mem::swap(&mut attribute.before, &mut attribute.after);
+            }
+        }
         entries.push(Entry {
-            resource: d.key,
+            resource: d.key.clone(),
             kind: d.kind,
             class,
             owner,
-            attributes: d.attributes,
+            attributes,
         });
     }
     let mut summary = Summary::default();
@@ -120,11 +157,11 @@ pub fn detect(desired: &Desired, live: &Live) -> Report {
             Class::Unmanaged => &mut summary.unmanaged,
         } += 1;
     }
-    Report {
+    Ok(Report {
         format_version: FORMAT_VERSION,
         stack: desired.stack.clone(),
         drift: entries.iter().any(|e| e.class.is_drift()),
         entries,
         summary,
-    }
+    })
 }

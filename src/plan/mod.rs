@@ -159,12 +159,13 @@ impl Plan {
 
 /// Why no plan could be made: every problem found, not just the first.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", render_problems(.0))]
+#[error("{}", render_problems("cannot plan", .0))]
 pub struct PlanError(pub Vec<Problem>);
 
-fn render_problems(problems: &[Problem]) -> String {
+/// `HEADLINE: N problems`, then one problem a line.
+pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
     let mut out = format!(
-        "cannot plan: {} problem{}",
+        "{headline}: {} problem{}",
         problems.len(),
         if problems.len() == 1 { "" } else { "s" }
     );

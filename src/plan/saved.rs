@@ -19,7 +19,8 @@ const ABSENT: &str = "absent";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
-    #[error("{path}: {source}")]
+    // The cause is printed after it, by whoever prints the error chain.
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -48,24 +49,62 @@ fn stale_message(path: &Path, changed: &[String]) -> String {
     out
 }
 
-/// Live instance ids by `Name` tag, built once per check: a lab plan keys every
-/// instance it still has to launch by name.
-fn ids_by_name(live: &Live) -> HashMap<&str, Vec<&str>> {
-    let mut index: HashMap<&str, Vec<&str>> = HashMap::new();
-    for instance in live.instances.values() {
-        if let Some(name) = &instance.name {
-            index.entry(name).or_default().push(&instance.instance_id);
+/// Who uses what in the account, built once per check. A plan is only safe
+/// while these hold: it deletes a profile knowing which instances use it, and
+/// a role knowing which profiles hold it (an instance or profile rolecall does
+/// not own, appearing since, would make the plan an error without --force).
+struct Index<'a> {
+    /// Instance ids by `Name` tag: a lab plan keys every instance it still
+    /// has to launch by name.
+    ids_by_name: HashMap<&'a str, Vec<&'a str>>,
+    /// Instance ids associated with each profile.
+    users_of_profile: HashMap<&'a str, BTreeSet<&'a str>>,
+    /// Profiles holding each role.
+    holders_of_role: HashMap<&'a str, BTreeSet<&'a str>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(live: &'a Live) -> Self {
+        let mut index = Index {
+            ids_by_name: HashMap::new(),
+            users_of_profile: HashMap::new(),
+            holders_of_role: HashMap::new(),
+        };
+        for instance in live.instances.values() {
+            if let Some(name) = &instance.name {
+                index
+                    .ids_by_name
+                    .entry(name)
+                    .or_default()
+                    .push(&instance.instance_id);
+            }
+            if let Some(association) = &instance.association {
+                index
+                    .users_of_profile
+                    .entry(&association.profile_name)
+                    .or_default()
+                    .insert(&instance.instance_id);
+            }
         }
+        for (name, profile) in &live.profiles {
+            if let Some(role) = &profile.profile.role {
+                index.holders_of_role.entry(role).or_default().insert(name);
+            }
+        }
+        index
     }
-    index
 }
 
 /// Fingerprint of what the account holds under a resource key.
-fn fingerprint(live: &Live, by_name: &HashMap<&str, Vec<&str>>, key: &str) -> String {
+fn fingerprint(live: &Live, index: &Index, key: &str) -> String {
     let value: Option<Value> = if let Some(name) = key.strip_prefix("role/") {
-        live.roles.get(name).map(|r| json!(r))
+        live.roles
+            .get(name)
+            .map(|r| json!([r, index.holders_of_role.get(name)]))
     } else if let Some(name) = key.strip_prefix("instance-profile/") {
-        live.profiles.get(name).map(|p| json!(p))
+        live.profiles
+            .get(name)
+            .map(|p| json!([p, index.users_of_profile.get(name)]))
     } else if let Some(id) = key.strip_prefix("instance/") {
         match live.instances.get(id) {
             Some(instance) => {
@@ -84,7 +123,7 @@ fn fingerprint(live: &Live, by_name: &HashMap<&str, Vec<&str>>, key: &str) -> St
             }
             None => {
                 // Not launched yet: the instance is keyed by its Name tag.
-                by_name.get(id).map(|named| json!(named))
+                index.ids_by_name.get(id).map(|named| json!(named))
             }
         }
     } else {
@@ -125,11 +164,11 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
 /// Records the account and the fingerprints the plan was computed from.
 pub fn seal(plan: &mut Plan, live: &Live) {
     plan.account_id = Some(live.account_id.clone());
-    let by_name = ids_by_name(live);
+    let index = Index::new(live);
     plan.fingerprints = touched(plan)
         .into_iter()
         .map(|key| {
-            let print = fingerprint(live, &by_name, &key);
+            let print = fingerprint(live, &index, &key);
             (key, print)
         })
         .collect::<BTreeMap<_, _>>();
@@ -137,10 +176,10 @@ pub fn seal(plan: &mut Plan, live: &Live) {
 
 /// The resources whose live state differs from when the plan was sealed.
 pub fn changed_since(plan: &Plan, live: &Live) -> Vec<String> {
-    let by_name = ids_by_name(live);
+    let index = Index::new(live);
     plan.fingerprints
         .iter()
-        .filter(|(key, print)| fingerprint(live, &by_name, key) != **print)
+        .filter(|(key, print)| fingerprint(live, &index, key) != **print)
         .map(|(key, _)| key.clone())
         .collect()
 }
