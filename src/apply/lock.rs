@@ -12,15 +12,34 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{path}: {source}")]
+    // The cause is printed after it, by whoever prints the error chain.
+    #[error("lock file {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "the account is locked by another rolecall ({holder}); wait for it to finish, or pass --lock-timeout to wait (lock file {path})"
-    )]
-    Held { path: PathBuf, holder: String },
+    #[error("{}", held_message(.path, .holder, .waited))]
+    Held {
+        path: PathBuf,
+        holder: String,
+        /// How long this process waited (`--lock-timeout`).
+        waited: Duration,
+    },
+}
+
+fn held_message(path: &Path, holder: &str, waited: &Duration) -> String {
+    if waited.is_zero() {
+        format!(
+            "the account is locked by another rolecall ({holder}); wait for it to finish, or pass --lock-timeout to wait (lock file {})",
+            path.display()
+        )
+    } else {
+        format!(
+            "the account is still locked by another rolecall ({holder}) after waiting {} s (lock file {})",
+            waited.as_secs_f64(),
+            path.display()
+        )
+    }
 }
 
 /// A held lock; dropping it releases it.
@@ -88,6 +107,7 @@ pub fn acquire(account: &Path, command: &str, timeout: Duration) -> Result<Accou
                     } else {
                         holder
                     },
+                    waited: timeout,
                 });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::output::{errln, out, outln};
 use super::progress::Progress;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::apply::{self, ApplyOptions, Report, lock};
@@ -28,7 +29,7 @@ leaves no half-made call: run it again and it converges.";
 #[command(after_help = APPLY_HELP)]
 pub struct ApplyArgs {
     /// A plan saved by `rolecall plan --out FILE` (instead of planning from manifests)
-    #[arg(value_name = "PLAN_FILE", conflicts_with = "force")]
+    #[arg(value_name = "PLAN_FILE", conflicts_with_all = ["force", "files"])]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -67,6 +68,26 @@ pub struct DestroyArgs {
     pub manifests: ManifestArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// Also take the stack's roles out of profiles it does not own, and
+    /// disassociate instances it does not own from its profiles (with a warning)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Which command runs: the words its messages use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Apply,
+    Destroy,
+}
+
+impl Verb {
+    fn command(self) -> &'static str {
+        match self {
+            Verb::Apply => "apply",
+            Verb::Destroy => "destroy",
+        }
+    }
 }
 
 /// `90s`, `2m`, `1h`, `500ms`, or plain seconds.
@@ -109,13 +130,19 @@ pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
             (plan, !args.run.auto_approve)
         }
     };
-    execute(global, &plan, confirm, &args.run)
+    execute(global, &plan, confirm, &args.run, Verb::Apply)
 }
 
 pub fn run_destroy(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Outcome> {
     let _lock = take_lock(global, "rolecall destroy", &args.run)?;
-    let (plan, _) = super::plan::compute(global, &args.manifests, false, true)?;
-    execute(global, &plan, !args.run.auto_approve, &args.run)
+    let (plan, _) = super::plan::compute(global, &args.manifests, args.force, true)?;
+    execute(
+        global,
+        &plan,
+        !args.run.auto_approve,
+        &args.run,
+        Verb::Destroy,
+    )
 }
 
 fn take_lock(
@@ -125,7 +152,7 @@ fn take_lock(
 ) -> anyhow::Result<lock::AccountLock> {
     let lock = lock::acquire(&global.account_path(), command, run.lock_timeout)?;
     if let Some(previous) = &lock.took_over_from {
-        anstream::eprintln!(
+        errln!(
             "warning: took over the account lock from a rolecall that did not finish ({previous}); the account is consistent, this apply converges it"
         );
     }
@@ -137,17 +164,27 @@ fn execute(
     plan: &Plan,
     confirm: bool,
     run: &RunArgs,
+    verb: Verb,
 ) -> anyhow::Result<Outcome> {
-    let text = render::text::render(plan, output::text_options(global));
     if !plan.has_changes() {
-        anstream::print!("{text}");
+        match verb {
+            Verb::Apply => outln!("{}", render::NO_CHANGES),
+            Verb::Destroy => outln!(
+                "Nothing to destroy: stack `{}` owns nothing in the account.",
+                plan.stack
+            ),
+        }
         return Ok(Outcome::Clean);
     }
-    if !global.quiet {
-        anstream::print!("{text}");
+    // Whoever is asked to approve sees what they approve, even with -q.
+    if !global.quiet || confirm {
+        out!(
+            "{}",
+            render::text::render(plan, output::text_options(global))
+        );
     }
     if confirm {
-        ask()?;
+        ask(verb)?;
     }
     let cloud = account::open(global)?;
     let progress = Progress::new(plan.steps.len(), global.quiet);
@@ -157,29 +194,30 @@ fn execute(
     };
     let report = apply::execute(plan, cloud.as_ref(), &options, &progress);
     progress.finish();
-    summarize(plan, &report)
+    summarize(plan, &report, verb)
 }
 
-fn ask() -> anyhow::Result<()> {
+fn ask(verb: Verb) -> anyhow::Result<()> {
+    let command = verb.command();
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
-            "refusing to apply without confirmation: standard input is not a terminal; pass --auto-approve"
+            "refusing to {command} without confirmation: standard input is not a terminal; pass --auto-approve"
         );
     }
-    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
-    std::io::stdout().flush().context("writing the prompt")?;
+    out!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
         .context("reading the answer")?;
     if answer.trim() != "yes" {
-        anyhow::bail!("apply cancelled: nothing was changed");
+        anyhow::bail!("{command} cancelled: nothing was changed");
     }
     Ok(())
 }
 
-fn summarize(plan: &Plan, report: &Report) -> anyhow::Result<Outcome> {
+fn summarize(plan: &Plan, report: &Report, verb: Verb) -> anyhow::Result<Outcome> {
     // A resource counts as applied when every one of its steps is done.
     // One pass over the steps, not one per change: plans run to 100,000s.
     let mut unfinished: std::collections::HashSet<&str> = std::collections::HashSet::new();
@@ -206,12 +244,16 @@ fn summarize(plan: &Plan, report: &Report) -> anyhow::Result<Outcome> {
         "{} created, {} updated, {} replaced, {} deleted.",
         counts[0], counts[1], counts[2], counts[3]
     );
+    let command = verb.command();
     if report.succeeded() {
-        anstream::println!("Apply complete: {tally}");
+        match verb {
+            Verb::Apply => outln!("Apply complete: {tally}"),
+            Verb::Destroy => outln!("Destroy complete: {tally}"),
+        }
         return Ok(Outcome::Clean);
     }
     let mut message = format!(
-        "apply failed: {} steps done, {} failed, {} skipped ({tally})",
+        "{command} failed: {} steps done, {} failed, {} skipped ({tally})",
         report.done(),
         report.failed(),
         report.skipped()
@@ -253,6 +295,8 @@ fn summarize(plan: &Plan, report: &Report) -> anyhow::Result<Outcome> {
             skipped.saturating_sub(SHOWN)
         ));
     }
-    message.push_str("\nRun `rolecall apply` again to converge once the cause is fixed.");
+    message.push_str(&format!(
+        "\nRun `rolecall {command}` again to converge once the cause is fixed."
+    ));
     anyhow::bail!(message)
 }

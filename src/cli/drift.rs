@@ -5,6 +5,7 @@ use std::fmt::Write;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 
+use super::output::out;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::drift::{self, Class, Entry, Report};
 use crate::plan::render::lines;
@@ -39,9 +40,8 @@ pub struct DriftArgs {
 
 pub fn run(global: &GlobalArgs, args: DriftArgs) -> anyhow::Result<Outcome> {
     let loaded = account::load(global, &args.manifests)?;
-    let cloud = account::open(global)?;
-    let live = account::snapshot(cloud.as_ref())?;
-    let report = drift::detect(&loaded.desired, &live);
+    let (live, _) = account::read(global, false)?;
+    let report = drift::detect(&loaded.desired, &live)?;
     let rendered = match args.format {
         DriftFormat::Json => {
             let mut text = serde_json::to_string_pretty(&report)?;
@@ -51,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: DriftArgs) -> anyhow::Result<Outcome> {
         DriftFormat::Text => text(&report, output::colored()),
         DriftFormat::Markdown => markdown(&report),
     };
-    anstream::print!("{rendered}");
+    out!("{rendered}");
     Ok(if report.drift {
         Outcome::Changes
     } else {

@@ -3,11 +3,20 @@
 use anyhow::bail;
 use clap::Args;
 
+use super::output::{errln, out, outln};
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
-use crate::cloud::Cloud;
-use crate::cloud::ec2::CreateTagsRequest;
-use crate::cloud::iam::{Tag, TagInstanceProfileRequest, TagRoleRequest};
-use crate::model::{Desired, InstanceSelector, Live, LiveInstance, TAG_SPEC, TAG_STACK, Tags};
+use std::time::Duration;
+
+use crate::apply::lock;
+use crate::cloud::ec2::{CreateTagsRequest, DeleteTagsRequest, TagKeyMaybeValue};
+use crate::cloud::iam::{
+    Tag, TagInstanceProfileRequest, TagRoleRequest, UntagInstanceProfileRequest, UntagRoleRequest,
+};
+use crate::cloud::{Cloud, CloudError};
+use crate::model::{
+    Desired, InstanceSelector, Live, LiveInstance, MAX_TAGS, OWNERSHIP_TAG_COUNT, TAG_SPEC,
+    TAG_STACK, Tags,
+};
 use crate::plan;
 use crate::plan::ownership::{self, Owner};
 use crate::plan::render;
@@ -52,6 +61,29 @@ impl Target<'_> {
             Target::Role(_, t) | Target::Profile(_, t) | Target::Instance(_, t) => t,
         }
     }
+
+    fn name(&self) -> &str {
+        match self {
+            Target::Role(n, _) | Target::Profile(n, _) | Target::Instance(n, _) => n,
+        }
+    }
+}
+
+/// Why a declared IAM name is not in the account: absent, or there in
+/// another case (IAM names ignore case, so apply could not create it either).
+fn absent_iam<V>(
+    key: &str,
+    name: &str,
+    live: &std::collections::BTreeMap<String, V>,
+) -> anyhow::Error {
+    match live.keys().find(|k| k.eq_ignore_ascii_case(name)) {
+        Some(twin) => anyhow::anyhow!(
+            "{key}: the account has `{twin}`; IAM names ignore case, so declare it as `{twin}`, then import it"
+        ),
+        None => {
+            anyhow::anyhow!("{key}: declared, but not in the account: `rolecall apply` creates it")
+        }
+    }
 }
 
 fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> anyhow::Result<Target<'a>> {
@@ -62,12 +94,18 @@ fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> anyhow::Result<Targ
         || anyhow::anyhow!("{key}: declared, but not in the account: `rolecall apply` creates it");
     if let Some(name) = key.strip_prefix("role/") {
         desired.roles.get(name).ok_or_else(not_declared)?;
-        let role = live.roles.get(name).ok_or_else(absent)?;
+        let role = live
+            .roles
+            .get(name)
+            .ok_or_else(|| absent_iam(key, name, &live.roles))?;
         return Ok(Target::Role(&role.role.name, &role.role.tags));
     }
     if let Some(name) = key.strip_prefix("instance-profile/") {
         desired.profiles.get(name).ok_or_else(not_declared)?;
-        let profile = live.profiles.get(name).ok_or_else(absent)?;
+        let profile = live
+            .profiles
+            .get(name)
+            .ok_or_else(|| absent_iam(key, name, &live.profiles))?;
         return Ok(Target::Profile(
             &profile.profile.name,
             &profile.profile.tags,
@@ -142,6 +180,25 @@ fn all_declared(desired: &Desired, live: &Live) -> Vec<String> {
     keys
 }
 
+/// Adopting adds the two ownership tags: refuse before tagging anything when
+/// that would take a resource over AWS's limit of 50 tags.
+fn room_for_ownership_tags(key: &str, target: &Target) -> Result<(), String> {
+    let own = target
+        .tags()
+        .keys()
+        .filter(|k| **k == TAG_STACK || **k == TAG_SPEC)
+        .count();
+    let after = target.tags().len() - own + OWNERSHIP_TAG_COUNT;
+    if after > MAX_TAGS {
+        return Err(format!(
+            "{key}: has {} tags; adopting it adds `{TAG_STACK}` and `{TAG_SPEC}`, over AWS's limit of {MAX_TAGS}: remove {} of its tags first",
+            target.tags().len(),
+            after - MAX_TAGS
+        ));
+    }
+    Ok(())
+}
+
 fn adopt(cloud: &dyn Cloud, target: &Target, stack: &str) -> anyhow::Result<()> {
     let tags = vec![Tag::new(TAG_STACK, stack), Tag::new(TAG_SPEC, IMPORTED)];
     match target {
@@ -161,9 +218,35 @@ fn adopt(cloud: &dyn Cloud, target: &Target, stack: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Takes the ownership tags off again: undoes [`adopt`] when a later
+/// resource of the same import fails.
+fn release(cloud: &dyn Cloud, target: &Target) -> Result<(), CloudError> {
+    let keys = vec![TAG_STACK.to_string(), TAG_SPEC.to_string()];
+    match target {
+        Target::Role(name, _) => cloud.untag_role(&UntagRoleRequest {
+            role_name: name.to_string(),
+            tag_keys: keys,
+        }),
+        Target::Profile(name, _) => cloud.untag_instance_profile(&UntagInstanceProfileRequest {
+            instance_profile_name: name.to_string(),
+            tag_keys: keys,
+        }),
+        Target::Instance(id, _) => cloud.delete_tags(&DeleteTagsRequest {
+            resources: vec![id.to_string()],
+            tags: keys
+                .into_iter()
+                .map(|key| TagKeyMaybeValue { key, value: None })
+                .collect(),
+        }),
+    }
+    .map(drop)
+}
+
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     let loaded = account::load(global, &args.manifests)?;
     let desired = loaded.desired;
+    // Import writes: never beside a running apply.
+    let _lock = lock::acquire(&global.account_path(), "rolecall import", Duration::ZERO)?;
     let cloud = account::open(global)?;
     let live = account::snapshot(cloud.as_ref())?;
     let keys = if args.all_declared {
@@ -177,9 +260,12 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     for key in &keys {
         match find(&desired, &live, key) {
             Ok(target) => match ownership::owner(target.tags()) {
-                Owner::Nobody => targets.push((key, target)),
+                Owner::Nobody => match room_for_ownership_tags(key, &target) {
+                    Ok(()) => targets.push((key, target)),
+                    Err(problem) => problems.push(problem),
+                },
                 Owner::Stack(stack) if stack == desired.stack => {
-                    anstream::eprintln!("note: {key} is already managed by stack `{stack}`");
+                    errln!("note: {key} is already managed by stack `{stack}`");
                 }
                 Owner::Stack(stack) => problems.push(format!(
                     "{key}: owned by stack `{stack}`; rolecall never takes another stack's resources"
@@ -191,24 +277,43 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     if !problems.is_empty() {
         bail!("nothing imported:\n  {}", problems.join("\n  "));
     }
+    for (done, (key, target)) in targets.iter().enumerate() {
+        if let Err(error) = adopt(cloud.as_ref(), target, &desired.stack) {
+            // All or nothing: give back what this import already adopted.
+            let mut message = format!("nothing imported: {key}: {error:#}");
+            for (undo_key, undo) in targets[..done].iter().rev() {
+                if let Err(undo_error) = release(cloud.as_ref(), undo) {
+                    message.push_str(&format!(
+                        "\n  and {undo_key} could not be given back ({undo_error}): remove its `{TAG_STACK}` tag by hand, e.g. with `rolecall emulator`"
+                    ));
+                }
+            }
+            bail!(message);
+        }
+    }
     for (key, target) in &targets {
-        adopt(cloud.as_ref(), target, &desired.stack)?;
-        anstream::println!("imported {key} into stack `{}`", desired.stack);
+        // An instance named by its Name tag: say which one it was.
+        let id = if key.ends_with(target.name()) {
+            String::new()
+        } else {
+            format!(" ({})", target.name())
+        };
+        outln!("imported {key}{id} into stack `{}`", desired.stack);
     }
     if targets.is_empty() && args.all_declared {
-        anstream::println!("nothing to import: no declared resource exists unowned");
+        outln!("nothing to import: no declared resource exists unowned");
     }
     let live = account::snapshot(cloud.as_ref())?;
     let options = account::plan_options(cloud.as_ref(), false);
     match plan::plan(&desired, &live, options) {
         Ok(plan) => {
-            anstream::println!("\nThe next apply would run this plan:\n");
-            anstream::print!(
+            outln!("\nThe next apply would run this plan:\n");
+            out!(
                 "{}",
                 render::text::render(&plan, output::text_options(global))
             );
         }
-        Err(error) => anstream::println!("\nThe next plan still has problems:\n{error}"),
+        Err(error) => outln!("\nThe next plan still has problems:\n{error}"),
     }
     Ok(Outcome::Clean)
 }

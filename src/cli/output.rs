@@ -24,10 +24,21 @@ pub fn init(global: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("rolecall={level}")));
+    let stderr_colored = match choice {
+        anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
+        anstream::ColorChoice::Never => false,
+        anstream::ColorChoice::Auto => {
+            anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+        }
+    };
     // A second init (tests calling run twice) is harmless: keep the first.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(stderr_colored)
+        // Its default reports a failed write with `eprint!`, which panics
+        // when stderr is a closed pipe.
+        .log_internal_errors(false)
         .with_target(false)
         .without_time()
         .try_init();
@@ -52,3 +63,33 @@ pub fn text_options(global: &GlobalArgs) -> crate::plan::render::text::TextOptio
         steps: global.verbose > 0,
     }
 }
+
+// Output is best effort: `rolecall plan | head` or a log reader that goes
+// away must not crash the program (std's `print!` panics on a closed pipe),
+// least of all in the middle of an apply. The exit code still tells the outcome.
+
+/// `print!` to stdout (colour stripped as configured), ignoring write errors.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(anstream::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` to stdout, ignoring write errors.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(anstream::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` to stderr, ignoring write errors.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(anstream::stderr(), $($arg)*);
+    }};
+}
+
+pub(crate) use {errln, out, outln};

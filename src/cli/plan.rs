@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use petgraph::graph::DiGraph;
 
+use super::output::{out, outln};
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::model::{Desired, InstanceSelector, instance_key, profile_key, role_key};
 use crate::plan::render::{self, dot::Before};
@@ -67,9 +68,7 @@ pub fn compute(
     } else {
         loaded.desired
     };
-    let cloud = account::open(global)?;
-    let live = account::snapshot(cloud.as_ref())?;
-    let options = account::plan_options(cloud.as_ref(), force);
+    let (live, options) = account::read(global, force)?;
     let plan = plan::plan(&desired, &live, options)?;
     // Not needed any more, and slow to free on large stacks (see `run`).
     std::mem::forget(desired);
@@ -97,7 +96,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text
     {
-        anstream::println!(
+        outln!(
             "\nSaved the plan to {}. To apply exactly it: rolecall apply {}",
             out.display(),
             out.display()
@@ -137,6 +136,9 @@ pub struct GraphArgs {
     /// The step DAG of the plan (reads the account) instead of the resource graph
     #[arg(long)]
     pub steps: bool,
+    /// With --steps: plan steps that touch resources this stack does not own
+    #[arg(long, requires = "steps")]
+    pub force: bool,
 }
 
 /// The declared resources, with an edge from each user to what it uses.
@@ -173,7 +175,7 @@ fn resource_graph(desired: &Desired) -> DiGraph<String, Before> {
 
 pub fn run_graph(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<Outcome> {
     let rendered = if args.steps {
-        let (plan, _) = compute(global, &args.manifests, false, false)?;
+        let (plan, _) = compute(global, &args.manifests, args.force, false)?;
         match args.format {
             GraphFormat::Dot => render::dot::steps(&plan),
             GraphFormat::Json => {
@@ -202,6 +204,6 @@ pub fn run_graph(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<Outcome
             }
         }
     };
-    anstream::print!("{rendered}");
+    out!("{rendered}");
     Ok(Outcome::Clean)
 }
