@@ -452,3 +452,246 @@ fn a_failed_step_skips_its_dependents_and_a_rerun_converges() {
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
         .code(0);
 }
+
+#[test]
+fn saved_plan_is_stale_once_an_unmanaged_instance_uses_a_profile_it_deletes() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    // The plan deletes profile `batch` (and its role): nobody uses it now.
+    lab.edit("---\nkind: InstanceProfile\nname: batch\nrole: batch\n", "");
+    lab.edit("---\nkind: Role\nname: batch\ntrust: ec2\n", "");
+    lab.run(&["plan", "-f", "manifests", "--out", "plan.json"])
+        .success();
+    // Then someone launches an instance on it by hand.
+    lab.cloud()
+        .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: Some(
+                rolecall::cloud::ec2::IamInstanceProfileSpecification::by_name("batch"),
+            ),
+            ..Default::default()
+        })
+        .unwrap();
+    let refused = lab.run(&["apply", "plan.json"]).code(1);
+    let message = stderr(&refused);
+    assert!(message.contains("saved plan is stale"), "{message}");
+    assert!(
+        message.contains("changed: instance-profile/batch"),
+        "{message}"
+    );
+    assert!(
+        lab.cloud()
+            .snapshot()
+            .unwrap()
+            .profiles
+            .contains_key("batch")
+    );
+}
+
+#[test]
+fn usage_errors_exit_1_not_the_drift_code() {
+    let lab = Lab::new();
+    for args in [
+        &["drift", "--format", "yaml"][..],
+        &["drift", "--no-such-flag"][..],
+        &["import"][..],
+    ] {
+        let failed = lab.run(args).code(1);
+        assert!(stderr(&failed).contains("error:"), "{args:?}");
+    }
+    lab.run(&["drift", "--help"]).success();
+}
+
+#[test]
+fn read_only_commands_against_a_missing_account_create_nothing() {
+    let lab = Lab::new();
+    for args in [
+        &["plan", "-f", "manifests"][..],
+        &["drift", "-f", "manifests"][..],
+        &["graph", "--steps", "-f", "manifests"][..],
+    ] {
+        let ran = lab.run(args);
+        let ran = if args[0] == "drift" {
+            ran.code(2) // everything declared is missing
+        } else {
+            ran.success()
+        };
+        assert!(
+            stderr(&ran).contains("no emulated account at"),
+            "{args:?}: {}",
+            stderr(&ran)
+        );
+        assert!(!lab.account().exists(), "{args:?} created the account");
+    }
+    // What plan showed is what apply does.
+    let planned = stdout(&lab.run(&["plan", "-f", "manifests"]).success());
+    assert!(planned.contains("Plan: 5 to create"), "{planned}");
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert!(lab.account().exists());
+}
+
+#[test]
+fn a_lock_wait_that_times_out_says_how_long_it_waited() {
+    let lab = Lab::new();
+    let _held =
+        rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", std::time::Duration::ZERO)
+            .unwrap();
+    let refused = lab
+        .run(&[
+            "apply",
+            "-f",
+            "manifests",
+            "--auto-approve",
+            "--lock-timeout",
+            "300ms",
+        ])
+        .code(1);
+    let message = stderr(&refused);
+    assert!(message.contains("after waiting 0.3 s"), "{message}");
+    assert!(!message.contains("pass --lock-timeout"), "{message}");
+}
+
+#[test]
+fn destroy_needs_force_to_free_an_unmanaged_instance_and_then_leaves_it_running() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    let cloud = lab.cloud();
+    let stranger = cloud
+        .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: Some(
+                rolecall::cloud::ec2::IamInstanceProfileSpecification::by_name("web"),
+            ),
+            ..Default::default()
+        })
+        .unwrap()
+        .instances[0]
+        .instance_id
+        .clone();
+    let refused = lab
+        .run(&["destroy", "-f", "manifests", "--auto-approve"])
+        .code(1);
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert!(cloud.snapshot().unwrap().roles.contains_key("web"));
+
+    let destroyed = lab
+        .run(&["destroy", "-f", "manifests", "--auto-approve", "--force"])
+        .success();
+    assert!(
+        stdout(&destroyed).contains("Destroy complete"),
+        "{}",
+        stdout(&destroyed)
+    );
+    let live = cloud.snapshot().unwrap();
+    assert!(live.roles.is_empty() && live.profiles.is_empty());
+    let stranger = &live.instances[&stranger];
+    assert!(stranger.association.is_none());
+    assert!(!stranger.tags.contains_key(TAG_STACK), "never adopted");
+
+    let again = lab
+        .run(&["destroy", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert!(
+        stdout(&again).contains("Nothing to destroy"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+/// A role made by hand, unowned, with `tags` user tags.
+fn hand_made_role(cloud: &Emulator, name: &str, tags: usize) {
+    cloud
+        .create_role(&CreateRoleRequest {
+            role_name: name.into(),
+            assume_role_policy_document: PolicyDocument::trusting_services(&["ec2.amazonaws.com"])
+                .to_json(),
+            tags: (0..tags).map(|i| Tag::new(format!("t{i}"), "x")).collect(),
+            ..CreateRoleRequest::default()
+        })
+        .unwrap();
+}
+
+#[test]
+fn import_waits_for_no_apply_and_leaves_room_for_its_tags() {
+    let lab = Lab::new();
+    let cloud = lab.cloud();
+    hand_made_role(&cloud, "batch", 49);
+    hand_made_role(&cloud, "web", 0);
+    let refused = lab
+        .run(&["import", "-f", "manifests", "role/web", "role/batch"])
+        .code(1);
+    let message = stderr(&refused);
+    assert!(
+        message.contains("role/batch: has 49 tags") && message.contains("remove 1 of its tags"),
+        "{message}"
+    );
+    let live = cloud.snapshot().unwrap();
+    assert!(
+        !live.roles["web"].role.tags.contains_key(TAG_STACK),
+        "all or nothing"
+    );
+
+    let _held =
+        rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", std::time::Duration::ZERO)
+            .unwrap();
+    let locked = lab.run(&["import", "-f", "manifests", "role/web"]).code(1);
+    assert!(
+        stderr(&locked).contains("locked by another rolecall"),
+        "{}",
+        stderr(&locked)
+    );
+}
+
+#[test]
+fn import_gives_back_what_it_adopted_when_a_later_call_fails() {
+    let lab = Lab::new();
+    let cloud = lab.cloud();
+    hand_made_role(&cloud, "batch", 0);
+    hand_made_role(&cloud, "web", 0);
+    // The second call from now fails: TagRole of role/web.
+    cloud
+        .configure(&rolecall::emulator::Faults {
+            fail_after: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    let failed = lab
+        .run(&["import", "-f", "manifests", "role/batch", "role/web"])
+        .code(1);
+    let message = stderr(&failed);
+    assert!(message.contains("nothing imported: role/web"), "{message}");
+    let live = cloud.snapshot().unwrap();
+    for name in ["batch", "web"] {
+        assert!(
+            !live.roles[name].role.tags.contains_key(TAG_STACK),
+            "{name} keeps no ownership tag"
+        );
+    }
+}
+
+#[test]
+fn a_closed_output_pipe_does_not_stop_an_apply_half_way() {
+    let lab = Lab::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rolecall"))
+        .current_dir(lab.dir.path())
+        .env_remove("ROLECALL_ACCOUNT")
+        .arg("--account")
+        .arg(lab.account())
+        .args(["-v", "apply", "-f", "manifests", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `| head -0`: the reader is gone before anything is written.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status}");
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+}

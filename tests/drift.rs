@@ -7,10 +7,8 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use rolecall::cloud::Cloud;
-use rolecall::cloud::ec2::DisassociateIamInstanceProfileRequest;
 use rolecall::cloud::iam::*;
 use rolecall::emulator::Emulator;
-use rolecall::model::PolicyDocument;
 
 const MANIFEST: &str = r#"
 kind: Stack
@@ -39,152 +37,251 @@ name: web-1
 profile: web
 "#;
 
-type Change = fn(&Emulator);
-
-fn policy(action: &str) -> String {
-    PolicyDocument::from_value(serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]
-    }))
-    .to_json()
+/// A one-statement permission policy allowing `action`, as JSON text.
+fn permission_policy(action: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+    )
 }
 
-/// (what changes, resource, attribute, the change)
-const CASES: &[(&str, &str, &str, Change)] = &[
-    ("role tag added", "role/web", "tags", |c| {
-        c.tag_role(&TagRoleRequest {
-            role_name: "web".into(),
-            tags: vec![Tag::new("oncall", "alice")],
-        })
-        .unwrap();
-    }),
-    ("role tag removed", "role/web", "tags", |c| {
-        c.untag_role(&UntagRoleRequest {
-            role_name: "web".into(),
-            tag_keys: vec!["team".into()],
-        })
-        .unwrap();
-    }),
-    ("trust changed", "role/web", "trust", |c| {
-        let lambda = PolicyDocument::trusting_services(&["lambda.amazonaws.com"]).to_json();
-        c.update_assume_role_policy(&UpdateAssumeRolePolicyRequest {
-            role_name: "web".into(),
-            policy_document: lambda,
-        })
-        .unwrap();
-    }),
-    (
-        "inline policy changed",
-        "role/web",
-        "inline_policies",
-        |c| {
-            c.put_role_policy(&PutRolePolicyRequest {
-                role_name: "web".into(),
-                policy_name: "read-assets".into(),
-                policy_document: policy("s3:*"),
-            })
-            .unwrap();
-        },
-    ),
-    ("inline policy added", "role/web", "inline_policies", |c| {
-        c.put_role_policy(&PutRolePolicyRequest {
-            role_name: "web".into(),
-            policy_name: "extra".into(),
-            policy_document: policy("ec2:*"),
-        })
-        .unwrap();
-    }),
-    (
-        "inline policy removed",
-        "role/web",
-        "inline_policies",
-        |c| {
-            c.delete_role_policy(&DeleteRolePolicyRequest {
-                role_name: "web".into(),
-                policy_name: "read-assets".into(),
-            })
-            .unwrap();
-        },
-    ),
-    (
-        "managed policy attached",
-        "role/web",
-        "managed_policies",
-        |c| {
-            c.attach_role_policy(&AttachRolePolicyRequest {
-                role_name: "web".into(),
-                policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
-            })
-            .unwrap();
-        },
-    ),
-    (
-        "managed policy detached",
-        "role/web",
-        "managed_policies",
-        |c| {
-            c.detach_role_policy(&DetachRolePolicyRequest {
-                role_name: "web".into(),
-                policy_arn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore".into(),
-            })
-            .unwrap();
-        },
-    ),
-    ("boundary set", "role/web", "permissions_boundary", |c| {
-        c.put_role_permissions_boundary(&PutRolePermissionsBoundaryRequest {
-            role_name: "web".into(),
-            permissions_boundary: "arn:aws:iam::aws:policy/PowerUserAccess".into(),
-        })
-        .unwrap();
-    }),
-    ("description", "role/web", "description", |c| {
-        c.update_role(&UpdateRoleRequest {
-            role_name: "web".into(),
-            description: Some("by hand".into()),
-            max_session_duration: None,
-        })
-        .unwrap();
-    }),
-    (
-        "session duration",
-        "role/web",
-        "max_session_duration",
-        |c| {
-            c.update_role(&UpdateRoleRequest {
-                role_name: "web".into(),
-                description: None,
-                max_session_duration: Some(7200),
-            })
-            .unwrap();
-        },
-    ),
-    ("profile's role", "instance-profile/web", "role", |c| {
-        c.remove_role_from_instance_profile(&RemoveRoleFromInstanceProfileRequest {
-            instance_profile_name: "web".into(),
-            role_name: "web".into(),
-        })
-        .unwrap();
-        c.add_role_to_instance_profile(&AddRoleToInstanceProfileRequest {
-            instance_profile_name: "web".into(),
-            role_name: "spare".into(),
-        })
-        .unwrap();
-    }),
-    ("instance's profile", "instance/", "profile", |c| {
-        let live = c.snapshot().unwrap();
-        let association = live
-            .instances
-            .values()
-            .next()
-            .unwrap()
-            .association
-            .clone()
-            .unwrap();
-        c.disassociate_iam_instance_profile(&DisassociateIamInstanceProfileRequest {
-            association_id: association.association_id,
-        })
-        .unwrap();
-    }),
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// One out-of-band change: the `rolecall emulator` calls that make it.
+struct Case {
+    what: &'static str,
+    resource: &'static str,
+    attribute: &'static str,
+    /// Each call's arguments after `rolecall emulator`; `{association}`
+    /// stands for web-1's association id.
+    calls: &'static [&'static [&'static str]],
+    /// A line the text report must show: its sign and a part of its text
+    /// (what the account gained is `+`, what it lost `-`).
+    shows: (&'static str, &'static str),
+}
+
+const CASES: &[Case] = &[
+    Case {
+        what: "role tag added",
+        resource: "role/web",
+        attribute: "tags",
+        calls: &[&[
+            "tag-role",
+            "--role-name",
+            "web",
+            "--tags",
+            "Key=oncall,Value=alice",
+        ]],
+        shows: ("+", "tags.oncall = \"alice\""),
+    },
+    Case {
+        what: "role tag removed",
+        resource: "role/web",
+        attribute: "tags",
+        calls: &[&["untag-role", "--role-name", "web", "--tag-keys", "team"]],
+        shows: ("-", "tags.team = \"web\""),
+    },
+    Case {
+        what: "role tag changed",
+        resource: "role/web",
+        attribute: "tags",
+        calls: &[&[
+            "tag-role",
+            "--role-name",
+            "web",
+            "--tags",
+            "Key=team,Value=ops",
+        ]],
+        shows: ("~", "tags.team: \"web\" -> \"ops\""),
+    },
+    Case {
+        what: "trust changed",
+        resource: "role/web",
+        attribute: "trust",
+        calls: &[&[
+            "update-assume-role-policy",
+            "--role-name",
+            "web",
+            "--policy-document",
+            LAMBDA_TRUST,
+        ]],
+        shows: ("+", "\"lambda.amazonaws.com\""),
+    },
+    Case {
+        what: "inline policy changed",
+        resource: "role/web",
+        attribute: "inline_policies",
+        calls: &[&[
+            "put-role-policy",
+            "--role-name",
+            "web",
+            "--policy-name",
+            "read-assets",
+            "--policy-document",
+            "s3:*",
+        ]],
+        shows: ("+", "\"Action\": \"s3:*\""),
+    },
+    Case {
+        what: "inline policy added",
+        resource: "role/web",
+        attribute: "inline_policies",
+        calls: &[&[
+            "put-role-policy",
+            "--role-name",
+            "web",
+            "--policy-name",
+            "extra",
+            "--policy-document",
+            "ec2:*",
+        ]],
+        shows: ("+", "inline_policies.extra:"),
+    },
+    Case {
+        what: "inline policy removed",
+        resource: "role/web",
+        attribute: "inline_policies",
+        calls: &[&[
+            "delete-role-policy",
+            "--role-name",
+            "web",
+            "--policy-name",
+            "read-assets",
+        ]],
+        shows: ("-", "inline_policies.read-assets"),
+    },
+    Case {
+        what: "managed policy attached",
+        resource: "role/web",
+        attribute: "managed_policies",
+        calls: &[&[
+            "attach-role-policy",
+            "--role-name",
+            "web",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        ]],
+        shows: (
+            "+",
+            "managed_policies: \"arn:aws:iam::aws:policy/ReadOnlyAccess\"",
+        ),
+    },
+    Case {
+        what: "managed policy detached",
+        resource: "role/web",
+        attribute: "managed_policies",
+        calls: &[&[
+            "detach-role-policy",
+            "--role-name",
+            "web",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        ]],
+        shows: (
+            "-",
+            "managed_policies: \"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore\"",
+        ),
+    },
+    Case {
+        what: "boundary set",
+        resource: "role/web",
+        attribute: "permissions_boundary",
+        calls: &[&[
+            "put-role-permissions-boundary",
+            "--role-name",
+            "web",
+            "--permissions-boundary",
+            "arn:aws:iam::aws:policy/PowerUserAccess",
+        ]],
+        shows: (
+            "~",
+            "permissions_boundary: (none) -> \"arn:aws:iam::aws:policy/PowerUserAccess\"",
+        ),
+    },
+    Case {
+        what: "description",
+        resource: "role/web",
+        attribute: "description",
+        calls: &[&[
+            "update-role",
+            "--role-name",
+            "web",
+            "--description",
+            "by hand",
+        ]],
+        shows: ("~", "description: \"Serves the shop\" -> \"by hand\""),
+    },
+    Case {
+        what: "session duration",
+        resource: "role/web",
+        attribute: "max_session_duration",
+        calls: &[&[
+            "update-role",
+            "--role-name",
+            "web",
+            "--max-session-duration",
+            "7200",
+        ]],
+        shows: ("~", "max_session_duration: 3600 -> 7200"),
+    },
+    Case {
+        what: "profile tag added",
+        resource: "instance-profile/web",
+        attribute: "tags",
+        calls: &[&[
+            "tag-instance-profile",
+            "--instance-profile-name",
+            "web",
+            "--tags",
+            "Key=cost,Value=shared",
+        ]],
+        shows: ("+", "tags.cost = \"shared\""),
+    },
+    Case {
+        what: "profile's role",
+        resource: "instance-profile/web",
+        attribute: "role",
+        calls: &[
+            &[
+                "remove-role-from-instance-profile",
+                "--instance-profile-name",
+                "web",
+                "--role-name",
+                "web",
+            ],
+            &[
+                "add-role-to-instance-profile",
+                "--instance-profile-name",
+                "web",
+                "--role-name",
+                "spare",
+            ],
+        ],
+        shows: ("~", "role: \"web\" -> \"spare\""),
+    },
+    Case {
+        what: "instance's profile",
+        resource: "instance/",
+        attribute: "profile",
+        calls: &[&[
+            "disassociate-iam-instance-profile",
+            "--association-id",
+            "{association}",
+        ]],
+        shows: ("~", "profile: \"web\" -> (none)"),
+    },
+    Case {
+        what: "spec tag removed",
+        resource: "role/web",
+        attribute: "rolecall:spec",
+        calls: &[&[
+            "untag-role",
+            "--role-name",
+            "web",
+            "--tag-keys",
+            "rolecall:spec",
+        ]],
+        shows: ("~", "rolecall:spec: \""),
+    },
 ];
 
 fn rolecall(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -199,22 +296,62 @@ fn rolecall(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+/// `rolecall --account account.db emulator ARGS...`: one out-of-band API call.
+fn emulator(dir: &Path, args: &[&str]) {
+    Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("ROLECALL_ACCOUNT")
+        .args(["--account", "account.db", "emulator"])
+        .args(args)
+        .assert()
+        .success();
+}
+
+/// The association id of the lab's one instance.
+fn association_id(dir: &Path) -> String {
+    let live = Emulator::open(&dir.join("account.db"))
+        .unwrap()
+        .snapshot()
+        .unwrap();
+    let instance = live.instances.values().next().unwrap();
+    instance.association.clone().unwrap().association_id
+}
+
 #[test]
 fn every_attribute_changed_out_of_band_is_modified_drift() {
-    for (what, resource, attribute, change) in CASES {
+    for case in CASES {
+        let what = case.what;
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("stack.yaml"), MANIFEST).unwrap();
-        rolecall(dir.path(), &["apply", "--auto-approve"]).success();
-        rolecall(dir.path(), &["drift"]).code(0);
-        change(&Emulator::open(&dir.path().join("account.db")).unwrap());
+        let path = dir.path();
+        std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
+        rolecall(path, &["apply", "--auto-approve"]).success();
+        rolecall(path, &["drift"]).code(0);
+        let association = association_id(path);
+        for call in case.calls {
+            let args: Vec<String> = call
+                .iter()
+                .map(|a| match *a {
+                    "{association}" => association.clone(),
+                    // Inline policy documents are written as their one action.
+                    action if action.ends_with(":*") => permission_policy(action),
+                    other => other.to_string(),
+                })
+                .collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            emulator(path, &args);
+        }
 
-        let json = rolecall(dir.path(), &["drift", "--format", "json"]).code(2);
+        let json = rolecall(path, &["drift", "--format", "json"]).code(2);
         let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
         let entries = report["entries"].as_array().unwrap();
         assert_eq!(entries.len(), 1, "{what}: {report:#}");
         let entry = &entries[0];
         assert!(
-            entry["resource"].as_str().unwrap().starts_with(resource),
+            entry["resource"]
+                .as_str()
+                .unwrap()
+                .starts_with(case.resource),
             "{what}: {entry}"
         );
         assert_eq!(entry["class"], "modified", "{what}: {entry}");
@@ -224,17 +361,119 @@ fn every_attribute_changed_out_of_band_is_modified_drift() {
             .iter()
             .map(|a| a["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, vec![*attribute], "{what}");
+        assert_eq!(names, vec![case.attribute], "{what}");
 
-        let text = rolecall(dir.path(), &["drift"]).code(2);
+        let text = rolecall(path, &["drift"]).code(2);
         let out = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
         assert!(
-            out.contains("modified") && out.contains(attribute),
+            out.contains(&format!(
+                "modified  {}",
+                entry["resource"].as_str().unwrap()
+            )),
             "{what}: {out}"
         );
+        let (sign, text) = case.shows;
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(sign) && l.contains(text)),
+            "{what}: no `{sign} …{text}` in\n{out}"
+        );
 
-        rolecall(dir.path(), &["apply", "--auto-approve"]).success();
-        rolecall(dir.path(), &["drift"]).code(0);
+        rolecall(path, &["apply", "--auto-approve"]).success();
+        rolecall(path, &["drift"]).code(0);
+    }
+}
+
+#[test]
+fn modified_reads_declared_then_account_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    emulator(
+        path,
+        &[
+            "update-role",
+            "--role-name",
+            "web",
+            "--description",
+            "by hand",
+        ],
+    );
+    let json = rolecall(path, &["drift", "--format", "json"]).code(2);
+    let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(
+        report["entries"][0]["attributes"][0],
+        serde_json::json!({"name": "description", "before": "Serves the shop", "after": "by hand"})
+    );
+    // Pending reads the other way: the account's value, then the manifests'.
+    std::fs::write(
+        path.join("stack.yaml"),
+        MANIFEST.replace("Serves the shop", "Serves the storefront"),
+    )
+    .unwrap();
+    let json = rolecall(path, &["drift", "--format", "json"]).code(0);
+    let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(report["entries"][0]["class"], "pending");
+    assert_eq!(
+        report["entries"][0]["attributes"][0],
+        serde_json::json!({"name": "description", "before": "by hand", "after": "Serves the storefront"})
+    );
+}
+
+#[test]
+fn an_apply_that_failed_half_way_is_pending_not_modified() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    // Not an AWS-managed policy: AttachRolePolicy fails after CreateRole.
+    std::fs::write(
+        path.join("stack.yaml"),
+        MANIFEST.replace("AmazonSSMManagedInstanceCore", "NoSuchPolicyAnywhere"),
+    )
+    .unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).code(1);
+    let json = rolecall(path, &["drift", "--format", "json"]).code(2);
+    let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let classes: Vec<(&str, &str)> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"].as_str().unwrap(),
+                e["class"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(classes.contains(&("role/web", "pending")), "{classes:?}");
+    assert!(
+        !classes.iter().any(|(_, class)| *class == "modified"),
+        "nothing was changed outside rolecall: {classes:?}"
+    );
+}
+
+#[test]
+fn a_name_that_differs_only_in_case_fails_drift_as_it_fails_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
+    emulator(
+        path,
+        &[
+            "create-role",
+            "--role-name",
+            "Spare",
+            "--assume-role-policy-document",
+            LAMBDA_TRUST,
+        ],
+    );
+    for command in [&["plan"][..], &["drift"][..]] {
+        let failed = rolecall(path, command).code(1);
+        let message = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+        assert!(
+            message.contains("role/spare") && message.contains("`Spare`"),
+            "{command:?}: {message}"
+        );
     }
 }
 

@@ -375,3 +375,87 @@ fn same_input_same_plan_and_json_round_trips() {
         assert!(step.depends_on.iter().all(|d| *d < step.id));
     }
 }
+
+#[test]
+fn an_instance_declared_by_id_and_by_name_is_a_problem_naming_both() {
+    let mut d = desired();
+    d.profiles.insert("pa".into(), profile("pa", None));
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("host".into()),
+        profile: Some("pa".into()),
+    });
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Id("i-0123456789abcdef0".into()),
+        profile: None,
+    });
+    for (key, line) in [("instance/host", 3), ("instance/i-0123456789abcdef0", 7)] {
+        d.locations.insert(
+            key.into(),
+            Location {
+                file: "stack.yaml".into(),
+                line,
+                column: 1,
+            },
+        );
+    }
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-0123456789abcdef0".into(),
+        instance("i-0123456789abcdef0", "host", InstanceState::Running, None),
+    );
+    let error = plan(&d, &live, options()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("stack.yaml:7:1: instance/i-0123456789abcdef0: matches instance i-0123456789abcdef0, which is already declared as `instance/host` at stack.yaml:3:1"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_create_with_more_steps_writes_its_spec_hash_last() {
+    let mut d = desired();
+    let mut r = role("web");
+    r.managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    d.roles.insert("web".into(), r);
+    d.roles.insert("bare".into(), role("bare"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let p = plan(&d, &Live::default(), options()).unwrap();
+    let spec_of = |op: &str, resource: &str| -> Vec<String> {
+        p.steps
+            .iter()
+            .filter(|s| s.call.operation() == op && s.resource == resource)
+            .map(|s| {
+                let json = serde_json::to_value(&s.call).unwrap();
+                json["params"]["Tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["Key"] == TAG_SPEC)
+                    .map(|t| t["Value"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join("")
+            })
+            .collect()
+    };
+    let web_hash = ownership::spec_hash(&d.roles["web"]);
+    assert_eq!(
+        spec_of("CreateRole", "role/web"),
+        vec![ownership::PENDING_SPEC]
+    );
+    assert_eq!(spec_of("TagRole", "role/web"), vec![web_hash]);
+    assert!(position(&p, "AttachRolePolicy role/web") < position(&p, "TagRole role/web"));
+    // Nothing follows a bare role's create: it carries the real hash at once.
+    let bare_hash = ownership::spec_hash(&d.roles["bare"]);
+    assert_eq!(spec_of("CreateRole", "role/bare"), vec![bare_hash]);
+    assert!(spec_of("TagRole", "role/bare").is_empty());
+    // A profile with a role: its hash after AddRoleToInstanceProfile.
+    assert_eq!(
+        spec_of("CreateInstanceProfile", "instance-profile/web"),
+        vec![ownership::PENDING_SPEC]
+    );
+    assert!(
+        position(&p, "AddRoleToInstanceProfile instance-profile/web")
+            < position(&p, "TagInstanceProfile instance-profile/web")
+    );
+}
