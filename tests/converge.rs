@@ -1,6 +1,8 @@
-//! Property: for random previous and desired states, the plan's steps are
-//! accepted by the emulated account (which enforces AWS's ordering rules and
-//! quotas) in plan order, and planning again afterwards finds nothing to do.
+//! Property: for random previous and desired states, with random changes
+//! made outside rolecall in between, the plan's steps are accepted by the
+//! emulated account (which enforces AWS's ordering rules and quotas) in plan
+//! order, planning again afterwards finds nothing to do, and resources
+//! rolecall does not own are never touched.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +31,23 @@ fn policy(variant: u8) -> PolicyDocument {
     }))
 }
 
+/// Trust policies: the shorthand a profile's role needs, and others.
+fn trust(variant: u8) -> PolicyDocument {
+    match variant {
+        0 => PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+        1 => PolicyDocument::trusting_services(&["ec2.amazonaws.com", "lambda.amazonaws.com"]),
+        _ => PolicyDocument::from_value(json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": ["ec2.amazonaws.com"]},
+                "Action": ["sts:AssumeRole"],
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
+            }]
+        })),
+    }
+}
+
 fn tags(keys: &BTreeSet<u8>, value: u8) -> Tags {
     keys.iter()
         .map(|k| (format!("k{k}"), format!("v{value}")))
@@ -45,12 +64,13 @@ prop_compose! {
         inline in prop::collection::btree_map(0u8..3, 0u8..3, 0..3),
         tag_keys in prop::collection::btree_set(0u8..4, 0..3),
         tag_value in 0u8..2,
+        trust_variant in 0u8..3,
     ) -> Role {
         Role {
             name: name.to_string(),
             path: path.to_string(),
             description: description.to_string(),
-            trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+            trust: trust(trust_variant),
             max_session_duration: duration,
             permissions_boundary: boundary.then(|| "arn:aws:iam::aws:policy/PowerUserAccess".to_string()),
             managed_policies: managed.into_iter().map(str::to_string).collect(),
@@ -161,6 +181,144 @@ fn converge(cloud: &Emulator, desired: &Desired, force: bool) -> Result<(), Test
     Ok(())
 }
 
+/// Changes made outside rolecall to the stack's resources between two
+/// applies, each switched on by one flag and made to the first resource it
+/// applies to.
+fn meddle(cloud: &Emulator, flags: &[bool]) {
+    use rolecall::cloud::ec2::DisassociateIamInstanceProfileRequest;
+    use rolecall::cloud::iam::*;
+    let mut live = cloud.snapshot().unwrap();
+    let ours = |tags: &Tags| tags.get(TAG_STACK).is_some_and(|s| s == "lab");
+    live.roles.retain(|_, r| ours(&r.role.tags));
+    live.profiles.retain(|_, p| ours(&p.profile.tags));
+    live.instances.retain(|_, i| ours(&i.tags));
+    let on = |i: usize| flags.get(i).copied().unwrap_or(false);
+    if on(0)
+        && let Some(name) = live.roles.keys().next()
+    {
+        let tags = vec![Tag::new("by-hand", "yes")];
+        let _ = cloud.tag_role(&TagRoleRequest {
+            role_name: name.clone(),
+            tags,
+        });
+    }
+    if on(1)
+        && let Some((name, arn)) = live
+            .roles
+            .iter()
+            .find_map(|(n, r)| r.role.managed_policies.iter().next().map(|a| (n, a)))
+    {
+        let request = DetachRolePolicyRequest {
+            role_name: name.clone(),
+            policy_arn: arn.clone(),
+        };
+        cloud.detach_role_policy(&request).unwrap();
+    }
+    if on(2)
+        && let Some((name, policy)) = live
+            .roles
+            .iter()
+            .find_map(|(n, r)| r.role.inline_policies.keys().next().map(|p| (n, p)))
+    {
+        let request = DeleteRolePolicyRequest {
+            role_name: name.clone(),
+            policy_name: policy.clone(),
+        };
+        cloud.delete_role_policy(&request).unwrap();
+    }
+    if on(3)
+        && let Some(association) = live.instances.values().find_map(|i| i.association.clone())
+    {
+        let request = DisassociateIamInstanceProfileRequest {
+            association_id: association.association_id,
+        };
+        cloud.disassociate_iam_instance_profile(&request).unwrap();
+    }
+    if on(4)
+        && let Some((name, role)) = live
+            .profiles
+            .iter()
+            .find_map(|(n, p)| p.profile.role.as_ref().map(|r| (n, r)))
+    {
+        let request = RemoveRoleFromInstanceProfileRequest {
+            instance_profile_name: name.clone(),
+            role_name: role.clone(),
+        };
+        cloud.remove_role_from_instance_profile(&request).unwrap();
+    }
+    if on(5)
+        && let Some(name) = live.roles.keys().last()
+    {
+        let request = UntagRoleRequest {
+            role_name: name.clone(),
+            tag_keys: vec![TAG_SPEC.into()],
+        };
+        cloud.untag_role(&request).unwrap();
+    }
+}
+
+/// A role, a profile holding it and an instance using that, all made by hand
+/// and owned by nobody: rolecall must never touch them.
+fn outsiders(cloud: &Emulator) -> Live {
+    use rolecall::cloud::ec2::{IamInstanceProfileSpecification, RunInstancesRequest};
+    use rolecall::cloud::iam::*;
+    let trust = trust(0).to_json();
+    let role = CreateRoleRequest {
+        role_name: "outsider".into(),
+        assume_role_policy_document: trust,
+        tags: vec![Tag::new("team", "elsewhere")],
+        ..CreateRoleRequest::default()
+    };
+    cloud.create_role(&role).unwrap();
+    let profile = CreateInstanceProfileRequest {
+        instance_profile_name: "outsider".into(),
+        ..CreateInstanceProfileRequest::default()
+    };
+    cloud.create_instance_profile(&profile).unwrap();
+    cloud
+        .add_role_to_instance_profile(&AddRoleToInstanceProfileRequest {
+            instance_profile_name: "outsider".into(),
+            role_name: "outsider".into(),
+        })
+        .unwrap();
+    cloud
+        .run_instances(&RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: Some(IamInstanceProfileSpecification::by_name("outsider")),
+            ..RunInstancesRequest::default()
+        })
+        .unwrap();
+    outsiders_in(cloud)
+}
+
+/// The outsiders as the account holds them now.
+fn outsiders_in(cloud: &Emulator) -> Live {
+    let live = cloud.snapshot().unwrap();
+    Live {
+        roles: live
+            .roles
+            .into_iter()
+            .filter(|(n, _)| n == "outsider")
+            .collect(),
+        profiles: live
+            .profiles
+            .into_iter()
+            .filter(|(n, _)| n == "outsider")
+            .collect(),
+        instances: live
+            .instances
+            .into_iter()
+            .filter(|(_, i)| {
+                i.association
+                    .as_ref()
+                    .is_some_and(|a| a.profile_name == "outsider")
+            })
+            .collect(),
+        ..live
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -169,16 +327,20 @@ proptest! {
         before in arb_desired(),
         after in arb_desired(),
         stop in prop::collection::vec(any::<bool>(), INSTANCES.len()),
+        meddling in prop::collection::vec(any::<bool>(), 6),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();
+        let untouched = outsiders(&cloud);
         converge(&cloud, &before, false)?;
+        meddle(&cloud, &meddling);
         // Some instances stopped out of band: switching their profile then
         // needs Disassociate + Associate instead of Replace.
         let live = cloud.snapshot().unwrap();
         let to_stop: Vec<String> = live
             .instances
             .values()
+            .filter(|i| i.tags.contains_key(TAG_STACK))
             .zip(&stop)
             .filter(|(_, stop)| **stop)
             .map(|(i, _)| i.instance_id.clone())
@@ -187,8 +349,10 @@ proptest! {
             cloud.stop_instances(&StopInstancesRequest { instance_ids: to_stop }).unwrap();
         }
         converge(&cloud, &after, false)?;
+        prop_assert_eq!(&outsiders_in(&cloud), &untouched, "unowned resources changed");
         // And everything can be destroyed again. Instances released earlier
         // (no longer declared) keep their profile, so deleting it takes --force.
         converge(&cloud, &Desired { stack: "lab".into(), ..Desired::default() }, true)?;
+        prop_assert_eq!(&outsiders_in(&cloud), &untouched, "unowned resources changed");
     }
 }
