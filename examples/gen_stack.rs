@@ -1,0 +1,22 @@
+//! Writes a generated stack, the one the benchmarks use, to try rolecall at
+//! scale by hand:
+//!
+//!     cargo run --release --example gen_stack -- 100000 /tmp/big
+//!     cargo run --release -- --account /tmp/big.db plan -f /tmp/big
+//!
+//! N roles (each with a managed and an inline policy and tags), N instance
+//! profiles (one role each) and N instances (one profile each), in files of
+//! 5,000 documents.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(n), Some(dir)) = (args.next().and_then(|a| a.parse().ok()), args.next()) else {
+        eprintln!("usage: gen_stack N DIR");
+        std::process::exit(1);
+    };
+    common::write_stack(std::path::Path::new(&dir), n, n, n);
+    println!("wrote {} resources to {dir}", 3 * n);
+}
