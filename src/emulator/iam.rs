@@ -10,7 +10,7 @@ use super::validate::{self, KeyCase};
 use super::{Ctx, OpResult, ids, reject};
 use crate::cloud::ErrorCode;
 use crate::cloud::iam::*;
-use crate::model::{DEFAULT_MAX_SESSION_DURATION, policy::url_encode};
+use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, policy::url_encode};
 
 /// Path and name (`/service-role/AmazonEC2RoleforSSM`) of every AWS-managed
 /// policy, one a line (taken from moto's bundled list).
@@ -212,6 +212,30 @@ fn check_boundary(arn: &str) -> OpResult<()> {
     Ok(())
 }
 
+/// IAM resolves a role named as a principal to the role's unique id when it
+/// saves a trust policy, so a role of this account that does not exist is
+/// refused (Terraform retries on this message, aws-semantics.md section 8).
+/// Other accounts, users and `root` are not checked: the emulated account
+/// knows no other account and holds no users.
+fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {
+    for arn in trust.aws_principals() {
+        let Some((account, path, name)) = ids::split_role_arn(arn) else {
+            continue;
+        };
+        if account != cx.account_id() {
+            continue;
+        }
+        let exists = find_role(cx.db, name)?.is_some_and(|role| role.path == path);
+        if !exists {
+            return reject(
+                ErrorCode::MalformedPolicyDocument,
+                format!("Invalid principal in policy: \"AWS\":\"{arn}\""),
+            );
+        }
+    }
+    Ok(())
+}
+
 // ---- roles ----------------------------------------------------------------
 
 pub fn create_role(cx: &Ctx, input: &CreateRoleRequest) -> OpResult<CreateRoleResponse> {
@@ -250,6 +274,8 @@ pub fn create_role(cx: &Ctx, input: &CreateRoleRequest) -> OpResult<CreateRoleRe
             format!("Role with name {} already exists.", input.role_name),
         );
     }
+    // Before the role exists: a role cannot trust itself at creation, as on AWS.
+    check_principal_roles(cx, &trust.parsed)?;
     let roles: i64 = cx
         .db
         .prepare_cached("SELECT count(*) FROM roles")?
@@ -378,6 +404,7 @@ pub fn update_assume_role_policy(cx: &Ctx, input: &UpdateAssumeRolePolicyRequest
             ),
         );
     }
+    check_principal_roles(cx, &trust.parsed)?;
     cx.db
         .prepare_cached("UPDATE roles SET trust = ?2, trust_canonical = ?3 WHERE id = ?1")?
         .execute(params![
