@@ -183,9 +183,9 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("multibyte tag key near the aws: check", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"abcé","Value":"a"}]}"#, "ok"),
     ("tag key charset", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"a*b","Value":"a"}]}"#, r"ValidationError: 1 validation error detected: Value 'a*b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
     ("tag value too long", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k","Value":"$LONGVALUE"}]}"#, "ValidationError: 1 validation error detected: Value '$LONGVALUE' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"),
-    ("fifty-first role tag", &[ROLE, "TAG50 TagRole web"], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k50","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerRole: 50"),
-    ("retagging a key does not count twice", &[ROLE, "TAG50 TagRole web"], r#"TagRole {"RoleName":"web","Tags":[{"Key":"K0","Value":"v"}]}"#, "ok"),
-    ("fifty-first profile tag", &[PROFILE, "TAG50 TagInstanceProfile web"], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"k0","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerInstanceProfile: 50"),
+    ("fifty-first role tag", &[ROLE, r#"TagRole {"RoleName":"web","Tags":$TAGS50}"#], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k50","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerRole: 50"),
+    ("retagging a key does not count twice", &[ROLE, r#"TagRole {"RoleName":"web","Tags":$TAGS50}"#], r#"TagRole {"RoleName":"web","Tags":[{"Key":"K0","Value":"v"}]}"#, "ok"),
+    ("fifty-first profile tag", &[PROFILE, r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":$TAGS50}"#], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"k0","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerInstanceProfile: 50"),
     ("untag missing role", &[], r#"UntagRole {"RoleName":"web","TagKeys":["a"]}"#, "NoSuchEntity: The role with name web cannot be found."),
     ("untag absent key", &[ROLE], r#"UntagRole {"RoleName":"web","TagKeys":["a"]}"#, "ok"),
     // EC2
@@ -205,17 +205,34 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("associate terminated instance", &[PROFILE, RUN, r#"TerminateInstances {"InstanceIds":["$I"]}"#], ASSOC, "IncorrectState: The instance '$I' is not in a valid state for this operation."),
     ("start terminated instance", &[RUN, r#"TerminateInstances {"InstanceIds":["$I"]}"#], r#"StartInstances {"InstanceIds":["$I"]}"#, "IncorrectState: The instance '$I' is not in a state from which it can be started."),
     ("run with roleless profile", &[PROFILE], r#"RunInstances {"MinCount":1,"MaxCount":1,"IamInstanceProfile":{"Name":"web"}}"#, "InvalidParameterValue: IAM Instance Profile \"arn:aws:iam::123456789012:instance-profile/web\" has no associated IAM Roles"),
+    ("ec2 duplicate tag key", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"a","Value":"1"},{"Key":"a","Value":"2"}]}"#, "InvalidParameterValue: Duplicate tag key 'a' specified."),
+    ("ec2 tag keys are case-sensitive", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"Name","Value":"1"},{"Key":"name","Value":"2"}]}"#, "ok"),
+    ("run duplicate tag key", &[], r#"RunInstances {"MinCount":1,"MaxCount":1,"TagSpecifications":[{"ResourceType":"instance","Tags":[{"Key":"Name","Value":"x"}]},{"ResourceType":"instance","Tags":[{"Key":"Name","Value":"y"}]}]}"#, "InvalidParameterValue: Duplicate tag key 'Name' specified."),
+    ("ec2 fifty-first tag", &[RUN, r#"CreateTags {"Resources":["$I"],"Tags":$TAGS50}"#], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"k50","Value":"v"}]}"#, "TagLimitExceeded: The maximum number of Tags for a resource has been reached."), // UNCONFIRMED text
+    ("ec2 retagging a key does not count twice", &[RUN, r#"CreateTags {"Resources":["$I"],"Tags":$TAGS50}"#], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"K0","Value":"w"}]}"#, "ok"),
+    ("ec2 fifty-one tags at once", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":$TAGS51}"#, "TagLimitExceeded: The maximum number of Tags for a resource has been reached."), // UNCONFIRMED text
+    ("run with fifty-one tags", &[], r#"RunInstances {"MinCount":1,"MaxCount":1,"TagSpecifications":[{"ResourceType":"instance","Tags":$TAGS51}]}"#, "TagLimitExceeded: The maximum number of Tags for a resource has been reached."), // UNCONFIRMED text
+    ("run with fifty tags", &[], r#"RunInstances {"MinCount":1,"MaxCount":1,"TagSpecifications":[{"ResourceType":"instance","Tags":$TAGS50}]}"#, "ok"),
     ("ec2 aws: tag", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"aws:x","Value":"1"}]}"#, "InvalidParameterValue: Tag keys starting with 'aws:' are reserved for internal use"),
     ("describe max results", &[], r#"DescribeIamInstanceProfileAssociations {"MaxResults":2}"#, "InvalidParameterValue: Value ( 2 ) for parameter maxResults is invalid. Expecting a value between 5 and 1000."),
 ];
 
-/// Long values the table cannot spell out.
+/// Long values the table cannot spell out: `$TAGS50` and `$TAGS51` are lists
+/// of that many tags `K0`..`K50`.
 fn long_values(text: &str) -> String {
+    let tags = |n: usize| {
+        let tags: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"Key":"K{i}","Value":"v"}}"#))
+            .collect();
+        format!("[{}]", tags.join(","))
+    };
     text.replace("$LONGNAME", &"a".repeat(65))
         .replace("$LONGVALUE", &"v".repeat(257))
+        .replace("$TAGS50", &tags(50))
+        .replace("$TAGS51", &tags(51))
 }
 
-/// Expands the shorthand setup steps (`ATTACH10`, `TAG50 Op name`).
+/// Expands the shorthand setup step `ATTACH10`.
 fn expand(step: &str) -> Vec<String> {
     if step == "ATTACH10" {
         let policies = [
@@ -234,21 +251,6 @@ fn expand(step: &str) -> Vec<String> {
             .iter()
             .map(|p| format!(r#"AttachRolePolicy {{"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/{p}"}}"#))
             .collect();
-    }
-    if let Some(rest) = step.strip_prefix("TAG50 ") {
-        let (op, name) = rest.split_once(' ').unwrap();
-        let tags: Vec<String> = (0..50)
-            .map(|i| format!(r#"{{"Key":"K{i}","Value":"v"}}"#))
-            .collect();
-        let field = if op == "TagRole" {
-            "RoleName"
-        } else {
-            "InstanceProfileName"
-        };
-        return vec![format!(
-            r#"{op} {{"{field}":"{name}","Tags":[{}]}}"#,
-            tags.join(",")
-        )];
     }
     vec![step.to_string()]
 }
