@@ -229,3 +229,41 @@ fn sigkill_loses_no_acknowledged_call() {
         live.roles.len()
     );
 }
+
+/// A broken import names the YAML file and the entry, and imports nothing.
+#[test]
+fn import_errors_name_the_yaml_file_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "create-role",
+            "--role-name",
+            "keep",
+            "--assume-role-policy-document",
+            TRUST,
+        ])
+        .assert()
+        .success();
+    let before = rolecall(dir.path())
+        .args(["emulator", "export", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    let broken = String::from_utf8(before.clone())
+        .unwrap()
+        .replace("name: keep", "name: bad name");
+    std::fs::write(dir.path().join("lab.yaml"), broken).unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "import", "lab.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: lab.yaml: role bad name: ValidationError: 1 validation error detected: Value 'bad name' at 'roleName'",
+        ));
+    rolecall(dir.path())
+        .args(["emulator", "export", "-"])
+        .assert()
+        .success()
+        .stdout(before);
+}

@@ -200,13 +200,41 @@ fn count(db: &Connection, sql: &str, id: i64) -> rusqlite::Result<usize> {
         .map(|n| usize::try_from(n).unwrap_or(0))
 }
 
-fn check_boundary(arn: &str) -> OpResult<()> {
+pub fn check_boundary(arn: &str) -> OpResult<()> {
     validate::policy_arn(arn, "permissionsBoundary")?;
     if !policy_exists(arn) {
         // AWS names the boundary policy a "Scope ARN" in this message.
         return reject(
             ErrorCode::NoSuchEntity,
             format!("Scope ARN: {arn} does not exist or is not attachable."),
+        );
+    }
+    Ok(())
+}
+
+/// LimitExceeded for a trust policy over its quota (whitespace not counted).
+pub fn check_trust_size(trust: &validate::Document) -> OpResult<()> {
+    if trust.size > validate::MAX_TRUST_SIZE {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Cannot exceed quota for ACLSizePerRole: {}",
+                validate::MAX_TRUST_SIZE
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// LimitExceeded when a role's inline policies together exceed their quota.
+pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
+    if total > validate::MAX_INLINE_SIZE {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Maximum policy size of {} bytes exceeded for role {role_name}",
+                validate::MAX_INLINE_SIZE
+            ),
         );
     }
     Ok(())
@@ -259,15 +287,7 @@ pub fn create_role(cx: &Ctx, input: &CreateRoleRequest) -> OpResult<CreateRoleRe
     }
     // Tags are all-or-nothing: a bad tag fails the whole request.
     validate::tags(&input.tags, KeyCase::Insensitive)?;
-    if trust.size > validate::MAX_TRUST_SIZE {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Cannot exceed quota for ACLSizePerRole: {}",
-                validate::MAX_TRUST_SIZE
-            ),
-        );
-    }
+    check_trust_size(&trust)?;
     if find_role(cx.db, &input.role_name)?.is_some() {
         return reject(
             ErrorCode::EntityAlreadyExists,
@@ -395,15 +415,7 @@ pub fn update_assume_role_policy(cx: &Ctx, input: &UpdateAssumeRolePolicyRequest
     validate::role_name(&input.role_name)?;
     let trust = validate::document(&input.policy_document, "policyDocument", true)?;
     let row = existing_role(cx, &input.role_name)?;
-    if trust.size > validate::MAX_TRUST_SIZE {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Cannot exceed quota for ACLSizePerRole: {}",
-                validate::MAX_TRUST_SIZE
-            ),
-        );
-    }
+    check_trust_size(&trust)?;
     check_principal_roles(cx, &trust.parsed)?;
     cx.db
         .prepare_cached("UPDATE roles SET trust = ?2, trust_canonical = ?3 WHERE id = ?1")?
@@ -448,19 +460,39 @@ fn policy_not_attachable<T>(arn: &str) -> OpResult<T> {
     )
 }
 
-pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult<()> {
-    validate::role_name(&input.role_name)?;
-    validate::policy_arn(&input.policy_arn, "policyArn")?;
-    let row = existing_role(cx, &input.role_name)?;
-    if !policy_exists(&input.policy_arn) {
-        return policy_not_attachable(&input.policy_arn);
+/// Whether a (well-formed) policy ARN may be attached to a role.
+pub fn check_attachable(arn: &str) -> OpResult<()> {
+    if !policy_exists(arn) {
+        return policy_not_attachable(arn);
     }
-    if is_service_role_policy(&input.policy_arn) {
+    if is_service_role_policy(arn) {
         return reject(
             ErrorCode::PolicyNotAttachable,
             "Cannot attach a Service Role Policy to a Customer Role.",
         );
     }
+    Ok(())
+}
+
+/// LimitExceeded when more policies are attached than a role may hold.
+pub fn check_managed_count(count: usize) -> OpResult<()> {
+    if count > validate::MAX_MANAGED_POLICIES {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Cannot exceed quota for PoliciesPerRole: {}",
+                validate::MAX_MANAGED_POLICIES
+            ),
+        );
+    }
+    Ok(())
+}
+
+pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult<()> {
+    validate::role_name(&input.role_name)?;
+    validate::policy_arn(&input.policy_arn, "policyArn")?;
+    let row = existing_role(cx, &input.role_name)?;
+    check_attachable(&input.policy_arn)?;
     let attached = count(
         cx.db,
         "SELECT count(*) FROM role_managed WHERE role = ?1",
@@ -475,15 +507,7 @@ pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult
         // Re-attaching is a no-op (unconfirmed on AWS).
         return Ok(());
     }
-    if attached >= validate::MAX_MANAGED_POLICIES {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Cannot exceed quota for PoliciesPerRole: {}",
-                validate::MAX_MANAGED_POLICIES
-            ),
-        );
-    }
+    check_managed_count(attached + 1)?;
     cx.db
         .prepare_cached("INSERT INTO role_managed (role, arn) VALUES (?1, ?2)")?
         .execute(params![row.id, input.policy_arn])?;
@@ -519,16 +543,10 @@ pub fn put_role_policy(cx: &Ctx, input: &PutRolePolicyRequest) -> OpResult<()> {
             "SELECT coalesce(sum(size), 0) FROM role_policies WHERE role = ?1 AND name != ?2",
         )?
         .query_row(params![row.id, input.policy_name], |r| r.get(0))?;
-    if usize::try_from(others).unwrap_or(0) + document.size > validate::MAX_INLINE_SIZE {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Maximum policy size of {} bytes exceeded for role {}",
-                validate::MAX_INLINE_SIZE,
-                row.name
-            ),
-        );
-    }
+    check_inline_size(
+        usize::try_from(others).unwrap_or(0) + document.size,
+        &row.name,
+    )?;
     cx.db
         .prepare_cached(
             "INSERT INTO role_policies (role, name, document, canonical, size)

@@ -68,8 +68,9 @@ pub enum EmulatorError {
     },
     #[error("invalid account id {0:?}: expected 12 digits")]
     InvalidAccountId(String),
-    #[error("{}: {message}", path.display())]
-    Import { path: PathBuf, message: String },
+    /// An export that cannot be imported; `origin` names the YAML (a file, or stdin).
+    #[error("{origin}: {message}")]
+    Import { origin: String, message: String },
     #[error("writing YAML: {0}")]
     Yaml(String),
 }
@@ -181,7 +182,7 @@ impl Emulator {
     /// Opens the account at `path`, creating it with `account_id` if it does not
     /// exist; an existing account must have that id.
     pub fn create(path: &Path, account_id: &str) -> Result<Emulator, EmulatorError> {
-        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        if !ids::is_account_id(account_id) {
             return Err(EmulatorError::InvalidAccountId(account_id.to_string()));
         }
         Self::open_with(path, Some(account_id))
@@ -241,15 +242,21 @@ impl Emulator {
     }
 
     /// Replaces the whole account with `account`, in one transaction
-    /// (the account id too: it is part of every ARN in the export).
+    /// (the account id too: it is part of every ARN in the export). The
+    /// export is checked first with the API's rules; on any problem nothing
+    /// is imported.
     pub fn import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
-        let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
-            path: self.path.clone(),
+        self.import_from(account, "account export")
+    }
+
+    /// Replaces the whole account with a YAML export; `origin` names the
+    /// YAML in errors (its file, or `stdin`).
+    pub fn import_yaml(&mut self, text: &str, origin: &str) -> Result<(), EmulatorError> {
+        let account = export::from_yaml(text).map_err(|message| EmulatorError::Import {
+            origin: origin.to_string(),
             message,
         })?;
-        self.write(|db| export::write(db, &prepared))?;
-        self.account_id = account.account_id.clone();
-        Ok(())
+        self.import_from(&account, origin)
     }
 
     /// Replaces the whole account with the YAML export in `file`.
@@ -258,11 +265,17 @@ impl Emulator {
             path: file.to_path_buf(),
             source,
         })?;
-        let account = export::from_yaml(&text).map_err(|message| EmulatorError::Import {
-            path: file.to_path_buf(),
+        self.import_yaml(&text, &file.display().to_string())
+    }
+
+    fn import_from(&mut self, account: &AccountExport, origin: &str) -> Result<(), EmulatorError> {
+        let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
+            origin: origin.to_string(),
             message,
         })?;
-        self.import(&account)
+        self.write(|db| export::write(db, &prepared))?;
+        self.account_id = account.account_id.clone();
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
