@@ -7,9 +7,11 @@
 //! launched instance id and `$A` the last association id. A policy document
 //! may be written as JSON rather than as a JSON string: it is sent as its text.
 //! A row whose AWS text (or trigger) no AWS response confirms says UNCONFIRMED.
+//! Setup shorthands: `ATTACH10` attaches ten managed policies to `web`,
+//! `QUOTA n` lowers both account quotas to n.
 
 use rolecall::cloud::{Call, Cloud};
-use rolecall::emulator::Emulator;
+use rolecall::emulator::{Emulator, Quotas};
 use serde_json::Value;
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -93,6 +95,9 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("role path", &[], r#"CreateRole {"RoleName":"web","Path":"apps","AssumeRolePolicyDocument":$TRUST}"#, r"ValidationError: 1 validation error detected: Value 'apps' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"),
     ("max session too low", &[], r#"CreateRole {"RoleName":"web","MaxSessionDuration":100,"AssumeRolePolicyDocument":$TRUST}"#, "ValidationError: 1 validation error detected: Value '100' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"),
     ("max session too high", &[ROLE], r#"UpdateRole {"RoleName":"web","MaxSessionDuration":50000}"#, "ValidationError: 1 validation error detected: Value '50000' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"),
+    ("profile name length", &[], r#"CreateInstanceProfile {"InstanceProfileName":"$LONGPROFILE"}"#, "ValidationError: 1 validation error detected: Value '$LONGPROFILE' at 'instanceProfileName' failed to satisfy constraint: Member must have length less than or equal to 128"),
+    ("path length", &[], r#"CreateRole {"RoleName":"web","Path":"$LONGPATH","AssumeRolePolicyDocument":$TRUST}"#, "ValidationError: 1 validation error detected: Value '$LONGPATH' at 'path' failed to satisfy constraint: Member must have length less than or equal to 512"),
+    ("profile path length", &[], r#"CreateInstanceProfile {"InstanceProfileName":"web","Path":"$LONGPATH"}"#, "ValidationError: 1 validation error detected: Value '$LONGPATH' at 'path' failed to satisfy constraint: Member must have length less than or equal to 512"),
     ("profile name pattern", &[], r#"CreateInstanceProfile {"InstanceProfileName":"a/b"}"#, r"ValidationError: 1 validation error detected: Value 'a/b' at 'instanceProfileName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"),
     // uniqueness and existence
     ("role exists ignoring case", &[ROLE], r#"CreateRole {"RoleName":"WEB","AssumeRolePolicyDocument":$TRUST}"#, "EntityAlreadyExists: Role with name WEB already exists."),
@@ -103,6 +108,12 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("get missing profile", &[], r#"GetInstanceProfile {"InstanceProfileName":"nope"}"#, "NoSuchEntity: Instance Profile nope cannot be found."),
     ("delete missing profile", &[], r#"DeleteInstanceProfile {"InstanceProfileName":"nope"}"#, "NoSuchEntity: Instance Profile nope cannot be found."),
     ("role and profile namespaces are separate", &[ROLE], PROFILE, "ok"),
+    ("update missing role", &[], r#"UpdateRole {"RoleName":"nope","Description":"x"}"#, "NoSuchEntity: The role with name nope cannot be found."),
+    ("tag missing profile", &[], r#"TagInstanceProfile {"InstanceProfileName":"nope","Tags":[{"Key":"a","Value":"1"}]}"#, "NoSuchEntity: Instance Profile nope cannot be found."),
+    // account quotas (lowered to 1 so the row stays cheap)
+    ("roles per account", &["QUOTA 1", ROLE], ROLE2, "LimitExceeded: Cannot exceed quota for RolesPerAccount: 1"), // UNCONFIRMED text (AWS's quota pattern)
+    ("roles per account counts every role", &["QUOTA 2", ROLE], ROLE2, "ok"),
+    ("instance profiles per account", &["QUOTA 1", PROFILE], r#"CreateInstanceProfile {"InstanceProfileName":"api"}"#, "LimitExceeded: Cannot exceed quota for InstanceProfilesPerAccount: 1"),
     // policy documents
     ("trust not json", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":"{nope"}"#, "MalformedPolicyDocument: This policy contains invalid Json"),
     ("trust without principal", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$POLICY}"#, "MalformedPolicyDocument: Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!"),
@@ -183,6 +194,9 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("multibyte tag key near the aws: check", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"abcé","Value":"a"}]}"#, "ok"),
     ("tag key charset", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"a*b","Value":"a"}]}"#, r"ValidationError: 1 validation error detected: Value 'a*b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
     ("tag value too long", &[ROLE], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k","Value":"$LONGVALUE"}]}"#, "ValidationError: 1 validation error detected: Value '$LONGVALUE' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"),
+    ("create role with fifty-one tags", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$TRUST,"Tags":$TAGS51}"#, "ValidationError: 1 validation error detected: Value '51 tags' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"), // UNCONFIRMED value rendering
+    ("create role with fifty tags", &[], r#"CreateRole {"RoleName":"web","AssumeRolePolicyDocument":$TRUST,"Tags":$TAGS50}"#, "ok"),
+    ("create profile with fifty-one tags", &[], r#"CreateInstanceProfile {"InstanceProfileName":"web","Tags":$TAGS51}"#, "ValidationError: 1 validation error detected: Value '51 tags' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"), // UNCONFIRMED value rendering
     ("fifty-first role tag", &[ROLE, r#"TagRole {"RoleName":"web","Tags":$TAGS50}"#], r#"TagRole {"RoleName":"web","Tags":[{"Key":"k50","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerRole: 50"),
     ("retagging a key does not count twice", &[ROLE, r#"TagRole {"RoleName":"web","Tags":$TAGS50}"#], r#"TagRole {"RoleName":"web","Tags":[{"Key":"K0","Value":"v"}]}"#, "ok"),
     ("fifty-first profile tag", &[PROFILE, r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":$TAGS50}"#], r#"TagInstanceProfile {"InstanceProfileName":"web","Tags":[{"Key":"k0","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerInstanceProfile: 50"),
@@ -217,8 +231,9 @@ const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("describe max results", &[], r#"DescribeIamInstanceProfileAssociations {"MaxResults":2}"#, "InvalidParameterValue: Value ( 2 ) for parameter maxResults is invalid. Expecting a value between 5 and 1000."),
 ];
 
-/// Long values the table cannot spell out: `$TAGS50` and `$TAGS51` are lists
-/// of that many tags `K0`..`K50`.
+/// Long values the table cannot spell out: a role name of 65 characters, a
+/// profile name of 129, a path of 513; `$TAGS50` and `$TAGS51` are lists of
+/// that many tags `K0`..`K50`.
 fn long_values(text: &str) -> String {
     let tags = |n: usize| {
         let tags: Vec<String> = (0..n)
@@ -227,6 +242,8 @@ fn long_values(text: &str) -> String {
         format!("[{}]", tags.join(","))
     };
     text.replace("$LONGNAME", &"a".repeat(65))
+        .replace("$LONGPROFILE", &"p".repeat(129))
+        .replace("$LONGPATH", &format!("/{}/", "p".repeat(511)))
         .replace("$LONGVALUE", &"v".repeat(257))
         .replace("$TAGS50", &tags(50))
         .replace("$TAGS51", &tags(51))
@@ -266,6 +283,17 @@ fn conformance_table() {
             association: String::new(),
         };
         for step in setup.iter().flat_map(|s| expand(s)) {
+            // `QUOTA n`: both account quotas lowered to n, so quota rows stay cheap.
+            if let Some(n) = step.strip_prefix("QUOTA ") {
+                let n: u32 = n.parse().unwrap();
+                emulator
+                    .set_quotas(&Quotas {
+                        max_roles: n,
+                        max_instance_profiles: n,
+                    })
+                    .unwrap();
+                continue;
+            }
             if let Err(e) = run(&emulator, &step, &mut vars) {
                 failures.push(format!("{name}: setup {step} failed: {e}"));
             }
