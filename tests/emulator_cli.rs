@@ -267,3 +267,34 @@ fn import_errors_name_the_yaml_file_and_the_entry() {
         .success()
         .stdout(before);
 }
+
+/// `main` prints an error with its chain of causes (`{:#}`): each cause must
+/// appear once, not also inside the message of the error it caused.
+#[test]
+fn errors_print_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = rolecall(dir.path())
+        .args(["emulator", "import", "missing.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "error: missing.yaml: No such file or directory (os error 2)\n"
+    );
+
+    std::fs::create_dir(dir.path().join("adir")).unwrap();
+    let directory = rolecall(dir.path())
+        .args(["--account", "adir", "emulator", "list-roles"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&directory.stderr);
+    assert!(
+        stderr.starts_with("error: emulated account adir: "),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("unable to open database file").count(),
+        1,
+        "{stderr}"
+    );
+}

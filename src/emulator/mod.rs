@@ -35,19 +35,25 @@ pub use export::{
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 
 /// Why the account file could not be opened, read or written outside an API call.
+///
+/// A variant with a `source` does not repeat it in its own message: `main`
+/// prints the chain of causes (`{:#}`), and [`with_causes`] does for the
+/// messages of AWS-shaped errors.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    #[error("emulated account {}: {source}", path.display())]
+    /// `cause` is not a `source`: rusqlite's own chain repeats its message
+    /// (`unable to open database file: Error code 14: unable to open database file`).
+    #[error("emulated account {}: {}", path.display(), describe_sqlite(cause))]
     Storage {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error(
         "emulated account {} is busy: another process has held it for more than {} s",
         path.display(), store::BUSY_TIMEOUT.as_secs()
     )]
     Busy { path: PathBuf },
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -84,10 +90,33 @@ impl EmulatorError {
         } else {
             EmulatorError::Storage {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             }
         }
     }
+}
+
+/// SQLite's message once, with its extended result code.
+fn describe_sqlite(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(code, Some(message)) => {
+            format!("{message} (SQLite error {})", code.extended_code)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// An error and its causes on one line (`a: b: c`), for the message of an
+/// AWS-shaped error, which carries no chain of its own.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// Misbehaviour the account shows on request (all off by default).
@@ -346,7 +375,7 @@ impl Emulator {
                 CloudError::new(operation, code, message).retryable()
             }
             OpError::Db(source) => {
-                let message = EmulatorError::storage(&self.path, source).to_string();
+                let message = with_causes(&EmulatorError::storage(&self.path, source));
                 let mut error = CloudError::new(operation, service.failure_code(), message);
                 // A broken or busy file does not heal by retrying at once.
                 error.retryable = false;
@@ -397,7 +426,7 @@ impl Cloud for Emulator {
             Ok(live)
         };
         read().map_err(|source| {
-            let message = EmulatorError::storage(&self.path, source).to_string();
+            let message = with_causes(&EmulatorError::storage(&self.path, source));
             let mut error = CloudError::new("Snapshot", ErrorCode::ServiceFailure, message);
             error.retryable = false;
             error
@@ -418,7 +447,7 @@ impl Cloud for Emulator {
             return calls.iter().map(|call| call.invoke(self)).collect();
         }
         let all_failed = |error: rusqlite::Error| {
-            let message = EmulatorError::storage(&self.path, error).to_string();
+            let message = with_causes(&EmulatorError::storage(&self.path, error));
             calls
                 .iter()
                 .map(|call| {
