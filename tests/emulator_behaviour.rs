@@ -612,6 +612,37 @@ fn a_held_account_fails_clearly_after_the_busy_timeout() {
     create_role(&cloud, "web");
 }
 
+/// Reads never wait for a writer (WAL): while another connection holds a
+/// write transaction, opening the account, Get/List/Describe calls and the
+/// snapshot complete, and see what was committed before it. (Writes still
+/// wait: `a_held_account_fails_clearly_after_the_busy_timeout`.)
+#[test]
+fn reads_complete_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.db");
+    create_role(&Emulator::open(&path).unwrap(), "web");
+    let mut writer = rusqlite::Connection::open(&path).unwrap();
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    tx.execute("DELETE FROM roles", []).unwrap();
+
+    // Each of these would wait the busy timeout, then fail, if it took a write lock.
+    let reader = Emulator::open(&path).unwrap();
+    let listed = reader.list_roles(&ListRolesRequest::default()).unwrap();
+    assert_eq!(listed.roles.len(), 1);
+    reader
+        .get_role(&RoleNameRequest {
+            role_name: "web".into(),
+        })
+        .unwrap();
+    reader
+        .describe_instances(&DescribeInstancesRequest::default())
+        .unwrap();
+    assert_eq!(reader.snapshot().unwrap().roles.len(), 1);
+    tx.rollback().unwrap();
+}
+
 /// Group commit: a batch of independent calls commits once, yet each call is
 /// atomic on its own: a rejected one leaves nothing, the others stand, and
 /// results come back in order. A second handle on the file sees them all.

@@ -1,7 +1,7 @@
 //! The emulated AWS account: one SQLite file that behaves like AWS, errors and all.
 //!
-//! [`Emulator`] implements [`Cloud`]. Each API call is one `BEGIN IMMEDIATE`
-//! transaction ([`store`]); the rules and messages of IAM live in [`iam`] and
+//! [`Emulator`] implements [`Cloud`]. Each API call is one transaction
+//! ([`store`]): `BEGIN IMMEDIATE` if it may write, deferred if it only reads; the rules and messages of IAM live in [`iam`] and
 //! [`validate`], those of EC2 in [`ec2`]; [`faults`] injects throttling,
 //! failures and eventual consistency on request; [`snapshot`] reads the whole
 //! account for the planner; [`export`] writes and reads it as YAML.
@@ -343,9 +343,9 @@ impl Emulator {
 
     /// Runs one API call: faults first, then the operation inside a savepoint
     /// so a rejected call leaves nothing behind but the call count. Outside a
-    /// batch the call is its own IMMEDIATE transaction, committed (durably)
-    /// before this returns; inside one (see `invoke_batch`) it joins the
-    /// batch's transaction, which commits once for all its calls.
+    /// batch the call is its own transaction, committed (durably) before this
+    /// returns; inside one (see `invoke_batch`) it joins the batch's
+    /// transaction, which commits once for all its calls.
     fn call<T>(
         &self,
         operation: &'static str,
@@ -353,17 +353,12 @@ impl Emulator {
     ) -> Result<T, CloudError> {
         let service = faults::Service::of(operation);
         let mut conn = self.lock();
-        let outcome = if conn.is_autocommit() {
-            (|| -> OpResult<T> {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let result = run_in_transaction(&tx, service, body);
-                if !matches!(result, Err(OpError::Db(_))) {
-                    tx.commit()?;
-                }
-                result
-            })()
-        } else {
+        let outcome = if !conn.is_autocommit() {
             run_in_transaction(&conn, service, body)
+        } else if is_read_only(operation) {
+            read_call(&mut conn, service, body)
+        } else {
+            write_call(&mut conn, service, body)
         };
         outcome.map_err(|error| self.cloud_error(operation, service, error))
     }
@@ -383,6 +378,49 @@ impl Emulator {
             }
         }
     }
+}
+
+/// Whether an operation only reads (AWS names them Get…, List…, Describe…).
+fn is_read_only(operation: &str) -> bool {
+    ["Get", "List", "Describe"]
+        .iter()
+        .any(|prefix| operation.starts_with(prefix))
+}
+
+/// A call that may write: `BEGIN IMMEDIATE` takes the write lock up front
+/// (waiting up to the busy timeout for another writer), so it never fails
+/// half-way on a lock.
+fn write_call<T>(
+    conn: &mut Connection,
+    service: faults::Service,
+    body: impl FnOnce(&Ctx) -> OpResult<T>,
+) -> OpResult<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let result = run_in_transaction(&tx, service, body);
+    if !matches!(result, Err(OpError::Db(_))) {
+        tx.commit()?;
+    }
+    result
+}
+
+/// A read runs in a deferred transaction: WAL readers do not wait for a
+/// process that is writing the account. Unless faults count calls: then the
+/// call writes the counter, and a read transaction cannot safely become a
+/// write one while another process writes, so it runs as a write.
+fn read_call<T>(
+    conn: &mut Connection,
+    service: faults::Service,
+    body: impl FnOnce(&Ctx) -> OpResult<T>,
+) -> OpResult<T> {
+    {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        if !store::read_settings(&tx)?.faults.counts_calls() {
+            let result = run_in_transaction(&tx, service, body);
+            tx.finish()?;
+            return result;
+        }
+    }
+    write_call(conn, service, body)
 }
 
 /// One call's work inside an open transaction: count it, inject faults, run the
