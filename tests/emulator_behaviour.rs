@@ -741,3 +741,50 @@ fn import_refuses_what_the_api_would_refuse() {
     target.import(&good).unwrap();
     assert_eq!(target.export().unwrap(), good);
 }
+
+/// A batch holds the account for its whole duration: a call made from
+/// another thread meanwhile waits for the batch's commit, rather than joining
+/// its transaction and reporting success for something not yet on disk.
+#[test]
+fn a_call_from_another_thread_does_not_join_a_batch() {
+    let (dir, cloud) = account();
+    cloud
+        .set_quotas(&Quotas {
+            max_roles: 10_000,
+            max_instance_profiles: 10_000,
+        })
+        .unwrap();
+    let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
+    let calls: Vec<rolecall::cloud::Call> = (0..500)
+        .map(|i| {
+            rolecall::cloud::Call::CreateRole(CreateRoleRequest {
+                role_name: format!("batch-{i}"),
+                assume_role_policy_document: trust.clone(),
+                ..CreateRoleRequest::default()
+            })
+        })
+        .collect();
+    // Another process's view of the file: it sees only committed calls.
+    let observer = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    let batch_done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
+            assert!(results.iter().all(Result::is_ok));
+            batch_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut made = 0;
+        while !batch_done.load(std::sync::atomic::Ordering::SeqCst) {
+            let name = format!("other-{made}");
+            create_role(&cloud, &name);
+            let seen = observer.get_role(&RoleNameRequest {
+                role_name: name.clone(),
+            });
+            assert!(
+                seen.is_ok(),
+                "{name} was reported created but is not on disk"
+            );
+            made += 1;
+        }
+    });
+}

@@ -16,7 +16,8 @@ mod store;
 mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -155,9 +156,20 @@ impl Default for Quotas {
 
 /// An emulated AWS account stored in one SQLite file.
 pub struct Emulator {
-    conn: Mutex<Connection>,
+    shared: Mutex<Shared>,
+    /// Signalled when a batch ends, for the threads waiting to use the connection.
+    batch_ended: Condvar,
     path: PathBuf,
     account_id: String,
+}
+
+/// The connection, and which thread's batch holds it.
+struct Shared {
+    conn: Connection,
+    /// The thread running `invoke_batch`, if any. Its calls join the batch's
+    /// transaction; every other thread waits until the batch has committed,
+    /// so none reports success for a call that is not yet on disk.
+    batch_owner: Option<ThreadId>,
 }
 
 /// The outcome of an operation's body: an AWS error, or the store failing.
@@ -222,7 +234,11 @@ impl Emulator {
         let account_id =
             store::read_account_id(&conn).map_err(|e| EmulatorError::storage(path, e))?;
         Ok(Emulator {
-            conn: Mutex::new(conn),
+            shared: Mutex::new(Shared {
+                conn,
+                batch_owner: None,
+            }),
+            batch_ended: Condvar::new(),
             path: path.to_path_buf(),
             account_id,
         })
@@ -307,19 +323,30 @@ impl Emulator {
         Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, once no other thread's batch holds it.
+    fn lock(&self) -> MutexGuard<'_, Shared> {
         // A poisoned lock only means another thread panicked mid-call; SQLite
         // rolled that transaction back, so the connection is still sound.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let me = std::thread::current().id();
+        while shared.batch_owner.is_some_and(|owner| owner != me) {
+            shared = self
+                .batch_ended
+                .wait(shared)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        shared
     }
 
     fn write<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, EmulatorError> {
-        let mut conn = self.lock();
+        let mut shared = self.lock();
         let run = || -> rusqlite::Result<T> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = shared
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)
@@ -331,9 +358,11 @@ impl Emulator {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, EmulatorError> {
-        let mut conn = self.lock();
+        let mut shared = self.lock();
         let run = || -> rusqlite::Result<T> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = shared
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?;
             let out = f(&tx)?;
             tx.finish()?;
             Ok(out)
@@ -352,13 +381,14 @@ impl Emulator {
         body: impl FnOnce(&Ctx) -> OpResult<T>,
     ) -> Result<T, CloudError> {
         let service = faults::Service::of(operation);
-        let mut conn = self.lock();
-        let outcome = if !conn.is_autocommit() {
-            run_in_transaction(&conn, service, body)
+        let mut shared = self.lock();
+        let outcome = if shared.batch_owner.is_some() {
+            // This thread's batch (`lock` lets no other thread in): join it.
+            run_in_transaction(&shared.conn, service, body)
         } else if is_read_only(operation) {
-            read_call(&mut conn, service, body)
+            read_call(&mut shared.conn, service, body)
         } else {
-            write_call(&mut conn, service, body)
+            write_call(&mut shared.conn, service, body)
         };
         outcome.map_err(|error| self.cloud_error(operation, service, error))
     }
@@ -453,12 +483,32 @@ fn run_in_transaction<T>(
     result
 }
 
+/// Ends a batch however its calls end (a panic too): rolls back what was
+/// not committed, then lets the waiting threads in.
+struct BatchEnd<'a>(&'a Emulator);
+
+impl Drop for BatchEnd<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.0.lock();
+        if !shared.conn.is_autocommit() {
+            // Nothing more can be done about a failed rollback than report
+            // the failed commit, which the caller does.
+            let _ = shared.conn.execute_batch("ROLLBACK");
+        }
+        shared.batch_owner = None;
+        drop(shared);
+        self.0.batch_ended.notify_all();
+    }
+}
+
 impl Cloud for Emulator {
     fn snapshot(&self) -> Result<Live, CloudError> {
-        let mut conn = self.lock();
+        let mut shared = self.lock();
         let now = now_ms();
         let mut read = || -> rusqlite::Result<Live> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = shared
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?;
             let live = snapshot::read(&tx, now)?;
             tx.finish()?;
             Ok(live)
@@ -496,17 +546,21 @@ impl Cloud for Emulator {
                 })
                 .collect()
         };
-        if let Err(error) = self.lock().execute_batch("BEGIN IMMEDIATE") {
-            return all_failed(error);
-        }
-        let results: Vec<_> = calls.iter().map(|call| call.invoke(self)).collect();
-        let conn = self.lock();
-        match conn.execute_batch("COMMIT") {
-            Ok(()) => results,
-            Err(error) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                all_failed(error)
+        {
+            let mut shared = self.lock();
+            if let Err(error) = shared.conn.execute_batch("BEGIN IMMEDIATE") {
+                return all_failed(error);
             }
+            shared.batch_owner = Some(std::thread::current().id());
+        }
+        // From here until `end` drops, calls from other threads wait.
+        let end = BatchEnd(self);
+        let results: Vec<_> = calls.iter().map(|call| call.invoke(self)).collect();
+        let committed = self.lock().conn.execute_batch("COMMIT");
+        drop(end);
+        match committed {
+            Ok(()) => results,
+            Err(error) => all_failed(error),
         }
     }
 
