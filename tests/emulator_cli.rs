@@ -298,3 +298,72 @@ fn errors_print_each_cause_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_negative_throttle_rate_gets_the_range_message() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--throttle-rate", "-0.1"])
+        .assert()
+        .code(1)
+        .stderr("error: --throttle-rate must be between 0 and 1, got -0.1\n");
+}
+
+/// `import -` reads stdin, as `export -` writes stdout.
+#[test]
+fn import_reads_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "create-role",
+            "--role-name",
+            "web",
+            "--assume-role-policy-document",
+            TRUST,
+        ])
+        .assert()
+        .success();
+    let exported = rolecall(dir.path())
+        .args(["emulator", "export", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    rolecall(dir.path())
+        .args(["--account", "copy.db", "emulator", "import", "-"])
+        .write_stdin(exported.clone())
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["--account", "copy.db", "emulator", "export", "-"])
+        .assert()
+        .success()
+        .stdout(exported);
+    rolecall(dir.path())
+        .args(["--account", "copy.db", "emulator", "import", "-"])
+        .write_stdin("format_version: 2\naccount_id: '123456789012'\n")
+        .assert()
+        .code(1)
+        .stderr("error: stdin: format_version 2 is not supported (expected 1)\n");
+}
+
+/// The hidden stress command goes past the account's quotas without
+/// changing them (it is killed mid-way, so it could not restore them).
+#[test]
+fn stress_leaves_the_account_quotas_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--max-roles", "2"])
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["emulator", "stress", "--calls", "3"])
+        .assert()
+        .success()
+        .stdout("stress-0\nstress-1\nstress-2\n");
+    rolecall(dir.path())
+        .args(["emulator", "configure"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"max_roles\": 2,"));
+}

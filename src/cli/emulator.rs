@@ -6,7 +6,7 @@
 //! (nothing for empty responses); an AWS error propagates as a [`CloudError`],
 //! which `main` prints in the AWS CLI's form.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use crate::cloud::ec2::*;
@@ -371,7 +371,7 @@ pub enum EmulatorCommand {
     Configure(ConfigureArgs),
     /// Write the whole account as YAML (sorted, deterministic); `-` for stdout
     Export { file: PathBuf },
-    /// Replace the whole account with a YAML export
+    /// Replace the whole account with a YAML export; `-` for stdin
     Import { file: PathBuf },
     /// Creates roles in a loop, printing each one that succeeded (crash tests)
     #[command(hide = true)]
@@ -392,7 +392,9 @@ pub struct ConfigureArgs {
     #[arg(long, value_name = "MS")]
     pub associating_ms: Option<u64>,
     /// Fraction of calls (0-1) answered Throttling / RequestLimitExceeded
-    #[arg(long, value_name = "F")]
+    // Negative numbers parse, so the range check below answers, not clap's
+    // "unexpected argument '-0'".
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub throttle_rate: Option<f64>,
     /// The Nth call from now fails with ServiceFailure / InternalError (0: never)
     #[arg(long, value_name = "N")]
@@ -748,8 +750,18 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
                 emulator.export_to_file(&file)?;
             }
         }
-        Err(EmulatorCommand::Import { file }) => emulator.import_file(&file)?,
-        Err(EmulatorCommand::Stress { calls, prefix }) => stress(&emulator, calls, &prefix)?,
+        Err(EmulatorCommand::Import { file }) => {
+            if file.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the export from stdin")?;
+                emulator.import_yaml(&text, "stdin")?;
+            } else {
+                emulator.import_file(&file)?;
+            }
+        }
+        Err(EmulatorCommand::Stress { calls, prefix }) => stress(emulator, calls, &prefix)?,
         Err(other) => anyhow::bail!("not an emulator operation: {other:?}"),
     }
     Ok(Outcome::Clean)
@@ -802,13 +814,14 @@ fn configure(emulator: &Emulator, c: ConfigureArgs) -> anyhow::Result<()> {
 }
 
 /// Creates `calls` roles one call at a time, printing each name once its call returned.
-fn stress(emulator: &Emulator, calls: u32, prefix: &str) -> anyhow::Result<()> {
+fn stress(mut emulator: Emulator, calls: u32, prefix: &str) -> anyhow::Result<()> {
     const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    // A dev account: lift the account quotas so the loop is not stopped at 1000.
-    emulator.set_quotas(&Quotas {
+    // Past AWS's 1000 roles, for this process only: the account's own quotas
+    // stay as they are, even when the loop is killed (the crash test kills it).
+    emulator.override_quotas(Quotas {
         max_roles: u32::MAX,
         max_instance_profiles: u32::MAX,
-    })?;
+    });
     let mut out = std::io::stdout().lock();
     for i in 0..calls {
         let name = format!("{prefix}-{i}");

@@ -161,6 +161,8 @@ pub struct Emulator {
     batch_ended: Condvar,
     path: PathBuf,
     account_id: String,
+    /// Quotas this handle's calls use instead of the account's (see `override_quotas`).
+    quotas_override: Option<Quotas>,
 }
 
 /// The connection, and which thread's batch holds it.
@@ -241,6 +243,7 @@ impl Emulator {
             batch_ended: Condvar::new(),
             path: path.to_path_buf(),
             account_id,
+            quotas_override: None,
         })
     }
 
@@ -265,6 +268,13 @@ impl Emulator {
     /// Sets the account quotas (roles and instance profiles per account).
     pub fn set_quotas(&self, quotas: &Quotas) -> Result<(), EmulatorError> {
         self.write(|db| store::write_quotas(db, quotas))
+    }
+
+    /// Makes this handle's calls use `quotas` instead of the account's,
+    /// without changing the account: for load tests that create more than
+    /// AWS's 1000 roles and may be killed before they could restore anything.
+    pub fn override_quotas(&mut self, quotas: Quotas) {
+        self.quotas_override = Some(quotas);
     }
 
     pub fn quotas(&self) -> Result<Quotas, EmulatorError> {
@@ -381,14 +391,18 @@ impl Emulator {
         body: impl FnOnce(&Ctx) -> OpResult<T>,
     ) -> Result<T, CloudError> {
         let service = faults::Service::of(operation);
+        let env = CallEnv {
+            service,
+            quotas: self.quotas_override.as_ref(),
+        };
         let mut shared = self.lock();
         let outcome = if shared.batch_owner.is_some() {
             // This thread's batch (`lock` lets no other thread in): join it.
-            run_in_transaction(&shared.conn, service, body)
+            run_in_transaction(&shared.conn, env, body)
         } else if is_read_only(operation) {
-            read_call(&mut shared.conn, service, body)
+            read_call(&mut shared.conn, env, body)
         } else {
-            write_call(&mut shared.conn, service, body)
+            write_call(&mut shared.conn, env, body)
         };
         outcome.map_err(|error| self.cloud_error(operation, service, error))
     }
@@ -410,6 +424,14 @@ impl Emulator {
     }
 }
 
+/// What a call runs with besides its connection and body.
+#[derive(Clone, Copy)]
+struct CallEnv<'a> {
+    service: faults::Service,
+    /// Quotas used instead of the account's, if any.
+    quotas: Option<&'a Quotas>,
+}
+
 /// Whether an operation only reads (AWS names them Get…, List…, Describe…).
 fn is_read_only(operation: &str) -> bool {
     ["Get", "List", "Describe"]
@@ -422,11 +444,11 @@ fn is_read_only(operation: &str) -> bool {
 /// half-way on a lock.
 fn write_call<T>(
     conn: &mut Connection,
-    service: faults::Service,
+    env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
 ) -> OpResult<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let result = run_in_transaction(&tx, service, body);
+    let result = run_in_transaction(&tx, env, body);
     if !matches!(result, Err(OpError::Db(_))) {
         tx.commit()?;
     }
@@ -439,33 +461,36 @@ fn write_call<T>(
 /// write one while another process writes, so it runs as a write.
 fn read_call<T>(
     conn: &mut Connection,
-    service: faults::Service,
+    env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
 ) -> OpResult<T> {
     {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         if !store::read_settings(&tx)?.faults.counts_calls() {
-            let result = run_in_transaction(&tx, service, body);
+            let result = run_in_transaction(&tx, env, body);
             tx.finish()?;
             return result;
         }
     }
-    write_call(conn, service, body)
+    write_call(conn, env, body)
 }
 
 /// One call's work inside an open transaction: count it, inject faults, run the
 /// operation in a savepoint that is rolled back if the operation fails.
 fn run_in_transaction<T>(
     db: &Connection,
-    service: faults::Service,
+    env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
 ) -> OpResult<T> {
     let mut settings = store::read_settings(db)?;
+    if let Some(quotas) = env.quotas {
+        settings.quotas = quotas.clone();
+    }
     if settings.faults.counts_calls() {
         store::count_call(db)?;
         settings.calls += 1;
     }
-    if let Some((code, message)) = faults::injected(&settings, service) {
+    if let Some((code, message)) = faults::injected(&settings, env.service) {
         return Err(OpError::Aws(code, message));
     }
     db.execute_batch("SAVEPOINT api_call")?;
