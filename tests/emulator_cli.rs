@@ -367,3 +367,61 @@ fn stress_leaves_the_account_quotas_alone() {
         .success()
         .stdout(predicate::str::contains("\"max_roles\": 2,"));
 }
+
+/// Every emulator subcommand (hidden ones too) says what it does, shows an
+/// example in its --help, and describes every flag; every example parses.
+#[test]
+fn every_subcommand_help_has_a_description_an_example_and_flag_help() {
+    use clap::{CommandFactory, Parser};
+    use rolecall::cli::emulator::SUBCOMMAND_HELP;
+
+    let mut cli = rolecall::cli::Cli::command();
+    cli.build();
+    let emulator = cli.find_subcommand("emulator").unwrap();
+    let names: Vec<&str> = emulator
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|name| *name != "help")
+        .collect();
+    let table: Vec<&str> = SUBCOMMAND_HELP.iter().map(|(name, ..)| *name).collect();
+    assert_eq!(
+        names, table,
+        "the help table lists every subcommand, in order"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for subcommand in emulator
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+    {
+        let name = subcommand.get_name();
+        assert!(
+            subcommand.get_about().is_some(),
+            "{name} has no description"
+        );
+        for arg in subcommand.get_arguments() {
+            assert!(
+                arg.get_help().is_some(),
+                "{name}: --{} has no description",
+                arg.get_id()
+            );
+        }
+        let help = rolecall(dir.path())
+            .args(["emulator", name, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        assert!(
+            help.contains("Example:"),
+            "{name} --help shows no example:\n{help}"
+        );
+    }
+    for (name, _, example) in SUBCOMMAND_HELP {
+        let args = ["rolecall", "emulator", name]
+            .into_iter()
+            .chain(example.split_whitespace());
+        if let Err(error) = rolecall::cli::Cli::try_parse_from(args) {
+            panic!("the example of {name} does not parse: {error}");
+        }
+    }
+}
