@@ -6,7 +6,7 @@ use std::time::Duration;
 use rolecall::cloud::ec2::*;
 use rolecall::cloud::iam::*;
 use rolecall::cloud::{Cloud, ErrorCode};
-use rolecall::emulator::{Emulator, Faults, Quotas};
+use rolecall::emulator::{AccountExport, Emulator, Faults, Quotas};
 use rolecall::model::{AssociationState, InstanceState, PolicyDocument};
 
 const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
@@ -612,6 +612,37 @@ fn a_held_account_fails_clearly_after_the_busy_timeout() {
     create_role(&cloud, "web");
 }
 
+/// Reads never wait for a writer (WAL): while another connection holds a
+/// write transaction, opening the account, Get/List/Describe calls and the
+/// snapshot complete, and see what was committed before it. (Writes still
+/// wait: `a_held_account_fails_clearly_after_the_busy_timeout`.)
+#[test]
+fn reads_complete_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.db");
+    create_role(&Emulator::open(&path).unwrap(), "web");
+    let mut writer = rusqlite::Connection::open(&path).unwrap();
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    tx.execute("DELETE FROM roles", []).unwrap();
+
+    // Each of these would wait the busy timeout, then fail, if it took a write lock.
+    let reader = Emulator::open(&path).unwrap();
+    let listed = reader.list_roles(&ListRolesRequest::default()).unwrap();
+    assert_eq!(listed.roles.len(), 1);
+    reader
+        .get_role(&RoleNameRequest {
+            role_name: "web".into(),
+        })
+        .unwrap();
+    reader
+        .describe_instances(&DescribeInstancesRequest::default())
+        .unwrap();
+    assert_eq!(reader.snapshot().unwrap().roles.len(), 1);
+    tx.rollback().unwrap();
+}
+
 /// Group commit: a batch of independent calls commits once, yet each call is
 /// atomic on its own: a rejected one leaves nothing, the others stand, and
 /// results come back in order. A second handle on the file sees them all.
@@ -638,4 +669,122 @@ fn a_batch_commits_its_successes_and_only_them() {
     let other = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
     let roles: Vec<String> = other.snapshot().unwrap().roles.into_keys().collect();
     assert_eq!(roles, vec!["a".to_string(), "b".to_string()]);
+}
+
+type BreakExport = fn(&mut AccountExport);
+
+/// An import is checked with the API's own rules: each broken export is
+/// refused with a message naming the entry, and the account is left as it was.
+#[test]
+fn import_refuses_what_the_api_would_refuse() {
+    let (_dir, lab) = account();
+    create_role(&lab, "web");
+    lab.tag_role(&TagRoleRequest {
+        role_name: "web".into(),
+        tags: vec![Tag::new("Env", "a")],
+    })
+    .unwrap();
+    create_role(&lab, "api");
+    create_profile(&lab, "web", "web");
+    lab.create_instance_profile(&CreateInstanceProfileRequest {
+        instance_profile_name: "api".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let instance = launch(&lab, "web-1");
+    associate(&lab, &instance, "web").unwrap();
+    launch(&lab, "web-2");
+    let good = lab.export().unwrap();
+
+    #[rustfmt::skip]
+    let cases: &[(BreakExport, &str)] = &[
+        (|a| a.format_version = 2, "format_version 2 is not supported (expected 1)"),
+        (|a| a.account_id = "abc".into(), "account_id \"abc\" is not 12 digits"),
+        (|a| a.faults.throttle_rate = 2.0, "faults: throttle_rate 2 is not between 0 and 1"),
+        (|a| a.quotas.max_roles = 1, "2 roles exceed the quota of 1 (quotas.max_roles)"),
+        (|a| a.roles[1].name = "bad name".into(), r"role bad name: ValidationError: 1 validation error detected: Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"),
+        (|a| a.roles[1].path = "nopath".into(), r"role web: ValidationError: 1 validation error detected: Value 'nopath' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"),
+        (|a| a.roles[1].arn = "arn:aws:iam::111122223333:role/web".into(), "role web: arn arn:aws:iam::111122223333:role/web does not match the name, path and account id (expected arn:aws:iam::123456789012:role/web)"),
+        (|a| a.roles[1].role_id = "AROA1".into(), "role web: role_id AROA1 is not AROA and 17 letters or digits"),
+        (|a| a.roles[1].role_id = a.roles[0].role_id.clone(), "role_id $ROLE_ID appears twice"),
+        (|a| a.roles[1].max_session_duration = 5, "role web: ValidationError: 1 validation error detected: Value '5' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"),
+        (|a| a.roles[1].assume_role_policy_document = "{}".into(), "role web: MalformedPolicyDocument: Syntax errors in policy."),
+        (|a| a.roles[1].create_date = "yesterday".into(), "role web: create_date \"yesterday\" is not an ISO 8601 timestamp"),
+        (|a| a.roles[1].managed_policies = vec!["arn:aws:iam::aws:policy/Nope".into()], "role web: NoSuchEntity: Policy arn:aws:iam::aws:policy/Nope does not exist or is not attachable."),
+        (|a| { a.roles[1].tags.insert("env".into(), "b".into()); }, "role web: InvalidInput: Duplicate tag keys found. Please note that Tag keys are case insensitive."),
+        (|a| { a.roles[1].name = "API".into(); a.roles[1].arn = "arn:aws:iam::123456789012:role/API".into(); }, "role API: appears twice (names ignore case)"),
+        (|a| { a.instance_profiles[1].name = "API".into(); a.instance_profiles[1].arn = "arn:aws:iam::123456789012:instance-profile/API".into(); }, "instance profile API: appears twice (names ignore case)"),
+        (|a| a.instance_profiles[1].role = Some("nope".into()), "instance profile web: role nope is not in the export"),
+        (|a| a.instances[1].instance_id = a.instances[0].instance_id.clone(), "instance $INSTANCE: appears twice"),
+        (|a| a.instances[0].state = "asleep".into(), "instance $INSTANCE: unknown state \"asleep\""),
+        (|a| { a.instances[0].tags.insert("aws:x".into(), "1".into()); }, "instance $INSTANCE: InvalidParameterValue: Tag keys starting with 'aws:' are reserved for internal use"),
+    ];
+    for (break_export, expected) in cases {
+        let mut bad = good.clone();
+        break_export(&mut bad);
+        let (_dir, mut target) = account();
+        create_role(&target, "keep");
+        let before = target.export_yaml().unwrap();
+        let expected = expected
+            .replace("$ROLE_ID", &good.roles[0].role_id)
+            .replace("$INSTANCE", &good.instances[0].instance_id);
+        let error = target.import(&bad).unwrap_err().to_string();
+        assert_eq!(error, format!("account export: {expected}"));
+        assert_eq!(
+            target.export_yaml().unwrap(),
+            before,
+            "{expected}: the account changed"
+        );
+    }
+    // Unbroken, the same export imports.
+    let (_dir, mut target) = account();
+    target.import(&good).unwrap();
+    assert_eq!(target.export().unwrap(), good);
+}
+
+/// A batch holds the account for its whole duration: a call made from
+/// another thread meanwhile waits for the batch's commit, rather than joining
+/// its transaction and reporting success for something not yet on disk.
+#[test]
+fn a_call_from_another_thread_does_not_join_a_batch() {
+    let (dir, cloud) = account();
+    cloud
+        .set_quotas(&Quotas {
+            max_roles: 10_000,
+            max_instance_profiles: 10_000,
+        })
+        .unwrap();
+    let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
+    let calls: Vec<rolecall::cloud::Call> = (0..500)
+        .map(|i| {
+            rolecall::cloud::Call::CreateRole(CreateRoleRequest {
+                role_name: format!("batch-{i}"),
+                assume_role_policy_document: trust.clone(),
+                ..CreateRoleRequest::default()
+            })
+        })
+        .collect();
+    // Another process's view of the file: it sees only committed calls.
+    let observer = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    let batch_done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
+            assert!(results.iter().all(Result::is_ok));
+            batch_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut made = 0;
+        while !batch_done.load(std::sync::atomic::Ordering::SeqCst) {
+            let name = format!("other-{made}");
+            create_role(&cloud, &name);
+            let seen = observer.get_role(&RoleNameRequest {
+                role_name: name.clone(),
+            });
+            assert!(
+                seen.is_ok(),
+                "{name} was reported created but is not on disk"
+            );
+            made += 1;
+        }
+    });
 }

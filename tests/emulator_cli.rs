@@ -229,3 +229,199 @@ fn sigkill_loses_no_acknowledged_call() {
         live.roles.len()
     );
 }
+
+/// A broken import names the YAML file and the entry, and imports nothing.
+#[test]
+fn import_errors_name_the_yaml_file_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "create-role",
+            "--role-name",
+            "keep",
+            "--assume-role-policy-document",
+            TRUST,
+        ])
+        .assert()
+        .success();
+    let before = rolecall(dir.path())
+        .args(["emulator", "export", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    let broken = String::from_utf8(before.clone())
+        .unwrap()
+        .replace("name: keep", "name: bad name");
+    std::fs::write(dir.path().join("lab.yaml"), broken).unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "import", "lab.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: lab.yaml: role bad name: ValidationError: 1 validation error detected: Value 'bad name' at 'roleName'",
+        ));
+    rolecall(dir.path())
+        .args(["emulator", "export", "-"])
+        .assert()
+        .success()
+        .stdout(before);
+}
+
+/// `main` prints an error with its chain of causes (`{:#}`): each cause must
+/// appear once, not also inside the message of the error it caused.
+#[test]
+fn errors_print_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = rolecall(dir.path())
+        .args(["emulator", "import", "missing.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "error: missing.yaml: No such file or directory (os error 2)\n"
+    );
+
+    std::fs::create_dir(dir.path().join("adir")).unwrap();
+    let directory = rolecall(dir.path())
+        .args(["--account", "adir", "emulator", "list-roles"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&directory.stderr);
+    assert!(
+        stderr.starts_with("error: emulated account adir: "),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("unable to open database file").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_negative_throttle_rate_gets_the_range_message() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--throttle-rate", "-0.1"])
+        .assert()
+        .code(1)
+        .stderr("error: --throttle-rate must be between 0 and 1, got -0.1\n");
+}
+
+/// `import -` reads stdin, as `export -` writes stdout.
+#[test]
+fn import_reads_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "create-role",
+            "--role-name",
+            "web",
+            "--assume-role-policy-document",
+            TRUST,
+        ])
+        .assert()
+        .success();
+    let exported = rolecall(dir.path())
+        .args(["emulator", "export", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    rolecall(dir.path())
+        .args(["--account", "copy.db", "emulator", "import", "-"])
+        .write_stdin(exported.clone())
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["--account", "copy.db", "emulator", "export", "-"])
+        .assert()
+        .success()
+        .stdout(exported);
+    rolecall(dir.path())
+        .args(["--account", "copy.db", "emulator", "import", "-"])
+        .write_stdin("format_version: 2\naccount_id: '123456789012'\n")
+        .assert()
+        .code(1)
+        .stderr("error: stdin: format_version 2 is not supported (expected 1)\n");
+}
+
+/// The hidden stress command goes past the account's quotas without
+/// changing them (it is killed mid-way, so it could not restore them).
+#[test]
+fn stress_leaves_the_account_quotas_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    rolecall(dir.path())
+        .args(["emulator", "configure", "--max-roles", "2"])
+        .assert()
+        .success();
+    rolecall(dir.path())
+        .args(["emulator", "stress", "--calls", "3"])
+        .assert()
+        .success()
+        .stdout("stress-0\nstress-1\nstress-2\n");
+    rolecall(dir.path())
+        .args(["emulator", "configure"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"max_roles\": 2,"));
+}
+
+/// Every emulator subcommand (hidden ones too) says what it does, shows an
+/// example in its --help, and describes every flag; every example parses.
+#[test]
+fn every_subcommand_help_has_a_description_an_example_and_flag_help() {
+    use clap::{CommandFactory, Parser};
+    use rolecall::cli::emulator::SUBCOMMAND_HELP;
+
+    let mut cli = rolecall::cli::Cli::command();
+    cli.build();
+    let emulator = cli.find_subcommand("emulator").unwrap();
+    let names: Vec<&str> = emulator
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|name| *name != "help")
+        .collect();
+    let table: Vec<&str> = SUBCOMMAND_HELP.iter().map(|(name, ..)| *name).collect();
+    assert_eq!(
+        names, table,
+        "the help table lists every subcommand, in order"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for subcommand in emulator
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+    {
+        let name = subcommand.get_name();
+        assert!(
+            subcommand.get_about().is_some(),
+            "{name} has no description"
+        );
+        for arg in subcommand.get_arguments() {
+            assert!(
+                arg.get_help().is_some(),
+                "{name}: --{} has no description",
+                arg.get_id()
+            );
+        }
+        let help = rolecall(dir.path())
+            .args(["emulator", name, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        assert!(
+            help.contains("Example:"),
+            "{name} --help shows no example:\n{help}"
+        );
+    }
+    for (name, _, example) in SUBCOMMAND_HELP {
+        let args = ["rolecall", "emulator", name]
+            .into_iter()
+            .chain(example.split_whitespace());
+        if let Err(error) = rolecall::cli::Cli::try_parse_from(args) {
+            panic!("the example of {name} does not parse: {error}");
+        }
+    }
+}

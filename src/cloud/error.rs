@@ -25,6 +25,7 @@ pub enum ErrorCode {
     InvalidParameterValue,
     InvalidParameterCombination,
     MissingParameter,
+    TagLimitExceeded,
     #[serde(rename = "InvalidInstanceID.NotFound")]
     InvalidInstanceIdNotFound,
     #[serde(rename = "InvalidInstanceID.Malformed")]
@@ -56,6 +57,7 @@ impl ErrorCode {
             ErrorCode::InvalidParameterValue => "InvalidParameterValue",
             ErrorCode::InvalidParameterCombination => "InvalidParameterCombination",
             ErrorCode::MissingParameter => "MissingParameter",
+            ErrorCode::TagLimitExceeded => "TagLimitExceeded",
             ErrorCode::InvalidInstanceIdNotFound => "InvalidInstanceID.NotFound",
             ErrorCode::InvalidInstanceIdMalformed => "InvalidInstanceID.Malformed",
             ErrorCode::InvalidAssociationIdNotFound => "InvalidAssociationID.NotFound",

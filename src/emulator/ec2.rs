@@ -4,6 +4,8 @@
 //! associations are stored, one per instance; whether one is still
 //! `associating` follows from its `ready_at_ms`, evaluated when read.
 
+use std::collections::HashSet;
+
 use rusqlite::{Connection, Row, params};
 
 use super::iam::{ProfileRow, find_profile, find_profile_by_arn};
@@ -234,7 +236,22 @@ fn insert_association(cx: &Ctx, instance: i64, profile: &ProfileRow) -> OpResult
         .query_row([cx.db.last_insert_rowid()], association_row)?)
 }
 
-fn check_tags(tags: &[Tag]) -> OpResult<()> {
+/// Most tags one instance may carry, as on every EC2 resource.
+pub const MAX_TAGS: usize = 50;
+
+/// EC2's answer when a resource would carry more than [`MAX_TAGS`] tags.
+fn tag_limit<T>() -> OpResult<T> {
+    // Code as EC2 documents it; the text is UNCONFIRMED (emulators use it).
+    reject(
+        ErrorCode::TagLimitExceeded,
+        "The maximum number of Tags for a resource has been reached.",
+    )
+}
+
+/// The tags of one request: each tag's own rules, then no key twice
+/// (EC2 keys are case-sensitive, so `Name` and `name` are two keys).
+pub fn check_tags(tags: &[Tag]) -> OpResult<()> {
+    let mut keys = HashSet::new();
     for tag in tags {
         if tag.key.is_empty() || tag.key.chars().count() > 128 {
             return reject(
@@ -264,6 +281,21 @@ fn check_tags(tags: &[Tag]) -> OpResult<()> {
                 "Tag keys starting with 'aws:' are reserved for internal use",
             );
         }
+        if !keys.insert(tag.key.as_str()) {
+            return reject(
+                ErrorCode::InvalidParameterValue,
+                format!("Duplicate tag key '{}' specified.", tag.key),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The tags an instance may be launched with or hold: [`check_tags`], at most [`MAX_TAGS`].
+pub fn check_instance_tags(tags: &[Tag]) -> OpResult<()> {
+    check_tags(tags)?;
+    if tags.len() > MAX_TAGS {
+        return tag_limit();
     }
     Ok(())
 }
@@ -298,9 +330,10 @@ pub fn run_instances(cx: &Ctx, input: &RunInstancesRequest) -> OpResult<RunInsta
                 ),
             );
         }
-        check_tags(&spec.tags)?;
         tags.extend(spec.tags.iter().cloned());
     }
+    // Checked together: a key given twice across specifications is a duplicate too.
+    check_instance_tags(&tags)?;
     let profile = match &input.iam_instance_profile {
         Some(spec) => {
             let profile = profile_for_ec2(cx, spec)?;
@@ -521,7 +554,15 @@ pub fn describe_instances(
 
 pub fn create_tags(cx: &Ctx, input: &CreateTagsRequest) -> OpResult<()> {
     check_tags(&input.tags)?;
-    for row in instances(cx, &input.resources)? {
+    let rows = instances(cx, &input.resources)?;
+    // Every resource is checked before any is tagged: the call is all or nothing.
+    for row in &rows {
+        // Keys already there are overwritten, not added (moto checked this against AWS).
+        if INSTANCE_TAGS.count_after(cx.db, row.id, &input.tags, KeyCase::Sensitive)? > MAX_TAGS {
+            return tag_limit();
+        }
+    }
+    for row in rows {
         INSTANCE_TAGS.upsert(cx.db, row.id, &input.tags, KeyCase::Sensitive)?;
     }
     Ok(())

@@ -1,20 +1,20 @@
 //! The whole account as YAML: sorted and deterministic, so a lab can be
 //! committed to git and recreated exactly (import then export is byte-identical).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use super::ec2::parse_state;
-use super::iam::policy_exists;
+use super::ec2::{self, parse_state};
+use super::iam;
 use super::store::{self, INSTANCE_TAGS, PROFILE_TAGS, ROLE_TAGS};
-use super::validate::KeyCase;
-use super::{EmulatorError, Faults, Quotas};
+use super::validate::{self, KeyCase};
+use super::{EmulatorError, Faults, OpError, OpResult, Quotas, ids};
 use crate::cloud::iam::Tag;
-use crate::model::PolicyDocument;
+use crate::model::InstanceState;
 
 /// Version of the export format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -261,13 +261,34 @@ pub struct Prepared<'a> {
     inline: Vec<Vec<(String, usize)>>,
 }
 
-fn canonical(text: &str, what: &str) -> Result<String, String> {
-    PolicyDocument::parse(text)
-        .map(|d| d.to_json())
-        .map_err(|e| format!("{what}: {e}"))
+/// A problem found in one entry of the export: `role web: ValidationError: …`.
+fn in_entry<T>(entry: &str, result: OpResult<T>) -> Result<T, String> {
+    result.map_err(|error| match error {
+        OpError::Aws(code, message) | OpError::NotYetVisible(code, message) => {
+            format!("{entry}: {code}: {message}")
+        }
+        OpError::Db(error) => format!("{entry}: {error}"),
+    })
 }
 
-/// Checks what the database alone would not (documents, references, states).
+/// Whether every value is new to `seen` (compared as `key` makes them).
+fn first_repeat<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    key: impl Fn(&str) -> String,
+) -> Option<&'a str> {
+    let mut seen = HashSet::new();
+    values.into_iter().find(|value| !seen.insert(key(value)))
+}
+
+fn check_timestamp(entry: &str, field: &str, text: &str) -> Result<(), String> {
+    text.parse::<jiff::Timestamp>()
+        .map(|_| ())
+        .map_err(|_| format!("{entry}: {field} {text:?} is not an ISO 8601 timestamp"))
+}
+
+/// Checks an export with the rules the API enforces, so an import never
+/// holds what no sequence of calls could have made, and the database's own
+/// constraints never fire. Returns the first problem, naming its entry.
 pub fn prepare(account: &AccountExport) -> Result<Prepared<'_>, String> {
     if account.format_version != FORMAT_VERSION {
         return Err(format!(
@@ -275,64 +296,251 @@ pub fn prepare(account: &AccountExport) -> Result<Prepared<'_>, String> {
             account.format_version
         ));
     }
+    let account_id = &account.account_id;
+    if !ids::is_account_id(account_id) {
+        return Err(format!("account_id {account_id:?} is not 12 digits"));
+    }
+    if !(0.0..=1.0).contains(&account.faults.throttle_rate) {
+        return Err(format!(
+            "faults: throttle_rate {} is not between 0 and 1",
+            account.faults.throttle_rate
+        ));
+    }
+    let quotas = &account.quotas;
+    if account.roles.len() > quotas.max_roles as usize {
+        return Err(format!(
+            "{} roles exceed the quota of {} (quotas.max_roles)",
+            account.roles.len(),
+            quotas.max_roles
+        ));
+    }
+    if account.instance_profiles.len() > quotas.max_instance_profiles as usize {
+        return Err(format!(
+            "{} instance profiles exceed the quota of {} (quotas.max_instance_profiles)",
+            account.instance_profiles.len(),
+            quotas.max_instance_profiles
+        ));
+    }
+
     let mut trust = Vec::with_capacity(account.roles.len());
     let mut inline = Vec::with_capacity(account.roles.len());
-    let mut names = std::collections::HashSet::new();
     for role in &account.roles {
-        if !names.insert(role.name.to_ascii_lowercase()) {
-            return Err(format!(
-                "role {} appears twice (names ignore case)",
-                role.name
-            ));
-        }
-        trust.push(canonical(
-            &role.assume_role_policy_document,
-            &format!("role {}: trust policy", role.name),
-        )?);
-        let mut docs = Vec::new();
-        for (name, text) in &role.inline_policies {
-            let doc = super::validate::document(text, "policyDocument", false).map_err(|_| {
-                format!(
-                    "role {}: inline policy {name} is not a valid policy",
-                    role.name
-                )
-            })?;
-            docs.push((doc.canonical, doc.size));
-        }
+        let (canonical_trust, docs) = check_role(account_id, role)?;
+        trust.push(canonical_trust);
         inline.push(docs);
-        for arn in role
-            .managed_policies
-            .iter()
-            .chain(&role.permissions_boundary)
-        {
-            if !policy_exists(arn) {
-                return Err(format!("role {}: policy {arn} does not exist", role.name));
-            }
-        }
     }
+    let names = account.roles.iter().map(|r| r.name.as_str());
+    if let Some(name) = first_repeat(names, str::to_ascii_lowercase) {
+        return Err(format!("role {name}: appears twice (names ignore case)"));
+    }
+    if let Some(id) = first_repeat(
+        account.roles.iter().map(|r| r.role_id.as_str()),
+        str::to_string,
+    ) {
+        return Err(format!("role_id {id} appears twice"));
+    }
+    let role_names: HashSet<String> = account
+        .roles
+        .iter()
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect();
+
     for profile in &account.instance_profiles {
-        if let Some(role) = &profile.role
-            && !names.contains(&role.to_ascii_lowercase())
-        {
-            return Err(format!(
-                "instance profile {}: role {role} is not in the export",
-                profile.name
-            ));
-        }
+        check_profile(account_id, profile, &role_names)?;
     }
+    let names = account.instance_profiles.iter().map(|p| p.name.as_str());
+    if let Some(name) = first_repeat(names, str::to_ascii_lowercase) {
+        return Err(format!(
+            "instance profile {name}: appears twice (names ignore case)"
+        ));
+    }
+    let profile_ids = account
+        .instance_profiles
+        .iter()
+        .map(|p| p.instance_profile_id.as_str());
+    if let Some(id) = first_repeat(profile_ids, str::to_string) {
+        return Err(format!("instance_profile_id {id} appears twice"));
+    }
+
     for instance in &account.instances {
-        if parse_state(&instance.state).as_str() != instance.state {
-            return Err(format!(
-                "instance {}: unknown state {:?}",
-                instance.instance_id, instance.state
-            ));
-        }
+        check_instance(instance)?;
+    }
+    let instance_ids = account.instances.iter().map(|i| i.instance_id.as_str());
+    if let Some(id) = first_repeat(instance_ids, str::to_string) {
+        return Err(format!("instance {id}: appears twice"));
+    }
+    let association_ids = account
+        .instances
+        .iter()
+        .filter_map(|i| i.association.as_ref())
+        .map(|a| a.association_id.as_str());
+    if let Some(id) = first_repeat(association_ids, str::to_string) {
+        return Err(format!("association {id}: appears twice"));
     }
     Ok(Prepared {
         account,
         trust,
         inline,
     })
+}
+
+/// One role, as CreateRole, PutRolePolicy, AttachRolePolicy and TagRole would
+/// have checked it; returns its canonical trust and its inline policies.
+fn check_role(
+    account_id: &str,
+    role: &RoleExport,
+) -> Result<(String, Vec<(String, usize)>), String> {
+    let entry = format!("role {}", role.name);
+    in_entry(&entry, validate::role_name(&role.name))?;
+    in_entry(&entry, validate::path(&role.path))?;
+    if !ids::is_unique_id(&role.role_id, "AROA") {
+        return Err(format!(
+            "{entry}: role_id {} is not AROA and 17 letters or digits",
+            role.role_id
+        ));
+    }
+    let arn = ids::role_arn(account_id, &role.path, &role.name);
+    if role.arn != arn {
+        return Err(format!(
+            "{entry}: arn {} does not match the name, path and account id (expected {arn})",
+            role.arn
+        ));
+    }
+    check_timestamp(&entry, "create_date", &role.create_date)?;
+    // Grammar and size only: a principal naming a role that was deleted
+    // since is fine in an account, so it is fine in an export.
+    let trust = in_entry(
+        &entry,
+        validate::document(
+            &role.assume_role_policy_document,
+            "assumeRolePolicyDocument",
+            true,
+        ),
+    )?;
+    in_entry(&entry, iam::check_trust_size(&trust))?;
+    if let Some(description) = &role.description {
+        in_entry(&entry, validate::description(description))?;
+    }
+    in_entry(
+        &entry,
+        validate::max_session_duration(role.max_session_duration),
+    )?;
+    if let Some(boundary) = &role.permissions_boundary {
+        in_entry(&entry, iam::check_boundary(boundary))?;
+    }
+    for arn in &role.managed_policies {
+        in_entry(&entry, validate::policy_arn(arn, "policyArn"))?;
+        in_entry(&entry, iam::check_attachable(arn))?;
+    }
+    if let Some(arn) = first_repeat(
+        role.managed_policies.iter().map(String::as_str),
+        str::to_string,
+    ) {
+        return Err(format!("{entry}: managed policy {arn} appears twice"));
+    }
+    in_entry(
+        &entry,
+        iam::check_managed_count(role.managed_policies.len()),
+    )?;
+    let mut docs = Vec::with_capacity(role.inline_policies.len());
+    for (name, text) in &role.inline_policies {
+        let policy_entry = format!("{entry}: inline policy {name}");
+        in_entry(&policy_entry, validate::policy_name(name))?;
+        let doc = in_entry(
+            &policy_entry,
+            validate::document(text, "policyDocument", false),
+        )?;
+        docs.push((doc.canonical, doc.size));
+    }
+    let total = docs.iter().map(|(_, size)| size).sum();
+    in_entry(&entry, iam::check_inline_size(total, &role.name))?;
+    in_entry(
+        &entry,
+        validate::tags(&tag_list(&role.tags), KeyCase::Insensitive),
+    )?;
+    Ok((trust.canonical, docs))
+}
+
+fn check_profile(
+    account_id: &str,
+    profile: &InstanceProfileExport,
+    role_names: &HashSet<String>,
+) -> Result<(), String> {
+    let entry = format!("instance profile {}", profile.name);
+    in_entry(&entry, validate::instance_profile_name(&profile.name))?;
+    in_entry(&entry, validate::path(&profile.path))?;
+    if !ids::is_unique_id(&profile.instance_profile_id, "AIPA") {
+        return Err(format!(
+            "{entry}: instance_profile_id {} is not AIPA and 17 letters or digits",
+            profile.instance_profile_id
+        ));
+    }
+    let arn = ids::instance_profile_arn(account_id, &profile.path, &profile.name);
+    if profile.arn != arn {
+        return Err(format!(
+            "{entry}: arn {} does not match the name, path and account id (expected {arn})",
+            profile.arn
+        ));
+    }
+    check_timestamp(&entry, "create_date", &profile.create_date)?;
+    if let Some(role) = &profile.role
+        && !role_names.contains(&role.to_ascii_lowercase())
+    {
+        return Err(format!("{entry}: role {role} is not in the export"));
+    }
+    in_entry(
+        &entry,
+        validate::tags(&tag_list(&profile.tags), KeyCase::Sensitive),
+    )
+}
+
+fn check_instance(instance: &InstanceExport) -> Result<(), String> {
+    let entry = format!("instance {}", instance.instance_id);
+    if !ids::is_ec2_id(&instance.instance_id, "i-") {
+        return Err(format!(
+            "{entry}: not an instance id (i- and 8 or 17 hex digits)"
+        ));
+    }
+    if !ids::is_ec2_id(&instance.reservation_id, "r-") {
+        return Err(format!(
+            "{entry}: reservation_id {} is not r- and 8 or 17 hex digits",
+            instance.reservation_id
+        ));
+    }
+    check_timestamp(&entry, "launch_time", &instance.launch_time)?;
+    let state = parse_state(&instance.state);
+    if state.as_str() != instance.state {
+        return Err(format!("{entry}: unknown state {:?}", instance.state));
+    }
+    in_entry(&entry, ec2::check_instance_tags(&tag_list(&instance.tags)))?;
+    if let Some(association) = &instance.association {
+        let entry = format!("{entry}: association {}", association.association_id);
+        if !ids::is_ec2_id(&association.association_id, "iip-assoc-") {
+            return Err(format!(
+                "{entry}: not an association id (iip-assoc- and 8 or 17 hex digits)"
+            ));
+        }
+        if state == InstanceState::Terminated {
+            return Err(format!("{entry}: a terminated instance has no association"));
+        }
+        // The profile may be gone: EC2 keeps an association to a deleted profile.
+        if !association.profile_arn.starts_with("arn:aws:iam::")
+            || !association.profile_arn.contains(":instance-profile/")
+        {
+            return Err(format!(
+                "{entry}: profile_arn {} is not an instance-profile ARN",
+                association.profile_arn
+            ));
+        }
+        if !ids::is_unique_id(&association.profile_id, "AIPA") {
+            return Err(format!(
+                "{entry}: profile_id {} is not AIPA and 17 letters or digits",
+                association.profile_id
+            ));
+        }
+        check_timestamp(&entry, "timestamp", &association.timestamp)?;
+    }
+    Ok(())
 }
 
 /// Replaces every resource of the account with the export (caller holds the transaction).

@@ -10,7 +10,7 @@ use super::validate::{self, KeyCase};
 use super::{Ctx, OpResult, ids, reject};
 use crate::cloud::ErrorCode;
 use crate::cloud::iam::*;
-use crate::model::{DEFAULT_MAX_SESSION_DURATION, policy::url_encode};
+use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, policy::url_encode};
 
 /// Path and name (`/service-role/AmazonEC2RoleforSSM`) of every AWS-managed
 /// policy, one a line (taken from moto's bundled list).
@@ -200,7 +200,7 @@ fn count(db: &Connection, sql: &str, id: i64) -> rusqlite::Result<usize> {
         .map(|n| usize::try_from(n).unwrap_or(0))
 }
 
-fn check_boundary(arn: &str) -> OpResult<()> {
+pub fn check_boundary(arn: &str) -> OpResult<()> {
     validate::policy_arn(arn, "permissionsBoundary")?;
     if !policy_exists(arn) {
         // AWS names the boundary policy a "Scope ARN" in this message.
@@ -208,6 +208,58 @@ fn check_boundary(arn: &str) -> OpResult<()> {
             ErrorCode::NoSuchEntity,
             format!("Scope ARN: {arn} does not exist or is not attachable."),
         );
+    }
+    Ok(())
+}
+
+/// LimitExceeded for a trust policy over its quota (whitespace not counted).
+pub fn check_trust_size(trust: &validate::Document) -> OpResult<()> {
+    if trust.size > validate::MAX_TRUST_SIZE {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Cannot exceed quota for ACLSizePerRole: {}",
+                validate::MAX_TRUST_SIZE
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// LimitExceeded when a role's inline policies together exceed their quota.
+pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
+    if total > validate::MAX_INLINE_SIZE {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Maximum policy size of {} bytes exceeded for role {role_name}",
+                validate::MAX_INLINE_SIZE
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// IAM resolves a role named as a principal to the role's unique id when it
+/// saves a trust policy, so a role of this account that does not exist is
+/// refused (Terraform retries on this message, aws-semantics.md section 8).
+/// Other accounts, users and `root` are not checked: the emulated account
+/// knows no other account and holds no users.
+fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {
+    for arn in trust.aws_principals() {
+        let Some((account, path, name)) = ids::split_role_arn(arn) else {
+            continue;
+        };
+        if account != cx.account_id() {
+            continue;
+        }
+        let exists = find_role(cx.db, name)?.is_some_and(|role| role.path == path);
+        if !exists {
+            return reject(
+                ErrorCode::MalformedPolicyDocument,
+                format!("Invalid principal in policy: \"AWS\":\"{arn}\""),
+            );
+        }
     }
     Ok(())
 }
@@ -235,21 +287,15 @@ pub fn create_role(cx: &Ctx, input: &CreateRoleRequest) -> OpResult<CreateRoleRe
     }
     // Tags are all-or-nothing: a bad tag fails the whole request.
     validate::tags(&input.tags, KeyCase::Insensitive)?;
-    if trust.size > validate::MAX_TRUST_SIZE {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Cannot exceed quota for ACLSizePerRole: {}",
-                validate::MAX_TRUST_SIZE
-            ),
-        );
-    }
+    check_trust_size(&trust)?;
     if find_role(cx.db, &input.role_name)?.is_some() {
         return reject(
             ErrorCode::EntityAlreadyExists,
             format!("Role with name {} already exists.", input.role_name),
         );
     }
+    // Before the role exists: a role cannot trust itself at creation, as on AWS.
+    check_principal_roles(cx, &trust.parsed)?;
     let roles: i64 = cx
         .db
         .prepare_cached("SELECT count(*) FROM roles")?
@@ -369,15 +415,8 @@ pub fn update_assume_role_policy(cx: &Ctx, input: &UpdateAssumeRolePolicyRequest
     validate::role_name(&input.role_name)?;
     let trust = validate::document(&input.policy_document, "policyDocument", true)?;
     let row = existing_role(cx, &input.role_name)?;
-    if trust.size > validate::MAX_TRUST_SIZE {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Cannot exceed quota for ACLSizePerRole: {}",
-                validate::MAX_TRUST_SIZE
-            ),
-        );
-    }
+    check_trust_size(&trust)?;
+    check_principal_roles(cx, &trust.parsed)?;
     cx.db
         .prepare_cached("UPDATE roles SET trust = ?2, trust_canonical = ?3 WHERE id = ?1")?
         .execute(params![
@@ -421,19 +460,39 @@ fn policy_not_attachable<T>(arn: &str) -> OpResult<T> {
     )
 }
 
-pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult<()> {
-    validate::role_name(&input.role_name)?;
-    validate::policy_arn(&input.policy_arn, "policyArn")?;
-    let row = existing_role(cx, &input.role_name)?;
-    if !policy_exists(&input.policy_arn) {
-        return policy_not_attachable(&input.policy_arn);
+/// Whether a (well-formed) policy ARN may be attached to a role.
+pub fn check_attachable(arn: &str) -> OpResult<()> {
+    if !policy_exists(arn) {
+        return policy_not_attachable(arn);
     }
-    if is_service_role_policy(&input.policy_arn) {
+    if is_service_role_policy(arn) {
         return reject(
             ErrorCode::PolicyNotAttachable,
             "Cannot attach a Service Role Policy to a Customer Role.",
         );
     }
+    Ok(())
+}
+
+/// LimitExceeded when more policies are attached than a role may hold.
+pub fn check_managed_count(count: usize) -> OpResult<()> {
+    if count > validate::MAX_MANAGED_POLICIES {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Cannot exceed quota for PoliciesPerRole: {}",
+                validate::MAX_MANAGED_POLICIES
+            ),
+        );
+    }
+    Ok(())
+}
+
+pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult<()> {
+    validate::role_name(&input.role_name)?;
+    validate::policy_arn(&input.policy_arn, "policyArn")?;
+    let row = existing_role(cx, &input.role_name)?;
+    check_attachable(&input.policy_arn)?;
     let attached = count(
         cx.db,
         "SELECT count(*) FROM role_managed WHERE role = ?1",
@@ -448,15 +507,7 @@ pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult
         // Re-attaching is a no-op (unconfirmed on AWS).
         return Ok(());
     }
-    if attached >= validate::MAX_MANAGED_POLICIES {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Cannot exceed quota for PoliciesPerRole: {}",
-                validate::MAX_MANAGED_POLICIES
-            ),
-        );
-    }
+    check_managed_count(attached + 1)?;
     cx.db
         .prepare_cached("INSERT INTO role_managed (role, arn) VALUES (?1, ?2)")?
         .execute(params![row.id, input.policy_arn])?;
@@ -492,16 +543,10 @@ pub fn put_role_policy(cx: &Ctx, input: &PutRolePolicyRequest) -> OpResult<()> {
             "SELECT coalesce(sum(size), 0) FROM role_policies WHERE role = ?1 AND name != ?2",
         )?
         .query_row(params![row.id, input.policy_name], |r| r.get(0))?;
-    if usize::try_from(others).unwrap_or(0) + document.size > validate::MAX_INLINE_SIZE {
-        return reject(
-            ErrorCode::LimitExceeded,
-            format!(
-                "Maximum policy size of {} bytes exceeded for role {}",
-                validate::MAX_INLINE_SIZE,
-                row.name
-            ),
-        );
-    }
+    check_inline_size(
+        usize::try_from(others).unwrap_or(0) + document.size,
+        &row.name,
+    )?;
     cx.db
         .prepare_cached(
             "INSERT INTO role_policies (role, name, document, canonical, size)

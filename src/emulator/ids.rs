@@ -45,6 +45,28 @@ pub fn instance_profile_arn(account_id: &str, path: &str, name: &str) -> String 
     format!("arn:aws:iam::{account_id}:instance-profile{path}{name}")
 }
 
+/// Whether `id` is an IAM unique id with this prefix (`AROA`, `AIPA`): the
+/// prefix and 17 uppercase letters or digits.
+pub fn is_unique_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == 17 && rest.bytes().all(|b| UPPER_ALNUM.contains(&b)))
+}
+
+/// Whether `text` is an AWS account id: 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `(account, path, name)` of a role ARN such as `arn:aws:iam::123456789012:role/apps/web`.
+pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
+    let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
+    let path_and_name = resource.strip_prefix("role")?.strip_prefix('/')?;
+    Some(match path_and_name.rsplit_once('/') {
+        Some((path, name)) => (account, format!("/{path}/"), name),
+        None => (account, "/".to_string(), path_and_name),
+    })
+}
+
 /// Whether `id` has the shape EC2 gives ids with this prefix (8 or 17 hex digits).
 pub fn is_ec2_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|hex| {
@@ -73,5 +95,17 @@ mod tests {
         assert!(!is_ec2_id("i-xyz", "i-"));
         assert_eq!(timestamp(0), "1970-01-01T00:00:00+00:00");
         assert_eq!(role_arn("1", "/a/b/", "r"), "arn:aws:iam::1:role/a/b/r");
+        assert_eq!(
+            split_role_arn("arn:aws:iam::1:role/a/b/r"),
+            Some(("1", "/a/b/".to_string(), "r"))
+        );
+        assert_eq!(
+            split_role_arn("arn:aws:iam::1:role/r"),
+            Some(("1", "/".to_string(), "r"))
+        );
+        assert_eq!(split_role_arn("arn:aws:iam::1:roles/r"), None);
+        assert_eq!(split_role_arn("arn:aws:iam::1:user/r"), None);
+        assert!(is_unique_id(&role_id(), "AROA"));
+        assert!(!is_unique_id("AROAabc", "AROA"));
     }
 }

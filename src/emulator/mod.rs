@@ -1,7 +1,7 @@
 //! The emulated AWS account: one SQLite file that behaves like AWS, errors and all.
 //!
-//! [`Emulator`] implements [`Cloud`]. Each API call is one `BEGIN IMMEDIATE`
-//! transaction ([`store`]); the rules and messages of IAM live in [`iam`] and
+//! [`Emulator`] implements [`Cloud`]. Each API call is one transaction
+//! ([`store`]): `BEGIN IMMEDIATE` if it may write, deferred if it only reads; the rules and messages of IAM live in [`iam`] and
 //! [`validate`], those of EC2 in [`ec2`]; [`faults`] injects throttling,
 //! failures and eventual consistency on request; [`snapshot`] reads the whole
 //! account for the planner; [`export`] writes and reads it as YAML.
@@ -16,7 +16,8 @@ mod store;
 mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -35,19 +36,25 @@ pub use export::{
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 
 /// Why the account file could not be opened, read or written outside an API call.
+///
+/// A variant with a `source` does not repeat it in its own message: `main`
+/// prints the chain of causes (`{:#}`), and [`with_causes`] does for the
+/// messages of AWS-shaped errors.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    #[error("emulated account {}: {source}", path.display())]
+    /// `cause` is not a `source`: rusqlite's own chain repeats its message
+    /// (`unable to open database file: Error code 14: unable to open database file`).
+    #[error("emulated account {}: {}", path.display(), describe_sqlite(cause))]
     Storage {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error(
         "emulated account {} is busy: another process has held it for more than {} s",
         path.display(), store::BUSY_TIMEOUT.as_secs()
     )]
     Busy { path: PathBuf },
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -68,8 +75,9 @@ pub enum EmulatorError {
     },
     #[error("invalid account id {0:?}: expected 12 digits")]
     InvalidAccountId(String),
-    #[error("{}: {message}", path.display())]
-    Import { path: PathBuf, message: String },
+    /// An export that cannot be imported; `origin` names the YAML (a file, or stdin).
+    #[error("{origin}: {message}")]
+    Import { origin: String, message: String },
     #[error("writing YAML: {0}")]
     Yaml(String),
 }
@@ -83,10 +91,33 @@ impl EmulatorError {
         } else {
             EmulatorError::Storage {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             }
         }
     }
+}
+
+/// SQLite's message once, with its extended result code.
+fn describe_sqlite(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(code, Some(message)) => {
+            format!("{message} (SQLite error {})", code.extended_code)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// An error and its causes on one line (`a: b: c`), for the message of an
+/// AWS-shaped error, which carries no chain of its own.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// Misbehaviour the account shows on request (all off by default).
@@ -125,9 +156,22 @@ impl Default for Quotas {
 
 /// An emulated AWS account stored in one SQLite file.
 pub struct Emulator {
-    conn: Mutex<Connection>,
+    shared: Mutex<Shared>,
+    /// Signalled when a batch ends, for the threads waiting to use the connection.
+    batch_ended: Condvar,
     path: PathBuf,
     account_id: String,
+    /// Quotas this handle's calls use instead of the account's (see `override_quotas`).
+    quotas_override: Option<Quotas>,
+}
+
+/// The connection, and which thread's batch holds it.
+struct Shared {
+    conn: Connection,
+    /// The thread running `invoke_batch`, if any. Its calls join the batch's
+    /// transaction; every other thread waits until the batch has committed,
+    /// so none reports success for a call that is not yet on disk.
+    batch_owner: Option<ThreadId>,
 }
 
 /// The outcome of an operation's body: an AWS error, or the store failing.
@@ -181,7 +225,7 @@ impl Emulator {
     /// Opens the account at `path`, creating it with `account_id` if it does not
     /// exist; an existing account must have that id.
     pub fn create(path: &Path, account_id: &str) -> Result<Emulator, EmulatorError> {
-        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        if !ids::is_account_id(account_id) {
             return Err(EmulatorError::InvalidAccountId(account_id.to_string()));
         }
         Self::open_with(path, Some(account_id))
@@ -192,9 +236,14 @@ impl Emulator {
         let account_id =
             store::read_account_id(&conn).map_err(|e| EmulatorError::storage(path, e))?;
         Ok(Emulator {
-            conn: Mutex::new(conn),
+            shared: Mutex::new(Shared {
+                conn,
+                batch_owner: None,
+            }),
+            batch_ended: Condvar::new(),
             path: path.to_path_buf(),
             account_id,
+            quotas_override: None,
         })
     }
 
@@ -221,6 +270,13 @@ impl Emulator {
         self.write(|db| store::write_quotas(db, quotas))
     }
 
+    /// Makes this handle's calls use `quotas` instead of the account's,
+    /// without changing the account: for load tests that create more than
+    /// AWS's 1000 roles and may be killed before they could restore anything.
+    pub fn override_quotas(&mut self, quotas: Quotas) {
+        self.quotas_override = Some(quotas);
+    }
+
     pub fn quotas(&self) -> Result<Quotas, EmulatorError> {
         self.read(|db| store::read_settings(db).map(|s| s.quotas))
     }
@@ -241,15 +297,21 @@ impl Emulator {
     }
 
     /// Replaces the whole account with `account`, in one transaction
-    /// (the account id too: it is part of every ARN in the export).
+    /// (the account id too: it is part of every ARN in the export). The
+    /// export is checked first with the API's rules; on any problem nothing
+    /// is imported.
     pub fn import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
-        let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
-            path: self.path.clone(),
+        self.import_from(account, "account export")
+    }
+
+    /// Replaces the whole account with a YAML export; `origin` names the
+    /// YAML in errors (its file, or `stdin`).
+    pub fn import_yaml(&mut self, text: &str, origin: &str) -> Result<(), EmulatorError> {
+        let account = export::from_yaml(text).map_err(|message| EmulatorError::Import {
+            origin: origin.to_string(),
             message,
         })?;
-        self.write(|db| export::write(db, &prepared))?;
-        self.account_id = account.account_id.clone();
-        Ok(())
+        self.import_from(&account, origin)
     }
 
     /// Replaces the whole account with the YAML export in `file`.
@@ -258,26 +320,43 @@ impl Emulator {
             path: file.to_path_buf(),
             source,
         })?;
-        let account = export::from_yaml(&text).map_err(|message| EmulatorError::Import {
-            path: file.to_path_buf(),
-            message,
-        })?;
-        self.import(&account)
+        self.import_yaml(&text, &file.display().to_string())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn import_from(&mut self, account: &AccountExport, origin: &str) -> Result<(), EmulatorError> {
+        let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
+            origin: origin.to_string(),
+            message,
+        })?;
+        self.write(|db| export::write(db, &prepared))?;
+        self.account_id = account.account_id.clone();
+        Ok(())
+    }
+
+    /// The connection, once no other thread's batch holds it.
+    fn lock(&self) -> MutexGuard<'_, Shared> {
         // A poisoned lock only means another thread panicked mid-call; SQLite
         // rolled that transaction back, so the connection is still sound.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let me = std::thread::current().id();
+        while shared.batch_owner.is_some_and(|owner| owner != me) {
+            shared = self
+                .batch_ended
+                .wait(shared)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        shared
     }
 
     fn write<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, EmulatorError> {
-        let mut conn = self.lock();
+        let mut shared = self.lock();
         let run = || -> rusqlite::Result<T> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = shared
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)
@@ -289,9 +368,11 @@ impl Emulator {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, EmulatorError> {
-        let mut conn = self.lock();
+        let mut shared = self.lock();
         let run = || -> rusqlite::Result<T> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = shared
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?;
             let out = f(&tx)?;
             tx.finish()?;
             Ok(out)
@@ -301,27 +382,27 @@ impl Emulator {
 
     /// Runs one API call: faults first, then the operation inside a savepoint
     /// so a rejected call leaves nothing behind but the call count. Outside a
-    /// batch the call is its own IMMEDIATE transaction, committed (durably)
-    /// before this returns; inside one (see `invoke_batch`) it joins the
-    /// batch's transaction, which commits once for all its calls.
+    /// batch the call is its own transaction, committed (durably) before this
+    /// returns; inside one (see `invoke_batch`) it joins the batch's
+    /// transaction, which commits once for all its calls.
     fn call<T>(
         &self,
         operation: &'static str,
         body: impl FnOnce(&Ctx) -> OpResult<T>,
     ) -> Result<T, CloudError> {
         let service = faults::Service::of(operation);
-        let mut conn = self.lock();
-        let outcome = if conn.is_autocommit() {
-            (|| -> OpResult<T> {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let result = run_in_transaction(&tx, service, body);
-                if !matches!(result, Err(OpError::Db(_))) {
-                    tx.commit()?;
-                }
-                result
-            })()
+        let env = CallEnv {
+            service,
+            quotas: self.quotas_override.as_ref(),
+        };
+        let mut shared = self.lock();
+        let outcome = if shared.batch_owner.is_some() {
+            // This thread's batch (`lock` lets no other thread in): join it.
+            run_in_transaction(&shared.conn, env, body)
+        } else if is_read_only(operation) {
+            read_call(&mut shared.conn, env, body)
         } else {
-            run_in_transaction(&conn, service, body)
+            write_call(&mut shared.conn, env, body)
         };
         outcome.map_err(|error| self.cloud_error(operation, service, error))
     }
@@ -333,7 +414,7 @@ impl Emulator {
                 CloudError::new(operation, code, message).retryable()
             }
             OpError::Db(source) => {
-                let message = EmulatorError::storage(&self.path, source).to_string();
+                let message = with_causes(&EmulatorError::storage(&self.path, source));
                 let mut error = CloudError::new(operation, service.failure_code(), message);
                 // A broken or busy file does not heal by retrying at once.
                 error.retryable = false;
@@ -343,19 +424,73 @@ impl Emulator {
     }
 }
 
+/// What a call runs with besides its connection and body.
+#[derive(Clone, Copy)]
+struct CallEnv<'a> {
+    service: faults::Service,
+    /// Quotas used instead of the account's, if any.
+    quotas: Option<&'a Quotas>,
+}
+
+/// Whether an operation only reads (AWS names them Get…, List…, Describe…).
+fn is_read_only(operation: &str) -> bool {
+    ["Get", "List", "Describe"]
+        .iter()
+        .any(|prefix| operation.starts_with(prefix))
+}
+
+/// A call that may write: `BEGIN IMMEDIATE` takes the write lock up front
+/// (waiting up to the busy timeout for another writer), so it never fails
+/// half-way on a lock.
+fn write_call<T>(
+    conn: &mut Connection,
+    env: CallEnv,
+    body: impl FnOnce(&Ctx) -> OpResult<T>,
+) -> OpResult<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let result = run_in_transaction(&tx, env, body);
+    if !matches!(result, Err(OpError::Db(_))) {
+        tx.commit()?;
+    }
+    result
+}
+
+/// A read runs in a deferred transaction: WAL readers do not wait for a
+/// process that is writing the account. Unless faults count calls: then the
+/// call writes the counter, and a read transaction cannot safely become a
+/// write one while another process writes, so it runs as a write.
+fn read_call<T>(
+    conn: &mut Connection,
+    env: CallEnv,
+    body: impl FnOnce(&Ctx) -> OpResult<T>,
+) -> OpResult<T> {
+    {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        if !store::read_settings(&tx)?.faults.counts_calls() {
+            let result = run_in_transaction(&tx, env, body);
+            tx.finish()?;
+            return result;
+        }
+    }
+    write_call(conn, env, body)
+}
+
 /// One call's work inside an open transaction: count it, inject faults, run the
 /// operation in a savepoint that is rolled back if the operation fails.
 fn run_in_transaction<T>(
     db: &Connection,
-    service: faults::Service,
+    env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
 ) -> OpResult<T> {
     let mut settings = store::read_settings(db)?;
+    if let Some(quotas) = env.quotas {
+        settings.quotas = quotas.clone();
+    }
     if settings.faults.counts_calls() {
         store::count_call(db)?;
         settings.calls += 1;
     }
-    if let Some((code, message)) = faults::injected(&settings, service) {
+    if let Some((code, message)) = faults::injected(&settings, env.service) {
         return Err(OpError::Aws(code, message));
     }
     db.execute_batch("SAVEPOINT api_call")?;
@@ -373,18 +508,38 @@ fn run_in_transaction<T>(
     result
 }
 
+/// Ends a batch however its calls end (a panic too): rolls back what was
+/// not committed, then lets the waiting threads in.
+struct BatchEnd<'a>(&'a Emulator);
+
+impl Drop for BatchEnd<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.0.lock();
+        if !shared.conn.is_autocommit() {
+            // Nothing more can be done about a failed rollback than report
+            // the failed commit, which the caller does.
+            let _ = shared.conn.execute_batch("ROLLBACK");
+        }
+        shared.batch_owner = None;
+        drop(shared);
+        self.0.batch_ended.notify_all();
+    }
+}
+
 impl Cloud for Emulator {
     fn snapshot(&self) -> Result<Live, CloudError> {
-        let mut conn = self.lock();
+        let mut shared = self.lock();
         let now = now_ms();
         let mut read = || -> rusqlite::Result<Live> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = shared
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?;
             let live = snapshot::read(&tx, now)?;
             tx.finish()?;
             Ok(live)
         };
         read().map_err(|source| {
-            let message = EmulatorError::storage(&self.path, source).to_string();
+            let message = with_causes(&EmulatorError::storage(&self.path, source));
             let mut error = CloudError::new("Snapshot", ErrorCode::ServiceFailure, message);
             error.retryable = false;
             error
@@ -405,7 +560,7 @@ impl Cloud for Emulator {
             return calls.iter().map(|call| call.invoke(self)).collect();
         }
         let all_failed = |error: rusqlite::Error| {
-            let message = EmulatorError::storage(&self.path, error).to_string();
+            let message = with_causes(&EmulatorError::storage(&self.path, error));
             calls
                 .iter()
                 .map(|call| {
@@ -416,17 +571,21 @@ impl Cloud for Emulator {
                 })
                 .collect()
         };
-        if let Err(error) = self.lock().execute_batch("BEGIN IMMEDIATE") {
-            return all_failed(error);
-        }
-        let results: Vec<_> = calls.iter().map(|call| call.invoke(self)).collect();
-        let conn = self.lock();
-        match conn.execute_batch("COMMIT") {
-            Ok(()) => results,
-            Err(error) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                all_failed(error)
+        {
+            let mut shared = self.lock();
+            if let Err(error) = shared.conn.execute_batch("BEGIN IMMEDIATE") {
+                return all_failed(error);
             }
+            shared.batch_owner = Some(std::thread::current().id());
+        }
+        // From here until `end` drops, calls from other threads wait.
+        let end = BatchEnd(self);
+        let results: Vec<_> = calls.iter().map(|call| call.invoke(self)).collect();
+        let committed = self.lock().conn.execute_batch("COMMIT");
+        drop(end);
+        match committed {
+            Ok(()) => results,
+            Err(error) => all_failed(error),
         }
     }
 

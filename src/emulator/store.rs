@@ -1,8 +1,10 @@
 //! The account file: schema, opening, and the one-transaction-per-call rule.
 //!
-//! Every API call runs inside one `BEGIN IMMEDIATE` transaction (WAL,
-//! `synchronous=FULL`), so a call is either wholly on disk or not at all,
-//! whatever kills the process, and two processes never interleave writes.
+//! Every API call that may write runs inside one `BEGIN IMMEDIATE`
+//! transaction (WAL, `synchronous=FULL`), so a call is either wholly on disk
+//! or not at all, whatever kills the process, and two processes never
+//! interleave writes. Reads (opening, Get/List/Describe, the snapshot) use
+//! deferred transactions, so they never wait for a writer.
 
 use std::path::Path;
 use std::time::Duration;
@@ -133,7 +135,7 @@ pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, Emulato
     let mut conn = Connection::open(path).map_err(storage)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
     conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(|e| EmulatorError::storage(path, e))?;
+        .map_err(storage)?;
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(storage)?;
     conn.pragma_update(None, "foreign_keys", "ON")
@@ -144,27 +146,16 @@ pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, Emulato
         .map_err(storage)?;
     conn.set_prepared_statement_cache_capacity(64);
 
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| EmulatorError::storage(path, e))?;
-    let version: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| EmulatorError::storage(path, e))?;
+    // Opening an existing account only reads, so it does not wait for a
+    // process that is writing it; only creating the schema takes the write lock.
+    let mut version = user_version(&conn).map_err(storage)?;
+    if version == 0 {
+        version = create_schema(&mut conn, account_id).map_err(storage)?;
+    }
     match version {
-        0 => {
-            tx.execute_batch(SCHEMA)
-                .map_err(|e| EmulatorError::storage(path, e))?;
-            tx.execute(
-                "INSERT INTO account (id, account_id) VALUES (1, ?1)",
-                [account_id.unwrap_or(super::DEFAULT_ACCOUNT_ID)],
-            )
-            .map_err(|e| EmulatorError::storage(path, e))?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(|e| EmulatorError::storage(path, e))?;
-        }
         SCHEMA_VERSION => {
             if let Some(wanted) = account_id {
-                let existing = read_account_id(&tx).map_err(|e| EmulatorError::storage(path, e))?;
+                let existing = read_account_id(&conn).map_err(storage)?;
                 if existing != wanted {
                     return Err(EmulatorError::AccountIdMismatch {
                         path: path.to_path_buf(),
@@ -173,16 +164,36 @@ pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, Emulato
                     });
                 }
             }
+            Ok(conn)
         }
-        found => {
-            return Err(EmulatorError::SchemaVersion {
-                path: path.to_path_buf(),
-                found,
-            });
-        }
+        found => Err(EmulatorError::SchemaVersion {
+            path: path.to_path_buf(),
+            found,
+        }),
     }
-    tx.commit().map_err(|e| EmulatorError::storage(path, e))?;
-    Ok(conn)
+}
+
+fn user_version(db: &Connection) -> rusqlite::Result<i64> {
+    db.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Creates the schema and the account row in a new file and returns the
+/// schema version. Another process may have created it since the caller
+/// looked: the version is read again under the write lock.
+fn create_schema(conn: &mut Connection, account_id: Option<&str>) -> rusqlite::Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version = user_version(&tx)?;
+    if version != 0 {
+        return Ok(version);
+    }
+    tx.execute_batch(SCHEMA)?;
+    tx.execute(
+        "INSERT INTO account (id, account_id) VALUES (1, ?1)",
+        [account_id.unwrap_or(super::DEFAULT_ACCOUNT_ID)],
+    )?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(SCHEMA_VERSION)
 }
 
 pub fn read_account_id(db: &Connection) -> rusqlite::Result<String> {

@@ -143,6 +143,7 @@ pub struct Document {
     pub canonical: String,
     /// Characters as AWS's size quotas count them (whitespace not counted).
     pub size: usize,
+    pub parsed: PolicyDocument,
 }
 
 /// Checks a trust (`trust = true`) or permissions policy document.
@@ -158,12 +159,13 @@ pub fn document(text: &str, param: &str, trust: bool) -> OpResult<Document> {
         );
     };
     if let Some(problem) = parsed.grammar_problem(trust) {
-        return reject(ErrorCode::MalformedPolicyDocument, problem);
+        return reject(ErrorCode::MalformedPolicyDocument, problem.aws_message);
     }
     Ok(Document {
         text: text.to_string(),
         canonical: parsed.to_json(),
         size: quota_size(text),
+        parsed,
     })
 }
 

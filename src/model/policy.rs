@@ -120,55 +120,42 @@ impl PolicyDocument {
     /// The first reason IAM would answer `MalformedPolicyDocument`, if any.
     /// `trust` selects the rules of a trust (resource-based) policy: it names a
     /// `Principal` and no `Resource`; a permissions policy is the reverse.
-    pub fn grammar_problem(&self, trust: bool) -> Option<String> {
-        let Value::Object(doc) = &self.0 else {
-            return Some("Syntax errors in policy.".into());
-        };
-        match doc.get("Version") {
-            None => return Some("Missing required field Version".into()),
-            Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => {}
-            Some(_) => {
-                return Some("The policy must contain a valid version string".into());
-            }
+    ///
+    /// The checks run in phases, as moto's validator (written against AWS's
+    /// answers) runs them: the whole document's syntax first, then each rule
+    /// across every statement, so a document breaking several rules gets the
+    /// message AWS most likely gives.
+    pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
+        if let Some(detail) = syntax_problem(&self.0) {
+            return Some(GrammarProblem::new(SYNTAX_ERRORS, Some(detail)));
         }
-        let statements = match doc.get("Statement") {
-            None => return Some("Missing required field Statement".into()),
-            Some(Value::Array(s)) if !s.is_empty() => s,
-            Some(_) => return Some("Syntax errors in policy.".into()),
-        };
-        for statement in statements {
-            let Value::Object(statement) = statement else {
-                return Some("Syntax errors in policy.".into());
-            };
-            match statement.get("Effect").and_then(Value::as_str) {
-                Some("Allow" | "Deny") => {}
-                Some(_) => return Some("Invalid effect in policy.".into()),
-                None => return Some("Missing required field Effect".into()),
-            }
-            if !statement.contains_key("Action") && !statement.contains_key("NotAction") {
-                return Some("Missing required field Action".into());
-            }
-            let has_principal =
-                statement.contains_key("Principal") || statement.contains_key("NotPrincipal");
-            let has_resource =
-                statement.contains_key("Resource") || statement.contains_key("NotResource");
-            if trust {
-                if !has_principal {
-                    return Some("Missing required field Principal".into());
-                }
-                if has_resource {
-                    return Some("Has prohibited field Resource".into());
-                }
-            } else {
-                if has_principal {
-                    return Some("Policy document should not specify a principal.".into());
-                }
-                if !has_resource {
-                    return Some("Policy statement must contain resources.".into());
-                }
-            }
+        if let Some(problem) = version_problem(&self.0) {
+            return Some(problem);
         }
-        None
+        let statements: Vec<&Map<String, Value>> = self.statements().collect();
+        let rules: [StatementRule; 6] = [
+            effect_spelling,
+            actions_present,
+            principal_and_resource,
+            resource_format,
+            action_vendor,
+            principal_values,
+        ];
+        rules
+            .iter()
+            .find_map(|rule| statements.iter().find_map(|s| rule(s, trust)))
+    }
+
+    /// Every `AWS` principal the document names (account ids, ARNs, `*`).
+    pub fn aws_principals(&self) -> impl Iterator<Item = &str> {
+        self.statements()
+            .filter_map(|s| s.get("Principal").and_then(Value::as_object))
+            .filter_map(|p| p.get("AWS"))
+            .flat_map(|v| match v {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            })
     }
 
     fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
@@ -179,6 +166,355 @@ impl PolicyDocument {
             .flatten()
             .filter_map(Value::as_object)
     }
+}
+
+/// Why IAM refuses a policy document (`MalformedPolicyDocument`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrammarProblem {
+    /// IAM's message, word for word: what the emulator answers.
+    pub aws_message: String,
+    /// The rule broken, for people, where IAM's message does not say
+    /// (IAM answers every shape mistake with "Syntax errors in policy.").
+    pub detail: Option<String>,
+}
+
+impl GrammarProblem {
+    fn new(aws_message: impl Into<String>, detail: Option<String>) -> Self {
+        GrammarProblem {
+            aws_message: aws_message.into(),
+            detail,
+        }
+    }
+}
+
+/// IAM's message, then what exactly is wrong: what a person reading a
+/// manifest diagnostic needs.
+impl fmt::Display for GrammarProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.detail {
+            Some(detail) => write!(f, "{} ({detail})", self.aws_message),
+            None => f.write_str(&self.aws_message),
+        }
+    }
+}
+
+// IAM's MalformedPolicyDocument texts. Sources: GitHub issues quoting AWS
+// responses (see shared/aws-semantics.md) and moto's policy validator, which
+// was written against AWS's answers. UNCONFIRMED marks a text or trigger no
+// AWS response confirms.
+const SYNTAX_ERRORS: &str = "Syntax errors in policy.";
+/// UNCONFIRMED: S3's text for a bad version; IAM's is not known.
+const BAD_VERSION: &str = "The policy must contain a valid version string";
+/// UNCONFIRMED: IAM may accept a document without `Version` (it then means
+/// 2008-10-17); rolecall has always required one.
+const NO_VERSION: &str = "Missing required field Version";
+/// moto's text for `"Effect": "allow"` (right word, wrong case); UNCONFIRMED.
+const LEGACY_PARSING: &str = "The policy failed legacy parsing";
+const NO_ACTIONS: &str = "Policy statement must contain actions.";
+const NO_RESOURCES: &str = "Policy statement must contain resources.";
+const PRINCIPAL_IN_PERMISSIONS: &str = "Policy document should not specify a principal.";
+const RESOURCE_IN_TRUST: &str = "Has prohibited field Resource";
+/// Seen on CreateRole for a trust statement without principals; that an
+/// empty `Principal` gets the same text is UNCONFIRMED.
+const NO_PRINCIPALS: &str = "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!";
+const NO_VENDOR: &str =
+    "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
+const TWO_COLONS: &str = "Actions/Condition can contain only one colon.";
+
+/// One rule checked on every statement: `(statement, trust) -> problem`.
+type StatementRule = fn(&Map<String, Value>, bool) -> Option<GrammarProblem>;
+
+const TOP_LEVEL_KEYS: &[&str] = &["Version", "Id", "Statement"];
+const STATEMENT_KEYS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+];
+/// Keys a statement may hold only one of.
+const EXCLUSIVE_PAIRS: &[(&str, &str)] = &[
+    ("Action", "NotAction"),
+    ("Resource", "NotResource"),
+    ("Principal", "NotPrincipal"),
+];
+const PRINCIPAL_TYPES: &[&str] = &["AWS", "Service", "Federated", "CanonicalUser"];
+
+/// What is wrong with the document's shape, if anything (IAM: "Syntax errors in policy.").
+fn syntax_problem(doc: &Value) -> Option<String> {
+    let Value::Object(doc) = doc else {
+        return Some("a policy document is a JSON object".into());
+    };
+    if let Some(key) = doc.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
+        return Some(format!(
+            "unknown key `{key}` (a document has Version, Id and Statement)"
+        ));
+    }
+    if doc.get("Id").is_some_and(|id| !id.is_string()) {
+        return Some("`Id` must be a string".into());
+    }
+    let statements = match doc.get("Statement") {
+        None => return Some("the document has no `Statement`".into()),
+        Some(Value::Array(statements)) => statements,
+        Some(_) => return Some("`Statement` must be a statement or a list of them".into()),
+    };
+    if statements.is_empty() {
+        return Some("`Statement` is empty".into());
+    }
+    statements.iter().find_map(statement_syntax_problem)
+}
+
+fn statement_syntax_problem(statement: &Value) -> Option<String> {
+    let Value::Object(statement) = statement else {
+        return Some("a statement is a JSON object".into());
+    };
+    if let Some(key) = statement
+        .keys()
+        .find(|k| !STATEMENT_KEYS.contains(&k.as_str()))
+    {
+        return Some(format!("unknown statement key `{key}`"));
+    }
+    if let Some((a, b)) = EXCLUSIVE_PAIRS
+        .iter()
+        .find(|(a, b)| statement.contains_key(*a) && statement.contains_key(*b))
+    {
+        return Some(format!("a statement cannot have both `{a}` and `{b}`"));
+    }
+    match statement.get("Effect") {
+        None => return Some("a statement has no `Effect`".into()),
+        Some(Value::String(e))
+            if e.eq_ignore_ascii_case("Allow") || e.eq_ignore_ascii_case("Deny") => {}
+        Some(other) => return Some(format!("`Effect` must be Allow or Deny, not {other}")),
+    }
+    if statement.get("Sid").is_some_and(|sid| !sid.is_string()) {
+        return Some("`Sid` must be a string".into());
+    }
+    if let Some(key) = SET_VALUED_STATEMENT_KEYS
+        .iter()
+        .find(|k| statement.get(**k).is_some_and(|v| !is_string_or_strings(v)))
+    {
+        return Some(format!("`{key}` must be a string or a list of strings"));
+    }
+    if let Some(condition) = statement.get("Condition")
+        && !is_condition_block(condition)
+    {
+        return Some(
+            "`Condition` must map operators to objects of keys and values, e.g. {\"StringEquals\": {\"aws:SourceAccount\": \"123456789012\"}}"
+                .into(),
+        );
+    }
+    PRINCIPAL_KEYS
+        .iter()
+        .find(|k| statement.get(**k).is_some_and(|p| !is_principal_block(p)))
+        .map(|key| {
+            format!(
+                "`{key}` must be \"*\" or a mapping such as {{\"Service\": \"ec2.amazonaws.com\"}}"
+            )
+        })
+}
+
+fn is_string_or_strings(value: &Value) -> bool {
+    match value {
+        Value::String(_) => true,
+        Value::Array(items) => items.iter().all(Value::is_string),
+        _ => false,
+    }
+}
+
+/// `{operator: {key: value or [values]}}`; values are strings, numbers or booleans.
+fn is_condition_block(condition: &Value) -> bool {
+    let is_scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    let Value::Object(operators) = condition else {
+        return false;
+    };
+    operators.values().all(|keys| match keys {
+        Value::Object(keys) => keys.values().all(|v| match v {
+            Value::Array(items) => items.iter().all(is_scalar),
+            other => is_scalar(other),
+        }),
+        _ => false,
+    })
+}
+
+/// `"*"`, or a mapping of principal types to a string or a list of strings.
+/// Which types and values are valid is checked later ([`principal_values`]).
+fn is_principal_block(principal: &Value) -> bool {
+    match principal {
+        Value::String(s) => s == "*",
+        Value::Object(types) => types.values().all(is_string_or_strings),
+        _ => false,
+    }
+}
+
+fn version_problem(doc: &Value) -> Option<GrammarProblem> {
+    match doc.get("Version") {
+        None => Some(GrammarProblem::new(NO_VERSION, None)),
+        Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => None,
+        Some(other) => Some(GrammarProblem::new(
+            BAD_VERSION,
+            Some(format!(
+                "`Version` is 2012-10-17 or 2008-10-17, not {other}"
+            )),
+        )),
+    }
+}
+
+/// `allow` passes the syntax check (any case) but not IAM's older parser.
+fn effect_spelling(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
+    match statement.get("Effect").and_then(Value::as_str) {
+        Some("Allow" | "Deny") | None => None,
+        Some(other) => Some(GrammarProblem::new(
+            LEGACY_PARSING,
+            Some(format!("`Effect` is spelled Allow or Deny, not {other}")),
+        )),
+    }
+}
+
+/// Whether the statement names at least one item under one of `keys`.
+fn names_any(statement: &Map<String, Value>, keys: &[&str]) -> bool {
+    keys.iter().any(|k| match statement.get(*k) {
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(Value::Object(map)) => map.values().any(|v| !string_set(Some(v)).is_empty()),
+        Some(_) => true,
+        None => false,
+    })
+}
+
+fn actions_present(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
+    (!names_any(statement, &["Action", "NotAction"])).then(|| GrammarProblem::new(NO_ACTIONS, None))
+}
+
+fn principal_and_resource(statement: &Map<String, Value>, trust: bool) -> Option<GrammarProblem> {
+    let has = |key: &str| statement.contains_key(key);
+    let problem = if trust {
+        if !names_any(statement, PRINCIPAL_KEYS) {
+            NO_PRINCIPALS
+        } else if has("Resource") || has("NotResource") {
+            RESOURCE_IN_TRUST
+        } else {
+            return None;
+        }
+    } else if has("Principal") || has("NotPrincipal") {
+        PRINCIPAL_IN_PERMISSIONS
+    } else if !names_any(statement, &["Resource", "NotResource"]) {
+        NO_RESOURCES
+    } else {
+        return None;
+    };
+    Some(GrammarProblem::new(problem, None))
+}
+
+fn resource_format(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
+    ["Resource", "NotResource"]
+        .iter()
+        .flat_map(|key| string_set(statement.get(*key)))
+        .find(|resource| resource != "*" && !resource.contains(':'))
+        .map(|resource| {
+            GrammarProblem::new(
+                format!("Resource {resource} must be in ARN format or \"*\"."),
+                None,
+            )
+        })
+}
+
+fn action_vendor(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
+    ["Action", "NotAction"]
+        .iter()
+        .flat_map(|key| string_set(statement.get(*key)))
+        .find_map(|action| {
+            if action == "*" {
+                return None;
+            }
+            let mut parts = action.split(':');
+            let vendor = parts.next().unwrap_or_default();
+            let message = match (parts.next(), parts.next()) {
+                (None, _) => NO_VENDOR.to_string(),
+                (Some(_), Some(_)) => TWO_COLONS.to_string(),
+                // moto's check and text; UNCONFIRMED.
+                _ if vendor.is_empty()
+                    || !vendor
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
+                {
+                    format!("Vendor {vendor} is not valid")
+                }
+                _ => return None,
+            };
+            Some(GrammarProblem::new(
+                message,
+                Some(format!("action `{action}`")),
+            ))
+        })
+}
+
+/// Every principal must be of a known type and name something that can exist.
+fn principal_values(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
+    PRINCIPAL_KEYS
+        .iter()
+        .filter_map(|key| statement.get(*key).and_then(Value::as_object))
+        .flatten()
+        .flat_map(|(kind, values)| {
+            string_set(Some(values))
+                .into_iter()
+                .map(move |value| (kind.as_str(), value))
+        })
+        .find(|(kind, value)| !valid_principal(kind, value))
+        .map(|(kind, value)| {
+            // IAM upper-cases the type in this message ("SERVICE"); for an
+            // unknown type the text is UNCONFIRMED.
+            let message = format!(
+                "Invalid principal in policy: {}:{}",
+                Value::String(kind.to_uppercase()),
+                Value::String(value)
+            );
+            let detail = if PRINCIPAL_TYPES.contains(&kind) {
+                None
+            } else {
+                Some(format!(
+                    "principal types are {}",
+                    PRINCIPAL_TYPES.join(", ")
+                ))
+            };
+            GrammarProblem::new(message, detail)
+        })
+}
+
+fn valid_principal(kind: &str, value: &str) -> bool {
+    match kind {
+        "AWS" => value == "*" || is_account_id(value) || is_iam_principal_arn(value),
+        // Any `<name>.amazonaws.com`: IAM checks against its list of services,
+        // which the emulator does not have.
+        "Service" => value
+            .strip_suffix(".amazonaws.com")
+            .or_else(|| value.strip_suffix(".amazonaws.com.cn"))
+            .is_some_and(|name| {
+                !name.is_empty()
+                    && name.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+                    })
+            }),
+        // Identity providers (ARNs or domains) and canonical user ids are not checked.
+        "Federated" | "CanonicalUser" => !value.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `arn:<partition>:iam|sts::<account>:<resource>`, e.g. a role, a user or `root`.
+fn is_iam_principal_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "iam" | "sts", "", account, resource]
+            if partition.starts_with("aws") && is_account_id(account) && !resource.is_empty()
+    )
 }
 
 /// URL-encodes a text the way IAM encodes policy documents (RFC 3986).
@@ -368,18 +704,39 @@ mod tests {
 
     #[test]
     fn grammar_problems_are_named() {
+        let problem = |trust: bool, v: Value| doc(v).grammar_problem(trust).map(|p| p.to_string());
         let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]);
         assert_eq!(trust.grammar_problem(true), None);
         assert_eq!(
-            trust.grammar_problem(false).as_deref(),
+            problem(false, trust.as_value().clone()).as_deref(),
             Some("Policy document should not specify a principal.")
         );
-        let no_effect =
-            doc(json!({"Version": "2012-10-17", "Statement": [{"Action": "a", "Resource": "*"}]}));
+        // Shape mistakes: AWS's vague message, then what is wrong.
         assert_eq!(
-            no_effect.grammar_problem(false).as_deref(),
-            Some("Missing required field Effect")
+            problem(false, json!({"Version": "2012-10-17", "Statement": [{"Action": "s3:GetObject", "Resource": "*"}]})).as_deref(),
+            Some("Syntax errors in policy. (a statement has no `Effect`)")
         );
+        assert_eq!(
+            problem(false, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": 5, "Resource": "*"}]})).as_deref(),
+            Some("Syntax errors in policy. (`Action` must be a string or a list of strings)")
+        );
+        // A specific AWS message needs no detail.
+        assert_eq!(
+            problem(false, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [], "Resource": "*"}]})).as_deref(),
+            Some("Policy statement must contain actions.")
+        );
+    }
+
+    #[test]
+    fn aws_principals_lists_every_aws_principal() {
+        let trust = doc(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": ["b", "a"], "Service": "ec2.amazonaws.com"}},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "c"}},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": "*"}
+        ]}));
+        let mut principals: Vec<&str> = trust.aws_principals().collect();
+        principals.sort();
+        assert_eq!(principals, ["a", "b", "c"]);
     }
 
     /// JSON values shaped like policy documents, with list/scalar and ordering variety.
