@@ -254,6 +254,19 @@ fn rows() -> Vec<Row> {
             warning: None,
         },
         Row {
+            name: "a role whose trust names another new role is created after it",
+            before: STACK.into(),
+            setup: None,
+            after: format!(
+                "{STACK}---\nkind: Role\nname: a\ntrust: {{Version: \"2012-10-17\", Statement: [{{Effect: Allow, Principal: {{AWS: \"arn:aws:iam::123456789012:role/z\"}}, Action: \"sts:AssumeRole\"}}]}}\n---\nkind: Role\nname: z\ntrust: ec2\n"
+            ),
+            // The order itself is checked by the planner's unit test; here
+            // the emulator, which refuses a trust naming a missing role, applies it.
+            order: &[&["CreateRole", "CreateRole"]],
+            absent: &[],
+            warning: None,
+        },
+        Row {
             name: "emulator launches a declared absent instance",
             before: format!("{STACK}{ROLE_A}{PROFILE_A}"),
             setup: None,

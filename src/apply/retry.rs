@@ -34,6 +34,12 @@ pub fn is_retryable(call: &Call, error: &CloudError, after_disassociate: bool) -
         (Call::AddRoleToInstanceProfile(_), ErrorCode::NoSuchEntity) => {
             error.message.starts_with("The role with name")
         }
+        // A role the trust names, created by an earlier step, not yet
+        // visible to IAM's policy check (Terraform retries this too).
+        (
+            Call::CreateRole(_) | Call::UpdateAssumeRolePolicy(_),
+            ErrorCode::MalformedPolicyDocument,
+        ) => error.message.starts_with("Invalid principal in policy: \"AWS\""),
         _ => false,
     }
 }

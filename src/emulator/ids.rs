@@ -57,15 +57,7 @@ pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `(account, path, name)` of a role ARN such as `arn:aws:iam::123456789012:role/apps/web`.
-pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
-    let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
-    let path_and_name = resource.strip_prefix("role")?.strip_prefix('/')?;
-    Some(match path_and_name.rsplit_once('/') {
-        Some((path, name)) => (account, format!("/{path}/"), name),
-        None => (account, "/".to_string(), path_and_name),
-    })
-}
+pub use crate::model::split_role_arn;
 
 /// Whether `id` has the shape EC2 gives ids with this prefix (8 or 17 hex digits).
 pub fn is_ec2_id(id: &str, prefix: &str) -> bool {

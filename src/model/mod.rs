@@ -238,6 +238,16 @@ pub struct Live {
 }
 
 /// Key of a role in plans and outputs: `role/NAME`.
+/// `(account, path, name)` of a role ARN such as `arn:aws:iam::123456789012:role/apps/web`.
+pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
+    let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
+    let path_and_name = resource.strip_prefix("role")?.strip_prefix('/')?;
+    Some(match path_and_name.rsplit_once('/') {
+        Some((path, name)) => (account, format!("/{path}/"), name),
+        None => (account, "/".to_string(), path_and_name),
+    })
+}
+
 pub fn role_key(name: &str) -> String {
     format!("role/{name}")
 }

@@ -20,6 +20,7 @@ use crate::cloud::iam::*;
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
     LiveInstance, Location, Role, TAG_SPEC, TAG_STACK, Tags, instance_key, profile_key, role_key,
+    split_role_arn,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -232,11 +233,11 @@ impl<'a> Builder<'a> {
             permissions_boundary: role.permissions_boundary.clone(),
             tags: tag_list(&tags),
         };
-        self.push(
-            Draft::new(&key, Call::CreateRole(create))
-                .requires(Fact::RoleGone(role.name.clone()))
-                .provides(Fact::RoleExists(role.name.clone())),
-        );
+        let draft = Draft::new(&key, Call::CreateRole(create))
+            .requires(Fact::RoleGone(role.name.clone()))
+            .provides(Fact::RoleExists(role.name.clone()));
+        let draft = self.after_trusted_roles(draft, role);
+        self.push(draft);
         for (policy_name, document) in &role.inline_policies {
             let put = PutRolePolicyRequest {
                 role_name: role.name.clone(),
@@ -295,6 +296,23 @@ impl<'a> Builder<'a> {
             })
         };
         self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(key.to_string())));
+    }
+
+    /// IAM refuses a trust policy naming a role of this account that does not
+    /// exist (yet): a trust naming roles this plan creates waits for them.
+    /// Soft, so two roles trusting each other make a failed step (as on AWS),
+    /// not a planner cycle.
+    fn after_trusted_roles(&self, mut draft: Draft, role: &Role) -> Draft {
+        for arn in role.trust.aws_principals() {
+            if let Some((account, _, name)) = split_role_arn(arn)
+                && account == self.live.account_id
+                && name != role.name
+                && self.desired.roles.contains_key(name)
+            {
+                draft = draft.prefers(Fact::RoleExists(name.to_string()));
+            }
+        }
+        draft
     }
 
     /// The delete chain: out of every profile, policies detached and deleted,
@@ -411,11 +429,11 @@ impl<'a> Builder<'a> {
                 role_name: name.clone(),
                 policy_document: role.trust.to_json(),
             };
-            self.push(
-                Draft::new(&key, Call::UpdateAssumeRolePolicy(update))
-                    .provides(ready.clone())
-                    .provides(updated.clone()),
-            );
+            let draft = Draft::new(&key, Call::UpdateAssumeRolePolicy(update))
+                .provides(ready.clone())
+                .provides(updated.clone());
+            let draft = self.after_trusted_roles(draft, role);
+            self.push(draft);
         }
         if live.permissions_boundary != role.permissions_boundary {
             let call = match &role.permissions_boundary {

@@ -459,3 +459,32 @@ fn a_create_with_more_steps_writes_its_spec_hash_last() {
             < position(&p, "TagInstanceProfile instance-profile/web")
     );
 }
+
+#[test]
+fn a_role_whose_trust_names_a_new_role_is_created_after_it() {
+    let mut d = desired();
+    let mut a = role("a");
+    a.trust = PolicyDocument::from_value(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:role/z"},
+            "Action": "sts:AssumeRole"
+        }]
+    }));
+    d.roles.insert("a".into(), a);
+    d.roles.insert("z".into(), role("z"));
+    let live = Live {
+        account_id: "123456789012".into(),
+        ..Live::default()
+    };
+    let p = plan(&d, &live, options()).unwrap();
+    assert!(position(&p, "CreateRole role/z") < position(&p, "CreateRole role/a"));
+    // Another account's role is not this plan's business.
+    let other = Live {
+        account_id: "111122223333".into(),
+        ..Live::default()
+    };
+    let p = plan(&d, &other, options()).unwrap();
+    assert!(position(&p, "CreateRole role/a") < position(&p, "CreateRole role/z"));
+}
