@@ -12,8 +12,8 @@ use crate::plan::PlanOptions;
 /// Opens the account this invocation talks to (the emulated one, for now).
 pub fn open(global: &GlobalArgs) -> anyhow::Result<Box<dyn Cloud>> {
     let path = global.account_path();
-    let emulator = crate::emulator::Emulator::open(&path)
-        .with_context(|| format!("opening the emulated account {}", path.display()))?;
+    // The emulator's errors name the account file themselves.
+    let emulator = crate::emulator::Emulator::open(&path)?;
     Ok(Box::new(emulator))
 }
 
