@@ -58,7 +58,13 @@ pub fn compute(
     force: bool,
     destroy: bool,
 ) -> anyhow::Result<(Plan, crate::model::Live)> {
+    let started = std::time::Instant::now();
     let loaded = account::load(global, manifests)?;
+    tracing::debug!(
+        "loaded {} resources in {:.2?}",
+        loaded.desired.resource_count(),
+        started.elapsed()
+    );
     let desired = if destroy {
         // Nothing declared: everything the stack owns goes.
         Desired {
@@ -68,8 +74,16 @@ pub fn compute(
     } else {
         loaded.desired
     };
+    let started = std::time::Instant::now();
     let (live, options) = account::read(global, force)?;
+    tracing::debug!("read the account in {:.2?}", started.elapsed());
+    let started = std::time::Instant::now();
     let plan = plan::plan(&desired, &live, options)?;
+    tracing::debug!(
+        "planned {} steps in {:.2?}",
+        plan.steps.len(),
+        started.elapsed()
+    );
     // Not needed any more, and slow to free on large stacks (see `run`).
     std::mem::forget(desired);
     Ok((plan, live))
@@ -92,6 +106,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
         }
         .and_then(|()| out.flush())
         .context("writing the plan")?;
+        tracing::debug!("wrote the plan");
     }
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text

@@ -15,7 +15,7 @@ pub mod saved;
 pub mod sequence;
 mod steps;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -179,12 +179,24 @@ pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
 /// Computes the plan that makes `live` match `desired`.
 pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
     let comparison = diff::compare(desired, live);
-    let built = steps::build(desired, live, &comparison, options);
+    let mut built = steps::build(desired, live, &comparison, options);
     let mut problems = comparison.problems;
     problems.extend(built.problems);
     if !problems.is_empty() {
         return Err(PlanError(problems));
     }
+    let mut views: HashMap<String, (Option<Value>, Option<Value>)> = comparison
+        .diffs
+        .into_iter()
+        .map(|d| (d.key, (d.before, d.after)))
+        .collect();
+    for change in &mut built.changes {
+        if let Some((before, after)) = views.remove(&change.resource) {
+            change.before = before;
+            change.after = after;
+        }
+    }
+    drop(views);
     let ordered = sequence::order(built.drafts).map_err(|message| {
         PlanError(vec![Problem {
             key: "plan".into(),
