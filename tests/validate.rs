@@ -203,6 +203,27 @@ fn document_that_is_a_list_or_a_scalar() {
     insta::assert_snapshot!(hostile("shapes.yaml", b"- kind: Role\n---\n42\n"));
 }
 
+/// A named pipe would block a reader forever, `/dev/zero` never ends: both
+/// are refused before being opened.
+#[cfg(unix)]
+#[test]
+fn special_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe.yaml"))
+        .status();
+    assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+    let output = Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["validate", "-f", "pipe.yaml", "-f", "/dev/zero"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr));
+}
+
 #[test]
 fn duplicate_keys_in_nested_mapping() {
     insta::assert_snapshot!(hostile(
