@@ -80,6 +80,11 @@ rule!(
 rule!(at_most_one_stack, "stacks.yaml", 1);
 rule!(yaml_syntax_error, "yaml-syntax.yaml", 1);
 rule!(duplicate_keys, "duplicate-key.yaml", 1);
+rule!(
+    references_must_match_declared_names_exactly,
+    "reference-case.yaml",
+    1
+);
 rule!(empty_file_is_a_warning, "empty.yaml", 0);
 
 #[test]
