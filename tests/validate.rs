@@ -81,6 +81,11 @@ rule!(at_most_one_stack, "stacks.yaml", 1);
 rule!(yaml_syntax_error, "yaml-syntax.yaml", 1);
 rule!(duplicate_keys, "duplicate-key.yaml", 1);
 rule!(
+    keys_that_collide_once_read_as_text,
+    "colliding-keys.yaml",
+    1
+);
+rule!(
     references_must_match_declared_names_exactly,
     "reference-case.yaml",
     1

@@ -119,7 +119,14 @@ impl<'a> Checker<'a> {
                 self.error(doc, name.pos, problem);
             }
         }
-        self.tags(doc, &decl.tags, false);
+        // Stack tags go on every role too.
+        self.tags(
+            doc,
+            &decl.tags,
+            TagKeys::IgnoreCase {
+                why: "stack tags go on roles, whose tag keys ignore case",
+            },
+        );
         if let Some(tags) = &decl.tags {
             self.tag_count(doc, tags.pos, "the stack", tags.value.len());
         }
@@ -181,7 +188,13 @@ impl<'a> Checker<'a> {
         if let Some(inline) = &role.inline_policies {
             self.inline(doc, &role.name.value, inline);
         }
-        self.tags(doc, &role.tags, true);
+        self.tags(
+            doc,
+            &role.tags,
+            TagKeys::IgnoreCase {
+                why: "role tag keys ignore case",
+            },
+        );
         let merged = merged_count(&self.stack_tags, &pairs(&role.tags), true);
         let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
         self.tag_count(doc, pos, &format!("role `{}`", role.name.value), merged);
@@ -202,7 +215,7 @@ impl<'a> Checker<'a> {
         if let Some(role) = &profile.role {
             self.name(doc, &role.value, role.pos, "role name", MAX_ROLE_NAME);
         }
-        self.tags(doc, &profile.tags, false);
+        self.tags(doc, &profile.tags, TagKeys::Exact);
         let merged = merged_count(&self.stack_tags, &pairs(&profile.tags), false);
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
@@ -495,6 +508,8 @@ impl<'a> Checker<'a> {
 
     fn inline(&mut self, doc: &Document, role: &str, inline: &InlineDecl) {
         let mut total = 0;
+        // YAML sees `1:` and `"1":` as different keys; IAM sees one name.
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
         for (name, document) in &inline.value {
             self.name(
                 doc,
@@ -503,6 +518,16 @@ impl<'a> Checker<'a> {
                 "inline policy name",
                 MAX_POLICY_NAME,
             );
+            if let Some(first) = seen.get(name.value.as_str()) {
+                let message = format!(
+                    "inline policy `{}` is declared twice in role `{role}`: first at {}",
+                    name.value,
+                    location(doc, *first)
+                );
+                self.error(doc, name.pos, message);
+            } else {
+                seen.insert(&name.value, name.pos);
+            }
             if let Some(problem) = document.value.grammar_problem(false) {
                 self.error(
                     doc,
@@ -523,8 +548,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn tags(&mut self, doc: &Document, tags: &Option<TagsDecl>, ignore_case: bool) {
+    fn tags(&mut self, doc: &Document, tags: &Option<TagsDecl>, keys: TagKeys) {
         let Some(tags) = tags else { return };
+        // By key, lower-cased when keys ignore case. YAML sees `1:` and `"1":`
+        // as different keys; AWS sees one.
         let mut seen: HashMap<String, &At<String>> = HashMap::new();
         for tag in &tags.value {
             let key = &tag.key.value;
@@ -551,15 +578,27 @@ impl<'a> Checker<'a> {
             if let Some(problem) = tag_text_problem(&tag.value.value, MAX_TAG_VALUE, "tag value") {
                 self.error(doc, tag.value.pos, problem);
             }
-            if ignore_case {
-                if let Some(first) = seen.get(&lower) {
+            let seen_as = match keys {
+                TagKeys::Exact => key.clone(),
+                TagKeys::IgnoreCase { .. } => lower,
+            };
+            match (seen.get(&seen_as), keys) {
+                (None, _) => {
+                    seen.insert(seen_as, &tag.key);
+                }
+                (Some(first), TagKeys::IgnoreCase { why }) if first.value != *key => {
                     let message = format!(
-                        "tag key `{key}` repeats `{}` of line {} (role tag keys ignore case)",
+                        "tag key `{key}` repeats `{}` of line {} ({why})",
                         first.value, first.pos.line
                     );
                     self.error(doc, tag.key.pos, message);
-                } else {
-                    seen.insert(lower, &tag.key);
+                }
+                (Some(first), _) => {
+                    let message = format!(
+                        "tag key `{key}` is declared twice: first at {}",
+                        location(doc, first.pos)
+                    );
+                    self.error(doc, tag.key.pos, message);
                 }
             }
         }
@@ -576,6 +615,13 @@ impl<'a> Checker<'a> {
             );
         }
     }
+}
+
+/// How the tag keys of a resource compare: IAM ignores case for role tag keys.
+#[derive(Debug, Clone, Copy)]
+enum TagKeys {
+    Exact,
+    IgnoreCase { why: &'static str },
 }
 
 fn location(doc: &Document, pos: Pos) -> Location {
