@@ -81,6 +81,11 @@ rule!(at_most_one_stack, "stacks.yaml", 1);
 rule!(yaml_syntax_error, "yaml-syntax.yaml", 1);
 rule!(duplicate_keys, "duplicate-key.yaml", 1);
 rule!(
+    one_broken_document_hides_no_other,
+    "independent-documents.yaml",
+    1
+);
+rule!(
     keys_that_collide_once_read_as_text,
     "colliding-keys.yaml",
     1
@@ -91,6 +96,9 @@ rule!(
     1
 );
 rule!(empty_file_is_a_warning, "empty.yaml", 0);
+rule!(wrong_values_say_what_was_found, "misleading-values.yaml", 1);
+rule!(tabs_are_reported_where_they_are, "tab.yaml", 1);
+rule!(aliases_name_the_missing_anchor, "unknown-alias.yaml", 1);
 
 #[test]
 fn ten_mistakes_are_all_reported_at_their_lines() {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use super::raw::Pos;
 
 /// Largest manifest file read. The benchmark's generated files of 5,000
-/// documents are about 2 MiB; a 100 MB file is refused, not parsed.
+/// documents are about 2 MiB; a 100 MB file is refused, not parsed. (The
+/// parser's budget of values, not this cap, bounds the parse time.)
 pub const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
 /// Largest policy file (`{file: ...}`): IAM documents are at most 131,072 characters.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;

@@ -137,14 +137,15 @@ fn read_file(path: &Path) -> FileResult {
             return (documents, diagnostics);
         }
     };
-    let nodes = match raw::parse_documents(&text) {
-        Ok(nodes) => nodes,
-        Err(e) => {
-            diagnostics.push(Diagnostic::error(at(e.pos), e.message));
-            return (documents, diagnostics);
+    let parsed = raw::parse_file(&text);
+    for error in parsed.errors {
+        let mut diagnostic = Diagnostic::error(at(error.pos), error.message);
+        if let Some(help) = error.help {
+            diagnostic = diagnostic.with_help(help);
         }
-    };
-    if nodes.is_empty() {
+        diagnostics.push(diagnostic);
+    }
+    if parsed.documents.is_empty() && diagnostics.is_empty() {
         diagnostics.push(Diagnostic::warning(
             at(None),
             "no YAML documents in this file",
@@ -154,9 +155,10 @@ fn read_file(path: &Path) -> FileResult {
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut ctx = convert::Ctx::new(file.clone(), dir, &mut diagnostics);
     documents.extend(
-        nodes
+        parsed
+            .documents
             .iter()
-            .filter_map(|node| convert::document(node, &mut ctx)),
+            .filter_map(|document| convert::document(document, &mut ctx)),
     );
     (documents, diagnostics)
 }

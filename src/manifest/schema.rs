@@ -175,12 +175,13 @@ fn default_max_session_duration() -> u32 {
     DEFAULT_MAX_SESSION_DURATION
 }
 
+/// Tag values may be unquoted numbers or booleans: the loader keeps their text.
 fn tags(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
         "maxProperties": 48,
         "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^(aws|rolecall):"}},
-        "additionalProperties": {"type": ["string", "integer", "boolean", "null"], "maxLength": 256}
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"], "maxLength": 256}
     })
 }
 
