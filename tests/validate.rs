@@ -95,7 +95,6 @@ rule!(
     "reference-case.yaml",
     1
 );
-rule!(empty_file_is_a_warning, "empty.yaml", 0);
 rule!(wrong_values_say_what_was_found, "misleading-values.yaml", 1);
 rule!(tabs_are_reported_where_they_are, "tab.yaml", 1);
 rule!(aliases_name_the_missing_anchor, "unknown-alias.yaml", 1);
@@ -219,6 +218,26 @@ fn binary_file() {
 #[test]
 fn document_that_is_a_list_or_a_scalar() {
     insta::assert_snapshot!(hostile("shapes.yaml", b"- kind: Role\n---\n42\n"));
+}
+
+#[test]
+fn empty_file() {
+    insta::assert_snapshot!(hostile("empty.yaml", b""));
+    let output = hostile("comments.yaml", b"# Nothing here yet.\n\n   \n");
+    assert!(
+        output.contains("comments.yaml:1:1: error: the file holds no YAML documents"),
+        "{output}"
+    );
+}
+
+#[test]
+fn empty_documents_inside_a_file_are_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "---\n---\nkind: Role\nname: r\ntrust: ec2\n---\n# none\n...\n";
+    std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    let (code, output) = validate_in(dir.path(), &["m.yaml"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("ok: 1 resource in 1 file"), "{output}");
 }
 
 /// A named pipe would block a reader forever, `/dev/zero` never ends: both

@@ -146,10 +146,11 @@ fn read_file(path: &Path) -> FileResult {
         diagnostics.push(diagnostic);
     }
     if parsed.documents.is_empty() && diagnostics.is_empty() {
-        diagnostics.push(Diagnostic::warning(
-            at(None),
-            "no YAML documents in this file",
-        ));
+        // Most likely a file emptied by mistake, or not the file meant.
+        diagnostics.push(
+            Diagnostic::error(at(None), "the file holds no YAML documents")
+                .with_help("a manifest declares at least one document with a `kind`; remove the file if it is not needed"),
+        );
         return (documents, diagnostics);
     }
     let dir = path.parent().unwrap_or(Path::new(""));
