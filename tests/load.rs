@@ -151,3 +151,15 @@ fn unquoted_scalars_keep_their_text() {
     assert_eq!(profile.tags["true"], "false");
     assert_eq!(profile.tags["7"], "0o17");
 }
+
+#[test]
+fn trust_as_a_service_json_text_or_file() {
+    let desired = manifest::load(&[fixture("trust-forms.yaml")])
+        .unwrap()
+        .desired;
+    let trusts = |role: &str, service: &str| desired.roles[role].trust.trusts_service(service);
+    assert!(trusts("tasks", "ecs-tasks.amazonaws.com"));
+    assert!(trusts("json-text", "ec2.amazonaws.com"));
+    assert!(trusts("from-file", "lambda.amazonaws.com"));
+    assert!(!trusts("from-file", "ec2.amazonaws.com"));
+}

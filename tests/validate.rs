@@ -98,6 +98,13 @@ rule!(
 rule!(wrong_values_say_what_was_found, "misleading-values.yaml", 1);
 rule!(tabs_are_reported_where_they_are, "tab.yaml", 1);
 rule!(aliases_name_the_missing_anchor, "unknown-alias.yaml", 1);
+rule!(
+    policy_size_does_not_count_whitespace,
+    "policy-whitespace.yaml",
+    1
+);
+rule!(stack_has_at_most_48_tags, "stack-tag-count.yaml", 1);
+rule!(trust_service_json_text_and_file, "trust-forms.yaml", 0);
 
 #[test]
 fn ten_mistakes_are_all_reported_at_their_lines() {

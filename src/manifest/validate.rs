@@ -128,7 +128,7 @@ impl<'a> Checker<'a> {
             },
         );
         if let Some(tags) = &decl.tags {
-            self.tag_count(doc, tags.pos, "the stack", tags.value.len());
+            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), false);
         }
     }
 
@@ -197,7 +197,13 @@ impl<'a> Checker<'a> {
         );
         let merged = merged_count(&self.stack_tags, &pairs(&role.tags), true);
         let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
-        self.tag_count(doc, pos, &format!("role `{}`", role.name.value), merged);
+        self.tag_count(
+            doc,
+            pos,
+            &format!("role `{}`", role.name.value),
+            merged,
+            true,
+        );
     }
 
     fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
@@ -219,7 +225,7 @@ impl<'a> Checker<'a> {
         let merged = merged_count(&self.stack_tags, &pairs(&profile.tags), false);
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
-        self.tag_count(doc, pos, &what, merged);
+        self.tag_count(doc, pos, &what, merged, true);
     }
 
     fn instance(
@@ -604,13 +610,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize) {
+    /// `what` says whose tags these are; `merged`, whether the stack's tags were merged in.
+    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, merged: bool) {
         if count > MAX_USER_TAGS {
+            let merged = if merged { " (stack tags included)" } else { "" };
             self.error(
                 doc,
                 pos,
                 format!(
-                    "{what} has {count} tags (stack tags included): AWS allows {MAX_TAGS} and rolecall adds {OWNERSHIP_TAG_COUNT} ownership tags ({TAG_STACK}, {TAG_SPEC}), so at most {MAX_USER_TAGS}"
+                    "{what} has {count} tags{merged}: AWS allows {MAX_TAGS} and rolecall adds {OWNERSHIP_TAG_COUNT} ownership tags ({TAG_STACK}, {TAG_SPEC}), so at most {MAX_USER_TAGS}"
                 ),
             );
         }
