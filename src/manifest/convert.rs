@@ -175,8 +175,8 @@ impl<'a> Ctx<'a> {
     pub fn location(&self, pos: Pos) -> Option<Location> {
         Some(Location {
             file: self.file.to_string(),
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
         })
     }
 
@@ -546,7 +546,7 @@ fn policy_file(
     let value = &Node {
         value: value.value.clone(),
         pos: node.pos,
-        span: None,
+        span: raw::Span::default(),
     };
     let relative = scalar_string(value, "`file`", "a path", ctx)?;
     let path = ctx.dir.join(&relative.value);

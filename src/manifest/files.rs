@@ -168,10 +168,10 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
 fn pos_at(bytes: &[u8], offset: usize) -> Pos {
     let prefix = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]);
     let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
-    Pos {
-        line: prefix.matches('\n').count() + 1,
-        column: prefix[line_start..].chars().count() + 1,
-    }
+    Pos::at(
+        prefix.matches('\n').count() + 1,
+        prefix[line_start..].chars().count() + 1,
+    )
 }
 
 fn human_size(bytes: u64) -> String {

@@ -126,8 +126,8 @@ fn read_file(path: &Path) -> FileResult {
         let pos = pos.unwrap_or(raw::Pos { line: 1, column: 1 });
         Some(Location {
             file: file.to_string(),
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
         })
     };
     let text = match files::read_text(path, files::MAX_MANIFEST_BYTES) {

@@ -23,10 +23,22 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 /// A place in one manifest file (1-based; the column counts characters).
+/// `u32` keeps [`Node`] small: a large stack builds millions of them, and
+/// files are at most a few MiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Pos {
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Pos {
+    /// A place from counts (saturating, as no file rolecall reads is that long).
+    pub fn at(line: usize, column: usize) -> Pos {
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// One YAML value and where it was written.
@@ -36,15 +48,15 @@ pub struct Node {
     pub pos: Pos,
     /// Where a boolean or number was written in its document's text, so that
     /// a field that wants text gets `0x1F` or `1.10` exactly as written (see
-    /// [`Document::source`]). Kept at the positioned levels only.
-    pub span: Option<Span>,
+    /// [`Document::source`]). Kept at the positioned levels only; empty elsewhere.
+    pub span: Span,
 }
 
-/// A byte range in a document's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A byte range in a document's text; empty when unknown (no scalar is empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
 /// A YAML value. Mappings keep their source order.
@@ -84,8 +96,8 @@ impl<'t> Document<'t> {
     /// The text a boolean or number was written as (`yes`, `0x1F`, `1.10`),
     /// for the positioned levels of the tree; `None` for other nodes.
     pub fn source(&self, node: &Node) -> Option<&'t str> {
-        let span = node.span?;
-        self.text.get(span.start..span.end)
+        let Span { start, end } = node.span;
+        (start < end).then(|| self.text.get(start as usize..end as usize))?
     }
 }
 
@@ -248,7 +260,7 @@ fn thousands(n: usize) -> String {
 /// One document's text and the file line it starts on.
 struct Chunk<'t> {
     text: &'t str,
-    first_line: usize,
+    first_line: u32,
 }
 
 /// Cuts a file into documents: before every `---` line (unless only comments,
@@ -272,10 +284,10 @@ struct Documents<'t> {
     lines: Lines<'t>,
     /// Where the current document starts.
     start: usize,
-    first_line: usize,
+    first_line: u32,
     /// Where the next line starts.
     next_byte: usize,
-    next_line: usize,
+    next_line: u32,
     /// Whether the current document has a `---` or content yet, so that the
     /// next `---` begins another one.
     begun: bool,
@@ -283,7 +295,7 @@ struct Documents<'t> {
 
 impl<'t> Documents<'t> {
     /// Ends the current document at `byte`; the next one starts there, on `line`.
-    fn cut(&mut self, byte: usize, line: usize) -> Chunk<'t> {
+    fn cut(&mut self, byte: usize, line: u32) -> Chunk<'t> {
         let chunk = Chunk {
             text: &self.text[self.start..byte],
             first_line: self.first_line,
@@ -301,7 +313,7 @@ impl<'t> Iterator for Documents<'t> {
         for line in self.lines.by_ref() {
             let (line_start, number) = (self.next_byte, self.next_line);
             self.next_byte += line.len();
-            self.next_line += 1;
+            self.next_line = self.next_line.saturating_add(1);
             // A byte order mark may open the file.
             let bare = line.strip_prefix('\u{feff}').unwrap_or(line);
             if is_marker(bare, "---") {
@@ -362,32 +374,32 @@ impl<'t> Iterator for Lines<'t> {
 /// The byte offset of a place in a text (`None` past its end).
 fn byte_of(text: &str, pos: Pos) -> Option<usize> {
     let mut line_start = 0;
-    for line in lines(text).take(pos.line.checked_sub(1)?) {
+    for line in lines(text).take((pos.line as usize).checked_sub(1)?) {
         line_start += line.len();
     }
     let line = &text[line_start..];
     let column = line
         .char_indices()
-        .nth(pos.column.checked_sub(1)?)
+        .nth((pos.column as usize).checked_sub(1)?)
         .map_or(line.len(), |(i, _)| i);
     Some(line_start + column)
 }
 
 /// The place of a byte offset in a text.
 fn pos_of_byte(text: &str, byte: usize) -> Pos {
-    let mut pos = Pos { line: 1, column: 1 };
+    let mut line_number = 1;
     let mut line_start = 0;
     for line in lines(text) {
         if line_start + line.len() > byte || !line.ends_with(['\n', '\r']) {
             break;
         }
         line_start += line.len();
-        pos.line += 1;
+        line_number += 1;
     }
-    pos.column = text
+    let column = text
         .get(line_start..byte)
         .map_or(1, |prefix| prefix.chars().count() + 1);
-    pos
+    Pos::at(line_number, column)
 }
 
 /// The parser's own limit on nested flow collections (`[[[[...`).
@@ -478,7 +490,7 @@ fn yaml_error(error: &serde_saphyr::Error, chunk: &Chunk<'_>) -> YamlError {
         message,
         help,
         pos: pos.map(|pos| Pos {
-            line: pos.line + chunk.first_line - 1,
+            line: pos.line.saturating_add(chunk.first_line - 1),
             column: pos.column,
         }),
     }
@@ -501,8 +513,8 @@ fn next_tab(text: &str, from: Pos) -> Option<Pos> {
 }
 
 fn pos_of(location: serde_saphyr::Location) -> Option<Pos> {
-    let line = usize::try_from(location.line()).ok()?;
-    let column = usize::try_from(location.column()).ok()?;
+    let line = u32::try_from(location.line()).ok()?;
+    let column = u32::try_from(location.column()).ok()?;
     (line > 0).then_some(Pos { line, column })
 }
 
@@ -511,12 +523,12 @@ const POSITIONED_LEVELS: usize = 3;
 
 /// Turns the positions of a document's `levels` first levels from lines of
 /// the document into lines of the file.
-fn shift_lines(node: &mut Node, lines_before: usize, levels: usize) {
+fn shift_lines(node: &mut Node, lines_before: u32, levels: usize) {
     if levels == 0 {
         return;
     }
     if node.pos.line > 0 {
-        node.pos.line += lines_before;
+        node.pos.line = node.pos.line.saturating_add(lines_before);
     }
     match &mut node.value {
         Value::Seq(items) => {
@@ -573,7 +585,7 @@ impl<'de> Deserialize<'de> for Plain {
         Ok(Plain(Node {
             value: tree.0,
             pos: Pos::default(),
-            span: None,
+            span: Span::default(),
         }))
     }
 }
@@ -609,18 +621,19 @@ where
     let span = match value {
         Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
             let span = spanned.defined.span();
-            match (span.byte_offset(), span.byte_len()) {
-                (Some(start), Some(len)) => usize::try_from(start)
-                    .ok()
-                    .zip(usize::try_from(len).ok())
-                    .map(|(start, len)| Span {
-                        start,
-                        end: start + len,
-                    }),
-                _ => None,
+            let start = span
+                .byte_offset()
+                .and_then(|start| u32::try_from(start).ok());
+            let len = span.byte_len().and_then(|len| u32::try_from(len).ok());
+            match (start, len) {
+                (Some(start), Some(len)) => Span {
+                    start,
+                    end: start.saturating_add(len),
+                },
+                _ => Span::default(),
             }
         }
-        _ => None,
+        _ => Span::default(),
     };
     Ok(Node {
         value,
@@ -749,7 +762,7 @@ mod tests {
             .unwrap()
     }
 
-    fn at(line: usize, column: usize) -> Option<Pos> {
+    fn at(line: u32, column: u32) -> Option<Pos> {
         Some(Pos { line, column })
     }
 
@@ -817,7 +830,7 @@ mod tests {
 
     #[test]
     fn cuts_only_at_document_markers() {
-        let cut = |text| -> Vec<(String, usize)> {
+        let cut = |text| -> Vec<(String, u32)> {
             documents(text)
                 .map(|chunk| (chunk.text.to_string(), chunk.first_line))
                 .collect()
@@ -927,7 +940,7 @@ mod tests {
             found[0].message,
             "the file holds more than 50,000 YAML documents"
         );
-        assert_eq!(found[0].pos, at(MAX_DOCUMENTS + 1, 1));
+        assert_eq!(found[0].pos, Some(Pos::at(MAX_DOCUMENTS + 1, 1)));
     }
 
     #[test]
@@ -947,6 +960,13 @@ mod tests {
             "the file holds more than 1,000,000 YAML values"
         );
         assert_eq!(error.help.as_deref(), Some(SPLIT_HELP));
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // A stack of 100,000 resources builds millions of nodes; every byte
+        // here is megabytes moved. (48: a 32-byte `Value`, `Pos` and `Span`.)
+        assert!(std::mem::size_of::<Node>() <= 48);
     }
 
     #[test]

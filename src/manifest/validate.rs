@@ -635,8 +635,8 @@ enum TagKeys {
 fn location(doc: &Document, pos: Pos) -> Location {
     Location {
         file: doc.file.to_string(),
-        line: pos.line,
-        column: pos.column,
+        line: pos.line as usize,
+        column: pos.column as usize,
     }
 }
 
