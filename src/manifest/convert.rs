@@ -150,7 +150,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A scalar as written, for messages: "`3600.0`", "the text `one hour`";
-    /// other values by their type.
+    /// other values, and text too long or not on one line, by their type.
     fn found(&self, node: &Node) -> String {
         const LONGEST_SHOWN: usize = 64;
         let shown = match &node.value {
@@ -161,7 +161,9 @@ impl<'a> Ctx<'a> {
             _ => None,
         };
         shown
-            .filter(|shown| shown.chars().count() <= LONGEST_SHOWN)
+            .filter(|shown| {
+                shown.chars().count() <= LONGEST_SHOWN && !shown.contains(char::is_control)
+            })
             .unwrap_or_else(|| node.value.describe().to_string())
     }
 
