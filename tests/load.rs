@@ -116,3 +116,50 @@ fn errors_come_back_all_together_in_order() {
             .contains("help: did you mean `max_session_duration`?")
     );
 }
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/manifest").join(name)
+}
+
+#[test]
+fn unquoted_scalars_keep_their_text() {
+    let loaded = manifest::load(&[fixture("unquoted-scalars.yaml")]).unwrap();
+    let desired = loaded.desired;
+    let role = &desired.roles["no"];
+    assert_eq!(role.max_session_duration, 7200, "numbers stay numbers");
+    assert_eq!(role.inline_policies.keys().collect::<Vec<_>>(), ["y"]);
+    let tags: Vec<(&str, &str)> = role
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("b", "+1"),
+            ("e", "NO"),
+            ("enabled", "yes"),
+            ("g", "0b101"),
+            ("hex", "0x1F"),
+            ("off", "on"),
+            ("version", "1.10"),
+            ("zip", "0042"),
+        ]
+    );
+    let profile = &desired.profiles["1e3"];
+    assert_eq!(profile.role.as_deref(), Some("no"));
+    assert_eq!(profile.tags["true"], "false");
+    assert_eq!(profile.tags["7"], "0o17");
+}
+
+#[test]
+fn trust_as_a_service_json_text_or_file() {
+    let desired = manifest::load(&[fixture("trust-forms.yaml")])
+        .unwrap()
+        .desired;
+    let trusts = |role: &str, service: &str| desired.roles[role].trust.trusts_service(service);
+    assert!(trusts("tasks", "ecs-tasks.amazonaws.com"));
+    assert!(trusts("json-text", "ec2.amazonaws.com"));
+    assert!(trusts("from-file", "lambda.amazonaws.com"));
+    assert!(!trusts("from-file", "ec2.amazonaws.com"));
+}

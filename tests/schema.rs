@@ -102,3 +102,59 @@ fn schema_rejects_what_the_loader_rejects() {
         );
     }
 }
+
+/// The properties of `kind`'s variant in the schema.
+fn properties<'a>(schema: &'a Value, kind: &str) -> &'a Value {
+    let variants = schema["oneOf"].as_array().expect("oneOf");
+    let variant = variants
+        .iter()
+        .find(|v| v["properties"]["kind"]["const"] == kind)
+        .expect("kind");
+    &variant["properties"]
+}
+
+#[test]
+fn defaults_shown_to_editors_are_the_loaders() {
+    let schema: Value = serde_json::from_str(&rolecall::manifest::schema::to_json()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Role\nname: r\ntrust: ec2\n---\nkind: InstanceProfile\nname: p\n",
+    )
+    .unwrap();
+    let desired = rolecall::manifest::load(&[dir.path().to_path_buf()])
+        .unwrap()
+        .desired;
+    let role = properties(&schema, "Role");
+    let profile = properties(&schema, "InstanceProfile");
+    let stack = properties(&schema, "Stack");
+    let instance = properties(&schema, "Instance");
+    assert_eq!(
+        role["max_session_duration"]["default"],
+        desired.roles["r"].max_session_duration
+    );
+    assert_eq!(role["path"]["default"], desired.roles["r"].path);
+    assert_eq!(
+        role["description"]["default"],
+        desired.roles["r"].description
+    );
+    assert_eq!(profile["path"]["default"], desired.profiles["p"].path);
+    assert_eq!(stack["name"]["default"], desired.stack);
+    // Fields whose absence means "none" have no default value to show.
+    for field in [
+        &role["permissions_boundary"],
+        &profile["role"],
+        &instance["id"],
+        &instance["name"],
+    ] {
+        assert!(field.get("default").is_none(), "{field}");
+    }
+}
+
+#[test]
+fn description_speaks_to_users() {
+    let schema: Value = serde_json::from_str(&rolecall::manifest::schema::to_json()).unwrap();
+    let description = schema["description"].as_str().unwrap_or_default();
+    assert!(description.contains("`kind`"), "{description}");
+    assert!(!description.contains("serde"), "{description}");
+}

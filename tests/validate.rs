@@ -80,7 +80,31 @@ rule!(
 rule!(at_most_one_stack, "stacks.yaml", 1);
 rule!(yaml_syntax_error, "yaml-syntax.yaml", 1);
 rule!(duplicate_keys, "duplicate-key.yaml", 1);
-rule!(empty_file_is_a_warning, "empty.yaml", 0);
+rule!(
+    one_broken_document_hides_no_other,
+    "independent-documents.yaml",
+    1
+);
+rule!(
+    keys_that_collide_once_read_as_text,
+    "colliding-keys.yaml",
+    1
+);
+rule!(
+    references_must_match_declared_names_exactly,
+    "reference-case.yaml",
+    1
+);
+rule!(wrong_values_say_what_was_found, "misleading-values.yaml", 1);
+rule!(tabs_are_reported_where_they_are, "tab.yaml", 1);
+rule!(aliases_name_the_missing_anchor, "unknown-alias.yaml", 1);
+rule!(
+    policy_size_does_not_count_whitespace,
+    "policy-whitespace.yaml",
+    1
+);
+rule!(stack_has_at_most_48_tags, "stack-tag-count.yaml", 1);
+rule!(trust_service_json_text_and_file, "trust-forms.yaml", 0);
 
 #[test]
 fn ten_mistakes_are_all_reported_at_their_lines() {
@@ -201,6 +225,47 @@ fn binary_file() {
 #[test]
 fn document_that_is_a_list_or_a_scalar() {
     insta::assert_snapshot!(hostile("shapes.yaml", b"- kind: Role\n---\n42\n"));
+}
+
+#[test]
+fn empty_file() {
+    insta::assert_snapshot!(hostile("empty.yaml", b""));
+    let output = hostile("comments.yaml", b"# Nothing here yet.\n\n   \n");
+    assert!(
+        output.contains("comments.yaml:1:1: error: the file holds no YAML documents"),
+        "{output}"
+    );
+}
+
+#[test]
+fn empty_documents_inside_a_file_are_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "---\n---\nkind: Role\nname: r\ntrust: ec2\n---\n# none\n...\n";
+    std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    let (code, output) = validate_in(dir.path(), &["m.yaml"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("ok: 1 resource in 1 file"), "{output}");
+}
+
+/// A named pipe would block a reader forever, `/dev/zero` never ends: both
+/// are refused before being opened.
+#[cfg(unix)]
+#[test]
+fn special_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe.yaml"))
+        .status();
+    assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+    let output = Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["validate", "-f", "pipe.yaml", "-f", "/dev/zero"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]

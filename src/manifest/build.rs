@@ -80,8 +80,8 @@ pub fn desired(documents: Vec<Document>) -> Desired {
     for doc in documents {
         let location = |pos: Pos| Location {
             file: doc.file.to_string(),
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
         };
         match doc.decl {
             Decl::Stack(stack) => {

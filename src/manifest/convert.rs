@@ -1,7 +1,8 @@
 //! From positioned YAML trees to typed declarations, one document at a time.
 //!
 //! This step checks shape only: the `kind`, known fields (unknown ones get a
-//! "did you mean"), value types, required fields, the trust shorthand, and
+//! "did you mean"), value types (a field that wants text takes an unquoted
+//! number or boolean as written), required fields, the trust shorthand, and
 //! policy documents given inline, as JSON text or as `{file: path}`. Every
 //! problem is reported and conversion carries on, so one run shows them all.
 //! Value rules (lengths, patterns, quotas, references) live in `validate`.
@@ -14,7 +15,7 @@ use serde_json::Value as Json;
 
 use super::diagnostic::Diagnostic;
 use super::files;
-use super::raw::{Node, Pos, Value};
+use super::raw::{self, Node, Pos, Value};
 use crate::model::{Location, PolicyDocument};
 
 /// A value and where it was written.
@@ -128,6 +129,8 @@ pub struct Ctx<'a> {
     /// stack say `trust: ec2`, and building the document each time is most of
     /// converting a role.
     pub trust_cache: HashMap<Vec<String>, PolicyDocument>,
+    /// The document being converted, for the text of its unquoted scalars.
+    document: Option<&'a raw::Document<'a>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -137,7 +140,31 @@ impl<'a> Ctx<'a> {
             dir,
             diagnostics,
             trust_cache: HashMap::new(),
+            document: None,
         }
+    }
+
+    /// How a boolean or number was written (`0x1F`, `1.10`), where it has a position.
+    fn source(&self, node: &Node) -> Option<&'a str> {
+        self.document?.source(node)
+    }
+
+    /// A scalar as written, for messages: "`3600.0`", "the text `one hour`";
+    /// other values, and text too long or not on one line, by their type.
+    fn found(&self, node: &Node) -> String {
+        const LONGEST_SHOWN: usize = 64;
+        let shown = match &node.value {
+            Value::String(text) => Some(format!("the text `{text}`")),
+            Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
+                self.source(node).map(|text| format!("`{text}`"))
+            }
+            _ => None,
+        };
+        shown
+            .filter(|shown| {
+                shown.chars().count() <= LONGEST_SHOWN && !shown.contains(char::is_control)
+            })
+            .unwrap_or_else(|| node.value.describe().to_string())
     }
 
     fn trusting(&mut self, services: Vec<String>) -> PolicyDocument {
@@ -150,8 +177,8 @@ impl<'a> Ctx<'a> {
     pub fn location(&self, pos: Pos) -> Option<Location> {
         Some(Location {
             file: self.file.to_string(),
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
         })
     }
 
@@ -163,19 +190,20 @@ impl<'a> Ctx<'a> {
         self.diagnostics.push(diagnostic);
     }
 
-    fn mismatch(&mut self, node: &Node, field: &str, expected: &str) {
+    /// "`what` must be `expected`, found ..." at the node.
+    fn mismatch(&mut self, node: &Node, what: &str, expected: &str) {
+        let found = self.found(node);
         self.error(
             node.pos,
-            format!(
-                "`{field}` must be {expected}, found {}",
-                node.value.describe()
-            ),
+            format!("{what} must be {expected}, found {found}"),
         );
     }
 }
 
 /// Converts one YAML document; `None` when it cannot be used (errors reported).
-pub fn document(node: &Node, ctx: &mut Ctx<'_>) -> Option<Document> {
+pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Option<Document> {
+    ctx.document = Some(document);
+    let node = &document.root;
     let Value::Map(entries) = &node.value else {
         ctx.push(
             Diagnostic::error(
@@ -192,14 +220,25 @@ pub fn document(node: &Node, ctx: &mut Ctx<'_>) -> Option<Document> {
     let fields = Fields::new(entries, ctx);
     let kind_node = fields.get("kind");
     let Some(kind_node) = kind_node else {
-        ctx.push(
-            Diagnostic::error(ctx.location(node.pos), "document has no `kind`")
+        // `Kind: Role` or `kidn: Role`: point at the misspelt key.
+        let misspelt = fields
+            .entries
+            .iter()
+            .find(|(name, _, _)| did_you_mean(name, &["kind"]).is_some());
+        let diagnostic = match misspelt {
+            Some((name, key, _)) => Diagnostic::error(
+                ctx.location(key.pos),
+                format!("document has no `kind`, but a field `{name}`"),
+            )
+            .with_help("did you mean `kind`? field names are lower case"),
+            None => Diagnostic::error(ctx.location(node.pos), "document has no `kind`")
                 .with_help(kinds_help()),
-        );
+        };
+        ctx.push(diagnostic);
         return None;
     };
     let Value::String(kind) = &kind_node.value else {
-        ctx.mismatch(kind_node, "kind", "a string");
+        ctx.mismatch(kind_node, "`kind`", "a string");
         return None;
     };
     let decl = match kind.as_str() {
@@ -269,27 +308,24 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
             None
         }
     };
-    let max_session_duration =
-        fields
-            .get("max_session_duration")
-            .and_then(|node| match &node.value {
-                Value::Int(seconds) => Some(At {
-                    value: *seconds,
-                    pos: node.pos,
-                }),
-                _ => {
-                    ctx.mismatch(node, "max_session_duration", "a number of seconds");
-                    None
-                }
-            });
+    let max_session_duration = fields
+        .get("max_session_duration")
+        .and_then(|node| session_duration(node, ctx));
     let managed_policies = fields.get("managed_policies").and_then(|node| {
         let Value::Seq(items) = &node.value else {
-            ctx.mismatch(node, "managed_policies", "a list of policy ARNs");
+            ctx.mismatch(node, "`managed_policies`", "a list of policy ARNs");
             return None;
         };
         let arns = items
             .iter()
-            .filter_map(|item| scalar_string(item, "managed_policies", ctx))
+            .filter_map(|item| {
+                scalar_string(
+                    item,
+                    "each entry of `managed_policies`",
+                    "a policy ARN",
+                    ctx,
+                )
+            })
             .collect();
         Some(At {
             value: arns,
@@ -300,7 +336,7 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
         let Value::Map(entries) = &node.value else {
             ctx.mismatch(
                 node,
-                "inline_policies",
+                "`inline_policies`",
                 "a mapping of policy name to document",
             );
             return None;
@@ -308,7 +344,7 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
         let policies = entries
             .iter()
             .filter_map(|(key, value)| {
-                let name = scalar_string(key, "inline_policies", ctx)?;
+                let name = scalar_string(key, "an inline policy name", "a string", ctx)?;
                 let document = policy(value, &format!("inline policy `{}`", name.value), ctx)?;
                 Some((name, document))
             })
@@ -331,6 +367,35 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
     })
 }
 
+/// `max_session_duration`: a whole number of seconds. The range is checked in `validate`.
+fn session_duration(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<i128>> {
+    if let Value::Int(seconds) = node.value {
+        return Some(At {
+            value: seconds,
+            pos: node.pos,
+        });
+    }
+    let help = match &node.value {
+        // `3600.0`
+        Value::Float(seconds) if seconds.fract() == 0.0 && seconds.abs() < 1e15 => {
+            format!("write `{seconds:.0}`")
+        }
+        // `7_200`: a YAML 1.1 spelling, read as text here.
+        Value::String(text)
+            if text.contains('_') && text.replace('_', "").parse::<u64>().is_ok() =>
+        {
+            format!("write `{}`, without `_`", text.replace('_', ""))
+        }
+        _ => "IAM allows 3600 to 43200 seconds (1 to 12 hours)".into(),
+    };
+    let message = format!(
+        "`max_session_duration` must be a whole number of seconds, found {}",
+        ctx.found(node)
+    );
+    ctx.push(Diagnostic::error(ctx.location(node.pos), message).with_help(help));
+    None
+}
+
 fn instance(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<InstanceDecl> {
     let id = fields.string("id", ctx);
     let name = fields.string("name", ctx);
@@ -338,14 +403,16 @@ fn instance(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<Instance
         Some(Node {
             value: Value::Null,
             pos,
+            ..
         }) => Some(At {
             value: None,
             pos: *pos,
         }),
-        Some(node) => scalar_string(node, "profile", ctx).map(|name| At {
-            value: Some(name.value),
-            pos: name.pos,
-        }),
+        Some(node) => scalar_string(node, "`profile`", "an instance profile name or null", ctx)
+            .map(|name| At {
+                value: Some(name.value),
+                pos: name.pos,
+            }),
         None => {
             ctx.push(
                 Diagnostic::error(ctx.location(pos), "Instance has no `profile`")
@@ -376,15 +443,19 @@ fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
             at(ctx.trusting(vec![service]))
         }
         Value::Seq(items) => {
+            if items.is_empty() {
+                ctx.error(node.pos, "`trust` lists no service");
+                return None;
+            }
             let mut services = Vec::new();
             for item in items {
                 match &item.value {
                     Value::String(text) => services.extend(service(text, item.pos, ctx)),
-                    _ => ctx.mismatch(item, "trust", "a list of service names"),
+                    _ => ctx.mismatch(item, "each entry of `trust`", "a service name"),
                 }
             }
-            if services.is_empty() {
-                ctx.error(node.pos, "`trust` lists no service");
+            // Each entry that is not a service was reported above.
+            if services.len() < items.len() {
                 return None;
             }
             at(ctx.trusting(services))
@@ -437,7 +508,7 @@ fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocumen
         Value::Map(entries)
             if entries
                 .iter()
-                .any(|(k, _)| key_text(k).as_deref() == Some("file")) =>
+                .any(|(k, _)| key_text(k, ctx).as_deref() == Some("file")) =>
         {
             return policy_file(node, entries, what, ctx);
         }
@@ -477,8 +548,9 @@ fn policy_file(
     let value = &Node {
         value: value.value.clone(),
         pos: node.pos,
+        span: raw::Span::default(),
     };
-    let relative = scalar_string(value, "file", ctx)?;
+    let relative = scalar_string(value, "`file`", "a path", ctx)?;
     let path = ctx.dir.join(&relative.value);
     let text = match files::read_text(&path, files::MAX_POLICY_BYTES) {
         Ok(text) => text,
@@ -531,7 +603,7 @@ fn to_json(node: &Node, at: Pos, ctx: &mut Ctx<'_>) -> Option<Json> {
         Value::Map(entries) => {
             let mut map = serde_json::Map::new();
             for (key, value) in entries {
-                let Some(key) = key_text(key) else {
+                let Some(key) = key_text(key, ctx) else {
                     ctx.error(at, "policy document keys must be strings");
                     return None;
                 };
@@ -542,8 +614,12 @@ fn to_json(node: &Node, at: Pos, ctx: &mut Ctx<'_>) -> Option<Json> {
     })
 }
 
-/// The text of a scalar key (`1: x` has the key "1"); `None` for collections.
-fn key_text(node: &Node) -> Option<String> {
+/// The text of a scalar key (`1: x` has the key "1"), as written where the
+/// key has a position; `None` for collections and null.
+fn key_text(node: &Node, ctx: &Ctx<'_>) -> Option<String> {
+    if let Some(text) = ctx.source(node) {
+        return Some(text.to_string());
+    }
     match &node.value {
         Value::String(s) => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
@@ -553,26 +629,29 @@ fn key_text(node: &Node) -> Option<String> {
     }
 }
 
-/// A string, or an integer or boolean written without quotes (their text is
-/// kept exactly: leading zeros are preserved by the parser options). Floats
-/// are refused because `1.10` would silently become `1.1`.
-fn scalar_string(node: &Node, field: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
+/// A string. A boolean or number written without quotes is taken as the
+/// text it was written as (`0x1F`, `1.10`, `true`): the field wants text, and
+/// reading `1.10` as a number first would make it `1.1`. Deep in a document
+/// there is no source text: such scalars must be quoted.
+/// `what` and `expected` make the message: "{what} must be {expected}, found ...".
+fn scalar_string(node: &Node, what: &str, expected: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
     let text = match &node.value {
         Value::String(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Float(_) => {
-            ctx.push(
-                Diagnostic::error(
-                    ctx.location(node.pos),
-                    format!("`{field}` must be a string, found a number"),
-                )
-                .with_help("quote the value to keep it exactly as written, e.g. \"1.10\""),
-            );
-            return None;
-        }
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => match ctx.source(node) {
+            Some(text) => text.to_string(),
+            None => {
+                ctx.push(
+                    Diagnostic::error(
+                        ctx.location(node.pos),
+                        format!("{what} must be {expected}, found {}", node.value.describe()),
+                    )
+                    .with_help("quote the value to keep it exactly as written, e.g. \"1.10\""),
+                );
+                return None;
+            }
+        },
         _ => {
-            ctx.mismatch(node, field, "a string");
+            ctx.mismatch(node, what, expected);
             return None;
         }
     };
@@ -591,7 +670,7 @@ impl<'a> Fields<'a> {
     fn new(entries: &'a [(Node, Node)], ctx: &mut Ctx<'_>) -> Self {
         let entries = entries
             .iter()
-            .filter_map(|(key, value)| match key_text(key) {
+            .filter_map(|(key, value)| match key_text(key, ctx) {
                 Some(name) => Some((name, key, value)),
                 None => {
                     ctx.error(key.pos, "field names must be strings");
@@ -630,7 +709,7 @@ impl<'a> Fields<'a> {
 
     fn string(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
         self.get(name)
-            .and_then(|node| scalar_string(node, name, ctx))
+            .and_then(|node| scalar_string(node, &format!("`{name}`"), "a string", ctx))
     }
 
     fn required_string(
@@ -650,20 +729,25 @@ impl<'a> Fields<'a> {
     fn tags(&self, ctx: &mut Ctx<'_>) -> Option<TagsDecl> {
         let node = self.get("tags")?;
         let Value::Map(entries) = &node.value else {
-            ctx.mismatch(node, "tags", "a mapping of key to value");
+            ctx.mismatch(node, "`tags`", "a mapping of key to value");
             return None;
         };
         let tags = entries
             .iter()
             .filter_map(|(key, value)| {
-                let key = scalar_string(key, "tag key", ctx)?;
+                let key = scalar_string(key, "a tag key", "a string", ctx)?;
                 let value = match &value.value {
                     // `owner:` with nothing after it: an empty value, which AWS allows.
                     Value::Null => At {
                         value: String::new(),
                         pos: value.pos,
                     },
-                    _ => scalar_string(value, &format!("tags.{}", key.value), ctx)?,
+                    _ => scalar_string(
+                        value,
+                        &format!("the value of tag `{}`", key.value),
+                        "a string",
+                        ctx,
+                    )?,
                 };
                 Some(TagDecl { key, value })
             })

@@ -126,8 +126,8 @@ fn read_file(path: &Path) -> FileResult {
         let pos = pos.unwrap_or(raw::Pos { line: 1, column: 1 });
         Some(Location {
             file: file.to_string(),
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
         })
     };
     let text = match files::read_text(path, files::MAX_MANIFEST_BYTES) {
@@ -137,26 +137,29 @@ fn read_file(path: &Path) -> FileResult {
             return (documents, diagnostics);
         }
     };
-    let nodes = match raw::parse_documents(&text) {
-        Ok(nodes) => nodes,
-        Err(e) => {
-            diagnostics.push(Diagnostic::error(at(e.pos), e.message));
-            return (documents, diagnostics);
+    let parsed = raw::parse_file(&text);
+    for error in parsed.errors {
+        let mut diagnostic = Diagnostic::error(at(error.pos), error.message);
+        if let Some(help) = error.help {
+            diagnostic = diagnostic.with_help(help);
         }
-    };
-    if nodes.is_empty() {
-        diagnostics.push(Diagnostic::warning(
-            at(None),
-            "no YAML documents in this file",
-        ));
+        diagnostics.push(diagnostic);
+    }
+    if parsed.documents.is_empty() && diagnostics.is_empty() {
+        // Most likely a file emptied by mistake, or not the file meant.
+        diagnostics.push(
+            Diagnostic::error(at(None), "the file holds no YAML documents")
+                .with_help("a manifest declares at least one document with a `kind`; remove the file if it is not needed"),
+        );
         return (documents, diagnostics);
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut ctx = convert::Ctx::new(file.clone(), dir, &mut diagnostics);
     documents.extend(
-        nodes
+        parsed
+            .documents
             .iter()
-            .filter_map(|node| convert::document(node, &mut ctx)),
+            .filter_map(|document| convert::document(document, &mut ctx)),
     );
     (documents, diagnostics)
 }

@@ -1,23 +1,44 @@
-//! The YAML layer: every document becomes a tree of [`Node`]s, each carrying
-//! the line and column it was written at.
+//! The YAML layer: a file is cut into its documents, and every document
+//! becomes a tree of [`Node`]s, each carrying the line and column it was written at.
 //!
 //! Why a tree and not one serde struct per kind: a struct stops at its first
 //! unknown field or wrong type, and `#[serde(flatten)]` (the only way to catch
 //! unknown keys) loses every position. A positioned tree accepts any YAML, so
 //! the conversion step can report every mistake in a document, each with its place.
+//!
+//! Why documents are parsed one at a time: the parser stops at the first syntax
+//! error or duplicate key of its input, so one mistake in the last document of a
+//! file would hide every mistake of the others. A file is cut before each `---`
+//! and after each `...` at column 0; YAML itself ends any value at such a line
+//! (or rejects it), so a cut never splits a value. The budgets against hostile
+//! input are shared by all documents of a file.
+//!
 //! This is the only module that talks to serde-saphyr.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-/// A place in one manifest file (1-based).
+/// A place in one manifest file (1-based; the column counts characters).
+/// `u32` keeps [`Node`] small: a large stack builds millions of them, and
+/// files are at most a few MiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Pos {
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Pos {
+    /// A place from counts (saturating, as no file rolecall reads is that long).
+    pub fn at(line: usize, column: usize) -> Pos {
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// One YAML value and where it was written.
@@ -25,6 +46,17 @@ pub struct Pos {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
+    /// Where a boolean or number was written in its document's text, so that
+    /// a field that wants text gets `0x1F` or `1.10` exactly as written (see
+    /// [`Document::source`]). Kept at the positioned levels only; empty elsewhere.
+    pub span: Span,
+}
+
+/// A byte range in a document's text; empty when unknown (no scalar is empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    start: u32,
+    end: u32,
 }
 
 /// A YAML value. Mappings keep their source order.
@@ -53,103 +85,465 @@ impl Value {
     }
 }
 
+/// One parsed document: its tree (positions counted in the whole file) and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document<'t> {
+    pub root: Node,
+    text: &'t str,
+}
+
+impl<'t> Document<'t> {
+    /// The text a boolean or number was written as (`yes`, `0x1F`, `1.10`),
+    /// for the positioned levels of the tree; `None` for other nodes.
+    pub fn source(&self, node: &Node) -> Option<&'t str> {
+        let Span { start, end } = node.span;
+        (start < end).then(|| self.text.get(start as usize..end as usize))?
+    }
+}
+
 /// A YAML error with the place it happened, if known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
     pub message: String,
+    pub help: Option<String>,
     pub pos: Option<Pos>,
 }
 
+/// What one file holds: the documents that could be read, and the errors of
+/// those that could not.
+#[derive(Debug, Default)]
+pub struct Parsed<'t> {
+    pub documents: Vec<Document<'t>>,
+    pub errors: Vec<YamlError>,
+}
+
+/// YAML values (scalars, lists, mappings, alias expansions included) one file
+/// may hold. The benchmark's file of 5,000 roles holds about 185,000; a file
+/// that reaches the limit is read in under a second in a release build.
+const MAX_VALUES: usize = 1_000_000;
+/// Documents one file may hold (empty ones included); the benchmark writes 5,000.
+const MAX_DOCUMENTS: usize = 50_000;
+/// Nesting depth: a policy document is about eight levels deep.
+const MAX_DEPTH: usize = 32;
+/// Alias expansion per document: manifests rarely use aliases at all, and an
+/// alias bomb must stop after thousands of replayed events, not millions.
+const MAX_REPLAYED_EVENTS: usize = 100_000;
+
 /// Limits that keep hostile input cheap: deep nesting, alias bombs and
-/// document storms end with an error instead of a hang.
+/// huge trees end with an error instead of a hang. They hold for one
+/// document; [`MAX_VALUES`] and [`MAX_DOCUMENTS`] hold for the whole file.
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         // Snippets are rendered by nobody here: skip building them.
         with_snippet: false,
+        // YAML 1.2: only true/false are booleans. `name: no` is the text "no",
+        // not `false` (the "Norway problem" of YAML 1.1).
+        strict_booleans: true,
         // `cost-center: 0042` and `1_000` keep their spelling when read as text.
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
         budget: serde_saphyr::budget! {
-            // Manifests are shallow: a policy document is about eight levels deep.
-            max_depth: 32,
-            // Generated stacks hold many documents per file; the byte cap in
-            // `files` bounds the total work anyway.
-            max_documents: 1_000_000,
-            max_nodes: 10_000_000,
-            max_events: 20_000_000,
-            // Anchors and aliases are rare in manifests; an alias bomb must stop
-            // after thousands of replayed events, not millions.
+            max_depth: MAX_DEPTH,
+            // Backstops: the values a file holds are counted as they are built.
+            max_documents: MAX_DOCUMENTS,
+            max_nodes: MAX_VALUES,
+            max_events: 4 * MAX_VALUES,
             max_aliases: 10_000,
             max_anchors: 10_000,
-            max_recorded_anchor_events: 100_000,
+            max_recorded_anchor_events: MAX_REPLAYED_EVENTS,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 100_000,
+            max_total_replayed_events: MAX_REPLAYED_EVENTS,
         },
     }
 }
 
-/// Stack a thread needs to run [`parse_documents`]. Deserialising recurses
+/// Stack a thread needs to run [`parse_file`]. Deserialising recurses
 /// through several serde frames per nesting level (about 50 KiB a level in a
 /// debug build), so the depth budget, not the thread's stack, must be what
 /// stops deep input: callers parse on threads built with this stack size.
 pub const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
-/// Parses every document of one file. Empty documents are skipped.
-/// Run it on a thread with a [`PARSER_STACK_BYTES`] stack.
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
-    serde_saphyr::from_multiple_with_options::<Node>(text, options()).map_err(|error| {
-        let error = error.without_snippet();
-        YamlError {
-            message: message_of(error),
-            pos: error.location().and_then(pos_of),
+thread_local! {
+    /// Values the file being parsed on this thread may still build, alias
+    /// expansions and documents that fail included. Thread-local because
+    /// `Spanned` takes no `DeserializeSeed`: the `Deserialize` impls below
+    /// have no other way to share a count.
+    static VALUES_LEFT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Counts one value against the file's [`MAX_VALUES`].
+fn spend_value<E: de::Error>() -> Result<(), E> {
+    VALUES_LEFT.with(|left| match left.get() {
+        0 => Err(E::custom("too many YAML values")),
+        n => {
+            left.set(n - 1);
+            Ok(())
         }
     })
 }
 
-/// The message alone: the place is printed by our own diagnostics, and the
-/// user formatter leaves out advice aimed at the programmer ("set DuplicateKeyPolicy").
-/// Budget breaches get a message that says what to change.
-fn message_of(error: &serde_saphyr::Error) -> String {
+fn values_spent() -> bool {
+    VALUES_LEFT.with(|left| left.get() == 0)
+}
+
+/// Parses every document of one file's text. Empty documents are skipped.
+/// A syntax error or duplicate key spoils only its own document; once the
+/// file's values are spent, parsing stops.
+/// Run it on a thread with a [`PARSER_STACK_BYTES`] stack.
+pub fn parse_file(text: &str) -> Parsed<'_> {
+    let mut parsed = Parsed::default();
+    VALUES_LEFT.with(|left| left.set(MAX_VALUES));
+    for (index, chunk) in documents(text).enumerate() {
+        let at_start = Some(Pos {
+            line: chunk.first_line,
+            column: 1,
+        });
+        if index == MAX_DOCUMENTS {
+            parsed.errors.push(YamlError {
+                message: format!(
+                    "the file holds more than {} YAML documents",
+                    thousands(MAX_DOCUMENTS)
+                ),
+                help: Some(SPLIT_HELP.into()),
+                pos: at_start,
+            });
+            break;
+        }
+        match serde_saphyr::from_multiple_with_options::<Node>(chunk.text, options()) {
+            Ok(roots) => {
+                for mut root in roots {
+                    shift_lines(&mut root, chunk.first_line - 1, POSITIONED_LEVELS);
+                    parsed.documents.push(Document {
+                        root,
+                        text: chunk.text,
+                    });
+                }
+            }
+            Err(_) if values_spent() => {
+                parsed.errors.push(too_many_values(at_start));
+                break;
+            }
+            Err(error) => parsed.errors.push(yaml_error(&error, &chunk)),
+        }
+    }
+    VALUES_LEFT.with(|left| left.set(usize::MAX));
+    parsed
+}
+
+const SPLIT_HELP: &str = "split the manifests into several files";
+
+fn too_many_values(pos: Option<Pos>) -> YamlError {
+    YamlError {
+        message: format!(
+            "the file holds more than {} YAML values",
+            thousands(MAX_VALUES)
+        ),
+        help: Some(SPLIT_HELP.into()),
+        pos,
+    }
+}
+
+/// `1000000` as `1,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// One document's text and the file line it starts on.
+struct Chunk<'t> {
+    text: &'t str,
+    first_line: u32,
+}
+
+/// Cuts a file into documents: before every `---` line (unless only comments,
+/// blank lines and directives precede it since the last cut) and after every
+/// `...` line. A marker is `---` or `...` at column 0 followed by a space, a
+/// tab or the end of the line; content may follow it (`--- {a: 1}`).
+fn documents(text: &str) -> Documents<'_> {
+    Documents {
+        text,
+        lines: lines(text),
+        start: 0,
+        first_line: 1,
+        next_byte: 0,
+        next_line: 1,
+        begun: false,
+    }
+}
+
+struct Documents<'t> {
+    text: &'t str,
+    lines: Lines<'t>,
+    /// Where the current document starts.
+    start: usize,
+    first_line: u32,
+    /// Where the next line starts.
+    next_byte: usize,
+    next_line: u32,
+    /// Whether the current document has a `---` or content yet, so that the
+    /// next `---` begins another one.
+    begun: bool,
+}
+
+impl<'t> Documents<'t> {
+    /// Ends the current document at `byte`; the next one starts there, on `line`.
+    fn cut(&mut self, byte: usize, line: u32) -> Chunk<'t> {
+        let chunk = Chunk {
+            text: &self.text[self.start..byte],
+            first_line: self.first_line,
+        };
+        self.start = byte;
+        self.first_line = line;
+        chunk
+    }
+}
+
+impl<'t> Iterator for Documents<'t> {
+    type Item = Chunk<'t>;
+
+    fn next(&mut self) -> Option<Chunk<'t>> {
+        for line in self.lines.by_ref() {
+            let (line_start, number) = (self.next_byte, self.next_line);
+            self.next_byte += line.len();
+            self.next_line = self.next_line.saturating_add(1);
+            // A byte order mark may open the file.
+            let bare = line.strip_prefix('\u{feff}').unwrap_or(line);
+            if is_marker(bare, "---") {
+                let was_begun = std::mem::replace(&mut self.begun, true);
+                if was_begun {
+                    return Some(self.cut(line_start, number));
+                }
+            } else if is_marker(bare, "...") {
+                self.begun = false;
+                return Some(self.cut(self.next_byte, self.next_line));
+            } else if !is_blank_comment_or_directive(bare) {
+                self.begun = true;
+            }
+        }
+        (self.start < self.text.len()).then(|| self.cut(self.text.len(), self.next_line))
+    }
+}
+
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| matches!(rest.chars().next(), None | Some(' ' | '\t' | '\r' | '\n')))
+}
+
+/// Lines that cannot begin a document's content. `%` at column 0 is a
+/// directive (`%YAML 1.2`) when no content precedes it.
+fn is_blank_comment_or_directive(line: &str) -> bool {
+    let trimmed = line.trim_start_matches([' ', '\t']);
+    trimmed.is_empty() || trimmed.starts_with(['#', '\r', '\n']) || line.starts_with('%')
+}
+
+/// The lines of a text, each with its line break: `\n`, `\r\n` or a lone
+/// `\r`, the breaks YAML counts.
+fn lines(text: &str) -> Lines<'_> {
+    Lines { text, next: 0 }
+}
+
+struct Lines<'t> {
+    text: &'t str,
+    next: usize,
+}
+
+impl<'t> Iterator for Lines<'t> {
+    type Item = &'t str;
+
+    fn next(&mut self) -> Option<&'t str> {
+        let rest = self.text.get(self.next..).filter(|rest| !rest.is_empty())?;
+        let bytes = rest.as_bytes();
+        let end = match bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+            None => bytes.len(),
+            Some(i) if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') => i + 2,
+            Some(i) => i + 1,
+        };
+        self.next += end;
+        rest.get(..end)
+    }
+}
+
+/// The byte offset of a place in a text (`None` past its end).
+fn byte_of(text: &str, pos: Pos) -> Option<usize> {
+    let mut line_start = 0;
+    for line in lines(text).take((pos.line as usize).checked_sub(1)?) {
+        line_start += line.len();
+    }
+    let line = &text[line_start..];
+    let column = line
+        .char_indices()
+        .nth((pos.column as usize).checked_sub(1)?)
+        .map_or(line.len(), |(i, _)| i);
+    Some(line_start + column)
+}
+
+/// The place of a byte offset in a text.
+fn pos_of_byte(text: &str, byte: usize) -> Pos {
+    let mut line_number = 1;
+    let mut line_start = 0;
+    for line in lines(text) {
+        if line_start + line.len() > byte || !line.ends_with(['\n', '\r']) {
+            break;
+        }
+        line_start += line.len();
+        line_number += 1;
+    }
+    let column = text
+        .get(line_start..byte)
+        .map_or(1, |prefix| prefix.chars().count() + 1);
+    Pos::at(line_number, column)
+}
+
+/// The parser's own limit on nested flow collections (`[[[[...`).
+fn is_recursion_limit(error: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::UserMessageFormatter.format_message(error) == "recursion limit exceeded"
+}
+
+/// A parser error as the user should read it, at its place in the file.
+fn yaml_error(error: &serde_saphyr::Error, chunk: &Chunk<'_>) -> YamlError {
     use serde_saphyr::Error;
     use serde_saphyr::MessageFormatter;
     use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::granit_parser::ErrorKind;
     const TOO_DEEP: &str = "nesting is too deep (more than 32 levels); manifests need far fewer";
     const ALIAS_BOMB: &str =
         "YAML aliases expand to too much data (an alias bomb?); write the values out instead";
+    // The place within the document (made a file place at the end). For an
+    // error met while replaying an alias, the alias, not the anchored value.
+    let mut pos = error.location().and_then(pos_of);
     // Errors met while replaying an alias come wrapped; the cause is inside.
     let mut error = error.without_snippet();
     while let Error::AliasError { error: inner, .. } = error {
         error = inner.without_snippet();
     }
-    match error {
+    let mut help = None;
+    let message = match error {
         Error::Budget { breach, .. } => match breach {
             BudgetBreach::Depth { .. } => TOO_DEEP.into(),
             BudgetBreach::Aliases { .. }
             | BudgetBreach::Anchors { .. }
+            | BudgetBreach::AliasAnchorRatio { .. }
             | BudgetBreach::RecordedAnchorEvents { .. }
             | BudgetBreach::RecordedAnchorBytes { .. } => ALIAS_BOMB.into(),
-            other => format!("file is too large or too complex to read ({other:?})"),
+            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                return too_many_values(Some(Pos {
+                    line: chunk.first_line,
+                    column: 1,
+                }));
+            }
+            _ => {
+                help = Some(SPLIT_HELP.into());
+                "the file is too large or too complex to read".into()
+            }
         },
         Error::AliasReplayLimitExceeded { .. }
         | Error::AliasExpansionLimitExceeded { .. }
         | Error::AliasReplayStackDepthExceeded { .. } => ALIAS_BOMB.into(),
+        Error::UnknownAnchor { .. } => {
+            let name = pos
+                .and_then(|pos| byte_of(chunk.text, pos))
+                .and_then(|byte| alias_name(&chunk.text[byte..]));
+            match name {
+                Some(name) => {
+                    help = Some(format!(
+                        "define `&{name}` on a value above it in the same document (anchors do not cross `---`)"
+                    ));
+                    format!("alias `*{name}` refers to no anchor")
+                }
+                None => "an alias refers to no anchor".into(),
+            }
+        }
         _ => {
             let message = serde_saphyr::UserMessageFormatter.format_message(error);
-            // The parser's own limit on flow collections (`[[[[...`).
-            if message == "recursion limit exceeded" {
+            if is_recursion_limit(error) {
                 TOO_DEEP.into()
             } else {
+                // Some tab errors are reported where the scalar before the tab
+                // starts: point at the tab itself.
+                let reported_early = [
+                    ErrorKind::TabInPlainScalar,
+                    ErrorKind::TabAtBlockScalarStart,
+                ]
+                .iter()
+                .any(|kind| message == kind.to_string());
+                if reported_early {
+                    pos = pos.and_then(|pos| next_tab(chunk.text, pos)).or(pos);
+                }
+                if message.contains("tab") {
+                    help =
+                        Some("YAML indents with spaces only: replace the tab with spaces".into());
+                }
                 message.into_owned()
             }
         }
+    };
+    YamlError {
+        message,
+        help,
+        pos: pos.map(|pos| Pos {
+            line: pos.line.saturating_add(chunk.first_line - 1),
+            column: pos.column,
+        }),
     }
 }
 
+/// The name of the alias at the start of `text` (`*name`).
+fn alias_name(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix('*')?;
+    let end = rest
+        .find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// The place of the first tab at or after `from`.
+fn next_tab(text: &str, from: Pos) -> Option<Pos> {
+    let start = byte_of(text, from)?;
+    let tab = start + text[start..].find('\t')?;
+    Some(pos_of_byte(text, tab))
+}
+
 fn pos_of(location: serde_saphyr::Location) -> Option<Pos> {
-    let line = usize::try_from(location.line()).ok()?;
-    let column = usize::try_from(location.column()).ok()?;
+    let line = u32::try_from(location.line()).ok()?;
+    let column = u32::try_from(location.column()).ok()?;
     (line > 0).then_some(Pos { line, column })
+}
+
+/// Levels of a document whose nodes carry a position (see below).
+const POSITIONED_LEVELS: usize = 3;
+
+/// Turns the positions of a document's `levels` first levels from lines of
+/// the document into lines of the file.
+fn shift_lines(node: &mut Node, lines_before: u32, levels: usize) {
+    if levels == 0 {
+        return;
+    }
+    if node.pos.line > 0 {
+        node.pos.line = node.pos.line.saturating_add(lines_before);
+    }
+    match &mut node.value {
+        Value::Seq(items) => {
+            for item in items {
+                shift_lines(item, lines_before, levels - 1);
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                shift_lines(key, lines_before, levels - 1);
+                shift_lines(value, lines_before, levels - 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 // Positions are kept for the first three levels of a document: the document,
@@ -191,6 +585,7 @@ impl<'de> Deserialize<'de> for Plain {
         Ok(Plain(Node {
             value: tree.0,
             pos: Pos::default(),
+            span: Span::default(),
         }))
     }
 }
@@ -220,9 +615,30 @@ where
     C: Deserialize<'de> + Into<Node>,
 {
     let spanned = Spanned::<Tree<C>>::deserialize(deserializer)?;
+    let value = spanned.value.0;
+    // The text of a scalar is where it is defined: for an alias (`*port`),
+    // the anchored value, not the alias.
+    let span = match value {
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
+            let span = spanned.defined.span();
+            let start = span
+                .byte_offset()
+                .and_then(|start| u32::try_from(start).ok());
+            let len = span.byte_len().and_then(|len| u32::try_from(len).ok());
+            match (start, len) {
+                (Some(start), Some(len)) => Span {
+                    start,
+                    end: start.saturating_add(len),
+                },
+                _ => Span::default(),
+            }
+        }
+        _ => Span::default(),
+    };
     Ok(Node {
-        value: spanned.value.0,
+        value,
         pos: pos_of(spanned.referenced).unwrap_or_default(),
+        span,
     })
 }
 
@@ -231,6 +647,7 @@ struct Tree<C>(Value, PhantomData<C>);
 
 impl<'de, C: Deserialize<'de> + Into<Node>> Deserialize<'de> for Tree<C> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        spend_value()?;
         deserializer
             .deserialize_any(ValueVisitor::<C>(PhantomData))
             .map(|value| Tree(value, PhantomData))
@@ -316,53 +733,174 @@ impl<'de, C: Deserialize<'de> + Into<Node>> Visitor<'de> for ValueVisitor<C> {
 mod tests {
     use super::*;
 
-    /// Parses as the loader does: on a thread with the parser's stack.
-    fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
-        let text = text.to_string();
-        std::thread::Builder::new()
-            .stack_size(PARSER_STACK_BYTES)
-            .spawn(move || parse_documents(&text))
-            .unwrap()
-            .join()
+    /// Runs `check` on the parse of `text`, as the loader parses: on a thread
+    /// with the parser's stack.
+    fn with_parsed<R: Send>(text: &str, check: impl FnOnce(Parsed<'_>) -> R + Send) -> R {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(PARSER_STACK_BYTES)
+                .spawn_scoped(scope, || check(parse_file(text)))
+                .unwrap()
+                .join()
+                .unwrap()
+        })
+    }
+
+    fn errors(text: &str) -> Vec<YamlError> {
+        with_parsed(text, |parsed| parsed.errors)
+    }
+
+    /// The value of `key` in a document that is a mapping.
+    fn field<'a>(document: &'a Document<'_>, key: &str) -> &'a Node {
+        let Value::Map(entries) = &document.root.value else {
+            panic!("not a map")
+        };
+        entries
+            .iter()
+            .find(|(k, _)| k.value == Value::String(key.into()))
+            .map(|(_, v)| v)
             .unwrap()
     }
 
-    fn error(text: &str) -> YamlError {
-        parse(text).unwrap_err()
+    fn at(line: u32, column: u32) -> Option<Pos> {
+        Some(Pos { line, column })
     }
 
     #[test]
     fn keeps_positions_of_keys_and_values() {
-        let docs = parse("---\n---\nkind: Role\ntags:\n  a: [1, x]\n").unwrap();
-        assert_eq!(docs.len(), 1, "empty documents are skipped");
-        let Value::Map(entries) = &docs[0].value else {
-            panic!("not a map")
-        };
-        assert_eq!(entries[0].0.pos, Pos { line: 3, column: 1 });
-        assert_eq!(entries[0].1.pos, Pos { line: 3, column: 7 });
-        assert_eq!(entries[1].1.pos, Pos { line: 5, column: 3 });
+        with_parsed("---\n---\nkind: Role\ntags:\n  a: [1, x]\n", |parsed| {
+            assert_eq!(parsed.documents.len(), 1, "empty documents are skipped");
+            let Value::Map(entries) = &parsed.documents[0].root.value else {
+                panic!("not a map")
+            };
+            assert_eq!(entries[0].0.pos, Pos { line: 3, column: 1 });
+            assert_eq!(entries[0].1.pos, Pos { line: 3, column: 7 });
+            assert_eq!(entries[1].1.pos, Pos { line: 5, column: 3 });
+        });
     }
 
     #[test]
-    fn leading_zeros_stay_text() {
-        let docs = parse("a: 0042\nb: 42\n").unwrap();
-        let Value::Map(entries) = &docs[0].value else {
-            panic!("not a map")
-        };
-        assert_eq!(entries[0].1.value, Value::String("0042".into()));
-        assert_eq!(entries[1].1.value, Value::Int(42));
+    fn only_true_and_false_are_booleans_and_numbers_keep_their_text() {
+        let text = "a: no\nb: Yes\nc: 0x1F\nd: true\ne: 1.10\nf: 0042\ng: 42\nh: &n +1\ni: *n\n";
+        with_parsed(text, |parsed| {
+            let document = &parsed.documents[0];
+            let value = |key| &field(document, key).value;
+            let source = |key| document.source(field(document, key));
+            assert_eq!(value("a"), &Value::String("no".into()));
+            assert_eq!(value("b"), &Value::String("Yes".into()));
+            assert_eq!(value("c"), &Value::Int(31));
+            assert_eq!(source("c"), Some("0x1F"));
+            assert_eq!(value("d"), &Value::Bool(true));
+            assert_eq!(source("d"), Some("true"));
+            assert_eq!(source("e"), Some("1.10"));
+            assert_eq!(value("f"), &Value::String("0042".into()));
+            assert_eq!(value("g"), &Value::Int(42));
+            assert_eq!(source("i"), Some("+1"), "an alias has its anchor's text");
+            assert_eq!(source("a"), None, "strings need no source");
+        });
     }
 
     #[test]
     fn duplicate_keys_and_syntax_errors_have_a_place() {
         assert_eq!(
-            error("a: 1\na: 2\n"),
-            YamlError {
+            errors("a: 1\na: 2\n"),
+            [YamlError {
                 message: "duplicate mapping key `a` is not allowed here".into(),
-                pos: Some(Pos { line: 2, column: 1 })
-            }
+                help: None,
+                pos: at(2, 1),
+            }]
         );
-        assert_eq!(error("a: b: c\n").pos, Some(Pos { line: 1, column: 5 }));
+        assert_eq!(errors("a: b: c\n")[0].pos, at(1, 5));
+    }
+
+    #[test]
+    fn an_error_spoils_only_its_own_document() {
+        let text = "a: 1\na: 2\n---\nb: 1\n---\nc: [\n---\nd: 1\n";
+        with_parsed(text, |parsed| {
+            let lines: Vec<_> = parsed.errors.iter().map(|e| e.pos.unwrap().line).collect();
+            assert_eq!(lines, [2, 6], "{:?}", parsed.errors);
+            let roots: Vec<_> = parsed.documents.iter().map(|d| &d.root).collect();
+            assert_eq!(roots.len(), 2);
+            let Value::Map(entries) = &roots[1].value else {
+                panic!("not a map")
+            };
+            assert_eq!(entries[0].0.pos, Pos { line: 8, column: 1 });
+        });
+    }
+
+    #[test]
+    fn cuts_only_at_document_markers() {
+        let cut = |text| -> Vec<(String, u32)> {
+            documents(text)
+                .map(|chunk| (chunk.text.to_string(), chunk.first_line))
+                .collect()
+        };
+        // Comments and directives before the first `---` belong to its document.
+        assert_eq!(
+            cut("# head\n%YAML 1.2\n---\na: 1\n"),
+            [("# head\n%YAML 1.2\n---\na: 1\n".into(), 1)]
+        );
+        // `---` inside a block scalar is indented; `----` and `--- x` differ.
+        assert_eq!(
+            cut("a: |\n  ---\n----\n--- x\n...\nb\n"),
+            [
+                ("a: |\n  ---\n----\n".into(), 1),
+                ("--- x\n...\n".into(), 4),
+                ("b\n".into(), 6)
+            ]
+        );
+        // Windows and old Mac line breaks count as YAML counts them.
+        assert_eq!(
+            cut("a: 1\r\n---\r\nb: 2\r---\rc"),
+            [
+                ("a: 1\r\n".into(), 1),
+                ("---\r\nb: 2\r".into(), 2),
+                ("---\rc".into(), 4)
+            ]
+        );
+        assert!(cut("").is_empty());
+    }
+
+    #[test]
+    fn block_scalars_and_directives_survive_the_cut() {
+        let text = "\u{feff}a: |\n  ---\n  x\n...\n%YAML 1.2\n---\nb: >\n  folded\n  text\n";
+        with_parsed(text, |parsed| {
+            assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+            let values: Vec<_> = parsed
+                .documents
+                .iter()
+                .map(|d| {
+                    let Value::Map(entries) = &d.root.value else {
+                        panic!("not a map")
+                    };
+                    (entries[0].1.value.clone(), entries[0].1.pos.line)
+                })
+                .collect();
+            // The parser places a block scalar at its first line of content.
+            assert_eq!(
+                values,
+                [
+                    (Value::String("---\nx\n".into()), 2),
+                    (Value::String("folded text\n".into()), 8),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn tab_errors_point_at_the_tab() {
+        let error = &errors("kind: Role\ntrust: ec2\n\ttags: {}\n")[0];
+        assert_eq!(error.pos, at(3, 1), "{error:?}");
+        assert!(error.help.as_deref().unwrap().contains("spaces"));
+        let error = &errors("a: 1\nb: |\n\tx\n")[0];
+        assert_eq!(error.pos, at(3, 1), "{error:?}");
+    }
+
+    #[test]
+    fn unknown_alias_is_named() {
+        let error = &errors("a: 1\n---\nb: &x 1\n---\nname: *x\n")[0];
+        assert_eq!(error.message, "alias `*x` refers to no anchor");
+        assert_eq!(error.pos, at(5, 7));
     }
 
     #[test]
@@ -377,7 +915,64 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
         for text in [deep_flow, deep_block, bomb] {
-            assert!(parse(&text).is_err());
+            assert!(!errors(&text).is_empty());
         }
+    }
+
+    #[test]
+    fn budgets_hold_for_the_whole_file() {
+        // Each document expands aliases to about 80,000 values, under the
+        // limit of one document; together they pass the file's limit.
+        let mut document = String::from("---\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..5 {
+            let refs = vec![format!("*a{}", i - 1); 8].join(", ");
+            document.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let text = document.repeat(20);
+        let found = errors(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("more than 1,000,000 YAML values"));
+
+        let storm = "---\n".repeat(MAX_DOCUMENTS + 1);
+        let found = errors(&storm);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "the file holds more than 50,000 YAML documents"
+        );
+        assert_eq!(found[0].pos, Some(Pos::at(MAX_DOCUMENTS + 1, 1)));
+    }
+
+    #[test]
+    fn budget_breaches_are_told_in_words() {
+        let text = "a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]\n";
+        let tight = serde_saphyr::options! {
+            budget: serde_saphyr::budget! { max_nodes: 10 },
+        };
+        let error = serde_saphyr::from_multiple_with_options::<Node>(text, tight).unwrap_err();
+        let chunk = Chunk {
+            text,
+            first_line: 1,
+        };
+        let error = yaml_error(&error, &chunk);
+        assert_eq!(
+            error.message,
+            "the file holds more than 1,000,000 YAML values"
+        );
+        assert_eq!(error.help.as_deref(), Some(SPLIT_HELP));
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // A stack of 100,000 resources builds millions of nodes; every byte
+        // here is megabytes moved. (48: a 32-byte `Value`, `Pos` and `Span`.)
+        assert!(std::mem::size_of::<Node>() <= 48);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 }

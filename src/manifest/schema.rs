@@ -9,14 +9,22 @@
 // The types are never built: they only carry the schema.
 #![allow(dead_code)]
 
+// How optional fields are written (doc comments would land in the schema):
+// - `#[serde(default = "...")] T` with the loader's default: editors show it;
+// - `#[serde(default)] #[schemars(transform = no_default)] T` for a field
+//   that has no default value (schemars would show `T::default()`);
+// - never `Option<T>`: the loader refuses `null` for them, so the schema must
+//   not allow it either.
+
 use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
-/// One YAML document of a rolecall manifest.
-///
-/// Optional fields are written `#[serde(default)] T`, not `Option<T>`: the
-/// loader refuses `null` for them, so the schema must not allow it either.
+use crate::model::{DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK};
+
+/// A rolecall manifest document: a Role, an InstanceProfile, an Instance, or
+/// the Stack's settings, chosen by `kind`. A file may hold several documents
+/// separated by `---`.
 #[derive(JsonSchema)]
 #[serde(tag = "kind", deny_unknown_fields)]
 #[schemars(title = "rolecall manifest")]
@@ -34,9 +42,9 @@ enum Document {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Stack {
-    /// Ownership scope: every managed resource is tagged `rolecall:stack = <name>`. Default "default".
+    /// Ownership scope: every managed resource is tagged `rolecall:stack = <name>`.
     #[schemars(length(min = 1, max = 256))]
-    #[serde(default)]
+    #[serde(default = "default_stack")]
     name: String,
     /// Default tags for every role and profile; a resource's own tags win.
     #[schemars(schema_with = "tags")]
@@ -50,9 +58,9 @@ struct Role {
     /// Role name, unique in the account ignoring case.
     #[schemars(regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
     name: String,
-    /// Default "/". Changing it replaces the role.
+    /// Changing it replaces the role.
     #[schemars(schema_with = "path")]
-    #[serde(default)]
+    #[serde(default = "default_path")]
     path: String,
     #[schemars(length(max = 1000))]
     #[serde(default)]
@@ -60,13 +68,14 @@ struct Role {
     /// Who may assume the role: a service ("ec2", "lambda", "ecs-tasks", "x.amazonaws.com"),
     /// a list of them, or a full trust policy (mapping, JSON string, or {file: path}).
     trust: Trust,
-    /// Seconds, 3600 (the default) to 43200.
+    /// Seconds, 3600 to 43200.
     #[schemars(range(min = 3600, max = 43200))]
-    #[serde(default)]
+    #[serde(default = "default_max_session_duration")]
     max_session_duration: u32,
     /// ARN of the managed policy that bounds the role's permissions.
     #[schemars(schema_with = "policy_arn")]
     #[serde(default)]
+    #[schemars(transform = no_default)]
     permissions_boundary: String,
     /// ARNs of managed policies to attach (at most 10, each once).
     #[schemars(
@@ -89,13 +98,13 @@ struct Role {
 struct InstanceProfile {
     #[schemars(regex(pattern = r"^[\w+=,.@-]{1,128}$"))]
     name: String,
-    /// Default "/".
     #[schemars(schema_with = "path")]
-    #[serde(default)]
+    #[serde(default = "default_path")]
     path: String,
     /// The role it holds (zero or one): declared here or existing in the account.
     #[schemars(regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
     #[serde(default)]
+    #[schemars(transform = no_default)]
     role: String,
     #[schemars(schema_with = "tags")]
     #[serde(default)]
@@ -109,10 +118,12 @@ struct Instance {
     /// The instance id. Give `id` or `name`, not both.
     #[schemars(regex(pattern = r"^i-([0-9a-f]{8}|[0-9a-f]{17})$"))]
     #[serde(default)]
+    #[schemars(transform = no_default)]
     id: String,
     /// Matched against the Name tag; exactly one instance must match.
     #[schemars(length(min = 1, max = 256))]
     #[serde(default)]
+    #[schemars(transform = no_default)]
     name: String,
     /// The instance profile it must have, or null for none.
     #[schemars(schema_with = "nullable_profile")]
@@ -147,12 +158,30 @@ struct FileRef {
     file: String,
 }
 
+/// Leaves out the `default` schemars takes from `T::default()`.
+fn no_default(schema: &mut Schema) {
+    schema.remove("default");
+}
+
+fn default_stack() -> String {
+    DEFAULT_STACK.into()
+}
+
+fn default_path() -> String {
+    "/".into()
+}
+
+fn default_max_session_duration() -> u32 {
+    DEFAULT_MAX_SESSION_DURATION
+}
+
+/// Tag values may be unquoted numbers or booleans: the loader keeps their text.
 fn tags(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
         "maxProperties": 48,
         "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^(aws|rolecall):"}},
-        "additionalProperties": {"type": ["string", "integer", "boolean", "null"], "maxLength": 256}
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"], "maxLength": 256}
     })
 }
 
@@ -164,6 +193,7 @@ fn policy_arn(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "pattern": "^arn:[a-z0-9-]+:iam::(aws|\\d{12}):policy/"})
 }
 
+/// An instance profile name, or null for none.
 fn nullable_profile(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": ["string", "null"], "pattern": "^[\\w+=,.@-]{1,128}$"})
 }

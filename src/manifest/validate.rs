@@ -45,8 +45,8 @@ struct Checker<'a> {
     stack_tags: Vec<(&'a str, &'a str)>,
 }
 
-/// Names already seen, lower-cased, and where.
-type Seen<'a> = HashMap<String, (&'a Document, Pos)>;
+/// Names already seen, by their lower-cased form: the document and the name as declared.
+type Seen<'a> = HashMap<String, (&'a Document, &'a At<String>)>;
 
 impl<'a> Checker<'a> {
     fn run(&mut self) {
@@ -54,7 +54,7 @@ impl<'a> Checker<'a> {
         let mut stack: Option<&Document> = None;
         let mut roles: Seen<'a> = HashMap::new();
         let mut profiles: Seen<'a> = HashMap::new();
-        let mut instances: Seen<'a> = HashMap::new();
+        let mut instances = HashMap::new();
         for doc in documents {
             match &doc.decl {
                 Decl::Stack(decl) => {
@@ -70,11 +70,11 @@ impl<'a> Checker<'a> {
                     self.stack(doc, decl);
                 }
                 Decl::Role(decl) => {
-                    self.unique(&mut roles, doc, &decl.name, "role", true);
+                    self.unique(&mut roles, doc, &decl.name, "role");
                     self.role(doc, decl);
                 }
                 Decl::Profile(decl) => {
-                    self.unique(&mut profiles, doc, &decl.name, "instance profile", true);
+                    self.unique(&mut profiles, doc, &decl.name, "instance profile");
                     self.profile(doc, decl);
                 }
                 Decl::Instance(decl) => self.instance(doc, decl, &mut instances),
@@ -94,33 +94,17 @@ impl<'a> Checker<'a> {
     }
 
     /// Names are unique in the manifest set; IAM ignores case for roles and profiles.
-    fn unique(
-        &mut self,
-        seen: &mut Seen<'a>,
-        doc: &'a Document,
-        name: &At<String>,
-        what: &str,
-        ignore_case: bool,
-    ) {
-        let key = if ignore_case {
-            name.value.to_lowercase()
-        } else {
-            name.value.clone()
-        };
-        if let Some((first, pos)) = seen.get(&key) {
-            let why = if ignore_case {
-                " (names are unique ignoring case)"
-            } else {
-                ""
-            };
+    fn unique(&mut self, seen: &mut Seen<'a>, doc: &'a Document, name: &'a At<String>, what: &str) {
+        let key = name.value.to_lowercase();
+        if let Some((first, first_name)) = seen.get(&key) {
             let message = format!(
-                "{what} `{}` is declared twice{why}: first at {}",
+                "{what} `{}` is declared twice (names are unique ignoring case): first at {}",
                 name.value,
-                location(first, *pos)
+                location(first, first_name.pos)
             );
             self.error(doc, name.pos, message);
         } else {
-            seen.insert(key, (doc, name.pos));
+            seen.insert(key, (doc, name));
         }
     }
 
@@ -135,14 +119,27 @@ impl<'a> Checker<'a> {
                 self.error(doc, name.pos, problem);
             }
         }
-        self.tags(doc, &decl.tags, false);
+        // Stack tags go on every role too.
+        self.tags(
+            doc,
+            &decl.tags,
+            TagKeys::IgnoreCase {
+                why: "stack tags go on roles, whose tag keys ignore case",
+            },
+        );
         if let Some(tags) = &decl.tags {
-            self.tag_count(doc, tags.pos, "the stack", tags.value.len());
+            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), false);
         }
     }
 
     fn role(&mut self, doc: &Document, role: &RoleDecl) {
-        self.name(doc, &role.name, "role name", MAX_ROLE_NAME);
+        self.name(
+            doc,
+            &role.name.value,
+            role.name.pos,
+            "role name",
+            MAX_ROLE_NAME,
+        );
         if let Some(path) = &role.path {
             self.path(doc, path);
         }
@@ -191,16 +188,30 @@ impl<'a> Checker<'a> {
         if let Some(inline) = &role.inline_policies {
             self.inline(doc, &role.name.value, inline);
         }
-        self.tags(doc, &role.tags, true);
+        self.tags(
+            doc,
+            &role.tags,
+            TagKeys::IgnoreCase {
+                why: "role tag keys ignore case",
+            },
+        );
         let merged = merged_count(&self.stack_tags, &pairs(&role.tags), true);
         let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
-        self.tag_count(doc, pos, &format!("role `{}`", role.name.value), merged);
+        self.tag_count(
+            doc,
+            pos,
+            &format!("role `{}`", role.name.value),
+            merged,
+            true,
+        );
     }
 
     fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
+        let name = &profile.name;
         self.name(
             doc,
-            &profile.name,
+            &name.value,
+            name.pos,
             "instance profile name",
             MAX_PROFILE_NAME,
         );
@@ -208,16 +219,25 @@ impl<'a> Checker<'a> {
             self.path(doc, path);
         }
         if let Some(role) = &profile.role {
-            self.name(doc, role, "role name", MAX_ROLE_NAME);
+            self.name(doc, &role.value, role.pos, "role name", MAX_ROLE_NAME);
         }
-        self.tags(doc, &profile.tags, false);
+        self.tags(doc, &profile.tags, TagKeys::Exact);
         let merged = merged_count(&self.stack_tags, &pairs(&profile.tags), false);
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
-        self.tag_count(doc, pos, &what, merged);
+        self.tag_count(doc, pos, &what, merged, true);
     }
 
-    fn instance(&mut self, doc: &'a Document, instance: &InstanceDecl, seen: &mut Seen<'a>) {
+    fn instance(
+        &mut self,
+        doc: &'a Document,
+        instance: &InstanceDecl,
+        seen: &mut HashMap<String, (&'a Document, Pos)>,
+    ) {
+        if let Some(profile) = &instance.profile.value {
+            let pos = instance.profile.pos;
+            self.name(doc, profile, pos, "instance profile name", MAX_PROFILE_NAME);
+        }
         let selector = match (&instance.id, &instance.name) {
             (Some(_), Some(name)) => {
                 self.error_with_help(
@@ -276,8 +296,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Profile roles and instance profiles: declared here, or a warning that
-    /// the account must already hold them; a profile's role must trust EC2.
+    /// Profile roles and instance profiles: declared here (spelt exactly as
+    /// declared: rolecall looks names up as written), or a warning that the
+    /// account must already hold them; a profile's role must trust EC2.
+    /// Names that are not valid IAM names were reported already.
     fn references(&mut self, roles: &Seen<'a>, profiles: &Seen<'a>) {
         let mut role_names = Vec::new();
         let mut profile_names = Vec::new();
@@ -294,9 +316,15 @@ impl<'a> Checker<'a> {
             match &doc.decl {
                 Decl::Profile(profile) => {
                     let Some(role) = &profile.role else { continue };
+                    if name_problem(&role.value, MAX_ROLE_NAME).is_some() {
+                        continue;
+                    }
                     match roles.get(&role.value.to_lowercase()) {
                         None => self.not_declared(doc, role, "role", &role_names),
-                        Some((role_doc, _)) => {
+                        Some(declared @ (role_doc, declared_name)) => {
+                            if declared_name.value != role.value {
+                                self.misspelt(doc, role, "role", "role", declared);
+                            }
                             if ec2_checked.insert(role.value.to_lowercase()) {
                                 self.trusts_ec2(role_doc, doc, profile);
                             }
@@ -307,17 +335,48 @@ impl<'a> Checker<'a> {
                     let Some(name) = &instance.profile.value else {
                         continue;
                     };
-                    if !profiles.contains_key(&name.to_lowercase()) {
-                        let at = At {
-                            value: name.clone(),
-                            pos: instance.profile.pos,
-                        };
-                        self.not_declared(doc, &at, "instance profile", &profile_names);
+                    if name_problem(name, MAX_PROFILE_NAME).is_some() {
+                        continue;
+                    }
+                    let reference = At {
+                        value: name.clone(),
+                        pos: instance.profile.pos,
+                    };
+                    match profiles.get(&name.to_lowercase()) {
+                        None => {
+                            self.not_declared(doc, &reference, "instance profile", &profile_names)
+                        }
+                        Some(declared @ (_, declared_name)) => {
+                            if declared_name.value != *name {
+                                let what = "instance profile";
+                                self.misspelt(doc, &reference, what, "profile", declared);
+                            }
+                        }
                     }
                 }
                 _ => {}
             }
         }
+    }
+
+    /// A reference that names a declared resource in another case: IAM would
+    /// find it, but rolecall sends names as written and plans by exact name.
+    fn misspelt(
+        &mut self,
+        doc: &Document,
+        reference: &At<String>,
+        what: &str,
+        field: &str,
+        (declared_doc, declared): &(&Document, &At<String>),
+    ) {
+        let message = format!(
+            "{what} `{}` is declared as `{}` at {}; names must match exactly",
+            reference.value,
+            declared.value,
+            location(declared_doc, declared.pos)
+        );
+        let help = format!("write `{field}: {}`", declared.value);
+        self.error_with_help(doc, reference.pos, message, help);
     }
 
     fn not_declared(&mut self, doc: &Document, name: &At<String>, what: &str, declared: &[&str]) {
@@ -361,9 +420,9 @@ impl<'a> Checker<'a> {
         );
     }
 
-    fn name(&mut self, doc: &Document, name: &At<String>, what: &str, max: usize) {
-        if let Some(problem) = name_problem(&name.value, max) {
-            self.error(doc, name.pos, format!("{what} {problem}"));
+    fn name(&mut self, doc: &Document, name: &str, pos: Pos, what: &str, max: usize) {
+        if let Some(problem) = name_problem(name, max) {
+            self.error(doc, pos, format!("{what} {problem}"));
         }
     }
 
@@ -455,8 +514,26 @@ impl<'a> Checker<'a> {
 
     fn inline(&mut self, doc: &Document, role: &str, inline: &InlineDecl) {
         let mut total = 0;
+        // YAML sees `1:` and `"1":` as different keys; IAM sees one name.
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
         for (name, document) in &inline.value {
-            self.name(doc, name, "inline policy name", MAX_POLICY_NAME);
+            self.name(
+                doc,
+                &name.value,
+                name.pos,
+                "inline policy name",
+                MAX_POLICY_NAME,
+            );
+            if let Some(first) = seen.get(name.value.as_str()) {
+                let message = format!(
+                    "inline policy `{}` is declared twice in role `{role}`: first at {}",
+                    name.value,
+                    location(doc, *first)
+                );
+                self.error(doc, name.pos, message);
+            } else {
+                seen.insert(&name.value, name.pos);
+            }
             if let Some(problem) = document.value.grammar_problem(false) {
                 self.error(
                     doc,
@@ -477,8 +554,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn tags(&mut self, doc: &Document, tags: &Option<TagsDecl>, ignore_case: bool) {
+    fn tags(&mut self, doc: &Document, tags: &Option<TagsDecl>, keys: TagKeys) {
         let Some(tags) = tags else { return };
+        // By key, lower-cased when keys ignore case. YAML sees `1:` and `"1":`
+        // as different keys; AWS sees one.
         let mut seen: HashMap<String, &At<String>> = HashMap::new();
         for tag in &tags.value {
             let key = &tag.key.value;
@@ -505,38 +584,59 @@ impl<'a> Checker<'a> {
             if let Some(problem) = tag_text_problem(&tag.value.value, MAX_TAG_VALUE, "tag value") {
                 self.error(doc, tag.value.pos, problem);
             }
-            if ignore_case {
-                if let Some(first) = seen.get(&lower) {
+            let seen_as = match keys {
+                TagKeys::Exact => key.clone(),
+                TagKeys::IgnoreCase { .. } => lower,
+            };
+            match (seen.get(&seen_as), keys) {
+                (None, _) => {
+                    seen.insert(seen_as, &tag.key);
+                }
+                (Some(first), TagKeys::IgnoreCase { why }) if first.value != *key => {
                     let message = format!(
-                        "tag key `{key}` repeats `{}` of line {} (role tag keys ignore case)",
+                        "tag key `{key}` repeats `{}` of line {} ({why})",
                         first.value, first.pos.line
                     );
                     self.error(doc, tag.key.pos, message);
-                } else {
-                    seen.insert(lower, &tag.key);
+                }
+                (Some(first), _) => {
+                    let message = format!(
+                        "tag key `{key}` is declared twice: first at {}",
+                        location(doc, first.pos)
+                    );
+                    self.error(doc, tag.key.pos, message);
                 }
             }
         }
     }
 
-    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize) {
+    /// `what` says whose tags these are; `merged`, whether the stack's tags were merged in.
+    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, merged: bool) {
         if count > MAX_USER_TAGS {
+            let merged = if merged { " (stack tags included)" } else { "" };
             self.error(
                 doc,
                 pos,
                 format!(
-                    "{what} has {count} tags (stack tags included): AWS allows {MAX_TAGS} and rolecall adds {OWNERSHIP_TAG_COUNT} ownership tags ({TAG_STACK}, {TAG_SPEC}), so at most {MAX_USER_TAGS}"
+                    "{what} has {count} tags{merged}: AWS allows {MAX_TAGS} and rolecall adds {OWNERSHIP_TAG_COUNT} ownership tags ({TAG_STACK}, {TAG_SPEC}), so at most {MAX_USER_TAGS}"
                 ),
             );
         }
     }
 }
 
+/// How the tag keys of a resource compare: IAM ignores case for role tag keys.
+#[derive(Debug, Clone, Copy)]
+enum TagKeys {
+    Exact,
+    IgnoreCase { why: &'static str },
+}
+
 fn location(doc: &Document, pos: Pos) -> Location {
     Location {
         file: doc.file.to_string(),
-        line: pos.line,
-        column: pos.column,
+        line: pos.line as usize,
+        column: pos.column as usize,
     }
 }
 
