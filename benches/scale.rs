@@ -9,6 +9,8 @@
 //! - `apply` of the whole stack to a fresh account (steps per second);
 //! - `drift` with 1% of the roles changed out of band (target: under 10 s).
 //!
+//! Run it:
+//!
 //!     cargo bench --bench scale                 N = 10,000 then 100,000
 //!     cargo bench --bench scale -- 20000        one N
 //!
@@ -170,8 +172,11 @@ fn main() {
         sizes
     };
     let times: Vec<(usize, (f64, f64))> = sizes.iter().map(|&n| (n, scale(n))).collect();
-    if let [(small, (small_empty, small_converged)), .., (large, (large_empty, large_converged))] =
-        times.as_slice()
+    if let [
+        (small, (small_empty, small_converged)),
+        ..,
+        (large, (large_empty, large_converged)),
+    ] = times.as_slice()
     {
         let (small, large) = (*small as f64, *large as f64);
         let n_log_n = (large * large.ln()) / (small * small.ln());

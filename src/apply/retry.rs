@@ -39,7 +39,9 @@ pub fn is_retryable(call: &Call, error: &CloudError, after_disassociate: bool) -
         (
             Call::CreateRole(_) | Call::UpdateAssumeRolePolicy(_),
             ErrorCode::MalformedPolicyDocument,
-        ) => error.message.starts_with("Invalid principal in policy: \"AWS\""),
+        ) => error
+            .message
+            .starts_with("Invalid principal in policy: \"AWS\""),
         _ => false,
     }
 }

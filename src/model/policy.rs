@@ -390,22 +390,26 @@ fn actions_present(statement: &Map<String, Value>, _trust: bool) -> Option<Gramm
 
 fn principal_and_resource(statement: &Map<String, Value>, trust: bool) -> Option<GrammarProblem> {
     let has = |key: &str| statement.contains_key(key);
-    let problem = if trust {
+    let (problem, detail) = if trust {
         if !names_any(statement, PRINCIPAL_KEYS) {
-            NO_PRINCIPALS
+            // IAM's text reads like a stack trace: say it plainly too.
+            (
+                NO_PRINCIPALS,
+                Some("a trust statement names who may assume the role in `Principal`".into()),
+            )
         } else if has("Resource") || has("NotResource") {
-            RESOURCE_IN_TRUST
+            (RESOURCE_IN_TRUST, None)
         } else {
             return None;
         }
     } else if has("Principal") || has("NotPrincipal") {
-        PRINCIPAL_IN_PERMISSIONS
+        (PRINCIPAL_IN_PERMISSIONS, None)
     } else if !names_any(statement, &["Resource", "NotResource"]) {
-        NO_RESOURCES
+        (NO_RESOURCES, None)
     } else {
         return None;
     };
-    Some(GrammarProblem::new(problem, None))
+    Some(GrammarProblem::new(problem, detail))
 }
 
 fn resource_format(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
