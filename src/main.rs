@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use rolecall::cli::{self, Cli, Outcome};
 
+// Plans of 100,000 resources make millions of small allocations; glibc's
+// allocator spent a third of the time of `plan` and held a third more memory
+// than was in use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -3,14 +3,14 @@
 use std::fmt::Write;
 
 use clap::{Args, ValueEnum};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::output::out;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::drift::{self, Class, Entry, Report};
 use crate::plan::render::lines;
 use crate::plan::render::text::Painter;
-use crate::plan::{Action, Change};
+use crate::plan::{Action, Change, View};
 
 const DRIFT_HELP: &str = "\
 Examples:
@@ -70,8 +70,8 @@ fn as_change(entry: &Entry) -> Change {
     Change {
         resource: entry.resource.clone(),
         action: Action::Update,
-        before: Some(Value::Object(before)),
-        after: Some(Value::Object(after)),
+        before: View::of(&before),
+        after: View::of(&after),
         attributes: entry
             .attributes
             .iter()

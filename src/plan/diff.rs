@@ -3,15 +3,16 @@
 //! The comparison knows nothing of API calls: `plan` turns it into steps and
 //! `drift` into a report, so both always agree on what differs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::View;
 use super::ownership::{self, Owner};
 use crate::model::{
-    Desired, InstanceProfile, InstanceSelector, Live, LiveInstance, Location, Role, Tags,
-    instance_key, profile_key, role_key,
+    Desired, InstanceProfile, InstanceSelector, Live, LiveInstance, Location, PolicyDocument, Role,
+    Tags, instance_key, profile_key, role_key,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -60,9 +61,9 @@ pub struct ResourceDiff {
     pub attributes: Vec<AttributeDiff>,
     /// The resource as the account holds it (user tags only); `None` for a
     /// managed resource already in sync (nothing to show).
-    pub before: Option<Value>,
+    pub before: Option<View>,
     /// The resource as declared.
-    pub after: Option<Value>,
+    pub after: Option<View>,
     #[serde(skip)]
     pub location: Option<Location>,
 }
@@ -177,16 +178,58 @@ fn case_index<V>(map: &BTreeMap<String, V>) -> HashMap<String, &str> {
         .collect()
 }
 
-fn role_view(role: &Role) -> Value {
-    let mut role = role.clone();
-    role.tags = ownership::user_tags(&role.tags);
-    serde_json::to_value(role).unwrap_or(Value::Null)
+/// A role as a plan shows it: as the model serialises it, but with the user's
+/// tags only. Borrowed, so no role is copied to be shown.
+#[derive(Serialize)]
+struct RoleView<'a> {
+    name: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    trust: &'a PolicyDocument,
+    max_session_duration: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions_boundary: &'a Option<String>,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    managed_policies: &'a BTreeSet<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    inline_policies: &'a BTreeMap<String, PolicyDocument>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: Tags,
 }
 
-fn profile_view(profile: &InstanceProfile) -> Value {
-    let mut profile = profile.clone();
-    profile.tags = ownership::user_tags(&profile.tags);
-    serde_json::to_value(profile).unwrap_or(Value::Null)
+fn role_view(role: &Role) -> Option<View> {
+    View::of(&RoleView {
+        name: &role.name,
+        path: &role.path,
+        description: &role.description,
+        trust: &role.trust,
+        max_session_duration: role.max_session_duration,
+        permissions_boundary: &role.permissions_boundary,
+        managed_policies: &role.managed_policies,
+        inline_policies: &role.inline_policies,
+        tags: ownership::user_tags(&role.tags),
+    })
+}
+
+/// An instance profile as a plan shows it (user tags only).
+#[derive(Serialize)]
+struct ProfileView<'a> {
+    name: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: &'a Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: Tags,
+}
+
+fn profile_view(profile: &InstanceProfile) -> Option<View> {
+    View::of(&ProfileView {
+        name: &profile.name,
+        path: &profile.path,
+        role: &profile.role,
+        tags: ownership::user_tags(&profile.tags),
+    })
 }
 
 /// A managed resource whose attributes match and whose spec tag is current:
@@ -301,7 +344,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 spec: None,
                 attributes: Vec::new(),
                 before: None,
-                after: Some(role_view(role)),
+                after: role_view(role),
                 location,
             });
             continue;
@@ -317,8 +360,8 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
             status,
             spec,
             attributes,
-            before: (!settled).then(|| role_view(&found.role)),
-            after: (!settled).then(|| role_view(role)),
+            before: (!settled).then(|| role_view(&found.role)).flatten(),
+            after: (!settled).then(|| role_view(role)).flatten(),
             location,
         });
     }
@@ -334,7 +377,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
-                before: Some(role_view(&found.role)),
+                before: role_view(&found.role),
                 after: None,
                 location: None,
             });
@@ -367,7 +410,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 spec: None,
                 attributes: Vec::new(),
                 before: None,
-                after: Some(profile_view(profile)),
+                after: profile_view(profile),
                 location,
             });
             continue;
@@ -382,8 +425,8 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
             name: name.clone(),
             status,
             spec,
-            before: (!settled).then(|| profile_view(&found.profile)),
-            after: (!settled).then(|| profile_view(profile)),
+            before: (!settled).then(|| profile_view(&found.profile)).flatten(),
+            after: (!settled).then(|| profile_view(profile)).flatten(),
             attributes,
             location,
         });
@@ -400,7 +443,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
-                before: Some(profile_view(&found.profile)),
+                before: profile_view(&found.profile),
                 after: None,
                 location: None,
             });
@@ -408,19 +451,25 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
     }
 }
 
-fn instance_view(id: Option<&str>, name: Option<&str>, profile: Option<&str>) -> Value {
-    let mut view = serde_json::Map::new();
-    if let Some(id) = id {
-        view.insert("instance_id".into(), json!(id));
-    }
-    if let Some(name) = name {
-        view.insert("name".into(), json!(name));
-    }
-    view.insert("profile".into(), json!(profile));
-    Value::Object(view)
+/// An instance as a plan shows it: what rolecall manages of it.
+#[derive(Serialize)]
+struct InstanceView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    profile: Option<&'a str>,
 }
 
-fn live_instance_view(instance: &LiveInstance) -> Value {
+fn instance_view(id: Option<&str>, name: Option<&str>, profile: Option<&str>) -> Option<View> {
+    View::of(&InstanceView {
+        instance_id: id,
+        name,
+        profile,
+    })
+}
+
+fn live_instance_view(instance: &LiveInstance) -> Option<View> {
     instance_view(
         Some(&instance.instance_id),
         instance.name.as_deref(),
@@ -481,7 +530,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 spec: None,
                 attributes: Vec::new(),
                 before: None,
-                after: Some(instance_view(id, name, spec.profile.as_deref())),
+                after: instance_view(id, name, spec.profile.as_deref()),
                 location,
             });
             continue;
@@ -522,14 +571,16 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
             name: found.instance_id.clone(),
             status,
             spec: spec_tag,
-            before: (!settled).then(|| live_instance_view(found)),
-            after: (!settled).then(|| {
-                instance_view(
-                    Some(&found.instance_id),
-                    found.name.as_deref(),
-                    spec.profile.as_deref(),
-                )
-            }),
+            before: (!settled).then(|| live_instance_view(found)).flatten(),
+            after: (!settled)
+                .then(|| {
+                    instance_view(
+                        Some(&found.instance_id),
+                        found.name.as_deref(),
+                        spec.profile.as_deref(),
+                    )
+                })
+                .flatten(),
             attributes,
             location,
         });
@@ -546,7 +597,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
-                before: Some(live_instance_view(instance)),
+                before: live_instance_view(instance),
                 after: None,
                 location: None,
             });

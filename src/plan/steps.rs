@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
 use super::ownership::{self, Owner};
-use super::sequence::{Draft, Fact};
+use super::sequence::{Draft, Fact, Subject, Subjects};
 use super::{Action, Change, PlanOptions};
 use crate::cloud::Call;
 use crate::cloud::ec2::{
@@ -53,6 +53,7 @@ struct Builder<'a> {
     /// Replaced profiles and the instances disassociated from them and
     /// associated again with the new one (no credentials in between).
     reassociated: BTreeMap<String, Vec<String>>,
+    subjects: Subjects,
 }
 
 pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOptions) -> Built {
@@ -85,6 +86,7 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         instances_by_profile,
         handled_instances: HashSet::new(),
         reassociated: BTreeMap::new(),
+        subjects: Subjects::default(),
     };
     for diff in &cmp.diffs {
         match (diff.kind, &diff.status) {
@@ -138,6 +140,11 @@ fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
 }
 
 impl<'a> Builder<'a> {
+    /// The interned name or resource key a fact is about.
+    fn subject(&self, name: &str) -> Subject {
+        self.subjects.of(name)
+    }
+
     fn push(&mut self, draft: Draft) -> usize {
         self.out.drafts.push(draft);
         self.out.drafts.len() - 1
@@ -237,8 +244,8 @@ impl<'a> Builder<'a> {
             tags: tag_list(&tags),
         };
         let draft = Draft::new(&key, Call::CreateRole(create))
-            .requires(Fact::RoleGone(role.name.clone()))
-            .provides(Fact::RoleExists(role.name.clone()));
+            .requires(Fact::RoleGone(self.subject(&role.name)))
+            .provides(Fact::RoleExists(self.subject(&role.name)));
         let draft = self.after_trusted_roles(draft, role);
         self.push(draft);
         for (policy_name, document) in &role.inline_policies {
@@ -249,9 +256,9 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::PutRolePolicy(put))
-                    .requires(Fact::RoleExists(role.name.clone()))
-                    .provides(Fact::RoleReady(role.name.clone()))
-                    .provides(Fact::AttributesUpdated(key.clone())),
+                    .requires(Fact::RoleExists(self.subject(&role.name)))
+                    .provides(Fact::RoleReady(self.subject(&role.name)))
+                    .provides(Fact::AttributesUpdated(self.subject(&key))),
             );
         }
         for arn in &role.managed_policies {
@@ -261,9 +268,9 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::AttachRolePolicy(attach))
-                    .requires(Fact::RoleExists(role.name.clone()))
-                    .provides(Fact::RoleReady(role.name.clone()))
-                    .provides(Fact::AttributesUpdated(key.clone())),
+                    .requires(Fact::RoleExists(self.subject(&role.name)))
+                    .provides(Fact::RoleReady(self.subject(&role.name)))
+                    .provides(Fact::AttributesUpdated(self.subject(&key))),
             );
         }
         if more_steps {
@@ -298,7 +305,7 @@ impl<'a> Builder<'a> {
                 tags,
             })
         };
-        self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(key.to_string())));
+        self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(self.subject(key))));
     }
 
     /// IAM refuses a trust policy naming a role of this account that does not
@@ -312,7 +319,7 @@ impl<'a> Builder<'a> {
                 && name != role.name
                 && self.desired.roles.contains_key(name)
             {
-                draft = draft.prefers(Fact::RoleExists(name.to_string()));
+                draft = draft.prefers(Fact::RoleExists(self.subject(name)));
             }
         }
         draft
@@ -374,7 +381,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DetachRolePolicy(detach))
-                    .provides(Fact::RoleEmptied(role.name.clone())),
+                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
             );
         }
         for policy_name in role.inline_policies.keys() {
@@ -384,7 +391,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DeleteRolePolicy(delete))
-                    .provides(Fact::RoleEmptied(role.name.clone())),
+                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
             );
         }
         if role.permissions_boundary.is_some() {
@@ -393,7 +400,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
-                    .provides(Fact::RoleEmptied(role.name.clone())),
+                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
             );
         }
         self.push(
@@ -403,8 +410,8 @@ impl<'a> Builder<'a> {
                     role_name: role.name.clone(),
                 }),
             )
-            .requires(Fact::RoleEmptied(role.name.clone()))
-            .provides(Fact::RoleGone(role.name.clone())),
+            .requires(Fact::RoleEmptied(self.subject(&role.name)))
+            .provides(Fact::RoleGone(self.subject(&role.name))),
         );
     }
 
@@ -413,10 +420,10 @@ impl<'a> Builder<'a> {
         let key = role_key(&role.name);
         let name = role.name.clone();
         let before = self.out.drafts.len();
-        let updated = Fact::AttributesUpdated(key.clone());
+        let updated = Fact::AttributesUpdated(self.subject(&key));
         // What instances get from the role: a profile hands it to them only
         // once these changes are made (see `add_role_to_profile`).
-        let ready = Fact::RoleReady(name.clone());
+        let ready = Fact::RoleReady(self.subject(&name));
         if live.description != role.description
             || live.max_session_duration != role.max_session_duration
         {
@@ -425,7 +432,7 @@ impl<'a> Builder<'a> {
                 description: Some(role.description.clone()),
                 max_session_duration: Some(role.max_session_duration),
             };
-            self.push(Draft::new(&key, Call::UpdateRole(update)).provides(updated.clone()));
+            self.push(Draft::new(&key, Call::UpdateRole(update)).provides(updated));
         }
         if live.trust != role.trust {
             let update = UpdateAssumeRolePolicyRequest {
@@ -433,8 +440,8 @@ impl<'a> Builder<'a> {
                 policy_document: role.trust.to_json(),
             };
             let draft = Draft::new(&key, Call::UpdateAssumeRolePolicy(update))
-                .provides(ready.clone())
-                .provides(updated.clone());
+                .provides(ready)
+                .provides(updated);
             let draft = self.after_trusted_roles(draft, role);
             self.push(draft);
         }
@@ -448,11 +455,7 @@ impl<'a> Builder<'a> {
                     role_name: name.clone(),
                 }),
             };
-            self.push(
-                Draft::new(&key, call)
-                    .provides(ready.clone())
-                    .provides(updated.clone()),
-            );
+            self.push(Draft::new(&key, call).provides(ready).provides(updated));
         }
         // Detach before attach: a role holds at most 10 managed policies.
         for arn in live.managed_policies.difference(&role.managed_policies) {
@@ -462,9 +465,9 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DetachRolePolicy(detach))
-                    .provides(Fact::RolePoliciesDetached(name.clone()))
-                    .provides(ready.clone())
-                    .provides(updated.clone()),
+                    .provides(Fact::RolePoliciesDetached(self.subject(&name)))
+                    .provides(ready)
+                    .provides(updated),
             );
         }
         for arn in role.managed_policies.difference(&live.managed_policies) {
@@ -474,9 +477,9 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::AttachRolePolicy(attach))
-                    .requires(Fact::RolePoliciesDetached(name.clone()))
-                    .provides(ready.clone())
-                    .provides(updated.clone()),
+                    .requires(Fact::RolePoliciesDetached(self.subject(&name)))
+                    .provides(ready)
+                    .provides(updated),
             );
         }
         // Delete before put: inline policies share a 10,240-character quota.
@@ -488,9 +491,9 @@ impl<'a> Builder<'a> {
                 };
                 self.push(
                     Draft::new(&key, Call::DeleteRolePolicy(delete))
-                        .provides(Fact::RoleInlineDeleted(name.clone()))
-                        .provides(ready.clone())
-                        .provides(updated.clone()),
+                        .provides(Fact::RoleInlineDeleted(self.subject(&name)))
+                        .provides(ready)
+                        .provides(updated),
                 );
             }
         }
@@ -503,9 +506,9 @@ impl<'a> Builder<'a> {
                 };
                 self.push(
                     Draft::new(&key, Call::PutRolePolicy(put))
-                        .requires(Fact::RoleInlineDeleted(name.clone()))
-                        .provides(ready.clone())
-                        .provides(updated.clone()),
+                        .requires(Fact::RoleInlineDeleted(self.subject(&name)))
+                        .provides(ready)
+                        .provides(updated),
                 );
             }
         }
@@ -517,7 +520,8 @@ impl<'a> Builder<'a> {
                 tag_keys: remove,
             };
             self.push(
-                Draft::new(&key, Call::UntagRole(untag)).provides(Fact::TagsRemoved(key.clone())),
+                Draft::new(&key, Call::UntagRole(untag))
+                    .provides(Fact::TagsRemoved(self.subject(&key))),
             );
         }
         if !set.is_empty() {
@@ -528,7 +532,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::TagRole(tag))
-                    .requires(Fact::TagsRemoved(key.clone()))
+                    .requires(Fact::TagsRemoved(self.subject(&key)))
                     .requires(updated),
             );
         }
@@ -601,8 +605,8 @@ impl<'a> Builder<'a> {
         };
         self.push(
             Draft::new(&key, Call::CreateInstanceProfile(create))
-                .requires(Fact::ProfileGone(profile.name.clone()))
-                .provides(Fact::ProfileExists(profile.name.clone())),
+                .requires(Fact::ProfileGone(self.subject(&profile.name)))
+                .provides(Fact::ProfileExists(self.subject(&profile.name))),
         );
         if let Some(role) = &profile.role {
             self.check_role_reference(&key, role);
@@ -625,9 +629,9 @@ impl<'a> Builder<'a> {
                     instance_profile_name: profile.name.clone(),
                 }),
             )
-            .requires(Fact::ProfileRoleRemoved(profile.name.clone()))
-            .requires(Fact::ProfileUnused(profile.name.clone()))
-            .provides(Fact::ProfileGone(profile.name.clone())),
+            .requires(Fact::ProfileRoleRemoved(self.subject(&profile.name)))
+            .requires(Fact::ProfileUnused(self.subject(&profile.name)))
+            .provides(Fact::ProfileGone(self.subject(&profile.name))),
         );
     }
 
@@ -658,9 +662,10 @@ impl<'a> Builder<'a> {
                     // the two calls: build the new role completely first, so
                     // the gap is two adjacent calls. Soft, because the new role
                     // may itself wait for this removal (it replaces a role).
+                    let new = self.subject(new);
                     let draft = &mut self.out.drafts[removal];
-                    draft.prefers.push(Fact::RoleExists(new.clone()));
-                    draft.prefers.push(Fact::RoleReady(new.clone()));
+                    draft.prefers.push(Fact::RoleExists(new));
+                    draft.prefers.push(Fact::RoleReady(new));
                 }
             }
         }
@@ -673,7 +678,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::UntagInstanceProfile(untag))
-                    .provides(Fact::TagsRemoved(key.clone())),
+                    .provides(Fact::TagsRemoved(self.subject(&key))),
             );
         }
         if !set.is_empty() {
@@ -683,8 +688,8 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::TagInstanceProfile(tag))
-                    .requires(Fact::TagsRemoved(key.clone()))
-                    .requires(Fact::AttributesUpdated(key.clone())),
+                    .requires(Fact::TagsRemoved(self.subject(&key)))
+                    .requires(Fact::AttributesUpdated(self.subject(&key))),
             );
         }
         self.out.drafts.len() > before
@@ -701,12 +706,12 @@ impl<'a> Builder<'a> {
                     role_name: role.to_string(),
                 }),
             )
-            .requires(Fact::ProfileExists(profile.to_string()))
-            .requires(Fact::ProfileRoleRemoved(profile.to_string()))
-            .requires(Fact::RoleExists(role.to_string()))
-            .requires(Fact::RoleReady(role.to_string()))
-            .provides(Fact::ProfileReady(profile.to_string()))
-            .provides(Fact::AttributesUpdated(key)),
+            .requires(Fact::ProfileExists(self.subject(profile)))
+            .requires(Fact::ProfileRoleRemoved(self.subject(profile)))
+            .requires(Fact::RoleExists(self.subject(role)))
+            .requires(Fact::RoleReady(self.subject(role)))
+            .provides(Fact::ProfileReady(self.subject(profile)))
+            .provides(Fact::AttributesUpdated(self.subject(&key))),
         );
     }
 
@@ -725,14 +730,14 @@ impl<'a> Builder<'a> {
                 role_name: role.to_string(),
             }),
         )
-        .provides(Fact::ProfileRoleRemoved(profile.to_string()))
-        .provides(Fact::RoleEmptied(role.to_string()))
-        .provides(Fact::AttributesUpdated(key));
+        .provides(Fact::ProfileRoleRemoved(self.subject(profile)))
+        .provides(Fact::RoleEmptied(self.subject(role)))
+        .provides(Fact::AttributesUpdated(self.subject(&key)));
         if self.deleted_profiles.contains(profile) {
             // DESIGN: disassociate instances before the role leaves a dying
             // profile. Not an AWS rule, so a preference: when an instance moves
             // to a profile holding this very role, recreated, it must yield.
-            draft = draft.prefers(Fact::ProfileUnused(profile.to_string()));
+            draft = draft.prefers(Fact::ProfileUnused(self.subject(profile)));
         }
         let index = self.push(draft);
         self.removals.insert(pair, index);
@@ -996,7 +1001,7 @@ impl<'a> Builder<'a> {
             ..RunInstancesRequest::default()
         };
         let mut draft = Draft::new(key, Call::RunInstances(run))
-            .provides(Fact::InstanceLaunched(key.to_string()));
+            .provides(Fact::InstanceLaunched(self.subject(key)));
         if let Some(profile) = profile.filter(|_| !roleless) {
             draft = self.ready_to_use(draft, profile);
         }
@@ -1009,8 +1014,8 @@ impl<'a> Builder<'a> {
                 instance_id: key.to_string(),
             };
             let draft = Draft::new(key, Call::AssociateIamInstanceProfile(request))
-                .requires(Fact::InstanceLaunched(key.to_string()))
-                .provides(Fact::AttributesUpdated(key.to_string()));
+                .requires(Fact::InstanceLaunched(self.subject(key)))
+                .provides(Fact::AttributesUpdated(self.subject(key)));
             let draft = self.ready_to_use(draft, profile);
             self.push(draft);
             self.push_spec_tag(key, hash);
@@ -1049,8 +1054,8 @@ impl<'a> Builder<'a> {
                     association_id: a.association_id.clone(),
                 };
                 let draft = Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
-                    .provides(Fact::ProfileUnused(a.profile_name.clone()))
-                    .provides(Fact::AttributesUpdated(key.clone()));
+                    .provides(Fact::ProfileUnused(self.subject(&a.profile_name)))
+                    .provides(Fact::AttributesUpdated(self.subject(&key)));
                 let draft = self.ready_to_use(draft, profile);
                 self.push(draft);
                 true
@@ -1067,15 +1072,15 @@ impl<'a> Builder<'a> {
     /// its declared role, and that role with all its declared policies.
     fn ready_to_use(&self, mut draft: Draft, profile: &str) -> Draft {
         draft = draft
-            .requires(Fact::ProfileExists(profile.to_string()))
-            .requires(Fact::ProfileReady(profile.to_string()));
+            .requires(Fact::ProfileExists(self.subject(profile)))
+            .requires(Fact::ProfileReady(self.subject(profile)));
         if let Some(role) = self
             .desired
             .profiles
             .get(profile)
             .and_then(|p| p.role.as_ref())
         {
-            draft = draft.requires(Fact::RoleReady(role.clone()));
+            draft = draft.requires(Fact::RoleReady(self.subject(role)));
         }
         draft
     }
@@ -1090,9 +1095,9 @@ impl<'a> Builder<'a> {
         };
         self.push(
             Draft::new(&key, Call::DisassociateIamInstanceProfile(request))
-                .provides(Fact::ProfileUnused(association.profile_name.clone()))
-                .provides(Fact::InstanceFree(key.clone()))
-                .provides(Fact::AttributesUpdated(key.clone())),
+                .provides(Fact::ProfileUnused(self.subject(&association.profile_name)))
+                .provides(Fact::InstanceFree(self.subject(&key)))
+                .provides(Fact::AttributesUpdated(self.subject(&key))),
         );
     }
 
@@ -1103,8 +1108,8 @@ impl<'a> Builder<'a> {
             instance_id: live.instance_id.clone(),
         };
         let draft = Draft::new(&key, Call::AssociateIamInstanceProfile(request))
-            .requires(Fact::InstanceFree(key.clone()))
-            .provides(Fact::AttributesUpdated(key.clone()));
+            .requires(Fact::InstanceFree(self.subject(&key)))
+            .provides(Fact::AttributesUpdated(self.subject(&key)));
         let draft = self.ready_to_use(draft, profile);
         self.push(draft);
     }

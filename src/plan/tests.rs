@@ -488,3 +488,51 @@ fn a_role_whose_trust_names_a_new_role_is_created_after_it() {
     let p = plan(&d, &other, options()).unwrap();
     assert!(position(&p, "CreateRole role/a") < position(&p, "CreateRole role/z"));
 }
+
+#[test]
+fn views_show_a_resource_as_the_model_serialises_it_minus_ownership_tags() {
+    // The view structs mirror the model's: a field added to one and not the
+    // other would vanish from every plan.
+    let mut r = role("web");
+    r.description = "serves".into();
+    r.permissions_boundary = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+    r.managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    r.inline_policies.insert(
+        "p".into(),
+        PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+    );
+    r.tags.insert("team".into(), "web".into());
+    let mut p = profile("web", Some("web"));
+    p.tags.insert("team".into(), "web".into());
+    let mut d = desired();
+    d.roles.insert("web".into(), r.clone());
+    d.profiles.insert("web".into(), p.clone());
+    let created = plan(&d, &Live::default(), options()).unwrap();
+    let after = |key: &str| {
+        created
+            .changes
+            .iter()
+            .find(|c| c.resource == key)
+            .and_then(|c| c.after.as_ref())
+            .map(View::parse)
+            .unwrap()
+    };
+    assert_eq!(after("role/web"), serde_json::to_value(&r).unwrap());
+    assert_eq!(
+        after("instance-profile/web"),
+        serde_json::to_value(&p).unwrap()
+    );
+    // As the account has them: the ownership tags are left out.
+    let mut live = converged(&d);
+    live.roles.get_mut("web").unwrap().role.description = "changed".into();
+    let updated = plan(&d, &live, options()).unwrap();
+    let before = updated
+        .changes
+        .iter()
+        .find(|c| c.resource == "role/web")
+        .and_then(|c| c.before.as_ref())
+        .map(View::parse)
+        .unwrap();
+    assert_eq!(before["tags"], serde_json::json!({"team": "web"}));
+}

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change};
+use crate::plan::{Action, Change, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sign {
@@ -196,13 +196,13 @@ fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut Vec<Lin
 /// The lines that explain one change.
 pub fn describe(change: &Change) -> Vec<Line> {
     let mut out = Vec::new();
-    let null = Value::Null;
+    let parse = |view: &Option<View>| view.as_ref().map_or(Value::Null, View::parse);
     match change.action {
-        Action::Create => created(change.after.as_ref().unwrap_or(&null), &mut out),
+        Action::Create => created(&parse(&change.after), &mut out),
         Action::Delete | Action::Noop => {}
         Action::Update | Action::Replace => {
-            let before = change.before.as_ref().unwrap_or(&null);
-            let after = change.after.as_ref().unwrap_or(&null);
+            let (before, after) = (parse(&change.before), parse(&change.after));
+            let null = Value::Null;
             for attribute in &change.attributes {
                 match (before.get(attribute), after.get(attribute)) {
                     (None, None) => out.push(line(Sign::Change, 0, attribute.clone())),
