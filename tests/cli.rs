@@ -99,13 +99,50 @@ fn apply_then_plan_is_clean_and_plan_is_stable() {
     lab.run(&["drift", "-f", "manifests"]).code(0);
 }
 
-#[test]
-fn plan_output_formats() {
-    let lab = Lab::new();
-    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
-        .success();
-    // A change set with an update (policy diff, tags, description), a
-    // replacement (path) and a delete (prune).
+/// Gives the lab's instances fixed ids, in the order of their Name tags
+/// (`i-00000000000000001`, ...), by exporting the account and importing it
+/// back: snapshots of plans that name instances must not depend on the
+/// random ids EC2 (and the emulator) hand out.
+fn pin_instance_ids(lab: &Lab) {
+    let mut cloud = lab.cloud();
+    let mut account = cloud.export().unwrap();
+    account
+        .instances
+        .sort_by(|a, b| a.tags.get("Name").cmp(&b.tags.get("Name")));
+    for (n, instance) in account.instances.iter_mut().enumerate() {
+        instance.instance_id = format!("i-{:017x}", n + 1);
+        if let Some(association) = &mut instance.association {
+            association.association_id = format!("iip-assoc-{:017x}", n + 1);
+        }
+    }
+    cloud.import(&account).unwrap();
+}
+
+/// What the realistic change set starts from, besides the fixture: a role
+/// held by a profile an instance uses, and a batch instance.
+const MORE: &str = "---
+kind: Role
+name: legacy
+trust: ec2
+---
+kind: InstanceProfile
+name: ops
+role: legacy
+---
+kind: Instance
+name: ops-1
+profile: ops
+---
+kind: Instance
+name: batch-1
+profile: batch
+";
+
+/// Every kind of change at once: creates (a Lambda role, a lab instance),
+/// updates (policy, tags, description; a profile switching roles), replaces
+/// (a role and a profile changing path, with an instance on the profile), a
+/// delete (a role no longer declared), and the warnings they bring.
+fn realistic_change_set(lab: &Lab) {
     lab.edit(
         "Action: [s3:GetObject]",
         "Action: [s3:GetObject, s3:ListBucket]",
@@ -123,35 +160,54 @@ fn plan_output_formats() {
         "kind: InstanceProfile\nname: batch\nrole: batch\n",
         "kind: InstanceProfile\nname: batch\nrole: batch\npath: /jobs/\n",
     );
-    let text = stdout(&lab.run(&["plan", "-f", "manifests", "-v"]).success());
+    lab.edit(
+        "---\nkind: Role\nname: legacy\ntrust: ec2\n",
+        "---\nkind: Role\nname: reports\ntrust: lambda\ndescription: Nightly reports\n",
+    );
+    lab.edit("name: ops\nrole: legacy", "name: ops\nrole: web");
+    lab.edit(
+        "name: batch-1\nprofile: batch\n",
+        "name: batch-1\nprofile: batch\n---\nkind: Instance\nname: web-2\nprofile: web\n",
+    );
+}
+
+#[test]
+fn plan_output_formats_for_a_realistic_change_set() {
+    let lab = Lab::new();
+    let stack = lab.manifests().join("stack.yaml");
+    let mut text = std::fs::read_to_string(&stack).unwrap();
+    text.push_str(MORE);
+    std::fs::write(&stack, text).unwrap();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    pin_instance_ids(&lab);
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+    realistic_change_set(&lab);
+
+    // Each format twice: the same input gives the same bytes.
+    let twice = |args: &[&str]| {
+        let first = stdout(&lab.run(args).success());
+        let second = stdout(&lab.run(args).success());
+        assert_eq!(first, second, "{args:?} differs between two runs");
+        first
+    };
+    let text = twice(&["plan", "-f", "manifests", "-v"]);
     insta::assert_snapshot!("plan_text", text);
-    let markdown = stdout(
-        &lab.run(&["plan", "-f", "manifests", "--format", "markdown"])
-            .success(),
-    );
+    let markdown = twice(&["plan", "-f", "manifests", "--format", "markdown"]);
     insta::assert_snapshot!("plan_markdown", markdown);
-    let json: serde_json::Value = serde_json::from_str(&stdout(
-        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
-            .success(),
-    ))
-    .unwrap();
-    insta::assert_snapshot!(
-        "plan_json_summary",
-        serde_json::to_string_pretty(&json["summary"]).unwrap()
-    );
-    let operations: Vec<String> = json["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {}",
-                s["operation"].as_str().unwrap(),
-                s["resource"].as_str().unwrap()
-            )
-        })
-        .collect();
-    insta::assert_debug_snapshot!("plan_json_operations", operations);
+    let json = twice(&["plan", "-f", "manifests", "--format", "json"]);
+    insta::assert_snapshot!("plan_json", json);
+
+    // The JSON is DESIGN.md's format: every step depends on earlier ones.
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    for step in plan["steps"].as_array().unwrap() {
+        for dependency in step["depends_on"].as_array().unwrap() {
+            assert!(dependency.as_u64() < step["id"].as_u64(), "{step}");
+        }
+    }
+
     lab.run(&["apply", "-f", "manifests", "--auto-approve"])
         .success();
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])

@@ -564,23 +564,21 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         let status = status_of(&desired.stack, &found.tags);
         let spec_tag = (status == Status::Managed).then(|| SpecTag::of(&found.tags, &hash));
         out.instance_hashes.insert(key.clone(), hash);
-        let settled = in_sync(&attributes, spec_tag);
+        // Views even when in sync: small, and they carry the Name tag that
+        // headers show beside the id (a profile recreated under it changes
+        // the instance with no attribute of its own changing).
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::Instance,
             name: found.instance_id.clone(),
             status,
             spec: spec_tag,
-            before: (!settled).then(|| live_instance_view(found)).flatten(),
-            after: (!settled)
-                .then(|| {
-                    instance_view(
-                        Some(&found.instance_id),
-                        found.name.as_deref(),
-                        spec.profile.as_deref(),
-                    )
-                })
-                .flatten(),
+            before: live_instance_view(found),
+            after: instance_view(
+                Some(&found.instance_id),
+                found.name.as_deref(),
+                spec.profile.as_deref(),
+            ),
             attributes,
             location,
         });

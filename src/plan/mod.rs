@@ -49,9 +49,17 @@ pub enum Action {
 /// A resource as one side of a change has it, kept as compact JSON text: a
 /// plan of 100,000 resources holds 200,000 of them, and a parsed JSON tree
 /// costs several times its text. Renderers parse the one they show.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
 pub struct View(Box<serde_json::value::RawValue>);
+
+/// Written as the JSON it holds, so a pretty-printed plan is pretty all the
+/// way down (its text is compact).
+impl Serialize for View {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.parse().serialize(serializer)
+    }
+}
 
 impl View {
     /// The view of anything serialisable (`None` if it cannot be, which the
@@ -216,7 +224,12 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         .into_iter()
         .map(|d| (d.key, (d.before, d.after)))
         .collect();
-    for change in &mut built.changes {
+    // A `noop` change shows nothing: its views stay empty.
+    for change in built
+        .changes
+        .iter_mut()
+        .filter(|c| c.action != Action::Noop)
+    {
         if let Some((before, after)) = views.remove(&change.resource) {
             change.before = before;
             change.after = after;

@@ -1,6 +1,7 @@
 //! The plan as a pull-request comment: warnings first, a summary table, one
 //! collapsible section per resource with a `diff` block.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::lines::{self};
@@ -33,12 +34,20 @@ pub fn render(plan: &Plan) -> String {
         s.delete,
         plan.steps.len()
     );
+    // Each resource's API calls, gathered in one pass over the steps.
+    let mut calls: HashMap<&str, Vec<String>> = HashMap::new();
+    for step in &plan.steps {
+        calls
+            .entry(step.resource.as_str())
+            .or_default()
+            .push(format!("`{}`", step.call.operation()));
+    }
     for change in plan.changes.iter().filter(|c| c.action != Action::Noop) {
         let action = format!("{:?}", change.action).to_lowercase();
         let mut summary = format!(
             "<code>{} {}</code> {action}",
             lines::action_symbol(change.action),
-            change.resource
+            lines::title(change)
         );
         let reason = lines::reason(change);
         if !reason.is_empty() {
@@ -56,13 +65,7 @@ pub fn render(plan: &Plan) -> String {
             }
             let _ = writeln!(out, "```\n");
         }
-        let calls: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.resource == change.resource)
-            .map(|s| format!("`{}`", s.call.operation()))
-            .collect();
-        if !calls.is_empty() {
+        if let Some(calls) = calls.get(change.resource.as_str()) {
             let _ = writeln!(out, "API calls: {}\n", calls.join(", "));
         }
         let _ = writeln!(out, "</details>\n");

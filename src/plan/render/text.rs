@@ -80,7 +80,7 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
     }
     for change in changes {
         let symbol = lines::action_symbol(change.action);
-        let header = format!("{symbol} {}", change.resource);
+        let header = format!("{symbol} {}", lines::title(change));
         let reason = lines::reason(change);
         write!(
             out,
