@@ -14,7 +14,8 @@
 pub mod lock;
 pub mod retry;
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::cloud::{Call, Cloud, CloudError};
@@ -91,14 +92,6 @@ impl Report {
     }
 }
 
-#[derive(Clone, Copy)]
-enum State {
-    Waiting,
-    /// Failed retryably: may run again at this instant.
-    RetryAt(Instant, u32),
-    Finished,
-}
-
 /// A plan names an instance it launches itself by its key (`instance/NAME`),
 /// its id being unknown until then; this puts the real id in.
 fn with_launched_ids(call: &Call, launched: &HashMap<String, String>) -> Call {
@@ -124,8 +117,6 @@ pub fn execute(
     observer: &dyn Observer,
 ) -> Report {
     let steps = &plan.steps;
-    let mut state = vec![State::Waiting; steps.len()];
-    let mut first_attempt: Vec<Option<Instant>> = vec![None; steps.len()];
     let mut report = Report::default();
     // Resource key (`instance/NAME`) -> id of the instance a RunInstances step launched.
     let mut launched: HashMap<String, String> = HashMap::new();
@@ -138,35 +129,47 @@ pub fn execute(
                 .is_some_and(|&i| matches!(steps[i].call, Call::DisassociateIamInstanceProfile(_)))
         })
     };
+    // Who waits for each step, and how many steps each still waits for:
+    // finding the next wave costs its size, not a scan of the whole plan.
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    let mut waiting_on: Vec<usize> = vec![0; steps.len()];
+    for (i, step) in steps.iter().enumerate() {
+        for dependency in &step.depends_on {
+            // An id naming no step (a hand-edited saved plan) never
+            // finishes: the step is skipped, never run early.
+            if let Some(&j) = index_of.get(dependency) {
+                dependents[j].push(i);
+            }
+            waiting_on[i] += 1;
+        }
+    }
+    // Steps free to run, smallest index (plan order) first; and steps that
+    // failed retryably, by the time they may run again.
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..steps.len())
+        .filter(|&i| waiting_on[i] == 0)
+        .map(Reverse)
+        .collect();
+    let mut retries: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+    let mut failures: Vec<u32> = vec![0; steps.len()];
+    let mut first_attempt: Vec<Option<Instant>> = vec![None; steps.len()];
 
     loop {
         let now = Instant::now();
+        while let Some(&Reverse((at, i))) = retries.peek()
+            && at <= now
+        {
+            retries.pop();
+            ready.push(Reverse(i));
+        }
         let mut wave: Vec<usize> = Vec::new();
-        let mut next_retry: Option<Instant> = None;
-        for (i, step) in steps.iter().enumerate() {
-            let runnable = match state[i] {
-                State::Waiting => true,
-                State::RetryAt(at, _) if at <= now => true,
-                State::RetryAt(at, _) => {
-                    next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
-                    false
-                }
-                State::Finished => false,
-            };
-            let dependencies_done = step
-                .depends_on
-                .iter()
-                .all(|d| matches!(report.outcomes.get(d), Some(Outcome::Done)));
-            if runnable && dependencies_done {
-                wave.push(i);
-                if wave.len() == options.wave_size {
-                    break;
-                }
-            }
+        while wave.len() < options.wave_size
+            && let Some(Reverse(i)) = ready.pop()
+        {
+            wave.push(i);
         }
         if wave.is_empty() {
-            match next_retry {
-                Some(at) => {
+            match retries.peek() {
+                Some(&Reverse((at, _))) => {
                     std::thread::sleep(at.saturating_duration_since(Instant::now()));
                     continue;
                 }
@@ -174,10 +177,10 @@ pub fn execute(
             }
         }
         for &i in &wave {
-            if matches!(state[i], State::Waiting) {
+            if first_attempt[i].is_none() {
                 observer.started(&steps[i]);
+                first_attempt[i] = Some(now);
             }
-            first_attempt[i].get_or_insert(now);
         }
         let calls: Vec<Call> = wave
             .iter()
@@ -195,15 +198,18 @@ pub fn execute(
                     {
                         launched.insert(step.resource.clone(), id.to_string());
                     }
-                    state[i] = State::Finished;
                     report.outcomes.insert(step.id, Outcome::Done);
                     observer.finished(step, &Outcome::Done);
+                    for &next in &dependents[i] {
+                        waiting_on[next] -= 1;
+                        if waiting_on[next] == 0 {
+                            ready.push(Reverse(next));
+                        }
+                    }
                 }
                 Err(error) => {
-                    let attempt = match state[i] {
-                        State::RetryAt(_, n) => n + 1,
-                        _ => 1,
-                    };
+                    failures[i] += 1;
+                    let attempt = failures[i];
                     let started = first_attempt[i].unwrap_or(now);
                     let wait = retry::backoff(attempt - 1, options.retry_base, options.retry_cap);
                     let in_time = started.elapsed() + wait <= options.retry_timeout;
@@ -212,9 +218,8 @@ pub fn execute(
                     if retryable && in_time {
                         report.retries += 1;
                         observer.retrying(step, &error, attempt, wait);
-                        state[i] = State::RetryAt(Instant::now() + wait, attempt);
+                        retries.push(Reverse((Instant::now() + wait, i)));
                     } else {
-                        state[i] = State::Finished;
                         let outcome = Outcome::Failed(error);
                         observer.finished(step, &outcome);
                         report.outcomes.insert(step.id, outcome);
