@@ -8,6 +8,7 @@
 //! canonical(x)`, which is what keeps plans free of perpetual diffs.
 
 use std::fmt;
+use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -26,9 +27,17 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// A policy document (trust or permissions) in canonical form.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PolicyDocument(Value);
+/// A policy document (trust or permissions) in canonical form. Shared, not
+/// copied: a document read once is the same one in every role that holds it
+/// (a large stack's roles mostly trust one service with one document).
+#[derive(Clone, Eq, Hash)]
+pub struct PolicyDocument(Arc<Value>);
+
+impl PartialEq for PolicyDocument {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 /// Why a text is not a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +47,7 @@ pub struct PolicyParseError(pub String);
 impl PolicyDocument {
     /// Canonicalises any JSON value (it may still fail [`PolicyDocument::grammar_problem`]).
     pub fn from_value(value: Value) -> Self {
-        PolicyDocument(canonical(value, Context::Document))
+        PolicyDocument(Arc::new(canonical(value, Context::Document)))
     }
 
     /// Parses a JSON text, URL-encoded or not (AWS returns documents URL-encoded).
@@ -85,7 +94,7 @@ impl PolicyDocument {
 
     /// Canonical JSON, indented: what plans show and diff.
     pub fn to_pretty_json(&self) -> String {
-        serde_json::to_string_pretty(&self.0).unwrap_or_else(|_| self.to_json())
+        serde_json::to_string_pretty(self.0.as_ref()).unwrap_or_else(|_| self.to_json())
     }
 
     /// URL-encoded compact JSON, as IAM returns documents.
@@ -540,7 +549,7 @@ impl fmt::Display for PolicyDocument {
 
 impl Serialize for PolicyDocument {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        self.0.as_ref().serialize(serializer)
     }
 }
 

@@ -73,6 +73,11 @@ impl ResourceDiff {
         self.attributes.iter().find(|a| a.name == name)
     }
 
+    /// Managed, nothing differs and the spec tag is current: no call needed.
+    pub fn in_sync(&self) -> bool {
+        self.status == Status::Managed && in_sync(&self.attributes, self.spec)
+    }
+
     /// A path change cannot be made in place: IAM has no rename or move.
     pub fn needs_replacement(&self) -> bool {
         self.status == Status::Managed && self.attribute("path").is_some()

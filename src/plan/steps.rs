@@ -208,7 +208,11 @@ impl<'a> Builder<'a> {
                 else {
                     return;
                 };
-                if diff.needs_replacement() {
+                if diff.in_sync() {
+                    // Nothing differs: no call to look for (most of a large,
+                    // converged stack).
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                } else if diff.needs_replacement() {
                     self.delete_role(&live.role);
                     self.create_role(role, &hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
@@ -564,17 +568,19 @@ impl<'a> Builder<'a> {
                 ) else {
                     return;
                 };
-                if diff.needs_replacement() {
+                let role_replaced = profile
+                    .role
+                    .as_deref()
+                    .is_some_and(|r| self.replaced_roles.contains(r));
+                if diff.in_sync() && !role_replaced {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                } else if diff.needs_replacement() {
                     self.delete_profile(&live.profile);
                     self.create_profile(profile, &hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
                 } else if self.update_profile(&live.profile, profile, &hash) {
                     // Nothing declared changed: say why there are steps.
-                    let recreated_role = profile
-                        .role
-                        .as_deref()
-                        .is_some_and(|r| self.replaced_roles.contains(r));
-                    let why = if recreated_role {
+                    let why = if role_replaced {
                         "role (recreated)"
                     } else {
                         "ownership tags"
