@@ -30,7 +30,7 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
 /// A policy document (trust or permissions) in canonical form. Shared, not
 /// copied: a document read once is the same one in every role that holds it
 /// (a large stack's roles mostly trust one service with one document).
-#[derive(Clone, Eq, Hash)]
+#[derive(Clone, Eq)]
 pub struct PolicyDocument(Arc<Value>);
 
 impl PartialEq for PolicyDocument {
