@@ -365,3 +365,52 @@ fn unmanaged_instance_on_a_dying_profile_needs_force() {
     rolecall(path, &["apply", "--auto-approve", "--force"]).success();
     rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
 }
+
+#[test]
+fn a_profile_losing_its_role_under_an_unmanaged_instance_needs_force_and_warns_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(
+        path.join("stack.yaml"),
+        format!("{STACK}{ROLE_A}{PROFILE_A}"),
+    )
+    .unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(path)
+        .args([
+            "--account",
+            "account.db",
+            "emulator",
+            "run-instances",
+            "--name",
+            "stranger",
+            "--iam-instance-profile",
+            "Name=pa",
+        ])
+        .assert()
+        .success();
+    // The profile stays, without a role.
+    std::fs::write(
+        path.join("stack.yaml"),
+        format!("{STACK}{ROLE_A}---\nkind: InstanceProfile\nname: pa\n"),
+    )
+    .unwrap();
+    let refused = rolecall(path, &["plan"]).code(1);
+    let message = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        message.contains(
+            "instance-profile/pa: loses its role while instances not managed by this stack use it"
+        ) && message.contains("rerun with --force"),
+        "{message}"
+    );
+    let warning = "--force: instance-profile/pa loses its role while instances not managed by this stack use it";
+    for format in ["text", "markdown", "json"] {
+        let forced = rolecall(path, &["plan", "--force", "--format", format]).success();
+        let out = String::from_utf8_lossy(&forced.get_output().stdout).into_owned();
+        assert!(out.contains(warning), "{format}: {out}");
+    }
+    rolecall(path, &["apply", "--auto-approve", "--force"]).success();
+    rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+}

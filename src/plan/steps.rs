@@ -1154,18 +1154,21 @@ impl<'a> Builder<'a> {
                 .filter(|i| !self.owned_by_us(&i.tags))
                 .collect();
             if !unmanaged.is_empty() && !readded {
-                let message = format!(
-                    "instance-profile/{profile} loses its role while instances not managed by this stack use it ({})",
+                let what = format!(
+                    "loses its role while instances not managed by this stack use it ({})",
                     ids(&unmanaged)
                 );
                 if !self.options.force {
+                    // The problem is printed under the profile's key already.
                     self.problem(
                         &profile_key(&profile),
-                        format!("{message}; rerun with --force to do it anyway"),
+                        format!("{what}; rerun with --force to do it anyway"),
                     );
                     continue;
                 }
-                self.out.warnings.push(format!("--force: {message}"));
+                self.out
+                    .warnings
+                    .push(format!("--force: instance-profile/{profile} {what}"));
             }
             let message = if added == Some(&removed) {
                 format!(

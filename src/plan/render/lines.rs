@@ -73,16 +73,45 @@ fn document_lines(sign: Sign, depth: usize, value: &Value, out: &mut Vec<Line>) 
     }
 }
 
+/// Unchanged lines shown around each change of a long document: a one-word
+/// edit in a long policy shows its neighbourhood, not the whole document.
+const CONTEXT_LINES: usize = 4;
+/// Documents up to this many lines are shown whole, changes in place.
+const WHOLE_DOCUMENT_LINES: usize = 40;
+
 fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut Vec<Line>) {
     let (old, new) = (pretty(before) + "\n", pretty(after) + "\n");
     let diff = TextDiff::from_lines(&old, &new);
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            ChangeTag::Equal => Sign::Context,
-            ChangeTag::Delete => Sign::Remove,
-            ChangeTag::Insert => Sign::Add,
-        };
-        out.push(line(sign, depth, change.value().trim_end_matches('\n')));
+    let old_lines = old.lines().count();
+    let longest = old_lines.max(new.lines().count());
+    let context = if longest <= WHOLE_DOCUMENT_LINES {
+        longest
+    } else {
+        CONTEXT_LINES
+    };
+    let groups = diff.grouped_ops(context);
+    for (index, group) in groups.iter().enumerate() {
+        let starts_late = group.first().is_some_and(|op| op.old_range().start > 0);
+        if index > 0 || starts_late {
+            out.push(line(Sign::Context, depth, "..."));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    ChangeTag::Equal => Sign::Context,
+                    ChangeTag::Delete => Sign::Remove,
+                    ChangeTag::Insert => Sign::Add,
+                };
+                out.push(line(sign, depth, change.value().trim_end_matches('\n')));
+            }
+        }
+        let is_last = index + 1 == groups.len();
+        let ends_early = group
+            .last()
+            .is_some_and(|op| op.old_range().end < old_lines);
+        if is_last && ends_early {
+            out.push(line(Sign::Context, depth, "..."));
+        }
     }
 }
 
@@ -246,5 +275,53 @@ pub fn reason(change: &Change) -> String {
             "launched: emulated account only".into()
         }
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| format!("{} {}", l.sign.symbol(), l.text.trim()))
+            .collect()
+    }
+
+    #[test]
+    fn a_small_change_in_a_long_document_shows_its_neighbourhood_only() {
+        let statement =
+            |n: usize| json!({"Effect": "Allow", "Action": format!("s3:Get{n}"), "Resource": "*"});
+        let before = json!({"Version": "2012-10-17", "Statement": (0..20).map(statement).collect::<Vec<_>>()});
+        let mut after = before.clone();
+        after["Statement"][10]["Action"] = json!("s3:Put10");
+        let mut out = Vec::new();
+        document_diff(0, &before, &after, &mut out);
+        let shown = texts(&out);
+        assert!(
+            shown.contains(&"- \"Action\": \"s3:Get10\",".to_string()),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.contains(&"+ \"Action\": \"s3:Put10\",".to_string()),
+            "{shown:#?}"
+        );
+        assert_eq!(
+            shown.first().map(String::as_str),
+            Some("  ..."),
+            "{shown:#?}"
+        );
+        assert_eq!(
+            shown.last().map(String::as_str),
+            Some("  ..."),
+            "{shown:#?}"
+        );
+        assert!(
+            !shown.iter().any(|l| l.contains("s3:Get0\"")),
+            "far lines hidden: {shown:#?}"
+        );
+        assert!(shown.len() < 15, "{shown:#?}");
     }
 }
