@@ -796,7 +796,47 @@ mod tests {
         }
     }
 
+    /// Every list twice over: statements, actions, resources, principals and
+    /// condition values are sets, so the meaning stays.
+    fn doubled(value: &Value) -> Value {
+        match value {
+            Value::Array(items) => {
+                let once: Vec<Value> = items.iter().map(doubled).collect();
+                Value::Array(once.iter().chain(&once).cloned().collect())
+            }
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), doubled(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The document as JSON text indented by `indent` (0: compact).
+    fn written(value: &Value, indent: usize) -> String {
+        if indent == 0 {
+            return value.to_string();
+        }
+        let spaces = " ".repeat(indent);
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes());
+        let mut out = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+        value.serialize(&mut serializer).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     proptest! {
+        #[test]
+        fn duplicates_whitespace_and_url_encoding_do_not_matter(
+            value in arb_document(),
+            indent in 0usize..5,
+        ) {
+            let plain = doc(value.clone());
+            prop_assert_eq!(&doc(doubled(&value)), &plain);
+            let text = written(&shuffle(&value), indent);
+            prop_assert_eq!(&PolicyDocument::parse(&text).unwrap(), &plain);
+            prop_assert_eq!(&PolicyDocument::parse(&url_encode(&text)).unwrap(), &plain);
+        }
+
         #[test]
         fn canonicalisation_is_idempotent(value in arb_document()) {
             let once = doc(value);
