@@ -5,6 +5,8 @@
 //! The large account is loaded with `Emulator::import` (one transaction, the
 //! same path as `rolecall emulator import`), not with 300,000 API calls.
 
+mod common; // the binary's allocator
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

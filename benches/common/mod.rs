@@ -7,6 +7,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use rolecall::model::*;
+
+// The allocator of the `rolecall` binary (src/main.rs), so in-process
+// benchmarks measure what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use rolecall::plan::diff::instance_hash;
 use rolecall::plan::ownership::spec_hash;
 
