@@ -751,3 +751,82 @@ fn a_closed_output_pipe_does_not_stop_an_apply_half_way() {
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
         .code(0);
 }
+
+#[test]
+fn a_saved_plan_edited_by_hand_is_refused() {
+    let lab = Lab::new();
+    lab.run(&["plan", "-f", "manifests", "--out", "plan.json"])
+        .success();
+    let path = lab.dir.path().join("plan.json");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 3] = [
+        ("is numbered", |plan| plan["steps"][1]["id"] = 1.into()),
+        ("does not come before it", |plan| {
+            plan["steps"][0]["depends_on"] = serde_json::json!([2])
+        }),
+        ("holds no fingerprint", |plan| {
+            let first = plan["fingerprints"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone();
+            plan["fingerprints"].as_object_mut().unwrap().remove(&first);
+        }),
+    ];
+    for (expected, edit) in edits {
+        let mut plan = saved.clone();
+        edit(&mut plan);
+        std::fs::write(&path, plan.to_string()).unwrap();
+        let refused = lab.run(&["apply", "plan.json"]).code(1);
+        assert!(stderr(&refused).contains(expected), "{}", stderr(&refused));
+        assert!(!lab.account().exists() || lab.cloud().snapshot().unwrap().roles.is_empty());
+    }
+}
+
+#[test]
+fn plan_keeps_its_exit_code_when_its_reader_goes_away() {
+    let lab = Lab::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rolecall"))
+        .current_dir(lab.dir.path())
+        .env_remove("ROLECALL_ACCOUNT")
+        .arg("--account")
+        .arg(lab.account())
+        .args(["plan", "-f", "manifests", "--detailed-exitcode"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2), "changes, as before");
+}
+
+#[test]
+fn import_all_declared_refuses_a_name_several_instances_carry() {
+    let lab = Lab::new();
+    let cloud = lab.cloud();
+    for _ in 0..2 {
+        cloud
+            .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
+                min_count: 1,
+                max_count: 1,
+                tag_specifications: vec![rolecall::cloud::ec2::TagSpecification {
+                    resource_type: "instance".into(),
+                    tags: vec![Tag::new("Name", "web-1")],
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let refused = lab
+        .run(&["import", "-f", "manifests", "--all-declared"])
+        .code(1);
+    assert!(
+        stderr(&refused).contains("instance/web-1: several instances match"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -410,6 +410,12 @@ fn a_profile_losing_its_role_under_an_unmanaged_instance_needs_force_and_warns_i
         let forced = rolecall(path, &["plan", "--force", "--format", format]).success();
         let out = String::from_utf8_lossy(&forced.get_output().stdout).into_owned();
         assert!(out.contains(warning), "{format}: {out}");
+        // One warning for the event, not one per way of seeing it.
+        let warnings = out
+            .lines()
+            .filter(|l| l.contains("will get no credentials") || l.contains("loses its role"))
+            .count();
+        assert_eq!(warnings, 1, "{format}: {out}");
     }
     rolecall(path, &["apply", "--auto-approve", "--force"]).success();
     rolecall(path, &["plan", "--detailed-exitcode"]).code(0);

@@ -89,11 +89,12 @@ pub fn acquire(account: &Path, command: &str, timeout: Duration) -> Result<Accou
         .truncate(false)
         .open(&path)
         .map_err(io)?;
-    let deadline = Instant::now() + timeout;
+    // A timeout beyond what the clock can add is as good as forever.
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         match file.try_lock() {
             Ok(()) => break,
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+            Err(TryLockError::WouldBlock) if deadline.is_none_or(|d| Instant::now() < d) => {
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(TryLockError::WouldBlock) => {

@@ -122,12 +122,13 @@ pub fn execute(
     let mut launched: HashMap<String, String> = HashMap::new();
     let index_of: HashMap<usize, usize> =
         steps.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-    let after_disassociate = |step: &Step| {
-        step.depends_on.iter().any(|d| {
-            index_of
-                .get(d)
-                .is_some_and(|&i| matches!(steps[i].call, Call::DisassociateIamInstanceProfile(_)))
-        })
+    // The calls a step waited for: some errors are worth retrying only
+    // after them (see `retry::is_retryable`).
+    let waited_for = |step: &Step| -> Vec<&Call> {
+        step.depends_on
+            .iter()
+            .filter_map(|d| index_of.get(d).map(|&i| &steps[i].call))
+            .collect()
     };
     // Who waits for each step, and how many steps each still waits for:
     // finding the next wave costs its size, not a scan of the whole plan.
@@ -213,8 +214,7 @@ pub fn execute(
                     let started = first_attempt[i].unwrap_or(now);
                     let wait = retry::backoff(attempt - 1, options.retry_base, options.retry_cap);
                     let in_time = started.elapsed() + wait <= options.retry_timeout;
-                    let retryable =
-                        retry::is_retryable(&step.call, &error, after_disassociate(step));
+                    let retryable = retry::is_retryable(&step.call, &error, &waited_for(step));
                     if retryable && in_time {
                         report.retries += 1;
                         observer.retrying(step, &error, attempt, wait);

@@ -11,9 +11,10 @@ use std::time::Duration;
 use crate::cloud::{Call, CloudError, ErrorCode};
 
 /// Whether `error` from `call` may go away if the same call is made later.
-/// `after_disassociate`: the call follows this plan's own disassociation of
-/// the same instance (which EC2 may still be finishing).
-pub fn is_retryable(call: &Call, error: &CloudError, after_disassociate: bool) -> bool {
+/// `after` holds the calls of the steps it waited for: some errors mean
+/// "not yet" only when this plan itself just made what the call needs.
+pub fn is_retryable(call: &Call, error: &CloudError, after: &[&Call]) -> bool {
+    let after_any = |wanted: fn(&Call) -> bool| after.iter().any(|c| wanted(c));
     if error.retryable {
         return true;
     }
@@ -30,18 +31,25 @@ pub fn is_retryable(call: &Call, error: &CloudError, after_disassociate: bool) -
         // The plan freed the instance just before; its old association may
         // still be `disassociating`. Any other existing association is for
         // good: retrying would only wait out the timeout.
-        (Call::AssociateIamInstanceProfile(_), ErrorCode::IncorrectState) => after_disassociate,
+        (Call::AssociateIamInstanceProfile(_), ErrorCode::IncorrectState) => {
+            after_any(|c| matches!(c, Call::DisassociateIamInstanceProfile(_)))
+        }
         (Call::AddRoleToInstanceProfile(_), ErrorCode::NoSuchEntity) => {
             error.message.starts_with("The role with name")
         }
-        // A role the trust names, created by an earlier step, not yet
-        // visible to IAM's policy check (Terraform retries this too).
+        // A role the trust names, created by a step just before, not yet
+        // visible to IAM's policy check (Terraform retries this too). With
+        // no such step (a typo, a role trusting itself, two trusting each
+        // other) waiting cannot help.
         (
             Call::CreateRole(_) | Call::UpdateAssumeRolePolicy(_),
             ErrorCode::MalformedPolicyDocument,
-        ) => error
-            .message
-            .starts_with("Invalid principal in policy: \"AWS\""),
+        ) => {
+            error
+                .message
+                .starts_with("Invalid principal in policy: \"AWS\"")
+                && after_any(|c| matches!(c, Call::CreateRole(_)))
+        }
         _ => false,
     }
 }
@@ -69,13 +77,13 @@ mod tests {
             ErrorCode::InvalidParameterValue,
             "Value (web) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
         );
-        assert!(is_retryable(&call, &not_yet, false));
+        assert!(is_retryable(&call, &not_yet, &[]));
         let other = CloudError::new(
             "AssociateIamInstanceProfile",
             ErrorCode::InvalidParameterValue,
             "bad",
         );
-        assert!(!is_retryable(&call, &other, false));
+        assert!(!is_retryable(&call, &other, &[]));
     }
 
     #[test]
@@ -86,8 +94,22 @@ mod tests {
             ErrorCode::IncorrectState,
             "There is an existing association for instance i-0123456789abcdef0",
         );
-        assert!(is_retryable(&call, &existing, true));
-        assert!(!is_retryable(&call, &existing, false));
+        let disassociate = Call::DisassociateIamInstanceProfile(Default::default());
+        assert!(is_retryable(&call, &existing, &[&disassociate]));
+        assert!(!is_retryable(&call, &existing, &[]));
+    }
+
+    #[test]
+    fn an_invalid_principal_is_retried_only_after_creating_a_role() {
+        let call = Call::CreateRole(Default::default());
+        let missing = CloudError::new(
+            "CreateRole",
+            ErrorCode::MalformedPolicyDocument,
+            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:role/z\"",
+        );
+        let created = Call::CreateRole(Default::default());
+        assert!(is_retryable(&call, &missing, &[&created]));
+        assert!(!is_retryable(&call, &missing, &[]), "a typo never appears");
     }
 
     #[test]

@@ -111,7 +111,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
             ));
         }
     };
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("`{text}` is not a duration rolecall can wait (try 90s, 2m, 1h)"))
 }
 
 pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
@@ -299,4 +300,21 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb) -> anyhow::Result<Outcome
         "\nRun `rolecall {command}` again to converge once the cause is fixed."
     ));
     anyhow::bail!(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them_and_never_panic() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        for bad in ["", "soon", "5 days", "-5s", "99999999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

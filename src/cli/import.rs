@@ -15,7 +15,7 @@ use crate::cloud::iam::{
 use crate::cloud::{Cloud, CloudError};
 use crate::model::{
     Desired, InstanceSelector, Live, LiveInstance, MAX_TAGS, OWNERSHIP_TAG_COUNT, TAG_SPEC,
-    TAG_STACK, Tags,
+    TAG_STACK, Tags, instance_key,
 };
 use crate::plan;
 use crate::plan::ownership::{self, Owner};
@@ -61,12 +61,10 @@ impl Target<'_> {
             Target::Role(_, t) | Target::Profile(_, t) | Target::Instance(_, t) => t,
         }
     }
+}
 
-    fn name(&self) -> &str {
-        match self {
-            Target::Role(n, _) | Target::Profile(n, _) | Target::Instance(n, _) => n,
-        }
-    }
+fn absent(key: &str) -> anyhow::Error {
+    anyhow::anyhow!("{key}: declared, but not in the account: `rolecall apply` creates it")
 }
 
 /// Why a declared IAM name is not in the account: absent, or there in
@@ -80,9 +78,7 @@ fn absent_iam<V>(
         Some(twin) => anyhow::anyhow!(
             "{key}: the account has `{twin}`; IAM names ignore case, so declare it as `{twin}`, then import it"
         ),
-        None => {
-            anyhow::anyhow!("{key}: declared, but not in the account: `rolecall apply` creates it")
-        }
+        None => absent(key),
     }
 }
 
@@ -90,8 +86,6 @@ fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> anyhow::Result<Targ
     let not_declared = || {
         anyhow::anyhow!("{key}: not declared in the manifests; declare it first, then import it")
     };
-    let absent =
-        || anyhow::anyhow!("{key}: declared, but not in the account: `rolecall apply` creates it");
     if let Some(name) = key.strip_prefix("role/") {
         desired.roles.get(name).ok_or_else(not_declared)?;
         let role = live
@@ -129,7 +123,7 @@ fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> anyhow::Result<Targ
             .instances
             .values()
             .filter(|i| i.instance_id == id_or_name || i.name.as_deref() == Some(id_or_name));
-        let instance = matches.next().ok_or_else(absent)?;
+        let instance = matches.next().ok_or_else(|| absent(key))?;
         if matches.next().is_some() {
             bail!("{key}: several instances match; import it by id (instance/i-…)");
         }
@@ -158,23 +152,32 @@ fn all_declared(desired: &Desired, live: &Live) -> Vec<String> {
             keys.push(format!("instance-profile/{name}"));
         }
     }
-    // First instance by Name tag (ids sorted), indexed once rather than
-    // scanned per declared instance.
-    let mut by_name: std::collections::HashMap<&str, &LiveInstance> = Default::default();
+    // Instances by Name tag, indexed once rather than scanned per declared
+    // instance.
+    let mut by_name: std::collections::HashMap<&str, Vec<&LiveInstance>> = Default::default();
     for instance in live.instances.values() {
         if let Some(name) = &instance.name {
-            by_name.entry(name).or_insert(instance);
+            by_name.entry(name).or_default().push(instance);
         }
     }
     for spec in &desired.instances {
         let found = match &spec.selector {
             InstanceSelector::Id(id) => live.instances.get(id),
-            InstanceSelector::Name(name) => by_name.get(name.as_str()).copied(),
+            InstanceSelector::Name(name) => match by_name.get(name.as_str()).map(Vec::as_slice) {
+                Some([one]) => Some(*one),
+                // Several carry the name: import it by name, which refuses
+                // ambiguity (as `import instance/NAME` does), never picks one.
+                Some([_, _, ..]) => {
+                    keys.push(instance_key(name));
+                    None
+                }
+                _ => None,
+            },
         };
         if let Some(instance) = found
             && ownership::owner(&instance.tags) == Owner::Nobody
         {
-            keys.push(format!("instance/{}", instance.instance_id));
+            keys.push(instance_key(&instance.instance_id));
         }
     }
     keys
@@ -293,10 +296,9 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     }
     for (key, target) in &targets {
         // An instance named by its Name tag: say which one it was.
-        let id = if key.ends_with(target.name()) {
-            String::new()
-        } else {
-            format!(" ({})", target.name())
+        let id = match target {
+            Target::Instance(id, _) if **key != instance_key(id) => format!(" ({id})"),
+            _ => String::new(),
         };
         outln!("imported {key}{id} into stack `{}`", desired.stack);
     }

@@ -99,13 +99,18 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
         // anstream strips colour codes when colour is off; buffered, because a
         // plan of 100,000 resources is hundreds of megabytes.
         let mut out = std::io::BufWriter::new(anstream::stdout().lock());
-        match args.format {
+        let written = match args.format {
             PlanFormat::Text => render::text::write(&plan, output::text_options(global), &mut out),
             PlanFormat::Json => render::write_json(&plan, &mut out),
             PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
         }
-        .and_then(|()| out.flush())
-        .context("writing the plan")?;
+        .and_then(|()| out.flush());
+        // A reader that went away (`rolecall plan | head`) does not change
+        // what the plan is, nor the exit code that says so.
+        match written {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.context("writing the plan")?,
+        }
         tracing::debug!("wrote the plan");
     }
     if let Some(out) = &args.out

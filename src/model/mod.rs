@@ -237,7 +237,6 @@ pub struct Live {
     pub instances: BTreeMap<String, LiveInstance>,
 }
 
-/// Key of a role in plans and outputs: `role/NAME`.
 /// `(account, path, name)` of a role ARN such as `arn:aws:iam::123456789012:role/apps/web`.
 pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
     let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
@@ -248,6 +247,7 @@ pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
     })
 }
 
+/// Key of a role in plans and outputs: `role/NAME`.
 pub fn role_key(name: &str) -> String {
     format!("role/{name}")
 }

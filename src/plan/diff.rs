@@ -423,7 +423,15 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
         let status = status_of(&desired.stack, &found.profile.tags);
         let spec = (status == Status::Managed).then(|| SpecTag::of(&found.profile.tags, &hash));
         let attributes = profile_attributes(&found.profile, profile);
-        let settled = in_sync(&attributes, spec);
+        // A role that moves path is recreated, and leaves and rejoins the
+        // profile: the profile changes too, and a change shows its views.
+        let role_moves = profile.role.as_ref().is_some_and(|r| {
+            matches!(
+                (desired.roles.get(r), live.roles.get(r)),
+                (Some(declared), Some(found)) if declared.path != found.role.path
+            )
+        });
+        let settled = in_sync(&attributes, spec) && !role_moves;
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::InstanceProfile,

@@ -155,6 +155,15 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
                     keys.insert(profile_key(name));
                 }
             }
+            Call::RunInstances(r) => {
+                if let Some(name) = r
+                    .iam_instance_profile
+                    .as_ref()
+                    .and_then(|p| p.name.as_ref())
+                {
+                    keys.insert(profile_key(name));
+                }
+            }
             _ => {}
         }
     }
@@ -193,6 +202,19 @@ pub fn check_fresh(plan: &Plan, live: &Live, path: &Path) -> Result<(), SavedPla
             path: path.to_path_buf(),
             planned: planned.clone(),
             actual: live.account_id.clone(),
+        });
+    }
+    // Every resource the steps touch must have been fingerprinted: a plan
+    // edited by hand could otherwise slip a step past the check.
+    if let Some(key) = touched(plan)
+        .into_iter()
+        .find(|key| !plan.fingerprints.contains_key(key))
+    {
+        return Err(SavedPlanError::Invalid {
+            path: path.to_path_buf(),
+            message: format!(
+                "its steps touch {key}, which it holds no fingerprint of; save plans with `rolecall plan --out FILE`"
+            ),
         });
     }
     let changed = changed_since(plan, live);
@@ -242,6 +264,22 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
         return Err(invalid(
             "it has no fingerprints: save plans with `rolecall plan --out FILE`".into(),
         ));
+    }
+    // Steps are numbered 1, 2, ... in order and depend on earlier ones only.
+    for (index, step) in plan.steps.iter().enumerate() {
+        if step.id != index + 1 {
+            return Err(invalid(format!(
+                "step {} is numbered {}: steps are numbered 1, 2, ... in order",
+                index + 1,
+                step.id
+            )));
+        }
+        if let Some(later) = step.depends_on.iter().find(|d| **d == 0 || **d >= step.id) {
+            return Err(invalid(format!(
+                "step {} depends on step {later}, which does not come before it",
+                step.id
+            )));
+        }
     }
     Ok(plan)
 }

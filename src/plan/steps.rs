@@ -874,12 +874,14 @@ impl<'a> Builder<'a> {
                 continue;
             };
             self.handled_instances.insert(&live.instance_id);
-            if let Some(association) = &live.association
-                && self
-                    .deleted_profiles
-                    .contains(association.profile_name.as_str())
-            {
-                self.disassociate(live);
+            if let Some(association) = &live.association {
+                let profile = association.profile_name.as_str();
+                if self.replaced_profiles.contains(profile) {
+                    // Released, not abandoned: it keeps its profile.
+                    self.reassociate(live, profile);
+                } else if self.deleted_profiles.contains(profile) {
+                    self.disassociate(live);
+                }
             }
             let release = DeleteTagsRequest {
                 resources: vec![live.instance_id.clone()],
@@ -915,9 +917,14 @@ impl<'a> Builder<'a> {
                     if replaced { "replaces" } else { "deletes" }
                 );
                 if !self.options.force {
+                    let what = if replaced {
+                        "disassociate it and associate it with the new profile"
+                    } else {
+                        "disassociate it anyway"
+                    };
                     self.problem(
                         &profile_key(profile),
-                        format!("{message}; rerun with --force to disassociate it anyway"),
+                        format!("{message}; rerun with --force to {what}"),
                     );
                     continue;
                 }
@@ -1164,11 +1171,14 @@ impl<'a> Builder<'a> {
                         &profile_key(&profile),
                         format!("{what}; rerun with --force to do it anyway"),
                     );
-                    continue;
+                } else {
+                    // One warning for the whole event, naming every instance.
+                    self.out.warnings.push(format!(
+                        "--force: instance-profile/{profile} {what}; every instance using it ({}) will get no credentials",
+                        ids(&users)
+                    ));
                 }
-                self.out
-                    .warnings
-                    .push(format!("--force: instance-profile/{profile} {what}"));
+                continue;
             }
             let message = if added == Some(&removed) {
                 format!(

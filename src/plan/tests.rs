@@ -536,3 +536,58 @@ fn views_show_a_resource_as_the_model_serialises_it_minus_ownership_tags() {
         .unwrap();
     assert_eq!(before["tags"], serde_json::json!({"team": "web"}));
 }
+
+#[test]
+fn a_profile_whose_role_is_recreated_is_an_update_that_shows_itself() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let live = converged(&d);
+    d.roles.get_mut("web").unwrap().path = "/moved/".into();
+    let p = plan(&d, &live, options()).unwrap();
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.resource == "instance-profile/web")
+        .unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.attributes, vec!["role (recreated)".to_string()]);
+    assert!(
+        change.before.is_some() && change.after.is_some(),
+        "{change:?}"
+    );
+}
+
+#[test]
+fn a_released_instance_keeps_its_profile_when_the_profile_is_replaced() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-0123456789abcdef0".into(),
+        instance(
+            "i-0123456789abcdef0",
+            "old",
+            InstanceState::Running,
+            Some("web"),
+        ),
+    );
+    // The instance is no longer declared (released); its profile moves path.
+    d.profiles.get_mut("web").unwrap().path = "/moved/".into();
+    let p = plan(&d, &live, options()).unwrap();
+    let associate = "AssociateIamInstanceProfile instance/i-0123456789abcdef0";
+    assert!(position(&p, "CreateInstanceProfile instance-profile/web") < position(&p, associate));
+    assert!(
+        ops(&p).contains(&"DeleteTags instance/i-0123456789abcdef0".to_string()),
+        "released: {:#?}",
+        ops(&p)
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("is replaced") && w.contains("i-0123456789abcdef0")),
+        "{:?}",
+        p.warnings
+    );
+}
