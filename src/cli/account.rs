@@ -57,6 +57,40 @@ pub fn read(global: &GlobalArgs, force: bool) -> anyhow::Result<(Live, PlanOptio
     Ok((live, plan_options(cloud.as_ref(), force)))
 }
 
+/// The manifests and the account together, read at the same time: neither
+/// needs the other, and at scale each takes seconds. Manifest mistakes are
+/// reported first: they are the user's to fix, whatever the account.
+pub fn load_and_read(
+    global: &GlobalArgs,
+    manifests: &ManifestArgs,
+    force: bool,
+) -> anyhow::Result<(Loaded, Live, PlanOptions)> {
+    let (loaded, read) = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| {
+            let started = std::time::Instant::now();
+            let read = read(global, force);
+            tracing::debug!("read the account in {:.2?}", started.elapsed());
+            read
+        });
+        let started = std::time::Instant::now();
+        let loaded = load(global, manifests);
+        if let Ok(loaded) = &loaded {
+            tracing::debug!(
+                "loaded {} resources in {:.2?}",
+                loaded.desired.resource_count(),
+                started.elapsed()
+            );
+        }
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the account failed unexpectedly")));
+        (loaded, read)
+    });
+    let loaded = loaded?;
+    let (live, options) = read?;
+    Ok((loaded, live, options))
+}
+
 /// Reads the account in one pass.
 pub fn snapshot(cloud: &dyn Cloud) -> anyhow::Result<Live> {
     cloud.snapshot().context("reading the account")

@@ -39,8 +39,7 @@ pub struct DriftArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: DriftArgs) -> anyhow::Result<Outcome> {
-    let loaded = account::load(global, &args.manifests)?;
-    let (live, _) = account::read(global, false)?;
+    let (loaded, live, _) = account::load_and_read(global, &args.manifests, false)?;
     let report = drift::detect(&loaded.desired, &live)?;
     let rendered = match args.format {
         DriftFormat::Json => {

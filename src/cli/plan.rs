@@ -58,13 +58,7 @@ pub fn compute(
     force: bool,
     destroy: bool,
 ) -> anyhow::Result<(Plan, crate::model::Live)> {
-    let started = std::time::Instant::now();
-    let loaded = account::load(global, manifests)?;
-    tracing::debug!(
-        "loaded {} resources in {:.2?}",
-        loaded.desired.resource_count(),
-        started.elapsed()
-    );
+    let (loaded, live, options) = account::load_and_read(global, manifests, force)?;
     let desired = if destroy {
         // Nothing declared: everything the stack owns goes.
         Desired {
@@ -74,9 +68,6 @@ pub fn compute(
     } else {
         loaded.desired
     };
-    let started = std::time::Instant::now();
-    let (live, options) = account::read(global, force)?;
-    tracing::debug!("read the account in {:.2?}", started.elapsed());
     let started = std::time::Instant::now();
     let plan = plan::plan(&desired, &live, options)?;
     tracing::debug!(
@@ -96,9 +87,15 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
         saved::write(out, &plan)?;
     }
     {
-        // anstream strips colour codes when colour is off; buffered, because a
-        // plan of 100,000 resources is hundreds of megabytes.
-        let mut out = std::io::BufWriter::new(anstream::stdout().lock());
+        // Buffered: a plan of 100,000 resources is hundreds of megabytes.
+        // Without colour nothing is painted, so the raw stdout takes it
+        // (anstream would scan every byte for escape codes to strip).
+        let stdout: Box<dyn Write> = if output::colored() {
+            Box::new(anstream::stdout().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
+        };
+        let mut out = std::io::BufWriter::new(stdout);
         let written = match args.format {
             PlanFormat::Text => render::text::write(&plan, output::text_options(global), &mut out),
             PlanFormat::Json => render::write_json(&plan, &mut out),

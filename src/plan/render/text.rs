@@ -32,6 +32,21 @@ impl Painter {
         }
     }
 
+    /// Writes `text` in `style` straight to `out`: no string is built per
+    /// line (a large plan is millions of lines).
+    pub fn write(
+        &self,
+        out: &mut dyn Write,
+        style: Style,
+        text: std::fmt::Arguments,
+    ) -> io::Result<()> {
+        if self.color {
+            write!(out, "{}{text}{}", style.render(), style.render_reset())
+        } else {
+            out.write_fmt(text)
+        }
+    }
+
     pub fn sign_style(sign: Sign) -> Style {
         match sign {
             Sign::Add => AnsiColor::Green.on_default(),
@@ -93,13 +108,16 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
             writeln!(out, " ({reason})")?;
         }
         for line in lines::describe(change) {
-            let indent = "    ".repeat(line.depth + 1);
-            let text = format!("{} {}", line.sign.symbol(), line.text);
-            writeln!(
+            out.write_all(b"  ")?;
+            for _ in 0..=line.depth {
+                out.write_all(b"    ")?;
+            }
+            painter.write(
                 out,
-                "  {indent}{}",
-                painter.paint(Painter::sign_style(line.sign), &text)
+                Painter::sign_style(line.sign),
+                format_args!("{} {}", line.sign.symbol(), line.text),
             )?;
+            out.write_all(b"\n")?;
         }
         writeln!(out)?;
     }
