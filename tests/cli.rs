@@ -730,23 +730,29 @@ fn import_gives_back_what_it_adopted_when_a_later_call_fails() {
     }
 }
 
-#[test]
-fn a_closed_output_pipe_does_not_stop_an_apply_half_way() {
-    let lab = Lab::new();
+/// Runs `rolecall ARGS` in the lab with stdout and stderr pipes whose reader
+/// is gone before anything is written (like `| head -0`).
+fn run_with_closed_output(lab: &Lab, args: &[&str]) -> std::process::ExitStatus {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rolecall"))
         .current_dir(lab.dir.path())
         .env_remove("ROLECALL_ACCOUNT")
         .arg("--account")
         .arg(lab.account())
-        .args(["-v", "apply", "-f", "manifests", "--auto-approve"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Like `| head -0`: the reader is gone before anything is written.
     drop(child.stdout.take());
     drop(child.stderr.take());
-    let status = child.wait().unwrap();
+    child.wait().unwrap()
+}
+
+#[test]
+fn a_closed_output_pipe_does_not_stop_an_apply_half_way() {
+    let lab = Lab::new();
+    let status =
+        run_with_closed_output(&lab, &["-v", "apply", "-f", "manifests", "--auto-approve"]);
     assert_eq!(status.code(), Some(0), "{status}");
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
         .code(0);
@@ -790,18 +796,8 @@ fn a_saved_plan_edited_by_hand_is_refused() {
 #[test]
 fn plan_keeps_its_exit_code_when_its_reader_goes_away() {
     let lab = Lab::new();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rolecall"))
-        .current_dir(lab.dir.path())
-        .env_remove("ROLECALL_ACCOUNT")
-        .arg("--account")
-        .arg(lab.account())
-        .args(["plan", "-f", "manifests", "--detailed-exitcode"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    assert_eq!(child.wait().unwrap().code(), Some(2), "changes, as before");
+    let status = run_with_closed_output(&lab, &["plan", "-f", "manifests", "--detailed-exitcode"]);
+    assert_eq!(status.code(), Some(2), "changes, as before");
 }
 
 #[test]

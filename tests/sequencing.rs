@@ -326,8 +326,9 @@ fn every_row_plans_in_order_applies_and_converges() {
     }
 }
 
-#[test]
-fn unmanaged_instance_on_a_dying_profile_needs_force() {
+/// Role `a` and profile `pa` applied, then an instance launched on `pa` by
+/// hand (not managed by the stack). The directory holds the account.
+fn stack_with_a_stranger_on_pa() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
     std::fs::write(
@@ -336,7 +337,6 @@ fn unmanaged_instance_on_a_dying_profile_needs_force() {
     )
     .unwrap();
     rolecall(path, &["apply", "--auto-approve"]).success();
-    // Someone launches an instance on our profile by hand.
     Command::cargo_bin("rolecall")
         .unwrap()
         .current_dir(path)
@@ -352,6 +352,13 @@ fn unmanaged_instance_on_a_dying_profile_needs_force() {
         ])
         .assert()
         .success();
+    dir
+}
+
+#[test]
+fn unmanaged_instance_on_a_dying_profile_needs_force() {
+    let dir = stack_with_a_stranger_on_pa();
+    let path = dir.path();
     std::fs::write(path.join("stack.yaml"), format!("{STACK}{ROLE_A}")).unwrap();
     let refused = rolecall(path, &["plan"]).code(1);
     let message = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
@@ -368,29 +375,8 @@ fn unmanaged_instance_on_a_dying_profile_needs_force() {
 
 #[test]
 fn a_profile_losing_its_role_under_an_unmanaged_instance_needs_force_and_warns_in_every_format() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = stack_with_a_stranger_on_pa();
     let path = dir.path();
-    std::fs::write(
-        path.join("stack.yaml"),
-        format!("{STACK}{ROLE_A}{PROFILE_A}"),
-    )
-    .unwrap();
-    rolecall(path, &["apply", "--auto-approve"]).success();
-    Command::cargo_bin("rolecall")
-        .unwrap()
-        .current_dir(path)
-        .args([
-            "--account",
-            "account.db",
-            "emulator",
-            "run-instances",
-            "--name",
-            "stranger",
-            "--iam-instance-profile",
-            "Name=pa",
-        ])
-        .assert()
-        .success();
     // The profile stays, without a role.
     std::fs::write(
         path.join("stack.yaml"),
