@@ -230,26 +230,31 @@ fn sigkill_loses_no_acknowledged_call() {
     );
 }
 
-/// A broken import names the YAML file and the entry, and imports nothing.
-#[test]
-fn import_errors_name_the_yaml_file_and_the_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    rolecall(dir.path())
+/// Creates role `name` in the account in `dir` and returns the account's export.
+fn create_role_and_export(dir: &std::path::Path, name: &str) -> Vec<u8> {
+    rolecall(dir)
         .args([
             "emulator",
             "create-role",
             "--role-name",
-            "keep",
+            name,
             "--assume-role-policy-document",
             TRUST,
         ])
         .assert()
         .success();
-    let before = rolecall(dir.path())
+    rolecall(dir)
         .args(["emulator", "export", "-"])
         .output()
         .unwrap()
-        .stdout;
+        .stdout
+}
+
+/// A broken import names the YAML file and the entry, and imports nothing.
+#[test]
+fn import_errors_name_the_yaml_file_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = create_role_and_export(dir.path(), "keep");
     let broken = String::from_utf8(before.clone())
         .unwrap()
         .replace("name: keep", "name: bad name");
@@ -313,22 +318,7 @@ fn a_negative_throttle_rate_gets_the_range_message() {
 #[test]
 fn import_reads_stdin() {
     let dir = tempfile::tempdir().unwrap();
-    rolecall(dir.path())
-        .args([
-            "emulator",
-            "create-role",
-            "--role-name",
-            "web",
-            "--assume-role-policy-document",
-            TRUST,
-        ])
-        .assert()
-        .success();
-    let exported = rolecall(dir.path())
-        .args(["emulator", "export", "-"])
-        .output()
-        .unwrap()
-        .stdout;
+    let exported = create_role_and_export(dir.path(), "web");
     rolecall(dir.path())
         .args(["--account", "copy.db", "emulator", "import", "-"])
         .write_stdin(exported.clone())
