@@ -701,7 +701,6 @@ fn import_refuses_what_the_api_would_refuse() {
         (|a| a.format_version = 2, "format_version 2 is not supported (expected 1)"),
         (|a| a.account_id = "abc".into(), "account_id \"abc\" is not 12 digits"),
         (|a| a.faults.throttle_rate = 2.0, "faults: throttle_rate 2 is not between 0 and 1"),
-        (|a| a.quotas.max_roles = 1, "2 roles exceed the quota of 1 (quotas.max_roles)"),
         (|a| a.roles[1].name = "bad name".into(), r"role bad name: ValidationError: 1 validation error detected: Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"),
         (|a| a.roles[1].path = "nopath".into(), r"role web: ValidationError: 1 validation error detected: Value 'nopath' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"),
         (|a| a.roles[1].arn = "arn:aws:iam::111122223333:role/web".into(), "role web: arn arn:aws:iam::111122223333:role/web does not match the name, path and account id (expected arn:aws:iam::123456789012:role/web)"),
@@ -740,6 +739,37 @@ fn import_refuses_what_the_api_would_refuse() {
     let (_dir, mut target) = account();
     target.import(&good).unwrap();
     assert_eq!(target.export().unwrap(), good);
+}
+
+/// The API checks the account quotas only on create, so an account can hold
+/// more than they allow (`configure --max-roles` lowered below the count):
+/// its export still imports, byte for byte, and the quotas still apply to
+/// the next create.
+#[test]
+fn an_account_over_its_quotas_round_trips() {
+    let (dir, lab) = account();
+    for name in ["a", "b", "c"] {
+        create_role(&lab, name);
+        create_profile(&lab, name, name);
+    }
+    lab.set_quotas(&Quotas {
+        max_roles: 1,
+        max_instance_profiles: 2,
+    })
+    .unwrap();
+    let exported = lab.export_yaml().unwrap();
+
+    let mut copy = Emulator::open(&dir.path().join("copy.db")).unwrap();
+    copy.import_yaml(&exported, "lab.yaml").unwrap();
+    assert_eq!(copy.export_yaml().unwrap(), exported);
+    let error = copy
+        .create_role(&CreateRoleRequest {
+            role_name: "d".into(),
+            assume_role_policy_document: TRUST.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::LimitExceeded);
 }
 
 /// A batch holds the account for its whole duration: a call made from
