@@ -447,9 +447,12 @@ fn action_vendor(statement: &Map<String, Value>, _trust: bool) -> Option<Grammar
             let message = match (parts.next(), parts.next()) {
                 (None, _) => NO_VENDOR.to_string(),
                 (Some(_), Some(_)) => TWO_COLONS.to_string(),
-                // moto's check and text; UNCONFIRMED.
-                _ if vendor.is_empty()
-                    || !vendor
+                // moto's check and text (`_validate_action_prefix`); UNCONFIRMED.
+                // Vendor `*` (`*:*`) means every service. An empty vendor
+                // (`:GetObject`) passes, as in moto; what IAM answers is
+                // UNCONFIRMED.
+                _ if vendor != "*"
+                    && !vendor
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
                 {
