@@ -158,7 +158,7 @@ pub fn document(text: &str, param: &str, trust: bool) -> OpResult<Document> {
             "This policy contains invalid Json",
         );
     };
-    if let Some(problem) = parsed.grammar_problem(trust) {
+    if let Some(problem) = parsed.iam_grammar_problem(trust) {
         return reject(ErrorCode::MalformedPolicyDocument, problem.aws_message);
     }
     Ok(Document {

@@ -126,19 +126,32 @@ impl PolicyDocument {
         })
     }
 
-    /// The first reason IAM would answer `MalformedPolicyDocument`, if any.
-    /// `trust` selects the rules of a trust (resource-based) policy: it names a
-    /// `Principal` and no `Resource`; a permissions policy is the reverse.
+    /// The first reason IAM would answer `MalformedPolicyDocument`, if any:
+    /// what the emulated account enforces. `trust` selects the rules of a
+    /// trust (resource-based) policy: it names a `Principal` and no
+    /// `Resource`; a permissions policy is the reverse.
     ///
     /// The checks run in phases, as moto's validator (written against AWS's
     /// answers) runs them: the whole document's syntax first, then each rule
     /// across every statement, so a document breaking several rules gets the
     /// message AWS most likely gives.
+    pub fn iam_grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
+        self.first_problem(trust, false)
+    }
+
+    /// [`PolicyDocument::iam_grammar_problem`], and also a missing `Version`:
+    /// the rule for manifests. IAM reads a document without one as
+    /// 2008-10-17, a grammar without policy variables, which a manifest
+    /// should not get by leaving a line out.
     pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
+        self.first_problem(trust, true)
+    }
+
+    fn first_problem(&self, trust: bool, require_version: bool) -> Option<GrammarProblem> {
         if let Some(detail) = syntax_problem(&self.0) {
             return Some(GrammarProblem::new(SYNTAX_ERRORS, Some(detail)));
         }
-        if let Some(problem) = version_problem(&self.0) {
+        if let Some(problem) = version_problem(&self.0, require_version) {
             return Some(problem);
         }
         let statements: Vec<&Map<String, Value>> = self.statements().collect();
@@ -214,8 +227,8 @@ impl fmt::Display for GrammarProblem {
 const SYNTAX_ERRORS: &str = "Syntax errors in policy.";
 /// UNCONFIRMED: S3's text for a bad version; IAM's is not known.
 const BAD_VERSION: &str = "The policy must contain a valid version string";
-/// UNCONFIRMED: IAM may accept a document without `Version` (it then means
-/// 2008-10-17); rolecall has always required one.
+/// rolecall's own rule for manifests, not IAM's: AWS's policy grammar makes a
+/// missing `Version` mean 2008-10-17, and IAM accepts the document.
 const NO_VERSION: &str = "Missing required field Version";
 /// moto's text for `"Effect": "allow"` (right word, wrong case); UNCONFIRMED.
 const LEGACY_PARSING: &str = "The policy failed legacy parsing";
@@ -359,9 +372,9 @@ fn is_principal_block(principal: &Value) -> bool {
     }
 }
 
-fn version_problem(doc: &Value) -> Option<GrammarProblem> {
+fn version_problem(doc: &Value, required: bool) -> Option<GrammarProblem> {
     match doc.get("Version") {
-        None => Some(GrammarProblem::new(NO_VERSION, None)),
+        None => required.then(|| GrammarProblem::new(NO_VERSION, None)),
         Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => None,
         Some(other) => Some(GrammarProblem::new(
             BAD_VERSION,
@@ -741,6 +754,35 @@ mod tests {
             problem(false, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [], "Resource": "*"}]})).as_deref(),
             Some("Policy statement must contain actions.")
         );
+    }
+
+    /// IAM accepts a document without `Version`; manifests must state one.
+    /// A wrong `Version` is refused by both.
+    #[test]
+    fn version_is_required_only_by_the_manifest_rule() {
+        let unversioned = doc(
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+        );
+        assert_eq!(unversioned.iam_grammar_problem(false), None);
+        assert_eq!(
+            unversioned
+                .grammar_problem(false)
+                .map(|p| p.aws_message)
+                .as_deref(),
+            Some("Missing required field Version")
+        );
+        let wrong = doc(
+            json!({"Version": "2012-10-18", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+        );
+        for problem in [
+            wrong.iam_grammar_problem(false),
+            wrong.grammar_problem(false),
+        ] {
+            assert_eq!(
+                problem.map(|p| p.aws_message).as_deref(),
+                Some("The policy must contain a valid version string")
+            );
+        }
     }
 
     #[test]
