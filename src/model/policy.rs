@@ -155,17 +155,23 @@ impl PolicyDocument {
             return Some(problem);
         }
         let statements: Vec<&Map<String, Value>> = self.statements().collect();
-        let rules: [StatementRule; 6] = [
-            effect_spelling,
-            actions_present,
-            principal_and_resource,
-            resource_format,
-            action_vendor,
-            principal_values,
-        ];
-        rules
-            .iter()
-            .find_map(|rule| statements.iter().find_map(|s| rule(s, trust)))
+        let first = |rules: &[StatementRule]| {
+            rules
+                .iter()
+                .find_map(|rule| statements.iter().find_map(|s| rule(s, trust)))
+        };
+        // moto's order: legacy parsing, then unique Sids, then the rest.
+        first(&[effect_spelling])
+            .or_else(|| repeated_sid(&statements))
+            .or_else(|| {
+                first(&[
+                    actions_present,
+                    principal_and_resource,
+                    resource_format,
+                    action_vendor,
+                    principal_values,
+                ])
+            })
     }
 
     /// Every `AWS` principal the document names (account ids, ARNs, `*`).
@@ -239,6 +245,13 @@ const RESOURCE_IN_TRUST: &str = "Has prohibited field Resource";
 /// Seen on CreateRole for a trust statement without principals; that an
 /// empty `Principal` gets the same text is UNCONFIRMED.
 const NO_PRINCIPALS: &str = "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!";
+/// Trigger and text: aws-cloudformation/cfn-lint#3973 (an inline role
+/// policy), kubernetes/kops#4951 (PutRolePolicy).
+const REPEATED_SID: &str = "Statement IDs (SID) in a single policy must be unique.";
+/// IAM's docs: "You cannot use the NotPrincipal element in ... an IAM role
+/// trust policy". The text is UNCONFIRMED: it follows "Has prohibited field
+/// Resource".
+const NOT_PRINCIPAL_IN_TRUST: &str = "Has prohibited field NotPrincipal";
 const NO_VENDOR: &str =
     "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
 const TWO_COLONS: &str = "Actions/Condition can contain only one colon.";
@@ -410,10 +423,28 @@ fn actions_present(statement: &Map<String, Value>, _trust: bool) -> Option<Gramm
     (!names_any(statement, &["Action", "NotAction"])).then(|| GrammarProblem::new(NO_ACTIONS, None))
 }
 
+/// Two statements with one `Sid` (an empty `Sid` does not count, as in
+/// moto; UNCONFIRMED). Two identical statements are one once canonical, so
+/// their repeated `Sid` passes here, though AWS refuses it.
+fn repeated_sid(statements: &[&Map<String, Value>]) -> Option<GrammarProblem> {
+    let mut seen = std::collections::HashSet::new();
+    statements
+        .iter()
+        .filter_map(|s| s.get("Sid").and_then(Value::as_str))
+        .filter(|sid| !sid.is_empty())
+        .find(|sid| !seen.insert(*sid))
+        .map(|sid| GrammarProblem::new(REPEATED_SID, Some(format!("`Sid` {sid} is used twice"))))
+}
+
 fn principal_and_resource(statement: &Map<String, Value>, trust: bool) -> Option<GrammarProblem> {
     let has = |key: &str| statement.contains_key(key);
     let (problem, detail) = if trust {
-        if !names_any(statement, PRINCIPAL_KEYS) {
+        if has("NotPrincipal") {
+            (
+                NOT_PRINCIPAL_IN_TRUST,
+                Some("a trust policy names who may assume the role in `Principal`".into()),
+            )
+        } else if !names_any(statement, &["Principal"]) {
             // IAM's text reads like a stack trace: say it plainly too.
             (
                 NO_PRINCIPALS,
@@ -514,7 +545,14 @@ fn principal_values(statement: &Map<String, Value>, _trust: bool) -> Option<Gram
 
 fn valid_principal(kind: &str, value: &str) -> bool {
     match kind {
-        "AWS" => value == "*" || is_account_id(value) || is_iam_principal_arn(value),
+        // A wildcard stands only alone: not inside an ARN
+        // (`arn:aws:iam::111122223333:role/*`), per AWS's knowledge-center
+        // article on "Invalid principal in policy".
+        "AWS" => {
+            value == "*"
+                || is_account_id(value)
+                || (is_iam_principal_arn(value) && !value.contains('*'))
+        }
         // Any `<name>.amazonaws.com`: IAM checks against its list of services,
         // which the emulator does not have.
         "Service" => value
