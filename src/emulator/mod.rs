@@ -397,8 +397,15 @@ impl Emulator {
         };
         let mut shared = self.lock();
         let outcome = if shared.batch_owner.is_some() {
-            // This thread's batch (`lock` lets no other thread in): join it.
-            run_in_transaction(&shared.conn, env, body)
+            // This thread's batch (`lock` lets no other thread in): join it,
+            // unless SQLite rolled it back on its own (SQLITE_FULL, IOERR,
+            // NOMEM): run now, the call would commit alone while the batch
+            // reports it failed with the rest.
+            if shared.conn.is_autocommit() {
+                Err(OpError::Db(batch_rolled_back()))
+            } else {
+                run_in_transaction(&shared.conn, env, body)
+            }
         } else if is_read_only(operation) {
             read_call(&mut shared.conn, env, body)
         } else {
@@ -508,6 +515,15 @@ fn run_in_transaction<T>(
     result
 }
 
+/// The failure of a batch whose transaction SQLite rolled back after a
+/// storage error, which an earlier call of the batch reported.
+fn batch_rolled_back() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+        Some("SQLite rolled back the batch after a storage error".into()),
+    )
+}
+
 /// Ends a batch however its calls end (a panic too): rolls back what was
 /// not committed, then lets the waiting threads in.
 struct BatchEnd<'a>(&'a Emulator);
@@ -581,7 +597,14 @@ impl Cloud for Emulator {
         // From here until `end` drops, calls from other threads wait.
         let end = BatchEnd(self);
         let results: Vec<_> = calls.iter().map(|call| call.invoke(self)).collect();
-        let committed = self.lock().conn.execute_batch("COMMIT");
+        let committed = {
+            let shared = self.lock();
+            if shared.conn.is_autocommit() {
+                Err(batch_rolled_back())
+            } else {
+                shared.conn.execute_batch("COMMIT")
+            }
+        };
         drop(end);
         match committed {
             Ok(()) => results,
@@ -828,5 +851,56 @@ impl Cloud for Emulator {
         self.call("DescribeIamInstanceProfileAssociations", |cx| {
             ec2::describe_associations(cx, input)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PolicyDocument;
+
+    /// SQLite rolls a transaction back on its own when the file is full:
+    /// the calls of the batch after that must not run (each would commit
+    /// alone, on disk though reported failed with the batch).
+    #[test]
+    fn a_batch_sqlite_rolled_back_runs_no_further_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let emulator = Emulator::open(&dir.path().join("account.db")).unwrap();
+        let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
+        let create = |name: &str| {
+            Call::CreateRole(CreateRoleRequest {
+                role_name: name.into(),
+                assume_role_policy_document: trust.clone(),
+                ..CreateRoleRequest::default()
+            })
+        };
+        // Overflow pages the full file cannot give: SQLITE_FULL.
+        let resource = format!("arn:aws:s3:::{}", "b".repeat(9000));
+        let large = Call::PutRolePolicy(PutRolePolicyRequest {
+            role_name: "a".into(),
+            policy_name: "large".into(),
+            policy_document: serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}]
+            })
+            .to_string(),
+        });
+        {
+            let shared = emulator.lock();
+            let pages: i64 = shared
+                .conn
+                .query_row("PRAGMA page_count", [], |row| row.get(0))
+                .unwrap();
+            shared
+                .conn
+                .pragma_update(None, "max_page_count", pages)
+                .unwrap();
+        }
+        let calls = [create("a"), large, create("c")];
+        let results = emulator.invoke_batch(&calls.iter().collect::<Vec<_>>());
+        assert!(results.iter().all(Result::is_err), "{results:?}");
+        let message = &results[2].as_ref().unwrap_err().message;
+        assert!(message.contains("rolled back the batch"), "{message}");
+        assert!(emulator.snapshot().unwrap().roles.is_empty());
     }
 }
