@@ -778,6 +778,7 @@ fn an_account_over_its_quotas_round_trips() {
 #[test]
 fn a_call_from_another_thread_does_not_join_a_batch() {
     let (dir, cloud) = account();
+    let path = dir.path().join("nested/account.db");
     cloud
         .set_quotas(&Quotas {
             max_roles: 10_000,
@@ -795,26 +796,43 @@ fn a_call_from_another_thread_does_not_join_a_batch() {
         })
         .collect();
     // Another process's view of the file: it sees only committed calls.
-    let observer = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    let observer = Emulator::open(&path).unwrap();
+    // Another process's attempt to write, without waiting: it fails exactly
+    // while a transaction holds the account.
+    let probe = rusqlite::Connection::open(&path).unwrap();
+    probe.busy_timeout(Duration::ZERO).unwrap();
+    let started = std::sync::Barrier::new(2);
     let batch_done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| {
+            started.wait();
             let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
             assert!(results.iter().all(Result::is_ok));
             batch_done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
-        let mut made = 0;
-        while !batch_done.load(std::sync::atomic::Ordering::SeqCst) {
-            let name = format!("other-{made}");
-            create_role(&cloud, &name);
-            let seen = observer.get_role(&RoleNameRequest {
-                role_name: name.clone(),
-            });
+        started.wait();
+        // Until the batch holds the account: from then to its commit, a
+        // call from this thread overlaps it.
+        while probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_ok() {
             assert!(
-                seen.is_ok(),
-                "{name} was reported created but is not on disk"
+                !batch_done.load(std::sync::atomic::Ordering::SeqCst),
+                "the batch ended before this thread saw it hold the account"
             );
-            made += 1;
+            // Leaves the batch room to take the lock.
+            std::thread::sleep(Duration::from_micros(100));
         }
+        create_role(&cloud, "other");
+        let on_disk = |name: &str| {
+            observer
+                .get_role(&RoleNameRequest {
+                    role_name: name.into(),
+                })
+                .is_ok()
+        };
+        assert!(on_disk("other"), "reported created but not on disk");
+        assert!(
+            on_disk("batch-499"),
+            "answered before the batch it overlapped had committed"
+        );
     });
 }
