@@ -271,7 +271,7 @@ fn in_entry<T>(entry: &str, result: OpResult<T>) -> Result<T, String> {
     })
 }
 
-/// Whether every value is new to `seen` (compared as `key` makes them).
+/// The first value equal to an earlier one (compared as `key` makes them), if any.
 fn first_repeat<'a>(
     values: impl IntoIterator<Item = &'a str>,
     key: impl Fn(&str) -> String,
@@ -297,7 +297,7 @@ pub fn prepare(account: &AccountExport) -> Result<Prepared<'_>, String> {
         ));
     }
     let account_id = &account.account_id;
-    if !ids::is_account_id(account_id) {
+    if !crate::model::is_account_id(account_id) {
         return Err(format!("account_id {account_id:?} is not 12 digits"));
     }
     if !(0.0..=1.0).contains(&account.faults.throttle_rate) {

@@ -247,7 +247,7 @@ pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
 /// knows no other account and holds no users.
 fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {
     for arn in trust.aws_principals() {
-        let Some((account, path, name)) = ids::split_role_arn(arn) else {
+        let Some((account, path, name)) = crate::model::split_role_arn(arn) else {
             continue;
         };
         if account != cx.account_id() {

@@ -52,13 +52,6 @@ pub fn is_unique_id(id: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.len() == 17 && rest.bytes().all(|b| UPPER_ALNUM.contains(&b)))
 }
 
-/// Whether `text` is an AWS account id: 12 digits.
-pub fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-pub use crate::model::split_role_arn;
-
 /// Whether `id` has the shape EC2 gives ids with this prefix (8 or 17 hex digits).
 pub fn is_ec2_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|hex| {
@@ -77,6 +70,7 @@ pub fn timestamp(now_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::split_role_arn;
 
     #[test]
     fn formats() {

@@ -225,7 +225,7 @@ impl Emulator {
     /// Opens the account at `path`, creating it with `account_id` if it does not
     /// exist; an existing account must have that id.
     pub fn create(path: &Path, account_id: &str) -> Result<Emulator, EmulatorError> {
-        if !ids::is_account_id(account_id) {
+        if !crate::model::is_account_id(account_id) {
             return Err(EmulatorError::InvalidAccountId(account_id.to_string()));
         }
         Self::open_with(path, Some(account_id))

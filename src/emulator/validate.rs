@@ -187,7 +187,7 @@ pub fn policy_arn(arn: &str, param: &str) -> OpResult<()> {
         .strip_prefix("arn:aws:iam::")
         .and_then(|rest| rest.split_once(":policy/"))
         .is_some_and(|(owner, name)| {
-            (owner == "aws" || (owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit())))
+            (owner == "aws" || crate::model::is_account_id(owner))
                 && !name.is_empty()
                 && !name.ends_with('/')
         });

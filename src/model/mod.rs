@@ -237,6 +237,11 @@ pub struct Live {
     pub instances: BTreeMap<String, LiveInstance>,
 }
 
+/// Whether `text` is an AWS account id: 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// `(account, path, name)` of a role ARN such as `arn:aws:iam::123456789012:role/apps/web`.
 pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
     let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;

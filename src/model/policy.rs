@@ -14,6 +14,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::is_account_id;
+
 /// Statement keys whose value is a set of strings: order and duplicates do not matter,
 /// and a single string means the same as a one-element list.
 const SET_VALUED_STATEMENT_KEYS: &[&str] = &["Action", "NotAction", "Resource", "NotResource"];
@@ -292,10 +294,9 @@ fn syntax_problem(doc: &Value) -> Option<String> {
     if doc.get("Id").is_some_and(|id| !id.is_string()) {
         return Some("`Id` must be a string".into());
     }
-    let statements = match doc.get("Statement") {
-        None => return Some("the document has no `Statement`".into()),
-        Some(Value::Array(statements)) => statements,
-        Some(_) => return Some("`Statement` must be a statement or a list of them".into()),
+    // Canonical form makes `Statement` a list (of one, for a single statement).
+    let Some(statements) = doc.get("Statement").and_then(Value::as_array) else {
+        return Some("the document has no `Statement`".into());
     };
     if statements.is_empty() {
         return Some("`Statement` is empty".into());
@@ -400,13 +401,16 @@ fn version_problem(doc: &Value, required: bool) -> Option<GrammarProblem> {
 
 /// `allow` passes the syntax check (any case) but not IAM's older parser.
 fn effect_spelling(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
-    match statement.get("Effect").and_then(Value::as_str) {
-        Some("Allow" | "Deny") | None => None,
-        Some(other) => Some(GrammarProblem::new(
-            LEGACY_PARSING,
-            Some(format!("`Effect` is spelled Allow or Deny, not {other}")),
-        )),
-    }
+    statement
+        .get("Effect")
+        .and_then(Value::as_str)
+        .filter(|effect| !matches!(*effect, "Allow" | "Deny"))
+        .map(|other| {
+            GrammarProblem::new(
+                LEGACY_PARSING,
+                Some(format!("`Effect` is spelled Allow or Deny, not {other}")),
+            )
+        })
 }
 
 /// Whether the statement names at least one item under one of `keys`.
@@ -568,10 +572,6 @@ fn valid_principal(kind: &str, value: &str) -> bool {
         "Federated" | "CanonicalUser" => !value.is_empty(),
         _ => false,
     }
-}
-
-fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `arn:<partition>:iam|sts::<account>:<resource>`, e.g. a role, a user or `root`.
