@@ -282,6 +282,7 @@ pub fn check_tags(tags: &[Tag]) -> OpResult<()> {
             );
         }
         if !keys.insert(tag.key.as_str()) {
+            // cloud-custodian/cloud-custodian#3792, scylladb/scylla-cluster-tests#1532
             return reject(
                 ErrorCode::InvalidParameterValue,
                 format!("Duplicate tag key '{}' specified.", tag.key),
