@@ -104,6 +104,11 @@ rule!(
     1
 );
 rule!(stack_has_at_most_48_tags, "stack-tag-count.yaml", 1);
+rule!(
+    document_markers_inside_values_are_one_error,
+    "marker-in-value.yaml",
+    1
+);
 rule!(trust_service_json_text_and_file, "trust-forms.yaml", 0);
 
 #[test]
