@@ -533,12 +533,6 @@ fn ends_inside_a_value(error: &serde_saphyr::Error) -> bool {
     )
 }
 
-/// The parser's own limit on nested flow collections (`[[[[...`).
-fn is_recursion_limit(error: &serde_saphyr::Error) -> bool {
-    use serde_saphyr::MessageFormatter;
-    serde_saphyr::UserMessageFormatter.format_message(error) == "recursion limit exceeded"
-}
-
 /// A parser error as the user should read it, at its place in the file.
 fn yaml_error(error: &serde_saphyr::Error, chunk: &Chunk<'_>) -> YamlError {
     use serde_saphyr::Error;
@@ -589,30 +583,31 @@ fn yaml_error(error: &serde_saphyr::Error, chunk: &Chunk<'_>) -> YamlError {
             }
         }
         _ => {
-            let message = serde_saphyr::UserMessageFormatter.format_message(error);
-            if let Some(ErrorKind::DocumentIndicatorInQuotedScalar) = parser_kind(error) {
+            let kind = parser_kind(error);
+            // These are reported where the scalar before the tab starts:
+            // point at the tab itself.
+            if let Some(ErrorKind::TabInPlainScalar | ErrorKind::TabAtBlockScalarStart) = kind {
+                pos = pos.and_then(|pos| next_tab(chunk.text, pos)).or(pos);
+            }
+            if let Some(
+                ErrorKind::TabNotAllowed
+                | ErrorKind::TabInBlockIndentation
+                | ErrorKind::TabInIndentation
+                | ErrorKind::TabInPlainScalar
+                | ErrorKind::TabAtBlockScalarStart,
+            ) = kind
+            {
+                help = Some("YAML indents with spaces only: replace the tab with spaces".into());
+            }
+            match kind {
+                // The parser's own limit on nested flow collections (`[[[[...`).
+                Some(ErrorKind::RecursionLimitExceeded) => TOO_DEEP.into(),
                 // A `...` came before the closing quote: the same mistake as
                 // a quote still open at the end, so the same words.
-                "unclosed quote".into()
-            } else if is_recursion_limit(error) {
-                TOO_DEEP.into()
-            } else {
-                // Some tab errors are reported where the scalar before the tab
-                // starts: point at the tab itself.
-                let reported_early = [
-                    ErrorKind::TabInPlainScalar,
-                    ErrorKind::TabAtBlockScalarStart,
-                ]
-                .iter()
-                .any(|kind| message == kind.to_string());
-                if reported_early {
-                    pos = pos.and_then(|pos| next_tab(chunk.text, pos)).or(pos);
-                }
-                if message.contains("tab") {
-                    help =
-                        Some("YAML indents with spaces only: replace the tab with spaces".into());
-                }
-                message.into_owned()
+                Some(ErrorKind::DocumentIndicatorInQuotedScalar) => "unclosed quote".into(),
+                _ => serde_saphyr::UserMessageFormatter
+                    .format_message(error)
+                    .into_owned(),
             }
         }
     };
