@@ -71,6 +71,11 @@ rule!(policy_documents_are_well_formed, "policies.yaml", 1);
 rule!(trust_and_inline_policy_quotas, "policy-sizes.yaml", 1);
 rule!(trust_shorthand, "trust.yaml", 1);
 rule!(undeclared_references_are_warnings, "references.yaml", 0);
+rule!(
+    undeclared_references_allow_for_unread_documents,
+    "unreadable-declaration.yaml",
+    1
+);
 rule!(profile_roles_must_trust_ec2, "ec2-trust.yaml", 1);
 rule!(
     instances_have_one_valid_selector_and_appear_once,

@@ -29,10 +29,13 @@ const MAX_TAG_VALUE: usize = 256;
 /// Tags a user may declare: AWS's 50 minus rolecall's ownership tags.
 const MAX_USER_TAGS: usize = MAX_TAGS - OWNERSHIP_TAG_COUNT;
 
-/// Checks every declaration and the relations between them.
-pub fn check(documents: &[Document], diagnostics: &mut Vec<Diagnostic>) {
+/// Checks every declaration and the relations between them. `some_unread`:
+/// whether a document could not be read, so a reference may name a resource
+/// it declared.
+pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Diagnostic>) {
     let mut checker = Checker {
         documents,
+        some_unread,
         diagnostics,
         stack_tags: stack_tags(documents),
     };
@@ -41,6 +44,7 @@ pub fn check(documents: &[Document], diagnostics: &mut Vec<Diagnostic>) {
 
 struct Checker<'a> {
     documents: &'a [Document],
+    some_unread: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
     stack_tags: Vec<(&'a str, &'a str)>,
 }
@@ -380,10 +384,16 @@ impl<'a> Checker<'a> {
     }
 
     fn not_declared(&mut self, doc: &Document, name: &At<String>, what: &str, declared: &[&str]) {
+        // A document that could not be read may be where it is declared.
+        let or_unread = if self.some_unread {
+            ", or is declared in a document that could not be read"
+        } else {
+            ""
+        };
         let mut diagnostic = Diagnostic::warning(
             Some(location(doc, name.pos)),
             format!(
-                "{what} `{}` is not declared here: must already exist in the account",
+                "{what} `{}` is not declared here: must already exist in the account{or_unread}",
                 name.value
             ),
         );
