@@ -142,6 +142,9 @@ fn unquoted_scalars_keep_their_text() {
             ("g", "0b101"),
             ("hex", "0x1F"),
             ("off", "on"),
+            ("quoted-int", "31"),
+            ("tagged-float", "3.0"),
+            ("tagged-int", "31"),
             ("version", "1.10"),
             ("zip", "0042"),
         ]

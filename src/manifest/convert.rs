@@ -144,9 +144,26 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// How a boolean or number was written (`0x1F`, `1.10`), where it has a position.
+    /// How a plain boolean or number was written (`0x1F`, `1.10`), where it has a position.
     fn source(&self, node: &Node) -> Option<&'a str> {
         self.document?.source(node)
+    }
+
+    /// A boolean or number as text: as written when plain (`0x1F`, `1.10`);
+    /// quoted or tagged (`!!int "0x1F"`), as it reads (`31`). `None` deep in a
+    /// document, where nothing tells how it was written.
+    fn scalar_text(&self, node: &Node) -> Option<String> {
+        if let Some(written) = self.source(node) {
+            return Some(written.to_string());
+        }
+        match node.value {
+            _ if !node.has_span() => None,
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            // `3600.0`, not `3600`: it reads as a fraction.
+            Value::Float(f) => Some(format!("{f:?}")),
+            _ => None,
+        }
     }
 
     /// A scalar as written, for messages: "`3600.0`", "the text `one hour`";
@@ -156,7 +173,7 @@ impl<'a> Ctx<'a> {
         let shown = match &node.value {
             Value::String(text) => Some(format!("the text `{text}`")),
             Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
-                self.source(node).map(|text| format!("`{text}`"))
+                self.scalar_text(node).map(|text| format!("`{text}`"))
             }
             _ => None,
         };
@@ -631,14 +648,15 @@ fn key_text(node: &Node, ctx: &Ctx<'_>) -> Option<String> {
 
 /// A string. A boolean or number written without quotes is taken as the
 /// text it was written as (`0x1F`, `1.10`, `true`): the field wants text, and
-/// reading `1.10` as a number first would make it `1.1`. Deep in a document
-/// there is no source text: such scalars must be quoted.
+/// reading `1.10` as a number first would make it `1.1`. One with a tag or
+/// quotes (`!!int "0x1F"`) asked to be read: it is the text of its value.
+/// Deep in a document there is no source text: such scalars must be quoted.
 /// `what` and `expected` make the message: "{what} must be {expected}, found ...".
 fn scalar_string(node: &Node, what: &str, expected: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
     let text = match &node.value {
         Value::String(s) => s.clone(),
-        Value::Bool(_) | Value::Int(_) | Value::Float(_) => match ctx.source(node) {
-            Some(text) => text.to_string(),
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => match ctx.scalar_text(node) {
+            Some(text) => text,
             None => {
                 ctx.push(
                     Diagnostic::error(

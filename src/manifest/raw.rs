@@ -56,6 +56,13 @@ pub struct Node {
     pub span: Span,
 }
 
+impl Node {
+    /// Whether the parser said where this boolean or number was written.
+    pub fn has_span(&self) -> bool {
+        self.span.start < self.span.end
+    }
+}
+
 /// A byte range in a document's text; empty when unknown (no scalar is empty).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -97,11 +104,38 @@ pub struct Document<'t> {
 }
 
 impl<'t> Document<'t> {
-    /// The text a boolean or number was written as (`yes`, `0x1F`, `1.10`),
-    /// for the positioned levels of the tree; `None` for other nodes.
+    /// The text a boolean or number was written as (`true`, `0x1F`, `1.10`),
+    /// for the positioned levels of the tree; `None` for other nodes. Only a
+    /// plain scalar reads as it is written: for one that is quoted or tagged
+    /// (`!!int "0x1F"`, `!!float 3600`) the text is not the value, so `None`.
     pub fn source(&self, node: &Node) -> Option<&'t str> {
         let Span { start, end } = node.span;
-        (start < end).then(|| self.text.get(start as usize..end as usize))?
+        let written = self
+            .text
+            .get(start as usize..end as usize)
+            .filter(|_| node.has_span())?;
+        let plain = !written.starts_with(['"', '\'', '!', '&', '*', '|', '>'])
+            && !is_tagged(self.text, start as usize);
+        plain.then_some(written)
+    }
+}
+
+/// Whether the scalar at byte `start` has a tag. The parser's span leaves out
+/// a scalar's tag and anchor (`!!float &a 3600`), which come before it,
+/// each after a space, line break, or flow indicator.
+fn is_tagged(text: &str, start: usize) -> bool {
+    let mut before = text.get(..start).unwrap_or_default();
+    loop {
+        before = before.trim_end_matches([' ', '\t', '\r', '\n']);
+        // All ASCII: the byte after one is where the property starts.
+        let property_start = before
+            .rfind([' ', '\t', '\r', '\n', '[', '{', ','])
+            .map_or(0, |i| i + 1);
+        match before[property_start..].chars().next() {
+            Some('&') => before = &before[..property_start],
+            Some('!') => return true,
+            _ => return false,
+        }
     }
 }
 
@@ -906,7 +940,8 @@ mod tests {
 
     #[test]
     fn only_true_and_false_are_booleans_and_numbers_keep_their_text() {
-        let text = "a: no\nb: Yes\nc: 0x1F\nd: true\ne: 1.10\nf: 0042\ng: 42\nh: &n +1\ni: *n\n";
+        let text = "a: no\nb: Yes\nc: 0x1F\nd: true\ne: 1.10\nf: 0042\ng: 42\nh: &n +1\ni: *n\n\
+                    j: !!int \"0x1F\"\nk: !!float 3600\nl: !!int &t\n  5\nm: [!!str x,7]\n";
         with_parsed(text, |parsed| {
             let document = &parsed.documents[0];
             let value = |key| &field(document, key).value;
@@ -922,6 +957,17 @@ mod tests {
             assert_eq!(value("g"), &Value::Int(42));
             assert_eq!(source("i"), Some("+1"), "an alias has its anchor's text");
             assert_eq!(source("a"), None, "strings need no source");
+            assert_eq!(source("j"), None, "quoted: the text is not the value");
+            assert_eq!(source("k"), None, "tagged: the text is not the value");
+            assert_eq!(source("l"), None, "tagged, with an anchor after the tag");
+            let Value::Seq(items) = value("m") else {
+                panic!("not a list")
+            };
+            assert_eq!(
+                document.source(&items[1]),
+                Some("7"),
+                "the tag is another entry's"
+            );
         });
     }
 
