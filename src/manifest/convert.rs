@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 use super::diagnostic::Diagnostic;
 use super::files;
 use super::raw::{self, Node, Pos, Value};
+use super::validate::{SESSION_RANGE, session_out_of_range};
 use crate::model::{Location, PolicyDocument};
 
 /// A value and where it was written.
@@ -384,7 +385,8 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
     })
 }
 
-/// `max_session_duration`: a whole number of seconds. The range is checked in `validate`.
+/// `max_session_duration`: a whole number of seconds. The range of an integer
+/// is checked in `validate`.
 fn session_duration(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<i128>> {
     if let Value::Int(seconds) = node.value {
         return Some(At {
@@ -392,24 +394,36 @@ fn session_duration(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<i128>> {
             pos: node.pos,
         });
     }
-    let help = match &node.value {
-        // `3600.0`
-        Value::Float(seconds) if seconds.fract() == 0.0 && seconds.abs() < 1e15 => {
-            format!("write `{seconds:.0}`")
-        }
-        // `7_200`: a YAML 1.1 spelling, read as text here.
-        Value::String(text)
-            if text.contains('_') && text.replace('_', "").parse::<u64>().is_ok() =>
+    let (start, end) = (*SESSION_RANGE.start(), *SESSION_RANGE.end());
+    let found = ctx.found(node);
+    let diagnostic = match &node.value {
+        // Whole but out of range, such as a number too long for an integer
+        // (`99999999999999999999` reads as a float): the range is the mistake.
+        Value::Float(seconds)
+            if seconds.fract() == 0.0 && !(start as f64..=end as f64).contains(seconds) =>
         {
-            format!("write `{}`, without `_`", text.replace('_', ""))
+            Diagnostic::error(ctx.location(node.pos), session_out_of_range(&found))
         }
-        _ => "IAM allows 3600 to 43200 seconds (1 to 12 hours)".into(),
+        value => {
+            let help = match value {
+                // `3600.0` or `!!float 3600`
+                Value::Float(seconds) if seconds.fract() == 0.0 => format!("write `{seconds:.0}`"),
+                // `7_200`: a YAML 1.1 spelling, read as text here.
+                Value::String(text)
+                    if text.contains('_') && text.replace('_', "").parse::<u64>().is_ok() =>
+                {
+                    format!("write `{}`, without `_`", text.replace('_', ""))
+                }
+                _ => format!("IAM allows {start} to {end} seconds (1 to 12 hours)"),
+            };
+            Diagnostic::error(
+                ctx.location(node.pos),
+                format!("`max_session_duration` must be a whole number of seconds, found {found}"),
+            )
+            .with_help(help)
+        }
     };
-    let message = format!(
-        "`max_session_duration` must be a whole number of seconds, found {}",
-        ctx.found(node)
-    );
-    ctx.push(Diagnostic::error(ctx.location(node.pos), message).with_help(help));
+    ctx.push(diagnostic);
     None
 }
 

@@ -20,7 +20,7 @@ const MAX_PROFILE_NAME: usize = 128;
 const MAX_POLICY_NAME: usize = 128;
 const MAX_PATH: usize = 512;
 const MAX_DESCRIPTION: usize = 1000;
-const SESSION_RANGE: std::ops::RangeInclusive<i128> = 3600..=43200;
+pub(super) const SESSION_RANGE: std::ops::RangeInclusive<i128> = 3600..=43200;
 const MAX_MANAGED_POLICIES: usize = 10;
 const MAX_TRUST_SIZE: usize = 2048;
 const MAX_INLINE_TOTAL: usize = 10_240;
@@ -153,16 +153,8 @@ impl<'a> Checker<'a> {
         if let Some(duration) = &role.max_session_duration
             && !SESSION_RANGE.contains(&duration.value)
         {
-            self.error(
-                doc,
-                duration.pos,
-                format!(
-                    "max_session_duration {} is out of range: IAM allows {} to {} seconds (1 to 12 hours)",
-                    duration.value,
-                    SESSION_RANGE.start(),
-                    SESSION_RANGE.end()
-                ),
-            );
+            let found = format!("`{}`", duration.value);
+            self.error(doc, duration.pos, session_out_of_range(&found));
         }
         if let Some(trust) = &role.trust {
             if let Some(problem) = trust.value.grammar_problem(true) {
@@ -633,6 +625,16 @@ impl<'a> Checker<'a> {
             );
         }
     }
+}
+
+/// The message for a `max_session_duration` out of IAM's range; `found` is
+/// the value as the message shows it.
+pub(super) fn session_out_of_range(found: &str) -> String {
+    format!(
+        "`max_session_duration` must be between {} and {} seconds (1 to 12 hours), found {found}",
+        SESSION_RANGE.start(),
+        SESSION_RANGE.end()
+    )
 }
 
 /// How the tag keys of a resource compare: IAM ignores case for role tag keys.
