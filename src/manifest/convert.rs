@@ -239,16 +239,20 @@ pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Optio
     let kind_node = fields.get("kind");
     let Some(kind_node) = kind_node else {
         // `Kind: Role` or `kidn: Role`: point at the misspelt key.
-        let misspelt = fields
-            .entries
-            .iter()
-            .find(|(name, _, _)| did_you_mean(name, &["kind"]).is_some());
+        let misspelt = fields.entries.iter().find_map(|(name, key, _)| {
+            did_you_mean(name, &["kind"]).map(|suggestion| (name, key, suggestion))
+        });
         let diagnostic = match misspelt {
-            Some((name, key, _)) => Diagnostic::error(
-                ctx.location(key.pos),
-                format!("document has no `kind`, but a field `{name}`"),
-            )
-            .with_help("did you mean `kind`? field names are lower case"),
+            Some((name, key, mut help)) => {
+                if name.eq_ignore_ascii_case("kind") {
+                    help.push_str(" field names are lower case");
+                }
+                Diagnostic::error(
+                    ctx.location(key.pos),
+                    format!("document has no `kind`, but a field `{name}`"),
+                )
+                .with_help(help)
+            }
             None => Diagnostic::error(ctx.location(node.pos), "document has no `kind`")
                 .with_help(kinds_help()),
         };
