@@ -87,6 +87,25 @@ fn sample_manifests_satisfy_the_schema() {
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
+/// The loader and the schema agree on what is valid shape: whatever the
+/// loader accepts (unquoted numbers as names, say), an editor must not flag.
+#[test]
+fn fixtures_the_loader_accepts_satisfy_the_schema() {
+    let validator = validator();
+    let mut files = Vec::new();
+    yaml_files(&root().join("tests/fixtures/manifest"), &mut files);
+    let accepted: Vec<&PathBuf> = files
+        .iter()
+        .filter(|file| rolecall::manifest::load(&[file.to_path_buf()]).is_ok())
+        .collect();
+    assert!(accepted.len() >= 3, "too few fixtures load: {accepted:?}");
+    let errors: Vec<String> = accepted
+        .iter()
+        .flat_map(|file| schema_errors(&validator, file))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
 #[test]
 fn schema_rejects_what_the_loader_rejects() {
     let validator = validator();
