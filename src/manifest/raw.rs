@@ -664,11 +664,25 @@ fn alias_name(text: &str) -> Option<&str> {
     (end > 0).then(|| &rest[..end])
 }
 
-/// The place of the first tab at or after `from`.
+/// The place of the first tab at or after `from` that indents a line (only
+/// spaces and tabs before it, content after it). Tabs after content on a
+/// line, trailing or between words, are allowed: they are not the mistake.
 fn next_tab(text: &str, from: Pos) -> Option<Pos> {
     let start = byte_of(text, from)?;
-    let tab = start + text[start..].find('\t')?;
-    Some(pos_of_byte(text, tab))
+    let mut line_start = 0;
+    for line in lines(text) {
+        let content = line.trim_start_matches([' ', '\t']);
+        let indent = &line[..line.len() - content.len()];
+        let tab = indent
+            .find('\t')
+            .map(|i| line_start + i)
+            .filter(|&tab| tab >= start && !content.trim_end_matches(['\r', '\n']).is_empty());
+        if let Some(tab) = tab {
+            return Some(pos_of_byte(text, tab));
+        }
+        line_start += line.len();
+    }
+    None
 }
 
 fn pos_of(location: serde_saphyr::Location) -> Option<Pos> {
@@ -1086,6 +1100,12 @@ mod tests {
         assert!(error.help.as_deref().unwrap().contains("spaces"));
         let error = &errors("a: 1\nb: |\n\tx\n")[0];
         assert_eq!(error.pos, at(3, 1), "{error:?}");
+        // Tabs after content on a line (trailing, between words) are allowed:
+        // the tab at fault is the one that indents.
+        for text in ["x: é\t\n\tb: 2\n", "x: a\tb\n\tc: 1\n"] {
+            let error = &errors(text)[0];
+            assert_eq!(error.pos, at(2, 1), "{text:?}: {error:?}");
+        }
     }
 
     #[test]
