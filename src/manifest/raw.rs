@@ -519,7 +519,7 @@ fn byte_of(text: &str, pos: Pos) -> Option<usize> {
 }
 
 /// The place of a byte offset in a text.
-fn pos_of_byte(text: &str, byte: usize) -> Pos {
+pub fn pos_of_byte(text: &str, byte: usize) -> Pos {
     let mut line_number = 1;
     let mut line_start = 0;
     for line in lines(text) {
