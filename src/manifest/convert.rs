@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{self, Diagnostic};
 use super::files;
 use super::raw::{self, Node, Pos, Value};
 use super::validate::{SESSION_RANGE, session_out_of_range};
@@ -193,11 +193,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn location(&self, pos: Pos) -> Option<Location> {
-        Some(Location {
-            file: self.file.to_string(),
-            line: pos.line as usize,
-            column: pos.column as usize,
-        })
+        Some(diagnostic::location(&self.file, pos))
     }
 
     fn error(&mut self, pos: Pos, message: impl Into<String>) {

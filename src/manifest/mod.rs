@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 
-use crate::model::{Desired, Location};
+use crate::model::Desired;
 
 /// A successful load: the model, the warnings worth showing, how many files were read.
 #[derive(Debug, Clone)]
@@ -141,12 +141,10 @@ fn read_file(path: &Path) -> FileResult {
     let mut diagnostics = Vec::new();
     let file: Arc<str> = path.display().to_string().into();
     let at = |pos: Option<raw::Pos>| {
-        let pos = pos.unwrap_or(raw::Pos { line: 1, column: 1 });
-        Some(Location {
-            file: file.to_string(),
-            line: pos.line as usize,
-            column: pos.column as usize,
-        })
+        Some(diagnostic::location(
+            &file,
+            pos.unwrap_or(raw::Pos { line: 1, column: 1 }),
+        ))
     };
     let text = match files::read_text(path, files::MAX_MANIFEST_BYTES) {
         Ok(text) => text,

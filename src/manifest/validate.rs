@@ -9,7 +9,7 @@ use super::convert::{
     At, Decl, Document, InlineDecl, InstanceDecl, ProfileDecl, RoleDecl, StackDecl, TagsDecl,
     did_you_mean,
 };
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{self, Diagnostic};
 use super::raw::Pos;
 use crate::model::{
     Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
@@ -645,11 +645,7 @@ enum TagKeys {
 }
 
 fn location(doc: &Document, pos: Pos) -> Location {
-    Location {
-        file: doc.file.to_string(),
-        line: pos.line as usize,
-        column: pos.column as usize,
-    }
+    diagnostic::location(&doc.file, pos)
 }
 
 /// A character as the user would want to see it in a message.
