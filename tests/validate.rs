@@ -67,6 +67,7 @@ rule!(managed_policy_arns_count_and_repeats, "arns.yaml", 1);
 rule!(tag_keys_values_and_reserved_prefixes, "tags.yaml", 1);
 rule!(tag_key_and_value_lengths, "tag-lengths.yaml", 1);
 rule!(at_most_48_tags_after_stack_merge, "tag-count.yaml", 1);
+rule!(at_most_48_tags_without_a_stack, "own-tag-count.yaml", 1);
 rule!(policy_documents_are_well_formed, "policies.yaml", 1);
 rule!(trust_and_inline_policy_quotas, "policy-sizes.yaml", 1);
 rule!(trust_shorthand, "trust.yaml", 1);

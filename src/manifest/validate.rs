@@ -132,7 +132,7 @@ impl<'a> Checker<'a> {
             },
         );
         if let Some(tags) = &decl.tags {
-            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), false);
+            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), 0);
         }
     }
 
@@ -191,15 +191,11 @@ impl<'a> Checker<'a> {
                 why: "role tag keys ignore case",
             },
         );
-        let merged = merged_count(&self.stack_tags, &pairs(&role.tags), true);
+        let own = pairs(&role.tags);
+        let merged = merged_count(&self.stack_tags, &own, true);
         let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
-        self.tag_count(
-            doc,
-            pos,
-            &format!("role `{}`", role.name.value),
-            merged,
-            true,
-        );
+        let what = format!("role `{}`", role.name.value);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
     }
 
     fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
@@ -218,10 +214,11 @@ impl<'a> Checker<'a> {
             self.name(doc, &role.value, role.pos, "role name", MAX_ROLE_NAME);
         }
         self.tags(doc, &profile.tags, TagKeys::Exact);
-        let merged = merged_count(&self.stack_tags, &pairs(&profile.tags), false);
+        let own = pairs(&profile.tags);
+        let merged = merged_count(&self.stack_tags, &own, false);
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
-        self.tag_count(doc, pos, &what, merged, true);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
     }
 
     fn instance(
@@ -613,9 +610,13 @@ impl<'a> Checker<'a> {
     }
 
     /// `what` says whose tags these are; `merged`, whether the stack's tags were merged in.
-    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, merged: bool) {
+    /// `count` tags in all, `from_stack` of them the stack's.
+    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, from_stack: usize) {
         if count > MAX_USER_TAGS {
-            let merged = if merged { " (stack tags included)" } else { "" };
+            let merged = match from_stack {
+                0 => String::new(),
+                n => format!(" ({n} from the stack)"),
+            };
             self.error(
                 doc,
                 pos,
