@@ -157,9 +157,9 @@ fn unquoted_scalars_keep_their_text() {
 
 #[test]
 fn trust_as_a_service_json_text_or_file() {
-    let desired = manifest::load(&[fixture("trust-forms.yaml")])
-        .unwrap()
-        .desired;
+    let loaded = manifest::load(&[fixture("trust-forms.yaml")]).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let desired = loaded.desired;
     let trusts = |role: &str, service: &str| desired.roles[role].trust.trusts_service(service);
     assert!(trusts("tasks", "ecs-tasks.amazonaws.com"));
     assert!(trusts("json-text", "ec2.amazonaws.com"));

@@ -115,7 +115,6 @@ rule!(
     "marker-in-value.yaml",
     1
 );
-rule!(trust_service_json_text_and_file, "trust-forms.yaml", 0);
 
 #[test]
 fn ten_mistakes_are_all_reported_at_their_lines() {
