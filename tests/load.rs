@@ -142,6 +142,9 @@ fn unquoted_scalars_keep_their_text() {
             ("g", "0b101"),
             ("hex", "0x1F"),
             ("off", "on"),
+            ("quoted-int", "31"),
+            ("tagged-float", "3.0"),
+            ("tagged-int", "31"),
             ("version", "1.10"),
             ("zip", "0042"),
         ]
@@ -154,9 +157,9 @@ fn unquoted_scalars_keep_their_text() {
 
 #[test]
 fn trust_as_a_service_json_text_or_file() {
-    let desired = manifest::load(&[fixture("trust-forms.yaml")])
-        .unwrap()
-        .desired;
+    let loaded = manifest::load(&[fixture("trust-forms.yaml")]).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let desired = loaded.desired;
     let trusts = |role: &str, service: &str| desired.roles[role].trust.trusts_service(service);
     assert!(trusts("tasks", "ecs-tasks.amazonaws.com"));
     assert!(trusts("json-text", "ec2.amazonaws.com"));

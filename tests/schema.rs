@@ -87,6 +87,25 @@ fn sample_manifests_satisfy_the_schema() {
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
+/// The loader and the schema agree on what is valid shape: whatever the
+/// loader accepts (unquoted numbers as names, say), an editor must not flag.
+#[test]
+fn fixtures_the_loader_accepts_satisfy_the_schema() {
+    let validator = validator();
+    let mut files = Vec::new();
+    yaml_files(&root().join("tests/fixtures/manifest"), &mut files);
+    let accepted: Vec<&PathBuf> = files
+        .iter()
+        .filter(|file| rolecall::manifest::load(&[file.to_path_buf()]).is_ok())
+        .collect();
+    assert!(accepted.len() >= 3, "too few fixtures load: {accepted:?}");
+    let errors: Vec<String> = accepted
+        .iter()
+        .flat_map(|file| schema_errors(&validator, file))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
 #[test]
 fn schema_rejects_what_the_loader_rejects() {
     let validator = validator();
@@ -151,10 +170,53 @@ fn defaults_shown_to_editors_are_the_loaders() {
     }
 }
 
+/// Every `description` in `schema`, however deep.
+fn descriptions<'a>(schema: &'a Value, found: &mut Vec<&'a str>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = map.get("description") {
+                found.push(text);
+            }
+            map.values().for_each(|value| descriptions(value, found));
+        }
+        Value::Array(items) => items.iter().for_each(|item| descriptions(item, found)),
+        _ => {}
+    }
+}
+
+/// Editors show these texts on hover: they come from doc comments, so Rust
+/// (attributes, generics, paths, intra-doc links) can slip into them.
 #[test]
-fn description_speaks_to_users() {
+fn descriptions_speak_to_users() {
     let schema: Value = serde_json::from_str(&rolecall::manifest::schema::to_json()).unwrap();
-    let description = schema["description"].as_str().unwrap_or_default();
-    assert!(description.contains("`kind`"), "{description}");
-    assert!(!description.contains("serde"), "{description}");
+    let root = schema["description"].as_str().unwrap_or_default();
+    let words: Vec<&str> = root.split(|c: char| !c.is_alphanumeric()).collect();
+    let kinds: Vec<&str> = schema["oneOf"]
+        .as_array()
+        .expect("oneOf")
+        .iter()
+        .filter_map(|variant| variant["properties"]["kind"]["const"].as_str())
+        .collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    for kind in kinds {
+        assert!(
+            words.contains(&kind),
+            "the description names no {kind}: {root}"
+        );
+    }
+
+    let mut found = Vec::new();
+    descriptions(&schema, &mut found);
+    assert!(found.len() >= 15, "descriptions not found: {found:?}");
+    let rust = [
+        "#[", "Option<", "Vec<", "T>", "::", "[`", "serde", "schemars", "Self",
+    ];
+    for text in found {
+        for syntax in rust {
+            assert!(
+                !text.contains(syntax),
+                "{syntax:?} in a description: {text}"
+            );
+        }
+    }
 }

@@ -67,10 +67,16 @@ rule!(managed_policy_arns_count_and_repeats, "arns.yaml", 1);
 rule!(tag_keys_values_and_reserved_prefixes, "tags.yaml", 1);
 rule!(tag_key_and_value_lengths, "tag-lengths.yaml", 1);
 rule!(at_most_48_tags_after_stack_merge, "tag-count.yaml", 1);
+rule!(at_most_48_tags_without_a_stack, "own-tag-count.yaml", 1);
 rule!(policy_documents_are_well_formed, "policies.yaml", 1);
 rule!(trust_and_inline_policy_quotas, "policy-sizes.yaml", 1);
 rule!(trust_shorthand, "trust.yaml", 1);
 rule!(undeclared_references_are_warnings, "references.yaml", 0);
+rule!(
+    undeclared_references_allow_for_unread_documents,
+    "unreadable-declaration.yaml",
+    1
+);
 rule!(profile_roles_must_trust_ec2, "ec2-trust.yaml", 1);
 rule!(
     instances_have_one_valid_selector_and_appear_once,
@@ -104,7 +110,11 @@ rule!(
     1
 );
 rule!(stack_has_at_most_48_tags, "stack-tag-count.yaml", 1);
-rule!(trust_service_json_text_and_file, "trust-forms.yaml", 0);
+rule!(
+    document_markers_inside_values_are_one_error,
+    "marker-in-value.yaml",
+    1
+);
 
 #[test]
 fn ten_mistakes_are_all_reported_at_their_lines() {

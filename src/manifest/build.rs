@@ -2,10 +2,10 @@
 //! in, stack tags merged under resource tags, every resource's place recorded.
 
 use super::convert::{Decl, Document, TagsDecl};
-use super::raw::Pos;
+use super::diagnostic::location;
 use crate::model::{
     self, DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK, Desired, InstanceProfile, InstanceSelector,
-    InstanceSpec, Location, Role, Tags,
+    InstanceSpec, Role, Tags,
 };
 
 /// Tags as plain pairs, in manifest order.
@@ -78,11 +78,6 @@ pub fn desired(documents: Vec<Document>) -> Desired {
         ..Desired::default()
     };
     for doc in documents {
-        let location = |pos: Pos| Location {
-            file: doc.file.to_string(),
-            line: pos.line as usize,
-            column: pos.column as usize,
-        };
         match doc.decl {
             Decl::Stack(stack) => {
                 if let Some(name) = stack.name {
@@ -97,7 +92,7 @@ pub fn desired(documents: Vec<Document>) -> Desired {
                 let name = role.name.value;
                 desired
                     .locations
-                    .insert(model::role_key(&name), location(role.name.pos));
+                    .insert(model::role_key(&name), location(&doc.file, role.name.pos));
                 let role = Role {
                     name: name.clone(),
                     path: role.path.map_or_else(|| "/".into(), |p| p.value),
@@ -127,9 +122,10 @@ pub fn desired(documents: Vec<Document>) -> Desired {
             Decl::Profile(profile) => {
                 let tags = merge_tags(&stack_pairs, &pairs(&profile.tags), false);
                 let name = profile.name.value;
-                desired
-                    .locations
-                    .insert(model::profile_key(&name), location(profile.name.pos));
+                desired.locations.insert(
+                    model::profile_key(&name),
+                    location(&doc.file, profile.name.pos),
+                );
                 let profile = InstanceProfile {
                     name: name.clone(),
                     path: profile.path.map_or_else(|| "/".into(), |p| p.value),
@@ -147,7 +143,7 @@ pub fn desired(documents: Vec<Document>) -> Desired {
                 let (InstanceSelector::Id(key) | InstanceSelector::Name(key)) = &selector;
                 desired
                     .locations
-                    .insert(model::instance_key(key), location(pos));
+                    .insert(model::instance_key(key), location(&doc.file, pos));
                 desired.instances.push(InstanceSpec {
                     selector,
                     profile: instance.profile.value,

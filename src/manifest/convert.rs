@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{self, Diagnostic};
 use super::files;
 use super::raw::{self, Node, Pos, Value};
+use super::validate::{SESSION_RANGE, session_out_of_range};
 use crate::model::{Location, PolicyDocument};
 
 /// A value and where it was written.
@@ -144,9 +145,26 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// How a boolean or number was written (`0x1F`, `1.10`), where it has a position.
+    /// How a plain boolean or number was written (`0x1F`, `1.10`), where it has a position.
     fn source(&self, node: &Node) -> Option<&'a str> {
         self.document?.source(node)
+    }
+
+    /// A boolean or number as text: as written when plain (`0x1F`, `1.10`);
+    /// quoted or tagged (`!!int "0x1F"`), as it reads (`31`). `None` deep in a
+    /// document, where nothing tells how it was written.
+    fn scalar_text(&self, node: &Node) -> Option<String> {
+        if let Some(written) = self.source(node) {
+            return Some(written.to_string());
+        }
+        match node.value {
+            _ if !node.has_span() => None,
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            // `3600.0`, not `3600`: it reads as a fraction.
+            Value::Float(f) => Some(format!("{f:?}")),
+            _ => None,
+        }
     }
 
     /// A scalar as written, for messages: "`3600.0`", "the text `one hour`";
@@ -156,7 +174,7 @@ impl<'a> Ctx<'a> {
         let shown = match &node.value {
             Value::String(text) => Some(format!("the text `{text}`")),
             Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
-                self.source(node).map(|text| format!("`{text}`"))
+                self.scalar_text(node).map(|text| format!("`{text}`"))
             }
             _ => None,
         };
@@ -175,11 +193,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn location(&self, pos: Pos) -> Option<Location> {
-        Some(Location {
-            file: self.file.to_string(),
-            line: pos.line as usize,
-            column: pos.column as usize,
-        })
+        Some(diagnostic::location(&self.file, pos))
     }
 
     fn error(&mut self, pos: Pos, message: impl Into<String>) {
@@ -221,16 +235,20 @@ pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Optio
     let kind_node = fields.get("kind");
     let Some(kind_node) = kind_node else {
         // `Kind: Role` or `kidn: Role`: point at the misspelt key.
-        let misspelt = fields
-            .entries
-            .iter()
-            .find(|(name, _, _)| did_you_mean(name, &["kind"]).is_some());
+        let misspelt = fields.entries.iter().find_map(|(name, key, _)| {
+            did_you_mean(name, &["kind"]).map(|suggestion| (name, key, suggestion))
+        });
         let diagnostic = match misspelt {
-            Some((name, key, _)) => Diagnostic::error(
-                ctx.location(key.pos),
-                format!("document has no `kind`, but a field `{name}`"),
-            )
-            .with_help("did you mean `kind`? field names are lower case"),
+            Some((name, key, mut help)) => {
+                if name.eq_ignore_ascii_case("kind") {
+                    help.push_str(" field names are lower case");
+                }
+                Diagnostic::error(
+                    ctx.location(key.pos),
+                    format!("document has no `kind`, but a field `{name}`"),
+                )
+                .with_help(help)
+            }
             None => Diagnostic::error(ctx.location(node.pos), "document has no `kind`")
                 .with_help(kinds_help()),
         };
@@ -367,7 +385,8 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
     })
 }
 
-/// `max_session_duration`: a whole number of seconds. The range is checked in `validate`.
+/// `max_session_duration`: a whole number of seconds. The range of an integer
+/// is checked in `validate`.
 fn session_duration(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<i128>> {
     if let Value::Int(seconds) = node.value {
         return Some(At {
@@ -375,24 +394,36 @@ fn session_duration(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<i128>> {
             pos: node.pos,
         });
     }
-    let help = match &node.value {
-        // `3600.0`
-        Value::Float(seconds) if seconds.fract() == 0.0 && seconds.abs() < 1e15 => {
-            format!("write `{seconds:.0}`")
-        }
-        // `7_200`: a YAML 1.1 spelling, read as text here.
-        Value::String(text)
-            if text.contains('_') && text.replace('_', "").parse::<u64>().is_ok() =>
+    let (start, end) = (*SESSION_RANGE.start(), *SESSION_RANGE.end());
+    let found = ctx.found(node);
+    let diagnostic = match &node.value {
+        // Whole but out of range, such as a number too long for an integer
+        // (`99999999999999999999` reads as a float): the range is the mistake.
+        Value::Float(seconds)
+            if seconds.fract() == 0.0 && !(start as f64..=end as f64).contains(seconds) =>
         {
-            format!("write `{}`, without `_`", text.replace('_', ""))
+            Diagnostic::error(ctx.location(node.pos), session_out_of_range(&found))
         }
-        _ => "IAM allows 3600 to 43200 seconds (1 to 12 hours)".into(),
+        value => {
+            let help = match value {
+                // `3600.0` or `!!float 3600`
+                Value::Float(seconds) if seconds.fract() == 0.0 => format!("write `{seconds:.0}`"),
+                // `7_200`: a YAML 1.1 spelling, read as text here.
+                Value::String(text)
+                    if text.contains('_') && text.replace('_', "").parse::<u64>().is_ok() =>
+                {
+                    format!("write `{}`, without `_`", text.replace('_', ""))
+                }
+                _ => format!("IAM allows {start} to {end} seconds (1 to 12 hours)"),
+            };
+            Diagnostic::error(
+                ctx.location(node.pos),
+                format!("`max_session_duration` must be a whole number of seconds, found {found}"),
+            )
+            .with_help(help)
+        }
     };
-    let message = format!(
-        "`max_session_duration` must be a whole number of seconds, found {}",
-        ctx.found(node)
-    );
-    ctx.push(Diagnostic::error(ctx.location(node.pos), message).with_help(help));
+    ctx.push(diagnostic);
     None
 }
 
@@ -631,14 +662,15 @@ fn key_text(node: &Node, ctx: &Ctx<'_>) -> Option<String> {
 
 /// A string. A boolean or number written without quotes is taken as the
 /// text it was written as (`0x1F`, `1.10`, `true`): the field wants text, and
-/// reading `1.10` as a number first would make it `1.1`. Deep in a document
-/// there is no source text: such scalars must be quoted.
+/// reading `1.10` as a number first would make it `1.1`. One with a tag or
+/// quotes (`!!int "0x1F"`) asked to be read: it is the text of its value.
+/// Deep in a document there is no source text: such scalars must be quoted.
 /// `what` and `expected` make the message: "{what} must be {expected}, found ...".
 fn scalar_string(node: &Node, what: &str, expected: &str, ctx: &mut Ctx<'_>) -> Option<At<String>> {
     let text = match &node.value {
         Value::String(s) => s.clone(),
-        Value::Bool(_) | Value::Int(_) | Value::Float(_) => match ctx.source(node) {
-            Some(text) => text.to_string(),
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => match ctx.scalar_text(node) {
+            Some(text) => text,
             None => {
                 ctx.push(
                     Diagnostic::error(

@@ -3,7 +3,17 @@
 
 use std::fmt;
 
+use super::raw::Pos;
 use crate::model::Location;
+
+/// A place in a manifest file, as diagnostics and the model's `locations` hold it.
+pub fn location(file: &str, pos: Pos) -> Location {
+    Location {
+        file: file.to_string(),
+        line: pos.line as usize,
+        column: pos.column as usize,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::raw::Pos;
+use super::raw::{self, Pos};
 
 /// Largest manifest file read. The benchmark's generated files of 5,000
 /// documents are about 2 MiB; a 100 MB file is refused, not parsed. (The
@@ -164,14 +164,12 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     })
 }
 
-/// Line and column (in characters) of a byte offset whose prefix is valid UTF-8.
+/// Line and column (in characters) of a byte offset, counted as the YAML
+/// parser counts them. Bytes before it that are not UTF-8 (possible before a
+/// NUL) count as replacement characters.
 fn pos_at(bytes: &[u8], offset: usize) -> Pos {
     let prefix = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]);
-    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
-    Pos::at(
-        prefix.matches('\n').count() + 1,
-        prefix[line_start..].chars().count() + 1,
-    )
+    raw::pos_of_byte(&prefix, prefix.len())
 }
 
 fn human_size(bytes: u64) -> String {
@@ -220,6 +218,10 @@ mod tests {
         let error = read_text(&path, 1024).unwrap_err();
         assert_eq!(error.message, "not UTF-8 text: invalid byte 0xFF");
         assert_eq!(error.pos, Some(Pos { line: 2, column: 4 }));
+        // Lines end as YAML ends them, a lone `\r` (old Mac files) included.
+        std::fs::write(&path, b"a: 1\rb: 2\r\nc: \0").unwrap();
+        let error = read_text(&path, 1024).unwrap_err();
+        assert_eq!(error.pos, Some(Pos { line: 3, column: 4 }));
         std::fs::write(&path, b"a\0").unwrap();
         assert!(
             read_text(&path, 1024)

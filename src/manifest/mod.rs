@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 
-use crate::model::{Desired, Location};
+use crate::model::Desired;
 
 /// A successful load: the model, the warnings worth showing, how many files were read.
 #[derive(Debug, Clone)]
@@ -39,6 +39,8 @@ pub struct Loaded {
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
     let mut diagnostics = Vec::new();
     let (found, problems) = files::collect(paths);
+    // A path that is not there may have declared what others refer to.
+    let mut some_unread = !problems.is_empty();
     for (path, problem) in problems {
         diagnostics.push(Diagnostic::error(
             None,
@@ -47,11 +49,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
     }
 
     let mut documents = Vec::new();
-    for (file_documents, file_diagnostics) in read_all(&found) {
-        documents.extend(file_documents);
-        diagnostics.extend(file_diagnostics);
+    for file in read_all(&found) {
+        documents.extend(file.documents);
+        diagnostics.extend(file.diagnostics);
+        some_unread |= file.some_unread;
     }
-    validate::check(&documents, &mut diagnostics);
+    validate::check(&documents, some_unread, &mut diagnostics);
 
     sort(&mut diagnostics, &found);
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -65,7 +68,23 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
 }
 
 /// What one file yields: its declarations and what went wrong in it.
-type FileResult = (Vec<convert::Document>, Vec<Diagnostic>);
+struct FileResult {
+    documents: Vec<convert::Document>,
+    diagnostics: Vec<Diagnostic>,
+    /// Whether the file or one of its documents could not be read (a YAML
+    /// error, no usable `kind` or name): what it declares is unknown.
+    some_unread: bool,
+}
+
+impl FileResult {
+    fn unread(diagnostic: Diagnostic) -> Self {
+        FileResult {
+            documents: Vec::new(),
+            diagnostics: vec![diagnostic],
+            some_unread: true,
+        }
+    }
+}
 
 /// Reads, parses and converts every file, several at a time: files are
 /// independent and parsing is most of the work of a large stack. Results come
@@ -111,7 +130,7 @@ fn read_all(paths: &[PathBuf]) -> Vec<FileResult> {
         .map(|path| {
             by_path.remove(path.as_path()).unwrap_or_else(|| {
                 let message = format!("`{}`: could not be read (internal error)", path.display());
-                (Vec::new(), vec![Diagnostic::error(None, message)])
+                FileResult::unread(Diagnostic::error(None, message))
             })
         })
         .collect()
@@ -119,25 +138,20 @@ fn read_all(paths: &[PathBuf]) -> Vec<FileResult> {
 
 /// Reads, parses and converts one manifest file, reporting what goes wrong.
 fn read_file(path: &Path) -> FileResult {
-    let mut documents = Vec::new();
     let mut diagnostics = Vec::new();
     let file: Arc<str> = path.display().to_string().into();
     let at = |pos: Option<raw::Pos>| {
-        let pos = pos.unwrap_or(raw::Pos { line: 1, column: 1 });
-        Some(Location {
-            file: file.to_string(),
-            line: pos.line as usize,
-            column: pos.column as usize,
-        })
+        Some(diagnostic::location(
+            &file,
+            pos.unwrap_or(raw::Pos { line: 1, column: 1 }),
+        ))
     };
     let text = match files::read_text(path, files::MAX_MANIFEST_BYTES) {
         Ok(text) => text,
-        Err(e) => {
-            diagnostics.push(Diagnostic::error(at(e.pos), e.message));
-            return (documents, diagnostics);
-        }
+        Err(e) => return FileResult::unread(Diagnostic::error(at(e.pos), e.message)),
     };
     let parsed = raw::parse_file(&text);
+    let some_unread = !parsed.errors.is_empty();
     for error in parsed.errors {
         let mut diagnostic = Diagnostic::error(at(error.pos), error.message);
         if let Some(help) = error.help {
@@ -151,17 +165,24 @@ fn read_file(path: &Path) -> FileResult {
             Diagnostic::error(at(None), "the file holds no YAML documents")
                 .with_help("a manifest declares at least one document with a `kind`; remove the file if it is not needed"),
         );
-        return (documents, diagnostics);
+        return FileResult {
+            documents: Vec::new(),
+            diagnostics,
+            some_unread,
+        };
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut ctx = convert::Ctx::new(file.clone(), dir, &mut diagnostics);
-    documents.extend(
-        parsed
-            .documents
-            .iter()
-            .filter_map(|document| convert::document(document, &mut ctx)),
-    );
-    (documents, diagnostics)
+    let documents: Vec<_> = parsed
+        .documents
+        .iter()
+        .filter_map(|document| convert::document(document, &mut ctx))
+        .collect();
+    FileResult {
+        some_unread: some_unread || documents.len() < parsed.documents.len(),
+        documents,
+        diagnostics,
+    }
 }
 
 /// File load order, then line and column; diagnostics without a place first.

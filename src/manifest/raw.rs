@@ -9,9 +9,12 @@
 //! Why documents are parsed one at a time: the parser stops at the first syntax
 //! error or duplicate key of its input, so one mistake in the last document of a
 //! file would hide every mistake of the others. A file is cut before each `---`
-//! and after each `...` at column 0; YAML itself ends any value at such a line
-//! (or rejects it), so a cut never splits a value. The budgets against hostile
-//! input are shared by all documents of a file.
+//! and after each `...` at column 0. YAML ends the document at such a line even
+//! inside a quoted string, a flow collection or a block scalar, so a cut may
+//! split a value, but only where YAML itself does: [`parse_file`] then reports
+//! one error about the marker instead of a broken document and a bogus one
+//! made of the value's rest. The budgets against hostile input are shared by
+//! all documents of a file.
 //!
 //! This is the only module that talks to serde-saphyr.
 
@@ -21,6 +24,7 @@ use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+use serde_saphyr::granit_parser::ErrorKind;
 
 /// A place in one manifest file (1-based; the column counts characters).
 /// `u32` keeps [`Node`] small: a large stack builds millions of them, and
@@ -50,6 +54,13 @@ pub struct Node {
     /// a field that wants text gets `0x1F` or `1.10` exactly as written (see
     /// [`Document::source`]). Kept at the positioned levels only; empty elsewhere.
     pub span: Span,
+}
+
+impl Node {
+    /// Whether the parser said where this boolean or number was written.
+    pub fn has_span(&self) -> bool {
+        self.span.start < self.span.end
+    }
 }
 
 /// A byte range in a document's text; empty when unknown (no scalar is empty).
@@ -93,11 +104,38 @@ pub struct Document<'t> {
 }
 
 impl<'t> Document<'t> {
-    /// The text a boolean or number was written as (`yes`, `0x1F`, `1.10`),
-    /// for the positioned levels of the tree; `None` for other nodes.
+    /// The text a boolean or number was written as (`true`, `0x1F`, `1.10`),
+    /// for the positioned levels of the tree; `None` for other nodes. Only a
+    /// plain scalar reads as it is written: for one that is quoted or tagged
+    /// (`!!int "0x1F"`, `!!float 3600`) the text is not the value, so `None`.
     pub fn source(&self, node: &Node) -> Option<&'t str> {
         let Span { start, end } = node.span;
-        (start < end).then(|| self.text.get(start as usize..end as usize))?
+        let written = self
+            .text
+            .get(start as usize..end as usize)
+            .filter(|_| node.has_span())?;
+        let plain = !written.starts_with(['"', '\'', '!', '&', '*', '|', '>'])
+            && !is_tagged(self.text, start as usize);
+        plain.then_some(written)
+    }
+}
+
+/// Whether the scalar at byte `start` has a tag. The parser's span leaves out
+/// a scalar's tag and anchor (`!!float &a 3600`), which come before it,
+/// each after a space, line break, or flow indicator.
+fn is_tagged(text: &str, start: usize) -> bool {
+    let mut before = text.get(..start).unwrap_or_default();
+    loop {
+        before = before.trim_end_matches([' ', '\t', '\r', '\n']);
+        // All ASCII: the byte after one is where the property starts.
+        let property_start = before
+            .rfind([' ', '\t', '\r', '\n', '[', '{', ','])
+            .map_or(0, |i| i + 1);
+        match before[property_start..].chars().next() {
+            Some('&') => before = &before[..property_start],
+            Some('!') => return true,
+            _ => return false,
+        }
     }
 }
 
@@ -190,10 +228,21 @@ fn values_spent() -> bool {
 /// Parses every document of one file's text. Empty documents are skipped.
 /// A syntax error or duplicate key spoils only its own document; once the
 /// file's values are spent, parsing stops.
+///
+/// A `---` or `...` written at column 0 inside a value ends the document
+/// there. The user meant the value to go on, so the part after the marker is
+/// the value's rest, not a document: it is not reported on its own. One error
+/// says what the marker did: at the unclosed quote or bracket it left behind,
+/// or, when the part before it parsed (a block scalar ends quietly), at the
+/// marker itself.
 /// Run it on a thread with a [`PARSER_STACK_BYTES`] stack.
 pub fn parse_file(text: &str) -> Parsed<'_> {
     let mut parsed = Parsed::default();
     VALUES_LEFT.with(|left| left.set(MAX_VALUES));
+    // The marker that ended the previous document and, if that document
+    // ended inside a quote or bracket, the index of its error.
+    let mut previous_end: Option<Marker> = None;
+    let mut unclosed: Option<usize> = None;
     for (index, chunk) in documents(text).enumerate() {
         let at_start = Some(Pos {
             line: chunk.first_line,
@@ -210,7 +259,47 @@ pub fn parse_file(text: &str) -> Parsed<'_> {
             });
             break;
         }
-        match serde_saphyr::from_multiple_with_options::<Node>(chunk.text, options()) {
+        let result = serde_saphyr::from_multiple_with_options::<Node>(chunk.text, options());
+        if result.is_err() && values_spent() {
+            parsed.errors.push(too_many_values(at_start));
+            break;
+        }
+        let marker_before = std::mem::replace(&mut previous_end, chunk.end);
+        let unclosed_before = unclosed.take();
+        // The rest of a value fails to parse or reads as a scalar; a mapping
+        // or list after a marker is a document of its own (and an unclosed
+        // quote before it just a missing quote).
+        let is_rest_of_value = (unclosed_before.is_some() || chunk.indented)
+            && result.as_ref().map_or(true, |roots| {
+                roots
+                    .iter()
+                    .any(|root| !matches!(root.value, Value::Map(_) | Value::Seq(_)))
+            });
+        if let (true, Some(marker)) = (is_rest_of_value, marker_before) {
+            match unclosed_before.and_then(|index| parsed.errors.get_mut(index)) {
+                Some(error) => {
+                    error.message = format!(
+                        "{}: the `{}` on line {} ends the document",
+                        error.message, marker.text, marker.line
+                    );
+                    error.help = Some(MARKER_HELP.into());
+                }
+                // A block scalar ends quietly: the marker is the place to show.
+                None => parsed.errors.push(YamlError {
+                    message: format!(
+                        "this `{}` ends the document in the middle of a value",
+                        marker.text
+                    ),
+                    help: Some(MARKER_HELP.into()),
+                    pos: Some(Pos {
+                        line: marker.line,
+                        column: 1,
+                    }),
+                }),
+            }
+            continue;
+        }
+        match result {
             Ok(roots) => {
                 for mut root in roots {
                     shift_lines(&mut root, chunk.first_line - 1, POSITIONED_LEVELS);
@@ -220,11 +309,12 @@ pub fn parse_file(text: &str) -> Parsed<'_> {
                     });
                 }
             }
-            Err(_) if values_spent() => {
-                parsed.errors.push(too_many_values(at_start));
-                break;
+            Err(error) => {
+                if chunk.end.is_some() && ends_inside_a_value(&error) {
+                    unclosed = Some(parsed.errors.len());
+                }
+                parsed.errors.push(yaml_error(&error, &chunk));
             }
-            Err(error) => parsed.errors.push(yaml_error(&error, &chunk)),
         }
     }
     VALUES_LEFT.with(|left| left.set(usize::MAX));
@@ -232,6 +322,7 @@ pub fn parse_file(text: &str) -> Parsed<'_> {
 }
 
 const SPLIT_HELP: &str = "split the manifests into several files";
+const MARKER_HELP: &str = "a `---` or `...` at the start of a line ends the document, even inside quotes or a block scalar: indent it";
 
 fn too_many_values(pos: Option<Pos>) -> YamlError {
     YamlError {
@@ -261,6 +352,18 @@ fn thousands(n: usize) -> String {
 struct Chunk<'t> {
     text: &'t str,
     first_line: u32,
+    /// The `---` or `...` line that ends it; `None` at the end of the file.
+    end: Option<Marker>,
+    /// Whether its first content is on an indented line: after a marker, the
+    /// rest of a value the marker cut (`---` at column 0 in a block scalar).
+    indented: bool,
+}
+
+/// A `---` or `...` line that ends a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Marker {
+    text: &'static str,
+    line: u32,
 }
 
 /// Cuts a file into documents: before every `---` line (unless only comments,
@@ -294,11 +397,15 @@ struct Documents<'t> {
 }
 
 impl<'t> Documents<'t> {
-    /// Ends the current document at `byte`; the next one starts there, on `line`.
-    fn cut(&mut self, byte: usize, line: u32) -> Chunk<'t> {
+    /// Ends the current document at `byte` (because of `end`); the next one
+    /// starts there, on `line`.
+    fn cut(&mut self, byte: usize, line: u32, end: Option<Marker>) -> Chunk<'t> {
+        let text = &self.text[self.start..byte];
         let chunk = Chunk {
-            text: &self.text[self.start..byte],
+            text,
             first_line: self.first_line,
+            end,
+            indented: starts_indented(text),
         };
         self.start = byte;
         self.first_line = line;
@@ -319,17 +426,43 @@ impl<'t> Iterator for Documents<'t> {
             if is_marker(bare, "---") {
                 let was_begun = std::mem::replace(&mut self.begun, true);
                 if was_begun {
-                    return Some(self.cut(line_start, number));
+                    let end = Marker {
+                        text: "---",
+                        line: number,
+                    };
+                    return Some(self.cut(line_start, number, Some(end)));
                 }
             } else if is_marker(bare, "...") {
                 self.begun = false;
-                return Some(self.cut(self.next_byte, self.next_line));
+                let end = Marker {
+                    text: "...",
+                    line: number,
+                };
+                return Some(self.cut(self.next_byte, self.next_line, Some(end)));
             } else if !is_blank_comment_or_directive(bare) {
                 self.begun = true;
             }
         }
-        (self.start < self.text.len()).then(|| self.cut(self.text.len(), self.next_line))
+        (self.start < self.text.len()).then(|| self.cut(self.text.len(), self.next_line, None))
     }
+}
+
+/// Whether a document's first content is on an indented line. Content on its
+/// `---` line (`--- {a: 1}`) is not.
+fn starts_indented(text: &str) -> bool {
+    for (index, line) in lines(text).enumerate() {
+        let after_marker = line.strip_prefix("---").filter(|_| is_marker(line, "---"));
+        match after_marker {
+            Some(rest) if index == 0 => {
+                if !is_blank_comment_or_directive(rest) {
+                    return false;
+                }
+            }
+            _ if is_blank_comment_or_directive(line) => {}
+            _ => return line.starts_with([' ', '\t']),
+        }
+    }
+    false
 }
 
 fn is_marker(line: &str, marker: &str) -> bool {
@@ -386,7 +519,7 @@ fn byte_of(text: &str, pos: Pos) -> Option<usize> {
 }
 
 /// The place of a byte offset in a text.
-fn pos_of_byte(text: &str, byte: usize) -> Pos {
+pub fn pos_of_byte(text: &str, byte: usize) -> Pos {
     let mut line_number = 1;
     let mut line_start = 0;
     for line in lines(text) {
@@ -402,10 +535,36 @@ fn pos_of_byte(text: &str, byte: usize) -> Pos {
     Pos::at(line_number, column)
 }
 
-/// The parser's own limit on nested flow collections (`[[[[...`).
-fn is_recursion_limit(error: &serde_saphyr::Error) -> bool {
-    use serde_saphyr::MessageFormatter;
-    serde_saphyr::UserMessageFormatter.format_message(error) == "recursion limit exceeded"
+/// The cause of an error: errors met while replaying an alias come wrapped.
+fn cause(error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    let mut error = error.without_snippet();
+    while let serde_saphyr::Error::AliasError { error: inner, .. } = error {
+        error = inner.without_snippet();
+    }
+    error
+}
+
+/// What the YAML parser found wrong, for the errors it reports itself.
+fn parser_kind(error: &serde_saphyr::Error) -> Option<&ErrorKind> {
+    match cause(error) {
+        serde_saphyr::Error::ExternalMessage { source, .. } => match source.as_ref() {
+            serde_saphyr::ExternalMessageSource::Parser(scan) => Some(scan.kind()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether the text ended inside a quoted string or a flow collection.
+fn ends_inside_a_value(error: &serde_saphyr::Error) -> bool {
+    matches!(
+        parser_kind(error),
+        Some(
+            ErrorKind::UnclosedQuotedScalar
+                | ErrorKind::DocumentIndicatorInQuotedScalar
+                | ErrorKind::UnclosedFlowCollection { .. }
+        )
+    )
 }
 
 /// A parser error as the user should read it, at its place in the file.
@@ -413,18 +572,13 @@ fn yaml_error(error: &serde_saphyr::Error, chunk: &Chunk<'_>) -> YamlError {
     use serde_saphyr::Error;
     use serde_saphyr::MessageFormatter;
     use serde_saphyr::budget::BudgetBreach;
-    use serde_saphyr::granit_parser::ErrorKind;
     const TOO_DEEP: &str = "nesting is too deep (more than 32 levels); manifests need far fewer";
     const ALIAS_BOMB: &str =
         "YAML aliases expand to too much data (an alias bomb?); write the values out instead";
     // The place within the document (made a file place at the end). For an
     // error met while replaying an alias, the alias, not the anchored value.
     let mut pos = error.location().and_then(pos_of);
-    // Errors met while replaying an alias come wrapped; the cause is inside.
-    let mut error = error.without_snippet();
-    while let Error::AliasError { error: inner, .. } = error {
-        error = inner.without_snippet();
-    }
+    let error = cause(error);
     let mut help = None;
     let message = match error {
         Error::Budget { breach, .. } => match breach {
@@ -463,26 +617,31 @@ fn yaml_error(error: &serde_saphyr::Error, chunk: &Chunk<'_>) -> YamlError {
             }
         }
         _ => {
-            let message = serde_saphyr::UserMessageFormatter.format_message(error);
-            if is_recursion_limit(error) {
-                TOO_DEEP.into()
-            } else {
-                // Some tab errors are reported where the scalar before the tab
-                // starts: point at the tab itself.
-                let reported_early = [
-                    ErrorKind::TabInPlainScalar,
-                    ErrorKind::TabAtBlockScalarStart,
-                ]
-                .iter()
-                .any(|kind| message == kind.to_string());
-                if reported_early {
-                    pos = pos.and_then(|pos| next_tab(chunk.text, pos)).or(pos);
-                }
-                if message.contains("tab") {
-                    help =
-                        Some("YAML indents with spaces only: replace the tab with spaces".into());
-                }
-                message.into_owned()
+            let kind = parser_kind(error);
+            // These are reported where the scalar before the tab starts:
+            // point at the tab itself.
+            if let Some(ErrorKind::TabInPlainScalar | ErrorKind::TabAtBlockScalarStart) = kind {
+                pos = pos.and_then(|pos| next_tab(chunk.text, pos)).or(pos);
+            }
+            if let Some(
+                ErrorKind::TabNotAllowed
+                | ErrorKind::TabInBlockIndentation
+                | ErrorKind::TabInIndentation
+                | ErrorKind::TabInPlainScalar
+                | ErrorKind::TabAtBlockScalarStart,
+            ) = kind
+            {
+                help = Some("YAML indents with spaces only: replace the tab with spaces".into());
+            }
+            match kind {
+                // The parser's own limit on nested flow collections (`[[[[...`).
+                Some(ErrorKind::RecursionLimitExceeded) => TOO_DEEP.into(),
+                // A `...` came before the closing quote: the same mistake as
+                // a quote still open at the end, so the same words.
+                Some(ErrorKind::DocumentIndicatorInQuotedScalar) => "unclosed quote".into(),
+                _ => serde_saphyr::UserMessageFormatter
+                    .format_message(error)
+                    .into_owned(),
             }
         }
     };
@@ -505,11 +664,25 @@ fn alias_name(text: &str) -> Option<&str> {
     (end > 0).then(|| &rest[..end])
 }
 
-/// The place of the first tab at or after `from`.
+/// The place of the first tab at or after `from` that indents a line (only
+/// spaces and tabs before it, content after it). Tabs after content on a
+/// line, trailing or between words, are allowed: they are not the mistake.
 fn next_tab(text: &str, from: Pos) -> Option<Pos> {
     let start = byte_of(text, from)?;
-    let tab = start + text[start..].find('\t')?;
-    Some(pos_of_byte(text, tab))
+    let mut line_start = 0;
+    for line in lines(text) {
+        let content = line.trim_start_matches([' ', '\t']);
+        let indent = &line[..line.len() - content.len()];
+        let tab = indent
+            .find('\t')
+            .map(|i| line_start + i)
+            .filter(|&tab| tab >= start && !content.trim_end_matches(['\r', '\n']).is_empty());
+        if let Some(tab) = tab {
+            return Some(pos_of_byte(text, tab));
+        }
+        line_start += line.len();
+    }
+    None
 }
 
 fn pos_of(location: serde_saphyr::Location) -> Option<Pos> {
@@ -781,7 +954,8 @@ mod tests {
 
     #[test]
     fn only_true_and_false_are_booleans_and_numbers_keep_their_text() {
-        let text = "a: no\nb: Yes\nc: 0x1F\nd: true\ne: 1.10\nf: 0042\ng: 42\nh: &n +1\ni: *n\n";
+        let text = "a: no\nb: Yes\nc: 0x1F\nd: true\ne: 1.10\nf: 0042\ng: 42\nh: &n +1\ni: *n\n\
+                    j: !!int \"0x1F\"\nk: !!float 3600\nl: !!int &t\n  5\nm: [!!str x,7]\n";
         with_parsed(text, |parsed| {
             let document = &parsed.documents[0];
             let value = |key| &field(document, key).value;
@@ -797,6 +971,17 @@ mod tests {
             assert_eq!(value("g"), &Value::Int(42));
             assert_eq!(source("i"), Some("+1"), "an alias has its anchor's text");
             assert_eq!(source("a"), None, "strings need no source");
+            assert_eq!(source("j"), None, "quoted: the text is not the value");
+            assert_eq!(source("k"), None, "tagged: the text is not the value");
+            assert_eq!(source("l"), None, "tagged, with an anchor after the tag");
+            let Value::Seq(items) = value("m") else {
+                panic!("not a list")
+            };
+            assert_eq!(
+                document.source(&items[1]),
+                Some("7"),
+                "the tag is another entry's"
+            );
         });
     }
 
@@ -888,12 +1073,39 @@ mod tests {
     }
 
     #[test]
+    fn only_the_rest_of_a_cut_value_is_dropped() {
+        // An indented mapping after `---` is a document, not a value's rest.
+        with_parsed("a: |\n  x\n---\n  b: 1\n", |parsed| {
+            assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+            assert_eq!(parsed.documents.len(), 2);
+        });
+        // A quote left open before a real document: a missing quote, not a cut.
+        with_parsed("a: \"x\n---\nb: 1\n", |parsed| {
+            assert_eq!(
+                parsed.errors,
+                [YamlError {
+                    message: "unclosed quote".into(),
+                    help: None,
+                    pos: at(1, 4),
+                }]
+            );
+            assert_eq!(parsed.documents.len(), 1);
+        });
+    }
+
+    #[test]
     fn tab_errors_point_at_the_tab() {
         let error = &errors("kind: Role\ntrust: ec2\n\ttags: {}\n")[0];
         assert_eq!(error.pos, at(3, 1), "{error:?}");
         assert!(error.help.as_deref().unwrap().contains("spaces"));
         let error = &errors("a: 1\nb: |\n\tx\n")[0];
         assert_eq!(error.pos, at(3, 1), "{error:?}");
+        // Tabs after content on a line (trailing, between words) are allowed:
+        // the tab at fault is the one that indents.
+        for text in ["x: é\t\n\tb: 2\n", "x: a\tb\n\tc: 1\n"] {
+            let error = &errors(text)[0];
+            assert_eq!(error.pos, at(2, 1), "{text:?}: {error:?}");
+        }
     }
 
     #[test]
@@ -953,6 +1165,8 @@ mod tests {
         let chunk = Chunk {
             text,
             first_line: 1,
+            end: None,
+            indented: false,
         };
         let error = yaml_error(&error, &chunk);
         assert_eq!(

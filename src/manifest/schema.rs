@@ -14,7 +14,10 @@
 // - `#[serde(default)] #[schemars(transform = no_default)] T` for a field
 //   that has no default value (schemars would show `T::default()`);
 // - never `Option<T>`: the loader refuses `null` for them, so the schema must
-//   not allow it either.
+//   not allow it either;
+// - `#[schemars(transform = or_unquoted)]` on text where a number or boolean
+//   can be a valid value (names, descriptions): the loader takes those as
+//   written (`name: 1e3`), so the schema must accept them too.
 
 use std::collections::BTreeMap;
 
@@ -43,7 +46,7 @@ enum Document {
 #[serde(deny_unknown_fields)]
 struct Stack {
     /// Ownership scope: every managed resource is tagged `rolecall:stack = <name>`.
-    #[schemars(length(min = 1, max = 256))]
+    #[schemars(length(min = 1, max = 256), transform = or_unquoted)]
     #[serde(default = "default_stack")]
     name: String,
     /// Default tags for every role and profile; a resource's own tags win.
@@ -56,13 +59,13 @@ struct Stack {
 #[serde(deny_unknown_fields)]
 struct Role {
     /// Role name, unique in the account ignoring case.
-    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
+    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,64}$"), transform = or_unquoted)]
     name: String,
     /// Changing it replaces the role.
     #[schemars(schema_with = "path")]
     #[serde(default = "default_path")]
     path: String,
-    #[schemars(length(max = 1000))]
+    #[schemars(length(max = 1000), transform = or_unquoted)]
     #[serde(default)]
     description: String,
     /// Who may assume the role: a service ("ec2", "lambda", "ecs-tasks", "x.amazonaws.com"),
@@ -96,13 +99,13 @@ struct Role {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct InstanceProfile {
-    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,128}$"))]
+    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,128}$"), transform = or_unquoted)]
     name: String,
     #[schemars(schema_with = "path")]
     #[serde(default = "default_path")]
     path: String,
     /// The role it holds (zero or one): declared here or existing in the account.
-    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
+    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,64}$"), transform = or_unquoted)]
     #[serde(default)]
     #[schemars(transform = no_default)]
     role: String,
@@ -121,7 +124,7 @@ struct Instance {
     #[schemars(transform = no_default)]
     id: String,
     /// Matched against the Name tag; exactly one instance must match.
-    #[schemars(length(min = 1, max = 256))]
+    #[schemars(length(min = 1, max = 256), transform = or_unquoted)]
     #[serde(default)]
     #[schemars(transform = no_default)]
     name: String,
@@ -163,6 +166,17 @@ fn no_default(schema: &mut Schema) {
     schema.remove("default");
 }
 
+/// Text that may also be written as an unquoted number or boolean, which the
+/// loader keeps as written. `pattern` and `length` check strings only, and the
+/// text of a number or boolean is a valid name anyway. Not for paths, ARNs or
+/// instance ids: no number is one, and the loader rejects it as the schema does.
+fn or_unquoted(schema: &mut Schema) {
+    schema.insert(
+        "type".into(),
+        serde_json::json!(["string", "number", "boolean"]),
+    );
+}
+
 fn default_stack() -> String {
     DEFAULT_STACK.into()
 }
@@ -175,7 +189,8 @@ fn default_max_session_duration() -> u32 {
     DEFAULT_MAX_SESSION_DURATION
 }
 
-/// Tag values may be unquoted numbers or booleans: the loader keeps their text.
+/// Tag values may be unquoted numbers or booleans (see [`or_unquoted`]), or
+/// nothing (`owner:`, an empty value).
 fn tags(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
@@ -193,9 +208,9 @@ fn policy_arn(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "pattern": "^arn:[a-z0-9-]+:iam::(aws|\\d{12}):policy/"})
 }
 
-/// An instance profile name, or null for none.
+/// An instance profile name (see [`or_unquoted`]), or null for none.
 fn nullable_profile(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": ["string", "null"], "pattern": "^[\\w+=,.@-]{1,128}$"})
+    json_schema!({"type": ["string", "number", "boolean", "null"], "pattern": "^[\\w+=,.@-]{1,128}$"})
 }
 
 fn inline_policies(generator: &mut SchemaGenerator) -> Schema {

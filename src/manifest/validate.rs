@@ -9,7 +9,7 @@ use super::convert::{
     At, Decl, Document, InlineDecl, InstanceDecl, ProfileDecl, RoleDecl, StackDecl, TagsDecl,
     did_you_mean,
 };
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{self, Diagnostic};
 use super::raw::Pos;
 use crate::model::{
     Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
@@ -20,7 +20,7 @@ const MAX_PROFILE_NAME: usize = 128;
 const MAX_POLICY_NAME: usize = 128;
 const MAX_PATH: usize = 512;
 const MAX_DESCRIPTION: usize = 1000;
-const SESSION_RANGE: std::ops::RangeInclusive<i128> = 3600..=43200;
+pub(super) const SESSION_RANGE: std::ops::RangeInclusive<i128> = 3600..=43200;
 const MAX_MANAGED_POLICIES: usize = 10;
 const MAX_TRUST_SIZE: usize = 2048;
 const MAX_INLINE_TOTAL: usize = 10_240;
@@ -29,10 +29,13 @@ const MAX_TAG_VALUE: usize = 256;
 /// Tags a user may declare: AWS's 50 minus rolecall's ownership tags.
 const MAX_USER_TAGS: usize = MAX_TAGS - OWNERSHIP_TAG_COUNT;
 
-/// Checks every declaration and the relations between them.
-pub fn check(documents: &[Document], diagnostics: &mut Vec<Diagnostic>) {
+/// Checks every declaration and the relations between them. `some_unread`:
+/// whether a document could not be read, so a reference may name a resource
+/// it declared.
+pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Diagnostic>) {
     let mut checker = Checker {
         documents,
+        some_unread,
         diagnostics,
         stack_tags: stack_tags(documents),
     };
@@ -41,6 +44,7 @@ pub fn check(documents: &[Document], diagnostics: &mut Vec<Diagnostic>) {
 
 struct Checker<'a> {
     documents: &'a [Document],
+    some_unread: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
     stack_tags: Vec<(&'a str, &'a str)>,
 }
@@ -128,7 +132,7 @@ impl<'a> Checker<'a> {
             },
         );
         if let Some(tags) = &decl.tags {
-            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), false);
+            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), 0);
         }
     }
 
@@ -149,16 +153,8 @@ impl<'a> Checker<'a> {
         if let Some(duration) = &role.max_session_duration
             && !SESSION_RANGE.contains(&duration.value)
         {
-            self.error(
-                doc,
-                duration.pos,
-                format!(
-                    "max_session_duration {} is out of range: IAM allows {} to {} seconds (1 to 12 hours)",
-                    duration.value,
-                    SESSION_RANGE.start(),
-                    SESSION_RANGE.end()
-                ),
-            );
+            let found = format!("`{}`", duration.value);
+            self.error(doc, duration.pos, session_out_of_range(&found));
         }
         if let Some(trust) = &role.trust {
             if let Some(problem) = trust.value.grammar_problem(true) {
@@ -195,15 +191,11 @@ impl<'a> Checker<'a> {
                 why: "role tag keys ignore case",
             },
         );
-        let merged = merged_count(&self.stack_tags, &pairs(&role.tags), true);
+        let own = pairs(&role.tags);
+        let merged = merged_count(&self.stack_tags, &own, true);
         let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
-        self.tag_count(
-            doc,
-            pos,
-            &format!("role `{}`", role.name.value),
-            merged,
-            true,
-        );
+        let what = format!("role `{}`", role.name.value);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
     }
 
     fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
@@ -222,10 +214,11 @@ impl<'a> Checker<'a> {
             self.name(doc, &role.value, role.pos, "role name", MAX_ROLE_NAME);
         }
         self.tags(doc, &profile.tags, TagKeys::Exact);
-        let merged = merged_count(&self.stack_tags, &pairs(&profile.tags), false);
+        let own = pairs(&profile.tags);
+        let merged = merged_count(&self.stack_tags, &own, false);
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
-        self.tag_count(doc, pos, &what, merged, true);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
     }
 
     fn instance(
@@ -380,10 +373,16 @@ impl<'a> Checker<'a> {
     }
 
     fn not_declared(&mut self, doc: &Document, name: &At<String>, what: &str, declared: &[&str]) {
+        // A document that could not be read may be where it is declared.
+        let or_unread = if self.some_unread {
+            ", or is declared in a document that could not be read"
+        } else {
+            ""
+        };
         let mut diagnostic = Diagnostic::warning(
             Some(location(doc, name.pos)),
             format!(
-                "{what} `{}` is not declared here: must already exist in the account",
+                "{what} `{}` is not declared here: must already exist in the account{or_unread}",
                 name.value
             ),
         );
@@ -611,9 +610,13 @@ impl<'a> Checker<'a> {
     }
 
     /// `what` says whose tags these are; `merged`, whether the stack's tags were merged in.
-    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, merged: bool) {
+    /// `count` tags in all, `from_stack` of them the stack's.
+    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, from_stack: usize) {
         if count > MAX_USER_TAGS {
-            let merged = if merged { " (stack tags included)" } else { "" };
+            let merged = match from_stack {
+                0 => String::new(),
+                n => format!(" ({n} from the stack)"),
+            };
             self.error(
                 doc,
                 pos,
@@ -625,6 +628,16 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The message for a `max_session_duration` out of IAM's range; `found` is
+/// the value as the message shows it.
+pub(super) fn session_out_of_range(found: &str) -> String {
+    format!(
+        "`max_session_duration` must be between {} and {} seconds (1 to 12 hours), found {found}",
+        SESSION_RANGE.start(),
+        SESSION_RANGE.end()
+    )
+}
+
 /// How the tag keys of a resource compare: IAM ignores case for role tag keys.
 #[derive(Debug, Clone, Copy)]
 enum TagKeys {
@@ -633,11 +646,7 @@ enum TagKeys {
 }
 
 fn location(doc: &Document, pos: Pos) -> Location {
-    Location {
-        file: doc.file.to_string(),
-        line: pos.line as usize,
-        column: pos.column as usize,
-    }
+    diagnostic::location(&doc.file, pos)
 }
 
 /// A character as the user would want to see it in a message.
