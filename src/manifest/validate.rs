@@ -723,8 +723,7 @@ fn is_policy_arn(arn: &str) -> bool {
         && partition
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let account_ok =
-        account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()));
+    let account_ok = account == "aws" || crate::model::is_account_id(account);
     let name_ok = resource
         .strip_prefix("policy/")
         .and_then(|rest| rest.rsplit('/').next())
