@@ -375,6 +375,27 @@ pub fn prepare(account: &AccountExport) -> Result<Prepared<'_>, String> {
 
 /// One role, as CreateRole, PutRolePolicy, AttachRolePolicy and TagRole would
 /// have checked it; returns its canonical trust and its inline policies.
+/// An IAM entity's unique id (`(field, value, prefix)`) has IAM's shape and
+/// its ARN is the one its name, path and account make.
+fn check_identity(
+    entry: &str,
+    (field, id, prefix): (&str, &str, &str),
+    arn: &str,
+    expected_arn: &str,
+) -> Result<(), String> {
+    if !ids::is_unique_id(id, prefix) {
+        return Err(format!(
+            "{entry}: {field} {id} is not {prefix} and 17 letters or digits"
+        ));
+    }
+    if arn != expected_arn {
+        return Err(format!(
+            "{entry}: arn {arn} does not match the name, path and account id (expected {expected_arn})"
+        ));
+    }
+    Ok(())
+}
+
 fn check_role(
     account_id: &str,
     role: &RoleExport,
@@ -382,19 +403,12 @@ fn check_role(
     let entry = format!("role {}", role.name);
     in_entry(&entry, validate::role_name(&role.name))?;
     in_entry(&entry, validate::path(&role.path))?;
-    if !ids::is_unique_id(&role.role_id, "AROA") {
-        return Err(format!(
-            "{entry}: role_id {} is not AROA and 17 letters or digits",
-            role.role_id
-        ));
-    }
-    let arn = ids::role_arn(account_id, &role.path, &role.name);
-    if role.arn != arn {
-        return Err(format!(
-            "{entry}: arn {} does not match the name, path and account id (expected {arn})",
-            role.arn
-        ));
-    }
+    check_identity(
+        &entry,
+        ("role_id", &role.role_id, "AROA"),
+        &role.arn,
+        &ids::role_arn(account_id, &role.path, &role.name),
+    )?;
     check_timestamp(&entry, "create_date", &role.create_date)?;
     // Grammar and size only: a principal naming a role that was deleted
     // since is fine in an account, so it is fine in an export.
@@ -458,19 +472,12 @@ fn check_profile(
     let entry = format!("instance profile {}", profile.name);
     in_entry(&entry, validate::instance_profile_name(&profile.name))?;
     in_entry(&entry, validate::path(&profile.path))?;
-    if !ids::is_unique_id(&profile.instance_profile_id, "AIPA") {
-        return Err(format!(
-            "{entry}: instance_profile_id {} is not AIPA and 17 letters or digits",
-            profile.instance_profile_id
-        ));
-    }
-    let arn = ids::instance_profile_arn(account_id, &profile.path, &profile.name);
-    if profile.arn != arn {
-        return Err(format!(
-            "{entry}: arn {} does not match the name, path and account id (expected {arn})",
-            profile.arn
-        ));
-    }
+    check_identity(
+        &entry,
+        ("instance_profile_id", &profile.instance_profile_id, "AIPA"),
+        &profile.arn,
+        &ids::instance_profile_arn(account_id, &profile.path, &profile.name),
+    )?;
     check_timestamp(&entry, "create_date", &profile.create_date)?;
     if let Some(role) = &profile.role
         && !role_names.contains(&role.to_ascii_lowercase())
