@@ -162,7 +162,9 @@ fn sample_manifests_are_valid() {
 }
 
 /// Hostile input: written into a temporary directory at test time, validated
-/// from there (so the output names it relatively), must fail cleanly and fast.
+/// from there (so the output names it relatively), must fail cleanly. How
+/// fast is the load benchmark's business; the bound here only tells a budget
+/// that stopped working (minutes of parsing) from a busy test machine.
 fn hostile(name: &str, contents: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(name), contents).unwrap();
@@ -175,7 +177,7 @@ fn hostile(name: &str, contents: &[u8]) -> String {
         "names the file: {output}"
     );
     assert!(!output.contains("panicked"), "{output}");
-    assert!(elapsed < Duration::from_secs(1), "{name} took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(30), "{name} took {elapsed:?}");
     output
 }
 

@@ -138,9 +138,9 @@ operations! {
     DescribeIamInstanceProfileAssociations => describe_iam_instance_profile_associations(DescribeIamInstanceProfileAssociationsRequest) -> DescribeIamInstanceProfileAssociationsResponse;
 }
 
-/// Operations that exist only to build labs on an emulated account; plans
-/// mark their steps as emulator-only.
-pub const EMULATOR_ONLY_OPERATIONS: &[&str] = &["RunInstances"];
+/// Operations that exist only to build and tear down labs on an emulated
+/// account; plans mark their steps as emulator-only.
+pub const EMULATOR_ONLY_OPERATIONS: &[&str] = &["RunInstances", "TerminateInstances"];
 
 fn response_json<T: Serialize>(out: &T) -> serde_json::Value {
     // Serialising our own plain structs cannot fail; `Null` keeps the signature honest.

@@ -24,6 +24,9 @@ pub type Tags = BTreeMap<String, String>;
 pub const TAG_STACK: &str = "rolecall:stack";
 /// Tag holding the hash of the declared spec a resource was last applied from.
 pub const TAG_SPEC: &str = "rolecall:spec";
+/// Tag marking an instance rolecall launched (emulated accounts only): such
+/// an instance is terminated, not released, once its stack stops declaring it.
+pub const TAG_LAUNCHED: &str = "rolecall:launched";
 /// Prefix of every tag rolecall reserves for itself.
 pub const RESERVED_TAG_PREFIX: &str = "rolecall:";
 /// Tags rolecall adds to every role and profile it owns.

@@ -27,12 +27,18 @@ pub use diff::{Comparison, Kind, Problem, ResourceDiff, Status};
 /// Version of the JSON plan format (DESIGN.md, "JSON plan").
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The note (in `attributes`) of a deleted instance that is terminated, not
+/// released: a lab instance rolecall launched itself.
+pub const TERMINATED: &str = "terminated (launched by rolecall)";
+
 /// Choices that change what a plan may do.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanOptions {
     /// Touch resources rolecall does not own when the plan needs to (with a warning).
     pub force: bool,
-    /// Launch declared instances that do not exist (emulated accounts only).
+    /// Launch declared instances that do not exist, and terminate the ones
+    /// rolecall launched once they are no longer declared (emulated accounts
+    /// only: rolecall never launches or terminates on AWS).
     pub launch_instances: bool,
 }
 

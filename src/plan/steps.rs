@@ -8,19 +8,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
 use super::ownership::{self, Owner};
 use super::sequence::{Draft, Fact, Subject, Subjects};
-use super::{Action, Change, PlanOptions};
+use super::{Action, Change, PlanOptions, TERMINATED};
 use crate::cloud::Call;
 use crate::cloud::ec2::{
     AssociateIamInstanceProfileRequest, CreateTagsRequest, DeleteTagsRequest,
     DisassociateIamInstanceProfileRequest, IamInstanceProfileSpecification,
     ReplaceIamInstanceProfileAssociationRequest, RunInstancesRequest, TagKeyMaybeValue,
-    TagSpecification,
+    TagSpecification, TerminateInstancesRequest,
 };
 use crate::cloud::iam::*;
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
-    LiveInstance, Location, Role, TAG_SPEC, TAG_STACK, Tags, instance_key, profile_key, role_key,
-    split_role_arn,
+    LiveInstance, Location, Role, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key,
+    profile_key, role_key, split_role_arn,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -874,6 +874,10 @@ impl<'a> Builder<'a> {
                 continue;
             };
             self.handled_instances.insert(&live.instance_id);
+            if self.options.launch_instances && live.tags.contains_key(TAG_LAUNCHED) {
+                self.terminate(diff, live);
+                continue;
+            }
             if let Some(association) = &live.association {
                 let profile = association.profile_name.as_str();
                 if self.replaced_profiles.contains(profile) {
@@ -883,6 +887,10 @@ impl<'a> Builder<'a> {
                     self.disassociate(live);
                 }
             }
+            // Ownership goes last: until its profile changes above are made,
+            // the instance must stay this stack's, or a rerun after a failure
+            // in between would find an instance it does not own on a profile
+            // it deletes.
             let release = DeleteTagsRequest {
                 resources: vec![live.instance_id.clone()],
                 tags: [TAG_STACK, TAG_SPEC]
@@ -893,7 +901,10 @@ impl<'a> Builder<'a> {
                     })
                     .collect(),
             };
-            self.push(Draft::new(&diff.key, Call::DeleteTags(release)));
+            self.push(
+                Draft::new(&diff.key, Call::DeleteTags(release))
+                    .requires(Fact::AttributesUpdated(self.subject(&diff.key))),
+            );
             self.out.changes.push(change(diff, Action::Delete, None));
         }
         // Instances rolecall does not manage, still using a profile this plan
@@ -941,6 +952,27 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+    }
+
+    /// A lab instance rolecall launched and the stack no longer declares goes
+    /// as it came: terminated (EC2 drops its association). Releasing it would
+    /// leave an unowned instance under a declared name behind, which the next
+    /// apply of the same manifests could only import.
+    fn terminate(&mut self, diff: &ResourceDiff, live: &LiveInstance) {
+        let mut draft = Draft::new(
+            &diff.key,
+            Call::TerminateInstances(TerminateInstancesRequest {
+                instance_ids: vec![live.instance_id.clone()],
+            }),
+        )
+        .provides(Fact::InstanceFree(self.subject(&diff.key)));
+        if let Some(association) = &live.association {
+            draft = draft.provides(Fact::ProfileUnused(self.subject(&association.profile_name)));
+        }
+        self.push(draft);
+        self.out
+            .changes
+            .push(change(diff, Action::Delete, Some(TERMINATED)));
     }
 
     /// Takes an instance off a profile that is replaced and puts it back on
@@ -1009,6 +1041,7 @@ impl<'a> Builder<'a> {
                     Tag::new("Name", name),
                     Tag::new(TAG_STACK, &self.desired.stack),
                     Tag::new(TAG_SPEC, spec),
+                    Tag::new(TAG_LAUNCHED, "true"),
                 ],
             }],
             ..RunInstancesRequest::default()

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, View};
+use crate::plan::{Action, Change, TERMINATED, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sign {
@@ -267,6 +267,9 @@ pub fn title(change: &Change) -> String {
 pub fn reason(change: &Change) -> String {
     match change.action {
         Action::Replace => "path changes, which forces replacement".into(),
+        Action::Delete if change.attributes.iter().any(|a| a == TERMINATED) => {
+            "no longer declared: terminated (rolecall launched it on the emulated account)".into()
+        }
         Action::Delete if change.resource.starts_with("instance/") => {
             "no longer declared: released (the instance keeps running)".into()
         }
