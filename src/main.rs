@@ -30,6 +30,10 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Changes) => ExitCode::from(2),
+        Err(error) if error.is::<cli::interrupt::Interrupted>() => {
+            let _ = writeln!(anstream::stderr(), "{error}");
+            ExitCode::from(cli::interrupt::EXIT_INTERRUPTED)
+        }
         Err(error) => {
             let mut stderr = anstream::stderr();
             let _ = if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {

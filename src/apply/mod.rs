@@ -10,19 +10,44 @@
 //!
 //! Crash safety comes from planning, not from a journal: the account never
 //! holds a half-made call, and a new `apply` plans from what is there.
+//!
+//! A [`Stop`] request (Ctrl-C, SIGTERM) ends the run between waves: the
+//! calls in flight finish, nothing new starts, the rest is `NotStarted`.
 
 pub mod lock;
 pub mod retry;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cloud::{Call, Cloud, CloudError};
 use crate::plan::{Plan, Step};
 
+/// A request to stop an apply early, shared with whoever may ask (a signal
+/// handler): the run finishes the calls in flight and starts no new ones.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// The flag a signal handler sets (`signal_hook::flag::register`).
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Limits of one apply.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// How long one step may keep retrying (Terraform's default is 2 minutes).
     pub retry_timeout: Duration,
@@ -32,6 +57,8 @@ pub struct ApplyOptions {
     pub retry_cap: Duration,
     /// Most steps in one wave.
     pub wave_size: usize,
+    /// Checked between waves and while waiting to retry.
+    pub stop: Stop,
 }
 
 impl Default for ApplyOptions {
@@ -41,6 +68,7 @@ impl Default for ApplyOptions {
             retry_base: Duration::from_millis(50),
             retry_cap: Duration::from_secs(5),
             wave_size: 512,
+            stop: Stop::default(),
         }
     }
 }
@@ -54,13 +82,32 @@ pub enum Outcome {
     Skipped {
         after: usize,
     },
+    /// Not finished because the run was asked to stop: never started, or
+    /// waiting to be retried.
+    NotStarted,
 }
 
 /// What apply reports as it goes (progress bar, log lines).
 pub trait Observer: Sync {
     fn started(&self, _step: &Step) {}
-    fn retrying(&self, _step: &Step, _error: &CloudError, _attempt: u32, _wait: Duration) {}
+    /// A retryable failure: the step runs again after `retry.wait`.
+    fn retrying(&self, _step: &Step, _error: &CloudError, _retry: &Retry) {}
     fn finished(&self, _step: &Step, _outcome: &Outcome) {}
+    /// The run saw a stop request; the calls in flight have finished.
+    fn stopping(&self) {}
+}
+
+/// When a step that failed retryably runs again.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Failed attempts so far (1 after the first failure).
+    pub attempt: u32,
+    /// How long until the next attempt.
+    pub wait: Duration,
+    /// Since the step's first attempt.
+    pub elapsed: Duration,
+    /// How long the step may keep retrying in all.
+    pub timeout: Duration,
 }
 
 /// An observer that reports nothing.
@@ -84,13 +131,23 @@ impl Report {
     pub fn skipped(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Skipped { .. }))
     }
+    pub fn not_started(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::NotStarted))
+    }
+    /// Whether the run stopped early on request.
+    pub fn stopped(&self) -> bool {
+        self.not_started() > 0
+    }
     pub fn succeeded(&self) -> bool {
-        self.failed() == 0 && self.skipped() == 0
+        self.done() == self.outcomes.len()
     }
     fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
         self.outcomes.values().filter(|o| f(o)).count()
     }
 }
+
+/// Longest sleep between checks of a stop request while waiting to retry.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// A plan names an instance it launches itself by its key (`instance/NAME`),
 /// its id being unknown until then; this puts the real id in.
@@ -154,7 +211,13 @@ pub fn execute(
     let mut failures: Vec<u32> = vec![0; steps.len()];
     let mut first_attempt: Vec<Option<Instant>> = vec![None; steps.len()];
 
+    let mut stopped = false;
     loop {
+        if options.stop.requested() {
+            stopped = true;
+            observer.stopping();
+            break;
+        }
         let now = Instant::now();
         while let Some(&Reverse((at, i))) = retries.peek()
             && at <= now
@@ -171,7 +234,9 @@ pub fn execute(
         if wave.is_empty() {
             match retries.peek() {
                 Some(&Reverse((at, _))) => {
-                    std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                    // In slices, so a stop request does not wait out a backoff.
+                    let wait = at.saturating_duration_since(Instant::now());
+                    std::thread::sleep(wait.min(STOP_POLL));
                     continue;
                 }
                 None => break,
@@ -217,7 +282,13 @@ pub fn execute(
                     let retryable = retry::is_retryable(&step.call, &error, &waited_for(step));
                     if retryable && in_time {
                         report.retries += 1;
-                        observer.retrying(step, &error, attempt, wait);
+                        let retry = Retry {
+                            attempt,
+                            wait,
+                            elapsed: started.elapsed(),
+                            timeout: options.retry_timeout,
+                        };
+                        observer.retrying(step, &error, &retry);
                         retries.push(Reverse((Instant::now() + wait, i)));
                     } else {
                         let outcome = Outcome::Failed(error);
@@ -228,9 +299,16 @@ pub fn execute(
             }
         }
     }
-    // Whatever never ran waits on a failure: name the step it waited for.
+    // Whatever never ran was stopped, or waits on a failure: name the step
+    // it waited for.
     for (i, step) in steps.iter().enumerate() {
         if report.outcomes.contains_key(&step.id) {
+            continue;
+        }
+        if stopped {
+            let outcome = Outcome::NotStarted;
+            observer.finished(&steps[i], &outcome);
+            report.outcomes.insert(step.id, outcome);
             continue;
         }
         let after = step

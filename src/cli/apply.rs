@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::output::{errln, out, outln};
 use super::progress::Progress;
-use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
+use super::{GlobalArgs, ManifestArgs, Outcome, account, interrupt, output};
 use crate::apply::{self, ApplyOptions, Report, lock};
 use crate::plan::render;
 use crate::plan::{Action, Plan, saved};
@@ -58,8 +58,11 @@ Examples:
   rolecall destroy                  delete every role and profile the stack in manifests/ owns
   rolecall destroy --auto-approve
 
-Only resources tagged rolecall:stack=<this stack> are touched; instances are
-released (disassociated if their profile goes, and untagged), never terminated.";
+Only resources tagged rolecall:stack=<this stack> are touched. Roles and
+profiles are deleted. Instances are released (disassociated if their profile
+goes, and untagged), never terminated, except on an emulated account the lab
+instances rolecall itself launched: those are terminated, so the next apply
+launches them afresh.";
 
 #[derive(Debug, Args)]
 #[command(after_help = DESTROY_HELP)]
@@ -136,7 +139,8 @@ pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
 
 pub fn run_destroy(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Outcome> {
     let _lock = take_lock(global, "rolecall destroy", &args.run)?;
-    let (plan, _) = super::plan::compute(global, &args.manifests, args.force, true)?;
+    let (mut plan, _) = super::plan::compute(global, &args.manifests, args.force, true)?;
+    plan.destroy = true;
     execute(
         global,
         &plan,
@@ -193,6 +197,15 @@ fn execute(
         retry_timeout: run.retry_timeout,
         ..ApplyOptions::default()
     };
+    // From here on Ctrl-C and SIGTERM stop the run between calls (a second
+    // one at once); before, they end the process, which has changed nothing.
+    if let Err(error) = interrupt::route_to(&options.stop) {
+        tracing::warn!("Ctrl-C will end the process at once: {error}");
+    }
+    tracing::debug!(
+        "applying {} steps; Ctrl-C or SIGTERM stops after the calls in flight",
+        plan.steps.len()
+    );
     let report = apply::execute(plan, cloud.as_ref(), &options, &progress);
     progress.finish();
     summarize(plan, &report, verb)
@@ -205,7 +218,14 @@ fn ask(verb: Verb) -> anyhow::Result<()> {
             "refusing to {command} without confirmation: standard input is not a terminal; pass --auto-approve"
         );
     }
-    out!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    match verb {
+        Verb::Apply => {
+            out!("\nDo you want to perform these actions? Only 'yes' will be accepted: ")
+        }
+        Verb::Destroy => out!(
+            "\nDo you really want to destroy everything this stack owns? There is no undo. Only 'yes' will be accepted: "
+        ),
+    }
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -241,11 +261,36 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb) -> anyhow::Result<Outcome
             counts[slot] += 1;
         }
     }
-    let tally = format!(
-        "{} created, {} updated, {} replaced, {} deleted.",
-        counts[0], counts[1], counts[2], counts[3]
-    );
+    let tally = match verb {
+        Verb::Apply => format!(
+            "{} created, {} updated, {} replaced, {} deleted.",
+            counts[0], counts[1], counts[2], counts[3]
+        ),
+        Verb::Destroy => {
+            let [deleted, released, terminated] =
+                render::removals(plan, |resource| !unfinished.contains(resource));
+            format!("{deleted} deleted, {released} released, {terminated} terminated.")
+        }
+    };
     let command = verb.command();
+    if report.stopped() {
+        let mut message = format!(
+            "{command} interrupted: {} steps done, {} not started",
+            report.done(),
+            report.not_started()
+        );
+        if report.failed() + report.skipped() > 0 {
+            message.push_str(&format!(
+                ", {} failed, {} skipped",
+                report.failed(),
+                report.skipped()
+            ));
+        }
+        message.push_str(&format!(
+            " ({tally})\nEvery call made is complete: run `rolecall {command}` again to finish."
+        ));
+        return Err(interrupt::Interrupted(message).into());
+    }
     if report.succeeded() {
         match verb {
             Verb::Apply => outln!("Apply complete: {tally}"),

@@ -13,6 +13,7 @@ pub mod apply;
 pub mod drift;
 pub mod emulator;
 pub mod import;
+pub mod interrupt;
 pub mod output;
 pub mod plan;
 pub mod progress;

@@ -189,11 +189,41 @@ pub struct Plan {
     pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprints: BTreeMap<String, String>,
+    /// A `rolecall destroy` plan (nothing declared on purpose): renderers
+    /// word it as such. Not part of the JSON format.
+    #[serde(skip)]
+    pub destroy: bool,
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+    }
+}
+
+/// How a resource leaves the stack when its change is a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Deleted from the account (roles, profiles).
+    Deleted,
+    /// An instance: ownership tags removed, it keeps running.
+    Released,
+    /// A lab instance rolecall launched: terminated.
+    Terminated,
+}
+
+impl Change {
+    /// For a delete, how the resource goes.
+    pub fn removal(&self) -> Option<Removal> {
+        if self.action != Action::Delete {
+            None
+        } else if self.attributes.iter().any(|a| a == TERMINATED) {
+            Some(Removal::Terminated)
+        } else if self.resource.starts_with("instance/") {
+            Some(Removal::Released)
+        } else {
+            Some(Removal::Deleted)
+        }
     }
 }
 
@@ -278,6 +308,7 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         summary,
         account_id: None,
         fingerprints: BTreeMap::new(),
+        destroy: false,
     })
 }
 

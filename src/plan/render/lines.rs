@@ -3,7 +3,7 @@
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, TERMINATED, View};
+use crate::plan::{Action, Change, Removal, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sign {
@@ -263,21 +263,24 @@ pub fn title(change: &Change) -> String {
     }
 }
 
-/// Why a change is what it is, in a few words (for headers).
-pub fn reason(change: &Change) -> String {
-    match change.action {
-        Action::Replace => "path changes, which forces replacement".into(),
-        Action::Delete if change.attributes.iter().any(|a| a == TERMINATED) => {
-            "no longer declared: terminated (rolecall launched it on the emulated account)".into()
+/// Why a change is what it is, in a few words (for headers). A destroy
+/// plan deletes what is still declared: it says what happens, not why.
+pub fn reason(change: &Change, destroy: bool) -> String {
+    let why = if destroy { "" } else { "no longer declared: " };
+    match change.removal() {
+        Some(Removal::Terminated) => {
+            format!("{why}terminated (rolecall launched it on the emulated account)")
         }
-        Action::Delete if change.resource.starts_with("instance/") => {
-            "no longer declared: released (the instance keeps running)".into()
-        }
-        Action::Delete => "no longer declared".into(),
-        Action::Create if change.resource.starts_with("instance/") => {
-            "launched: emulated account only".into()
-        }
-        _ => String::new(),
+        Some(Removal::Released) => format!("{why}released (the instance keeps running)"),
+        Some(Removal::Deleted) if destroy => String::new(),
+        Some(Removal::Deleted) => "no longer declared".into(),
+        None => match change.action {
+            Action::Replace => "path changes, which forces replacement".into(),
+            Action::Create if change.resource.starts_with("instance/") => {
+                "launched: emulated account only".into()
+            }
+            _ => String::new(),
+        },
     }
 }
 

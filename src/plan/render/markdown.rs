@@ -49,7 +49,7 @@ pub fn render(plan: &Plan) -> String {
             lines::action_symbol(change.action),
             lines::title(change)
         );
-        let reason = lines::reason(change);
+        let reason = lines::reason(change, plan.destroy);
         if !reason.is_empty() {
             let _ = write!(summary, ": {reason}");
         } else if !change.attributes.is_empty() {

@@ -10,7 +10,7 @@ pub mod text;
 
 use serde::Serialize;
 
-use super::Plan;
+use super::{Plan, Removal};
 
 /// The published fields of a plan, borrowed (no copy of a large plan):
 /// saved-plan fields (account, fingerprints) are left out.
@@ -46,13 +46,38 @@ pub fn json(plan: &Plan) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `Plan: 1 to create, 0 to update, 0 to replace, 2 to delete.`
+/// `Plan: 1 to create, 0 to update, 0 to replace, 2 to delete.`, or for
+/// destroy `Destroy: 2 to delete, 1 to release, 0 to terminate.`
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary;
+    if plan.destroy {
+        let [deleted, released, terminated] = removals(plan, |_| true);
+        return format!(
+            "Destroy: {deleted} to delete, {released} to release, {terminated} to terminate."
+        );
+    }
     format!(
         "Plan: {} to create, {} to update, {} to replace, {} to delete.",
         s.create, s.update, s.replace, s.delete
     )
+}
+
+/// How many of the plan's deletes (whose resource `counted` accepts) delete,
+/// release and terminate.
+pub fn removals(plan: &Plan, counted: impl Fn(&str) -> bool) -> [usize; 3] {
+    let mut counts = [0; 3];
+    for change in &plan.changes {
+        let slot = match change.removal() {
+            Some(Removal::Deleted) => 0,
+            Some(Removal::Released) => 1,
+            Some(Removal::Terminated) => 2,
+            None => continue,
+        };
+        if counted(&change.resource) {
+            counts[slot] += 1;
+        }
+    }
+    counts
 }
 
 pub const NO_CHANGES: &str = "No changes. Live state matches the manifests.";

@@ -86,7 +86,13 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
         .iter()
         .filter(|c| c.action != Action::Noop)
         .collect();
-    if !changes.is_empty() {
+    if !changes.is_empty() && plan.destroy {
+        writeln!(
+            out,
+            "rolecall will destroy everything stack `{}` owns:\n",
+            plan.stack
+        )?;
+    } else if !changes.is_empty() {
         writeln!(
             out,
             "rolecall will perform these actions on stack `{}`:\n",
@@ -96,7 +102,7 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
     for change in changes {
         let symbol = lines::action_symbol(change.action);
         let header = format!("{symbol} {}", lines::title(change));
-        let reason = lines::reason(change);
+        let reason = lines::reason(change, plan.destroy);
         write!(
             out,
             "  {}",
