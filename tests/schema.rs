@@ -96,7 +96,7 @@ fn fixtures_the_loader_accepts_satisfy_the_schema() {
     yaml_files(&root().join("tests/fixtures/manifest"), &mut files);
     let accepted: Vec<&PathBuf> = files
         .iter()
-        .filter(|file| rolecall::manifest::load(&[file.to_path_buf()]).is_ok())
+        .filter(|file| rolecall::manifest::load(&[file.to_path_buf()], &root()).is_ok())
         .collect();
     assert!(accepted.len() >= 3, "too few fixtures load: {accepted:?}");
     let errors: Vec<String> = accepted
@@ -141,7 +141,7 @@ fn defaults_shown_to_editors_are_the_loaders() {
         "kind: Role\nname: r\ntrust: ec2\n---\nkind: InstanceProfile\nname: p\n",
     )
     .unwrap();
-    let desired = rolecall::manifest::load(&[dir.path().to_path_buf()])
+    let desired = rolecall::manifest::load(&[dir.path().to_path_buf()], dir.path())
         .unwrap()
         .desired;
     let role = properties(&schema, "Role");
