@@ -828,19 +828,20 @@ impl<'a> Fields<'a> {
             .iter()
             .filter_map(|(key, value)| {
                 let key = scalar_string(key, "a tag key", "a string", ctx)?;
-                let value = match &value.value {
-                    // `owner:` with nothing after it: an empty value, which AWS allows.
-                    Value::Null => At {
-                        value: String::new(),
-                        pos: value.pos,
-                    },
-                    _ => scalar_string(
-                        value,
-                        &format!("the value of tag `{}`", key.value),
-                        "a string",
-                        ctx,
-                    )?,
-                };
+                let what = format!("the value of tag `{}`", key.value);
+                // `owner:` with nothing after it is null, not "": a value
+                // left out by mistake must not become an empty tag.
+                if let Value::Null = value.value {
+                    ctx.push(
+                        Diagnostic::error(
+                            ctx.location(value.pos),
+                            format!("{what} must be a string, found null"),
+                        )
+                        .with_help("write `\"\"` for an empty value"),
+                    );
+                    return None;
+                }
+                let value = scalar_string(value, &what, "a string", ctx)?;
                 Some(TagDecl { key, value })
             })
             .collect();
