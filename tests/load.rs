@@ -127,6 +127,7 @@ fn unquoted_scalars_keep_their_text() {
     let desired = loaded.desired;
     let role = &desired.roles["no"];
     assert_eq!(role.max_session_duration, 7200, "numbers stay numbers");
+    assert_eq!(role.description, ".inf");
     assert_eq!(role.inline_policies.keys().collect::<Vec<_>>(), ["y"]);
     let tags: Vec<(&str, &str)> = role
         .tags
@@ -136,12 +137,18 @@ fn unquoted_scalars_keep_their_text() {
     assert_eq!(
         tags,
         [
+            (".nan", "key"),
             ("b", "+1"),
             ("e", "NO"),
             ("enabled", "yes"),
             ("g", "0b101"),
             ("hex", "0x1F"),
+            ("inf", ".inf"),
+            ("nan", ".NaN"),
+            ("neg-inf", "-.Inf"),
             ("off", "on"),
+            ("overflow", "1e999"),
+            ("plus-inf", "+.INF"),
             ("quoted-int", "31"),
             ("tagged-float", "3.0"),
             ("tagged-int", "31"),

@@ -55,7 +55,12 @@ fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
 /// Schema errors of every document in `path`, as "file#doc: path: message".
 fn schema_errors(validator: &jsonschema::Validator, path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
-    let documents: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    // An editor reads `.inf` as a number; JSON has none, so it is checked as
+    // its text (the schema allows both where the loader takes it as text).
+    let options = serde_saphyr::options! {
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
+    };
+    let documents: Vec<Value> = serde_saphyr::from_multiple_with_options(&text, options).unwrap();
     documents
         .iter()
         .enumerate()
