@@ -515,3 +515,59 @@ fn a_policy_file_must_be_a_regular_file() {
     assert_eq!(code, 1, "{output}");
     insta::assert_snapshot!(output);
 }
+
+/// Nothing rolecall prints lets a manifest or account value forge terminal
+/// output (escape sequences, a carriage return, a line break starting a
+/// fake diagnostic) or hide text (bidi overrides, zero-width characters):
+/// such characters are printed escaped, as Rust writes them.
+#[test]
+fn messages_escape_control_and_bidi_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    // YAML double quotes spell the characters: `\e` is ESC, `\r` CR.
+    write(
+        &dir.path().join("m.yaml"),
+        "kind: Role\n\
+         name: \"web\\u202Egpj.exe\"\n\
+         trust: ec2\n\
+         tags:\n  \
+           team: \"\\e[2J\\e[31mred\\r\"\n  \
+           \"note\\u2066\": x\n\
+         ---\n\
+         kind: Role\n\
+         name: \"a\\nm.yaml:1:1: error: forged\\u200B\"\n\
+         trust: ec2\n",
+    );
+    let forged = |text: &str| {
+        text.contains(['\u{1b}', '\r', '\u{202e}', '\u{2066}', '\u{200b}'])
+            || text
+                .lines()
+                .any(|line| line.starts_with("m.yaml:1:1: error: forged"))
+    };
+    let (code, output) = validate_in(dir.path(), &["m.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!forged(&output), "{output:?}");
+    insta::assert_snapshot!(output);
+
+    // Errors printed by `main`: from a command's context chain, and AWS's.
+    let (code, output) = rolecall_in(dir.path(), &["apply", "plan\u{1b}[2J\u{202e}.json"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!forged(&output), "{output:?}");
+    assert!(output.contains("plan\\u{1b}[2J\\u{202e}.json"), "{output}");
+    let (code, output) = rolecall_in(
+        dir.path(),
+        &[
+            "--account",
+            "account.db",
+            "emulator",
+            "get-role",
+            "--role-name",
+            "web\u{202e}\u{1b}[31m",
+        ],
+    );
+    assert_eq!(code, 1, "{output}");
+    assert!(!forged(&output), "{output:?}");
+    assert!(
+        output.contains("Value 'web\\u{202e}\\u{1b}[31m' at 'roleName'"),
+        "{output}"
+    );
+}
