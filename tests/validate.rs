@@ -571,3 +571,41 @@ fn messages_escape_control_and_bidi_characters() {
         "{output}"
     );
 }
+
+/// Every other file a user names is refused the same way when it is not a
+/// regular file: a saved plan, an account export, a `file://` document.
+#[cfg(unix)]
+#[test]
+fn other_files_rolecall_reads_must_be_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status();
+    assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+    for (path, kind) in [("folder", "a directory"), ("pipe", "a named pipe")] {
+        let document = format!("file://{path}");
+        for args in [
+            vec!["apply", path],
+            vec!["emulator", "import", path],
+            vec![
+                "emulator",
+                "create-role",
+                "--role-name",
+                "r",
+                "--assume-role-policy-document",
+                &document,
+            ],
+        ] {
+            let mut all = vec!["--account", "account.db"];
+            all.extend(&args);
+            // A pipe that were opened would block until the timeout.
+            let (code, output) = rolecall_in(dir.path(), &all);
+            assert_eq!(code, 1, "{args:?}: {output}");
+            assert!(
+                output.contains(&format!("{path}: not a regular file (it is {kind})")),
+                "{args:?}: {output}"
+            );
+        }
+    }
+}

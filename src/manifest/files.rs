@@ -166,6 +166,21 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// `std::fs::read_to_string` for any other file a user names (a saved plan,
+/// an account export, a `file://` argument): a regular file only, checked
+/// before opening, so a named pipe cannot block rolecall nor `/dev/zero`
+/// fill its memory, and a directory is "not a regular file".
+pub fn read_regular_file(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (it is {})", kind_of(&meta.file_type())),
+        ));
+    }
+    std::fs::read_to_string(path)
+}
+
 /// Reads a regular text file of at most `limit` bytes: no NUL bytes, valid UTF-8.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     let cannot_read = |e: std::io::Error| ReadError::new(format!("cannot read: {e}"));
