@@ -101,7 +101,7 @@ fn fixtures_the_loader_accepts_satisfy_the_schema() {
     yaml_files(&root().join("tests/fixtures/manifest"), &mut files);
     let accepted: Vec<&PathBuf> = files
         .iter()
-        .filter(|file| rolecall::manifest::load(&[file.to_path_buf()], &root()).is_ok())
+        .filter(|file| rolecall::manifest::load(&[file.to_path_buf()], root()).is_ok())
         .collect();
     assert!(accepted.len() >= 3, "too few fixtures load: {accepted:?}");
     let errors: Vec<String> = accepted
