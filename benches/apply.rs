@@ -23,7 +23,7 @@ fn main() {
     let repetitions: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3);
     let stack = tempfile::tempdir().expect("temp dir");
     common::write_stack(stack.path(), roles, roles, roles);
-    let desired = rolecall::manifest::load(&[stack.path().to_path_buf()])
+    let desired = rolecall::manifest::load(&[stack.path().to_path_buf()], stack.path())
         .expect("generated stack loads")
         .desired;
     let mut rates = Vec::new();

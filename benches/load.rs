@@ -11,7 +11,8 @@ fn load_100k(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     common::write_stack(dir.path(), 40_000, 40_000, 20_000);
     let paths = vec![dir.path().to_path_buf()];
-    let loaded = rolecall::manifest::load(&paths).expect("the generated stack is valid");
+    let loaded =
+        rolecall::manifest::load(&paths, dir.path()).expect("the generated stack is valid");
     assert_eq!(loaded.desired.resource_count(), 100_000);
 
     let mut group = c.benchmark_group("manifest");
@@ -20,7 +21,7 @@ fn load_100k(c: &mut Criterion) {
     // Freeing the result is the caller's business (the CLI exits right after), so
     // it is left out of the measurement.
     group.bench_function("load 100k resources", |b| {
-        b.iter_with_large_drop(|| rolecall::manifest::load(&paths).expect("valid"))
+        b.iter_with_large_drop(|| rolecall::manifest::load(&paths, dir.path()).expect("valid"))
     });
     group.finish();
 }

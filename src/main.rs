@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rolecall::cli::{self, Cli, Outcome};
+use rolecall::manifest::printable;
 
 // Plans of 100,000 resources make millions of small allocations; glibc's
 // allocator spent a third of the time of `plan` and held a third more memory
@@ -36,15 +37,17 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             let mut stderr = anstream::stderr();
+            // `printable` escapes what a manifest or account value could use
+            // to forge output (terminal escapes, bidi overrides).
             let _ = if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
                 // Already complete (e.g. manifest diagnostics, one per line).
-                writeln!(stderr, "{rendered}")
+                writeln!(stderr, "{}", printable(rendered))
             } else if let Some(aws) = error.downcast_ref::<rolecall::cloud::CloudError>() {
                 // AWS errors print exactly as the AWS CLI prints them.
-                writeln!(stderr, "{aws}")
+                writeln!(stderr, "{}", printable(aws))
             } else {
                 // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
-                writeln!(stderr, "error: {error:#}")
+                writeln!(stderr, "error: {:#}", printable(&error))
             };
             ExitCode::FAILURE
         }

@@ -11,7 +11,7 @@ fn root() -> PathBuf {
 
 #[test]
 fn sample_stack_becomes_the_model() {
-    let loaded = manifest::load(&[root().join("manifests")]).unwrap();
+    let loaded = manifest::load(&[root().join("manifests")], &root()).unwrap();
     let desired = &loaded.desired;
     assert_eq!(loaded.files, 5);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
@@ -88,7 +88,7 @@ fn role_tag_keys_merge_ignoring_case_profile_keys_do_not() {
         "kind: Stack\ntags: {Owner: platform}\n---\nkind: Role\nname: r\ntrust: ec2\ntags: {owner: web}\n---\nkind: InstanceProfile\nname: p\ntags: {owner: web}\n---\nkind: Instance\nid: i-01234567\nprofile: null\n",
     )
     .unwrap();
-    let loaded = manifest::load(&[dir.path().to_path_buf()]).unwrap();
+    let loaded = manifest::load(&[dir.path().to_path_buf()], dir.path()).unwrap();
     let desired = loaded.desired;
     assert_eq!(desired.stack, "default");
     assert_eq!(desired.roles["r"].tags.len(), 1);
@@ -101,7 +101,7 @@ fn role_tag_keys_merge_ignoring_case_profile_keys_do_not() {
 #[test]
 fn errors_come_back_all_together_in_order() {
     let fixture = root().join("tests/fixtures/manifest/ten-mistakes.yaml");
-    let diagnostics = manifest::load(&[fixture]).unwrap_err();
+    let diagnostics = manifest::load(&[fixture], &root()).unwrap_err();
     assert_eq!(diagnostics.error_count(), 10);
     let lines: Vec<usize> = diagnostics
         .0
@@ -123,10 +123,11 @@ fn fixture(name: &str) -> PathBuf {
 
 #[test]
 fn unquoted_scalars_keep_their_text() {
-    let loaded = manifest::load(&[fixture("unquoted-scalars.yaml")]).unwrap();
+    let loaded = manifest::load(&[fixture("unquoted-scalars.yaml")], &root()).unwrap();
     let desired = loaded.desired;
     let role = &desired.roles["no"];
     assert_eq!(role.max_session_duration, 7200, "numbers stay numbers");
+    assert_eq!(role.description, ".inf");
     assert_eq!(role.inline_policies.keys().collect::<Vec<_>>(), ["y"]);
     let tags: Vec<(&str, &str)> = role
         .tags
@@ -136,12 +137,18 @@ fn unquoted_scalars_keep_their_text() {
     assert_eq!(
         tags,
         [
+            (".nan", "key"),
             ("b", "+1"),
             ("e", "NO"),
             ("enabled", "yes"),
             ("g", "0b101"),
             ("hex", "0x1F"),
+            ("inf", ".inf"),
+            ("nan", ".NaN"),
+            ("neg-inf", "-.Inf"),
             ("off", "on"),
+            ("overflow", "1e999"),
+            ("plus-inf", "+.INF"),
             ("quoted-int", "31"),
             ("tagged-float", "3.0"),
             ("tagged-int", "31"),
@@ -157,7 +164,7 @@ fn unquoted_scalars_keep_their_text() {
 
 #[test]
 fn trust_as_a_service_json_text_or_file() {
-    let loaded = manifest::load(&[fixture("trust-forms.yaml")]).unwrap();
+    let loaded = manifest::load(&[fixture("trust-forms.yaml")], &root()).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let desired = loaded.desired;
     let trusts = |role: &str, service: &str| desired.roles[role].trust.trusts_service(service);

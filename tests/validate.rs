@@ -287,3 +287,327 @@ fn duplicate_keys_in_nested_mapping() {
         b"kind: Role\nname: a\ntrust: ec2\ntags:\n  team: a\n  team: b\n"
     ));
 }
+
+/// Runs `rolecall ARGS` in `dir` (no account needed for `validate`); exit
+/// code, and stdout and stderr as one text.
+fn rolecall_in(dir: &Path, args: &[&str]) -> (i32, String) {
+    let output = Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("ROLECALL_ACCOUNT")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let code = output.status.code().unwrap_or(-1);
+    let text = format!(
+        "exit: {code}\n--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (code, text)
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A valid permissions policy naming `resource`, so that the text is seen
+/// if a plan prints the document.
+fn policy_naming(resource: &str) -> String {
+    format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{resource}"}}]}}"#
+    )
+}
+
+/// `{file: ...}` reads only inside the file root (the directory rolecall
+/// runs in, or `--file-root`), symlinks followed: a manifest in a pull
+/// request must not make `plan --format markdown` print a file from
+/// elsewhere on the CI machine into a comment.
+#[cfg(unix)]
+#[test]
+fn policy_files_must_lie_inside_the_file_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp_path = std::fs::canonicalize(tmp.path()).unwrap();
+    let repo = tmp_path.join("repo");
+    let outside = tmp_path.join("outside.json");
+    write(&outside, &policy_naming("outside-secret"));
+    write(
+        &repo.join("policies/inside.json"),
+        &policy_naming("inside-ok"),
+    );
+    std::fs::create_dir_all(repo.join("manifests")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("manifests/link-out.json")).unwrap();
+    std::os::unix::fs::symlink("../policies", repo.join("manifests/link-in")).unwrap();
+    let manifest = format!(
+        "kind: Role\nname: r\ntrust: ec2\ninline_policies:\n  \
+         relative: {{file: ../policies/inside.json}}\n  \
+         symlink-inside: {{file: link-in/inside.json}}\n  \
+         absolute-inside: {{file: {inside}}}\n  \
+         dot-dot: {{file: ../../outside.json}}\n  \
+         absolute: {{file: {outside}}}\n  \
+         symlink-out: {{file: link-out.json}}\n",
+        inside = repo.join("policies/inside.json").display(),
+        outside = outside.display(),
+    );
+    write(&repo.join("manifests/m.yaml"), &manifest);
+    let shown = |text: String| text.replace(&tmp_path.display().to_string(), "[TMP]");
+
+    let (code, output) = rolecall_in(&repo, &["validate"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!output.contains("outside-secret"), "{output}");
+    insta::assert_snapshot!("file_root_validate", shown(output));
+
+    // A plan refuses too, so the PR comment holds no file from outside.
+    let (code, output) = rolecall_in(&repo, &["plan", "--format", "markdown"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!output.contains("outside-secret"), "{output}");
+    assert!(output.contains("error: 3 errors in manifests"), "{output}");
+
+    // A wider root lets the same references in: the plan then shows them.
+    let (code, output) = rolecall_in(
+        &repo,
+        &["plan", "--format", "markdown", "--file-root", ".."],
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("outside-secret"), "{output}");
+    assert!(output.contains("inside-ok"), "{output}");
+
+    // Run from below the repository, its own references lie outside: the
+    // root is where rolecall runs, not where the manifests are.
+    let manifests = repo.join("manifests");
+    let (code, output) = rolecall_in(&manifests, &["validate", "-f", "m.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("error: 6 errors in manifests"), "{output}");
+    let (code, output) = rolecall_in(
+        &manifests,
+        &["validate", "-f", "m.yaml", "--file-root", ".."],
+    );
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("error: 3 errors in manifests"), "{output}");
+
+    let (code, output) = rolecall_in(&repo, &["validate", "--file-root", "nowhere"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("error: file root `nowhere`: cannot read: No such file or directory"),
+        "{output}"
+    );
+    let (code, output) = rolecall_in(&repo, &["validate", "--file-root", "manifests/m.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("error: file root `manifests/m.yaml` is not a directory"),
+        "{output}"
+    );
+}
+
+/// A file named as a policy may hold anything (credentials, say): what is
+/// wrong with it is told, with its line and column where known, but none
+/// of its keys or values.
+#[test]
+fn errors_about_a_policy_file_never_quote_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "credentials.json",
+            "{\"aws_access_key_id\": \"AKIAIOSFODNN7EXAMPLE\",\n \"aws_secret_access_key\": \"wJalrXUtnFEMIK7MDENG\"}\n",
+        ),
+        (
+            "statement-key.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "wJalrXUtnFEMIK7MDENG": 1}]}"#,
+        ),
+        (
+            "resource.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "wJalrXUtnFEMIK7MDENG"}]}"#,
+        ),
+        (
+            "action.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "wJalrXUtnFEMIK7MDENG", "Resource": "*"}]}"#,
+        ),
+        (
+            "sid.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Sid": "wJalrXUtnFEMIK7MDENG-1", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#,
+        ),
+        (
+            "version.json",
+            r#"{"Version": "wJalrXUtnFEMIK7MDENG", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#,
+        ),
+        (
+            "effect.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "wJalrXUtnFEMIK7MDENG", "Action": "s3:GetObject", "Resource": "*"}]}"#,
+        ),
+        (
+            "broken.json",
+            "{\"Version\": \"2012-10-17\",\n \"aws_secret_access_key\": \"wJalrXUtnFEMIK7MDENG\n",
+        ),
+        (
+            "dotenv.json",
+            "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENG\n",
+        ),
+        (
+            "principal.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "wJalrXUtnFEMIK7MDENG"}}]}"#,
+        ),
+    ];
+    let mut manifest =
+        String::from("kind: Role\nname: r\ntrust: {file: principal.json}\ninline_policies:\n");
+    for (name, text) in files {
+        write(&dir.path().join(name), text);
+        if name != "principal.json" {
+            manifest.push_str(&format!(
+                "  {}: {{file: {name}}}\n",
+                name.trim_end_matches(".json")
+            ));
+        }
+    }
+    std::fs::write(
+        dir.path().join("latin1.json"),
+        b"{\"k\": \"caf\xe9 wJalrXUtnFEMIK7MDENG\"}",
+    )
+    .unwrap();
+    manifest.push_str("  latin1: {file: latin1.json}\n");
+    write(&dir.path().join("m.yaml"), &manifest);
+    let (code, output) = validate_in(dir.path(), &["m.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    for secret in [
+        "wJalr",
+        "AKIA",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "AWS_SECRET",
+    ] {
+        assert!(!output.contains(secret), "quotes {secret}: {output}");
+    }
+    assert!(output.contains("error: 11 errors in manifests"), "{output}");
+    insta::assert_snapshot!(output);
+
+    // Written in the manifest itself, the same mistakes are quoted: the
+    // user wrote them there.
+    let inline = format!(
+        "kind: Role\nname: r\ntrust: ec2\ninline_policies:\n  p: '{}'\n",
+        files[1].1
+    );
+    write(&dir.path().join("inline.yaml"), &inline);
+    let (code, output) = validate_in(dir.path(), &["inline.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("unknown statement key `wJalrXUtnFEMIK7MDENG`"),
+        "{output}"
+    );
+}
+
+/// `{file: ""}` and a directory are not regular files; neither is a named pipe,
+/// which is refused without being opened.
+#[cfg(unix)]
+#[test]
+fn a_policy_file_must_be_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe.json"))
+        .status();
+    assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+    write(
+        &dir.path().join("m.yaml"),
+        "kind: Role\nname: r\ntrust: {file: \"\"}\ninline_policies:\n  \
+         dir: {file: policies}\n  dot: {file: .}\n  pipe: {file: pipe.json}\n",
+    );
+    let (code, output) = validate_in(dir.path(), &["m.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    insta::assert_snapshot!(output);
+}
+
+/// Nothing rolecall prints lets a manifest or account value forge terminal
+/// output (escape sequences, a carriage return, a line break starting a
+/// fake diagnostic) or hide text (bidi overrides, zero-width characters):
+/// such characters are printed escaped, as Rust writes them.
+#[test]
+fn messages_escape_control_and_bidi_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    // YAML double quotes spell the characters: `\e` is ESC, `\r` CR.
+    write(
+        &dir.path().join("m.yaml"),
+        "kind: Role\n\
+         name: \"web\\u202Egpj.exe\"\n\
+         trust: ec2\n\
+         tags:\n  \
+           team: \"\\e[2J\\e[31mred\\r\"\n  \
+           \"note\\u2066\": x\n\
+         ---\n\
+         kind: Role\n\
+         name: \"a\\nm.yaml:1:1: error: forged\\u200B\"\n\
+         trust: ec2\n",
+    );
+    let forged = |text: &str| {
+        text.contains(['\u{1b}', '\r', '\u{202e}', '\u{2066}', '\u{200b}'])
+            || text
+                .lines()
+                .any(|line| line.starts_with("m.yaml:1:1: error: forged"))
+    };
+    let (code, output) = validate_in(dir.path(), &["m.yaml"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!forged(&output), "{output:?}");
+    insta::assert_snapshot!(output);
+
+    // Errors printed by `main`: from a command's context chain, and AWS's.
+    let (code, output) = rolecall_in(dir.path(), &["apply", "plan\u{1b}[2J\u{202e}.json"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!forged(&output), "{output:?}");
+    assert!(output.contains("plan\\u{1b}[2J\\u{202e}.json"), "{output}");
+    let (code, output) = rolecall_in(
+        dir.path(),
+        &[
+            "--account",
+            "account.db",
+            "emulator",
+            "get-role",
+            "--role-name",
+            "web\u{202e}\u{1b}[31m",
+        ],
+    );
+    assert_eq!(code, 1, "{output}");
+    assert!(!forged(&output), "{output:?}");
+    assert!(
+        output.contains("Value 'web\\u{202e}\\u{1b}[31m' at 'roleName'"),
+        "{output}"
+    );
+}
+
+/// Every other file a user names is refused the same way when it is not a
+/// regular file: a saved plan, an account export, a `file://` document.
+#[cfg(unix)]
+#[test]
+fn other_files_rolecall_reads_must_be_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status();
+    assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+    for (path, kind) in [("folder", "a directory"), ("pipe", "a named pipe")] {
+        let document = format!("file://{path}");
+        for args in [
+            vec!["apply", path],
+            vec!["emulator", "import", path],
+            vec![
+                "emulator",
+                "create-role",
+                "--role-name",
+                "r",
+                "--assume-role-policy-document",
+                &document,
+            ],
+        ] {
+            let mut all = vec!["--account", "account.db"];
+            all.extend(&args);
+            // A pipe that were opened would block until the timeout.
+            let (code, output) = rolecall_in(dir.path(), &all);
+            assert_eq!(code, 1, "{args:?}: {output}");
+            assert!(
+                output.contains(&format!("{path}: not a regular file (it is {kind})")),
+                "{args:?}: {output}"
+            );
+        }
+    }
+}

@@ -86,7 +86,7 @@ tags:
 pub fn desired(n: usize) -> Desired {
     let dir = tempfile::tempdir().expect("temp dir");
     write_stack(dir.path(), n, n, n);
-    rolecall::manifest::load(&[dir.path().to_path_buf()])
+    rolecall::manifest::load(&[dir.path().to_path_buf()], dir.path())
         .expect("generated stack loads")
         .desired
 }

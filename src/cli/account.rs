@@ -19,7 +19,7 @@ pub fn open(global: &GlobalArgs) -> anyhow::Result<Box<dyn Cloud>> {
 
 /// Loads and validates manifests, printing warnings to stderr.
 pub fn load(global: &GlobalArgs, args: &ManifestArgs) -> anyhow::Result<Loaded> {
-    let loaded = manifest::load(&args.files).map_err(manifest_error)?;
+    let loaded = manifest::load(&args.files, &args.file_root).map_err(manifest_error)?;
     if !global.quiet {
         for warning in &loaded.warnings {
             errln!("{warning}");

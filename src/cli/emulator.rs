@@ -555,7 +555,8 @@ fn parse_profile(text: &str) -> Result<IamInstanceProfileSpecification, String> 
 /// A document given inline or as `file://PATH`, as the AWS CLI accepts.
 fn document(text: String) -> anyhow::Result<String> {
     match text.strip_prefix("file://") {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}")),
+        Some(path) => crate::manifest::read_regular_file(path.as_ref())
+            .with_context(|| format!("reading {path}")),
         None => Ok(text),
     }
 }

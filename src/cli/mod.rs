@@ -85,7 +85,7 @@ impl GlobalArgs {
     }
 }
 
-/// Manifest files and directories (`-f`, repeatable).
+/// Manifest files and directories (`-f`, repeatable), and where policy files may lie.
 #[derive(Debug, Clone, Args)]
 pub struct ManifestArgs {
     /// Manifest file or directory (repeatable; directories are read recursively)
@@ -96,6 +96,9 @@ pub struct ManifestArgs {
         default_value = "manifests"
     )]
     pub files: Vec<PathBuf>,
+    /// Directory that policy files ({file: PATH}) must lie inside, symlinks followed
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub file_root: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

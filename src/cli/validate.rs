@@ -28,7 +28,8 @@ pub struct ValidateArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs) -> anyhow::Result<Outcome> {
-    let loaded = manifest::load(&args.manifests.files).map_err(manifest_error)?;
+    let loaded =
+        manifest::load(&args.manifests.files, &args.manifests.file_root).map_err(manifest_error)?;
     if !global.quiet {
         for warning in &loaded.warnings {
             anstream::eprintln!("{warning}");

@@ -316,10 +316,11 @@ impl Emulator {
 
     /// Replaces the whole account with the YAML export in `file`.
     pub fn import_file(&mut self, file: &Path) -> Result<(), EmulatorError> {
-        let text = std::fs::read_to_string(file).map_err(|source| EmulatorError::Io {
-            path: file.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::manifest::read_regular_file(file).map_err(|source| EmulatorError::Io {
+                path: file.to_path_buf(),
+                source,
+            })?;
         self.import_yaml(&text, &file.display().to_string())
     }
 

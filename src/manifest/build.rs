@@ -97,7 +97,7 @@ pub fn desired(documents: Vec<Document>) -> Desired {
                     name: name.clone(),
                     path: role.path.map_or_else(|| "/".into(), |p| p.value),
                     description: role.description.map(|d| d.value).unwrap_or_default(),
-                    trust: trust.value,
+                    trust: trust.value.document,
                     max_session_duration: role
                         .max_session_duration
                         .and_then(|d| u32::try_from(d.value).ok())
@@ -113,7 +113,7 @@ pub fn desired(documents: Vec<Document>) -> Desired {
                         .inline_policies
                         .into_iter()
                         .flat_map(|list| list.value)
-                        .map(|(name, document)| (name.value, document.value))
+                        .map(|(name, policy)| (name.value, policy.value.document))
                         .collect(),
                     tags,
                 };

@@ -37,7 +37,26 @@ pub struct TagDecl {
 pub type TagsDecl = At<Vec<TagDecl>>;
 
 /// Inline policies by name, in manifest order, with the position of the mapping.
-pub type InlineDecl = At<Vec<(At<String>, At<PolicyDocument>)>>;
+pub type InlineDecl = At<Vec<(At<String>, At<PolicyDecl>)>>;
+
+/// A policy document, and the file it was read from when it came from
+/// `{file: ...}` (as the user named it, joined to the manifest's directory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDecl {
+    pub document: PolicyDocument,
+    /// Problems with a document read from a file are told without quoting
+    /// it: the file may not be a policy at all, but credentials.
+    pub file: Option<String>,
+}
+
+impl PolicyDecl {
+    fn inline(document: PolicyDocument) -> Self {
+        PolicyDecl {
+            document,
+            file: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StackDecl {
@@ -51,7 +70,7 @@ pub struct RoleDecl {
     pub path: Option<At<String>>,
     pub description: Option<At<String>>,
     /// `None` only after an error was reported.
-    pub trust: Option<At<PolicyDocument>>,
+    pub trust: Option<At<PolicyDecl>>,
     pub max_session_duration: Option<At<i128>>,
     pub permissions_boundary: Option<At<String>>,
     pub managed_policies: Option<At<Vec<At<String>>>>,
@@ -121,10 +140,13 @@ const SERVICE_SHORTHANDS: &[(&str, &str)] = &[
     ("ecs-tasks", "ecs-tasks.amazonaws.com"),
 ];
 
-/// Where diagnostics go and what relative `{file: ...}` paths are relative to.
+/// Where diagnostics go, what relative `{file: ...}` paths are relative to,
+/// and the directory such files must lie in.
 pub struct Ctx<'a> {
     pub file: Arc<str>,
     pub dir: &'a Path,
+    /// Canonical: symlinks followed.
+    pub root: &'a Path,
     pub diagnostics: &'a mut Vec<Diagnostic>,
     /// Trust documents already built for a list of services: most roles of a
     /// stack say `trust: ec2`, and building the document each time is most of
@@ -135,10 +157,16 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(file: Arc<str>, dir: &'a Path, diagnostics: &'a mut Vec<Diagnostic>) -> Self {
+    pub fn new(
+        file: Arc<str>,
+        dir: &'a Path,
+        root: &'a Path,
+        diagnostics: &'a mut Vec<Diagnostic>,
+    ) -> Self {
         Ctx {
             file,
             dir,
+            root,
             diagnostics,
             trust_cache: HashMap::new(),
             document: None,
@@ -461,10 +489,10 @@ fn instance(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<Instance
 }
 
 /// `trust`: a service shorthand, a list of them, or a full policy document.
-fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
+fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> {
     let at = |document| {
         Some(At {
-            value: document,
+            value: PolicyDecl::inline(document),
             pos: node.pos,
         })
     };
@@ -524,7 +552,7 @@ fn service(text: &str, pos: Pos, ctx: &mut Ctx<'_>) -> Option<String> {
 }
 
 /// A policy document: a mapping, a JSON string, or `{file: path}` (relative to the manifest).
-fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocument>> {
+fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> {
     let document = match &node.value {
         Value::String(text) => match PolicyDocument::parse(text) {
             Ok(document) => document,
@@ -556,17 +584,19 @@ fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDocumen
         }
     };
     Some(At {
-        value: document,
+        value: PolicyDecl::inline(document),
         pos: node.pos,
     })
 }
 
+/// `{file: path}`: a JSON file inside the file root. Errors say what is wrong
+/// with the file and where, never what it holds.
 fn policy_file(
     node: &Node,
     entries: &[(Node, Node)],
     what: &str,
     ctx: &mut Ctx<'_>,
-) -> Option<At<PolicyDocument>> {
+) -> Option<At<PolicyDecl>> {
     if entries.len() != 1 {
         ctx.error(
             node.pos,
@@ -582,38 +612,58 @@ fn policy_file(
         span: raw::Span::default(),
     };
     let relative = scalar_string(value, "`file`", "a path", ctx)?;
+    if relative.value.is_empty() {
+        ctx.push(
+            Diagnostic::error(
+                ctx.location(value.pos),
+                format!("{what}: `file` is empty, not a regular file"),
+            )
+            .with_help("name a JSON file, relative to this manifest"),
+        );
+        return None;
+    }
     let path = ctx.dir.join(&relative.value);
-    let text = match files::read_text(&path, files::MAX_POLICY_BYTES) {
+    let shown = path.display().to_string();
+    // Read through the real path, the one found inside the root.
+    let read = files::confine(&path, ctx.root)
+        .and_then(|real| files::read_text(&real, files::MAX_POLICY_BYTES));
+    let text = match read {
         Ok(text) => text,
         Err(e) => {
-            ctx.error(
-                value.pos,
-                format!("{what}: `{}`: {}", path.display(), e.message),
+            let place = e.pos.map_or_else(String::new, |pos| {
+                format!(" (line {}, column {})", pos.line, pos.column)
+            });
+            let mut diagnostic = Diagnostic::error(
+                ctx.location(value.pos),
+                format!("{what}: `{shown}`{place}: {}", e.message),
             );
+            diagnostic.help = e.help;
+            ctx.push(diagnostic);
             return None;
         }
     };
     match PolicyDocument::parse(&text) {
         Ok(document) => Some(At {
-            value: document,
+            value: PolicyDecl {
+                document,
+                file: Some(shown),
+            },
             pos: value.pos,
         }),
+        // serde_json's messages give the line and column, never the text.
         Err(e) => {
             ctx.error(
                 value.pos,
-                format!(
-                    "{what}: `{}` is not a JSON policy document: {e}",
-                    path.display()
-                ),
+                format!("{what}: `{shown}` is not a JSON policy document: {e}"),
             );
             None
         }
     }
 }
 
-/// A YAML policy document as JSON. Keys must be scalars; non-finite floats
-/// are refused by the parser already. Problems are reported at `at`, the
-/// document's place (nodes inside a document carry no position).
+/// A YAML policy document as JSON. Keys must be scalars; JSON has no
+/// `.inf` or `.nan`. Problems are reported at `at`, the document's place
+/// (nodes inside a document carry no position).
 fn to_json(node: &Node, at: Pos, ctx: &mut Ctx<'_>) -> Option<Json> {
     Some(match &node.value {
         Value::Null => Json::Null,
@@ -623,7 +673,16 @@ fn to_json(node: &Node, at: Pos, ctx: &mut Ctx<'_>) -> Option<Json> {
             (_, Ok(u)) => Json::from(u),
             _ => Json::String(i.to_string()),
         },
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(number) => Json::Number(number),
+            None => {
+                ctx.error(
+                    at,
+                    "a policy document cannot hold `.inf` or `.nan`: quote the value to mean the text",
+                );
+                return None;
+            }
+        },
         Value::String(s) => Json::String(s.clone()),
         Value::Seq(items) => Json::Array(
             items
@@ -655,8 +714,9 @@ fn key_text(node: &Node, ctx: &Ctx<'_>) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Float(f) => Some(f.to_string()),
-        Value::Null | Value::Seq(_) | Value::Map(_) => None,
+        // Deep in a document, `.inf` could only be misspelt as `inf`.
+        Value::Float(f) if f.is_finite() => Some(f.to_string()),
+        Value::Float(_) | Value::Null | Value::Seq(_) | Value::Map(_) => None,
     }
 }
 
@@ -768,19 +828,20 @@ impl<'a> Fields<'a> {
             .iter()
             .filter_map(|(key, value)| {
                 let key = scalar_string(key, "a tag key", "a string", ctx)?;
-                let value = match &value.value {
-                    // `owner:` with nothing after it: an empty value, which AWS allows.
-                    Value::Null => At {
-                        value: String::new(),
-                        pos: value.pos,
-                    },
-                    _ => scalar_string(
-                        value,
-                        &format!("the value of tag `{}`", key.value),
-                        "a string",
-                        ctx,
-                    )?,
-                };
+                let what = format!("the value of tag `{}`", key.value);
+                // `owner:` with nothing after it is null, not "": a value
+                // left out by mistake must not become an empty tag.
+                if let Value::Null = value.value {
+                    ctx.push(
+                        Diagnostic::error(
+                            ctx.location(value.pos),
+                            format!("{what} must be a string, found null"),
+                        )
+                        .with_help("write `\"\"` for an empty value"),
+                    );
+                    return None;
+                }
+                let value = scalar_string(value, &what, "a string", ctx)?;
                 Some(TagDecl { key, value })
             })
             .collect();

@@ -6,7 +6,9 @@
 //! not followed, so a link loop cannot make the walk endless. Only regular
 //! files are read: a named pipe would block forever and `/dev/zero` never ends.
 //! Reading caps the size and refuses binary or non-UTF-8 content before the
-//! YAML parser sees it.
+//! YAML parser sees it. A policy file (`{file: ...}`) must also lie inside the
+//! file root once symlinks are followed, so a manifest cannot make rolecall
+//! read, and a plan show, a file from elsewhere on the machine.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,11 +27,23 @@ pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 pub struct ReadError {
     pub message: String,
     pub pos: Option<Pos>,
+    pub help: Option<String>,
 }
 
 impl ReadError {
     fn new(message: String) -> Self {
-        ReadError { message, pos: None }
+        ReadError {
+            message,
+            pos: None,
+            help: None,
+        }
+    }
+
+    fn at(message: String, pos: Pos) -> Self {
+        ReadError {
+            pos: Some(pos),
+            ..ReadError::new(message)
+        }
     }
 }
 
@@ -54,7 +68,13 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, ReadError)>) {
             }
             // A file named explicitly is read whatever its extension.
             Ok(meta) if meta.is_file() => found.push(path.clone()),
-            Ok(meta) => problems.push((path.clone(), not_regular(&meta))),
+            Ok(meta) => problems.push((
+                path.clone(),
+                ReadError::new(format!(
+                    "not a regular file or a directory (it is {})",
+                    kind_of(&meta.file_type())
+                )),
+            )),
         }
     }
     // `-f manifests -f manifests/web.yaml` must not declare everything in web.yaml twice.
@@ -89,18 +109,42 @@ fn is_manifest_name(path: &Path) -> bool {
     )
 }
 
-/// Why a path that is neither a regular file nor a directory is refused.
-fn not_regular(meta: &std::fs::Metadata) -> ReadError {
-    ReadError::new(format!(
-        "not a regular file or a directory (it is {})",
-        kind_of(&meta.file_type())
-    ))
+/// `path` with every symlink followed, if that lies inside `root` (a
+/// canonical directory, see [`file_root`]).
+pub fn confine(path: &Path, root: &Path) -> Result<PathBuf, ReadError> {
+    let real =
+        std::fs::canonicalize(path).map_err(|e| ReadError::new(format!("cannot read: {e}")))?;
+    if real.starts_with(root) {
+        return Ok(real);
+    }
+    Err(ReadError {
+        help: Some(
+            "policy files must lie inside the file root: the directory rolecall runs in, or the one `--file-root DIR` names"
+                .into(),
+        ),
+        ..ReadError::new(format!(
+            "resolves outside the file root `{}`",
+            root.display()
+        ))
+    })
+}
+
+/// The directory policy files must lie in, canonical (symlinks followed).
+pub fn file_root(dir: &Path) -> Result<PathBuf, ReadError> {
+    let what = format!("file root `{}`", dir.display());
+    match std::fs::canonicalize(dir) {
+        Ok(root) if root.is_dir() => Ok(root),
+        Ok(_) => Err(ReadError::new(format!("{what} is not a directory"))),
+        Err(e) => Err(ReadError::new(format!("{what}: cannot read: {e}"))),
+    }
 }
 
 #[cfg(unix)]
 fn kind_of(file_type: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    if file_type.is_fifo() {
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
         "a named pipe"
     } else if file_type.is_socket() {
         "a socket"
@@ -114,8 +158,27 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
 }
 
 #[cfg(not(unix))]
-fn kind_of(_: &std::fs::FileType) -> &'static str {
-    "a special file"
+fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// `std::fs::read_to_string` for any other file a user names (a saved plan,
+/// an account export, a `file://` argument): a regular file only, checked
+/// before opening, so a named pipe cannot block rolecall nor `/dev/zero`
+/// fill its memory, and a directory is "not a regular file".
+pub fn read_regular_file(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (it is {})", kind_of(&meta.file_type())),
+        ));
+    }
+    std::fs::read_to_string(path)
 }
 
 /// Reads a regular text file of at most `limit` bytes: no NUL bytes, valid UTF-8.
@@ -124,7 +187,10 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     // Checked before opening: opening a named pipe blocks until someone writes to it.
     let meta = std::fs::metadata(path).map_err(cannot_read)?;
     if !meta.is_file() {
-        return Err(not_regular(&meta));
+        return Err(ReadError::new(format!(
+            "not a regular file (it is {})",
+            kind_of(&meta.file_type())
+        )));
     }
     if meta.len() > limit {
         return Err(ReadError::new(format!(
@@ -146,21 +212,21 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
         )));
     }
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        return Err(ReadError {
-            message: "binary file (it contains a NUL byte), not YAML text".into(),
-            pos: Some(pos_at(&bytes, offset)),
-        });
+        return Err(ReadError::at(
+            "binary file (it contains a NUL byte), not text".into(),
+            pos_at(&bytes, offset),
+        ));
     }
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
-        ReadError {
-            message: format!(
+        ReadError::at(
+            format!(
                 "not UTF-8 text: invalid byte 0x{:02X}",
                 bytes.get(offset).copied().unwrap_or_default()
             ),
-            pos: Some(pos_at(bytes, offset)),
-        }
+            pos_at(bytes, offset),
+        )
     })
 }
 
@@ -244,8 +310,15 @@ mod tests {
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|status| status.success()), "mkfifo");
         // Opening the pipe would block this test forever.
+        assert_eq!(
+            read_text(&fifo, 1024).unwrap_err().message,
+            "not a regular file (it is a named pipe)"
+        );
+        assert_eq!(
+            read_text(dir.path(), 1024).unwrap_err().message,
+            "not a regular file (it is a directory)"
+        );
         let expected = "not a regular file or a directory (it is a named pipe)";
-        assert_eq!(read_text(&fifo, 1024).unwrap_err().message, expected);
         let (found, problems) = collect(&[fifo.clone(), "/dev/zero".into()]);
         assert!(found.is_empty());
         let messages: Vec<_> = problems.iter().map(|(_, e)| e.message.as_str()).collect();

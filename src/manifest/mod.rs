@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity, printable};
+pub use files::read_regular_file;
 
 use crate::model::Desired;
 
@@ -34,9 +35,14 @@ pub struct Loaded {
 }
 
 /// Loads and validates the manifests under `paths` (files or directories).
+/// Policy files (`{file: ...}`, relative to their manifest) must lie inside
+/// `file_root` once symlinks are followed; the command line passes the
+/// directory rolecall runs in unless `--file-root` names another.
 ///
 /// On any error, returns every diagnostic (errors and warnings) in file and line order.
-pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
+pub fn load(paths: &[PathBuf], file_root: &Path) -> Result<Loaded, Diagnostics> {
+    let root = files::file_root(file_root)
+        .map_err(|e| Diagnostics(vec![Diagnostic::error(None, e.message)]))?;
     let mut diagnostics = Vec::new();
     let (found, problems) = files::collect(paths);
     // A path that is not there may have declared what others refer to.
@@ -49,7 +55,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
     }
 
     let mut documents = Vec::new();
-    for file in read_all(&found) {
+    for file in read_all(&found, &root) {
         documents.extend(file.documents);
         diagnostics.extend(file.diagnostics);
         some_unread |= file.some_unread;
@@ -90,7 +96,7 @@ impl FileResult {
 /// independent and parsing is most of the work of a large stack. Results come
 /// back in file order, whichever worker read them. Workers get the stack the
 /// YAML parser needs.
-fn read_all(paths: &[PathBuf]) -> Vec<FileResult> {
+fn read_all(paths: &[PathBuf], root: &Path) -> Vec<FileResult> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(paths.len());
@@ -99,7 +105,7 @@ fn read_all(paths: &[PathBuf]) -> Vec<FileResult> {
     let work = || {
         let mut done = Vec::new();
         while let Some(path) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
-            done.push((path, read_file(path)));
+            done.push((path, read_file(path, root)));
         }
         done
     };
@@ -137,7 +143,7 @@ fn read_all(paths: &[PathBuf]) -> Vec<FileResult> {
 }
 
 /// Reads, parses and converts one manifest file, reporting what goes wrong.
-fn read_file(path: &Path) -> FileResult {
+fn read_file(path: &Path, root: &Path) -> FileResult {
     let mut diagnostics = Vec::new();
     let file: Arc<str> = path.display().to_string().into();
     let at = |pos: Option<raw::Pos>| {
@@ -148,7 +154,11 @@ fn read_file(path: &Path) -> FileResult {
     };
     let text = match files::read_text(path, files::MAX_MANIFEST_BYTES) {
         Ok(text) => text,
-        Err(e) => return FileResult::unread(Diagnostic::error(at(e.pos), e.message)),
+        Err(e) => {
+            let mut diagnostic = Diagnostic::error(at(e.pos), e.message);
+            diagnostic.help = e.help;
+            return FileResult::unread(diagnostic);
+        }
     };
     let parsed = raw::parse_file(&text);
     let some_unread = !parsed.errors.is_empty();
@@ -172,7 +182,7 @@ fn read_file(path: &Path) -> FileResult {
         };
     }
     let dir = path.parent().unwrap_or(Path::new(""));
-    let mut ctx = convert::Ctx::new(file.clone(), dir, &mut diagnostics);
+    let mut ctx = convert::Ctx::new(file.clone(), dir, root, &mut diagnostics);
     let documents: Vec<_> = parsed
         .documents
         .iter()

@@ -180,6 +180,10 @@ fn options() -> serde_saphyr::Options {
         // `cost-center: 0042` and `1_000` keep their spelling when read as text.
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
+        // `.inf` and `.nan` reach the tree as floats, positioned like other
+        // numbers: a field that wants text takes them as written (`.NaN`),
+        // one that wants a number or JSON refuses them with its own message.
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
             // Backstops: the values a file holds are counted as they are built.

@@ -189,14 +189,14 @@ fn default_max_session_duration() -> u32 {
     DEFAULT_MAX_SESSION_DURATION
 }
 
-/// Tag values may be unquoted numbers or booleans (see [`or_unquoted`]), or
-/// nothing (`owner:`, an empty value).
+/// Tag values may be unquoted numbers or booleans (see [`or_unquoted`]), not
+/// null: `owner:` with nothing after it is refused, `owner: ""` is empty.
 fn tags(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
         "maxProperties": 48,
         "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^(aws|rolecall):"}},
-        "additionalProperties": {"type": ["string", "number", "boolean", "null"], "maxLength": 256}
+        "additionalProperties": {"type": ["string", "number", "boolean"], "maxLength": 256}
     })
 }
 

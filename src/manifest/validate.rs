@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use super::build::{merged_count, pairs, stack_tags};
 use super::convert::{
-    At, Decl, Document, InlineDecl, InstanceDecl, ProfileDecl, RoleDecl, StackDecl, TagsDecl,
-    did_you_mean,
+    At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, ProfileDecl, RoleDecl, StackDecl,
+    TagsDecl, did_you_mean,
 };
 use super::diagnostic::{self, Diagnostic};
 use super::raw::Pos;
+use crate::model::policy::GrammarProblem;
 use crate::model::{
     Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
 };
@@ -28,6 +29,19 @@ const MAX_TAG_KEY: usize = 128;
 const MAX_TAG_VALUE: usize = 256;
 /// Tags a user may declare: AWS's 50 minus rolecall's ownership tags.
 const MAX_USER_TAGS: usize = MAX_TAGS - OWNERSHIP_TAG_COUNT;
+
+/// "`what` is malformed: PROBLEM". A document read from a file is named, and
+/// its problem told without quoting it: the file may hold secrets rather
+/// than a policy, and this message may end up in a CI log or a PR comment.
+fn malformed(what: &str, policy: &PolicyDecl, problem: &GrammarProblem) -> String {
+    match &policy.file {
+        None => format!("{what} is malformed: {problem}"),
+        Some(file) => format!(
+            "{what}: `{file}` is malformed: {}",
+            problem.without_values()
+        ),
+    }
+}
 
 /// Checks every declaration and the relations between them. `some_unread`:
 /// whether a document could not be read, so a reference may name a resource
@@ -157,14 +171,11 @@ impl<'a> Checker<'a> {
             self.error(doc, duration.pos, session_out_of_range(&found));
         }
         if let Some(trust) = &role.trust {
-            if let Some(problem) = trust.value.grammar_problem(true) {
-                self.error(
-                    doc,
-                    trust.pos,
-                    format!("trust policy is malformed: {problem}"),
-                );
+            if let Some(problem) = trust.value.document.grammar_problem(true) {
+                let message = malformed("trust policy", &trust.value, &problem);
+                self.error(doc, trust.pos, message);
             }
-            let size = trust.value.quota_size();
+            let size = trust.value.document.quota_size();
             if size > MAX_TRUST_SIZE {
                 self.error(
                     doc,
@@ -400,7 +411,7 @@ impl<'a> Checker<'a> {
             return;
         };
         let Some(trust) = &role.trust else { return };
-        if trust.value.trusts_service("ec2.amazonaws.com") {
+        if trust.value.document.trusts_service("ec2.amazonaws.com") {
             return;
         }
         let profile_at = profile.role.as_ref().map_or(profile.name.pos, |r| r.pos);
@@ -533,14 +544,12 @@ impl<'a> Checker<'a> {
             } else {
                 seen.insert(&name.value, name.pos);
             }
-            if let Some(problem) = document.value.grammar_problem(false) {
-                self.error(
-                    doc,
-                    document.pos,
-                    format!("inline policy `{}` is malformed: {problem}", name.value),
-                );
+            if let Some(problem) = document.value.document.grammar_problem(false) {
+                let what = format!("inline policy `{}`", name.value);
+                let message = malformed(&what, &document.value, &problem);
+                self.error(doc, document.pos, message);
             }
-            total += document.value.quota_size();
+            total += document.value.document.quota_size();
         }
         if total > MAX_INLINE_TOTAL {
             self.error(

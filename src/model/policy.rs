@@ -150,8 +150,8 @@ impl PolicyDocument {
     }
 
     fn first_problem(&self, trust: bool, require_version: bool) -> Option<GrammarProblem> {
-        if let Some(detail) = syntax_problem(&self.0) {
-            return Some(GrammarProblem::new(SYNTAX_ERRORS, Some(detail)));
+        if let Some(problem) = syntax_problem(&self.0) {
+            return Some(problem);
         }
         if let Some(problem) = version_problem(&self.0, require_version) {
             return Some(problem);
@@ -163,7 +163,8 @@ impl PolicyDocument {
                 .find_map(|rule| statements.iter().find_map(|s| rule(s, trust)))
         };
         // moto's order: legacy parsing, then unique Sids, then the rest.
-        first(&[effect_spelling])
+        // Where IAM checks a Sid's characters is UNCONFIRMED: with the Sids.
+        first(&[effect_spelling, sid_characters])
             .or_else(|| repeated_sid(&statements))
             .or_else(|| {
                 first(&[
@@ -206,6 +207,9 @@ pub struct GrammarProblem {
     /// The rule broken, for people, where IAM's message does not say
     /// (IAM answers every shape mistake with "Syntax errors in policy.").
     pub detail: Option<String>,
+    /// The problem in words that quote nothing from the document, when
+    /// `aws_message` or `detail` quote a key or value of it.
+    unquoted: Option<String>,
 }
 
 impl GrammarProblem {
@@ -213,7 +217,22 @@ impl GrammarProblem {
         GrammarProblem {
             aws_message: aws_message.into(),
             detail,
+            unquoted: None,
         }
+    }
+
+    /// `self`, whose message or detail quotes the document, and the same
+    /// problem told without quoting it.
+    fn quoting(mut self, unquoted: impl Into<String>) -> Self {
+        self.unquoted = Some(unquoted.into());
+        self
+    }
+
+    /// The problem without any key or value of the document: what is said
+    /// about a document read from a file, whose text may be a secret that a
+    /// log or a pull-request comment must not show.
+    pub fn without_values(&self) -> String {
+        self.unquoted.clone().unwrap_or_else(|| self.to_string())
     }
 }
 
@@ -257,6 +276,8 @@ const NOT_PRINCIPAL_IN_TRUST: &str = "Has prohibited field NotPrincipal";
 const NO_VENDOR: &str =
     "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
 const TWO_COLONS: &str = "Actions/Condition can contain only one colon.";
+/// IAM's text for a `Sid` of other characters than ASCII letters and digits.
+const SID_CHARACTERS: &str = "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*";
 
 /// One rule checked on every statement: `(statement, trust) -> problem`.
 type StatementRule = fn(&Map<String, Value>, bool) -> Option<GrammarProblem>;
@@ -281,75 +302,95 @@ const EXCLUSIVE_PAIRS: &[(&str, &str)] = &[
 ];
 const PRINCIPAL_TYPES: &[&str] = &["AWS", "Service", "Federated", "CanonicalUser"];
 
+/// IAM's answer to every shape mistake, and what exactly is wrong.
+fn syntax(detail: impl Into<String>) -> GrammarProblem {
+    GrammarProblem::new(SYNTAX_ERRORS, Some(detail.into()))
+}
+
 /// What is wrong with the document's shape, if anything (IAM: "Syntax errors in policy.").
-fn syntax_problem(doc: &Value) -> Option<String> {
+fn syntax_problem(doc: &Value) -> Option<GrammarProblem> {
     let Value::Object(doc) = doc else {
-        return Some("a policy document is a JSON object".into());
+        return Some(syntax("a policy document is a JSON object"));
     };
     if let Some(key) = doc.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
-        return Some(format!(
-            "unknown key `{key}` (a document has Version, Id and Statement)"
-        ));
+        const HAS: &str = "a document has Version, Id and Statement";
+        return Some(
+            syntax(format!("unknown key `{key}` ({HAS})"))
+                .quoting(format!("{SYNTAX_ERRORS} (an unknown key: {HAS})")),
+        );
     }
     if doc.get("Id").is_some_and(|id| !id.is_string()) {
-        return Some("`Id` must be a string".into());
+        return Some(syntax("`Id` must be a string"));
     }
     // Canonical form makes `Statement` a list (of one, for a single statement).
     let Some(statements) = doc.get("Statement").and_then(Value::as_array) else {
-        return Some("the document has no `Statement`".into());
+        return Some(syntax("the document has no `Statement`"));
     };
     if statements.is_empty() {
-        return Some("`Statement` is empty".into());
+        return Some(syntax("`Statement` is empty"));
     }
     statements.iter().find_map(statement_syntax_problem)
 }
 
-fn statement_syntax_problem(statement: &Value) -> Option<String> {
+fn statement_syntax_problem(statement: &Value) -> Option<GrammarProblem> {
     let Value::Object(statement) = statement else {
-        return Some("a statement is a JSON object".into());
+        return Some(syntax("a statement is a JSON object"));
     };
     if let Some(key) = statement
         .keys()
         .find(|k| !STATEMENT_KEYS.contains(&k.as_str()))
     {
-        return Some(format!("unknown statement key `{key}`"));
+        let keys = STATEMENT_KEYS.join(", ");
+        return Some(
+            syntax(format!("unknown statement key `{key}`")).quoting(format!(
+                "{SYNTAX_ERRORS} (an unknown statement key: a statement has {keys})"
+            )),
+        );
     }
     if let Some((a, b)) = EXCLUSIVE_PAIRS
         .iter()
         .find(|(a, b)| statement.contains_key(*a) && statement.contains_key(*b))
     {
-        return Some(format!("a statement cannot have both `{a}` and `{b}`"));
+        return Some(syntax(format!(
+            "a statement cannot have both `{a}` and `{b}`"
+        )));
     }
     match statement.get("Effect") {
-        None => return Some("a statement has no `Effect`".into()),
+        None => return Some(syntax("a statement has no `Effect`")),
         Some(Value::String(e))
             if e.eq_ignore_ascii_case("Allow") || e.eq_ignore_ascii_case("Deny") => {}
-        Some(other) => return Some(format!("`Effect` must be Allow or Deny, not {other}")),
+        Some(other) => {
+            return Some(
+                syntax(format!("`Effect` must be Allow or Deny, not {other}"))
+                    .quoting(format!("{SYNTAX_ERRORS} (`Effect` must be Allow or Deny)")),
+            );
+        }
     }
     if statement.get("Sid").is_some_and(|sid| !sid.is_string()) {
-        return Some("`Sid` must be a string".into());
+        return Some(syntax("`Sid` must be a string"));
     }
     if let Some(key) = SET_VALUED_STATEMENT_KEYS
         .iter()
         .find(|k| statement.get(**k).is_some_and(|v| !is_string_or_strings(v)))
     {
-        return Some(format!("`{key}` must be a string or a list of strings"));
+        return Some(syntax(format!(
+            "`{key}` must be a string or a list of strings"
+        )));
     }
     if let Some(condition) = statement.get("Condition")
         && !is_condition_block(condition)
     {
-        return Some(
-            "`Condition` must map operators to objects of keys and values, e.g. {\"StringEquals\": {\"aws:SourceAccount\": \"123456789012\"}}"
-                .into(),
-        );
+        return Some(syntax(
+            "`Condition` must map operators to objects of keys and values, e.g. {\"StringEquals\": {\"aws:SourceAccount\": \"123456789012\"}}",
+        ));
     }
     PRINCIPAL_KEYS
         .iter()
         .find(|k| statement.get(**k).is_some_and(|p| !is_principal_block(p)))
         .map(|key| {
-            format!(
+            syntax(format!(
                 "`{key}` must be \"*\" or a mapping such as {{\"Service\": \"ec2.amazonaws.com\"}}"
-            )
+            ))
         })
 }
 
@@ -390,12 +431,17 @@ fn version_problem(doc: &Value, required: bool) -> Option<GrammarProblem> {
     match doc.get("Version") {
         None => required.then(|| GrammarProblem::new(NO_VERSION, None)),
         Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => None,
-        Some(other) => Some(GrammarProblem::new(
-            BAD_VERSION,
-            Some(format!(
-                "`Version` is 2012-10-17 or 2008-10-17, not {other}"
+        Some(other) => Some(
+            GrammarProblem::new(
+                BAD_VERSION,
+                Some(format!(
+                    "`Version` is 2012-10-17 or 2008-10-17, not {other}"
+                )),
+            )
+            .quoting(format!(
+                "{BAD_VERSION} (`Version` is 2012-10-17 or 2008-10-17)"
             )),
-        )),
+        ),
     }
 }
 
@@ -410,6 +456,22 @@ fn effect_spelling(statement: &Map<String, Value>, _trust: bool) -> Option<Gramm
                 LEGACY_PARSING,
                 Some(format!("`Effect` is spelled Allow or Deny, not {other}")),
             )
+            .quoting(format!(
+                "{LEGACY_PARSING} (`Effect` is spelled Allow or Deny)"
+            ))
+        })
+}
+
+/// A `Sid` of other characters than ASCII letters and digits; an empty one
+/// passes, as IAM's regular expression `[0-9A-Za-z]*` lets it.
+fn sid_characters(statement: &Map<String, Value>, _trust: bool) -> Option<GrammarProblem> {
+    statement
+        .get("Sid")
+        .and_then(Value::as_str)
+        .filter(|sid| !sid.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|sid| {
+            GrammarProblem::new(SID_CHARACTERS, Some(format!("`Sid` {}", Value::from(sid))))
+                .quoting(SID_CHARACTERS)
         })
 }
 
@@ -437,7 +499,10 @@ fn repeated_sid(statements: &[&Map<String, Value>]) -> Option<GrammarProblem> {
         .filter_map(|s| s.get("Sid").and_then(Value::as_str))
         .filter(|sid| !sid.is_empty())
         .find(|sid| !seen.insert(*sid))
-        .map(|sid| GrammarProblem::new(REPEATED_SID, Some(format!("`Sid` {sid} is used twice"))))
+        .map(|sid| {
+            GrammarProblem::new(REPEATED_SID, Some(format!("`Sid` {sid} is used twice")))
+                .quoting(REPEATED_SID)
+        })
 }
 
 fn principal_and_resource(statement: &Map<String, Value>, trust: bool) -> Option<GrammarProblem> {
@@ -479,6 +544,7 @@ fn resource_format(statement: &Map<String, Value>, _trust: bool) -> Option<Gramm
                 format!("Resource {resource} must be in ARN format or \"*\"."),
                 None,
             )
+            .quoting("Resource must be in ARN format or \"*\" (one of the statement's is not).")
         })
 }
 
@@ -492,9 +558,9 @@ fn action_vendor(statement: &Map<String, Value>, _trust: bool) -> Option<Grammar
             }
             let mut parts = action.split(':');
             let vendor = parts.next().unwrap_or_default();
-            let message = match (parts.next(), parts.next()) {
-                (None, _) => NO_VENDOR.to_string(),
-                (Some(_), Some(_)) => TWO_COLONS.to_string(),
+            let (message, unquoted) = match (parts.next(), parts.next()) {
+                (None, _) => (NO_VENDOR.to_string(), NO_VENDOR),
+                (Some(_), Some(_)) => (TWO_COLONS.to_string(), TWO_COLONS),
                 // moto's check and text (`_validate_action_prefix`); UNCONFIRMED.
                 // Vendor `*` (`*:*`) means every service. An empty vendor
                 // (`:GetObject`) passes, as in moto; what IAM answers is
@@ -504,14 +570,14 @@ fn action_vendor(statement: &Map<String, Value>, _trust: bool) -> Option<Grammar
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
                 {
-                    format!("Vendor {vendor} is not valid")
+                    (
+                        format!("Vendor {vendor} is not valid"),
+                        "Vendor is not valid (an action's vendor is letters, digits, `-` and `.`)",
+                    )
                 }
                 _ => return None,
             };
-            Some(GrammarProblem::new(
-                message,
-                Some(format!("action `{action}`")),
-            ))
+            Some(GrammarProblem::new(message, Some(format!("action `{action}`"))).quoting(unquoted))
         })
 }
 
@@ -535,15 +601,12 @@ fn principal_values(statement: &Map<String, Value>, _trust: bool) -> Option<Gram
                 Value::String(kind.to_uppercase()),
                 Value::String(value)
             );
-            let detail = if PRINCIPAL_TYPES.contains(&kind) {
-                None
-            } else {
-                Some(format!(
-                    "principal types are {}",
-                    PRINCIPAL_TYPES.join(", ")
-                ))
-            };
-            GrammarProblem::new(message, detail)
+            let types = format!("principal types are {}", PRINCIPAL_TYPES.join(", "));
+            let unquoted = format!(
+                "Invalid principal in policy (a principal of an unknown type or naming nothing that can exist; {types})"
+            );
+            let detail = (!PRINCIPAL_TYPES.contains(&kind)).then_some(types);
+            GrammarProblem::new(message, detail).quoting(unquoted)
         })
 }
 
@@ -792,6 +855,104 @@ mod tests {
             problem(false, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [], "Resource": "*"}]})).as_deref(),
             Some("Policy statement must contain actions.")
         );
+    }
+
+    /// A `Sid` is ASCII letters and digits, or empty, for IAM and manifests alike.
+    #[test]
+    fn sid_is_alphanumeric() {
+        let with_sid = |sid: &str| {
+            doc(json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+            ]}))
+        };
+        for sid in ["", "ReadLogs2", "0"] {
+            assert_eq!(with_sid(sid).iam_grammar_problem(false), None, "{sid:?}");
+            assert_eq!(with_sid(sid).grammar_problem(false), None, "{sid:?}");
+        }
+        for sid in [
+            "read-logs",
+            "read logs",
+            "Read_Logs",
+            "caf\u{e9}",
+            "a\u{202e}",
+        ] {
+            for problem in [
+                with_sid(sid).iam_grammar_problem(false),
+                with_sid(sid).grammar_problem(false),
+            ] {
+                assert_eq!(
+                    problem.map(|p| p.aws_message).as_deref(),
+                    Some(
+                        "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
+                    ),
+                    "{sid:?}"
+                );
+            }
+        }
+    }
+
+    /// Every problem that quotes the document can be told without quoting it:
+    /// what is said about a document read from a file.
+    #[test]
+    fn problems_can_be_told_without_the_documents_values() {
+        const SECRET: &str = "AKIASECRETVALUE";
+        let statement = |extra: Value| {
+            let mut statement =
+                json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
+            for (key, value) in extra.as_object().unwrap() {
+                statement[key] = value.clone();
+            }
+            json!({"Version": "2012-10-17", "Statement": [statement]})
+        };
+        let trust_statement = |principal: Value| {
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}
+            ]})
+        };
+        let cases = [
+            (
+                false,
+                json!({"Version": "2012-10-17", "Statement": [], SECRET: 1}),
+            ),
+            (false, statement(json!({SECRET: "x"}))),
+            (false, statement(json!({"Effect": SECRET}))),
+            (
+                false,
+                json!({"Version": SECRET, "Statement": statement(json!({}))["Statement"]}),
+            ),
+            (false, statement(json!({"Effect": "aLLOW"}))),
+            (false, statement(json!({"Sid": format!("{SECRET}-1")}))),
+            (
+                false,
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Sid": SECRET, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                    {"Sid": SECRET, "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}
+                ]}),
+            ),
+            (false, statement(json!({"Resource": SECRET}))),
+            (false, statement(json!({"Action": SECRET}))),
+            (false, statement(json!({"Action": format!("a:b:{SECRET}")}))),
+            (false, statement(json!({"Action": format!("{SECRET}#:x")}))),
+            (true, trust_statement(json!({"Service": SECRET}))),
+            (true, trust_statement(json!({SECRET: "x"}))),
+        ];
+        for (trust, value) in cases {
+            let problem = doc(value.clone())
+                .grammar_problem(trust)
+                .unwrap_or_else(|| panic!("no problem in {value}"));
+            // Principal types are upper-cased in IAM's message.
+            let quoted = |text: &str| text.contains(SECRET) || text.contains("aLLOW");
+            assert!(
+                quoted(&problem.to_string()),
+                "quotes the value where the user wrote it: {problem}"
+            );
+            let unquoted = problem.without_values();
+            assert!(!quoted(&unquoted), "{unquoted} quotes {value}");
+            assert!(
+                unquoted.starts_with(&problem.aws_message[..5]),
+                "{unquoted}"
+            );
+        }
     }
 
     /// IAM accepts a document without `Version`; manifests must state one.

@@ -245,7 +245,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
 
 /// Reads a saved plan, checking it is one rolecall can apply.
 pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Io {
+    let text = crate::manifest::read_regular_file(path).map_err(|source| SavedPlanError::Io {
         path: path.to_path_buf(),
         source,
     })?;
