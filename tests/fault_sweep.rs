@@ -209,7 +209,7 @@ profile: api
 fn load(dir: &Path, name: &str, yaml: &str) -> Desired {
     let path = dir.join(name);
     std::fs::write(&path, yaml).unwrap();
-    match rolecall::manifest::load(&[path]) {
+    match rolecall::manifest::load(&[path], dir) {
         Ok(loaded) => loaded.desired,
         Err(diagnostics) => panic!("{name}: {diagnostics}"),
     }
