@@ -52,6 +52,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The account file when neither `--account` nor `ROLECALL_ACCOUNT` names one;
+/// its directory is the only one rolecall creates.
+pub const DEFAULT_ACCOUNT: &str = ".rolecall/account.db";
+
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Emulated account file [default: .rolecall/account.db]
@@ -80,7 +84,7 @@ impl GlobalArgs {
     pub fn account_path(&self) -> PathBuf {
         self.account
             .clone()
-            .unwrap_or_else(|| PathBuf::from(".rolecall/account.db"))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ACCOUNT))
     }
 }
 
