@@ -379,6 +379,14 @@ fn a_read_only_account_can_be_read_and_is_left_as_it_was() {
         }
         let export = stdout(&lab.run(&["emulator", "export", "-"]));
         assert!(export.contains("name: web"), "{export}");
+        // A read-only account cannot count calls, so `--fail-after 1` has
+        // not fired: the calls above were not counted.
+        let settings = stdout(&lab.run(&["emulator", "configure"]));
+        assert!(
+            settings
+                .contains("\"fail_after_status\": \"pending: 0 of 1 calls made, call 1 fails\""),
+            "{settings}"
+        );
         assert_eq!(std::fs::read(lab.lab.account()).unwrap(), bytes, "{what:?}");
         assert_eq!(listing(lab.lab.path()), before, "{what:?}");
     }
@@ -664,4 +672,37 @@ fn an_import_that_fails_on_storage_changes_nothing() {
     );
     let now = stdout(&lab.run(&["emulator", "export", "-"]).output().unwrap());
     assert_eq!(now, kept);
+}
+
+// -- 5. where --fail-after stands ---------------------------------------------------
+
+#[test]
+fn configure_says_whether_fail_after_has_fired() {
+    let lab = Lab::new();
+    let status = || {
+        let settings = stdout(&lab.run(&["emulator", "configure"]).output().unwrap());
+        let settings: serde_json::Value = serde_json::from_str(&settings).unwrap();
+        settings["fail_after_status"].clone()
+    };
+    lab.run(&["emulator", "configure", "--fail-after", "2"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "\"fail_after_status\": \"pending: 0 of 2 calls made, call 2 fails\"",
+        ));
+    lab.run(&["emulator", "list-roles"]).assert().success();
+    assert_eq!(status(), "pending: 1 of 2 calls made, call 2 fails");
+    lab.run(&["emulator", "list-roles"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "(ServiceFailure) when calling the ListRoles operation",
+        ));
+    assert_eq!(status(), "fired: call 2 failed (2 calls made)");
+    lab.run(&["emulator", "list-roles"]).assert().success();
+    assert_eq!(status(), "fired: call 2 failed (3 calls made)");
+    lab.run(&["emulator", "configure", "--fail-after", "0"])
+        .assert()
+        .success();
+    assert_eq!(status(), serde_json::Value::Null, "off: no status");
 }

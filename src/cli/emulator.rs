@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::cloud::ec2::*;
 use crate::cloud::iam::*;
 use crate::cloud::{Call, Cloud};
-use crate::emulator::{CheckedExport, Emulator, Faults, Quotas};
+use crate::emulator::{CheckedExport, Emulator, FailAfter, Faults, Quotas};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
@@ -932,12 +932,26 @@ fn configure(
     show_settings(&emulator)
 }
 
-/// Prints the settings.
+/// Prints the settings, and where `fail_after` stands: the call it names
+/// still to come, or come and failed.
 fn show_settings(emulator: &Emulator) -> anyhow::Result<()> {
-    print_json(&serde_json::json!({
+    let mut settings = serde_json::json!({
         "faults": emulator.faults()?,
         "quotas": emulator.quotas()?,
-    }))
+    });
+    let status = match emulator.fail_after()? {
+        FailAfter::Off => None,
+        FailAfter::Pending { calls, n } => Some(format!(
+            "pending: {calls} of {n} calls made, call {n} fails"
+        )),
+        FailAfter::Fired { calls, n } => {
+            Some(format!("fired: call {n} failed ({calls} calls made)"))
+        }
+    };
+    if let Some(status) = status {
+        settings["fail_after_status"] = status.into();
+    }
+    print_json(&settings)
 }
 
 /// Creates `calls` roles one call at a time, printing each name once its call returned.

@@ -205,6 +205,22 @@ pub struct Faults {
     pub seed: u64,
 }
 
+/// Where `fail_after` stands, counted in calls since the account was last configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailAfter {
+    Off,
+    /// Call `n` is still to come: `calls` have been made.
+    Pending {
+        calls: u64,
+        n: u64,
+    },
+    /// Call `n` came and failed; `calls` have been made in all.
+    Fired {
+        calls: u64,
+        n: u64,
+    },
+}
+
 /// Account-level quotas (AWS defaults; raisable, as on AWS, e.g. for benchmarks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -373,6 +389,22 @@ impl Emulator {
 
     pub fn faults(&self) -> Result<Faults, EmulatorError> {
         self.read(|db| store::read_settings(db).map(|s| s.faults))
+    }
+
+    /// Whether the call `fail_after` names has come yet.
+    pub fn fail_after(&self) -> Result<FailAfter, EmulatorError> {
+        let settings = self.read(store::read_settings)?;
+        Ok(match settings.faults.fail_after {
+            None => FailAfter::Off,
+            Some(n) if settings.calls >= n => FailAfter::Fired {
+                calls: settings.calls,
+                n,
+            },
+            Some(n) => FailAfter::Pending {
+                calls: settings.calls,
+                n,
+            },
+        })
     }
 
     /// Sets the account quotas (roles and instance profiles per account).
