@@ -1,7 +1,8 @@
 //! The account file is rolecall's: the real binary refuses other files
 //! untouched, reads read-only accounts without writing, refuses to change
 //! them once and up front, creates no directory but `.rolecall/`, keeps
-//! `emulator import` and `configure` from running beside an apply.
+//! `emulator import` and `configure` from running beside an apply, and reads
+//! an empty `ROLECALL_ACCOUNT` as unset.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -705,4 +706,36 @@ fn configure_says_whether_fail_after_has_fired() {
         .assert()
         .success();
     assert_eq!(status(), serde_json::Value::Null, "off: no status");
+}
+
+// -- 6. an empty ROLECALL_ACCOUNT ------------------------------------------------------
+
+#[test]
+fn an_empty_rolecall_account_variable_means_the_default_account() {
+    let lab = Lab::new();
+    rolecall(lab.path())
+        .env("ROLECALL_ACCOUNT", "")
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    assert!(lab.path().join(".rolecall/account.db").is_file());
+    rolecall(lab.path())
+        .env("ROLECALL_ACCOUNT", "")
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    // A set variable still names the account; an empty flag is a mistake.
+    rolecall(lab.path())
+        .env("ROLECALL_ACCOUNT", "named.db")
+        .args(create_role_args("web"))
+        .assert()
+        .success();
+    assert!(lab.path().join("named.db").is_file());
+    rolecall(lab.path())
+        .args(["--account", "", "plan"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "a value is required for '--account <PATH>'",
+        ));
 }
