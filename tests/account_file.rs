@@ -3,6 +3,9 @@
 //! them once and up front, creates no directory but `.rolecall/`, keeps
 //! `emulator import` and `configure` from running beside an apply, and reads
 //! an empty `ROLECALL_ACCOUNT` as unset.
+//!
+//! Unix only: permissions, running as another user, `ulimit`.
+#![cfg(unix)]
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
