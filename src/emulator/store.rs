@@ -748,3 +748,23 @@ impl TagTable {
         Ok(folds.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite reads `?` as the start of the query and `#` as a fragment, and
+    /// decodes `%XX`: an account whose name holds them must still open.
+    #[test]
+    fn file_uris_escape_what_uris_give_a_meaning() {
+        assert_eq!(
+            file_uri(Path::new("/labs/we?ird#%20.db")),
+            "file:///labs/we%3Fird%23%2520.db"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("we?ird#%20.db");
+        open(&path, None).unwrap();
+        let db = open_read_only(&path).unwrap();
+        assert_eq!(contents(&db, &path).unwrap(), Found::Account);
+    }
+}
