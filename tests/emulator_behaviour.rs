@@ -13,7 +13,7 @@ const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 
 fn account() -> (tempfile::TempDir, Emulator) {
     let dir = tempfile::tempdir().unwrap();
-    let emulator = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    let emulator = Emulator::open(&dir.path().join("account.db")).unwrap();
     (dir, emulator)
 }
 
@@ -666,7 +666,7 @@ fn a_batch_commits_its_successes_and_only_them() {
         "names are unique ignoring case, within a batch too"
     );
     assert!(results[2].is_ok());
-    let other = Emulator::open(&dir.path().join("nested/account.db")).unwrap();
+    let other = Emulator::open(&dir.path().join("account.db")).unwrap();
     let roles: Vec<String> = other.snapshot().unwrap().roles.into_keys().collect();
     assert_eq!(roles, vec!["a".to_string(), "b".to_string()]);
 }
@@ -778,7 +778,7 @@ fn an_account_over_its_quotas_round_trips() {
 #[test]
 fn a_call_from_another_thread_does_not_join_a_batch() {
     let (dir, cloud) = account();
-    let path = dir.path().join("nested/account.db");
+    let path = dir.path().join("account.db");
     cloud
         .set_quotas(&Quotas {
             max_roles: 10_000,

@@ -287,21 +287,21 @@ fn errors_print_each_cause_once() {
         "error: missing.yaml: No such file or directory (os error 2)\n"
     );
 
-    std::fs::create_dir(dir.path().join("adir")).unwrap();
-    let directory = rolecall(dir.path())
-        .args(["--account", "adir", "emulator", "list-roles"])
+    // SQLite's own error, which rusqlite also chains as a cause: an account
+    // cut after its first page reads as an account, then as malformed.
+    create_role_and_export(dir.path(), "web");
+    let account = std::fs::read(dir.path().join(".rolecall/account.db")).unwrap();
+    std::fs::write(dir.path().join("cut.db"), &account[..4096]).unwrap();
+    let malformed = rolecall(dir.path())
+        .args(["--account", "cut.db", "emulator", "list-roles"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&directory.stderr);
+    let stderr = String::from_utf8_lossy(&malformed.stderr);
     assert!(
-        stderr.starts_with("error: emulated account adir: "),
+        stderr.starts_with("error: emulated account cut.db: "),
         "{stderr}"
     );
-    assert_eq!(
-        stderr.matches("unable to open database file").count(),
-        1,
-        "{stderr}"
-    );
+    assert_eq!(stderr.matches("malformed").count(), 1, "{stderr}");
 }
 
 #[test]

@@ -73,15 +73,16 @@ fn hostname() -> String {
 }
 
 /// Takes the lock, waiting up to `timeout` for a live holder to finish.
+/// Whoever changes the account beyond one API call takes it: apply, destroy,
+/// import, `emulator import` and `emulator configure`.
 pub fn acquire(account: &Path, command: &str, timeout: Duration) -> Result<AccountLock, LockError> {
     let path = lock_path(account);
     let io = |source| LockError::Io {
         path: path.clone(),
         source,
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
+    // The directory is the account's: never created here (a mistyped
+    // `--account` must not leave directories behind).
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)

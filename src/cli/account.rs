@@ -1,20 +1,59 @@
 //! What most commands start with: the manifests and the account.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
 use anyhow::Context;
 
 use super::output::errln;
-use super::{GlobalArgs, ManifestArgs, manifest_error};
+use super::{DEFAULT_ACCOUNT, GlobalArgs, ManifestArgs, manifest_error};
+use crate::apply::lock::{self, AccountLock};
 use crate::cloud::Cloud;
+use crate::emulator::Emulator;
 use crate::manifest::{self, Loaded};
 use crate::model::Live;
 use crate::plan::PlanOptions;
 
-/// Opens the account this invocation talks to (the emulated one, for now).
+/// Opens the account this invocation talks to (the emulated one, for now)
+/// for a command that changes it. An account that cannot be written is
+/// refused, naming the file, before anything is written.
 pub fn open(global: &GlobalArgs) -> anyhow::Result<Box<dyn Cloud>> {
-    let path = global.account_path();
+    Ok(Box::new(open_emulator(global, None)?))
+}
+
+/// Opens the emulated account to change it, creating it (with
+/// `account_id`, if given) on first use.
+pub fn open_emulator(global: &GlobalArgs, account_id: Option<&str>) -> anyhow::Result<Emulator> {
+    let path = account_directory(global)?;
     // The emulator's errors name the account file themselves.
-    let emulator = crate::emulator::Emulator::open(&path)?;
-    Ok(Box::new(emulator))
+    Ok(match account_id {
+        Some(id) => Emulator::create(&path, id)?,
+        None => Emulator::open(&path)?,
+    })
+}
+
+/// What a command that changes the account does first, before it plans,
+/// asks or writes anything: checks that it may write the account (a
+/// read-only file or directory, a missing directory, another program's file
+/// are refused once, naming the file), then takes the account lock, so it
+/// never runs beside an apply.
+pub fn lock(global: &GlobalArgs, command: &str, timeout: Duration) -> anyhow::Result<AccountLock> {
+    let path = account_directory(global)?;
+    Emulator::check_writable(&path)?;
+    Ok(lock::acquire(&path, command, timeout)?)
+}
+
+/// The account path, its directory created if it is the default one. Only
+/// `.rolecall/` is created on demand: a mistyped `--account` directory is an
+/// error (the emulator names it), not a new directory.
+fn account_directory(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
+    let path = global.account_path();
+    if path == Path::new(DEFAULT_ACCOUNT)
+        && let Some(dir) = path.parent()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(path)
 }
 
 /// Loads and validates manifests, printing warnings to stderr.
@@ -29,12 +68,13 @@ pub fn load(global: &GlobalArgs, args: &ManifestArgs) -> anyhow::Result<Loaded> 
 }
 
 /// The account as a read-only command (plan, drift, graph) sees it, and what
-/// a plan against it may do. An account file that does not exist yet is an
-/// empty emulated account: nothing is created, so a mistyped `--account`
-/// leaves no file behind; `apply` creates it.
+/// a plan against it may do. Nothing is written: a read-only account file or
+/// directory is fine. An account file that does not exist yet is an empty
+/// emulated account: nothing is created, so a mistyped `--account` leaves
+/// no file behind; `apply` creates it.
 pub fn read(global: &GlobalArgs, force: bool) -> anyhow::Result<(Live, PlanOptions)> {
     let path = global.account_path();
-    if !path.exists() {
+    let Some(emulator) = Emulator::open_to_read(&path)? else {
         if !global.quiet {
             errln!(
                 "note: there is no emulated account at {} yet: comparing with an empty account (`rolecall apply` creates it)",
@@ -51,10 +91,9 @@ pub fn read(global: &GlobalArgs, force: bool) -> anyhow::Result<(Live, PlanOptio
             launch_instances: true,
         };
         return Ok((live, options));
-    }
-    let cloud = open(global)?;
-    let live = snapshot(cloud.as_ref())?;
-    Ok((live, plan_options(cloud.as_ref(), force)))
+    };
+    let live = snapshot(&emulator)?;
+    Ok((live, plan_options(&emulator, force)))
 }
 
 /// The manifests and the account together, read at the same time: neither

@@ -94,7 +94,7 @@ impl Verb {
 }
 
 /// `90s`, `2m`, `1h`, `500ms`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -155,7 +155,7 @@ fn take_lock(
     command: &str,
     run: &RunArgs,
 ) -> anyhow::Result<lock::AccountLock> {
-    let lock = lock::acquire(&global.account_path(), command, run.lock_timeout)?;
+    let lock = account::lock(global, command, run.lock_timeout)?;
     if let Some(previous) = &lock.took_over_from {
         errln!(
             "warning: took over the account lock from a rolecall that did not finish ({previous}); the account is consistent, this apply converges it"

@@ -8,15 +8,16 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cloud::ec2::*;
 use crate::cloud::iam::*;
 use crate::cloud::{Call, Cloud};
-use crate::emulator::{Emulator, Faults, Quotas};
+use crate::emulator::{CheckedExport, Emulator, FailAfter, Faults, Quotas};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::{GlobalArgs, Outcome};
+use super::{GlobalArgs, Outcome, account};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -454,6 +455,9 @@ pub enum EmulatorCommand {
     Import {
         /// Export to read, or - for stdin
         file: PathBuf,
+        /// How long to wait for an apply's lock on the account
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::apply::parse_duration)]
+        lock_timeout: Duration,
     },
     #[command(hide = true)]
     Stress {
@@ -494,6 +498,9 @@ pub struct ConfigureArgs {
     /// Turn every misbehaviour off first
     #[arg(long)]
     pub reset: bool,
+    /// How long a change waits for an apply's lock on the account
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::apply::parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 // -- value parsers (AWS CLI shorthand) ----------------------------------------
@@ -800,12 +807,19 @@ impl EmulatorCommand {
     }
 }
 
-fn open(global: &GlobalArgs, account_id: Option<&str>) -> anyhow::Result<Emulator> {
-    let path = global.account_path();
-    Ok(match account_id {
-        Some(id) => Emulator::create(&path, id)?,
-        None => Emulator::open(&path)?,
-    })
+/// Opens the account for a command that only reads it: read-only accounts
+/// work, and nothing is written. An account that does not exist yet is
+/// created, as by any first `rolecall emulator` call.
+fn open_to_read(global: &GlobalArgs, account_id: Option<&str>) -> anyhow::Result<Emulator> {
+    match Emulator::open_to_read(&global.account_path())? {
+        Some(emulator) => {
+            if let Some(id) = account_id {
+                emulator.check_account_id(id)?;
+            }
+            Ok(emulator)
+        }
+        None => account::open_emulator(global, account_id),
+    }
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
@@ -820,48 +834,56 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 }
 
 pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
-    let mut emulator = open(global, args.account_id.as_deref())?;
+    let account_id = args.account_id.as_deref();
     match args.command.into_call()? {
+        // Out-of-band calls take no lock: they play another actor changing
+        // the account, as anyone may on AWS while an apply runs.
         Ok(call) => {
+            let emulator = if crate::emulator::is_read_only(call.operation()) {
+                open_to_read(global, account_id)?
+            } else {
+                account::open_emulator(global, account_id)?
+            };
             let out = call.invoke(&emulator)?;
             print_json(&out)?;
         }
-        Err(EmulatorCommand::Configure(c)) => configure(&emulator, c)?,
+        Err(EmulatorCommand::Configure(c)) => configure(global, account_id, c)?,
         Err(EmulatorCommand::Export { file }) => {
+            let emulator = open_to_read(global, account_id)?;
             if file.as_os_str() == "-" {
                 print!("{}", emulator.export_yaml()?);
             } else {
                 emulator.export_to_file(&file)?;
             }
         }
-        Err(EmulatorCommand::Import { file }) => {
-            if file.as_os_str() == "-" {
+        Err(EmulatorCommand::Import { file, lock_timeout }) => {
+            // Read and checked before the account is touched: a bad export
+            // changes nothing and creates nothing.
+            let export = if file.as_os_str() == "-" {
                 let mut text = String::new();
                 std::io::stdin()
                     .read_to_string(&mut text)
                     .context("reading the export from stdin")?;
-                emulator.import_yaml(&text, "stdin")?;
+                CheckedExport::from_yaml(&text, "stdin")?
             } else {
-                emulator.import_file(&file)?;
-            }
+                CheckedExport::from_file(&file)?
+            };
+            let _lock = account::lock(global, "rolecall emulator import", lock_timeout)?;
+            Emulator::import_to(&global.account_path(), account_id, &export)?;
         }
-        Err(EmulatorCommand::Stress { calls, prefix }) => stress(emulator, calls, &prefix)?,
+        Err(EmulatorCommand::Stress { calls, prefix }) => {
+            stress(account::open_emulator(global, account_id)?, calls, &prefix)?
+        }
         Err(other) => anyhow::bail!("not an emulator operation: {other:?}"),
     }
     Ok(Outcome::Clean)
 }
 
-fn configure(emulator: &Emulator, c: ConfigureArgs) -> anyhow::Result<()> {
-    let mut faults = if c.reset {
-        Faults::default()
-    } else {
-        emulator.faults()?
-    };
-    let mut quotas = if c.reset {
-        Quotas::default()
-    } else {
-        emulator.quotas()?
-    };
+fn configure(
+    global: &GlobalArgs,
+    account_id: Option<&str>,
+    c: ConfigureArgs,
+) -> anyhow::Result<()> {
     if let Some(rate) = c.throttle_rate
         && !(0.0..=1.0).contains(&rate)
     {
@@ -877,24 +899,60 @@ fn configure(emulator: &Emulator, c: ConfigureArgs) -> anyhow::Result<()> {
         c.max_instance_profiles.is_some(),
         c.reset,
     ];
-    if changes.iter().any(|changed| *changed) {
-        faults.propagation_delay_ms = c
-            .propagation_delay_ms
-            .unwrap_or(faults.propagation_delay_ms);
-        faults.associating_ms = c.associating_ms.unwrap_or(faults.associating_ms);
-        faults.throttle_rate = c.throttle_rate.unwrap_or(faults.throttle_rate);
-        faults.seed = c.seed.unwrap_or(faults.seed);
-        if let Some(n) = c.fail_after {
-            faults.fail_after = (n > 0).then_some(n);
-        }
-        quotas.max_roles = c.max_roles.unwrap_or(quotas.max_roles);
-        quotas.max_instance_profiles = c
-            .max_instance_profiles
-            .unwrap_or(quotas.max_instance_profiles);
-        emulator.configure(&faults)?;
-        emulator.set_quotas(&quotas)?;
+    if !changes.iter().any(|changed| *changed) {
+        return show_settings(&open_to_read(global, account_id)?);
     }
-    print_json(&serde_json::json!({ "faults": faults, "quotas": quotas }))
+    // Settings change how an apply's calls behave: never under a running one.
+    let _lock = account::lock(global, "rolecall emulator configure", c.lock_timeout)?;
+    let emulator = account::open_emulator(global, account_id)?;
+    let mut faults = if c.reset {
+        Faults::default()
+    } else {
+        emulator.faults()?
+    };
+    let mut quotas = if c.reset {
+        Quotas::default()
+    } else {
+        emulator.quotas()?
+    };
+    faults.propagation_delay_ms = c
+        .propagation_delay_ms
+        .unwrap_or(faults.propagation_delay_ms);
+    faults.associating_ms = c.associating_ms.unwrap_or(faults.associating_ms);
+    faults.throttle_rate = c.throttle_rate.unwrap_or(faults.throttle_rate);
+    faults.seed = c.seed.unwrap_or(faults.seed);
+    if let Some(n) = c.fail_after {
+        faults.fail_after = (n > 0).then_some(n);
+    }
+    quotas.max_roles = c.max_roles.unwrap_or(quotas.max_roles);
+    quotas.max_instance_profiles = c
+        .max_instance_profiles
+        .unwrap_or(quotas.max_instance_profiles);
+    emulator.configure(&faults)?;
+    emulator.set_quotas(&quotas)?;
+    show_settings(&emulator)
+}
+
+/// Prints the settings, and where `fail_after` stands: the call it names
+/// still to come, or come and failed.
+fn show_settings(emulator: &Emulator) -> anyhow::Result<()> {
+    let mut settings = serde_json::json!({
+        "faults": emulator.faults()?,
+        "quotas": emulator.quotas()?,
+    });
+    let status = match emulator.fail_after()? {
+        FailAfter::Off => None,
+        FailAfter::Pending { calls, n } => Some(format!(
+            "pending: {calls} of {n} calls made, call {n} fails"
+        )),
+        FailAfter::Fired { calls, n } => {
+            Some(format!("fired: call {n} failed ({calls} calls made)"))
+        }
+    };
+    if let Some(status) = status {
+        settings["fail_after_status"] = status.into();
+    }
+    print_json(&settings)
 }
 
 /// Creates `calls` roles one call at a time, printing each name once its call returned.

@@ -7,7 +7,6 @@ use super::output::{errln, out, outln};
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use std::time::Duration;
 
-use crate::apply::lock;
 use crate::cloud::ec2::{CreateTagsRequest, DeleteTagsRequest, TagKeyMaybeValue};
 use crate::cloud::iam::{
     Tag, TagInstanceProfileRequest, TagRoleRequest, UntagInstanceProfileRequest, UntagRoleRequest,
@@ -249,7 +248,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     let loaded = account::load(global, &args.manifests)?;
     let desired = loaded.desired;
     // Import writes: never beside a running apply.
-    let _lock = lock::acquire(&global.account_path(), "rolecall import", Duration::ZERO)?;
+    let _lock = account::lock(global, "rolecall import", Duration::ZERO)?;
     let cloud = account::open(global)?;
     let live = account::snapshot(cloud.as_ref())?;
     let keys = if args.all_declared {

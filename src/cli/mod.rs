@@ -53,10 +53,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The account file when neither `--account` nor `ROLECALL_ACCOUNT` names one;
+/// its directory is the only one rolecall creates.
+pub const DEFAULT_ACCOUNT: &str = ".rolecall/account.db";
+
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Emulated account file [default: .rolecall/account.db]
-    #[arg(long, global = true, env = "ROLECALL_ACCOUNT", value_name = "PATH")]
+    /// Emulated account file, else $ROLECALL_ACCOUNT, else .rolecall/account.db
+    // ROLECALL_ACCOUNT is read in `account_path`, not by clap: clap refuses
+    // a variable that is set but empty, which means unset.
+    #[arg(long, global = true, value_name = "PATH")]
     pub account: Option<PathBuf>,
     /// More output: -v lists API calls, -vv debug logs, -vvv traces
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -81,7 +87,12 @@ impl GlobalArgs {
     pub fn account_path(&self) -> PathBuf {
         self.account
             .clone()
-            .unwrap_or_else(|| PathBuf::from(".rolecall/account.db"))
+            .or_else(|| {
+                std::env::var_os("ROLECALL_ACCOUNT")
+                    .filter(|value| !value.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ACCOUNT))
     }
 }
 

@@ -254,8 +254,8 @@ pub fn write_file(file: &Path, text: &str) -> Result<(), EmulatorError> {
 }
 
 /// An export checked and ready to write: documents canonicalised.
-pub struct Prepared<'a> {
-    account: &'a AccountExport,
+pub struct Prepared {
+    pub account: AccountExport,
     /// Per role: canonical trust, and per inline policy (canonical, size).
     trust: Vec<String>,
     inline: Vec<Vec<(String, usize)>>,
@@ -289,14 +289,14 @@ fn check_timestamp(entry: &str, field: &str, text: &str) -> Result<(), String> {
 /// Checks an export with the rules the API enforces, so an import never
 /// holds what no sequence of calls could have made, and the database's own
 /// constraints never fire. Returns the first problem, naming its entry.
-pub fn prepare(account: &AccountExport) -> Result<Prepared<'_>, String> {
+pub fn prepare(account: AccountExport) -> Result<Prepared, String> {
     if account.format_version != FORMAT_VERSION {
         return Err(format!(
             "format_version {} is not supported (expected {FORMAT_VERSION})",
             account.format_version
         ));
     }
-    let account_id = &account.account_id;
+    let account_id = account.account_id.as_str();
     if !crate::model::is_account_id(account_id) {
         return Err(format!("account_id {account_id:?} is not 12 digits"));
     }
@@ -541,7 +541,7 @@ fn check_instance(instance: &InstanceExport) -> Result<(), String> {
 
 /// Replaces every resource of the account with the export (caller holds the transaction).
 pub fn write(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
-    let account = prepared.account;
+    let account = &prepared.account;
     store::clear(db)?;
     db.execute(
         "UPDATE account SET account_id = ?1 WHERE id = 1",

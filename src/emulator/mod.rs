@@ -59,11 +59,31 @@ pub enum EmulatorError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "emulated account {} has schema version {found}; this rolecall reads version {}",
-        path.display(), store::SCHEMA_VERSION
-    )]
+    #[error("{}", schema_message(path, *found))]
     SchemaVersion { path: PathBuf, found: i64 },
+    /// Another program's file, or no database at all: left untouched.
+    #[error(
+        "{} is not a rolecall emulated account ({reason}); rolecall left it untouched",
+        path.display()
+    )]
+    NotAnAccount { path: PathBuf, reason: String },
+    #[error(
+        "emulated account {} is read-only ({reason}): it can be read, not changed",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf, reason: String },
+    /// rolecall creates an account file, never its directory (a mistyped
+    /// `--account` must not leave directories behind).
+    #[error(
+        "cannot create emulated account {}: directory {} {}",
+        path.display(), dir.display(),
+        if *exists { "is not a directory" } else { "does not exist" }
+    )]
+    NoDirectory {
+        path: PathBuf,
+        dir: PathBuf,
+        exists: bool,
+    },
     #[error(
         "emulated account {} already exists with account id {existing}, not {wanted}",
         path.display()
@@ -97,6 +117,20 @@ impl EmulatorError {
     }
 }
 
+fn schema_message(path: &Path, found: i64) -> String {
+    let path = path.display();
+    let reads = store::SCHEMA_VERSION;
+    if found > reads {
+        format!(
+            "emulated account {path} was written by a newer rolecall (schema {found}; this one reads {reads})"
+        )
+    } else {
+        format!(
+            "emulated account {path} has schema version {found}; this rolecall reads version {reads}"
+        )
+    }
+}
+
 /// SQLite's message once, with its extended result code.
 fn describe_sqlite(error: &rusqlite::Error) -> String {
     match error {
@@ -120,6 +154,42 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// An account export read and checked with the API's rules: importing it
+/// can then fail only on storage.
+pub struct CheckedExport(export::Prepared);
+
+impl CheckedExport {
+    /// Checks `account`; `origin` names it in errors (its file, or `stdin`).
+    pub fn new(account: AccountExport, origin: &str) -> Result<CheckedExport, EmulatorError> {
+        export::prepare(account)
+            .map(CheckedExport)
+            .map_err(|message| EmulatorError::Import {
+                origin: origin.to_string(),
+                message,
+            })
+    }
+
+    /// Reads and checks a YAML export; `origin` names it in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<CheckedExport, EmulatorError> {
+        let account = export::from_yaml(text).map_err(|message| EmulatorError::Import {
+            origin: origin.to_string(),
+            message,
+        })?;
+        Self::new(account, origin)
+    }
+
+    /// Reads and checks the YAML export in `file`.
+    pub fn from_file(file: &Path) -> Result<CheckedExport, EmulatorError> {
+        // A regular file only: a named pipe would block, a device never end.
+        let text =
+            crate::manifest::read_regular_file(file).map_err(|source| EmulatorError::Io {
+                path: file.to_path_buf(),
+                source,
+            })?;
+        Self::from_yaml(&text, &file.display().to_string())
+    }
+}
+
 /// Misbehaviour the account shows on request (all off by default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +205,22 @@ pub struct Faults {
     pub fail_after: Option<u64>,
     /// Seed of the throttling dice, so a run can be replayed.
     pub seed: u64,
+}
+
+/// Where `fail_after` stands, counted in calls since the account was last configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailAfter {
+    Off,
+    /// Call `n` is still to come: `calls` have been made.
+    Pending {
+        calls: u64,
+        n: u64,
+    },
+    /// Call `n` came and failed; `calls` have been made in all.
+    Fired {
+        calls: u64,
+        n: u64,
+    },
 }
 
 /// Account-level quotas (AWS defaults; raisable, as on AWS, e.g. for benchmarks).
@@ -163,6 +249,8 @@ pub struct Emulator {
     account_id: String,
     /// Quotas this handle's calls use instead of the account's (see `override_quotas`).
     quotas_override: Option<Quotas>,
+    /// Why the account is read-only, if this handle was opened to read one.
+    read_only: Option<String>,
 }
 
 /// The connection, and which thread's batch holds it.
@@ -216,10 +304,45 @@ fn now_ms() -> i64 {
 }
 
 impl Emulator {
-    /// Opens the account at `path`, creating the file, its directory and an
-    /// account with id 123456789012 on first use.
+    /// Opens the account at `path` to change it, creating the file (in an
+    /// existing directory) and an account with id 123456789012 on first use.
+    /// A file that is not an account, or that this process may not write, is
+    /// refused untouched.
     pub fn open(path: &Path) -> Result<Emulator, EmulatorError> {
         Self::open_with(path, None)
+    }
+
+    /// Opens an existing account to read it, writing nothing, even when the
+    /// file or its directory is read-only; `None` when there is no account at
+    /// `path` yet. On a read-only account, calls that would write fail with
+    /// a message saying so, and calls are not counted (so `fail_after` and
+    /// throttling, which count them, are off).
+    pub fn open_to_read(path: &Path) -> Result<Option<Emulator>, EmulatorError> {
+        let Some((conn, read_only)) = store::open_to_read(path)? else {
+            return Ok(None);
+        };
+        let mut emulator = Self::with_connection(path, conn)?;
+        emulator.read_only = read_only;
+        Ok(Some(emulator))
+    }
+
+    /// Checks, changing nothing, that [`Emulator::open`] could open the
+    /// account at `path`: its directory exists, the file is an account (or
+    /// absent), and this process may write both.
+    pub fn check_writable(path: &Path) -> Result<(), EmulatorError> {
+        store::check_writable(path).map(drop)
+    }
+
+    /// Fails unless the account has id `account_id`.
+    pub fn check_account_id(&self, account_id: &str) -> Result<(), EmulatorError> {
+        if self.account_id == account_id {
+            return Ok(());
+        }
+        Err(EmulatorError::AccountIdMismatch {
+            path: self.path.clone(),
+            existing: self.account_id.clone(),
+            wanted: account_id.to_string(),
+        })
     }
 
     /// Opens the account at `path`, creating it with `account_id` if it does not
@@ -233,6 +356,10 @@ impl Emulator {
 
     fn open_with(path: &Path, account_id: Option<&str>) -> Result<Emulator, EmulatorError> {
         let conn = store::open(path, account_id)?;
+        Self::with_connection(path, conn)
+    }
+
+    fn with_connection(path: &Path, conn: Connection) -> Result<Emulator, EmulatorError> {
         let account_id =
             store::read_account_id(&conn).map_err(|e| EmulatorError::storage(path, e))?;
         Ok(Emulator {
@@ -244,6 +371,7 @@ impl Emulator {
             path: path.to_path_buf(),
             account_id,
             quotas_override: None,
+            read_only: None,
         })
     }
 
@@ -263,6 +391,22 @@ impl Emulator {
 
     pub fn faults(&self) -> Result<Faults, EmulatorError> {
         self.read(|db| store::read_settings(db).map(|s| s.faults))
+    }
+
+    /// Whether the call `fail_after` names has come yet.
+    pub fn fail_after(&self) -> Result<FailAfter, EmulatorError> {
+        let settings = self.read(store::read_settings)?;
+        Ok(match settings.faults.fail_after {
+            None => FailAfter::Off,
+            Some(n) if settings.calls >= n => FailAfter::Fired {
+                calls: settings.calls,
+                n,
+            },
+            Some(n) => FailAfter::Pending {
+                calls: settings.calls,
+                n,
+            },
+        })
     }
 
     /// Sets the account quotas (roles and instance profiles per account).
@@ -301,37 +445,42 @@ impl Emulator {
     /// export is checked first with the API's rules; on any problem nothing
     /// is imported.
     pub fn import(&mut self, account: &AccountExport) -> Result<(), EmulatorError> {
-        self.import_from(account, "account export")
+        self.replace_with(&CheckedExport::new(account.clone(), "account export")?)
     }
 
     /// Replaces the whole account with a YAML export; `origin` names the
     /// YAML in errors (its file, or `stdin`).
     pub fn import_yaml(&mut self, text: &str, origin: &str) -> Result<(), EmulatorError> {
-        let account = export::from_yaml(text).map_err(|message| EmulatorError::Import {
-            origin: origin.to_string(),
-            message,
-        })?;
-        self.import_from(&account, origin)
+        self.replace_with(&CheckedExport::from_yaml(text, origin)?)
     }
 
     /// Replaces the whole account with the YAML export in `file`.
     pub fn import_file(&mut self, file: &Path) -> Result<(), EmulatorError> {
-        let text =
-            crate::manifest::read_regular_file(file).map_err(|source| EmulatorError::Io {
-                path: file.to_path_buf(),
-                source,
-            })?;
-        self.import_yaml(&text, &file.display().to_string())
+        self.replace_with(&CheckedExport::from_file(file)?)
     }
 
-    fn import_from(&mut self, account: &AccountExport, origin: &str) -> Result<(), EmulatorError> {
-        let prepared = export::prepare(account).map_err(|message| EmulatorError::Import {
-            origin: origin.to_string(),
-            message,
-        })?;
-        self.write(|db| export::write(db, &prepared))?;
-        self.account_id = account.account_id.clone();
+    /// Replaces the whole account with a checked export, in one transaction.
+    pub fn replace_with(&mut self, export: &CheckedExport) -> Result<(), EmulatorError> {
+        self.write(|db| export::write(db, &export.0))?;
+        self.account_id = export.0.account.account_id.clone();
         Ok(())
+    }
+
+    /// Replaces the account at `path` with `export`, creating the account
+    /// (with `account_id`, if given) when there is none. If that fails, an
+    /// account this call created is removed again: a failed import leaves
+    /// the account as it was, and no empty account where there was none.
+    pub fn import_to(
+        path: &Path,
+        account_id: Option<&str>,
+        export: &CheckedExport,
+    ) -> Result<(), EmulatorError> {
+        let existed = store::identify(path)? != store::Found::Missing;
+        let imported = Self::open_with(path, account_id).and_then(|mut e| e.replace_with(export));
+        if imported.is_err() && !existed {
+            store::remove(path);
+        }
+        imported
     }
 
     /// The connection, once no other thread's batch holds it.
@@ -353,6 +502,12 @@ impl Emulator {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, EmulatorError> {
+        if let Some(reason) = &self.read_only {
+            return Err(EmulatorError::ReadOnly {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            });
+        }
         let mut shared = self.lock();
         let run = || -> rusqlite::Result<T> {
             let tx = shared
@@ -392,9 +547,23 @@ impl Emulator {
         body: impl FnOnce(&Ctx) -> OpResult<T>,
     ) -> Result<T, CloudError> {
         let service = faults::Service::of(operation);
+        if let Some(reason) = &self.read_only
+            && !is_read_only(operation)
+        {
+            // Not an AWS error: the emulator itself cannot serve the call.
+            let read_only = EmulatorError::ReadOnly {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            };
+            let mut error =
+                CloudError::new(operation, service.failure_code(), read_only.to_string());
+            error.retryable = false;
+            return Err(error);
+        }
         let env = CallEnv {
             service,
             quotas: self.quotas_override.as_ref(),
+            read_only: self.read_only.is_some(),
         };
         let mut shared = self.lock();
         let outcome = if shared.batch_owner.is_some() {
@@ -438,10 +607,12 @@ struct CallEnv<'a> {
     service: faults::Service,
     /// Quotas used instead of the account's, if any.
     quotas: Option<&'a Quotas>,
+    /// The account is read-only: calls are not counted, so no fault fires.
+    read_only: bool,
 }
 
 /// Whether an operation only reads (AWS names them Get…, List…, Describe…).
-fn is_read_only(operation: &str) -> bool {
+pub fn is_read_only(operation: &str) -> bool {
     ["Get", "List", "Describe"]
         .iter()
         .any(|prefix| operation.starts_with(prefix))
@@ -474,7 +645,7 @@ fn read_call<T>(
 ) -> OpResult<T> {
     {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        if !store::read_settings(&tx)?.faults.counts_calls() {
+        if env.read_only || !store::read_settings(&tx)?.faults.counts_calls() {
             let result = run_in_transaction(&tx, env, body);
             tx.finish()?;
             return result;
@@ -494,12 +665,14 @@ fn run_in_transaction<T>(
     if let Some(quotas) = env.quotas {
         settings.quotas = quotas.clone();
     }
-    if settings.faults.counts_calls() {
-        store::count_call(db)?;
-        settings.calls += 1;
-    }
-    if let Some((code, message)) = faults::injected(&settings, env.service) {
-        return Err(OpError::Aws(code, message));
+    if !env.read_only {
+        if settings.faults.counts_calls() {
+            store::count_call(db)?;
+            settings.calls += 1;
+        }
+        if let Some((code, message)) = faults::injected(&settings, env.service) {
+            return Err(OpError::Aws(code, message));
+        }
     }
     db.execute_batch("SAVEPOINT api_call")?;
     let cx = Ctx {
@@ -573,7 +746,8 @@ impl Cloud for Emulator {
     /// commit; if it fails, every call in the batch reports the failure, as
     /// none of them happened.
     fn invoke_batch(&self, calls: &[&Call]) -> Vec<Result<serde_json::Value, CloudError>> {
-        if calls.len() < 2 {
+        // A read-only account joins no batch: each call says why it fails.
+        if calls.len() < 2 || self.read_only.is_some() {
             return calls.iter().map(|call| call.invoke(self)).collect();
         }
         let all_failed = |error: rusqlite::Error| {

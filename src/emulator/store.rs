@@ -5,15 +5,24 @@
 //! or not at all, whatever kills the process, and two processes never
 //! interleave writes. Reads (opening, Get/List/Describe, the snapshot) use
 //! deferred transactions, so they never wait for a writer.
+//!
+//! An account file carries rolecall's `application_id`; anything else at the
+//! account path (another program's database, a text file) is refused before
+//! anything is written, and a read-only account is opened without writing.
 
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode as SqliteCode, OptionalExtension, TransactionBehavior};
+use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
+use rusqlite::{
+    Connection, ErrorCode as SqliteCode, OpenFlags, OptionalExtension, TransactionBehavior,
+};
 
 use super::{EmulatorError, Faults, Quotas};
 
-/// Bumped whenever the schema changes; an account file from another version is refused.
+/// Bumped whenever the schema changes (`PRAGMA user_version`); an account
+/// file of another version is refused.
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// How long a call waits for another process holding the account before giving up.
@@ -123,53 +132,370 @@ CREATE TABLE associations (
 );
 ";
 
-/// Opens (creating on first use) the account file at `path`.
-pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, EmulatorError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| EmulatorError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    let storage = |source| EmulatorError::storage(path, source);
-    let mut conn = Connection::open(path).map_err(storage)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(storage)?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(storage)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(storage)?;
-    // A page cache large enough for a 100k-resource account, so repeated
-    // snapshots read memory rather than the file (bytes, as a negative KiB count).
-    conn.pragma_update(None, "cache_size", -131_072)
-        .map_err(storage)?;
-    conn.set_prepared_statement_cache_capacity(64);
+// -- which file is an account ------------------------------------------------
 
-    // Opening an existing account only reads, so it does not wait for a
-    // process that is writing it; only creating the schema takes the write lock.
-    let mut version = user_version(&conn).map_err(storage)?;
-    if version == 0 {
-        version = create_schema(&mut conn, account_id).map_err(storage)?;
+/// `PRAGMA application_id` of every account file: "RCal" in ASCII. It sits
+/// in the file's header, so rolecall tells its accounts from other SQLite
+/// files before opening them (`file` reports it too).
+pub const APPLICATION_ID: i32 = i32::from_be_bytes(*b"RCal");
+
+/// The tables of schema version 1, sorted: an SQLite file holding exactly
+/// these with `user_version` 1 and no application id is an account written
+/// before the mark existed.
+const TABLES: &[&str] = &[
+    "account",
+    "associations",
+    "documents",
+    "instance_tags",
+    "instances",
+    "profile_tags",
+    "profiles",
+    "role_managed",
+    "role_policies",
+    "role_tags",
+    "roles",
+];
+
+/// What is at the account path, found without writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// No file.
+    Missing,
+    /// An empty file, or an SQLite database without tables: a new account.
+    Empty,
+    /// An account of this schema version.
+    Account,
+    /// An account written before accounts carried [`APPLICATION_ID`]:
+    /// accepted, and marked when first opened for writing.
+    Unmarked,
+}
+
+/// Says what the file at `path` is, refusing anything that is not an
+/// account (another program's file, a newer schema) without touching it.
+///
+/// The header is read first with plain file I/O: a file that is not SQLite,
+/// or belongs to another application, is refused before SQLite opens it.
+/// The rest is asked of a read-only connection (see [`open_read_only`]),
+/// which creates nothing beside the file.
+pub fn identify(path: &Path) -> Result<Found, EmulatorError> {
+    let application_id = match read_header(path)? {
+        Header::Missing => return Ok(Found::Missing),
+        Header::Empty => return Ok(Found::Empty),
+        Header::Sqlite { application_id } => application_id,
+    };
+    if application_id != 0 && application_id != APPLICATION_ID {
+        return Err(foreign_application(path, application_id));
     }
-    match version {
-        SCHEMA_VERSION => {
-            if let Some(wanted) = account_id {
-                let existing = read_account_id(&conn).map_err(storage)?;
-                if existing != wanted {
-                    return Err(EmulatorError::AccountIdMismatch {
-                        path: path.to_path_buf(),
-                        existing,
-                        wanted: wanted.to_string(),
-                    });
-                }
-            }
-            Ok(conn)
+    let db = open_read_only(path).map_err(|e| EmulatorError::storage(path, e))?;
+    contents(&db, path)
+}
+
+enum Header {
+    Missing,
+    Empty,
+    Sqlite { application_id: i32 },
+}
+
+fn read_header(path: &Path) -> Result<Header, EmulatorError> {
+    let io = |source| EmulatorError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Header::Missing),
+        Err(error) => return Err(io(error)),
+    };
+    // Checked before opening: a named pipe would block the read.
+    if metadata.is_dir() {
+        return Err(not_an_account(path, "it is a directory"));
+    }
+    if !metadata.is_file() {
+        return Err(not_an_account(path, "it is not a regular file"));
+    }
+    if metadata.len() == 0 {
+        return Ok(Header::Empty);
+    }
+    // The first 100 bytes are SQLite's header: magic string, then fields
+    // at fixed offsets (application id at 68, big-endian).
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    match file.read_exact(&mut header) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(not_an_account(path, "it is not an SQLite database"));
         }
-        found => Err(EmulatorError::SchemaVersion {
+        Err(error) => return Err(io(error)),
+    }
+    if !header.starts_with(b"SQLite format 3\0") {
+        return Err(not_an_account(path, "it is not an SQLite database"));
+    }
+    let application_id = i32::from_be_bytes([header[68], header[69], header[70], header[71]]);
+    Ok(Header::Sqlite { application_id })
+}
+
+fn not_an_account(path: &Path, reason: &str) -> EmulatorError {
+    EmulatorError::NotAnAccount {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+fn foreign_application(path: &Path, application_id: i32) -> EmulatorError {
+    not_an_account(
+        path,
+        &format!(
+            "an SQLite database of another application: application_id {application_id:#010x}"
+        ),
+    )
+}
+
+/// What an open SQLite file holds. The header read by [`read_header`] may be
+/// older than the file's contents (the newest pages can still be in the
+/// `-wal` file), so this asks SQLite again.
+fn contents(db: &Connection, path: &Path) -> Result<Found, EmulatorError> {
+    let storage = |e| EmulatorError::storage(path, e);
+    let application_id: i32 = db
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(storage)?;
+    let version = user_version(db).map_err(storage)?;
+    if application_id == APPLICATION_ID {
+        return check_version(path, version).map(|()| Found::Account);
+    }
+    if application_id != 0 {
+        return Err(foreign_application(path, application_id));
+    }
+    let tables: Vec<String> = db
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             ORDER BY name",
+        )
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(storage)?;
+    if tables.is_empty() && version == 0 {
+        return Ok(Found::Empty);
+    }
+    if version == 1 && tables == TABLES {
+        return Ok(Found::Unmarked);
+    }
+    const SHOWN: usize = 5;
+    let what = if tables.is_empty() {
+        format!("user_version {version}")
+    } else {
+        let mut names = tables[..tables.len().min(SHOWN)].join(", ");
+        if tables.len() > SHOWN {
+            names.push_str(", …");
+        }
+        format!("tables {names}")
+    };
+    Err(not_an_account(
+        path,
+        &format!("an SQLite database of another program: {what}, no rolecall application_id"),
+    ))
+}
+
+fn check_version(path: &Path, found: i64) -> Result<(), EmulatorError> {
+    if found == SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(EmulatorError::SchemaVersion {
             path: path.to_path_buf(),
             found,
-        }),
+        })
+    }
+}
+
+// -- opening --------------------------------------------------------------------
+
+/// The directory that holds the account (and its `-wal`, `-shm` and lock files).
+fn directory(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Why this process may not write the account at `path`, if it may not: the
+/// file, and the directory where SQLite keeps its `-wal` and `-shm` files
+/// and rolecall its lock file. Asked of the OS (`access`), so the answer is
+/// right for root and for read-only file systems too.
+fn not_writable(path: &Path) -> Option<String> {
+    let dir = directory(path);
+    if path.exists()
+        && let Err(error) = can_write(path)
+    {
+        return Some(format!("the file is not writable: {error}"));
+    }
+    if let Err(error) = can_write(dir) {
+        return Some(format!(
+            "its directory {} is not writable: {error}",
+            dir.display()
+        ));
+    }
+    None
+}
+
+#[cfg(unix)]
+fn can_write(path: &Path) -> std::io::Result<()> {
+    rustix::fs::access(path, rustix::fs::Access::WRITE_OK).map_err(std::io::Error::from)
+}
+
+#[cfg(not(unix))]
+fn can_write(path: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.permissions().readonly() {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks, changing nothing, that the account at `path` can be opened for
+/// writing: its directory exists (rolecall creates the file, never a
+/// mistyped directory), the file is an account or absent, and both may be
+/// written.
+pub fn check_writable(path: &Path) -> Result<Found, EmulatorError> {
+    let dir = directory(path);
+    if !dir.is_dir() {
+        return Err(EmulatorError::NoDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            exists: dir.exists(),
+        });
+    }
+    let found = identify(path)?;
+    if let Some(reason) = not_writable(path) {
+        return Err(EmulatorError::ReadOnly {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    Ok(found)
+}
+
+/// Opens the account at `path` for writing, creating it (not its directory)
+/// with `account_id` (default 123456789012) on first use; an existing
+/// account must have that id. Nothing is written before the file is known
+/// to be an account, or empty.
+pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, EmulatorError> {
+    let found = check_writable(path)?;
+    let storage = |source| EmulatorError::storage(path, source);
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(storage)?;
+    configure(&conn).map_err(storage)?;
+    // A no-op on an account (they are all in WAL mode). A new file switches
+    // before its schema goes in, so a process reading it meanwhile goes
+    // through WAL's locks and sees it empty or whole.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(storage)?;
+    // Opening an account only reads, so it does not wait for a process that
+    // is writing it; only creating or marking one takes the write lock.
+    if found != Found::Account {
+        settle(&mut conn, path, account_id)?;
+    }
+    if let Some(wanted) = account_id {
+        let existing = read_account_id(&conn).map_err(storage)?;
+        if existing != wanted {
+            return Err(EmulatorError::AccountIdMismatch {
+                path: path.to_path_buf(),
+                existing,
+                wanted: wanted.to_string(),
+            });
+        }
+    }
+    Ok(conn)
+}
+
+/// Opens an existing account to read it: nothing is created, marked or
+/// written, and a read-only file or directory is fine. `None` when there is
+/// no account at `path` yet. The second value says why the account is
+/// read-only, if it is.
+pub fn open_to_read(path: &Path) -> Result<Option<(Connection, Option<String>)>, EmulatorError> {
+    match identify(path)? {
+        Found::Missing | Found::Empty => return Ok(None),
+        Found::Account | Found::Unmarked => {}
+    }
+    let storage = |source| EmulatorError::storage(path, source);
+    let read_only = not_writable(path);
+    // A writable account is opened read-write all the same: closing it
+    // then tidies the `-wal` and `-shm` files away, and counting calls for
+    // `configure --fail-after` can write.
+    let conn = match read_only {
+        None => Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+        Some(_) => open_read_only(path),
+    }
+    .map_err(storage)?;
+    configure(&conn).map_err(storage)?;
+    Ok(Some((conn, read_only)))
+}
+
+/// A connection that cannot write and creates nothing beside the file.
+///
+/// In WAL mode even a reader needs the `-shm` file: it cannot create one in
+/// a directory it may not write, and where it can, it would leave it (and an
+/// empty `-wal`) behind, owned by this user, perhaps keeping the account's
+/// owner from writing. With no `-wal` file every committed transaction is in
+/// the main file, so it is opened `immutable` (no locks, no `-shm`); with
+/// one, a writer is at work (or was killed), its `-shm` is there too, and
+/// SQLite reads through both.
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let immutable = if Path::new(&wal).exists() {
+        ""
+    } else {
+        "&immutable=1"
+    };
+    let uri = format!("{}?mode=ro{immutable}", file_uri(path));
+    Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+/// `file:` URI of a path: absolute, with the characters URIs give a meaning
+/// (`?`, `#`, `%`) escaped.
+fn file_uri(path: &Path) -> String {
+    const ESCAPED: &AsciiSet = &CONTROLS.add(b'?').add(b'#').add(b'%');
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let encoded = percent_encode(absolute.as_os_str().as_encoded_bytes(), ESCAPED).to_string();
+    // An empty authority (`file://` + `/path`): a path starting with `//`
+    // must not read as a host name.
+    if encoded.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        format!("file:{encoded}")
+    }
+}
+
+/// The settings of every connection (none of them writes to the file).
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A page cache large enough for a 100k-resource account, so repeated
+    // snapshots read memory rather than the file (bytes, as a negative KiB count).
+    conn.pragma_update(None, "cache_size", -131_072)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Removes an account file and SQLite's files beside it (absent ones are fine).
+pub fn remove(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        // Best effort: the caller is already reporting the failure that
+        // made it remove the account.
+        let _ = std::fs::remove_file(file);
     }
 }
 
@@ -177,23 +503,40 @@ fn user_version(db: &Connection) -> rusqlite::Result<i64> {
     db.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-/// Creates the schema and the account row in a new file and returns the
-/// schema version. Another process may have created it since the caller
-/// looked: the version is read again under the write lock.
-fn create_schema(conn: &mut Connection, account_id: Option<&str>) -> rusqlite::Result<i64> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version = user_version(&tx)?;
-    if version != 0 {
-        return Ok(version);
-    }
-    tx.execute_batch(SCHEMA)?;
-    tx.execute(
-        "INSERT INTO account (id, account_id) VALUES (1, ?1)",
-        [account_id.unwrap_or(super::DEFAULT_ACCOUNT_ID)],
-    )?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
-    Ok(SCHEMA_VERSION)
+/// Makes a new file an account, or marks an account written before the
+/// mark, under the write lock: another process may have done it since the
+/// caller looked, so the file is looked at again first.
+///
+/// Unmarked accounts are accepted because every account rolecall wrote
+/// before the mark has exactly this schema: refusing them would strand
+/// existing labs. Marking them when first opened for writing (never when
+/// read) makes the next check a plain header read.
+fn settle(
+    conn: &mut Connection,
+    path: &Path,
+    account_id: Option<&str>,
+) -> Result<(), EmulatorError> {
+    let storage = |source| EmulatorError::storage(path, source);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(storage)?;
+    let write = |found| -> rusqlite::Result<()> {
+        match found {
+            Found::Empty => {
+                tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+                tx.execute_batch(SCHEMA)?;
+                tx.execute(
+                    "INSERT INTO account (id, account_id) VALUES (1, ?1)",
+                    [account_id.unwrap_or(super::DEFAULT_ACCOUNT_ID)],
+                )?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            }
+            Found::Unmarked => tx.pragma_update(None, "application_id", APPLICATION_ID),
+            Found::Account | Found::Missing => Ok(()),
+        }
+    };
+    write(contents(&tx, path)?).map_err(storage)?;
+    tx.commit().map_err(storage)
 }
 
 pub fn read_account_id(db: &Connection) -> rusqlite::Result<String> {
@@ -403,5 +746,25 @@ impl TagTable {
             .collect();
         folds.extend(tags.iter().map(|t| case.fold(&t.key)));
         Ok(folds.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite reads `?` as the start of the query and `#` as a fragment, and
+    /// decodes `%XX`: an account whose name holds them must still open.
+    #[test]
+    fn file_uris_escape_what_uris_give_a_meaning() {
+        assert_eq!(
+            file_uri(Path::new("/labs/we?ird#%20.db")),
+            "file:///labs/we%3Fird%23%2520.db"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("we?ird#%20.db");
+        open(&path, None).unwrap();
+        let db = open_read_only(&path).unwrap();
+        assert_eq!(contents(&db, &path).unwrap(), Found::Account);
     }
 }
