@@ -183,6 +183,12 @@ pub struct Plan {
     pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprints: BTreeMap<String, String>,
+    /// Saved plans only: what the plan was computed from, so that `apply
+    /// FILE` computes it again and runs it only if it is what the file shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Desired>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<saved::SavedOptions>,
 }
 
 impl Plan {
@@ -272,6 +278,8 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         summary,
         account_id: None,
         fingerprints: BTreeMap::new(),
+        desired: None,
+        options: None,
     })
 }
 
