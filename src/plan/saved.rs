@@ -281,6 +281,19 @@ pub fn verify(
     let (Some(desired), Some(options)) = (&saved.desired, saved.options) else {
         return Err(not_sealed(path));
     };
+    let mismatch = |differences| SavedPlanError::Mismatch {
+        path: path.to_path_buf(),
+        differences,
+    };
+    // The plan is the desired state's stack's; checked first, as planning
+    // another stack's desired state only finds this stack's resources owned.
+    if saved.stack != desired.stack {
+        return Err(mismatch(vec![format!(
+            "stack: file {}, planned {}",
+            json!(saved.stack),
+            json!(desired.stack)
+        )]));
+    }
     let options = PlanOptions {
         force: options.force,
         launch_instances,
@@ -294,10 +307,7 @@ pub fn verify(
     if differences.is_empty() {
         Ok(planned)
     } else {
-        Err(SavedPlanError::Mismatch {
-            path: path.to_path_buf(),
-            differences,
-        })
+        Err(mismatch(differences))
     }
 }
 
@@ -305,24 +315,17 @@ pub fn verify(
 const SHOWN: usize = 5;
 
 /// What differs between a saved plan and the plan computed again, one line
-/// each: the first few differing steps and changes, then counts. Policy
+/// each: the first few differing steps and changes, then counts; then
+/// warnings and summary. Policy
 /// documents and other long values are only said to differ.
 fn differences(saved: &Plan, planned: &Plan) -> Vec<String> {
-    let mut lines = Vec::new();
-    if saved.stack != planned.stack {
-        lines.push(format!(
-            "stack: file {}, planned {}",
-            json!(saved.stack),
-            json!(planned.stack)
-        ));
-    }
-    lines.extend(differing(
+    let mut lines = differing(
         "steps",
         &saved.steps,
         &planned.steps,
         |a, b| a == b,
         step_difference,
-    ));
+    );
     lines.extend(differing(
         "changes",
         &saved.changes,
@@ -330,18 +333,17 @@ fn differences(saved: &Plan, planned: &Plan) -> Vec<String> {
         same_change,
         change_difference,
     ));
-    if saved.warnings != planned.warnings {
-        let count = saved.warnings.len().max(planned.warnings.len());
-        if let Some(n) = (0..count).find(|&n| saved.warnings.get(n) != planned.warnings.get(n)) {
-            let text =
-                |w: Option<&String>| w.map_or_else(|| "none".to_string(), |w| json!(w).to_string());
-            lines.push(format!(
-                "warning {}: file {}, planned {}",
-                n + 1,
-                text(saved.warnings.get(n)),
-                text(planned.warnings.get(n))
-            ));
-        }
+    // The first differing warning (they are sentences, not documents).
+    let count = saved.warnings.len().max(planned.warnings.len());
+    if let Some(n) = (0..count).find(|&n| saved.warnings.get(n) != planned.warnings.get(n)) {
+        let text =
+            |w: Option<&String>| w.map_or_else(|| "none".to_string(), |w| json!(w).to_string());
+        lines.push(format!(
+            "warning {}: file {}, planned {}",
+            n + 1,
+            text(saved.warnings.get(n)),
+            text(planned.warnings.get(n))
+        ));
     }
     if saved.summary != planned.summary {
         lines.extend(field_differences(
@@ -486,6 +488,19 @@ fn field_differences(label: &str, saved: &Value, planned: &Value) -> Vec<String>
                 for (n, (x, y)) in x.iter().zip(y).enumerate() {
                     walk(format!("{label}[{n}]"), Some(x), Some(y), out);
                 }
+            }
+            // Entries added or removed: name them rather than both lists.
+            (Some(Value::Array(x)), Some(Value::Array(y))) => {
+                let extra = |side: &str, of: &[Value], not_in: &[Value], out: &mut Vec<String>| {
+                    for entry in of.iter().filter(|e| !not_in.contains(e)) {
+                        out.push(match shown(entry) {
+                            Some(text) => format!("{label}: {side} also has {text}"),
+                            None => format!("{label} differs"),
+                        });
+                    }
+                };
+                extra("file", x, y, out);
+                extra("planned", y, x, out);
             }
             _ => out.push(value_difference(&label, a, b)),
         }
