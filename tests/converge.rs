@@ -1,8 +1,9 @@
 //! Property: for random previous and desired states, with random changes
 //! made outside rolecall in between, the plan's steps are accepted by the
 //! emulated account (which enforces AWS's ordering rules and quotas) in plan
-//! order, planning again afterwards finds nothing to do, and resources
-//! rolecall does not own are never touched.
+//! order, planning again afterwards finds nothing to do, resources rolecall
+//! does not own are never touched, and each plan, saved and read back, is
+//! planned again from its saved desired state into the same plan.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -148,6 +149,7 @@ fn converge(cloud: &Emulator, desired: &Desired, force: bool) -> Result<(), Test
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let plan = plan::plan(desired, &live, options)
         .map_err(|e| TestCaseError::fail(format!("plan failed: {e}")))?;
+    saved_plan_round_trips(&plan, desired, &live, options)?;
     let options_apply = ApplyOptions {
         retry_timeout: std::time::Duration::from_secs(2),
         ..ApplyOptions::default()
@@ -178,6 +180,27 @@ fn converge(cloud: &Emulator, desired: &Desired, force: bool) -> Result<(), Test
         "not converged; second plan: {}",
         rolecall::plan::render::json(&again)
     );
+    Ok(())
+}
+
+/// The plan saved with `--out` reads back, and `apply FILE` would run it:
+/// planned again from the saved desired state, it is the same plan.
+fn saved_plan_round_trips(
+    plan: &plan::Plan,
+    desired: &Desired,
+    live: &Live,
+    options: PlanOptions,
+) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let mut sealed = plan.clone();
+    plan::saved::seal(&mut sealed, live, desired.clone(), options);
+    plan::saved::write(&path, &sealed).unwrap();
+    let read = plan::saved::read(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(read.desired.as_ref(), Some(desired));
+    let again = plan::saved::verify(read, live, options.launch_instances, &path)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&again, plan);
     Ok(())
 }
 

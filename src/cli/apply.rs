@@ -125,7 +125,9 @@ pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
             let plan = saved::read(path)?;
             let cloud = account::open(global)?;
             let live = account::snapshot(cloud.as_ref())?;
-            saved::check_fresh(&plan, &live, path)?;
+            // What runs is the file's desired state planned again, refused
+            // unless it is the plan the file shows.
+            let plan = saved::verify(plan, &live, cloud.launches_declared_instances(), path)?;
             // A saved plan was reviewed when it was made: no second question.
             (plan, false)
         }

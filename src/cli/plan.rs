@@ -23,7 +23,8 @@ Examples:
   rolecall plan --detailed-exitcode              exit 2 when there are changes (CI)
 
 Symbols: + create, ~ update in place, -/+ replace (delete, then create), - delete.
-A saved plan refuses to apply if anything it touches changed in the meantime.";
+A saved plan refuses to apply if anything it touches changed in the meantime,
+or if it was edited: it holds the desired state it was planned from.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -58,6 +59,19 @@ pub fn compute(
     force: bool,
     destroy: bool,
 ) -> anyhow::Result<(Plan, crate::model::Live)> {
+    let (plan, live, desired, _) = compute_from(global, manifests, force, destroy)?;
+    // Not needed any more, and slow to free on large stacks (see `run`).
+    std::mem::forget(desired);
+    Ok((plan, live))
+}
+
+/// [`compute`], also giving what the plan was computed from (to save it).
+fn compute_from(
+    global: &GlobalArgs,
+    manifests: &ManifestArgs,
+    force: bool,
+    destroy: bool,
+) -> anyhow::Result<(Plan, crate::model::Live, Desired, plan::PlanOptions)> {
     let (loaded, live, options) = account::load_and_read(global, manifests, force)?;
     let desired = if destroy {
         // Nothing declared: everything the stack owns goes.
@@ -75,16 +89,17 @@ pub fn compute(
         plan.steps.len(),
         started.elapsed()
     );
-    // Not needed any more, and slow to free on large stacks (see `run`).
-    std::mem::forget(desired);
-    Ok((plan, live))
+    Ok((plan, live, desired, options))
 }
 
 pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
-    let (mut plan, live) = compute(global, &args.manifests, args.force, false)?;
+    let (mut plan, live, desired, options) =
+        compute_from(global, &args.manifests, args.force, false)?;
     if let Some(out) = &args.out {
-        saved::seal(&mut plan, &live);
+        saved::seal(&mut plan, &live, desired, options);
         saved::write(out, &plan)?;
+    } else {
+        std::mem::forget(desired);
     }
     {
         // Buffered: a plan of 100,000 resources is hundreds of megabytes.

@@ -189,6 +189,12 @@ pub struct Plan {
     pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprints: BTreeMap<String, String>,
+    /// Saved plans only: what the plan was computed from, so that `apply
+    /// FILE` computes it again and runs it only if it is what the file shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Desired>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<saved::SavedOptions>,
     /// A `rolecall destroy` plan (nothing declared on purpose): renderers
     /// word it as such. Not part of the JSON format.
     #[serde(skip)]
@@ -308,6 +314,8 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         summary,
         account_id: None,
         fingerprints: BTreeMap::new(),
+        desired: None,
+        options: None,
         destroy: false,
     })
 }

@@ -1,19 +1,23 @@
 //! Saved plans: written by `plan --out`, applied by `apply FILE`.
 //!
-//! A saved plan records, for every resource it touches, a fingerprint of the
-//! live state it was computed from. Applying re-reads the account and refuses
-//! the plan if any fingerprint changed (like Terraform's "Saved plan is stale").
+//! A saved plan records what it was computed from: the desired state, the
+//! options that change steps, the account, and for every resource it touches a
+//! fingerprint of the live state. Applying re-reads the account, refuses the
+//! plan if any fingerprint changed (like Terraform's "Saved plan is stale"),
+//! then computes the plan again and refuses it unless the steps, changes,
+//! warnings and summary are the file's: what was shown is what runs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ownership::spec_hash;
-use super::{FORMAT_VERSION, Plan};
+use super::{Change, FORMAT_VERSION, Plan, PlanError, PlanOptions, Step, View};
 use crate::cloud::Call;
-use crate::model::{Live, instance_key, profile_key, role_key};
+use crate::model::{Desired, Live, instance_key, profile_key, role_key};
 
 const ABSENT: &str = "absent";
 
@@ -35,6 +39,23 @@ pub enum SavedPlanError {
     },
     #[error("{}", stale_message(.path, .changed))]
     Stale { path: PathBuf, changed: Vec<String> },
+    #[error(
+        "{path}: the saved plan's desired state cannot be planned against the account now; nothing was applied: {problems}"
+    )]
+    Unplannable { path: PathBuf, problems: PlanError },
+    #[error("{}", mismatch_message(.path, .differences))]
+    Mismatch {
+        path: PathBuf,
+        differences: Vec<String>,
+    },
+}
+
+/// The plan options a saved plan was computed with. Whether lab instances
+/// are launched is not one: it follows from the account's backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedOptions {
+    pub force: bool,
 }
 
 fn stale_message(path: &Path, changed: &[String]) -> String {
@@ -45,6 +66,18 @@ fn stale_message(path: &Path, changed: &[String]) -> String {
     for key in changed {
         out.push_str("\n  changed: ");
         out.push_str(key);
+    }
+    out
+}
+
+fn mismatch_message(path: &Path, differences: &[String]) -> String {
+    let mut out = format!(
+        "{}: saved plan does not match its own desired state planned against the account now: the file was edited, or the account changed where the plan does not look; nothing was applied. Run `rolecall plan` again.",
+        path.display()
+    );
+    for line in differences {
+        out.push_str("\n  ");
+        out.push_str(line);
     }
     out
 }
@@ -170,8 +203,13 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
     keys
 }
 
-/// Records the account and the fingerprints the plan was computed from.
-pub fn seal(plan: &mut Plan, live: &Live) {
+/// Records what the plan was computed from: the desired state and options
+/// (`plan` was given them), the account, and the fingerprints of what it touches.
+pub fn seal(plan: &mut Plan, live: &Live, desired: Desired, options: PlanOptions) {
+    plan.desired = Some(desired);
+    plan.options = Some(SavedOptions {
+        force: options.force,
+    });
     plan.account_id = Some(live.account_id.clone());
     let index = Index::new(live);
     plan.fingerprints = touched(plan)
@@ -228,6 +266,286 @@ pub fn check_fresh(plan: &Plan, live: &Live, path: &Path) -> Result<(), SavedPla
     }
 }
 
+/// The plan `apply FILE` runs: the saved plan's desired state planned again
+/// against `live`, after the checks of [`check_fresh`]; refused unless its
+/// steps and what it shows (stack, changes, warnings, summary) are the file's.
+/// `launch_instances` comes from the account's backend, as when planning.
+pub fn verify(
+    saved: Plan,
+    live: &Live,
+    launch_instances: bool,
+    path: &Path,
+) -> Result<Plan, SavedPlanError> {
+    check_fresh(&saved, live, path)?;
+    // `read` refuses a file without them: this plan was not read from one.
+    let (Some(desired), Some(options)) = (&saved.desired, saved.options) else {
+        return Err(not_sealed(path));
+    };
+    let mismatch = |differences| SavedPlanError::Mismatch {
+        path: path.to_path_buf(),
+        differences,
+    };
+    // The plan is the desired state's stack's; checked first, as planning
+    // another stack's desired state only finds this stack's resources owned.
+    if saved.stack != desired.stack {
+        return Err(mismatch(vec![format!(
+            "stack: file {}, planned {}",
+            json!(saved.stack),
+            json!(desired.stack)
+        )]));
+    }
+    let options = PlanOptions {
+        force: options.force,
+        launch_instances,
+    };
+    let planned =
+        super::plan(desired, live, options).map_err(|problems| SavedPlanError::Unplannable {
+            path: path.to_path_buf(),
+            problems,
+        })?;
+    let differences = differences(&saved, &planned);
+    if differences.is_empty() {
+        Ok(planned)
+    } else {
+        Err(mismatch(differences))
+    }
+}
+
+/// How many differing steps, and changes, a refusal lists.
+const SHOWN: usize = 5;
+
+/// What differs between a saved plan and the plan computed again, one line
+/// each: the first few differing steps and changes, then counts; then
+/// warnings and summary. Policy
+/// documents and other long values are only said to differ.
+fn differences(saved: &Plan, planned: &Plan) -> Vec<String> {
+    let mut lines = differing(
+        "steps",
+        &saved.steps,
+        &planned.steps,
+        |a, b| a == b,
+        step_difference,
+    );
+    lines.extend(differing(
+        "changes",
+        &saved.changes,
+        &planned.changes,
+        same_change,
+        change_difference,
+    ));
+    // The first differing warning (they are sentences, not documents).
+    let count = saved.warnings.len().max(planned.warnings.len());
+    if let Some(n) = (0..count).find(|&n| saved.warnings.get(n) != planned.warnings.get(n)) {
+        let text =
+            |w: Option<&String>| w.map_or_else(|| "none".to_string(), |w| json!(w).to_string());
+        lines.push(format!(
+            "warning {}: file {}, planned {}",
+            n + 1,
+            text(saved.warnings.get(n)),
+            text(planned.warnings.get(n))
+        ));
+    }
+    if saved.summary != planned.summary {
+        lines.extend(field_differences(
+            "summary",
+            &json!(saved.summary),
+            &json!(planned.summary),
+        ));
+    }
+    lines
+}
+
+/// The entries of two lists that differ, compared position by position (the
+/// longer list's extra entries differ too): a line for each of the first
+/// few, then how many more.
+fn differing<T>(
+    what: &str,
+    saved: &[T],
+    planned: &[T],
+    same: fn(&T, &T) -> bool,
+    describe: fn(Option<&T>, Option<&T>) -> String,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut more = 0;
+    for n in 0..saved.len().max(planned.len()) {
+        let (a, b) = (saved.get(n), planned.get(n));
+        if let (Some(a), Some(b)) = (a, b)
+            && same(a, b)
+        {
+            continue;
+        }
+        if lines.len() < SHOWN {
+            lines.push(describe(a, b));
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        lines.push(format!("… and {more} more differing {what}"));
+    }
+    lines
+}
+
+fn step_difference(saved: Option<&Step>, planned: Option<&Step>) -> String {
+    let name = |s: &Step| format!("step {} {} {}", s.id, s.call.operation(), s.resource);
+    match (saved, planned) {
+        (Some(a), Some(b))
+            if (a.call.operation(), &a.resource) != (b.call.operation(), &b.resource) =>
+        {
+            format!(
+                "{} ({}): planned {} {}",
+                name(a),
+                params_line(a),
+                b.call.operation(),
+                b.resource
+            )
+        }
+        (Some(a), Some(b)) => {
+            let mut fields = field_differences("params", &params(a), &params(b));
+            if a.depends_on != b.depends_on {
+                fields.push(format!(
+                    "depends_on: file {}, planned {}",
+                    json!(a.depends_on),
+                    json!(b.depends_on)
+                ));
+            }
+            format!("{}: {}", name(a), fields.join("; "))
+        }
+        (Some(a), None) => format!("{}: in the file, not planned ({})", name(a), params_line(a)),
+        (None, Some(b)) => format!("{}: planned, not in the file ({})", name(b), params_line(b)),
+        (None, None) => String::new(),
+    }
+}
+
+/// A step's AWS parameters as JSON.
+fn params(step: &Step) -> Value {
+    serde_json::to_value(&step.call)
+        .ok()
+        .and_then(|mut call| call.get_mut("params").map(Value::take))
+        .unwrap_or(Value::Null)
+}
+
+/// Whether two changes are the same. A saved plan holds the views pretty
+/// printed, so their text differs from a fresh plan's: compare them as JSON.
+fn same_change(a: &Change, b: &Change) -> bool {
+    let same_view = |x: &Option<View>, y: &Option<View>| match (x, y) {
+        (Some(x), Some(y)) => x == y || x.parse() == y.parse(),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    a.resource == b.resource
+        && a.action == b.action
+        && a.attributes == b.attributes
+        && same_view(&a.before, &b.before)
+        && same_view(&a.after, &b.after)
+}
+
+fn change_difference(saved: Option<&Change>, planned: Option<&Change>) -> String {
+    let action = |c: &Change| json!(c.action).as_str().unwrap_or_default().to_string();
+    let name = |c: &Change| format!("change {} ({})", c.resource, action(c));
+    let view = |v: &Option<View>| v.as_ref().map_or(Value::Null, View::parse);
+    match (saved, planned) {
+        (Some(a), Some(b)) if (&a.resource, a.action) != (&b.resource, b.action) => {
+            format!("{}: planned {} ({})", name(a), b.resource, action(b))
+        }
+        (Some(a), Some(b)) => {
+            let mut fields = field_differences("before", &view(&a.before), &view(&b.before));
+            fields.extend(field_differences("after", &view(&a.after), &view(&b.after)));
+            if a.attributes != b.attributes {
+                fields.push(format!(
+                    "attributes: file {}, planned {}",
+                    json!(a.attributes),
+                    json!(b.attributes)
+                ));
+            }
+            format!("{}: {}", name(a), fields.join("; "))
+        }
+        (Some(a), None) => format!("{}: in the file, not planned", name(a)),
+        (None, Some(b)) => format!("{}: planned, not in the file", name(b)),
+        (None, None) => String::new(),
+    }
+}
+
+/// How many differing values one step or change lists.
+const FIELDS_SHOWN: usize = 3;
+
+/// `LABEL.FIELD[N]...: file X, planned Y` for the first few values that
+/// differ between two JSON values, looking into objects and into lists of
+/// the same length, so that a differing tag or statement is named, not
+/// printed whole.
+fn field_differences(label: &str, saved: &Value, planned: &Value) -> Vec<String> {
+    fn walk(label: String, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
+        if a == b || out.len() > FIELDS_SHOWN {
+            return;
+        }
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let only_planned = y.keys().filter(|key| !x.contains_key(*key));
+                for key in x.keys().chain(only_planned) {
+                    walk(format!("{label}.{key}"), x.get(key), y.get(key), out);
+                }
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) if x.len() == y.len() => {
+                for (n, (x, y)) in x.iter().zip(y).enumerate() {
+                    walk(format!("{label}[{n}]"), Some(x), Some(y), out);
+                }
+            }
+            // Entries added or removed: name them rather than both lists.
+            (Some(Value::Array(x)), Some(Value::Array(y))) => {
+                let extra = |side: &str, of: &[Value], not_in: &[Value], out: &mut Vec<String>| {
+                    for entry in of.iter().filter(|e| !not_in.contains(e)) {
+                        out.push(match shown(entry) {
+                            Some(text) => format!("{label}: {side} also has {text}"),
+                            None => format!("{label} differs"),
+                        });
+                    }
+                };
+                extra("file", x, y, out);
+                extra("planned", y, x, out);
+            }
+            _ => out.push(value_difference(&label, a, b)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(label.to_string(), Some(saved), Some(planned), &mut out);
+    if out.len() > FIELDS_SHOWN {
+        out.truncate(FIELDS_SHOWN);
+        out.push("…".into());
+    }
+    out
+}
+
+/// A step's parameters in a line: `NAME VALUE, ...`, long values left out.
+fn params_line(step: &Step) -> String {
+    let Value::Object(fields) = params(step) else {
+        return String::new();
+    };
+    fields
+        .iter()
+        .map(|(name, value)| match shown(value) {
+            Some(text) => format!("{name} {text}"),
+            None => format!("{name} …"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A value as compact JSON, unless it is too long to read in a line or is a
+/// policy document.
+fn shown(value: &Value) -> Option<String> {
+    let text = value.to_string();
+    (text.chars().count() <= 100 && !text.contains("Statement")).then_some(text)
+}
+
+/// `LABEL: file X, planned Y`, or `LABEL differs` when either value is not
+/// [`shown`].
+fn value_difference(label: &str, saved: Option<&Value>, planned: Option<&Value>) -> String {
+    let text = |value: Option<&Value>| value.map_or_else(|| Some("absent".to_string()), shown);
+    match (text(saved), text(planned)) {
+        (Some(a), Some(b)) => format!("{label}: file {a}, planned {b}"),
+        _ => format!("{label} differs"),
+    }
+}
+
 /// Writes a sealed plan atomically (the file is whole or absent, fsynced).
 pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
     let io = |source| SavedPlanError::Io {
@@ -241,6 +559,14 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
         .map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)?;
     file.commit().map_err(io)
+}
+
+/// A plan without what `plan --out` records, which `apply FILE` needs.
+fn not_sealed(path: &Path) -> SavedPlanError {
+    SavedPlanError::Invalid {
+        path: path.to_path_buf(),
+        message: "it does not hold the account, fingerprints and desired state it was planned from: save plans with `rolecall plan --out FILE`".into(),
+    }
 }
 
 /// Reads a saved plan, checking it is one rolecall can apply.
@@ -260,10 +586,8 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
             plan.format_version
         )));
     }
-    if plan.account_id.is_none() {
-        return Err(invalid(
-            "it has no fingerprints: save plans with `rolecall plan --out FILE`".into(),
-        ));
+    if plan.account_id.is_none() || plan.desired.is_none() || plan.options.is_none() {
+        return Err(not_sealed(path));
     }
     // Steps are numbered 1, 2, ... in order and depend on earlier ones only.
     for (index, step) in plan.steps.iter().enumerate() {
@@ -282,4 +606,114 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
         }
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::model::{
+        InstanceProfile, InstanceSelector, InstanceSpec, Location, PolicyDocument, Role,
+    };
+
+    /// The saved desired state must read back as exactly what was planned:
+    /// `apply FILE` plans from it again.
+    fn assert_round_trips(desired: &Desired) {
+        let text = serde_json::to_string_pretty(desired).unwrap();
+        let back: Desired = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, desired);
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
+    }
+
+    #[test]
+    fn a_desired_state_round_trips_exactly() {
+        for dir in ["manifests", "tests/fixtures/stack", "examples/lab"] {
+            let loaded = crate::manifest::load(&[PathBuf::from(dir)], Path::new(".")).unwrap();
+            assert!(loaded.desired.resource_count() > 0, "{dir}");
+            assert_round_trips(&loaded.desired);
+        }
+        // What the sample stacks may not hold: instances by id and without a
+        // profile, an empty description, a boundary, unusual numbers and text.
+        let policy = PolicyDocument::from_value(json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+                "Condition": {"NumericLessThan": {"s3:max-keys": [1.5, 10, -3]}}}]
+        }));
+        let role = Role {
+            name: "ünïcode-\"quoted\"".into(),
+            path: "/a/".into(),
+            description: String::new(),
+            trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+            max_session_duration: 43200,
+            permissions_boundary: Some("arn:aws:iam::123456789012:policy/b".into()),
+            managed_policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+            inline_policies: [("p".to_string(), policy)].into(),
+            tags: [("k".to_string(), String::new())].into(),
+        };
+        let desired = Desired {
+            stack: "s".into(),
+            stack_tags: [("owner".to_string(), "x".to_string())].into(),
+            roles: [(role.name.clone(), role)].into(),
+            profiles: [(
+                "p".to_string(),
+                InstanceProfile {
+                    name: "p".into(),
+                    path: "/".into(),
+                    role: None,
+                    tags: Default::default(),
+                },
+            )]
+            .into(),
+            instances: vec![
+                InstanceSpec {
+                    selector: InstanceSelector::Id("i-0123456789abcdef0".into()),
+                    profile: None,
+                },
+                InstanceSpec {
+                    selector: InstanceSelector::Name("web-1".into()),
+                    profile: Some("p".into()),
+                },
+            ],
+            locations: [(
+                "instance-profile/p".to_string(),
+                Location {
+                    file: "a b/c.yaml".into(),
+                    line: 3,
+                    column: 1,
+                },
+            )]
+            .into(),
+        };
+        assert_round_trips(&desired);
+    }
+
+    #[test]
+    fn differences_name_the_value_and_never_print_a_policy_document() {
+        let document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]});
+        let mut edited = document.clone();
+        edited["Statement"][0]["Effect"] = json!("Deny");
+        let saved = json!({"trust": edited, "policy": edited.to_string(), "tags": {"team": "a"}});
+        let planned =
+            json!({"trust": document, "policy": document.to_string(), "tags": {"team": "b"}});
+        assert_eq!(
+            field_differences("after", &saved, &planned),
+            [
+                r#"after.trust.Statement[0].Effect: file "Deny", planned "Allow""#,
+                "after.policy differs",
+                r#"after.tags.team: file "a", planned "b""#,
+            ]
+        );
+        // A long list of differences is cut short.
+        let many = |v: u8| {
+            json!(
+                (0..10)
+                    .map(|n| (n.to_string(), v))
+                    .collect::<BTreeMap<_, _>>()
+            )
+        };
+        let lines = field_differences("x", &many(1), &many(2));
+        assert_eq!(lines.len(), FIELDS_SHOWN + 1);
+        assert_eq!(lines.last().map(String::as_str), Some("…"));
+    }
 }
