@@ -9,6 +9,7 @@
 //! - `Desired` tags are the merged user tags (stack tags under resource tags),
 //!   never the ownership tags; `Live` tags are everything the account holds.
 
+pub mod aws_policies;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};
