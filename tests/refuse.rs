@@ -125,11 +125,19 @@ fn a_plan_over_the_role_quota_is_refused_with_the_numbers_and_applies_nothing() 
     lab.outside_role("outside-2");
     let expected = "account: the account holds 2 roles, this plan creates 4 and deletes 0, which makes 6: over the quota of 5 (RolesPerAccount); raise the quota to at least 6 (`rolecall emulator configure --max-roles 6` on the emulated account; on AWS, request an increase of IAM's \"Roles per account\" in Service Quotas), or declare fewer";
     let plan = lab.run(&["plan"]).code(1);
-    assert!(stderr(&plan).contains("cannot plan: 1 problem"), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains("cannot plan: 1 problem"),
+        "{}",
+        stderr(&plan)
+    );
     assert!(stderr(&plan).contains(expected), "{}", stderr(&plan));
     let apply = lab.run(&["apply", "--auto-approve"]).code(1);
     assert!(stderr(&apply).contains(expected), "{}", stderr(&apply));
-    assert_eq!(lab.role_names(), ["outside-1", "outside-2"], "nothing applied");
+    assert_eq!(
+        lab.role_names(),
+        ["outside-1", "outside-2"],
+        "nothing applied"
+    );
 
     lab.run(&["emulator", "configure", "--max-roles", "6"])
         .success();
@@ -213,7 +221,10 @@ fn over_its_quota_the_account_gets_back_under_before_any_create() {
     assert_eq!(create.len(), 1, "{steps:?}");
     let waits = &steps[create[0] as usize - 1].2;
     assert_eq!(
-        waits.iter().filter(|d| ids_of(&steps, "DeleteRole").contains(d)).count(),
+        waits
+            .iter()
+            .filter(|d| ids_of(&steps, "DeleteRole").contains(d))
+            .count(),
         3,
         "{steps:?}"
     );
@@ -247,7 +258,7 @@ fn a_create_that_cannot_wait_for_the_delete_it_needs_is_refused() {
     lab.write(&stack("new"));
     let plan = lab.run(&["plan"]).code(1);
     assert!(
-        stderr(&plan).contains("account: the account holds 1 instance profiles of its quota of 1 (InstanceProfilesPerAccount): 1 of this plan's 1 deletes must run before its creates, but only 0 can (the others wait for what the plan creates); apply the deletions first, or raise the quota to at least 2"),
+        stderr(&plan).contains("account: the account holds 1 instance profile of its quota of 1 (InstanceProfilesPerAccount): 1 of this plan's 1 deletes must run before its creates, but only 0 can (the others wait for what the plan creates); apply the deletions first, or raise the quota to at least 2"),
         "{}",
         stderr(&plan)
     );

@@ -12,8 +12,8 @@ use rusqlite::Connection;
 use super::Quotas;
 use super::ec2::{association_state, parse_state};
 use crate::model::{
-    AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile,
-    LiveRole, PolicyDocument, Role, name_from_arn,
+    AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance,
+    LiveInstanceProfile, LiveRole, PolicyDocument, Role, name_from_arn,
 };
 
 /// Resources in row-id order, found by row id while their children are attached.

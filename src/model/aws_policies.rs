@@ -125,7 +125,10 @@ mod tests {
             Some(AwsPolicy::Unknown)
         );
         assert_eq!(aws_policy("arn:aws:iam::123456789012:policy/Mine"), None);
-        assert_eq!(aws_policy("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"), None);
+        assert_eq!(
+            aws_policy("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"),
+            None
+        );
     }
 
     #[test]

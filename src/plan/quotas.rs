@@ -39,11 +39,13 @@ enum Kind {
 }
 
 impl Kind {
-    fn noun(self) -> &'static str {
-        match self {
-            Kind::Roles => "roles",
-            Kind::Profiles => "instance profiles",
-        }
+    /// `n roles`, `1 role`.
+    fn count(self, n: usize) -> String {
+        let noun = match self {
+            Kind::Roles => "role",
+            Kind::Profiles => "instance profile",
+        };
+        format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
     }
 
     /// IAM's name of the quota, as its LimitExceeded message has it.
@@ -137,11 +139,11 @@ fn account_quota(
     if c == 0 || held + c <= quota {
         return Ok(());
     }
-    let after = held + c - d.min(held + c);
+    let after = (held + c).saturating_sub(d);
     if after > quota {
         return Err(account_problem(format!(
-            "the account holds {held} {noun}, this plan creates {c} and deletes {d}, which makes {after}: over the quota of {quota} ({name}); {raise}, or declare fewer",
-            noun = kind.noun(),
+            "the account holds {held}, this plan creates {c} and deletes {d}, which makes {after}: over the quota of {quota} ({name}); {raise}, or declare fewer",
+            held = kind.count(held),
             name = kind.quota_name(),
             raise = kind.how_to_raise(after),
         )));
@@ -156,7 +158,6 @@ fn account_quota(
         .iter()
         .filter_map(|&i| Some((kind.deleted(&drafts[i].call)?, i)))
         .collect();
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
     let mut paired_deletes = HashSet::new();
     let mut unpaired = Vec::new();
     for &create in &creates {
@@ -164,14 +165,14 @@ fn account_quota(
             .created(&drafts[create].call)
             .and_then(|name| deleted_at.get(name));
         match own {
-            Some(&delete) if pairs.len() < waiting => {
-                pairs.push((create, delete));
+            Some(&delete) if paired_deletes.len() < waiting => {
                 paired_deletes.insert(delete);
             }
             _ => unpaired.push(create),
         }
     }
-    let more = waiting - pairs.len();
+    let paired = paired_deletes.len();
+    let more = waiting - paired;
     // The waiting creates are the last ones in draft order.
     let late = &unpaired[unpaired.len() - more..];
     let taint = taint.get_or_insert_with(|| depends_on_a_create(drafts));
@@ -183,11 +184,11 @@ fn account_quota(
     if free.len() < debt + more {
         let first = held + c;
         return Err(account_problem(format!(
-            "the account holds {held} {noun} of its quota of {quota} ({name}): {need} of this plan's {d} deletes must run before its creates, but only {can} can (the others wait for what the plan creates); apply the deletions first, or {raise}",
-            noun = kind.noun(),
+            "the account holds {held} of its quota of {quota} ({name}): {need} of this plan's {d} deletes must run before its creates, but only {can} can (the others wait for what the plan creates); apply the deletions first, or {raise}",
+            held = kind.count(held),
             name = kind.quota_name(),
-            need = debt + more + pairs.len(),
-            can = free.len() + pairs.len(),
+            need = debt + more + paired,
+            can = free.len() + paired,
             raise = kind.how_to_raise(first),
         )));
     }
@@ -228,12 +229,7 @@ fn depends_on_a_create(drafts: &[Draft]) -> Vec<bool> {
     let mut stack: Vec<usize> = drafts
         .iter()
         .enumerate()
-        .filter(|(_, d)| {
-            matches!(
-                d.call,
-                Call::CreateRole(_) | Call::CreateInstanceProfile(_)
-            )
-        })
+        .filter(|(_, d)| matches!(d.call, Call::CreateRole(_) | Call::CreateInstanceProfile(_)))
         .map(|(i, _)| i)
         .collect();
     while let Some(index) = stack.pop() {
@@ -261,12 +257,16 @@ fn instance_tags(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mu
                 let Some(instance) = live.instances.get(id) else {
                     continue;
                 };
-                let new = request
+                // Usually none: rewriting the spec tag adds no key.
+                let new: Vec<&str> = request
                     .tags
                     .iter()
                     .map(|t| t.key.as_str())
-                    .filter(|key| !instance.tags.contains_key(*key));
-                added.entry(id).or_default().extend(new);
+                    .filter(|key| !instance.tags.contains_key(*key))
+                    .collect();
+                if !new.is_empty() {
+                    added.entry(id).or_default().extend(new);
+                }
             }
         }
     }
