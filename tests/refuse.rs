@@ -348,3 +348,22 @@ fn a_trust_naming_a_role_that_will_not_exist_is_refused_at_its_place() {
     // `e` trusts `f`, which the plan creates first: not a problem.
     assert!(!text.contains("role/e:"), "{text}");
 }
+
+#[test]
+fn a_trust_update_naming_a_missing_role_is_refused() {
+    let lab = Lab::new(&roles(&["a"]));
+    lab.run(&["apply", "--auto-approve"]).success();
+    lab.write(&format!(
+        "kind: Stack\nname: lab\n{}",
+        trusting("a", "ghost")
+    ));
+    let plan = lab.run(&["plan"]).code(1);
+    assert!(
+        stderr(&plan).contains("manifests/stack.yaml:5:7: role/a: the trust policy names `arn:aws:iam::123456789012:role/ghost`, a role the account does not hold"),
+        "{}",
+        stderr(&plan)
+    );
+    // Once it exists, the update goes through.
+    lab.outside_role("ghost");
+    lab.run(&["apply", "--auto-approve"]).success();
+}

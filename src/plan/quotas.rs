@@ -303,43 +303,44 @@ fn trusted_roles_exist(
     drafts: &[Draft],
     problems: &mut Vec<Problem>,
 ) {
-    // (trusting role, is it created, principal ARN): usually none, so the
-    // rest costs nothing.
+    // (role, principal ARN, its path and name) for the principals that are
+    // roles of this account: usually none, so the rest costs nothing.
     let mut named = Vec::new();
-    for draft in drafts {
-        let (name, created) = match &draft.call {
-            Call::CreateRole(r) => (&r.role_name, true),
-            Call::UpdateAssumeRolePolicy(r) => (&r.role_name, false),
-            _ => continue,
-        };
-        let Some(role) = desired.roles.get(name) else {
-            continue;
-        };
+    for (name, role) in &desired.roles {
         for arn in role.trust.aws_principals() {
             if let Some((account, path, target)) = split_role_arn(arn)
                 && account == live.account_id
             {
-                named.push((name.as_str(), created, arn, path, target));
+                named.push((name.as_str(), arn, path, target));
             }
         }
     }
     if named.is_empty() {
         return;
     }
-    let created: HashSet<&str> = drafts
-        .iter()
-        .filter_map(|d| match &d.call {
-            Call::CreateRole(r) => Some(r.role_name.as_str()),
-            _ => None,
-        })
-        .collect();
+    // Only a trust policy the plan sends is judged: created, or updated.
+    let mut created = HashSet::new();
+    let mut sent = HashSet::new();
+    for draft in drafts {
+        match &draft.call {
+            Call::CreateRole(r) => {
+                created.insert(r.role_name.as_str());
+                sent.insert(r.role_name.as_str());
+            }
+            Call::UpdateAssumeRolePolicy(r) => {
+                sent.insert(r.role_name.as_str());
+            }
+            _ => {}
+        }
+    }
+    named.retain(|(name, ..)| sent.contains(name));
     let mut found = Vec::new();
     // Roles created by the plan, and the created roles their trust names.
     let mut waits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, is_created, arn, path, target) in named {
+    for (name, arn, path, target) in named {
         let at_path = |role: &crate::model::Role| role.path == path;
         if created.contains(target) && desired.roles.get(target).is_some_and(at_path) {
-            if is_created {
+            if created.contains(name) {
                 waits.entry(name).or_default().push(target);
             }
             continue;
