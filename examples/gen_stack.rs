@@ -2,7 +2,12 @@
 //! scale by hand:
 //!
 //!     cargo run --release --example gen_stack -- 100000 /tmp/big
+//!     cargo run --release -- --account /tmp/big.db emulator configure \
+//!         --max-roles 100000 --max-instance-profiles 100000
 //!     cargo run --release -- --account /tmp/big.db plan -f /tmp/big
+//!
+//! (Past 1000 roles or profiles the account's quotas must be raised first:
+//! plan refuses a stack that would exceed them.)
 //!
 //! N roles (each with a managed and an inline policy and tags), N instance
 //! profiles (one role each) and N instances (one profile each), in files of

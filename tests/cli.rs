@@ -476,10 +476,11 @@ fn misbehaving_account_still_converges_with_retries_logged() {
 #[test]
 fn a_failed_step_skips_its_dependents_and_a_rerun_converges() {
     let lab = Lab::new();
-    // Not an AWS-managed policy: AttachRolePolicy fails for good (NoSuchEntity).
+    // A customer policy the emulated account does not hold (validate cannot
+    // know): AttachRolePolicy fails for good (NoSuchEntity).
     lab.edit(
         "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        "arn:aws:iam::aws:policy/NoSuchPolicyAnywhere",
+        "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
     );
     let failed = lab
         .run(&["apply", "-f", "manifests", "--auto-approve"])
@@ -500,7 +501,7 @@ fn a_failed_step_skips_its_dependents_and_a_rerun_converges() {
     let live = lab.cloud().snapshot().unwrap();
     assert!(live.profiles["batch"].profile.role.as_deref() == Some("batch"));
     lab.edit(
-        "arn:aws:iam::aws:policy/NoSuchPolicyAnywhere",
+        "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
         "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     );
     lab.run(&["apply", "-f", "manifests", "--auto-approve"])

@@ -379,3 +379,87 @@ proptest! {
         prop_assert_eq!(&outsiders_in(&cloud), &untouched, "unowned resources changed");
     }
 }
+
+/// The account's quota set to what it holds, or a little more: a plan either
+/// is refused before any step (and then for a quota, rightly), or every step
+/// is accepted, creates waiting for the deletes that make room.
+fn converge_under_quota(
+    cloud: &Emulator,
+    desired: &Desired,
+    headroom: (u32, u32),
+) -> Result<(), TestCaseError> {
+    use rolecall::emulator::Quotas;
+    let live = cloud.snapshot().unwrap();
+    let quotas = Quotas {
+        max_roles: live.roles.len() as u32 + headroom.0,
+        max_instance_profiles: live.profiles.len() as u32 + headroom.1,
+    };
+    cloud.set_quotas(&quotas).unwrap();
+    let options = PlanOptions {
+        force: false,
+        launch_instances: true,
+    };
+    let live = cloud.snapshot().unwrap();
+    // What plans badly without quotas is the other property's to find.
+    let unlimited = Live {
+        quotas: AccountQuotas::default(),
+        ..live.clone()
+    };
+    if plan::plan(desired, &unlimited, options).is_err() {
+        return Ok(());
+    }
+    let Err(refused) = plan::plan(desired, &live, options) else {
+        return converge(cloud, desired, false);
+    };
+    let refused = refused.to_string();
+    prop_assert!(
+        refused
+            .lines()
+            .skip(1)
+            .all(|line| line.starts_with("  account: ")),
+        "refused for something else than a quota: {refused}"
+    );
+    // A refusal for the final count is right if the plan, applied under a
+    // higher quota, ends above it.
+    cloud.set_quotas(&Quotas::default()).unwrap();
+    converge(cloud, desired, false)?;
+    let after = cloud.snapshot().unwrap();
+    let over = [
+        (
+            "(RolesPerAccount)",
+            after.roles.len() as u32 > quotas.max_roles,
+        ),
+        (
+            "(InstanceProfilesPerAccount)",
+            after.profiles.len() as u32 > quotas.max_instance_profiles,
+        ),
+    ];
+    for line in refused.lines().skip(1) {
+        if line.contains("must run before its creates") {
+            continue;
+        }
+        prop_assert!(
+            over.iter()
+                .any(|(quota, over)| *over && line.contains(quota)),
+            "refused, yet it fits: {line}"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn near_a_quota_a_plan_applies_or_is_refused_before_any_step(
+        before in arb_desired(),
+        after in arb_desired(),
+        headroom in (0u32..3, 0u32..3),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();
+        outsiders(&cloud);
+        converge(&cloud, &before, false)?;
+        converge_under_quota(&cloud, &after, headroom)?;
+    }
+}

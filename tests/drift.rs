@@ -425,10 +425,14 @@ fn modified_reads_declared_then_account_in_json() {
 fn an_apply_that_failed_half_way_is_pending_not_modified() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
-    // Not an AWS-managed policy: AttachRolePolicy fails after CreateRole.
+    // A customer policy the emulated account does not hold (validate cannot
+    // know): AttachRolePolicy fails after CreateRole.
     std::fs::write(
         path.join("stack.yaml"),
-        MANIFEST.replace("AmazonSSMManagedInstanceCore", "NoSuchPolicyAnywhere"),
+        MANIFEST.replace(
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
+        ),
     )
     .unwrap();
     rolecall(path, &["apply", "--auto-approve"]).code(1);

@@ -64,6 +64,11 @@ rule!(
     1
 );
 rule!(managed_policy_arns_count_and_repeats, "arns.yaml", 1);
+rule!(
+    aws_managed_policies_exist_and_are_not_service_linked,
+    "aws-policies.yaml",
+    1
+);
 rule!(tag_keys_values_and_reserved_prefixes, "tags.yaml", 1);
 rule!(tag_key_and_value_lengths, "tag-lengths.yaml", 1);
 rule!(at_most_48_tags_after_stack_merge, "tag-count.yaml", 1);

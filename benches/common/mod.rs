@@ -174,5 +174,7 @@ pub fn converged(desired: &Desired) -> Live {
         roles,
         profiles,
         instances,
+        // Unknown: a benchmark plans at sizes past any quota.
+        quotas: Default::default(),
     }
 }

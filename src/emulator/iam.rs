@@ -1,8 +1,5 @@
 //! IAM operations on roles and instance profiles, with AWS's rules and messages.
 
-use std::collections::HashSet;
-use std::sync::OnceLock;
-
 use rusqlite::{Connection, Row, params};
 
 use super::store::{self, PROFILE_TAGS, ROLE_TAGS};
@@ -10,28 +7,20 @@ use super::validate::{self, KeyCase};
 use super::{Ctx, OpResult, ids, reject};
 use crate::cloud::ErrorCode;
 use crate::cloud::iam::*;
+use crate::model::aws_policies::{AwsPolicy, aws_policy};
 use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, policy::url_encode};
 
-/// Path and name (`/service-role/AmazonEC2RoleforSSM`) of every AWS-managed
-/// policy, one a line (taken from moto's bundled list).
-const AWS_MANAGED_POLICIES: &str = include_str!("aws_managed_policies.txt");
-const AWS_POLICY_PREFIX: &str = "arn:aws:iam::aws:policy";
-
-fn aws_managed_policies() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| AWS_MANAGED_POLICIES.lines().collect())
+/// What IAM answers for a policy ARN: customer-managed policies do not exist
+/// yet (no `ManagedPolicy` kind), AWS-managed ones are in the bundled list.
+fn policy_kind(arn: &str) -> AwsPolicy {
+    aws_policy(arn).unwrap_or(AwsPolicy::Unknown)
 }
 
-/// Whether a policy ARN names a policy that exists in this account's world.
-/// Customer-managed policies do not exist yet (no `ManagedPolicy` kind).
-pub fn policy_exists(arn: &str) -> bool {
-    arn.strip_prefix(AWS_POLICY_PREFIX)
-        .is_some_and(|rest| aws_managed_policies().contains(rest))
-}
-
-/// AWS-managed policies under `/aws-service-role/` belong to service-linked roles.
-fn is_service_role_policy(arn: &str) -> bool {
-    arn.starts_with("arn:aws:iam::aws:policy/aws-service-role/")
+fn service_role_policy<T>() -> OpResult<T> {
+    reject(
+        ErrorCode::PolicyNotAttachable,
+        "Cannot attach a Service Role Policy to a Customer Role.",
+    )
 }
 
 pub struct RoleRow {
@@ -202,14 +191,15 @@ fn count(db: &Connection, sql: &str, id: i64) -> rusqlite::Result<usize> {
 
 pub fn check_boundary(arn: &str) -> OpResult<()> {
     validate::policy_arn(arn, "permissionsBoundary")?;
-    if !policy_exists(arn) {
+    match policy_kind(arn) {
+        AwsPolicy::Attachable => Ok(()),
+        AwsPolicy::ServiceRole => service_role_policy(),
         // AWS names the boundary policy a "Scope ARN" in this message.
-        return reject(
+        AwsPolicy::Unknown => reject(
             ErrorCode::NoSuchEntity,
             format!("Scope ARN: {arn} does not exist or is not attachable."),
-        );
+        ),
     }
-    Ok(())
 }
 
 /// LimitExceeded for a trust policy over its quota (whitespace not counted).
@@ -453,25 +443,16 @@ pub fn delete_role_permissions_boundary(
     Ok(())
 }
 
-fn policy_not_attachable<T>(arn: &str) -> OpResult<T> {
-    reject(
-        ErrorCode::NoSuchEntity,
-        format!("Policy {arn} does not exist or is not attachable."),
-    )
-}
-
 /// Whether a (well-formed) policy ARN may be attached to a role.
 pub fn check_attachable(arn: &str) -> OpResult<()> {
-    if !policy_exists(arn) {
-        return policy_not_attachable(arn);
+    match policy_kind(arn) {
+        AwsPolicy::Attachable => Ok(()),
+        AwsPolicy::ServiceRole => service_role_policy(),
+        AwsPolicy::Unknown => reject(
+            ErrorCode::NoSuchEntity,
+            format!("Policy {arn} does not exist or is not attachable."),
+        ),
     }
-    if is_service_role_policy(arn) {
-        return reject(
-            ErrorCode::PolicyNotAttachable,
-            "Cannot attach a Service Role Policy to a Customer Role.",
-        );
-    }
-    Ok(())
 }
 
 /// LimitExceeded when more policies are attached than a role may hold.

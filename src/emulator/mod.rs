@@ -724,7 +724,7 @@ impl Cloud for Emulator {
             let tx = shared
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let live = snapshot::read(&tx, now)?;
+            let live = snapshot::read(&tx, now, self.quotas_override.as_ref())?;
             tx.finish()?;
             Ok(live)
         };

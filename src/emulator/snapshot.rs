@@ -9,10 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
 
+use super::Quotas;
 use super::ec2::{association_state, parse_state};
 use crate::model::{
-    InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile,
-    LiveRole, PolicyDocument, Role, name_from_arn,
+    AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance,
+    LiveInstanceProfile, LiveRole, PolicyDocument, Role, name_from_arn,
 };
 
 /// Resources in row-id order, found by row id while their children are attached.
@@ -77,8 +78,14 @@ impl Documents {
     }
 }
 
-pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
+/// The whole account; `quotas` replaces the account's own (a handle's
+/// override, see `Emulator::override_quotas`), as its calls would.
+pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::Result<Live> {
     let account_id = super::store::read_account_id(db)?;
+    let quotas = match quotas {
+        Some(quotas) => quotas.clone(),
+        None => super::store::read_settings(db)?.quotas,
+    };
     let mut documents = Documents::default();
 
     // Roles, keyed by row id while their children are attached.
@@ -239,5 +246,15 @@ pub fn read(db: &Connection, now_ms: i64) -> rusqlite::Result<Live> {
         roles: roles.into_map(|r| &r.role.name),
         profiles: profiles.into_map(|p| &p.profile.name),
         instances: instances.into_map(|i| &i.instance_id),
+        quotas: AccountQuotas::from(&quotas),
     })
+}
+
+impl From<&Quotas> for AccountQuotas {
+    fn from(quotas: &Quotas) -> Self {
+        AccountQuotas {
+            roles: Some(quotas.max_roles),
+            instance_profiles: Some(quotas.max_instance_profiles),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The rules AWS (and rolecall) put on declared values, checked before any
 //! API call so a user learns every mistake at once, each at its place.
-//! Limits come from `aws-semantics.md` (IAM's API model and quotas).
+//! Limits come from IAM's API model and quotas; AWS-managed policy ARNs are
+//! checked against the bundled list (`model::aws_policies`).
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use super::convert::{
 use super::diagnostic::{self, Diagnostic};
 use super::raw::Pos;
 use crate::model::policy::GrammarProblem;
+use crate::model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_policy};
 use crate::model::{
     Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
 };
@@ -493,6 +495,35 @@ impl<'a> Checker<'a> {
                 format!("{what} `{}` is not a well-formed policy ARN", arn.value),
                 "expected `arn:aws:iam::aws:policy/NAME` (AWS managed) or `arn:aws:iam::123456789012:policy/NAME`".into(),
             );
+            return;
+        }
+        // AWS-managed policies are known; customer-managed ones only to the account.
+        match aws_policy(&arn.value) {
+            None | Some(AwsPolicy::Attachable) => {}
+            Some(AwsPolicy::Unknown) => {
+                let help = match aws_policies::closest(&arn.value) {
+                    Some(known) => format!("did you mean `{known}`?"),
+                    None => format!(
+                        "rolecall knows the AWS-managed policies as of {}",
+                        aws_policies::list_date()
+                    ),
+                };
+                let message = format!(
+                    "{what} `{}` does not exist: AWS has no managed policy of that path and name",
+                    arn.value
+                );
+                self.error_with_help(doc, arn.pos, message, help);
+            }
+            Some(AwsPolicy::ServiceRole) => {
+                let message = format!(
+                    "{what} `{}` is a service-linked role's policy: IAM refuses it on any other role (PolicyNotAttachable)",
+                    arn.value
+                );
+                let help = format!(
+                    "the policies under `{SERVICE_ROLE_PATH}` are for the roles AWS services create for themselves"
+                );
+                self.error_with_help(doc, arn.pos, message, help);
+            }
         }
     }
 

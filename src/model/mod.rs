@@ -9,6 +9,7 @@
 //! - `Desired` tags are the merged user tags (stack tags under resource tags),
 //!   never the ownership tags; `Live` tags are everything the account holds.
 
+pub mod aws_policies;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -234,10 +235,25 @@ pub struct LiveInstance {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Live {
     pub account_id: String,
+    /// Every role of the account, this stack's or not.
     pub roles: BTreeMap<String, LiveRole>,
+    /// Every instance profile of the account, this stack's or not.
     pub profiles: BTreeMap<String, LiveInstanceProfile>,
     /// Keyed by instance id; terminated instances are left out.
     pub instances: BTreeMap<String, LiveInstance>,
+    #[serde(default)]
+    pub quotas: AccountQuotas,
+}
+
+/// The account's quotas on what rolecall creates, as the backend reports
+/// them (the emulated account's settings; on AWS, GetAccountSummary).
+/// `None`: unknown, so a plan is not checked against it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountQuotas {
+    /// Roles per account (IAM's `RolesPerAccount`).
+    pub roles: Option<u32>,
+    /// Instance profiles per account (IAM's `InstanceProfilesPerAccount`).
+    pub instance_profiles: Option<u32>,
 }
 
 /// Whether `text` is an AWS account id: 12 digits.

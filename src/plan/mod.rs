@@ -4,12 +4,14 @@
 //! - `diff`: attribute-level comparison (shared with drift detection);
 //! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
 //! - `steps`: which API calls each change needs and what they depend on;
+//! - `quotas`: what the account's limits and state make certain to fail;
 //! - `sequence`: fact-based dependencies and the deterministic order;
 //! - `render`: text, JSON, markdown, DOT;
 //! - `saved`: saved plans and their staleness check.
 
 pub mod diff;
 pub mod ownership;
+mod quotas;
 pub mod render;
 pub mod saved;
 pub mod sequence;
@@ -258,6 +260,7 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
     let mut built = steps::build(desired, live, &comparison, options);
     let mut problems = comparison.problems;
     problems.extend(built.problems);
+    problems.extend(quotas::check(desired, live, &mut built.drafts));
     if !problems.is_empty() {
         return Err(PlanError(problems));
     }

@@ -75,6 +75,9 @@ pub enum Fact {
     InstanceLaunched(Subject),
     /// The instance has no association (key `instance/…`).
     InstanceFree(Subject),
+    /// Room under an account quota that a delete makes for a create that
+    /// would not fit before it (numbered by `plan::quotas`).
+    QuotaRoom(usize),
 }
 
 /// A step before ordering.
