@@ -826,3 +826,38 @@ fn import_all_declared_refuses_a_name_several_instances_carry() {
         stderr(&refused)
     );
 }
+
+/// Every argument of every command, down the whole tree (the emulator's
+/// operations included), has help text, and every command a description:
+/// `--help` never shows a bare flag.
+#[test]
+fn every_flag_and_command_has_help() {
+    use clap::CommandFactory;
+
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue; // clap's own, with clap's help
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path}: argument `{id}`"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub.get_name() != "help" && sub.get_about().is_none() {
+                missing.push(format!("{sub_path}: no description"));
+            }
+            walk(sub, &sub_path, missing);
+        }
+    }
+
+    let mut command = rolecall::cli::Cli::command();
+    // Builds the tree as the binary does: global flags propagated, the
+    // emulator's help tables applied.
+    command.build();
+    let mut missing = Vec::new();
+    walk(&command, "rolecall", &mut missing);
+    assert!(missing.is_empty(), "without help:\n{}", missing.join("\n"));
+}

@@ -34,6 +34,7 @@ pub enum DriftFormat {
 pub struct DriftArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format: text for people, json for alerting pipelines, markdown for an issue or PR
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     pub format: DriftFormat,
 }

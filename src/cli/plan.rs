@@ -148,6 +148,7 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format: dot for Graphviz, json ({"nodes", "edges"}, or the steps) for scripts
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
     /// The step DAG of the plan (reads the account) instead of the resource graph
