@@ -52,6 +52,10 @@ impl Class {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
     pub resource: String,
+    /// An instance's Name tag: its stable handle (`resource` is
+    /// `instance/NAME` until a lab instance is launched, then `instance/ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub kind: Kind,
     pub class: Class,
     /// For `unmanaged`: the stack that owns it, if another one does.
@@ -141,6 +145,7 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
         }
         entries.push(Entry {
             resource: d.key.clone(),
+            name: d.instance_name.clone(),
             kind: d.kind,
             class,
             owner,

@@ -861,3 +861,132 @@ fn every_flag_and_command_has_help() {
     walk(&command, "rolecall", &mut missing);
     assert!(missing.is_empty(), "without help:\n{}", missing.join("\n"));
 }
+
+/// The lab's one instance, `web-1`, with a fixed id (see [`pin_instance_ids`]).
+const WEB_1: &str = "instance/i-00000000000000001";
+
+fn json_of(assert: &assert_cmd::assert::Assert) -> serde_json::Value {
+    serde_json::from_str(&stdout(assert)).unwrap()
+}
+
+/// The entries of a JSON list whose `resource` is `key`.
+fn about<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a serde_json::Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["resource"] == key)
+        .collect()
+}
+
+#[test]
+fn an_instance_is_shown_by_id_and_name_and_json_keeps_the_name_as_its_handle() {
+    let lab = Lab::new();
+    // Before the first apply the lab instance has no id: its key is its name.
+    let plan = json_of(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    );
+    let change = about(&plan["changes"], "instance/web-1");
+    assert_eq!(change.len(), 1, "{plan:#}");
+    assert_eq!(change[0]["name"], "web-1");
+    let steps = about(&plan["steps"], "instance/web-1");
+    assert!(!steps.is_empty(), "{plan:#}");
+    assert!(steps.iter().all(|s| s["name"] == "web-1"), "{steps:#?}");
+    assert!(
+        about(&plan["changes"], "role/web")[0].get("name").is_none(),
+        "only instances carry a name"
+    );
+
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    pin_instance_ids(&lab);
+    // After it, the key is the id; the name is the same.
+    let plan = json_of(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    );
+    let change = about(&plan["changes"], WEB_1);
+    assert_eq!(change[0]["name"], "web-1", "{plan:#}");
+    assert!(about(&plan["changes"], "instance/web-1").is_empty());
+
+    // Someone takes its profile away: every output names it by id and name.
+    let live = lab.cloud().snapshot().unwrap();
+    let association = live.instances["i-00000000000000001"]
+        .association
+        .clone()
+        .unwrap();
+    lab.cloud()
+        .disassociate_iam_instance_profile(
+            &rolecall::cloud::ec2::DisassociateIamInstanceProfileRequest {
+                association_id: association.association_id,
+            },
+        )
+        .unwrap();
+    let shown = format!("{WEB_1} (web-1)");
+    let text = stdout(&lab.run(&["plan", "-f", "manifests", "-v"]).success());
+    assert!(text.contains(&format!("  ~ {shown}\n")), "{text}");
+    assert!(
+        text.contains(&format!("AssociateIamInstanceProfile {shown}")),
+        "the API call list too: {text}"
+    );
+    let markdown = stdout(
+        &lab.run(&["plan", "-f", "manifests", "--format", "markdown"])
+            .success(),
+    );
+    assert!(
+        markdown.contains(&format!("<code>~ {shown}</code>")),
+        "{markdown}"
+    );
+    let plan = json_of(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    );
+    let steps = about(&plan["steps"], WEB_1);
+    assert!(
+        !steps.is_empty() && steps.iter().all(|s| s["name"] == "web-1"),
+        "{plan:#}"
+    );
+    let drift = stdout(&lab.run(&["drift", "-f", "manifests"]).code(2));
+    assert!(drift.contains(&format!("modified  {shown} (")), "{drift}");
+    let drift = stdout(
+        &lab.run(&["drift", "-f", "manifests", "--format", "markdown"])
+            .code(2),
+    );
+    assert!(drift.contains(&format!("| `{shown}` |")), "{drift}");
+    assert!(drift.contains(&format!("<code>{shown}</code>")), "{drift}");
+    let drift = json_of(
+        &lab.run(&["drift", "-f", "manifests", "--format", "json"])
+            .code(2),
+    );
+    let entry = about(&drift["entries"], WEB_1);
+    assert_eq!(entry[0]["name"], "web-1", "{drift:#}");
+
+    // A problem names it the same way.
+    lab.cloud()
+        .delete_tags(&rolecall::cloud::ec2::DeleteTagsRequest {
+            resources: vec!["i-00000000000000001".into()],
+            tags: vec![rolecall::cloud::ec2::TagKeyMaybeValue {
+                key: TAG_STACK.into(),
+                value: None,
+            }],
+        })
+        .unwrap();
+    let refused = stderr(&lab.run(&["plan", "-f", "manifests"]).code(1));
+    assert!(
+        refused.contains(&format!(
+            "{shown}: exists in the account but is not managed"
+        )),
+        "{refused}"
+    );
+    let drift = stdout(&lab.run(&["drift", "-f", "manifests"]).code(2));
+    assert!(drift.contains(&format!("unmanaged {shown} (")), "{drift}");
+    // Import says which instance the name was, the same way.
+    let imported = stdout(
+        &lab.run(&["import", "-f", "manifests", "instance/web-1"])
+            .success(),
+    );
+    assert!(
+        imported.contains(&format!("imported {shown} into stack `shop`")),
+        "{imported}"
+    );
+}

@@ -8,6 +8,7 @@ use serde_json::Map;
 use super::output::out;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::drift::{self, Class, Entry, Report};
+use crate::model::resource_title;
 use crate::plan::render::lines;
 use crate::plan::render::text::Painter;
 use crate::plan::{Action, Change, View};
@@ -69,6 +70,7 @@ fn as_change(entry: &Entry) -> Change {
     }
     Change {
         resource: entry.resource.clone(),
+        name: entry.name.clone(),
         action: Action::Update,
         before: View::of(&before),
         after: View::of(&after),
@@ -89,6 +91,10 @@ fn note(entry: &Entry) -> String {
         (Class::Unmanaged, None) => format!("not managed: `rolecall import {}`", entry.resource),
         (Class::Modified, _) => "changed outside rolecall".into(),
     }
+}
+
+fn title(entry: &Entry) -> String {
+    resource_title(&entry.resource, entry.name.as_deref())
 }
 
 fn summary_line(report: &Report) -> String {
@@ -128,7 +134,7 @@ fn text(report: &Report, color: bool) -> String {
             out,
             "  {} {} ({})",
             painter.paint(style, &format!("{:<9}", entry.class.as_str())),
-            entry.resource,
+            title(entry),
             note(entry)
         );
         for line in lines::describe(&as_change(entry)) {
@@ -161,7 +167,7 @@ fn markdown(report: &Report) -> String {
             out,
             "| {} | `{}` | {} |",
             entry.class.as_str(),
-            entry.resource,
+            title(entry),
             attributes.join(", ")
         );
     }
@@ -170,7 +176,7 @@ fn markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "<details><summary><code>{}</code> {}</summary>\n\n```diff",
-            entry.resource,
+            title(entry),
             entry.class.as_str()
         );
         for line in lines::describe(&as_change(entry)) {

@@ -12,7 +12,7 @@ use super::View;
 use super::ownership::{self, Owner};
 use crate::model::{
     Desired, InstanceProfile, InstanceSelector, Live, LiveInstance, Location, PolicyDocument, Role,
-    Tags, instance_key, profile_key, role_key,
+    Tags, instance_key, profile_key, resource_title, role_key,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,6 +54,9 @@ pub struct ResourceDiff {
     pub kind: Kind,
     /// Role or profile name, or instance id (name for one not yet launched).
     pub name: String,
+    /// An instance's Name tag (the declared name of one still to be
+    /// launched): what people know it by, shown beside its key.
+    pub instance_name: Option<String>,
     pub status: Status,
     /// For managed resources: how the live `rolecall:spec` tag compares with
     /// the declared hash.
@@ -345,6 +348,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key,
                 kind: Kind::Role,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
@@ -362,6 +366,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
             key,
             kind: Kind::Role,
             name: name.clone(),
+            instance_name: None,
             status,
             spec,
             attributes,
@@ -379,6 +384,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: role_key(name),
                 kind: Kind::Role,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
@@ -411,6 +417,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key,
                 kind: Kind::InstanceProfile,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
@@ -436,6 +443,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
             key,
             kind: Kind::InstanceProfile,
             name: name.clone(),
+            instance_name: None,
             status,
             spec,
             before: (!settled).then(|| profile_view(&found.profile)).flatten(),
@@ -453,6 +461,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: profile_key(name),
                 kind: Kind::InstanceProfile,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
@@ -539,6 +548,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: declared_key,
                 kind: Kind::Instance,
                 name: id.or(name).unwrap_or_default().to_string(),
+                instance_name: name.map(str::to_string),
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
@@ -556,8 +566,8 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: declared_key.clone(),
                 location: location.clone(),
                 message: format!(
-                    "matches instance {}, which is already declared as `{first_key}`{first}; declare each instance once",
-                    found.instance_id
+                    "matches {}, which is already declared as `{first_key}`{first}; declare each instance once",
+                    resource_title(&instance_key(&found.instance_id), found.name.as_deref())
                 ),
             });
             out.instance_matches.push(InstanceMatch::Duplicate);
@@ -584,6 +594,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
             key,
             kind: Kind::Instance,
             name: found.instance_id.clone(),
+            instance_name: found.name.clone(),
             status,
             spec: spec_tag,
             before: live_instance_view(found),
@@ -605,6 +616,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: instance_key(id),
                 kind: Kind::Instance,
                 name: id.clone(),
+                instance_name: instance.name.clone(),
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
