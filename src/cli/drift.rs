@@ -9,6 +9,7 @@ use super::output::out;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::drift::{self, Class, Entry, Report};
 use crate::model::resource_title;
+use crate::plan::diff::ambiguous_message;
 use crate::plan::render::lines;
 use crate::plan::render::text::Painter;
 use crate::plan::{Action, Change, View};
@@ -20,7 +21,8 @@ Examples:
 
 Classes: modified (changed outside rolecall), pending (manifests changed, apply
 has not run: not drift), missing (declared, absent), orphaned (owned, no longer
-declared), unmanaged (declared name exists unowned: `rolecall import`).
+declared), unmanaged (declared name exists unowned: `rolecall import`),
+ambiguous (several instances carry a declared instance name).
 Exit codes: 0 no drift (pending changes alone are not drift), 2 drift, 1 error.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +92,10 @@ fn note(entry: &Entry) -> String {
         (Class::Unmanaged, Some(owner)) => format!("owned by stack `{owner}`"),
         (Class::Unmanaged, None) => format!("not managed: `rolecall import {}`", entry.resource),
         (Class::Modified, _) => "changed outside rolecall".into(),
+        (Class::Ambiguous, _) => ambiguous_message(
+            entry.name.as_deref().unwrap_or_default(),
+            &entry.instance_ids,
+        ),
     }
 }
 
@@ -100,8 +106,14 @@ fn title(entry: &Entry) -> String {
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let mut line = if report.drift {
+        // `ambiguous` is rare: counted only when there is one.
+        let ambiguous = if s.ambiguous > 0 {
+            format!(", {} ambiguous", s.ambiguous)
+        } else {
+            String::new()
+        };
         format!(
-            "Drift: {} modified, {} missing, {} orphaned, {} unmanaged.",
+            "Drift: {} modified, {} missing, {} orphaned, {} unmanaged{ambiguous}.",
             s.modified, s.missing, s.orphaned, s.unmanaged
         )
     } else {
@@ -163,12 +175,15 @@ fn markdown(report: &Report) -> String {
     let _ = writeln!(out, "| class | resource | attributes |\n|---|---|---|");
     for entry in &report.entries {
         let attributes: Vec<&str> = entry.attributes.iter().map(|a| a.name).collect();
+        let mut detail = attributes.join(", ");
+        if !entry.instance_ids.is_empty() {
+            detail = format!("carried by {}", entry.instance_ids.join(", "));
+        }
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} |",
+            "| {} | `{}` | {detail} |",
             entry.class.as_str(),
             title(entry),
-            attributes.join(", ")
         );
     }
     out.push('\n');

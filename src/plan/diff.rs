@@ -3,7 +3,7 @@
 //! The comparison knows nothing of API calls: `plan` turns it into steps and
 //! `drift` into a report, so both always agree on what differs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -121,6 +121,18 @@ pub enum InstanceMatch {
     Absent,
     /// The instance another declaration already matched (a problem is reported).
     Duplicate,
+    /// Several live instances carry the declared name (their ids, sorted):
+    /// `plan` refuses to choose one, `drift` reports it.
+    Ambiguous(Vec<String>),
+}
+
+/// Why a declared name that several instances carry cannot be reconciled.
+pub fn ambiguous_message(name: &str, ids: &[String]) -> String {
+    format!(
+        "{} instances are named `{name}` ({}); name exactly one, or declare it by `id`",
+        ids.len(),
+        ids.join(", ")
+    )
 }
 
 /// A reason the manifests cannot be reconciled with the account as it is.
@@ -511,6 +523,9 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
     }
     // Live instance id -> the declaration that matched it first.
     let mut declared_ids: HashMap<&str, (String, Option<Location>)> = HashMap::new();
+    // Instances that carry a declared name several carry: claimed by that
+    // declaration (reported as ambiguous), so never orphans.
+    let mut contested: HashSet<&str> = HashSet::new();
     for spec in &desired.instances {
         let declared_key = match &spec.selector {
             InstanceSelector::Id(id) => instance_key(id),
@@ -523,16 +538,11 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 None | Some([]) => None,
                 Some([id]) => live.instances.get(*id),
                 Some(ids) => {
-                    out.problems.push(Problem {
-                        key: declared_key.clone(),
-                        location: location.clone(),
-                        message: format!(
-                            "{} instances are named `{name}` ({}); name exactly one, or declare it by `id`",
-                            ids.len(),
-                            ids.join(", ")
-                        ),
-                    });
-                    None
+                    contested.extend(ids.iter().copied());
+                    let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+                    ids.sort_unstable();
+                    out.instance_matches.push(InstanceMatch::Ambiguous(ids));
+                    continue;
                 }
             },
         };
@@ -608,7 +618,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         });
     }
     for (id, instance) in &live.instances {
-        if declared_ids.contains_key(id.as_str()) {
+        if declared_ids.contains_key(id.as_str()) || contested.contains(id.as_str()) {
             continue;
         }
         if ownership::owner(&instance.tags) == Owner::Stack(desired.stack.clone()) {

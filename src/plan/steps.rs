@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
+use super::diff::{self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
 use super::ownership::{self, Owner};
 use super::sequence::{Draft, Fact, Subject, Subjects};
 use super::{Action, Change, PlanOptions};
@@ -835,6 +835,12 @@ impl<'a> Builder<'a> {
             match found {
                 // Already reported as a problem.
                 InstanceMatch::Duplicate => {}
+                // Several instances carry the name: rolecall will not choose.
+                InstanceMatch::Ambiguous(ids) => {
+                    if let InstanceSelector::Name(name) = &spec.selector {
+                        self.problem(&declared_key, diff::ambiguous_message(name, ids));
+                    }
+                }
                 InstanceMatch::Absent => {
                     let diff = diffs.get(declared_key.as_str()).copied();
                     let hash = cmp
