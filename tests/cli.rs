@@ -990,3 +990,219 @@ fn an_instance_is_shown_by_id_and_name_and_json_keeps_the_name_as_its_handle() {
         "{imported}"
     );
 }
+
+/// A profile holding a role the manifests do not declare: a warning (the
+/// role must already exist), which `validate`, `plan` and the others print.
+const WARNED: &str = "kind: InstanceProfile\nname: ops\nrole: legacy\n";
+
+/// Runs `args` with and without `-q`: (stdout, stderr) of each.
+fn with_and_without_quiet(lab: &Lab, args: &[&str], code: i32) -> [(String, String); 2] {
+    let loud = lab.run(args).code(code);
+    let quiet = lab.run(&[&["-q"], args].concat()).code(code);
+    [
+        (stdout(&loud), stderr(&loud)),
+        (stdout(&quiet), stderr(&quiet)),
+    ]
+}
+
+#[test]
+fn quiet_validate_prints_errors_only() {
+    let lab = Lab::new();
+    std::fs::write(lab.manifests().join("ops.yaml"), WARNED).unwrap();
+    let [(out, err), (quiet_out, quiet_err)] =
+        with_and_without_quiet(&lab, &["validate", "-f", "manifests"], 0);
+    assert!(out.starts_with("ok: 6 resources"), "{out}");
+    assert!(err.contains("warning: role `legacy`"), "{err}");
+    assert_eq!((quiet_out.as_str(), quiet_err.as_str()), ("", ""));
+
+    std::fs::write(
+        lab.manifests().join("bad.yaml"),
+        "kind: Role\nname: x\ntrust: ec2\nbogus: 1\n",
+    )
+    .unwrap();
+    let [(_, err), (quiet_out, quiet_err)] =
+        with_and_without_quiet(&lab, &["validate", "-f", "manifests"], 1);
+    assert!(err.contains("1 error and 1 warning in manifests"), "{err}");
+    assert!(quiet_out.is_empty(), "{quiet_out}");
+    assert!(
+        quiet_err.contains("bad.yaml:4:1: error: unknown field `bogus`"),
+        "{quiet_err}"
+    );
+    assert!(
+        quiet_err.contains("error: 1 error in manifests"),
+        "{quiet_err}"
+    );
+    assert!(!quiet_err.contains("warning"), "{quiet_err}");
+}
+
+#[test]
+fn quiet_plan_drift_graph_and_schema_print_their_output_and_nothing_else() {
+    let lab = Lab::new();
+    // No account yet: each says so in a note, which -q leaves out.
+    for (args, code) in [
+        (&["plan", "-f", "manifests"][..], 0),
+        (&["plan", "-f", "manifests", "--format", "json"][..], 0),
+        (&["drift", "-f", "manifests"][..], 2),
+        (&["drift", "-f", "manifests", "--format", "json"][..], 2),
+        (&["graph", "--steps", "-f", "manifests"][..], 0),
+        (&["graph", "-f", "manifests", "--format", "json"][..], 0),
+        (&["schema"][..], 0),
+    ] {
+        let [(out, _), (quiet_out, quiet_err)] = with_and_without_quiet(&lab, args, code);
+        assert!(!out.is_empty(), "{args:?}");
+        assert_eq!(out, quiet_out, "{args:?}: -q changes no output");
+        assert_eq!(quiet_err, "", "{args:?}");
+    }
+    let [(_, err), _] = with_and_without_quiet(&lab, &["drift", "-f", "manifests"], 2);
+    assert!(err.contains("note: there is no emulated account"), "{err}");
+
+    // A saved plan: the plan is printed, the line about where it went is not.
+    let [(out, _), (quiet_out, _)] =
+        with_and_without_quiet(&lab, &["plan", "-f", "manifests", "--out", "plan.json"], 0);
+    assert!(out.contains("Saved the plan to plan.json"), "{out}");
+    assert!(!quiet_out.contains("Saved the plan"), "{quiet_out}");
+    assert!(quiet_out.contains("Plan: 5 to create"), "{quiet_out}");
+
+    // With an account: manifest warnings go too.
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    hand_made_role(&lab.cloud(), "legacy", 0);
+    std::fs::write(lab.manifests().join("ops.yaml"), WARNED).unwrap();
+    for (args, code) in [
+        (&["plan", "-f", "manifests"][..], 0),
+        (&["drift", "-f", "manifests"][..], 2),
+        (&["graph", "-f", "manifests"][..], 0),
+    ] {
+        let [(out, err), (quiet_out, quiet_err)] = with_and_without_quiet(&lab, args, code);
+        assert!(err.contains("warning: role `legacy`"), "{args:?}: {err}");
+        assert_eq!(out, quiet_out, "{args:?}");
+        assert_eq!(quiet_err, "", "{args:?}");
+    }
+}
+
+#[test]
+fn quiet_apply_destroy_and_import_print_nothing_but_errors() {
+    let lab = Lab::new();
+    let applied = lab
+        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(
+        (stdout(&applied), stderr(&applied)),
+        (String::new(), String::new())
+    );
+    assert_eq!(lab.cloud().snapshot().unwrap().roles.len(), 2, "applied");
+    // Nothing to do: "No changes." is a summary too.
+    let again = lab
+        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(stdout(&again), "");
+    let loud = lab
+        .run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert!(stdout(&loud).contains("No changes."), "{}", stdout(&loud));
+
+    // import: adopted, and already managed, both silent.
+    hand_made_role(&lab.cloud(), "legacy", 0);
+    lab.edit(
+        "name: batch\ntrust: ec2",
+        "name: batch\ntrust: ec2\n---\nkind: Role\nname: legacy\ntrust: ec2",
+    );
+    let imported = lab
+        .run(&["-q", "import", "-f", "manifests", "role/legacy", "role/web"])
+        .success();
+    assert_eq!(
+        (stdout(&imported), stderr(&imported)),
+        (String::new(), String::new())
+    );
+    let tags = &lab.cloud().snapshot().unwrap().roles["legacy"].role.tags;
+    assert_eq!(tags[TAG_STACK], "shop", "imported");
+    let loud = lab
+        .run(&["import", "-f", "manifests", "role/legacy"])
+        .success();
+    assert!(
+        stderr(&loud).contains("note: role/legacy is already managed"),
+        "{}",
+        stderr(&loud)
+    );
+    assert!(
+        stdout(&loud).contains("The next apply would run this plan"),
+        "{}",
+        stdout(&loud)
+    );
+
+    // An error is still printed.
+    let refused = lab
+        .run(&["-q", "import", "-f", "manifests", "role/nowhere"])
+        .code(1);
+    assert!(
+        stderr(&refused).contains("role/nowhere: not declared"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let destroyed = lab
+        .run(&["-q", "destroy", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(
+        (stdout(&destroyed), stderr(&destroyed)),
+        (String::new(), String::new())
+    );
+    assert!(
+        lab.cloud().snapshot().unwrap().roles.is_empty(),
+        "destroyed"
+    );
+    let nothing = lab
+        .run(&["-q", "destroy", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(stdout(&nothing), "");
+
+    // A failed apply says why, -q or not.
+    let lab = Lab::new();
+    lab.edit(
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/NoSuchPolicyAnywhere",
+    );
+    let failed = lab
+        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .code(1);
+    assert_eq!(stdout(&failed), "");
+    assert!(
+        stderr(&failed).contains("apply failed:"),
+        "{}",
+        stderr(&failed)
+    );
+}
+
+#[test]
+fn quiet_emulator_prints_responses_but_not_the_settings_it_changed() {
+    let lab = Lab::new();
+    let [(out, _), (quiet_out, quiet_err)] =
+        with_and_without_quiet(&lab, &["emulator", "list-roles"], 0);
+    assert!(out.contains("\"Roles\""), "{out}");
+    assert_eq!(out, quiet_out);
+    assert_eq!(quiet_err, "");
+    let launched = lab
+        .run(&["-q", "emulator", "run-instances", "--name", "x"])
+        .success();
+    assert!(
+        stdout(&launched).contains("\"InstanceId\""),
+        "{}",
+        stdout(&launched)
+    );
+
+    let [(out, _), (quiet_out, _)] = with_and_without_quiet(
+        &lab,
+        &["emulator", "configure", "--propagation-delay-ms", "5"],
+        0,
+    );
+    assert!(out.contains("\"propagation_delay_ms\": 5"), "{out}");
+    assert_eq!(quiet_out, "", "a change is silent with -q");
+    // Showing the settings is what `configure` without flags is for.
+    let [(out, _), (quiet_out, _)] = with_and_without_quiet(&lab, &["emulator", "configure"], 0);
+    assert!(out.contains("\"propagation_delay_ms\": 5"), "{out}");
+    assert_eq!(out, quiet_out);
+
+    let [(out, _), (quiet_out, _)] = with_and_without_quiet(&lab, &["emulator", "export", "-"], 0);
+    assert!(out.contains("instances:"), "{out}");
+    assert_eq!(out, quiet_out);
+}

@@ -19,7 +19,8 @@ pub fn open(global: &GlobalArgs) -> anyhow::Result<Box<dyn Cloud>> {
 
 /// Loads and validates manifests, printing warnings to stderr.
 pub fn load(global: &GlobalArgs, args: &ManifestArgs) -> anyhow::Result<Loaded> {
-    let loaded = manifest::load(&args.files).map_err(manifest_error)?;
+    let loaded = manifest::load(&args.files)
+        .map_err(|found| manifest_error(super::output::shown_diagnostics(global, found)))?;
     if !global.quiet {
         for warning in &loaded.warnings {
             errln!("{warning}");

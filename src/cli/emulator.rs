@@ -825,7 +825,7 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
             let out = call.invoke(&emulator)?;
             print_json(&out)?;
         }
-        Err(EmulatorCommand::Configure(c)) => configure(&emulator, c)?,
+        Err(EmulatorCommand::Configure(c)) => configure(&emulator, c, global.quiet)?,
         Err(EmulatorCommand::Export { file }) => {
             if file.as_os_str() == "-" {
                 print!("{}", emulator.export_yaml()?);
@@ -850,7 +850,9 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-fn configure(emulator: &Emulator, c: ConfigureArgs) -> anyhow::Result<()> {
+/// Changes the settings (if any flag says so) and shows them; with `-q`, a
+/// change is silent: showing them is then a confirmation, not the output.
+fn configure(emulator: &Emulator, c: ConfigureArgs, quiet: bool) -> anyhow::Result<()> {
     let mut faults = if c.reset {
         Faults::default()
     } else {
@@ -892,6 +894,9 @@ fn configure(emulator: &Emulator, c: ConfigureArgs) -> anyhow::Result<()> {
             .unwrap_or(quotas.max_instance_profiles);
         emulator.configure(&faults)?;
         emulator.set_quotas(&quotas)?;
+        if quiet {
+            return Ok(());
+        }
     }
     print_json(&serde_json::json!({ "faults": faults, "quotas": quotas }))
 }

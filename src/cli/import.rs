@@ -282,7 +282,9 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
                         Err(problem) => problems.push(problem),
                     },
                     Owner::Stack(stack) if stack == desired.stack => {
-                        errln!("note: {title} is already managed by stack `{stack}`");
+                        if !global.quiet {
+                            errln!("note: {title} is already managed by stack `{stack}`");
+                        }
                     }
                     Owner::Stack(stack) => problems.push(format!(
                         "{title}: owned by stack `{stack}`; rolecall never takes another stack's resources"
@@ -308,6 +310,11 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
             }
             bail!(message);
         }
+    }
+    // -q: the exit code says it all; what was imported, and the plan that
+    // follows, are for people.
+    if global.quiet {
+        return Ok(Outcome::Clean);
     }
     for (title, _) in &targets {
         outln!("imported {title} into stack `{}`", desired.stack);

@@ -1,6 +1,8 @@
-//! Terminal setup shared by every command: colour choice and log verbosity.
+//! Terminal setup shared by every command: colour choice, log verbosity,
+//! what `-q` leaves out, and printing that survives a closed pipe.
 
 use super::{ColorChoice, GlobalArgs};
+use crate::manifest::Diagnostics;
 
 /// Applies `--color`, NO_COLOR and `-v/-q` for the whole process.
 pub fn init(global: &GlobalArgs) {
@@ -90,6 +92,15 @@ macro_rules! errln {
         use std::io::Write as _;
         let _ = writeln!(anstream::stderr(), $($arg)*);
     }};
+}
+
+/// The manifest diagnostics to print: with `-q`, the errors only.
+pub fn shown_diagnostics(global: &GlobalArgs, diagnostics: Diagnostics) -> Diagnostics {
+    if global.quiet {
+        Diagnostics(diagnostics.0.into_iter().filter(|d| d.is_error()).collect())
+    } else {
+        diagnostics
+    }
 }
 
 pub(crate) use {errln, out, outln};

@@ -112,6 +112,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text
+        && !global.quiet
     {
         outln!(
             "\nSaved the plan to {}. To apply exactly it: rolecall apply {}",
