@@ -32,16 +32,17 @@ fn main() -> ExitCode {
         Ok(Outcome::Changes) => ExitCode::from(2),
         Err(error) => {
             let mut stderr = anstream::stderr();
-            let _ = if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
+            // Labels (`error:`, `warning:`) are coloured as `--color` says.
+            if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
                 // Already complete (e.g. manifest diagnostics, one per line).
-                writeln!(stderr, "{rendered}")
+                cli::output::eprint_line(&rendered.0);
             } else if let Some(aws) = error.downcast_ref::<rolecall::cloud::CloudError>() {
                 // AWS errors print exactly as the AWS CLI prints them.
-                writeln!(stderr, "{aws}")
+                let _ = writeln!(stderr, "{aws}");
             } else {
                 // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
-                writeln!(stderr, "error: {error:#}")
-            };
+                cli::output::eprint_line(&format!("error: {error:#}"));
+            }
             ExitCode::FAILURE
         }
     }

@@ -1206,3 +1206,73 @@ fn quiet_emulator_prints_responses_but_not_the_settings_it_changed() {
     assert!(out.contains("instances:"), "{out}");
     assert_eq!(out, quiet_out);
 }
+
+/// `LABEL:` as `--color always` paints it (bold red errors, bold yellow warnings).
+fn painted(label: &str, color: anstyle::AnsiColor) -> String {
+    let style = color.on_default().bold();
+    format!("{}{label}:{}", style.render(), style.render_reset())
+}
+
+#[test]
+fn color_always_colours_error_and_warning_labels_never_keeps_them_plain() {
+    use anstyle::AnsiColor::{Red, Yellow};
+    let lab = Lab::new();
+    std::fs::write(lab.manifests().join("ops.yaml"), WARNED).unwrap();
+    // (The lab sets NO_COLOR: `always` wins over it, as it does for plans.)
+    let warned = stderr(
+        &lab.run(&["--color", "always", "validate", "-f", "manifests"])
+            .success(),
+    );
+    assert!(
+        warned.contains(&format!(
+            "ops.yaml:3:7: {} role `legacy`",
+            painted("warning", Yellow)
+        )),
+        "{warned:?}"
+    );
+    std::fs::write(
+        lab.manifests().join("bad.yaml"),
+        "kind: Role\nname: x\ntrust: ec2\nbogus: 1\n",
+    )
+    .unwrap();
+    let failed = stderr(
+        &lab.run(&["--color", "always", "plan", "-f", "manifests"])
+            .code(1),
+    );
+    assert!(
+        failed.contains(&format!(
+            "bad.yaml:4:1: {} unknown field",
+            painted("error", Red)
+        )),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&format!(
+            "{} 1 error and 1 warning in manifests",
+            painted("error", Red)
+        )),
+        "{failed:?}"
+    );
+    // An error of any other kind, printed by main.
+    let missing = stderr(
+        &lab.run(&["--color", "always", "apply", "no-such-plan.json"])
+            .code(1),
+    );
+    assert!(missing.starts_with(&painted("error", Red)), "{missing:?}");
+
+    for args in [
+        &["--color", "never", "plan", "-f", "manifests"][..],
+        &["plan", "-f", "manifests"][..], // auto, with NO_COLOR set
+        &["--color", "never", "apply", "no-such-plan.json"][..],
+    ] {
+        let plain = stderr(&lab.run(args).code(1));
+        assert!(plain.contains("error:"), "{args:?}: {plain}");
+        assert!(!plain.contains('\u{1b}'), "{args:?}: {plain:?}");
+    }
+    std::fs::remove_file(lab.manifests().join("bad.yaml")).unwrap();
+    let plain = stderr(&lab.run(&["validate", "-f", "manifests"]).success());
+    assert!(
+        plain.contains("warning:") && !plain.contains('\u{1b}'),
+        "{plain:?}"
+    );
+}

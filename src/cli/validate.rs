@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::output;
+use super::output::{self, errln, outln};
 use super::{GlobalArgs, ManifestArgs, Outcome, manifest_error};
 use crate::manifest;
 
@@ -36,10 +36,10 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     for warning in &loaded.warnings {
-        anstream::eprintln!("{warning}");
+        errln!("{warning}");
     }
     let resources = loaded.desired.resource_count();
-    anstream::println!(
+    outln!(
         "ok: {} in {}",
         plural(resources, "resource"),
         plural(loaded.files, "file")
