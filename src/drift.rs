@@ -10,8 +10,10 @@ use serde::Serialize;
 
 use serde_json::{Value, json};
 
-use crate::model::{Desired, Live, TAG_SPEC};
-use crate::plan::diff::{self, AttributeDiff, Comparison, Kind, ResourceDiff, SpecTag, Status};
+use crate::model::{Desired, InstanceSelector, Live, TAG_SPEC, instance_key};
+use crate::plan::diff::{
+    self, AttributeDiff, Comparison, InstanceMatch, Kind, ResourceDiff, SpecTag, Status,
+};
 use crate::plan::{Problem, render_problems};
 
 /// The drift report's JSON format version.
@@ -31,6 +33,9 @@ pub enum Class {
     /// Exists with a declared name but not owned by this stack (needs import,
     /// or belongs to another stack: see `owner`).
     Unmanaged,
+    /// A declared instance name that several instances carry (see
+    /// `instance_ids`): someone launched a namesake, or renamed one.
+    Ambiguous,
 }
 
 impl Class {
@@ -45,6 +50,7 @@ impl Class {
             Class::Missing => "missing",
             Class::Orphaned => "orphaned",
             Class::Unmanaged => "unmanaged",
+            Class::Ambiguous => "ambiguous",
         }
     }
 }
@@ -52,11 +58,18 @@ impl Class {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
     pub resource: String,
+    /// An instance's Name tag: its stable handle (`resource` is
+    /// `instance/NAME` until a lab instance is launched, then `instance/ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub kind: Kind,
     pub class: Class,
     /// For `unmanaged`: the stack that owns it, if another one does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// For `ambiguous`: the ids of the instances that carry the name, sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instance_ids: Vec<String>,
     /// Each differing attribute: `before` as last applied, `after` as it is
     /// now. For `modified` that is declared -> account (what changed outside
     /// rolecall); for `pending`, account -> declared (what the manifests
@@ -71,6 +84,7 @@ pub struct Summary {
     pub missing: usize,
     pub orphaned: usize,
     pub unmanaged: usize,
+    pub ambiguous: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,8 +112,10 @@ fn declared_hash<'a>(comparison: &'a Comparison, d: &ResourceDiff) -> Option<&'a
 pub struct DriftError(pub Vec<Problem>);
 
 /// Compares and classifies. Fails, as `plan` does, when the manifests cannot
-/// be matched with the account (a name that differs only in case, a name
-/// several instances carry, an instance declared twice).
+/// be matched with the account (a name that differs only in case, an
+/// instance declared twice). A declared instance name that several instances
+/// carry is not such a failure here: it is drift (`ambiguous`), as it can
+/// only have been made outside rolecall.
 pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
     let comparison = diff::compare(desired, live);
     if !comparison.problems.is_empty() {
@@ -141,11 +157,34 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
         }
         entries.push(Entry {
             resource: d.key.clone(),
+            name: d.instance_name.clone(),
             kind: d.kind,
             class,
             owner,
+            instance_ids: Vec::new(),
             attributes,
         });
+    }
+    let mut any_ambiguous = false;
+    for (spec, found) in desired.instances.iter().zip(&comparison.instance_matches) {
+        if let (InstanceMatch::Ambiguous(ids), InstanceSelector::Name(name)) =
+            (found, &spec.selector)
+        {
+            any_ambiguous = true;
+            entries.push(Entry {
+                resource: instance_key(name),
+                name: Some(name.clone()),
+                kind: Kind::Instance,
+                class: Class::Ambiguous,
+                owner: None,
+                instance_ids: ids.clone(),
+                attributes: Vec::new(),
+            });
+        }
+    }
+    if any_ambiguous {
+        // In the comparison's order: by kind, then key.
+        entries.sort_by(|a, b| (a.kind, &a.resource).cmp(&(b.kind, &b.resource)));
     }
     let mut summary = Summary::default();
     for entry in &entries {
@@ -155,6 +194,7 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
             Class::Missing => &mut summary.missing,
             Class::Orphaned => &mut summary.orphaned,
             Class::Unmanaged => &mut summary.unmanaged,
+            Class::Ambiguous => &mut summary.ambiguous,
         } += 1;
     }
     Ok(Report {

@@ -1,12 +1,10 @@
 //! The `rolecall` binary: parses arguments, runs the command, maps the result
 //! to an exit code (0 clean, 1 error, 2 changes or drift). All work is in the library.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use rolecall::cli::{self, Cli, Outcome};
-use rolecall::manifest::printable;
 
 // Plans of 100,000 resources make millions of small allocations; glibc's
 // allocator spent a third of the time of `plan` and held a third more memory
@@ -32,23 +30,23 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Changes) => ExitCode::from(2),
         Err(error) if error.is::<cli::interrupt::Interrupted>() => {
-            let _ = writeln!(anstream::stderr(), "{error}");
+            cli::output::eprint_line(&error.to_string());
             ExitCode::from(cli::interrupt::EXIT_INTERRUPTED)
         }
         Err(error) => {
-            let mut stderr = anstream::stderr();
-            // `printable` escapes what a manifest or account value could use
-            // to forge output (terminal escapes, bidi overrides).
-            let _ = if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
+            // Every line is escaped (terminal escapes, bidi overrides: what a
+            // manifest or account value could forge output with), then its
+            // label (`error:`, `warning:`) coloured as `--color` says.
+            if let Some(rendered) = error.downcast_ref::<cli::Rendered>() {
                 // Already complete (e.g. manifest diagnostics, one per line).
-                writeln!(stderr, "{}", printable(rendered))
+                cli::output::eprint_line(&rendered.0);
             } else if let Some(aws) = error.downcast_ref::<rolecall::cloud::CloudError>() {
                 // AWS errors print exactly as the AWS CLI prints them.
-                writeln!(stderr, "{}", printable(aws))
+                cli::output::eprint_line(&aws.to_string());
             } else {
                 // `{:#}` prints the whole context chain on one line: "loading x: reading y: …".
-                writeln!(stderr, "error: {:#}", printable(&error))
-            };
+                cli::output::eprint_line(&format!("error: {error:#}"));
+            }
             ExitCode::FAILURE
         }
     }

@@ -827,3 +827,453 @@ fn import_all_declared_refuses_a_name_several_instances_carry() {
         stderr(&refused)
     );
 }
+
+/// Every argument of every command, down the whole tree (the emulator's
+/// operations included), has help text, and every command a description:
+/// `--help` never shows a bare flag.
+#[test]
+fn every_flag_and_command_has_help() {
+    use clap::CommandFactory;
+
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue; // clap's own, with clap's help
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path}: argument `{id}`"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub.get_name() != "help" && sub.get_about().is_none() {
+                missing.push(format!("{sub_path}: no description"));
+            }
+            walk(sub, &sub_path, missing);
+        }
+    }
+
+    let mut command = rolecall::cli::Cli::command();
+    // Builds the tree as the binary does: global flags propagated, the
+    // emulator's help tables applied.
+    command.build();
+    let mut missing = Vec::new();
+    walk(&command, "rolecall", &mut missing);
+    assert!(missing.is_empty(), "without help:\n{}", missing.join("\n"));
+}
+
+/// The lab's one instance, `web-1`, with a fixed id (see [`pin_instance_ids`]).
+const WEB_1: &str = "instance/i-00000000000000001";
+
+fn json_of(assert: &assert_cmd::assert::Assert) -> serde_json::Value {
+    serde_json::from_str(&stdout(assert)).unwrap()
+}
+
+/// The entries of a JSON list whose `resource` is `key`.
+fn about<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a serde_json::Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["resource"] == key)
+        .collect()
+}
+
+#[test]
+fn an_instance_is_shown_by_id_and_name_and_json_keeps_the_name_as_its_handle() {
+    let lab = Lab::new();
+    // Before the first apply the lab instance has no id: its key is its name.
+    let plan = json_of(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    );
+    let change = about(&plan["changes"], "instance/web-1");
+    assert_eq!(change.len(), 1, "{plan:#}");
+    assert_eq!(change[0]["name"], "web-1");
+    let steps = about(&plan["steps"], "instance/web-1");
+    assert!(!steps.is_empty(), "{plan:#}");
+    assert!(steps.iter().all(|s| s["name"] == "web-1"), "{steps:#?}");
+    assert!(
+        about(&plan["changes"], "role/web")[0].get("name").is_none(),
+        "only instances carry a name"
+    );
+
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    pin_instance_ids(&lab);
+    // After it, the key is the id; the name is the same.
+    let plan = json_of(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    );
+    let change = about(&plan["changes"], WEB_1);
+    assert_eq!(change[0]["name"], "web-1", "{plan:#}");
+    assert!(about(&plan["changes"], "instance/web-1").is_empty());
+
+    // Someone takes its profile away: every output names it by id and name.
+    let live = lab.cloud().snapshot().unwrap();
+    let association = live.instances["i-00000000000000001"]
+        .association
+        .clone()
+        .unwrap();
+    lab.cloud()
+        .disassociate_iam_instance_profile(
+            &rolecall::cloud::ec2::DisassociateIamInstanceProfileRequest {
+                association_id: association.association_id,
+            },
+        )
+        .unwrap();
+    let shown = format!("{WEB_1} (web-1)");
+    let text = stdout(&lab.run(&["plan", "-f", "manifests", "-v"]).success());
+    assert!(text.contains(&format!("  ~ {shown}\n")), "{text}");
+    assert!(
+        text.contains(&format!("AssociateIamInstanceProfile {shown}")),
+        "the API call list too: {text}"
+    );
+    let markdown = stdout(
+        &lab.run(&["plan", "-f", "manifests", "--format", "markdown"])
+            .success(),
+    );
+    assert!(
+        markdown.contains(&format!("<code>~ {shown}</code>")),
+        "{markdown}"
+    );
+    let plan = json_of(
+        &lab.run(&["plan", "-f", "manifests", "--format", "json"])
+            .success(),
+    );
+    let steps = about(&plan["steps"], WEB_1);
+    assert!(
+        !steps.is_empty() && steps.iter().all(|s| s["name"] == "web-1"),
+        "{plan:#}"
+    );
+    let drift = stdout(&lab.run(&["drift", "-f", "manifests"]).code(2));
+    assert!(drift.contains(&format!("modified  {shown} (")), "{drift}");
+    let drift = stdout(
+        &lab.run(&["drift", "-f", "manifests", "--format", "markdown"])
+            .code(2),
+    );
+    assert!(drift.contains(&format!("| `{shown}` |")), "{drift}");
+    assert!(drift.contains(&format!("<code>{shown}</code>")), "{drift}");
+    let drift = json_of(
+        &lab.run(&["drift", "-f", "manifests", "--format", "json"])
+            .code(2),
+    );
+    let entry = about(&drift["entries"], WEB_1);
+    assert_eq!(entry[0]["name"], "web-1", "{drift:#}");
+
+    // A problem names it the same way.
+    lab.cloud()
+        .delete_tags(&rolecall::cloud::ec2::DeleteTagsRequest {
+            resources: vec!["i-00000000000000001".into()],
+            tags: vec![rolecall::cloud::ec2::TagKeyMaybeValue {
+                key: TAG_STACK.into(),
+                value: None,
+            }],
+        })
+        .unwrap();
+    let refused = stderr(&lab.run(&["plan", "-f", "manifests"]).code(1));
+    assert!(
+        refused.contains(&format!(
+            "{shown}: exists in the account but is not managed"
+        )),
+        "{refused}"
+    );
+    let drift = stdout(&lab.run(&["drift", "-f", "manifests"]).code(2));
+    assert!(drift.contains(&format!("unmanaged {shown} (")), "{drift}");
+    // Import says which instance the name was, the same way.
+    let imported = stdout(
+        &lab.run(&["import", "-f", "manifests", "instance/web-1"])
+            .success(),
+    );
+    assert!(
+        imported.contains(&format!("imported {shown} into stack `shop`")),
+        "{imported}"
+    );
+}
+
+/// A profile holding a role the manifests do not declare: a warning (the
+/// role must already exist), which `validate`, `plan` and the others print.
+const WARNED: &str = "kind: InstanceProfile\nname: ops\nrole: legacy\n";
+
+/// Runs `args` with and without `-q`: (stdout, stderr) of each.
+fn with_and_without_quiet(lab: &Lab, args: &[&str], code: i32) -> [(String, String); 2] {
+    let loud = lab.run(args).code(code);
+    let quiet = lab.run(&[&["-q"], args].concat()).code(code);
+    [
+        (stdout(&loud), stderr(&loud)),
+        (stdout(&quiet), stderr(&quiet)),
+    ]
+}
+
+#[test]
+fn quiet_validate_prints_errors_only() {
+    let lab = Lab::new();
+    std::fs::write(lab.manifests().join("ops.yaml"), WARNED).unwrap();
+    let [(out, err), (quiet_out, quiet_err)] =
+        with_and_without_quiet(&lab, &["validate", "-f", "manifests"], 0);
+    assert!(out.starts_with("ok: 6 resources"), "{out}");
+    assert!(err.contains("warning: role `legacy`"), "{err}");
+    assert_eq!((quiet_out.as_str(), quiet_err.as_str()), ("", ""));
+
+    std::fs::write(
+        lab.manifests().join("bad.yaml"),
+        "kind: Role\nname: x\ntrust: ec2\nbogus: 1\n",
+    )
+    .unwrap();
+    let [(_, err), (quiet_out, quiet_err)] =
+        with_and_without_quiet(&lab, &["validate", "-f", "manifests"], 1);
+    assert!(err.contains("1 error and 1 warning in manifests"), "{err}");
+    assert!(quiet_out.is_empty(), "{quiet_out}");
+    assert!(
+        quiet_err.contains("bad.yaml:4:1: error: unknown field `bogus`"),
+        "{quiet_err}"
+    );
+    assert!(
+        quiet_err.contains("error: 1 error in manifests"),
+        "{quiet_err}"
+    );
+    assert!(!quiet_err.contains("warning"), "{quiet_err}");
+}
+
+#[test]
+fn quiet_plan_drift_graph_and_schema_print_their_output_and_nothing_else() {
+    let lab = Lab::new();
+    // No account yet: each says so in a note, which -q leaves out.
+    for (args, code) in [
+        (&["plan", "-f", "manifests"][..], 0),
+        (&["plan", "-f", "manifests", "--format", "json"][..], 0),
+        (&["drift", "-f", "manifests"][..], 2),
+        (&["drift", "-f", "manifests", "--format", "json"][..], 2),
+        (&["graph", "--steps", "-f", "manifests"][..], 0),
+        (&["graph", "-f", "manifests", "--format", "json"][..], 0),
+        (&["schema"][..], 0),
+    ] {
+        let [(out, _), (quiet_out, quiet_err)] = with_and_without_quiet(&lab, args, code);
+        assert!(!out.is_empty(), "{args:?}");
+        assert_eq!(out, quiet_out, "{args:?}: -q changes no output");
+        assert_eq!(quiet_err, "", "{args:?}");
+    }
+    let [(_, err), _] = with_and_without_quiet(&lab, &["drift", "-f", "manifests"], 2);
+    assert!(err.contains("note: there is no emulated account"), "{err}");
+
+    // A saved plan: the plan is printed, the line about where it went is not.
+    let [(out, _), (quiet_out, _)] =
+        with_and_without_quiet(&lab, &["plan", "-f", "manifests", "--out", "plan.json"], 0);
+    assert!(out.contains("Saved the plan to plan.json"), "{out}");
+    assert!(!quiet_out.contains("Saved the plan"), "{quiet_out}");
+    assert!(quiet_out.contains("Plan: 5 to create"), "{quiet_out}");
+
+    // With an account: manifest warnings go too.
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    hand_made_role(&lab.cloud(), "legacy", 0);
+    std::fs::write(lab.manifests().join("ops.yaml"), WARNED).unwrap();
+    for (args, code) in [
+        (&["plan", "-f", "manifests"][..], 0),
+        (&["drift", "-f", "manifests"][..], 2),
+        (&["graph", "-f", "manifests"][..], 0),
+    ] {
+        let [(out, err), (quiet_out, quiet_err)] = with_and_without_quiet(&lab, args, code);
+        assert!(err.contains("warning: role `legacy`"), "{args:?}: {err}");
+        assert_eq!(out, quiet_out, "{args:?}");
+        assert_eq!(quiet_err, "", "{args:?}");
+    }
+}
+
+#[test]
+fn quiet_apply_destroy_and_import_print_nothing_but_errors() {
+    let lab = Lab::new();
+    let applied = lab
+        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(
+        (stdout(&applied), stderr(&applied)),
+        (String::new(), String::new())
+    );
+    assert_eq!(lab.cloud().snapshot().unwrap().roles.len(), 2, "applied");
+    // Nothing to do: "No changes." is a summary too.
+    let again = lab
+        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(stdout(&again), "");
+    let loud = lab
+        .run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert!(stdout(&loud).contains("No changes."), "{}", stdout(&loud));
+
+    // import: adopted, and already managed, both silent.
+    hand_made_role(&lab.cloud(), "legacy", 0);
+    lab.edit(
+        "name: batch\ntrust: ec2",
+        "name: batch\ntrust: ec2\n---\nkind: Role\nname: legacy\ntrust: ec2",
+    );
+    let imported = lab
+        .run(&["-q", "import", "-f", "manifests", "role/legacy", "role/web"])
+        .success();
+    assert_eq!(
+        (stdout(&imported), stderr(&imported)),
+        (String::new(), String::new())
+    );
+    let tags = &lab.cloud().snapshot().unwrap().roles["legacy"].role.tags;
+    assert_eq!(tags[TAG_STACK], "shop", "imported");
+    let loud = lab
+        .run(&["import", "-f", "manifests", "role/legacy"])
+        .success();
+    assert!(
+        stderr(&loud).contains("note: role/legacy is already managed"),
+        "{}",
+        stderr(&loud)
+    );
+    assert!(
+        stdout(&loud).contains("The next apply would run this plan"),
+        "{}",
+        stdout(&loud)
+    );
+
+    // An error is still printed.
+    let refused = lab
+        .run(&["-q", "import", "-f", "manifests", "role/nowhere"])
+        .code(1);
+    assert!(
+        stderr(&refused).contains("role/nowhere: not declared"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let destroyed = lab
+        .run(&["-q", "destroy", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(
+        (stdout(&destroyed), stderr(&destroyed)),
+        (String::new(), String::new())
+    );
+    assert!(
+        lab.cloud().snapshot().unwrap().roles.is_empty(),
+        "destroyed"
+    );
+    let nothing = lab
+        .run(&["-q", "destroy", "-f", "manifests", "--auto-approve"])
+        .success();
+    assert_eq!(stdout(&nothing), "");
+
+    // A failed apply says why, -q or not.
+    let lab = Lab::new();
+    lab.edit(
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
+    );
+    let failed = lab
+        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .code(1);
+    assert_eq!(stdout(&failed), "");
+    assert!(
+        stderr(&failed).contains("apply failed:"),
+        "{}",
+        stderr(&failed)
+    );
+}
+
+#[test]
+fn quiet_emulator_prints_responses_but_not_the_settings_it_changed() {
+    let lab = Lab::new();
+    let [(out, _), (quiet_out, quiet_err)] =
+        with_and_without_quiet(&lab, &["emulator", "list-roles"], 0);
+    assert!(out.contains("\"Roles\""), "{out}");
+    assert_eq!(out, quiet_out);
+    assert_eq!(quiet_err, "");
+    let launched = lab
+        .run(&["-q", "emulator", "run-instances", "--name", "x"])
+        .success();
+    assert!(
+        stdout(&launched).contains("\"InstanceId\""),
+        "{}",
+        stdout(&launched)
+    );
+
+    let [(out, _), (quiet_out, _)] = with_and_without_quiet(
+        &lab,
+        &["emulator", "configure", "--propagation-delay-ms", "5"],
+        0,
+    );
+    assert!(out.contains("\"propagation_delay_ms\": 5"), "{out}");
+    assert_eq!(quiet_out, "", "a change is silent with -q");
+    // Showing the settings is what `configure` without flags is for.
+    let [(out, _), (quiet_out, _)] = with_and_without_quiet(&lab, &["emulator", "configure"], 0);
+    assert!(out.contains("\"propagation_delay_ms\": 5"), "{out}");
+    assert_eq!(out, quiet_out);
+
+    let [(out, _), (quiet_out, _)] = with_and_without_quiet(&lab, &["emulator", "export", "-"], 0);
+    assert!(out.contains("instances:"), "{out}");
+    assert_eq!(out, quiet_out);
+}
+
+/// `LABEL:` as `--color always` paints it (bold red errors, bold yellow warnings).
+fn painted(label: &str, color: anstyle::AnsiColor) -> String {
+    let style = color.on_default().bold();
+    format!("{}{label}:{}", style.render(), style.render_reset())
+}
+
+#[test]
+fn color_always_colours_error_and_warning_labels_never_keeps_them_plain() {
+    use anstyle::AnsiColor::{Red, Yellow};
+    let lab = Lab::new();
+    std::fs::write(lab.manifests().join("ops.yaml"), WARNED).unwrap();
+    // (The lab sets NO_COLOR: `always` wins over it, as it does for plans.)
+    let warned = stderr(
+        &lab.run(&["--color", "always", "validate", "-f", "manifests"])
+            .success(),
+    );
+    assert!(
+        warned.contains(&format!(
+            "ops.yaml:3:7: {} role `legacy`",
+            painted("warning", Yellow)
+        )),
+        "{warned:?}"
+    );
+    std::fs::write(
+        lab.manifests().join("bad.yaml"),
+        "kind: Role\nname: x\ntrust: ec2\nbogus: 1\n",
+    )
+    .unwrap();
+    let failed = stderr(
+        &lab.run(&["--color", "always", "plan", "-f", "manifests"])
+            .code(1),
+    );
+    assert!(
+        failed.contains(&format!(
+            "bad.yaml:4:1: {} unknown field",
+            painted("error", Red)
+        )),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&format!(
+            "{} 1 error and 1 warning in manifests",
+            painted("error", Red)
+        )),
+        "{failed:?}"
+    );
+    // An error of any other kind, printed by main.
+    let missing = stderr(
+        &lab.run(&["--color", "always", "apply", "no-such-plan.json"])
+            .code(1),
+    );
+    assert!(missing.starts_with(&painted("error", Red)), "{missing:?}");
+
+    for args in [
+        &["--color", "never", "plan", "-f", "manifests"][..],
+        &["plan", "-f", "manifests"][..], // auto, with NO_COLOR set
+        &["--color", "never", "apply", "no-such-plan.json"][..],
+    ] {
+        let plain = stderr(&lab.run(args).code(1));
+        assert!(plain.contains("error:"), "{args:?}: {plain}");
+        assert!(!plain.contains('\u{1b}'), "{args:?}: {plain:?}");
+    }
+    std::fs::remove_file(lab.manifests().join("bad.yaml")).unwrap();
+    let plain = stderr(&lab.run(&["validate", "-f", "manifests"]).success());
+    assert!(
+        plain.contains("warning:") && !plain.contains('\u{1b}'),
+        "{plain:?}"
+    );
+}

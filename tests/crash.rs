@@ -130,7 +130,8 @@ fn sigkilled_apply_converges_on_rerun() {
         "kills (effects before, target, effects after, how it ended if not killed): {kills:?}"
     );
 
-    let rerun = rolecall(&account, &manifests, &["-q", "apply", "--auto-approve"])
+    // Not -q: that leaves out warnings, such as the one about the lock.
+    let rerun = rolecall(&account, &manifests, &["apply", "--auto-approve"])
         .output()
         .unwrap();
     let rerun_stderr = String::from_utf8_lossy(&rerun.stderr);

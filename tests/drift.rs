@@ -564,3 +564,77 @@ fn missing_orphaned_and_unmanaged_are_drift_pending_is_not() {
         .unwrap();
     assert_eq!(later["class"], "missing");
 }
+
+#[test]
+fn a_namesake_instance_is_ambiguous_drift_that_plan_refuses_to_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    // Someone launches a second `web-1` by hand.
+    emulator(path, &["run-instances", "--name", "web-1"]);
+    let cloud = Emulator::open(&path.join("account.db")).unwrap();
+    let mut ids: Vec<String> = cloud.snapshot().unwrap().instances.into_keys().collect();
+    ids.sort();
+    assert_eq!(ids.len(), 2);
+
+    // plan cannot choose which one the manifest means.
+    let refused = rolecall(path, &["plan"]).code(1);
+    let message = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        message.contains("instance/web-1: 2 instances are named `web-1`")
+            && ids.iter().all(|id| message.contains(id.as_str())),
+        "{message}"
+    );
+
+    // drift reports it: drift, not a failure, naming both.
+    let json = rolecall(path, &["drift", "--format", "json"]).code(2);
+    let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(report["drift"], true);
+    assert_eq!(
+        report["entries"],
+        serde_json::json!([{
+            "resource": "instance/web-1",
+            "name": "web-1",
+            "kind": "instance",
+            "class": "ambiguous",
+            "instance_ids": ids,
+            "attributes": [],
+        }]),
+        "only the ambiguity: the owned one is not an orphan"
+    );
+    assert_eq!(report["summary"]["ambiguous"], 1);
+
+    let text = rolecall(path, &["drift"]).code(2);
+    let out = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
+    assert!(
+        out.contains(&format!(
+            "ambiguous instance/web-1 (2 instances are named `web-1` ({}, {})",
+            ids[0], ids[1]
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("Drift: 0 modified, 0 missing, 0 orphaned, 0 unmanaged, 1 ambiguous."),
+        "{out}"
+    );
+    let markdown = rolecall(path, &["drift", "--format", "markdown"]).code(2);
+    let out = String::from_utf8_lossy(&markdown.get_output().stdout).into_owned();
+    assert!(
+        out.contains(&format!(
+            "| ambiguous | `instance/web-1` | carried by {}, {} |",
+            ids[0], ids[1]
+        )),
+        "{out}"
+    );
+
+    // The namesake goes: no drift again, and plan has nothing to do.
+    let managed = cloud.snapshot().unwrap();
+    let namesake = ids
+        .iter()
+        .find(|id| !managed.instances[*id].tags.contains_key("rolecall:stack"))
+        .unwrap();
+    emulator(path, &["terminate-instances", "--instance-ids", namesake]);
+    rolecall(path, &["drift"]).code(0);
+    rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+}

@@ -58,7 +58,8 @@ fn account_directory(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
 
 /// Loads and validates manifests, printing warnings to stderr.
 pub fn load(global: &GlobalArgs, args: &ManifestArgs) -> anyhow::Result<Loaded> {
-    let loaded = manifest::load(&args.files, &args.file_root).map_err(manifest_error)?;
+    let loaded = manifest::load(&args.files, &args.file_root)
+        .map_err(|found| manifest_error(super::output::shown_diagnostics(global, found)))?;
     if !global.quiet {
         for warning in &loaded.warnings {
             errln!("{warning}");

@@ -158,7 +158,7 @@ fn take_lock(
     run: &RunArgs,
 ) -> anyhow::Result<lock::AccountLock> {
     let lock = account::lock(global, command, run.lock_timeout)?;
-    if let Some(previous) = &lock.took_over_from {
+    if let Some(previous) = lock.took_over_from.as_ref().filter(|_| !global.quiet) {
         errln!(
             "warning: took over the account lock from a rolecall that did not finish ({previous}); the account is consistent, this apply converges it"
         );
@@ -175,6 +175,7 @@ fn execute(
 ) -> anyhow::Result<Outcome> {
     if !plan.has_changes() {
         match verb {
+            _ if global.quiet => {}
             Verb::Apply => outln!("{}", render::NO_CHANGES),
             Verb::Destroy => outln!(
                 "Nothing to destroy: stack `{}` owns nothing in the account.",
@@ -210,7 +211,7 @@ fn execute(
     );
     let report = apply::execute(plan, cloud.as_ref(), &options, &progress);
     progress.finish();
-    summarize(plan, &report, verb)
+    summarize(plan, &report, verb, global.quiet)
 }
 
 fn ask(verb: Verb) -> anyhow::Result<()> {
@@ -240,7 +241,7 @@ fn ask(verb: Verb) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn summarize(plan: &Plan, report: &Report, verb: Verb) -> anyhow::Result<Outcome> {
+fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::Result<Outcome> {
     // A resource counts as applied when every one of its steps is done.
     // One pass over the steps, not one per change: plans run to 100,000s.
     let mut unfinished: std::collections::HashSet<&str> = std::collections::HashSet::new();
@@ -295,6 +296,7 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb) -> anyhow::Result<Outcome
     }
     if report.succeeded() {
         match verb {
+            _ if quiet => {}
             Verb::Apply => outln!("Apply complete: {tally}"),
             Verb::Destroy => outln!("Destroy complete: {tally}"),
         }

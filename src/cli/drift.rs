@@ -8,6 +8,8 @@ use serde_json::Map;
 use super::output::out;
 use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
 use crate::drift::{self, Class, Entry, Report};
+use crate::model::resource_title;
+use crate::plan::diff::ambiguous_message;
 use crate::plan::render::lines;
 use crate::plan::render::text::Painter;
 use crate::plan::{Action, Change, View};
@@ -19,7 +21,8 @@ Examples:
 
 Classes: modified (changed outside rolecall), pending (manifests changed, apply
 has not run: not drift), missing (declared, absent), orphaned (owned, no longer
-declared), unmanaged (declared name exists unowned: `rolecall import`).
+declared), unmanaged (declared name exists unowned: `rolecall import`),
+ambiguous (several instances carry a declared instance name).
 Exit codes: 0 no drift (pending changes alone are not drift), 2 drift, 1 error.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,6 +37,7 @@ pub enum DriftFormat {
 pub struct DriftArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format: text for people, json for alerting pipelines, markdown for an issue or PR
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     pub format: DriftFormat,
 }
@@ -68,6 +72,7 @@ fn as_change(entry: &Entry) -> Change {
     }
     Change {
         resource: entry.resource.clone(),
+        name: entry.name.clone(),
         action: Action::Update,
         before: View::of(&before),
         after: View::of(&after),
@@ -87,14 +92,28 @@ fn note(entry: &Entry) -> String {
         (Class::Unmanaged, Some(owner)) => format!("owned by stack `{owner}`"),
         (Class::Unmanaged, None) => format!("not managed: `rolecall import {}`", entry.resource),
         (Class::Modified, _) => "changed outside rolecall".into(),
+        (Class::Ambiguous, _) => ambiguous_message(
+            entry.name.as_deref().unwrap_or_default(),
+            &entry.instance_ids,
+        ),
     }
+}
+
+fn title(entry: &Entry) -> String {
+    resource_title(&entry.resource, entry.name.as_deref())
 }
 
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let mut line = if report.drift {
+        // `ambiguous` is rare: counted only when there is one.
+        let ambiguous = if s.ambiguous > 0 {
+            format!(", {} ambiguous", s.ambiguous)
+        } else {
+            String::new()
+        };
         format!(
-            "Drift: {} modified, {} missing, {} orphaned, {} unmanaged.",
+            "Drift: {} modified, {} missing, {} orphaned, {} unmanaged{ambiguous}.",
             s.modified, s.missing, s.orphaned, s.unmanaged
         )
     } else {
@@ -127,7 +146,7 @@ fn text(report: &Report, color: bool) -> String {
             out,
             "  {} {} ({})",
             painter.paint(style, &format!("{:<9}", entry.class.as_str())),
-            entry.resource,
+            title(entry),
             note(entry)
         );
         for line in lines::describe(&as_change(entry)) {
@@ -156,12 +175,15 @@ fn markdown(report: &Report) -> String {
     let _ = writeln!(out, "| class | resource | attributes |\n|---|---|---|");
     for entry in &report.entries {
         let attributes: Vec<&str> = entry.attributes.iter().map(|a| a.name).collect();
+        let mut detail = attributes.join(", ");
+        if !entry.instance_ids.is_empty() {
+            detail = format!("carried by {}", entry.instance_ids.join(", "));
+        }
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} |",
+            "| {} | `{}` | {detail} |",
             entry.class.as_str(),
-            entry.resource,
-            attributes.join(", ")
+            title(entry),
         );
     }
     out.push('\n');
@@ -169,7 +191,7 @@ fn markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "<details><summary><code>{}</code> {}</summary>\n\n```diff",
-            entry.resource,
+            title(entry),
             entry.class.as_str()
         );
         for line in lines::describe(&as_change(entry)) {

@@ -930,6 +930,11 @@ fn configure(
         .unwrap_or(quotas.max_instance_profiles);
     emulator.configure(&faults)?;
     emulator.set_quotas(&quotas)?;
+    // With -q a change is silent: showing the settings confirms it, it is
+    // not the command's output.
+    if global.quiet {
+        return Ok(());
+    }
     show_settings(&emulator)
 }
 

@@ -14,7 +14,7 @@ use crate::cloud::iam::{
 use crate::cloud::{Cloud, CloudError};
 use crate::model::{
     Desired, InstanceSelector, Live, LiveInstance, MAX_TAGS, OWNERSHIP_TAG_COUNT, TAG_SPEC,
-    TAG_STACK, Tags, instance_key,
+    TAG_STACK, Tags, instance_key, resource_title,
 };
 use crate::plan;
 use crate::plan::ownership::{self, Owner};
@@ -59,6 +59,18 @@ impl Target<'_> {
         match self {
             Target::Role(_, t) | Target::Profile(_, t) | Target::Instance(_, t) => t,
         }
+    }
+}
+
+/// The resource as messages name it: an instance by its id and Name tag
+/// (`instance/i-0abc… (web-1)`), whichever way it was asked for.
+fn title(key: &str, target: &Target, live: &Live) -> String {
+    match target {
+        Target::Instance(id, _) => resource_title(
+            &instance_key(id),
+            live.instances.get(*id).and_then(|i| i.name.as_deref()),
+        ),
+        _ => key.to_string(),
     }
 }
 
@@ -261,18 +273,23 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     let mut problems = Vec::new();
     for key in &keys {
         match find(&desired, &live, key) {
-            Ok(target) => match ownership::owner(target.tags()) {
-                Owner::Nobody => match room_for_ownership_tags(key, &target) {
-                    Ok(()) => targets.push((key, target)),
-                    Err(problem) => problems.push(problem),
-                },
-                Owner::Stack(stack) if stack == desired.stack => {
-                    errln!("note: {key} is already managed by stack `{stack}`");
+            Ok(target) => {
+                let title = title(key, &target, &live);
+                match ownership::owner(target.tags()) {
+                    Owner::Nobody => match room_for_ownership_tags(&title, &target) {
+                        Ok(()) => targets.push((title, target)),
+                        Err(problem) => problems.push(problem),
+                    },
+                    Owner::Stack(stack) if stack == desired.stack => {
+                        if !global.quiet {
+                            errln!("note: {title} is already managed by stack `{stack}`");
+                        }
+                    }
+                    Owner::Stack(stack) => problems.push(format!(
+                        "{title}: owned by stack `{stack}`; rolecall never takes another stack's resources"
+                    )),
                 }
-                Owner::Stack(stack) => problems.push(format!(
-                    "{key}: owned by stack `{stack}`; rolecall never takes another stack's resources"
-                )),
-            },
+            }
             Err(error) => problems.push(error.to_string()),
         }
     }
@@ -293,13 +310,13 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
             bail!(message);
         }
     }
-    for (key, target) in &targets {
-        // An instance named by its Name tag: say which one it was.
-        let id = match target {
-            Target::Instance(id, _) if **key != instance_key(id) => format!(" ({id})"),
-            _ => String::new(),
-        };
-        outln!("imported {key}{id} into stack `{}`", desired.stack);
+    // -q: the exit code says it all; what was imported, and the plan that
+    // follows, are for people.
+    if global.quiet {
+        return Ok(Outcome::Clean);
+    }
+    for (title, _) in &targets {
+        outln!("imported {title} into stack `{}`", desired.stack);
     }
     if targets.is_empty() && args.all_declared {
         outln!("nothing to import: no declared resource exists unowned");

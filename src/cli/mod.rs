@@ -67,7 +67,14 @@ pub struct GlobalArgs {
     /// More output: -v lists API calls, -vv debug logs, -vvv traces
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors
+    /// Only errors, and the output the command exists for (plan, report, graph, JSON)
+    ///
+    /// No notes, warnings, progress or summaries. The plan, the drift report, the
+    /// graph, the schema and the emulator's responses are the same bytes as
+    /// without -q (a plan's own warnings are part of the plan); validate, apply,
+    /// destroy, import and `emulator configure` with flags print nothing on
+    /// success: the exit code says it. apply and destroy still show the plan
+    /// when they ask for approval.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// When to colour output (NO_COLOR is respected)

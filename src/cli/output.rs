@@ -1,6 +1,10 @@
-//! Terminal setup shared by every command: colour choice and log verbosity.
+//! Terminal setup shared by every command: colour choice, log verbosity,
+//! what `-q` leaves out, and printing that survives a closed pipe.
+
+use anstyle::{AnsiColor, Style};
 
 use super::{ColorChoice, GlobalArgs};
+use crate::manifest::Diagnostics;
 
 /// Applies `--color`, NO_COLOR and `-v/-q` for the whole process.
 pub fn init(global: &GlobalArgs) {
@@ -84,12 +88,133 @@ macro_rules! outln {
     }};
 }
 
-/// `eprintln!` to stderr, ignoring write errors.
+/// `eprintln!` to stderr with its `error:` / `warning:` labels coloured (see
+/// [`paint_labels`]), ignoring write errors.
 macro_rules! errln {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(anstream::stderr(), $($arg)*);
+        $crate::cli::output::eprint_line(&format!($($arg)*));
     }};
 }
 
+/// Writes one message (and a newline) to stderr, ignoring write errors:
+/// escaped first ([`printable`](crate::manifest::printable): control and
+/// bidi characters a value could forge output with), then its labels
+/// coloured as `--color` and NO_COLOR say.
+pub fn eprint_line(message: &str) {
+    use std::io::Write as _;
+    let escaped = crate::manifest::printable(message).to_string();
+    let _ = writeln!(anstream::stderr(), "{}", paint_labels(&escaped));
+}
+
+/// The colour of a label that starts a message.
+fn label_style(label: &str) -> Style {
+    match label {
+        "error" => AnsiColor::Red.on_default().bold(),
+        _ => AnsiColor::Yellow.on_default().bold(),
+    }
+}
+
+/// Whether `text` is a place in a file, `FILE:LINE:COL`, as diagnostics start.
+fn is_place(text: &str) -> bool {
+    let mut parts = text.rsplitn(3, ':');
+    let mut number = || {
+        parts
+            .next()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    number() && number() && parts.next().is_some_and(|file| !file.is_empty())
+}
+
+/// Where the `error:` or `warning:` label of a line starts: at the start, or
+/// after a diagnostic's `FILE:LINE:COL: `.
+fn label_at(line: &str) -> Option<(usize, &'static str)> {
+    ["error", "warning"].into_iter().find_map(|label| {
+        let at_start = line
+            .strip_prefix(label)
+            .is_some_and(|rest| rest.starts_with(": "));
+        if at_start {
+            return Some((0, label));
+        }
+        let marker = format!(": {label}: ");
+        let at = line.find(&marker)?;
+        is_place(&line[..at]).then_some((at + 2, label))
+    })
+}
+
+/// Colours the `error:` and `warning:` label of each line of a finished
+/// message, as plans colour their own. Done last, on text already complete,
+/// so no colour code comes from input; anstream takes them out again when
+/// stderr is not to be coloured (`--color never`, NO_COLOR, not a terminal).
+pub fn paint_labels(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        match label_at(line) {
+            Some((start, label)) => {
+                let style = label_style(label);
+                let end = start + label.len() + 1;
+                out.push_str(&line[..start]);
+                out.push_str(&format!(
+                    "{}{}{}",
+                    style.render(),
+                    &line[start..end],
+                    style.render_reset()
+                ));
+                out.push_str(&line[end..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The manifest diagnostics to print: with `-q`, the errors only.
+pub fn shown_diagnostics(global: &GlobalArgs, diagnostics: Diagnostics) -> Diagnostics {
+    if global.quiet {
+        Diagnostics(diagnostics.0.into_iter().filter(|d| d.is_error()).collect())
+    } else {
+        diagnostics
+    }
+}
+
 pub(crate) use {errln, out, outln};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_found_at_the_start_or_after_a_place_only() {
+        assert_eq!(label_at("error: cannot plan"), Some((0, "error")));
+        assert_eq!(label_at("warning: took over"), Some((0, "warning")));
+        assert_eq!(
+            label_at("dir/a b.yaml:12:3: warning: role `x`"),
+            Some((19, "warning"))
+        );
+        for plain in [
+            "errors: 3",
+            "note: error: inside",
+            "a.yaml: error: no line or column",
+            "a.yaml:1:x: error: not a column",
+            ":1:2: error: no file",
+            "  help: error: as text",
+        ] {
+            assert_eq!(label_at(plain), None, "{plain}");
+        }
+    }
+
+    #[test]
+    fn painting_touches_the_labels_only() {
+        let text = "a.yaml:1:2: error: bad\n  help: fix it\nerror: 1 error";
+        let painted = paint_labels(text);
+        let error = label_style("error");
+        let red = format!("{}error:{}", error.render(), error.render_reset());
+        assert_eq!(
+            painted,
+            format!("a.yaml:1:2: {red} bad\n  help: fix it\n{red} 1 error")
+        );
+        assert_eq!(paint_labels("no label\n"), "no label\n");
+    }
+}

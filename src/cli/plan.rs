@@ -127,6 +127,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text
+        && !global.quiet
     {
         outln!(
             "\nSaved the plan to {}. To apply exactly it: rolecall apply {}",
@@ -163,6 +164,7 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format: dot for Graphviz, json ({"nodes", "edges"}, or the steps) for scripts
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
     /// The step DAG of the plan (reads the account) instead of the resource graph

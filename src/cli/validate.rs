@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::output::{self, errln, outln};
 use super::{GlobalArgs, ManifestArgs, Outcome, manifest_error};
 use crate::manifest;
 
@@ -17,8 +18,8 @@ with a `help:` line where one helps:
     help: did you mean `max_session_duration`?
 
 Warnings (such as a role that is not declared here and must already exist in
-the account) are printed too but do not fail the command. Exit code: 0 valid,
-1 errors found.";
+the account) are printed too but do not fail the command. With -q only errors
+are printed. Exit code: 0 valid, 1 errors found.";
 
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
@@ -28,15 +29,17 @@ pub struct ValidateArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs) -> anyhow::Result<Outcome> {
-    let loaded =
-        manifest::load(&args.manifests.files, &args.manifests.file_root).map_err(manifest_error)?;
-    if !global.quiet {
-        for warning in &loaded.warnings {
-            anstream::eprintln!("{warning}");
-        }
+    let loaded = manifest::load(&args.manifests.files, &args.manifests.file_root)
+        .map_err(|found| manifest_error(output::shown_diagnostics(global, found)))?;
+    // -q: the exit code says it all; errors are still printed.
+    if global.quiet {
+        return Ok(Outcome::Clean);
+    }
+    for warning in &loaded.warnings {
+        errln!("{warning}");
     }
     let resources = loaded.desired.resource_count();
-    anstream::println!(
+    outln!(
         "ok: {} in {}",
         plural(resources, "resource"),
         plural(loaded.files, "file")

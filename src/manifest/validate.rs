@@ -12,8 +12,8 @@ use super::convert::{
 };
 use super::diagnostic::{self, Diagnostic};
 use super::raw::Pos;
-use crate::model::policy::GrammarProblem;
 use crate::model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_policy};
+use crate::model::policy::GrammarProblem;
 use crate::model::{
     Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
 };

@@ -286,6 +286,16 @@ pub fn instance_key(id_or_name: &str) -> String {
     format!("instance/{id_or_name}")
 }
 
+/// A resource as people read it: its key and, for an instance whose key does
+/// not already say it, its Name tag: `instance/i-0abc… (web-1)`. Keys stay
+/// the machine handle; this is for text meant to be read.
+pub fn resource_title(key: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) if key.strip_prefix("instance/") != Some(name) => format!("{key} ({name})"),
+        _ => key.to_string(),
+    }
+}
+
 /// Profile name from an instance-profile ARN (`arn:aws:iam::1:instance-profile/path/NAME`).
 pub fn name_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)

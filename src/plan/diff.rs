@@ -3,7 +3,7 @@
 //! The comparison knows nothing of API calls: `plan` turns it into steps and
 //! `drift` into a report, so both always agree on what differs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use super::View;
 use super::ownership::{self, Owner};
 use crate::model::{
     Desired, InstanceProfile, InstanceSelector, Live, LiveInstance, Location, PolicyDocument, Role,
-    Tags, instance_key, profile_key, role_key,
+    Tags, instance_key, profile_key, resource_title, role_key,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,6 +54,9 @@ pub struct ResourceDiff {
     pub kind: Kind,
     /// Role or profile name, or instance id (name for one not yet launched).
     pub name: String,
+    /// An instance's Name tag (the declared name of one still to be
+    /// launched): what people know it by, shown beside its key.
+    pub instance_name: Option<String>,
     pub status: Status,
     /// For managed resources: how the live `rolecall:spec` tag compares with
     /// the declared hash.
@@ -118,6 +121,18 @@ pub enum InstanceMatch {
     Absent,
     /// The instance another declaration already matched (a problem is reported).
     Duplicate,
+    /// Several live instances carry the declared name (their ids, sorted):
+    /// `plan` refuses to choose one, `drift` reports it.
+    Ambiguous(Vec<String>),
+}
+
+/// Why a declared name that several instances carry cannot be reconciled.
+pub fn ambiguous_message(name: &str, ids: &[String]) -> String {
+    format!(
+        "{} instances are named `{name}` ({}); name exactly one, or declare it by `id`",
+        ids.len(),
+        ids.join(", ")
+    )
 }
 
 /// A reason the manifests cannot be reconciled with the account as it is.
@@ -345,6 +360,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key,
                 kind: Kind::Role,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
@@ -362,6 +378,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
             key,
             kind: Kind::Role,
             name: name.clone(),
+            instance_name: None,
             status,
             spec,
             attributes,
@@ -379,6 +396,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: role_key(name),
                 kind: Kind::Role,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
@@ -411,6 +429,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key,
                 kind: Kind::InstanceProfile,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
@@ -436,6 +455,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
             key,
             kind: Kind::InstanceProfile,
             name: name.clone(),
+            instance_name: None,
             status,
             spec,
             before: (!settled).then(|| profile_view(&found.profile)).flatten(),
@@ -453,6 +473,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: profile_key(name),
                 kind: Kind::InstanceProfile,
                 name: name.clone(),
+                instance_name: None,
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),
@@ -502,6 +523,9 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
     }
     // Live instance id -> the declaration that matched it first.
     let mut declared_ids: HashMap<&str, (String, Option<Location>)> = HashMap::new();
+    // Instances that carry a declared name several carry: claimed by that
+    // declaration (reported as ambiguous), so never orphans.
+    let mut contested: HashSet<&str> = HashSet::new();
     for spec in &desired.instances {
         let declared_key = match &spec.selector {
             InstanceSelector::Id(id) => instance_key(id),
@@ -514,16 +538,11 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 None | Some([]) => None,
                 Some([id]) => live.instances.get(*id),
                 Some(ids) => {
-                    out.problems.push(Problem {
-                        key: declared_key.clone(),
-                        location: location.clone(),
-                        message: format!(
-                            "{} instances are named `{name}` ({}); name exactly one, or declare it by `id`",
-                            ids.len(),
-                            ids.join(", ")
-                        ),
-                    });
-                    None
+                    contested.extend(ids.iter().copied());
+                    let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+                    ids.sort_unstable();
+                    out.instance_matches.push(InstanceMatch::Ambiguous(ids));
+                    continue;
                 }
             },
         };
@@ -539,6 +558,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: declared_key,
                 kind: Kind::Instance,
                 name: id.or(name).unwrap_or_default().to_string(),
+                instance_name: name.map(str::to_string),
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
@@ -556,8 +576,8 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: declared_key.clone(),
                 location: location.clone(),
                 message: format!(
-                    "matches instance {}, which is already declared as `{first_key}`{first}; declare each instance once",
-                    found.instance_id
+                    "matches {}, which is already declared as `{first_key}`{first}; declare each instance once",
+                    resource_title(&instance_key(&found.instance_id), found.name.as_deref())
                 ),
             });
             out.instance_matches.push(InstanceMatch::Duplicate);
@@ -584,6 +604,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
             key,
             kind: Kind::Instance,
             name: found.instance_id.clone(),
+            instance_name: found.name.clone(),
             status,
             spec: spec_tag,
             before: live_instance_view(found),
@@ -597,7 +618,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         });
     }
     for (id, instance) in &live.instances {
-        if declared_ids.contains_key(id.as_str()) {
+        if declared_ids.contains_key(id.as_str()) || contested.contains(id.as_str()) {
             continue;
         }
         if ownership::owner(&instance.tags) == Owner::Stack(desired.stack.clone()) {
@@ -605,6 +626,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
                 key: instance_key(id),
                 kind: Kind::Instance,
                 name: id.clone(),
+                instance_name: instance.name.clone(),
                 status: Status::Orphaned,
                 spec: None,
                 attributes: Vec::new(),

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cloud::{Call, EMULATOR_ONLY_OPERATIONS};
-use crate::model::{Desired, Live};
+use crate::model::{Desired, Live, resource_title};
 pub use diff::{Comparison, Kind, Problem, ResourceDiff, Status};
 
 /// Version of the JSON plan format (DESIGN.md, "JSON plan").
@@ -92,6 +92,10 @@ impl PartialEq for View {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub resource: String,
+    /// An instance's Name tag: its stable handle, as `resource` changes from
+    /// `instance/NAME` to `instance/ID` once a lab instance is launched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub action: Action,
     pub before: Option<View>,
     pub after: Option<View>,
@@ -105,6 +109,8 @@ pub struct Step {
     /// 1-based, in execution order.
     pub id: usize,
     pub resource: String,
+    /// The Name tag of the instance the step acts on, as in [`Change::name`].
+    pub name: Option<String>,
     pub call: Call,
     /// Ids of earlier steps that must succeed first.
     pub depends_on: Vec<usize>,
@@ -115,6 +121,18 @@ impl Step {
     pub fn emulator_only(&self) -> bool {
         EMULATOR_ONLY_OPERATIONS.contains(&self.call.operation())
     }
+
+    /// What the step acts on, as people read it: `instance/i-0abc… (web-1)`.
+    pub fn title(&self) -> String {
+        resource_title(&self.resource, self.name.as_deref())
+    }
+}
+
+impl Change {
+    /// The resource as people read it: `instance/i-0abc… (web-1)`.
+    pub fn title(&self) -> String {
+        resource_title(&self.resource, self.name.as_deref())
+    }
 }
 
 /// The JSON shape of a step: `{"id", "operation", "resource", "params", "depends_on"}`.
@@ -123,6 +141,8 @@ struct StepJson {
     id: usize,
     operation: String,
     resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     params: Value,
     depends_on: Vec<usize>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -136,6 +156,7 @@ impl Serialize for Step {
             id: self.id,
             operation: self.call.operation().to_string(),
             resource: self.resource.clone(),
+            name: self.name.clone(),
             params: tagged.get("params").cloned().unwrap_or(Value::Null),
             depends_on: self.depends_on.clone(),
             emulator_only: self.emulator_only(),
@@ -154,6 +175,7 @@ impl<'de> Deserialize<'de> for Step {
         Ok(Step {
             id: raw.id,
             resource: raw.resource,
+            name: raw.name,
             call,
             depends_on: raw.depends_on,
         })
@@ -288,11 +310,26 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
             message,
         }])
     })?;
+    // Steps on instances carry their Name tag, as their changes do (an
+    // instance no change names, freed with --force, has it in the account).
+    let names: HashMap<&str, &str> = built
+        .changes
+        .iter()
+        .filter_map(|c| Some((c.resource.as_str(), c.name.as_deref()?)))
+        .collect();
+    let name_of = |resource: &str| -> Option<String> {
+        let id = resource.strip_prefix("instance/")?;
+        match names.get(resource) {
+            Some(name) => Some(name.to_string()),
+            None => live.instances.get(id)?.name.clone(),
+        }
+    };
     let steps: Vec<Step> = ordered
         .into_iter()
         .enumerate()
         .map(|(index, step)| Step {
             id: index + 1,
+            name: name_of(&step.resource),
             resource: step.resource,
             call: step.call,
             depends_on: step.depends_on.into_iter().map(|p| p + 1).collect(),

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::diff::{Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
+use super::diff::{self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
 use super::ownership::{self, Owner};
 use super::sequence::{Draft, Fact, Subject, Subjects};
 use super::{Action, Change, PlanOptions, TERMINATED};
@@ -20,7 +20,7 @@ use crate::cloud::iam::*;
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
     LiveInstance, Location, Role, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key,
-    profile_key, role_key, split_role_arn,
+    profile_key, resource_title, role_key, split_role_arn,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -51,7 +51,8 @@ struct Builder<'a> {
     /// Instances this plan handles itself (declared and managed, or released).
     handled_instances: HashSet<&'a str>,
     /// Replaced profiles and the instances disassociated from them and
-    /// associated again with the new one (no credentials in between).
+    /// associated again with the new one (no credentials in between), as
+    /// the warning names them.
     reassociated: BTreeMap<String, Vec<String>>,
     subjects: Subjects,
 }
@@ -116,6 +117,14 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
     builder.out
 }
 
+/// A live instance as messages name it: `instance/i-0abc… (web-1)`.
+fn live_title(instance: &LiveInstance) -> String {
+    resource_title(
+        &instance_key(&instance.instance_id),
+        instance.name.as_deref(),
+    )
+}
+
 fn tag_list(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
 }
@@ -132,6 +141,7 @@ fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
     }
     Change {
         resource: diff.key.clone(),
+        name: diff.instance_name.clone(),
         action,
         before: None,
         after: None,
@@ -177,7 +187,8 @@ impl<'a> Builder<'a> {
             _ => return,
         };
         // `diff.location`: an instance declared by name is keyed by its id here.
-        self.problem_at(&diff.key, diff.location.clone(), message);
+        let title = resource_title(&diff.key, diff.instance_name.as_deref());
+        self.problem_at(&title, diff.location.clone(), message);
     }
 
     fn owned_by_us(&self, tags: &Tags) -> bool {
@@ -770,19 +781,32 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn check_profile_reference(&mut self, key: &str, profile: &str) {
+    /// `key` is the instance as declared (where a problem is); a problem
+    /// names the instance as the plan does, by its id once it is found.
+    fn check_profile_reference(&mut self, key: &str, found: &InstanceMatch, profile: &str) {
         if self.desired.profiles.contains_key(profile) {
             return;
         }
+        let title = || match found {
+            InstanceMatch::Found(id) => self
+                .live
+                .instances
+                .get(id)
+                .map_or_else(|| instance_key(id), live_title),
+            _ => key.to_string(),
+        };
+        let location = self.desired.locations.get(key).cloned();
         match self.live.profiles.get(profile) {
-            None => self.problem(
-                key,
+            None => self.problem_at(
+                &title(),
+                location,
                 format!(
                     "instance profile `{profile}` is neither declared in the manifests nor present in the account"
                 ),
             ),
-            Some(live) if self.owned_by_us(&live.profile.tags) => self.problem(
-                key,
+            Some(live) if self.owned_by_us(&live.profile.tags) => self.problem_at(
+                &title(),
+                location,
                 format!(
                     "instance profile `{profile}` is owned by this stack but no longer declared, so this plan deletes it; declare it again"
                 ),
@@ -806,11 +830,17 @@ impl<'a> Builder<'a> {
                 InstanceSelector::Name(name) => instance_key(name),
             };
             if let Some(profile) = &spec.profile {
-                self.check_profile_reference(&declared_key, profile);
+                self.check_profile_reference(&declared_key, found, profile);
             }
             match found {
                 // Already reported as a problem.
                 InstanceMatch::Duplicate => {}
+                // Several instances carry the name: rolecall will not choose.
+                InstanceMatch::Ambiguous(ids) => {
+                    if let InstanceSelector::Name(name) = &spec.selector {
+                        self.problem(&declared_key, diff::ambiguous_message(name, ids));
+                    }
+                }
                 InstanceMatch::Absent => {
                     let diff = diffs.get(declared_key.as_str()).copied();
                     let hash = cmp
@@ -923,8 +953,8 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 let message = format!(
-                    "instance {} is not managed by this stack but uses instance-profile/{profile}, which this plan {}",
-                    live.instance_id,
+                    "{} is not managed by this stack but uses instance-profile/{profile}, which this plan {}",
+                    live_title(live),
                     if replaced { "replaces" } else { "deletes" }
                 );
                 if !self.options.force {
@@ -983,7 +1013,7 @@ impl<'a> Builder<'a> {
         self.reassociated
             .entry(profile.to_string())
             .or_default()
-            .push(live.instance_id.clone());
+            .push(live_title(live));
     }
 
     fn launch(
@@ -1173,7 +1203,7 @@ impl<'a> Builder<'a> {
         }
         let ids = |list: &[&LiveInstance]| {
             list.iter()
-                .map(|i| i.instance_id.as_str())
+                .map(|i| live_title(i))
                 .collect::<Vec<_>>()
                 .join(", ")
         };

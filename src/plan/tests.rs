@@ -406,7 +406,7 @@ fn an_instance_declared_by_id_and_by_name_is_a_problem_naming_both() {
     let error = plan(&d, &live, options()).unwrap_err();
     let message = error.to_string();
     assert!(
-        message.contains("stack.yaml:7:1: instance/i-0123456789abcdef0: matches instance i-0123456789abcdef0, which is already declared as `instance/host` at stack.yaml:3:1"),
+        message.contains("stack.yaml:7:1: instance/i-0123456789abcdef0: matches instance/i-0123456789abcdef0 (host), which is already declared as `instance/host` at stack.yaml:3:1"),
         "{message}"
     );
 }

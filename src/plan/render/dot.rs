@@ -30,7 +30,7 @@ pub fn steps(plan: &Plan) -> String {
     let nodes: Vec<_> = plan
         .steps
         .iter()
-        .map(|s| graph.add_node(format!("{}. {} {}", s.id, s.call.operation(), s.resource)))
+        .map(|s| graph.add_node(format!("{}. {} {}", s.id, s.call.operation(), s.title())))
         .collect();
     for step in &plan.steps {
         for dependency in &step.depends_on {

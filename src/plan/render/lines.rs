@@ -248,21 +248,6 @@ pub fn describe(change: &Change) -> Vec<Line> {
     out
 }
 
-/// The resource as a header names it: its key, and for an instance known by
-/// id, its Name tag, which is what people recognise it by.
-pub fn title(change: &Change) -> String {
-    let name = change
-        .resource
-        .strip_prefix("instance/i-")
-        .and_then(|_| change.after.as_ref().or(change.before.as_ref()))
-        .map(View::parse)
-        .and_then(|view| view.get("name").and_then(Value::as_str).map(str::to_string));
-    match name {
-        Some(name) => format!("{} ({name})", change.resource),
-        None => change.resource.clone(),
-    }
-}
-
 /// Why a change is what it is, in a few words (for headers). A destroy
 /// plan deletes what is still declared: it says what happens, not why.
 pub fn reason(change: &Change, destroy: bool) -> String {

@@ -47,7 +47,7 @@ pub fn render(plan: &Plan) -> String {
         let mut summary = format!(
             "<code>{} {}</code> {action}",
             lines::action_symbol(change.action),
-            lines::title(change)
+            change.title()
         );
         let reason = lines::reason(change, plan.destroy);
         if !reason.is_empty() {

@@ -101,7 +101,7 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
     }
     for change in changes {
         let symbol = lines::action_symbol(change.action);
-        let header = format!("{symbol} {}", lines::title(change));
+        let header = format!("{symbol} {}", change.title());
         let reason = lines::reason(change, plan.destroy);
         write!(
             out,
@@ -154,7 +154,7 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
                 "  {:>width$}. {} {}{after}{emulator}",
                 step.id,
                 painter.paint(Style::new().bold(), step.call.operation()),
-                step.resource,
+                step.title(),
             )?;
         }
         writeln!(out)?;
