@@ -1,6 +1,7 @@
 //! The rules AWS (and rolecall) put on declared values, checked before any
 //! API call so a user learns every mistake at once, each at its place.
-//! Limits come from `aws-semantics.md` (IAM's API model and quotas).
+//! Limits come from `docs/aws-semantics.md` (IAM's API model and quotas:
+//! §2 fields, §5 tags, §6 quotas).
 
 use std::collections::HashMap;
 
