@@ -229,7 +229,10 @@ fn link_targets(line: &str) -> Vec<String> {
         let Some(close) = rest.find(')') else {
             continue;
         };
-        let target = rest[..close].trim().trim_start_matches('<').trim_end_matches('>');
+        let target = rest[..close]
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         let target = target.split_whitespace().next().unwrap_or("");
         let path = target.split('#').next().unwrap_or("");
         if path.is_empty() || target.contains("://") || target.starts_with("mailto:") {
@@ -249,11 +252,8 @@ fn inside(root: &Path, base: &Path, relative: &str) -> Option<PathBuf> {
     for component in Path::new(relative).components() {
         match component {
             Component::Normal(part) => path.push(part),
-            Component::ParentDir => {
-                if !path.pop() {
-                    return None;
-                }
-            }
+            // Above the filesystem root: nowhere.
+            Component::ParentDir => path.pop().then_some(())?,
             _ => {}
         }
     }
@@ -323,7 +323,11 @@ fn marker_problems(root: &Path) -> Vec<String> {
             continue;
         };
         let markdown = kind(&file, &text) == Kind::Markdown;
-        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for (index, line) in text.lines().enumerate() {
             let conflict = line.starts_with(&ours) || line.starts_with(&theirs) || line == middle;
             if conflict || (markdown && line.contains("<!--")) {
@@ -368,11 +372,34 @@ fn fixture(files: &[(&str, &str)]) -> tempfile::TempDir {
 #[test]
 fn documents_named_in_comments_and_markdown_are_resolved_as_a_reader_would() {
     let repo = fixture(&[
-        ("README.md", "See [the design](docs/design.md#pipeline), aws.md, `docs/gone.md`,\n[notes](notes.md), [site](https://example.com/x.md), every `*.md` file.\n```sh\nrolecall plan > comment.md\n```\n"),
-        ("docs/design.md", "Back to [the readme](../README.md); rules in [AWS](aws.md); [up](../../outside.md).\n"),
+        (
+            "README.md",
+            concat!(
+                "See [the design](docs/design.md#pipeline), aws.md, `docs/gone.md`,\n",
+                "[notes](notes.md), [site](https://example.com/x.md), every `*.md` file.\n",
+                "```sh\nrolecall plan > comment.md\n```\n",
+            ),
+        ),
+        (
+            "docs/design.md",
+            "Back to [the readme](../README.md); rules in [AWS](aws.md); [up](../../outside.md).\n",
+        ),
         ("docs/aws.md", "facts\n"),
-        ("src/lib.rs", "//! See DESIGN.md and docs/design.md.\n/* also shared/aws.md */\nconst HELP: &str = \"write plan.md\"; // https://example.com/y.md\nconst RAW: &str = r#\"// not.md \"#;\nfn f<'a>(c: char) -> bool { c == '\"' } // aws.md\nconst Q: char = '\\''; // docs/aws.md\n"),
-        ("scripts/run.sh", "#!/bin/sh\necho x.md # see ../README.md and missing.md\n"),
+        (
+            "src/lib.rs",
+            concat!(
+                "//! See HISTORY.md and docs/design.md.\n",
+                "/* also shared/aws.md */\n",
+                "const HELP: &str = \"write plan.md\"; // https://example.com/y.md\n",
+                "const RAW: &str = r#\"// not.md \"#;\n",
+                "fn f<'a>(c: char) -> bool { c == '\"' } // aws.md\n",
+                "const Q: char = '\\''; // docs/aws.md\n",
+            ),
+        ),
+        (
+            "scripts/run.sh",
+            "#!/bin/sh\necho x.md # see ../README.md and missing.md\n",
+        ),
         (".hidden/notes.md", "[x](nowhere.md)\n"),
         ("target/doc.md", "[x](nowhere.md)\n"),
     ]);
@@ -386,7 +413,7 @@ fn documents_named_in_comments_and_markdown_are_resolved_as_a_reader_would() {
             "docs/design.md:1: names `../../outside.md`, which is not in the repository",
             "docs/design.md:1: links to `../../outside.md`, which is not in the repository",
             "scripts/run.sh:2: names `missing.md`, which is not in the repository",
-            "src/lib.rs:1: names `DESIGN.md`, which is not in the repository",
+            "src/lib.rs:1: names `HISTORY.md`, which is not in the repository",
             "src/lib.rs:2: names `shared/aws.md`, which is not in the repository",
         ]
     );
