@@ -199,7 +199,7 @@ fn plan_output_formats_for_a_realistic_change_set() {
     let json = twice(&["plan", "-f", "manifests", "--format", "json"]);
     insta::assert_snapshot!("plan_json", json);
 
-    // The JSON is DESIGN.md's format: every step depends on earlier ones.
+    // The JSON is the format of docs/design.md: every step depends on earlier ones.
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plan["format_version"], 1);
     for step in plan["steps"].as_array().unwrap() {

@@ -1,5 +1,6 @@
 //! Conformance of the emulated account to AWS: one line per rule, each with
-//! AWS's exact error code and message (see shared/aws-semantics.md).
+//! AWS's exact error code and message (see docs/aws-semantics.md, which names
+//! each rule's source).
 //!
 //! A row is: name, setup calls, the call under test, and `ok` or
 //! `CODE: message`. Calls are written `Operation {json params}`; `$TRUST` is a

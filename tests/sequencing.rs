@@ -1,4 +1,4 @@
-//! DESIGN.md's sequencing table, row by row, through the real binary: plan as
+//! The sequencing table of docs/design.md, row by row, through the real binary: plan as
 //! JSON, check the operations come in the required order, apply (the emulator
 //! rejects any call AWS would reject), then plan again and see no changes.
 

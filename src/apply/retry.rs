@@ -1,7 +1,7 @@
 //! Which failures are worth retrying, and how long to wait.
 //!
 //! Transient codes (throttling, service failures) say so themselves. The
-//! eventual-consistency cases of aws-semantics.md section 8 do not: a profile
+//! eventual-consistency cases of docs/aws-semantics.md §8 do not: a profile
 //! just created is "invalid" to EC2 until IAM propagates it, a role just
 //! created may be "not found" by AddRoleToInstanceProfile. The plan created
 //! those things in earlier steps, so here such errors mean "not yet".

@@ -232,7 +232,7 @@ pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
 
 /// IAM resolves a role named as a principal to the role's unique id when it
 /// saves a trust policy, so a role of this account that does not exist is
-/// refused (Terraform retries on this message, aws-semantics.md section 8).
+/// refused (docs/aws-semantics.md §13; Terraform retries on this message, §8).
 /// Other accounts, users and `root` are not checked: the emulated account
 /// knows no other account and holds no users.
 fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {

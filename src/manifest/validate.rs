@@ -1,7 +1,8 @@
 //! The rules AWS (and rolecall) put on declared values, checked before any
 //! API call so a user learns every mistake at once, each at its place.
-//! Limits come from IAM's API model and quotas; AWS-managed policy ARNs are
-//! checked against the bundled list (`model::aws_policies`).
+//! Limits come from `docs/aws-semantics.md` (IAM's API model and quotas:
+//! §2 fields, §5 tags, §6 quotas); AWS-managed policy ARNs are checked
+//! against the bundled list (`model::aws_policies`).
 
 use std::collections::HashMap;
 

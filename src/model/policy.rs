@@ -248,7 +248,7 @@ impl fmt::Display for GrammarProblem {
 }
 
 // IAM's MalformedPolicyDocument texts. Sources: GitHub issues quoting AWS
-// responses (see shared/aws-semantics.md) and moto's policy validator, which
+// responses (see docs/aws-semantics.md §13) and moto's policy validator, which
 // was written against AWS's answers. UNCONFIRMED marks a text or trigger no
 // AWS response confirms.
 const SYNTAX_ERRORS: &str = "Syntax errors in policy.";

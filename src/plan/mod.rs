@@ -26,7 +26,7 @@ use crate::cloud::{Call, EMULATOR_ONLY_OPERATIONS};
 use crate::model::{Desired, Live, resource_title};
 pub use diff::{Comparison, Kind, Problem, ResourceDiff, Status};
 
-/// Version of the JSON plan format (DESIGN.md, "JSON plan").
+/// Version of the JSON plan format (docs/design.md, "JSON plan").
 pub const FORMAT_VERSION: u32 = 1;
 
 /// The note (in `attributes`) of a deleted instance that is terminated, not
@@ -196,7 +196,7 @@ impl Summary {
     }
 }
 
-/// A computed plan, in DESIGN.md's JSON format (format_version 1).
+/// A computed plan, in the JSON format of docs/design.md (format_version 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,

@@ -4,7 +4,7 @@
 //! and which must be true before it runs (`requires`). Every step that provides
 //! a fact must finish before any step that requires it starts; a fact nobody
 //! provides already holds. Stating ordering as facts keeps each AWS rule in
-//! one place (see DESIGN.md's sequencing table) instead of spreading edges
+//! one place (see the sequencing table of docs/design.md) instead of spreading edges
 //! across every pair of resource kinds.
 //!
 //! The order is a topological order of the DAG (petgraph), ties broken by

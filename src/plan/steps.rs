@@ -1,6 +1,6 @@
 //! Which API calls each change needs, and the facts that order them.
 //!
-//! This is DESIGN.md's sequencing table in code. Every rule reads as
+//! This is the sequencing table of docs/design.md in code. Every rule reads as
 //! "this call requires that fact", see `sequence::Fact`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -751,9 +751,10 @@ impl<'a> Builder<'a> {
         .provides(Fact::RoleEmptied(self.subject(role)))
         .provides(Fact::AttributesUpdated(self.subject(&key)));
         if self.deleted_profiles.contains(profile) {
-            // DESIGN: disassociate instances before the role leaves a dying
-            // profile. Not an AWS rule, so a preference: when an instance moves
-            // to a profile holding this very role, recreated, it must yield.
+            // docs/design.md, "delete profile": disassociate instances before
+            // the role leaves a dying profile. Not an AWS rule, so a
+            // preference: when an instance moves to a profile holding this
+            // very role, recreated, it must yield.
             draft = draft.prefers(Fact::ProfileUnused(self.subject(profile)));
         }
         let index = self.push(draft);

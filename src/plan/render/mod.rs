@@ -24,7 +24,7 @@ struct PublicPlan<'a> {
     summary: &'a super::Summary,
 }
 
-/// Streams the plan as DESIGN.md's JSON (format_version 1), pretty-printed.
+/// Streams the plan as the JSON of docs/design.md (format_version 1), pretty-printed.
 pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let public = PublicPlan {
         format_version: plan.format_version,
