@@ -207,6 +207,30 @@ fn rows() -> Vec<Row> {
             warning: Some("is replaced (its path changes)"),
         },
         Row {
+            name: "two instances swap two recreated profiles: through no profile, no cycle",
+            before: format!(
+                "{STACK}{ROLE_A}{ROLE_B}{PROFILE_A}{PROFILE_B}{}{}",
+                "---\nkind: Instance\nname: h1\nprofile: pa\n",
+                "---\nkind: Instance\nname: h2\nprofile: pb\n"
+            ),
+            setup: None,
+            after: format!(
+                "{STACK}{ROLE_A}{ROLE_B}{}{}{}{}",
+                "---\nkind: InstanceProfile\nname: pa\npath: /moved/\nrole: a\n",
+                "---\nkind: InstanceProfile\nname: pb\npath: /moved/\nrole: b\n",
+                "---\nkind: Instance\nname: h1\nprofile: pb\n",
+                "---\nkind: Instance\nname: h2\nprofile: pa\n"
+            ),
+            order: &[&[
+                "DisassociateIamInstanceProfile",
+                "DeleteInstanceProfile",
+                "CreateInstanceProfile",
+                "AssociateIamInstanceProfile",
+            ]],
+            absent: &["ReplaceIamInstanceProfileAssociation"],
+            warning: Some("is replaced (its path changes)"),
+        },
+        Row {
             name: "role replaced (path change) leaves and rejoins its profile",
             before: format!("{STACK}{ROLE_A}{PROFILE_A}{}", instance("pa")),
             setup: None,

@@ -1124,8 +1124,17 @@ impl<'a> Builder<'a> {
                 self.reassociate(live, profile);
                 true
             }
-            (Some(a), Some(profile)) if live.state == InstanceState::Running => {
-                // Replace keeps credentials flowing; EC2 allows it only while running.
+            (Some(a), Some(profile))
+                if live.state == InstanceState::Running
+                    && !(self.replaced_profiles.contains(a.profile_name.as_str())
+                        && self.replaced_profiles.contains(profile)) =>
+            {
+                // Replace keeps credentials flowing; EC2 allows it only while
+                // running. Not between two profiles that are both recreated:
+                // the old one goes only once unused, the new one comes only
+                // after its old self went, so two instances swapping them
+                // would each wait for the other. Such a move goes through
+                // no profile (below), as the instances staying on either do.
                 let replace = ReplaceIamInstanceProfileAssociationRequest {
                     iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
                     association_id: a.association_id.clone(),
@@ -1140,6 +1149,14 @@ impl<'a> Builder<'a> {
             (Some(_), Some(profile)) => {
                 self.disassociate(live);
                 self.push_associate(live, profile);
+                if live.state == InstanceState::Running {
+                    // Only a move between two recreated profiles gets here
+                    // running: warned about with the profile's other users.
+                    self.reassociated
+                        .entry(profile.to_string())
+                        .or_default()
+                        .push(live_title(live));
+                }
                 true
             }
         }
