@@ -1277,3 +1277,37 @@ fn color_always_colours_error_and_warning_labels_never_keeps_them_plain() {
         "{plain:?}"
     );
 }
+
+/// A Name tag set outside rolecall reaches plans and drift reports: what it
+/// could forge output with (terminal escapes, bidi overrides) is escaped in
+/// every format people read, text and markdown.
+#[test]
+fn plans_and_drift_reports_escape_what_could_forge_output() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    let cloud = lab.cloud();
+    let live = cloud.snapshot().unwrap();
+    let id = live.instances.keys().next().unwrap().clone();
+    cloud
+        .create_tags(&rolecall::cloud::ec2::CreateTagsRequest {
+            resources: vec![id.clone()],
+            tags: vec![Tag::new("Name", "web-1\u{202e}1-bew\u{1b}[2J")],
+        })
+        .unwrap();
+    let forged = |text: &str| text.contains(['\u{1b}', '\u{202e}']);
+    for args in [
+        &["plan", "-f", "manifests"][..],
+        &["plan", "-f", "manifests", "--format", "markdown"],
+        &["drift", "-f", "manifests"],
+        &["drift", "-f", "manifests", "--format", "markdown"],
+    ] {
+        let output = lab.run(args);
+        let shown = stdout(&output);
+        assert!(!forged(&shown), "{args:?}: {shown:?}");
+        assert!(
+            shown.contains("web-1\\u{202e}1-bew\\u{1b}[2J"),
+            "{args:?}: {shown}"
+        );
+    }
+}

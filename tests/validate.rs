@@ -332,6 +332,37 @@ fn policy_naming(resource: &str) -> String {
 /// request must not make `plan --format markdown` print a file from
 /// elsewhere on the CI machine into a comment.
 #[cfg(unix)]
+/// Whether a file exists outside the root is not told: a missing file
+/// outside reads as outside, exactly as a present one does.
+#[test]
+fn a_missing_file_outside_the_root_reads_as_outside_not_as_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp_path = std::fs::canonicalize(tmp.path()).unwrap();
+    let repo = tmp_path.join("repo");
+    std::fs::create_dir_all(repo.join("manifests")).unwrap();
+    write(&tmp_path.join("present.json"), &policy_naming("x"));
+    std::os::unix::fs::symlink(&tmp_path, repo.join("manifests/up")).unwrap();
+    let manifest = "kind: Role\nname: r\ntrust: ec2\ninline_policies:\n  \
+         present: {file: ../../present.json}\n  \
+         missing: {file: ../../missing.json}\n  \
+         missing-dir: {file: ../../nowhere/missing.json}\n  \
+         via-link: {file: up/missing.json}\n  \
+         inside-missing: {file: missing.json}\n";
+    write(&repo.join("manifests/m.yaml"), manifest);
+    let (code, output) = rolecall_in(&repo, &["validate"]);
+    assert_eq!(code, 1, "{output}");
+    let lines: Vec<&str> = output.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(lines.len(), 5, "{output}");
+    for line in &lines[..4] {
+        assert!(line.contains("resolves outside the file root"), "{line}");
+    }
+    assert!(
+        lines[4].contains("missing.json`: cannot read: "),
+        "a missing file inside the root says so: {}",
+        lines[4]
+    );
+}
+
 #[test]
 fn policy_files_must_lie_inside_the_file_root() {
     let tmp = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@ use crate::plan::diff::ambiguous_message;
 use crate::plan::render::lines;
 use crate::plan::render::text::Painter;
 use crate::plan::{Action, Change, View};
+use crate::printable::printable;
 
 const DRIFT_HELP: &str = "\
 Examples:
@@ -146,8 +147,8 @@ fn text(report: &Report, color: bool) -> String {
             out,
             "  {} {} ({})",
             painter.paint(style, &format!("{:<9}", entry.class.as_str())),
-            title(entry),
-            note(entry)
+            printable(title(entry)),
+            printable(note(entry))
         );
         for line in lines::describe(&as_change(entry)) {
             let indent = "    ".repeat(line.depth + 2);
@@ -155,7 +156,10 @@ fn text(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "{indent}{}",
-                painter.paint(style, &format!("{} {}", line.sign.symbol(), line.text))
+                painter.paint(
+                    style,
+                    &format!("{} {}", line.sign.symbol(), printable(&line.text))
+                )
             );
         }
     }
@@ -164,6 +168,16 @@ fn text(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out, "{}", summary_line(report));
     out
+}
+
+/// Text safe in a markdown table cell or HTML element of a pull-request
+/// comment: escaped ([`printable`]), no HTML, no column break.
+fn table_cell(text: &str) -> String {
+    printable(text)
+        .to_string()
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
 }
 
 fn markdown(report: &Report) -> String {
@@ -183,7 +197,7 @@ fn markdown(report: &Report) -> String {
             out,
             "| {} | `{}` | {detail} |",
             entry.class.as_str(),
-            title(entry),
+            table_cell(&title(entry)),
         );
     }
     out.push('\n');
@@ -191,7 +205,7 @@ fn markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "<details><summary><code>{}</code> {}</summary>\n\n```diff",
-            title(entry),
+            table_cell(&title(entry)),
             entry.class.as_str()
         );
         for line in lines::describe(&as_change(entry)) {
@@ -200,7 +214,7 @@ fn markdown(report: &Report) -> String {
                 "{}{} {}",
                 line.sign.symbol(),
                 "  ".repeat(line.depth),
-                line.text
+                printable(&line.text)
             );
         }
         let _ = writeln!(out, "```\n\n</details>\n");

@@ -97,12 +97,12 @@ macro_rules! errln {
 }
 
 /// Writes one message (and a newline) to stderr, ignoring write errors:
-/// escaped first ([`printable`](crate::manifest::printable): control and
+/// escaped first ([`printable`](crate::printable::printable): control and
 /// bidi characters a value could forge output with), then its labels
 /// coloured as `--color` and NO_COLOR say.
 pub fn eprint_line(message: &str) {
     use std::io::Write as _;
-    let escaped = crate::manifest::printable(message).to_string();
+    let escaped = crate::printable::printable(message).to_string();
     let _ = writeln!(anstream::stderr(), "{}", paint_labels(&escaped));
 }
 

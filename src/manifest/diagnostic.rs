@@ -1,8 +1,10 @@
 //! What the loader tells the user: an error or warning at a place in a file,
 //! rendered as `FILE:LINE:COL: error: MESSAGE` with an optional `  help: ...` line.
-//! Rendering escapes what could forge terminal output ([`printable`]).
+//! Rendering escapes what could forge terminal output (`crate::printable`).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
+
+use crate::printable::printable_line;
 
 use super::raw::Pos;
 use crate::model::Location;
@@ -63,90 +65,19 @@ impl Diagnostic {
 /// line break (a name quoted from a manifest) cannot start a line of its own.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut line = Escaping {
-            out: f,
-            keep_newlines: false,
-        };
         if let Some(location) = &self.location {
-            write!(line, "{location}: ")?;
+            write!(f, "{}: ", printable_line(location))?;
         }
         let severity = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(line, "{severity}: {}", self.message)?;
+        write!(f, "{severity}: {}", printable_line(&self.message))?;
         if let Some(help) = &self.help {
-            line.out.write_str("\n  help: ")?;
-            line.write_str(help)?;
+            write!(f, "\n  help: {}", printable_line(help))?;
         }
         Ok(())
     }
-}
-
-/// `text` as it can safely be printed to a terminal or a pull-request
-/// comment: control characters (ESC starts terminal sequences, CR rewrites a
-/// line) and the invisible characters that reorder or hide text (bidi
-/// overrides such as U+202E, zero-width characters) are escaped as Rust
-/// writes them (`\u{1b}`, `\u{202e}`). Line breaks are kept: `text` may
-/// be several lines, such as every diagnostic of a load. Applied where
-/// messages are printed, so no value from a manifest or an account can
-/// forge output.
-pub fn printable<T: fmt::Display>(text: T) -> impl fmt::Display {
-    Printable(text)
-}
-
-struct Printable<T>(T);
-
-impl<T: fmt::Display> fmt::Display for Printable<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let alternate = f.alternate();
-        let mut out = Escaping {
-            out: f,
-            keep_newlines: true,
-        };
-        // `{:#}` of an anyhow error is its whole chain: keep the flag.
-        if alternate {
-            write!(out, "{:#}", self.0)
-        } else {
-            write!(out, "{}", self.0)
-        }
-    }
-}
-
-/// Writes through to `out`, escaping the characters [`printable`] names.
-struct Escaping<'a, 'b> {
-    out: &'a mut fmt::Formatter<'b>,
-    keep_newlines: bool,
-}
-
-impl fmt::Write for Escaping<'_, '_> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        let keep_newlines = self.keep_newlines;
-        let escaped = |c: char| !(keep_newlines && c == '\n') && must_escape(c);
-        let mut rest = text;
-        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| escaped(c)) {
-            self.out.write_str(&rest[..at])?;
-            write!(self.out, "{}", c.escape_default())?;
-            rest = &rest[at + c.len_utf8()..];
-        }
-        self.out.write_str(rest)
-    }
-}
-
-/// Control characters, and the format characters that reorder text (bidi
-/// marks, embeddings, overrides and isolates) or hide it (zero-width).
-fn must_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{061C}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{FEFF}'
-        )
 }
 
 /// Every finding of one load, errors and warnings, in file and line order.
@@ -203,17 +134,6 @@ mod tests {
             diagnostic.to_string(),
             "a\\u{1b}[2J.yaml:1:2: error: role name `x\\u{202e}gpj.exe` and\\nm.yaml:9:9: error: forged\n  \
              help: tab\\there, bell\\u{7}, zero\\u{200b}width, \\u{2066}isolate\\u{2069}"
-        );
-        // Several lines stay several lines; `{:#}` reaches the inner value.
-        assert_eq!(
-            printable("one\r\ntwo \u{1b}[31mred\u{9b}").to_string(),
-            "one\\r\ntwo \\u{1b}[31mred\\u{9b}"
-        );
-        let error = anyhow::anyhow!("inner \u{202e}").context("outer");
-        assert_eq!(format!("{:#}", printable(&error)), "outer: inner \\u{202e}");
-        assert_eq!(
-            printable("Équipe données, ok").to_string(),
-            "Équipe données, ok"
         );
     }
 

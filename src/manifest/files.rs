@@ -110,14 +110,12 @@ fn is_manifest_name(path: &Path) -> bool {
 }
 
 /// `path` with every symlink followed, if that lies inside `root` (a
-/// canonical directory, see [`file_root`]).
+/// canonical directory, see [`file_root`]). A path that does not exist is
+/// judged by its deepest ancestor that does: whether a file exists outside
+/// the root is not rolecall's to tell (a pull request could probe with it).
 pub fn confine(path: &Path, root: &Path) -> Result<PathBuf, ReadError> {
-    let real =
-        std::fs::canonicalize(path).map_err(|e| ReadError::new(format!("cannot read: {e}")))?;
-    if real.starts_with(root) {
-        return Ok(real);
-    }
-    Err(ReadError {
+    let outside = || {
+        ReadError {
         help: Some(
             "policy files must lie inside the file root: the directory rolecall runs in, or the one `--file-root DIR` names"
                 .into(),
@@ -126,7 +124,27 @@ pub fn confine(path: &Path, root: &Path) -> Result<PathBuf, ReadError> {
             "resolves outside the file root `{}`",
             root.display()
         ))
-    })
+    }
+    };
+    match std::fs::canonicalize(path) {
+        Ok(real) if real.starts_with(root) => Ok(real),
+        Ok(_) => Err(outside()),
+        Err(e) => {
+            let deepest = path.ancestors().skip(1).find_map(|ancestor| {
+                let ancestor = if ancestor.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    ancestor
+                };
+                std::fs::canonicalize(ancestor).ok()
+            });
+            if deepest.is_some_and(|real| real.starts_with(root)) {
+                Err(ReadError::new(format!("cannot read: {e}")))
+            } else {
+                Err(outside())
+            }
+        }
+    }
 }
 
 /// The directory policy files must lie in, canonical (symlinks followed).

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use diagnostic::{Diagnostic, Diagnostics, Severity, printable};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use files::read_regular_file;
 
 use crate::model::Desired;

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::lines::{self};
 use super::{NO_CHANGES, summary_line};
 use crate::plan::{Action, Plan};
+use crate::printable::printable;
 
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
@@ -47,7 +48,7 @@ pub fn render(plan: &Plan) -> String {
         let mut summary = format!(
             "<code>{} {}</code> {action}",
             lines::action_symbol(change.action),
-            change.title()
+            escape(&change.title())
         );
         let reason = lines::reason(change, plan.destroy);
         if !reason.is_empty() {
@@ -61,7 +62,8 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "```diff");
             for line in described {
                 let indent = "  ".repeat(line.depth);
-                let _ = writeln!(out, "{}{indent} {}", line.sign.symbol(), line.text);
+                let text = printable(&line.text);
+                let _ = writeln!(out, "{}{indent} {text}", line.sign.symbol());
             }
             let _ = writeln!(out, "```\n");
         }
@@ -75,6 +77,11 @@ pub fn render(plan: &Plan) -> String {
 }
 
 /// Keeps a message from opening HTML or breaking the quote block.
+/// Safe in a pull-request comment: no HTML, nothing that reorders or hides
+/// text.
 fn escape(text: &str) -> String {
-    text.replace('<', "&lt;").replace('>', "&gt;")
+    printable(text)
+        .to_string()
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 use super::lines::{self, Sign};
 use super::{NO_CHANGES, summary_line};
 use crate::plan::{Action, Plan};
+use crate::printable::printable;
 
 /// Options of the text rendering.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,7 +102,7 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
     }
     for change in changes {
         let symbol = lines::action_symbol(change.action);
-        let header = format!("{symbol} {}", change.title());
+        let header = format!("{symbol} {}", printable(change.title()));
         let reason = lines::reason(change, plan.destroy);
         write!(
             out,
@@ -121,7 +122,7 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
             painter.write(
                 out,
                 Painter::sign_style(line.sign),
-                format_args!("{} {}", line.sign.symbol(), line.text),
+                format_args!("{} {}", line.sign.symbol(), printable(&line.text)),
             )?;
             out.write_all(b"\n")?;
         }
@@ -130,7 +131,12 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
     if !plan.warnings.is_empty() {
         let warning = AnsiColor::Yellow.on_default().bold();
         for message in &plan.warnings {
-            writeln!(out, "{} {message}", painter.paint(warning, "warning:"))?;
+            writeln!(
+                out,
+                "{} {}",
+                painter.paint(warning, "warning:"),
+                printable(message)
+            )?;
         }
         writeln!(out)?;
     }

@@ -1,0 +1,105 @@
+//! Escaping what a manifest or account value could forge output with.
+
+use std::fmt::{self, Write as _};
+
+/// `text` as it can safely be printed to a terminal or a pull-request
+/// comment: control characters (ESC starts terminal sequences, CR rewrites a
+/// line) and the invisible characters that reorder or hide text (bidi
+/// overrides such as U+202E, zero-width characters) are escaped as Rust
+/// writes them (`\u{1b}`, `\u{202e}`). Line breaks are kept: `text` may
+/// be several lines, such as every diagnostic of a load. Applied where
+/// messages are printed, so no value from a manifest or an account can
+/// forge output.
+pub fn printable<T: fmt::Display>(text: T) -> impl fmt::Display {
+    Printable {
+        text,
+        keep_newlines: true,
+    }
+}
+
+/// [`printable`], with line breaks escaped too: `text` cannot start a line
+/// of its own (a diagnostic's message must not forge the next diagnostic).
+pub fn printable_line<T: fmt::Display>(text: T) -> impl fmt::Display {
+    Printable {
+        text,
+        keep_newlines: false,
+    }
+}
+
+struct Printable<T> {
+    text: T,
+    keep_newlines: bool,
+}
+
+impl<T: fmt::Display> fmt::Display for Printable<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alternate = f.alternate();
+        let mut out = Escaping {
+            out: f,
+            keep_newlines: self.keep_newlines,
+        };
+        // `{:#}` of an anyhow error is its whole chain: keep the flag.
+        if alternate {
+            write!(out, "{:#}", self.text)
+        } else {
+            write!(out, "{}", self.text)
+        }
+    }
+}
+
+/// Writes through to `out`, escaping the characters [`printable`] names.
+struct Escaping<'a, 'b> {
+    out: &'a mut fmt::Formatter<'b>,
+    keep_newlines: bool,
+}
+
+impl fmt::Write for Escaping<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let keep_newlines = self.keep_newlines;
+        let escaped = |c: char| !(keep_newlines && c == '\n') && must_escape(c);
+        let mut rest = text;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| escaped(c)) {
+            self.out.write_str(&rest[..at])?;
+            write!(self.out, "{}", c.escape_default())?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.out.write_str(rest)
+    }
+}
+
+/// Control characters, and the format characters that reorder text (bidi
+/// marks, embeddings, overrides and isolates) or hide it (zero-width).
+fn must_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_could_forge_output_and_nothing_else() {
+        // Several lines stay several lines; `{:#}` reaches the inner value.
+        assert_eq!(
+            printable("one\r\ntwo \u{1b}[31mred\u{9b}").to_string(),
+            "one\\r\ntwo \\u{1b}[31mred\\u{9b}"
+        );
+        assert_eq!(printable_line("one\ntwo").to_string(), "one\\ntwo");
+        let error = anyhow::anyhow!("inner \u{202e}").context("outer");
+        assert_eq!(format!("{:#}", printable(&error)), "outer: inner \\u{202e}");
+        assert_eq!(
+            printable("Équipe données, ok").to_string(),
+            "Équipe données, ok"
+        );
+    }
+}
