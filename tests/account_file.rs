@@ -696,6 +696,11 @@ fn configure_says_whether_fail_after_has_fired() {
         ));
     lab.run(&["emulator", "list-roles"]).assert().success();
     assert_eq!(status(), "pending: 1 of 2 calls made, call 2 fails");
+    // Changing a quota does not restart the count.
+    lab.run(&["emulator", "configure", "--max-roles", "2000"])
+        .assert()
+        .success();
+    assert_eq!(status(), "pending: 1 of 2 calls made, call 2 fails");
     lab.run(&["emulator", "list-roles"])
         .assert()
         .code(1)

@@ -261,3 +261,23 @@ fn quiet_apply_does_not_report_waits() {
     assert!(quiet.status.success());
     assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
 }
+
+#[test]
+fn rolecall_log_overrides_the_verbosity_and_empty_means_unset() {
+    let lab = lab(1);
+    let logged = |log: &str, args: &[&str]| {
+        let output = rolecall(&lab, args)
+            .env("ROLECALL_LOG", log)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let step_logs = |stderr: &str| stderr.lines().filter(|l| l.contains(": done")).count();
+    // -v logs every step; an empty ROLECALL_LOG leaves that alone.
+    let verbose = logged("", &["-v", "apply", "--auto-approve"]);
+    assert!(step_logs(&verbose) > 0, "{verbose}");
+    // A filter replaces -v/-q: here it keeps only errors.
+    let filtered = logged("rolecall=error", &["-v", "destroy", "--auto-approve"]);
+    assert_eq!(step_logs(&filtered), 0, "{filtered}");
+}

@@ -585,8 +585,14 @@ fn read_only_commands_against_a_missing_account_create_nothing() {
     // What plan showed is what apply does.
     let planned = stdout(&lab.run(&["plan", "-f", "manifests"]).success());
     assert!(planned.contains("Plan: 5 to create"), "{planned}");
-    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+    let applied = lab
+        .run(&["apply", "-f", "manifests", "--auto-approve"])
         .success();
+    assert!(
+        stderr(&applied).contains("(the first `rolecall apply` creates it)"),
+        "{}",
+        stderr(&applied)
+    );
     assert!(lab.account().exists());
 }
 
@@ -702,6 +708,37 @@ fn import_waits_for_no_apply_and_leaves_room_for_its_tags() {
         "{}",
         stderr(&locked)
     );
+    // It may wait for the apply, as apply may.
+    let waited = lab
+        .run(&[
+            "import",
+            "-f",
+            "manifests",
+            "role/web",
+            "--lock-timeout",
+            "300ms",
+        ])
+        .code(1);
+    assert!(
+        stderr(&waited).contains("still locked by another rolecall")
+            && stderr(&waited).contains("after waiting 0.3 s"),
+        "{}",
+        stderr(&waited)
+    );
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(_held);
+    });
+    lab.run(&[
+        "import",
+        "-f",
+        "manifests",
+        "role/web",
+        "--lock-timeout",
+        "30s",
+    ])
+    .success();
+    release.join().unwrap();
 }
 
 #[test]
@@ -1309,5 +1346,26 @@ fn plans_and_drift_reports_escape_what_could_forge_output() {
             shown.contains("web-1\\u{202e}1-bew\\u{1b}[2J"),
             "{args:?}: {shown}"
         );
+    }
+}
+
+/// Output is best effort for every command that prints a document: a
+/// reader that goes away (`| head`) never crashes rolecall nor changes its
+/// exit code.
+#[test]
+fn commands_printing_documents_survive_a_closed_output() {
+    let lab = Lab::new();
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    for args in [
+        &["emulator", "export", "-"][..],
+        &["emulator", "describe-instances"],
+        &["emulator", "list-roles"],
+        &["schema"],
+        &["drift", "-f", "manifests", "--format", "json"],
+        &["graph", "-f", "manifests"],
+    ] {
+        let status = run_with_closed_output(&lab, args);
+        assert_eq!(status.code(), Some(0), "{args:?}: {status}");
     }
 }

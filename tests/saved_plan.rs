@@ -513,3 +513,30 @@ fn a_plan_saved_without_its_desired_state_is_refused() {
     }
     assert!(!lab.account().exists() || lab.cloud().snapshot().unwrap().roles.is_empty());
 }
+
+/// A saved plan made before the account existed applies to a new account,
+/// and a refused one creates none.
+#[test]
+fn a_refused_saved_plan_creates_no_account_and_a_good_one_does() {
+    let lab = Lab::new();
+    lab.run(&["plan", "-f", "manifests", "--out", "plan.json"])
+        .success();
+    let mut edited = lab.read_plan("plan.json");
+    let create_role = edited["steps"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|step| step["operation"] == "CreateRole")
+        .unwrap();
+    create_role["params"]["RoleName"] = "admin".into();
+    lab.write_plan("edited.json", &edited);
+    lab.refused("edited.json");
+    assert!(
+        !lab.account().exists(),
+        "a refused plan created the account"
+    );
+    lab.run(&["apply", "plan.json"]).success();
+    assert!(lab.account().exists());
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+}

@@ -78,7 +78,7 @@ pub fn read(global: &GlobalArgs, force: bool) -> anyhow::Result<(Live, PlanOptio
     let Some(emulator) = Emulator::open_to_read(&path)? else {
         if !global.quiet {
             errln!(
-                "note: there is no emulated account at {} yet: comparing with an empty account (`rolecall apply` creates it)",
+                "note: there is no emulated account at {} yet: planning against an empty account (the first `rolecall apply` creates it)",
                 path.display()
             );
         }

@@ -19,11 +19,14 @@ Examples:
   rolecall apply                          plan, show, ask, then apply manifests/
   rolecall apply --auto-approve           no question (CI on merge)
   rolecall plan --out plan.json && rolecall apply plan.json
-                                          apply exactly a reviewed plan; refused if stale
+                                          apply exactly a reviewed plan: refused if the
+                                          account moved since or the file was edited
 
 Only one apply runs against an account at a time; a second one fails at once,
-naming the holder, unless --lock-timeout lets it wait. An interrupted apply
-leaves no half-made call: run it again and it converges.";
+naming the holder, unless --lock-timeout lets it wait. Ctrl-C (or SIGTERM)
+stops it after the calls in flight, with a summary, and exits 130; a second
+Ctrl-C exits at once. However it is interrupted, no call is left half-made:
+run it again and it converges.";
 
 #[derive(Debug, Args)]
 #[command(after_help = APPLY_HELP)]
@@ -119,19 +122,20 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
+    // A file that is no plan is refused before the account is locked.
+    let saved = args.plan_file.as_deref().map(saved::read).transpose()?;
     let _lock = take_lock(global, "rolecall apply", &args.run)?;
-    let (plan, confirm) = match &args.plan_file {
-        Some(path) => {
-            let plan = saved::read(path)?;
-            let cloud = account::open(global)?;
-            let live = account::snapshot(cloud.as_ref())?;
+    let (plan, confirm) = match (saved, &args.plan_file) {
+        (Some(plan), Some(path)) => {
+            // Read without creating the account: a refused plan leaves none.
+            let (live, options) = account::read(global, false)?;
             // What runs is the file's desired state planned again, refused
             // unless it is the plan the file shows.
-            let plan = saved::verify(plan, &live, cloud.launches_declared_instances(), path)?;
+            let plan = saved::verify(plan, &live, options.launch_instances, path)?;
             // A saved plan was reviewed when it was made: no second question.
             (plan, false)
         }
-        None => {
+        _ => {
             let (plan, _) = super::plan::compute(global, &args.manifests, args.force, false)?;
             (plan, !args.run.auto_approve)
         }
@@ -320,7 +324,7 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::R
                         "\n  failed:  step {} {} {}: {error}",
                         step.id,
                         step.call.operation(),
-                        step.resource
+                        step.title()
                     ));
                 }
             }
@@ -331,7 +335,7 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::R
                         "\n  skipped: step {} {} {} (after step {after})",
                         step.id,
                         step.call.operation(),
-                        step.resource
+                        step.title()
                     ));
                 }
             }

@@ -827,10 +827,9 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     if value.is_null() || value.as_object().is_some_and(|o| o.is_empty()) {
         return Ok(());
     }
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    super::output::write_stdout(&text)
 }
 
 pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
@@ -851,7 +850,7 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
         Err(EmulatorCommand::Export { file }) => {
             let emulator = open_to_read(global, account_id)?;
             if file.as_os_str() == "-" {
-                print!("{}", emulator.export_yaml()?);
+                super::output::write_stdout(&emulator.export_yaml()?)?;
             } else {
                 emulator.export_to_file(&file)?;
             }
@@ -889,17 +888,14 @@ fn configure(
     {
         anyhow::bail!("--throttle-rate must be between 0 and 1, got {rate}");
     }
-    let changes = [
-        c.propagation_delay_ms.is_some(),
-        c.associating_ms.is_some(),
-        c.throttle_rate.is_some(),
-        c.fail_after.is_some(),
-        c.seed.is_some(),
-        c.max_roles.is_some(),
-        c.max_instance_profiles.is_some(),
-        c.reset,
-    ];
-    if !changes.iter().any(|changed| *changed) {
+    let faults_change = c.reset
+        || c.propagation_delay_ms.is_some()
+        || c.associating_ms.is_some()
+        || c.throttle_rate.is_some()
+        || c.fail_after.is_some()
+        || c.seed.is_some();
+    let quotas_change = c.reset || c.max_roles.is_some() || c.max_instance_profiles.is_some();
+    if !faults_change && !quotas_change {
         return show_settings(&open_to_read(global, account_id)?);
     }
     // Settings change how an apply's calls behave: never under a running one.
@@ -928,8 +924,14 @@ fn configure(
     quotas.max_instance_profiles = c
         .max_instance_profiles
         .unwrap_or(quotas.max_instance_profiles);
-    emulator.configure(&faults)?;
-    emulator.set_quotas(&quotas)?;
+    // Setting faults restarts the count `--fail-after` counts from: only
+    // when they change, not when a quota does.
+    if faults_change {
+        emulator.configure(&faults)?;
+    }
+    if quotas_change {
+        emulator.set_quotas(&quotas)?;
+    }
     // With -q a change is silent: showing the settings confirms it, it is
     // not the command's output.
     if global.quiet {

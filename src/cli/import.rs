@@ -45,6 +45,9 @@ pub struct ImportArgs {
     /// Adopt every declared resource that exists in the account unowned
     #[arg(long, conflicts_with = "resources")]
     pub all_declared: bool,
+    /// How long to wait for another rolecall's lock on the account (an apply)
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::apply::parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 /// What to tag: the resource key and the live tags that say who owns it.
@@ -260,7 +263,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     let loaded = account::load(global, &args.manifests)?;
     let desired = loaded.desired;
     // Import writes: never beside a running apply.
-    let _lock = account::lock(global, "rolecall import", Duration::ZERO)?;
+    let _lock = account::lock(global, "rolecall import", args.lock_timeout)?;
     let cloud = account::open(global)?;
     let live = account::snapshot(cloud.as_ref())?;
     let keys = if args.all_declared {

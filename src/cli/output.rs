@@ -26,8 +26,13 @@ pub fn init(global: &GlobalArgs) {
             _ => "trace",
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("rolecall={level}")));
+    // ROLECALL_LOG (tracing's filter syntax) overrides -v/-q; set but empty,
+    // it is unset, not a filter that hides everything.
+    let filter = std::env::var("ROLECALL_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| tracing_subscriber::EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(format!("rolecall={level}")));
     let stderr_colored = match choice {
         anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
         anstream::ColorChoice::Never => false,
@@ -65,6 +70,18 @@ pub fn text_options(global: &GlobalArgs) -> crate::plan::render::text::TextOptio
     crate::plan::render::text::TextOptions {
         color: colored(),
         steps: global.verbose > 0,
+    }
+}
+
+/// Writes a command's whole output to stdout (no colour: JSON, YAML). A
+/// reader that went away (`rolecall emulator export - | head`) is not an
+/// error: what the command did, and its exit code, do not change.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 

@@ -87,7 +87,7 @@ impl Progress {
 impl Observer for Progress {
     fn started(&self, step: &Step) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{} {}", step.call.operation(), step.resource));
+            bar.set_message(format!("{} {}", step.call.operation(), step.title()));
         }
     }
 
@@ -97,7 +97,7 @@ impl Observer for Progress {
             retry.attempt,
             step.id,
             step.call.operation(),
-            step.resource,
+            step.title(),
             retry.wait.as_millis(),
             error.code,
             error.message
@@ -112,7 +112,7 @@ impl Observer for Progress {
                 "step {} {} {}",
                 step.id,
                 step.call.operation(),
-                step.resource
+                step.title()
             ),
         );
         let due = waits
@@ -133,7 +133,7 @@ impl Observer for Progress {
             "waiting: step {} {} {} has been retrying for {:.0} s ({}: {}); next attempt in {:.0} s, it gives up after {} s{others}",
             step.id,
             step.call.operation(),
-            step.resource,
+            step.title(),
             retry.elapsed.as_secs_f64(),
             error.code,
             error.message,
@@ -157,7 +157,7 @@ impl Observer for Progress {
             "step {} {} {}: {what}",
             step.id,
             step.call.operation(),
-            step.resource
+            step.title()
         ));
     }
 

@@ -24,6 +24,6 @@ The schema checks shape as you type; `rolecall validate` checks everything
 pub struct SchemaArgs {}
 
 pub fn run(_global: &GlobalArgs, _args: SchemaArgs) -> anyhow::Result<Outcome> {
-    anstream::print!("{}", crate::manifest::schema::to_json());
+    super::output::write_stdout(&crate::manifest::schema::to_json())?;
     Ok(Outcome::Clean)
 }
