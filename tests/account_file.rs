@@ -508,6 +508,45 @@ fn hold_lock(lab: &Lab) -> rolecall::apply::lock::AccountLock {
     rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", Duration::ZERO).unwrap()
 }
 
+/// A lock file committed as a symlink (a pull request can) is refused,
+/// named, and neither its target nor a dangling link's is written.
+#[test]
+fn a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched() {
+    let lab = Lab::new();
+    lab.run(&["apply", "--auto-approve"]).assert().success();
+    lab.declare_another_role();
+    std::fs::write(lab.path().join("precious.txt"), "keep me\n").unwrap();
+    let lock = lab.path().join("account.db.lock");
+    std::fs::remove_file(&lock).unwrap();
+    for target in ["precious.txt", "nowhere.txt"] {
+        let _ = std::fs::remove_file(&lock);
+        std::os::unix::fs::symlink(target, &lock).unwrap();
+        for command in [
+            &["apply", "--auto-approve"][..],
+            &["destroy", "--auto-approve"],
+            &["emulator", "configure", "--max-roles", "3"],
+        ] {
+            let output = lab.run(command).output().unwrap();
+            assert_eq!(output.status.code(), Some(1), "{command:?}");
+            assert_eq!(
+                stderr(&output),
+                "error: lock file account.db.lock is not a regular file (it is a symbolic link): \
+                 rolecall writes into it, so it never follows a link or opens a special file; remove it\n",
+                "{command:?}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(lab.path().join("precious.txt")).unwrap(),
+            "keep me\n"
+        );
+        assert!(!lab.path().join("nowhere.txt").exists());
+    }
+    lab.run(&["plan", "--detailed-exitcode"]).assert().code(2);
+    std::fs::remove_file(&lock).unwrap();
+    lab.run(&["apply", "--auto-approve"]).assert().success();
+    assert!(std::fs::symlink_metadata(&lock).unwrap().is_file());
+}
+
 #[test]
 fn emulator_import_and_configure_never_change_an_account_under_an_apply() {
     let lab = Lab::new();

@@ -4,11 +4,18 @@
 //! released when its holder dies, however it dies. The file also says who holds
 //! it (pid, host, command, start time), so a second apply can name the holder,
 //! and a lock file whose lock is free tells us its last holder died.
+//!
+//! The lock file lives beside the account, possibly in a repository a pull
+//! request can change, and is truncated and written: it is opened without
+//! following a symlink and must be a regular file, so a committed link cannot
+//! make rolecall empty the file it points to.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use crate::manifest::kind_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -18,6 +25,11 @@ pub enum LockError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "lock file {} is not a regular file (it is {kind}): rolecall writes into it, so it never follows a link or opens a special file; remove it",
+        .path.display()
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{}", held_message(.path, .holder, .waited))]
     Held {
         path: PathBuf,
@@ -72,6 +84,20 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown host".into())
 }
 
+/// Opens (or creates) the lock file for reading and writing, never through a
+/// symlink, and without blocking if a named pipe was swapped in.
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32);
+    }
+    options.open(path)
+}
+
 /// Takes the lock, waiting up to `timeout` for a live holder to finish.
 /// Whoever changes the account beyond one API call takes it: apply, destroy,
 /// import, `emulator import` and `emulator configure`.
@@ -81,15 +107,25 @@ pub fn acquire(account: &Path, command: &str, timeout: Duration) -> Result<Accou
         path: path.clone(),
         source,
     };
+    let not_a_file = |meta: &std::fs::Metadata| LockError::NotAFile {
+        path: path.clone(),
+        kind: kind_of(&meta.file_type()),
+    };
+    // Checked first to name what is there; the open below refuses a link
+    // swapped in meanwhile (ELOOP), and the check after it anything else.
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if !meta.is_file() => return Err(not_a_file(&meta)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
     // The directory is the account's: never created here (a mistyped
     // `--account` must not leave directories behind).
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    let mut file = open_no_follow(&path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
     // A timeout beyond what the clock can add is as good as forever.
     let deadline = Instant::now().checked_add(timeout);
     loop {
@@ -138,6 +174,49 @@ pub fn acquire(account: &Path, command: &str, timeout: Duration) -> Result<Accou
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_path_that_is_no_regular_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let account = dir.path().join("account.db");
+        let fifo = lock_path(&account);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+        let error = acquire(&account, "rolecall apply", Duration::ZERO).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LockError::NotAFile {
+                    kind: "a named pipe",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        std::fs::remove_file(&fifo).unwrap();
+        std::fs::create_dir(&fifo).unwrap();
+        let error = acquire(&account, "rolecall apply", Duration::ZERO).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LockError::NotAFile {
+                    kind: "a directory",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        // The open itself refuses a link, whatever the check before it saw.
+        std::fs::remove_dir(&fifo).unwrap();
+        std::os::unix::fs::symlink("target", &fifo).unwrap();
+        let error = open_no_follow(&fifo).unwrap_err();
+        assert_eq!(
+            error.raw_os_error(),
+            Some(rustix::io::Errno::LOOP.raw_os_error())
+        );
+        assert!(!dir.path().join("target").exists());
+    }
 
     #[test]
     fn second_holder_is_refused_with_the_first_named() {

@@ -157,11 +157,14 @@ pub fn file_root(dir: &Path) -> Result<PathBuf, ReadError> {
     }
 }
 
+/// What a file that is not a regular file is, for messages.
 #[cfg(unix)]
-fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+pub fn kind_of(file_type: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if file_type.is_dir() {
         "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
     } else if file_type.is_fifo() {
         "a named pipe"
     } else if file_type.is_socket() {
@@ -175,10 +178,13 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// What a file that is not a regular file is, for messages.
 #[cfg(not(unix))]
-fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+pub fn kind_of(file_type: &std::fs::FileType) -> &'static str {
     if file_type.is_dir() {
         "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
     } else {
         "a special file"
     }

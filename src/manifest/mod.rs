@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use files::read_regular_file;
+pub use files::{kind_of, read_regular_file};
 
 use crate::model::Desired;
 
