@@ -6,6 +6,7 @@
 //! executes the steps.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod cli;
 pub mod cloud;
 pub mod drift;

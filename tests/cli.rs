@@ -1369,3 +1369,52 @@ fn commands_printing_documents_survive_a_closed_output() {
         assert_eq!(status.code(), Some(0), "{args:?}: {status}");
     }
 }
+
+/// `plan --out` and `emulator export` onto a symlink replace the link with
+/// a file of the default mode (0666 less the umask), not the link's own
+/// 0777; onto a regular file they keep its mode.
+#[cfg(unix)]
+#[test]
+fn written_files_are_never_world_writable_and_keep_a_regular_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let lab = Lab::new();
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("rolecall"));
+        command
+            .current_dir(lab.dir.path())
+            .env_remove("ROLECALL_ACCOUNT")
+            .arg("--account")
+            .arg(lab.account())
+            .args(args);
+        // SAFETY: umask is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            command.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            });
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+    };
+    let mode = |name: &str| {
+        let meta = std::fs::symlink_metadata(lab.dir.path().join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is a regular file");
+        meta.permissions().mode() & 0o7777
+    };
+    let commands: [&[&str]; 2] = [
+        &["plan", "-f", "manifests", "--out", "out"],
+        &["emulator", "export", "out"],
+    ];
+    for command in commands {
+        let out = lab.dir.path().join("out");
+        let _ = std::fs::remove_file(&out);
+        std::fs::write(lab.dir.path().join("target"), "").unwrap();
+        std::os::unix::fs::symlink("target", &out).unwrap();
+        run(command);
+        assert_eq!(mode("out"), 0o644, "{command:?} onto a link");
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+        run(command);
+        assert_eq!(mode("out"), 0o600, "{command:?} onto a regular file");
+    }
+}

@@ -2,7 +2,6 @@
 //! committed to git and recreated exactly (import then export is byte-identical).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
 use std::path::Path;
 
 use rusqlite::{Connection, params};
@@ -248,9 +247,7 @@ pub fn write_file(file: &Path, text: &str) -> Result<(), EmulatorError> {
         path: file.to_path_buf(),
         source,
     };
-    let mut out = atomic_write_file::AtomicWriteFile::open(file).map_err(io)?;
-    out.write_all(text.as_bytes()).map_err(io)?;
-    out.commit().map_err(io)
+    crate::atomic_file::write(file, text.as_bytes()).map_err(io)
 }
 
 /// An export checked and ready to write: documents canonicalised.

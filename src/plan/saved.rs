@@ -8,7 +8,6 @@
 //! warnings and summary are the file's: what was shown is what runs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -554,11 +553,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
     };
     let mut text = serde_json::to_string_pretty(plan).map_err(|e| io(e.into()))?;
     text.push('\n');
-    let mut file = atomic_write_file::AtomicWriteFile::options()
-        .open(path)
-        .map_err(io)?;
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.commit().map_err(io)
+    crate::atomic_file::write(path, text.as_bytes()).map_err(io)
 }
 
 /// A plan without what `plan --out` records, which `apply FILE` needs.
