@@ -49,7 +49,9 @@ fn lab(services: usize) -> Lab {
 
 fn rolecall(lab: &Lab, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rolecall"));
+    // Run where the manifests are: they must lie inside the file root.
     command
+        .current_dir(&lab.manifests)
         .env_remove("ROLECALL_ACCOUNT")
         .env("NO_COLOR", "1")
         .arg("--account")

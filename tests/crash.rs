@@ -32,10 +32,12 @@ fn write_stack(dir: &Path) {
     std::fs::write(dir.join("stack.yaml"), text).unwrap();
 }
 
-/// `rolecall --account ACCOUNT ARGS... -f MANIFESTS`.
+/// `rolecall --account ACCOUNT ARGS... -f MANIFESTS`, run in the manifests'
+/// directory: the file root.
 fn rolecall(account: &Path, manifests: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rolecall"));
     command
+        .current_dir(manifests)
         .env_remove("ROLECALL_ACCOUNT")
         .arg("--account")
         .arg(account)

@@ -327,13 +327,9 @@ fn policy_naming(resource: &str) -> String {
     )
 }
 
-/// `{file: ...}` reads only inside the file root (the directory rolecall
-/// runs in, or `--file-root`), symlinks followed: a manifest in a pull
-/// request must not make `plan --format markdown` print a file from
-/// elsewhere on the CI machine into a comment.
-#[cfg(unix)]
 /// Whether a file exists outside the root is not told: a missing file
 /// outside reads as outside, exactly as a present one does.
+#[cfg(unix)]
 #[test]
 fn a_missing_file_outside_the_root_reads_as_outside_not_as_missing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -363,6 +359,11 @@ fn a_missing_file_outside_the_root_reads_as_outside_not_as_missing() {
     );
 }
 
+/// `{file: ...}` reads only inside the file root (the directory rolecall
+/// runs in, or `--file-root`), symlinks followed: a manifest in a pull
+/// request must not make `plan --format markdown` print a file from
+/// elsewhere on the CI machine into a comment.
+#[cfg(unix)]
 #[test]
 fn policy_files_must_lie_inside_the_file_root() {
     let tmp = tempfile::tempdir().unwrap();
@@ -436,6 +437,77 @@ fn policy_files_must_lie_inside_the_file_root() {
         output.contains("error: file root `manifests/m.yaml` is not a directory"),
         "{output}"
     );
+}
+
+/// Manifest files obey the same rule, walked or named with `-f`: a symlink
+/// committed in `manifests/` cannot make a plan print a file from elsewhere.
+/// The error names the file and the rule, never its content, and says the
+/// same whether the target outside exists or not.
+#[cfg(unix)]
+#[test]
+fn manifest_files_must_lie_inside_the_file_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp_path = std::fs::canonicalize(tmp.path()).unwrap();
+    let repo = tmp_path.join("repo");
+    let secret = "kind: Role\nname: leaked\ntrust: ec2\ndescription: outside-secret\n";
+    write(&tmp_path.join("outside/secret.yaml"), secret);
+    write(
+        &repo.join("manifests/b.yaml"),
+        "kind: Role\nname: inside\ntrust: ec2\n",
+    );
+    let link = |target: &str, name: &str| {
+        std::os::unix::fs::symlink(target, repo.join("manifests").join(name)).unwrap();
+    };
+    link("../../outside/secret.yaml", "a.yaml");
+    link("../../outside/missing.yaml", "c.yaml");
+    link("b.yaml", "d.yaml");
+
+    let (code, output) = rolecall_in(&repo, &["plan", "--format", "markdown"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(!output.contains("outside-secret"), "{output}");
+    assert!(!output.contains("leaked"), "{output}");
+    let rule = "  help: manifests and policy files must lie inside the file root: \
+                the directory rolecall runs in, or the one `--file-root DIR` names\n";
+    let expected = format!(
+        "error: `manifests/a.yaml`: resolves outside the file root `{root}`\n{rule}\
+         error: `manifests/c.yaml`: resolves outside the file root `{root}`\n{rule}",
+        root = repo.display()
+    );
+    assert!(output.contains(&expected), "{output}");
+    // A link inside the root is read as ever (here: b.yaml, read once).
+    assert!(output.contains("error: 2 errors in manifests"), "{output}");
+
+    // Named with -f, absolute or through `..`, the same.
+    for named in [
+        "../outside/secret.yaml".to_string(),
+        tmp_path.join("outside/secret.yaml").display().to_string(),
+    ] {
+        let (code, output) = rolecall_in(&repo, &["plan", "-f", &named]);
+        assert_eq!(code, 1, "{output}");
+        assert!(!output.contains("outside-secret"), "{output}");
+        assert!(
+            output.contains(&format!(
+                "error: `{named}`: resolves outside the file root `{}`",
+                repo.display()
+            )),
+            "{output}"
+        );
+    }
+    // A wider root lets it in.
+    let (code, output) = rolecall_in(
+        &repo,
+        &[
+            "plan",
+            "--format",
+            "markdown",
+            "-f",
+            "../outside",
+            "--file-root",
+            "..",
+        ],
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("outside-secret"), "{output}");
 }
 
 /// A file named as a policy may hold anything (credentials, say): what is

@@ -114,7 +114,7 @@ pub struct ManifestArgs {
         default_value = "manifests"
     )]
     pub files: Vec<PathBuf>,
-    /// Directory that policy files ({file: PATH}) must lie inside, symlinks followed
+    /// Directory that manifest files and policy files ({file: PATH}) must lie inside, symlinks followed
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub file_root: PathBuf,
 }

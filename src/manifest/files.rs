@@ -6,9 +6,10 @@
 //! not followed, so a link loop cannot make the walk endless. Only regular
 //! files are read: a named pipe would block forever and `/dev/zero` never ends.
 //! Reading caps the size and refuses binary or non-UTF-8 content before the
-//! YAML parser sees it. A policy file (`{file: ...}`) must also lie inside the
-//! file root once symlinks are followed, so a manifest cannot make rolecall
-//! read, and a plan show, a file from elsewhere on the machine.
+//! YAML parser sees it. Manifest files and policy files (`{file: ...}`) must
+//! also lie inside the file root once symlinks are followed, so a symlink in
+//! a pull request cannot make rolecall read, and a plan show, a file from
+//! elsewhere on the machine.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -95,11 +96,21 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
             walk(&path, found)?;
-        } else if is_manifest_name(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+        } else if is_manifest_name(&path) && (file_type.is_file() || is_file_link(&path)) {
+            // A link is read only through `confine` (see `read_file`), which
+            // also refuses one that points out of the file root, whether its
+            // target exists or not.
             found.push(path);
         }
     }
     Ok(())
+}
+
+/// Whether a symlink is one a walk reads: anything but a link to a
+/// directory, which is not followed (a link loop would make the walk
+/// endless). A dangling link is read, and refused, like any other.
+fn is_file_link(path: &Path) -> bool {
+    !std::fs::metadata(path).is_ok_and(|meta| meta.is_dir())
 }
 
 fn is_manifest_name(path: &Path) -> bool {
@@ -114,10 +125,18 @@ fn is_manifest_name(path: &Path) -> bool {
 /// judged by its deepest ancestor that does: whether a file exists outside
 /// the root is not rolecall's to tell (a pull request could probe with it).
 pub fn confine(path: &Path, root: &Path) -> Result<PathBuf, ReadError> {
+    confine_link(path, root, 0)
+}
+
+/// Links followed by hand at most (Linux's own limit), for dangling links.
+const MAX_LINKS: usize = 40;
+
+/// [`confine`], `links` dangling links deep.
+fn confine_link(path: &Path, root: &Path, links: usize) -> Result<PathBuf, ReadError> {
     let outside = || {
         ReadError {
         help: Some(
-            "policy files must lie inside the file root: the directory rolecall runs in, or the one `--file-root DIR` names"
+            "manifests and policy files must lie inside the file root: the directory rolecall runs in, or the one `--file-root DIR` names"
                 .into(),
         ),
         ..ReadError::new(format!(
@@ -130,6 +149,13 @@ pub fn confine(path: &Path, root: &Path) -> Result<PathBuf, ReadError> {
         Ok(real) if real.starts_with(root) => Ok(real),
         Ok(_) => Err(outside()),
         Err(e) => {
+            // A dangling link is judged by where it points, not where it is.
+            if links < MAX_LINKS
+                && let Ok(target) = std::fs::read_link(path)
+            {
+                let base = path.parent().unwrap_or(Path::new(""));
+                return confine_link(&base.join(target), root, links + 1);
+            }
             let deepest = path.ancestors().skip(1).find_map(|ancestor| {
                 let ancestor = if ancestor.as_os_str().is_empty() {
                     Path::new(".")

@@ -35,9 +35,10 @@ pub struct Loaded {
 }
 
 /// Loads and validates the manifests under `paths` (files or directories).
-/// Policy files (`{file: ...}`, relative to their manifest) must lie inside
-/// `file_root` once symlinks are followed; the command line passes the
-/// directory rolecall runs in unless `--file-root` names another.
+/// Manifest files, walked or named, and the policy files they name
+/// (`{file: ...}`, relative to their manifest) must lie inside `file_root`
+/// once symlinks are followed; the command line passes the directory
+/// rolecall runs in unless `--file-root` names another.
 ///
 /// On any error, returns every diagnostic (errors and warnings) in file and line order.
 pub fn load(paths: &[PathBuf], file_root: &Path) -> Result<Loaded, Diagnostics> {
@@ -152,7 +153,18 @@ fn read_file(path: &Path, root: &Path) -> FileResult {
             pos.unwrap_or(raw::Pos { line: 1, column: 1 }),
         ))
     };
-    let text = match files::read_text(path, files::MAX_MANIFEST_BYTES) {
+    // Read through the real path, the one found inside the root. Outside it,
+    // the file is named but not read, so nothing of it is ever quoted.
+    let real = match files::confine(path, root) {
+        Ok(real) => real,
+        Err(e) => {
+            let mut diagnostic =
+                Diagnostic::error(None, format!("`{}`: {}", path.display(), e.message));
+            diagnostic.help = e.help;
+            return FileResult::unread(diagnostic);
+        }
+    };
+    let text = match files::read_text(&real, files::MAX_MANIFEST_BYTES) {
         Ok(text) => text,
         Err(e) => {
             let mut diagnostic = Diagnostic::error(at(e.pos), e.message);
