@@ -11,7 +11,7 @@
 
 pub mod diff;
 pub mod ownership;
-mod quotas;
+mod refusals;
 pub mod render;
 pub mod saved;
 pub mod sequence;
@@ -282,7 +282,7 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
     let mut built = steps::build(desired, live, &comparison, options);
     let mut problems = comparison.problems;
     problems.extend(built.problems);
-    problems.extend(quotas::check(desired, live, &mut built.drafts));
+    problems.extend(refusals::check(desired, live, &mut built.drafts));
     if !problems.is_empty() {
         return Err(PlanError(problems));
     }
