@@ -1,7 +1,8 @@
 //! The real binary refuses, before any step, a plan the account makes
 //! certain to fail, saying why: account quotas (the whole account's count,
 //! with how to raise them), EC2's 50 tags per instance, trust policies
-//! naming roles that will not exist. Near a quota, creates wait for the
+//! naming roles that will not exist, policy ARNs the account cannot attach.
+//! Near a quota, creates wait for the
 //! deletes that make room, so such a plan applies cleanly.
 
 use std::path::PathBuf;
@@ -368,4 +369,83 @@ fn a_trust_update_naming_a_missing_role_is_refused() {
     // Once it exists, the update goes through.
     lab.outside_role("ghost");
     lab.run(&["apply", "--auto-approve"]).success();
+}
+
+/// A role of the lab stack with extra fields.
+fn role_with(name: &str, fields: &str) -> String {
+    format!("---\nkind: Role\nname: {name}\ntrust: ec2\n{fields}")
+}
+
+/// IAM refuses a policy ARN of another partition (InvalidInput) and a
+/// customer-managed policy the account does not hold, another account's
+/// included (NoSuchEntity); the emulated account holds none. The plan
+/// refuses them before any step, at the role, whether the role is created
+/// or updated, as a managed policy or as a permissions boundary.
+#[test]
+fn policy_arns_the_account_cannot_attach_are_refused_before_any_step() {
+    let manifest = format!(
+        "kind: Stack\nname: lab\n{}{}{}{}{}",
+        role_with(
+            "a",
+            "permissions_boundary: arn:aws:iam::123456789012:policy/NoSuchBoundary\n"
+        ),
+        role_with(
+            "b",
+            "managed_policies: [arn:aws-cn:iam::aws:policy/ReadOnlyAccess]\n"
+        ),
+        role_with(
+            "c",
+            "managed_policies: [arn:aws:iam::111122223333:policy/Shared]\n"
+        ),
+        role_with(
+            "d",
+            "permissions_boundary: arn:aws-us-gov:iam::123456789012:policy/B\n"
+        ),
+        role_with(
+            "e",
+            "managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n"
+        ),
+    );
+    let lab = Lab::new(&manifest);
+    // With no account yet, as with one: the emulated account's facts.
+    for _ in 0..2 {
+        let plan = lab.run(&["plan"]).code(1);
+        let text = stderr(&plan);
+        assert!(text.contains("cannot plan: 4 problems"), "{text}");
+        for expected in [
+            "manifests/stack.yaml:5:7: role/a: permissions boundary `arn:aws:iam::123456789012:policy/NoSuchBoundary` is a customer-managed policy and the account holds none (an emulated account cannot hold any yet): IAM refuses it (NoSuchEntity: Scope ARN: arn:aws:iam::123456789012:policy/NoSuchBoundary does not exist or is not attachable.)",
+            "manifests/stack.yaml:10:7: role/b: managed policy `arn:aws-cn:iam::aws:policy/ReadOnlyAccess` is in partition `aws-cn` and the account in `aws`: IAM refuses it (InvalidInput: ARN arn:aws-cn:iam::aws:policy/ReadOnlyAccess is not valid.)",
+            "manifests/stack.yaml:15:7: role/c: managed policy `arn:aws:iam::111122223333:policy/Shared` belongs to account 111122223333, not to this one (123456789012): IAM attaches only the account's own customer-managed policies (NoSuchEntity: Policy arn:aws:iam::111122223333:policy/Shared does not exist or is not attachable.)",
+            "manifests/stack.yaml:20:7: role/d: permissions boundary `arn:aws-us-gov:iam::123456789012:policy/B` is in partition `aws-us-gov` and the account in `aws`",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in {text}");
+        }
+        assert!(!text.contains("role/e"), "{text}");
+        lab.run(&["apply", "--auto-approve"]).code(1);
+        lab.run(&["emulator", "configure"]).success();
+        assert!(lab.role_names().is_empty(), "nothing applied");
+    }
+
+    // Added to a role that exists: PutRolePermissionsBoundary and
+    // AttachRolePolicy are judged as CreateRole is.
+    lab.write(&roles(&["a"]));
+    lab.run(&["apply", "--auto-approve"]).success();
+    lab.write(&format!(
+        "kind: Stack\nname: lab\n{}",
+        role_with(
+            "a",
+            "permissions_boundary: arn:aws:iam::123456789012:policy/NoSuchBoundary\nmanaged_policies: [arn:aws:iam::123456789012:policy/Mine]\n"
+        )
+    ));
+    let plan = lab.run(&["plan"]).code(1);
+    let text = stderr(&plan);
+    assert!(text.contains("cannot plan: 2 problems"), "{text}");
+    assert!(
+        text.contains("role/a: managed policy `arn:aws:iam::123456789012:policy/Mine` is a customer-managed policy and the account holds none"),
+        "{text}"
+    );
+    assert!(
+        text.contains("role/a: permissions boundary `arn:aws:iam::123456789012:policy/NoSuchBoundary` is a customer-managed policy"),
+        "{text}"
+    );
 }

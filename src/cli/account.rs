@@ -83,11 +83,10 @@ pub fn read(global: &GlobalArgs, force: bool) -> anyhow::Result<(Live, PlanOptio
             );
         }
         // The quotas too are those of the account `apply` would create.
-        let live = Live {
-            account_id: crate::emulator::DEFAULT_ACCOUNT_ID.to_string(),
-            quotas: (&crate::emulator::Quotas::default()).into(),
-            ..Live::default()
-        };
+        let live = crate::emulator::empty_account(
+            crate::emulator::DEFAULT_ACCOUNT_ID.to_string(),
+            &crate::emulator::Quotas::default(),
+        );
         // `open` would have made an emulated account, which launches lab instances.
         let options = PlanOptions {
             force,

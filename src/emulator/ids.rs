@@ -37,6 +37,9 @@ pub fn reservation_id() -> String {
     format!("r-{}", random_chars(HEX, 17))
 }
 
+/// The partition of every emulated account, as its ARNs name it.
+pub const PARTITION: &str = "aws";
+
 pub fn role_arn(account_id: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account_id}:role{path}{name}")
 }

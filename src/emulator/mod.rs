@@ -31,6 +31,7 @@ use crate::model::Live;
 pub use export::{
     AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
 };
+pub use snapshot::empty as empty_account;
 
 /// Account id of an account created without `--account-id`.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";

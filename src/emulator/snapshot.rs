@@ -11,6 +11,7 @@ use rusqlite::Connection;
 
 use super::Quotas;
 use super::ec2::{association_state, parse_state};
+use super::ids::PARTITION;
 use crate::model::{
     AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance,
     LiveInstanceProfile, LiveRole, PolicyDocument, Role, name_from_arn,
@@ -242,12 +243,24 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(stmt);
 
     Ok(Live {
-        account_id,
         roles: roles.into_map(|r| &r.role.name),
         profiles: profiles.into_map(|p| &p.profile.name),
         instances: instances.into_map(|i| &i.instance_id),
-        quotas: AccountQuotas::from(&quotas),
+        ..empty(account_id, &quotas)
     })
+}
+
+/// An emulated account that holds nothing yet, as the planner sees it.
+pub fn empty(account_id: String, quotas: &Quotas) -> Live {
+    Live {
+        account_id,
+        quotas: AccountQuotas::from(quotas),
+        partition: Some(PARTITION.to_string()),
+        // Customer-managed policies are not emulated (yet): an emulated
+        // account holds none, so it attaches none.
+        customer_policies: Some(Default::default()),
+        ..Live::default()
+    }
 }
 
 impl From<&Quotas> for AccountQuotas {

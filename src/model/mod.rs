@@ -243,6 +243,14 @@ pub struct Live {
     pub instances: BTreeMap<String, LiveInstance>,
     #[serde(default)]
     pub quotas: AccountQuotas,
+    /// The account's partition (`aws`, `aws-cn`, ...): IAM refuses a policy
+    /// ARN of another. `None`: unknown, not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// The ARNs of the customer-managed policies the account holds: IAM
+    /// attaches no other (nor another account's). `None`: unknown, not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_policies: Option<BTreeSet<String>>,
 }
 
 /// The account's quotas on what rolecall creates, as the backend reports

@@ -4,7 +4,7 @@
 //! - `diff`: attribute-level comparison (shared with drift detection);
 //! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
 //! - `steps`: which API calls each change needs and what they depend on;
-//! - `quotas`: what the account's limits and state make certain to fail;
+//! - `refusals`: what the account's limits and state make certain to fail;
 //! - `sequence`: fact-based dependencies and the deterministic order;
 //! - `render`: text, JSON, markdown, DOT;
 //! - `saved`: saved plans and their staleness check.

@@ -1,7 +1,9 @@
 //! Refuses, before any step runs, a plan that the account as read makes
 //! certain to fail: the account's role and instance-profile quotas, EC2's 50
-//! tags per instance, trust policies naming roles that will not exist. Where
-//! a quota fits only if creates wait for deletes, adds that order.
+//! tags per instance, trust policies naming roles that will not exist,
+//! policy ARNs the account cannot attach (another partition's, customer-managed
+//! policies it does not hold). Where a quota fits only if creates wait for
+//! deletes, adds that order.
 //!
 //! Everything here reads the drafts `steps` made (which call, on what), so
 //! the sequencing rules stay in one place; only near a quota does it add
@@ -19,6 +21,7 @@ use crate::model::{Desired, Live, MAX_TAGS, instance_key, role_key, split_role_a
 pub fn check(desired: &Desired, live: &Live, drafts: &mut [Draft]) -> Vec<Problem> {
     let mut problems = Vec::new();
     trusted_roles_exist(desired, live, drafts, &mut problems);
+    policy_arns(desired, live, drafts, &mut problems);
     instance_tags(desired, live, drafts, &mut problems);
     let mut taint = None;
     let mut rooms = 0;
@@ -289,6 +292,88 @@ fn instance_tags(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mu
             });
         }
     }
+}
+
+// ---- policy ARNs ---------------------------------------------------------------
+
+/// IAM refuses a managed policy or permissions boundary the account cannot
+/// attach: an ARN of another partition (InvalidInput), or a customer-managed
+/// policy the account does not hold, another account's included
+/// (NoSuchEntity). Only the ARNs the plan sends are judged; AWS-managed
+/// policies are the manifest validation's (`model::aws_policies`).
+fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut Vec<Problem>) {
+    if live.partition.is_none() && live.customer_policies.is_none() {
+        return;
+    }
+    let mut found = Vec::new();
+    for draft in drafts {
+        let (role, arn, boundary) = match &draft.call {
+            Call::AttachRolePolicy(r) => (&r.role_name, &r.policy_arn, false),
+            Call::PutRolePermissionsBoundary(r) => (&r.role_name, &r.permissions_boundary, true),
+            Call::CreateRole(r) => match &r.permissions_boundary {
+                Some(arn) => (&r.role_name, arn, true),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if let Some(message) = unattachable(live, arn, boundary) {
+            let key = role_key(role);
+            found.push(Problem {
+                location: desired.locations.get(&key).cloned(),
+                key,
+                message,
+            });
+        }
+    }
+    // In the order of the roles, as the manifests' readers think of them.
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    problems.extend(found);
+}
+
+/// Why IAM would refuse `arn` as a managed policy (or, `boundary`, as a
+/// permissions boundary) on this account, if it would.
+fn unattachable(live: &Live, arn: &str, boundary: bool) -> Option<String> {
+    let (what, refusal) = if boundary {
+        // IAM calls a boundary a "Scope ARN" in this message.
+        (
+            "permissions boundary",
+            format!("NoSuchEntity: Scope ARN: {arn} does not exist or is not attachable."),
+        )
+    } else {
+        (
+            "managed policy",
+            format!("NoSuchEntity: Policy {arn} does not exist or is not attachable."),
+        )
+    };
+    // `arn:PARTITION:iam::ACCOUNT:policy/...`, as manifest validation checked.
+    let mut fields = arn.splitn(6, ':');
+    let partition = fields.nth(1)?;
+    let owner = fields.nth(2)?;
+    if let Some(own) = &live.partition
+        && partition != own
+    {
+        return Some(format!(
+            "{what} `{arn}` is in partition `{partition}` and the account in `{own}`: IAM refuses it (InvalidInput: ARN {arn} is not valid.)"
+        ));
+    }
+    let held = live.customer_policies.as_ref()?;
+    if owner == "aws" || held.contains(arn) {
+        return None;
+    }
+    Some(if owner != live.account_id {
+        format!(
+            "{what} `{arn}` belongs to account {owner}, not to this one ({}): IAM attaches only the account's own customer-managed policies ({refusal})",
+            live.account_id
+        )
+    } else if held.is_empty() {
+        format!(
+            "{what} `{arn}` is a customer-managed policy and the account holds none (an emulated account cannot hold any yet): IAM refuses it ({refusal})"
+        )
+    } else {
+        format!(
+            "{what} `{arn}`: the account holds no customer-managed policy of that name: IAM refuses it ({refusal})"
+        )
+    })
 }
 
 // ---- trust policies ----------------------------------------------------------------

@@ -591,3 +591,43 @@ fn a_released_instance_keeps_its_profile_when_the_profile_is_replaced() {
         p.warnings
     );
 }
+
+#[test]
+fn customer_policies_are_checked_only_against_a_known_set() {
+    let mine = "arn:aws:iam::123456789012:policy/Mine";
+    let gone = "arn:aws:iam::123456789012:policy/Gone";
+    let mut d = desired();
+    let mut a = role("a");
+    a.managed_policies.insert(mine.into());
+    a.managed_policies.insert(gone.into());
+    a.permissions_boundary = Some(mine.into());
+    d.roles.insert("a".into(), a);
+    let unknown = Live {
+        account_id: "123456789012".into(),
+        ..Live::default()
+    };
+    assert!(
+        plan(&d, &unknown, options()).is_ok(),
+        "unknown: not checked"
+    );
+    let known = Live {
+        customer_policies: Some([mine.to_string()].into()),
+        partition: Some("aws".into()),
+        ..unknown
+    };
+    let problems = plan(&d, &known, options()).unwrap_err().0;
+    let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [format!(
+            "managed policy `{gone}`: the account holds no customer-managed policy of that name: IAM refuses it (NoSuchEntity: Policy {gone} does not exist or is not attachable.)"
+        )]
+    );
+    // Another partition is refused whatever the set.
+    let china = Live {
+        partition: Some("aws-cn".into()),
+        customer_policies: None,
+        ..known
+    };
+    assert_eq!(plan(&d, &china, options()).unwrap_err().0.len(), 3);
+}
