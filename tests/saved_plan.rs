@@ -187,6 +187,79 @@ fn an_edited_step_is_refused_and_nothing_runs() {
     );
 }
 
+/// A field rolecall does not write is refused wherever it is, named by its
+/// path, even where serde would ignore it (an extra `PolicyArn` in a
+/// TagRole's params changes nothing that runs, but the file is not the
+/// plan that was shown); so is a field rolecall writes, missing. Key order
+/// and layout are free.
+#[test]
+fn a_field_rolecall_does_not_write_is_refused_by_its_path() {
+    let lab = Lab::with_saved_tag_change();
+    let saved = lab.read_plan("plan.json");
+    let web = saved["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["resource"] == "role/web")
+        .unwrap();
+    let edits: [(&str, fn(&mut Value, usize), String); 5] = [
+        (
+            "params",
+            |plan, _| plan["steps"][0]["params"]["PolicyArn"] = json!(ADMIN),
+            "it holds `steps[0].params.PolicyArn`, which rolecall does not write".into(),
+        ),
+        (
+            "change",
+            |plan, web| plan["changes"][web]["note"] = json!("x"),
+            format!("it holds `changes[{web}].note`, which rolecall does not write"),
+        ),
+        (
+            "desired",
+            |plan, _| plan["desired"]["roles"]["web"]["admin"] = json!(true),
+            "it holds `desired.roles.web.admin`, which rolecall does not write".into(),
+        ),
+        (
+            "top",
+            |plan, _| plan["extra"] = json!({}),
+            "it holds `extra`, which rolecall does not write".into(),
+        ),
+        (
+            "default",
+            |plan, _| plan["steps"][0]["emulator_only"] = json!(false),
+            "it holds `steps[0].emulator_only`, which rolecall does not write".into(),
+        ),
+    ];
+    for (name, edit, expected) in edits {
+        let mut edited = saved.clone();
+        edit(&mut edited, web);
+        let file = format!("{name}.json");
+        lab.write_plan(&file, &edited);
+        let message = lab.refused(&file);
+        assert_eq!(
+            message,
+            format!("error: {file}: not a rolecall plan: {expected}\n"),
+            "{name}"
+        );
+        lab.assert_untouched();
+    }
+
+    // Compact, keys in another order: the same plan.
+    let mut reordered = serde_json::Map::new();
+    for (key, value) in saved.as_object().unwrap().iter().rev() {
+        reordered.insert(key.clone(), value.clone());
+    }
+    std::fs::write(
+        lab.path("compact.json"),
+        serde_json::to_string(&Value::Object(reordered)).unwrap(),
+    )
+    .unwrap();
+    lab.run(&["apply", "compact.json"]).success();
+    assert_eq!(
+        lab.cloud().snapshot().unwrap().roles["web"].role.tags["team"],
+        "webx"
+    );
+}
+
 #[test]
 fn an_edited_change_warning_summary_or_stack_is_refused() {
     let lab = Lab::with_saved_tag_change();
@@ -425,6 +498,22 @@ fn a_saved_lab_plan_that_launches_instances_applies() {
                 && s["params"]["InstanceId"] == "instance/lab-2"),
         "{saved}"
     );
+    // What rolecall writes, missing, is refused too: here the mark of a
+    // step only the emulated account can run.
+    let launch = steps
+        .iter()
+        .position(|s| s["operation"] == "RunInstances")
+        .unwrap();
+    assert_eq!(steps[launch]["emulator_only"], true);
+    let mut unmarked = saved.clone();
+    unmarked["steps"][launch]
+        .as_object_mut()
+        .unwrap()
+        .remove("emulator_only");
+    lab.write_plan("unmarked.json", &unmarked);
+    assert!(lab.refused("unmarked.json").contains(&format!(
+        "not a rolecall plan: it lacks `steps[{launch}].emulator_only`, which rolecall writes"
+    )));
     lab.run(&["apply", "plan.json"]).success();
     let live = lab.cloud().snapshot().unwrap();
     let profile_of = |name: &str| {

@@ -2,7 +2,9 @@
 //!
 //! A saved plan records what it was computed from: the desired state, the
 //! options that change steps, the account, and for every resource it touches a
-//! fingerprint of the live state. Applying re-reads the account, refuses the
+//! fingerprint of the live state. Reading refuses a file holding anything
+//! rolecall does not write (an unknown field anywhere, a written one missing).
+//! Applying re-reads the account, refuses the
 //! plan if any fingerprint changed (like Terraform's "Saved plan is stale"),
 //! then computes the plan again and refuses it unless the steps, changes,
 //! warnings and summary are the file's: what was shown is what runs.
@@ -574,7 +576,9 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
         path: path.to_path_buf(),
         message,
     };
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let file: Value = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    drop(text);
+    let mut plan = Plan::deserialize(&file).map_err(|e| invalid(e.to_string()))?;
     if plan.format_version != FORMAT_VERSION {
         return Err(invalid(format!(
             "format_version {} is not supported (this rolecall reads {FORMAT_VERSION})",
@@ -583,6 +587,9 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
     }
     if plan.account_id.is_none() || plan.desired.is_none() || plan.options.is_none() {
         return Err(not_sealed(path));
+    }
+    if let Some(difference) = not_as_written(&file, &mut plan) {
+        return Err(invalid(difference));
     }
     // Steps are numbered 1, 2, ... in order and depend on earlier ones only.
     for (index, step) in plan.steps.iter().enumerate() {
@@ -601,6 +608,87 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
         }
     }
     Ok(plan)
+}
+
+/// Where the file differs from the plan as rolecall writes it, if it does:
+/// a field rolecall does not write (a `PolicyArn` added to a step's params),
+/// one it writes missing, or a value written otherwise. Serde ignores
+/// unknown fields and fills in defaults, so a file can hold what no check
+/// after reading would see; comparing it with the plan serialised again
+/// (object keys in any order) sees everything.
+fn not_as_written(file: &Value, plan: &mut Plan) -> Option<String> {
+    let Value::Object(file) = file else {
+        return Some("it is not a JSON object".into());
+    };
+    // Steps and changes are compared one entry at a time: the whole plan as
+    // a second JSON tree would double the memory a large plan takes.
+    let steps = std::mem::take(&mut plan.steps);
+    let changes = std::mem::take(&mut plan.changes);
+    let rest = serde_json::to_value(&*plan);
+    plan.steps = steps;
+    plan.changes = changes;
+    let rest = match rest {
+        Ok(Value::Object(rest)) => rest,
+        Ok(_) => return Some("it cannot be written back as a plan".into()),
+        Err(e) => return Some(format!("it cannot be written back as a plan: {e}")),
+    };
+    for (key, value) in file {
+        let found = match key.as_str() {
+            "steps" => list_difference(key, value, &plan.steps),
+            "changes" => list_difference(key, value, &plan.changes),
+            _ => difference(key, Some(value), rest.get(key)),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    rest.iter()
+        .find(|(key, _)| !file.contains_key(*key))
+        .and_then(|(key, value)| difference(key, None, Some(value)))
+}
+
+/// [`difference`] for each entry of a list the plan was read from.
+fn list_difference<T: Serialize>(label: &str, file: &Value, list: &[T]) -> Option<String> {
+    let Value::Array(entries) = file else {
+        return Some(format!("`{label}` is not a list"));
+    };
+    // As many entries as the plan read from them.
+    entries
+        .iter()
+        .zip(list)
+        .enumerate()
+        .find_map(|(n, (entry, item))| {
+            let written = serde_json::to_value(item).ok();
+            difference(&format!("{label}[{n}]"), Some(entry), written.as_ref())
+        })
+}
+
+/// The first place, as a path (`steps[0].params.PolicyArn`), where the
+/// file's value differs from the value rolecall writes, and how.
+fn difference(path: &str, file: Option<&Value>, written: Option<&Value>) -> Option<String> {
+    if file == written {
+        return None;
+    }
+    match (file, written) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => a
+            .iter()
+            .find_map(|(key, value)| difference(&format!("{path}.{key}"), Some(value), b.get(key)))
+            .or_else(|| {
+                b.iter()
+                    .find(|(key, _)| !a.contains_key(*key))
+                    .and_then(|(key, value)| {
+                        difference(&format!("{path}.{key}"), None, Some(value))
+                    })
+            }),
+        (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(n, (x, y))| difference(&format!("{path}[{n}]"), Some(x), Some(y))),
+        (Some(_), None) => Some(format!("it holds `{path}`, which rolecall does not write")),
+        (None, Some(_)) => Some(format!("it lacks `{path}`, which rolecall writes")),
+        _ => Some(format!("`{path}` is not written as rolecall writes it")),
+    }
 }
 
 #[cfg(test)]
