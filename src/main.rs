@@ -15,15 +15,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(usage) => {
-            let _ = usage.print();
-            // clap exits 2 on a usage error, but 2 means "changes" or "drift"
-            // here: a broken cron line must not read as drift.
-            return if usage.use_stderr() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS // --help, --version
-            };
+        // clap exits 2 on a usage error, but 2 means "changes" or "drift"
+        // here: a broken cron line must not read as drift.
+        Err(usage) if usage.use_stderr() => {
+            cli::output::eprint_usage_error(&usage);
+            return ExitCode::FAILURE;
+        }
+        Err(help_or_version) => {
+            let _ = help_or_version.print();
+            return ExitCode::SUCCESS;
         }
     };
     match cli::run(cli) {

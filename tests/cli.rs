@@ -1315,6 +1315,57 @@ fn color_always_colours_error_and_warning_labels_never_keeps_them_plain() {
     );
 }
 
+/// A command line clap refuses prints as every other error: what it quotes
+/// of the arguments escaped (terminal escapes, bidi overrides), its label
+/// coloured as `--color` says, wherever `--color` stands.
+#[test]
+fn usage_errors_are_escaped_and_coloured_like_other_errors() {
+    use anstyle::AnsiColor::Red;
+    let lab = Lab::new();
+    let forged = "x\u{1b}[31my\u{202e}";
+    let plain = stderr(&lab.run(&["plan", "--format", forged]).code(1));
+    assert!(
+        plain.starts_with("error: invalid value 'x\\u{1b}[31my\\u{202e}' for '--format <FORMAT>'"),
+        "{plain:?}"
+    );
+    assert!(!plain.contains(['\u{1b}', '\u{202e}']), "{plain:?}");
+    for args in [
+        &["--color", "always", "plan", "--format", forged][..],
+        &["plan", "--bogus", "--color=always"],
+        &["--color", "never", "drift", "--color", "always", "--bogus"],
+    ] {
+        let coloured = stderr(&lab.run(args).code(1));
+        assert!(
+            coloured.starts_with(&painted("error", Red)),
+            "{args:?}: {coloured:?}"
+        );
+        assert!(!coloured.contains("\u{202e}"), "{args:?}: {coloured:?}");
+        // The only escape sequences are the label's.
+        assert_eq!(
+            coloured.matches('\u{1b}').count(),
+            3,
+            "{args:?}: {coloured:?}"
+        );
+    }
+    let never = stderr(
+        &lab.run(&["--color", "always", "--color", "never", "--bogus"])
+            .code(1),
+    );
+    assert!(
+        never.starts_with("error: unexpected argument '--bogus'"),
+        "{never:?}"
+    );
+    // Help and version are not errors: clap prints them, to stdout.
+    let help = lab.run(&["plan", "--help"]).success();
+    assert!(
+        stdout(&help).contains("Usage: rolecall plan"),
+        "{}",
+        stdout(&help)
+    );
+    assert_eq!(stderr(&help), "");
+    lab.run(&["--version"]).success();
+}
+
 /// A Name tag set outside rolecall reaches plans and drift reports: what it
 /// could forge output with (terminal escapes, bidi overrides) is escaped in
 /// every format people read, text and markdown.

@@ -8,13 +8,7 @@ use crate::manifest::Diagnostics;
 
 /// Applies `--color`, NO_COLOR and `-v/-q` for the whole process.
 pub fn init(global: &GlobalArgs) {
-    let choice = match global.color {
-        ColorChoice::Always => anstream::ColorChoice::Always,
-        ColorChoice::Never => anstream::ColorChoice::Never,
-        // anstream's Auto honours NO_COLOR, CLICOLOR and whether stdout is a terminal.
-        ColorChoice::Auto => anstream::ColorChoice::Auto,
-    };
-    choice.write_global();
+    let choice = set_color(global.color);
 
     let level = if global.quiet {
         "error"
@@ -51,6 +45,57 @@ pub fn init(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Applies `--color` (and NO_COLOR) for the whole process.
+fn set_color(color: ColorChoice) -> anstream::ColorChoice {
+    let choice = match color {
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+        // anstream's Auto honours NO_COLOR, CLICOLOR and whether stdout is a terminal.
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+    };
+    choice.write_global();
+    choice
+}
+
+/// Prints a command line clap refused as every other error prints: escaped
+/// (an argument may hold terminal escapes or bidi overrides), its `error:`
+/// label coloured as the `--color` given says. `--help` and `--version`
+/// are not errors: clap prints them.
+pub fn eprint_usage_error(error: &clap::Error) {
+    set_color(color_given(std::env::args_os().skip(1)));
+    // The same error again, from a command without styles, so its text has
+    // the arguments as given (clap's plain rendering would drop their escape
+    // sequences unseen) and no colour codes of clap's own.
+    let plain = <super::Cli as clap::CommandFactory>::command()
+        .styles(clap::builder::Styles::plain())
+        .try_get_matches()
+        .err()
+        .map_or_else(
+            || error.to_string(),
+            |plain| plain.render().ansi().to_string(),
+        );
+    eprint_line(plain.trim_end());
+}
+
+/// The last `--color WHEN` (or `--color=WHEN`) on a command line that does
+/// not parse as a whole, where it is still one; `auto` otherwise.
+fn color_given(args: impl Iterator<Item = std::ffi::OsString>) -> ColorChoice {
+    use clap::ValueEnum;
+    let mut color = ColorChoice::Auto;
+    let mut args = args.take_while(|arg| arg != "--");
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--color") => args.next(),
+            Some(arg) => arg.strip_prefix("--color=").map(Into::into),
+            None => None,
+        };
+        if let Some(found) = value.and_then(|v| ColorChoice::from_str(v.to_str()?, false).ok()) {
+            color = found;
+        }
+    }
+    color
 }
 
 /// Whether colour is on for stdout, after `--color` and NO_COLOR.
