@@ -415,3 +415,60 @@ fn every_subcommand_help_has_a_description_an_example_and_flag_help() {
         }
     }
 }
+
+/// Every numeric `configure` flag takes only what the account file can
+/// hold, and shows back exactly what it was given: a delay or call count
+/// past i64::MAX is refused, not stored as another number.
+#[test]
+fn configure_refuses_numbers_the_account_cannot_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["--propagation-delay-ms", "--associating-ms", "--fail-after"] {
+        rolecall(dir.path())
+            .args(["emulator", "configure", flag, "18446744073709551615"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "18446744073709551615 is not in 0..=9223372036854775807",
+            ));
+    }
+    assert!(!dir.path().join(".rolecall/account.db").exists());
+    let largest = [
+        ("--propagation-delay-ms", "9223372036854775807"),
+        ("--associating-ms", "9223372036854775807"),
+        ("--seed", "18446744073709551615"),
+        ("--max-roles", "4294967295"),
+        ("--max-instance-profiles", "4294967295"),
+    ];
+    let mut command = rolecall(dir.path());
+    command.args(["emulator", "configure"]);
+    for (flag, value) in largest {
+        command.args([flag, value]);
+    }
+    command.assert().success();
+    let shown = rolecall(dir.path())
+        .args(["emulator", "configure"])
+        .output()
+        .unwrap();
+    let settings: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        settings["faults"]["propagation_delay_ms"],
+        9223372036854775807u64
+    );
+    assert_eq!(settings["faults"]["associating_ms"], 9223372036854775807u64);
+    assert_eq!(settings["faults"]["seed"], u64::MAX);
+    assert_eq!(settings["quotas"]["max_roles"], u32::MAX);
+    assert_eq!(settings["quotas"]["max_instance_profiles"], u32::MAX);
+    // The largest call count is taken too.
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "configure",
+            "--fail-after",
+            "9223372036854775807",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pending: 0 of 9223372036854775807 calls made",
+        ));
+}

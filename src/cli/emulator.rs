@@ -473,10 +473,13 @@ pub enum EmulatorCommand {
 #[derive(Debug, Args)]
 pub struct ConfigureArgs {
     /// A new or changed instance profile stays invisible to EC2 for this long
-    #[arg(long, value_name = "MS")]
+    // The account stores these as SQLite integers (i64): a larger value
+    // would be stored as another. The seed is stored bit for bit, the
+    // quotas fit.
+    #[arg(long, value_name = "MS", value_parser = stored_u64())]
     pub propagation_delay_ms: Option<u64>,
     /// New associations stay `associating` for this long
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = stored_u64())]
     pub associating_ms: Option<u64>,
     /// Fraction of calls (0-1) answered Throttling / RequestLimitExceeded
     // Negative numbers parse, so the range check below answers, not clap's
@@ -484,7 +487,7 @@ pub struct ConfigureArgs {
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub throttle_rate: Option<f64>,
     /// The Nth call from now fails with ServiceFailure / InternalError (0: never)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = stored_u64())]
     pub fail_after: Option<u64>,
     /// Seed of the throttling dice
     #[arg(long, value_name = "S")]
@@ -501,6 +504,11 @@ pub struct ConfigureArgs {
     /// How long a change waits for an apply's lock on the account
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::apply::parse_duration)]
     pub lock_timeout: Duration,
+}
+
+/// A number the account file can hold: 0 to i64::MAX.
+fn stored_u64() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(..=i64::MAX as u64)
 }
 
 // -- value parsers (AWS CLI shorthand) ----------------------------------------
