@@ -282,4 +282,13 @@ fn rolecall_log_overrides_the_verbosity_and_empty_means_unset() {
     // A filter replaces -v/-q: here it keeps only errors.
     let filtered = logged("rolecall=error", &["-v", "destroy", "--auto-approve"]);
     assert_eq!(step_logs(&filtered), 0, "{filtered}");
+    // One that is not a filter is said once, even with -q, and -v/-q apply.
+    let warning = "warning: ROLECALL_LOG=\"[[[bad\" is not a log filter (invalid filter directive): \
+                   ignored, logs follow -v/-q (example: ROLECALL_LOG=rolecall=debug)\n";
+    let bad = logged("[[[bad", &["-v", "apply", "--auto-approve"]);
+    assert!(bad.starts_with(warning), "{bad}");
+    assert_eq!(bad.matches("ROLECALL_LOG").count(), 2, "once: {bad}");
+    assert!(step_logs(&bad) > 0, "-v still logs: {bad}");
+    let quiet = logged("[[[bad", &["-q", "destroy", "--auto-approve"]);
+    assert_eq!(quiet, warning);
 }

@@ -20,12 +20,7 @@ pub fn init(global: &GlobalArgs) {
             _ => "trace",
         }
     };
-    // ROLECALL_LOG (tracing's filter syntax) overrides -v/-q; set but empty,
-    // it is unset, not a filter that hides everything.
-    let filter = std::env::var("ROLECALL_LOG")
-        .ok()
-        .filter(|directives| !directives.trim().is_empty())
-        .and_then(|directives| tracing_subscriber::EnvFilter::try_new(directives).ok())
+    let filter = log_filter()
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(format!("rolecall={level}")));
     let stderr_colored = match choice {
         anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
@@ -45,6 +40,26 @@ pub fn init(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// The filter ROLECALL_LOG (tracing's filter syntax) sets, overriding
+/// -v/-q; set but empty, it is unset, not a filter that hides everything.
+/// One that is not a filter is said once, then -v/-q apply. (Said even with
+/// -q: the variable asks for logs, and a mistyped one must not be silent.)
+fn log_filter() -> Option<tracing_subscriber::EnvFilter> {
+    let problem = match std::env::var("ROLECALL_LOG") {
+        Err(std::env::VarError::NotPresent) => return None,
+        Ok(directives) if directives.trim().is_empty() => return None,
+        Ok(directives) => match tracing_subscriber::EnvFilter::try_new(&directives) {
+            Ok(filter) => return Some(filter),
+            Err(e) => format!("ROLECALL_LOG={directives:?} is not a log filter ({e})"),
+        },
+        Err(std::env::VarError::NotUnicode(_)) => "ROLECALL_LOG is not UTF-8 text".to_string(),
+    };
+    eprint_line(&format!(
+        "warning: {problem}: ignored, logs follow -v/-q (example: ROLECALL_LOG=rolecall=debug)"
+    ));
+    None
 }
 
 /// Applies `--color` (and NO_COLOR) for the whole process.
