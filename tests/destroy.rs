@@ -219,3 +219,67 @@ fn destroy_asks_its_own_question_and_anything_but_yes_changes_nothing() {
         text(&refused.stderr)
     );
 }
+
+/// The names in a directory and below it, sorted.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            names.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// With no account, destroy has nothing to destroy and import nothing to
+/// import from: neither creates an account, its lock or `.rolecall/`.
+#[test]
+fn destroy_and_import_without_an_account_create_nothing() {
+    let lab = Lab::new(STACK);
+    let before = tree(lab.dir.path());
+    let destroyed = ok(&lab.run(&["destroy", "--auto-approve"]));
+    assert_eq!(
+        destroyed,
+        format!(
+            "Nothing to destroy: there is no emulated account at {}, so stack `lab` owns nothing.\n",
+            lab.account().display()
+        )
+    );
+    let imported = lab.run(&["import", "--all-declared"]);
+    assert_eq!(imported.status.code(), Some(1));
+    assert_eq!(
+        text(&imported.stderr),
+        format!(
+            "error: nothing to import: there is no emulated account at {} (import adopts what an account already holds)\n",
+            lab.account().display()
+        )
+    );
+    assert_eq!(tree(lab.dir.path()), before);
+
+    // The default account, in `.rolecall/`, likewise; -q prints nothing.
+    for args in [
+        &["-q", "destroy", "--auto-approve"][..],
+        &["import", "--all-declared"],
+        &["import", "role/web"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .current_dir(lab.dir.path())
+            .env_remove("ROLECALL_ACCOUNT")
+            .args(args)
+            .output()
+            .unwrap();
+        let quiet = args[0] == "-q";
+        assert_eq!(output.status.success(), quiet, "{args:?}");
+        if quiet {
+            assert_eq!(text(&output.stdout), "");
+            assert_eq!(text(&output.stderr), "");
+        }
+        assert_eq!(tree(lab.dir.path()), before, "{args:?}");
+    }
+}

@@ -43,6 +43,13 @@ pub fn lock(global: &GlobalArgs, command: &str, timeout: Duration) -> anyhow::Re
     Ok(lock::acquire(&path, command, timeout)?)
 }
 
+/// Whether there is no account yet (no file, or an empty one), found
+/// without creating anything: destroy and import then have nothing to work
+/// on, and must not create an account, its lock or its directory.
+pub fn is_missing(global: &GlobalArgs) -> anyhow::Result<bool> {
+    Ok(Emulator::open_to_read(&global.account_path())?.is_none())
+}
+
 /// The account path, its directory created if it is the default one. Only
 /// `.rolecall/` is created on demand: a mistyped `--account` directory is an
 /// error (the emulator names it), not a new directory.

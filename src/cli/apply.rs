@@ -144,6 +144,17 @@ pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
 }
 
 pub fn run_destroy(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Outcome> {
+    if account::is_missing(global)? {
+        // The manifests are still checked: they name the stack.
+        let stack = account::load(global, &args.manifests)?.desired.stack;
+        if !global.quiet {
+            outln!(
+                "Nothing to destroy: there is no emulated account at {}, so stack `{stack}` owns nothing.",
+                global.account_path().display()
+            );
+        }
+        return Ok(Outcome::Clean);
+    }
     let _lock = take_lock(global, "rolecall destroy", &args.run)?;
     let (mut plan, _) = super::plan::compute(global, &args.manifests, args.force, true)?;
     plan.destroy = true;

@@ -262,6 +262,12 @@ fn release(cloud: &dyn Cloud, target: &Target) -> Result<(), CloudError> {
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Outcome> {
     let loaded = account::load(global, &args.manifests)?;
     let desired = loaded.desired;
+    if account::is_missing(global)? {
+        bail!(
+            "nothing to import: there is no emulated account at {} (import adopts what an account already holds)",
+            global.account_path().display()
+        );
+    }
     // Import writes: never beside a running apply.
     let _lock = account::lock(global, "rolecall import", args.lock_timeout)?;
     let cloud = account::open(global)?;
