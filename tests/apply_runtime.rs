@@ -179,6 +179,8 @@ fn the_first_signal_finishes_the_call_in_flight_and_stops_cleanly() {
             summary.contains(" steps done, ") && !summary.contains(" 0 not started"),
             "{summary}"
         );
+        // The sentence ends after the tally, not inside it.
+        assert!(summary.ends_with(" deleted)."), "{summary}");
         assert!(
             stderr.contains("run `rolecall apply` again to finish"),
             "{stderr}"

@@ -476,34 +476,37 @@ fn misbehaving_account_still_converges_with_retries_logged() {
 #[test]
 fn a_failed_step_skips_its_dependents_and_a_rerun_converges() {
     let lab = Lab::new();
-    // A customer policy the emulated account does not hold (validate cannot
-    // know): AttachRolePolicy fails for good (NoSuchEntity).
-    lab.edit(
-        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
-    );
+    // The first call fails (the plan cannot know), and is not retried.
+    lab.run(&["emulator", "configure", "--fail-after", "1"])
+        .success();
     let failed = lab
-        .run(&["apply", "-f", "manifests", "--auto-approve"])
+        .run(&[
+            "apply",
+            "-f",
+            "manifests",
+            "--auto-approve",
+            "--retry-timeout",
+            "0s",
+        ])
         .code(1);
     let message = stderr(&failed);
-    assert!(message.contains("apply failed:"), "{message}");
     assert!(
-        message.contains("AttachRolePolicy role/web: An error occurred (NoSuchEntity)"),
+        message.starts_with(
+            "error: apply failed: 9 steps done, 1 failed, 2 skipped (4 created, 0 updated, 0 replaced, 0 deleted)\n  \
+             failed:  step 1 CreateInstanceProfile instance-profile/batch: An error occurred (ServiceFailure)"
+        ),
         "{message}"
     );
-    // The web profile waits for its role's policies; the instance for the profile.
-    assert!(message.contains("skipped: step"), "{message}");
+    // The batch profile's role and tags wait for the profile.
     assert!(
-        message.contains("AddRoleToInstanceProfile instance-profile/web"),
+        message.contains(
+            "  skipped: step 4 AddRoleToInstanceProfile instance-profile/batch (after step 1)\n"
+        ),
         "{message}"
     );
     // Independent work still happened.
     let live = lab.cloud().snapshot().unwrap();
-    assert!(live.profiles["batch"].profile.role.as_deref() == Some("batch"));
-    lab.edit(
-        "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
-        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-    );
+    assert!(live.profiles["web"].profile.role.as_deref() == Some("web"));
     lab.run(&["apply", "-f", "manifests", "--auto-approve"])
         .success();
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
@@ -1468,4 +1471,64 @@ fn written_files_are_never_world_writable_and_keep_a_regular_files_mode() {
         run(command);
         assert_eq!(mode("out"), 0o600, "{command:?} onto a regular file");
     }
+}
+
+/// Summaries count steps in the singular too and end their sentence after
+/// the parentheses; a terminated instance declared by id is said to be
+/// perhaps terminated, not just missing.
+#[test]
+fn summaries_and_instance_errors_are_worded_as_sentences() {
+    let lab = Lab::new();
+    std::fs::remove_dir_all(lab.manifests()).unwrap();
+    std::fs::create_dir(lab.manifests()).unwrap();
+    let stack = lab.manifests().join("stack.yaml");
+    std::fs::write(
+        &stack,
+        "kind: Role\nname: a\ntrust: ec2\nmanaged_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n",
+    )
+    .unwrap();
+    // CreateRole, AttachRolePolicy (fails), TagRole (skipped).
+    lab.run(&["emulator", "configure", "--fail-after", "2"])
+        .success();
+    let failed = lab
+        .run(&["apply", "--auto-approve", "--retry-timeout", "0s"])
+        .code(1);
+    assert!(
+        stderr(&failed).starts_with(
+            "error: apply failed: 1 step done, 1 failed, 1 skipped (0 created, 0 updated, 0 replaced, 0 deleted)\n"
+        ),
+        "{}",
+        stderr(&failed)
+    );
+    let applied = lab.run(&["apply", "--auto-approve"]).success();
+    assert!(
+        stdout(&applied)
+            .ends_with("Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted.\n"),
+        "{}",
+        stdout(&applied)
+    );
+
+    let cloud = lab.cloud();
+    let launched = cloud
+        .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    let id = launched.instances[0].instance_id.clone();
+    cloud
+        .terminate_instances(&rolecall::cloud::ec2::TerminateInstancesRequest {
+            instance_ids: vec![id.clone()],
+        })
+        .unwrap();
+    std::fs::write(&stack, format!("kind: Instance\nid: {id}\nprofile: null\n")).unwrap();
+    let refused = lab.run(&["plan"]).code(1);
+    assert!(
+        stderr(&refused).contains(&format!(
+            "instance/{id}: no instance with id `{id}` exists in the account (it may have been terminated"
+        )),
+        "{}",
+        stderr(&refused)
+    );
 }

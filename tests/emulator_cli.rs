@@ -472,3 +472,24 @@ fn configure_refuses_numbers_the_account_cannot_hold() {
             "pending: 0 of 9223372036854775807 calls made",
         ));
 }
+
+/// A YAML error in an export names the file and the place once, without a
+/// second `error:` or the quoted lines of the parser's own rendering.
+#[test]
+fn an_export_that_is_not_yaml_is_one_line_naming_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, expected) in [
+        ("{\n", "line 1, column 1: unclosed bracket '{'"),
+        (
+            "format_version: 1\naccount_id: [x\n",
+            "line 2, column 13: expected string scalar",
+        ),
+    ] {
+        std::fs::write(dir.path().join("syn.yaml"), text).unwrap();
+        rolecall(dir.path())
+            .args(["emulator", "import", "syn.yaml"])
+            .assert()
+            .code(1)
+            .stderr(format!("error: syn.yaml: {expected}\n"));
+    }
+}

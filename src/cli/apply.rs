@@ -256,6 +256,11 @@ fn ask(verb: Verb) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `1 step`, `2 steps`.
+fn steps(n: usize) -> String {
+    format!("{n} step{}", if n == 1 { "" } else { "s" })
+}
+
 fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::Result<Outcome> {
     // A resource counts as applied when every one of its steps is done.
     // One pass over the steps, not one per change: plans run to 100,000s.
@@ -281,20 +286,20 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::R
     }
     let tally = match verb {
         Verb::Apply => format!(
-            "{} created, {} updated, {} replaced, {} deleted.",
+            "{} created, {} updated, {} replaced, {} deleted",
             counts[0], counts[1], counts[2], counts[3]
         ),
         Verb::Destroy => {
             let [deleted, released, terminated] =
                 render::removals(plan, |resource| !unfinished.contains(resource));
-            format!("{deleted} deleted, {released} released, {terminated} terminated.")
+            format!("{deleted} deleted, {released} released, {terminated} terminated")
         }
     };
     let command = verb.command();
     if report.stopped() {
         let mut message = format!(
-            "{command} interrupted: {} steps done, {} not started",
-            report.done(),
+            "{command} interrupted: {} done, {} not started",
+            steps(report.done()),
             report.not_started()
         );
         if report.failed() + report.skipped() > 0 {
@@ -305,21 +310,21 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::R
             ));
         }
         message.push_str(&format!(
-            " ({tally})\nEvery call made is complete: run `rolecall {command}` again to finish."
+            " ({tally}).\nEvery call made is complete: run `rolecall {command}` again to finish."
         ));
         return Err(interrupt::Interrupted(message).into());
     }
     if report.succeeded() {
         match verb {
             _ if quiet => {}
-            Verb::Apply => outln!("Apply complete: {tally}"),
-            Verb::Destroy => outln!("Destroy complete: {tally}"),
+            Verb::Apply => outln!("Apply complete: {tally}."),
+            Verb::Destroy => outln!("Destroy complete: {tally}."),
         }
         return Ok(Outcome::Clean);
     }
     let mut message = format!(
-        "{command} failed: {} steps done, {} failed, {} skipped ({tally})",
-        report.done(),
+        "{command} failed: {} done, {} failed, {} skipped ({tally})",
+        steps(report.done()),
         report.failed(),
         report.skipped()
     );

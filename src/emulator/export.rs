@@ -237,8 +237,18 @@ pub fn to_yaml(account: &AccountExport) -> Result<String, EmulatorError> {
     serde_saphyr::to_string(account).map_err(|e| EmulatorError::Yaml(e.to_string()))
 }
 
+/// Reads an export. An error is the parser's own message at its place
+/// (`line 3, column 5: ...`): the caller names the file. serde-saphyr's
+/// `Display` would add an `error:` of its own and the quoted lines.
 pub fn from_yaml(text: &str) -> Result<AccountExport, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::from_str(text).map_err(|error| {
+        let message = serde_saphyr::UserMessageFormatter.format_message(&error);
+        match error.location().filter(|at| at.line() > 0) {
+            Some(at) => format!("line {}, column {}: {message}", at.line(), at.column()),
+            None => message.into_owned(),
+        }
+    })
 }
 
 /// Writes `text` to `file` atomically: readers see the old file or the new one.

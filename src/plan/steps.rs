@@ -1029,7 +1029,9 @@ impl<'a> Builder<'a> {
             InstanceSelector::Id(id) => {
                 self.problem(
                     key,
-                    format!("no instance with id `{id}` exists in the account"),
+                    format!(
+                        "no instance with id `{id}` exists in the account (it may have been terminated: terminated instances are gone for rolecall); declare a running instance, or remove this one"
+                    ),
                 );
                 return;
             }
