@@ -1199,12 +1199,18 @@ fn quiet_apply_destroy_and_import_print_nothing_but_errors() {
 
     // A failed apply says why, -q or not.
     let lab = Lab::new();
-    lab.edit(
-        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
-    );
+    lab.run(&["emulator", "configure", "--fail-after", "1"])
+        .success();
     let failed = lab
-        .run(&["-q", "apply", "-f", "manifests", "--auto-approve"])
+        .run(&[
+            "-q",
+            "apply",
+            "-f",
+            "manifests",
+            "--auto-approve",
+            "--retry-timeout",
+            "0s",
+        ])
         .code(1);
     assert_eq!(stdout(&failed), "");
     assert!(

@@ -425,17 +425,16 @@ fn modified_reads_declared_then_account_in_json() {
 fn an_apply_that_failed_half_way_is_pending_not_modified() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
-    // A customer policy the emulated account does not hold (validate cannot
-    // know): AttachRolePolicy fails after CreateRole.
-    std::fs::write(
-        path.join("stack.yaml"),
-        MANIFEST.replace(
-            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-            "arn:aws:iam::123456789012:policy/NoSuchPolicyAnywhere",
-        ),
-    )
-    .unwrap();
-    rolecall(path, &["apply", "--auto-approve"]).code(1);
+    // The 4th call, AttachRolePolicy role/web (the first of the second
+    // wave), fails after CreateRole, and is not retried.
+    std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
+    emulator(path, &["configure", "--fail-after", "4"]);
+    let failed = rolecall(path, &["apply", "--auto-approve", "--retry-timeout", "0s"]).code(1);
+    assert!(
+        String::from_utf8_lossy(&failed.get_output().stderr)
+            .contains("failed:  step 4 AttachRolePolicy role/web"),
+        "{failed:?}"
+    );
     let json = rolecall(path, &["drift", "--format", "json"]).code(2);
     let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
     let classes: Vec<(&str, &str)> = report["entries"]

@@ -176,5 +176,8 @@ pub fn converged(desired: &Desired) -> Live {
         instances,
         // Unknown: a benchmark plans at sizes past any quota.
         quotas: Default::default(),
+        // Unknown too: not checked, as on a backend that cannot tell.
+        partition: None,
+        customer_policies: None,
     }
 }
