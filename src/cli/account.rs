@@ -45,9 +45,20 @@ pub fn lock(global: &GlobalArgs, command: &str, timeout: Duration) -> anyhow::Re
 
 /// Whether there is no account yet (no file, or an empty one), found
 /// without creating anything: destroy and import then have nothing to work
-/// on, and must not create an account, its lock or its directory.
+/// on, and must not create an account, its lock or its directory. A
+/// mistyped directory is refused all the same, as by every command that
+/// changes the account: only the default `.rolecall/` may be missing.
 pub fn is_missing(global: &GlobalArgs) -> anyhow::Result<bool> {
-    Ok(Emulator::open_to_read(&global.account_path())?.is_none())
+    let path = global.account_path();
+    if Emulator::open_to_read(&path)?.is_some() {
+        return Ok(false);
+    }
+    let default_directory_missing =
+        path == Path::new(DEFAULT_ACCOUNT) && path.parent().is_some_and(|dir| !dir.exists());
+    if !default_directory_missing {
+        Emulator::check_writable(&path)?;
+    }
+    Ok(true)
 }
 
 /// The account path, its directory created if it is the default one. Only
