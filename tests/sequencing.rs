@@ -430,3 +430,60 @@ fn a_profile_losing_its_role_under_an_unmanaged_instance_needs_force_and_warns_i
     rolecall(path, &["apply", "--auto-approve", "--force"]).success();
     rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
 }
+
+/// A warning about instances losing their credentials names only the
+/// instances that stay on the profile: one that moves to another profile
+/// in the same plan keeps its own.
+#[test]
+fn a_credential_gap_warning_names_only_the_instances_that_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let stack = |x_path: &str, a2_profile: &str| {
+        format!(
+            "{STACK}---\nkind: Role\nname: x\ntrust: ec2\npath: {x_path}\n{ROLE_B}---\nkind: InstanceProfile\nname: pa\nrole: x\n{PROFILE_B}\
+             ---\nkind: Instance\nname: a1\nprofile: pa\n---\nkind: Instance\nname: a2\nprofile: {a2_profile}\n"
+        )
+    };
+    std::fs::write(path.join("stack.yaml"), stack("/", "pa")).unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    // Role x is replaced (its path changes) while a2 moves to pb.
+    std::fs::write(path.join("stack.yaml"), stack("/new/", "pb")).unwrap();
+    let planned = rolecall(path, &["plan", "--format", "json"]).success();
+    let plan: serde_json::Value = serde_json::from_slice(&planned.get_output().stdout).unwrap();
+    let warnings: Vec<&str> = plan["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .filter(|w| w.contains("instance-profile/pa"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{plan}");
+    assert!(
+        warnings[0].starts_with(
+            "instance-profile/pa gets its role back after role/x is replaced: instances using it (instance/i-"
+        ) && warnings[0].contains(" (a1))")
+            && !warnings[0].contains("a2"),
+        "{}",
+        warnings[0]
+    );
+    // What makes it true: a2 leaves before pa's role does.
+    let operations: Vec<String> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["operation"].as_str().unwrap(),
+                s["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let at = |op: &str| operations.iter().position(|o| o.starts_with(op)).unwrap();
+    assert!(
+        at("ReplaceIamInstanceProfileAssociation a2") < at("RemoveRoleFromInstanceProfile"),
+        "{operations:?}"
+    );
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+}

@@ -50,6 +50,9 @@ struct Builder<'a> {
     instances_by_profile: HashMap<&'a str, Vec<&'a LiveInstance>>,
     /// Instances this plan handles itself (declared and managed, or released).
     handled_instances: HashSet<&'a str>,
+    /// Instances this plan takes off the profile they use (moved,
+    /// disassociated, terminated): a profile's loss of its role is not theirs.
+    leaving: HashSet<&'a str>,
     /// Replaced profiles and the instances disassociated from them and
     /// associated again with the new one (no credentials in between), as
     /// the warning names them.
@@ -86,6 +89,7 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         profiles_by_role,
         instances_by_profile,
         handled_instances: HashSet::new(),
+        leaving: HashSet::new(),
         reassociated: BTreeMap::new(),
         subjects: Subjects::default(),
     };
@@ -750,13 +754,13 @@ impl<'a> Builder<'a> {
         .provides(Fact::ProfileRoleRemoved(self.subject(profile)))
         .provides(Fact::RoleEmptied(self.subject(role)))
         .provides(Fact::AttributesUpdated(self.subject(&key)));
-        if self.deleted_profiles.contains(profile) {
-            // docs/design.md, "delete profile": disassociate instances before
-            // the role leaves a dying profile. Not an AWS rule, so a
-            // preference: when an instance moves to a profile holding this
-            // very role, recreated, it must yield.
-            draft = draft.prefers(Fact::ProfileUnused(self.subject(profile)));
-        }
+        // docs/design.md, "delete profile": disassociate instances before
+        // the role leaves a dying profile; and an instance leaving a profile
+        // that stays goes before the role does, so that only the instances
+        // staying on it go without credentials (as the plan's warning says).
+        // Not an AWS rule, so a preference: when an instance moves to a
+        // profile holding this very role, recreated, it must yield.
+        draft = draft.prefers(Fact::ProfileUnused(self.subject(profile)));
         let index = self.push(draft);
         self.removals.insert(pair, index);
         index
@@ -989,7 +993,8 @@ impl<'a> Builder<'a> {
     /// as it came: terminated (EC2 drops its association). Releasing it would
     /// leave an unowned instance under a declared name behind, which the next
     /// apply of the same manifests could only import.
-    fn terminate(&mut self, diff: &ResourceDiff, live: &LiveInstance) {
+    fn terminate(&mut self, diff: &ResourceDiff, live: &'a LiveInstance) {
+        self.leaving.insert(&live.instance_id);
         let mut draft = Draft::new(
             &diff.key,
             Call::TerminateInstances(TerminateInstancesRequest {
@@ -1008,7 +1013,7 @@ impl<'a> Builder<'a> {
 
     /// Takes an instance off a profile that is replaced and puts it back on
     /// the new one.
-    fn reassociate(&mut self, live: &LiveInstance, profile: &str) {
+    fn reassociate(&mut self, live: &'a LiveInstance, profile: &str) {
         self.disassociate(live);
         self.push_associate(live, profile);
         self.reassociated
@@ -1105,7 +1110,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Steps that give a managed instance its declared profile; returns whether any.
-    fn associate(&mut self, live: &LiveInstance, wanted: Option<&str>) -> bool {
+    fn associate(&mut self, live: &'a LiveInstance, wanted: Option<&str>) -> bool {
         let key = instance_key(&live.instance_id);
         let current = live.association.as_ref();
         match (current, wanted) {
@@ -1146,6 +1151,7 @@ impl<'a> Builder<'a> {
                     .provides(Fact::AttributesUpdated(self.subject(&key)));
                 let draft = self.ready_to_use(draft, profile);
                 self.push(draft);
+                self.leaving.insert(&live.instance_id);
                 true
             }
             (Some(_), Some(profile)) => {
@@ -1181,7 +1187,8 @@ impl<'a> Builder<'a> {
         draft
     }
 
-    fn disassociate(&mut self, live: &LiveInstance) {
+    fn disassociate(&mut self, live: &'a LiveInstance) {
+        self.leaving.insert(&live.instance_id);
         let Some(association) = &live.association else {
             return;
         };
@@ -1228,11 +1235,16 @@ impl<'a> Builder<'a> {
                 .join(", ")
         };
         for (profile, removed) in affected {
-            let users = self
+            // Only the instances that stay on it: one moving elsewhere (or
+            // terminated) does not depend on this profile's role.
+            let users: Vec<&LiveInstance> = self
                 .instances_by_profile
                 .get(profile.as_str())
-                .cloned()
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|i| !self.leaving.contains(i.instance_id.as_str()))
+                .collect();
             if users.is_empty() {
                 continue;
             }
