@@ -202,7 +202,9 @@ fn a_field_rolecall_does_not_write_is_refused_by_its_path() {
         .iter()
         .position(|c| c["resource"] == "role/web")
         .unwrap();
-    let edits: [(&str, fn(&mut Value, usize), String); 5] = [
+    // (file name, the edit given the index of role/web's change, the error)
+    type Edit = (&'static str, fn(&mut Value, usize), String);
+    let edits: [Edit; 5] = [
         (
             "params",
             |plan, _| plan["steps"][0]["params"]["PolicyArn"] = json!(ADMIN),
