@@ -88,15 +88,17 @@ fn apply_blocked_in_a_call(lab: &Lab) -> (Child, rusqlite::Connection) {
     // then apply routes the signals to itself and says so (at -vv).
     let deadline = Instant::now() + Duration::from_secs(60);
     let stderr = lab.manifests.with_file_name("stderr");
+    // Then it says (at -vv) that its first wave of calls goes out: those
+    // calls now wait for the lock (up to 5 s, SQLite's busy timeout in
+    // rolecall).
     while !std::fs::read_to_string(&stderr)
-        .is_ok_and(|text| text.contains("Ctrl-C or SIGTERM stops"))
+        .is_ok_and(|text| text.contains("Ctrl-C or SIGTERM stops") && text.contains("wave 1: "))
     {
         assert!(Instant::now() < deadline, "apply never got to its steps");
         std::thread::sleep(Duration::from_millis(5));
     }
-    // Its first wave of calls now waits for the lock (up to 5 s, SQLite's
-    // busy timeout in rolecall).
-    std::thread::sleep(Duration::from_millis(300));
+    // The wave's first call is now inside SQLite, waiting for the writer.
+    std::thread::sleep(Duration::from_millis(100));
     (child, writer)
 }
 

@@ -215,21 +215,29 @@ fn load(dir: &Path, name: &str, yaml: &str) -> Desired {
     }
 }
 
-/// As on an emulated account; `--force` only for destroy, which also frees
-/// the instances the change released from the profiles it deletes.
-fn options(desired: &Desired) -> PlanOptions {
+/// How a run plans: as on an emulated account, with or without `--force`.
+fn options(force: bool) -> PlanOptions {
     PlanOptions {
-        force: desired.resource_count() == 0,
+        force,
         launch_instances: true,
     }
+}
+
+/// Where a run goes: the manifests, and whether it is forced (`destroy
+/// --force` also frees the instances a change released from the profiles it
+/// deletes).
+struct Target {
+    desired: Desired,
+    force: bool,
 }
 
 /// Plans `desired` against the account and applies the plan's first `steps`
 /// steps with no retries, as `rolecall apply --auto-approve --retry-timeout
 /// 0s` does (and dies after them). `Err` only when no plan could be made.
-fn apply_once(cloud: &Emulator, desired: &Desired, steps: usize) -> Result<apply::Report, String> {
+fn apply_once(cloud: &Emulator, target: &Target, steps: usize) -> Result<apply::Report, String> {
     let live = cloud.snapshot().map_err(|e| e.to_string())?;
-    let mut plan = plan::plan(desired, &live, options(desired)).map_err(|e| e.to_string())?;
+    let mut plan =
+        plan::plan(&target.desired, &live, options(target.force)).map_err(|e| e.to_string())?;
     let all = plan.steps.len();
     plan.steps.truncate(steps);
     if plan.steps.len() < all {
@@ -263,7 +271,7 @@ fn failures(report: &apply::Report) -> Vec<String> {
 
 fn nothing_to_do(cloud: &Emulator, desired: &Desired) -> Result<(), String> {
     let live = cloud.snapshot().map_err(|e| e.to_string())?;
-    let plan = plan::plan(desired, &live, options(desired)).map_err(|e| e.to_string())?;
+    let plan = plan::plan(desired, &live, options(false)).map_err(|e| e.to_string())?;
     if plan.has_changes() {
         return Err(format!(
             "planning again is not clean:\n{}",
@@ -314,7 +322,7 @@ enum Interruption {
 fn sweep(
     dir: &Path,
     start: &AccountExport,
-    target: &Desired,
+    target: &Target,
     mode: fn(usize) -> Interruption,
     converged: impl Fn(&Emulator) -> Result<(), String>,
 ) -> usize {
@@ -400,11 +408,25 @@ fn nothing_owned(cloud: &Emulator) -> Result<(), String> {
 #[test]
 fn every_interrupted_apply_and_destroy_converges() {
     let dir = tempfile::tempdir().unwrap();
-    let before = load(dir.path(), "before.yaml", BEFORE);
-    let after = load(dir.path(), "after.yaml", AFTER);
-    let destroyed = Desired {
+    let before = Target {
+        desired: load(dir.path(), "before.yaml", BEFORE),
+        force: false,
+    };
+    let after = Target {
+        desired: load(dir.path(), "after.yaml", AFTER),
+        force: false,
+    };
+    let nothing = || Desired {
         stack: STACK.into(),
         ..Desired::default()
+    };
+    let destroy = Target {
+        desired: nothing(),
+        force: false,
+    };
+    let forced_destroy = Target {
+        desired: nothing(),
+        force: true,
     };
 
     // The account before the change: the stack applied, web-2 stopped.
@@ -414,7 +436,7 @@ fn every_interrupted_apply_and_destroy_converges() {
     }
     let report = apply_once(&base, &before, usize::MAX).unwrap();
     assert!(report.succeeded(), "{:?}", failures(&report));
-    nothing_to_do(&base, &before).unwrap();
+    nothing_to_do(&base, &before.desired).unwrap();
     let live = base.snapshot().unwrap();
     let web_2 = live
         .instances
@@ -430,7 +452,7 @@ fn every_interrupted_apply_and_destroy_converges() {
     // Every fault point of the change, failed call or killed process.
     let failed_call = |k| Interruption::FailedCall(k as u64);
     let points = sweep(dir.path(), &before_change, &after, failed_call, |cloud| {
-        nothing_to_do(cloud, &after)
+        nothing_to_do(cloud, &after.desired)
     });
     // The change makes dozens of calls: a sweep that stopped early tested nothing.
     assert!(points >= 50, "only {points} fault points");
@@ -439,11 +461,30 @@ fn every_interrupted_apply_and_destroy_converges() {
         &before_change,
         &after,
         Interruption::Killed,
-        |cloud| nothing_to_do(cloud, &after),
+        |cloud| nothing_to_do(cloud, &after.desired),
     );
     assert!(points >= 50, "only {points} kill points");
 
-    // Every fault point of destroying the changed stack.
+    // Every fault point of a plain destroy (no --force: it must converge
+    // without it), which releases the adopted instances.
+    let points = sweep(
+        dir.path(),
+        &before_change,
+        &destroy,
+        failed_call,
+        nothing_owned,
+    );
+    assert!(points >= 25, "only {points} fault points");
+    let points = sweep(
+        dir.path(),
+        &before_change,
+        &destroy,
+        Interruption::Killed,
+        nothing_owned,
+    );
+    assert!(points >= 25, "only {points} kill points");
+
+    // Every fault point of destroying the changed stack, with --force.
     let (changed, _) = restore(dir.path(), "changed.db", &before_change);
     let report = apply_once(&changed, &after, usize::MAX).unwrap();
     assert!(report.succeeded(), "{:?}", failures(&report));
@@ -451,7 +492,7 @@ fn every_interrupted_apply_and_destroy_converges() {
     let points = sweep(
         dir.path(),
         &after_change,
-        &destroyed,
+        &forced_destroy,
         failed_call,
         nothing_owned,
     );
@@ -459,7 +500,7 @@ fn every_interrupted_apply_and_destroy_converges() {
     let points = sweep(
         dir.path(),
         &after_change,
-        &destroyed,
+        &forced_destroy,
         Interruption::Killed,
         nothing_owned,
     );

@@ -371,6 +371,27 @@ fn a_trust_update_naming_a_missing_role_is_refused() {
     lab.run(&["apply", "--auto-approve"]).success();
 }
 
+#[test]
+fn a_trust_naming_a_role_the_plan_deletes_is_refused() {
+    // `a` trusts `x`; both are the stack's.
+    let lab = Lab::new(&format!(
+        "kind: Stack\nname: lab\n---\nkind: Role\nname: x\ntrust: ec2\n{}",
+        trusting("a", "x")
+    ));
+    lab.run(&["apply", "--auto-approve"]).success();
+    // `x` leaves the manifests, so the plan deletes it, while `a` (its trust
+    // unchanged, not sent) still names it.
+    lab.write(&format!("kind: Stack\nname: lab\n{}", trusting("a", "x")));
+    let plan = lab.run(&["plan"]).code(1);
+    assert!(
+        stderr(&plan).contains("manifests/stack.yaml:5:7: role/a: the trust policy names `arn:aws:iam::123456789012:role/x`, a role this plan deletes"),
+        "{}",
+        stderr(&plan)
+    );
+    // Nothing was deleted.
+    assert!(lab.cloud().snapshot().unwrap().roles.contains_key("x"));
+}
+
 /// A role of the lab stack with extra fields.
 fn role_with(name: &str, fields: &str) -> String {
     format!("---\nkind: Role\nname: {name}\ntrust: ec2\n{fields}")

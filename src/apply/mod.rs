@@ -212,6 +212,7 @@ pub fn execute(
     let mut first_attempt: Vec<Option<Instant>> = vec![None; steps.len()];
 
     let mut stopped = false;
+    let mut waves = 0usize;
     loop {
         if options.stop.requested() {
             stopped = true;
@@ -252,6 +253,10 @@ pub fn execute(
             .iter()
             .map(|&i| with_launched_ids(&steps[i].call, &launched))
             .collect();
+        waves += 1;
+        // Said before the calls go out: a test (and a user at -vv) can tell
+        // that apply is inside a wave, not still planning.
+        tracing::debug!("wave {waves}: {} calls", calls.len());
         let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
         for (&i, result) in wave.iter().zip(results) {
             let step = &steps[i];

@@ -296,15 +296,42 @@ pub fn instance_key(id_or_name: &str) -> String {
 
 /// A resource as people read it: its key and, for an instance whose key does
 /// not already say it, its Name tag: `instance/i-0abc… (web-1)`. Keys stay
-/// the machine handle; this is for text meant to be read.
+/// the machine handle; this is for text meant to be read, so it is one line
+/// whatever the account holds: a Name tag with a line break (anyone may tag
+/// an instance) must not start a line of its own in a plan or a report.
 pub fn resource_title(key: &str, name: Option<&str>) -> String {
-    match name {
+    let title = match name {
         Some(name) if key.strip_prefix("instance/") != Some(name) => format!("{key} ({name})"),
         _ => key.to_string(),
-    }
+    };
+    crate::printable::printable_line(title).to_string()
 }
 
 /// Profile name from an instance-profile ARN (`arn:aws:iam::1:instance-profile/path/NAME`).
 pub fn name_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resource_title;
+
+    #[test]
+    fn a_title_is_one_line_whatever_the_name_tag_holds() {
+        assert_eq!(
+            resource_title("instance/i-0abc", Some("web-1")),
+            "instance/i-0abc (web-1)"
+        );
+        // Anyone may tag an instance: a line break or an escape sequence in
+        // its Name must not forge the next line of a plan or a report.
+        let forged = resource_title("instance/i-0abc", Some("x)\n+ role/evil\u{1b}[2K"));
+        assert!(
+            !forged.contains('\n') && !forged.contains('\u{1b}'),
+            "{forged}"
+        );
+        assert_eq!(
+            resource_title("instance/web-1", Some("web-1")),
+            "instance/web-1"
+        );
+    }
 }

@@ -403,9 +403,9 @@ fn trusted_roles_exist(
     if named.is_empty() {
         return;
     }
-    // Only a trust policy the plan sends is judged: created, or updated.
     let mut created = HashSet::new();
     let mut sent = HashSet::new();
+    let mut deleted = HashSet::new();
     for draft in drafts {
         match &draft.call {
             Call::CreateRole(r) => {
@@ -415,11 +415,34 @@ fn trusted_roles_exist(
             Call::UpdateAssumeRolePolicy(r) => {
                 sent.insert(r.role_name.as_str());
             }
+            Call::DeleteRole(r) => {
+                deleted.insert(r.role_name.as_str());
+            }
             _ => {}
         }
     }
-    named.retain(|(name, ..)| sent.contains(name));
     let mut found = Vec::new();
+    // A role the plan deletes (and does not create again) is refused as a
+    // principal whether or not the trust is sent: sent after the delete, IAM
+    // refuses it; kept, IAM rewrites the principal to the deleted role's
+    // unique id, which no apply can turn back into the ARN.
+    for (name, arn, _, target) in &named {
+        if deleted.contains(target) && !created.contains(target) {
+            let key = role_key(name);
+            found.push(Problem {
+                location: desired.locations.get(&key).cloned(),
+                key,
+                message: format!(
+                    "the trust policy names `{arn}`, a role this plan deletes: IAM refuses a trust naming a role that does not exist (MalformedPolicyDocument: Invalid principal in policy), and turns the principal of a trust it already holds into the deleted role's unique id; declare the role, or take it out of the trust"
+                ),
+            });
+        }
+    }
+    // Otherwise only a trust policy the plan sends is judged: created, or
+    // updated.
+    named.retain(|(name, _, _, target)| {
+        sent.contains(name) && !(deleted.contains(target) && !created.contains(target))
+    });
     // Roles created by the plan, and the created roles their trust names.
     let mut waits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, arn, path, target) in named {
