@@ -133,9 +133,7 @@ fn aws_operation(subcommand: &str) -> Option<String> {
                 .unwrap_or_default()
         })
         .collect();
-    crate::cloud::OPERATIONS
-        .contains(&pascal.as_str())
-        .then_some(pascal)
+    crate::cloud::Operation::named(&pascal).map(|op| op.name.to_string())
 }
 
 /// Gives a subcommand its description, example and flag help from the tables.
@@ -846,7 +844,7 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
         // Out-of-band calls take no lock: they play another actor changing
         // the account, as anyone may on AWS while an apply runs.
         Ok(call) => {
-            let emulator = if crate::emulator::is_read_only(call.operation()) {
+            let emulator = if call.descriptor().access == crate::cloud::Access::Read {
                 open_to_read(global, account_id)?
             } else {
                 account::open_emulator(global, account_id)?
