@@ -102,7 +102,7 @@ error_codes! {
     InternalFailure = "InternalFailure", retryable: true;
     RequestTimeout = "RequestTimeout", retryable: true;
     RequestTimeoutException = "RequestTimeoutException", retryable: true;
-    // Authentication and authorisation (docs: aws-wire.md beside the design):
+    // Authentication and authorisation (SigV4 checks, IAM's and EC2's 403s):
     // a retry with the same credentials fails the same way.
     AccessDenied = "AccessDenied", retryable: false;
     AccessDeniedException = "AccessDeniedException", retryable: false;
