@@ -64,7 +64,7 @@ const OTHER_HELP: &[(&str, &str, &str)] = &[
 
 /// Every subcommand's name, one-line description and example arguments, in
 /// the order of [`EmulatorCommand`]: the operations, from the operation
-/// table, then [`OTHER_HELP`]. The example is `rolecall emulator NAME
+/// table, then `OTHER_HELP`. The example is `rolecall emulator NAME
 /// ARGUMENTS`; a test parses each one, so it is written without quotes.
 pub const SUBCOMMAND_HELP: SubcommandHelp = SubcommandHelp(());
 

@@ -6,7 +6,7 @@
 //! A plan step carries a [`Call`]: the operation and its AWS parameters, which
 //! is both what the JSON plan prints and what apply invokes.
 //!
-//! Every operation is declared once, in the table of [`with_operations!`]:
+//! Every operation is declared once, in the table of [`crate::with_operations!`]:
 //! the trait methods, [`Call`] and its dispatch, the [`Operation`]
 //! descriptors ([`OPERATIONS`], [`operations`]), the emulator's `impl Cloud`
 //! and the `rolecall emulator` verbs are generated from it. Lab operations
