@@ -525,7 +525,7 @@ proptest! {
         for (step, op) in ops.iter().enumerate() {
             let Some(expected) = model.expect(op) else { continue };
             let (got, instance, association) = call(&cloud, &model, op);
-            prop_assert_eq!(got, expected, "step {} {:?}", step, op);
+            prop_assert_eq!(&got, &expected, "step {} {:?}", step, op);
             if got.is_ok() {
                 model.apply(op, instance, association);
             }

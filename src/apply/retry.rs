@@ -18,7 +18,7 @@ pub fn is_retryable(call: &Call, error: &CloudError, after: &[&Call]) -> bool {
     if error.retryable {
         return true;
     }
-    match (call, error.code) {
+    match (call, &error.code) {
         (
             Call::AssociateIamInstanceProfile(_)
             | Call::ReplaceIamInstanceProfileAssociation(_)

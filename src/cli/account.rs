@@ -155,11 +155,11 @@ pub fn snapshot(cloud: &dyn Cloud) -> anyhow::Result<Live> {
     cloud.snapshot().context("reading the account")
 }
 
-/// What a plan against this account may do: launching declared instances is
-/// for emulated accounts only.
+/// What a plan against this account may do: launching declared instances
+/// needs an account with a lab (an emulated one).
 pub fn plan_options(cloud: &dyn Cloud, force: bool) -> PlanOptions {
     PlanOptions {
         force,
-        launch_instances: cloud.launches_declared_instances(),
+        launch_instances: cloud.lab().is_some(),
     }
 }

@@ -1,21 +1,27 @@
 //! `rolecall emulator …`: one API call against the emulated account, named
 //! and flagged as the AWS CLI names them, plus configure, export and import.
 //!
-//! Every operation is turned into a [`Call`] and run with [`Call::invoke`]:
-//! the same path a plan step takes. Output is the AWS-shaped JSON response
-//! (nothing for empty responses); an AWS error propagates as a [`CloudError`],
-//! which `main` prints in the AWS CLI's form.
+//! The operation verbs are generated from the operation table
+//! (`crate::with_operations!`, read through [`OPERATIONS`]): each verb is
+//! the AWS CLI's name of the operation, its flags the request's members
+//! ([`Operation::parameters`]), its help the table's `about` and `example`.
+//! Every verb is turned into a [`Call`] and run with [`Call::invoke`]: the
+//! same path a plan step takes. Output is the AWS-shaped JSON response
+//! (nothing for empty responses); an AWS error propagates as a
+//! [`crate::cloud::CloudError`], which `main` prints in the AWS CLI's form.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::cloud::ec2::*;
 use crate::cloud::iam::*;
-use crate::cloud::{Call, Cloud};
+use crate::cloud::{Access, Call, Cloud, Field, Kind, OPERATIONS, Operation, operations};
 use crate::emulator::{CheckedExport, Emulator, FailAfter, Faults, Quotas};
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Subcommand};
+use serde_json::Value;
 
 use super::{GlobalArgs, Outcome, account};
 
@@ -44,116 +50,107 @@ pub struct EmulatorArgs {
     pub command: EmulatorCommand,
 }
 
-// -- help: one table for every subcommand ------------------------------------
+// -- help ----------------------------------------------------------------------
 
-/// Every subcommand's one-line description and example arguments, in the
-/// order of [`EmulatorCommand`]. The example is `rolecall emulator NAME
-/// ARGUMENTS`; a test parses each one, so it is written without quotes.
+/// The subcommands that are not API operations: name, description and
+/// example arguments, in their order after the operations.
 #[rustfmt::skip]
-pub const SUBCOMMAND_HELP: &[(&str, &str, &str)] = &[
-    ("create-role", "Create a role that the principals in its trust policy may assume", "--role-name web --assume-role-policy-document file://trust.json"),
-    ("get-role", "Show a role, with its tags and permissions boundary", "--role-name web"),
-    ("delete-role", "Delete a role that is in no instance profile and has no policy", "--role-name web"),
-    ("update-role", "Change a role's description or maximum session duration", "--role-name web --max-session-duration 7200 --description web-tier"),
-    ("update-assume-role-policy", "Replace a role's trust policy", "--role-name web --policy-document file://trust.json"),
-    ("put-role-permissions-boundary", "Set a role's permissions boundary", "--role-name web --permissions-boundary arn:aws:iam::aws:policy/PowerUserAccess"),
-    ("delete-role-permissions-boundary", "Remove a role's permissions boundary", "--role-name web"),
-    ("attach-role-policy", "Attach an AWS-managed policy to a role, 10 at most", "--role-name web --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
-    ("detach-role-policy", "Detach a managed policy from a role", "--role-name web --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
-    ("put-role-policy", "Add or replace an inline policy of a role", "--role-name web --policy-name read-assets --policy-document file://read-assets.json"),
-    ("get-role-policy", "Show an inline policy of a role, URL-encoded as IAM returns it", "--role-name web --policy-name read-assets"),
-    ("delete-role-policy", "Delete an inline policy of a role", "--role-name web --policy-name read-assets"),
-    ("list-role-policies", "List the names of a role's inline policies", "--role-name web"),
-    ("list-attached-role-policies", "List the managed policies attached to a role", "--role-name web"),
-    ("list-roles", "List roles under a path, a page at a time", "--path-prefix /apps/ --max-items 50"),
-    ("tag-role", "Add or overwrite tags of a role; keys ignore case", "--role-name web --tags Key=team,Value=web Key=env,Value=prod"),
-    ("untag-role", "Remove tags from a role", "--role-name web --tag-keys team env"),
-    ("list-role-tags", "List a role's tags", "--role-name web"),
-    ("create-instance-profile", "Create an instance profile, holding no role yet", "--instance-profile-name web --tags Key=team,Value=web"),
-    ("get-instance-profile", "Show an instance profile, with its role and tags", "--instance-profile-name web"),
-    ("delete-instance-profile", "Delete an instance profile that holds no role", "--instance-profile-name web"),
-    ("add-role-to-instance-profile", "Put a role in an instance profile; one role per profile", "--instance-profile-name web --role-name web"),
-    ("remove-role-from-instance-profile", "Take the role out of an instance profile", "--instance-profile-name web --role-name web"),
-    ("list-instance-profiles", "List instance profiles under a path, a page at a time", "--path-prefix / --max-items 50"),
-    ("list-instance-profiles-for-role", "List the instance profiles that hold a role", "--role-name web"),
-    ("tag-instance-profile", "Add or overwrite tags of an instance profile; keys are case-sensitive", "--instance-profile-name web --tags Key=team,Value=web"),
-    ("untag-instance-profile", "Remove tags from an instance profile", "--instance-profile-name web --tag-keys team"),
-    ("list-instance-profile-tags", "List an instance profile's tags", "--instance-profile-name web"),
-    ("run-instances", "Launch running instances tagged with a Name; emulator only, rolecall never launches on AWS", "--name web-1 --count 2 --iam-instance-profile Name=web"),
-    ("terminate-instances", "Terminate instances; their associations end", "--instance-ids i-0123456789abcdef0"),
-    ("stop-instances", "Stop instances; their associations stay", "--instance-ids i-0123456789abcdef0"),
-    ("start-instances", "Start stopped instances", "--instance-ids i-0123456789abcdef0"),
-    ("describe-instances", "Show instances, filtered, a page at a time", "--filters Name=tag:Name,Values=web-1"),
-    ("create-tags", "Add or overwrite tags of instances, 50 at most per instance", "--resources i-0123456789abcdef0 --tags Key=env,Value=prod"),
-    ("delete-tags", "Remove tags from instances", "--resources i-0123456789abcdef0 --tags Key=env"),
-    ("associate-iam-instance-profile", "Give an instance that has none an instance profile", "--instance-id i-0123456789abcdef0 --iam-instance-profile Name=web"),
-    ("disassociate-iam-instance-profile", "Take an instance profile away from its instance", "--association-id iip-assoc-0123456789abcdef0"),
-    ("replace-iam-instance-profile-association", "Switch a running instance to another instance profile without a gap", "--association-id iip-assoc-0123456789abcdef0 --iam-instance-profile Name=api"),
-    ("describe-iam-instance-profile-associations", "Show instance-profile associations, filtered, a page at a time", "--filters Name=instance-id,Values=i-0123456789abcdef0"),
+const OTHER_HELP: &[(&str, &str, &str)] = &[
     ("configure", "Make the account misbehave (or, with no flags, show how it does)", "--propagation-delay-ms 2000 --throttle-rate 0.05 --seed 1"),
     ("export", "Write the whole account as YAML (sorted, deterministic)", "lab.yaml"),
     ("import", "Replace the whole account with a YAML export (checked first; on error nothing changes)", "lab.yaml"),
     ("stress", "Create roles in a loop, printing each one that succeeded (crash tests)", "--calls 5000 --prefix load"),
 ];
 
-/// Help of the flags several operations share, by argument id. A flag's own
-/// doc comment, where it has one, says more and wins.
-#[rustfmt::skip]
-const FLAG_HELP: &[(&str, &str)] = &[
-    ("role_name", "Name of the role (IAM matches it ignoring case)"),
-    ("instance_profile_name", "Name of the instance profile (IAM matches it ignoring case)"),
-    ("policy_arn", "ARN of a managed policy, e.g. arn:aws:iam::aws:policy/ReadOnlyAccess"),
-    ("policy_name", "Name of the inline policy"),
-    ("path", "Path, e.g. /apps/ (default /); part of the ARN"),
-    ("description", "Description of the role (up to 1000 characters)"),
-    ("max_session_duration", "Longest session, in seconds (3600-43200; default 3600)"),
-    ("permissions_boundary", "ARN of the managed policy used as permissions boundary"),
-    ("tags", "Tags as Key=k,Value=v (repeatable)"),
-    ("tag_keys", "Keys of the tags to remove (absent keys are ignored)"),
-    ("instance_ids", "Instance ids (i-...)"),
-    ("instance_id", "The instance's id (i-...)"),
-    ("resources", "Ids of the instances (i-...)"),
-    ("association_id", "The association's id (iip-assoc-...)"),
-    ("association_ids", "Only these associations (iip-assoc-...)"),
-    ("image_id", "AMI id (any; the emulator runs no image)"),
-    ("instance_type", "Instance type (default t3.micro)"),
-    ("max_results", "Most items per page (5-1000)"),
-    ("next_token", "Where to continue: the NextToken of the previous page"),
-];
+/// Every subcommand's name, one-line description and example arguments, in
+/// the order of [`EmulatorCommand`]: the operations, from the operation
+/// table, then `OTHER_HELP`. The example is `rolecall emulator NAME
+/// ARGUMENTS`; a test parses each one, so it is written without quotes.
+pub const SUBCOMMAND_HELP: SubcommandHelp = SubcommandHelp(());
 
-/// The operation's AWS name (`create-role` -> `CreateRole`), if it is one.
-fn aws_operation(subcommand: &str) -> Option<String> {
-    let pascal: String = subcommand
-        .split('-')
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    crate::cloud::OPERATIONS
-        .contains(&pascal.as_str())
-        .then_some(pascal)
+/// The list [`SUBCOMMAND_HELP`] names (built once, from the table).
+#[derive(Debug, Clone, Copy)]
+pub struct SubcommandHelp(());
+
+type HelpRow = (&'static str, &'static str, &'static str);
+
+static ALL_HELP: LazyLock<Vec<HelpRow>> = LazyLock::new(|| {
+    OPERATIONS
+        .iter()
+        .map(|op| (op.verb, op.about, op.example))
+        .chain(OTHER_HELP.iter().copied())
+        .collect()
+});
+
+impl SubcommandHelp {
+    pub fn iter(self) -> std::slice::Iter<'static, HelpRow> {
+        ALL_HELP.iter()
+    }
 }
 
-/// Gives a subcommand its description, example and flag help from the tables.
-fn describe_subcommand(command: clap::Command) -> clap::Command {
-    let command = command.mut_args(|arg| {
-        let shared = FLAG_HELP
+impl IntoIterator for SubcommandHelp {
+    type Item = &'static HelpRow;
+    type IntoIter = std::slice::Iter<'static, HelpRow>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// What each request parameter means, by AWS's name, for the flags of the
+/// operation verbs. A parameter means the same in every operation (AWS
+/// documents it once per shape member), so it is described once here; an
+/// `Operation.Parameter` entry says more for one operation and wins. A
+/// parameter with no entry leaves its flag without help, which a test
+/// catches.
+#[rustfmt::skip]
+const PARAMETER_HELP: &[(&str, &str)] = &[
+    ("RoleName", "Name of the role (IAM matches it ignoring case)"),
+    ("InstanceProfileName", "Name of the instance profile (IAM matches it ignoring case)"),
+    ("AssumeRolePolicyDocument", "Trust policy JSON, or file://PATH"),
+    ("PolicyDocument", "Policy JSON, or file://PATH"),
+    ("UpdateAssumeRolePolicy.PolicyDocument", "Trust policy JSON, or file://PATH"),
+    ("PolicyArn", "ARN of a managed policy, e.g. arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    ("PolicyName", "Name of the inline policy"),
+    ("Path", "Path, e.g. /apps/ (default /); part of the ARN"),
+    ("PathPrefix", "Only items whose path starts with this"),
+    ("Description", "Description of the role (up to 1000 characters)"),
+    ("MaxSessionDuration", "Longest session, in seconds (3600-43200; default 3600)"),
+    ("PermissionsBoundary", "ARN of the managed policy used as permissions boundary"),
+    ("Tags", "Tags as Key=k,Value=v (repeatable)"),
+    ("DeleteTags.Tags", "Key=k[,Value=v]: without a value the key goes whatever its value; none: every tag"),
+    ("TagKeys", "Keys of the tags to remove (absent keys are ignored)"),
+    ("InstanceIds", "Instance ids (i-...)"),
+    ("InstanceId", "The instance's id (i-...)"),
+    ("Resources", "Ids of the instances (i-...)"),
+    ("AssociationId", "The association's id (iip-assoc-...)"),
+    ("AssociationIds", "Only these associations (iip-assoc-...)"),
+    ("IamInstanceProfile", "Name=PROFILE or Arn=ARN"),
+    ("Filters", "Filters, e.g. Name=instance-id,Values=i-0abc,i-0def"),
+    ("MaxResults", "Most items per page (5-1000)"),
+    ("NextToken", "Where to continue: the NextToken of the previous page"),
+    ("Marker", "Where to continue: the Marker of the previous page"),
+    ("MaxItems", "Most items to return (1-1000, default 100)"),
+];
+
+fn parameter_help(operation: &Operation, field: &Field) -> Option<&'static str> {
+    let find = |key: &str| {
+        PARAMETER_HELP
             .iter()
-            .find(|(id, _)| *id == arg.get_id().as_str());
-        match shared {
-            Some((_, help)) if arg.get_help().is_none() => arg.help(*help),
-            _ => arg,
-        }
-    });
+            .find(|(name, _)| *name == key)
+            .map(|(_, help)| *help)
+    };
+    find(&format!("{}.{}", operation.name, field.name)).or_else(|| find(field.name))
+}
+
+/// Gives a subcommand its description and example from [`SUBCOMMAND_HELP`];
+/// an operation's description ends with its AWS name.
+fn describe_subcommand(command: clap::Command) -> clap::Command {
     let name = command.get_name().to_string();
     let Some((_, about, example)) = SUBCOMMAND_HELP.iter().find(|(n, ..)| *n == name) else {
         return command;
     };
-    let about = match aws_operation(&name) {
+    let about = match Operation::with_verb(&name) {
         Some(operation) => format!("{about} ({operation})"),
         None => about.to_string(),
     };
@@ -162,291 +159,262 @@ fn describe_subcommand(command: clap::Command) -> clap::Command {
         .after_help(format!("Example:\n  rolecall emulator {name} {example}"))
 }
 
-// -- shared argument groups ---------------------------------------------------
+// -- the operations, generated from the table ---------------------------------
 
-#[derive(Debug, Args)]
-pub struct RoleNameArgs {
-    #[arg(long)]
-    pub role_name: String,
+/// One operation verb as typed: which operation, and its flags. Its
+/// [`Subcommand`] implementation makes a verb of every operation in the
+/// table, so an operation added there is a verb with no change here.
+#[derive(Debug, Clone)]
+pub struct OperationCommand {
+    operation: &'static Operation,
+    matches: ArgMatches,
 }
 
-#[derive(Debug, Args)]
-pub struct ProfileNameArgs {
-    #[arg(long)]
-    pub instance_profile_name: String,
-}
+impl Subcommand for OperationCommand {
+    fn augment_subcommands(command: clap::Command) -> clap::Command {
+        command.subcommands(OPERATIONS.iter().map(verb))
+    }
 
-#[derive(Debug, Args)]
-pub struct PageArgs {
-    /// Where to continue: the Marker of the previous page
-    #[arg(long)]
-    pub marker: Option<String>,
-    /// Most items to return (1-1000, default 100)
-    #[arg(long)]
-    pub max_items: Option<u32>,
-}
+    fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_subcommands(command)
+    }
 
-impl PageArgs {
-    fn page(self) -> Page {
-        Page {
-            marker: self.marker,
-            max_items: self.max_items,
-        }
+    fn has_subcommand(name: &str) -> bool {
+        Operation::with_verb(name).is_some()
     }
 }
 
-#[derive(Debug, Args)]
-pub struct RolePageArgs {
-    #[arg(long)]
-    pub role_name: String,
-    #[command(flatten)]
-    pub page: PageArgs,
-}
+impl FromArgMatches for OperationCommand {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let Some((name, flags)) = matches.subcommand() else {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a subcommand is required but one was not provided",
+            ));
+        };
+        let Some(operation) = Operation::with_verb(name) else {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!("the subcommand '{name}' wasn't recognized"),
+            ));
+        };
+        Ok(OperationCommand {
+            operation,
+            matches: flags.clone(),
+        })
+    }
 
-impl RolePageArgs {
-    fn request(self) -> ListForRoleRequest {
-        ListForRoleRequest {
-            role_name: self.role_name,
-            page: self.page.page(),
-        }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
     }
 }
 
-#[derive(Debug, Args)]
-pub struct PathPageArgs {
-    /// Only items whose path starts with this
-    #[arg(long)]
-    pub path_prefix: Option<String>,
-    #[command(flatten)]
-    pub page: PageArgs,
+/// The verb of one operation: a flag per request parameter, named as the AWS
+/// CLI names it (`RoleName` -> `--role-name <ROLE_NAME>`), in the request's
+/// order. RunInstances keeps flags made for labs ([`RunInstancesArgs`]).
+fn verb(operation: &'static Operation) -> clap::Command {
+    let command = clap::Command::new(operation.verb);
+    if *operation == operations::RUN_INSTANCES {
+        return RunInstancesArgs::augment_args(command);
+    }
+    operation
+        .parameters()
+        .into_iter()
+        .fold(command, |command, field| {
+            command.arg(flag(operation, field))
+        })
 }
 
-impl PathPageArgs {
-    fn request(self) -> ListByPathRequest {
-        ListByPathRequest {
-            path_prefix: self.path_prefix,
-            page: self.page.page(),
-        }
+fn flag(operation: &Operation, field: &Field) -> Arg {
+    let id = snake_case(field.name);
+    let mut arg = Arg::new(id.clone())
+        .long(id.replace('_', "-"))
+        .value_name(id.to_ascii_uppercase())
+        .required(field.required);
+    if let Some(help) = parameter_help(operation, field) {
+        arg = arg.help(help);
+    }
+    match field.kind {
+        Kind::String => arg
+            .action(ArgAction::Set)
+            .value_parser(clap::value_parser!(String)),
+        // Every integer member of rolecall's shapes is a u32.
+        Kind::Int => arg
+            .action(ArgAction::Set)
+            .value_parser(clap::value_parser!(u32)),
+        Kind::Bool => arg
+            .action(ArgAction::Set)
+            .value_parser(clap::value_parser!(bool)),
+        Kind::StringList => arg
+            .action(ArgAction::Append)
+            .num_args(1..)
+            .value_parser(clap::value_parser!(String)),
+        Kind::Struct { shape, .. } => arg.action(ArgAction::Set).value_parser(shorthand(shape)),
+        Kind::StructList { shape, .. } => arg
+            .action(ArgAction::Append)
+            .num_args(1..)
+            .value_parser(shorthand(shape)),
+        // `Operation::parameters` puts the members in its place.
+        Kind::Flatten { .. } => arg,
     }
 }
 
-#[derive(Debug, Args)]
-pub struct RolePolicyArnArgs {
-    #[arg(long)]
-    pub role_name: String,
-    #[arg(long)]
-    pub policy_arn: String,
+/// `RoleName` -> `role_name`: the flag's id (and, with dashes, its name).
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
-#[derive(Debug, Args)]
-pub struct RolePolicyNameArgs {
-    #[arg(long)]
-    pub role_name: String,
-    #[arg(long)]
-    pub policy_name: String,
+/// How a structure is written on the command line: the AWS CLI's shorthand
+/// for the shapes rolecall's verbs take, JSON for any other.
+fn shorthand(shape: &str) -> fn(&str) -> Result<Value, String> {
+    fn json<T: serde::Serialize>(value: T) -> Value {
+        // Our own plain structs always serialise.
+        serde_json::to_value(value).unwrap_or(Value::Null)
+    }
+    fn tag(text: &str) -> Result<Value, String> {
+        parse_tag(text).map(json)
+    }
+    fn tag_key(text: &str) -> Result<Value, String> {
+        parse_tag_key(text).map(json)
+    }
+    fn filter(text: &str) -> Result<Value, String> {
+        parse_filter(text).map(json)
+    }
+    fn profile(text: &str) -> Result<Value, String> {
+        parse_profile(text).map(json)
+    }
+    fn any(text: &str) -> Result<Value, String> {
+        serde_json::from_str(text).map_err(|error| format!("expected JSON: {error}"))
+    }
+    match shape {
+        "Tag" => tag,
+        "TagKeyMaybeValue" => tag_key,
+        "Filter" => filter,
+        "IamInstanceProfileSpecification" => profile,
+        _ => any,
+    }
 }
 
-#[derive(Debug, Args)]
-pub struct ProfileRoleArgs {
-    #[arg(long)]
-    pub instance_profile_name: String,
-    #[arg(long)]
-    pub role_name: String,
+impl OperationCommand {
+    /// The API call the verb makes, documents given as `file://PATH` read.
+    fn into_call(self) -> anyhow::Result<Call> {
+        let operation = self.operation;
+        if *operation == operations::RUN_INSTANCES {
+            return Ok(RunInstancesArgs::from_arg_matches(&self.matches)?.into_call());
+        }
+        let mut params = serde_json::Map::new();
+        for field in operation.parameters() {
+            if let Some(value) = self.value(field)? {
+                params.insert(field.name.to_string(), value);
+            }
+        }
+        serde_json::from_value(serde_json::json!({"operation": operation.name, "params": params}))
+            .with_context(|| {
+                format!(
+                    "the flags of {} make no {operation} request",
+                    operation.verb
+                )
+            })
+    }
+
+    /// The flag's value as the request's JSON holds it; `None` if not given.
+    fn value(&self, field: &Field) -> anyhow::Result<Option<Value>> {
+        let id = snake_case(field.name);
+        let flags = &self.matches;
+        let no_flag = |error| anyhow::anyhow!("--{}: {error}", id.replace('_', "-"));
+        Ok(match field.kind {
+            Kind::String => match flags.try_get_one::<String>(&id).map_err(no_flag)? {
+                // AWS's model types these `policyDocumentType`: the AWS CLI
+                // reads them from files too.
+                Some(text) if field.name.ends_with("PolicyDocument") => {
+                    Some(Value::String(document(text)?))
+                }
+                Some(text) => Some(Value::String(text.clone())),
+                None => None,
+            },
+            Kind::Int => flags
+                .try_get_one::<u32>(&id)
+                .map_err(no_flag)?
+                .map(|n| Value::from(*n)),
+            Kind::Bool => flags
+                .try_get_one::<bool>(&id)
+                .map_err(no_flag)?
+                .map(|b| Value::Bool(*b)),
+            Kind::StringList => flags
+                .try_get_many::<String>(&id)
+                .map_err(no_flag)?
+                .map(|values| values.cloned().map(Value::String).collect()),
+            Kind::Struct { .. } => flags.try_get_one::<Value>(&id).map_err(no_flag)?.cloned(),
+            Kind::StructList { .. } => flags
+                .try_get_many::<Value>(&id)
+                .map_err(no_flag)?
+                .map(|values| values.cloned().collect()),
+            Kind::Flatten { .. } => None,
+        })
+    }
 }
 
+/// `run-instances` as people launch lab instances: a Name tag and a count
+/// instead of TagSpecifications and MinCount/MaxCount.
 #[derive(Debug, Args)]
-pub struct InstanceIdsArgs {
-    #[arg(long, num_args = 1.., required = true)]
-    pub instance_ids: Vec<String>,
+pub struct RunInstancesArgs {
+    /// Value of the Name tag
+    #[arg(long)]
+    name: Option<String>,
+    /// How many instances to launch
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    /// Name=PROFILE or Arn=ARN
+    #[arg(long, value_parser = parse_profile)]
+    iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    /// AMI id (any; the emulator runs no image)
+    #[arg(long)]
+    image_id: Option<String>,
+    /// Instance type (default t3.micro)
+    #[arg(long)]
+    instance_type: Option<String>,
+    /// More tags as Key=k,Value=v (repeatable)
+    #[arg(long, num_args = 1.., value_parser = parse_tag)]
+    tags: Vec<Tag>,
 }
 
-#[derive(Debug, Args)]
-pub struct DescribeArgs {
-    /// Filters, e.g. Name=instance-id,Values=i-0abc,i-0def
-    #[arg(long, num_args = 1.., value_parser = parse_filter)]
-    pub filters: Vec<Filter>,
-    #[arg(long)]
-    pub max_results: Option<u32>,
-    #[arg(long)]
-    pub next_token: Option<String>,
+impl RunInstancesArgs {
+    fn into_call(self) -> Call {
+        let mut all: Vec<Tag> = self.name.map(|n| Tag::new("Name", n)).into_iter().collect();
+        all.extend(self.tags);
+        Call::RunInstances(RunInstancesRequest {
+            image_id: self.image_id,
+            instance_type: self.instance_type,
+            min_count: self.count,
+            max_count: self.count,
+            iam_instance_profile: self.iam_instance_profile,
+            tag_specifications: if all.is_empty() {
+                Vec::new()
+            } else {
+                vec![TagSpecification {
+                    resource_type: "instance".into(),
+                    tags: all,
+                }]
+            },
+        })
+    }
 }
 
-// -- the operations -----------------------------------------------------------
+// -- the other subcommands ----------------------------------------------------
 
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
-    CreateRole {
-        #[arg(long)]
-        role_name: String,
-        /// Trust policy JSON, or file://PATH
-        #[arg(long)]
-        assume_role_policy_document: String,
-        #[arg(long)]
-        path: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long)]
-        max_session_duration: Option<u32>,
-        /// Managed policy ARN used as permissions boundary
-        #[arg(long)]
-        permissions_boundary: Option<String>,
-        /// Tags as Key=k,Value=v (repeatable)
-        #[arg(long, num_args = 1.., value_parser = parse_tag)]
-        tags: Vec<Tag>,
-    },
-    GetRole(RoleNameArgs),
-    DeleteRole(RoleNameArgs),
-    UpdateRole {
-        #[arg(long)]
-        role_name: String,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long)]
-        max_session_duration: Option<u32>,
-    },
-    UpdateAssumeRolePolicy {
-        #[arg(long)]
-        role_name: String,
-        /// Trust policy JSON, or file://PATH
-        #[arg(long)]
-        policy_document: String,
-    },
-    PutRolePermissionsBoundary {
-        #[arg(long)]
-        role_name: String,
-        #[arg(long)]
-        permissions_boundary: String,
-    },
-    DeleteRolePermissionsBoundary(RoleNameArgs),
-    AttachRolePolicy(RolePolicyArnArgs),
-    DetachRolePolicy(RolePolicyArnArgs),
-    PutRolePolicy {
-        #[arg(long)]
-        role_name: String,
-        #[arg(long)]
-        policy_name: String,
-        /// Policy JSON, or file://PATH
-        #[arg(long)]
-        policy_document: String,
-    },
-    GetRolePolicy(RolePolicyNameArgs),
-    DeleteRolePolicy(RolePolicyNameArgs),
-    ListRolePolicies(RolePageArgs),
-    ListAttachedRolePolicies(RolePageArgs),
-    ListRoles(PathPageArgs),
-    TagRole {
-        #[arg(long)]
-        role_name: String,
-        /// Tags as Key=k,Value=v (repeatable)
-        #[arg(long, num_args = 1.., required = true, value_parser = parse_tag)]
-        tags: Vec<Tag>,
-    },
-    UntagRole {
-        #[arg(long)]
-        role_name: String,
-        #[arg(long, num_args = 1.., required = true)]
-        tag_keys: Vec<String>,
-    },
-    ListRoleTags(RolePageArgs),
-    CreateInstanceProfile {
-        #[arg(long)]
-        instance_profile_name: String,
-        #[arg(long)]
-        path: Option<String>,
-        /// Tags as Key=k,Value=v (repeatable)
-        #[arg(long, num_args = 1.., value_parser = parse_tag)]
-        tags: Vec<Tag>,
-    },
-    GetInstanceProfile(ProfileNameArgs),
-    DeleteInstanceProfile(ProfileNameArgs),
-    AddRoleToInstanceProfile(ProfileRoleArgs),
-    RemoveRoleFromInstanceProfile(ProfileRoleArgs),
-    ListInstanceProfiles(PathPageArgs),
-    ListInstanceProfilesForRole(RolePageArgs),
-    TagInstanceProfile {
-        #[arg(long)]
-        instance_profile_name: String,
-        /// Tags as Key=k,Value=v (repeatable)
-        #[arg(long, num_args = 1.., required = true, value_parser = parse_tag)]
-        tags: Vec<Tag>,
-    },
-    UntagInstanceProfile {
-        #[arg(long)]
-        instance_profile_name: String,
-        #[arg(long, num_args = 1.., required = true)]
-        tag_keys: Vec<String>,
-    },
-    ListInstanceProfileTags {
-        #[arg(long)]
-        instance_profile_name: String,
-        #[command(flatten)]
-        page: PageArgs,
-    },
-    RunInstances {
-        /// Value of the Name tag
-        #[arg(long)]
-        name: Option<String>,
-        /// How many instances to launch
-        #[arg(long, default_value_t = 1)]
-        count: u32,
-        /// Name=PROFILE or Arn=ARN
-        #[arg(long, value_parser = parse_profile)]
-        iam_instance_profile: Option<IamInstanceProfileSpecification>,
-        #[arg(long)]
-        image_id: Option<String>,
-        #[arg(long)]
-        instance_type: Option<String>,
-        /// More tags as Key=k,Value=v (repeatable)
-        #[arg(long, num_args = 1.., value_parser = parse_tag)]
-        tags: Vec<Tag>,
-    },
-    TerminateInstances(InstanceIdsArgs),
-    StopInstances(InstanceIdsArgs),
-    StartInstances(InstanceIdsArgs),
-    DescribeInstances {
-        #[arg(long, num_args = 1..)]
-        instance_ids: Vec<String>,
-        #[command(flatten)]
-        describe: DescribeArgs,
-    },
-    CreateTags {
-        #[arg(long, num_args = 1.., required = true)]
-        resources: Vec<String>,
-        /// Tags as Key=k,Value=v (repeatable)
-        #[arg(long, num_args = 1.., required = true, value_parser = parse_tag)]
-        tags: Vec<Tag>,
-    },
-    DeleteTags {
-        #[arg(long, num_args = 1.., required = true)]
-        resources: Vec<String>,
-        /// Key=k[,Value=v]: without a value the key goes whatever its value; none: every tag
-        #[arg(long, num_args = 1.., value_parser = parse_tag_key)]
-        tags: Vec<TagKeyMaybeValue>,
-    },
-    AssociateIamInstanceProfile {
-        #[arg(long)]
-        instance_id: String,
-        /// Name=PROFILE or Arn=ARN
-        #[arg(long, value_parser = parse_profile)]
-        iam_instance_profile: IamInstanceProfileSpecification,
-    },
-    DisassociateIamInstanceProfile {
-        #[arg(long)]
-        association_id: String,
-    },
-    ReplaceIamInstanceProfileAssociation {
-        #[arg(long)]
-        association_id: String,
-        /// Name=PROFILE or Arn=ARN
-        #[arg(long, value_parser = parse_profile)]
-        iam_instance_profile: IamInstanceProfileSpecification,
-    },
-    DescribeIamInstanceProfileAssociations {
-        #[arg(long, num_args = 1..)]
-        association_ids: Vec<String>,
-        #[command(flatten)]
-        describe: DescribeArgs,
-    },
+    // Every API operation, by its AWS CLI name (generated from the table).
+    #[command(flatten)]
+    Operation(OperationCommand),
     Configure(ConfigureArgs),
     Export {
         /// File to write (atomically), or - for stdout
@@ -568,250 +536,11 @@ fn parse_profile(text: &str) -> Result<IamInstanceProfileSpecification, String> 
 }
 
 /// A document given inline or as `file://PATH`, as the AWS CLI accepts.
-fn document(text: String) -> anyhow::Result<String> {
+fn document(text: &str) -> anyhow::Result<String> {
     match text.strip_prefix("file://") {
         Some(path) => crate::manifest::read_regular_file(path.as_ref())
             .with_context(|| format!("reading {path}")),
-        None => Ok(text),
-    }
-}
-
-fn describe_instances(
-    instance_ids: Vec<String>,
-    describe: DescribeArgs,
-) -> DescribeInstancesRequest {
-    DescribeInstancesRequest {
-        instance_ids,
-        filters: describe.filters,
-        max_results: describe.max_results,
-        next_token: describe.next_token,
-    }
-}
-
-impl EmulatorCommand {
-    /// The API call this command makes; `None` for configure/export/import.
-    fn into_call(self) -> anyhow::Result<Result<Call, EmulatorCommand>> {
-        use EmulatorCommand as C;
-        Ok(Ok(match self {
-            C::CreateRole {
-                role_name,
-                assume_role_policy_document,
-                path,
-                description,
-                max_session_duration,
-                permissions_boundary,
-                tags,
-            } => Call::CreateRole(CreateRoleRequest {
-                role_name,
-                assume_role_policy_document: document(assume_role_policy_document)?,
-                path,
-                description,
-                max_session_duration,
-                permissions_boundary,
-                tags,
-            }),
-            C::GetRole(a) => Call::GetRole(RoleNameRequest {
-                role_name: a.role_name,
-            }),
-            C::DeleteRole(a) => Call::DeleteRole(RoleNameRequest {
-                role_name: a.role_name,
-            }),
-            C::UpdateRole {
-                role_name,
-                description,
-                max_session_duration,
-            } => Call::UpdateRole(UpdateRoleRequest {
-                role_name,
-                description,
-                max_session_duration,
-            }),
-            C::UpdateAssumeRolePolicy {
-                role_name,
-                policy_document,
-            } => Call::UpdateAssumeRolePolicy(UpdateAssumeRolePolicyRequest {
-                role_name,
-                policy_document: document(policy_document)?,
-            }),
-            C::PutRolePermissionsBoundary {
-                role_name,
-                permissions_boundary,
-            } => Call::PutRolePermissionsBoundary(PutRolePermissionsBoundaryRequest {
-                role_name,
-                permissions_boundary,
-            }),
-            C::DeleteRolePermissionsBoundary(a) => {
-                Call::DeleteRolePermissionsBoundary(RoleNameRequest {
-                    role_name: a.role_name,
-                })
-            }
-            C::AttachRolePolicy(a) => Call::AttachRolePolicy(RolePolicyArnRequest {
-                role_name: a.role_name,
-                policy_arn: a.policy_arn,
-            }),
-            C::DetachRolePolicy(a) => Call::DetachRolePolicy(RolePolicyArnRequest {
-                role_name: a.role_name,
-                policy_arn: a.policy_arn,
-            }),
-            C::PutRolePolicy {
-                role_name,
-                policy_name,
-                policy_document,
-            } => Call::PutRolePolicy(PutRolePolicyRequest {
-                role_name,
-                policy_name,
-                policy_document: document(policy_document)?,
-            }),
-            C::GetRolePolicy(a) => Call::GetRolePolicy(RolePolicyNameRequest {
-                role_name: a.role_name,
-                policy_name: a.policy_name,
-            }),
-            C::DeleteRolePolicy(a) => Call::DeleteRolePolicy(RolePolicyNameRequest {
-                role_name: a.role_name,
-                policy_name: a.policy_name,
-            }),
-            C::ListRolePolicies(a) => Call::ListRolePolicies(a.request()),
-            C::ListAttachedRolePolicies(a) => Call::ListAttachedRolePolicies(a.request()),
-            C::ListRoles(a) => Call::ListRoles(a.request()),
-            C::TagRole { role_name, tags } => Call::TagRole(TagRoleRequest { role_name, tags }),
-            C::UntagRole {
-                role_name,
-                tag_keys,
-            } => Call::UntagRole(UntagRoleRequest {
-                role_name,
-                tag_keys,
-            }),
-            C::ListRoleTags(a) => Call::ListRoleTags(a.request()),
-            C::CreateInstanceProfile {
-                instance_profile_name,
-                path,
-                tags,
-            } => Call::CreateInstanceProfile(CreateInstanceProfileRequest {
-                instance_profile_name,
-                path,
-                tags,
-            }),
-            C::GetInstanceProfile(a) => Call::GetInstanceProfile(InstanceProfileNameRequest {
-                instance_profile_name: a.instance_profile_name,
-            }),
-            C::DeleteInstanceProfile(a) => {
-                Call::DeleteInstanceProfile(InstanceProfileNameRequest {
-                    instance_profile_name: a.instance_profile_name,
-                })
-            }
-            C::AddRoleToInstanceProfile(a) => {
-                Call::AddRoleToInstanceProfile(InstanceProfileRoleRequest {
-                    instance_profile_name: a.instance_profile_name,
-                    role_name: a.role_name,
-                })
-            }
-            C::RemoveRoleFromInstanceProfile(a) => {
-                Call::RemoveRoleFromInstanceProfile(InstanceProfileRoleRequest {
-                    instance_profile_name: a.instance_profile_name,
-                    role_name: a.role_name,
-                })
-            }
-            C::ListInstanceProfiles(a) => Call::ListInstanceProfiles(a.request()),
-            C::ListInstanceProfilesForRole(a) => Call::ListInstanceProfilesForRole(a.request()),
-            C::TagInstanceProfile {
-                instance_profile_name,
-                tags,
-            } => Call::TagInstanceProfile(TagInstanceProfileRequest {
-                instance_profile_name,
-                tags,
-            }),
-            C::UntagInstanceProfile {
-                instance_profile_name,
-                tag_keys,
-            } => Call::UntagInstanceProfile(UntagInstanceProfileRequest {
-                instance_profile_name,
-                tag_keys,
-            }),
-            C::ListInstanceProfileTags {
-                instance_profile_name,
-                page,
-            } => Call::ListInstanceProfileTags(ListInstanceProfileTagsRequest {
-                instance_profile_name,
-                page: page.page(),
-            }),
-            C::RunInstances {
-                name,
-                count,
-                iam_instance_profile,
-                image_id,
-                instance_type,
-                tags,
-            } => {
-                let mut all: Vec<Tag> = name.map(|n| Tag::new("Name", n)).into_iter().collect();
-                all.extend(tags);
-                Call::RunInstances(RunInstancesRequest {
-                    image_id,
-                    instance_type,
-                    min_count: count,
-                    max_count: count,
-                    iam_instance_profile,
-                    tag_specifications: if all.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![TagSpecification {
-                            resource_type: "instance".into(),
-                            tags: all,
-                        }]
-                    },
-                })
-            }
-            C::TerminateInstances(a) => Call::TerminateInstances(InstanceIdsRequest {
-                instance_ids: a.instance_ids,
-            }),
-            C::StopInstances(a) => Call::StopInstances(InstanceIdsRequest {
-                instance_ids: a.instance_ids,
-            }),
-            C::StartInstances(a) => Call::StartInstances(InstanceIdsRequest {
-                instance_ids: a.instance_ids,
-            }),
-            C::DescribeInstances {
-                instance_ids,
-                describe,
-            } => Call::DescribeInstances(describe_instances(instance_ids, describe)),
-            C::CreateTags { resources, tags } => {
-                Call::CreateTags(CreateTagsRequest { resources, tags })
-            }
-            C::DeleteTags { resources, tags } => {
-                Call::DeleteTags(DeleteTagsRequest { resources, tags })
-            }
-            C::AssociateIamInstanceProfile {
-                instance_id,
-                iam_instance_profile,
-            } => Call::AssociateIamInstanceProfile(AssociateIamInstanceProfileRequest {
-                iam_instance_profile,
-                instance_id,
-            }),
-            C::DisassociateIamInstanceProfile { association_id } => {
-                Call::DisassociateIamInstanceProfile(DisassociateIamInstanceProfileRequest {
-                    association_id,
-                })
-            }
-            C::ReplaceIamInstanceProfileAssociation {
-                association_id,
-                iam_instance_profile,
-            } => Call::ReplaceIamInstanceProfileAssociation(
-                ReplaceIamInstanceProfileAssociationRequest {
-                    iam_instance_profile,
-                    association_id,
-                },
-            ),
-            C::DescribeIamInstanceProfileAssociations {
-                association_ids,
-                describe,
-            } => Call::DescribeIamInstanceProfileAssociations(
-                DescribeIamInstanceProfileAssociationsRequest {
-                    association_ids,
-                    filters: describe.filters,
-                    max_results: describe.max_results,
-                    next_token: describe.next_token,
-                },
-            ),
-            other => return Ok(Err(other)),
-        }))
+        None => Ok(text.to_string()),
     }
 }
 
@@ -842,11 +571,12 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 
 pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
     let account_id = args.account_id.as_deref();
-    match args.command.into_call()? {
+    match args.command {
         // Out-of-band calls take no lock: they play another actor changing
         // the account, as anyone may on AWS while an apply runs.
-        Ok(call) => {
-            let emulator = if crate::emulator::is_read_only(call.operation()) {
+        EmulatorCommand::Operation(command) => {
+            let call = command.into_call()?;
+            let emulator = if call.descriptor().access == Access::Read {
                 open_to_read(global, account_id)?
             } else {
                 account::open_emulator(global, account_id)?
@@ -854,8 +584,8 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
             let out = call.invoke(&emulator)?;
             print_json(&out)?;
         }
-        Err(EmulatorCommand::Configure(c)) => configure(global, account_id, c)?,
-        Err(EmulatorCommand::Export { file }) => {
+        EmulatorCommand::Configure(c) => configure(global, account_id, c)?,
+        EmulatorCommand::Export { file } => {
             let emulator = open_to_read(global, account_id)?;
             if file.as_os_str() == "-" {
                 super::output::write_stdout(&emulator.export_yaml()?)?;
@@ -863,7 +593,7 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
                 emulator.export_to_file(&file)?;
             }
         }
-        Err(EmulatorCommand::Import { file, lock_timeout }) => {
+        EmulatorCommand::Import { file, lock_timeout } => {
             // Read and checked before the account is touched: a bad export
             // changes nothing and creates nothing.
             let export = if file.as_os_str() == "-" {
@@ -878,10 +608,9 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
             let _lock = account::lock(global, "rolecall emulator import", lock_timeout)?;
             Emulator::import_to(&global.account_path(), account_id, &export)?;
         }
-        Err(EmulatorCommand::Stress { calls, prefix }) => {
+        EmulatorCommand::Stress { calls, prefix } => {
             stress(account::open_emulator(global, account_id)?, calls, &prefix)?
         }
-        Err(other) => anyhow::bail!("not an emulator operation: {other:?}"),
     }
     Ok(Outcome::Clean)
 }

@@ -5,14 +5,72 @@ use serde::{Deserialize, Serialize};
 
 pub use super::iam::Tag;
 
-/// `IamInstanceProfile` in requests: by name or by ARN.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IamInstanceProfileSpecification {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+shapes! {
+    /// `IamInstanceProfile` in requests: by name or by ARN.
+    IamInstanceProfileSpecification {
+        #[serde(default, skip_serializing_if = "Option::is_none")] arn: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] name: Option<String>,
+    }
+
+    /// `IamInstanceProfile` in responses: EC2 always answers with ARN and id.
+    IamInstanceProfile {
+        arn: String,
+        id: String,
+    }
+
+    IamInstanceProfileAssociation {
+        association_id: String,
+        instance_id: String,
+        iam_instance_profile: IamInstanceProfile,
+        /// `associating`, `associated`, `disassociating` or `disassociated`.
+        state: String,
+        timestamp: String,
+    }
+
+    InstanceStateInfo {
+        code: u16,
+        name: String,
+    }
+
+    Instance {
+        instance_id: String,
+        image_id: String,
+        instance_type: String,
+        launch_time: String,
+        state: InstanceStateInfo,
+        #[serde(default, skip_serializing_if = "Option::is_none")] iam_instance_profile: Option<IamInstanceProfile>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+
+    Reservation {
+        reservation_id: String,
+        owner_id: String,
+        instances: Vec<Instance>,
+    }
+
+    TagSpecification {
+        /// `instance` is the only type rolecall uses.
+        resource_type: String,
+        tags: Vec<Tag>,
+    }
+
+    /// A `Filter` of the Describe operations: a name and the values any of which match.
+    Filter {
+        name: String,
+        values: Vec<String>,
+    }
+
+    /// A tag in DeleteTags: without a value, the key is removed whatever its value.
+    TagKeyMaybeValue {
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] value: Option<String>,
+    }
+
+    InstanceStateChange {
+        instance_id: String,
+        current_state: InstanceStateInfo,
+        previous_state: InstanceStateInfo,
+    }
 }
 
 impl IamInstanceProfileSpecification {
@@ -22,87 +80,6 @@ impl IamInstanceProfileSpecification {
             name: Some(name.into()),
         }
     }
-}
-
-/// `IamInstanceProfile` in responses: EC2 always answers with ARN and id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IamInstanceProfile {
-    pub arn: String,
-    pub id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IamInstanceProfileAssociation {
-    pub association_id: String,
-    pub instance_id: String,
-    pub iam_instance_profile: IamInstanceProfile,
-    /// `associating`, `associated`, `disassociating` or `disassociated`.
-    pub state: String,
-    pub timestamp: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InstanceStateInfo {
-    pub code: u16,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Instance {
-    pub instance_id: String,
-    pub image_id: String,
-    pub instance_type: String,
-    pub launch_time: String,
-    pub state: InstanceStateInfo,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iam_instance_profile: Option<IamInstanceProfile>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Reservation {
-    pub reservation_id: String,
-    pub owner_id: String,
-    pub instances: Vec<Instance>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagSpecification {
-    /// `instance` is the only type rolecall uses.
-    pub resource_type: String,
-    pub tags: Vec<Tag>,
-}
-
-/// A `Filter` of the Describe operations: a name and the values any of which match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Filter {
-    pub name: String,
-    pub values: Vec<String>,
-}
-
-/// A tag in DeleteTags: without a value, the key is removed whatever its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagKeyMaybeValue {
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InstanceStateChange {
-    pub instance_id: String,
-    pub current_state: InstanceStateInfo,
-    pub previous_state: InstanceStateInfo,
 }
 
 shapes! {
@@ -129,7 +106,11 @@ shapes! {
         #[serde(default, skip_serializing_if = "Option::is_none")] next_token: Option<String>,
     }
     CreateTagsRequest { resources: Vec<String>, tags: Vec<Tag> }
-    DeleteTagsRequest { resources: Vec<String>, tags: Vec<TagKeyMaybeValue> }
+    DeleteTagsRequest {
+        resources: Vec<String>,
+        // Optional on AWS (none: every tag goes); always written, as before.
+        #[serde(default)] tags: Vec<TagKeyMaybeValue>,
+    }
     AssociateIamInstanceProfileRequest {
         iam_instance_profile: IamInstanceProfileSpecification,
         instance_id: String,
@@ -151,10 +132,8 @@ shapes! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AssociationResponse {
-    pub iam_instance_profile_association: IamInstanceProfileAssociation,
+shapes! {
+    AssociationResponse { iam_instance_profile_association: IamInstanceProfileAssociation }
 }
 
 pub type RunInstancesResponse = Reservation;

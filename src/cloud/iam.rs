@@ -3,12 +3,54 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One tag, as IAM and EC2 exchange them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
+shapes! {
+    /// One tag, as IAM and EC2 exchange them.
+    #[derive(PartialOrd, Ord, Hash)]
+    Tag {
+        key: String,
+        value: String,
+    }
+
+    AttachedPermissionsBoundary {
+        /// Always `Policy` (the only type AWS has).
+        permissions_boundary_type: String,
+        permissions_boundary_arn: String,
+    }
+
+    /// A role as IAM returns it (`AssumeRolePolicyDocument` URL-encoded, as AWS does).
+    Role {
+        path: String,
+        role_name: String,
+        role_id: String,
+        arn: String,
+        create_date: String,
+        assume_role_policy_document: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
+        max_session_duration: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")] permissions_boundary: Option<AttachedPermissionsBoundary>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+
+    InstanceProfile {
+        path: String,
+        instance_profile_name: String,
+        instance_profile_id: String,
+        arn: String,
+        create_date: String,
+        roles: Vec<Role>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+
+    AttachedPolicy {
+        policy_name: String,
+        policy_arn: String,
+    }
+
+    /// Pagination input shared by the List operations.
+    Page {
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] max_items: Option<u32>,
+    }
 }
 
 impl Tag {
@@ -18,63 +60,6 @@ impl Tag {
             value: value.into(),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AttachedPermissionsBoundary {
-    /// Always `Policy` (the only type AWS has).
-    pub permissions_boundary_type: String,
-    pub permissions_boundary_arn: String,
-}
-
-/// A role as IAM returns it (`AssumeRolePolicyDocument` URL-encoded, as AWS does).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Role {
-    pub path: String,
-    pub role_name: String,
-    pub role_id: String,
-    pub arn: String,
-    pub create_date: String,
-    pub assume_role_policy_document: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub max_session_duration: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions_boundary: Option<AttachedPermissionsBoundary>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InstanceProfile {
-    pub path: String,
-    pub instance_profile_name: String,
-    pub instance_profile_id: String,
-    pub arn: String,
-    pub create_date: String,
-    pub roles: Vec<Role>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AttachedPolicy {
-    pub policy_name: String,
-    pub policy_arn: String,
-}
-
-/// Pagination input shared by the List operations.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Page {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marker: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<u32>,
 }
 
 shapes! {
@@ -149,16 +134,9 @@ shapes! {
     UntagInstanceProfileRequest { instance_profile_name: String, tag_keys: Vec<String> }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RoleResponse {
-    pub role: Role,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InstanceProfileResponse {
-    pub instance_profile: InstanceProfile,
+shapes! {
+    RoleResponse { role: Role }
+    InstanceProfileResponse { instance_profile: InstanceProfile }
 }
 
 // AWS names every operation's input and output; these aliases keep those names

@@ -6,16 +6,43 @@
 //! A plan step carries a [`Call`]: the operation and its AWS parameters, which
 //! is both what the JSON plan prints and what apply invokes.
 //!
+//! Every operation is declared once, in the table of [`crate::with_operations!`]:
+//! the trait methods, [`Call`] and its dispatch, the [`Operation`]
+//! descriptors ([`OPERATIONS`], [`operations`]), the emulator's `impl Cloud`
+//! and the `rolecall emulator` verbs are generated from it. Lab operations
+//! (launching and stopping instances) are not the reconciler's: they are in
+//! [`Lab`], which only a backend with a lab offers ([`Cloud::lab`]).
+//!
 //! Backends: the emulated account (`crate::emulator`), later the real AWS API.
 
-/// Declares request/response structs with AWS's PascalCase field names.
+/// Declares request/response structs with AWS's PascalCase field names, and
+/// records each one's members ([`Shape::FIELDS`]: name, kind, whether
+/// required) so code generic over operations (the emulator verbs' flags,
+/// later the wire codec) need not list them again. Attributes are taken as
+/// tokens so `shape_field!` can read `#[serde(default…)]` and
+/// `#[serde(flatten)]`.
 macro_rules! shapes {
-    ($( $(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? } )*) => {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$($fattr:tt)*])* $field:ident : $ty:ty ),* $(,)? }
+    )*) => {
         $(
             $(#[$meta])*
             #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
             #[serde(rename_all = "PascalCase")]
-            pub struct $name { $( $(#[$fmeta])* pub $field: $ty, )* }
+            pub struct $name { $( $(#[$($fattr)*])* pub $field: $ty, )* }
+
+            impl $name {
+                /// The members, as AWS names them.
+                pub const FIELDS: &'static [$crate::cloud::Field] = &[$(
+                    $crate::cloud::operation::shape_field!([$(#[$($fattr)*])*] $field : $ty),
+                )*];
+            }
+
+            impl $crate::cloud::Shape for $name {
+                const NAME: &'static str = stringify!($name);
+                const FIELDS: &'static [$crate::cloud::Field] = $name::FIELDS;
+            }
         )*
     };
 }
@@ -23,20 +50,332 @@ macro_rules! shapes {
 pub mod ec2;
 mod error;
 pub mod iam;
+pub mod operation;
 
 use serde::{Deserialize, Serialize};
 
 pub use error::{CloudError, ErrorCode};
+pub use operation::{Access, Field, FieldType, Kind, Operation, Service, Shape};
 
 use crate::model::Live;
-use ec2::*;
-use iam::*;
 
-/// Generates, from one list, the trait methods, the [`Call`] enum and its dispatch,
-/// so the three can never disagree.
-macro_rules! operations {
-    ($( $op:ident => $method:ident($req:ty) -> $resp:ty; )*) => {
-        /// An AWS account: one method per API operation rolecall uses.
+/// The operation table: every API operation rolecall has, once. Calls
+/// `$callback! { [ARGS] ENTRY... }`, where each entry reads
+///
+/// ```text
+/// CreateRole {
+///     method: create_role, constant: CREATE_ROLE,
+///     input: REQUEST TYPE, output: RESPONSE TYPE,
+///     service: Iam | Ec2, access: Read | Write, lab: false | true,
+///     about: "one line of help", example: "arguments of the emulator verb",
+/// }
+/// ```
+///
+/// and `ARGS` are the tokens after the callback's name, passed through (a
+/// callback generating several things can be told which). Names are AWS's
+/// (botocore's service models iam/2010-05-08 and ec2/2016-11-15); types
+/// are `$crate` paths, so a callback works in any module. Adding an
+/// operation is one entry here plus its body in `emulator::iam` or
+/// `emulator::ec2`, a function named as `method`.
+#[macro_export]
+macro_rules! with_operations {
+    ($callback:ident $(, $($arg:tt)*)?) => {
+        $callback! {
+            [$($($arg)*)?]
+            // -- IAM roles
+            CreateRole {
+                method: create_role, constant: CREATE_ROLE,
+                input: $crate::cloud::iam::CreateRoleRequest, output: $crate::cloud::iam::CreateRoleResponse,
+                service: Iam, access: Write, lab: false,
+                about: "Create a role that the principals in its trust policy may assume",
+                example: "--role-name web --assume-role-policy-document file://trust.json",
+            }
+            GetRole {
+                method: get_role, constant: GET_ROLE,
+                input: $crate::cloud::iam::GetRoleRequest, output: $crate::cloud::iam::GetRoleResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Show a role, with its tags and permissions boundary",
+                example: "--role-name web",
+            }
+            DeleteRole {
+                method: delete_role, constant: DELETE_ROLE,
+                input: $crate::cloud::iam::DeleteRoleRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Delete a role that is in no instance profile and has no policy",
+                example: "--role-name web",
+            }
+            UpdateRole {
+                method: update_role, constant: UPDATE_ROLE,
+                input: $crate::cloud::iam::UpdateRoleRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Change a role's description or maximum session duration",
+                example: "--role-name web --max-session-duration 7200 --description web-tier",
+            }
+            UpdateAssumeRolePolicy {
+                method: update_assume_role_policy, constant: UPDATE_ASSUME_ROLE_POLICY,
+                input: $crate::cloud::iam::UpdateAssumeRolePolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Replace a role's trust policy",
+                example: "--role-name web --policy-document file://trust.json",
+            }
+            PutRolePermissionsBoundary {
+                method: put_role_permissions_boundary, constant: PUT_ROLE_PERMISSIONS_BOUNDARY,
+                input: $crate::cloud::iam::PutRolePermissionsBoundaryRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Set a role's permissions boundary",
+                example: "--role-name web --permissions-boundary arn:aws:iam::aws:policy/PowerUserAccess",
+            }
+            DeleteRolePermissionsBoundary {
+                method: delete_role_permissions_boundary, constant: DELETE_ROLE_PERMISSIONS_BOUNDARY,
+                input: $crate::cloud::iam::DeleteRolePermissionsBoundaryRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Remove a role's permissions boundary",
+                example: "--role-name web",
+            }
+            AttachRolePolicy {
+                method: attach_role_policy, constant: ATTACH_ROLE_POLICY,
+                input: $crate::cloud::iam::AttachRolePolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Attach an AWS-managed policy to a role, 10 at most",
+                example: "--role-name web --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+            }
+            DetachRolePolicy {
+                method: detach_role_policy, constant: DETACH_ROLE_POLICY,
+                input: $crate::cloud::iam::DetachRolePolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Detach a managed policy from a role",
+                example: "--role-name web --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+            }
+            PutRolePolicy {
+                method: put_role_policy, constant: PUT_ROLE_POLICY,
+                input: $crate::cloud::iam::PutRolePolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Add or replace an inline policy of a role",
+                example: "--role-name web --policy-name read-assets --policy-document file://read-assets.json",
+            }
+            GetRolePolicy {
+                method: get_role_policy, constant: GET_ROLE_POLICY,
+                input: $crate::cloud::iam::GetRolePolicyRequest, output: $crate::cloud::iam::GetRolePolicyResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Show an inline policy of a role, URL-encoded as IAM returns it",
+                example: "--role-name web --policy-name read-assets",
+            }
+            DeleteRolePolicy {
+                method: delete_role_policy, constant: DELETE_ROLE_POLICY,
+                input: $crate::cloud::iam::DeleteRolePolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Delete an inline policy of a role",
+                example: "--role-name web --policy-name read-assets",
+            }
+            ListRolePolicies {
+                method: list_role_policies, constant: LIST_ROLE_POLICIES,
+                input: $crate::cloud::iam::ListRolePoliciesRequest, output: $crate::cloud::iam::ListRolePoliciesResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List the names of a role's inline policies",
+                example: "--role-name web",
+            }
+            ListAttachedRolePolicies {
+                method: list_attached_role_policies, constant: LIST_ATTACHED_ROLE_POLICIES,
+                input: $crate::cloud::iam::ListAttachedRolePoliciesRequest, output: $crate::cloud::iam::ListAttachedRolePoliciesResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List the managed policies attached to a role",
+                example: "--role-name web",
+            }
+            ListRoles {
+                method: list_roles, constant: LIST_ROLES,
+                input: $crate::cloud::iam::ListRolesRequest, output: $crate::cloud::iam::ListRolesResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List roles under a path, a page at a time",
+                example: "--path-prefix /apps/ --max-items 50",
+            }
+            TagRole {
+                method: tag_role, constant: TAG_ROLE,
+                input: $crate::cloud::iam::TagRoleRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Add or overwrite tags of a role; keys ignore case",
+                example: "--role-name web --tags Key=team,Value=web Key=env,Value=prod",
+            }
+            UntagRole {
+                method: untag_role, constant: UNTAG_ROLE,
+                input: $crate::cloud::iam::UntagRoleRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Remove tags from a role",
+                example: "--role-name web --tag-keys team env",
+            }
+            ListRoleTags {
+                method: list_role_tags, constant: LIST_ROLE_TAGS,
+                input: $crate::cloud::iam::ListRoleTagsRequest, output: $crate::cloud::iam::ListRoleTagsResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List a role's tags",
+                example: "--role-name web",
+            }
+            // -- IAM instance profiles
+            CreateInstanceProfile {
+                method: create_instance_profile, constant: CREATE_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::CreateInstanceProfileRequest, output: $crate::cloud::iam::CreateInstanceProfileResponse,
+                service: Iam, access: Write, lab: false,
+                about: "Create an instance profile, holding no role yet",
+                example: "--instance-profile-name web --tags Key=team,Value=web",
+            }
+            GetInstanceProfile {
+                method: get_instance_profile, constant: GET_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::GetInstanceProfileRequest, output: $crate::cloud::iam::GetInstanceProfileResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Show an instance profile, with its role and tags",
+                example: "--instance-profile-name web",
+            }
+            DeleteInstanceProfile {
+                method: delete_instance_profile, constant: DELETE_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::DeleteInstanceProfileRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Delete an instance profile that holds no role",
+                example: "--instance-profile-name web",
+            }
+            AddRoleToInstanceProfile {
+                method: add_role_to_instance_profile, constant: ADD_ROLE_TO_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::AddRoleToInstanceProfileRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Put a role in an instance profile; one role per profile",
+                example: "--instance-profile-name web --role-name web",
+            }
+            RemoveRoleFromInstanceProfile {
+                method: remove_role_from_instance_profile, constant: REMOVE_ROLE_FROM_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::RemoveRoleFromInstanceProfileRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Take the role out of an instance profile",
+                example: "--instance-profile-name web --role-name web",
+            }
+            ListInstanceProfiles {
+                method: list_instance_profiles, constant: LIST_INSTANCE_PROFILES,
+                input: $crate::cloud::iam::ListInstanceProfilesRequest, output: $crate::cloud::iam::ListInstanceProfilesResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List instance profiles under a path, a page at a time",
+                example: "--path-prefix / --max-items 50",
+            }
+            ListInstanceProfilesForRole {
+                method: list_instance_profiles_for_role, constant: LIST_INSTANCE_PROFILES_FOR_ROLE,
+                input: $crate::cloud::iam::ListInstanceProfilesForRoleRequest, output: $crate::cloud::iam::ListInstanceProfilesForRoleResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List the instance profiles that hold a role",
+                example: "--role-name web",
+            }
+            TagInstanceProfile {
+                method: tag_instance_profile, constant: TAG_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::TagInstanceProfileRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Add or overwrite tags of an instance profile; keys are case-sensitive",
+                example: "--instance-profile-name web --tags Key=team,Value=web",
+            }
+            UntagInstanceProfile {
+                method: untag_instance_profile, constant: UNTAG_INSTANCE_PROFILE,
+                input: $crate::cloud::iam::UntagInstanceProfileRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Remove tags from an instance profile",
+                example: "--instance-profile-name web --tag-keys team",
+            }
+            ListInstanceProfileTags {
+                method: list_instance_profile_tags, constant: LIST_INSTANCE_PROFILE_TAGS,
+                input: $crate::cloud::iam::ListInstanceProfileTagsRequest, output: $crate::cloud::iam::ListInstanceProfileTagsResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List an instance profile's tags",
+                example: "--instance-profile-name web",
+            }
+            // -- EC2 instances
+            RunInstances {
+                method: run_instances, constant: RUN_INSTANCES,
+                input: $crate::cloud::ec2::RunInstancesRequest, output: $crate::cloud::ec2::RunInstancesResponse,
+                service: Ec2, access: Write, lab: true,
+                about: "Launch running instances tagged with a Name; emulator only, rolecall never launches on AWS",
+                example: "--name web-1 --count 2 --iam-instance-profile Name=web",
+            }
+            TerminateInstances {
+                method: terminate_instances, constant: TERMINATE_INSTANCES,
+                input: $crate::cloud::ec2::TerminateInstancesRequest, output: $crate::cloud::ec2::TerminateInstancesResponse,
+                service: Ec2, access: Write, lab: true,
+                about: "Terminate instances; their associations end",
+                example: "--instance-ids i-0123456789abcdef0",
+            }
+            StopInstances {
+                method: stop_instances, constant: STOP_INSTANCES,
+                input: $crate::cloud::ec2::StopInstancesRequest, output: $crate::cloud::ec2::StopInstancesResponse,
+                service: Ec2, access: Write, lab: true,
+                about: "Stop instances; their associations stay",
+                example: "--instance-ids i-0123456789abcdef0",
+            }
+            StartInstances {
+                method: start_instances, constant: START_INSTANCES,
+                input: $crate::cloud::ec2::StartInstancesRequest, output: $crate::cloud::ec2::StartInstancesResponse,
+                service: Ec2, access: Write, lab: true,
+                about: "Start stopped instances",
+                example: "--instance-ids i-0123456789abcdef0",
+            }
+            DescribeInstances {
+                method: describe_instances, constant: DESCRIBE_INSTANCES,
+                input: $crate::cloud::ec2::DescribeInstancesRequest, output: $crate::cloud::ec2::DescribeInstancesResponse,
+                service: Ec2, access: Read, lab: false,
+                about: "Show instances, filtered, a page at a time",
+                example: "--filters Name=tag:Name,Values=web-1",
+            }
+            CreateTags {
+                method: create_tags, constant: CREATE_TAGS,
+                input: $crate::cloud::ec2::CreateTagsRequest, output: (),
+                service: Ec2, access: Write, lab: false,
+                about: "Add or overwrite tags of instances, 50 at most per instance",
+                example: "--resources i-0123456789abcdef0 --tags Key=env,Value=prod",
+            }
+            DeleteTags {
+                method: delete_tags, constant: DELETE_TAGS,
+                input: $crate::cloud::ec2::DeleteTagsRequest, output: (),
+                service: Ec2, access: Write, lab: false,
+                about: "Remove tags from instances",
+                example: "--resources i-0123456789abcdef0 --tags Key=env",
+            }
+            // -- EC2 instance-profile associations
+            AssociateIamInstanceProfile {
+                method: associate_iam_instance_profile, constant: ASSOCIATE_IAM_INSTANCE_PROFILE,
+                input: $crate::cloud::ec2::AssociateIamInstanceProfileRequest, output: $crate::cloud::ec2::AssociateIamInstanceProfileResponse,
+                service: Ec2, access: Write, lab: false,
+                about: "Give an instance that has none an instance profile",
+                example: "--instance-id i-0123456789abcdef0 --iam-instance-profile Name=web",
+            }
+            DisassociateIamInstanceProfile {
+                method: disassociate_iam_instance_profile, constant: DISASSOCIATE_IAM_INSTANCE_PROFILE,
+                input: $crate::cloud::ec2::DisassociateIamInstanceProfileRequest, output: $crate::cloud::ec2::DisassociateIamInstanceProfileResponse,
+                service: Ec2, access: Write, lab: false,
+                about: "Take an instance profile away from its instance",
+                example: "--association-id iip-assoc-0123456789abcdef0",
+            }
+            ReplaceIamInstanceProfileAssociation {
+                method: replace_iam_instance_profile_association, constant: REPLACE_IAM_INSTANCE_PROFILE_ASSOCIATION,
+                input: $crate::cloud::ec2::ReplaceIamInstanceProfileAssociationRequest, output: $crate::cloud::ec2::ReplaceIamInstanceProfileAssociationResponse,
+                service: Ec2, access: Write, lab: false,
+                about: "Switch a running instance to another instance profile without a gap",
+                example: "--association-id iip-assoc-0123456789abcdef0 --iam-instance-profile Name=api",
+            }
+            DescribeIamInstanceProfileAssociations {
+                method: describe_iam_instance_profile_associations, constant: DESCRIBE_IAM_INSTANCE_PROFILE_ASSOCIATIONS,
+                input: $crate::cloud::ec2::DescribeIamInstanceProfileAssociationsRequest, output: $crate::cloud::ec2::DescribeIamInstanceProfileAssociationsResponse,
+                service: Ec2, access: Read, lab: false,
+                about: "Show instance-profile associations, filtered, a page at a time",
+                example: "--filters Name=instance-id,Values=i-0123456789abcdef0",
+            }
+        }
+    };
+}
+
+/// Generates, from the operation table, the [`Cloud`] and [`Lab`] traits,
+/// [`Call`] and its dispatch, and the [`Operation`] descriptors, so they can
+/// never disagree.
+macro_rules! define_cloud {
+    ([] $(
+        $op:ident {
+            method: $method:ident, constant: $constant:ident,
+            input: $input:ty, output: $output:ty,
+            service: $service:ident, access: $access:ident, lab: $lab:tt,
+            about: $about:literal, example: $example:literal $(,)?
+        }
+    )*) => {
+        /// An AWS account: one method per API operation the reconciler uses.
         ///
         /// Methods take `&self`: apply may run independent calls concurrently.
         pub trait Cloud: Send + Sync {
@@ -45,10 +384,12 @@ macro_rules! operations {
             /// DescribeIamInstanceProfileAssociations, paginated).
             fn snapshot(&self) -> Result<Live, CloudError>;
 
-            /// Whether the plan may launch a declared instance that does not exist
-            /// (true only for an emulated account: rolecall never launches on AWS).
-            fn launches_declared_instances(&self) -> bool {
-                false
+            /// The account's lab, if it has one (an emulated account): what
+            /// launches and stops instances. A plan launches declared
+            /// instances that do not exist only on an account with a lab;
+            /// rolecall never launches on AWS.
+            fn lab(&self) -> Option<&dyn Lab> {
+                None
             }
 
             /// Makes independent calls (none needs another's effect) and returns
@@ -60,7 +401,20 @@ macro_rules! operations {
                 calls.iter().map(|call| call.invoke(self)).collect()
             }
 
-            $( fn $method(&self, input: &$req) -> Result<$resp, CloudError>; )*
+            $( cloud_item!(trait Cloud, $lab, $about, $method, $input, $output); )*
+        }
+
+        /// Lab operations: instances launched, stopped, started and
+        /// terminated, which only an account built for labs offers (see
+        /// [`Cloud::lab`]).
+        pub trait Lab: Send + Sync {
+            $( cloud_item!(trait Lab, $lab, $about, $method, $input, $output); )*
+        }
+
+        /// Lab operations on any account, through [`Cloud::lab`]: an account
+        /// with no lab answers [`ErrorCode::UnsupportedOperation`].
+        impl dyn Cloud + '_ {
+            $( cloud_item!(dyn Cloud, $lab, $about, $method, $input, $output, $constant); )*
         }
 
         /// One API call with its parameters, as a plan step carries it
@@ -68,79 +422,102 @@ macro_rules! operations {
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(tag = "operation", content = "params")]
         pub enum Call {
-            $( $op($req), )*
+            $( $op($input), )*
         }
 
         impl Call {
             /// AWS's name of the operation.
             pub fn operation(&self) -> &'static str {
+                self.descriptor().name
+            }
+
+            /// What the table says about the operation.
+            pub fn descriptor(&self) -> &'static Operation {
                 match self {
-                    $( Call::$op(_) => stringify!($op), )*
+                    $( Call::$op(_) => &operations::$constant, )*
                 }
             }
 
-            /// Makes the call; the response comes back as AWS-shaped JSON.
+            /// Makes the call; the response comes back as AWS-shaped JSON. A
+            /// lab call on an account with no lab fails with
+            /// [`ErrorCode::UnsupportedOperation`].
             pub fn invoke<C: Cloud + ?Sized>(&self, cloud: &C) -> Result<serde_json::Value, CloudError> {
                 match self {
-                    $( Call::$op(input) => cloud.$method(input).map(|out| response_json(&out)), )*
+                    $( Call::$op(input) => cloud_item!(invoke, $lab, cloud, $method, input, $constant), )*
                 }
             }
         }
 
-        /// Every operation's AWS name, in declaration order.
-        pub const OPERATIONS: &[&str] = &[$( stringify!($op), )*];
+        /// One [`Operation`] constant per operation, named after its method.
+        pub mod operations {
+            use super::{Access, Operation, Service};
+
+            $(
+                #[doc = $about]
+                pub const $constant: Operation = Operation {
+                    name: stringify!($op),
+                    verb: $crate::cloud::operation::const_case!(Kebab, stringify!($op)),
+                    service: Service::$service,
+                    access: Access::$access,
+                    lab: $lab,
+                    about: $about,
+                    example: $example,
+                    fields: <$input>::FIELDS,
+                };
+            )*
+        }
+
+        /// Every operation, in the table's order.
+        pub const OPERATIONS: &[Operation] = &[$( operations::$constant, )*];
     };
 }
 
-operations! {
-    // IAM roles
-    CreateRole => create_role(CreateRoleRequest) -> CreateRoleResponse;
-    GetRole => get_role(GetRoleRequest) -> GetRoleResponse;
-    DeleteRole => delete_role(DeleteRoleRequest) -> ();
-    UpdateRole => update_role(UpdateRoleRequest) -> ();
-    UpdateAssumeRolePolicy => update_assume_role_policy(UpdateAssumeRolePolicyRequest) -> ();
-    PutRolePermissionsBoundary => put_role_permissions_boundary(PutRolePermissionsBoundaryRequest) -> ();
-    DeleteRolePermissionsBoundary => delete_role_permissions_boundary(DeleteRolePermissionsBoundaryRequest) -> ();
-    AttachRolePolicy => attach_role_policy(AttachRolePolicyRequest) -> ();
-    DetachRolePolicy => detach_role_policy(DetachRolePolicyRequest) -> ();
-    PutRolePolicy => put_role_policy(PutRolePolicyRequest) -> ();
-    GetRolePolicy => get_role_policy(GetRolePolicyRequest) -> GetRolePolicyResponse;
-    DeleteRolePolicy => delete_role_policy(DeleteRolePolicyRequest) -> ();
-    ListRolePolicies => list_role_policies(ListRolePoliciesRequest) -> ListRolePoliciesResponse;
-    ListAttachedRolePolicies => list_attached_role_policies(ListAttachedRolePoliciesRequest) -> ListAttachedRolePoliciesResponse;
-    ListRoles => list_roles(ListRolesRequest) -> ListRolesResponse;
-    TagRole => tag_role(TagRoleRequest) -> ();
-    UntagRole => untag_role(UntagRoleRequest) -> ();
-    ListRoleTags => list_role_tags(ListRoleTagsRequest) -> ListRoleTagsResponse;
-    // IAM instance profiles
-    CreateInstanceProfile => create_instance_profile(CreateInstanceProfileRequest) -> CreateInstanceProfileResponse;
-    GetInstanceProfile => get_instance_profile(GetInstanceProfileRequest) -> GetInstanceProfileResponse;
-    DeleteInstanceProfile => delete_instance_profile(DeleteInstanceProfileRequest) -> ();
-    AddRoleToInstanceProfile => add_role_to_instance_profile(AddRoleToInstanceProfileRequest) -> ();
-    RemoveRoleFromInstanceProfile => remove_role_from_instance_profile(RemoveRoleFromInstanceProfileRequest) -> ();
-    ListInstanceProfiles => list_instance_profiles(ListInstanceProfilesRequest) -> ListInstanceProfilesResponse;
-    ListInstanceProfilesForRole => list_instance_profiles_for_role(ListInstanceProfilesForRoleRequest) -> ListInstanceProfilesForRoleResponse;
-    TagInstanceProfile => tag_instance_profile(TagInstanceProfileRequest) -> ();
-    UntagInstanceProfile => untag_instance_profile(UntagInstanceProfileRequest) -> ();
-    ListInstanceProfileTags => list_instance_profile_tags(ListInstanceProfileTagsRequest) -> ListInstanceProfileTagsResponse;
-    // EC2 instances
-    RunInstances => run_instances(RunInstancesRequest) -> RunInstancesResponse;
-    TerminateInstances => terminate_instances(TerminateInstancesRequest) -> TerminateInstancesResponse;
-    StopInstances => stop_instances(StopInstancesRequest) -> StopInstancesResponse;
-    StartInstances => start_instances(StartInstancesRequest) -> StartInstancesResponse;
-    DescribeInstances => describe_instances(DescribeInstancesRequest) -> DescribeInstancesResponse;
-    CreateTags => create_tags(CreateTagsRequest) -> ();
-    DeleteTags => delete_tags(DeleteTagsRequest) -> ();
-    // EC2 instance-profile associations
-    AssociateIamInstanceProfile => associate_iam_instance_profile(AssociateIamInstanceProfileRequest) -> AssociateIamInstanceProfileResponse;
-    DisassociateIamInstanceProfile => disassociate_iam_instance_profile(DisassociateIamInstanceProfileRequest) -> DisassociateIamInstanceProfileResponse;
-    ReplaceIamInstanceProfileAssociation => replace_iam_instance_profile_association(ReplaceIamInstanceProfileAssociationRequest) -> ReplaceIamInstanceProfileAssociationResponse;
-    DescribeIamInstanceProfileAssociations => describe_iam_instance_profile_associations(DescribeIamInstanceProfileAssociationsRequest) -> DescribeIamInstanceProfileAssociationsResponse;
+/// One operation's piece of what `define_cloud!` generates, kept or dropped
+/// by its `lab` flag: reconciler operations go to `Cloud`, lab ones to `Lab`.
+macro_rules! cloud_item {
+    (trait Cloud, false, $about:literal, $method:ident, $input:ty, $output:ty) => {
+        #[doc = $about]
+        fn $method(&self, input: &$input) -> Result<$output, CloudError>;
+    };
+    (trait Lab, true, $about:literal, $method:ident, $input:ty, $output:ty) => {
+        #[doc = $about]
+        fn $method(&self, input: &$input) -> Result<$output, CloudError>;
+    };
+    (trait $trait:ident, $lab:tt, $about:literal, $method:ident, $input:ty, $output:ty) => {};
+    (dyn Cloud, true, $about:literal, $method:ident, $input:ty, $output:ty, $constant:ident) => {
+        #[doc = $about]
+        pub fn $method(&self, input: &$input) -> Result<$output, CloudError> {
+            match self.lab() {
+                Some(lab) => lab.$method(input),
+                None => Err(no_lab(&operations::$constant)),
+            }
+        }
+    };
+    (dyn Cloud, false, $($rest:tt)*) => {};
+    (invoke, false, $cloud:ident, $method:ident, $input:ident, $constant:ident) => {
+        $cloud.$method($input).map(|out| response_json(&out))
+    };
+    (invoke, true, $cloud:ident, $method:ident, $input:ident, $constant:ident) => {
+        match $cloud.lab() {
+            Some(lab) => lab.$method($input).map(|out| response_json(&out)),
+            None => Err(no_lab(&operations::$constant)),
+        }
+    };
 }
 
-/// Operations that exist only to build and tear down labs on an emulated
-/// account; plans mark their steps as emulator-only.
-pub const EMULATOR_ONLY_OPERATIONS: &[&str] = &["RunInstances", "TerminateInstances"];
+with_operations!(define_cloud);
+
+/// The error of a lab operation on an account with no lab.
+fn no_lab(operation: &Operation) -> CloudError {
+    CloudError::new(
+        operation.name,
+        ErrorCode::UnsupportedOperation,
+        format!(
+            "{} is a lab operation: only an emulated account runs it, rolecall never does on AWS",
+            operation.name
+        ),
+    )
+}
 
 fn response_json<T: Serialize>(out: &T) -> serde_json::Value {
     // Serialising our own plain structs cannot fail; `Null` keeps the signature honest.

@@ -388,15 +388,38 @@ pub fn run_instances(cx: &Ctx, input: &RunInstancesRequest) -> OpResult<RunInsta
     })
 }
 
+pub fn terminate_instances(
+    cx: &Ctx,
+    input: &TerminateInstancesRequest,
+) -> OpResult<TerminateInstancesResponse> {
+    let terminating_instances = change_state(cx, input, StateChange::Terminate)?;
+    Ok(TerminateInstancesResponse {
+        terminating_instances,
+    })
+}
+
+pub fn stop_instances(cx: &Ctx, input: &StopInstancesRequest) -> OpResult<StopInstancesResponse> {
+    let stopping_instances = change_state(cx, input, StateChange::Stop)?;
+    Ok(StopInstancesResponse { stopping_instances })
+}
+
+pub fn start_instances(
+    cx: &Ctx,
+    input: &StartInstancesRequest,
+) -> OpResult<StartInstancesResponse> {
+    let starting_instances = change_state(cx, input, StateChange::Start)?;
+    Ok(StartInstancesResponse { starting_instances })
+}
+
 /// Which state-changing call is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateChange {
+enum StateChange {
     Terminate,
     Stop,
     Start,
 }
 
-pub fn change_state(
+fn change_state(
     cx: &Ctx,
     input: &InstanceIdsRequest,
     change: StateChange,
@@ -590,7 +613,7 @@ pub fn delete_tags(cx: &Ctx, input: &DeleteTagsRequest) -> OpResult<()> {
     Ok(())
 }
 
-pub fn associate(
+pub fn associate_iam_instance_profile(
     cx: &Ctx,
     input: &AssociateIamInstanceProfileRequest,
 ) -> OpResult<AssociateIamInstanceProfileResponse> {
@@ -639,7 +662,7 @@ fn association(cx: &Ctx, id: &str) -> OpResult<AssociationRow> {
     }
 }
 
-pub fn disassociate(
+pub fn disassociate_iam_instance_profile(
     cx: &Ctx,
     input: &DisassociateIamInstanceProfileRequest,
 ) -> OpResult<DisassociateIamInstanceProfileResponse> {
@@ -652,7 +675,7 @@ pub fn disassociate(
     })
 }
 
-pub fn replace(
+pub fn replace_iam_instance_profile_association(
     cx: &Ctx,
     input: &ReplaceIamInstanceProfileAssociationRequest,
 ) -> OpResult<ReplaceIamInstanceProfileAssociationResponse> {
@@ -682,7 +705,7 @@ pub fn replace(
     })
 }
 
-pub fn describe_associations(
+pub fn describe_iam_instance_profile_associations(
     cx: &Ctx,
     input: &DescribeIamInstanceProfileAssociationsRequest,
 ) -> OpResult<DescribeIamInstanceProfileAssociationsResponse> {

@@ -1,58 +1,13 @@
-//! Misbehaviour on request: throttling, the Nth call failing, and the
-//! eventual-consistency messages EC2 gives for a profile it cannot see yet.
+//! Misbehaviour on request: throttling and the Nth call failing, each with
+//! the code and message of the operation's service (the operation table
+//! says which service).
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::Faults;
 use super::store::Settings;
-use crate::cloud::ErrorCode;
-
-/// Which AWS service an operation belongs to (error codes differ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Iam,
-    Ec2,
-}
-
-const EC2_OPERATIONS: &[&str] = &[
-    "RunInstances",
-    "TerminateInstances",
-    "StopInstances",
-    "StartInstances",
-    "DescribeInstances",
-    "CreateTags",
-    "DeleteTags",
-    "AssociateIamInstanceProfile",
-    "DisassociateIamInstanceProfile",
-    "ReplaceIamInstanceProfileAssociation",
-    "DescribeIamInstanceProfileAssociations",
-];
-
-impl Service {
-    pub fn of(operation: &str) -> Service {
-        if EC2_OPERATIONS.contains(&operation) {
-            Service::Ec2
-        } else {
-            Service::Iam
-        }
-    }
-
-    /// The code of an internal failure in this service.
-    pub fn failure_code(self) -> ErrorCode {
-        match self {
-            Service::Iam => ErrorCode::ServiceFailure,
-            Service::Ec2 => ErrorCode::InternalError,
-        }
-    }
-
-    fn throttle_code(self) -> ErrorCode {
-        match self {
-            Service::Iam => ErrorCode::Throttling,
-            Service::Ec2 => ErrorCode::RequestLimitExceeded,
-        }
-    }
-}
+use crate::cloud::{ErrorCode, Service};
 
 impl Faults {
     /// Whether calls must be counted (only then does a call write the counter).
@@ -82,7 +37,7 @@ pub fn injected(settings: &Settings, service: Service) -> Option<(ErrorCode, Str
                 Service::Iam => "Rate exceeded",
                 Service::Ec2 => "Request limit exceeded.",
             };
-            return Some((service.throttle_code(), message.to_string()));
+            return Some((service.throttling_code(), message.to_string()));
         }
     }
     None

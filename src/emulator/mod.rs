@@ -23,9 +23,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use crate::cloud::ec2::*;
-use crate::cloud::iam::*;
-use crate::cloud::{Call, Cloud, CloudError, ErrorCode};
+use crate::cloud::{
+    Access, Call, Cloud, CloudError, ErrorCode, Lab, Operation, Service, operations,
+};
 use crate::model::Live;
 
 pub use export::{
@@ -544,20 +544,24 @@ impl Emulator {
     /// transaction, which commits once for all its calls.
     fn call<T>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         body: impl FnOnce(&Ctx) -> OpResult<T>,
     ) -> Result<T, CloudError> {
-        let service = faults::Service::of(operation);
+        let service = operation.service;
+        let reads = operation.access == Access::Read;
         if let Some(reason) = &self.read_only
-            && !is_read_only(operation)
+            && !reads
         {
             // Not an AWS error: the emulator itself cannot serve the call.
             let read_only = EmulatorError::ReadOnly {
                 path: self.path.clone(),
                 reason: reason.clone(),
             };
-            let mut error =
-                CloudError::new(operation, service.failure_code(), read_only.to_string());
+            let mut error = CloudError::new(
+                operation.name,
+                service.failure_code(),
+                read_only.to_string(),
+            );
             error.retryable = false;
             return Err(error);
         }
@@ -577,15 +581,15 @@ impl Emulator {
             } else {
                 run_in_transaction(&shared.conn, env, body)
             }
-        } else if is_read_only(operation) {
+        } else if reads {
             read_call(&mut shared.conn, env, body)
         } else {
             write_call(&mut shared.conn, env, body)
         };
-        outcome.map_err(|error| self.cloud_error(operation, service, error))
+        outcome.map_err(|error| self.cloud_error(operation.name, service, error))
     }
 
-    fn cloud_error(&self, operation: &str, service: faults::Service, error: OpError) -> CloudError {
+    fn cloud_error(&self, operation: &str, service: Service, error: OpError) -> CloudError {
         match error {
             OpError::Aws(code, message) => CloudError::new(operation, code, message),
             OpError::NotYetVisible(code, message) => {
@@ -605,18 +609,11 @@ impl Emulator {
 /// What a call runs with besides its connection and body.
 #[derive(Clone, Copy)]
 struct CallEnv<'a> {
-    service: faults::Service,
+    service: Service,
     /// Quotas used instead of the account's, if any.
     quotas: Option<&'a Quotas>,
     /// The account is read-only: calls are not counted, so no fault fires.
     read_only: bool,
-}
-
-/// Whether an operation only reads (AWS names them Get…, List…, Describe…).
-pub fn is_read_only(operation: &str) -> bool {
-    ["Get", "List", "Describe"]
-        .iter()
-        .any(|prefix| operation.starts_with(prefix))
 }
 
 /// A call that may write: `BEGIN IMMEDIATE` takes the write lock up front
@@ -717,6 +714,59 @@ impl Drop for BatchEnd<'_> {
     }
 }
 
+/// The emulator's side of the operation table: each operation's method is
+/// its body in [`iam`] or [`ec2`] (the function named as the method) run by
+/// [`Emulator::call`]. Called with `Cloud` (the reconciler's operations),
+/// `Lab` (the lab's, forwarding to the inherent methods) or `Emulator` (the
+/// lab's bodies, as inherent methods, so `emulator.run_instances(..)` works
+/// without importing [`Lab`]).
+macro_rules! emulator_methods {
+    ([$part:ident] $(
+        $op:ident {
+            method: $method:ident, constant: $constant:ident,
+            input: $input:ty, output: $output:ty,
+            service: $service:ident, access: $access:ident, lab: $lab:tt,
+            about: $about:literal, example: $example:literal $(,)?
+        }
+    )*) => {
+        $( emulator_method!($part, $lab, $service, $method, $constant, $input, $output); )*
+    };
+}
+
+macro_rules! emulator_method {
+    (Cloud, false, $service:ident, $method:ident, $constant:ident, $input:ty, $output:ty) => {
+        fn $method(&self, input: &$input) -> Result<$output, CloudError> {
+            self.call(&operations::$constant, |cx| {
+                operation_body!($service, $method)(cx, input)
+            })
+        }
+    };
+    (Lab, true, $service:ident, $method:ident, $constant:ident, $input:ty, $output:ty) => {
+        fn $method(&self, input: &$input) -> Result<$output, CloudError> {
+            Emulator::$method(self, input)
+        }
+    };
+    (Emulator, true, $service:ident, $method:ident, $constant:ident, $input:ty, $output:ty) => {
+        #[doc = concat!("The lab operation ", stringify!($method), " (see [`Lab`]).")]
+        pub fn $method(&self, input: &$input) -> Result<$output, CloudError> {
+            self.call(&operations::$constant, |cx| {
+                operation_body!($service, $method)(cx, input)
+            })
+        }
+    };
+    ($part:ident, $lab:tt, $($rest:tt)*) => {};
+}
+
+/// Where an operation's body lives: the module of its service.
+macro_rules! operation_body {
+    (Iam, $method:ident) => {
+        iam::$method
+    };
+    (Ec2, $method:ident) => {
+        ec2::$method
+    };
+}
+
 impl Cloud for Emulator {
     fn snapshot(&self) -> Result<Live, CloudError> {
         let mut shared = self.lock();
@@ -737,8 +787,9 @@ impl Cloud for Emulator {
         })
     }
 
-    fn launches_declared_instances(&self) -> bool {
-        true
+    /// An emulated account is a lab: it launches and stops instances.
+    fn lab(&self) -> Option<&dyn Lab> {
+        Some(self)
     }
 
     /// Group commit: the calls share one IMMEDIATE transaction (each still
@@ -756,7 +807,7 @@ impl Cloud for Emulator {
             calls
                 .iter()
                 .map(|call| {
-                    let code = faults::Service::of(call.operation()).failure_code();
+                    let code = call.descriptor().service.failure_code();
                     let mut error = CloudError::new(call.operation(), code, message.clone());
                     error.retryable = false;
                     Err(error)
@@ -788,251 +839,22 @@ impl Cloud for Emulator {
         }
     }
 
-    fn create_role(&self, input: &CreateRoleRequest) -> Result<CreateRoleResponse, CloudError> {
-        self.call("CreateRole", |cx| iam::create_role(cx, input))
-    }
-    fn get_role(&self, input: &GetRoleRequest) -> Result<GetRoleResponse, CloudError> {
-        self.call("GetRole", |cx| iam::get_role(cx, input))
-    }
-    fn delete_role(&self, input: &DeleteRoleRequest) -> Result<(), CloudError> {
-        self.call("DeleteRole", |cx| iam::delete_role(cx, input))
-    }
-    fn update_role(&self, input: &UpdateRoleRequest) -> Result<(), CloudError> {
-        self.call("UpdateRole", |cx| iam::update_role(cx, input))
-    }
-    fn update_assume_role_policy(
-        &self,
-        input: &UpdateAssumeRolePolicyRequest,
-    ) -> Result<(), CloudError> {
-        self.call("UpdateAssumeRolePolicy", |cx| {
-            iam::update_assume_role_policy(cx, input)
-        })
-    }
-    fn put_role_permissions_boundary(
-        &self,
-        input: &PutRolePermissionsBoundaryRequest,
-    ) -> Result<(), CloudError> {
-        self.call("PutRolePermissionsBoundary", |cx| {
-            iam::put_role_permissions_boundary(cx, input)
-        })
-    }
-    fn delete_role_permissions_boundary(
-        &self,
-        input: &DeleteRolePermissionsBoundaryRequest,
-    ) -> Result<(), CloudError> {
-        self.call("DeleteRolePermissionsBoundary", |cx| {
-            iam::delete_role_permissions_boundary(cx, input)
-        })
-    }
-    fn attach_role_policy(&self, input: &AttachRolePolicyRequest) -> Result<(), CloudError> {
-        self.call("AttachRolePolicy", |cx| iam::attach_role_policy(cx, input))
-    }
-    fn detach_role_policy(&self, input: &DetachRolePolicyRequest) -> Result<(), CloudError> {
-        self.call("DetachRolePolicy", |cx| iam::detach_role_policy(cx, input))
-    }
-    fn put_role_policy(&self, input: &PutRolePolicyRequest) -> Result<(), CloudError> {
-        self.call("PutRolePolicy", |cx| iam::put_role_policy(cx, input))
-    }
-    fn get_role_policy(
-        &self,
-        input: &GetRolePolicyRequest,
-    ) -> Result<GetRolePolicyResponse, CloudError> {
-        self.call("GetRolePolicy", |cx| iam::get_role_policy(cx, input))
-    }
-    fn delete_role_policy(&self, input: &DeleteRolePolicyRequest) -> Result<(), CloudError> {
-        self.call("DeleteRolePolicy", |cx| iam::delete_role_policy(cx, input))
-    }
-    fn list_role_policies(
-        &self,
-        input: &ListRolePoliciesRequest,
-    ) -> Result<ListRolePoliciesResponse, CloudError> {
-        self.call("ListRolePolicies", |cx| iam::list_role_policies(cx, input))
-    }
-    fn list_attached_role_policies(
-        &self,
-        input: &ListAttachedRolePoliciesRequest,
-    ) -> Result<ListAttachedRolePoliciesResponse, CloudError> {
-        self.call("ListAttachedRolePolicies", |cx| {
-            iam::list_attached_role_policies(cx, input)
-        })
-    }
-    fn list_roles(&self, input: &ListRolesRequest) -> Result<ListRolesResponse, CloudError> {
-        self.call("ListRoles", |cx| iam::list_roles(cx, input))
-    }
-    fn tag_role(&self, input: &TagRoleRequest) -> Result<(), CloudError> {
-        self.call("TagRole", |cx| iam::tag_role(cx, input))
-    }
-    fn untag_role(&self, input: &UntagRoleRequest) -> Result<(), CloudError> {
-        self.call("UntagRole", |cx| iam::untag_role(cx, input))
-    }
-    fn list_role_tags(
-        &self,
-        input: &ListRoleTagsRequest,
-    ) -> Result<ListRoleTagsResponse, CloudError> {
-        self.call("ListRoleTags", |cx| iam::list_role_tags(cx, input))
-    }
-    fn create_instance_profile(
-        &self,
-        input: &CreateInstanceProfileRequest,
-    ) -> Result<CreateInstanceProfileResponse, CloudError> {
-        self.call("CreateInstanceProfile", |cx| {
-            iam::create_instance_profile(cx, input)
-        })
-    }
-    fn get_instance_profile(
-        &self,
-        input: &GetInstanceProfileRequest,
-    ) -> Result<GetInstanceProfileResponse, CloudError> {
-        self.call("GetInstanceProfile", |cx| {
-            iam::get_instance_profile(cx, input)
-        })
-    }
-    fn delete_instance_profile(
-        &self,
-        input: &DeleteInstanceProfileRequest,
-    ) -> Result<(), CloudError> {
-        self.call("DeleteInstanceProfile", |cx| {
-            iam::delete_instance_profile(cx, input)
-        })
-    }
-    fn add_role_to_instance_profile(
-        &self,
-        input: &AddRoleToInstanceProfileRequest,
-    ) -> Result<(), CloudError> {
-        self.call("AddRoleToInstanceProfile", |cx| {
-            iam::add_role_to_instance_profile(cx, input)
-        })
-    }
-    fn remove_role_from_instance_profile(
-        &self,
-        input: &RemoveRoleFromInstanceProfileRequest,
-    ) -> Result<(), CloudError> {
-        self.call("RemoveRoleFromInstanceProfile", |cx| {
-            iam::remove_role_from_instance_profile(cx, input)
-        })
-    }
-    fn list_instance_profiles(
-        &self,
-        input: &ListInstanceProfilesRequest,
-    ) -> Result<ListInstanceProfilesResponse, CloudError> {
-        self.call("ListInstanceProfiles", |cx| {
-            iam::list_instance_profiles(cx, input)
-        })
-    }
-    fn list_instance_profiles_for_role(
-        &self,
-        input: &ListInstanceProfilesForRoleRequest,
-    ) -> Result<ListInstanceProfilesForRoleResponse, CloudError> {
-        self.call("ListInstanceProfilesForRole", |cx| {
-            iam::list_instance_profiles_for_role(cx, input)
-        })
-    }
-    fn tag_instance_profile(&self, input: &TagInstanceProfileRequest) -> Result<(), CloudError> {
-        self.call("TagInstanceProfile", |cx| {
-            iam::tag_instance_profile(cx, input)
-        })
-    }
-    fn untag_instance_profile(
-        &self,
-        input: &UntagInstanceProfileRequest,
-    ) -> Result<(), CloudError> {
-        self.call("UntagInstanceProfile", |cx| {
-            iam::untag_instance_profile(cx, input)
-        })
-    }
-    fn list_instance_profile_tags(
-        &self,
-        input: &ListInstanceProfileTagsRequest,
-    ) -> Result<ListInstanceProfileTagsResponse, CloudError> {
-        self.call("ListInstanceProfileTags", |cx| {
-            iam::list_instance_profile_tags(cx, input)
-        })
-    }
-    fn run_instances(
-        &self,
-        input: &RunInstancesRequest,
-    ) -> Result<RunInstancesResponse, CloudError> {
-        self.call("RunInstances", |cx| ec2::run_instances(cx, input))
-    }
-    fn terminate_instances(
-        &self,
-        input: &TerminateInstancesRequest,
-    ) -> Result<TerminateInstancesResponse, CloudError> {
-        self.call("TerminateInstances", |cx| {
-            ec2::change_state(cx, input, ec2::StateChange::Terminate).map(|terminating_instances| {
-                TerminateInstancesResponse {
-                    terminating_instances,
-                }
-            })
-        })
-    }
-    fn stop_instances(
-        &self,
-        input: &StopInstancesRequest,
-    ) -> Result<StopInstancesResponse, CloudError> {
-        self.call("StopInstances", |cx| {
-            ec2::change_state(cx, input, ec2::StateChange::Stop)
-                .map(|stopping_instances| StopInstancesResponse { stopping_instances })
-        })
-    }
-    fn start_instances(
-        &self,
-        input: &StartInstancesRequest,
-    ) -> Result<StartInstancesResponse, CloudError> {
-        self.call("StartInstances", |cx| {
-            ec2::change_state(cx, input, ec2::StateChange::Start)
-                .map(|starting_instances| StartInstancesResponse { starting_instances })
-        })
-    }
-    fn describe_instances(
-        &self,
-        input: &DescribeInstancesRequest,
-    ) -> Result<DescribeInstancesResponse, CloudError> {
-        self.call("DescribeInstances", |cx| ec2::describe_instances(cx, input))
-    }
-    fn create_tags(&self, input: &CreateTagsRequest) -> Result<(), CloudError> {
-        self.call("CreateTags", |cx| ec2::create_tags(cx, input))
-    }
-    fn delete_tags(&self, input: &DeleteTagsRequest) -> Result<(), CloudError> {
-        self.call("DeleteTags", |cx| ec2::delete_tags(cx, input))
-    }
-    fn associate_iam_instance_profile(
-        &self,
-        input: &AssociateIamInstanceProfileRequest,
-    ) -> Result<AssociateIamInstanceProfileResponse, CloudError> {
-        self.call("AssociateIamInstanceProfile", |cx| {
-            ec2::associate(cx, input)
-        })
-    }
-    fn disassociate_iam_instance_profile(
-        &self,
-        input: &DisassociateIamInstanceProfileRequest,
-    ) -> Result<DisassociateIamInstanceProfileResponse, CloudError> {
-        self.call("DisassociateIamInstanceProfile", |cx| {
-            ec2::disassociate(cx, input)
-        })
-    }
-    fn replace_iam_instance_profile_association(
-        &self,
-        input: &ReplaceIamInstanceProfileAssociationRequest,
-    ) -> Result<ReplaceIamInstanceProfileAssociationResponse, CloudError> {
-        self.call("ReplaceIamInstanceProfileAssociation", |cx| {
-            ec2::replace(cx, input)
-        })
-    }
-    fn describe_iam_instance_profile_associations(
-        &self,
-        input: &DescribeIamInstanceProfileAssociationsRequest,
-    ) -> Result<DescribeIamInstanceProfileAssociationsResponse, CloudError> {
-        self.call("DescribeIamInstanceProfileAssociations", |cx| {
-            ec2::describe_associations(cx, input)
-        })
-    }
+    crate::with_operations!(emulator_methods, Cloud);
+}
+
+impl Lab for Emulator {
+    crate::with_operations!(emulator_methods, Lab);
+}
+
+/// Lab operations callable on an `Emulator` without importing [`Lab`].
+impl Emulator {
+    crate::with_operations!(emulator_methods, Emulator);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::iam::*;
     use crate::model::PolicyDocument;
 
     /// SQLite rolls a transaction back on its own when the file is full:

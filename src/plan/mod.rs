@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cloud::{Call, EMULATOR_ONLY_OPERATIONS};
+use crate::cloud::Call;
 use crate::model::{Desired, Live, resource_title};
 pub use diff::{Comparison, Kind, Problem, ResourceDiff, Status};
 
@@ -117,9 +117,10 @@ pub struct Step {
 }
 
 impl Step {
-    /// Steps that only an emulated account can run (launching lab instances).
+    /// Steps that only an emulated account can run: lab operations
+    /// (launching and terminating lab instances).
     pub fn emulator_only(&self) -> bool {
-        EMULATOR_ONLY_OPERATIONS.contains(&self.call.operation())
+        self.call.descriptor().lab
     }
 
     /// What the step acts on, as people read it: `instance/i-0abc… (web-1)`.
