@@ -441,7 +441,8 @@ fn trusted_roles_exist(
     // Otherwise only a trust policy the plan sends is judged: created, or
     // updated.
     named.retain(|(name, _, _, target)| {
-        sent.contains(name) && !(deleted.contains(target) && !created.contains(target))
+        // Sent, and naming a role that still exists once the plan has run.
+        sent.contains(name) && (created.contains(target) || !deleted.contains(target))
     });
     // Roles created by the plan, and the created roles their trust names.
     let mut waits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
