@@ -8,7 +8,7 @@ use super::{Ctx, OpResult, ids, reject};
 use crate::cloud::ErrorCode;
 use crate::cloud::iam::*;
 use crate::model::aws_policies::{AwsPolicy, aws_policy};
-use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, policy::url_encode};
+use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, RoleArn, policy::url_encode};
 
 /// What IAM answers for a policy ARN: customer-managed policies do not exist
 /// yet (no `ManagedPolicy` kind), AWS-managed ones are in the bundled list.
@@ -237,12 +237,13 @@ pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
 /// knows no other account and holds no users.
 fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {
     for arn in trust.aws_principals() {
-        let Some((account, path, name)) = crate::model::split_role_arn(arn) else {
+        let Some(principal) = RoleArn::parse(arn) else {
             continue;
         };
-        if account != cx.account_id() {
+        if !principal.is_of(Some(ids::PARTITION), cx.account_id()) {
             continue;
         }
+        let (path, name) = (principal.path, principal.name);
         let exists = find_role(cx.db, name)?.is_some_and(|role| role.path == path);
         if !exists {
             return reject(
