@@ -952,3 +952,34 @@ pub fn list_instance_profile_tags(
     let profile = existing_profile(cx, &input.instance_profile_name)?;
     list_tags(PROFILE_TAGS.of(cx.db, profile.id)?, &input.page)
 }
+
+// ---- account -----------------------------------------------------------------
+
+/// What the account holds and may hold of roles and instance profiles, as
+/// `GetAccountSummary`'s `SummaryMap` says it: counts, the account's quotas
+/// (its settings, or a handle's override), and the per-role limits the
+/// emulator enforces. It holds no customer-managed policies (not emulated).
+pub fn get_account_summary(
+    cx: &Ctx,
+    _input: &GetAccountSummaryRequest,
+) -> OpResult<GetAccountSummaryResponse> {
+    let count = |table: &str| -> rusqlite::Result<u32> {
+        cx.db
+            .prepare_cached(&format!("SELECT count(*) FROM {table}"))?
+            .query_row([], |r| r.get(0))
+    };
+    let quotas = &cx.settings.quotas;
+    let size = |limit: usize| u32::try_from(limit).ok();
+    Ok(GetAccountSummaryResponse {
+        summary_map: SummaryMap {
+            roles: Some(count("roles")?),
+            roles_quota: Some(quotas.max_roles),
+            instance_profiles: Some(count("profiles")?),
+            instance_profiles_quota: Some(quotas.max_instance_profiles),
+            attached_policies_per_role_quota: size(validate::MAX_MANAGED_POLICIES),
+            role_policy_size_quota: size(validate::MAX_INLINE_SIZE),
+            assume_role_policy_size_quota: size(validate::MAX_TRUST_SIZE),
+            policies: Some(0),
+        },
+    })
+}
