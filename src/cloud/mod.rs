@@ -14,6 +14,8 @@
 //! [`Lab`], which only a backend with a lab offers ([`Cloud::lab`]).
 //!
 //! Backends: the emulated account (`crate::emulator`), later the real AWS API.
+//! [`snapshot::from_reads`] reads an account through the trait's read calls
+//! alone, for a backend with no snapshot of its own.
 
 /// Declares request/response structs with AWS's PascalCase field names, and
 /// records each one's members ([`Shape::FIELDS`]: name, kind, whether
@@ -51,6 +53,7 @@ pub mod ec2;
 mod error;
 pub mod iam;
 pub mod operation;
+pub mod snapshot;
 pub mod sts;
 
 use serde::{Deserialize, Serialize};
