@@ -6,7 +6,6 @@
 //! executes the steps.
 
 pub mod apply;
-pub mod atomic_file;
 pub mod cli;
 pub mod cloud;
 pub mod drift;
@@ -15,3 +14,4 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod printable;
+pub mod user_file;
