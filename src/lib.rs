@@ -6,7 +6,6 @@
 //! executes the steps.
 
 pub mod apply;
-pub mod atomic_file;
 pub mod backend;
 pub mod cli;
 pub mod cloud;
@@ -19,3 +18,4 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod printable;
+pub mod user_file;

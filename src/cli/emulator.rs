@@ -540,7 +540,7 @@ fn parse_profile(text: &str) -> Result<IamInstanceProfileSpecification, String> 
 /// A document given inline or as `file://PATH`, as the AWS CLI accepts.
 fn document(text: &str) -> anyhow::Result<String> {
     match text.strip_prefix("file://") {
-        Some(path) => crate::manifest::read_regular_file(path.as_ref())
+        Some(path) => crate::user_file::read_regular_file(path.as_ref())
             .with_context(|| format!("reading {path}")),
         None => Ok(text.to_string()),
     }

@@ -196,7 +196,7 @@ impl CheckedExport {
     pub fn from_file(file: &Path) -> Result<CheckedExport, EmulatorError> {
         // A regular file only: a named pipe would block, a device never end.
         let text =
-            crate::manifest::read_regular_file(file).map_err(|source| EmulatorError::Io {
+            crate::user_file::read_regular_file(file).map_err(|source| EmulatorError::Io {
                 path: file.to_path_buf(),
                 source,
             })?;

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use files::{kind_of, read_regular_file};
 
 use crate::model::Desired;
 

@@ -558,7 +558,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
     };
     let mut text = serde_json::to_string_pretty(plan).map_err(|e| io(e.into()))?;
     text.push('\n');
-    crate::atomic_file::write(path, text.as_bytes()).map_err(io)
+    crate::user_file::write(path, text.as_bytes()).map_err(io)
 }
 
 /// A plan without what `plan --out` records, which `apply FILE` needs.
@@ -571,7 +571,7 @@ fn not_sealed(path: &Path) -> SavedPlanError {
 
 /// Reads a saved plan, checking it is one rolecall can apply.
 pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
-    let text = crate::manifest::read_regular_file(path).map_err(|source| SavedPlanError::Io {
+    let text = crate::user_file::read_regular_file(path).map_err(|source| SavedPlanError::Io {
         path: path.to_path_buf(),
         source,
     })?;
