@@ -11,8 +11,10 @@ mod build;
 mod convert;
 mod diagnostic;
 mod files;
+mod limits;
 mod raw;
 pub mod schema;
+mod tags;
 mod validate;
 
 use std::collections::HashMap;
