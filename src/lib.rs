@@ -6,12 +6,16 @@
 //! executes the steps.
 
 pub mod apply;
-pub mod atomic_file;
+pub mod backend;
 pub mod cli;
 pub mod cloud;
+pub mod compare;
 pub mod drift;
 pub mod emulator;
+pub mod graph;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod printable;
+pub mod user_file;

@@ -504,8 +504,8 @@ fn the_default_directory_and_account_files_in_existing_directories_are_created()
 
 // -- 4. the apply lock ---------------------------------------------------------------
 
-fn hold_lock(lab: &Lab) -> rolecall::apply::lock::AccountLock {
-    rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", Duration::ZERO).unwrap()
+fn hold_lock(lab: &Lab) -> rolecall::emulator::lock::AccountLock {
+    rolecall::emulator::lock::acquire(&lab.account(), "rolecall apply", Duration::ZERO).unwrap()
 }
 
 /// A lock file committed as a symlink (a pull request can) is refused,

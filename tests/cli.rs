@@ -262,9 +262,12 @@ fn apply_without_a_terminal_needs_auto_approve() {
 #[test]
 fn a_second_apply_is_refused_naming_the_holder() {
     let lab = Lab::new();
-    let held =
-        rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", std::time::Duration::ZERO)
-            .unwrap();
+    let held = rolecall::emulator::lock::acquire(
+        &lab.account(),
+        "rolecall apply",
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
     let refused = lab
         .run(&["apply", "-f", "manifests", "--auto-approve"])
         .code(1);
@@ -602,9 +605,12 @@ fn read_only_commands_against_a_missing_account_create_nothing() {
 #[test]
 fn a_lock_wait_that_times_out_says_how_long_it_waited() {
     let lab = Lab::new();
-    let _held =
-        rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", std::time::Duration::ZERO)
-            .unwrap();
+    let _held = rolecall::emulator::lock::acquire(
+        &lab.account(),
+        "rolecall apply",
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
     let refused = lab
         .run(&[
             "apply",
@@ -702,9 +708,12 @@ fn import_waits_for_no_apply_and_leaves_room_for_its_tags() {
         "all or nothing"
     );
 
-    let _held =
-        rolecall::apply::lock::acquire(&lab.account(), "rolecall apply", std::time::Duration::ZERO)
-            .unwrap();
+    let _held = rolecall::emulator::lock::acquire(
+        &lab.account(),
+        "rolecall apply",
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
     let locked = lab.run(&["import", "-f", "manifests", "role/web"]).code(1);
     assert!(
         stderr(&locked).contains("locked by another rolecall"),

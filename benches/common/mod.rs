@@ -12,8 +12,8 @@ use rolecall::model::*;
 // benchmarks measure what users run.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use rolecall::plan::diff::instance_hash;
-use rolecall::plan::ownership::spec_hash;
+use rolecall::compare::instance_hash;
+use rolecall::compare::ownership::spec_hash;
 
 /// Documents per generated file: large files, as a generator would write them,
 /// but several of them so directory walking and per-file work are measured too.

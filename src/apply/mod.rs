@@ -14,7 +14,6 @@
 //! A [`Stop`] request (Ctrl-C, SIGTERM) ends the run between waves: the
 //! calls in flight finish, nothing new starts, the rest is `NotStarted`.
 
-pub mod lock;
 pub mod retry;
 
 use std::cmp::Reverse;

@@ -9,8 +9,10 @@ use clap::Args;
 
 use super::output::{errln, out, outln};
 use super::progress::Progress;
-use super::{GlobalArgs, ManifestArgs, Outcome, account, interrupt, output};
-use crate::apply::{self, ApplyOptions, Report, lock};
+use super::session::Session;
+use super::{ManifestArgs, Outcome, interrupt, output};
+use crate::apply::{self, ApplyOptions, Report};
+use crate::backend::BackendLock;
 use crate::plan::render;
 use crate::plan::{Action, Plan, saved};
 
@@ -121,14 +123,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{text}` is not a duration rolecall can wait (try 90s, 2m, 1h)"))
 }
 
-pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
+pub fn run(session: &Session, args: ApplyArgs) -> anyhow::Result<Outcome> {
     // A file that is no plan is refused before the account is locked.
     let saved = args.plan_file.as_deref().map(saved::read).transpose()?;
-    let _lock = take_lock(global, "rolecall apply", &args.run)?;
+    let _lock = take_lock(session, "rolecall apply", &args.run)?;
     let (plan, confirm) = match (saved, &args.plan_file) {
         (Some(plan), Some(path)) => {
             // Read without creating the account: a refused plan leaves none.
-            let (live, options) = account::read(global, false)?;
+            let (live, options) = session.read(false)?;
             // What runs is the file's desired state planned again, refused
             // unless it is the plan the file shows.
             let plan = saved::verify(plan, &live, options.launch_instances, path)?;
@@ -136,30 +138,30 @@ pub fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<Outcome> {
             (plan, false)
         }
         _ => {
-            let (plan, _) = super::plan::compute(global, &args.manifests, args.force, false)?;
+            let (plan, _) = super::plan::compute(session, &args.manifests, args.force, false)?;
             (plan, !args.run.auto_approve)
         }
     };
-    execute(global, &plan, confirm, &args.run, Verb::Apply)
+    execute(session, &plan, confirm, &args.run, Verb::Apply)
 }
 
-pub fn run_destroy(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Outcome> {
-    if account::is_missing(global)? {
+pub fn run_destroy(session: &Session, args: DestroyArgs) -> anyhow::Result<Outcome> {
+    if session.backend.is_missing()? {
         // The manifests are still checked: they name the stack.
-        let stack = account::load(global, &args.manifests)?.desired.stack;
-        if !global.quiet {
+        let stack = session.load(&args.manifests)?.desired.stack;
+        if !session.quiet {
             outln!(
-                "Nothing to destroy: there is no emulated account at {}, so stack `{stack}` owns nothing.",
-                global.account_path().display()
+                "Nothing to destroy: {}, so stack `{stack}` owns nothing.",
+                session.backend.absence()
             );
         }
         return Ok(Outcome::Clean);
     }
-    let _lock = take_lock(global, "rolecall destroy", &args.run)?;
-    let (mut plan, _) = super::plan::compute(global, &args.manifests, args.force, true)?;
+    let _lock = take_lock(session, "rolecall destroy", &args.run)?;
+    let (mut plan, _) = super::plan::compute(session, &args.manifests, args.force, true)?;
     plan.destroy = true;
     execute(
-        global,
+        session,
         &plan,
         !args.run.auto_approve,
         &args.run,
@@ -167,13 +169,9 @@ pub fn run_destroy(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Out
     )
 }
 
-fn take_lock(
-    global: &GlobalArgs,
-    command: &str,
-    run: &RunArgs,
-) -> anyhow::Result<lock::AccountLock> {
-    let lock = account::lock(global, command, run.lock_timeout)?;
-    if let Some(previous) = lock.took_over_from.as_ref().filter(|_| !global.quiet) {
+fn take_lock(session: &Session, command: &str, run: &RunArgs) -> anyhow::Result<BackendLock> {
+    let lock = session.backend.lock(command, run.lock_timeout)?;
+    if let Some(previous) = lock.took_over_from().filter(|_| !session.quiet) {
         errln!(
             "warning: took over the account lock from a rolecall that did not finish ({previous}); the account is consistent, this apply converges it"
         );
@@ -182,7 +180,7 @@ fn take_lock(
 }
 
 fn execute(
-    global: &GlobalArgs,
+    session: &Session,
     plan: &Plan,
     confirm: bool,
     run: &RunArgs,
@@ -190,7 +188,7 @@ fn execute(
 ) -> anyhow::Result<Outcome> {
     if !plan.has_changes() {
         match verb {
-            _ if global.quiet => {}
+            _ if session.quiet => {}
             Verb::Apply => outln!("{}", render::NO_CHANGES),
             Verb::Destroy => outln!(
                 "Nothing to destroy: stack `{}` owns nothing in the account.",
@@ -200,17 +198,17 @@ fn execute(
         return Ok(Outcome::Clean);
     }
     // Whoever is asked to approve sees what they approve, even with -q.
-    if !global.quiet || confirm {
+    if !session.quiet || confirm {
         out!(
             "{}",
-            render::text::render(plan, output::text_options(global))
+            render::text::render(plan, output::text_options(session))
         );
     }
     if confirm {
         ask(verb)?;
     }
-    let cloud = account::open(global)?;
-    let progress = Progress::new(plan.steps.len(), global.quiet);
+    let cloud = session.backend.open()?;
+    let progress = Progress::new(plan.steps.len(), session.quiet);
     let options = ApplyOptions {
         retry_timeout: run.retry_timeout,
         ..ApplyOptions::default()
@@ -226,7 +224,7 @@ fn execute(
     );
     let report = apply::execute(plan, cloud.as_ref(), &options, &progress);
     progress.finish();
-    summarize(plan, &report, verb, global.quiet)
+    summarize(plan, &report, verb, session.quiet)
 }
 
 fn ask(verb: Verb) -> anyhow::Result<()> {

@@ -23,7 +23,9 @@ use anyhow::Context;
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Subcommand};
 use serde_json::Value;
 
-use super::{GlobalArgs, Outcome, account};
+use super::Outcome;
+use super::session::Session;
+use crate::emulator::AccountFile;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -538,7 +540,7 @@ fn parse_profile(text: &str) -> Result<IamInstanceProfileSpecification, String> 
 /// A document given inline or as `file://PATH`, as the AWS CLI accepts.
 fn document(text: &str) -> anyhow::Result<String> {
     match text.strip_prefix("file://") {
-        Some(path) => crate::manifest::read_regular_file(path.as_ref())
+        Some(path) => crate::user_file::read_regular_file(path.as_ref())
             .with_context(|| format!("reading {path}")),
         None => Ok(text.to_string()),
     }
@@ -547,15 +549,15 @@ fn document(text: &str) -> anyhow::Result<String> {
 /// Opens the account for a command that only reads it: read-only accounts
 /// work, and nothing is written. An account that does not exist yet is
 /// created, as by any first `rolecall emulator` call.
-fn open_to_read(global: &GlobalArgs, account_id: Option<&str>) -> anyhow::Result<Emulator> {
-    match Emulator::open_to_read(&global.account_path())? {
+fn open_to_read(account: &AccountFile, account_id: Option<&str>) -> anyhow::Result<Emulator> {
+    match account.open_to_read()? {
         Some(emulator) => {
             if let Some(id) = account_id {
                 emulator.check_account_id(id)?;
             }
             Ok(emulator)
         }
-        None => account::open_emulator(global, account_id),
+        None => Ok(account.open(account_id)?),
     }
 }
 
@@ -569,24 +571,26 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     super::output::write_stdout(&text)
 }
 
-pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
+pub fn run(session: &Session, args: EmulatorArgs) -> anyhow::Result<Outcome> {
     let account_id = args.account_id.as_deref();
+    // These commands act on the emulator itself, whatever else may come.
+    let account = session.backend.account_file();
     match args.command {
         // Out-of-band calls take no lock: they play another actor changing
         // the account, as anyone may on AWS while an apply runs.
         EmulatorCommand::Operation(command) => {
             let call = command.into_call()?;
             let emulator = if call.descriptor().access == Access::Read {
-                open_to_read(global, account_id)?
+                open_to_read(account, account_id)?
             } else {
-                account::open_emulator(global, account_id)?
+                account.open(account_id)?
             };
             let out = call.invoke(&emulator)?;
             print_json(&out)?;
         }
-        EmulatorCommand::Configure(c) => configure(global, account_id, c)?,
+        EmulatorCommand::Configure(c) => configure(session, account, account_id, c)?,
         EmulatorCommand::Export { file } => {
-            let emulator = open_to_read(global, account_id)?;
+            let emulator = open_to_read(account, account_id)?;
             if file.as_os_str() == "-" {
                 super::output::write_stdout(&emulator.export_yaml()?)?;
             } else {
@@ -605,18 +609,19 @@ pub fn run(global: &GlobalArgs, args: EmulatorArgs) -> anyhow::Result<Outcome> {
             } else {
                 CheckedExport::from_file(&file)?
             };
-            let _lock = account::lock(global, "rolecall emulator import", lock_timeout)?;
-            Emulator::import_to(&global.account_path(), account_id, &export)?;
+            let _lock = account.lock("rolecall emulator import", lock_timeout)?;
+            Emulator::import_to(account.path(), account_id, &export)?;
         }
         EmulatorCommand::Stress { calls, prefix } => {
-            stress(account::open_emulator(global, account_id)?, calls, &prefix)?
+            stress(account.open(account_id)?, calls, &prefix)?
         }
     }
     Ok(Outcome::Clean)
 }
 
 fn configure(
-    global: &GlobalArgs,
+    session: &Session,
+    account: &AccountFile,
     account_id: Option<&str>,
     c: ConfigureArgs,
 ) -> anyhow::Result<()> {
@@ -633,11 +638,11 @@ fn configure(
         || c.seed.is_some();
     let quotas_change = c.reset || c.max_roles.is_some() || c.max_instance_profiles.is_some();
     if !faults_change && !quotas_change {
-        return show_settings(&open_to_read(global, account_id)?);
+        return show_settings(&open_to_read(account, account_id)?);
     }
     // Settings change how an apply's calls behave: never under a running one.
-    let _lock = account::lock(global, "rolecall emulator configure", c.lock_timeout)?;
-    let emulator = account::open_emulator(global, account_id)?;
+    let _lock = account.lock("rolecall emulator configure", c.lock_timeout)?;
+    let emulator = account.open(account_id)?;
     let mut faults = if c.reset {
         Faults::default()
     } else {
@@ -671,7 +676,7 @@ fn configure(
     }
     // With -q a change is silent: showing the settings confirms it, it is
     // not the command's output.
-    if global.quiet {
+    if session.quiet {
         return Ok(());
     }
     show_settings(&emulator)

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub mod account;
 pub mod apply;
 pub mod drift;
 pub mod emulator;
@@ -18,6 +17,7 @@ pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod schema;
+pub mod session;
 pub mod validate;
 
 /// What a successful command found, for the exit code.
@@ -53,14 +53,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The account file when neither `--account` nor `ROLECALL_ACCOUNT` names one;
-/// its directory is the only one rolecall creates.
-pub const DEFAULT_ACCOUNT: &str = ".rolecall/account.db";
-
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Emulated account file, else $ROLECALL_ACCOUNT, else .rolecall/account.db
-    // ROLECALL_ACCOUNT is read in `account_path`, not by clap: clap refuses
+    // ROLECALL_ACCOUNT is read in `Session::from_args`, not by clap: clap refuses
     // a variable that is set but empty, which means unset.
     #[arg(long, global = true, value_name = "PATH")]
     pub account: Option<PathBuf>,
@@ -87,20 +83,6 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
-}
-
-impl GlobalArgs {
-    /// The emulated account file this invocation uses.
-    pub fn account_path(&self) -> PathBuf {
-        self.account
-            .clone()
-            .or_else(|| {
-                std::env::var_os("ROLECALL_ACCOUNT")
-                    .filter(|value| !value.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_ACCOUNT))
-    }
 }
 
 /// Manifest files and directories (`-f`, repeatable), and where policy files may lie.
@@ -163,16 +145,18 @@ pub fn manifest_error(diagnostics: crate::manifest::Diagnostics) -> anyhow::Erro
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    output::init(&cli.global);
+    let session = session::Session::from_args(&cli.global);
+    output::init(&session);
+    let session = &session;
     match cli.command {
-        Command::Validate(args) => validate::run(&cli.global, args),
-        Command::Plan(args) => plan::run(&cli.global, args),
-        Command::Apply(args) => apply::run(&cli.global, args),
-        Command::Destroy(args) => apply::run_destroy(&cli.global, args),
-        Command::Drift(args) => drift::run(&cli.global, args),
-        Command::Import(args) => import::run(&cli.global, args),
-        Command::Graph(args) => plan::run_graph(&cli.global, args),
-        Command::Schema(args) => schema::run(&cli.global, args),
-        Command::Emulator(args) => emulator::run(&cli.global, args),
+        Command::Validate(args) => validate::run(session, args),
+        Command::Plan(args) => plan::run(session, args),
+        Command::Apply(args) => apply::run(session, args),
+        Command::Destroy(args) => apply::run_destroy(session, args),
+        Command::Drift(args) => drift::run(session, args),
+        Command::Import(args) => import::run(session, args),
+        Command::Graph(args) => plan::run_graph(session, args),
+        Command::Schema(args) => schema::run(session, args),
+        Command::Emulator(args) => emulator::run(session, args),
     }
 }

@@ -3,17 +3,18 @@
 
 use anstyle::{AnsiColor, Style};
 
-use super::{ColorChoice, GlobalArgs};
+use super::ColorChoice;
+use super::session::Session;
 use crate::manifest::Diagnostics;
 
 /// Applies `--color`, NO_COLOR and `-v/-q` for the whole process.
-pub fn init(global: &GlobalArgs) {
-    let choice = set_color(global.color);
+pub fn init(session: &Session) {
+    let choice = set_color(session.color);
 
-    let level = if global.quiet {
+    let level = if session.quiet {
         "error"
     } else {
-        match global.verbose {
+        match session.verbose {
             0 => "warn",
             1 => "info",
             2 => "debug",
@@ -126,10 +127,10 @@ pub fn colored() -> bool {
 
 /// How text plans render for this invocation: colour after `--color` and
 /// NO_COLOR, and the API call list at `-v`.
-pub fn text_options(global: &GlobalArgs) -> crate::plan::render::text::TextOptions {
+pub fn text_options(session: &Session) -> crate::plan::render::text::TextOptions {
     crate::plan::render::text::TextOptions {
         color: colored(),
-        steps: global.verbose > 0,
+        steps: session.verbose > 0,
     }
 }
 
@@ -248,8 +249,8 @@ pub fn paint_labels(text: &str) -> String {
 }
 
 /// The manifest diagnostics to print: with `-q`, the errors only.
-pub fn shown_diagnostics(global: &GlobalArgs, diagnostics: Diagnostics) -> Diagnostics {
-    if global.quiet {
+pub fn shown_diagnostics(session: &Session, diagnostics: Diagnostics) -> Diagnostics {
+    if session.quiet {
         Diagnostics(diagnostics.0.into_iter().filter(|d| d.is_error()).collect())
     } else {
         diagnostics

@@ -6,12 +6,13 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use petgraph::graph::DiGraph;
 
 use super::output::{out, outln};
-use super::{GlobalArgs, ManifestArgs, Outcome, account, output};
-use crate::model::{Desired, InstanceSelector, instance_key, profile_key, role_key};
-use crate::plan::render::{self, dot::Before};
+use super::session::Session;
+use super::{ManifestArgs, Outcome, output};
+use crate::graph;
+use crate::model::Desired;
+use crate::plan::render;
 use crate::plan::{self, Plan, saved};
 
 const PLAN_HELP: &str = "\
@@ -54,12 +55,12 @@ pub struct PlanArgs {
 
 /// Loads, reads the account, plans.
 pub fn compute(
-    global: &GlobalArgs,
+    session: &Session,
     manifests: &ManifestArgs,
     force: bool,
     destroy: bool,
 ) -> anyhow::Result<(Plan, crate::model::Live)> {
-    let (plan, live, desired, _) = compute_from(global, manifests, force, destroy)?;
+    let (plan, live, desired, _) = compute_from(session, manifests, force, destroy)?;
     // Not needed any more, and slow to free on large stacks (see `run`).
     std::mem::forget(desired);
     Ok((plan, live))
@@ -67,12 +68,12 @@ pub fn compute(
 
 /// [`compute`], also giving what the plan was computed from (to save it).
 fn compute_from(
-    global: &GlobalArgs,
+    session: &Session,
     manifests: &ManifestArgs,
     force: bool,
     destroy: bool,
 ) -> anyhow::Result<(Plan, crate::model::Live, Desired, plan::PlanOptions)> {
-    let (loaded, live, options) = account::load_and_read(global, manifests, force)?;
+    let (loaded, live, options) = session.load_and_read(manifests, force)?;
     let desired = if destroy {
         // Nothing declared: everything the stack owns goes.
         Desired {
@@ -92,9 +93,9 @@ fn compute_from(
     Ok((plan, live, desired, options))
 }
 
-pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
+pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let (mut plan, live, desired, options) =
-        compute_from(global, &args.manifests, args.force, false)?;
+        compute_from(session, &args.manifests, args.force, false)?;
     if let Some(out) = &args.out {
         saved::seal(&mut plan, &live, desired, options);
         saved::write(out, &plan)?;
@@ -112,7 +113,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
         };
         let mut out = std::io::BufWriter::new(stdout);
         let written = match args.format {
-            PlanFormat::Text => render::text::write(&plan, output::text_options(global), &mut out),
+            PlanFormat::Text => render::text::write(&plan, output::text_options(session), &mut out),
             PlanFormat::Json => render::write_json(&plan, &mut out),
             PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
         }
@@ -127,7 +128,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text
-        && !global.quiet
+        && !session.quiet
     {
         outln!(
             "\nSaved the plan to {}. To apply exactly it: rolecall apply {}",
@@ -175,41 +176,9 @@ pub struct GraphArgs {
     pub force: bool,
 }
 
-/// The declared resources, with an edge from each user to what it uses.
-fn resource_graph(desired: &Desired) -> DiGraph<String, Before> {
-    let mut graph = DiGraph::new();
-    let mut nodes = std::collections::BTreeMap::new();
-    let mut node = |graph: &mut DiGraph<String, Before>, key: String| {
-        *nodes
-            .entry(key.clone())
-            .or_insert_with(|| graph.add_node(key))
-    };
-    for name in desired.roles.keys() {
-        node(&mut graph, role_key(name));
-    }
-    for (name, profile) in &desired.profiles {
-        let from = node(&mut graph, profile_key(name));
-        if let Some(role) = &profile.role {
-            let to = node(&mut graph, role_key(role));
-            graph.add_edge(from, to, Before);
-        }
-    }
-    for instance in &desired.instances {
-        let key = match &instance.selector {
-            InstanceSelector::Id(id) | InstanceSelector::Name(id) => instance_key(id),
-        };
-        let from = node(&mut graph, key);
-        if let Some(profile) = &instance.profile {
-            let to = node(&mut graph, profile_key(profile));
-            graph.add_edge(from, to, Before);
-        }
-    }
-    graph
-}
-
-pub fn run_graph(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<Outcome> {
+pub fn run_graph(session: &Session, args: GraphArgs) -> anyhow::Result<Outcome> {
     let rendered = if args.steps {
-        let (plan, _) = compute(global, &args.manifests, args.force, false)?;
+        let (plan, _) = compute(session, &args.manifests, args.force, false)?;
         match args.format {
             GraphFormat::Dot => render::dot::steps(&plan),
             GraphFormat::Json => {
@@ -219,23 +188,11 @@ pub fn run_graph(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<Outcome
             }
         }
     } else {
-        let loaded = account::load(global, &args.manifests)?;
-        let graph = resource_graph(&loaded.desired);
+        let loaded = session.load(&args.manifests)?;
+        let graph = graph::resources(&loaded.desired);
         match args.format {
             GraphFormat::Dot => render::dot::resources(&graph),
-            GraphFormat::Json => {
-                let edges: Vec<[&str; 2]> = graph
-                    .edge_indices()
-                    .filter_map(|e| graph.edge_endpoints(e))
-                    .map(|(a, b)| [graph[a].as_str(), graph[b].as_str()])
-                    .collect();
-                let nodes: Vec<&str> = graph.node_weights().map(String::as_str).collect();
-                let mut text = serde_json::to_string_pretty(
-                    &serde_json::json!({"nodes": nodes, "edges": edges}),
-                )?;
-                text.push('\n');
-                text
-            }
+            GraphFormat::Json => graph::json(&graph)?,
         }
     };
     out!("{rendered}");

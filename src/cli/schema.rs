@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use super::{GlobalArgs, Outcome};
+use super::Outcome;
+use super::session::Session;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -23,7 +24,7 @@ The schema checks shape as you type; `rolecall validate` checks everything
 #[command(after_help = AFTER_HELP)]
 pub struct SchemaArgs {}
 
-pub fn run(_global: &GlobalArgs, _args: SchemaArgs) -> anyhow::Result<Outcome> {
+pub fn run(_session: &Session, _args: SchemaArgs) -> anyhow::Result<Outcome> {
     super::output::write_stdout(&crate::manifest::schema::to_json())?;
     Ok(Outcome::Clean)
 }

@@ -3,7 +3,8 @@
 use clap::Args;
 
 use super::output::{self, errln, outln};
-use super::{GlobalArgs, ManifestArgs, Outcome, manifest_error};
+use super::session::Session;
+use super::{ManifestArgs, Outcome, manifest_error};
 use crate::manifest;
 
 const AFTER_HELP: &str = "\
@@ -28,11 +29,11 @@ pub struct ValidateArgs {
     pub manifests: ManifestArgs,
 }
 
-pub fn run(global: &GlobalArgs, args: ValidateArgs) -> anyhow::Result<Outcome> {
+pub fn run(session: &Session, args: ValidateArgs) -> anyhow::Result<Outcome> {
     let loaded = manifest::load(&args.manifests.files, &args.manifests.file_root)
-        .map_err(|found| manifest_error(output::shown_diagnostics(global, found)))?;
+        .map_err(|found| manifest_error(output::shown_diagnostics(session, found)))?;
     // -q: the exit code says it all; errors are still printed.
-    if global.quiet {
+    if session.quiet {
         return Ok(Outcome::Clean);
     }
     for warning in &loaded.warnings {

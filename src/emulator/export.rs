@@ -257,7 +257,7 @@ pub fn write_file(file: &Path, text: &str) -> Result<(), EmulatorError> {
         path: file.to_path_buf(),
         source,
     };
-    crate::atomic_file::write(file, text.as_bytes()).map_err(io)
+    crate::user_file::write(file, text.as_bytes()).map_err(io)
 }
 
 /// An export checked and ready to write: documents canonicalised.

@@ -6,11 +6,13 @@
 //! failures and eventual consistency on request; [`snapshot`] reads the whole
 //! account for the planner; [`export`] writes and reads it as YAML.
 
+pub mod account;
 mod ec2;
 mod export;
 mod faults;
 mod iam;
 mod ids;
+pub mod lock;
 mod snapshot;
 mod store;
 mod sts;
@@ -29,6 +31,7 @@ use crate::cloud::{
 };
 use crate::model::Live;
 
+pub use account::AccountFile;
 pub use export::{
     AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
 };
@@ -102,6 +105,16 @@ pub enum EmulatorError {
     Import { origin: String, message: String },
     #[error("writing YAML: {0}")]
     Yaml(String),
+    /// Only the default directory is created (see [`account::AccountFile`]).
+    // The cause is printed after it, by whoever prints the error chain.
+    #[error("creating {}", dir.display())]
+    CreateDirectory {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// The account lock, taken by whoever changes the account beyond one call.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
 }
 
 impl EmulatorError {
@@ -184,7 +197,7 @@ impl CheckedExport {
     pub fn from_file(file: &Path) -> Result<CheckedExport, EmulatorError> {
         // A regular file only: a named pipe would block, a device never end.
         let text =
-            crate::manifest::read_regular_file(file).map_err(|source| EmulatorError::Io {
+            crate::user_file::read_regular_file(file).map_err(|source| EmulatorError::Io {
                 path: file.to_path_buf(),
                 source,
             })?;

@@ -15,8 +15,8 @@ use serde_json::Value as Json;
 
 use super::diagnostic::{self, Diagnostic};
 use super::files;
+use super::limits::{SESSION_RANGE, session_out_of_range};
 use super::raw::{self, Node, Pos, Value};
-use super::validate::{SESSION_RANGE, session_out_of_range};
 use crate::model::{Location, PolicyDocument};
 
 /// A value and where it was written.

@@ -15,6 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::raw::{self, Pos};
+use crate::user_file::kind_of;
 
 /// Largest manifest file read. The benchmark's generated files of 5,000
 /// documents are about 2 MiB; a 100 MB file is refused, not parsed. (The
@@ -181,54 +182,6 @@ pub fn file_root(dir: &Path) -> Result<PathBuf, ReadError> {
         Ok(_) => Err(ReadError::new(format!("{what} is not a directory"))),
         Err(e) => Err(ReadError::new(format!("{what}: cannot read: {e}"))),
     }
-}
-
-/// What a file that is not a regular file is, for messages.
-#[cfg(unix)]
-pub fn kind_of(file_type: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if file_type.is_dir() {
-        "a directory"
-    } else if file_type.is_symlink() {
-        "a symbolic link"
-    } else if file_type.is_fifo() {
-        "a named pipe"
-    } else if file_type.is_socket() {
-        "a socket"
-    } else if file_type.is_char_device() {
-        "a character device"
-    } else if file_type.is_block_device() {
-        "a block device"
-    } else {
-        "a special file"
-    }
-}
-
-/// What a file that is not a regular file is, for messages.
-#[cfg(not(unix))]
-pub fn kind_of(file_type: &std::fs::FileType) -> &'static str {
-    if file_type.is_dir() {
-        "a directory"
-    } else if file_type.is_symlink() {
-        "a symbolic link"
-    } else {
-        "a special file"
-    }
-}
-
-/// `std::fs::read_to_string` for any other file a user names (a saved plan,
-/// an account export, a `file://` argument): a regular file only, checked
-/// before opening, so a named pipe cannot block rolecall nor `/dev/zero`
-/// fill its memory, and a directory is "not a regular file".
-pub fn read_regular_file(path: &Path) -> std::io::Result<String> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file (it is {})", kind_of(&meta.file_type())),
-        ));
-    }
-    std::fs::read_to_string(path)
 }
 
 /// Reads a regular text file of at most `limit` bytes: no NUL bytes, valid UTF-8.

@@ -11,8 +11,10 @@ mod build;
 mod convert;
 mod diagnostic;
 mod files;
+mod limits;
 mod raw;
 pub mod schema;
+mod tags;
 mod validate;
 
 use std::collections::HashMap;
@@ -21,7 +23,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use files::{kind_of, read_regular_file};
 
 use crate::model::Desired;
 

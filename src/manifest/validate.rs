@@ -6,13 +6,16 @@
 
 use std::collections::HashMap;
 
-use super::build::{merged_count, pairs, stack_tags};
+use crate::model::is_instance_id;
+
 use super::convert::{
     At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, ProfileDecl, RoleDecl, StackDecl,
     TagsDecl, did_you_mean,
 };
 use super::diagnostic::{self, Diagnostic};
+use super::limits::{SESSION_RANGE, session_out_of_range};
 use super::raw::Pos;
+use super::tags::{merged_count, pairs, stack_tags};
 use crate::model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_policy};
 use crate::model::policy::GrammarProblem;
 use crate::model::{
@@ -24,7 +27,6 @@ const MAX_PROFILE_NAME: usize = 128;
 const MAX_POLICY_NAME: usize = 128;
 const MAX_PATH: usize = 512;
 const MAX_DESCRIPTION: usize = 1000;
-pub(super) const SESSION_RANGE: std::ops::RangeInclusive<i128> = 3600..=43200;
 const MAX_MANAGED_POLICIES: usize = 10;
 const MAX_TRUST_SIZE: usize = 2048;
 const MAX_INLINE_TOTAL: usize = 10_240;
@@ -669,16 +671,6 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// The message for a `max_session_duration` out of IAM's range; `found` is
-/// the value as the message shows it.
-pub(super) fn session_out_of_range(found: &str) -> String {
-    format!(
-        "`max_session_duration` must be between {} and {} seconds (1 to 12 hours), found {found}",
-        SESSION_RANGE.start(),
-        SESSION_RANGE.end()
-    )
-}
-
 /// How the tag keys of a resource compare: IAM ignores case for role tag keys.
 #[derive(Debug, Clone, Copy)]
 enum TagKeys {
@@ -770,14 +762,6 @@ fn is_policy_arn(arn: &str) -> bool {
         .and_then(|rest| rest.rsplit('/').next())
         .is_some_and(|name| name_problem(name, MAX_POLICY_NAME).is_none());
     partition_ok && account_ok && name_ok && (20..=2048).contains(&arn.len())
-}
-
-/// `i-` and 8 or 17 lowercase hexadecimal digits.
-fn is_instance_id(id: &str) -> bool {
-    id.strip_prefix("i-").is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17)
-            && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
-    })
 }
 
 #[cfg(test)]

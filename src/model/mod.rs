@@ -11,6 +11,7 @@
 
 pub mod arn;
 pub mod aws_policies;
+pub mod key;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use arn::{Arn, DEFAULT_PARTITION, PARTITIONS, ProfileArn, RoleArn, is_account_id};
+pub use key::{Kind, ResourceKey, is_instance_id};
 pub use policy::PolicyDocument;
 
 /// Tags of one resource, sorted by key.
@@ -288,7 +290,7 @@ pub fn instance_key(id_or_name: &str) -> String {
 /// an instance) must not start a line of its own in a plan or a report.
 pub fn resource_title(key: &str, name: Option<&str>) -> String {
     let title = match name {
-        Some(name) if key.strip_prefix("instance/") != Some(name) => format!("{key} ({name})"),
+        Some(name) if key::parts(key) != Some((Kind::Instance, name)) => format!("{key} ({name})"),
         _ => key.to_string(),
     };
     crate::printable::printable_line(title).to_string()

@@ -1,16 +1,15 @@
 //! Plan: diff Desired against Live, then sequence the changes into an ordered
 //! DAG of AWS API calls that AWS will accept in that order.
 //!
-//! - `diff`: attribute-level comparison (shared with drift detection);
-//! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
+//! The comparison itself (and ownership tags) is [`crate::compare`], shared
+//! with drift and import.
+//!
 //! - `steps`: which API calls each change needs and what they depend on;
 //! - `refusals`: what the account's limits and state make certain to fail;
 //! - `sequence`: fact-based dependencies and the deterministic order;
 //! - `render`: text, JSON, markdown, DOT;
 //! - `saved`: saved plans and their staleness check.
 
-pub mod diff;
-pub mod ownership;
 mod refusals;
 pub mod render;
 pub mod saved;
@@ -23,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cloud::Call;
-use crate::model::{Desired, Live, resource_title};
-pub use diff::{Comparison, Kind, Problem, ResourceDiff, Status};
+use crate::compare;
+pub use crate::compare::{Comparison, Kind, Problem, ResourceDiff, Status, View};
+use crate::model::{Desired, Live, key, resource_title};
 
 /// Version of the JSON plan format (docs/design.md, "JSON plan").
 pub const FORMAT_VERSION: u32 = 1;
@@ -52,40 +52,6 @@ pub enum Action {
     Replace,
     Delete,
     Noop,
-}
-
-/// A resource as one side of a change has it, kept as compact JSON text: a
-/// plan of 100,000 resources holds 200,000 of them, and a parsed JSON tree
-/// costs several times its text. Renderers parse the one they show.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(transparent)]
-pub struct View(Box<serde_json::value::RawValue>);
-
-/// Written as the JSON it holds, so a pretty-printed plan is pretty all the
-/// way down (its text is compact).
-impl Serialize for View {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.parse().serialize(serializer)
-    }
-}
-
-impl View {
-    /// The view of anything serialisable (`None` if it cannot be, which the
-    /// model's types never are).
-    pub fn of<T: Serialize + ?Sized>(value: &T) -> Option<View> {
-        serde_json::value::to_raw_value(value).ok().map(View)
-    }
-
-    /// The view as a JSON value, to read its attributes.
-    pub fn parse(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
-    }
-}
-
-impl PartialEq for View {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
-    }
 }
 
 /// What happens to one resource.
@@ -250,7 +216,7 @@ impl Change {
             None
         } else if self.attributes.iter().any(|a| a == TERMINATED) {
             Some(Removal::Terminated)
-        } else if self.resource.starts_with("instance/") {
+        } else if key::kind_of(&self.resource) == Some(Kind::Instance) {
             Some(Removal::Released)
         } else {
             Some(Removal::Deleted)
@@ -279,7 +245,7 @@ pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
-    let comparison = diff::compare(desired, live);
+    let comparison = compare::compare(desired, live);
     let mut built = steps::build(desired, live, &comparison, options);
     let mut problems = comparison.problems;
     problems.extend(built.problems);
@@ -319,7 +285,10 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         .filter_map(|c| Some((c.resource.as_str(), c.name.as_deref()?)))
         .collect();
     let name_of = |resource: &str| -> Option<String> {
-        let id = resource.strip_prefix("instance/")?;
+        let id = match key::parts(resource)? {
+            (Kind::Instance, id) => id,
+            _ => return None,
+        };
         match names.get(resource) {
             Some(name) => Some(name.to_string()),
             None => live.instances.get(id)?.name.clone(),

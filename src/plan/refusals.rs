@@ -11,9 +11,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::diff::Problem;
 use super::sequence::{Draft, Fact};
 use crate::cloud::Call;
+use crate::compare::Problem;
 use crate::model::{Arn, Desired, Live, MAX_TAGS, RoleArn, instance_key, role_key};
 
 /// The problems that make the plan certain to fail. Adds to `drafts` the

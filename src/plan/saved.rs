@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::ownership::spec_hash;
 use super::{Change, FORMAT_VERSION, Plan, PlanError, PlanOptions, Step, View};
 use crate::cloud::Call;
-use crate::model::{Desired, Live, instance_key, profile_key, role_key};
+use crate::compare::ownership::spec_hash;
+use crate::model::{Desired, Kind, Live, instance_key, key, profile_key, role_key};
 
 const ABSENT: &str = "absent";
 
@@ -131,16 +131,18 @@ impl<'a> Index<'a> {
 
 /// Fingerprint of what the account holds under a resource key.
 fn fingerprint(live: &Live, index: &Index, key: &str) -> String {
-    let value: Option<Value> = if let Some(name) = key.strip_prefix("role/") {
-        live.roles
+    let value: Option<Value> = match key::parts(key) {
+        Some((Kind::Role, name)) => live
+            .roles
             .get(name)
-            .map(|r| json!([r, index.holders_of_role.get(name)]))
-    } else if let Some(name) = key.strip_prefix("instance-profile/") {
-        live.profiles
+            .map(|r| json!([r, index.holders_of_role.get(name)])),
+        Some((Kind::InstanceProfile, name)) => live
+            .profiles
             .get(name)
-            .map(|p| json!([p, index.users_of_profile.get(name)]))
-    } else if let Some(id) = key.strip_prefix("instance/") {
-        match live.instances.get(id) {
+            .map(|p| json!([p, index.users_of_profile.get(name)])),
+        // An id, or the Name tag of an instance not launched yet: the
+        // account decides which.
+        Some((Kind::Instance, id)) => match live.instances.get(id) {
             Some(instance) => {
                 // An association settling from `associating` to `associated`
                 // is not a change: leave its state out.
@@ -159,9 +161,8 @@ fn fingerprint(live: &Live, index: &Index, key: &str) -> String {
                 // Not launched yet: the instance is keyed by its Name tag.
                 index.ids_by_name.get(id).map(|named| json!(named))
             }
-        }
-    } else {
-        None
+        },
+        None => None,
     };
     value.map_or_else(|| ABSENT.to_string(), |v| spec_hash(&v))
 }
@@ -177,7 +178,9 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
                 keys.insert(role_key(&r.role_name));
             }
             Call::AssociateIamInstanceProfile(r) => {
-                if !r.instance_id.starts_with("instance/") {
+                // Not launched yet, the instance is `instance/NAME` here
+                // until apply knows its id: already a key, not an id.
+                if key::kind_of(&r.instance_id) != Some(Kind::Instance) {
                     keys.insert(instance_key(&r.instance_id));
                 }
                 if let Some(name) = &r.iam_instance_profile.name {
@@ -555,7 +558,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
     };
     let mut text = serde_json::to_string_pretty(plan).map_err(|e| io(e.into()))?;
     text.push('\n');
-    crate::atomic_file::write(path, text.as_bytes()).map_err(io)
+    crate::user_file::write(path, text.as_bytes()).map_err(io)
 }
 
 /// A plan without what `plan --out` records, which `apply FILE` needs.
@@ -568,7 +571,7 @@ fn not_sealed(path: &Path) -> SavedPlanError {
 
 /// Reads a saved plan, checking it is one rolecall can apply.
 pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
-    let text = crate::manifest::read_regular_file(path).map_err(|source| SavedPlanError::Io {
+    let text = crate::user_file::read_regular_file(path).map_err(|source| SavedPlanError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::diff::{self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status};
-use super::ownership::{self, Owner};
 use super::sequence::{Draft, Fact, Subject, Subjects};
 use super::{Action, Change, PlanOptions, TERMINATED};
 use crate::cloud::Call;
@@ -17,10 +15,14 @@ use crate::cloud::ec2::{
     TagSpecification, TerminateInstancesRequest,
 };
 use crate::cloud::iam::*;
+use crate::compare::ownership::{self, Owner};
+use crate::compare::{
+    self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status,
+};
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
     LiveInstance, Location, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key,
-    profile_key, resource_title, role_key,
+    key, profile_key, resource_title, role_key,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -301,28 +303,32 @@ impl<'a> Builder<'a> {
     /// follows every other change to the resource (`AttributesUpdated`).
     fn push_spec_tag(&mut self, key: &str, hash: &str) {
         let tags = vec![Tag::new(TAG_SPEC, hash)];
-        let call = if let Some(name) = key.strip_prefix("role/") {
-            Call::TagRole(TagRoleRequest {
+        let call = match key::parts(key) {
+            Some((Kind::Role, name)) => Call::TagRole(TagRoleRequest {
                 role_name: name.to_string(),
                 tags,
-            })
-        } else if let Some(name) = key.strip_prefix("instance-profile/") {
-            Call::TagInstanceProfile(TagInstanceProfileRequest {
-                instance_profile_name: name.to_string(),
-                tags,
-            })
-        } else {
-            // An instance: its id, or `instance/NAME` until apply launches it.
-            let id = key.strip_prefix("instance/").unwrap_or(key);
-            let resource = if self.live.instances.contains_key(id) {
-                id.to_string()
-            } else {
-                key.to_string()
-            };
-            Call::CreateTags(CreateTagsRequest {
-                resources: vec![resource],
-                tags,
-            })
+            }),
+            Some((Kind::InstanceProfile, name)) => {
+                Call::TagInstanceProfile(TagInstanceProfileRequest {
+                    instance_profile_name: name.to_string(),
+                    tags,
+                })
+            }
+            instance => {
+                // An instance: its id, or `instance/NAME` until apply
+                // launches it. The account decides which: a Name tag may
+                // look like an id.
+                let id = instance.map_or(key, |(_, id)| id);
+                let resource = if self.live.instances.contains_key(id) {
+                    id.to_string()
+                } else {
+                    key.to_string()
+                };
+                Call::CreateTags(CreateTagsRequest {
+                    resources: vec![resource],
+                    tags,
+                })
+            }
         };
         self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(self.subject(key))));
     }
@@ -844,7 +850,7 @@ impl<'a> Builder<'a> {
                 // Several instances carry the name: rolecall will not choose.
                 InstanceMatch::Ambiguous(ids) => {
                     if let InstanceSelector::Name(name) = &spec.selector {
-                        self.problem(&declared_key, diff::ambiguous_message(name, ids));
+                        self.problem(&declared_key, compare::ambiguous_message(name, ids));
                     }
                 }
                 InstanceMatch::Absent => {

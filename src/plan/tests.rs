@@ -2,6 +2,7 @@
 //! rule-enforcing account is tested end to end in tests/ with the emulator.
 
 use super::*;
+use crate::compare::ownership;
 use crate::model::*;
 
 const STACK: &str = "lab";

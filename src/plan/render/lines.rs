@@ -3,6 +3,7 @@
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
+use crate::model::{Kind, key};
 use crate::plan::{Action, Change, Removal, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +262,7 @@ pub fn reason(change: &Change, destroy: bool) -> String {
         Some(Removal::Deleted) => "no longer declared".into(),
         None => match change.action {
             Action::Replace => "path changes, which forces replacement".into(),
-            Action::Create if change.resource.starts_with("instance/") => {
+            Action::Create if key::kind_of(&change.resource) == Some(Kind::Instance) => {
                 "launched: emulated account only".into()
             }
             _ => String::new(),

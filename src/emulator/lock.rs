@@ -15,7 +15,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::manifest::kind_of;
+use crate::user_file::kind_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {

@@ -1,27 +1,29 @@
 //! Desired vs Live, resource by resource, attribute by attribute.
 //!
-//! The comparison knows nothing of API calls: `plan` turns it into steps and
-//! `drift` into a report, so both always agree on what differs.
+//! The comparison knows nothing of API calls: `plan` turns it into steps,
+//! `drift` into a report and `import` reads who owns what, so they always
+//! agree on what differs.
+//!
+//! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
+//! - `view`: resources as plans and reports show them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::View;
-use super::ownership::{self, Owner};
-use crate::model::{
-    Desired, InstanceProfile, InstanceSelector, Live, LiveInstance, Location, PolicyDocument, Role,
-    Tags, instance_key, profile_key, resource_title, role_key,
-};
+pub mod ownership;
+pub mod view;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    Role,
-    InstanceProfile,
-    Instance,
-}
+use crate::model::{
+    Desired, InstanceProfile, InstanceSelector, Live, Location, Role, Tags, instance_key,
+    profile_key, resource_title, role_key,
+};
+use ownership::Owner;
+use view::{instance_view, live_instance_view, profile_view, role_view};
+
+pub use crate::model::Kind;
+pub use view::View;
 
 /// How a resource stands between manifests and account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -196,60 +198,6 @@ fn case_index<V>(map: &BTreeMap<String, V>) -> HashMap<String, &str> {
     map.keys()
         .map(|k| (k.to_ascii_lowercase(), k.as_str()))
         .collect()
-}
-
-/// A role as a plan shows it: as the model serialises it, but with the user's
-/// tags only. Borrowed, so no role is copied to be shown.
-#[derive(Serialize)]
-struct RoleView<'a> {
-    name: &'a str,
-    path: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    description: &'a str,
-    trust: &'a PolicyDocument,
-    max_session_duration: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions_boundary: &'a Option<String>,
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    managed_policies: &'a BTreeSet<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    inline_policies: &'a BTreeMap<String, PolicyDocument>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    tags: Tags,
-}
-
-fn role_view(role: &Role) -> Option<View> {
-    View::of(&RoleView {
-        name: &role.name,
-        path: &role.path,
-        description: &role.description,
-        trust: &role.trust,
-        max_session_duration: role.max_session_duration,
-        permissions_boundary: &role.permissions_boundary,
-        managed_policies: &role.managed_policies,
-        inline_policies: &role.inline_policies,
-        tags: ownership::user_tags(&role.tags),
-    })
-}
-
-/// An instance profile as a plan shows it (user tags only).
-#[derive(Serialize)]
-struct ProfileView<'a> {
-    name: &'a str,
-    path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: &'a Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    tags: Tags,
-}
-
-fn profile_view(profile: &InstanceProfile) -> Option<View> {
-    View::of(&ProfileView {
-        name: &profile.name,
-        path: &profile.path,
-        role: &profile.role,
-        tags: ownership::user_tags(&profile.tags),
-    })
 }
 
 /// A managed resource whose attributes match and whose spec tag is current:
@@ -483,35 +431,6 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
             });
         }
     }
-}
-
-/// An instance as a plan shows it: what rolecall manages of it.
-#[derive(Serialize)]
-struct InstanceView<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instance_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    profile: Option<&'a str>,
-}
-
-fn instance_view(id: Option<&str>, name: Option<&str>, profile: Option<&str>) -> Option<View> {
-    View::of(&InstanceView {
-        instance_id: id,
-        name,
-        profile,
-    })
-}
-
-fn live_instance_view(instance: &LiveInstance) -> Option<View> {
-    instance_view(
-        Some(&instance.instance_id),
-        instance.name.as_deref(),
-        instance
-            .association
-            .as_ref()
-            .map(|a| a.profile_name.as_str()),
-    )
 }
 
 fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {

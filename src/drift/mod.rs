@@ -6,14 +6,16 @@
 //! last apply, so the difference was made outside rolecall (`modified`);
 //! different means the manifests changed and apply has not run (`pending`).
 
+pub mod render;
+
 use serde::Serialize;
 
 use serde_json::{Value, json};
 
-use crate::model::{Desired, InstanceSelector, Live, TAG_SPEC, instance_key};
-use crate::plan::diff::{
+use crate::compare::{
     self, AttributeDiff, Comparison, InstanceMatch, Kind, ResourceDiff, SpecTag, Status,
 };
+use crate::model::{Desired, InstanceSelector, Live, TAG_SPEC, instance_key};
 use crate::plan::{Problem, render_problems};
 
 /// The drift report's JSON format version.
@@ -117,7 +119,7 @@ pub struct DriftError(pub Vec<Problem>);
 /// carry is not such a failure here: it is drift (`ambiguous`), as it can
 /// only have been made outside rolecall.
 pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
-    let comparison = diff::compare(desired, live);
+    let comparison = compare::compare(desired, live);
     if !comparison.problems.is_empty() {
         return Err(DriftError(comparison.problems));
     }

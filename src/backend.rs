@@ -1,0 +1,135 @@
+//! Which cloud this invocation talks to, chosen once before any command
+//! runs (ripgrep's model: raw arguments become one resolved value). Commands
+//! ask the backend to open, read or lock the account, never for a path.
+//!
+//! Only the emulated account exists today; a real-AWS backend becomes a
+//! second variant, with a lock of its own.
+
+use std::time::Duration;
+
+use crate::cloud::{Cloud, CloudError};
+use crate::emulator::lock::AccountLock;
+use crate::emulator::{AccountFile, EmulatorError};
+use crate::model::Live;
+
+/// The account commands act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The emulated AWS account in one SQLite file.
+    Emulator(AccountFile),
+}
+
+/// Why the backend could not open, read or lock the account. Each variant
+/// prints as its cause does: the emulator's errors name the account file.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+}
+
+/// A held account lock; dropping it releases it.
+#[derive(Debug)]
+pub enum BackendLock {
+    Emulator(AccountLock),
+}
+
+impl BackendLock {
+    /// The holder this lock was taken over from, when it died without
+    /// releasing cleanly.
+    pub fn took_over_from(&self) -> Option<&str> {
+        match self {
+            BackendLock::Emulator(lock) => lock.took_over_from.as_deref(),
+        }
+    }
+}
+
+/// The account opened to read, nothing written.
+pub enum ReadOnly {
+    /// The account as it is.
+    Account(Box<dyn Cloud>),
+    /// No account yet: it reads as the empty account the first change
+    /// creates, which launches lab instances as the emulated one does.
+    Missing(Live),
+}
+
+impl ReadOnly {
+    /// The account in one pass.
+    pub fn snapshot(&self) -> Result<Live, CloudError> {
+        match self {
+            ReadOnly::Account(cloud) => cloud.snapshot(),
+            ReadOnly::Missing(empty) => Ok(empty.clone()),
+        }
+    }
+
+    /// Whether a plan against this account may launch declared instances:
+    /// only a backend with a lab may.
+    pub fn launches_instances(&self) -> bool {
+        match self {
+            ReadOnly::Account(cloud) => cloud.lab().is_some(),
+            // An account not there yet is an emulated one to be, with a lab.
+            ReadOnly::Missing(_) => true,
+        }
+    }
+}
+
+impl Backend {
+    /// The emulated account in `file`.
+    pub fn emulator(file: AccountFile) -> Backend {
+        Backend::Emulator(file)
+    }
+
+    /// The emulated account file, for commands that act on the emulator
+    /// itself (`rolecall emulator`).
+    pub fn account_file(&self) -> &AccountFile {
+        match self {
+            Backend::Emulator(file) => file,
+        }
+    }
+
+    /// Opens the account for a command that changes it, creating it on
+    /// first use. An account that cannot be written is refused, naming it,
+    /// before anything is written.
+    pub fn open(&self) -> Result<Box<dyn Cloud>, BackendError> {
+        match self {
+            Backend::Emulator(file) => Ok(Box::new(file.open(None)?)),
+        }
+    }
+
+    /// Opens the account to read it: nothing is created or written, and a
+    /// read-only account is fine. An account that does not exist yet reads
+    /// as an empty one.
+    pub fn open_to_read(&self) -> Result<ReadOnly, BackendError> {
+        match self {
+            Backend::Emulator(file) => Ok(match file.open_to_read()? {
+                Some(emulator) => ReadOnly::Account(Box::new(emulator)),
+                None => ReadOnly::Missing(file.empty_account()),
+            }),
+        }
+    }
+
+    /// Checks that the account may be changed, then takes its lock, waiting
+    /// up to `timeout` for another holder; `command` names this holder to
+    /// the next one.
+    pub fn lock(&self, command: &str, timeout: Duration) -> Result<BackendLock, BackendError> {
+        match self {
+            Backend::Emulator(file) => Ok(BackendLock::Emulator(file.lock(command, timeout)?)),
+        }
+    }
+
+    /// Whether there is no account yet, found without creating anything.
+    pub fn is_missing(&self) -> Result<bool, BackendError> {
+        match self {
+            Backend::Emulator(file) => Ok(file.is_missing()?),
+        }
+    }
+
+    /// What messages say when there is no account: "there is no emulated
+    /// account at PATH".
+    pub fn absence(&self) -> String {
+        match self {
+            Backend::Emulator(file) => {
+                format!("there is no emulated account at {}", file.path().display())
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Everything a command needs from the global arguments, resolved once in
+//! [`super::run`] before any command runs: which account (the backend) and
+//! how to print. Commands receive the session, never raw paths.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::output::errln;
+use super::{ColorChoice, GlobalArgs, ManifestArgs, manifest_error};
+use crate::backend::{Backend, ReadOnly};
+use crate::cloud::Cloud;
+use crate::emulator::AccountFile;
+use crate::manifest::{self, Loaded};
+use crate::model::Live;
+use crate::plan::PlanOptions;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The account commands act on.
+    pub backend: Backend,
+    /// `-q`: only errors and the output the command exists for.
+    pub quiet: bool,
+    /// `-v` count: API calls, debug logs, traces.
+    pub verbose: u8,
+    pub color: ColorChoice,
+}
+
+impl Session {
+    /// Resolves the global arguments: `--account`, else `ROLECALL_ACCOUNT`
+    /// (set but empty means unset), else the default account file.
+    pub fn from_args(global: &GlobalArgs) -> Session {
+        let account = global
+            .account
+            .clone()
+            .or_else(|| {
+                std::env::var_os("ROLECALL_ACCOUNT")
+                    .filter(|value| !value.is_empty())
+                    .map(PathBuf::from)
+            })
+            .map_or_else(AccountFile::default, AccountFile::new);
+        Session {
+            backend: Backend::emulator(account),
+            quiet: global.quiet,
+            verbose: global.verbose,
+            color: global.color,
+        }
+    }
+}
+
+/// What most commands start with: the manifests and the account.
+impl Session {
+    /// Loads and validates manifests, printing warnings to stderr.
+    pub fn load(&self, args: &ManifestArgs) -> anyhow::Result<Loaded> {
+        let loaded = manifest::load(&args.files, &args.file_root)
+            .map_err(|found| manifest_error(super::output::shown_diagnostics(self, found)))?;
+        if !self.quiet {
+            for warning in &loaded.warnings {
+                errln!("{warning}");
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// The account as a read-only command (plan, drift, graph) sees it, and
+    /// what a plan against it may do. Nothing is written: a read-only
+    /// account file or directory is fine. An account that does not exist yet
+    /// is an empty one: nothing is created, so a mistyped `--account` leaves
+    /// no file behind; `apply` creates it.
+    pub fn read(&self, force: bool) -> anyhow::Result<(Live, PlanOptions)> {
+        let account = self.backend.open_to_read()?;
+        if let ReadOnly::Missing(_) = account
+            && !self.quiet
+        {
+            errln!(
+                "note: {} yet: planning against an empty account (the first `rolecall apply` creates it)",
+                self.backend.absence()
+            );
+        }
+        let live = account.snapshot().context("reading the account")?;
+        let options = PlanOptions {
+            force,
+            launch_instances: account.launches_instances(),
+        };
+        Ok((live, options))
+    }
+
+    /// The manifests and the account together, read at the same time:
+    /// neither needs the other, and at scale each takes seconds. Manifest
+    /// mistakes are reported first: they are the user's to fix, whatever
+    /// the account.
+    pub fn load_and_read(
+        &self,
+        manifests: &ManifestArgs,
+        force: bool,
+    ) -> anyhow::Result<(Loaded, Live, PlanOptions)> {
+        let (loaded, read) = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| {
+                let started = std::time::Instant::now();
+                let read = self.read(force);
+                tracing::debug!("read the account in {:.2?}", started.elapsed());
+                read
+            });
+            let started = std::time::Instant::now();
+            let loaded = self.load(manifests);
+            if let Ok(loaded) = &loaded {
+                tracing::debug!(
+                    "loaded {} resources in {:.2?}",
+                    loaded.desired.resource_count(),
+                    started.elapsed()
+                );
+            }
+            let read = reading.join().unwrap_or_else(|_| {
+                Err(anyhow::anyhow!("reading the account failed unexpectedly"))
+            });
+            (loaded, read)
+        });
+        let loaded = loaded?;
+        let (live, options) = read?;
+        Ok((loaded, live, options))
+    }
+}
+
+/// Reads an account opened to change it, in one pass.
+pub fn snapshot(cloud: &dyn Cloud) -> anyhow::Result<Live> {
+    cloud.snapshot().context("reading the account")
+}
+
+/// What a plan against this account may do: launching declared instances
+/// needs an account with a lab (an emulated one).
+pub fn plan_options(cloud: &dyn Cloud, force: bool) -> PlanOptions {
+    PlanOptions {
+        force,
+        launch_instances: cloud.lab().is_some(),
+    }
+}
