@@ -135,6 +135,29 @@ shapes! {
 }
 
 shapes! {
+    /// GetAccountSummary takes no parameters.
+    GetAccountSummaryRequest {}
+
+    /// What GetAccountSummary counts, for roles and instance profiles. AWS
+    /// models `SummaryMap` as a map from `summaryKeyType` to an integer (on
+    /// the wire, `SummaryMap.entry.N.key/value`); these members are the keys
+    /// rolecall reads, named as AWS names them, so its JSON form is the
+    /// map's. AWS returns more keys (users, groups, MFA...): reading them
+    /// ignores what rolecall does not use, and any key may be absent.
+    SummaryMap {
+        #[serde(default, skip_serializing_if = "Option::is_none")] roles: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] roles_quota: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] instance_profiles: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] instance_profiles_quota: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] attached_policies_per_role_quota: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] role_policy_size_quota: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] assume_role_policy_size_quota: Option<u32>,
+        /// Customer-managed policies the account holds.
+        #[serde(default, skip_serializing_if = "Option::is_none")] policies: Option<u32>,
+    }
+
+    GetAccountSummaryResponse { summary_map: SummaryMap }
+
     RoleResponse { role: Role }
     InstanceProfileResponse { instance_profile: InstanceProfile }
 }

@@ -14,6 +14,8 @@
 //! [`Lab`], which only a backend with a lab offers ([`Cloud::lab`]).
 //!
 //! Backends: the emulated account (`crate::emulator`), later the real AWS API.
+//! [`snapshot::from_reads`] reads an account through the trait's read calls
+//! alone, for a backend with no snapshot of its own.
 
 /// Declares request/response structs with AWS's PascalCase field names, and
 /// records each one's members ([`Shape::FIELDS`]: name, kind, whether
@@ -51,6 +53,8 @@ pub mod ec2;
 mod error;
 pub mod iam;
 pub mod operation;
+pub mod snapshot;
+pub mod sts;
 
 use serde::{Deserialize, Serialize};
 
@@ -66,17 +70,18 @@ use crate::model::Live;
 /// CreateRole {
 ///     method: create_role, constant: CREATE_ROLE,
 ///     input: REQUEST TYPE, output: RESPONSE TYPE,
-///     service: Iam | Ec2, access: Read | Write, lab: false | true,
+///     service: Iam | Ec2 | Sts, access: Read | Write, lab: false | true,
 ///     about: "one line of help", example: "arguments of the emulator verb",
 /// }
 /// ```
 ///
 /// and `ARGS` are the tokens after the callback's name, passed through (a
 /// callback generating several things can be told which). Names are AWS's
-/// (botocore's service models iam/2010-05-08 and ec2/2016-11-15); types
-/// are `$crate` paths, so a callback works in any module. Adding an
-/// operation is one entry here plus its body in `emulator::iam` or
-/// `emulator::ec2`, a function named as `method`.
+/// (botocore's service models iam/2010-05-08, ec2/2016-11-15 and
+/// sts/2011-06-15); types are `$crate` paths, so a callback works in any
+/// module. Adding an operation is one entry here plus its body in
+/// `emulator::iam`, `emulator::ec2` or `emulator::sts`, a function named as
+/// `method`.
 #[macro_export]
 macro_rules! with_operations {
     ($callback:ident $(, $($arg:tt)*)?) => {
@@ -280,6 +285,14 @@ macro_rules! with_operations {
                 about: "List an instance profile's tags",
                 example: "--instance-profile-name web",
             }
+            // -- IAM account
+            GetAccountSummary {
+                method: get_account_summary, constant: GET_ACCOUNT_SUMMARY,
+                input: $crate::cloud::iam::GetAccountSummaryRequest, output: $crate::cloud::iam::GetAccountSummaryResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Count the account's roles and instance profiles, with their quotas",
+                example: "--account lab.db",
+            }
             // -- EC2 instances
             RunInstances {
                 method: run_instances, constant: RUN_INSTANCES,
@@ -358,6 +371,14 @@ macro_rules! with_operations {
                 service: Ec2, access: Read, lab: false,
                 about: "Show instance-profile associations, filtered, a page at a time",
                 example: "--filters Name=instance-id,Values=i-0123456789abcdef0",
+            }
+            // -- STS
+            GetCallerIdentity {
+                method: get_caller_identity, constant: GET_CALLER_IDENTITY,
+                input: $crate::cloud::sts::GetCallerIdentityRequest, output: $crate::cloud::sts::GetCallerIdentityResponse,
+                service: Sts, access: Read, lab: false,
+                about: "Show who is calling: the account id and the caller's ARN",
+                example: "--account lab.db",
             }
         }
     };

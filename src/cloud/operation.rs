@@ -15,6 +15,8 @@ pub enum Service {
     Iam,
     /// EC2, API version 2016-11-15 (EC2 query protocol).
     Ec2,
+    /// STS, API version 2011-06-15 (query protocol, IAM's envelope).
+    Sts,
 }
 
 impl Service {
@@ -23,13 +25,15 @@ impl Service {
         match self {
             Service::Iam => ErrorCode::ServiceFailure,
             Service::Ec2 => ErrorCode::InternalError,
+            // STS models no failure of its own: the query protocol's common one.
+            Service::Sts => ErrorCode::InternalFailure,
         }
     }
 
     /// The code this service throttles with.
     pub fn throttling_code(self) -> ErrorCode {
         match self {
-            Service::Iam => ErrorCode::Throttling,
+            Service::Iam | Service::Sts => ErrorCode::Throttling,
             Service::Ec2 => ErrorCode::RequestLimitExceeded,
         }
     }

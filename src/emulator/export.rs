@@ -527,9 +527,10 @@ fn check_instance(instance: &InstanceExport) -> Result<(), String> {
             return Err(format!("{entry}: a terminated instance has no association"));
         }
         // The profile may be gone: EC2 keeps an association to a deleted profile.
-        if !association.profile_arn.starts_with("arn:aws:iam::")
-            || !association.profile_arn.contains(":instance-profile/")
-        {
+        let in_partition = crate::model::Arn::parse(&association.profile_arn).is_some_and(|arn| {
+            arn.partition == ids::PARTITION && arn.service == "iam" && arn.region.is_empty()
+        });
+        if !in_partition || !association.profile_arn.contains(":instance-profile/") {
             return Err(format!(
                 "{entry}: profile_arn {} is not an instance-profile ARN",
                 association.profile_arn

@@ -21,7 +21,8 @@ pub fn injected(settings: &Settings, service: Service) -> Option<(ErrorCode, Str
     let faults = &settings.faults;
     if faults.fail_after == Some(settings.calls) {
         let message = match service {
-            Service::Iam => {
+            // AWS's common text of InternalFailure, which IAM's ServiceFailure shares.
+            Service::Iam | Service::Sts => {
                 "The request processing has failed because of an unknown error, exception or failure."
             }
             Service::Ec2 => "An internal error has occurred",
@@ -34,7 +35,7 @@ pub fn injected(settings: &Settings, service: Service) -> Option<(ErrorCode, Str
             StdRng::seed_from_u64(faults.seed ^ settings.calls.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         if dice.random::<f64>() < faults.throttle_rate {
             let message = match service {
-                Service::Iam => "Rate exceeded",
+                Service::Iam | Service::Sts => "Rate exceeded",
                 Service::Ec2 => "Request limit exceeded.",
             };
             return Some((service.throttling_code(), message.to_string()));

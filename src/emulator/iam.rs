@@ -8,7 +8,7 @@ use super::{Ctx, OpResult, ids, reject};
 use crate::cloud::ErrorCode;
 use crate::cloud::iam::*;
 use crate::model::aws_policies::{AwsPolicy, aws_policy};
-use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, policy::url_encode};
+use crate::model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, RoleArn, policy::url_encode};
 
 /// What IAM answers for a policy ARN: customer-managed policies do not exist
 /// yet (no `ManagedPolicy` kind), AWS-managed ones are in the bundled list.
@@ -237,12 +237,13 @@ pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
 /// knows no other account and holds no users.
 fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {
     for arn in trust.aws_principals() {
-        let Some((account, path, name)) = crate::model::split_role_arn(arn) else {
+        let Some(principal) = RoleArn::parse(arn) else {
             continue;
         };
-        if account != cx.account_id() {
+        if !principal.is_of(Some(ids::PARTITION), cx.account_id()) {
             continue;
         }
+        let (path, name) = (principal.path, principal.name);
         let exists = find_role(cx.db, name)?.is_some_and(|role| role.path == path);
         if !exists {
             return reject(
@@ -950,4 +951,35 @@ pub fn list_instance_profile_tags(
     validate::page(&input.page)?;
     let profile = existing_profile(cx, &input.instance_profile_name)?;
     list_tags(PROFILE_TAGS.of(cx.db, profile.id)?, &input.page)
+}
+
+// ---- account -----------------------------------------------------------------
+
+/// What the account holds and may hold of roles and instance profiles, as
+/// `GetAccountSummary`'s `SummaryMap` says it: counts, the account's quotas
+/// (its settings, or a handle's override), and the per-role limits the
+/// emulator enforces. It holds no customer-managed policies (not emulated).
+pub fn get_account_summary(
+    cx: &Ctx,
+    _input: &GetAccountSummaryRequest,
+) -> OpResult<GetAccountSummaryResponse> {
+    let count = |table: &str| -> rusqlite::Result<u32> {
+        cx.db
+            .prepare_cached(&format!("SELECT count(*) FROM {table}"))?
+            .query_row([], |r| r.get(0))
+    };
+    let quotas = &cx.settings.quotas;
+    let size = |limit: usize| u32::try_from(limit).ok();
+    Ok(GetAccountSummaryResponse {
+        summary_map: SummaryMap {
+            roles: Some(count("roles")?),
+            roles_quota: Some(quotas.max_roles),
+            instance_profiles: Some(count("profiles")?),
+            instance_profiles_quota: Some(quotas.max_instance_profiles),
+            attached_policies_per_role_quota: size(validate::MAX_MANAGED_POLICIES),
+            role_policy_size_quota: size(validate::MAX_INLINE_SIZE),
+            assume_role_policy_size_quota: size(validate::MAX_TRUST_SIZE),
+            policies: Some(0),
+        },
+    })
 }

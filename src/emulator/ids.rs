@@ -2,6 +2,8 @@
 
 use rand::RngExt;
 
+use crate::model::{DEFAULT_PARTITION, ProfileArn, RoleArn};
+
 const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
 
@@ -38,14 +40,14 @@ pub fn reservation_id() -> String {
 }
 
 /// The partition of every emulated account, as its ARNs name it.
-pub const PARTITION: &str = "aws";
+pub const PARTITION: &str = DEFAULT_PARTITION;
 
 pub fn role_arn(account_id: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account_id}:role{path}{name}")
+    RoleArn::new(PARTITION, account_id, path, name).to_string()
 }
 
 pub fn instance_profile_arn(account_id: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account_id}:instance-profile{path}{name}")
+    ProfileArn::new(PARTITION, account_id, path, name).to_string()
 }
 
 /// Whether `id` is an IAM unique id with this prefix (`AROA`, `AIPA`): the
@@ -73,7 +75,6 @@ pub fn timestamp(now_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::split_role_arn;
 
     #[test]
     fn formats() {
@@ -85,15 +86,9 @@ mod tests {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00+00:00");
         assert_eq!(role_arn("1", "/a/b/", "r"), "arn:aws:iam::1:role/a/b/r");
         assert_eq!(
-            split_role_arn("arn:aws:iam::1:role/a/b/r"),
-            Some(("1", "/a/b/".to_string(), "r"))
+            instance_profile_arn("1", "/", "p"),
+            "arn:aws:iam::1:instance-profile/p"
         );
-        assert_eq!(
-            split_role_arn("arn:aws:iam::1:role/r"),
-            Some(("1", "/".to_string(), "r"))
-        );
-        assert_eq!(split_role_arn("arn:aws:iam::1:roles/r"), None);
-        assert_eq!(split_role_arn("arn:aws:iam::1:user/r"), None);
         assert!(is_unique_id(&role_id(), "AROA"));
         assert!(!is_unique_id("AROAabc", "AROA"));
     }

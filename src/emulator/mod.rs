@@ -2,7 +2,7 @@
 //!
 //! [`Emulator`] implements [`Cloud`]. Each API call is one transaction
 //! ([`store`]): `BEGIN IMMEDIATE` if it may write, deferred if it only reads; the rules and messages of IAM live in [`iam`] and
-//! [`validate`], those of EC2 in [`ec2`]; [`faults`] injects throttling,
+//! [`validate`], those of EC2 in [`ec2`], the caller's identity in [`sts`]; [`faults`] injects throttling,
 //! failures and eventual consistency on request; [`snapshot`] reads the whole
 //! account for the planner; [`export`] writes and reads it as YAML.
 
@@ -15,6 +15,7 @@ mod ids;
 pub mod lock;
 mod snapshot;
 mod store;
+mod sts;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -777,6 +778,9 @@ macro_rules! operation_body {
     };
     (Ec2, $method:ident) => {
         ec2::$method
+    };
+    (Sts, $method:ident) => {
+        sts::$method
     };
 }
 

@@ -183,14 +183,18 @@ fn quota_size(text: &str) -> usize {
 /// A managed-policy ARN (`PolicyArn`, `PermissionsBoundary`).
 pub fn policy_arn(arn: &str, param: &str) -> OpResult<()> {
     length(arn, param, 20, 2048)?;
-    let well_formed = arn
-        .strip_prefix("arn:aws:iam::")
-        .and_then(|rest| rest.split_once(":policy/"))
-        .is_some_and(|(owner, name)| {
-            (owner == "aws" || crate::model::is_account_id(owner))
-                && !name.is_empty()
-                && !name.ends_with('/')
-        });
+    // IAM's, in the account's partition: another partition's is invalid.
+    let well_formed = crate::model::Arn::parse(arn).is_some_and(|arn| {
+        let owner = arn.account.as_str();
+        arn.partition == super::ids::PARTITION
+            && arn.service == "iam"
+            && arn.region.is_empty()
+            && (owner == "aws" || crate::model::is_account_id(owner))
+            && arn
+                .resource
+                .strip_prefix("policy/")
+                .is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
+    });
     if well_formed {
         Ok(())
     } else {

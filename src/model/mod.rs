@@ -9,6 +9,7 @@
 //! - `Desired` tags are the merged user tags (stack tags under resource tags),
 //!   never the ownership tags; `Live` tags are everything the account holds.
 
+pub mod arn;
 pub mod aws_policies;
 pub mod key;
 pub mod policy;
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use arn::{Arn, DEFAULT_PARTITION, PARTITIONS, ProfileArn, RoleArn, is_account_id};
 pub use key::{Kind, ResourceKey, is_instance_id};
 pub use policy::PolicyDocument;
 
@@ -264,21 +266,6 @@ pub struct AccountQuotas {
     pub roles: Option<u32>,
     /// Instance profiles per account (IAM's `InstanceProfilesPerAccount`).
     pub instance_profiles: Option<u32>,
-}
-
-/// Whether `text` is an AWS account id: 12 digits.
-pub fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `(account, path, name)` of a role ARN such as `arn:aws:iam::123456789012:role/apps/web`.
-pub fn split_role_arn(arn: &str) -> Option<(&str, String, &str)> {
-    let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
-    let path_and_name = resource.strip_prefix("role")?.strip_prefix('/')?;
-    Some(match path_and_name.rsplit_once('/') {
-        Some((path, name)) => (account, format!("/{path}/"), name),
-        None => (account, "/".to_string(), path_and_name),
-    })
 }
 
 /// Key of a role in plans and outputs: `role/NAME`.

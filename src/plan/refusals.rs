@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::sequence::{Draft, Fact};
 use crate::cloud::Call;
 use crate::compare::Problem;
-use crate::model::{Desired, Live, MAX_TAGS, instance_key, role_key, split_role_arn};
+use crate::model::{Arn, Desired, Live, MAX_TAGS, RoleArn, instance_key, role_key};
 
 /// The problems that make the plan certain to fail. Adds to `drafts` the
 /// order a quota needs, when it fits only in that order.
@@ -346,9 +346,8 @@ fn unattachable(live: &Live, arn: &str, boundary: bool) -> Option<String> {
         )
     };
     // `arn:PARTITION:iam::ACCOUNT:policy/...`, as manifest validation checked.
-    let mut fields = arn.splitn(6, ':');
-    let partition = fields.nth(1)?;
-    let owner = fields.nth(2)?;
+    let parsed = Arn::parse(arn)?;
+    let (partition, owner) = (parsed.partition.as_str(), parsed.account.as_str());
     if let Some(own) = &live.partition
         && partition != own
     {
@@ -393,10 +392,11 @@ fn trusted_roles_exist(
     let mut named = Vec::new();
     for (name, role) in &desired.roles {
         for arn in role.trust.aws_principals() {
-            if let Some((account, path, target)) = split_role_arn(arn)
-                && account == live.account_id
+            // Of this account in its partition, whichever that is.
+            if let Some(principal) = RoleArn::parse(arn)
+                && principal.is_of(live.partition.as_deref(), &live.account_id)
             {
-                named.push((name.as_str(), arn, path, target));
+                named.push((name.as_str(), arn, principal.path, principal.name));
             }
         }
     }

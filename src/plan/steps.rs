@@ -21,8 +21,8 @@ use crate::compare::{
 };
 use crate::model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
-    LiveInstance, Location, Role, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key, key,
-    profile_key, resource_title, role_key, split_role_arn,
+    LiveInstance, Location, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key,
+    key, profile_key, resource_title, role_key,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -339,12 +339,13 @@ impl<'a> Builder<'a> {
     /// not a planner cycle.
     fn after_trusted_roles(&self, mut draft: Draft, role: &Role) -> Draft {
         for arn in role.trust.aws_principals() {
-            if let Some((account, _, name)) = split_role_arn(arn)
-                && account == self.live.account_id
-                && name != role.name
-                && self.desired.roles.contains_key(name)
+            // Of this account in its partition, whichever that is.
+            if let Some(principal) = RoleArn::parse(arn)
+                && principal.is_of(self.live.partition.as_deref(), &self.live.account_id)
+                && principal.name != role.name
+                && self.desired.roles.contains_key(principal.name)
             {
-                draft = draft.prefers(Fact::RoleExists(self.subject(name)));
+                draft = draft.prefers(Fact::RoleExists(self.subject(principal.name)));
             }
         }
         draft

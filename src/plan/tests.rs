@@ -490,6 +490,43 @@ fn a_role_whose_trust_names_a_new_role_is_created_after_it() {
     assert!(position(&p, "CreateRole role/a") < position(&p, "CreateRole role/z"));
 }
 
+/// An account in another partition names its roles in that partition's
+/// ARNs: the trust is judged by account and partition, not by `arn:aws:`.
+#[test]
+fn a_trust_naming_a_role_of_the_account_is_read_in_the_accounts_partition() {
+    let trusting = |principal: &str| {
+        let mut d = desired();
+        let mut a = role("a");
+        a.trust = PolicyDocument::from_value(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": principal},
+                "Action": "sts:AssumeRole"
+            }]
+        }));
+        d.roles.insert("a".into(), a);
+        d.roles.insert("z".into(), role("z"));
+        d
+    };
+    let in_partition = |partition: &str| Live {
+        account_id: "123456789012".into(),
+        partition: Some(partition.into()),
+        ..Live::default()
+    };
+    let d = trusting("arn:aws-cn:iam::123456789012:role/z");
+    let p = plan(&d, &in_partition("aws-cn"), options()).unwrap();
+    assert!(position(&p, "CreateRole role/z") < position(&p, "CreateRole role/a"));
+    // The same account id in another partition is another account.
+    let p = plan(&d, &in_partition("aws"), options()).unwrap();
+    assert!(position(&p, "CreateRole role/a") < position(&p, "CreateRole role/z"));
+    // A trust naming a role of the account that will not exist is refused,
+    // in whichever partition the account is.
+    let d = trusting("arn:aws-us-gov:iam::123456789012:role/gone");
+    assert!(plan(&d, &in_partition("aws-us-gov"), options()).is_err());
+    assert!(plan(&d, &in_partition("aws"), options()).is_ok());
+}
+
 #[test]
 fn views_show_a_resource_as_the_model_serialises_it_minus_ownership_tags() {
     // The view structs mirror the model's: a field added to one and not the
