@@ -1,21 +1,20 @@
 //! rolecall: reconcile AWS IAM roles, instance profiles, tags and EC2
 //! instance-profile associations with YAML manifests kept in git.
 //!
-//! Pipeline (see ARCHITECTURE.md): `manifest` loads `Desired`, a `cloud::Cloud`
-//! snapshot gives `Live`, `plan` diffs and sequences them into steps, `apply`
-//! executes the steps.
+//! This package is the command line (`cli`) and the choice of backend
+//! (`backend`). The work is done by the workspace's crates, one per layer
+//! (see ARCHITECTURE.md): `rolecall-policy`, `rolecall-model`,
+//! `rolecall-cloud`, `rolecall-engine`, `rolecall-emulator`. They are
+//! re-exported here under the module paths they had in one crate, so tests,
+//! benchmarks and callers write `rolecall::plan::…` whichever crate holds it.
 
-pub mod apply;
 pub mod backend;
 pub mod cli;
-pub mod cloud;
-pub mod compare;
-pub mod drift;
-pub mod emulator;
-pub mod graph;
-pub mod import;
-pub mod manifest;
-pub mod model;
-pub mod plan;
-pub mod printable;
-pub mod user_file;
+
+pub use rolecall_cloud as cloud;
+/// The operation table, for code generic over operations (tests among it).
+pub use rolecall_cloud::with_operations;
+pub use rolecall_emulator as emulator;
+pub use rolecall_engine::{apply, compare, drift, graph, import, manifest, plan};
+pub use rolecall_model as model;
+pub use rolecall_model::{printable, user_file};

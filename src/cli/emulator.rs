@@ -2,7 +2,7 @@
 //! and flagged as the AWS CLI names them, plus configure, export and import.
 //!
 //! The operation verbs are generated from the operation table
-//! (`crate::with_operations!`, read through [`OPERATIONS`]): each verb is
+//! (`rolecall_cloud::with_operations!`, read through [`OPERATIONS`]): each verb is
 //! the AWS CLI's name of the operation, its flags the request's members
 //! ([`Operation::parameters`]), its help the table's `about` and `example`.
 //! Every verb is turned into a [`Call`] and run with [`Call::invoke`]: the

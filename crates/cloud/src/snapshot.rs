@@ -1,0 +1,336 @@
+//! The account as the planner sees it ([`Live`]), read through the read
+//! calls of [`Cloud`] alone: what a backend with no snapshot of its own
+//! (the real AWS API) uses, and what the emulator's one-transaction SQL
+//! snapshot must agree with (`tests/snapshot_from_reads.rs`).
+//!
+//! The calls, every list followed page by page (`Marker`/`IsTruncated`,
+//! `NextToken`):
+//! - GetCallerIdentity: the account id, and the partition from the caller's ARN;
+//! - GetAccountSummary: the quotas on roles and instance profiles, and
+//!   whether the account holds customer-managed policies;
+//! - ListRoles, then per role GetRole (ListRoles returns neither tags nor
+//!   boundary), ListRolePolicies with GetRolePolicy per inline policy, and
+//!   ListAttachedRolePolicies: 3 + (inline policies) calls per role;
+//! - ListInstanceProfiles, then ListInstanceProfileTags per profile;
+//! - DescribeInstances and DescribeIamInstanceProfileAssociations.
+//!
+//! Unlike the emulator's, these reads are not one transaction: a change made
+//! while they run may be seen in part. A plan made from it is checked by
+//! AWS call by call, as any plan is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ec2::{DescribeIamInstanceProfileAssociationsRequest, DescribeInstancesRequest};
+use super::iam::{
+    ListByPathRequest, ListForRoleRequest, ListInstanceProfileTagsRequest, Page, RoleNameRequest,
+    RolePolicyNameRequest, Tag,
+};
+use super::sts::GetCallerIdentityRequest;
+use super::{Cloud, CloudError, ErrorCode};
+use rolecall_model::{
+    AccountQuotas, Arn, AssociationState, InstanceProfile, InstanceState, Live, LiveAssociation,
+    LiveInstance, LiveInstanceProfile, LiveRole, PolicyDocument, Role, Tags, name_from_arn,
+};
+
+/// The most items IAM's List calls and EC2's Describe calls return per page.
+pub const MAX_PAGE: u32 = 1000;
+
+/// EC2's smallest `MaxResults`.
+const MIN_EC2_PAGE: u32 = 5;
+
+/// The whole account, in as few calls as the API allows (pages of
+/// [`MAX_PAGE`]).
+pub fn from_reads(cloud: &dyn Cloud) -> Result<Live, CloudError> {
+    from_reads_paged(cloud, MAX_PAGE)
+}
+
+/// The whole account, asking for pages of `page_size` items (IAM takes
+/// 1 to 1000, EC2 5 to 1000: the size is brought into each range), so
+/// tests can make every list span several pages.
+pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, CloudError> {
+    let iam_page = page_size.clamp(1, MAX_PAGE);
+    let ec2_page = page_size.clamp(MIN_EC2_PAGE, MAX_PAGE);
+
+    let identity = cloud.get_caller_identity(&GetCallerIdentityRequest {})?;
+    // Every ARN the account hands out names its partition; the caller's is at hand.
+    let partition = Arn::parse(&identity.arn).map(|arn| arn.partition);
+    let summary = cloud.get_account_summary(&Default::default())?.summary_map;
+
+    let mut live = Live {
+        account_id: identity.account,
+        quotas: AccountQuotas {
+            roles: summary.roles_quota,
+            instance_profiles: summary.instance_profiles_quota,
+        },
+        partition,
+        // Which customer-managed policies the account holds needs
+        // ListPolicies (Scope=Local), not in the operation table yet. The
+        // summary counts them: none is a set known to be empty (as the
+        // emulator's snapshot says); some, or no count, is unknown (`None`:
+        // not checked) rather than a set that would refuse them all.
+        customer_policies: (summary.policies == Some(0)).then(BTreeSet::new),
+        ..Live::default()
+    };
+
+    for listed in iam_pages("ListRoles", iam_page, |page| {
+        let out = cloud.list_roles(&ListByPathRequest {
+            path_prefix: None,
+            page,
+        })?;
+        Ok((out.roles, out.is_truncated, out.marker))
+    })? {
+        let role = read_role(cloud, &listed.role_name, iam_page)?;
+        live.roles.insert(role.role.name.clone(), role);
+    }
+
+    for listed in iam_pages("ListInstanceProfiles", iam_page, |page| {
+        let out = cloud.list_instance_profiles(&ListByPathRequest {
+            path_prefix: None,
+            page,
+        })?;
+        Ok((out.instance_profiles, out.is_truncated, out.marker))
+    })? {
+        let name = listed.instance_profile_name;
+        let tags = iam_pages("ListInstanceProfileTags", iam_page, |page| {
+            let out = cloud.list_instance_profile_tags(&ListInstanceProfileTagsRequest {
+                instance_profile_name: name.clone(),
+                page,
+            })?;
+            Ok((out.tags, out.is_truncated, out.marker))
+        })?;
+        let profile = LiveInstanceProfile {
+            profile: InstanceProfile {
+                name: name.clone(),
+                path: listed.path,
+                // A profile holds at most one role.
+                role: listed.roles.into_iter().next().map(|r| r.role_name),
+                tags: tag_map(tags),
+            },
+            arn: listed.arn,
+            instance_profile_id: listed.instance_profile_id,
+        };
+        live.profiles.insert(name, profile);
+    }
+
+    for instance in ec2_pages(ec2_page, |next_token, max_results| {
+        let out = cloud.describe_instances(&DescribeInstancesRequest {
+            max_results: Some(max_results),
+            next_token,
+            ..Default::default()
+        })?;
+        let instances = out
+            .reservations
+            .into_iter()
+            .flat_map(|r| r.instances)
+            .collect();
+        Ok((instances, out.next_token))
+    })? {
+        let state = instance_state(&instance.state.name)?;
+        // The planner never sees terminated instances (EC2 lists them for
+        // about an hour after).
+        if state == InstanceState::Terminated {
+            continue;
+        }
+        let tags = tag_map(instance.tags);
+        let live_instance = LiveInstance {
+            instance_id: instance.instance_id.clone(),
+            name: tags.get("Name").cloned(),
+            state,
+            tags,
+            association: None,
+        };
+        live.instances.insert(instance.instance_id, live_instance);
+    }
+
+    for association in ec2_pages(ec2_page, |next_token, max_results| {
+        let out = cloud.describe_iam_instance_profile_associations(
+            &DescribeIamInstanceProfileAssociationsRequest {
+                max_results: Some(max_results),
+                next_token,
+                ..Default::default()
+            },
+        )?;
+        Ok((out.iam_instance_profile_associations, out.next_token))
+    })? {
+        let state = association_state(&association.state)?;
+        // Only an association that is or becomes active is the instance's.
+        if !matches!(
+            state,
+            AssociationState::Associating | AssociationState::Associated
+        ) {
+            continue;
+        }
+        if let Some(instance) = live.instances.get_mut(&association.instance_id) {
+            let profile_arn = association.iam_instance_profile.arn;
+            instance.association = Some(LiveAssociation {
+                association_id: association.association_id,
+                profile_name: name_from_arn(&profile_arn).to_string(),
+                profile_arn,
+                state,
+            });
+        }
+    }
+
+    Ok(live)
+}
+
+/// One role with everything the planner compares: GetRole (tags and
+/// boundary), its inline policies one by one, its managed policies.
+fn read_role(cloud: &dyn Cloud, name: &str, page_size: u32) -> Result<LiveRole, CloudError> {
+    let role = cloud
+        .get_role(&RoleNameRequest {
+            role_name: name.to_string(),
+        })?
+        .role;
+    let for_role = |page| ListForRoleRequest {
+        role_name: name.to_string(),
+        page,
+    };
+    let mut inline_policies = BTreeMap::new();
+    for policy_name in iam_pages("ListRolePolicies", page_size, |page| {
+        let out = cloud.list_role_policies(&for_role(page))?;
+        Ok((out.policy_names, out.is_truncated, out.marker))
+    })? {
+        let policy = cloud.get_role_policy(&RolePolicyNameRequest {
+            role_name: name.to_string(),
+            policy_name: policy_name.clone(),
+        })?;
+        let document = document("GetRolePolicy", &policy.policy_document)?;
+        inline_policies.insert(policy_name, document);
+    }
+    let managed_policies = iam_pages("ListAttachedRolePolicies", page_size, |page| {
+        let out = cloud.list_attached_role_policies(&for_role(page))?;
+        Ok((out.attached_policies, out.is_truncated, out.marker))
+    })?
+    .into_iter()
+    .map(|attached| attached.policy_arn)
+    .collect();
+    Ok(LiveRole {
+        role: Role {
+            name: role.role_name,
+            path: role.path,
+            description: role.description.unwrap_or_default(),
+            trust: document("GetRole", &role.assume_role_policy_document)?,
+            max_session_duration: role.max_session_duration,
+            permissions_boundary: role
+                .permissions_boundary
+                .map(|boundary| boundary.permissions_boundary_arn),
+            managed_policies,
+            inline_policies,
+            tags: tag_map(role.tags),
+        },
+        arn: role.arn,
+        role_id: role.role_id,
+    })
+}
+
+/// Every item of an IAM list: pages of `page_size` items, each asked for
+/// with the `Marker` the previous one returned, until one is not truncated.
+fn iam_pages<T>(
+    operation: &str,
+    page_size: u32,
+    mut call: impl FnMut(Page) -> Result<(Vec<T>, bool, Option<String>), CloudError>,
+) -> Result<Vec<T>, CloudError> {
+    let mut items = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (page, truncated, next) = call(Page {
+            marker: marker.clone(),
+            max_items: Some(page_size),
+        })?;
+        items.extend(page);
+        if !truncated {
+            return Ok(items);
+        }
+        // A truncated page must say where to go on, somewhere new: anything
+        // else would read the same page for ever.
+        match next {
+            Some(next) if marker.as_ref() != Some(&next) => marker = Some(next),
+            _ => {
+                return Err(bad_response(
+                    operation,
+                    "a truncated page gave no new Marker to continue from",
+                ));
+            }
+        }
+    }
+}
+
+/// Every item of an EC2 Describe: pages of `page_size` items, each asked
+/// for with the `NextToken` the previous one returned, until one has none.
+fn ec2_pages<T>(
+    page_size: u32,
+    mut call: impl FnMut(Option<String>, u32) -> Result<(Vec<T>, Option<String>), CloudError>,
+) -> Result<Vec<T>, CloudError> {
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (page, next) = call(token.clone(), page_size)?;
+        items.extend(page);
+        match next {
+            None => return Ok(items),
+            Some(next) if token.as_ref() == Some(&next) => {
+                return Err(bad_response(
+                    "Describe",
+                    "a page gave the NextToken it was asked with",
+                ));
+            }
+            Some(next) => token = Some(next),
+        }
+    }
+}
+
+/// An answer rolecall cannot read: not retried, the same call answers the same.
+fn bad_response(operation: &str, why: &str) -> CloudError {
+    CloudError::new(
+        operation,
+        ErrorCode::Other("InvalidResponse".into()),
+        format!("unexpected response: {why}"),
+    )
+}
+
+/// A policy document as IAM returns it (URL-encoded JSON), in canonical form.
+fn document(operation: &str, text: &str) -> Result<PolicyDocument, CloudError> {
+    PolicyDocument::parse(text).map_err(|e| {
+        bad_response(
+            operation,
+            &format!("a policy document that does not parse: {e}"),
+        )
+    })
+}
+
+fn tag_map(tags: Vec<Tag>) -> Tags {
+    tags.into_iter().map(|tag| (tag.key, tag.value)).collect()
+}
+
+fn instance_state(name: &str) -> Result<InstanceState, CloudError> {
+    Ok(match name {
+        "pending" => InstanceState::Pending,
+        "running" => InstanceState::Running,
+        "shutting-down" => InstanceState::ShuttingDown,
+        "terminated" => InstanceState::Terminated,
+        "stopping" => InstanceState::Stopping,
+        "stopped" => InstanceState::Stopped,
+        other => {
+            return Err(bad_response(
+                "DescribeInstances",
+                &format!("unknown instance state {other:?}"),
+            ));
+        }
+    })
+}
+
+fn association_state(name: &str) -> Result<AssociationState, CloudError> {
+    Ok(match name {
+        "associating" => AssociationState::Associating,
+        "associated" => AssociationState::Associated,
+        "disassociating" => AssociationState::Disassociating,
+        "disassociated" => AssociationState::Disassociated,
+        other => {
+            return Err(bad_response(
+                "DescribeIamInstanceProfileAssociations",
+                &format!("unknown association state {other:?}"),
+            ));
+        }
+    })
+}

@@ -1,0 +1,273 @@
+//! The whole account as the planner sees it, read in one transaction.
+//!
+//! A handful of full-table scans joined in memory by row id: cheap enough for
+//! 100,000 roles, profiles and instances. Documents are stored once each in
+//! canonical form too, so identical ones (most roles trust the same service)
+//! are parsed once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::Connection;
+
+use super::Quotas;
+use super::ec2::{association_state, parse_state};
+use super::ids::PARTITION;
+use rolecall_model::{
+    AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance,
+    LiveInstanceProfile, LiveRole, PolicyDocument, Role, name_from_arn,
+};
+
+/// Resources in row-id order, found by row id while their children are attached.
+struct Rows<T> {
+    items: Vec<T>,
+    by_id: HashMap<i64, usize>,
+}
+
+impl<T> Rows<T> {
+    fn new() -> Self {
+        Rows {
+            items: Vec::new(),
+            by_id: HashMap::new(),
+        }
+    }
+
+    fn push(&mut self, id: i64, item: T) {
+        self.by_id.insert(id, self.items.len());
+        self.items.push(item);
+    }
+
+    fn get(&self, id: i64) -> Option<&T> {
+        self.by_id.get(&id).map(|&i| &self.items[i])
+    }
+
+    fn get_mut(&mut self, id: i64) -> Option<&mut T> {
+        self.by_id.get(&id).map(|&i| &mut self.items[i])
+    }
+
+    /// Into a map keyed by `key`. Sorting indices, not the (large) values,
+    /// then feeding the map sorted keys, keeps this linear in moves.
+    fn into_map(self, key: impl Fn(&T) -> &str) -> BTreeMap<String, T> {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        order.sort_unstable_by(|&a, &b| key(&self.items[a]).cmp(key(&self.items[b])));
+        let mut slots: Vec<Option<T>> = self.items.into_iter().map(Some).collect();
+        order
+            .into_iter()
+            .filter_map(|i| slots[i].take())
+            .map(|item| (key(&item).to_string(), item))
+            .collect()
+    }
+}
+
+/// Parses each stored canonical document once, however many roles use it.
+#[derive(Default)]
+struct Documents(HashMap<i64, PolicyDocument>);
+
+impl Documents {
+    fn get(&mut self, db: &Connection, id: i64) -> rusqlite::Result<PolicyDocument> {
+        if let Some(doc) = self.0.get(&id) {
+            return Ok(doc.clone());
+        }
+        let text: String = db
+            .prepare_cached("SELECT text FROM documents WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
+        // Stored documents were parsed on the way in; failure means a damaged file.
+        let doc = PolicyDocument::parse(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        self.0.insert(id, doc.clone());
+        Ok(doc)
+    }
+}
+
+/// The whole account; `quotas` replaces the account's own (a handle's
+/// override, see `Emulator::override_quotas`), as its calls would.
+pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::Result<Live> {
+    let account_id = super::store::read_account_id(db)?;
+    let quotas = match quotas {
+        Some(quotas) => quotas.clone(),
+        None => super::store::read_settings(db)?.quotas,
+    };
+    let mut documents = Documents::default();
+
+    // Roles, keyed by row id while their children are attached.
+    let mut roles: Rows<LiveRole> = Rows::new();
+    let mut stmt = db.prepare(
+        "SELECT id, name, path, role_id, arn, trust_canonical, description, max_session_duration, boundary
+         FROM roles",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let trust = documents.get(db, r.get(5)?)?;
+        roles.push(
+            r.get(0)?,
+            LiveRole {
+                role: Role {
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    description: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                    trust,
+                    max_session_duration: r.get(7)?,
+                    permissions_boundary: r.get(8)?,
+                    managed_policies: Default::default(),
+                    inline_policies: Default::default(),
+                    tags: Default::default(),
+                },
+                arn: r.get(4)?,
+                role_id: r.get(3)?,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT role, key, value FROM role_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(role) = roles.get_mut(r.get(0)?) {
+            role.role.tags.insert(r.get(1)?, r.get(2)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT role, name, canonical FROM role_policies")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(role) = roles.get_mut(r.get(0)?) {
+            let doc = documents.get(db, r.get(2)?)?;
+            role.role.inline_policies.insert(r.get(1)?, doc);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT role, arn FROM role_managed")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(role) = roles.get_mut(r.get(0)?) {
+            role.role.managed_policies.insert(r.get(1)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    // Profiles; the role name comes from the roles read above.
+    let mut profiles: Rows<LiveInstanceProfile> = Rows::new();
+    let mut stmt = db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let role: Option<i64> = r.get(5)?;
+        profiles.push(
+            r.get(0)?,
+            LiveInstanceProfile {
+                profile: InstanceProfile {
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    role: role
+                        .and_then(|id| roles.get(id))
+                        .map(|lr| lr.role.name.clone()),
+                    tags: Default::default(),
+                },
+                arn: r.get(4)?,
+                instance_profile_id: r.get(3)?,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT profile, key, value FROM profile_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(profile) = profiles.get_mut(r.get(0)?) {
+            profile.profile.tags.insert(r.get(1)?, r.get(2)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    // Instances that are not terminated, their tags and live association.
+    let mut instances: Rows<LiveInstance> = Rows::new();
+    let mut stmt =
+        db.prepare("SELECT id, instance_id, state FROM instances WHERE state != 'terminated'")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let state = parse_state(&r.get::<_, String>(2)?);
+        if state == InstanceState::Terminated {
+            continue;
+        }
+        instances.push(
+            r.get(0)?,
+            LiveInstance {
+                instance_id: r.get(1)?,
+                name: None,
+                state,
+                tags: Default::default(),
+                association: None,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT instance, key, value FROM instance_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(instance) = instances.get_mut(r.get(0)?) {
+            let key: String = r.get(1)?;
+            let value: String = r.get(2)?;
+            if key == "Name" {
+                instance.name = Some(value.clone());
+            }
+            instance.tags.insert(key, value);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt =
+        db.prepare("SELECT instance, association_id, profile_arn, ready_at_ms FROM associations")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(instance) = instances.get_mut(r.get(0)?) {
+            let profile_arn: String = r.get(2)?;
+            instance.association = Some(LiveAssociation {
+                association_id: r.get(1)?,
+                profile_name: name_from_arn(&profile_arn).to_string(),
+                profile_arn,
+                state: association_state(r.get(3)?, now_ms),
+            });
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    Ok(Live {
+        roles: roles.into_map(|r| &r.role.name),
+        profiles: profiles.into_map(|p| &p.profile.name),
+        instances: instances.into_map(|i| &i.instance_id),
+        ..empty(account_id, &quotas)
+    })
+}
+
+/// An emulated account that holds nothing yet, as the planner sees it.
+pub fn empty(account_id: String, quotas: &Quotas) -> Live {
+    Live {
+        account_id,
+        quotas: AccountQuotas::from(quotas),
+        partition: Some(PARTITION.to_string()),
+        // Customer-managed policies are not emulated (yet): an emulated
+        // account holds none, so it attaches none.
+        customer_policies: Some(Default::default()),
+        ..Live::default()
+    }
+}
+
+impl From<&Quotas> for AccountQuotas {
+    fn from(quotas: &Quotas) -> Self {
+        AccountQuotas {
+            roles: Some(quotas.max_roles),
+            instance_profiles: Some(quotas.max_instance_profiles),
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! IAM's input rules and the exact messages AWS answers with when one is broken.
+//!
+//! Constraint violations (length, pattern, range) are `ValidationError` in
+//! AWS's "1 validation error detected" form; document and tag problems have
+//! their own codes. Every function returns the first problem, as AWS does.
+
+use std::collections::HashSet;
+
+use super::{OpResult, reject};
+use rolecall_cloud::ErrorCode;
+use rolecall_cloud::iam::{Page, Tag};
+use rolecall_model::PolicyDocument;
+
+pub const NAME_PATTERN: &str = r"[\w+=,.@-]+";
+pub const PATH_PATTERN: &str = r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)";
+pub const TAG_KEY_PATTERN: &str = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+";
+pub const TAG_VALUE_PATTERN: &str = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*";
+pub const DOCUMENT_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u00FF]+";
+pub const DESCRIPTION_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*";
+
+/// Max tags on one role or instance profile.
+pub const MAX_TAGS: usize = rolecall_model::MAX_TAGS;
+/// Max characters (whitespace not counted) of a trust policy.
+pub const MAX_TRUST_SIZE: usize = 2048;
+/// Max characters of all inline policies of a role together.
+pub const MAX_INLINE_SIZE: usize = 10240;
+/// Max managed policies attached to one role.
+pub const MAX_MANAGED_POLICIES: usize = 10;
+
+fn constraint<T>(value: &str, param: &str, constraint: &str) -> OpResult<T> {
+    reject(
+        ErrorCode::ValidationError,
+        format!(
+            "1 validation error detected: Value '{value}' at '{param}' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+fn length(value: &str, param: &str, min: usize, max: usize) -> OpResult<()> {
+    let len = value.chars().count();
+    if len < min {
+        return constraint(
+            value,
+            param,
+            &format!("Member must have length greater than or equal to {min}"),
+        );
+    }
+    if len > max {
+        return constraint(
+            value,
+            param,
+            &format!("Member must have length less than or equal to {max}"),
+        );
+    }
+    Ok(())
+}
+
+fn pattern(value: &str, param: &str, pattern: &str, ok: impl Fn(char) -> bool) -> OpResult<()> {
+    if value.chars().all(ok) {
+        Ok(())
+    } else {
+        constraint(
+            value,
+            param,
+            &format!("Member must satisfy regular expression pattern: {pattern}"),
+        )
+    }
+}
+
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// RoleName: 1..=64 of `[\w+=,.@-]`.
+pub fn role_name(name: &str) -> OpResult<()> {
+    length(name, "roleName", 1, 64)?;
+    pattern(name, "roleName", NAME_PATTERN, name_char)
+}
+
+/// InstanceProfileName: 1..=128 of `[\w+=,.@-]`.
+pub fn instance_profile_name(name: &str) -> OpResult<()> {
+    length(name, "instanceProfileName", 1, 128)?;
+    pattern(name, "instanceProfileName", NAME_PATTERN, name_char)
+}
+
+/// PolicyName of an inline policy: 1..=128 of `[\w+=,.@-]`.
+pub fn policy_name(name: &str) -> OpResult<()> {
+    length(name, "policyName", 1, 128)?;
+    pattern(name, "policyName", NAME_PATTERN, name_char)
+}
+
+/// Path: `/` or `/…/` of printable ASCII, 1..=512.
+pub fn path(path: &str) -> OpResult<()> {
+    length(path, "path", 1, 512)?;
+    let well_formed = path == "/"
+        || (path.len() >= 3
+            && path.starts_with('/')
+            && path.ends_with('/')
+            && path.chars().all(|c| ('\u{21}'..='\u{7E}').contains(&c)));
+    if well_formed {
+        Ok(())
+    } else {
+        constraint(
+            path,
+            "path",
+            &format!("Member must satisfy regular expression pattern: {PATH_PATTERN}"),
+        )
+    }
+}
+
+pub fn description(text: &str) -> OpResult<()> {
+    length(text, "description", 0, 1000)?;
+    pattern(
+        text,
+        "description",
+        DESCRIPTION_PATTERN,
+        |c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}'),
+    )
+}
+
+pub fn max_session_duration(seconds: u32) -> OpResult<()> {
+    let text = seconds.to_string();
+    if seconds < 3600 {
+        return constraint(
+            &text,
+            "maxSessionDuration",
+            "Member must have value greater than or equal to 3600",
+        );
+    }
+    if seconds > 43200 {
+        return constraint(
+            &text,
+            "maxSessionDuration",
+            "Member must have value less than or equal to 43200",
+        );
+    }
+    Ok(())
+}
+
+/// A policy document as stored: the text as given and its canonical JSON.
+pub struct Document {
+    pub text: String,
+    pub canonical: String,
+    /// Characters as AWS's size quotas count them (whitespace not counted).
+    pub size: usize,
+    pub parsed: PolicyDocument,
+}
+
+/// Checks a trust (`trust = true`) or permissions policy document.
+pub fn document(text: &str, param: &str, trust: bool) -> OpResult<Document> {
+    length(text, param, 1, 131072)?;
+    pattern(text, param, DOCUMENT_PATTERN, |c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}')
+    })?;
+    let Ok(parsed) = PolicyDocument::parse(text) else {
+        return reject(
+            ErrorCode::MalformedPolicyDocument,
+            "This policy contains invalid Json",
+        );
+    };
+    if let Some(problem) = parsed.iam_grammar_problem(trust) {
+        return reject(ErrorCode::MalformedPolicyDocument, problem.aws_message);
+    }
+    Ok(Document {
+        text: text.to_string(),
+        canonical: parsed.to_json(),
+        size: quota_size(text),
+        parsed,
+    })
+}
+
+/// Size of a document as given (URL-decoded), whitespace not counted.
+fn quota_size(text: &str) -> usize {
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    let source = if text.trim_start().starts_with('{') {
+        text
+    } else {
+        &decoded
+    };
+    source.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// A managed-policy ARN (`PolicyArn`, `PermissionsBoundary`).
+pub fn policy_arn(arn: &str, param: &str) -> OpResult<()> {
+    length(arn, param, 20, 2048)?;
+    // IAM's, in the account's partition: another partition's is invalid.
+    let well_formed = rolecall_model::Arn::parse(arn).is_some_and(|arn| {
+        let owner = arn.account.as_str();
+        arn.partition == super::ids::PARTITION
+            && arn.service == "iam"
+            && arn.region.is_empty()
+            && (owner == "aws" || rolecall_model::is_account_id(owner))
+            && arn
+                .resource
+                .strip_prefix("policy/")
+                .is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        reject(ErrorCode::InvalidInput, format!("ARN {arn} is not valid."))
+    }
+}
+
+/// How a resource compares tag keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCase {
+    /// Roles: `Env` and `env` are one key.
+    Insensitive,
+    /// Instance profiles and EC2: `Env` and `env` are two keys.
+    Sensitive,
+}
+
+impl KeyCase {
+    /// The key as the resource compares it.
+    pub fn fold(self, key: &str) -> String {
+        match self {
+            KeyCase::Insensitive => key.to_lowercase(),
+            KeyCase::Sensitive => key.to_string(),
+        }
+    }
+}
+
+fn tag_char(c: char) -> bool {
+    c.is_alphabetic()
+        || c.is_numeric()
+        || (c.is_whitespace() && !c.is_control())
+        || "_.:/=+-@".contains(c)
+}
+
+fn tag_key(key: &str, param: &str) -> OpResult<()> {
+    length(key, param, 1, 128)?;
+    pattern(key, param, TAG_KEY_PATTERN, tag_char)?;
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+        // AWS reserves the prefix; IAM's exact text is unconfirmed.
+        return reject(
+            ErrorCode::InvalidInput,
+            "User-defined tag keys can't start with 'aws:'.",
+        );
+    }
+    Ok(())
+}
+
+/// Checks the tags of one IAM request (CreateRole, TagRole, …).
+pub fn tags(tags: &[Tag], case: KeyCase) -> OpResult<()> {
+    if tags.len() > MAX_TAGS {
+        return constraint(
+            &format!("{} tags", tags.len()),
+            "tags",
+            &format!("Member must have length less than or equal to {MAX_TAGS}"),
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, tag) in tags.iter().enumerate() {
+        let n = i + 1;
+        tag_key(&tag.key, &format!("tags.{n}.member.key"))?;
+        let param = format!("tags.{n}.member.value");
+        length(&tag.value, &param, 0, 256)?;
+        pattern(&tag.value, &param, TAG_VALUE_PATTERN, tag_char)?;
+        if !seen.insert(case.fold(&tag.key)) {
+            return reject(
+                ErrorCode::InvalidInput,
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks the keys of one Untag request.
+pub fn tag_keys(keys: &[String]) -> OpResult<()> {
+    if keys.len() > MAX_TAGS {
+        return constraint(
+            &format!("{} keys", keys.len()),
+            "tagKeys",
+            &format!("Member must have length less than or equal to {MAX_TAGS}"),
+        );
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let param = format!("tagKeys.{}.member", i + 1);
+        length(key, &param, 1, 128)?;
+        pattern(key, &param, TAG_KEY_PATTERN, tag_char)?;
+    }
+    Ok(())
+}
+
+/// Checks Marker/MaxItems and returns the page size (default 100).
+pub fn page(page: &Page) -> OpResult<usize> {
+    if let Some(marker) = &page.marker {
+        length(marker, "marker", 1, 320)?;
+    }
+    match page.max_items {
+        None => Ok(100),
+        Some(n @ 1..=1000) => Ok(n as usize),
+        Some(n) if n < 1 => constraint(
+            &n.to_string(),
+            "maxItems",
+            "Member must have value greater than or equal to 1",
+        ),
+        Some(n) => constraint(
+            &n.to_string(),
+            "maxItems",
+            "Member must have value less than or equal to 1000",
+        ),
+    }
+}
+
+/// One page of `items` (sorted by `key`): those after the marker, at most `max`.
+/// The marker handed out is the key of the last item returned.
+pub fn paginate<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> &str,
+    marker: Option<&str>,
+    max: usize,
+) -> (Vec<T>, bool, Option<String>) {
+    let mut page: Vec<T> = items
+        .into_iter()
+        .filter(|item| marker.is_none_or(|m| key(item) > m))
+        .take(max + 1)
+        .collect();
+    let truncated = page.len() > max;
+    page.truncate(max);
+    let next = if truncated {
+        page.last().map(|item| key(item).to_string())
+    } else {
+        None
+    };
+    (page, truncated, next)
+}

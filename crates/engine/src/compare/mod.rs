@@ -1,0 +1,558 @@
+//! Desired vs Live, resource by resource, attribute by attribute.
+//!
+//! The comparison knows nothing of API calls: `plan` turns it into steps,
+//! `drift` into a report and `import` reads who owns what, so they always
+//! agree on what differs.
+//!
+//! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
+//! - `view`: resources as plans and reports show them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub mod ownership;
+pub mod view;
+
+use ownership::Owner;
+use rolecall_model::{
+    Desired, InstanceProfile, InstanceSelector, Live, Location, Role, Tags, instance_key,
+    profile_key, resource_title, role_key,
+};
+use view::{instance_view, live_instance_view, profile_view, role_view};
+
+pub use rolecall_model::Kind;
+pub use view::View;
+
+/// How a resource stands between manifests and account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Declared, absent from the account.
+    Missing,
+    /// Owned by this stack, no longer declared.
+    Orphaned,
+    /// Declared, exists, owned by nobody: needs `rolecall import`.
+    Unmanaged,
+    /// Declared, exists, owned by another stack.
+    Foreign(String),
+    /// Declared and owned by this stack.
+    Managed,
+}
+
+/// One attribute that differs, as JSON values for rendering.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributeDiff {
+    pub name: &'static str,
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceDiff {
+    /// `role/NAME`, `instance-profile/NAME`, `instance/ID` (or `instance/NAME` before launch).
+    pub key: String,
+    pub kind: Kind,
+    /// Role or profile name, or instance id (name for one not yet launched).
+    pub name: String,
+    /// An instance's Name tag (the declared name of one still to be
+    /// launched): what people know it by, shown beside its key.
+    pub instance_name: Option<String>,
+    pub status: Status,
+    /// For managed resources: how the live `rolecall:spec` tag compares with
+    /// the declared hash.
+    pub spec: Option<SpecTag>,
+    pub attributes: Vec<AttributeDiff>,
+    /// The resource as the account holds it (user tags only); `None` for a
+    /// managed resource already in sync (nothing to show).
+    pub before: Option<View>,
+    /// The resource as declared.
+    pub after: Option<View>,
+    #[serde(skip)]
+    pub location: Option<Location>,
+}
+
+impl ResourceDiff {
+    pub fn attribute(&self, name: &str) -> Option<&AttributeDiff> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// Managed, nothing differs and the spec tag is current: no call needed.
+    pub fn in_sync(&self) -> bool {
+        self.status == Status::Managed && in_sync(&self.attributes, self.spec)
+    }
+
+    /// A path change cannot be made in place: IAM has no rename or move.
+    pub fn needs_replacement(&self) -> bool {
+        self.status == Status::Managed && self.attribute("path").is_some()
+    }
+}
+
+/// The live `rolecall:spec` tag of a managed resource against the declared hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecTag {
+    /// Equal: the manifests did not change since the last apply, so any
+    /// difference was made outside rolecall.
+    Current,
+    /// Different (or [`PENDING_SPEC`](super::ownership::PENDING_SPEC), written
+    /// by a create whose last step has not run): the manifests changed, or an
+    /// apply did not finish.
+    Stale,
+    /// Removed: someone took the tag off outside rolecall.
+    Absent,
+}
+
+impl SpecTag {
+    fn of(tags: &Tags, hash: &str) -> SpecTag {
+        match ownership::live_spec_hash(tags) {
+            None => SpecTag::Absent,
+            Some(live) if live == hash => SpecTag::Current,
+            Some(_) => SpecTag::Stale,
+        }
+    }
+}
+
+/// Where a declared instance stands in the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceMatch {
+    /// Exactly one live instance: its id.
+    Found(String),
+    /// No live instance by that name (the emulator may launch it).
+    Absent,
+    /// The instance another declaration already matched (a problem is reported).
+    Duplicate,
+    /// Several live instances carry the declared name (their ids, sorted):
+    /// `plan` refuses to choose one, `drift` reports it.
+    Ambiguous(Vec<String>),
+}
+
+/// Why a declared name that several instances carry cannot be reconciled.
+pub fn ambiguous_message(name: &str, ids: &[String]) -> String {
+    format!(
+        "{} instances are named `{name}` ({}); name exactly one, or declare it by `id`",
+        ids.len(),
+        ids.join(", ")
+    )
+}
+
+/// A reason the manifests cannot be reconciled with the account as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}: {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// Sorted by kind, then key.
+    pub diffs: Vec<ResourceDiff>,
+    /// Per declared instance (same order as `Desired::instances`).
+    pub instance_matches: Vec<InstanceMatch>,
+    pub problems: Vec<Problem>,
+    /// Declared role and profile hashes, for the ownership tags.
+    pub role_hashes: HashMap<String, String>,
+    pub profile_hashes: HashMap<String, String>,
+    /// Declared instance hashes, by resource key.
+    pub instance_hashes: HashMap<String, String>,
+}
+
+/// Hash of a declared instance: what rolecall manages of it is its profile.
+pub fn instance_hash(profile: Option<&str>) -> String {
+    ownership::spec_hash(&json!({ "profile": profile }))
+}
+
+pub fn compare(desired: &Desired, live: &Live) -> Comparison {
+    let mut out = Comparison::default();
+    compare_roles(desired, live, &mut out);
+    compare_profiles(desired, live, &mut out);
+    compare_instances(desired, live, &mut out);
+    out.diffs
+        .sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+    out
+}
+
+fn status_of(stack: &str, tags: &Tags) -> Status {
+    match ownership::owner(tags) {
+        Owner::Nobody => Status::Unmanaged,
+        Owner::Stack(owner) if owner == stack => Status::Managed,
+        Owner::Stack(owner) => Status::Foreign(owner),
+    }
+}
+
+/// Live names by their lowercase form, to find a declared name that differs
+/// only in case (IAM names are unique ignoring case).
+fn case_index<V>(map: &BTreeMap<String, V>) -> HashMap<String, &str> {
+    map.keys()
+        .map(|k| (k.to_ascii_lowercase(), k.as_str()))
+        .collect()
+}
+
+/// A managed resource whose attributes match and whose spec tag is current:
+/// nothing to show, so its before/after views are not built (at 100,000
+/// resources, building them dominated planning a converged account).
+fn in_sync(attributes: &[AttributeDiff], spec: Option<SpecTag>) -> bool {
+    attributes.is_empty() && spec == Some(SpecTag::Current)
+}
+
+fn tags_equal(a: &Tags, b: &Tags, ignore_case: bool) -> bool {
+    let (set, remove) = ownership::tag_delta(a, b, ignore_case);
+    set.is_empty() && remove.is_empty()
+}
+
+fn push_if<T: PartialEq + Serialize>(
+    out: &mut Vec<AttributeDiff>,
+    name: &'static str,
+    before: &T,
+    after: &T,
+) {
+    if before != after {
+        out.push(AttributeDiff {
+            name,
+            before: json!(before),
+            after: json!(after),
+        });
+    }
+}
+
+fn role_attributes(live: &Role, desired: &Role) -> Vec<AttributeDiff> {
+    let mut out = Vec::new();
+    push_if(&mut out, "path", &live.path, &desired.path);
+    push_if(
+        &mut out,
+        "description",
+        &live.description,
+        &desired.description,
+    );
+    push_if(&mut out, "trust", &live.trust, &desired.trust);
+    push_if(
+        &mut out,
+        "max_session_duration",
+        &live.max_session_duration,
+        &desired.max_session_duration,
+    );
+    push_if(
+        &mut out,
+        "permissions_boundary",
+        &live.permissions_boundary,
+        &desired.permissions_boundary,
+    );
+    push_if(
+        &mut out,
+        "managed_policies",
+        &live.managed_policies,
+        &desired.managed_policies,
+    );
+    push_if(
+        &mut out,
+        "inline_policies",
+        &live.inline_policies,
+        &desired.inline_policies,
+    );
+    let live_tags = ownership::user_tags(&live.tags);
+    if !tags_equal(&live_tags, &desired.tags, true) {
+        out.push(AttributeDiff {
+            name: "tags",
+            before: json!(live_tags),
+            after: json!(desired.tags),
+        });
+    }
+    out
+}
+
+fn profile_attributes(live: &InstanceProfile, desired: &InstanceProfile) -> Vec<AttributeDiff> {
+    let mut out = Vec::new();
+    push_if(&mut out, "path", &live.path, &desired.path);
+    push_if(&mut out, "role", &live.role, &desired.role);
+    let live_tags = ownership::user_tags(&live.tags);
+    if !tags_equal(&live_tags, &desired.tags, false) {
+        out.push(AttributeDiff {
+            name: "tags",
+            before: json!(live_tags),
+            after: json!(desired.tags),
+        });
+    }
+    out
+}
+
+fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.roles);
+    for (name, role) in &desired.roles {
+        let key = role_key(name);
+        let location = desired.locations.get(&key).cloned();
+        let hash = ownership::spec_hash(role);
+        out.role_hashes.insert(name.clone(), hash.clone());
+        let Some(found) = live.roles.get(name) else {
+            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
+                out.problems.push(Problem {
+                    key: key.clone(),
+                    location: location.clone(),
+                    message: format!(
+                        "the account has a role named `{twin}`; IAM role names ignore case, so declare it as `{twin}`"
+                    ),
+                });
+            }
+            out.diffs.push(ResourceDiff {
+                key,
+                kind: Kind::Role,
+                name: name.clone(),
+                instance_name: None,
+                status: Status::Missing,
+                spec: None,
+                attributes: Vec::new(),
+                before: None,
+                after: role_view(role),
+                location,
+            });
+            continue;
+        };
+        let status = status_of(&desired.stack, &found.role.tags);
+        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.role.tags, &hash));
+        let attributes = role_attributes(&found.role, role);
+        let settled = in_sync(&attributes, spec);
+        out.diffs.push(ResourceDiff {
+            key,
+            kind: Kind::Role,
+            name: name.clone(),
+            instance_name: None,
+            status,
+            spec,
+            attributes,
+            before: (!settled).then(|| role_view(&found.role)).flatten(),
+            after: (!settled).then(|| role_view(role)).flatten(),
+            location,
+        });
+    }
+    for (name, found) in &live.roles {
+        if desired.roles.contains_key(name) {
+            continue;
+        }
+        if ownership::owner(&found.role.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: role_key(name),
+                kind: Kind::Role,
+                name: name.clone(),
+                instance_name: None,
+                status: Status::Orphaned,
+                spec: None,
+                attributes: Vec::new(),
+                before: role_view(&found.role),
+                after: None,
+                location: None,
+            });
+        }
+    }
+}
+
+fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.profiles);
+    for (name, profile) in &desired.profiles {
+        let key = profile_key(name);
+        let location = desired.locations.get(&key).cloned();
+        let hash = ownership::spec_hash(profile);
+        out.profile_hashes.insert(name.clone(), hash.clone());
+        let Some(found) = live.profiles.get(name) else {
+            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
+                out.problems.push(Problem {
+                    key: key.clone(),
+                    location: location.clone(),
+                    message: format!(
+                        "the account has an instance profile named `{twin}`; IAM names ignore case, so declare it as `{twin}`"
+                    ),
+                });
+            }
+            out.diffs.push(ResourceDiff {
+                key,
+                kind: Kind::InstanceProfile,
+                name: name.clone(),
+                instance_name: None,
+                status: Status::Missing,
+                spec: None,
+                attributes: Vec::new(),
+                before: None,
+                after: profile_view(profile),
+                location,
+            });
+            continue;
+        };
+        let status = status_of(&desired.stack, &found.profile.tags);
+        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.profile.tags, &hash));
+        let attributes = profile_attributes(&found.profile, profile);
+        // A role that moves path is recreated, and leaves and rejoins the
+        // profile: the profile changes too, and a change shows its views.
+        let role_moves = profile.role.as_ref().is_some_and(|r| {
+            matches!(
+                (desired.roles.get(r), live.roles.get(r)),
+                (Some(declared), Some(found)) if declared.path != found.role.path
+            )
+        });
+        let settled = in_sync(&attributes, spec) && !role_moves;
+        out.diffs.push(ResourceDiff {
+            key,
+            kind: Kind::InstanceProfile,
+            name: name.clone(),
+            instance_name: None,
+            status,
+            spec,
+            before: (!settled).then(|| profile_view(&found.profile)).flatten(),
+            after: (!settled).then(|| profile_view(profile)).flatten(),
+            attributes,
+            location,
+        });
+    }
+    for (name, found) in &live.profiles {
+        if desired.profiles.contains_key(name) {
+            continue;
+        }
+        if ownership::owner(&found.profile.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: profile_key(name),
+                kind: Kind::InstanceProfile,
+                name: name.clone(),
+                instance_name: None,
+                status: Status::Orphaned,
+                spec: None,
+                attributes: Vec::new(),
+                before: profile_view(&found.profile),
+                after: None,
+                location: None,
+            });
+        }
+    }
+}
+
+fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+    for instance in live.instances.values() {
+        if let Some(name) = &instance.name {
+            by_name.entry(name).or_default().push(&instance.instance_id);
+        }
+    }
+    // Live instance id -> the declaration that matched it first.
+    let mut declared_ids: HashMap<&str, (String, Option<Location>)> = HashMap::new();
+    // Instances that carry a declared name several carry: claimed by that
+    // declaration (reported as ambiguous), so never orphans.
+    let mut contested: HashSet<&str> = HashSet::new();
+    for spec in &desired.instances {
+        let declared_key = match &spec.selector {
+            InstanceSelector::Id(id) => instance_key(id),
+            InstanceSelector::Name(name) => instance_key(name),
+        };
+        let location = desired.locations.get(&declared_key).cloned();
+        let found = match &spec.selector {
+            InstanceSelector::Id(id) => live.instances.get(id),
+            InstanceSelector::Name(name) => match by_name.get(name.as_str()).map(Vec::as_slice) {
+                None | Some([]) => None,
+                Some([id]) => live.instances.get(*id),
+                Some(ids) => {
+                    contested.extend(ids.iter().copied());
+                    let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+                    ids.sort_unstable();
+                    out.instance_matches.push(InstanceMatch::Ambiguous(ids));
+                    continue;
+                }
+            },
+        };
+        let Some(found) = found else {
+            out.instance_matches.push(InstanceMatch::Absent);
+            out.instance_hashes
+                .insert(declared_key.clone(), instance_hash(spec.profile.as_deref()));
+            let (id, name) = match &spec.selector {
+                InstanceSelector::Id(id) => (Some(id.as_str()), None),
+                InstanceSelector::Name(name) => (None, Some(name.as_str())),
+            };
+            out.diffs.push(ResourceDiff {
+                key: declared_key,
+                kind: Kind::Instance,
+                name: id.or(name).unwrap_or_default().to_string(),
+                instance_name: name.map(str::to_string),
+                status: Status::Missing,
+                spec: None,
+                attributes: Vec::new(),
+                before: None,
+                after: instance_view(id, name, spec.profile.as_deref()),
+                location,
+            });
+            continue;
+        };
+        if let Some((first_key, first_location)) = declared_ids.get(found.instance_id.as_str()) {
+            let first = first_location
+                .as_ref()
+                .map_or_else(String::new, |l| format!(" at {l}"));
+            out.problems.push(Problem {
+                key: declared_key.clone(),
+                location: location.clone(),
+                message: format!(
+                    "matches {}, which is already declared as `{first_key}`{first}; declare each instance once",
+                    resource_title(&instance_key(&found.instance_id), found.name.as_deref())
+                ),
+            });
+            out.instance_matches.push(InstanceMatch::Duplicate);
+            continue;
+        }
+        declared_ids.insert(
+            found.instance_id.as_str(),
+            (declared_key.clone(), location.clone()),
+        );
+        out.instance_matches
+            .push(InstanceMatch::Found(found.instance_id.clone()));
+        let live_profile = found.association.as_ref().map(|a| a.profile_name.clone());
+        let mut attributes = Vec::new();
+        push_if(&mut attributes, "profile", &live_profile, &spec.profile);
+        let key = instance_key(&found.instance_id);
+        let hash = instance_hash(spec.profile.as_deref());
+        let status = status_of(&desired.stack, &found.tags);
+        let spec_tag = (status == Status::Managed).then(|| SpecTag::of(&found.tags, &hash));
+        out.instance_hashes.insert(key.clone(), hash);
+        // Views even when in sync: small, and they carry the Name tag that
+        // headers show beside the id (a profile recreated under it changes
+        // the instance with no attribute of its own changing).
+        out.diffs.push(ResourceDiff {
+            key,
+            kind: Kind::Instance,
+            name: found.instance_id.clone(),
+            instance_name: found.name.clone(),
+            status,
+            spec: spec_tag,
+            before: live_instance_view(found),
+            after: instance_view(
+                Some(&found.instance_id),
+                found.name.as_deref(),
+                spec.profile.as_deref(),
+            ),
+            attributes,
+            location,
+        });
+    }
+    for (id, instance) in &live.instances {
+        if declared_ids.contains_key(id.as_str()) || contested.contains(id.as_str()) {
+            continue;
+        }
+        if ownership::owner(&instance.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: instance_key(id),
+                kind: Kind::Instance,
+                name: id.clone(),
+                instance_name: instance.name.clone(),
+                status: Status::Orphaned,
+                spec: None,
+                attributes: Vec::new(),
+                before: live_instance_view(instance),
+                after: None,
+                location: None,
+            });
+        }
+    }
+}

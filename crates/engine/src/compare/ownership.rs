@@ -1,0 +1,120 @@
+//! Ownership without a state file: the `rolecall:stack` and `rolecall:spec` tags.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use rolecall_model::{RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK, Tags};
+
+/// Who owns a live resource, read from its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// No `rolecall:stack` tag: rolecall never touches it unless adopted.
+    Nobody,
+    Stack(String),
+}
+
+pub fn owner(tags: &Tags) -> Owner {
+    match tags.get(TAG_STACK) {
+        Some(stack) => Owner::Stack(stack.clone()),
+        None => Owner::Nobody,
+    }
+}
+
+/// The `rolecall:spec` value a create call writes when more steps follow for
+/// the same resource: the real hash is written by the resource's last step, so
+/// a create interrupted half-way (failed step, killed apply) reads as an
+/// unfinished apply, never as a change made outside rolecall.
+pub const PENDING_SPEC: &str = "pending";
+
+/// The `rolecall:spec` tag of a live resource, if any.
+pub fn live_spec_hash(tags: &Tags) -> Option<&str> {
+    tags.get(TAG_SPEC).map(String::as_str)
+}
+
+/// Hash of a declared spec: 16 hex digits of SHA-256 over its canonical JSON.
+/// Model maps are ordered and documents canonical, so equal specs hash equal.
+pub fn spec_hash<T: Serialize>(spec: &T) -> String {
+    let json = serde_json::to_vec(spec).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The tags a user declared (everything but rolecall's own).
+pub fn user_tags(tags: &Tags) -> Tags {
+    tags.iter()
+        .filter(|(k, _)| !k.starts_with(RESERVED_TAG_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The declared tags plus rolecall's ownership tags: what a managed resource should carry.
+pub fn owned_tags(user: &Tags, stack: &str, hash: &str) -> Tags {
+    let mut tags = user.clone();
+    tags.insert(TAG_STACK.to_string(), stack.to_string());
+    tags.insert(TAG_SPEC.to_string(), hash.to_string());
+    tags
+}
+
+/// Tag changes that turn `live` into `desired`: keys to set (with values) and keys to remove.
+/// `ignore_case` follows IAM: role tag keys are case-insensitive, profile tag keys are not.
+pub fn tag_delta(live: &Tags, desired: &Tags, ignore_case: bool) -> (Tags, Vec<String>) {
+    let fold = |k: &str| {
+        if ignore_case {
+            k.to_ascii_lowercase()
+        } else {
+            k.to_string()
+        }
+    };
+    let live_folded: std::collections::HashMap<String, &String> =
+        live.iter().map(|(k, v)| (fold(k), v)).collect();
+    let desired_folded: std::collections::HashSet<String> =
+        desired.keys().map(|k| fold(k)).collect();
+    let set = desired
+        .iter()
+        .filter(|(k, v)| live_folded.get(&fold(k)) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = live
+        .keys()
+        .filter(|k| !desired_folded.contains(&fold(k)))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn role_tag_keys_compare_ignoring_case() {
+        let live = tags(&[("Team", "web"), ("old", "x")]);
+        let desired = tags(&[("team", "web"), ("new", "y")]);
+        let (set, remove) = tag_delta(&live, &desired, true);
+        assert_eq!(set, tags(&[("new", "y")]));
+        assert_eq!(remove, vec!["old".to_string()]);
+        let (set, remove) = tag_delta(&live, &desired, false);
+        assert_eq!(set, tags(&[("new", "y"), ("team", "web")]));
+        assert_eq!(remove, vec!["Team".to_string(), "old".to_string()]);
+    }
+
+    #[test]
+    fn spec_hash_is_stable_and_sensitive() {
+        assert_eq!(
+            spec_hash(&tags(&[("a", "b")])),
+            spec_hash(&tags(&[("a", "b")]))
+        );
+        assert_ne!(
+            spec_hash(&tags(&[("a", "b")])),
+            spec_hash(&tags(&[("a", "c")]))
+        );
+        assert_eq!(spec_hash(&1).len(), 16);
+    }
+}

@@ -1,0 +1,132 @@
+//! Resources as plans, drift reports and saved plans show them: compact
+//! JSON views of what rolecall manages (user tags only), built once by the
+//! comparison and moved, not copied, into a plan's changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ownership;
+use rolecall_model::{InstanceProfile, LiveInstance, PolicyDocument, Role, Tags};
+
+/// A resource as one side of a change has it, kept as compact JSON text: a
+/// plan of 100,000 resources holds 200,000 of them, and a parsed JSON tree
+/// costs several times its text. Renderers parse the one they show.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct View(Box<serde_json::value::RawValue>);
+
+/// Written as the JSON it holds, so a pretty-printed plan is pretty all the
+/// way down (its text is compact).
+impl Serialize for View {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.parse().serialize(serializer)
+    }
+}
+
+impl View {
+    /// The view of anything serialisable (`None` if it cannot be, which the
+    /// model's types never are).
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Option<View> {
+        serde_json::value::to_raw_value(value).ok().map(View)
+    }
+
+    /// The view as a JSON value, to read its attributes.
+    pub fn parse(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for View {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+/// A role as a plan shows it: as the model serialises it, but with the user's
+/// tags only. Borrowed, so no role is copied to be shown.
+#[derive(Serialize)]
+struct RoleView<'a> {
+    name: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    trust: &'a PolicyDocument,
+    max_session_duration: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions_boundary: &'a Option<String>,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    managed_policies: &'a BTreeSet<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    inline_policies: &'a BTreeMap<String, PolicyDocument>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: Tags,
+}
+
+pub(super) fn role_view(role: &Role) -> Option<View> {
+    View::of(&RoleView {
+        name: &role.name,
+        path: &role.path,
+        description: &role.description,
+        trust: &role.trust,
+        max_session_duration: role.max_session_duration,
+        permissions_boundary: &role.permissions_boundary,
+        managed_policies: &role.managed_policies,
+        inline_policies: &role.inline_policies,
+        tags: ownership::user_tags(&role.tags),
+    })
+}
+
+/// An instance profile as a plan shows it (user tags only).
+#[derive(Serialize)]
+struct ProfileView<'a> {
+    name: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: &'a Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: Tags,
+}
+
+pub(super) fn profile_view(profile: &InstanceProfile) -> Option<View> {
+    View::of(&ProfileView {
+        name: &profile.name,
+        path: &profile.path,
+        role: &profile.role,
+        tags: ownership::user_tags(&profile.tags),
+    })
+}
+
+/// An instance as a plan shows it: what rolecall manages of it.
+#[derive(Serialize)]
+struct InstanceView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    profile: Option<&'a str>,
+}
+
+pub(super) fn instance_view(
+    id: Option<&str>,
+    name: Option<&str>,
+    profile: Option<&str>,
+) -> Option<View> {
+    View::of(&InstanceView {
+        instance_id: id,
+        name,
+        profile,
+    })
+}
+
+pub(super) fn live_instance_view(instance: &LiveInstance) -> Option<View> {
+    instance_view(
+        Some(&instance.instance_id),
+        instance.name.as_deref(),
+        instance
+            .association
+            .as_ref()
+            .map(|a| a.profile_name.as_str()),
+    )
+}

@@ -1,0 +1,209 @@
+//! Drift: what changed outside git, classified from the ownership tags.
+//!
+//! Built on the planner's comparison, so drift and plan agree on every
+//! difference. The `rolecall:spec` tag tells the two kinds of difference apart:
+//! equal to the declared hash means the manifests did not change since the
+//! last apply, so the difference was made outside rolecall (`modified`);
+//! different means the manifests changed and apply has not run (`pending`).
+
+pub mod render;
+
+use serde::Serialize;
+
+use serde_json::{Value, json};
+
+use crate::compare::{
+    self, AttributeDiff, Comparison, InstanceMatch, Kind, ResourceDiff, SpecTag, Status,
+};
+use crate::plan::{Problem, render_problems};
+use rolecall_model::{Desired, InstanceSelector, Live, TAG_SPEC, instance_key};
+
+/// The drift report's JSON format version.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Changed outside rolecall since the last apply.
+    Modified,
+    /// The manifests changed; apply has not run yet. Not drift.
+    Pending,
+    /// Declared, absent from the account.
+    Missing,
+    /// Owned by this stack, no longer declared.
+    Orphaned,
+    /// Exists with a declared name but not owned by this stack (needs import,
+    /// or belongs to another stack: see `owner`).
+    Unmanaged,
+    /// A declared instance name that several instances carry (see
+    /// `instance_ids`): someone launched a namesake, or renamed one.
+    Ambiguous,
+}
+
+impl Class {
+    pub fn is_drift(self) -> bool {
+        self != Class::Pending
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Modified => "modified",
+            Class::Pending => "pending",
+            Class::Missing => "missing",
+            Class::Orphaned => "orphaned",
+            Class::Unmanaged => "unmanaged",
+            Class::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub resource: String,
+    /// An instance's Name tag: its stable handle (`resource` is
+    /// `instance/NAME` until a lab instance is launched, then `instance/ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub kind: Kind,
+    pub class: Class,
+    /// For `unmanaged`: the stack that owns it, if another one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// For `ambiguous`: the ids of the instances that carry the name, sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instance_ids: Vec<String>,
+    /// Each differing attribute: `before` as last applied, `after` as it is
+    /// now. For `modified` that is declared -> account (what changed outside
+    /// rolecall); for `pending`, account -> declared (what the manifests
+    /// changed, and the next apply makes).
+    pub attributes: Vec<AttributeDiff>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub modified: usize,
+    pub pending: usize,
+    pub missing: usize,
+    pub orphaned: usize,
+    pub unmanaged: usize,
+    pub ambiguous: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub format_version: u32,
+    pub stack: String,
+    /// True when any entry is drift (anything but `pending`).
+    pub drift: bool,
+    pub entries: Vec<Entry>,
+    pub summary: Summary,
+}
+
+/// The declared spec hash of a compared resource.
+fn declared_hash<'a>(comparison: &'a Comparison, d: &ResourceDiff) -> Option<&'a String> {
+    match d.kind {
+        Kind::Role => comparison.role_hashes.get(&d.name),
+        Kind::InstanceProfile => comparison.profile_hashes.get(&d.name),
+        Kind::Instance => comparison.instance_hashes.get(&d.key),
+    }
+}
+
+/// Why the manifests could not be compared with the account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_problems("cannot compare", .0))]
+pub struct DriftError(pub Vec<Problem>);
+
+/// Compares and classifies. Fails, as `plan` does, when the manifests cannot
+/// be matched with the account (a name that differs only in case, an
+/// instance declared twice). A declared instance name that several instances
+/// carry is not such a failure here: it is drift (`ambiguous`), as it can
+/// only have been made outside rolecall.
+pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
+    let comparison = compare::compare(desired, live);
+    if !comparison.problems.is_empty() {
+        return Err(DriftError(comparison.problems));
+    }
+    let mut entries = Vec::new();
+    for d in &comparison.diffs {
+        let mut attributes = d.attributes.clone();
+        let (class, owner) = match &d.status {
+            Status::Missing => (Class::Missing, None),
+            Status::Orphaned => (Class::Orphaned, None),
+            Status::Unmanaged => (Class::Unmanaged, None),
+            Status::Foreign(stack) => (Class::Unmanaged, Some(stack.clone())),
+            Status::Managed => match d.spec {
+                Some(SpecTag::Stale) => (Class::Pending, None),
+                Some(SpecTag::Absent) => {
+                    // Only a hand outside rolecall takes the tag off.
+                    attributes.push(AttributeDiff {
+                        name: TAG_SPEC,
+                        before: Value::Null,
+                        after: declared_hash(&comparison, d).map_or(Value::Null, |h| json!(h)),
+                    });
+                    (Class::Modified, None)
+                }
+                Some(SpecTag::Current) | None if attributes.is_empty() => continue,
+                Some(SpecTag::Current) | None => (Class::Modified, None),
+            },
+        };
+        // A pending change with no visible attribute (only the hash moved) is noise.
+        if class == Class::Pending && attributes.is_empty() {
+            continue;
+        }
+        if class == Class::Modified {
+            // The comparison reads account -> declared (what apply would do);
+            // drift reports what happened: declared (applied) -> account.
+            for attribute in &mut attributes {
+                std::mem::swap(&mut attribute.before, &mut attribute.after);
+            }
+        }
+        entries.push(Entry {
+            resource: d.key.clone(),
+            name: d.instance_name.clone(),
+            kind: d.kind,
+            class,
+            owner,
+            instance_ids: Vec::new(),
+            attributes,
+        });
+    }
+    let mut any_ambiguous = false;
+    for (spec, found) in desired.instances.iter().zip(&comparison.instance_matches) {
+        if let (InstanceMatch::Ambiguous(ids), InstanceSelector::Name(name)) =
+            (found, &spec.selector)
+        {
+            any_ambiguous = true;
+            entries.push(Entry {
+                resource: instance_key(name),
+                name: Some(name.clone()),
+                kind: Kind::Instance,
+                class: Class::Ambiguous,
+                owner: None,
+                instance_ids: ids.clone(),
+                attributes: Vec::new(),
+            });
+        }
+    }
+    if any_ambiguous {
+        // In the comparison's order: by kind, then key.
+        entries.sort_by(|a, b| (a.kind, &a.resource).cmp(&(b.kind, &b.resource)));
+    }
+    let mut summary = Summary::default();
+    for entry in &entries {
+        *match entry.class {
+            Class::Modified => &mut summary.modified,
+            Class::Pending => &mut summary.pending,
+            Class::Missing => &mut summary.missing,
+            Class::Orphaned => &mut summary.orphaned,
+            Class::Unmanaged => &mut summary.unmanaged,
+            Class::Ambiguous => &mut summary.ambiguous,
+        } += 1;
+    }
+    Ok(Report {
+        format_version: FORMAT_VERSION,
+        stack: desired.stack.clone(),
+        drift: entries.iter().any(|e| e.class.is_drift()),
+        entries,
+        summary,
+    })
+}

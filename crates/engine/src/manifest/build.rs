@@ -1,0 +1,103 @@
+//! From validated declarations to the canonical [`Desired`]: defaults filled
+//! in, stack tags merged under resource tags, every resource's place recorded.
+
+use super::convert::{Decl, Document};
+use super::diagnostic::location;
+use super::tags::{merge_tags, pairs, stack_tags};
+use rolecall_model::{
+    self as model, DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK, Desired, InstanceProfile,
+    InstanceSelector, InstanceSpec, Role,
+};
+
+/// Builds the model, consuming the declarations. Call only when validation
+/// found no error.
+pub fn desired(documents: Vec<Document>) -> Desired {
+    let stack_owned: Vec<(String, String)> = stack_tags(&documents)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let stack_pairs: Vec<(&str, &str)> = stack_owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut desired = Desired {
+        stack: DEFAULT_STACK.to_string(),
+        stack_tags: merge_tags(&stack_pairs, &[], false),
+        ..Desired::default()
+    };
+    for doc in documents {
+        match doc.decl {
+            Decl::Stack(stack) => {
+                if let Some(name) = stack.name {
+                    desired.stack = name.value;
+                }
+            }
+            Decl::Role(role) => {
+                let tags = merge_tags(&stack_pairs, &pairs(&role.tags), true);
+                let role = *role;
+                // Validation reported a role without trust; nothing to build.
+                let Some(trust) = role.trust else { continue };
+                let name = role.name.value;
+                desired
+                    .locations
+                    .insert(model::role_key(&name), location(&doc.file, role.name.pos));
+                let role = Role {
+                    name: name.clone(),
+                    path: role.path.map_or_else(|| "/".into(), |p| p.value),
+                    description: role.description.map(|d| d.value).unwrap_or_default(),
+                    trust: trust.value.document,
+                    max_session_duration: role
+                        .max_session_duration
+                        .and_then(|d| u32::try_from(d.value).ok())
+                        .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
+                    permissions_boundary: role.permissions_boundary.map(|b| b.value),
+                    managed_policies: role
+                        .managed_policies
+                        .into_iter()
+                        .flat_map(|list| list.value)
+                        .map(|arn| arn.value)
+                        .collect(),
+                    inline_policies: role
+                        .inline_policies
+                        .into_iter()
+                        .flat_map(|list| list.value)
+                        .map(|(name, policy)| (name.value, policy.value.document))
+                        .collect(),
+                    tags,
+                };
+                desired.roles.insert(name, role);
+            }
+            Decl::Profile(profile) => {
+                let tags = merge_tags(&stack_pairs, &pairs(&profile.tags), false);
+                let name = profile.name.value;
+                desired.locations.insert(
+                    model::profile_key(&name),
+                    location(&doc.file, profile.name.pos),
+                );
+                let profile = InstanceProfile {
+                    name: name.clone(),
+                    path: profile.path.map_or_else(|| "/".into(), |p| p.value),
+                    role: profile.role.map(|r| r.value),
+                    tags,
+                };
+                desired.profiles.insert(name, profile);
+            }
+            Decl::Instance(instance) => {
+                let (selector, pos) = match (instance.id, instance.name) {
+                    (Some(id), _) => (InstanceSelector::Id(id.value), id.pos),
+                    (None, Some(name)) => (InstanceSelector::Name(name.value), name.pos),
+                    (None, None) => continue,
+                };
+                let (InstanceSelector::Id(key) | InstanceSelector::Name(key)) = &selector;
+                desired
+                    .locations
+                    .insert(model::instance_key(key), location(&doc.file, pos));
+                desired.instances.push(InstanceSpec {
+                    selector,
+                    profile: instance.profile.value,
+                });
+            }
+        }
+    }
+    desired
+}

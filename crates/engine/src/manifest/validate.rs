@@ -1,0 +1,809 @@
+//! The rules AWS (and rolecall) put on declared values, checked before any
+//! API call so a user learns every mistake at once, each at its place.
+//! Limits come from `docs/aws-semantics.md` (IAM's API model and quotas:
+//! §2 fields, §5 tags, §6 quotas); AWS-managed policy ARNs are checked
+//! against the bundled list (`model::aws_policies`).
+
+use std::collections::HashMap;
+
+use rolecall_model::is_instance_id;
+
+use super::convert::{
+    At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, ProfileDecl, RoleDecl, StackDecl,
+    TagsDecl, did_you_mean,
+};
+use super::diagnostic::{self, Diagnostic};
+use super::limits::{SESSION_RANGE, session_out_of_range};
+use super::raw::Pos;
+use super::tags::{merged_count, pairs, stack_tags};
+use rolecall_model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_policy};
+use rolecall_model::policy::GrammarProblem;
+use rolecall_model::{
+    Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
+};
+
+const MAX_ROLE_NAME: usize = 64;
+const MAX_PROFILE_NAME: usize = 128;
+const MAX_POLICY_NAME: usize = 128;
+const MAX_PATH: usize = 512;
+const MAX_DESCRIPTION: usize = 1000;
+const MAX_MANAGED_POLICIES: usize = 10;
+const MAX_TRUST_SIZE: usize = 2048;
+const MAX_INLINE_TOTAL: usize = 10_240;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+/// Tags a user may declare: AWS's 50 minus rolecall's ownership tags.
+const MAX_USER_TAGS: usize = MAX_TAGS - OWNERSHIP_TAG_COUNT;
+
+/// "`what` is malformed: PROBLEM". A document read from a file is named, and
+/// its problem told without quoting it: the file may hold secrets rather
+/// than a policy, and this message may end up in a CI log or a PR comment.
+fn malformed(what: &str, policy: &PolicyDecl, problem: &GrammarProblem) -> String {
+    match &policy.file {
+        None => format!("{what} is malformed: {problem}"),
+        Some(file) => format!(
+            "{what}: `{file}` is malformed: {}",
+            problem.without_values()
+        ),
+    }
+}
+
+/// Checks every declaration and the relations between them. `some_unread`:
+/// whether a document could not be read, so a reference may name a resource
+/// it declared.
+pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Diagnostic>) {
+    let mut checker = Checker {
+        documents,
+        some_unread,
+        diagnostics,
+        stack_tags: stack_tags(documents),
+    };
+    checker.run();
+}
+
+struct Checker<'a> {
+    documents: &'a [Document],
+    some_unread: bool,
+    diagnostics: &'a mut Vec<Diagnostic>,
+    stack_tags: Vec<(&'a str, &'a str)>,
+}
+
+/// Names already seen, by their lower-cased form: the document and the name as declared.
+type Seen<'a> = HashMap<String, (&'a Document, &'a At<String>)>;
+
+impl<'a> Checker<'a> {
+    fn run(&mut self) {
+        let documents = self.documents;
+        let mut stack: Option<&Document> = None;
+        let mut roles: Seen<'a> = HashMap::new();
+        let mut profiles: Seen<'a> = HashMap::new();
+        let mut instances = HashMap::new();
+        for doc in documents {
+            match &doc.decl {
+                Decl::Stack(decl) => {
+                    if let Some(first) = stack {
+                        let message = format!(
+                            "a second `kind: Stack` document; only one is allowed, the first is at {}",
+                            location(first, first.pos)
+                        );
+                        self.error(doc, doc.pos, message);
+                    } else {
+                        stack = Some(doc);
+                    }
+                    self.stack(doc, decl);
+                }
+                Decl::Role(decl) => {
+                    self.unique(&mut roles, doc, &decl.name, "role");
+                    self.role(doc, decl);
+                }
+                Decl::Profile(decl) => {
+                    self.unique(&mut profiles, doc, &decl.name, "instance profile");
+                    self.profile(doc, decl);
+                }
+                Decl::Instance(decl) => self.instance(doc, decl, &mut instances),
+            }
+        }
+        self.references(&roles, &profiles);
+    }
+
+    fn error(&mut self, doc: &Document, pos: Pos, message: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::error(Some(location(doc, pos)), message));
+    }
+
+    fn error_with_help(&mut self, doc: &Document, pos: Pos, message: String, help: String) {
+        self.diagnostics
+            .push(Diagnostic::error(Some(location(doc, pos)), message).with_help(help));
+    }
+
+    /// Names are unique in the manifest set; IAM ignores case for roles and profiles.
+    fn unique(&mut self, seen: &mut Seen<'a>, doc: &'a Document, name: &'a At<String>, what: &str) {
+        let key = name.value.to_lowercase();
+        if let Some((first, first_name)) = seen.get(&key) {
+            let message = format!(
+                "{what} `{}` is declared twice (names are unique ignoring case): first at {}",
+                name.value,
+                location(first, first_name.pos)
+            );
+            self.error(doc, name.pos, message);
+        } else {
+            seen.insert(key, (doc, name));
+        }
+    }
+
+    fn stack(&mut self, doc: &Document, decl: &StackDecl) {
+        if let Some(name) = &decl.name {
+            if name.value.is_empty() {
+                self.error(doc, name.pos, "stack name is empty");
+            } else if let Some(problem) =
+                // The name is stored as the value of the `rolecall:stack` tag.
+                tag_text_problem(&name.value, MAX_TAG_VALUE, "stack name")
+            {
+                self.error(doc, name.pos, problem);
+            }
+        }
+        // Stack tags go on every role too.
+        self.tags(
+            doc,
+            &decl.tags,
+            TagKeys::IgnoreCase {
+                why: "stack tags go on roles, whose tag keys ignore case",
+            },
+        );
+        if let Some(tags) = &decl.tags {
+            self.tag_count(doc, tags.pos, "the stack", tags.value.len(), 0);
+        }
+    }
+
+    fn role(&mut self, doc: &Document, role: &RoleDecl) {
+        self.name(
+            doc,
+            &role.name.value,
+            role.name.pos,
+            "role name",
+            MAX_ROLE_NAME,
+        );
+        if let Some(path) = &role.path {
+            self.path(doc, path);
+        }
+        if let Some(description) = &role.description {
+            self.description(doc, description);
+        }
+        if let Some(duration) = &role.max_session_duration
+            && !SESSION_RANGE.contains(&duration.value)
+        {
+            let found = format!("`{}`", duration.value);
+            self.error(doc, duration.pos, session_out_of_range(&found));
+        }
+        if let Some(trust) = &role.trust {
+            if let Some(problem) = trust.value.document.grammar_problem(true) {
+                let message = malformed("trust policy", &trust.value, &problem);
+                self.error(doc, trust.pos, message);
+            }
+            let size = trust.value.document.quota_size();
+            if size > MAX_TRUST_SIZE {
+                self.error(
+                    doc,
+                    trust.pos,
+                    format!(
+                        "trust policy is {size} characters (whitespace not counted); AWS allows at most {MAX_TRUST_SIZE} (quota ACLSizePerRole)"
+                    ),
+                );
+            }
+        }
+        if let Some(boundary) = &role.permissions_boundary {
+            self.arn(doc, boundary, "permissions boundary");
+        }
+        if let Some(managed) = &role.managed_policies {
+            self.managed(doc, managed);
+        }
+        if let Some(inline) = &role.inline_policies {
+            self.inline(doc, &role.name.value, inline);
+        }
+        self.tags(
+            doc,
+            &role.tags,
+            TagKeys::IgnoreCase {
+                why: "role tag keys ignore case",
+            },
+        );
+        let own = pairs(&role.tags);
+        let merged = merged_count(&self.stack_tags, &own, true);
+        let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
+        let what = format!("role `{}`", role.name.value);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
+    }
+
+    fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
+        let name = &profile.name;
+        self.name(
+            doc,
+            &name.value,
+            name.pos,
+            "instance profile name",
+            MAX_PROFILE_NAME,
+        );
+        if let Some(path) = &profile.path {
+            self.path(doc, path);
+        }
+        if let Some(role) = &profile.role {
+            self.name(doc, &role.value, role.pos, "role name", MAX_ROLE_NAME);
+        }
+        self.tags(doc, &profile.tags, TagKeys::Exact);
+        let own = pairs(&profile.tags);
+        let merged = merged_count(&self.stack_tags, &own, false);
+        let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
+        let what = format!("instance profile `{}`", profile.name.value);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
+    }
+
+    fn instance(
+        &mut self,
+        doc: &'a Document,
+        instance: &InstanceDecl,
+        seen: &mut HashMap<String, (&'a Document, Pos)>,
+    ) {
+        if let Some(profile) = &instance.profile.value {
+            let pos = instance.profile.pos;
+            self.name(doc, profile, pos, "instance profile name", MAX_PROFILE_NAME);
+        }
+        let selector = match (&instance.id, &instance.name) {
+            (Some(_), Some(name)) => {
+                self.error_with_help(
+                    doc,
+                    name.pos,
+                    "Instance has both `id` and `name`".into(),
+                    "give exactly one: `id` to match the instance id, or `name` to match its Name tag".into(),
+                );
+                return;
+            }
+            (None, None) => {
+                self.error_with_help(
+                    doc,
+                    instance.pos,
+                    "Instance has neither `id` nor `name`".into(),
+                    "add `id: i-0123456789abcdef0`, or `name: web-1` to match the Name tag".into(),
+                );
+                return;
+            }
+            (Some(id), None) => {
+                if !is_instance_id(&id.value) {
+                    self.error(
+                        doc,
+                        id.pos,
+                        format!(
+                            "instance id `{}` is malformed: expected `i-` and 8 or 17 hexadecimal digits",
+                            id.value
+                        ),
+                    );
+                }
+                (id, "instance")
+            }
+            (None, Some(name)) => {
+                if name.value.is_empty() {
+                    self.error(doc, name.pos, "instance name is empty");
+                } else if let Some(problem) =
+                    tag_text_problem(&name.value, MAX_TAG_VALUE, "instance name")
+                {
+                    self.error(doc, name.pos, problem);
+                }
+                (name, "instance named")
+            }
+        };
+        // Instance ids and Name tags are case-sensitive.
+        let (name, what) = selector;
+        let key = format!("{what} {}", name.value);
+        if let Some((first, pos)) = seen.get(&key) {
+            let message = format!(
+                "{what} `{}` is declared twice: first at {}",
+                name.value,
+                location(first, *pos)
+            );
+            self.error(doc, name.pos, message);
+        } else {
+            seen.insert(key, (doc, name.pos));
+        }
+    }
+
+    /// Profile roles and instance profiles: declared here (spelt exactly as
+    /// declared: rolecall looks names up as written), or a warning that the
+    /// account must already hold them; a profile's role must trust EC2.
+    /// Names that are not valid IAM names were reported already.
+    fn references(&mut self, roles: &Seen<'a>, profiles: &Seen<'a>) {
+        let mut role_names = Vec::new();
+        let mut profile_names = Vec::new();
+        for doc in self.documents {
+            match &doc.decl {
+                Decl::Role(role) => role_names.push(role.name.value.as_str()),
+                Decl::Profile(profile) => profile_names.push(profile.name.value.as_str()),
+                _ => {}
+            }
+        }
+        let mut ec2_checked = std::collections::HashSet::new();
+        let documents = self.documents;
+        for doc in documents {
+            match &doc.decl {
+                Decl::Profile(profile) => {
+                    let Some(role) = &profile.role else { continue };
+                    if name_problem(&role.value, MAX_ROLE_NAME).is_some() {
+                        continue;
+                    }
+                    match roles.get(&role.value.to_lowercase()) {
+                        None => self.not_declared(doc, role, "role", &role_names),
+                        Some(declared @ (role_doc, declared_name)) => {
+                            if declared_name.value != role.value {
+                                self.misspelt(doc, role, "role", "role", declared);
+                            }
+                            if ec2_checked.insert(role.value.to_lowercase()) {
+                                self.trusts_ec2(role_doc, doc, profile);
+                            }
+                        }
+                    }
+                }
+                Decl::Instance(instance) => {
+                    let Some(name) = &instance.profile.value else {
+                        continue;
+                    };
+                    if name_problem(name, MAX_PROFILE_NAME).is_some() {
+                        continue;
+                    }
+                    let reference = At {
+                        value: name.clone(),
+                        pos: instance.profile.pos,
+                    };
+                    match profiles.get(&name.to_lowercase()) {
+                        None => {
+                            self.not_declared(doc, &reference, "instance profile", &profile_names)
+                        }
+                        Some(declared @ (_, declared_name)) => {
+                            if declared_name.value != *name {
+                                let what = "instance profile";
+                                self.misspelt(doc, &reference, what, "profile", declared);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A reference that names a declared resource in another case: IAM would
+    /// find it, but rolecall sends names as written and plans by exact name.
+    fn misspelt(
+        &mut self,
+        doc: &Document,
+        reference: &At<String>,
+        what: &str,
+        field: &str,
+        (declared_doc, declared): &(&Document, &At<String>),
+    ) {
+        let message = format!(
+            "{what} `{}` is declared as `{}` at {}; names must match exactly",
+            reference.value,
+            declared.value,
+            location(declared_doc, declared.pos)
+        );
+        let help = format!("write `{field}: {}`", declared.value);
+        self.error_with_help(doc, reference.pos, message, help);
+    }
+
+    fn not_declared(&mut self, doc: &Document, name: &At<String>, what: &str, declared: &[&str]) {
+        // A document that could not be read may be where it is declared.
+        let or_unread = if self.some_unread {
+            ", or is declared in a document that could not be read"
+        } else {
+            ""
+        };
+        let mut diagnostic = Diagnostic::warning(
+            Some(location(doc, name.pos)),
+            format!(
+                "{what} `{}` is not declared here: must already exist in the account{or_unread}",
+                name.value
+            ),
+        );
+        // Only worth scanning for a typo among a handful of names.
+        if declared.len() <= 1000
+            && let Some(help) = did_you_mean(&name.value, declared)
+        {
+            diagnostic = diagnostic.with_help(help);
+        }
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn trusts_ec2(&mut self, role_doc: &Document, profile_doc: &Document, profile: &ProfileDecl) {
+        let Decl::Role(role) = &role_doc.decl else {
+            return;
+        };
+        let Some(trust) = &role.trust else { return };
+        if trust.value.document.trusts_service("ec2.amazonaws.com") {
+            return;
+        }
+        let profile_at = profile.role.as_ref().map_or(profile.name.pos, |r| r.pos);
+        let message = format!(
+            "role `{}` is held by instance profile `{}` ({}) but does not trust ec2.amazonaws.com with sts:AssumeRole: instances would get no credentials",
+            role.name.value,
+            profile.name.value,
+            location(profile_doc, profile_at)
+        );
+        self.error_with_help(
+            role_doc,
+            trust.pos,
+            message,
+            "let EC2 assume the role: `trust: ec2` (or a list such as `trust: [ec2, lambda]`)"
+                .into(),
+        );
+    }
+
+    fn name(&mut self, doc: &Document, name: &str, pos: Pos, what: &str, max: usize) {
+        if let Some(problem) = name_problem(name, max) {
+            self.error(doc, pos, format!("{what} {problem}"));
+        }
+    }
+
+    fn path(&mut self, doc: &Document, path: &At<String>) {
+        let value = &path.value;
+        let length = value.chars().count();
+        let problem = if length > MAX_PATH {
+            Some(format!(
+                "is {length} characters long; IAM allows at most {MAX_PATH}"
+            ))
+        } else if !value.starts_with('/') || !value.ends_with('/') {
+            Some(format!(
+                "`{value}` must begin and end with `/`, e.g. `/apps/`"
+            ))
+        } else {
+            value
+                .chars()
+                .find(|c| !('\u{21}'..='\u{7e}').contains(c))
+                .map(|c| {
+                    format!(
+                        "`{value}` contains {}; only printable ASCII without spaces is allowed",
+                        show(c)
+                    )
+                })
+        };
+        if let Some(problem) = problem {
+            self.error(doc, path.pos, format!("path {problem}"));
+        }
+    }
+
+    fn description(&mut self, doc: &Document, description: &At<String>) {
+        let length = description.value.chars().count();
+        if length > MAX_DESCRIPTION {
+            self.error(
+                doc,
+                description.pos,
+                format!(
+                    "description is {length} characters long; IAM allows at most {MAX_DESCRIPTION}"
+                ),
+            );
+        } else if let Some(c) = description.value.chars().find(|c| !is_description_char(*c)) {
+            self.error(
+                doc,
+                description.pos,
+                format!(
+                    "description contains {}, which IAM does not accept",
+                    show(c)
+                ),
+            );
+        }
+    }
+
+    fn arn(&mut self, doc: &Document, arn: &At<String>, what: &str) {
+        if !is_policy_arn(&arn.value) {
+            self.error_with_help(
+                doc,
+                arn.pos,
+                format!("{what} `{}` is not a well-formed policy ARN", arn.value),
+                "expected `arn:aws:iam::aws:policy/NAME` (AWS managed) or `arn:aws:iam::123456789012:policy/NAME`".into(),
+            );
+            return;
+        }
+        // AWS-managed policies are known; customer-managed ones only to the account.
+        match aws_policy(&arn.value) {
+            None | Some(AwsPolicy::Attachable) => {}
+            Some(AwsPolicy::Unknown) => {
+                let help = match aws_policies::closest(&arn.value) {
+                    Some(known) => format!("did you mean `{known}`?"),
+                    None => format!(
+                        "rolecall knows the AWS-managed policies as of {}",
+                        aws_policies::list_date()
+                    ),
+                };
+                let message = format!(
+                    "{what} `{}` does not exist: AWS has no managed policy of that path and name",
+                    arn.value
+                );
+                self.error_with_help(doc, arn.pos, message, help);
+            }
+            Some(AwsPolicy::ServiceRole) => {
+                let message = format!(
+                    "{what} `{}` is a service-linked role's policy: IAM refuses it on any other role (PolicyNotAttachable)",
+                    arn.value
+                );
+                let help = format!(
+                    "the policies under `{SERVICE_ROLE_PATH}` are for the roles AWS services create for themselves"
+                );
+                self.error_with_help(doc, arn.pos, message, help);
+            }
+        }
+    }
+
+    fn managed(&mut self, doc: &Document, managed: &At<Vec<At<String>>>) {
+        if managed.value.len() > MAX_MANAGED_POLICIES {
+            self.error(
+                doc,
+                managed.pos,
+                format!(
+                    "{} managed policies: AWS allows at most {MAX_MANAGED_POLICIES} per role (quota PoliciesPerRole)",
+                    managed.value.len()
+                ),
+            );
+        }
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
+        for arn in &managed.value {
+            self.arn(doc, arn, "managed policy");
+            if let Some(first) = seen.get(arn.value.as_str()) {
+                let message = format!(
+                    "managed policy `{}` is listed twice: first at line {}",
+                    arn.value, first.line
+                );
+                self.error(doc, arn.pos, message);
+            } else {
+                seen.insert(&arn.value, arn.pos);
+            }
+        }
+    }
+
+    fn inline(&mut self, doc: &Document, role: &str, inline: &InlineDecl) {
+        let mut total = 0;
+        // YAML sees `1:` and `"1":` as different keys; IAM sees one name.
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
+        for (name, document) in &inline.value {
+            self.name(
+                doc,
+                &name.value,
+                name.pos,
+                "inline policy name",
+                MAX_POLICY_NAME,
+            );
+            if let Some(first) = seen.get(name.value.as_str()) {
+                let message = format!(
+                    "inline policy `{}` is declared twice in role `{role}`: first at {}",
+                    name.value,
+                    location(doc, *first)
+                );
+                self.error(doc, name.pos, message);
+            } else {
+                seen.insert(&name.value, name.pos);
+            }
+            if let Some(problem) = document.value.document.grammar_problem(false) {
+                let what = format!("inline policy `{}`", name.value);
+                let message = malformed(&what, &document.value, &problem);
+                self.error(doc, document.pos, message);
+            }
+            total += document.value.document.quota_size();
+        }
+        if total > MAX_INLINE_TOTAL {
+            self.error(
+                doc,
+                inline.pos,
+                format!(
+                    "inline policies of role `{role}` total {total} characters (whitespace not counted); AWS allows at most 10,240 per role"
+                ),
+            );
+        }
+    }
+
+    fn tags(&mut self, doc: &Document, tags: &Option<TagsDecl>, keys: TagKeys) {
+        let Some(tags) = tags else { return };
+        // By key, lower-cased when keys ignore case. YAML sees `1:` and `"1":`
+        // as different keys; AWS sees one.
+        let mut seen: HashMap<String, &At<String>> = HashMap::new();
+        for tag in &tags.value {
+            let key = &tag.key.value;
+            let lower = key.to_lowercase();
+            if lower.starts_with("aws:") {
+                self.error(
+                    doc,
+                    tag.key.pos,
+                    format!("tag key `{key}` is reserved: keys may not begin with `aws:`"),
+                );
+            } else if lower.starts_with(RESERVED_TAG_PREFIX) {
+                self.error(
+                    doc,
+                    tag.key.pos,
+                    format!(
+                        "tag key `{key}` is reserved: rolecall keeps `{RESERVED_TAG_PREFIX}` for its ownership tags ({TAG_STACK}, {TAG_SPEC})"
+                    ),
+                );
+            } else if key.is_empty() {
+                self.error(doc, tag.key.pos, "tag key is empty");
+            } else if let Some(problem) = tag_text_problem(key, MAX_TAG_KEY, "tag key") {
+                self.error(doc, tag.key.pos, problem);
+            }
+            if let Some(problem) = tag_text_problem(&tag.value.value, MAX_TAG_VALUE, "tag value") {
+                self.error(doc, tag.value.pos, problem);
+            }
+            let seen_as = match keys {
+                TagKeys::Exact => key.clone(),
+                TagKeys::IgnoreCase { .. } => lower,
+            };
+            match (seen.get(&seen_as), keys) {
+                (None, _) => {
+                    seen.insert(seen_as, &tag.key);
+                }
+                (Some(first), TagKeys::IgnoreCase { why }) if first.value != *key => {
+                    let message = format!(
+                        "tag key `{key}` repeats `{}` of line {} ({why})",
+                        first.value, first.pos.line
+                    );
+                    self.error(doc, tag.key.pos, message);
+                }
+                (Some(first), _) => {
+                    let message = format!(
+                        "tag key `{key}` is declared twice: first at {}",
+                        location(doc, first.pos)
+                    );
+                    self.error(doc, tag.key.pos, message);
+                }
+            }
+        }
+    }
+
+    /// `what` says whose tags these are; `merged`, whether the stack's tags were merged in.
+    /// `count` tags in all, `from_stack` of them the stack's.
+    fn tag_count(&mut self, doc: &Document, pos: Pos, what: &str, count: usize, from_stack: usize) {
+        if count > MAX_USER_TAGS {
+            let merged = match from_stack {
+                0 => String::new(),
+                n => format!(" ({n} from the stack)"),
+            };
+            self.error(
+                doc,
+                pos,
+                format!(
+                    "{what} has {count} tags{merged}: AWS allows {MAX_TAGS} and rolecall adds {OWNERSHIP_TAG_COUNT} ownership tags ({TAG_STACK}, {TAG_SPEC}), so at most {MAX_USER_TAGS}"
+                ),
+            );
+        }
+    }
+}
+
+/// How the tag keys of a resource compare: IAM ignores case for role tag keys.
+#[derive(Debug, Clone, Copy)]
+enum TagKeys {
+    Exact,
+    IgnoreCase { why: &'static str },
+}
+
+fn location(doc: &Document, pos: Pos) -> Location {
+    diagnostic::location(&doc.file, pos)
+}
+
+/// A character as the user would want to see it in a message.
+fn show(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("{:?}", c)
+    } else {
+        format!("`{c}`")
+    }
+}
+
+/// IAM names: `[\w+=,.@-]{1,max}`, `\w` being ASCII.
+fn name_problem(name: &str, max: usize) -> Option<String> {
+    let length = name.chars().count();
+    if length == 0 {
+        return Some("is empty".into());
+    }
+    if length > max {
+        return Some(format!(
+            "`{name}` is {length} characters long; IAM allows at most {max}"
+        ));
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)))
+        .map(|c| {
+            format!(
+                "`{name}` contains {}; IAM allows only letters, digits and `_+=,.@-`",
+                show(c)
+            )
+        })
+}
+
+/// Tag keys and values: letters, digits, spaces and `_ . : / = + - @`.
+/// `what` names the text in the message, e.g. "tag key `team`"; long texts
+/// are not repeated in the message.
+fn tag_text_problem(text: &str, max: usize, what: &str) -> Option<String> {
+    let length = text.chars().count();
+    if length > max {
+        return Some(format!(
+            "{what} is {length} characters long; AWS allows at most {max}"
+        ));
+    }
+    text.chars().find(|c| !is_tag_char(*c)).map(|c| {
+        format!(
+            "{what} `{text}` contains {}; tags allow letters, digits, spaces and `_ . : / = + - @`",
+            show(c)
+        )
+    })
+}
+
+fn is_tag_char(c: char) -> bool {
+    // \p{L} \p{N} \p{Z}: Unicode letters, numbers and separators (not tabs or newlines).
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
+fn is_description_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}')
+}
+
+/// `arn:<partition>:iam::<12 digits or aws>:policy/<path and name>`.
+fn is_policy_arn(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let partition_ok = !partition.is_empty()
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let account_ok = account == "aws" || rolecall_model::is_account_id(account);
+    let name_ok = resource
+        .strip_prefix("policy/")
+        .and_then(|rest| rest.rsplit('/').next())
+        .is_some_and(|name| name_problem(name, MAX_POLICY_NAME).is_none());
+    partition_ok && account_ok && name_ok && (20..=2048).contains(&arn.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_arns() {
+        assert!(is_policy_arn(
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        ));
+        assert!(is_policy_arn(
+            "arn:aws:iam::aws:policy/service-role/AmazonSSMRoleForInstancesQuickSetup"
+        ));
+        assert!(is_policy_arn(
+            "arn:aws-cn:iam::123456789012:policy/team/Boundary"
+        ));
+        assert!(!is_policy_arn("arn:aws:iam:aws:policy/X"));
+        assert!(!is_policy_arn("arn:aws:iam::12345:policy/X"));
+        assert!(!is_policy_arn("arn:aws:iam::aws:role/X"));
+        assert!(!is_policy_arn("arn:aws:iam::aws:policy/"));
+        assert!(!is_policy_arn("AmazonS3ReadOnlyAccess"));
+    }
+
+    #[test]
+    fn instance_ids() {
+        assert!(is_instance_id("i-0123456789abcdef0"));
+        assert!(is_instance_id("i-01234567"));
+        assert!(!is_instance_id("i-0123456789ABCDEF0"));
+        assert!(!is_instance_id("i-0123"));
+        assert!(!is_instance_id("0123456789abcdef0"));
+    }
+
+    #[test]
+    fn names_and_tag_text() {
+        assert_eq!(name_problem("web-server", 64), None);
+        assert_eq!(
+            name_problem("web server", 64).as_deref(),
+            Some("`web server` contains ' '; IAM allows only letters, digits and `_+=,.@-`")
+        );
+        assert_eq!(tag_text_problem("Équipe web: 1/2", 128, "tag key"), None);
+        assert!(tag_text_problem("a#b", 128, "tag key").is_some());
+        assert!(tag_text_problem("a\tb", 128, "tag key").is_some());
+    }
+}

@@ -1,0 +1,334 @@
+//! Plan: diff Desired against Live, then sequence the changes into an ordered
+//! DAG of AWS API calls that AWS will accept in that order.
+//!
+//! The comparison itself (and ownership tags) is [`crate::compare`], shared
+//! with drift and import.
+//!
+//! - `steps`: which API calls each change needs and what they depend on;
+//! - `refusals`: what the account's limits and state make certain to fail;
+//! - `sequence`: fact-based dependencies and the deterministic order;
+//! - `render`: text, JSON, markdown, DOT;
+//! - `saved`: saved plans and their staleness check.
+
+mod refusals;
+pub mod render;
+pub mod saved;
+pub mod sequence;
+mod steps;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::compare;
+pub use crate::compare::{Comparison, Kind, Problem, ResourceDiff, Status, View};
+use rolecall_cloud::Call;
+use rolecall_model::{Desired, Live, key, resource_title};
+
+/// Version of the JSON plan format (docs/design.md, "JSON plan").
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The note (in `attributes`) of a deleted instance that is terminated, not
+/// released: a lab instance rolecall launched itself.
+pub const TERMINATED: &str = "terminated (launched by rolecall)";
+
+/// Choices that change what a plan may do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Touch resources rolecall does not own when the plan needs to (with a warning).
+    pub force: bool,
+    /// Launch declared instances that do not exist, and terminate the ones
+    /// rolecall launched once they are no longer declared (emulated accounts
+    /// only: rolecall never launches or terminates on AWS).
+    pub launch_instances: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Noop,
+}
+
+/// What happens to one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub resource: String,
+    /// An instance's Name tag: its stable handle, as `resource` changes from
+    /// `instance/NAME` to `instance/ID` once a lab instance is launched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub action: Action,
+    pub before: Option<View>,
+    pub after: Option<View>,
+    /// Names of the attributes that change.
+    pub attributes: Vec<String>,
+}
+
+/// One AWS API call of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// 1-based, in execution order.
+    pub id: usize,
+    pub resource: String,
+    /// The Name tag of the instance the step acts on, as in [`Change::name`].
+    pub name: Option<String>,
+    pub call: Call,
+    /// Ids of earlier steps that must succeed first.
+    pub depends_on: Vec<usize>,
+}
+
+impl Step {
+    /// Steps that only an emulated account can run: lab operations
+    /// (launching and terminating lab instances).
+    pub fn emulator_only(&self) -> bool {
+        self.call.descriptor().lab
+    }
+
+    /// What the step acts on, as people read it: `instance/i-0abc… (web-1)`.
+    pub fn title(&self) -> String {
+        resource_title(&self.resource, self.name.as_deref())
+    }
+}
+
+impl Change {
+    /// The resource as people read it: `instance/i-0abc… (web-1)`.
+    pub fn title(&self) -> String {
+        resource_title(&self.resource, self.name.as_deref())
+    }
+}
+
+/// The JSON shape of a step: `{"id", "operation", "resource", "params", "depends_on"}`.
+#[derive(Serialize, Deserialize)]
+struct StepJson {
+    id: usize,
+    operation: String,
+    resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    params: Value,
+    depends_on: Vec<usize>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    emulator_only: bool,
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tagged = serde_json::to_value(&self.call).map_err(serde::ser::Error::custom)?;
+        StepJson {
+            id: self.id,
+            operation: self.call.operation().to_string(),
+            resource: self.resource.clone(),
+            name: self.name.clone(),
+            params: tagged.get("params").cloned().unwrap_or(Value::Null),
+            depends_on: self.depends_on.clone(),
+            emulator_only: self.emulator_only(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = StepJson::deserialize(deserializer)?;
+        let call: Call = serde_json::from_value(
+            serde_json::json!({"operation": raw.operation, "params": raw.params}),
+        )
+        .map_err(serde::de::Error::custom)?;
+        Ok(Step {
+            id: raw.id,
+            resource: raw.resource,
+            name: raw.name,
+            call,
+            depends_on: raw.depends_on,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        self.create + self.update + self.replace + self.delete == 0
+    }
+}
+
+/// A computed plan, in the JSON format of docs/design.md (format_version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub stack: String,
+    /// Every declared or owned resource, sorted by kind and key.
+    pub changes: Vec<Change>,
+    /// In execution order.
+    pub steps: Vec<Step>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+    /// Saved plans only: the account and the live state each touched resource
+    /// had, to refuse a stale plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, String>,
+    /// Saved plans only: what the plan was computed from, so that `apply
+    /// FILE` computes it again and runs it only if it is what the file shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Desired>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<saved::SavedOptions>,
+    /// A `rolecall destroy` plan (nothing declared on purpose): renderers
+    /// word it as such. Not part of the JSON format.
+    #[serde(skip)]
+    pub destroy: bool,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}
+
+/// How a resource leaves the stack when its change is a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Deleted from the account (roles, profiles).
+    Deleted,
+    /// An instance: ownership tags removed, it keeps running.
+    Released,
+    /// A lab instance rolecall launched: terminated.
+    Terminated,
+}
+
+impl Change {
+    /// For a delete, how the resource goes.
+    pub fn removal(&self) -> Option<Removal> {
+        if self.action != Action::Delete {
+            None
+        } else if self.attributes.iter().any(|a| a == TERMINATED) {
+            Some(Removal::Terminated)
+        } else if key::kind_of(&self.resource) == Some(Kind::Instance) {
+            Some(Removal::Released)
+        } else {
+            Some(Removal::Deleted)
+        }
+    }
+}
+
+/// Why no plan could be made: every problem found, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_problems("cannot plan", .0))]
+pub struct PlanError(pub Vec<Problem>);
+
+/// `HEADLINE: N problems`, then one problem a line.
+pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
+    let mut out = format!(
+        "{headline}: {} problem{}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        out.push_str("\n  ");
+        out.push_str(&problem.to_string());
+    }
+    out
+}
+
+/// Computes the plan that makes `live` match `desired`.
+pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
+    let comparison = compare::compare(desired, live);
+    let mut built = steps::build(desired, live, &comparison, options);
+    let mut problems = comparison.problems;
+    problems.extend(built.problems);
+    problems.extend(refusals::check(desired, live, &mut built.drafts));
+    if !problems.is_empty() {
+        return Err(PlanError(problems));
+    }
+    let mut views: HashMap<String, (Option<View>, Option<View>)> = comparison
+        .diffs
+        .into_iter()
+        .map(|d| (d.key, (d.before, d.after)))
+        .collect();
+    // A `noop` change shows nothing: its views stay empty.
+    for change in built
+        .changes
+        .iter_mut()
+        .filter(|c| c.action != Action::Noop)
+    {
+        if let Some((before, after)) = views.remove(&change.resource) {
+            change.before = before;
+            change.after = after;
+        }
+    }
+    drop(views);
+    let ordered = sequence::order(built.drafts).map_err(|message| {
+        PlanError(vec![Problem {
+            key: "plan".into(),
+            location: None,
+            message,
+        }])
+    })?;
+    // Steps on instances carry their Name tag, as their changes do (an
+    // instance no change names, freed with --force, has it in the account).
+    let names: HashMap<&str, &str> = built
+        .changes
+        .iter()
+        .filter_map(|c| Some((c.resource.as_str(), c.name.as_deref()?)))
+        .collect();
+    let name_of = |resource: &str| -> Option<String> {
+        let id = match key::parts(resource)? {
+            (Kind::Instance, id) => id,
+            _ => return None,
+        };
+        match names.get(resource) {
+            Some(name) => Some(name.to_string()),
+            None => live.instances.get(id)?.name.clone(),
+        }
+    };
+    let steps: Vec<Step> = ordered
+        .into_iter()
+        .enumerate()
+        .map(|(index, step)| Step {
+            id: index + 1,
+            name: name_of(&step.resource),
+            resource: step.resource,
+            call: step.call,
+            depends_on: step.depends_on.into_iter().map(|p| p + 1).collect(),
+        })
+        .collect();
+    let mut summary = Summary::default();
+    for change in &built.changes {
+        match change.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+            Action::Noop => {}
+        }
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        stack: desired.stack.clone(),
+        changes: built.changes,
+        steps,
+        warnings: built.warnings,
+        summary,
+        account_id: None,
+        fingerprints: BTreeMap::new(),
+        desired: None,
+        options: None,
+        destroy: false,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! The plan for a terminal or a CI log: Terraform-like blocks per resource.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::lines::{self, Sign};
+use super::{NO_CHANGES, summary_line};
+use crate::plan::{Action, Plan};
+use rolecall_model::printable::printable;
+
+/// Options of the text rendering.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// ANSI colours (the CLI decides: terminal, --color, NO_COLOR).
+    pub color: bool,
+    /// Also list the ordered API calls (`-v`).
+    pub steps: bool,
+}
+
+/// Colours text when colour is on; also used by the drift report so both
+/// outputs colour the same way.
+pub struct Painter {
+    pub color: bool,
+}
+
+impl Painter {
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Writes `text` in `style` straight to `out`: no string is built per
+    /// line (a large plan is millions of lines).
+    pub fn write(
+        &self,
+        out: &mut dyn Write,
+        style: Style,
+        text: std::fmt::Arguments,
+    ) -> io::Result<()> {
+        if self.color {
+            write!(out, "{}{text}{}", style.render(), style.render_reset())
+        } else {
+            out.write_fmt(text)
+        }
+    }
+
+    pub fn sign_style(sign: Sign) -> Style {
+        match sign {
+            Sign::Add => AnsiColor::Green.on_default(),
+            Sign::Remove => AnsiColor::Red.on_default(),
+            Sign::Change => AnsiColor::Yellow.on_default(),
+            Sign::Context => Style::new(),
+        }
+    }
+
+    fn action_style(action: Action) -> Style {
+        match action {
+            Action::Create => AnsiColor::Green.on_default().bold(),
+            Action::Update => AnsiColor::Yellow.on_default().bold(),
+            Action::Replace => AnsiColor::Magenta.on_default().bold(),
+            Action::Delete => AnsiColor::Red.on_default().bold(),
+            Action::Noop => Style::new(),
+        }
+    }
+}
+
+/// The text plan as a string (tests, small plans).
+pub fn render(plan: &Plan, options: TextOptions) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(plan, options, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Streams the text plan: a plan of 100,000 resources is hundreds of
+/// megabytes of text, which should not sit in memory at once.
+pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Result<()> {
+    let painter = Painter {
+        color: options.color,
+    };
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Noop)
+        .collect();
+    if !changes.is_empty() && plan.destroy {
+        writeln!(
+            out,
+            "rolecall will destroy everything stack `{}` owns:\n",
+            plan.stack
+        )?;
+    } else if !changes.is_empty() {
+        writeln!(
+            out,
+            "rolecall will perform these actions on stack `{}`:\n",
+            plan.stack
+        )?;
+    }
+    for change in changes {
+        let symbol = lines::action_symbol(change.action);
+        let header = format!("{symbol} {}", printable(change.title()));
+        let reason = lines::reason(change, plan.destroy);
+        write!(
+            out,
+            "  {}",
+            painter.paint(Painter::action_style(change.action), &header)
+        )?;
+        if reason.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, " ({reason})")?;
+        }
+        for line in lines::describe(change) {
+            out.write_all(b"  ")?;
+            for _ in 0..=line.depth {
+                out.write_all(b"    ")?;
+            }
+            painter.write(
+                out,
+                Painter::sign_style(line.sign),
+                format_args!("{} {}", line.sign.symbol(), printable(&line.text)),
+            )?;
+            out.write_all(b"\n")?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.warnings.is_empty() {
+        let warning = AnsiColor::Yellow.on_default().bold();
+        for message in &plan.warnings {
+            writeln!(
+                out,
+                "{} {}",
+                painter.paint(warning, "warning:"),
+                printable(message)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if options.steps && !plan.steps.is_empty() {
+        writeln!(out, "API calls, in order:")?;
+        let width = plan.steps.len().to_string().len();
+        for step in &plan.steps {
+            let after = if step.depends_on.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<String> = step.depends_on.iter().map(|d| d.to_string()).collect();
+                format!("  (after {})", ids.join(", "))
+            };
+            let emulator = if step.emulator_only() {
+                "  [emulator only]"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {:>width$}. {} {}{after}{emulator}",
+                step.id,
+                painter.paint(Style::new().bold(), step.call.operation()),
+                step.title(),
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if plan.has_changes() {
+        writeln!(
+            out,
+            "{}",
+            painter.paint(Style::new().bold(), &summary_line(plan))
+        )?;
+    } else {
+        writeln!(out, "{NO_CHANGES}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! From draft steps to an ordered step DAG.
+//!
+//! A draft step says which facts about the account it makes true (`provides`)
+//! and which must be true before it runs (`requires`). Every step that provides
+//! a fact must finish before any step that requires it starts; a fact nobody
+//! provides already holds. Stating ordering as facts keeps each AWS rule in
+//! one place (see the sequencing table of docs/design.md) instead of spreading edges
+//! across every pair of resource kinds.
+//!
+//! The order is a topological order of the DAG (petgraph), ties broken by
+//! resource key, operation and then the (deterministic) order the rules drafted
+//! them, so the same input always gives the same plan.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use rolecall_cloud::Call;
+
+/// What a fact is about: a role or profile name, or a resource key,
+/// interned. Plans of 100,000 resources hold millions of facts, hashed and
+/// compared as numbers, not strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subject(usize);
+
+/// Hands out one [`Subject`] per distinct name. A `RefCell` so that drafting
+/// code can name subjects while it holds other borrows of the builder.
+#[derive(Debug, Default)]
+pub struct Subjects(RefCell<HashMap<String, Subject>>);
+
+impl Subjects {
+    pub fn of(&self, name: &str) -> Subject {
+        let mut names = self.0.borrow_mut();
+        if let Some(&subject) = names.get(name) {
+            return subject;
+        }
+        let subject = Subject(names.len());
+        names.insert(name.to_string(), subject);
+        subject
+    }
+}
+
+/// Something a step makes true in the account. Role and profile facts are
+/// about names; the others about resource keys (`role/x`, `instance/i-…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fact {
+    /// The role exists (created by this plan).
+    RoleExists(Subject),
+    /// The role has all its declared policies (so instances get full
+    /// permissions the moment a profile hands them the role).
+    RoleReady(Subject),
+    /// The old role is gone (replacement).
+    RoleGone(Subject),
+    /// Every profile, policy and boundary was removed from the role.
+    RoleEmptied(Subject),
+    /// Managed policies to detach from the role are detached (quota of 10).
+    RolePoliciesDetached(Subject),
+    /// Inline policies to delete are deleted (aggregate size quota).
+    RoleInlineDeleted(Subject),
+    /// Tags to remove are removed (50-tag limit).
+    TagsRemoved(Subject),
+    /// Every attribute change of a resource is done (its spec tag comes last).
+    AttributesUpdated(Subject),
+    ProfileExists(Subject),
+    ProfileGone(Subject),
+    /// The profile's current role was removed.
+    ProfileRoleRemoved(Subject),
+    /// The profile holds its declared role.
+    ProfileReady(Subject),
+    /// No instance is associated with the profile any more.
+    ProfileUnused(Subject),
+    /// The instance declared under this key was launched by the plan.
+    InstanceLaunched(Subject),
+    /// The instance has no association (key `instance/…`).
+    InstanceFree(Subject),
+    /// Room under an account quota that a delete makes for a create that
+    /// would not fit before it (numbered by `plan::quotas`).
+    QuotaRoom(usize),
+}
+
+/// A step before ordering.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub resource: String,
+    pub call: Call,
+    pub provides: Vec<Fact>,
+    pub requires: Vec<Fact>,
+    /// Soft requirements: orderings that are better for the account (say, no
+    /// instance left on a roleless profile) but not AWS rules. Kept unless
+    /// they would close a cycle with the hard ones.
+    pub prefers: Vec<Fact>,
+}
+
+impl Draft {
+    pub fn new(resource: impl Into<String>, call: Call) -> Self {
+        Draft {
+            resource: resource.into(),
+            call,
+            provides: Vec::new(),
+            requires: Vec::new(),
+            prefers: Vec::new(),
+        }
+    }
+
+    pub fn prefers(mut self, fact: Fact) -> Self {
+        self.prefers.push(fact);
+        self
+    }
+
+    pub fn provides(mut self, fact: Fact) -> Self {
+        self.provides.push(fact);
+        self
+    }
+
+    pub fn requires(mut self, fact: Fact) -> Self {
+        self.requires.push(fact);
+        self
+    }
+}
+
+/// An ordered step: its draft and the positions (0-based, in the returned
+/// order) of the steps it depends on.
+#[derive(Debug, Clone)]
+pub struct Ordered {
+    pub resource: String,
+    pub call: Call,
+    pub depends_on: Vec<usize>,
+}
+
+/// Edge weight: whether the ordering is only preferred (droppable).
+type Soft = bool;
+
+/// The dependency graph of steps (edge: must run before): every provider of
+/// a fact before every step that requires (or, softly, prefers) it.
+fn dependencies(drafts: &[Draft]) -> DiGraph<usize, Soft> {
+    let mut providers: HashMap<Fact, Vec<usize>> = HashMap::new();
+    for (index, draft) in drafts.iter().enumerate() {
+        for fact in &draft.provides {
+            providers.entry(*fact).or_default().push(index);
+        }
+    }
+    let mut graph = DiGraph::with_capacity(drafts.len(), drafts.len() * 2);
+    for index in 0..drafts.len() {
+        graph.add_node(index);
+    }
+    let mut before: Vec<usize> = Vec::new();
+    let mut hard: Vec<usize> = Vec::new();
+    for (index, draft) in drafts.iter().enumerate() {
+        let collect = |facts: &[Fact], into: &mut Vec<usize>| {
+            into.clear();
+            into.extend(
+                facts
+                    .iter()
+                    .filter_map(|fact| providers.get(fact))
+                    .flatten()
+                    .copied()
+                    .filter(|&p| p != index),
+            );
+            into.sort_unstable();
+            into.dedup();
+        };
+        collect(&draft.requires, &mut hard);
+        for &p in &hard {
+            graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), false);
+        }
+        collect(&draft.prefers, &mut before);
+        for &p in &before {
+            if hard.binary_search(&p).is_err() {
+                graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), true);
+            }
+        }
+    }
+    graph
+}
+
+/// Drops the soft edges inside cycles (strongly connected components), so
+/// every preference that closes no cycle stays. Returns whether any went.
+fn drop_soft_edges_in_cycles(graph: &mut DiGraph<usize, Soft>) -> bool {
+    let mut component = vec![usize::MAX; graph.node_count()];
+    for (id, scc) in petgraph::algo::tarjan_scc(&*graph).into_iter().enumerate() {
+        if scc.len() > 1 {
+            for node in scc {
+                component[node.index()] = id;
+            }
+        }
+    }
+    let before = graph.edge_count();
+    graph.retain_edges(|g, edge| {
+        let soft = g[edge];
+        let Some((a, b)) = g.edge_endpoints(edge) else {
+            return true;
+        };
+        let inside =
+            component[a.index()] != usize::MAX && component[a.index()] == component[b.index()];
+        !(soft && inside)
+    });
+    graph.edge_count() != before
+}
+
+/// The order among steps free to run: resource key, then operation, then
+/// the (deterministic) order the rules drafted them. Resources and operations
+/// are ranked once, so the ordering heap compares numbers, not strings.
+type TieBreak = (u32, u32, usize);
+
+fn tie_breaks(drafts: &[Draft]) -> Vec<TieBreak> {
+    fn ranks<'a>(names: impl Iterator<Item = &'a str>) -> HashMap<&'a str, u32> {
+        let mut unique: Vec<&str> = names.collect();
+        unique.sort_unstable();
+        unique.dedup();
+        unique.into_iter().zip(0u32..).collect()
+    }
+    let resources = ranks(drafts.iter().map(|d| d.resource.as_str()));
+    let operations = ranks(drafts.iter().map(|d| d.call.operation()));
+    drafts
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            (
+                resources[d.resource.as_str()],
+                operations[d.call.operation()],
+                index,
+            )
+        })
+        .collect()
+}
+
+/// Kahn's algorithm, taking the least tie-break among ready steps: the
+/// positions in order, or `None` if a cycle leaves steps unordered.
+fn kahn(graph: &DiGraph<usize, Soft>, keys: &[TieBreak]) -> Option<Vec<usize>> {
+    let mut indegree: Vec<usize> = graph
+        .node_indices()
+        .map(|n| {
+            graph
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: BinaryHeap<Reverse<TieBreak>> = indegree
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d == 0)
+        .map(|(i, _)| Reverse(keys[i]))
+        .collect();
+    let mut sequence = Vec::with_capacity(keys.len());
+    while let Some(Reverse((_, _, index))) = ready.pop() {
+        sequence.push(index);
+        for next in graph.neighbors_directed(NodeIndex::new(index), petgraph::Direction::Outgoing) {
+            let n = next.index();
+            indegree[n] -= 1;
+            if indegree[n] == 0 {
+                ready.push(Reverse(keys[n]));
+            }
+        }
+    }
+    (sequence.len() == keys.len()).then_some(sequence)
+}
+
+/// Orders the drafts. Fails only if the hard rules form a cycle, which is a bug.
+pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
+    let mut graph = dependencies(&drafts);
+    let keys = tie_breaks(&drafts);
+    // Soft edges rarely close a cycle: look for cycles only when one stops
+    // the ordering (Tarjan's algorithm over a whole large plan costs seconds).
+    let sequence = loop {
+        if let Some(sequence) = kahn(&graph, &keys) {
+            break sequence;
+        }
+        if !drop_soft_edges_in_cycles(&mut graph) {
+            let stuck: Vec<String> = petgraph::algo::tarjan_scc(&graph)
+                .into_iter()
+                .filter(|scc| scc.len() > 1)
+                .flatten()
+                .take(5)
+                .map(|n| {
+                    format!(
+                        "{} {}",
+                        drafts[n.index()].call.operation(),
+                        drafts[n.index()].resource
+                    )
+                })
+                .collect();
+            return Err(format!(
+                "internal error: the plan's steps depend on each other in a cycle ({})",
+                stuck.join(", ")
+            ));
+        }
+    };
+    drop(keys);
+    let mut position = vec![usize::MAX; drafts.len()];
+    for (at, &index) in sequence.iter().enumerate() {
+        position[index] = at;
+    }
+    let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
+    Ok(sequence
+        .iter()
+        .map(|&index| {
+            let mut depends_on: Vec<usize> = graph
+                .neighbors_directed(NodeIndex::new(index), petgraph::Direction::Incoming)
+                .map(|p| position[p.index()])
+                .collect();
+            depends_on.sort_unstable();
+            depends_on.dedup();
+            let draft = slots[index]
+                .take()
+                .unwrap_or_else(|| unreachable!("each index once"));
+            Ordered {
+                resource: draft.resource,
+                call: draft.call,
+                depends_on,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,1315 @@
+//! Which API calls each change needs, and the facts that order them.
+//!
+//! This is the sequencing table of docs/design.md in code. Every rule reads as
+//! "this call requires that fact", see `sequence::Fact`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::sequence::{Draft, Fact, Subject, Subjects};
+use super::{Action, Change, PlanOptions, TERMINATED};
+use crate::compare::ownership::{self, Owner};
+use crate::compare::{
+    self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status,
+};
+use rolecall_cloud::Call;
+use rolecall_cloud::ec2::{
+    AssociateIamInstanceProfileRequest, CreateTagsRequest, DeleteTagsRequest,
+    DisassociateIamInstanceProfileRequest, IamInstanceProfileSpecification,
+    ReplaceIamInstanceProfileAssociationRequest, RunInstancesRequest, TagKeyMaybeValue,
+    TagSpecification, TerminateInstancesRequest,
+};
+use rolecall_cloud::iam::*;
+use rolecall_model::{
+    DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
+    LiveInstance, Location, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key,
+    key, profile_key, resource_title, role_key,
+};
+
+/// Everything the planner derived from a comparison, before ordering.
+#[derive(Default)]
+pub struct Built {
+    pub drafts: Vec<Draft>,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+struct Builder<'a> {
+    desired: &'a Desired,
+    live: &'a Live,
+    options: PlanOptions,
+    out: Built,
+    /// RemoveRoleFromInstanceProfile steps by (profile, role): one call may serve
+    /// both a role's deletion and its profile's deletion or role swap.
+    removals: HashMap<(String, String), usize>,
+    /// Profiles that get AddRoleToInstanceProfile, and the role they get.
+    adds: HashMap<String, String>,
+    replaced_roles: HashSet<&'a str>,
+    deleted_profiles: HashSet<&'a str>,
+    replaced_profiles: HashSet<&'a str>,
+    /// Live profiles holding each role, and live instances using each profile.
+    profiles_by_role: HashMap<&'a str, Vec<&'a str>>,
+    instances_by_profile: HashMap<&'a str, Vec<&'a LiveInstance>>,
+    /// Instances this plan handles itself (declared and managed, or released).
+    handled_instances: HashSet<&'a str>,
+    /// Instances this plan takes off the profile they use (moved,
+    /// disassociated, terminated): a profile's loss of its role is not theirs.
+    leaving: HashSet<&'a str>,
+    /// Replaced profiles and the instances disassociated from them and
+    /// associated again with the new one (no credentials in between), as
+    /// the warning names them.
+    reassociated: BTreeMap<String, Vec<String>>,
+    subjects: Subjects,
+}
+
+pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOptions) -> Built {
+    let mut profiles_by_role: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, profile) in &live.profiles {
+        if let Some(role) = &profile.profile.role {
+            profiles_by_role.entry(role).or_default().push(name);
+        }
+    }
+    let mut instances_by_profile: HashMap<&str, Vec<&LiveInstance>> = HashMap::new();
+    for instance in live.instances.values() {
+        if let Some(association) = &instance.association {
+            instances_by_profile
+                .entry(&association.profile_name)
+                .or_default()
+                .push(instance);
+        }
+    }
+    let mut builder = Builder {
+        desired,
+        live,
+        options,
+        out: Built::default(),
+        removals: HashMap::new(),
+        adds: HashMap::new(),
+        replaced_roles: HashSet::new(),
+        deleted_profiles: HashSet::new(),
+        replaced_profiles: HashSet::new(),
+        profiles_by_role,
+        instances_by_profile,
+        handled_instances: HashSet::new(),
+        leaving: HashSet::new(),
+        reassociated: BTreeMap::new(),
+        subjects: Subjects::default(),
+    };
+    for diff in &cmp.diffs {
+        match (diff.kind, &diff.status) {
+            (Kind::Role, Status::Managed) if diff.needs_replacement() => {
+                builder.replaced_roles.insert(&diff.name);
+            }
+            (Kind::InstanceProfile, Status::Managed) if diff.needs_replacement() => {
+                builder.replaced_profiles.insert(&diff.name);
+                builder.deleted_profiles.insert(&diff.name);
+            }
+            (Kind::InstanceProfile, Status::Orphaned) => {
+                builder.deleted_profiles.insert(&diff.name);
+            }
+            _ => {}
+        }
+    }
+    for diff in &cmp.diffs {
+        match diff.kind {
+            Kind::Role => builder.role(diff, cmp),
+            Kind::InstanceProfile => builder.profile(diff, cmp),
+            Kind::Instance => {}
+        }
+    }
+    builder.instances(cmp);
+    builder.users_of_profiles_losing_their_role();
+    builder.users_of_replaced_profiles();
+    builder.out
+}
+
+/// A live instance as messages name it: `instance/i-0abc… (web-1)`.
+fn live_title(instance: &LiveInstance) -> String {
+    resource_title(
+        &instance_key(&instance.instance_id),
+        instance.name.as_deref(),
+    )
+}
+
+fn tag_list(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
+}
+
+/// The change for a compared resource. Its before/after views are moved in
+/// from the comparison afterwards ([`super::plan`]): cloning them would
+/// double the plan's largest part.
+fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
+    let mut attributes: Vec<String> = diff.attributes.iter().map(|a| a.name.to_string()).collect();
+    if let Some(extra) = extra
+        && attributes.is_empty()
+    {
+        attributes.push(extra.to_string());
+    }
+    Change {
+        resource: diff.key.clone(),
+        name: diff.instance_name.clone(),
+        action,
+        before: None,
+        after: None,
+        attributes,
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// The interned name or resource key a fact is about.
+    fn subject(&self, name: &str) -> Subject {
+        self.subjects.of(name)
+    }
+
+    fn push(&mut self, draft: Draft) -> usize {
+        self.out.drafts.push(draft);
+        self.out.drafts.len() - 1
+    }
+
+    /// A problem with a declared resource, at the place it is declared.
+    fn problem(&mut self, key: &str, message: String) {
+        let location = self.desired.locations.get(key).cloned();
+        self.problem_at(key, location, message);
+    }
+
+    fn problem_at(&mut self, key: &str, location: Option<Location>, message: String) {
+        self.out.problems.push(Problem {
+            key: key.to_string(),
+            location,
+            message,
+        });
+    }
+
+    fn ownership_problem(&mut self, diff: &ResourceDiff) {
+        let message = match &diff.status {
+            Status::Unmanaged => format!(
+                "exists in the account but is not managed by rolecall (no `{TAG_STACK}` tag); adopt it with `rolecall import {}`",
+                diff.key
+            ),
+            Status::Foreign(stack) => format!(
+                "is owned by stack `{stack}`, not `{}`; rolecall never touches another stack's resources",
+                self.desired.stack
+            ),
+            _ => return,
+        };
+        // `diff.location`: an instance declared by name is keyed by its id here.
+        let title = resource_title(&diff.key, diff.instance_name.as_deref());
+        self.problem_at(&title, diff.location.clone(), message);
+    }
+
+    fn owned_by_us(&self, tags: &Tags) -> bool {
+        ownership::owner(tags) == Owner::Stack(self.desired.stack.clone())
+    }
+
+    // ---- roles -------------------------------------------------------------
+
+    fn role(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+        let name = diff.name.as_str();
+        let hash = cmp.role_hashes.get(name).cloned().unwrap_or_default();
+        match &diff.status {
+            Status::Missing => {
+                if let Some(role) = self.desired.roles.get(name) {
+                    self.create_role(role, &hash);
+                    self.out.changes.push(change(diff, Action::Create, None));
+                }
+            }
+            Status::Orphaned => {
+                if let Some(live) = self.live.roles.get(name) {
+                    self.delete_role(&live.role);
+                    self.out.changes.push(change(diff, Action::Delete, None));
+                }
+            }
+            Status::Managed => {
+                let (Some(role), Some(live)) =
+                    (self.desired.roles.get(name), self.live.roles.get(name))
+                else {
+                    return;
+                };
+                if diff.in_sync() {
+                    // Nothing differs: no call to look for (most of a large,
+                    // converged stack).
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                } else if diff.needs_replacement() {
+                    self.delete_role(&live.role);
+                    self.create_role(role, &hash);
+                    self.out.changes.push(change(diff, Action::Replace, None));
+                } else if self.update_role(&live.role, role, &hash) {
+                    self.out
+                        .changes
+                        .push(change(diff, Action::Update, Some("ownership tags")));
+                } else {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                }
+            }
+            Status::Unmanaged | Status::Foreign(_) => self.ownership_problem(diff),
+        }
+    }
+
+    fn create_role(&mut self, role: &Role, hash: &str) {
+        let key = role_key(&role.name);
+        let more_steps = !role.inline_policies.is_empty() || !role.managed_policies.is_empty();
+        let spec = if more_steps {
+            ownership::PENDING_SPEC
+        } else {
+            hash
+        };
+        let tags = ownership::owned_tags(&role.tags, &self.desired.stack, spec);
+        let create = CreateRoleRequest {
+            role_name: role.name.clone(),
+            assume_role_policy_document: role.trust.to_json(),
+            path: (role.path != "/").then(|| role.path.clone()),
+            description: (!role.description.is_empty()).then(|| role.description.clone()),
+            max_session_duration: (role.max_session_duration != DEFAULT_MAX_SESSION_DURATION)
+                .then_some(role.max_session_duration),
+            permissions_boundary: role.permissions_boundary.clone(),
+            tags: tag_list(&tags),
+        };
+        let draft = Draft::new(&key, Call::CreateRole(create))
+            .requires(Fact::RoleGone(self.subject(&role.name)))
+            .provides(Fact::RoleExists(self.subject(&role.name)));
+        let draft = self.after_trusted_roles(draft, role);
+        self.push(draft);
+        for (policy_name, document) in &role.inline_policies {
+            let put = PutRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_name: policy_name.clone(),
+                policy_document: document.to_json(),
+            };
+            self.push(
+                Draft::new(&key, Call::PutRolePolicy(put))
+                    .requires(Fact::RoleExists(self.subject(&role.name)))
+                    .provides(Fact::RoleReady(self.subject(&role.name)))
+                    .provides(Fact::AttributesUpdated(self.subject(&key))),
+            );
+        }
+        for arn in &role.managed_policies {
+            let attach = AttachRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::AttachRolePolicy(attach))
+                    .requires(Fact::RoleExists(self.subject(&role.name)))
+                    .provides(Fact::RoleReady(self.subject(&role.name)))
+                    .provides(Fact::AttributesUpdated(self.subject(&key))),
+            );
+        }
+        if more_steps {
+            self.push_spec_tag(&key, hash);
+        }
+    }
+
+    /// The resource's last step: its `rolecall:spec` tag says "applied", so it
+    /// follows every other change to the resource (`AttributesUpdated`).
+    fn push_spec_tag(&mut self, key: &str, hash: &str) {
+        let tags = vec![Tag::new(TAG_SPEC, hash)];
+        let call = match key::parts(key) {
+            Some((Kind::Role, name)) => Call::TagRole(TagRoleRequest {
+                role_name: name.to_string(),
+                tags,
+            }),
+            Some((Kind::InstanceProfile, name)) => {
+                Call::TagInstanceProfile(TagInstanceProfileRequest {
+                    instance_profile_name: name.to_string(),
+                    tags,
+                })
+            }
+            instance => {
+                // An instance: its id, or `instance/NAME` until apply
+                // launches it. The account decides which: a Name tag may
+                // look like an id.
+                let id = instance.map_or(key, |(_, id)| id);
+                let resource = if self.live.instances.contains_key(id) {
+                    id.to_string()
+                } else {
+                    key.to_string()
+                };
+                Call::CreateTags(CreateTagsRequest {
+                    resources: vec![resource],
+                    tags,
+                })
+            }
+        };
+        self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(self.subject(key))));
+    }
+
+    /// IAM refuses a trust policy naming a role of this account that does not
+    /// exist (yet): a trust naming roles this plan creates waits for them.
+    /// Soft, so two roles trusting each other make a failed step (as on AWS),
+    /// not a planner cycle.
+    fn after_trusted_roles(&self, mut draft: Draft, role: &Role) -> Draft {
+        for arn in role.trust.aws_principals() {
+            // Of this account in its partition, whichever that is.
+            if let Some(principal) = RoleArn::parse(arn)
+                && principal.is_of(self.live.partition.as_deref(), &self.live.account_id)
+                && principal.name != role.name
+                && self.desired.roles.contains_key(principal.name)
+            {
+                draft = draft.prefers(Fact::RoleExists(self.subject(principal.name)));
+            }
+        }
+        draft
+    }
+
+    /// The delete chain: out of every profile, policies detached and deleted,
+    /// boundary removed, then DeleteRole.
+    fn delete_role(&mut self, role: &Role) {
+        let key = role_key(&role.name);
+        let holders: Vec<&str> = self
+            .profiles_by_role
+            .get(role.name.as_str())
+            .cloned()
+            .unwrap_or_default();
+        for profile in holders {
+            let owned = self
+                .live
+                .profiles
+                .get(profile)
+                .is_some_and(|p| self.owned_by_us(&p.profile.tags));
+            if !owned {
+                let message = format!(
+                    "instance-profile/{profile} is not managed by this stack but holds role `{}`, which this plan deletes",
+                    role.name
+                );
+                if !self.options.force {
+                    self.problem(
+                        &key,
+                        format!("{message}; rerun with --force to remove it anyway"),
+                    );
+                    continue;
+                }
+                self.out
+                    .warnings
+                    .push(format!("--force: {message}; removing the role from it"));
+            } else if self
+                .desired
+                .profiles
+                .get(profile)
+                .and_then(|p| p.role.as_deref())
+                == Some(role.name.as_str())
+                && !self.replaced_roles.contains(role.name.as_str())
+            {
+                self.problem(
+                    &profile_key(profile),
+                    format!(
+                        "holds role `{}`, which is no longer declared and so is deleted by this plan; declare the role again or give the profile another one",
+                        role.name
+                    ),
+                );
+                continue;
+            }
+            self.remove_role_from_profile(profile, &role.name);
+        }
+        for arn in &role.managed_policies {
+            let detach = DetachRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DetachRolePolicy(detach))
+                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
+            );
+        }
+        for policy_name in role.inline_policies.keys() {
+            let delete = DeleteRolePolicyRequest {
+                role_name: role.name.clone(),
+                policy_name: policy_name.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DeleteRolePolicy(delete))
+                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
+            );
+        }
+        if role.permissions_boundary.is_some() {
+            let delete = DeleteRolePermissionsBoundaryRequest {
+                role_name: role.name.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
+                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
+            );
+        }
+        self.push(
+            Draft::new(
+                &key,
+                Call::DeleteRole(DeleteRoleRequest {
+                    role_name: role.name.clone(),
+                }),
+            )
+            .requires(Fact::RoleEmptied(self.subject(&role.name)))
+            .provides(Fact::RoleGone(self.subject(&role.name))),
+        );
+    }
+
+    /// In-place changes; returns whether any step was needed.
+    fn update_role(&mut self, live: &Role, role: &Role, hash: &str) -> bool {
+        let key = role_key(&role.name);
+        let name = role.name.clone();
+        let before = self.out.drafts.len();
+        let updated = Fact::AttributesUpdated(self.subject(&key));
+        // What instances get from the role: a profile hands it to them only
+        // once these changes are made (see `add_role_to_profile`).
+        let ready = Fact::RoleReady(self.subject(&name));
+        if live.description != role.description
+            || live.max_session_duration != role.max_session_duration
+        {
+            let update = UpdateRoleRequest {
+                role_name: name.clone(),
+                description: Some(role.description.clone()),
+                max_session_duration: Some(role.max_session_duration),
+            };
+            self.push(Draft::new(&key, Call::UpdateRole(update)).provides(updated));
+        }
+        if live.trust != role.trust {
+            let update = UpdateAssumeRolePolicyRequest {
+                role_name: name.clone(),
+                policy_document: role.trust.to_json(),
+            };
+            let draft = Draft::new(&key, Call::UpdateAssumeRolePolicy(update))
+                .provides(ready)
+                .provides(updated);
+            let draft = self.after_trusted_roles(draft, role);
+            self.push(draft);
+        }
+        if live.permissions_boundary != role.permissions_boundary {
+            let call = match &role.permissions_boundary {
+                Some(arn) => Call::PutRolePermissionsBoundary(PutRolePermissionsBoundaryRequest {
+                    role_name: name.clone(),
+                    permissions_boundary: arn.clone(),
+                }),
+                None => Call::DeleteRolePermissionsBoundary(DeleteRolePermissionsBoundaryRequest {
+                    role_name: name.clone(),
+                }),
+            };
+            self.push(Draft::new(&key, call).provides(ready).provides(updated));
+        }
+        // Detach before attach: a role holds at most 10 managed policies.
+        for arn in live.managed_policies.difference(&role.managed_policies) {
+            let detach = DetachRolePolicyRequest {
+                role_name: name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DetachRolePolicy(detach))
+                    .provides(Fact::RolePoliciesDetached(self.subject(&name)))
+                    .provides(ready)
+                    .provides(updated),
+            );
+        }
+        for arn in role.managed_policies.difference(&live.managed_policies) {
+            let attach = AttachRolePolicyRequest {
+                role_name: name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::AttachRolePolicy(attach))
+                    .requires(Fact::RolePoliciesDetached(self.subject(&name)))
+                    .provides(ready)
+                    .provides(updated),
+            );
+        }
+        // Delete before put: inline policies share a 10,240-character quota.
+        for policy_name in live.inline_policies.keys() {
+            if !role.inline_policies.contains_key(policy_name) {
+                let delete = DeleteRolePolicyRequest {
+                    role_name: name.clone(),
+                    policy_name: policy_name.clone(),
+                };
+                self.push(
+                    Draft::new(&key, Call::DeleteRolePolicy(delete))
+                        .provides(Fact::RoleInlineDeleted(self.subject(&name)))
+                        .provides(ready)
+                        .provides(updated),
+                );
+            }
+        }
+        for (policy_name, document) in &role.inline_policies {
+            if live.inline_policies.get(policy_name) != Some(document) {
+                let put = PutRolePolicyRequest {
+                    role_name: name.clone(),
+                    policy_name: policy_name.clone(),
+                    policy_document: document.to_json(),
+                };
+                self.push(
+                    Draft::new(&key, Call::PutRolePolicy(put))
+                        .requires(Fact::RoleInlineDeleted(self.subject(&name)))
+                        .provides(ready)
+                        .provides(updated),
+                );
+            }
+        }
+        let wanted = ownership::owned_tags(&role.tags, &self.desired.stack, hash);
+        let (set, remove) = ownership::tag_delta(&live.tags, &wanted, true);
+        if !remove.is_empty() {
+            let untag = UntagRoleRequest {
+                role_name: name.clone(),
+                tag_keys: remove,
+            };
+            self.push(
+                Draft::new(&key, Call::UntagRole(untag))
+                    .provides(Fact::TagsRemoved(self.subject(&key))),
+            );
+        }
+        if !set.is_empty() {
+            // Last: the spec tag says "applied", so it follows every other change.
+            let tag = TagRoleRequest {
+                role_name: name.clone(),
+                tags: tag_list(&set),
+            };
+            self.push(
+                Draft::new(&key, Call::TagRole(tag))
+                    .requires(Fact::TagsRemoved(self.subject(&key)))
+                    .requires(updated),
+            );
+        }
+        self.out.drafts.len() > before
+    }
+
+    // ---- instance profiles -------------------------------------------------
+
+    fn profile(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+        let name = diff.name.as_str();
+        let hash = cmp.profile_hashes.get(name).cloned().unwrap_or_default();
+        match &diff.status {
+            Status::Missing => {
+                if let Some(profile) = self.desired.profiles.get(name) {
+                    self.create_profile(profile, &hash);
+                    self.out.changes.push(change(diff, Action::Create, None));
+                }
+            }
+            Status::Orphaned => {
+                if let Some(live) = self.live.profiles.get(name) {
+                    self.delete_profile(&live.profile);
+                    self.out.changes.push(change(diff, Action::Delete, None));
+                }
+            }
+            Status::Managed => {
+                let (Some(profile), Some(live)) = (
+                    self.desired.profiles.get(name),
+                    self.live.profiles.get(name),
+                ) else {
+                    return;
+                };
+                let role_replaced = profile
+                    .role
+                    .as_deref()
+                    .is_some_and(|r| self.replaced_roles.contains(r));
+                if diff.in_sync() && !role_replaced {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                } else if diff.needs_replacement() {
+                    self.delete_profile(&live.profile);
+                    self.create_profile(profile, &hash);
+                    self.out.changes.push(change(diff, Action::Replace, None));
+                } else if self.update_profile(&live.profile, profile, &hash) {
+                    // Nothing declared changed: say why there are steps.
+                    let why = if role_replaced {
+                        "role (recreated)"
+                    } else {
+                        "ownership tags"
+                    };
+                    self.out
+                        .changes
+                        .push(change(diff, Action::Update, Some(why)));
+                } else {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                }
+            }
+            Status::Unmanaged | Status::Foreign(_) => self.ownership_problem(diff),
+        }
+    }
+
+    fn create_profile(&mut self, profile: &InstanceProfile, hash: &str) {
+        let key = profile_key(&profile.name);
+        let spec = if profile.role.is_some() {
+            ownership::PENDING_SPEC
+        } else {
+            hash
+        };
+        let tags = ownership::owned_tags(&profile.tags, &self.desired.stack, spec);
+        let create = CreateInstanceProfileRequest {
+            instance_profile_name: profile.name.clone(),
+            path: (profile.path != "/").then(|| profile.path.clone()),
+            tags: tag_list(&tags),
+        };
+        self.push(
+            Draft::new(&key, Call::CreateInstanceProfile(create))
+                .requires(Fact::ProfileGone(self.subject(&profile.name)))
+                .provides(Fact::ProfileExists(self.subject(&profile.name))),
+        );
+        if let Some(role) = &profile.role {
+            self.check_role_reference(&key, role);
+            self.add_role_to_profile(&profile.name, role);
+            self.push_spec_tag(&key, hash);
+        }
+    }
+
+    /// Disassociations happen in the instance pass; then the role comes out and
+    /// the profile goes.
+    fn delete_profile(&mut self, profile: &InstanceProfile) {
+        let key = profile_key(&profile.name);
+        if let Some(role) = &profile.role {
+            self.remove_role_from_profile(&profile.name, role);
+        }
+        self.push(
+            Draft::new(
+                &key,
+                Call::DeleteInstanceProfile(DeleteInstanceProfileRequest {
+                    instance_profile_name: profile.name.clone(),
+                }),
+            )
+            .requires(Fact::ProfileRoleRemoved(self.subject(&profile.name)))
+            .requires(Fact::ProfileUnused(self.subject(&profile.name)))
+            .provides(Fact::ProfileGone(self.subject(&profile.name))),
+        );
+    }
+
+    fn update_profile(
+        &mut self,
+        live: &InstanceProfile,
+        profile: &InstanceProfile,
+        hash: &str,
+    ) -> bool {
+        let key = profile_key(&profile.name);
+        let before = self.out.drafts.len();
+        let role_replaced = profile
+            .role
+            .as_deref()
+            .is_some_and(|r| self.replaced_roles.contains(r));
+        if live.role != profile.role || role_replaced {
+            let removal = live
+                .role
+                .as_ref()
+                .map(|old| self.remove_role_from_profile(&profile.name, old));
+            if let Some(new) = &profile.role {
+                self.check_role_reference(&key, new);
+                self.add_role_to_profile(&profile.name, new);
+                if let Some(removal) = removal
+                    && live.role.as_ref() != Some(new)
+                {
+                    // A role swap leaves instances without credentials between
+                    // the two calls: build the new role completely first, so
+                    // the gap is two adjacent calls. Soft, because the new role
+                    // may itself wait for this removal (it replaces a role).
+                    let new = self.subject(new);
+                    let draft = &mut self.out.drafts[removal];
+                    draft.prefers.push(Fact::RoleExists(new));
+                    draft.prefers.push(Fact::RoleReady(new));
+                }
+            }
+        }
+        let wanted = ownership::owned_tags(&profile.tags, &self.desired.stack, hash);
+        let (set, remove) = ownership::tag_delta(&live.tags, &wanted, false);
+        if !remove.is_empty() {
+            let untag = UntagInstanceProfileRequest {
+                instance_profile_name: profile.name.clone(),
+                tag_keys: remove,
+            };
+            self.push(
+                Draft::new(&key, Call::UntagInstanceProfile(untag))
+                    .provides(Fact::TagsRemoved(self.subject(&key))),
+            );
+        }
+        if !set.is_empty() {
+            let tag = TagInstanceProfileRequest {
+                instance_profile_name: profile.name.clone(),
+                tags: tag_list(&set),
+            };
+            self.push(
+                Draft::new(&key, Call::TagInstanceProfile(tag))
+                    .requires(Fact::TagsRemoved(self.subject(&key)))
+                    .requires(Fact::AttributesUpdated(self.subject(&key))),
+            );
+        }
+        self.out.drafts.len() > before
+    }
+
+    fn add_role_to_profile(&mut self, profile: &str, role: &str) {
+        let key = profile_key(profile);
+        self.adds.insert(profile.to_string(), role.to_string());
+        self.push(
+            Draft::new(
+                &key,
+                Call::AddRoleToInstanceProfile(AddRoleToInstanceProfileRequest {
+                    instance_profile_name: profile.to_string(),
+                    role_name: role.to_string(),
+                }),
+            )
+            .requires(Fact::ProfileExists(self.subject(profile)))
+            .requires(Fact::ProfileRoleRemoved(self.subject(profile)))
+            .requires(Fact::RoleExists(self.subject(role)))
+            .requires(Fact::RoleReady(self.subject(role)))
+            .provides(Fact::ProfileReady(self.subject(profile)))
+            .provides(Fact::AttributesUpdated(self.subject(&key))),
+        );
+    }
+
+    /// One RemoveRoleFromInstanceProfile per (profile, role), whoever needs
+    /// it; returns its draft index.
+    fn remove_role_from_profile(&mut self, profile: &str, role: &str) -> usize {
+        let pair = (profile.to_string(), role.to_string());
+        if let Some(&index) = self.removals.get(&pair) {
+            return index;
+        }
+        let key = profile_key(profile);
+        let mut draft = Draft::new(
+            &key,
+            Call::RemoveRoleFromInstanceProfile(RemoveRoleFromInstanceProfileRequest {
+                instance_profile_name: profile.to_string(),
+                role_name: role.to_string(),
+            }),
+        )
+        .provides(Fact::ProfileRoleRemoved(self.subject(profile)))
+        .provides(Fact::RoleEmptied(self.subject(role)))
+        .provides(Fact::AttributesUpdated(self.subject(&key)));
+        // docs/design.md, "delete profile": disassociate instances before
+        // the role leaves a dying profile; and an instance leaving a profile
+        // that stays goes before the role does, so that only the instances
+        // staying on it go without credentials (as the plan's warning says).
+        // Not an AWS rule, so a preference: when an instance moves to a
+        // profile holding this very role, recreated, it must yield.
+        draft = draft.prefers(Fact::ProfileUnused(self.subject(profile)));
+        let index = self.push(draft);
+        self.removals.insert(pair, index);
+        index
+    }
+
+    /// A role a profile names must be declared, or exist and not be deleted by this plan.
+    fn check_role_reference(&mut self, key: &str, role: &str) {
+        if self.desired.roles.contains_key(role) {
+            return;
+        }
+        match self.live.roles.get(role) {
+            None => self.problem(
+                key,
+                format!("role `{role}` is neither declared in the manifests nor present in the account"),
+            ),
+            Some(live) if self.owned_by_us(&live.role.tags) => self.problem(
+                key,
+                format!(
+                    "role `{role}` is owned by this stack but no longer declared, so this plan deletes it; declare it again"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    /// `key` is the instance as declared (where a problem is); a problem
+    /// names the instance as the plan does, by its id once it is found.
+    fn check_profile_reference(&mut self, key: &str, found: &InstanceMatch, profile: &str) {
+        if self.desired.profiles.contains_key(profile) {
+            return;
+        }
+        let title = || match found {
+            InstanceMatch::Found(id) => self
+                .live
+                .instances
+                .get(id)
+                .map_or_else(|| instance_key(id), live_title),
+            _ => key.to_string(),
+        };
+        let location = self.desired.locations.get(key).cloned();
+        match self.live.profiles.get(profile) {
+            None => self.problem_at(
+                &title(),
+                location,
+                format!(
+                    "instance profile `{profile}` is neither declared in the manifests nor present in the account"
+                ),
+            ),
+            Some(live) if self.owned_by_us(&live.profile.tags) => self.problem_at(
+                &title(),
+                location,
+                format!(
+                    "instance profile `{profile}` is owned by this stack but no longer declared, so this plan deletes it; declare it again"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    // ---- instances ---------------------------------------------------------
+
+    fn instances(&mut self, cmp: &Comparison) {
+        let diffs: HashMap<&str, &ResourceDiff> = cmp
+            .diffs
+            .iter()
+            .filter(|d| d.kind == Kind::Instance)
+            .map(|d| (d.key.as_str(), d))
+            .collect();
+        for (spec, found) in self.desired.instances.iter().zip(&cmp.instance_matches) {
+            let declared_key = match &spec.selector {
+                InstanceSelector::Id(id) => instance_key(id),
+                InstanceSelector::Name(name) => instance_key(name),
+            };
+            if let Some(profile) = &spec.profile {
+                self.check_profile_reference(&declared_key, found, profile);
+            }
+            match found {
+                // Already reported as a problem.
+                InstanceMatch::Duplicate => {}
+                // Several instances carry the name: rolecall will not choose.
+                InstanceMatch::Ambiguous(ids) => {
+                    if let InstanceSelector::Name(name) = &spec.selector {
+                        self.problem(&declared_key, compare::ambiguous_message(name, ids));
+                    }
+                }
+                InstanceMatch::Absent => {
+                    let diff = diffs.get(declared_key.as_str()).copied();
+                    let hash = cmp
+                        .instance_hashes
+                        .get(&declared_key)
+                        .cloned()
+                        .unwrap_or_default();
+                    self.launch(
+                        &declared_key,
+                        &spec.selector,
+                        spec.profile.as_deref(),
+                        &hash,
+                        diff,
+                    );
+                }
+                InstanceMatch::Found(id) => {
+                    let key = instance_key(id);
+                    let (Some(diff), Some(live)) = (
+                        diffs.get(key.as_str()).copied(),
+                        self.live.instances.get(id),
+                    ) else {
+                        continue;
+                    };
+                    if diff.status != Status::Managed {
+                        self.ownership_problem(diff);
+                        continue;
+                    }
+                    self.handled_instances.insert(&live.instance_id);
+                    let mut changed = self.associate(live, spec.profile.as_deref());
+                    if diff.spec != Some(SpecTag::Current) {
+                        // Record what was applied, after the association changed.
+                        let hash = cmp.instance_hashes.get(&key).cloned().unwrap_or_default();
+                        self.push_spec_tag(&key, &hash);
+                        changed = true;
+                    }
+                    let action = if changed {
+                        Action::Update
+                    } else {
+                        Action::Noop
+                    };
+                    let recreated = spec
+                        .profile
+                        .as_deref()
+                        .is_some_and(|p| self.replaced_profiles.contains(p));
+                    let why = if recreated {
+                        "profile (recreated)"
+                    } else {
+                        "ownership tags"
+                    };
+                    self.out.changes.push(change(diff, action, Some(why)));
+                }
+            }
+        }
+        // Owned but no longer declared: released, never terminated.
+        for diff in cmp
+            .diffs
+            .iter()
+            .filter(|d| d.kind == Kind::Instance && d.status == Status::Orphaned)
+        {
+            let Some(live) = self.live.instances.get(&diff.name) else {
+                continue;
+            };
+            self.handled_instances.insert(&live.instance_id);
+            if self.options.launch_instances && live.tags.contains_key(TAG_LAUNCHED) {
+                self.terminate(diff, live);
+                continue;
+            }
+            if let Some(association) = &live.association {
+                let profile = association.profile_name.as_str();
+                if self.replaced_profiles.contains(profile) {
+                    // Released, not abandoned: it keeps its profile.
+                    self.reassociate(live, profile);
+                } else if self.deleted_profiles.contains(profile) {
+                    self.disassociate(live);
+                }
+            }
+            // Ownership goes last: until its profile changes above are made,
+            // the instance must stay this stack's, or a rerun after a failure
+            // in between would find an instance it does not own on a profile
+            // it deletes.
+            let release = DeleteTagsRequest {
+                resources: vec![live.instance_id.clone()],
+                tags: [TAG_STACK, TAG_SPEC]
+                    .into_iter()
+                    .map(|key| TagKeyMaybeValue {
+                        key: key.to_string(),
+                        value: None,
+                    })
+                    .collect(),
+            };
+            self.push(
+                Draft::new(&diff.key, Call::DeleteTags(release))
+                    .requires(Fact::AttributesUpdated(self.subject(&diff.key))),
+            );
+            self.out.changes.push(change(diff, Action::Delete, None));
+        }
+        // Instances rolecall does not manage, still using a profile this plan
+        // deletes (or deletes and creates again, to change its path).
+        let mut dying: Vec<&str> = self.deleted_profiles.iter().copied().collect();
+        dying.sort_unstable();
+        for profile in dying {
+            let replaced = self.replaced_profiles.contains(profile);
+            let users = self
+                .instances_by_profile
+                .get(profile)
+                .cloned()
+                .unwrap_or_default();
+            for live in users {
+                if self.handled_instances.contains(live.instance_id.as_str()) {
+                    continue;
+                }
+                let message = format!(
+                    "{} is not managed by this stack but uses instance-profile/{profile}, which this plan {}",
+                    live_title(live),
+                    if replaced { "replaces" } else { "deletes" }
+                );
+                if !self.options.force {
+                    let what = if replaced {
+                        "disassociate it and associate it with the new profile"
+                    } else {
+                        "disassociate it anyway"
+                    };
+                    self.problem(
+                        &profile_key(profile),
+                        format!("{message}; rerun with --force to {what}"),
+                    );
+                    continue;
+                }
+                if replaced {
+                    self.out.warnings.push(format!(
+                        "--force: {message}; disassociating it, then associating it with the new profile"
+                    ));
+                    self.reassociate(live, profile);
+                } else {
+                    self.out
+                        .warnings
+                        .push(format!("--force: {message}; disassociating it"));
+                    self.disassociate(live);
+                }
+            }
+        }
+    }
+
+    /// A lab instance rolecall launched and the stack no longer declares goes
+    /// as it came: terminated (EC2 drops its association). Releasing it would
+    /// leave an unowned instance under a declared name behind, which the next
+    /// apply of the same manifests could only import.
+    fn terminate(&mut self, diff: &ResourceDiff, live: &'a LiveInstance) {
+        self.leaving.insert(&live.instance_id);
+        let mut draft = Draft::new(
+            &diff.key,
+            Call::TerminateInstances(TerminateInstancesRequest {
+                instance_ids: vec![live.instance_id.clone()],
+            }),
+        )
+        .provides(Fact::InstanceFree(self.subject(&diff.key)));
+        if let Some(association) = &live.association {
+            draft = draft.provides(Fact::ProfileUnused(self.subject(&association.profile_name)));
+        }
+        self.push(draft);
+        self.out
+            .changes
+            .push(change(diff, Action::Delete, Some(TERMINATED)));
+    }
+
+    /// Takes an instance off a profile that is replaced and puts it back on
+    /// the new one.
+    fn reassociate(&mut self, live: &'a LiveInstance, profile: &str) {
+        self.disassociate(live);
+        self.push_associate(live, profile);
+        self.reassociated
+            .entry(profile.to_string())
+            .or_default()
+            .push(live_title(live));
+    }
+
+    fn launch(
+        &mut self,
+        key: &str,
+        selector: &InstanceSelector,
+        profile: Option<&str>,
+        hash: &str,
+        diff: Option<&ResourceDiff>,
+    ) {
+        let name = match selector {
+            InstanceSelector::Id(id) => {
+                self.problem(
+                    key,
+                    format!(
+                        "no instance with id `{id}` exists in the account (it may have been terminated: terminated instances are gone for rolecall); declare a running instance, or remove this one"
+                    ),
+                );
+                return;
+            }
+            InstanceSelector::Name(name) => name,
+        };
+        if !self.options.launch_instances {
+            self.problem(
+                key,
+                format!(
+                    "no instance is named `{name}`; rolecall launches instances only on the emulated account"
+                ),
+            );
+            return;
+        }
+        // EC2 refuses to launch with a profile that holds no role; such an
+        // instance is launched bare and associated afterwards.
+        let roleless = profile.is_some_and(|p| match self.desired.profiles.get(p) {
+            Some(declared) => declared.role.is_none(),
+            None => self
+                .live
+                .profiles
+                .get(p)
+                .is_some_and(|l| l.profile.role.is_none()),
+        });
+        let associate_later = profile.filter(|_| roleless);
+        let spec = if associate_later.is_some() {
+            ownership::PENDING_SPEC
+        } else {
+            hash
+        };
+        let run = RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: profile
+                .filter(|_| !roleless)
+                .map(IamInstanceProfileSpecification::by_name),
+            tag_specifications: vec![TagSpecification {
+                resource_type: "instance".into(),
+                tags: vec![
+                    Tag::new("Name", name),
+                    Tag::new(TAG_STACK, &self.desired.stack),
+                    Tag::new(TAG_SPEC, spec),
+                    Tag::new(TAG_LAUNCHED, "true"),
+                ],
+            }],
+            ..RunInstancesRequest::default()
+        };
+        let mut draft = Draft::new(key, Call::RunInstances(run))
+            .provides(Fact::InstanceLaunched(self.subject(key)));
+        if let Some(profile) = profile.filter(|_| !roleless) {
+            draft = self.ready_to_use(draft, profile);
+        }
+        self.push(draft);
+        if let Some(profile) = associate_later {
+            // The id is not known yet: `instance/NAME` stands for the instance
+            // the RunInstances step launches (apply substitutes it).
+            let request = AssociateIamInstanceProfileRequest {
+                iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+                instance_id: key.to_string(),
+            };
+            let draft = Draft::new(key, Call::AssociateIamInstanceProfile(request))
+                .requires(Fact::InstanceLaunched(self.subject(key)))
+                .provides(Fact::AttributesUpdated(self.subject(key)));
+            let draft = self.ready_to_use(draft, profile);
+            self.push(draft);
+            self.push_spec_tag(key, hash);
+        }
+        if let Some(diff) = diff {
+            self.out.changes.push(change(diff, Action::Create, None));
+        }
+    }
+
+    /// Steps that give a managed instance its declared profile; returns whether any.
+    fn associate(&mut self, live: &'a LiveInstance, wanted: Option<&str>) -> bool {
+        let key = instance_key(&live.instance_id);
+        let current = live.association.as_ref();
+        match (current, wanted) {
+            (None, None) => false,
+            (Some(_), None) => {
+                self.disassociate(live);
+                true
+            }
+            (None, Some(profile)) => {
+                self.push_associate(live, profile);
+                true
+            }
+            (Some(a), Some(profile)) if a.profile_name == profile => {
+                if !self.replaced_profiles.contains(profile) {
+                    return false;
+                }
+                // The profile is deleted and recreated: re-associate at the end.
+                self.reassociate(live, profile);
+                true
+            }
+            (Some(a), Some(profile))
+                if live.state == InstanceState::Running
+                    && !(self.replaced_profiles.contains(a.profile_name.as_str())
+                        && self.replaced_profiles.contains(profile)) =>
+            {
+                // Replace keeps credentials flowing; EC2 allows it only while
+                // running. Not between two profiles that are both recreated:
+                // the old one goes only once unused, the new one comes only
+                // after its old self went, so two instances swapping them
+                // would each wait for the other. Such a move goes through
+                // no profile (below), as the instances staying on either do.
+                let replace = ReplaceIamInstanceProfileAssociationRequest {
+                    iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+                    association_id: a.association_id.clone(),
+                };
+                let draft = Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
+                    .provides(Fact::ProfileUnused(self.subject(&a.profile_name)))
+                    .provides(Fact::AttributesUpdated(self.subject(&key)));
+                let draft = self.ready_to_use(draft, profile);
+                self.push(draft);
+                self.leaving.insert(&live.instance_id);
+                true
+            }
+            (Some(_), Some(profile)) => {
+                self.disassociate(live);
+                self.push_associate(live, profile);
+                if live.state == InstanceState::Running {
+                    // Only a move between two recreated profiles gets here
+                    // running: warned about with the profile's other users.
+                    self.reassociated
+                        .entry(profile.to_string())
+                        .or_default()
+                        .push(live_title(live));
+                }
+                true
+            }
+        }
+    }
+
+    /// What an instance needs before it may use `profile`: the profile, holding
+    /// its declared role, and that role with all its declared policies.
+    fn ready_to_use(&self, mut draft: Draft, profile: &str) -> Draft {
+        draft = draft
+            .requires(Fact::ProfileExists(self.subject(profile)))
+            .requires(Fact::ProfileReady(self.subject(profile)));
+        if let Some(role) = self
+            .desired
+            .profiles
+            .get(profile)
+            .and_then(|p| p.role.as_ref())
+        {
+            draft = draft.requires(Fact::RoleReady(self.subject(role)));
+        }
+        draft
+    }
+
+    fn disassociate(&mut self, live: &'a LiveInstance) {
+        self.leaving.insert(&live.instance_id);
+        let Some(association) = &live.association else {
+            return;
+        };
+        let key = instance_key(&live.instance_id);
+        let request = DisassociateIamInstanceProfileRequest {
+            association_id: association.association_id.clone(),
+        };
+        self.push(
+            Draft::new(&key, Call::DisassociateIamInstanceProfile(request))
+                .provides(Fact::ProfileUnused(self.subject(&association.profile_name)))
+                .provides(Fact::InstanceFree(self.subject(&key)))
+                .provides(Fact::AttributesUpdated(self.subject(&key))),
+        );
+    }
+
+    fn push_associate(&mut self, live: &LiveInstance, profile: &str) {
+        let key = instance_key(&live.instance_id);
+        let request = AssociateIamInstanceProfileRequest {
+            iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
+            instance_id: live.instance_id.clone(),
+        };
+        let draft = Draft::new(&key, Call::AssociateIamInstanceProfile(request))
+            .requires(Fact::InstanceFree(self.subject(&key)))
+            .provides(Fact::AttributesUpdated(self.subject(&key)));
+        let draft = self.ready_to_use(draft, profile);
+        self.push(draft);
+    }
+
+    /// Warns, or refuses, when a profile that stays loses its role while
+    /// instances use it: every instance using it loses its credentials, for
+    /// good or until the new role is added.
+    fn users_of_profiles_losing_their_role(&mut self) {
+        // Profile -> the role it loses.
+        let mut affected: BTreeMap<String, String> = BTreeMap::new();
+        for (profile, role) in self.removals.keys() {
+            if !self.deleted_profiles.contains(profile.as_str()) {
+                affected.insert(profile.clone(), role.clone());
+            }
+        }
+        let ids = |list: &[&LiveInstance]| {
+            list.iter()
+                .map(|i| live_title(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (profile, removed) in affected {
+            // Only the instances that stay on it: one moving elsewhere (or
+            // terminated) does not depend on this profile's role.
+            let users: Vec<&LiveInstance> = self
+                .instances_by_profile
+                .get(profile.as_str())
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|i| !self.leaving.contains(i.instance_id.as_str()))
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            let added = self.adds.get(&profile);
+            let readded = added.is_some();
+            let unmanaged: Vec<&LiveInstance> = users
+                .iter()
+                .copied()
+                .filter(|i| !self.owned_by_us(&i.tags))
+                .collect();
+            if !unmanaged.is_empty() && !readded {
+                let what = format!(
+                    "loses its role while instances not managed by this stack use it ({})",
+                    ids(&unmanaged)
+                );
+                if !self.options.force {
+                    // The problem is printed under the profile's key already.
+                    self.problem(
+                        &profile_key(&profile),
+                        format!("{what}; rerun with --force to do it anyway"),
+                    );
+                } else {
+                    // One warning for the whole event, naming every instance.
+                    self.out.warnings.push(format!(
+                        "--force: instance-profile/{profile} {what}; every instance using it ({}) will get no credentials",
+                        ids(&users)
+                    ));
+                }
+                continue;
+            }
+            let message = if added == Some(&removed) {
+                format!(
+                    "instance-profile/{profile} gets its role back after role/{removed} is replaced: instances using it ({}) have no credentials in between",
+                    ids(&users)
+                )
+            } else if readded {
+                format!(
+                    "instance-profile/{profile} switches role: instances using it ({}) have no credentials between RemoveRoleFromInstanceProfile and AddRoleToInstanceProfile",
+                    ids(&users)
+                )
+            } else {
+                format!(
+                    "instance-profile/{profile} loses its role: instances using it ({}) will get no credentials",
+                    ids(&users)
+                )
+            };
+            self.out.warnings.push(message);
+        }
+    }
+
+    /// A profile cannot be recreated while the old one exists: instances that
+    /// stay on it are without credentials while it is replaced.
+    fn users_of_replaced_profiles(&mut self) {
+        for (profile, instances) in std::mem::take(&mut self.reassociated) {
+            self.out.warnings.push(format!(
+                "instance-profile/{profile} is replaced (its path changes): instances using it ({}) have no credentials between DisassociateIamInstanceProfile and AssociateIamInstanceProfile",
+                instances.join(", ")
+            ));
+        }
+    }
+}

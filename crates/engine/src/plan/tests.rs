@@ -1,0 +1,671 @@
+//! Planner unit tests on hand-built Desired/Live states. Behaviour against a
+//! rule-enforcing account is tested end to end in tests/ with the emulator.
+
+use super::*;
+use crate::compare::ownership;
+use rolecall_model::*;
+
+const STACK: &str = "lab";
+
+fn role(name: &str) -> Role {
+    Role {
+        name: name.into(),
+        path: "/".into(),
+        description: String::new(),
+        trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+        max_session_duration: DEFAULT_MAX_SESSION_DURATION,
+        permissions_boundary: None,
+        managed_policies: Default::default(),
+        inline_policies: Default::default(),
+        tags: Default::default(),
+    }
+}
+
+fn profile(name: &str, role: Option<&str>) -> InstanceProfile {
+    InstanceProfile {
+        name: name.into(),
+        path: "/".into(),
+        role: role.map(str::to_string),
+        tags: Default::default(),
+    }
+}
+
+fn desired() -> Desired {
+    Desired {
+        stack: STACK.into(),
+        ..Desired::default()
+    }
+}
+
+fn owned(tags: &Tags, hash: Option<&str>) -> Tags {
+    let mut tags = tags.clone();
+    tags.insert(TAG_STACK.into(), STACK.into());
+    if let Some(hash) = hash {
+        tags.insert(TAG_SPEC.into(), hash.into());
+    }
+    tags
+}
+
+/// Live as if `desired` had been applied (ownership tags included).
+fn converged(desired: &Desired) -> Live {
+    let mut live = Live {
+        account_id: "123456789012".into(),
+        ..Live::default()
+    };
+    for (name, r) in &desired.roles {
+        let mut r = r.clone();
+        r.tags = owned(
+            &r.tags,
+            Some(&ownership::spec_hash(desired.roles.get(name).unwrap())),
+        );
+        live.roles.insert(
+            name.clone(),
+            LiveRole {
+                role: r,
+                arn: format!("arn:aws:iam::123456789012:role/{name}"),
+                role_id: format!("AROA{name}"),
+            },
+        );
+    }
+    for (name, p) in &desired.profiles {
+        let mut p = p.clone();
+        p.tags = owned(
+            &p.tags,
+            Some(&ownership::spec_hash(desired.profiles.get(name).unwrap())),
+        );
+        live.profiles.insert(
+            name.clone(),
+            LiveInstanceProfile {
+                profile: p,
+                arn: format!("arn:aws:iam::123456789012:instance-profile/{name}"),
+                instance_profile_id: format!("AIPA{name}"),
+            },
+        );
+    }
+    live
+}
+
+fn instance(id: &str, name: &str, state: InstanceState, profile: Option<&str>) -> LiveInstance {
+    LiveInstance {
+        instance_id: id.into(),
+        name: Some(name.into()),
+        state,
+        tags: owned(&[("Name".to_string(), name.to_string())].into(), None),
+        association: profile.map(|p| LiveAssociation {
+            association_id: format!("iip-assoc-{id}"),
+            profile_name: p.into(),
+            profile_arn: format!("arn:aws:iam::123456789012:instance-profile/{p}"),
+            state: AssociationState::Associated,
+        }),
+    }
+}
+
+fn ops(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| format!("{} {}", s.call.operation(), s.resource))
+        .collect()
+}
+
+fn position(plan: &Plan, op: &str) -> usize {
+    ops(plan)
+        .iter()
+        .position(|o| o == op)
+        .unwrap_or_else(|| panic!("no step `{op}` in {:#?}", ops(plan)))
+}
+
+fn options() -> PlanOptions {
+    PlanOptions {
+        force: false,
+        launch_instances: true,
+    }
+}
+
+#[test]
+fn converged_state_plans_nothing() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let plan = plan(&d, &converged(&d), options()).unwrap();
+    assert!(plan.steps.is_empty(), "{:#?}", ops(&plan));
+    assert!(plan.summary.is_empty());
+}
+
+#[test]
+fn new_stack_creates_in_dependency_order() {
+    let mut d = desired();
+    let mut web = role("web");
+    web.managed_policies
+        .insert("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into());
+    d.roles.insert("web".into(), web);
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: Some("web".into()),
+    });
+    let plan = plan(&d, &Live::default(), options()).unwrap();
+    let create_role = position(&plan, "CreateRole role/web");
+    let create_profile = position(&plan, "CreateInstanceProfile instance-profile/web");
+    let add = position(&plan, "AddRoleToInstanceProfile instance-profile/web");
+    let attach = position(&plan, "AttachRolePolicy role/web");
+    let run = position(&plan, "RunInstances instance/web-1");
+    assert!(create_role < add && create_profile < add && add < run && create_role < attach);
+    assert_eq!(plan.summary.create, 3);
+    assert!(plan.steps[run].emulator_only());
+}
+
+#[test]
+fn declared_instance_absent_is_an_error_off_the_emulator() {
+    let mut d = desired();
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: None,
+    });
+    let error = plan(&d, &Live::default(), PlanOptions::default()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("launches instances only on the emulated account"),
+        "{error}"
+    );
+}
+
+#[test]
+fn running_instance_switching_profile_is_replaced_without_a_gap() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("a".into(), profile("a", Some("web")));
+    d.profiles.insert("b".into(), profile("b", Some("web")));
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "web-1", InstanceState::Running, Some("a")),
+    );
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: Some("b".into()),
+    });
+    let plan = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&plan),
+        vec![
+            "ReplaceIamInstanceProfileAssociation instance/i-1",
+            "CreateTags instance/i-1"
+        ],
+        "the spec tag records the new association, after it"
+    );
+
+    live.instances.get_mut("i-1").unwrap().state = InstanceState::Stopped;
+    let plan = super::plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&plan),
+        vec![
+            "DisassociateIamInstanceProfile instance/i-1",
+            "AssociateIamInstanceProfile instance/i-1",
+            "CreateTags instance/i-1"
+        ]
+    );
+}
+
+#[test]
+fn deleting_a_role_empties_it_and_its_profile_first() {
+    let mut old = desired();
+    let mut web = role("web");
+    web.managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    web.inline_policies.insert(
+        "logs".into(),
+        PolicyDocument::from_value(serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]})),
+    );
+    web.permissions_boundary = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+    old.roles.insert("web".into(), web);
+    old.profiles
+        .insert("web".into(), profile("web", Some("web")));
+    let mut live = converged(&old);
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "web-1", InstanceState::Running, Some("web")),
+    );
+    let mut d = desired();
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Id("i-1".into()),
+        profile: None,
+    });
+    let plan = plan(&d, &live, options()).unwrap();
+    let disassociate = position(&plan, "DisassociateIamInstanceProfile instance/i-1");
+    let remove = position(&plan, "RemoveRoleFromInstanceProfile instance-profile/web");
+    let delete_profile = position(&plan, "DeleteInstanceProfile instance-profile/web");
+    let delete_role = position(&plan, "DeleteRole role/web");
+    assert!(disassociate < remove && remove < delete_profile && remove < delete_role);
+    for op in [
+        "DetachRolePolicy role/web",
+        "DeleteRolePolicy role/web",
+        "DeleteRolePermissionsBoundary role/web",
+    ] {
+        assert!(position(&plan, op) < delete_role, "{op}");
+    }
+    // One RemoveRoleFromInstanceProfile serves both deletions.
+    assert_eq!(
+        ops(&plan)
+            .iter()
+            .filter(|o| o.starts_with("RemoveRole"))
+            .count(),
+        1
+    );
+    assert_eq!(plan.summary.delete, 2);
+}
+
+#[test]
+fn unmanaged_instance_on_a_dying_profile_needs_force() {
+    let mut old = desired();
+    old.profiles.insert("web".into(), profile("web", None));
+    let mut live = converged(&old);
+    let mut stranger = instance("i-9", "other", InstanceState::Running, Some("web"));
+    stranger.tags.remove(TAG_STACK);
+    live.instances.insert("i-9".into(), stranger);
+    let error = plan(&desired(), &live, options()).unwrap_err();
+    assert!(error.to_string().contains("--force"), "{error}");
+    let forced = plan(
+        &desired(),
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(forced.warnings.iter().any(|w| w.starts_with("--force")));
+    assert!(
+        position(&forced, "DisassociateIamInstanceProfile instance/i-9")
+            < position(&forced, "DeleteInstanceProfile instance-profile/web")
+    );
+}
+
+#[test]
+fn path_change_replaces_and_reassociates() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "web-1", InstanceState::Running, Some("web")),
+    );
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("web-1".into()),
+        profile: Some("web".into()),
+    });
+    d.profiles.get_mut("web").unwrap().path = "/apps/".into();
+    d.roles.get_mut("web").unwrap().path = "/apps/".into();
+    let plan = plan(&d, &live, options()).unwrap();
+    assert_eq!(plan.summary.replace, 2);
+    let steps = ops(&plan);
+    let at = |op: &str| position(&plan, op);
+    assert!(
+        at("DisassociateIamInstanceProfile instance/i-1")
+            < at("DeleteInstanceProfile instance-profile/web")
+    );
+    assert!(at("DeleteRole role/web") < at("CreateRole role/web"));
+    assert!(
+        at("DeleteInstanceProfile instance-profile/web")
+            < at("CreateInstanceProfile instance-profile/web")
+    );
+    assert!(
+        at("AddRoleToInstanceProfile instance-profile/web")
+            < at("AssociateIamInstanceProfile instance/i-1")
+    );
+    assert_eq!(
+        steps.iter().filter(|s| s.starts_with("RemoveRole")).count(),
+        1,
+        "{steps:#?}"
+    );
+}
+
+#[test]
+fn unowned_or_foreign_resources_are_refused() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.roles.insert("api".into(), role("api"));
+    let mut live = converged(&d);
+    live.roles.get_mut("web").unwrap().role.tags.clear();
+    live.roles
+        .get_mut("api")
+        .unwrap()
+        .role
+        .tags
+        .insert(TAG_STACK.into(), "other".into());
+    let error = plan(&d, &live, options()).unwrap_err().to_string();
+    assert!(error.contains("rolecall import role/web"), "{error}");
+    assert!(error.contains("owned by stack `other`"), "{error}");
+}
+
+#[test]
+fn tag_and_policy_updates_keep_the_spec_tag_last() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    let live = converged(&d);
+    let web = d.roles.get_mut("web").unwrap();
+    web.tags.insert("team".into(), "web".into());
+    web.description = "serves".into();
+    let plan = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&plan),
+        vec!["UpdateRole role/web", "TagRole role/web"],
+        "TagRole carries the new spec hash, so it comes last"
+    );
+    assert_eq!(plan.changes[0].attributes, vec!["description", "tags"]);
+}
+
+#[test]
+fn same_input_same_plan_and_json_round_trips() {
+    let mut d = desired();
+    for i in 0..20 {
+        d.roles.insert(format!("r{i}"), role(&format!("r{i}")));
+        d.profiles.insert(
+            format!("p{i}"),
+            profile(&format!("p{i}"), Some(&format!("r{i}"))),
+        );
+    }
+    let a = plan(&d, &Live::default(), options()).unwrap();
+    let b = plan(&d, &Live::default(), options()).unwrap();
+    let (ja, jb) = (render::json(&a), render::json(&b));
+    assert_eq!(ja, jb);
+    let back: Plan = serde_json::from_str(&ja).unwrap();
+    assert_eq!(back.steps, a.steps);
+    for step in &a.steps {
+        assert!(step.depends_on.iter().all(|d| *d < step.id));
+    }
+}
+
+#[test]
+fn an_instance_declared_by_id_and_by_name_is_a_problem_naming_both() {
+    let mut d = desired();
+    d.profiles.insert("pa".into(), profile("pa", None));
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("host".into()),
+        profile: Some("pa".into()),
+    });
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Id("i-0123456789abcdef0".into()),
+        profile: None,
+    });
+    for (key, line) in [("instance/host", 3), ("instance/i-0123456789abcdef0", 7)] {
+        d.locations.insert(
+            key.into(),
+            Location {
+                file: "stack.yaml".into(),
+                line,
+                column: 1,
+            },
+        );
+    }
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-0123456789abcdef0".into(),
+        instance("i-0123456789abcdef0", "host", InstanceState::Running, None),
+    );
+    let error = plan(&d, &live, options()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("stack.yaml:7:1: instance/i-0123456789abcdef0: matches instance/i-0123456789abcdef0 (host), which is already declared as `instance/host` at stack.yaml:3:1"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_create_with_more_steps_writes_its_spec_hash_last() {
+    let mut d = desired();
+    let mut r = role("web");
+    r.managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    d.roles.insert("web".into(), r);
+    d.roles.insert("bare".into(), role("bare"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let p = plan(&d, &Live::default(), options()).unwrap();
+    let spec_of = |op: &str, resource: &str| -> Vec<String> {
+        p.steps
+            .iter()
+            .filter(|s| s.call.operation() == op && s.resource == resource)
+            .map(|s| {
+                let json = serde_json::to_value(&s.call).unwrap();
+                json["params"]["Tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["Key"] == TAG_SPEC)
+                    .map(|t| t["Value"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join("")
+            })
+            .collect()
+    };
+    let web_hash = ownership::spec_hash(&d.roles["web"]);
+    assert_eq!(
+        spec_of("CreateRole", "role/web"),
+        vec![ownership::PENDING_SPEC]
+    );
+    assert_eq!(spec_of("TagRole", "role/web"), vec![web_hash]);
+    assert!(position(&p, "AttachRolePolicy role/web") < position(&p, "TagRole role/web"));
+    // Nothing follows a bare role's create: it carries the real hash at once.
+    let bare_hash = ownership::spec_hash(&d.roles["bare"]);
+    assert_eq!(spec_of("CreateRole", "role/bare"), vec![bare_hash]);
+    assert!(spec_of("TagRole", "role/bare").is_empty());
+    // A profile with a role: its hash after AddRoleToInstanceProfile.
+    assert_eq!(
+        spec_of("CreateInstanceProfile", "instance-profile/web"),
+        vec![ownership::PENDING_SPEC]
+    );
+    assert!(
+        position(&p, "AddRoleToInstanceProfile instance-profile/web")
+            < position(&p, "TagInstanceProfile instance-profile/web")
+    );
+}
+
+#[test]
+fn a_role_whose_trust_names_a_new_role_is_created_after_it() {
+    let mut d = desired();
+    let mut a = role("a");
+    a.trust = PolicyDocument::from_value(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:role/z"},
+            "Action": "sts:AssumeRole"
+        }]
+    }));
+    d.roles.insert("a".into(), a);
+    d.roles.insert("z".into(), role("z"));
+    let live = Live {
+        account_id: "123456789012".into(),
+        ..Live::default()
+    };
+    let p = plan(&d, &live, options()).unwrap();
+    assert!(position(&p, "CreateRole role/z") < position(&p, "CreateRole role/a"));
+    // Another account's role is not this plan's business.
+    let other = Live {
+        account_id: "111122223333".into(),
+        ..Live::default()
+    };
+    let p = plan(&d, &other, options()).unwrap();
+    assert!(position(&p, "CreateRole role/a") < position(&p, "CreateRole role/z"));
+}
+
+/// An account in another partition names its roles in that partition's
+/// ARNs: the trust is judged by account and partition, not by `arn:aws:`.
+#[test]
+fn a_trust_naming_a_role_of_the_account_is_read_in_the_accounts_partition() {
+    let trusting = |principal: &str| {
+        let mut d = desired();
+        let mut a = role("a");
+        a.trust = PolicyDocument::from_value(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": principal},
+                "Action": "sts:AssumeRole"
+            }]
+        }));
+        d.roles.insert("a".into(), a);
+        d.roles.insert("z".into(), role("z"));
+        d
+    };
+    let in_partition = |partition: &str| Live {
+        account_id: "123456789012".into(),
+        partition: Some(partition.into()),
+        ..Live::default()
+    };
+    let d = trusting("arn:aws-cn:iam::123456789012:role/z");
+    let p = plan(&d, &in_partition("aws-cn"), options()).unwrap();
+    assert!(position(&p, "CreateRole role/z") < position(&p, "CreateRole role/a"));
+    // The same account id in another partition is another account.
+    let p = plan(&d, &in_partition("aws"), options()).unwrap();
+    assert!(position(&p, "CreateRole role/a") < position(&p, "CreateRole role/z"));
+    // A trust naming a role of the account that will not exist is refused,
+    // in whichever partition the account is.
+    let d = trusting("arn:aws-us-gov:iam::123456789012:role/gone");
+    assert!(plan(&d, &in_partition("aws-us-gov"), options()).is_err());
+    assert!(plan(&d, &in_partition("aws"), options()).is_ok());
+}
+
+#[test]
+fn views_show_a_resource_as_the_model_serialises_it_minus_ownership_tags() {
+    // The view structs mirror the model's: a field added to one and not the
+    // other would vanish from every plan.
+    let mut r = role("web");
+    r.description = "serves".into();
+    r.permissions_boundary = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+    r.managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    r.inline_policies.insert(
+        "p".into(),
+        PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+    );
+    r.tags.insert("team".into(), "web".into());
+    let mut p = profile("web", Some("web"));
+    p.tags.insert("team".into(), "web".into());
+    let mut d = desired();
+    d.roles.insert("web".into(), r.clone());
+    d.profiles.insert("web".into(), p.clone());
+    let created = plan(&d, &Live::default(), options()).unwrap();
+    let after = |key: &str| {
+        created
+            .changes
+            .iter()
+            .find(|c| c.resource == key)
+            .and_then(|c| c.after.as_ref())
+            .map(View::parse)
+            .unwrap()
+    };
+    assert_eq!(after("role/web"), serde_json::to_value(&r).unwrap());
+    assert_eq!(
+        after("instance-profile/web"),
+        serde_json::to_value(&p).unwrap()
+    );
+    // As the account has them: the ownership tags are left out.
+    let mut live = converged(&d);
+    live.roles.get_mut("web").unwrap().role.description = "changed".into();
+    let updated = plan(&d, &live, options()).unwrap();
+    let before = updated
+        .changes
+        .iter()
+        .find(|c| c.resource == "role/web")
+        .and_then(|c| c.before.as_ref())
+        .map(View::parse)
+        .unwrap();
+    assert_eq!(before["tags"], serde_json::json!({"team": "web"}));
+}
+
+#[test]
+fn a_profile_whose_role_is_recreated_is_an_update_that_shows_itself() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let live = converged(&d);
+    d.roles.get_mut("web").unwrap().path = "/moved/".into();
+    let p = plan(&d, &live, options()).unwrap();
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.resource == "instance-profile/web")
+        .unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.attributes, vec!["role (recreated)".to_string()]);
+    assert!(
+        change.before.is_some() && change.after.is_some(),
+        "{change:?}"
+    );
+}
+
+#[test]
+fn a_released_instance_keeps_its_profile_when_the_profile_is_replaced() {
+    let mut d = desired();
+    d.roles.insert("web".into(), role("web"));
+    d.profiles.insert("web".into(), profile("web", Some("web")));
+    let mut live = converged(&d);
+    live.instances.insert(
+        "i-0123456789abcdef0".into(),
+        instance(
+            "i-0123456789abcdef0",
+            "old",
+            InstanceState::Running,
+            Some("web"),
+        ),
+    );
+    // The instance is no longer declared (released); its profile moves path.
+    d.profiles.get_mut("web").unwrap().path = "/moved/".into();
+    let p = plan(&d, &live, options()).unwrap();
+    let associate = "AssociateIamInstanceProfile instance/i-0123456789abcdef0";
+    assert!(position(&p, "CreateInstanceProfile instance-profile/web") < position(&p, associate));
+    assert!(
+        ops(&p).contains(&"DeleteTags instance/i-0123456789abcdef0".to_string()),
+        "released: {:#?}",
+        ops(&p)
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("is replaced") && w.contains("i-0123456789abcdef0")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn customer_policies_are_checked_only_against_a_known_set() {
+    let mine = "arn:aws:iam::123456789012:policy/Mine";
+    let gone = "arn:aws:iam::123456789012:policy/Gone";
+    let mut d = desired();
+    let mut a = role("a");
+    a.managed_policies.insert(mine.into());
+    a.managed_policies.insert(gone.into());
+    a.permissions_boundary = Some(mine.into());
+    d.roles.insert("a".into(), a);
+    let unknown = Live {
+        account_id: "123456789012".into(),
+        ..Live::default()
+    };
+    assert!(
+        plan(&d, &unknown, options()).is_ok(),
+        "unknown: not checked"
+    );
+    let known = Live {
+        customer_policies: Some([mine.to_string()].into()),
+        partition: Some("aws".into()),
+        ..unknown
+    };
+    let problems = plan(&d, &known, options()).unwrap_err().0;
+    let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [format!(
+            "managed policy `{gone}`: the account holds no customer-managed policy of that name: IAM refuses it (NoSuchEntity: Policy {gone} does not exist or is not attachable.)"
+        )]
+    );
+    // Another partition is refused whatever the set.
+    let china = Live {
+        partition: Some("aws-cn".into()),
+        customer_policies: None,
+        ..known
+    };
+    assert_eq!(plan(&d, &china, options()).unwrap_err().0.len(), 3);
+}

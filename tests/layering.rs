@@ -1,0 +1,141 @@
+//! The layering rule of ARCHITECTURE.md, checked on the workspace's own
+//! manifests: each crate depends only on the crates below it, and the heavy
+//! dependencies stay where they are needed (no SQLite in the engine, no HTTP
+//! in the engine or the emulator, no AWS SDK below the CLI).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Each workspace crate, and the workspace crates it may depend on.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("rolecall-policy", &[]),
+    ("rolecall-model", &["rolecall-policy"]),
+    ("rolecall-cloud", &["rolecall-model"]),
+    ("rolecall-emulator", &["rolecall-model", "rolecall-cloud"]),
+    ("rolecall-engine", &["rolecall-model", "rolecall-cloud"]),
+    (
+        "rolecall",
+        &[
+            "rolecall-model",
+            "rolecall-cloud",
+            "rolecall-emulator",
+            "rolecall-engine",
+        ],
+    ),
+];
+
+/// Dependencies a crate must never have, directly or through another crate.
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    (
+        "rolecall-policy",
+        &["rusqlite", "hyper", "reqwest", "aws-config"],
+    ),
+    (
+        "rolecall-model",
+        &["rusqlite", "hyper", "reqwest", "aws-config"],
+    ),
+    (
+        "rolecall-cloud",
+        &["rusqlite", "hyper", "reqwest", "aws-config"],
+    ),
+    (
+        "rolecall-engine",
+        &["rusqlite", "hyper", "reqwest", "aws-config"],
+    ),
+    ("rolecall-emulator", &["hyper", "reqwest", "aws-config"]),
+];
+
+/// `cargo metadata` of the workspace's own packages (`--no-deps`: nothing
+/// is resolved or downloaded, so it runs offline).
+fn metadata() -> serde_json::Value {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+}
+
+/// Workspace package name -> names of its normal dependencies (not
+/// dev-dependencies, which are for tests and do not ship), on any platform.
+fn graph(meta: &serde_json::Value) -> BTreeMap<String, BTreeSet<String>> {
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let deps = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|dep| dep["kind"].is_null())
+                .map(|dep| dep["name"].as_str().unwrap().to_string())
+                .collect();
+            (package["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+/// Everything a crate depends on through the workspace's crates: its own
+/// dependencies and theirs.
+fn reachable(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_string()];
+    while let Some(name) = stack.pop() {
+        for dep in graph.get(&name).into_iter().flatten() {
+            if seen.insert(dep.clone()) {
+                stack.push(dep.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn each_crate_depends_only_on_the_layers_below_it() {
+    let meta = metadata();
+    let graph = graph(&meta);
+    let members: BTreeSet<String> = graph.keys().cloned().collect();
+    let listed: BTreeSet<String> = ALLOWED.iter().map(|(name, _)| name.to_string()).collect();
+    assert_eq!(
+        members, listed,
+        "every workspace crate has its place in ALLOWED (and ARCHITECTURE.md)"
+    );
+    for (name, allowed) in ALLOWED {
+        let inner: BTreeSet<&str> = graph[*name]
+            .iter()
+            .map(String::as_str)
+            .filter(|dep| members.contains(*dep))
+            .collect();
+        let extra: Vec<&&str> = inner.iter().filter(|dep| !allowed.contains(dep)).collect();
+        assert!(
+            extra.is_empty(),
+            "{name} depends on {extra:?}, above its layer"
+        );
+    }
+}
+
+#[test]
+fn heavy_dependencies_stay_out_of_the_lower_layers() {
+    let graph = graph(&metadata());
+    for (name, forbidden) in FORBIDDEN {
+        let all = reachable(&graph, name);
+        let found: Vec<&&str> = forbidden.iter().filter(|dep| all.contains(**dep)).collect();
+        assert!(found.is_empty(), "{name} pulls in {found:?}");
+    }
+    // The check sees dependencies through other crates: the CLI reaches
+    // SQLite through the emulator.
+    assert!(!graph["rolecall"].contains("rusqlite"));
+    assert!(reachable(&graph, "rolecall").contains("rusqlite"));
+}
