@@ -2,9 +2,12 @@
 //!
 //! [`Emulator`] implements [`Cloud`]. Each API call is one transaction
 //! ([`store`]): `BEGIN IMMEDIATE` if it may write, deferred if it only reads; the rules and messages of IAM live in [`iam`] and
-//! [`validate`], those of EC2 in [`ec2`], the caller's identity in [`sts`]; [`faults`] injects throttling,
-//! failures and eventual consistency on request; [`snapshot`] reads the whole
+//! [`validate`], those of EC2 in [`ec2`], the caller's identity in [`sts`]; [`faults`] injects throttling
+//! and failures on request (the eventual consistency that [`Faults`] also
+//! sets is applied by [`iam`] and [`ec2`]); [`snapshot`] reads the whole
 //! account for the planner; [`export`] writes and reads it as YAML.
+//! [`account`] is the account as a file a user names, [`lock`] its lock
+//! (one apply per account at a time).
 
 pub mod account;
 mod ec2;
