@@ -4,7 +4,7 @@
 //! ([`store`]): `BEGIN IMMEDIATE` if it may write, deferred if it only reads; the rules and messages of IAM live in [`iam`] and
 //! [`validate`], those of EC2 in [`ec2`], the caller's identity in [`sts`]; [`faults`] injects throttling
 //! and failures on request (the eventual consistency that [`Faults`] also
-//! sets is applied by [`iam`] and [`ec2`]); [`snapshot`] reads the whole
+//! sets is applied by `iam` and `ec2`); [`snapshot`] reads the whole
 //! account for the planner; [`export`] writes and reads it as YAML.
 //! [`account`] is the account as a file a user names, [`lock`] its lock
 //! (one apply per account at a time).
