@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Rebuilds src/model/aws_managed_policies.txt, the AWS-managed policies
+"""Rebuilds crates/policy/src/aws_managed_policies.txt, the AWS-managed policies
 rolecall knows (path and name of each), from a checkout of the public dataset
 https://github.com/iann0036/iam-dataset, which records every AWS-managed policy
 in aws/managedpolicies/NAME.json.
 
     git clone --depth 1 https://github.com/iann0036/iam-dataset /tmp/iam-dataset
-    scripts/aws-managed-policies.py /tmp/iam-dataset > src/model/aws_managed_policies.txt
+    scripts/aws-managed-policies.py /tmp/iam-dataset > crates/policy/src/aws_managed_policies.txt
 
 Only facts are kept: the path and name from each policy's ARN. Policies the
 dataset marks deprecated (AWS no longer lists them) or records without an ARN

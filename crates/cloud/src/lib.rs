@@ -400,9 +400,11 @@ macro_rules! define_cloud {
         ///
         /// Methods take `&self`: apply may run independent calls concurrently.
         pub trait Cloud: Send + Sync {
-            /// Reads everything the planner needs in one consistent pass
-            /// (on AWS: GetAccountAuthorizationDetails, DescribeInstances and
-            /// DescribeIamInstanceProfileAssociations, paginated).
+            /// Reads everything the planner needs in one pass. The emulator
+            /// reads it in one transaction; a backend without one builds it
+            /// from read calls of this trait ([`snapshot::from_reads`]: the
+            /// List, Get and Describe operations, paginated; later
+            /// GetAccountAuthorizationDetails, once it is in the table).
             fn snapshot(&self) -> Result<Live, CloudError>;
 
             /// The account's lab, if it has one (an emulated account): what

@@ -237,7 +237,7 @@ fn insert_association(cx: &Ctx, instance: i64, profile: &ProfileRow) -> OpResult
 }
 
 /// Most tags one instance may carry, as on every EC2 resource.
-pub const MAX_TAGS: usize = 50;
+pub use rolecall_model::limits::MAX_TAGS;
 
 /// EC2's answer when a resource would carry more than [`MAX_TAGS`] tags.
 fn tag_limit<T>() -> OpResult<T> {

@@ -18,14 +18,9 @@ pub const TAG_VALUE_PATTERN: &str = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*";
 pub const DOCUMENT_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u00FF]+";
 pub const DESCRIPTION_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*";
 
-/// Max tags on one role or instance profile.
-pub const MAX_TAGS: usize = rolecall_model::MAX_TAGS;
-/// Max characters (whitespace not counted) of a trust policy.
-pub const MAX_TRUST_SIZE: usize = 2048;
-/// Max characters of all inline policies of a role together.
-pub const MAX_INLINE_SIZE: usize = 10240;
-/// Max managed policies attached to one role.
-pub const MAX_MANAGED_POLICIES: usize = 10;
+pub use rolecall_model::limits::{
+    MAX_INLINE_SIZE, MAX_MANAGED_POLICIES, MAX_TAGS, MAX_TRUST_SIZE, SESSION_DURATION,
+};
 
 fn constraint<T>(value: &str, param: &str, constraint: &str) -> OpResult<T> {
     reject(
@@ -120,18 +115,19 @@ pub fn description(text: &str) -> OpResult<()> {
 
 pub fn max_session_duration(seconds: u32) -> OpResult<()> {
     let text = seconds.to_string();
-    if seconds < 3600 {
+    let (min, max) = (*SESSION_DURATION.start(), *SESSION_DURATION.end());
+    if seconds < min {
         return constraint(
             &text,
             "maxSessionDuration",
-            "Member must have value greater than or equal to 3600",
+            &format!("Member must have value greater than or equal to {min}"),
         );
     }
-    if seconds > 43200 {
+    if seconds > max {
         return constraint(
             &text,
             "maxSessionDuration",
-            "Member must have value less than or equal to 43200",
+            &format!("Member must have value less than or equal to {max}"),
         );
     }
     Ok(())

@@ -13,6 +13,7 @@
 pub use rolecall_policy::{self as policy, arn, aws_policies};
 
 pub mod key;
+pub mod limits;
 pub mod printable;
 pub mod user_file;
 
@@ -38,12 +39,11 @@ pub const TAG_LAUNCHED: &str = "rolecall:launched";
 pub const RESERVED_TAG_PREFIX: &str = "rolecall:";
 /// Tags rolecall adds to every role and profile it owns.
 pub const OWNERSHIP_TAG_COUNT: usize = 2;
-/// AWS's limit of tags on one role or instance profile.
-pub const MAX_TAGS: usize = 50;
+pub use limits::MAX_TAGS;
 /// Default stack name when no `kind: Stack` document is given.
 pub const DEFAULT_STACK: &str = "default";
 /// AWS's default (and minimum) maximum session duration, in seconds.
-pub const DEFAULT_MAX_SESSION_DURATION: u32 = 3600;
+pub const DEFAULT_MAX_SESSION_DURATION: u32 = *limits::SESSION_DURATION.start();
 
 /// An IAM role, as declared or as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

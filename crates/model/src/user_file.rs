@@ -1,6 +1,7 @@
 //! Files a user names outside the manifests (a saved plan, an account
-//! export, a `file://` argument, the account lock): read only when regular,
-//! written atomically.
+//! export, a `file://` argument): read only when regular, written
+//! atomically. `kind_of` names what a file that is not regular is, for these
+//! messages and the account lock's.
 //!
 //! Writing: atomic-write-file gives the new file the old one's mode and
 //! owner, read without following a symlink: writing onto a link would give

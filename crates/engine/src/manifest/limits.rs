@@ -3,8 +3,12 @@
 //! integer is read as a float. Its own module so that conversion does not
 //! depend on validation, which depends on conversion.
 
-/// IAM's range for `max_session_duration`, in seconds.
-pub(super) const SESSION_RANGE: std::ops::RangeInclusive<i128> = 3600..=43200;
+use rolecall_model::limits::SESSION_DURATION;
+
+/// IAM's range for `max_session_duration`, in seconds, as the loader reads
+/// integers (wider than the model's `u32`, so that an overflow is out of range).
+pub(super) const SESSION_RANGE: std::ops::RangeInclusive<i128> =
+    (*SESSION_DURATION.start() as i128)..=(*SESSION_DURATION.end() as i128);
 
 /// The message for a `max_session_duration` out of IAM's range; `found` is
 /// the value as the message shows it.

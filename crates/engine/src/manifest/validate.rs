@@ -17,6 +17,7 @@ use super::limits::{SESSION_RANGE, session_out_of_range};
 use super::raw::Pos;
 use super::tags::{merged_count, pairs, stack_tags};
 use rolecall_model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_policy};
+use rolecall_model::limits::{MAX_INLINE_SIZE, MAX_MANAGED_POLICIES, MAX_TRUST_SIZE};
 use rolecall_model::policy::GrammarProblem;
 use rolecall_model::{
     Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
@@ -27,9 +28,6 @@ const MAX_PROFILE_NAME: usize = 128;
 const MAX_POLICY_NAME: usize = 128;
 const MAX_PATH: usize = 512;
 const MAX_DESCRIPTION: usize = 1000;
-const MAX_MANAGED_POLICIES: usize = 10;
-const MAX_TRUST_SIZE: usize = 2048;
-const MAX_INLINE_TOTAL: usize = 10_240;
 const MAX_TAG_KEY: usize = 128;
 const MAX_TAG_VALUE: usize = 256;
 /// Tags a user may declare: AWS's 50 minus rolecall's ownership tags.
@@ -585,7 +583,7 @@ impl<'a> Checker<'a> {
             }
             total += document.value.document.quota_size();
         }
-        if total > MAX_INLINE_TOTAL {
+        if total > MAX_INLINE_SIZE {
             self.error(
                 doc,
                 inline.pos,
