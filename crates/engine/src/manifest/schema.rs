@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
+use rolecall_model::limits::SESSION_DURATION;
 use rolecall_model::{DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK};
 
 /// A rolecall manifest document: a Role, an InstanceProfile, an Instance, or
@@ -72,7 +73,7 @@ struct Role {
     /// a list of them, or a full trust policy (mapping, JSON string, or {file: path}).
     trust: Trust,
     /// Seconds, 3600 to 43200.
-    #[schemars(range(min = 3600, max = 43200))]
+    #[schemars(range(min = *SESSION_DURATION.start(), max = *SESSION_DURATION.end()))]
     #[serde(default = "default_max_session_duration")]
     max_session_duration: u32,
     /// ARN of the managed policy that bounds the role's permissions.
