@@ -134,6 +134,45 @@ fn ids_arns_and_url_encoded_documents() {
 }
 
 #[test]
+fn a_document_sent_url_encoded_comes_back_encoded_once() {
+    let (_dir, cloud) = account();
+    let encoded = rolecall::model::policy::url_encode(TRUST);
+    let role = cloud
+        .create_role(&CreateRoleRequest {
+            role_name: "web".into(),
+            assume_role_policy_document: encoded.clone(),
+            ..Default::default()
+        })
+        .unwrap()
+        .role;
+    assert_eq!(role.assume_role_policy_document, encoded);
+    let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#;
+    cloud
+        .put_role_policy(&PutRolePolicyRequest {
+            role_name: "web".into(),
+            policy_name: "read".into(),
+            policy_document: rolecall::model::policy::url_encode(policy),
+        })
+        .unwrap();
+    let got = cloud
+        .get_role_policy(&GetRolePolicyRequest {
+            role_name: "web".into(),
+            policy_name: "read".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        got.policy_document,
+        rolecall::model::policy::url_encode(policy)
+    );
+    // And the account holds the document itself, not its encoding.
+    let live = cloud.snapshot().unwrap();
+    assert_eq!(
+        live.roles["web"].role.trust,
+        PolicyDocument::parse(TRUST).unwrap()
+    );
+}
+
+#[test]
 fn role_tag_keys_ignore_case_profile_tag_keys_do_not() {
     let (_dir, cloud) = account();
     create_role(&cloud, "web");

@@ -157,22 +157,34 @@ pub fn document(text: &str, param: &str, trust: bool) -> OpResult<Document> {
     if let Some(problem) = parsed.iam_grammar_problem(trust) {
         return reject(ErrorCode::MalformedPolicyDocument, problem.aws_message);
     }
+    // Stored as JSON text: a document sent URL-encoded (as Get returns
+    // them) is kept decoded, so that Get encodes it once, not twice.
+    let json = if is_url_encoded(text) {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    } else {
+        text.to_string()
+    };
     Ok(Document {
-        text: text.to_string(),
+        text: json,
         canonical: parsed.to_json(),
         size: quota_size(text),
         parsed,
     })
 }
 
+/// Whether a document is sent URL-encoded rather than as JSON text (which
+/// starts with `{`), as `PolicyDocument::parse` tells them apart.
+fn is_url_encoded(text: &str) -> bool {
+    let start = text.trim_start();
+    !(start.starts_with('{') || start.is_empty())
+}
+
 /// Size of a document as given (URL-decoded), whitespace not counted.
 fn quota_size(text: &str) -> usize {
     let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
-    let source = if text.trim_start().starts_with('{') {
-        text
-    } else {
-        &decoded
-    };
+    let source = if is_url_encoded(text) { &decoded } else { text };
     source.chars().filter(|c| !c.is_whitespace()).count()
 }
 
