@@ -304,33 +304,19 @@ fn tag_map(tags: Vec<Tag>) -> Tags {
 }
 
 fn instance_state(name: &str) -> Result<InstanceState, CloudError> {
-    Ok(match name {
-        "pending" => InstanceState::Pending,
-        "running" => InstanceState::Running,
-        "shutting-down" => InstanceState::ShuttingDown,
-        "terminated" => InstanceState::Terminated,
-        "stopping" => InstanceState::Stopping,
-        "stopped" => InstanceState::Stopped,
-        other => {
-            return Err(bad_response(
-                "DescribeInstances",
-                &format!("unknown instance state {other:?}"),
-            ));
-        }
+    InstanceState::parse(name).ok_or_else(|| {
+        bad_response(
+            "DescribeInstances",
+            &format!("unknown instance state {name:?}"),
+        )
     })
 }
 
 fn association_state(name: &str) -> Result<AssociationState, CloudError> {
-    Ok(match name {
-        "associating" => AssociationState::Associating,
-        "associated" => AssociationState::Associated,
-        "disassociating" => AssociationState::Disassociating,
-        "disassociated" => AssociationState::Disassociated,
-        other => {
-            return Err(bad_response(
-                "DescribeIamInstanceProfileAssociations",
-                &format!("unknown association state {other:?}"),
-            ));
-        }
+    AssociationState::parse(name).ok_or_else(|| {
+        bad_response(
+            "DescribeIamInstanceProfileAssociations",
+            &format!("unknown association state {name:?}"),
+        )
     })
 }

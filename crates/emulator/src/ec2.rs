@@ -34,15 +34,10 @@ pub struct InstanceRow {
 const INSTANCE_COLUMNS: &str =
     "id, instance_id, reservation_id, image_id, instance_type, launch_time, state";
 
+/// A stored state (the emulator writes only AWS's names; anything else
+/// reads as running, as it always has).
 pub fn parse_state(text: &str) -> InstanceState {
-    match text {
-        "pending" => InstanceState::Pending,
-        "shutting-down" => InstanceState::ShuttingDown,
-        "terminated" => InstanceState::Terminated,
-        "stopping" => InstanceState::Stopping,
-        "stopped" => InstanceState::Stopped,
-        _ => InstanceState::Running,
-    }
+    InstanceState::parse(text).unwrap_or(InstanceState::Running)
 }
 
 fn instance_row(r: &Row) -> rusqlite::Result<InstanceRow> {

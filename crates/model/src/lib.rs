@@ -167,6 +167,20 @@ pub enum InstanceState {
 }
 
 impl InstanceState {
+    pub const ALL: [InstanceState; 6] = [
+        InstanceState::Pending,
+        InstanceState::Running,
+        InstanceState::ShuttingDown,
+        InstanceState::Terminated,
+        InstanceState::Stopping,
+        InstanceState::Stopped,
+    ];
+
+    /// The state AWS's name names, if any (the inverse of [`Self::as_str`]).
+    pub fn parse(name: &str) -> Option<InstanceState> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
     /// AWS's numeric state code.
     pub fn code(self) -> u16 {
         match self {
@@ -202,6 +216,18 @@ pub enum AssociationState {
 }
 
 impl AssociationState {
+    pub const ALL: [AssociationState; 4] = [
+        AssociationState::Associating,
+        AssociationState::Associated,
+        AssociationState::Disassociating,
+        AssociationState::Disassociated,
+    ];
+
+    /// The state AWS's name names, if any (the inverse of [`Self::as_str`]).
+    pub fn parse(name: &str) -> Option<AssociationState> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AssociationState::Associating => "associating",
@@ -305,7 +331,19 @@ pub fn name_from_arn(arn: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::resource_title;
+    use super::{AssociationState, InstanceState, resource_title};
+
+    #[test]
+    fn states_parse_back_from_their_aws_names() {
+        for state in InstanceState::ALL {
+            assert_eq!(InstanceState::parse(state.as_str()), Some(state));
+        }
+        for state in AssociationState::ALL {
+            assert_eq!(AssociationState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(InstanceState::parse("Running"), None);
+        assert_eq!(AssociationState::parse(""), None);
+    }
 
     #[test]
     fn a_title_is_one_line_whatever_the_name_tag_holds() {
