@@ -41,21 +41,35 @@ pub struct Arn {
     pub resource: String,
 }
 
+/// The five fields after `arn:` (partition, service, region, account,
+/// resource), borrowed; `None` unless `text` starts with `arn:` and has all
+/// six. The resource keeps any further colons. Checks that read every
+/// principal or policy ARN match on this without allocating.
+pub fn fields(text: &str) -> Option<[&str; 5]> {
+    let mut fields = text.splitn(6, ':');
+    if fields.next()? != "arn" {
+        return None;
+    }
+    Some([
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    ])
+}
+
 impl Arn {
     /// `arn:P:S:R:A:RESOURCE`; `None` unless it starts with `arn:` and has
     /// all six fields.
     pub fn parse(text: &str) -> Option<Arn> {
-        let mut fields = text.splitn(6, ':');
-        if fields.next()? != "arn" {
-            return None;
-        }
-        let mut next = || fields.next().map(str::to_string);
+        let [partition, service, region, account, resource] = fields(text)?;
         Some(Arn {
-            partition: next()?,
-            service: next()?,
-            region: next()?,
-            account: next()?,
-            resource: next()?,
+            partition: partition.to_string(),
+            service: service.to_string(),
+            region: region.to_string(),
+            account: account.to_string(),
+            resource: resource.to_string(),
         })
     }
 
@@ -112,17 +126,9 @@ struct PathArn<'a> {
 
 impl<'a> PathArn<'a> {
     fn parse(arn: &'a str, kind: &str) -> Option<PathArn<'a>> {
-        // Borrowed splitting (no allocation but the path): these are read
+        // Borrowed fields (no allocation but the path): these are read
         // for every principal of every trust policy a plan looks at.
-        let mut fields = arn.splitn(6, ':');
-        let ("arn", partition, "iam", "", account, resource) = (
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-        ) else {
+        let [partition, "iam", "", account, resource] = fields(arn)? else {
             return None;
         };
         let path_and_name = resource.strip_prefix(kind)?.strip_prefix('/')?;

@@ -647,10 +647,9 @@ fn valid_principal(kind: &str, value: &str) -> bool {
 
 /// `arn:<partition>:iam|sts::<account>:<resource>`, e.g. a role, a user or `root`.
 fn is_iam_principal_arn(text: &str) -> bool {
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
     matches!(
-        parts.as_slice(),
-        ["arn", partition, "iam" | "sts", "", account, resource]
+        crate::arn::fields(text),
+        Some([partition, "iam" | "sts", "", account, resource])
             if partition.starts_with("aws") && is_account_id(account) && !resource.is_empty()
     )
 }

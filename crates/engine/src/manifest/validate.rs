@@ -739,15 +739,7 @@ fn is_description_char(c: char) -> bool {
 
 /// `arn:<partition>:iam::<12 digits or aws>:policy/<path and name>`.
 fn is_policy_arn(arn: &str) -> bool {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some([partition, "iam", "", account, resource]) = rolecall_model::arn::fields(arn) else {
         return false;
     };
     let partition_ok = !partition.is_empty()
