@@ -298,17 +298,17 @@ pub struct AccountQuotas {
 
 /// Key of a role in plans and outputs: `role/NAME`.
 pub fn role_key(name: &str) -> String {
-    format!("role/{name}")
+    format!("{}/{name}", Kind::Role.prefix())
 }
 
 /// Key of an instance profile in plans and outputs: `instance-profile/NAME`.
 pub fn profile_key(name: &str) -> String {
-    format!("instance-profile/{name}")
+    format!("{}/{name}", Kind::InstanceProfile.prefix())
 }
 
 /// Key of an instance: `instance/ID`, or `instance/NAME` for one not yet launched.
 pub fn instance_key(id_or_name: &str) -> String {
-    format!("instance/{id_or_name}")
+    format!("{}/{id_or_name}", Kind::Instance.prefix())
 }
 
 /// A resource as people read it: its key and, for an instance whose key does
