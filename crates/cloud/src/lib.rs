@@ -59,7 +59,7 @@ pub mod sts;
 use serde::{Deserialize, Serialize};
 
 pub use error::{CloudError, ErrorCode};
-pub use operation::{Access, Field, FieldType, Kind, Operation, Service, Shape};
+pub use operation::{Access, Field, FieldType, Kind, Operation, Protocol, Service, Shape};
 
 use rolecall_model::Live;
 
@@ -493,6 +493,9 @@ macro_rules! define_cloud {
                     about: $about,
                     example: $example,
                     fields: <$input>::FIELDS,
+                    input_shape: <$input as $crate::Shape>::NAME,
+                    output_fields: <$output as $crate::Shape>::FIELDS,
+                    output_shape: <$output as $crate::Shape>::NAME,
                 };
             )*
         }
