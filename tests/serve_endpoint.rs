@@ -176,3 +176,26 @@ fn assumed_role_sessions_sign_requests_as_the_role() {
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidClientTokenId);
 }
+
+/// Reads through the endpoint do not wait for a writer: with another
+/// process's write transaction open on the account (as a running `rolecall
+/// apply` holds one per call), GetRole and DescribeInstances still answer,
+/// and see the state before that transaction.
+#[test]
+fn reads_answer_while_another_writer_holds_the_account() {
+    let served = Served::start();
+    let client = served.client();
+    create_role(&client, "web");
+    let writer = rusqlite::Connection::open(served.account()).unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM role_tags;")
+        .unwrap();
+    let role = client
+        .get_role(&GetRoleRequest {
+            role_name: "web".into(),
+        })
+        .unwrap();
+    assert_eq!(role.role.role_name, "web");
+    client.describe_instances(&Default::default()).unwrap();
+    writer.execute_batch("ROLLBACK").unwrap();
+}
