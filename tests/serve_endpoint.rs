@@ -199,3 +199,29 @@ fn reads_answer_while_another_writer_holds_the_account() {
     client.describe_instances(&Default::default()).unwrap();
     writer.execute_batch("ROLLBACK").unwrap();
 }
+
+/// The sample stack applied by `rolecall apply` (another process, on the
+/// account the server serves) reads back through the endpoint, with the
+/// read operations alone (`snapshot::from_reads`, in small pages), exactly
+/// as the emulator reads it in one transaction: every List, Get and
+/// Describe crosses the wire and back intact.
+#[test]
+fn the_account_read_through_the_endpoint_is_the_account() {
+    let served = Served::start();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let apply = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .current_dir(root)
+        .args(["apply", "--auto-approve", "-q", "--account"])
+        .arg(served.account())
+        .output()
+        .unwrap();
+    assert!(
+        apply.status.success(),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    let through = rolecall::cloud::snapshot::from_reads_paged(&served.client(), 2).unwrap();
+    let in_process = served.emulator().snapshot().unwrap();
+    assert!(!in_process.roles.is_empty());
+    assert_eq!(through, in_process);
+}
