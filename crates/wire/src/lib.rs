@@ -19,8 +19,9 @@
 //! names, so [`ec2_names`] records them, read from botocore's model. IAM
 //! and STS use the member names as they are.
 //!
-//! Sources: botocore's service models and `serialize.py`, `parsers.py`
-//! (shared/aws-wire.md §1 summarises them).
+//! Sources: botocore's service models (`iam/2010-05-08`, `ec2/2016-11-15`,
+//! `sts/2011-06-15`) and its `serialize.py` and `parsers.py`; the IAM and
+//! EC2 API references' "Common Errors" for statuses the models leave out.
 
 pub mod ec2_names;
 mod form;
