@@ -12,7 +12,7 @@
 //!
 //! Nothing is written per operation: every walk follows the operation
 //! table's field descriptors (`Operation::fields`, `output_fields`, their
-//! [`Kind`]s), so a new operation in the table is on the wire with no change
+//! [`Kind`](rolecall_cloud::Kind)s), so a new operation in the table is on the wire with no change
 //! here. The one exception is data, not code: EC2 names members on the wire
 //! by its model's `locationName`s (`InstanceIds` is sent as `InstanceId.N`
 //! and answered in `instancesSet`), which cannot be derived from the member
@@ -29,8 +29,6 @@ mod request;
 mod response;
 
 use rolecall_cloud::{Call, CloudError, ErrorCode, Operation, Protocol, Service};
-
-pub use rolecall_cloud::Kind;
 
 /// A request body that is not a well-formed form (the server answers it
 /// with AWS's error for a malformed query string).
