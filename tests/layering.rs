@@ -15,20 +15,35 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rolecall-engine", &["rolecall-model", "rolecall-cloud"]),
     ("rolecall-wire", &["rolecall-model", "rolecall-cloud"]),
     (
+        "rolecall-server",
+        &[
+            "rolecall-model",
+            "rolecall-cloud",
+            "rolecall-emulator",
+            "rolecall-wire",
+        ],
+    ),
+    (
+        "rolecall-aws",
+        &["rolecall-model", "rolecall-cloud", "rolecall-wire"],
+    ),
+    (
         "rolecall",
         &[
             "rolecall-model",
             "rolecall-cloud",
             "rolecall-emulator",
             "rolecall-engine",
+            "rolecall-server",
+            "rolecall-aws",
         ],
     ),
 ];
 
 /// Dependencies a crate must never have, directly or through another
 /// workspace crate: a name, or a prefix ending in `-` for a family of crates.
-/// HTTP stacks and the AWS SDK belong to the crates `rolecall serve` and the
-/// AWS backend will add, SQLite to the emulator.
+/// HTTP stacks belong to `rolecall-server` (and the AWS backend to come),
+/// the AWS SDK to that backend, SQLite to the emulator.
 const HTTP: &[&str] = &["hyper", "axum", "reqwest", "ureq", "tokio", "tower"];
 const AWS_SDK: &[&str] = &["aws-"];
 const SQLITE: &[&str] = &["rusqlite", "libsqlite3-sys"];
@@ -41,6 +56,10 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     // The wire codec turns bodies into calls and back; the HTTP server and
     // the signature checks around it live in the crates above it.
     ("rolecall-wire", &[HTTP, SQLITE]),
+    // The server answers with the emulator; it never calls AWS.
+    ("rolecall-server", &[AWS_SDK]),
+    // A client of AWS holds no account of its own.
+    ("rolecall-aws", &[SQLITE]),
 ];
 
 fn is_forbidden(dependency: &str, families: &[&[&str]]) -> bool {

@@ -373,6 +373,13 @@ macro_rules! with_operations {
                 example: "--filters Name=instance-id,Values=i-0123456789abcdef0",
             }
             // -- STS
+            AssumeRole {
+                method: assume_role, constant: ASSUME_ROLE,
+                input: $crate::sts::AssumeRoleRequest, output: $crate::sts::AssumeRoleResponse,
+                service: Sts, access: Write, lab: false,
+                about: "Start a session of a role whose trust policy trusts the caller: temporary credentials",
+                example: "--role-arn arn:aws:iam::123456789012:role/web --role-session-name deploy",
+            }
             GetCallerIdentity {
                 method: get_caller_identity, constant: GET_CALLER_IDENTITY,
                 input: $crate::sts::GetCallerIdentityRequest, output: $crate::sts::GetCallerIdentityResponse,

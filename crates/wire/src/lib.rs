@@ -12,16 +12,15 @@
 //!
 //! Nothing is written per operation: every walk follows the operation
 //! table's field descriptors (`Operation::fields`, `output_fields`, their
-//! [`Kind`](rolecall_cloud::Kind)s), so a new operation in the table is on the wire with no change
+//! [`Kind`]s), so a new operation in the table is on the wire with no change
 //! here. The one exception is data, not code: EC2 names members on the wire
 //! by its model's `locationName`s (`InstanceIds` is sent as `InstanceId.N`
 //! and answered in `instancesSet`), which cannot be derived from the member
 //! names, so [`ec2_names`] records them, read from botocore's model. IAM
 //! and STS use the member names as they are.
 //!
-//! Sources: botocore's service models (`iam/2010-05-08`, `ec2/2016-11-15`,
-//! `sts/2011-06-15`) and its `serialize.py` and `parsers.py`; the IAM and
-//! EC2 API references' "Common Errors" for statuses the models leave out.
+//! Sources: botocore's service models and `serialize.py`, `parsers.py`
+//! (docs/aws-wire.md §1 summarises them).
 
 pub mod ec2_names;
 mod form;
@@ -29,6 +28,8 @@ mod request;
 mod response;
 
 use rolecall_cloud::{Call, CloudError, ErrorCode, Operation, Protocol, Service};
+
+pub use rolecall_cloud::Kind;
 
 /// A request body that is not a well-formed form (the server answers it
 /// with AWS's error for a malformed query string).
