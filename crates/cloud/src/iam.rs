@@ -158,6 +158,12 @@ shapes! {
 
     GetAccountSummaryResponse { summary_map: SummaryMap }
 
+    /// UpdateRole answers an empty structure, not nothing: botocore's model
+    /// gives it an output shape with a result wrapper, and its parser fails
+    /// on a response without `<UpdateRoleResult>` (the other writes here
+    /// have no output at all).
+    UpdateRoleResponse {}
+
     RoleResponse { role: Role }
     InstanceProfileResponse { instance_profile: InstanceProfile }
 }

@@ -111,7 +111,7 @@ macro_rules! with_operations {
             }
             UpdateRole {
                 method: update_role, constant: UPDATE_ROLE,
-                input: $crate::iam::UpdateRoleRequest, output: (),
+                input: $crate::iam::UpdateRoleRequest, output: $crate::iam::UpdateRoleResponse,
                 service: Iam, access: Write, lab: false,
                 about: "Change a role's description or maximum session duration",
                 example: "--role-name web --max-session-duration 7200 --description web-tier",

@@ -126,7 +126,8 @@ pub struct Operation {
     /// that returns nothing (`()`).
     pub output_fields: &'static [Field],
     /// The name of the response's shape; `""` for an operation that returns
-    /// nothing.
+    /// nothing (`()`), which differs on the wire from an empty shape
+    /// (UpdateRole's): only a shape has a result element.
     pub output_shape: &'static str,
 }
 
@@ -406,6 +407,9 @@ mod tests {
             "DescribeInstancesRequest"
         );
         assert!(OPERATIONS.iter().any(|op| op.output_fields.is_empty()));
+        // An empty output shape is not no output.
+        assert_eq!(operations::UPDATE_ROLE.output_shape, "UpdateRoleResponse");
+        assert!(operations::UPDATE_ROLE.output_fields.is_empty());
     }
 
     #[test]

@@ -378,7 +378,7 @@ pub fn delete_role(cx: &Ctx, input: &DeleteRoleRequest) -> OpResult<()> {
     Ok(())
 }
 
-pub fn update_role(cx: &Ctx, input: &UpdateRoleRequest) -> OpResult<()> {
+pub fn update_role(cx: &Ctx, input: &UpdateRoleRequest) -> OpResult<UpdateRoleResponse> {
     validate::role_name(&input.role_name)?;
     if let Some(description) = &input.description {
         validate::description(description)?;
@@ -399,7 +399,7 @@ pub fn update_role(cx: &Ctx, input: &UpdateRoleRequest) -> OpResult<()> {
             input.description,
             input.max_session_duration
         ])?;
-    Ok(())
+    Ok(UpdateRoleResponse {})
 }
 
 pub fn update_assume_role_policy(cx: &Ctx, input: &UpdateAssumeRolePolicyRequest) -> OpResult<()> {

@@ -77,7 +77,9 @@ pub(crate) fn encode(operation: &Operation, output: &Value, request_id: &str) ->
     let members = output.as_object();
     match protocol {
         Protocol::Query => {
-            if !operation.output_fields.is_empty() {
+            // An output shape, even an empty one, has its result element
+            // (botocore looks for it); an operation with no output has none.
+            if !operation.output_shape.is_empty() {
                 out.push_str(&format!("<{name}Result>"));
                 if let Some(members) = members {
                     encode_members(
@@ -96,7 +98,7 @@ pub(crate) fn encode(operation: &Operation, output: &Value, request_id: &str) ->
         }
         Protocol::Ec2 => {
             push_element(&mut out, "requestId", request_id);
-            if operation.output_fields.is_empty() {
+            if operation.output_shape.is_empty() {
                 // EC2 answers an operation with no output (CreateTags,
                 // DeleteTags) with `<return>true</return>` (EC2 API
                 // Reference, each operation's example response).
@@ -365,7 +367,7 @@ pub(crate) fn decode(operation: &Operation, status: u16, body: &[u8]) -> Result<
             None => unreadable_error(operation, status, body),
         });
     }
-    if operation.output_fields.is_empty() {
+    if operation.output_shape.is_empty() {
         // What `Call::invoke` returns for `()`.
         return Ok(Value::Null);
     }

@@ -342,3 +342,21 @@ fn malformed_forms_are_refused() {
         Err(WireError::BadPercentEscape { pair: 1 })
     );
 }
+
+/// botocore parses UpdateRole's (empty) result element and fails without
+/// it; an operation with no output shape (DeleteRole) has none, as IAM
+/// answers.
+#[test]
+fn an_empty_output_shape_keeps_its_result_element() {
+    let update = encode_response(&operations::UPDATE_ROLE, &json!({}), "r");
+    assert!(
+        update.contains("<UpdateRoleResult></UpdateRoleResult>"),
+        "{update}"
+    );
+    assert_eq!(
+        decode_response(&operations::UPDATE_ROLE, 200, update.as_bytes()),
+        Ok(json!({}))
+    );
+    let delete = encode_response(&operations::DELETE_ROLE, &serde_json::Value::Null, "r");
+    assert!(!delete.contains("Result"), "{delete}");
+}

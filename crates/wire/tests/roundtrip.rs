@@ -33,7 +33,7 @@ fn every_request_survives_the_wire() {
 #[test]
 fn every_response_survives_the_wire() {
     for operation in OPERATIONS {
-        let output = if operation.output_fields.is_empty() {
+        let output = if operation.output_shape.is_empty() {
             Value::Null
         } else {
             Value::Object(sample(operation.output_fields, "out"))
