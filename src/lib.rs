@@ -4,7 +4,8 @@
 //! This package is the command line (`cli`) and the choice of backend
 //! (`backend`). The work is done by the workspace's crates, one per layer
 //! (see ARCHITECTURE.md): `rolecall-policy`, `rolecall-model`,
-//! `rolecall-cloud`, `rolecall-engine`, `rolecall-emulator`. They are
+//! `rolecall-cloud`, `rolecall-engine`, `rolecall-emulator`, `rolecall-wire`,
+//! `rolecall-server`. They are
 //! re-exported here under the module paths they had in one crate, so tests,
 //! benchmarks and callers write `rolecall::plan::…` whichever crate holds it.
 
@@ -18,3 +19,4 @@ pub use rolecall_emulator as emulator;
 pub use rolecall_engine::{apply, compare, drift, graph, import, manifest, plan};
 pub use rolecall_model as model;
 pub use rolecall_model::{printable, user_file};
+pub use rolecall_server as server;

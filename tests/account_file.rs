@@ -218,7 +218,7 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
     lab.run(&["apply", "--auto-approve"]).assert().success();
     {
         let db = rusqlite::Connection::open(lab.account()).unwrap();
-        db.pragma_update(None, "user_version", 2).unwrap();
+        db.pragma_update(None, "user_version", 3).unwrap();
     }
     let bytes = std::fs::read(lab.account()).unwrap();
     for command in [
@@ -227,7 +227,7 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
         &["emulator", "configure", "--max-roles", "5"],
     ] {
         lab.run(command).assert().code(1).stderr(
-            "error: emulated account account.db was written by a newer rolecall (schema 2; this one reads 1)\n",
+            "error: emulated account account.db was written by a newer rolecall (schema 3; this one reads 2)\n",
         );
     }
     let output = lab
@@ -244,12 +244,67 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
     assert_eq!(std::fs::read(lab.account()).unwrap(), bytes);
 }
 
+/// Turns an account into one as rolecall wrote it at schema version 1:
+/// without the access keys of version 2.
+fn make_version_1(account: &Path) {
+    let db = rusqlite::Connection::open(account).unwrap();
+    db.execute_batch("DROP TABLE access_keys").unwrap();
+    db.pragma_update(None, "user_version", 1).unwrap();
+}
+
+/// An account of schema version 1 is read as it is (nothing written) and
+/// upgraded when first opened to change it: it gets an administrator key,
+/// and keeps everything it held.
+#[test]
+fn an_account_of_schema_version_1_is_read_as_it_is_and_upgraded_when_changed() {
+    let lab = Lab::new();
+    lab.run(&["apply", "--auto-approve"]).assert().success();
+    make_version_1(&lab.account());
+    let bytes = std::fs::read(lab.account()).unwrap();
+    let plan = lab.run(&["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    lab.run(&["emulator", "get-role", "--role-name", "web"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(lab.account()).unwrap(),
+        bytes,
+        "reads write nothing"
+    );
+
+    let first = lab
+        .run(&["emulator", "credentials", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let key: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert!(
+        key["AccessKeyId"].as_str().unwrap().starts_with("AKIA"),
+        "{key}"
+    );
+    assert_eq!(key["SecretAccessKey"].as_str().unwrap().len(), 40, "{key}");
+    let db = rusqlite::Connection::open(lab.account()).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    drop(db);
+    let again = lab
+        .run(&["emulator", "credentials", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(again.stdout, first.stdout, "the key is kept, not remade");
+    let plan = lab.run(&["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+}
+
 /// Accounts written before they carried the mark have rolecall's tables and
 /// schema version 1: read as they are, marked when first changed.
 #[test]
 fn accounts_written_before_the_mark_are_read_as_they_are_and_marked_when_changed() {
     let lab = Lab::new();
     lab.run(&["apply", "--auto-approve"]).assert().success();
+    make_version_1(&lab.account());
     {
         let db = rusqlite::Connection::open(lab.account()).unwrap();
         db.pragma_update(None, "application_id", 0).unwrap();

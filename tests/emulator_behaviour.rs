@@ -875,3 +875,93 @@ fn a_call_from_another_thread_does_not_join_a_batch() {
         );
     });
 }
+
+// -- STS AssumeRole --------------------------------------------------------------
+
+fn assume(
+    cloud: &dyn Cloud,
+    role_arn: &str,
+    duration: Option<u32>,
+) -> Result<rolecall::cloud::sts::AssumeRoleResponse, rolecall::cloud::CloudError> {
+    cloud.assume_role(&rolecall::cloud::sts::AssumeRoleRequest {
+        role_arn: role_arn.to_string(),
+        role_session_name: "deploy".to_string(),
+        duration_seconds: duration,
+        external_id: None,
+    })
+}
+
+/// The trust policy decides: a role trusting the account is assumed with
+/// temporary credentials in AWS's shapes; one trusting only EC2 is not, and
+/// neither is a role that does not exist, with the same AccessDenied.
+#[test]
+fn assume_role_follows_the_trust_policy() {
+    let (_dir, emulator) = account();
+    let trusting = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    let admin = emulator
+        .create_role(&CreateRoleRequest {
+            role_name: "admin".into(),
+            assume_role_policy_document: trusting.into(),
+            path: Some("/ops/".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .role;
+    create_role(&emulator, "web");
+
+    let session = assume(&emulator, &admin.arn, Some(900)).unwrap();
+    let credentials = &session.credentials;
+    assert!(
+        credentials.access_key_id.starts_with("ASIA"),
+        "{credentials:?}"
+    );
+    assert_eq!(credentials.access_key_id.len(), 20);
+    assert_eq!(credentials.secret_access_key.len(), 40);
+    assert!(credentials.session_token.len() > 100);
+    assert_eq!(
+        session.assumed_role_user.arn,
+        "arn:aws:sts::123456789012:assumed-role/admin/deploy"
+    );
+    assert_eq!(
+        session.assumed_role_user.assumed_role_id,
+        format!("{}:deploy", admin.role_id)
+    );
+    let issued = emulator
+        .credential(&credentials.access_key_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        issued.session_token.as_deref(),
+        Some(credentials.session_token.as_str())
+    );
+    assert_eq!(issued.secret_access_key, credentials.secret_access_key);
+
+    let denied = |arn: &str| {
+        let error = assume(&emulator, arn, None).unwrap_err();
+        assert_eq!(error.code, ErrorCode::AccessDenied, "{arn}");
+        assert_eq!(
+            error.message,
+            format!(
+                "User: arn:aws:iam::123456789012:root is not authorized to perform: sts:AssumeRole on resource: {arn}"
+            )
+        );
+    };
+    denied("arn:aws:iam::123456789012:role/web");
+    denied("arn:aws:iam::123456789012:role/nobody");
+    denied("arn:aws:iam::123456789012:role/admin"); // the path is part of the ARN
+    denied("arn:aws:iam::210987654321:role/ops/admin");
+
+    let too_long = assume(&emulator, &admin.arn, Some(7200)).unwrap_err();
+    assert_eq!(too_long.code, ErrorCode::ValidationError);
+    assert_eq!(
+        too_long.message,
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+    );
+    let too_short = assume(&emulator, &admin.arn, Some(60)).unwrap_err();
+    assert_eq!(too_short.code, ErrorCode::ValidationError);
+    assert!(
+        too_short.message.contains("'durationSeconds'"),
+        "{}",
+        too_short.message
+    );
+}

@@ -493,3 +493,68 @@ fn an_export_that_is_not_yaml_is_one_line_naming_its_place() {
             .stderr(format!("error: syn.yaml: {expected}\n"));
     }
 }
+
+/// `emulator credentials` prints the administrator key for a shell or as
+/// JSON, the same key each time, until `--rotate` replaces it.
+#[test]
+fn credentials_print_the_administrator_key_until_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = rolecall(dir.path())
+            .args(["emulator", "credentials"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = json(&["--format", "json"]);
+    let id = first["AccessKeyId"].as_str().unwrap().to_string();
+    let secret = first["SecretAccessKey"].as_str().unwrap().to_string();
+    assert!(id.starts_with("AKIA") && id.len() == 20, "{first}");
+    assert_eq!(secret.len(), 40);
+    assert_eq!(first.as_object().unwrap().len(), 2, "{first}");
+
+    rolecall(dir.path())
+        .args(["emulator", "credentials"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "export AWS_ACCESS_KEY_ID={id}\nexport AWS_SECRET_ACCESS_KEY={secret}\n"
+        ));
+
+    let rotated = json(&["--format", "json", "--rotate"]);
+    assert_ne!(rotated["AccessKeyId"], first["AccessKeyId"]);
+    assert_ne!(rotated["SecretAccessKey"], first["SecretAccessKey"]);
+    assert_eq!(json(&["--format", "json"]), rotated);
+}
+
+/// The secret is printed by `credentials` only: not by an export, not by
+/// any other command's output.
+#[test]
+fn no_other_command_prints_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rolecall(dir.path())
+        .args(["emulator", "credentials", "--format", "json"])
+        .output()
+        .unwrap();
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = key["SecretAccessKey"].as_str().unwrap();
+    for args in [
+        &["emulator", "export", "-"][..],
+        &["emulator", "get-account-summary"],
+        &["emulator", "get-caller-identity"],
+    ] {
+        let out = rolecall(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let all = [out.stdout, out.stderr].concat();
+        assert!(
+            !String::from_utf8_lossy(&all).contains(secret),
+            "{args:?} printed the secret"
+        );
+    }
+}

@@ -13,6 +13,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rolecall-cloud", &["rolecall-model"]),
     ("rolecall-emulator", &["rolecall-model", "rolecall-cloud"]),
     ("rolecall-engine", &["rolecall-model", "rolecall-cloud"]),
+    ("rolecall-wire", &["rolecall-model", "rolecall-cloud"]),
+    (
+        "rolecall-server",
+        &[
+            "rolecall-model",
+            "rolecall-cloud",
+            "rolecall-emulator",
+            "rolecall-wire",
+        ],
+    ),
     (
         "rolecall",
         &[
@@ -20,14 +30,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rolecall-cloud",
             "rolecall-emulator",
             "rolecall-engine",
+            "rolecall-server",
         ],
     ),
 ];
 
 /// Dependencies a crate must never have, directly or through another
 /// workspace crate: a name, or a prefix ending in `-` for a family of crates.
-/// HTTP stacks and the AWS SDK belong to the crates `rolecall serve` and the
-/// AWS backend will add, SQLite to the emulator.
+/// HTTP stacks belong to `rolecall-server` (and the AWS backend to come),
+/// the AWS SDK to that backend, SQLite to the emulator.
 const HTTP: &[&str] = &["hyper", "axum", "reqwest", "ureq", "tokio", "tower"];
 const AWS_SDK: &[&str] = &["aws-"];
 const SQLITE: &[&str] = &["rusqlite", "libsqlite3-sys"];
@@ -37,6 +48,11 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     ("rolecall-cloud", &[HTTP, AWS_SDK, SQLITE]),
     ("rolecall-engine", &[HTTP, AWS_SDK, SQLITE]),
     ("rolecall-emulator", &[HTTP, AWS_SDK]),
+    // The wire codec turns bodies into calls and back; the HTTP server and
+    // the signature checks around it live in the crates above it.
+    ("rolecall-wire", &[HTTP, SQLITE]),
+    // The server answers with the emulator; it never calls AWS.
+    ("rolecall-server", &[AWS_SDK]),
 ];
 
 fn is_forbidden(dependency: &str, families: &[&[&str]]) -> bool {

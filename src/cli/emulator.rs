@@ -59,6 +59,7 @@ pub struct EmulatorArgs {
 #[rustfmt::skip]
 const OTHER_HELP: &[(&str, &str, &str)] = &[
     ("configure", "Make the account misbehave (or, with no flags, show how it does)", "--propagation-delay-ms 2000 --throttle-rate 0.05 --seed 1"),
+    ("credentials", "Print the administrator access key that signs requests to `rolecall serve`", "--format env"),
     ("export", "Write the whole account as YAML (sorted, deterministic)", "lab.yaml"),
     ("import", "Replace the whole account with a YAML export (checked first; on error nothing changes)", "lab.yaml"),
     ("stress", "Create roles in a loop, printing each one that succeeded (crash tests)", "--calls 5000 --prefix load"),
@@ -133,6 +134,10 @@ const PARAMETER_HELP: &[(&str, &str)] = &[
     ("NextToken", "Where to continue: the NextToken of the previous page"),
     ("Marker", "Where to continue: the Marker of the previous page"),
     ("MaxItems", "Most items to return (1-1000, default 100)"),
+    ("RoleArn", "ARN of the role to assume"),
+    ("RoleSessionName", "Name of the session (2-64 of [A-Za-z0-9_+=,.@-]); part of the session's ARN"),
+    ("DurationSeconds", "How long the credentials last, in seconds (900 to the role's maximum; default 3600)"),
+    ("ExternalId", "The external id the trust policy asks for, if any"),
 ];
 
 fn parameter_help(operation: &Operation, field: &Field) -> Option<&'static str> {
@@ -418,6 +423,15 @@ pub enum EmulatorCommand {
     #[command(flatten)]
     Operation(OperationCommand),
     Configure(ConfigureArgs),
+    Credentials {
+        /// `env`: export lines for a shell (`eval "$(rolecall emulator
+        /// credentials)"`); `json`: {"AccessKeyId": ..., "SecretAccessKey": ...}
+        #[arg(long, value_enum, default_value = "env")]
+        format: CredentialsFormat,
+        /// Replace the key first: the old one stops working at once
+        #[arg(long)]
+        rotate: bool,
+    },
     Export {
         /// File to write (atomically), or - for stdout
         file: PathBuf,
@@ -438,6 +452,13 @@ pub enum EmulatorCommand {
         #[arg(long, default_value = "stress")]
         prefix: String,
     },
+}
+
+/// How `rolecall emulator credentials` prints the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CredentialsFormat {
+    Env,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -589,6 +610,28 @@ pub fn run(session: &Session, args: EmulatorArgs) -> anyhow::Result<Outcome> {
             print_json(&out)?;
         }
         EmulatorCommand::Configure(c) => configure(session, account, account_id, c)?,
+        EmulatorCommand::Credentials { format, rotate } => {
+            let emulator = account.open(account_id)?;
+            let key = if rotate {
+                emulator.rotate_admin_key()?
+            } else {
+                emulator.admin_key()?
+            };
+            let text = match format {
+                CredentialsFormat::Env => format!(
+                    "export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\n",
+                    key.access_key_id, key.secret_access_key
+                ),
+                CredentialsFormat::Json => {
+                    let json = serde_json::json!({
+                        "AccessKeyId": key.access_key_id,
+                        "SecretAccessKey": key.secret_access_key,
+                    });
+                    format!("{}\n", serde_json::to_string_pretty(&json)?)
+                }
+            };
+            super::output::write_stdout(&text)?;
+        }
         EmulatorCommand::Export { file } => {
             let emulator = open_to_read(account, account_id)?;
             if file.as_os_str() == "-" {

@@ -17,6 +17,7 @@ pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod schema;
+pub mod serve;
 pub mod session;
 pub mod validate;
 
@@ -121,6 +122,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Act on the emulated account directly: AWS CLI-style operations, export, import
     Emulator(emulator::EmulatorArgs),
+    /// Serve the emulated account as an AWS endpoint (IAM, EC2, STS) for the AWS CLI, boto3 and SDKs
+    Serve(serve::ServeArgs),
 }
 
 /// An error whose text is already complete (rendered diagnostics and a count
@@ -158,5 +161,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Graph(args) => plan::run_graph(session, args),
         Command::Schema(args) => schema::run(session, args),
         Command::Emulator(args) => emulator::run(session, args),
+        Command::Serve(args) => serve::run(session, args),
     }
 }

@@ -121,6 +121,12 @@ error_codes! {
     /// rolecall does not do.
     RequestExpired = "RequestExpired", retryable: false;
     OptInRequired = "OptInRequired", retryable: false;
+    // A request a server cannot read (the query protocol's common errors).
+    MissingAction = "MissingAction", retryable: false;
+    InvalidAction = "InvalidAction", retryable: false;
+    MalformedQueryString = "MalformedQueryString", retryable: false;
+    /// The request's body is larger than the server takes (HTTP 413).
+    RequestEntityTooLarge = "RequestEntityTooLarge", retryable: false;
     // rolecall's own
     /// The backend does not offer this operation (a lab operation on an
     /// account with no lab, such as RunInstances on real AWS).

@@ -59,7 +59,7 @@ pub mod sts;
 use serde::{Deserialize, Serialize};
 
 pub use error::{CloudError, ErrorCode};
-pub use operation::{Access, Field, FieldType, Kind, Operation, Service, Shape};
+pub use operation::{Access, Field, FieldType, Kind, Operation, Protocol, Service, Shape};
 
 use rolecall_model::Live;
 
@@ -373,6 +373,13 @@ macro_rules! with_operations {
                 example: "--filters Name=instance-id,Values=i-0123456789abcdef0",
             }
             // -- STS
+            AssumeRole {
+                method: assume_role, constant: ASSUME_ROLE,
+                input: $crate::sts::AssumeRoleRequest, output: $crate::sts::AssumeRoleResponse,
+                service: Sts, access: Write, lab: false,
+                about: "Start a session of a role whose trust policy trusts the caller: temporary credentials",
+                example: "--role-arn arn:aws:iam::123456789012:role/web --role-session-name deploy",
+            }
             GetCallerIdentity {
                 method: get_caller_identity, constant: GET_CALLER_IDENTITY,
                 input: $crate::sts::GetCallerIdentityRequest, output: $crate::sts::GetCallerIdentityResponse,
@@ -486,6 +493,9 @@ macro_rules! define_cloud {
                     about: $about,
                     example: $example,
                     fields: <$input>::FIELDS,
+                    input_shape: <$input as $crate::Shape>::NAME,
+                    output_fields: <$output as $crate::Shape>::FIELDS,
+                    output_shape: <$output as $crate::Shape>::NAME,
                 };
             )*
         }

@@ -30,6 +30,45 @@ impl Service {
         }
     }
 
+    /// The wire protocol AWS serves this service with (botocore's
+    /// `metadata.protocol`).
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Service::Iam | Service::Sts => Protocol::Query,
+            Service::Ec2 => Protocol::Ec2,
+        }
+    }
+
+    /// The API version every request names (`Version=`).
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Service::Iam => "2010-05-08",
+            Service::Ec2 => "2016-11-15",
+            Service::Sts => "2011-06-15",
+        }
+    }
+
+    /// The XML namespace of the service's responses. EC2's carries the
+    /// trailing slash real EC2 sends, although botocore's model
+    /// (`metadata.xmlNamespace`) leaves it out; parsers ignore it either way.
+    pub fn xml_namespace(self) -> &'static str {
+        match self {
+            Service::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
+            Service::Ec2 => "http://ec2.amazonaws.com/doc/2016-11-15/",
+            Service::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+        }
+    }
+
+    /// The service in a SigV4 credential scope (`AKID/DATE/REGION/iam/aws4_request`):
+    /// what a server routes on when one port serves every service.
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            Service::Iam => "iam",
+            Service::Ec2 => "ec2",
+            Service::Sts => "sts",
+        }
+    }
+
     /// The code this service throttles with.
     pub fn throttling_code(self) -> ErrorCode {
         match self {
@@ -37,6 +76,17 @@ impl Service {
             Service::Ec2 => ErrorCode::RequestLimitExceeded,
         }
     }
+}
+
+/// How a service's requests and responses are written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// AWS's query protocol (IAM, STS): form-encoded requests whose lists
+    /// are `Name.member.N`; XML responses wrapped in `OpResult`.
+    Query,
+    /// EC2's variant: lists without `member`, names from the model's
+    /// `queryName`/`locationName`, XML responses with no Result wrapper.
+    Ec2,
 }
 
 /// Whether an operation changes the account.
@@ -68,6 +118,16 @@ pub struct Operation {
     pub example: &'static str,
     /// The request's parameters, as AWS names them.
     pub fields: &'static [Field],
+    /// The name of the request's shape (rolecall's, which may differ from
+    /// botocore's: operations with the same members share one struct), so
+    /// a wire codec can look up per-shape facts such as EC2's member names.
+    pub input_shape: &'static str,
+    /// The response's members, as AWS names them; empty for an operation
+    /// that returns nothing (`()`).
+    pub output_fields: &'static [Field],
+    /// The name of the response's shape; `""` for an operation that returns
+    /// nothing.
+    pub output_shape: &'static str,
 }
 
 impl Operation {
@@ -166,6 +226,13 @@ impl Kind {
 pub trait Shape {
     const NAME: &'static str;
     const FIELDS: &'static [Field];
+}
+
+/// An operation that returns nothing has the empty response: no members,
+/// no name, so the table can record every operation's output alike.
+impl Shape for () {
+    const NAME: &'static str = "";
+    const FIELDS: &'static [Field] = &[];
 }
 
 /// The [`Kind`] of a member's Rust type, so `shapes!` can record it.
@@ -320,6 +387,36 @@ pub(crate) use shape_field;
 
 #[cfg(test)]
 mod tests {
+    use crate::{Kind, OPERATIONS, Protocol, Service, operations};
+
+    #[test]
+    fn the_table_records_outputs_and_operations_without_one_have_none() {
+        let get_role = &operations::GET_ROLE;
+        assert_eq!(get_role.output_shape, "RoleResponse");
+        assert_eq!(get_role.output_fields.len(), 1);
+        assert_eq!(get_role.output_fields[0].name, "Role");
+        assert!(matches!(
+            get_role.output_fields[0].kind,
+            Kind::Struct { shape: "Role", .. }
+        ));
+        assert_eq!(operations::DELETE_ROLE.output_shape, "");
+        assert!(operations::DELETE_ROLE.output_fields.is_empty());
+        assert_eq!(
+            operations::DESCRIBE_INSTANCES.input_shape,
+            "DescribeInstancesRequest"
+        );
+        assert!(OPERATIONS.iter().any(|op| op.output_fields.is_empty()));
+    }
+
+    #[test]
+    fn services_name_their_protocol_version_and_namespace() {
+        assert_eq!(Service::Ec2.protocol(), Protocol::Ec2);
+        assert_eq!(Service::Sts.protocol(), Protocol::Query);
+        assert_eq!(Service::Iam.api_version(), "2010-05-08");
+        assert_eq!(Service::Sts.signing_name(), "sts");
+        assert!(Service::Ec2.xml_namespace().contains("2016-11-15"));
+    }
+
     #[test]
     fn names_are_rewritten_as_serde_and_the_aws_cli_write_them() {
         assert_eq!(const_case!(Pascal, "role_name"), "RoleName");

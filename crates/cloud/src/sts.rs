@@ -18,3 +18,36 @@ shapes! {
         arn: String,
     }
 }
+
+shapes! {
+    /// AssumeRole: a session of a role, for a caller its trust policy
+    /// trusts. Session policies and session tags are not supported yet.
+    AssumeRoleRequest {
+        role_arn: String,
+        role_session_name: String,
+        /// 900 up to the role's `MaxSessionDuration`; 3600 when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")] duration_seconds: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] external_id: Option<String>,
+    }
+
+    /// Temporary credentials: valid until `Expiration`, and only with their
+    /// `SessionToken`.
+    Credentials {
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: String,
+        expiration: String,
+    }
+
+    AssumedRoleUser {
+        /// `AROA…:SESSION`.
+        assumed_role_id: String,
+        /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+        arn: String,
+    }
+
+    AssumeRoleResponse {
+        credentials: Credentials,
+        assumed_role_user: AssumedRoleUser,
+    }
+}

@@ -92,7 +92,7 @@ fn role_not_found<T>(name: &str) -> OpResult<T> {
     )
 }
 
-fn find_role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleRow>> {
+pub(crate) fn find_role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleRow>> {
     // Names are unique ignoring case; lookups ignore case too (NOCASE column).
     let sql = format!("SELECT {ROLE_COLUMNS} FROM roles WHERE name = ?1");
     store::optional(db.prepare_cached(&sql)?.query_row([name], role_row))

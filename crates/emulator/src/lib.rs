@@ -10,6 +10,7 @@
 //! (one apply per account at a time).
 
 pub mod account;
+mod credentials;
 mod ec2;
 mod export;
 mod faults;
@@ -35,6 +36,7 @@ use rolecall_cloud::{
 use rolecall_model::Live;
 
 pub use account::AccountFile;
+pub use credentials::{AccessKey, Credential, Principal};
 pub use export::{
     AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
 };
@@ -401,6 +403,49 @@ impl Emulator {
     /// The account file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The administrator access key, which signs requests to `rolecall
+    /// serve` as the account's root user.
+    pub fn admin_key(&self) -> Result<AccessKey, EmulatorError> {
+        // Every account opened for writing has one (`store::upgrade`).
+        if let Some(key) = self.read(credentials::admin_key)? {
+            return Ok(key);
+        }
+        self.write(|db| credentials::ensure_admin_key(db, now_ms()))
+    }
+
+    /// Replaces the administrator key; the old one stops working at once.
+    pub fn rotate_admin_key(&self) -> Result<AccessKey, EmulatorError> {
+        self.write(|db| credentials::rotate_admin_key(db, now_ms()))
+    }
+
+    /// The key `access_key_id`, if the account holds it (a role session's
+    /// too, expired or not: see [`Credential::expires_at_ms`]).
+    pub fn credential(&self, access_key_id: &str) -> Result<Option<Credential>, EmulatorError> {
+        self.read(|db| credentials::find(db, &self.account_id, access_key_id))
+    }
+
+    /// AssumeRole, called by `caller` (the [`Cloud`] method is the root user's).
+    pub fn assume_role_as(
+        &self,
+        caller: &Principal,
+        input: &rolecall_cloud::sts::AssumeRoleRequest,
+    ) -> Result<rolecall_cloud::sts::AssumeRoleResponse, CloudError> {
+        self.call(&operations::ASSUME_ROLE, |cx| {
+            sts::assume_role_as(cx, caller, input)
+        })
+    }
+
+    /// GetCallerIdentity, called by `caller` (the [`Cloud`] method is the root user's).
+    pub fn get_caller_identity_as(
+        &self,
+        caller: &Principal,
+        input: &rolecall_cloud::sts::GetCallerIdentityRequest,
+    ) -> Result<rolecall_cloud::sts::GetCallerIdentityResponse, CloudError> {
+        self.call(&operations::GET_CALLER_IDENTITY, |cx| {
+            sts::get_caller_identity_as(cx, caller, input)
+        })
     }
 
     /// Sets the account's misbehaviour (and restarts the call count for `fail_after`).

@@ -23,7 +23,7 @@ use super::{EmulatorError, Faults, Quotas};
 
 /// Bumped whenever the schema changes (`PRAGMA user_version`); an account
 /// file of another version is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a call waits for another process holding the account before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -132,6 +132,28 @@ CREATE TABLE associations (
 );
 ";
 
+/// What each schema version adds to the one before: `UPGRADES[0]` takes
+/// version 1 to 2, and so on. A new account gets [`SCHEMA`] and then every
+/// upgrade; an older account gets the ones it lacks when first opened for
+/// writing (reading it needs none: each upgrade only adds).
+const UPGRADES: &[&str] = &[
+    // 2: the keys requests through `rolecall serve` are signed with (see
+    // `credentials`). The administrator key never expires; a role
+    // session's key lives until `expires_at_ms` and only with its token.
+    "
+CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    session_token TEXT,
+    role_name TEXT,
+    role_id TEXT,
+    session_name TEXT,
+    issued_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER
+) WITHOUT ROWID;
+",
+];
+
 // -- which file is an account ------------------------------------------------
 
 /// `PRAGMA application_id` of every account file: "RCal" in ASCII. It sits
@@ -166,8 +188,11 @@ pub enum Found {
     /// An account of this schema version.
     Account,
     /// An account written before accounts carried [`APPLICATION_ID`]:
-    /// accepted, and marked when first opened for writing.
+    /// accepted, and marked (and upgraded) when first opened for writing.
     Unmarked,
+    /// An account of an older schema version: read as it is, upgraded when
+    /// first opened for writing.
+    Outdated,
 }
 
 /// Says what the file at `path` is, refusing anything that is not an
@@ -260,7 +285,12 @@ fn contents(db: &Connection, path: &Path) -> Result<Found, EmulatorError> {
         .map_err(storage)?;
     let version = user_version(db).map_err(storage)?;
     if application_id == APPLICATION_ID {
-        return check_version(path, version).map(|()| Found::Account);
+        check_version(path, version)?;
+        return Ok(if version < SCHEMA_VERSION {
+            Found::Outdated
+        } else {
+            Found::Account
+        });
     }
     if application_id != 0 {
         return Err(foreign_application(path, application_id));
@@ -295,7 +325,7 @@ fn contents(db: &Connection, path: &Path) -> Result<Found, EmulatorError> {
 }
 
 fn check_version(path: &Path, found: i64) -> Result<(), EmulatorError> {
-    if found == SCHEMA_VERSION {
+    if (1..=SCHEMA_VERSION).contains(&found) {
         Ok(())
     } else {
         Err(EmulatorError::SchemaVersion {
@@ -416,7 +446,7 @@ pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, Emulato
 pub fn open_to_read(path: &Path) -> Result<Option<(Connection, Option<String>)>, EmulatorError> {
     match identify(path)? {
         Found::Missing | Found::Empty => return Ok(None),
-        Found::Account | Found::Unmarked => {}
+        Found::Account | Found::Unmarked | Found::Outdated => {}
     }
     let storage = |source| EmulatorError::storage(path, source);
     let read_only = not_writable(path);
@@ -529,14 +559,33 @@ fn settle(
                     "INSERT INTO account (id, account_id) VALUES (1, ?1)",
                     [account_id.unwrap_or(super::DEFAULT_ACCOUNT_ID)],
                 )?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                tx.pragma_update(None, "user_version", 1)?;
+                upgrade(&tx)
             }
-            Found::Unmarked => tx.pragma_update(None, "application_id", APPLICATION_ID),
+            Found::Unmarked => {
+                tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+                upgrade(&tx)
+            }
+            Found::Outdated => upgrade(&tx),
             Found::Account | Found::Missing => Ok(()),
         }
     };
     write(contents(&tx, path)?).map_err(storage)?;
     tx.commit().map_err(storage)
+}
+
+/// Brings an account of an older schema version to this one, inside the
+/// caller's write transaction: the upgrades it lacks, then what they need
+/// filled in (an administrator key, for an account that has none).
+fn upgrade(db: &Connection) -> rusqlite::Result<()> {
+    let version = user_version(db)?;
+    for (from, sql) in (1..).zip(UPGRADES) {
+        if version <= from {
+            db.execute_batch(sql)?;
+        }
+    }
+    super::credentials::ensure_admin_key(db, super::now_ms())?;
+    db.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 
 pub fn read_account_id(db: &Connection) -> rusqlite::Result<String> {

@@ -335,3 +335,38 @@ pub fn paginate<T>(
     };
     (page, truncated, next)
 }
+
+// -- STS ----------------------------------------------------------------------
+
+/// AssumeRole's RoleSessionName: 2..=64 of `[\w+=,.@-]`.
+pub fn role_session_name(name: &str) -> OpResult<()> {
+    length(name, "roleSessionName", 2, 64)?;
+    pattern(name, "roleSessionName", r"[\w+=,.@-]*", name_char)
+}
+
+/// AssumeRole's RoleArn: 20..=2048 characters (what it names is checked
+/// against the account, with AccessDenied, as STS does).
+pub fn role_arn(arn: &str) -> OpResult<()> {
+    length(arn, "roleArn", 20, 2048)
+}
+
+/// AssumeRole's DurationSeconds: 900..=43200 (the role's maximum is checked
+/// after the trust policy, as STS does).
+pub fn duration_seconds(seconds: u32) -> OpResult<()> {
+    let text = seconds.to_string();
+    if seconds < 900 {
+        return constraint(
+            &text,
+            "durationSeconds",
+            "Member must have value greater than or equal to 900",
+        );
+    }
+    if seconds > 43_200 {
+        return constraint(
+            &text,
+            "durationSeconds",
+            "Member must have value less than or equal to 43200",
+        );
+    }
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! IAM policies: documents in canonical form (this file), ARNs with their
-//! partition (`arn`), and the AWS-managed policies that exist (`aws_policies`).
+//! partition (`arn`), the AWS-managed policies that exist (`aws_policies`),
+//! and what a trust policy lets assume a role (`trust`).
 //! The policy engine (evaluation, lint) grows here; it needs nothing of the
 //! resources, so the model depends on it and not the other way round.
 //!
@@ -23,6 +24,7 @@ use crate::arn::is_account_id;
 
 pub mod arn;
 pub mod aws_policies;
+pub mod trust;
 
 /// Statement keys whose value is a set of strings: order and duplicates do not matter,
 /// and a single string means the same as a one-element list.
@@ -197,7 +199,7 @@ impl PolicyDocument {
             })
     }
 
-    fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
+    pub(crate) fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
         self.0
             .get("Statement")
             .and_then(Value::as_array)

@@ -1,0 +1,93 @@
+//! `rolecall serve`: the emulated account as an AWS endpoint. One port
+//! answers IAM (query protocol), EC2 (EC2 protocol) and STS (query
+//! protocol), told apart by the service in each request's SigV4 credential
+//! scope, so the AWS CLI, boto3 and the SDKs talk to a lab as to AWS.
+//!
+//! The pieces: [`http`] reads requests (keep-alive, bounded bodies, timeouts)
+//! and shuts down gracefully; [`endpoint`] turns one request into one
+//! answer: authentication ([`sigv4`] against the account's keys), the wire
+//! codec (`rolecall_wire`), and the call itself on the emulator, where
+//! every call is one SQLite transaction as in process. Requests run on a
+//! pool of emulator handles, one SQLite connection each, so reads never
+//! wait for writes (WAL) and calls from `rolecall apply` in another process
+//! interleave with these as other clients' calls do on AWS.
+
+mod endpoint;
+mod http;
+pub mod sigv4;
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use rolecall_emulator::{AccountFile, EmulatorError};
+
+pub use endpoint::{MAX_BODY_BYTES, REGION};
+
+/// Why the server could not start or stopped on an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Account(#[from] EmulatorError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("starting the server")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// A bound, not yet serving, endpoint for one account file.
+pub struct Server {
+    listener: TcpListener,
+    endpoint: Arc<endpoint::Endpoint>,
+}
+
+impl Server {
+    /// Opens the account at `account` (creating it, as any first use does,
+    /// and giving it an administrator key) and binds `listen`. Nothing is
+    /// served until [`Server::run_until`].
+    pub fn bind(account: &AccountFile, listen: SocketAddr) -> Result<Server, ServeError> {
+        let emulator = account.open(None)?;
+        // Makes sure the key exists before the first client asks.
+        emulator.admin_key()?;
+        let listener = TcpListener::bind(listen).map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+        Ok(Server {
+            listener,
+            endpoint: Arc::new(endpoint::Endpoint::new(
+                account.path().to_path_buf(),
+                emulator,
+            )),
+        })
+    }
+
+    /// The address served (the real port when `listen` asked for port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The emulated account's id.
+    pub fn account_id(&self) -> &str {
+        self.endpoint.account_id()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets the
+    /// requests in flight finish (a few seconds at most) and returns.
+    pub fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("rolecall-serve")
+            .build()
+            .map_err(ServeError::Runtime)?;
+        runtime.block_on(http::serve(self.listener, self.endpoint, shutdown))
+    }
+
+    /// Serves until the process gets SIGINT or SIGTERM (Ctrl-C on Windows).
+    pub fn run_until_signal(self) -> Result<(), ServeError> {
+        self.run_until(http::termination_signal())
+    }
+}
