@@ -126,6 +126,8 @@ struct Server {
     endpoint: String,
     key: String,
     secret: String,
+    /// The `export` lines serve printed, as (name, value).
+    exports: Vec<(String, String)>,
 }
 
 impl Server {
@@ -170,18 +172,34 @@ impl Server {
             endpoint: String::new(),
             key,
             secret,
+            exports: Vec::new(),
         };
+        // Its stdout is `export NAME=VALUE` lines, all written at once:
+        // AWS_ENDPOINT_URL first, then the region (AWS_REGION, and
+        // AWS_DEFAULT_REGION, which botocore and the AWS CLI v1 read).
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        while seen.len() < 2 {
-            let left = deadline.saturating_duration_since(Instant::now());
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let left = if seen.len() < 2 {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::from_millis(300)
+            };
             match got.recv_timeout(left) {
                 Ok(line) => seen.push(line),
+                Err(_) if seen.len() >= 2 => break,
                 Err(_) => panic!(
-                    "rolecall serve printed {seen:?} in 30 s, not its two lines\n{}",
+                    "rolecall serve printed {seen:?} in 30 s, not its export lines\n{}",
                     server.log()
                 ),
             }
+        }
+        for line in &seen {
+            let (name, value) = line
+                .strip_prefix("export ")
+                .and_then(|l| l.split_once('='))
+                .unwrap_or_else(|| panic!("serve printed {line:?}, not an export line"));
+            server.exports.push((name.to_string(), value.to_string()));
         }
         let endpoint = seen[0]
             .strip_prefix("export AWS_ENDPOINT_URL=http://127.0.0.1:")
@@ -212,6 +230,8 @@ impl Server {
                 cmd.env_remove(name);
             }
         }
+        // What serve printed, as `eval "$(rolecall serve)"` would set it.
+        cmd.envs(self.exports.iter().map(|(k, v)| (k, v)));
         cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", &self.key)
             .env("AWS_SECRET_ACCESS_KEY", &self.secret)

@@ -39,10 +39,10 @@ def test_get_role_matches_emulator():
         RoleName="web",
         Path="/apps/",
         AssumeRolePolicyDocument=json.dumps(TRUST_EC2),
-        Description="Serves the web tier",
+        Description='Serves the <web> & "api" tiers',
         MaxSessionDuration=7200,
         PermissionsBoundary="arn:aws:iam::aws:policy/PowerUserAccess",
-        Tags=[{"Key": "team", "Value": "web"}, {"Key": "note", "Value": 'a "quoted" <value> & more'}],
+        Tags=[{"Key": "team", "Value": "web"}, {"Key": "note", "Value": "a b=c/d+e@f:g"}],
     )
     wire = json.loads(aws("iam", "get-role", "--role-name", "web").stdout)["Role"]
     local = json.loads(rc.rolecall("emulator", "get-role", "--role-name", "web").stdout)["Role"]
@@ -92,7 +92,8 @@ def test_cli_calls():
         "association profile",
     )
 
-    failed = aws("iam", "get-role", "--role-name", "nope", expect=254)
+    # The AWS CLI v1 exits 255 on a service error (v2 exits 254).
+    failed = aws("iam", "get-role", "--role-name", "nope", expect=255)
     eq(failed.stdout, "", "stdout of a failed call")
     line = "An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name nope cannot be found."
     assert line in failed.stderr, f"stderr should hold {line!r}: {failed.stderr!r}"

@@ -25,7 +25,7 @@ def recording(service):
 def table_operations():
     """The operation names of the table, as the emulator's help lists them."""
     text = rc.rolecall("emulator", "--help").stdout
-    names = set(re.findall(r"\((\w+)\)\s*$", text, re.MULTILINE))
+    names = set(re.findall(r"\(([A-Z][A-Za-z0-9]+)\)\s*$", text, re.MULTILINE))
     assert "CreateRole" in names and "GetCallerIdentity" in names, text
     return names
 
