@@ -94,7 +94,11 @@ fn python() -> &'static Path {
             "scripts/python-env.sh failed: {}",
             out.describe()
         );
-        let venv = out.stdout.lines().last().expect("python-env.sh printed no path");
+        let venv = out
+            .stdout
+            .lines()
+            .last()
+            .expect("python-env.sh printed no path");
         PathBuf::from(venv.trim()).join("bin/python")
     })
 }
@@ -206,7 +210,10 @@ impl Server {
             .and_then(|port| port.parse::<u16>().ok())
             .filter(|port| *port != 0)
             .unwrap_or_else(|| panic!("first line of serve: {:?}", seen[0]));
-        assert_eq!(seen[1], "export AWS_REGION=us-east-1", "second line of serve");
+        assert_eq!(
+            seen[1], "export AWS_REGION=us-east-1",
+            "second line of serve"
+        );
         server.endpoint = format!("http://127.0.0.1:{endpoint}");
         server
     }
@@ -325,7 +332,11 @@ fn conformance_cases() -> Value {
     let rows: Vec<Value> = CASES
         .iter()
         .map(|(name, setup, call, expected)| {
-            let setup: Vec<Value> = setup.iter().flat_map(|s| expand(s)).map(|s| step(&s)).collect();
+            let setup: Vec<Value> = setup
+                .iter()
+                .flat_map(|s| expand(s))
+                .map(|s| step(&s))
+                .collect();
             json!({
                 "name": name,
                 "setup": setup,

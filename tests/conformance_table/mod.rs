@@ -281,4 +281,3 @@ pub fn expand(step: &str) -> Vec<String> {
     }
     vec![step.to_string()]
 }
-
