@@ -12,6 +12,8 @@
 pub mod backend;
 pub mod cli;
 
+/// The AWS API as a `Cloud` (today: endpoints on plain HTTP such as `rolecall serve`).
+pub use rolecall_aws as aws;
 pub use rolecall_cloud as cloud;
 /// The operation table, for code generic over operations (tests among it).
 pub use rolecall_cloud::with_operations;

@@ -24,6 +24,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "rolecall-aws",
+        &["rolecall-model", "rolecall-cloud", "rolecall-wire"],
+    ),
+    (
         "rolecall",
         &[
             "rolecall-model",
@@ -31,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rolecall-emulator",
             "rolecall-engine",
             "rolecall-server",
+            "rolecall-aws",
         ],
     ),
 ];
@@ -53,6 +58,8 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     ("rolecall-wire", &[HTTP, SQLITE]),
     // The server answers with the emulator; it never calls AWS.
     ("rolecall-server", &[AWS_SDK]),
+    // A client of AWS holds no account of its own.
+    ("rolecall-aws", &[SQLITE]),
 ];
 
 fn is_forbidden(dependency: &str, families: &[&[&str]]) -> bool {

@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use hyper::http::request::Parts;
 use serde::Serialize;
 
-use rolecall_cloud::{Call, CloudError, ErrorCode, Operation, Service};
+use rolecall_cloud::{Access, Call, CloudError, ErrorCode, Operation, Service};
 use rolecall_emulator::{Credential, Emulator, EmulatorError, Principal};
 
 use super::sigv4::{self, MAX_SKEW_SECONDS, Refusal, SignedRequest};
@@ -81,8 +81,13 @@ pub struct Endpoint {
     account: PathBuf,
     account_id: String,
     /// Idle handles: one SQLite connection each, so requests on different
-    /// handles run at once (SQLite orders their writes).
+    /// handles run at once.
     idle: Mutex<Vec<Emulator>>,
+    /// Held by a call that writes: this server's writers queue here, in
+    /// order, instead of in SQLite's busy handler, which polls with sleeps
+    /// of up to 100 ms. Reads never take it (WAL lets them run beside a
+    /// writer); writers of other processes still meet SQLite's lock.
+    writes: Mutex<()>,
 }
 
 impl Endpoint {
@@ -91,6 +96,7 @@ impl Endpoint {
             account_id: first.account_id().to_string(),
             account,
             idle: Mutex::new(vec![first]),
+            writes: Mutex::new(()),
         }
     }
 
@@ -238,7 +244,11 @@ impl Endpoint {
             Ok(found) => found,
             Err(refusal) => return Served::Refused(refusal),
         };
-        let result = invoke(emulator, &caller, &call);
+        let result = {
+            let _writing = (call.descriptor().access == Access::Write)
+                .then(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
+            invoke(emulator, &caller, &call)
+        };
         Served::Done {
             operation,
             caller,

@@ -91,3 +91,65 @@ impl Server {
         self.run_until(http::termination_signal())
     }
 }
+
+/// A server serving on a thread of its own (for tests and benchmarks),
+/// stopped gracefully by [`Running::stop`] or when dropped.
+pub struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServeError>>>,
+}
+
+impl Server {
+    /// Serves on a new thread until the returned handle stops it.
+    pub fn spawn(self) -> Result<Running, ServeError> {
+        let addr = self.local_addr().map_err(ServeError::Runtime)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("rolecall-serve".into())
+            .spawn(move || {
+                self.run_until(async {
+                    // A dropped sender stops the server too.
+                    let _ = stopped.await;
+                })
+            })
+            .map_err(ServeError::Runtime)?;
+        Ok(Running {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Running {
+    /// The address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the
+    /// server to end.
+    pub fn stop(mut self) -> Result<(), ServeError> {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(ServeError::Runtime(std::io::Error::other(
+                "the server's thread panicked",
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.shut_down();
+    }
+}

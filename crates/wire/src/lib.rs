@@ -20,7 +20,7 @@
 //! and STS use the member names as they are.
 //!
 //! Sources: botocore's service models and `serialize.py`, `parsers.py`
-//! (shared/aws-wire.md §1 summarises them).
+//! (docs/aws-wire.md §1 summarises them).
 
 pub mod ec2_names;
 mod form;

@@ -1,5 +1,5 @@
 //! The codec against bytes AWS and botocore are known to send
-//! (shared/aws-wire.md §1, botocore's serialisers), and its errors.
+//! (docs/aws-wire.md §1, botocore's serialisers), and its errors.
 
 use rolecall_cloud::ec2::{
     DescribeInstancesRequest, DescribeInstancesResponse, Filter, IamInstanceProfileSpecification,
@@ -13,7 +13,7 @@ use rolecall_wire::{
 };
 use serde_json::json;
 
-/// The GetRole response of aws-wire.md §1, as shown there (indented).
+/// The GetRole response of docs/aws-wire.md §1, as shown there (indented).
 const GET_ROLE_XML: &str = r#"<GetRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
   <GetRoleResult><Role><Path>/</Path><RoleName>web</RoleName><RoleId>AROAQXAMPLE7Q2RZ4TBKD</RoleId>
     <Arn>arn:aws:iam::111122223333:role/web</Arn><CreateDate>2026-01-15T08:30:00Z</CreateDate>

@@ -1,0 +1,4 @@
+//! Scaffolding shared by the integration tests that need it.
+#![allow(dead_code)]
+
+pub mod served;
