@@ -225,3 +225,91 @@ fn the_account_read_through_the_endpoint_is_the_account() {
     assert!(!in_process.roles.is_empty());
     assert_eq!(through, in_process);
 }
+
+/// Session keys work until they expire, then get STS's ExpiredToken (EC2:
+/// RequestExpired). The expiry is moved into the past in the account file
+/// rather than waited for (sessions last 900 s at least).
+#[test]
+fn expired_session_keys_are_refused() {
+    let served = Served::start();
+    let admin = served.client();
+    create_role(&admin, "deployer");
+    let session = admin
+        .assume_role(&AssumeRoleRequest {
+            role_arn: "arn:aws:iam::123456789012:role/deployer".into(),
+            role_session_name: "ci".into(),
+            duration_seconds: Some(900),
+            external_id: None,
+        })
+        .unwrap();
+    let as_role = AwsClient::new(
+        &served.endpoint(),
+        "us-east-1",
+        Credentials {
+            access_key_id: session.credentials.access_key_id.clone(),
+            secret_access_key: session.credentials.secret_access_key.clone(),
+            session_token: Some(session.credentials.session_token.clone()),
+        },
+    );
+    as_role
+        .get_caller_identity(&GetCallerIdentityRequest {})
+        .unwrap();
+    let db = rusqlite::Connection::open(served.account()).unwrap();
+    let expired = db
+        .execute(
+            "UPDATE access_keys SET expires_at_ms = 1 WHERE access_key_id = ?1",
+            [&session.credentials.access_key_id],
+        )
+        .unwrap();
+    assert_eq!(expired, 1);
+    let error = as_role
+        .get_caller_identity(&GetCallerIdentityRequest {})
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ExpiredToken);
+    assert_eq!(
+        error.message,
+        "The security token included in the request is expired"
+    );
+    let error = as_role.describe_instances(&Default::default()).unwrap_err();
+    assert_eq!(error.code, ErrorCode::RequestExpired);
+}
+
+/// `rolecall serve --listen` on an address other machines reach says so
+/// loudly on stderr (even with -q), prints the export lines on stdout, and
+/// stops cleanly on SIGTERM.
+#[test]
+fn serving_beyond_loopback_is_announced() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .current_dir(dir.path())
+        .args(["-q", "serve", "--listen", "0.0.0.0:0"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(
+        first.starts_with("export AWS_ENDPOINT_URL=http://0.0.0.0:"),
+        "{first}"
+    );
+    // SAFETY: a plain kill(2) of the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.starts_with("warning: SERVING BEYOND THIS MACHINE on 0.0.0.0:"),
+        "{stderr}"
+    );
+    assert!(dir.path().join(".rolecall/account.db").exists());
+}

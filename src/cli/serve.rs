@@ -79,27 +79,32 @@ pub fn run(session: &Session, args: ServeArgs) -> anyhow::Result<Outcome> {
             "warning: SERVING BEYOND THIS MACHINE on {addr}: anyone who can reach it with the account's key can read and change the account, over plain HTTP"
         );
     }
-    write_stdout(&format!(
-        // AWS_REGION for the SDKs, AWS_DEFAULT_REGION for the AWS CLI v1 and boto3.
-        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_REGION={REGION}\nexport AWS_DEFAULT_REGION={REGION}\n"
-    ))?;
-    if !session.quiet {
-        let account_flag = if account.path() == crate::emulator::AccountFile::default().path() {
-            String::new()
-        } else {
-            format!(" --account {}", account.path().display())
-        };
-        errln!(
-            "Serving emulated account {} ({}) at {endpoint}: IAM, EC2 and STS.\n\
-             Point a client at it:\n  \
-             export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_DEFAULT_REGION={REGION}\n  \
-             eval \"$(rolecall{account_flag} emulator credentials)\"\n\
-             Ctrl-C stops it.",
-            server.account_id(),
-            account.path().display(),
-        );
-    }
-    server.run_until_signal()?;
+    let account_flag = if account.path() == crate::emulator::AccountFile::default().path() {
+        String::new()
+    } else {
+        format!(" --account {}", account.path().display())
+    };
+    let account_id = server.account_id().to_string();
+    let mut announced = Ok(());
+    // Announced once SIGINT and SIGTERM are caught: a script may signal the
+    // moment it reads the address.
+    server.run_until_signal(|| {
+        announced = write_stdout(&format!(
+            // AWS_REGION for the SDKs, AWS_DEFAULT_REGION for the AWS CLI v1 and boto3.
+            "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_REGION={REGION}\nexport AWS_DEFAULT_REGION={REGION}\n"
+        ));
+        if !session.quiet {
+            errln!(
+                "Serving emulated account {account_id} ({}) at {endpoint}: IAM, EC2 and STS.\n\
+                 Point a client at it:\n  \
+                 export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_DEFAULT_REGION={REGION}\n  \
+                 eval \"$(rolecall{account_flag} emulator credentials)\"\n\
+                 Ctrl-C stops it.",
+                account.path().display(),
+            );
+        }
+    })?;
+    announced?;
     if !session.quiet {
         errln!("Stopped.");
     }

@@ -131,27 +131,45 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
     response
 }
 
-/// Completes on SIGINT or SIGTERM (Ctrl-C elsewhere than Unix).
-pub async fn termination_signal() {
+/// SIGINT and SIGTERM (Ctrl-C elsewhere than Unix), caught from the moment
+/// it is installed.
+pub struct TerminationSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut interrupt), Ok(mut terminate)) => {
-                tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            // Without handlers the default action (exit) still stops the server.
-            _ => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl TerminationSignal {
+    /// Catches the signals from now on; inside a tokio runtime's context.
+    pub fn install() -> std::io::Result<TerminationSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(TerminationSignal {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(TerminationSignal {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Completes when one of the signals arrives.
+    pub async fn received(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

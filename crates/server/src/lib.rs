@@ -78,18 +78,37 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting, lets the
     /// requests in flight finish (a few seconds at most) and returns.
     pub fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("rolecall-serve")
-            .build()
-            .map_err(ServeError::Runtime)?;
+        let runtime = runtime()?;
         runtime.block_on(http::serve(self.listener, self.endpoint, shutdown))
     }
 
     /// Serves until the process gets SIGINT or SIGTERM (Ctrl-C on Windows).
-    pub fn run_until_signal(self) -> Result<(), ServeError> {
-        self.run_until(http::termination_signal())
+    /// `ready` runs once the signals are caught and before the first
+    /// request is served: what it announces (the address, say) may be acted
+    /// on at once, a SIGTERM included, which then stops the server cleanly
+    /// instead of killing the process.
+    pub fn run_until_signal(self, ready: impl FnOnce()) -> Result<(), ServeError> {
+        let runtime = runtime()?;
+        let signals = {
+            // Signal handlers are installed in a runtime's context.
+            let _context = runtime.enter();
+            http::TerminationSignal::install().map_err(ServeError::Runtime)?
+        };
+        ready();
+        runtime.block_on(http::serve(
+            self.listener,
+            self.endpoint,
+            signals.received(),
+        ))
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rolecall-serve")
+        .build()
+        .map_err(ServeError::Runtime)
 }
 
 /// A server serving on a thread of its own (for tests and benchmarks),
