@@ -412,8 +412,11 @@ fn key_list(choices: &[usize]) -> Vec<String> {
 /// An answer: the output as AWS-shaped JSON, or the error's code and message.
 type Answer = Result<Value, (String, String)>;
 
+/// How a side makes one call.
+type Caller = Box<dyn Fn(&Call) -> Result<Value, CloudError>>;
+
 struct Side {
-    call: Box<dyn Fn(&Call) -> Result<Value, CloudError>>,
+    call: Caller,
     /// The ids this side's RunInstances answered, in order: instance #k.
     instances: Vec<String>,
     /// The last association id this side answered for instance #k.
