@@ -385,14 +385,22 @@ fn setup_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// 24 to 44 operations, setup first. Each carries a flag that shrinks to
+/// `false`, dropping it, so a failing sequence shrinks below the minimum
+/// length to the few operations that matter.
 fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let kept = |op: BoxedStrategy<Op>| (prop::bool::weighted(0.999), op);
     (
-        prop::collection::vec(setup_op(), 4..9),
-        prop::collection::vec(op(), 20..36),
+        prop::collection::vec(kept(setup_op().boxed()), 4..9),
+        prop::collection::vec(kept(op().boxed()), 20..36),
     )
-        .prop_map(|(mut setup, rest)| {
-            setup.extend(rest);
+        .prop_map(|(setup, rest)| {
             setup
+                .into_iter()
+                .chain(rest)
+                .filter(|(keep, _)| *keep)
+                .map(|(_, op)| op)
+                .collect()
         })
 }
 
@@ -1128,7 +1136,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(24),
-        max_shrink_iters: 400,
+        max_shrink_iters: 1000,
         ..ProptestConfig::default()
     })]
 
