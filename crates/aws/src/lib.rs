@@ -20,7 +20,8 @@ use rolecall_model::Live;
 
 /// The media type of every query-protocol request body.
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
-/// A call that has not answered in this long has failed.
+/// Each phase of a call (connecting, sending, awaiting and reading the
+/// answer) that takes longer than this fails the call.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Keys to sign with: long-term, or temporary with their session token.
@@ -55,7 +56,16 @@ impl AwsClient {
         let agent = ureq::Agent::config_builder()
             // AWS's errors are answers to decode, not transport failures.
             .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
+            // Per phase, not `timeout_global`: with any timeout covering
+            // name resolution, ureq resolves on a new thread every call,
+            // even an IP literal on a kept-alive connection (a thread spawn
+            // per call, measured in benches/endpoint.rs). Resolution has
+            // the system resolver's own timeouts.
+            .timeout_connect(Some(TIMEOUT))
+            .timeout_send_request(Some(TIMEOUT))
+            .timeout_send_body(Some(TIMEOUT))
+            .timeout_recv_response(Some(TIMEOUT))
+            .timeout_recv_body(Some(TIMEOUT))
             .build()
             .into();
         AwsClient {
