@@ -910,10 +910,22 @@ impl Side {
     /// instances sorted by their placeholders, as YAML.
     fn masked_export(&mut self, export: AccountExport) -> String {
         let mut value = serde_json::to_value(&export).unwrap();
-        self.masker.mask_value(&mut value);
+        // Instances in the order of their placeholders (every instance id
+        // came back from RunInstances) before anything else is masked: an
+        // association made at launch shows its id first here, and the
+        // export lists instances by id, which differ between the sides.
         if let Some(instances) = value["instances"].as_array_mut() {
-            instances.sort_by(|a, b| a["instance_id"].as_str().cmp(&b["instance_id"].as_str()));
+            let mut keyed: Vec<(String, Value)> = instances
+                .drain(..)
+                .map(|instance| {
+                    let id = instance["instance_id"].as_str().unwrap_or("");
+                    (self.masker.mask(id), instance)
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            instances.extend(keyed.into_iter().map(|(_, instance)| instance));
         }
+        self.masker.mask_value(&mut value);
         let export: AccountExport = serde_json::from_value(value).unwrap();
         serde_saphyr::to_string(&export).unwrap()
     }
