@@ -234,6 +234,8 @@ pub const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("run duplicate tag key", &[], r#"RunInstances {"MinCount":1,"MaxCount":1,"TagSpecifications":[{"ResourceType":"instance","Tags":[{"Key":"Name","Value":"x"}]},{"ResourceType":"instance","Tags":[{"Key":"Name","Value":"y"}]}]}"#, "InvalidParameterValue: Duplicate tag key 'Name' specified."), // cloud-custodian/cloud-custodian#3792, scylladb/scylla-cluster-tests#1532
     ("ec2 fifty-first tag", &[RUN, r#"CreateTags {"Resources":["$I"],"Tags":$TAGS50}"#], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"k50","Value":"v"}]}"#, "TagLimitExceeded: The maximum number of Tags for a resource has been reached."), // UNCONFIRMED text
     ("ec2 retagging a key does not count twice", &[RUN, r#"CreateTags {"Resources":["$I"],"Tags":$TAGS50}"#], r#"CreateTags {"Resources":["$I"],"Tags":[{"Key":"K0","Value":"w"}]}"#, "ok"),
+    // botocore marks CreateTags.Tags required, and EC2's wire cannot carry an empty list.
+    ("ec2 no tags to create", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":[]}"#, "MissingParameter: The request must contain the parameter Tag"),
     ("ec2 fifty-one tags at once", &[RUN], r#"CreateTags {"Resources":["$I"],"Tags":$TAGS51}"#, "TagLimitExceeded: The maximum number of Tags for a resource has been reached."), // UNCONFIRMED text
     ("run with fifty-one tags", &[], r#"RunInstances {"MinCount":1,"MaxCount":1,"TagSpecifications":[{"ResourceType":"instance","Tags":$TAGS51}]}"#, "TagLimitExceeded: The maximum number of Tags for a resource has been reached."), // UNCONFIRMED text
     ("run with fifty tags", &[], r#"RunInstances {"MinCount":1,"MaxCount":1,"TagSpecifications":[{"ResourceType":"instance","Tags":$TAGS50}]}"#, "ok"),

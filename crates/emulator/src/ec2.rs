@@ -572,6 +572,14 @@ pub fn describe_instances(
 }
 
 pub fn create_tags(cx: &Ctx, input: &CreateTagsRequest) -> OpResult<()> {
+    // Tags is required (botocore's model), and EC2's wire has no way to send
+    // an empty list: an empty one is no parameter at all.
+    if input.tags.is_empty() {
+        return reject(
+            ErrorCode::MissingParameter,
+            "The request must contain the parameter Tag",
+        );
+    }
     check_tags(&input.tags)?;
     let rows = instances(cx, &input.resources)?;
     // Every resource is checked before any is tagged: the call is all or nothing.
