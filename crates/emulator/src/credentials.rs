@@ -3,12 +3,11 @@
 //! checks every signed request against them; nothing else reads a secret,
 //! and only `rolecall emulator credentials` prints one.
 
-use rand::RngExt;
 use rusqlite::{Connection, OptionalExtension};
 
 use rolecall_model::Arn;
 
-use super::ids::PARTITION;
+use super::ids::{PARTITION, UPPER_ALNUM, random_chars};
 
 /// A long-term access key: the account's administrator key.
 #[derive(Clone, PartialEq, Eq)]
@@ -100,18 +99,8 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 /// The alphabet of AWS's secret access keys.
 const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Random characters from the thread's CSPRNG (rand's `ThreadRng` is
-/// ChaCha-based and reseeded from the OS): secrets must not be guessable.
-fn random_chars(alphabet: &[u8], len: usize) -> String {
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
-        .collect()
-}
 
 /// A new key: `prefix` (`AKIA` long-term, `ASIA` temporary) + 16 uppercase
 /// alphanumerics, and a 40-character secret, as AWS's.

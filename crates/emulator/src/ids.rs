@@ -4,10 +4,13 @@ use rand::RngExt;
 
 use rolecall_model::{DEFAULT_PARTITION, ProfileArn, RoleArn};
 
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+pub(crate) const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
 
-fn random_chars(alphabet: &[u8], len: usize) -> String {
+/// `len` characters from `alphabet`, drawn from the thread's CSPRNG
+/// (rand's `ThreadRng`, ChaCha-based and reseeded from the OS): good enough
+/// for the secrets of `credentials` too.
+pub(crate) fn random_chars(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rng();
     (0..len)
         .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
