@@ -3,10 +3,11 @@
 //! the endpoint, with rolecall's own client (wire codec, SigV4 signing, one
 //! kept-alive connection), against the same account file on loopback.
 //!
-//! After criterion's report, a summary: calls per second and µs per call for
-//! each, and the µs the endpoint adds per call (the target is at most 250).
-//! Its figures are the mean over every iteration criterion ran of each
-//! benchmark, warm-up included.
+//! After criterion's report, a paired summary: the two ways are called in
+//! alternation, so a slow spell of the disk (TagRole waits for an fsync)
+//! lands on both, and the figure reported is the median over the pairs of
+//! what the endpoint added (the target is at most 250 µs), with calls per
+//! second from the medians.
 
 mod common; // the binary's allocator
 
@@ -14,9 +15,7 @@ mod common; // the binary's allocator
 #[allow(dead_code)] // the tests' helper; the bench uses part of it
 mod served;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
 use rolecall::cloud::Cloud;
@@ -28,112 +27,149 @@ const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 /// The added time per call the endpoint may cost.
 const TARGET_US: f64 = 250.0;
 
-/// Per benchmark: iterations and the time they took, over all of criterion's runs.
-static TOTALS: Mutex<BTreeMap<&'static str, (u64, Duration)>> = Mutex::new(BTreeMap::new());
-
-const OPERATIONS: &[&str] = &["GetRole", "TagRole"];
+/// Pairs of calls the summary times.
+const PAIRS: usize = 3000;
 const IN_PROCESS: &str = "in process";
 const ENDPOINT: &str = "through the endpoint";
 
-fn key(operation: &str, how: &str) -> &'static str {
-    match (operation, how) {
-        ("GetRole", IN_PROCESS) => "GetRole in process",
-        ("GetRole", _) => "GetRole through the endpoint",
-        ("TagRole", IN_PROCESS) => "TagRole in process",
-        _ => "TagRole through the endpoint",
+/// An account with one role, its server, and a client of the server.
+struct Bench {
+    // Kept for its drop: the server stops with the bench.
+    _served: Served,
+    local: rolecall::emulator::Emulator,
+    client: rolecall::aws::AwsClient,
+    /// The last tag value written: every TagRole writes a new one.
+    tagged: u64,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let served = Served::start();
+        let local = served.emulator();
+        let client = served.client();
+        local
+            .create_role(&CreateRoleRequest {
+                role_name: "web".into(),
+                assume_role_policy_document: TRUST.into(),
+                ..Default::default()
+            })
+            .expect("create role");
+        // Both answer the same before anything is measured.
+        assert_eq!(
+            local.get_role(&get()).expect("get role"),
+            client
+                .get_role(&get())
+                .expect("get role through the endpoint")
+        );
+        Bench {
+            _served: served,
+            local,
+            client,
+            tagged: 0,
+        }
+    }
+
+    fn cloud(&self, how: &str) -> &dyn Cloud {
+        if how == IN_PROCESS {
+            &self.local
+        } else {
+            &self.client
+        }
+    }
+
+    /// One call of `operation`, the way `how` says.
+    fn call(&mut self, operation: &str, how: &str) {
+        match operation {
+            "GetRole" => {
+                self.cloud(how).get_role(&get()).expect("get role");
+            }
+            _ => {
+                self.tagged += 1;
+                let tag = TagRoleRequest {
+                    role_name: "web".into(),
+                    tags: vec![Tag::new("n", self.tagged.to_string())],
+                };
+                self.cloud(how).tag_role(&tag).expect("tag role");
+            }
+        }
     }
 }
 
-/// Runs `call` `iters` times, timed, and adds the time to `name`'s total.
-fn timed(name: &'static str, iters: u64, mut call: impl FnMut()) -> Duration {
-    let started = Instant::now();
-    for _ in 0..iters {
-        call();
+fn get() -> RoleNameRequest {
+    RoleNameRequest {
+        role_name: "web".into(),
     }
-    let elapsed = started.elapsed();
-    let mut totals = TOTALS.lock().unwrap();
-    let total = totals.entry(name).or_default();
-    total.0 += iters;
-    total.1 += elapsed;
-    elapsed
 }
+
+const OPERATIONS: [&str; 2] = ["GetRole", "TagRole"];
 
 fn calls(c: &mut Criterion) {
-    let served = Served::start();
-    let local = served.emulator();
-    let client = served.client();
-    local
-        .create_role(&CreateRoleRequest {
-            role_name: "web".into(),
-            assume_role_policy_document: TRUST.into(),
-            ..Default::default()
-        })
-        .expect("create role");
-    let get = RoleNameRequest {
-        role_name: "web".into(),
-    };
-    // Both answer the same before anything is measured.
-    assert_eq!(
-        local.get_role(&get).expect("get role"),
-        client
-            .get_role(&get)
-            .expect("get role through the endpoint")
-    );
-    let clouds: [(&str, &dyn Cloud); 2] = [(IN_PROCESS, &local), (ENDPOINT, &client)];
-
+    let mut bench = Bench::new();
     let mut group = c.benchmark_group("endpoint");
-    for (how, cloud) in clouds {
-        let name = key("GetRole", how);
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                timed(name, iters, || {
-                    cloud.get_role(&get).expect("get role");
-                })
-            })
-        });
-    }
-    let mut n = 0u64;
-    for (how, cloud) in clouds {
-        let name = key("TagRole", how);
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                timed(name, iters, || {
-                    n += 1;
-                    cloud
-                        .tag_role(&TagRoleRequest {
-                            role_name: "web".into(),
-                            tags: vec![Tag::new("n", n.to_string())],
-                        })
-                        .expect("tag role");
-                })
-            })
-        });
+    for operation in OPERATIONS {
+        for how in [IN_PROCESS, ENDPOINT] {
+            group.bench_function(format!("{operation} {how}"), |b| {
+                b.iter(|| bench.call(operation, how))
+            });
+        }
     }
     group.finish();
 }
 
-/// µs per call of `name`, if it ran.
-fn micros_per_call(totals: &BTreeMap<&'static str, (u64, Duration)>, name: &str) -> Option<f64> {
-    let &(iters, time) = totals.get(name)?;
-    (iters > 0).then(|| time.as_secs_f64() * 1e6 / iters as f64)
+/// The median of `values` (sorted in place), in µs.
+fn median_us(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Times `PAIRS` pairs of calls of `operation`, one in process and one
+/// through the endpoint, the first of each pair alternating: the medians of
+/// each way and of what the endpoint added within a pair, in µs.
+fn paired(bench: &mut Bench, operation: &str) -> (f64, f64, f64) {
+    let mut timed = |how: &str| {
+        let started = Instant::now();
+        bench.call(operation, how);
+        started.elapsed().as_secs_f64() * 1e6
+    };
+    let (mut here, mut there, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..PAIRS {
+        let (local, remote) = if pair % 2 == 0 {
+            let local = timed(IN_PROCESS);
+            (local, timed(ENDPOINT))
+        } else {
+            let remote = timed(ENDPOINT);
+            (timed(IN_PROCESS), remote)
+        };
+        here.push(local);
+        there.push(remote);
+        added.push(remote - local);
+    }
+    (
+        median_us(&mut here),
+        median_us(&mut there),
+        median_us(&mut added),
+    )
 }
 
 fn summary() {
-    let totals = TOTALS.lock().unwrap();
+    let mut bench = Bench::new();
+    // Warm both ways up (connections, caches, the WAL) before timing.
+    for operation in OPERATIONS {
+        for _ in 0..200 {
+            bench.call(operation, IN_PROCESS);
+            bench.call(operation, ENDPOINT);
+        }
+    }
     println!();
-    println!("endpoint summary (mean of every iteration run, warm-up included)");
+    println!(
+        "endpoint summary (medians over {PAIRS} pairs of calls, each pair one way then the other)"
+    );
     println!(
         "{:<10} {:>14} {:>12} {:>14} {:>12} {:>11} {:>7}",
         "operation", "in process/s", "µs/call", "endpoint/s", "µs/call", "added µs", "ratio"
     );
     for operation in OPERATIONS {
-        let (Some(here), Some(there)) = (
-            micros_per_call(&totals, key(operation, IN_PROCESS)),
-            micros_per_call(&totals, key(operation, ENDPOINT)),
-        ) else {
-            continue;
-        };
-        let added = there - here;
+        let (here, there, added) = paired(&mut bench, operation);
         println!(
             "{:<10} {:>14.0} {:>12.1} {:>14.0} {:>12.1} {:>11.1} {:>6.2}x  {}",
             operation,

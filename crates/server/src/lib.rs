@@ -7,10 +7,11 @@
 //! and shuts down gracefully; [`endpoint`] turns one request into one
 //! answer: authentication ([`sigv4`] against the account's keys), the wire
 //! codec (`rolecall_wire`), and the call itself on the emulator, where
-//! every call is one SQLite transaction as in process. Requests run on a
-//! pool of emulator handles, one SQLite connection each, so reads never
-//! wait for writes (WAL) and calls from `rolecall apply` in another process
-//! interleave with these as other clients' calls do on AWS.
+//! every call is one SQLite transaction as in process. Each connection is
+//! served on a thread of its own, its calls on a pool of emulator handles,
+//! one SQLite connection each, so reads never wait for writes (WAL) and
+//! calls from `rolecall apply` in another process interleave with these as
+//! other clients' calls do on AWS.
 
 mod endpoint;
 mod http;
@@ -104,11 +105,11 @@ impl Server {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
-    // One thread for the connections: each request's emulator call runs on
-    // the blocking pool (http.rs), so requests are still served
-    // concurrently, but a request no longer wakes a second worker to steal
-    // it. On 2 cores this took GetRole through the endpoint from about 800
-    // to 300 µs (benches/endpoint.rs).
+    // One thread accepts connections and waits for the stop; each
+    // connection is served on a thread of its own (http.rs). A
+    // multi-threaded runtime made every request wake a second worker to
+    // steal it: on 2 cores GetRole through the endpoint took about 800 µs
+    // that way, against 150 µs now (benches/endpoint.rs).
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("rolecall-serve")
