@@ -3,11 +3,13 @@
 //! (`aws-sigv4`) and sent over HTTP; the answer is decoded back into the
 //! operation's output or AWS's error.
 //!
-//! Today it reaches endpoints on plain HTTP with the keys it is given:
-//! `rolecall serve` and moto on loopback, which is what the differential
-//! tests and the endpoint benchmark need. The real-AWS backend (`--cloud
-//! aws`) grows from here: TLS, the standard credential chain
-//! (`aws-config`), per-service endpoints, retries and rate limits.
+//! [`AwsClient::from_environment`] reaches the account the AWS CLI would,
+//! over HTTPS (`--cloud aws`); [`AwsClient::new`] one endpoint with given
+//! keys (`rolecall serve` and moto on loopback, for tests and benchmarks).
+
+mod credentials;
+pub mod endpoints;
+mod environment;
 
 use std::time::{Duration, SystemTime};
 
@@ -18,41 +20,62 @@ use serde::de::DeserializeOwned;
 use rolecall_cloud::{Call, Cloud, CloudError, ErrorCode, Service};
 use rolecall_model::Live;
 
+pub use credentials::Credentials;
+use credentials::KeySource;
+use endpoints::Endpoints;
+pub use environment::AwsSettings;
+
 /// The media type of every query-protocol request body.
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 /// Each phase of a call (connecting, sending, awaiting and reading the
 /// answer) that takes longer than this fails the call.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Keys to sign with: long-term, or temporary with their session token.
-#[derive(Clone)]
-pub struct Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
+/// Why the account the AWS CLI would reach cannot be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(
+        "no AWS region is configured{}: set AWS_REGION, or `region` in ~/.aws/config",
+        in_profile(profile)
+    )]
+    NoRegion { profile: Option<String> },
+    #[error("no AWS credentials{}: {reason}", in_profile(profile))]
+    NoCredentials {
+        profile: Option<String>,
+        reason: String,
+    },
+    #[error("starting the AWS client")]
+    Runtime(#[source] std::io::Error),
 }
 
-/// Never shows the secret or the token.
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
+fn in_profile(profile: &Option<String>) -> String {
+    match profile {
+        Some(profile) => format!(" for profile {profile:?}"),
+        None => String::new(),
     }
 }
 
-/// One endpoint serving IAM, EC2 and STS (as `rolecall serve` and moto do).
+/// A client of IAM, EC2 and STS, each at its endpoint.
 pub struct AwsClient {
     agent: ureq::Agent,
-    endpoint: String,
+    endpoints: Endpoints,
     region: String,
-    credentials: Credentials,
+    keys: KeySource,
 }
 
 impl AwsClient {
-    /// A client of `endpoint` (e.g. `http://127.0.0.1:4599`), signing for
-    /// `region` with `credentials`. Connections are kept alive between calls.
+    /// A client of one `endpoint` serving every service (e.g.
+    /// `http://127.0.0.1:4599`), signing for `region` with `credentials`.
     pub fn new(endpoint: &str, region: &str, credentials: Credentials) -> AwsClient {
+        AwsClient::with(
+            Endpoints::single(endpoint, region),
+            region.to_string(),
+            KeySource::Fixed(credentials),
+        )
+    }
+
+    /// Connections are kept alive between calls.
+    fn with(endpoints: Endpoints, region: String, keys: KeySource) -> AwsClient {
         let agent = ureq::Agent::config_builder()
             // AWS's errors are answers to decode, not transport failures.
             .http_status_as_error(false)
@@ -66,14 +89,31 @@ impl AwsClient {
             .timeout_send_body(Some(TIMEOUT))
             .timeout_recv_response(Some(TIMEOUT))
             .timeout_recv_body(Some(TIMEOUT))
+            // The system's trust store, as the AWS CLI uses: a company's
+            // TLS-inspecting proxy is trusted where the CLI works.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .build()
             .into();
         AwsClient {
             agent,
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            region: region.to_string(),
-            credentials,
+            endpoints,
+            region,
+            keys,
         }
+    }
+
+    /// The region the client is configured for (where EC2 calls go).
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Each service's endpoint.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// Makes one call; the output comes back as AWS-shaped JSON, as
@@ -81,8 +121,18 @@ impl AwsClient {
     pub fn call(&self, call: &Call) -> Result<serde_json::Value, CloudError> {
         let operation = call.descriptor();
         let body = rolecall_wire::encode_request(call);
+        let keys = self.keys.current().map_err(|reason| {
+            // Not AWS's answer and not worth retrying: the login is gone.
+            let mut error = CloudError::new(
+                operation.name,
+                ErrorCode::Other("CredentialsUnavailable".into()),
+                format!("AWS credentials: {reason}"),
+            );
+            error.retryable = false;
+            error
+        })?;
         let (status, answer) = self
-            .send(operation.service, &body)
+            .send(operation.service, keys, &body)
             .map_err(|message| transport_error(operation.name, message))?;
         rolecall_wire::decode_response(operation, status, &answer)
     }
@@ -100,19 +150,18 @@ impl AwsClient {
     }
 
     /// Signs and posts `body` for `service`: the answer's status and body.
-    fn send(&self, service: Service, body: &str) -> Result<(u16, Vec<u8>), String> {
-        let url = format!("{}/", self.endpoint);
-        let identity = aws_credential_types::Credentials::new(
-            &self.credentials.access_key_id,
-            &self.credentials.secret_access_key,
-            self.credentials.session_token.clone(),
-            None,
-            "rolecall",
-        )
-        .into();
+    fn send(
+        &self,
+        service: Service,
+        keys: aws_credential_types::Credentials,
+        body: &str,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let endpoint = self.endpoints.of(service);
+        let url = format!("{}/", endpoint.url);
+        let identity = keys.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(&self.region)
+            .region(&endpoint.signing_region)
             .name(service.signing_name())
             .time(SystemTime::now())
             .settings(SigningSettings::default())
