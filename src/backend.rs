@@ -2,11 +2,13 @@
 //! runs (ripgrep's model: raw arguments become one resolved value). Commands
 //! ask the backend to open, read or lock the account, never for a path.
 //!
-//! Only the emulated account exists today; a real-AWS backend becomes a
-//! second variant, with a lock of its own.
+//! Two backends: the emulated account in one local file (the default), and
+//! a real AWS account reached as the AWS CLI reaches it (`--cloud aws`).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::aws::{AwsClient, AwsError, AwsSettings};
 use crate::cloud::{Cloud, CloudError};
 use crate::emulator::lock::AccountLock;
 use crate::emulator::{AccountFile, EmulatorError};
@@ -17,7 +19,44 @@ use crate::model::Live;
 pub enum Backend {
     /// The emulated AWS account in one SQLite file.
     Emulator(AccountFile),
+    /// A real AWS account (or an AWS-compatible endpoint: moto, LocalStack,
+    /// `rolecall serve`).
+    Aws(AwsAccount),
 }
+
+/// The AWS account the AWS CLI's settings reach; its client is made once,
+/// on first use, and shared by every command of the invocation.
+#[derive(Clone)]
+pub struct AwsAccount {
+    settings: AwsSettings,
+    client: Arc<OnceLock<AwsClient>>,
+}
+
+impl AwsAccount {
+    fn client(&self) -> Result<AwsClient, BackendError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client.clone());
+        }
+        let client = AwsClient::from_environment(&self.settings)?;
+        Ok(self.client.get_or_init(|| client).clone())
+    }
+}
+
+impl std::fmt::Debug for AwsAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsAccount")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for AwsAccount {
+    fn eq(&self, other: &AwsAccount) -> bool {
+        self.settings == other.settings
+    }
+}
+
+impl Eq for AwsAccount {}
 
 /// Why the backend could not open, read or lock the account. Each variant
 /// prints as its cause does: the emulator's errors name the account file.
@@ -25,12 +64,18 @@ pub enum Backend {
 pub enum BackendError {
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("`rolecall {command}` acts on the emulated account, not on --cloud aws")]
+    NotEmulated { command: &'static str },
 }
 
 /// A held account lock; dropping it releases it.
 #[derive(Debug)]
 pub enum BackendLock {
     Emulator(AccountLock),
+    /// No lock is taken: the pipeline must run one apply at a time.
+    Unlocked,
 }
 
 impl BackendLock {
@@ -39,6 +84,7 @@ impl BackendLock {
     pub fn took_over_from(&self) -> Option<&str> {
         match self {
             BackendLock::Emulator(lock) => lock.took_over_from.as_deref(),
+            BackendLock::Unlocked => None,
         }
     }
 }
@@ -78,11 +124,29 @@ impl Backend {
         Backend::Emulator(file)
     }
 
+    /// The real AWS account the AWS CLI's `settings` reach.
+    pub fn aws(settings: AwsSettings) -> Backend {
+        Backend::Aws(AwsAccount {
+            settings,
+            client: Arc::default(),
+        })
+    }
+
     /// The emulated account file, for commands that act on the emulator
-    /// itself (`rolecall emulator`).
-    pub fn account_file(&self) -> &AccountFile {
+    /// itself (`rolecall emulator`, `rolecall serve`).
+    pub fn account_file(&self, command: &'static str) -> Result<&AccountFile, BackendError> {
         match self {
-            Backend::Emulator(file) => file,
+            Backend::Emulator(file) => Ok(file),
+            Backend::Aws(_) => Err(BackendError::NotEmulated { command }),
+        }
+    }
+
+    /// Whether applies against this account are serialised by rolecall
+    /// itself; when not, the pipeline must run one at a time.
+    pub fn locks_applies(&self) -> bool {
+        match self {
+            Backend::Emulator(_) => true,
+            Backend::Aws(_) => false,
         }
     }
 
@@ -92,6 +156,7 @@ impl Backend {
     pub fn open(&self) -> Result<Box<dyn Cloud>, BackendError> {
         match self {
             Backend::Emulator(file) => Ok(Box::new(file.open(None)?)),
+            Backend::Aws(account) => Ok(Box::new(account.client()?)),
         }
     }
 
@@ -104,6 +169,7 @@ impl Backend {
                 Some(emulator) => ReadOnly::Account(Box::new(emulator)),
                 None => ReadOnly::Missing(file.empty_account()),
             }),
+            Backend::Aws(account) => Ok(ReadOnly::Account(Box::new(account.client()?))),
         }
     }
 
@@ -113,6 +179,7 @@ impl Backend {
     pub fn lock(&self, command: &str, timeout: Duration) -> Result<BackendLock, BackendError> {
         match self {
             Backend::Emulator(file) => Ok(BackendLock::Emulator(file.lock(command, timeout)?)),
+            Backend::Aws(_) => Ok(BackendLock::Unlocked),
         }
     }
 
@@ -120,6 +187,8 @@ impl Backend {
     pub fn is_missing(&self) -> Result<bool, BackendError> {
         match self {
             Backend::Emulator(file) => Ok(file.is_missing()?),
+            // An AWS account is always there.
+            Backend::Aws(_) => Ok(false),
         }
     }
 
@@ -130,6 +199,7 @@ impl Backend {
             Backend::Emulator(file) => {
                 format!("there is no emulated account at {}", file.path().display())
             }
+            Backend::Aws(_) => "there is no AWS account".to_string(),
         }
     }
 }

@@ -595,7 +595,7 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 pub fn run(session: &Session, args: EmulatorArgs) -> anyhow::Result<Outcome> {
     let account_id = args.account_id.as_deref();
     // These commands act on the emulator itself, whatever else may come.
-    let account = session.backend.account_file();
+    let account = session.backend.account_file("emulator")?;
     match args.command {
         // Out-of-band calls take no lock: they play another actor changing
         // the account, as anyone may on AWS while an apply runs.

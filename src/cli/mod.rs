@@ -38,7 +38,8 @@ Examples:
   rolecall plan --format json --out plan.json && rolecall apply plan.json
 
 The account is an emulated AWS account in .rolecall/account.db unless
---account or ROLECALL_ACCOUNT names another file.
+--account or ROLECALL_ACCOUNT names another file; --cloud aws (or
+ROLECALL_CLOUD=aws) acts on the real AWS account the AWS CLI would reach.
 
 Exit codes: 0 success and nothing to change, 1 error, 2 changes (plan with
 --detailed-exitcode) or drift found.";
@@ -56,6 +57,19 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
+    /// The account to act on: the emulated one in a local file, or a real AWS account
+    ///
+    /// Else $ROLECALL_CLOUD, else emulator. `aws` reaches the account the AWS CLI
+    /// would: credentials, region and endpoints from the environment, ~/.aws/config
+    /// and ~/.aws/credentials (profiles, IAM Identity Center, web identity such as
+    /// GitHub Actions OIDC, ECS, instance metadata), AWS_ENDPOINT_URL and
+    /// AWS_ENDPOINT_URL_IAM/_EC2/_STS (moto, LocalStack, `rolecall serve`).
+    // ROLECALL_CLOUD is read in `Session::from_args`, as ROLECALL_ACCOUNT is.
+    #[arg(long, global = true, value_enum, value_name = "CLOUD")]
+    pub cloud: Option<CloudChoice>,
+    /// With --cloud aws: the AWS CLI profile to use (else $AWS_PROFILE, else default)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Emulated account file, else $ROLECALL_ACCOUNT, else .rolecall/account.db
     // ROLECALL_ACCOUNT is read in `Session::from_args`, not by clap: clap refuses
     // a variable that is set but empty, which means unset.
@@ -77,6 +91,14 @@ pub struct GlobalArgs {
     /// When to colour output (NO_COLOR is respected)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CloudChoice {
+    /// The emulated AWS account in one local file (--account)
+    Emulator,
+    /// A real AWS account, as the AWS CLI reaches it
+    Aws,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,7 +170,7 @@ pub fn manifest_error(diagnostics: crate::manifest::Diagnostics) -> anyhow::Erro
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let session = session::Session::from_args(&cli.global);
+    let session = session::Session::from_args(&cli.global)?;
     output::init(&session);
     let session = &session;
     match cli.command {

@@ -69,7 +69,7 @@ fn listen_address(text: &str) -> anyhow::Result<SocketAddr> {
 
 pub fn run(session: &Session, args: ServeArgs) -> anyhow::Result<Outcome> {
     let listen = listen_address(&args.listen)?;
-    let account = session.backend.account_file();
+    let account = session.backend.account_file("serve")?;
     let server = Server::bind(account, listen)?;
     let addr = server.local_addr().context("reading the address served")?;
     let endpoint = format!("http://{addr}");

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::ValueEnum;
 
 use super::output::errln;
-use super::{ColorChoice, GlobalArgs, ManifestArgs, manifest_error};
+use super::{CloudChoice, ColorChoice, GlobalArgs, ManifestArgs, manifest_error};
+use crate::aws::AwsSettings;
 use crate::backend::{Backend, ReadOnly};
 use crate::cloud::Cloud;
 use crate::emulator::AccountFile;
@@ -27,25 +29,67 @@ pub struct Session {
 }
 
 impl Session {
-    /// Resolves the global arguments: `--account`, else `ROLECALL_ACCOUNT`
-    /// (set but empty means unset), else the default account file.
-    pub fn from_args(global: &GlobalArgs) -> Session {
-        let account = global
-            .account
-            .clone()
-            .or_else(|| {
-                std::env::var_os("ROLECALL_ACCOUNT")
-                    .filter(|value| !value.is_empty())
-                    .map(PathBuf::from)
-            })
-            .map_or_else(AccountFile::default, AccountFile::new);
-        Session {
-            backend: Backend::emulator(account),
+    /// Resolves the global arguments: `--cloud`, else `ROLECALL_CLOUD`, else
+    /// the emulator; for it `--account`, else `ROLECALL_ACCOUNT`, else the
+    /// default account file. A variable set but empty means unset.
+    pub fn from_args(global: &GlobalArgs) -> anyhow::Result<Session> {
+        let backend = match cloud_choice(global)? {
+            CloudChoice::Emulator => {
+                if global.profile.is_some() {
+                    anyhow::bail!(
+                        "--profile names an AWS CLI profile: it needs --cloud aws (the emulated account takes --account)"
+                    );
+                }
+                Backend::emulator(account_file(global))
+            }
+            CloudChoice::Aws => {
+                if global.account.is_some() {
+                    anyhow::bail!(
+                        "--account names an emulated account file: it cannot be used with --cloud aws"
+                    );
+                }
+                Backend::aws(AwsSettings {
+                    profile: global.profile.clone(),
+                })
+            }
+        };
+        Ok(Session {
+            backend,
             quiet: global.quiet,
             verbose: global.verbose,
             color: global.color,
+        })
+    }
+}
+
+/// `--cloud`, else `ROLECALL_CLOUD`, else the emulator.
+fn cloud_choice(global: &GlobalArgs) -> anyhow::Result<CloudChoice> {
+    if let Some(choice) = global.cloud {
+        return Ok(choice);
+    }
+    match std::env::var("ROLECALL_CLOUD") {
+        Ok(value) if value.is_empty() => Ok(CloudChoice::Emulator),
+        Ok(value) => CloudChoice::from_str(&value, true).map_err(|_| {
+            anyhow::anyhow!("ROLECALL_CLOUD={value:?} is not a cloud: use emulator or aws")
+        }),
+        Err(std::env::VarError::NotPresent) => Ok(CloudChoice::Emulator),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("ROLECALL_CLOUD is not valid UTF-8: use emulator or aws")
         }
     }
+}
+
+/// `--account`, else `ROLECALL_ACCOUNT`, else the default account file.
+fn account_file(global: &GlobalArgs) -> AccountFile {
+    global
+        .account
+        .clone()
+        .or_else(|| {
+            std::env::var_os("ROLECALL_ACCOUNT")
+                .filter(|value| !value.is_empty())
+                .map(PathBuf::from)
+        })
+        .map_or_else(AccountFile::default, AccountFile::new)
 }
 
 /// What most commands start with: the manifests and the account.

@@ -5,6 +5,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
 /// Temporary keys are fetched again this long before they expire, so no
@@ -91,9 +92,22 @@ impl Chain {
         let fresh = self
             .runtime
             .block_on(self.provider.provide_credentials())
-            .map_err(|error| with_causes(&error))?;
+            .map_err(|error| explain(&error))?;
         *cached = Some(fresh.clone());
         Ok(fresh)
+    }
+}
+
+/// What the chain's failure means to the user. The chain reports only the
+/// last source it tried (instance metadata, when nothing had keys), which
+/// reads as the cause on a laptop: say that the others were tried first.
+fn explain(error: &CredentialsError) -> String {
+    match error {
+        CredentialsError::CredentialsNotLoaded(_) | CredentialsError::ProviderError(_) => format!(
+            "the AWS CLI's sources were tried in order (environment, ~/.aws/credentials and ~/.aws/config profiles, IAM Identity Center, web identity, ECS, instance metadata) and the last one tried failed: {}",
+            with_causes(error)
+        ),
+        _ => with_causes(error),
     }
 }
 

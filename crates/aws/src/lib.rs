@@ -11,6 +11,7 @@ mod credentials;
 pub mod endpoints;
 mod environment;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -55,12 +56,14 @@ fn in_profile(profile: &Option<String>) -> String {
     }
 }
 
-/// A client of IAM, EC2 and STS, each at its endpoint.
+/// A client of IAM, EC2 and STS, each at its endpoint. Clones share their
+/// connections and keys.
+#[derive(Clone)]
 pub struct AwsClient {
     agent: ureq::Agent,
     endpoints: Endpoints,
     region: String,
-    keys: KeySource,
+    keys: Arc<KeySource>,
 }
 
 impl AwsClient {
@@ -102,7 +105,7 @@ impl AwsClient {
             agent,
             endpoints,
             region,
-            keys,
+            keys: Arc::new(keys),
         }
     }
 
