@@ -1,4 +1,5 @@
 //! Scaffolding shared by the integration tests that need it.
 #![allow(dead_code)]
 
+pub mod masking;
 pub mod served;

@@ -1,0 +1,374 @@
+//! The AWS backend (`--cloud aws`) through a stack's whole life cycle, run
+//! by the real binary against `rolecall serve` on loopback, with the AWS
+//! CLI's environment (endpoint, region, keys) and nothing else; and the
+//! same life cycle in process (`--account`) on a second account. Every step
+//! must exit the same and print the same, and both accounts must end the
+//! same, ids and dates aside.
+//!
+//! The life cycle: instances made beforehand by another tool (tagged for
+//! the stack at launch), apply, plan shows no changes, a change made outside
+//! git found by drift and undone by apply, a hand-made role adopted by
+//! import, destroy leaving nothing owned and every instance running.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rolecall::cloud::Cloud;
+use rolecall::cloud::ec2::{RunInstancesRequest, TagSpecification};
+use rolecall::cloud::iam::*;
+use rolecall::emulator::Emulator;
+use support::masking::Masker;
+use support::served::Served;
+
+const STACK: &str = "web-prod";
+/// The instances the sample stack declares.
+const INSTANCES: &[&str] = &[
+    "web-1",
+    "web-2",
+    "web-3",
+    "batch-1",
+    "batch-2",
+    "ci-runner-1",
+    "ci-runner-2",
+];
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A copy of the sample stack to run rolecall in, and how it reaches its
+/// account.
+struct Side {
+    dir: tempfile::TempDir,
+    /// Arguments before the command: `--cloud aws`, or `--account FILE`.
+    global: Vec<String>,
+    /// The environment rolecall runs with, beyond the cleared AWS settings.
+    env: Vec<(String, String)>,
+}
+
+/// What one step printed and how it exited.
+#[derive(Debug, PartialEq, Eq)]
+struct Step {
+    command: String,
+    code: i32,
+    stdout: String,
+}
+
+impl Side {
+    fn new(global: Vec<String>, env: Vec<(String, String)>) -> Side {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests"),
+            &dir.path().join("manifests"),
+        );
+        Side { dir, global, env }
+    }
+
+    /// The AWS backend against `served`, with only the AWS CLI's variables
+    /// naming it: no config file, no instance metadata, no profile.
+    fn aws(served: &Served) -> Side {
+        let keys = served.credentials();
+        Side::new(
+            vec!["--cloud".into(), "aws".into()],
+            vec![
+                ("AWS_ENDPOINT_URL".into(), served.endpoint()),
+                ("AWS_REGION".into(), "us-east-1".into()),
+                ("AWS_ACCESS_KEY_ID".into(), keys.access_key_id),
+                ("AWS_SECRET_ACCESS_KEY".into(), keys.secret_access_key),
+            ],
+        )
+    }
+
+    /// The emulated account in `file`, in process.
+    fn emulated(file: &Path) -> Side {
+        Side::new(
+            vec!["--account".into(), file.display().to_string()],
+            Vec::new(),
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> Step {
+        let home = self.dir.path().join("home");
+        let mut command = Command::cargo_bin("rolecall").unwrap();
+        command
+            .current_dir(self.dir.path())
+            .args(&self.global)
+            .args(args)
+            // Nothing of the machine's own AWS setup may leak in.
+            .env("HOME", &home)
+            .env("AWS_CONFIG_FILE", home.join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_DEFAULT_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("ROLECALL_CLOUD")
+            .env_remove("ROLECALL_ACCOUNT");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        let step = Step {
+            command: args.join(" "),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+        };
+        eprintln!(
+            "$ rolecall {} {}\n{}{}",
+            self.global.join(" "),
+            step.command,
+            step.stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        step
+    }
+
+    fn add_manifest(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("manifests").join(name), text).unwrap();
+    }
+}
+
+/// `text` with the lines naming instances in order of those lines: rolecall
+/// lists instances by id, which differ between the two accounts.
+fn by_instance_name(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let slots: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("instance/<i-"))
+        .collect();
+    let mut named: Vec<&str> = slots.iter().map(|&i| lines[i]).collect();
+    named.sort_by_key(|line| line.split_once(" (").map(|(_, name)| name));
+    for (slot, line) in slots.into_iter().zip(named) {
+        lines[slot] = line;
+    }
+    lines.join("\n")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The steps of the life cycle on `side`, whose account `lab` reaches
+/// directly (the other tool: boto3 on AWS, here the emulator's own calls).
+fn life_cycle(side: &Side, lab: &Emulator) -> Vec<Step> {
+    // Instances are never launched by rolecall on AWS: another tool made
+    // them, for this stack.
+    for name in INSTANCES {
+        lab.run_instances(&RunInstancesRequest {
+            image_id: None,
+            instance_type: None,
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: None,
+            tag_specifications: vec![TagSpecification {
+                resource_type: "instance".into(),
+                tags: vec![Tag::new("Name", *name), Tag::new("rolecall:stack", STACK)],
+            }],
+        })
+        .unwrap();
+    }
+    let mut steps = vec![
+        side.run(&["apply", "--auto-approve"]),
+        side.run(&["plan", "--detailed-exitcode"]),
+    ];
+
+    // Changed outside git: a tag overwritten, a managed policy detached.
+    lab.tag_role(&TagRoleRequest {
+        role_name: "web-server".into(),
+        tags: vec![Tag::new("team", "someone-else")],
+    })
+    .unwrap();
+    lab.detach_role_policy(&AttachRolePolicyRequest {
+        role_name: "web-server".into(),
+        policy_arn: "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy".into(),
+    })
+    .unwrap();
+    steps.push(side.run(&["drift"]));
+    steps.push(side.run(&["apply", "--auto-approve"]));
+    steps.push(side.run(&["drift"]));
+
+    // Made by hand, then declared and adopted.
+    lab.create_role(&CreateRoleRequest {
+        role_name: "hand-made".into(),
+        assume_role_policy_document: TRUST.into(),
+        ..Default::default()
+    })
+    .unwrap();
+    side.add_manifest(
+        "hand-made.yaml",
+        "kind: Role\nname: hand-made\ntrust: ec2\ntags:\n  team: ops\n",
+    );
+    steps.push(side.run(&["plan"]));
+    steps.push(side.run(&["import", "role/hand-made"]));
+    steps.push(side.run(&["apply", "--auto-approve"]));
+    steps.push(side.run(&["plan", "--detailed-exitcode"]));
+
+    steps.push(side.run(&["destroy", "--auto-approve"]));
+    steps
+}
+
+#[test]
+fn the_life_cycle_through_the_aws_backend_matches_the_emulator_in_process() {
+    let served = Served::start();
+    let through_aws = Side::aws(&served);
+    let aws_steps = life_cycle(&through_aws, &served.emulator());
+
+    let local_dir = tempfile::tempdir().unwrap();
+    let local_file = local_dir.path().join("account.db");
+    let local = Emulator::open(&local_file).unwrap();
+    let in_process = Side::emulated(&local_file);
+    let local_steps = life_cycle(&in_process, &local);
+
+    let expected_codes = [0, 0, 2, 0, 0, 1, 0, 0, 0, 0];
+    let codes: Vec<i32> = aws_steps.iter().map(|step| step.code).collect();
+    assert_eq!(codes, expected_codes, "{aws_steps:#?}");
+
+    // Every step printed the same, ids aside (each side's own ids map to
+    // the same placeholders if they appear in the same places).
+    let (mut aws_masker, mut local_masker) = (Masker::default(), Masker::default());
+    for (aws, local) in aws_steps.iter().zip(&local_steps) {
+        assert_eq!(
+            (aws.code, by_instance_name(&aws_masker.mask(&aws.stdout))),
+            (
+                local.code,
+                by_instance_name(&local_masker.mask(&local.stdout))
+            ),
+            "`{}` differs between --cloud aws and in process",
+            aws.command
+        );
+    }
+    assert!(aws_steps[2].stdout.contains("web-server"), "{aws_steps:#?}");
+
+    // Both accounts end the same: nothing owned, every instance running.
+    let (aws_end, local_end) = (served.emulator().export().unwrap(), local.export().unwrap());
+    let masked = |masker: &mut Masker, export| {
+        let mut value = serde_json::to_value(export).unwrap();
+        // The export lists instances by id: by name instead, as above.
+        if let Some(instances) = value["instances"].as_array_mut() {
+            instances.sort_by_key(|instance| instance["tags"]["Name"].to_string());
+        }
+        masker.mask_value(&mut value);
+        serde_json::to_string_pretty(&value).unwrap()
+    };
+    assert_eq!(
+        masked(&mut aws_masker, &aws_end),
+        masked(&mut local_masker, &local_end)
+    );
+    let snapshot = served.emulator().snapshot().unwrap();
+    assert!(
+        snapshot
+            .roles
+            .values()
+            .all(|role| !role.role.tags.contains_key("rolecall:stack")),
+        "{snapshot:#?}"
+    );
+    assert_eq!(snapshot.instances.len(), INSTANCES.len());
+}
+
+/// rolecall with `args` in a copy of the sample stack, the machine's AWS
+/// settings cleared and `env` set: exit code and stderr.
+fn refused(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut side = Side::new(Vec::new(), Vec::new());
+    side.env = env
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    let home = side.dir.path().join("home");
+    let mut command = Command::cargo_bin("rolecall").unwrap();
+    command
+        .current_dir(side.dir.path())
+        .args(args)
+        .env("HOME", &home)
+        .env("AWS_CONFIG_FILE", home.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("ROLECALL_CLOUD")
+        .env_remove("ROLECALL_ACCOUNT");
+    for (name, value) in &side.env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    let entries: Vec<_> = std::fs::read_dir(side.dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["manifests"], "nothing may be written: {args:?}");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn choosing_the_cloud_refuses_what_does_not_fit_with_it() {
+    /// Arguments, environment, what stderr must say.
+    type Case = (
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    let cases: &[Case] = &[
+        (
+            &["--cloud", "aws", "--account", "x.db", "plan"],
+            &[],
+            "--account names an emulated account file: it cannot be used with --cloud aws",
+        ),
+        (
+            &["--profile", "prod", "plan"],
+            &[],
+            "--profile names an AWS CLI profile: it needs --cloud aws",
+        ),
+        (
+            &["plan"],
+            &[("ROLECALL_CLOUD", "gcp")],
+            "ROLECALL_CLOUD=\"gcp\" is not a cloud: use emulator or aws",
+        ),
+        (
+            &["--cloud", "aws", "emulator", "list-roles"],
+            &[],
+            "`rolecall emulator` acts on the emulated account, not on --cloud aws",
+        ),
+        (
+            &["serve"],
+            &[("ROLECALL_CLOUD", "aws")],
+            "`rolecall serve` acts on the emulated account, not on --cloud aws",
+        ),
+        (
+            &["--cloud", "aws", "plan"],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", "x"),
+            ],
+            "no AWS region is configured: set AWS_REGION, or `region` in ~/.aws/config",
+        ),
+        (
+            &["--cloud", "aws", "--profile", "prod", "plan"],
+            &[("AWS_REGION", "eu-west-1")],
+            "no AWS credentials for profile \"prod\": the AWS CLI's sources were tried in order",
+        ),
+    ];
+    for (args, env, message) in cases {
+        let (code, stderr) = refused(args, env);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
