@@ -15,11 +15,14 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use rolecall::cloud::Cloud;
-use rolecall::cloud::ec2::{RunInstancesRequest, TagSpecification};
+use rolecall::aws::{AwsClient, Credentials};
+use rolecall::cloud::ec2::{DescribeInstancesRequest, RunInstancesRequest, TagSpecification};
 use rolecall::cloud::iam::*;
+use rolecall::cloud::{Call, Cloud, CloudError};
 use rolecall::emulator::Emulator;
+use serde_json::Value;
 use support::masking::Masker;
+use support::moto::{self, Moto};
 use support::served::Served;
 
 const STACK: &str = "web-prod";
@@ -63,14 +66,13 @@ impl Side {
         Side { dir, global, env }
     }
 
-    /// The AWS backend against `served`, with only the AWS CLI's variables
-    /// naming it: no config file, no instance metadata, no profile.
-    fn aws(served: &Served) -> Side {
-        let keys = served.credentials();
+    /// The AWS backend against `endpoint`, with only the AWS CLI's
+    /// variables naming it: no config file, no instance metadata, no profile.
+    fn aws(endpoint: &str, keys: Credentials) -> Side {
         Side::new(
             vec!["--cloud".into(), "aws".into()],
             vec![
-                ("AWS_ENDPOINT_URL".into(), served.endpoint()),
+                ("AWS_ENDPOINT_URL".into(), endpoint.into()),
                 ("AWS_REGION".into(), "us-east-1".into()),
                 ("AWS_ACCESS_KEY_ID".into(), keys.access_key_id),
                 ("AWS_SECRET_ACCESS_KEY".into(), keys.secret_access_key),
@@ -161,15 +163,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The steps of the life cycle on `side`, whose account `lab` reaches
-/// directly (the other tool: boto3 on AWS, here the emulator's own calls).
-fn life_cycle(side: &Side, lab: &Emulator) -> Vec<Step> {
+/// Another tool on the same account (boto3 on AWS): makes one call.
+type OtherTool<'a> = &'a dyn Fn(&Call) -> Result<Value, CloudError>;
+
+/// The steps of the life cycle on `side`, whose account `other` changes
+/// behind rolecall's back. `image` is the AMI instances are launched from.
+fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
+    let call =
+        |call: Call| other(&call).unwrap_or_else(|error| panic!("{}: {error}", call.operation()));
     // Instances are never launched by rolecall on AWS: another tool made
     // them, for this stack.
     for name in INSTANCES {
-        lab.run_instances(&RunInstancesRequest {
-            image_id: None,
-            instance_type: None,
+        call(Call::RunInstances(RunInstancesRequest {
+            image_id: image.map(str::to_string),
+            instance_type: image.map(|_| "t3.micro".to_string()),
             min_count: 1,
             max_count: 1,
             iam_instance_profile: None,
@@ -177,8 +184,7 @@ fn life_cycle(side: &Side, lab: &Emulator) -> Vec<Step> {
                 resource_type: "instance".into(),
                 tags: vec![Tag::new("Name", *name), Tag::new("rolecall:stack", STACK)],
             }],
-        })
-        .unwrap();
+        }));
     }
     let mut steps = vec![
         side.run(&["apply", "--auto-approve"]),
@@ -186,27 +192,24 @@ fn life_cycle(side: &Side, lab: &Emulator) -> Vec<Step> {
     ];
 
     // Changed outside git: a tag overwritten, a managed policy detached.
-    lab.tag_role(&TagRoleRequest {
+    call(Call::TagRole(TagRoleRequest {
         role_name: "web-server".into(),
         tags: vec![Tag::new("team", "someone-else")],
-    })
-    .unwrap();
-    lab.detach_role_policy(&AttachRolePolicyRequest {
+    }));
+    call(Call::DetachRolePolicy(AttachRolePolicyRequest {
         role_name: "web-server".into(),
         policy_arn: "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy".into(),
-    })
-    .unwrap();
+    }));
     steps.push(side.run(&["drift"]));
     steps.push(side.run(&["apply", "--auto-approve"]));
     steps.push(side.run(&["drift"]));
 
     // Made by hand, then declared and adopted.
-    lab.create_role(&CreateRoleRequest {
+    call(Call::CreateRole(CreateRoleRequest {
         role_name: "hand-made".into(),
         assume_role_policy_document: TRUST.into(),
         ..Default::default()
-    })
-    .unwrap();
+    }));
     side.add_manifest(
         "hand-made.yaml",
         "kind: Role\nname: hand-made\ntrust: ec2\ntags:\n  team: ops\n",
@@ -220,21 +223,28 @@ fn life_cycle(side: &Side, lab: &Emulator) -> Vec<Step> {
     steps
 }
 
+/// The exit codes of the life cycle's steps: no changes after apply, drift
+/// found, none after apply, the hand-made role refused until imported.
+fn check_codes(steps: &[Step]) {
+    let codes: Vec<i32> = steps.iter().map(|step| step.code).collect();
+    assert_eq!(codes, [0, 0, 2, 0, 0, 1, 0, 0, 0, 0], "{steps:#?}");
+    assert!(steps[2].stdout.contains("role/web-server"), "{steps:#?}");
+}
+
 #[test]
 fn the_life_cycle_through_the_aws_backend_matches_the_emulator_in_process() {
     let served = Served::start();
-    let through_aws = Side::aws(&served);
-    let aws_steps = life_cycle(&through_aws, &served.emulator());
+    let through_aws = Side::aws(&served.endpoint(), served.credentials());
+    let lab = served.emulator();
+    let aws_steps = life_cycle(&through_aws, &|call| call.invoke(&lab), None);
 
     let local_dir = tempfile::tempdir().unwrap();
     let local_file = local_dir.path().join("account.db");
     let local = Emulator::open(&local_file).unwrap();
     let in_process = Side::emulated(&local_file);
-    let local_steps = life_cycle(&in_process, &local);
+    let local_steps = life_cycle(&in_process, &|call| call.invoke(&local), None);
 
-    let expected_codes = [0, 0, 2, 0, 0, 1, 0, 0, 0, 0];
-    let codes: Vec<i32> = aws_steps.iter().map(|step| step.code).collect();
-    assert_eq!(codes, expected_codes, "{aws_steps:#?}");
+    check_codes(&aws_steps);
 
     // Every step printed the same, ids aside (each side's own ids map to
     // the same placeholders if they appear in the same places).
@@ -250,7 +260,6 @@ fn the_life_cycle_through_the_aws_backend_matches_the_emulator_in_process() {
             aws.command
         );
     }
-    assert!(aws_steps[2].stdout.contains("web-server"), "{aws_steps:#?}");
 
     // Both accounts end the same: nothing owned, every instance running.
     let (aws_end, local_end) = (served.emulator().export().unwrap(), local.export().unwrap());
@@ -371,4 +380,35 @@ fn choosing_the_cloud_refuses_what_does_not_fit_with_it() {
         assert_eq!(code, 1, "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+/// The same life cycle against moto, the AWS-compatible server CI can run:
+/// the AWS backend's answers decoded from another implementation than
+/// rolecall's own. Instances are launched by another client first, and
+/// none is ever terminated.
+#[test]
+fn the_life_cycle_through_the_aws_backend_runs_against_moto() {
+    let moto = Moto::start();
+    let keys = Credentials {
+        access_key_id: moto::ACCESS_KEY_ID.into(),
+        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+        session_token: None,
+    };
+    let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys.clone());
+    let side = Side::aws(&moto.endpoint(), keys);
+    // moto's own stock AMI (moto/ec2/resources/amis.json).
+    let steps = life_cycle(&side, &|call| other.call(call), Some("ami-12c6146b"));
+    check_codes(&steps);
+
+    let left = other
+        .describe_instances(&DescribeInstancesRequest::default())
+        .unwrap();
+    let running = serde_json::to_string(&left).unwrap();
+    assert_eq!(
+        running.matches("\"running\"").count(),
+        INSTANCES.len(),
+        "{running}"
+    );
+    let roles = other.list_roles(&ListRolesRequest::default()).unwrap();
+    assert!(roles.roles.is_empty(), "destroy leaves no role: {roles:#?}");
 }

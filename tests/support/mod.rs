@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod masking;
+pub mod moto;
 pub mod served;

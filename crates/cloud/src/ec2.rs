@@ -18,13 +18,16 @@ shapes! {
         id: String,
     }
 
+    // Every EC2 member is optional in botocore: those rolecall needs are
+    // required here, the others default, so an answer that leaves one out
+    // (moto's association has no Timestamp) still reports the call done.
     IamInstanceProfileAssociation {
         association_id: String,
         instance_id: String,
         iam_instance_profile: IamInstanceProfile,
         /// `associating`, `associated`, `disassociating` or `disassociated`.
         state: String,
-        timestamp: String,
+        #[serde(default)] timestamp: String,
     }
 
     InstanceStateInfo {
@@ -34,9 +37,9 @@ shapes! {
 
     Instance {
         instance_id: String,
-        image_id: String,
-        instance_type: String,
-        launch_time: String,
+        #[serde(default)] image_id: String,
+        #[serde(default)] instance_type: String,
+        #[serde(default)] launch_time: String,
         state: InstanceStateInfo,
         #[serde(default, skip_serializing_if = "Option::is_none")] iam_instance_profile: Option<IamInstanceProfile>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
@@ -44,7 +47,7 @@ shapes! {
 
     Reservation {
         reservation_id: String,
-        owner_id: String,
+        #[serde(default)] owner_id: String,
         instances: Vec<Instance>,
     }
 

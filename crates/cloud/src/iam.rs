@@ -24,9 +24,10 @@ shapes! {
         role_id: String,
         arn: String,
         create_date: String,
-        assume_role_policy_document: String,
+        // Optional in botocore (ListRoles has them, as GetRole does).
+        #[serde(default)] assume_role_policy_document: String,
         #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
-        max_session_duration: u32,
+        #[serde(default)] max_session_duration: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")] permissions_boundary: Option<AttachedPermissionsBoundary>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
     }
@@ -90,12 +91,14 @@ shapes! {
     }
     ListRolePoliciesResponse {
         policy_names: Vec<String>,
-        is_truncated: bool,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
     }
     ListAttachedRolePoliciesResponse {
-        attached_policies: Vec<AttachedPolicy>,
-        is_truncated: bool,
+        #[serde(default)] attached_policies: Vec<AttachedPolicy>,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
     }
     ListByPathRequest {
@@ -104,14 +107,16 @@ shapes! {
     }
     ListRolesResponse {
         roles: Vec<Role>,
-        is_truncated: bool,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
     }
     TagRoleRequest { role_name: String, tags: Vec<Tag> }
     UntagRoleRequest { role_name: String, tag_keys: Vec<String> }
     ListTagsResponse {
         tags: Vec<Tag>,
-        is_truncated: bool,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
     }
     CreateInstanceProfileRequest {
@@ -127,7 +132,8 @@ shapes! {
     InstanceProfileRoleRequest { instance_profile_name: String, role_name: String }
     ListInstanceProfilesResponse {
         instance_profiles: Vec<InstanceProfile>,
-        is_truncated: bool,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
     }
     TagInstanceProfileRequest { instance_profile_name: String, tags: Vec<Tag> }

@@ -11,7 +11,7 @@
 //! - ListRoles, then per role GetRole (ListRoles returns neither tags nor
 //!   boundary), ListRolePolicies with GetRolePolicy per inline policy, and
 //!   ListAttachedRolePolicies: 3 + (inline policies) calls per role;
-//! - ListInstanceProfiles, then ListInstanceProfileTags per profile;
+//! - ListInstanceProfiles, then GetInstanceProfile per profile (for its tags);
 //! - DescribeInstances and DescribeIamInstanceProfileAssociations.
 //!
 //! Unlike the emulator's, these reads are not one transaction: a change made
@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ec2::{DescribeIamInstanceProfileAssociationsRequest, DescribeInstancesRequest};
 use super::iam::{
-    ListByPathRequest, ListForRoleRequest, ListInstanceProfileTagsRequest, Page, RoleNameRequest,
+    InstanceProfileNameRequest, ListByPathRequest, ListForRoleRequest, Page, RoleNameRequest,
     RolePolicyNameRequest, Tag,
 };
 use super::sts::GetCallerIdentityRequest;
@@ -91,13 +91,16 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
         Ok((out.instance_profiles, out.is_truncated, out.marker))
     })? {
         let name = listed.instance_profile_name;
-        let tags = iam_pages("ListInstanceProfileTags", iam_page, |page| {
-            let out = cloud.list_instance_profile_tags(&ListInstanceProfileTagsRequest {
+        // GetInstanceProfile carries the tags (ListInstanceProfiles does
+        // not): one call per profile, as ListInstanceProfileTags would be
+        // (a profile has at most 50 tags, one page), and moto answers it,
+        // where its ListInstanceProfileTags fails with a 500.
+        let tags = cloud
+            .get_instance_profile(&InstanceProfileNameRequest {
                 instance_profile_name: name.clone(),
-                page,
-            })?;
-            Ok((out.tags, out.is_truncated, out.marker))
-        })?;
+            })?
+            .instance_profile
+            .tags;
         let profile = LiveInstanceProfile {
             profile: InstanceProfile {
                 name: name.clone(),
