@@ -89,6 +89,11 @@ impl Side {
     }
 
     fn run(&self, args: &[&str]) -> Step {
+        self.run_with_stderr(args).2
+    }
+
+    /// Runs rolecall: its exit code, its stderr, and the step.
+    fn run_with_stderr(&self, args: &[&str]) -> (i32, String, Step) {
         let home = self.dir.path().join("home");
         let mut command = Command::cargo_bin("rolecall").unwrap();
         command
@@ -120,14 +125,15 @@ impl Side {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8(output.stdout).unwrap(),
         };
+        let stderr = String::from_utf8(output.stderr).unwrap();
         eprintln!(
             "$ rolecall {} {}\n{}{}",
             self.global.join(" "),
             step.command,
             step.stdout,
-            String::from_utf8_lossy(&output.stderr)
+            stderr
         );
-        step
+        (step.code, stderr, step)
     }
 
     fn add_manifest(&self, name: &str, text: &str) {
@@ -411,4 +417,60 @@ fn the_life_cycle_through_the_aws_backend_runs_against_moto() {
     );
     let roles = other.list_roles(&ListRolesRequest::default()).unwrap();
     assert!(roles.roles.is_empty(), "destroy leaves no role: {roles:#?}");
+}
+
+/// A stack that names its account is never planned or applied on another:
+/// a pipeline holding the wrong account's credentials stops before any
+/// call that writes, naming the manifest's line.
+#[test]
+fn a_stack_is_refused_on_an_account_other_than_its_own() {
+    let served = Served::start();
+    let side = Side::aws(&served.endpoint(), served.credentials());
+    let lab = served.emulator();
+    for name in INSTANCES {
+        Call::RunInstances(RunInstancesRequest {
+            image_id: None,
+            instance_type: None,
+            min_count: 1,
+            max_count: 1,
+            iam_instance_profile: None,
+            tag_specifications: vec![TagSpecification {
+                resource_type: "instance".into(),
+                tags: vec![Tag::new("Name", *name), Tag::new("rolecall:stack", STACK)],
+            }],
+        })
+        .invoke(&lab)
+        .unwrap();
+    }
+    let stack = std::fs::read_to_string(side.dir.path().join("manifests/stack.yaml")).unwrap();
+    let lines = stack.lines().count();
+    let declaring = |account: &str| {
+        side.add_manifest("stack.yaml", &format!("{stack}account_id: \"{account}\"\n"));
+    };
+
+    declaring("111111111111");
+    for command in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["destroy", "--auto-approve"],
+    ] {
+        let output = side.run_with_stderr(command);
+        assert_eq!(output.0, 1, "{command:?}: {}", output.1);
+        assert!(
+            output.1.contains(&format!(
+                "manifests/stack.yaml:{}:13: stack: stack `web-prod` belongs to account 111111111111, but these credentials reach account 123456789012",
+                lines + 1
+            )),
+            "{command:?}: {}",
+            output.1
+        );
+    }
+    assert!(
+        lab.snapshot().unwrap().roles.is_empty(),
+        "nothing was written"
+    );
+
+    declaring("123456789012");
+    assert_eq!(side.run(&["apply", "--auto-approve"]).code, 0);
+    assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
 }

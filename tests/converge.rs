@@ -135,6 +135,7 @@ fn arb_desired() -> impl Strategy<Value = Desired> {
                 profiles,
                 instances,
                 locations: BTreeMap::new(),
+                ..Desired::default()
             }
         })
 }

@@ -116,6 +116,11 @@ rule!(
 );
 rule!(stack_has_at_most_48_tags, "stack-tag-count.yaml", 1);
 rule!(
+    stack_account_and_partition_are_aws_ones,
+    "stack-account.yaml",
+    1
+);
+rule!(
     document_markers_inside_values_are_one_error,
     "marker-in-value.yaml",
     1

@@ -11,7 +11,7 @@ use super::output::{out, outln};
 use super::session::Session;
 use super::{ManifestArgs, Outcome, output};
 use crate::graph;
-use crate::model::Desired;
+use crate::model::{Desired, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY};
 use crate::plan::render;
 use crate::plan::{self, Plan, saved};
 
@@ -75,9 +75,15 @@ fn compute_from(
 ) -> anyhow::Result<(Plan, crate::model::Live, Desired, plan::PlanOptions)> {
     let (loaded, live, options) = session.load_and_read(manifests, force)?;
     let desired = if destroy {
-        // Nothing declared: everything the stack owns goes.
+        // Nothing declared: everything the stack owns goes, from the
+        // stack's own account only.
+        let mut locations = loaded.desired.locations;
+        locations.retain(|key, _| [STACK_ACCOUNT_KEY, STACK_PARTITION_KEY].contains(&key.as_str()));
         Desired {
-            stack: loaded.desired.stack.clone(),
+            stack: loaded.desired.stack,
+            account_id: loaded.desired.account_id,
+            partition: loaded.desired.partition,
+            locations,
             ..Desired::default()
         }
     } else {

@@ -40,6 +40,11 @@ pub const RESERVED_TAG_PREFIX: &str = "rolecall:";
 /// Tags rolecall adds to every role and profile it owns.
 pub const OWNERSHIP_TAG_COUNT: usize = 2;
 pub use limits::MAX_TAGS;
+/// Where `Desired::locations` keeps the place of the stack's `account_id`
+/// and `partition`, for the errors that refuse another account.
+pub const STACK_ACCOUNT_KEY: &str = "stack/account_id";
+pub const STACK_PARTITION_KEY: &str = "stack/partition";
+
 /// Default stack name when no `kind: Stack` document is given.
 pub const DEFAULT_STACK: &str = "default";
 /// AWS's default (and minimum) maximum session duration, in seconds.
@@ -122,6 +127,14 @@ impl std::fmt::Display for Location {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Desired {
     pub stack: String,
+    /// The account the stack belongs to (`Stack.account_id`): plans are
+    /// refused on any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// The partition the stack belongs to (`Stack.partition`: aws, aws-cn,
+    /// aws-us-gov): plans are refused in any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     /// Stack-wide default tags (already merged into every role and profile).
     pub stack_tags: Tags,
     pub roles: BTreeMap<String, Role>,

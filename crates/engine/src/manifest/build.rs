@@ -6,7 +6,7 @@ use super::diagnostic::location;
 use super::tags::{merge_tags, pairs, stack_tags};
 use rolecall_model::{
     self as model, DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK, Desired, InstanceProfile,
-    InstanceSelector, InstanceSpec, Role,
+    InstanceSelector, InstanceSpec, Role, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY,
 };
 
 /// Builds the model, consuming the declarations. Call only when validation
@@ -30,6 +30,20 @@ pub fn desired(documents: Vec<Document>) -> Desired {
             Decl::Stack(stack) => {
                 if let Some(name) = stack.name {
                     desired.stack = name.value;
+                }
+                if let Some(account_id) = stack.account_id {
+                    desired.locations.insert(
+                        STACK_ACCOUNT_KEY.into(),
+                        location(&doc.file, account_id.pos),
+                    );
+                    desired.account_id = Some(account_id.value);
+                }
+                if let Some(partition) = stack.partition {
+                    desired.locations.insert(
+                        STACK_PARTITION_KEY.into(),
+                        location(&doc.file, partition.pos),
+                    );
+                    desired.partition = Some(partition.value);
                 }
             }
             Decl::Role(role) => {

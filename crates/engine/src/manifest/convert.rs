@@ -61,6 +61,8 @@ impl PolicyDecl {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StackDecl {
     pub name: Option<At<String>>,
+    pub account_id: Option<At<String>>,
+    pub partition: Option<At<String>>,
     pub tags: Option<TagsDecl>,
 }
 
@@ -117,7 +119,7 @@ pub struct Document {
 
 /// The kinds and their fields. `schema` describes the same fields; a test keeps them in step.
 pub const KINDS: &[&str] = &["Stack", "Role", "InstanceProfile", "Instance"];
-pub const STACK_FIELDS: &[&str] = &["kind", "name", "tags"];
+pub const STACK_FIELDS: &[&str] = &["kind", "name", "account_id", "partition", "tags"];
 pub const ROLE_FIELDS: &[&str] = &[
     "kind",
     "name",
@@ -292,6 +294,8 @@ pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Optio
             fields.check_known(STACK_FIELDS, "Stack", ctx);
             Some(Decl::Stack(StackDecl {
                 name: fields.string("name", ctx),
+                account_id: fields.string("account_id", ctx),
+                partition: fields.string("partition", ctx),
                 tags: fields.tags(ctx),
             }))
         }

@@ -50,10 +50,28 @@ struct Stack {
     #[schemars(length(min = 1, max = 256), transform = or_unquoted)]
     #[serde(default = "default_stack")]
     name: String,
+    /// The AWS account the stack belongs to: plan, apply and destroy refuse to run
+    /// against any other (a guard for pipelines with several accounts' credentials).
+    #[schemars(regex(pattern = r"^[0-9]{12}$"), transform = or_unquoted)]
+    #[serde(default)]
+    account_id: Option<String>,
+    /// The AWS partition the stack belongs to (aws, aws-cn, aws-us-gov): refused elsewhere.
+    #[serde(default)]
+    partition: Option<Partition>,
     /// Default tags for every role and profile; a resource's own tags win.
     #[schemars(schema_with = "tags")]
     #[serde(default)]
     tags: BTreeMap<String, String>,
+}
+
+#[derive(JsonSchema)]
+enum Partition {
+    #[serde(rename = "aws")]
+    Aws,
+    #[serde(rename = "aws-cn")]
+    China,
+    #[serde(rename = "aws-us-gov")]
+    GovCloud,
 }
 
 #[derive(JsonSchema)]

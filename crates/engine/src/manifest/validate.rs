@@ -130,6 +130,8 @@ impl<'a> Checker<'a> {
     }
 
     fn stack(&mut self, doc: &Document, decl: &StackDecl) {
+        /// The partitions a stack may name (ARNs' second field).
+        const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
         if let Some(name) = &decl.name {
             if name.value.is_empty() {
                 self.error(doc, name.pos, "stack name is empty");
@@ -139,6 +141,26 @@ impl<'a> Checker<'a> {
             {
                 self.error(doc, name.pos, problem);
             }
+        }
+        if let Some(account_id) = &decl.account_id
+            && !(account_id.value.len() == 12
+                && account_id.value.bytes().all(|b| b.is_ascii_digit()))
+        {
+            let message = format!(
+                "account_id `{}` is not an AWS account id: 12 digits, quoted if it starts with 0 (account_id: \"012345678901\")",
+                account_id.value
+            );
+            self.error(doc, account_id.pos, message);
+        }
+        if let Some(partition) = &decl.partition
+            && !PARTITIONS.contains(&partition.value.as_str())
+        {
+            let message = format!(
+                "partition `{}` is not an AWS partition: {}",
+                partition.value,
+                PARTITIONS.join(", ")
+            );
+            self.error(doc, partition.pos, message);
         }
         // Stack tags go on every role too.
         self.tags(

@@ -14,12 +14,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::sequence::{Draft, Fact};
 use crate::compare::Problem;
 use rolecall_cloud::Call;
-use rolecall_model::{Arn, Desired, Live, MAX_TAGS, RoleArn, instance_key, role_key};
+use rolecall_model::{
+    Arn, Desired, Live, MAX_TAGS, RoleArn, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY, instance_key,
+    role_key,
+};
 
 /// The problems that make the plan certain to fail. Adds to `drafts` the
 /// order a quota needs, when it fits only in that order.
 pub fn check(desired: &Desired, live: &Live, drafts: &mut [Draft]) -> Vec<Problem> {
     let mut problems = Vec::new();
+    if let Some(wrong) = another_account(desired, live) {
+        // Nothing else matters: this is not the stack's account.
+        return vec![wrong];
+    }
     trusted_roles_exist(desired, live, drafts, &mut problems);
     policy_arns(desired, live, drafts, &mut problems);
     instance_tags(desired, live, drafts, &mut problems);
@@ -31,6 +38,38 @@ pub fn check(desired: &Desired, live: &Live, drafts: &mut [Draft]) -> Vec<Proble
         }
     }
     problems
+}
+
+// ---- the stack's own account -------------------------------------------------
+
+/// The stack declares an account (or partition) and the credentials reach
+/// another: every plan there is refused, before any call that writes.
+fn another_account(desired: &Desired, live: &Live) -> Option<Problem> {
+    if let Some(wanted) = &desired.account_id
+        && *wanted != live.account_id
+    {
+        return Some(Problem {
+            key: "stack".into(),
+            location: desired.locations.get(STACK_ACCOUNT_KEY).cloned(),
+            message: format!(
+                "stack `{}` belongs to account {wanted}, but these credentials reach account {}: refusing to plan against another account (check --profile, AWS_PROFILE or the pipeline's role)",
+                desired.stack, live.account_id
+            ),
+        });
+    }
+    if let (Some(wanted), Some(actual)) = (&desired.partition, &live.partition)
+        && wanted != actual
+    {
+        return Some(Problem {
+            key: "stack".into(),
+            location: desired.locations.get(STACK_PARTITION_KEY).cloned(),
+            message: format!(
+                "stack `{}` belongs to partition {wanted}, but these credentials reach partition {actual}: refusing to plan there",
+                desired.stack
+            ),
+        });
+    }
+    None
 }
 
 // ---- account quotas ----------------------------------------------------------

@@ -741,6 +741,8 @@ mod tests {
         };
         let desired = Desired {
             stack: "s".into(),
+            account_id: Some("123456789012".into()),
+            partition: Some("aws".into()),
             stack_tags: [("owner".to_string(), "x".to_string())].into(),
             roles: [(role.name.clone(), role)].into(),
             profiles: [(
