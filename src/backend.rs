@@ -152,11 +152,12 @@ impl Backend {
 
     /// Opens the account for a command that changes it, creating it on
     /// first use. An account that cannot be written is refused, naming it,
-    /// before anything is written.
-    pub fn open(&self) -> Result<Box<dyn Cloud>, BackendError> {
+    /// before anything is written. On AWS, at most `parallelism` calls of
+    /// a wave are in flight at once.
+    pub fn open(&self, parallelism: usize) -> Result<Box<dyn Cloud>, BackendError> {
         match self {
             Backend::Emulator(file) => Ok(Box::new(file.open(None)?)),
-            Backend::Aws(account) => Ok(Box::new(account.client()?)),
+            Backend::Aws(account) => Ok(Box::new(account.client()?.with_parallelism(parallelism))),
         }
     }
 

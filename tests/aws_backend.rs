@@ -471,6 +471,13 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
     );
 
     declaring("123456789012");
-    assert_eq!(side.run(&["apply", "--auto-approve"]).code, 0);
+    let (code, stderr, _) =
+        side.run_with_stderr(&["apply", "--auto-approve", "--parallelism", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    // No lock is taken on AWS, and the user is told.
+    assert!(
+        stderr.contains("note: rolecall takes no lock on an AWS account"),
+        "{stderr}"
+    );
     assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
 }

@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// How long to wait for another apply's lock on the account
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// At most this many API calls in flight at once (--cloud aws; the emulated account
+    /// commits each wave of independent steps at once)
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
 }
 
 const DESTROY_HELP: &str = "\
@@ -169,8 +173,19 @@ pub fn run_destroy(session: &Session, args: DestroyArgs) -> anyhow::Result<Outco
     )
 }
 
+/// On a backend rolecall takes no lock on (AWS), says that applies must be
+/// serialised by whoever runs them (stderr; not with -q).
+pub fn note_unlocked(session: &Session) {
+    if !session.backend.locks_applies() && !session.quiet {
+        errln!(
+            "note: rolecall takes no lock on an AWS account: run one apply at a time per account and stack (in GitHub Actions, a `concurrency` group)"
+        );
+    }
+}
+
 fn take_lock(session: &Session, command: &str, run: &RunArgs) -> anyhow::Result<BackendLock> {
     let lock = session.backend.lock(command, run.lock_timeout)?;
+    note_unlocked(session);
     if let Some(previous) = lock.took_over_from().filter(|_| !session.quiet) {
         errln!(
             "warning: took over the account lock from a rolecall that did not finish ({previous}); the account is consistent, this apply converges it"
@@ -207,7 +222,7 @@ fn execute(
     if confirm {
         ask(verb)?;
     }
-    let cloud = session.backend.open()?;
+    let cloud = session.backend.open(usize::from(run.parallelism))?;
     let progress = Progress::new(plan.steps.len(), session.quiet);
     let options = ApplyOptions {
         retry_timeout: run.retry_timeout,

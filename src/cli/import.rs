@@ -49,7 +49,7 @@ pub fn run(session: &Session, args: ImportArgs) -> anyhow::Result<Outcome> {
     }
     // Import writes: never beside a running apply.
     let _lock = session.backend.lock("rolecall import", args.lock_timeout)?;
-    let cloud = session.backend.open()?;
+    let cloud = session.backend.open(crate::aws::DEFAULT_PARALLELISM)?;
     let live = session::snapshot(cloud.as_ref())?;
     let keys = if args.all_declared {
         import::all_declared(&desired, &live)

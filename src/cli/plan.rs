@@ -102,6 +102,9 @@ fn compute_from(
 pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let (mut plan, live, desired, options) =
         compute_from(session, &args.manifests, args.force, false)?;
+    if plan.has_changes() {
+        super::apply::note_unlocked(session);
+    }
     if let Some(out) = &args.out {
         saved::seal(&mut plan, &live, desired, options);
         saved::write(out, &plan)?;

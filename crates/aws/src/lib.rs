@@ -12,6 +12,7 @@ pub mod endpoints;
 mod environment;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -31,6 +32,14 @@ const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 /// Each phase of a call (connecting, sending, awaiting and reading the
 /// answer) that takes longer than this fails the call.
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// Calls in flight at once by default when a batch allows it (Terraform's
+/// default `-parallelism`).
+pub const DEFAULT_PARALLELISM: usize = 10;
+/// Attempts of a call that AWS throttled (the SDKs' standard mode makes 3;
+/// apply retries further within its own retry timeout).
+const THROTTLED_ATTEMPTS: u32 = 4;
+/// First wait after a throttled attempt; doubles, with full jitter.
+const THROTTLE_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Why the account the AWS CLI would reach cannot be reached.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +73,8 @@ pub struct AwsClient {
     endpoints: Endpoints,
     region: String,
     keys: Arc<KeySource>,
+    /// Most calls of one batch in flight at once.
+    parallelism: usize,
 }
 
 impl AwsClient {
@@ -106,7 +117,15 @@ impl AwsClient {
             endpoints,
             region,
             keys: Arc::new(keys),
+            parallelism: DEFAULT_PARALLELISM,
         }
+    }
+
+    /// The same client, running at most `parallelism` calls of a batch at
+    /// once (at least one).
+    pub fn with_parallelism(mut self, parallelism: usize) -> AwsClient {
+        self.parallelism = parallelism.max(1);
+        self
     }
 
     /// The region the client is configured for (where EC2 calls go).
@@ -120,8 +139,28 @@ impl AwsClient {
     }
 
     /// Makes one call; the output comes back as AWS-shaped JSON, as
-    /// [`Call::invoke`] gives it.
+    /// [`Call::invoke`] gives it. A call AWS throttled was not made, so it
+    /// is made again, after an exponential backoff with full jitter.
     pub fn call(&self, call: &Call) -> Result<serde_json::Value, CloudError> {
+        let mut attempt = 1;
+        loop {
+            match self.call_once(call) {
+                Err(error) if is_throttling(&error) && attempt < THROTTLED_ATTEMPTS => {
+                    let ceiling = THROTTLE_BACKOFF * 2u32.pow(attempt - 1);
+                    let wait = ceiling.mul_f64(rand::random::<f64>());
+                    tracing::debug!(
+                        "{} throttled (attempt {attempt}): retrying in {wait:?}",
+                        call.operation()
+                    );
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn call_once(&self, call: &Call) -> Result<serde_json::Value, CloudError> {
         let operation = call.descriptor();
         let body = rolecall_wire::encode_request(call);
         let keys = self.keys.current().map_err(|reason| {
@@ -138,6 +177,53 @@ impl AwsClient {
             .send(operation.service, keys, &body)
             .map_err(|message| transport_error(operation.name, message))?;
         rolecall_wire::decode_response(operation, status, &answer)
+    }
+
+    /// Makes `calls`, at most `parallelism` at once; results in order.
+    fn in_parallel(&self, calls: &[&Call]) -> Vec<Result<serde_json::Value, CloudError>> {
+        let workers = self.parallelism.min(calls.len());
+        if workers <= 1 {
+            return calls.iter().map(|call| self.call(call)).collect();
+        }
+        let next = AtomicUsize::new(0);
+        let mut results: Vec<Option<Result<serde_json::Value, CloudError>>> =
+            calls.iter().map(|_| None).collect();
+        let done: Vec<_> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(call) = calls.get(i) else { break };
+                            mine.push((i, self.call(call)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().unwrap_or_default())
+                .collect()
+        });
+        for (i, result) in done {
+            results[i] = Some(result);
+        }
+        // A call has no panic in it; were one to, what its thread had made
+        // is unknown, and reported as such.
+        results
+            .into_iter()
+            .zip(calls)
+            .map(|(result, call)| {
+                result.unwrap_or_else(|| {
+                    Err(transport_error(
+                        call.operation(),
+                        "the call's thread failed; whether it was made is unknown".into(),
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Makes one call and reads its output as `T`.
@@ -197,6 +283,14 @@ impl AwsClient {
     }
 }
 
+/// AWS's codes for a request refused for its rate (never carried out).
+fn is_throttling(error: &CloudError) -> bool {
+    matches!(
+        error.code.as_str(),
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+    )
+}
+
 /// The error of a call that got no answer: the endpoint may be back later.
 fn transport_error(operation: &str, message: String) -> CloudError {
     CloudError::new(operation, ErrorCode::ServiceUnavailable, message)
@@ -216,6 +310,12 @@ macro_rules! client_methods {
         impl Cloud for AwsClient {
             fn snapshot(&self) -> Result<Live, CloudError> {
                 rolecall_cloud::snapshot::from_reads(self)
+            }
+
+            /// The calls are independent: up to `parallelism` of them in
+            /// flight at once, each on a thread of its own.
+            fn invoke_batch(&self, calls: &[&Call]) -> Vec<Result<serde_json::Value, CloudError>> {
+                self.in_parallel(calls)
             }
 
             $( client_method!($lab, $op, $method, $input, $output); )*
