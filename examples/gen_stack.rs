@@ -11,7 +11,8 @@
 //!
 //! N roles (each with a managed and an inline policy and tags), N instance
 //! profiles (one role each) and N instances (one profile each), in files of
-//! 5,000 documents.
+//! 5,000 documents; `gen_stack N DIR 0` leaves the instances out (a stack
+//! for an AWS account, where rolecall launches none).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -19,9 +20,16 @@ mod common;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(n), Some(dir)) = (args.next().and_then(|a| a.parse().ok()), args.next()) else {
-        eprintln!("usage: gen_stack N DIR");
+        eprintln!("usage: gen_stack N DIR [INSTANCES]");
         std::process::exit(1);
     };
-    common::write_stack(std::path::Path::new(&dir), n, n, n);
-    println!("wrote {} resources to {dir}", 3 * n);
+    let instances = match args.next() {
+        None => n,
+        Some(text) => text.parse().unwrap_or_else(|_| {
+            eprintln!("gen_stack: INSTANCES must be a count, not {text:?}");
+            std::process::exit(1);
+        }),
+    };
+    common::write_stack(std::path::Path::new(&dir), n, n, instances);
+    println!("wrote {} resources to {dir}", 2 * n + instances);
 }

@@ -480,4 +480,15 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
         "{stderr}"
     );
     assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
+
+    // A saved plan runs through the AWS backend exactly as shown.
+    Call::UntagRole(UntagRoleRequest {
+        role_name: "web-server".into(),
+        tag_keys: vec!["team".into()],
+    })
+    .invoke(&lab)
+    .unwrap();
+    assert_eq!(side.run(&["plan", "--out", "plan.json"]).code, 0);
+    assert_eq!(side.run(&["apply", "plan.json"]).code, 0);
+    assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
