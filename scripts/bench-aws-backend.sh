@@ -35,11 +35,11 @@ for parallelism in 1 10; do
     eval "$("$bin" --account "$account" emulator credentials)"
 
     started=$(seconds)
-    "$bin" -q --cloud aws apply --auto-approve --parallelism "$parallelism" -f "$work/stack"
+    "$bin" -q --cloud aws apply --auto-approve --parallelism "$parallelism" -f "$work/stack" --file-root "$work"
     applied=$(seconds)
     calls_before=$(grep -c ' by ' "$work/serve-$parallelism.log" || true)
     code=0
-    "$bin" -q --cloud aws plan --detailed-exitcode -f "$work/stack" >/dev/null || code=$?
+    "$bin" -q --cloud aws plan --detailed-exitcode -f "$work/stack" --file-root "$work" >/dev/null || code=$?
     planned=$(seconds)
     calls_after=$(grep -c ' by ' "$work/serve-$parallelism.log" || true)
     [ "$code" -eq 0 ] || { echo "plan after apply found changes (exit $code)" >&2; exit 1; }
