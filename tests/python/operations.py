@@ -204,6 +204,37 @@ def test_every_operation():
     for key, want in (("Roles", 4), ("RolesQuota", 1000), ("InstanceProfiles", 2), ("InstanceProfilesQuota", 1000)):
         eq(summary.get(key), want, f"SummaryMap[{key}]")
 
+    # -- every role with what is attached to it, one role per page
+    details = []
+    for page in iam.get_paginator("get_account_authorization_details").paginate(
+        Filter=["Role"], PaginationConfig={"PageSize": 1}
+    ):
+        eq(page.get("UserDetailList", []), [], "GetAccountAuthorizationDetails UserDetailList")
+        details.extend(page["RoleDetailList"])
+    listed = iam.list_roles()["Roles"]
+    eq([d["RoleName"] for d in details], sorted((r["RoleName"] for r in listed), key=str.lower), "RoleDetailList names")
+    for detail in details:
+        name = detail["RoleName"]
+        role = iam.get_role(RoleName=name)["Role"]
+        for key in ("Path", "RoleId", "Arn", "AssumeRolePolicyDocument"):
+            eq(detail[key], role[key], f"RoleDetail {name} {key}")
+        eq(detail.get("PermissionsBoundary"), role.get("PermissionsBoundary"), f"RoleDetail {name} boundary")
+        eq(tags(detail.get("Tags", [])), tags(role.get("Tags", [])), f"RoleDetail {name} Tags")
+        inline = {
+            p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+            for p in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        }
+        eq({p["PolicyName"]: p["PolicyDocument"] for p in detail["RolePolicyList"]}, inline, f"RoleDetail {name} RolePolicyList")
+        eq(detail["AttachedManagedPolicies"], iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"], f"RoleDetail {name} AttachedManagedPolicies")
+        profiles = iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"]
+        eq([p["InstanceProfileName"] for p in detail["InstanceProfileList"]], [p["InstanceProfileName"] for p in profiles], f"RoleDetail {name} InstanceProfileList")
+    rc.expect_error(
+        lambda: iam.get_account_authorization_details(Filter=["Robot"]),
+        "ValidationError",
+        "1 validation error detected: Value '[Robot]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]]",
+        400,
+    )
+
     # -- instances and their profiles
     web1 = ec2.run_instances(
         MinCount=1,

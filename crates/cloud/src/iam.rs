@@ -172,6 +172,45 @@ shapes! {
 
     RoleResponse { role: Role }
     InstanceProfileResponse { instance_profile: InstanceProfile }
+
+    /// GetAccountAuthorizationDetails: `Filter` names the entity types
+    /// wanted (rolecall asks for `Role`; none means all).
+    GetAccountAuthorizationDetailsRequest {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] filter: Vec<String>,
+        #[serde(flatten)] page: Page,
+    }
+
+    /// An inline policy in a role's details (the document URL-encoded).
+    PolicyDetail {
+        policy_name: String,
+        policy_document: String,
+    }
+
+    /// A role with everything attached to it, as GetAccountAuthorizationDetails
+    /// returns it. Neither description nor maximum session duration: ListRoles
+    /// has those.
+    RoleDetail {
+        path: String,
+        role_name: String,
+        role_id: String,
+        arn: String,
+        create_date: String,
+        #[serde(default)] assume_role_policy_document: String,
+        #[serde(default)] instance_profile_list: Vec<InstanceProfile>,
+        #[serde(default)] role_policy_list: Vec<PolicyDetail>,
+        #[serde(default)] attached_managed_policies: Vec<AttachedPolicy>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] permissions_boundary: Option<AttachedPermissionsBoundary>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+
+    /// Users, groups and customer-managed policies are not rolecall's: only
+    /// the roles are read (AWS sends the rest only when `Filter` asks).
+    GetAccountAuthorizationDetailsResponse {
+        #[serde(default)] role_detail_list: Vec<RoleDetail>,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
 }
 
 // AWS names every operation's input and output; these aliases keep those names

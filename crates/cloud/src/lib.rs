@@ -293,6 +293,13 @@ macro_rules! with_operations {
                 about: "Count the account's roles and instance profiles, with their quotas",
                 example: "--account lab.db",
             }
+            GetAccountAuthorizationDetails {
+                method: get_account_authorization_details, constant: GET_ACCOUNT_AUTHORIZATION_DETAILS,
+                input: $crate::iam::GetAccountAuthorizationDetailsRequest, output: $crate::iam::GetAccountAuthorizationDetailsResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Show roles with their policies, instance profiles and tags, a page at a time",
+                example: "--filter Role --max-items 100",
+            }
             // -- EC2 instances
             RunInstances {
                 method: run_instances, constant: RUN_INSTANCES,

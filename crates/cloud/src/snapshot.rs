@@ -8,10 +8,14 @@
 //! - GetCallerIdentity: the account id, and the partition from the caller's ARN;
 //! - GetAccountSummary: the quotas on roles and instance profiles, and
 //!   whether the account holds customer-managed policies;
-//! - ListRoles, then per role GetRole (ListRoles returns neither tags nor
-//!   boundary), ListRolePolicies with GetRolePolicy per inline policy, and
-//!   ListAttachedRolePolicies: 3 + (inline policies) calls per role;
-//! - ListInstanceProfiles, then GetInstanceProfile per profile (for its tags);
+//! - ListRoles (description and maximum session duration) and
+//!   GetAccountAuthorizationDetails for roles (trust, inline and attached
+//!   policies, boundary, tags): two calls per 1000 roles; a role made
+//!   between the two is read on its own (GetRole, ListRolePolicies with
+//!   GetRolePolicy each, ListAttachedRolePolicies);
+//! - ListInstanceProfiles, then GetInstanceProfile per profile: IAM lists
+//!   no profile's tags, so this is one call per profile, the one read that
+//!   grows with the account (ListInstanceProfileTags would cost the same);
 //! - DescribeInstances and DescribeIamInstanceProfileAssociations.
 //!
 //! Unlike the emulator's, these reads are not one transaction: a change made
@@ -22,8 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ec2::{DescribeIamInstanceProfileAssociationsRequest, DescribeInstancesRequest};
 use super::iam::{
-    InstanceProfileNameRequest, ListByPathRequest, ListForRoleRequest, Page, RoleNameRequest,
-    RolePolicyNameRequest, Tag,
+    GetAccountAuthorizationDetailsRequest, InstanceProfileNameRequest, ListByPathRequest,
+    ListForRoleRequest, Page, Role as IamRole, RoleDetail, RoleNameRequest, RolePolicyNameRequest,
+    Tag,
 };
 use super::sts::GetCallerIdentityRequest;
 use super::{Cloud, CloudError, ErrorCode};
@@ -72,14 +77,33 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
         ..Live::default()
     };
 
-    for listed in iam_pages("ListRoles", iam_page, |page| {
+    let listed_roles = iam_pages("ListRoles", iam_page, |page| {
         let out = cloud.list_roles(&ListByPathRequest {
             path_prefix: None,
             page,
         })?;
         Ok((out.roles, out.is_truncated, out.marker))
-    })? {
-        let role = read_role(cloud, &listed.role_name, iam_page)?;
+    })?;
+    // Everything attached to the roles, a page of roles per call.
+    let mut details: BTreeMap<String, RoleDetail> =
+        iam_pages("GetAccountAuthorizationDetails", iam_page, |page| {
+            let out = cloud.get_account_authorization_details(
+                &GetAccountAuthorizationDetailsRequest {
+                    filter: vec!["Role".into()],
+                    page,
+                },
+            )?;
+            Ok((out.role_detail_list, out.is_truncated, out.marker))
+        })?
+        .into_iter()
+        .map(|detail| (detail.role_name.clone(), detail))
+        .collect();
+    for listed in listed_roles {
+        let role = match details.remove(&listed.role_name) {
+            Some(detail) => role_from_details(listed, detail)?,
+            // Made between the two reads: read on its own.
+            None => read_role(cloud, &listed.role_name, iam_page)?,
+        };
         live.roles.insert(role.role.name.clone(), role);
     }
 
@@ -179,6 +203,42 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
 
 /// One role with everything the planner compares: GetRole (tags and
 /// boundary), its inline policies one by one, its managed policies.
+/// A role from what ListRoles says of it (description, maximum session)
+/// and its details (the rest).
+fn role_from_details(listed: IamRole, detail: RoleDetail) -> Result<LiveRole, CloudError> {
+    let operation = "GetAccountAuthorizationDetails";
+    let mut inline_policies = BTreeMap::new();
+    for policy in detail.role_policy_list {
+        inline_policies.insert(
+            policy.policy_name,
+            document(operation, &policy.policy_document)?,
+        );
+    }
+    Ok(LiveRole {
+        role: Role {
+            name: detail.role_name,
+            path: detail.path,
+            description: listed.description.unwrap_or_default(),
+            trust: document(operation, &detail.assume_role_policy_document)?,
+            max_session_duration: listed.max_session_duration,
+            permissions_boundary: detail
+                .permissions_boundary
+                .map(|boundary| boundary.permissions_boundary_arn),
+            managed_policies: detail
+                .attached_managed_policies
+                .into_iter()
+                .map(|attached| attached.policy_arn)
+                .collect(),
+            inline_policies,
+            tags: tag_map(detail.tags),
+        },
+        arn: detail.arn,
+        role_id: detail.role_id,
+    })
+}
+
+/// One role read on its own: GetRole, its inline policies one by one, its
+/// attached policies.
 fn read_role(cloud: &dyn Cloud, name: &str, page_size: u32) -> Result<LiveRole, CloudError> {
     let role = cloud
         .get_role(&RoleNameRequest {

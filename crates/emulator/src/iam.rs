@@ -682,6 +682,116 @@ pub fn list_roles(cx: &Ctx, input: &ListRolesRequest) -> OpResult<ListRolesRespo
     })
 }
 
+/// The entity types GetAccountAuthorizationDetails's `Filter` takes.
+const ENTITY_TYPES: &[&str] = &[
+    "User",
+    "Role",
+    "Group",
+    "LocalManagedPolicy",
+    "AWSManagedPolicy",
+];
+
+/// The account's roles with everything attached to them, by name, a page at
+/// a time. The account holds no users, groups or customer-managed policies,
+/// so whatever `Filter` asks, only roles can come back.
+pub fn get_account_authorization_details(
+    cx: &Ctx,
+    input: &GetAccountAuthorizationDetailsRequest,
+) -> OpResult<GetAccountAuthorizationDetailsResponse> {
+    let max = validate::page(&input.page)?;
+    if input
+        .filter
+        .iter()
+        .any(|kind| !ENTITY_TYPES.contains(&kind.as_str()))
+    {
+        return reject(
+            ErrorCode::ValidationError,
+            format!(
+                "1 validation error detected: Value '[{}]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [{}]]",
+                input.filter.join(", "),
+                ENTITY_TYPES.join(", ")
+            ),
+        );
+    }
+    let wants_roles = input.filter.is_empty() || input.filter.iter().any(|kind| kind == "Role");
+    if !wants_roles {
+        return Ok(GetAccountAuthorizationDetailsResponse::default());
+    }
+    let sql = format!(
+        "SELECT {ROLE_COLUMNS} FROM roles WHERE (?1 IS NULL OR name > ?1) ORDER BY name LIMIT ?2"
+    );
+    let rows: Vec<RoleRow> = cx
+        .db
+        .prepare_cached(&sql)?
+        .query_map(params![input.page.marker, max as i64 + 1], role_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let is_truncated = rows.len() > max;
+    let mut role_detail_list = Vec::with_capacity(max);
+    for row in rows.iter().take(max) {
+        role_detail_list.push(role_detail(cx.db, row)?);
+    }
+    let marker = if is_truncated {
+        role_detail_list.last().map(|r| r.role_name.clone())
+    } else {
+        None
+    };
+    Ok(GetAccountAuthorizationDetailsResponse {
+        role_detail_list,
+        is_truncated,
+        marker,
+    })
+}
+
+fn role_detail(db: &Connection, row: &RoleRow) -> rusqlite::Result<RoleDetail> {
+    let role = row.to_role(db, true)?;
+    let mut policies = db.prepare_cached(
+        "SELECT p.name, d.text FROM role_policies p JOIN documents d ON d.id = p.document
+         WHERE p.role = ?1 ORDER BY p.name",
+    )?;
+    let role_policy_list = policies
+        .query_map([row.id], |r| {
+            Ok(PolicyDetail {
+                policy_name: r.get(0)?,
+                policy_document: url_encode(&r.get::<_, String>(1)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let attached_managed_policies = strings(
+        db,
+        "SELECT arn FROM role_managed WHERE role = ?1 ORDER BY arn",
+        row.id,
+    )?
+    .into_iter()
+    .map(|arn| AttachedPolicy {
+        policy_name: arn.rsplit('/').next().unwrap_or(&arn).to_string(),
+        policy_arn: arn,
+    })
+    .collect();
+    let profiles: Vec<ProfileRow> = db
+        .prepare_cached(&format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE role = ?1 ORDER BY name"
+        ))?
+        .query_map([row.id], profile_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let instance_profile_list = profiles
+        .iter()
+        .map(|profile| profile.to_profile(db, false))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(RoleDetail {
+        path: role.path,
+        role_name: role.role_name,
+        role_id: role.role_id,
+        arn: role.arn,
+        create_date: role.create_date,
+        assume_role_policy_document: role.assume_role_policy_document,
+        instance_profile_list,
+        role_policy_list,
+        attached_managed_policies,
+        permissions_boundary: role.permissions_boundary,
+        tags: role.tags,
+    })
+}
+
 fn tags_limit<T>(what: &str) -> OpResult<T> {
     // The exact text is unconfirmed; AWS's quota messages all have this shape.
     reject(
