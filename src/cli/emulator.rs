@@ -130,6 +130,10 @@ const PARAMETER_HELP: &[(&str, &str)] = &[
     ("AssociationIds", "Only these associations (iip-assoc-...)"),
     ("IamInstanceProfile", "Name=PROFILE or Arn=ARN"),
     ("Filters", "Filters, e.g. Name=instance-id,Values=i-0abc,i-0def"),
+    (
+        "GetAccountAuthorizationDetails.Filter",
+        "Entity types to show (repeatable): User, Role, Group, LocalManagedPolicy, AWSManagedPolicy; none: all (an emulated account holds roles only)",
+    ),
     ("MaxResults", "Most items per page (5-1000)"),
     ("NextToken", "Where to continue: the NextToken of the previous page"),
     ("Marker", "Where to continue: the Marker of the previous page"),
