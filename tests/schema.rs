@@ -41,6 +41,10 @@ fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for path in entries {
+        if path.ends_with("examples/github-actions") {
+            // A CI workflow that runs rolecall, not a manifest.
+            continue;
+        }
         if path.is_dir() {
             yaml_files(&path, found);
         } else if matches!(
