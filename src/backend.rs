@@ -150,10 +150,11 @@ impl Backend {
         }
     }
 
-    /// Opens the account for a command that changes it, creating it on
-    /// first use. An account that cannot be written is refused, naming it,
-    /// before anything is written. On AWS, at most `parallelism` calls of
-    /// a wave are in flight at once.
+    /// Opens the account for a command that changes it. An emulated one is
+    /// created on first use, and refused, naming it, when it cannot be
+    /// written. On AWS the credentials are checked here; what they may do,
+    /// AWS says call by call. At most `parallelism` calls of a wave are in
+    /// flight at once there.
     pub fn open(&self, parallelism: usize) -> Result<Box<dyn Cloud>, BackendError> {
         match self {
             Backend::Emulator(file) => Ok(Box::new(file.open(None)?)),

@@ -453,6 +453,8 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
         &["plan"][..],
         &["apply", "--auto-approve"],
         &["destroy", "--auto-approve"],
+        &["import", "--all-declared"],
+        &["drift"],
     ] {
         let output = side.run_with_stderr(command);
         assert_eq!(output.0, 1, "{command:?}: {}", output.1);

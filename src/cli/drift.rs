@@ -37,6 +37,10 @@ pub struct DriftArgs {
 
 pub fn run(session: &Session, args: DriftArgs) -> anyhow::Result<Outcome> {
     let (loaded, live, _) = session.load_and_read(&args.manifests, false)?;
+    // Another account would show the whole stack as drifted.
+    if let Some(wrong) = crate::plan::another_account(&loaded.desired, &live) {
+        anyhow::bail!("cannot report drift: {wrong}");
+    }
     let report = drift::detect(&loaded.desired, &live)?;
     let rendered = match args.format {
         DriftFormat::Json => render::json(&report)?,

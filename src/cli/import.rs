@@ -51,6 +51,10 @@ pub fn run(session: &Session, args: ImportArgs) -> anyhow::Result<Outcome> {
     let _lock = session.backend.lock("rolecall import", args.lock_timeout)?;
     let cloud = session.backend.open(crate::aws::DEFAULT_PARALLELISM)?;
     let live = session::snapshot(cloud.as_ref())?;
+    // The stack's own account only: adopting tags resources.
+    if let Some(wrong) = plan::another_account(&desired, &live) {
+        bail!("nothing imported: {wrong}");
+    }
     let keys = if args.all_declared {
         import::all_declared(&desired, &live)
     } else {

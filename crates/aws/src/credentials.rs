@@ -3,7 +3,7 @@
 //! again shortly before they expire.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -11,6 +11,10 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 /// Temporary keys are fetched again this long before they expire, so no
 /// request is signed with keys that lapse on the way.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+/// When refreshing fails, keys with at least this long left are used on.
+const STILL_USABLE: Duration = Duration::from_secs(30);
+/// Keys about to expire are asked for again at most this often.
+const MIN_REFETCH: Duration = Duration::from_secs(60);
 
 /// Keys to sign with: long-term, or temporary with their session token.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,6 +68,7 @@ pub(crate) struct Chain {
     runtime: tokio::runtime::Runtime,
     provider: SharedCredentialsProvider,
     cached: Mutex<Option<aws_credential_types::Credentials>>,
+    last_fetch: Mutex<Option<Instant>>,
 }
 
 impl Chain {
@@ -75,6 +80,7 @@ impl Chain {
             runtime,
             provider,
             cached: Mutex::new(None),
+            last_fetch: Mutex::new(None),
         }
     }
 
@@ -82,19 +88,44 @@ impl Chain {
         // Held while fetching: concurrent calls wait for one fetch rather
         // than each asking SSO or the instance metadata service.
         let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(keys) = cached.as_ref()
-            && keys
-                .expiry()
-                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE_EXPIRY)
-        {
-            return Ok(keys.clone());
+        let mut last_fetch = self
+            .last_fetch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = SystemTime::now();
+        if let Some(keys) = cached.as_ref() {
+            let expiry = keys.expiry();
+            let fresh = expiry.is_none_or(|expiry| expiry > now + REFRESH_BEFORE_EXPIRY);
+            // Keys the chain handed out already close to expiry (instance
+            // metadata renews them late) are not asked for again at every
+            // call: at most once a minute while they last.
+            let fetched_lately = last_fetch.is_some_and(|at| at.elapsed() < MIN_REFETCH)
+                && expiry.is_some_and(|expiry| expiry > now + STILL_USABLE);
+            if fresh || fetched_lately {
+                return Ok(keys.clone());
+            }
         }
-        let fresh = self
-            .runtime
-            .block_on(self.provider.provide_credentials())
-            .map_err(|error| explain(&error))?;
-        *cached = Some(fresh.clone());
-        Ok(fresh)
+        *last_fetch = Some(Instant::now());
+        let fetched = self.runtime.block_on(self.provider.provide_credentials());
+        match fetched {
+            Ok(fresh) => {
+                *cached = Some(fresh.clone());
+                Ok(fresh)
+            }
+            // Refreshing early failed (SSO or instance metadata briefly
+            // away): the keys held still work for now.
+            Err(error) => match cached.as_ref() {
+                Some(keys)
+                    if keys
+                        .expiry()
+                        .is_some_and(|expiry| expiry > SystemTime::now() + STILL_USABLE) =>
+                {
+                    tracing::warn!("refreshing AWS credentials: {}", explain(&error));
+                    Ok(keys.clone())
+                }
+                _ => Err(explain(&error)),
+            },
+        }
     }
 }
 

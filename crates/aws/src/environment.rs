@@ -35,7 +35,7 @@ fn service_id(service: Service) -> &'static str {
 impl AwsClient {
     /// A client of the account `settings` reach, with the AWS CLI's
     /// region, credentials and endpoints. The credentials are fetched once
-    /// here, so a missing or expired login fails before any command runs.
+    /// here, so a missing or expired login fails before the first call.
     pub fn from_environment(settings: &AwsSettings) -> Result<AwsClient, AwsError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

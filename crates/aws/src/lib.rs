@@ -11,15 +11,16 @@ mod credentials;
 pub mod endpoints;
 mod environment;
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use serde::de::DeserializeOwned;
 
-use rolecall_cloud::{Call, Cloud, CloudError, ErrorCode, Service};
+use rolecall_cloud::{Access, Call, Cloud, CloudError, ErrorCode, Service};
 use rolecall_model::Live;
 
 pub use credentials::Credentials;
@@ -40,6 +41,9 @@ pub const DEFAULT_PARALLELISM: usize = 10;
 const THROTTLED_ATTEMPTS: u32 = 4;
 /// First wait after a throttled attempt; doubles, with full jitter.
 const THROTTLE_BACKOFF: Duration = Duration::from_millis(100);
+/// The largest answer read (a page of GetAccountAuthorizationDetails holds
+/// up to 1000 roles with every policy document).
+const MAX_ANSWER_BYTES: u64 = 256 << 20;
 
 /// Why the account the AWS CLI would reach cannot be reached.
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +179,20 @@ impl AwsClient {
         })?;
         let (status, answer) = self
             .send(operation.service, keys, &body)
-            .map_err(|message| transport_error(operation.name, message))?;
+            .map_err(|failure| {
+                let mut error = transport_error(operation.name, failure.message);
+                error.retryable = failure.transient;
+                // A write that may have reached AWS is not sent again:
+                // a second CreateRole would fail on the first's role.
+                // The next apply plans from what is there.
+                if failure.may_have_arrived && operation.access != Access::Read {
+                    error.retryable = false;
+                    error.message.push_str(
+                        " (the call may or may not have been made; run apply again to converge)",
+                    );
+                }
+                error
+            })?;
         rolecall_wire::decode_response(operation, status, &answer)
     }
 
@@ -186,42 +203,43 @@ impl AwsClient {
             return calls.iter().map(|call| self.call(call)).collect();
         }
         let next = AtomicUsize::new(0);
-        let mut results: Vec<Option<Result<serde_json::Value, CloudError>>> =
-            calls.iter().map(|_| None).collect();
-        let done: Vec<_> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(call) = calls.get(i) else { break };
-                            mine.push((i, self.call(call)));
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| worker.join().unwrap_or_default())
-                .collect()
+        // Each result is kept as soon as its call returns; a call that
+        // panicked is the only one unaccounted for.
+        let results: Vec<Mutex<Option<Result<serde_json::Value, CloudError>>>> =
+            calls.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(call) = calls.get(i) else { break };
+                        // A panic must not take the batch (or the scope,
+                        // which would panic in turn) with it.
+                        let Ok(result) =
+                            std::panic::catch_unwind(AssertUnwindSafe(|| self.call(call)))
+                        else {
+                            continue;
+                        };
+                        *results[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+                    }
+                });
+            }
         });
-        for (i, result) in done {
-            results[i] = Some(result);
-        }
-        // A call has no panic in it; were one to, what its thread had made
-        // is unknown, and reported as such.
         results
             .into_iter()
             .zip(calls)
             .map(|(result, call)| {
-                result.unwrap_or_else(|| {
-                    Err(transport_error(
-                        call.operation(),
-                        "the call's thread failed; whether it was made is unknown".into(),
-                    ))
-                })
+                result
+                    .into_inner()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .unwrap_or_else(|| {
+                        let mut error = transport_error(
+                            call.operation(),
+                            "the call's thread failed; whether the call was made is unknown (run apply again to converge)".into(),
+                        );
+                        error.retryable = false;
+                        Err(error)
+                    })
             })
             .collect()
     }
@@ -244,7 +262,7 @@ impl AwsClient {
         service: Service,
         keys: aws_credential_types::Credentials,
         body: &str,
-    ) -> Result<(u16, Vec<u8>), String> {
+    ) -> Result<(u16, Vec<u8>), SendFailure> {
         let endpoint = self.endpoints.of(service);
         let url = format!("{}/", endpoint.url);
         let identity = keys.into();
@@ -255,7 +273,7 @@ impl AwsClient {
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
-            .map_err(|error| format!("signing: {error}"))?
+            .map_err(|error| SendFailure::signing(&error))?
             .into();
         let signable = SignableRequest::new(
             "POST",
@@ -263,23 +281,67 @@ impl AwsClient {
             [("content-type", FORM)].into_iter(),
             SignableBody::Bytes(body.as_bytes()),
         )
-        .map_err(|error| format!("signing: {error}"))?;
+        .map_err(|error| SendFailure::signing(&error))?;
         let (instructions, _signature) = sign(signable, &params)
-            .map_err(|error| format!("signing: {error}"))?
+            .map_err(|error| SendFailure::signing(&error))?
             .into_parts();
         let mut request = self.agent.post(&url).header("content-type", FORM);
         for (name, value) in instructions.headers() {
             request = request.header(name, value);
         }
-        let mut response = request
-            .send(body)
-            .map_err(|error| format!("{url}: {error}"))?;
+        let mut response = request.send(body).map_err(|error| SendFailure {
+            may_have_arrived: !never_sent(&error),
+            transient: true,
+            message: format!("{url}: {error}"),
+        })?;
         let status = response.status().as_u16();
+        // A page of 1000 roles' details with their policies can pass
+        // ureq's default 10 MiB.
         let answer = response
             .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
             .read_to_vec()
-            .map_err(|error| format!("{url}: reading the answer: {error}"))?;
+            .map_err(|error| SendFailure {
+                may_have_arrived: true,
+                transient: true,
+                message: format!("{url}: reading the answer: {error}"),
+            })?;
         Ok((status, answer))
+    }
+}
+
+/// Why a request got no answer, whether it may have reached AWS, and
+/// whether sending it again could help.
+struct SendFailure {
+    message: String,
+    may_have_arrived: bool,
+    transient: bool,
+}
+
+impl SendFailure {
+    /// The request could not be signed: it was not sent, and would fail
+    /// the same way again.
+    fn signing(error: &dyn std::fmt::Display) -> SendFailure {
+        SendFailure {
+            message: format!("signing the request: {error}"),
+            may_have_arrived: false,
+            transient: false,
+        }
+    }
+}
+
+/// Failures that happen before a byte of the request is sent: the call
+/// was certainly not made.
+fn never_sent(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
+        ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => true,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+        ),
+        _ => false,
     }
 }
 

@@ -417,8 +417,8 @@ macro_rules! define_cloud {
             /// Reads everything the planner needs in one pass. The emulator
             /// reads it in one transaction; a backend without one builds it
             /// from read calls of this trait ([`snapshot::from_reads`]: the
-            /// List, Get and Describe operations, paginated; later
-            /// GetAccountAuthorizationDetails, once it is in the table).
+            /// List, Get and Describe operations and
+            /// GetAccountAuthorizationDetails, paginated).
             fn snapshot(&self) -> Result<Live, CloudError>;
 
             /// The account's lab, if it has one (an emulated account): what

@@ -201,8 +201,6 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
     Ok(live)
 }
 
-/// One role with everything the planner compares: GetRole (tags and
-/// boundary), its inline policies one by one, its managed policies.
 /// A role from what ListRoles says of it (description, maximum session)
 /// and its details (the rest).
 fn role_from_details(listed: IamRole, detail: RoleDetail) -> Result<LiveRole, CloudError> {

@@ -77,7 +77,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets the
-    /// requests in flight finish (a few seconds at most) and returns.
+    /// requests in flight finish and returns, after 5 s at most. A
+    /// connection still busy then (a client slow to send its body) is left
+    /// to finish on its own thread, within the 30 s read timeout.
     pub fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
         let runtime = runtime()?;
         runtime.block_on(http::serve(self.listener, self.endpoint, shutdown))

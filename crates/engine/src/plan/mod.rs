@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::compare;
 pub use crate::compare::{Comparison, Kind, Problem, ResourceDiff, Status, View};
+pub use refusals::another_account;
 use rolecall_cloud::Call;
 use rolecall_model::{Desired, Live, key, resource_title};
 

@@ -43,8 +43,10 @@ pub fn check(desired: &Desired, live: &Live, drafts: &mut [Draft]) -> Vec<Proble
 // ---- the stack's own account -------------------------------------------------
 
 /// The stack declares an account (or partition) and the credentials reach
-/// another: every plan there is refused, before any call that writes.
-fn another_account(desired: &Desired, live: &Live) -> Option<Problem> {
+/// another: every plan there is refused, before any call that writes, and
+/// so is every import. A declared partition the account's ARNs do not tell
+/// is refused too: the guard fails closed.
+pub fn another_account(desired: &Desired, live: &Live) -> Option<Problem> {
     if let Some(wanted) = &desired.account_id
         && *wanted != live.account_id
     {
@@ -57,14 +59,18 @@ fn another_account(desired: &Desired, live: &Live) -> Option<Problem> {
             ),
         });
     }
-    if let (Some(wanted), Some(actual)) = (&desired.partition, &live.partition)
-        && wanted != actual
+    if let Some(wanted) = &desired.partition
+        && live.partition.as_ref() != Some(wanted)
     {
+        let reached = match &live.partition {
+            Some(actual) => format!("these credentials reach partition {actual}"),
+            None => "the partition these credentials reach cannot be told".to_string(),
+        };
         return Some(Problem {
             key: "stack".into(),
             location: desired.locations.get(STACK_PARTITION_KEY).cloned(),
             message: format!(
-                "stack `{}` belongs to partition {wanted}, but these credentials reach partition {actual}: refusing to plan there",
+                "stack `{}` belongs to partition {wanted}, but {reached}: refusing to plan there",
                 desired.stack
             ),
         });
