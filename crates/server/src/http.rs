@@ -34,8 +34,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long requests in flight may take to finish once the server stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once (one thread each); the next ones wait in
-/// the listener's backlog until one closes.
-const MAX_CONNECTIONS: usize = 512;
+/// the listener's backlog until one closes. Each takes three file
+/// descriptors (its socket, its runtime's epoll and eventfd): 256 of them
+/// stay within the usual soft limit of 1024 with room for the account's
+/// SQLite handles.
+const MAX_CONNECTIONS: usize = 256;
 
 pub async fn serve(
     listener: std::net::TcpListener,
