@@ -296,41 +296,18 @@ fn the_life_cycle_through_the_aws_backend_matches_the_emulator_in_process() {
 /// rolecall with `args` in a copy of the sample stack, the machine's AWS
 /// settings cleared and `env` set: exit code and stderr.
 fn refused(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut side = Side::new(Vec::new(), Vec::new());
-    side.env = env
+    let env = env
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
-    let home = side.dir.path().join("home");
-    let mut command = Command::cargo_bin("rolecall").unwrap();
-    command
-        .current_dir(side.dir.path())
-        .args(args)
-        .env("HOME", &home)
-        .env("AWS_CONFIG_FILE", home.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("ROLECALL_CLOUD")
-        .env_remove("ROLECALL_ACCOUNT");
-    for (name, value) in &side.env {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap();
+    let side = Side::new(Vec::new(), env);
+    let (code, stderr, _) = side.run_with_stderr(args);
     let entries: Vec<_> = std::fs::read_dir(side.dir.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .collect();
     assert_eq!(entries, ["manifests"], "nothing may be written: {args:?}");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    (code, stderr)
 }
 
 #[test]
