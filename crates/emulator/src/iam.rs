@@ -619,24 +619,34 @@ pub fn list_attached_role_policies(
 ) -> OpResult<ListAttachedRolePoliciesResponse> {
     let max = validate::page(&input.page)?;
     let row = existing_role(cx, &input.role_name)?;
-    let arns = strings(
-        cx.db,
-        "SELECT arn FROM role_managed WHERE role = ?1 ORDER BY arn",
-        row.id,
-    )?;
-    let (arns, is_truncated, marker) =
-        validate::paginate(arns, |a| a, input.page.marker.as_deref(), max);
+    let (arns, is_truncated, marker) = validate::paginate(
+        managed_arns(cx.db, row.id)?,
+        |a| a,
+        input.page.marker.as_deref(),
+        max,
+    );
     Ok(ListAttachedRolePoliciesResponse {
-        attached_policies: arns
-            .into_iter()
-            .map(|arn| AttachedPolicy {
-                policy_name: arn.rsplit('/').next().unwrap_or(&arn).to_string(),
-                policy_arn: arn,
-            })
-            .collect(),
+        attached_policies: arns.into_iter().map(attached_policy).collect(),
         is_truncated,
         marker,
     })
+}
+
+/// The managed policies attached to a role, by ARN.
+fn managed_arns(db: &Connection, role: i64) -> rusqlite::Result<Vec<String>> {
+    strings(
+        db,
+        "SELECT arn FROM role_managed WHERE role = ?1 ORDER BY arn",
+        role,
+    )
+}
+
+/// An attached policy as IAM names it: its name is the ARN's last part.
+fn attached_policy(arn: String) -> AttachedPolicy {
+    AttachedPolicy {
+        policy_name: arn.rsplit('/').next().unwrap_or(&arn).to_string(),
+        policy_arn: arn,
+    }
 }
 
 fn path_prefix(input: &ListByPathRequest) -> OpResult<String> {
@@ -665,16 +675,12 @@ pub fn list_roles(cx: &Ctx, input: &ListRolesRequest) -> OpResult<ListRolesRespo
     let rows: Vec<RoleRow> = stmt
         .query_map(params![input.page.marker, prefix, max as i64 + 1], role_row)?
         .collect::<rusqlite::Result<_>>()?;
-    let is_truncated = rows.len() > max;
-    let mut roles = Vec::with_capacity(max);
-    for row in rows.iter().take(max) {
-        roles.push(row.to_role(cx.db, false)?);
-    }
-    let marker = if is_truncated {
-        roles.last().map(|r| r.role_name.clone())
-    } else {
-        None
-    };
+    let (roles, is_truncated, marker) = keyset_page(
+        &rows,
+        max,
+        |row| row.to_role(cx.db, false),
+        |role| &role.role_name,
+    )?;
     Ok(ListRolesResponse {
         roles,
         is_truncated,
@@ -725,16 +731,12 @@ pub fn get_account_authorization_details(
         .prepare_cached(&sql)?
         .query_map(params![input.page.marker, max as i64 + 1], role_row)?
         .collect::<rusqlite::Result<_>>()?;
-    let is_truncated = rows.len() > max;
-    let mut role_detail_list = Vec::with_capacity(max);
-    for row in rows.iter().take(max) {
-        role_detail_list.push(role_detail(cx.db, row)?);
-    }
-    let marker = if is_truncated {
-        role_detail_list.last().map(|r| r.role_name.clone())
-    } else {
-        None
-    };
+    let (role_detail_list, is_truncated, marker) = keyset_page(
+        &rows,
+        max,
+        |row| role_detail(cx.db, row),
+        |detail| &detail.role_name,
+    )?;
     Ok(GetAccountAuthorizationDetailsResponse {
         role_detail_list,
         is_truncated,
@@ -756,17 +758,10 @@ fn role_detail(db: &Connection, row: &RoleRow) -> rusqlite::Result<RoleDetail> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let attached_managed_policies = strings(
-        db,
-        "SELECT arn FROM role_managed WHERE role = ?1 ORDER BY arn",
-        row.id,
-    )?
-    .into_iter()
-    .map(|arn| AttachedPolicy {
-        policy_name: arn.rsplit('/').next().unwrap_or(&arn).to_string(),
-        policy_arn: arn,
-    })
-    .collect();
+    let attached_managed_policies = managed_arns(db, row.id)?
+        .into_iter()
+        .map(attached_policy)
+        .collect();
     let profiles: Vec<ProfileRow> = db
         .prepare_cached(&format!(
             "SELECT {PROFILE_COLUMNS} FROM profiles WHERE role = ?1 ORDER BY name"
@@ -966,23 +961,40 @@ pub fn remove_role_from_instance_profile(
     Ok(())
 }
 
+/// A page of a list paged by name: `rows` holds up to one more than `max`,
+/// which says whether more follow; the first `max` become items, and the
+/// marker asking for the rest is the last item's name.
+fn keyset_page<R, T>(
+    rows: &[R],
+    max: usize,
+    mut item: impl FnMut(&R) -> rusqlite::Result<T>,
+    name: impl Fn(&T) -> &String,
+) -> rusqlite::Result<(Vec<T>, bool, Option<String>)> {
+    let is_truncated = rows.len() > max;
+    let items = rows
+        .iter()
+        .take(max)
+        .map(&mut item)
+        .collect::<rusqlite::Result<Vec<T>>>()?;
+    let marker = if is_truncated {
+        items.last().map(|last| name(last).clone())
+    } else {
+        None
+    };
+    Ok((items, is_truncated, marker))
+}
+
 fn profile_page(
     cx: &Ctx,
     rows: Vec<ProfileRow>,
     max: usize,
 ) -> OpResult<ListInstanceProfilesResponse> {
-    let is_truncated = rows.len() > max;
-    let mut instance_profiles = Vec::with_capacity(max);
-    for row in rows.iter().take(max) {
-        instance_profiles.push(row.to_profile(cx.db, false)?);
-    }
-    let marker = if is_truncated {
-        instance_profiles
-            .last()
-            .map(|p| p.instance_profile_name.clone())
-    } else {
-        None
-    };
+    let (instance_profiles, is_truncated, marker) = keyset_page(
+        &rows,
+        max,
+        |row| row.to_profile(cx.db, false),
+        |profile| &profile.instance_profile_name,
+    )?;
     Ok(ListInstanceProfilesResponse {
         instance_profiles,
         is_truncated,
