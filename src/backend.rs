@@ -8,9 +8,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::aws::{AwsClient, AwsError, AwsSettings};
+use crate::aws::{AwsClient, AwsError, AwsSettings, S3Lock};
 use crate::cloud::{Cloud, CloudError};
-use crate::emulator::lock::AccountLock;
+use crate::emulator::lock::{AccountLock, describe_holder};
 use crate::emulator::{AccountFile, EmulatorError};
 use crate::model::Live;
 
@@ -29,6 +29,8 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct AwsAccount {
     settings: AwsSettings,
+    /// The bucket of the apply lock (`--lock-bucket`); none, no lock.
+    lock_bucket: Option<String>,
     client: Arc<OnceLock<AwsClient>>,
 }
 
@@ -46,13 +48,14 @@ impl std::fmt::Debug for AwsAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AwsAccount")
             .field("settings", &self.settings)
+            .field("lock_bucket", &self.lock_bucket)
             .finish_non_exhaustive()
     }
 }
 
 impl PartialEq for AwsAccount {
     fn eq(&self, other: &AwsAccount) -> bool {
-        self.settings == other.settings
+        self.settings == other.settings && self.lock_bucket == other.lock_bucket
     }
 }
 
@@ -66,6 +69,8 @@ pub enum BackendError {
     Emulator(#[from] EmulatorError),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    AwsLock(#[from] crate::aws::LockError),
     #[error("`rolecall {command}` acts on the emulated account, not on --cloud aws")]
     NotEmulated { command: &'static str },
 }
@@ -74,6 +79,8 @@ pub enum BackendError {
 #[derive(Debug)]
 pub enum BackendLock {
     Emulator(AccountLock),
+    /// The lock object in the `--lock-bucket` bucket.
+    Aws(Box<S3Lock>),
     /// No lock is taken: the pipeline must run one apply at a time.
     Unlocked,
 }
@@ -84,7 +91,9 @@ impl BackendLock {
     pub fn took_over_from(&self) -> Option<&str> {
         match self {
             BackendLock::Emulator(lock) => lock.took_over_from.as_deref(),
-            BackendLock::Unlocked => None,
+            // Never taken over: a lock object outlives its holder, and the
+            // error says how to delete it.
+            BackendLock::Aws(_) | BackendLock::Unlocked => None,
         }
     }
 }
@@ -124,10 +133,12 @@ impl Backend {
         Backend::Emulator(file)
     }
 
-    /// The real AWS account the AWS CLI's `settings` reach.
-    pub fn aws(settings: AwsSettings) -> Backend {
+    /// The real AWS account the AWS CLI's `settings` reach; applies lock
+    /// it with an object in `lock_bucket` when one is named.
+    pub fn aws(settings: AwsSettings, lock_bucket: Option<String>) -> Backend {
         Backend::Aws(AwsAccount {
             settings,
+            lock_bucket,
             client: Arc::default(),
         })
     }
@@ -146,7 +157,7 @@ impl Backend {
     pub fn locks_applies(&self) -> bool {
         match self {
             Backend::Emulator(_) => true,
-            Backend::Aws(_) => false,
+            Backend::Aws(account) => account.lock_bucket.is_some(),
         }
     }
 
@@ -181,7 +192,14 @@ impl Backend {
     pub fn lock(&self, command: &str, timeout: Duration) -> Result<BackendLock, BackendError> {
         match self {
             Backend::Emulator(file) => Ok(BackendLock::Emulator(file.lock(command, timeout)?)),
-            Backend::Aws(_) => Ok(BackendLock::Unlocked),
+            Backend::Aws(account) => match &account.lock_bucket {
+                Some(bucket) => {
+                    let holder = describe_holder(command);
+                    let lock = account.client()?.lock_account(bucket, &holder, timeout)?;
+                    Ok(BackendLock::Aws(Box::new(lock)))
+                }
+                None => Ok(BackendLock::Unlocked),
+            },
         }
     }
 

@@ -174,13 +174,11 @@ type OtherTool<'a> = &'a dyn Fn(&Call) -> Result<Value, CloudError>;
 
 /// The steps of the life cycle on `side`, whose account `other` changes
 /// behind rolecall's back. `image` is the AMI instances are launched from.
-fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
-    let call =
-        |call: Call| other(&call).unwrap_or_else(|error| panic!("{}: {error}", call.operation()));
-    // Instances are never launched by rolecall on AWS: another tool made
-    // them, for this stack.
+/// Launches the sample stack's instances with another tool: rolecall
+/// never launches one on AWS.
+fn launch_instances(other: OtherTool, image: Option<&str>) {
     for name in INSTANCES {
-        call(Call::RunInstances(RunInstancesRequest {
+        other(&Call::RunInstances(RunInstancesRequest {
             image_id: image.map(str::to_string),
             instance_type: image.map(|_| "t3.micro".to_string()),
             min_count: 1,
@@ -190,8 +188,15 @@ fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
                 resource_type: "instance".into(),
                 tags: vec![Tag::new("Name", *name), Tag::new("rolecall:stack", STACK)],
             }],
-        }));
+        }))
+        .unwrap_or_else(|error| panic!("RunInstances: {error}"));
     }
+}
+
+fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
+    let call =
+        |call: Call| other(&call).unwrap_or_else(|error| panic!("{}: {error}", call.operation()));
+    launch_instances(other, image);
     let mut steps = vec![
         side.run(&["apply", "--auto-approve"]),
         side.run(&["plan", "--detailed-exitcode"]),
@@ -335,6 +340,26 @@ fn choosing_the_cloud_refuses_what_does_not_fit_with_it() {
             "ROLECALL_CLOUD=\"gcp\" is not a cloud: use emulator or aws",
         ),
         (
+            &["--lock-bucket", "locks", "apply"],
+            &[],
+            "--lock-bucket locks an AWS account: it needs --cloud aws",
+        ),
+        (
+            &["--max-rate", "5", "plan"],
+            &[],
+            "--max-rate paces calls to AWS: it needs --cloud aws",
+        ),
+        (
+            &["--cloud", "aws", "--lock-bucket", "s3://locks/x", "apply"],
+            &[],
+            "--lock-bucket takes a bucket name, not a URL: --lock-bucket locks",
+        ),
+        (
+            &["--cloud", "aws", "plan"],
+            &[("ROLECALL_LOCK_BUCKET", "Locks_Bucket")],
+            "--lock-bucket \"Locks_Bucket\" is not an S3 bucket name",
+        ),
+        (
             &["--cloud", "aws", "emulator", "list-roles"],
             &[],
             "`rolecall emulator` acts on the emulated account, not on --cloud aws",
@@ -469,5 +494,119 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
     .unwrap();
     assert_eq!(side.run(&["plan", "--out", "plan.json"]).code, 0);
     assert_eq!(side.run(&["apply", "plan.json"]).code, 0);
+    assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+/// With `--lock-bucket`, an apply takes the account's lock object in S3
+/// (a conditional put) and deletes it when done; another apply holding it
+/// is named, and waited for with `--lock-timeout`. moto implements S3's
+/// `If-None-Match: *` and `If-Match` on delete.
+#[test]
+fn applies_on_aws_lock_the_account_with_an_object_in_the_lock_bucket() {
+    let moto = Moto::start();
+    let keys = Credentials {
+        access_key_id: moto::ACCESS_KEY_ID.into(),
+        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+        session_token: None,
+    };
+    let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys.clone());
+    let side = Side::aws(&moto.endpoint(), keys);
+    launch_instances(&|call| other.call(call), Some("ami-12c6146b"));
+    let lock = "/locks/rolecall/123456789012.lock";
+
+    // No such bucket: refused before anything is written.
+    let (code, stderr, _) =
+        side.run_with_stderr(&["--lock-bucket", "locks", "apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("lock s3://locks/rolecall/123456789012.lock: NoSuchBucket")
+            && stderr.contains("(create the bucket, or name another with --lock-bucket)"),
+        "{stderr}"
+    );
+    assert_eq!(moto.s3("PUT", "/locks", "").0, 200);
+
+    // Held by a run on another machine: named, and nothing is written.
+    let holder = r#"{"holder":"pid 7 on ci-runner-9, `rolecall apply`, started 2026-12-03T10:00:00Z, as arn:aws:sts::123456789012:assumed-role/deploy/gha","taken":"2026-12-03T10:00:01Z"}"#;
+    assert_eq!(moto.s3("PUT", lock, holder).0, 200);
+    let (code, stderr, _) =
+        side.run_with_stderr(&["--lock-bucket", "locks", "apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the account is locked by another rolecall (pid 7 on ci-runner-9, `rolecall apply`, started 2026-12-03T10:00:00Z, as arn:aws:sts::123456789012:assumed-role/deploy/gha, taken 2026-12-03T10:00:01Z)")
+            && stderr.contains("aws s3 rm s3://locks/rolecall/123456789012.lock"),
+        "{stderr}"
+    );
+    let roles = other.list_roles(&ListRolesRequest::default()).unwrap();
+    assert!(roles.roles.is_empty(), "nothing written: {roles:#?}");
+
+    // Released while this one waits: it takes the lock, applies, and
+    // deletes the lock object.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            assert_eq!(moto.s3("DELETE", lock, "").0, 204);
+        });
+        let (code, stderr, _) = side.run_with_stderr(&[
+            "--lock-bucket",
+            "locks",
+            "apply",
+            "--auto-approve",
+            "--lock-timeout",
+            "60s",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("takes no lock"), "{stderr}");
+    });
+    assert_eq!(moto.s3("GET", lock, "").0, 404, "the lock is released");
+    assert_eq!(
+        side.run(&["--lock-bucket", "locks", "plan", "--detailed-exitcode"])
+            .code,
+        0
+    );
+
+    // rolecall's own lock object names its holder to the next rolecall,
+    // and only that object is deleted on release.
+    let held = other
+        .lock_account(
+            "locks",
+            "`rolecall destroy` in this test",
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+    let (code, stderr, _) =
+        side.run_with_stderr(&["--lock-bucket", "locks", "destroy", "--auto-approve"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("locked by another rolecall (`rolecall destroy` in this test, as arn:aws:sts::123456789012:user/moto, taken 20"),
+        "{stderr}"
+    );
+    assert_eq!(moto.s3("GET", lock, "").0, 200);
+    drop(held);
+    assert_eq!(moto.s3("GET", lock, "").0, 404, "released on drop");
+}
+
+/// AWS throttling slows every call of the run down (the client-side rate
+/// limit), and the apply still converges: the endpoint throttles a tenth
+/// of the calls, as the emulator's faults let it.
+#[test]
+fn throttling_paces_the_aws_backend_and_the_apply_converges() {
+    let served = Served::start();
+    let side = Side::aws(&served.endpoint(), served.credentials());
+    launch_instances(&|call| call.invoke(&served.emulator()), None);
+    served
+        .emulator()
+        .configure(&rolecall::emulator::Faults {
+            throttle_rate: 0.1,
+            seed: 11,
+            ..Default::default()
+        })
+        .unwrap();
+    let (code, stderr, _) = side.run_with_stderr(&["-vv", "apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("throttled: pacing calls at"), "{stderr}");
+    served
+        .emulator()
+        .configure(&rolecall::emulator::Faults::default())
+        .unwrap();
     assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
 }

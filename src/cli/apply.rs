@@ -178,7 +178,7 @@ pub fn run_destroy(session: &Session, args: DestroyArgs) -> anyhow::Result<Outco
 pub fn note_unlocked(session: &Session) {
     if !session.backend.locks_applies() && !session.quiet {
         errln!(
-            "note: rolecall takes no lock on an AWS account: run one apply at a time per account and stack (in GitHub Actions, a `concurrency` group)"
+            "note: rolecall takes no lock on an AWS account without --lock-bucket: run one apply at a time per account (in GitHub Actions, a `concurrency` group), or name a bucket to lock in"
         );
     }
 }

@@ -70,6 +70,24 @@ pub struct GlobalArgs {
     /// With --cloud aws: the AWS CLI profile to use (else $AWS_PROFILE, else default)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    /// With --cloud aws: an S3 bucket where apply, destroy and import lock the account
+    ///
+    /// Else $ROLECALL_LOCK_BUCKET. The lock is the object rolecall/<ACCOUNT-ID>.lock,
+    /// written only if absent (S3's conditional put, as Terraform's S3 backend locks)
+    /// and deleted when the run ends; a second run fails naming the holder, or waits
+    /// with --lock-timeout. Needs s3:PutObject, s3:GetObject and s3:DeleteObject on
+    /// the key, in a bucket of the configured region. Without it rolecall takes no
+    /// lock on AWS, and the pipeline must run one apply at a time.
+    // ROLECALL_LOCK_BUCKET is read in `Session::from_args`, as ROLECALL_ACCOUNT is.
+    #[arg(long, global = true, value_name = "BUCKET")]
+    pub lock_bucket: Option<String>,
+    /// With --cloud aws: send at most this many API calls a second
+    ///
+    /// Whatever the limit, calls slow down when AWS throttles one (to 70% of the
+    /// rate they were sent at, growing back by one call a second each second), and
+    /// each throttled call is retried after a backoff.
+    #[arg(long, global = true, value_name = "CALLS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rate: Option<u32>,
     /// Emulated account file, else $ROLECALL_ACCOUNT, else .rolecall/account.db
     // ROLECALL_ACCOUNT is read in `Session::from_args`, not by clap: clap refuses
     // a variable that is set but empty, which means unset.

@@ -40,6 +40,14 @@ impl Session {
                         "--profile names an AWS CLI profile: it needs --cloud aws (the emulated account takes --account)"
                     );
                 }
+                if global.lock_bucket.is_some() {
+                    anyhow::bail!(
+                        "--lock-bucket locks an AWS account: it needs --cloud aws (the emulated account locks itself)"
+                    );
+                }
+                if global.max_rate.is_some() {
+                    anyhow::bail!("--max-rate paces calls to AWS: it needs --cloud aws");
+                }
                 Backend::emulator(account_file(global))
             }
             CloudChoice::Aws => {
@@ -48,9 +56,19 @@ impl Session {
                         "--account names an emulated account file: it cannot be used with --cloud aws"
                     );
                 }
-                Backend::aws(AwsSettings {
-                    profile: global.profile.clone(),
-                })
+                let lock_bucket = global
+                    .lock_bucket
+                    .clone()
+                    .or_else(|| non_empty_var("ROLECALL_LOCK_BUCKET"))
+                    .map(|bucket| check_bucket_name(&bucket).map(|()| bucket))
+                    .transpose()?;
+                Backend::aws(
+                    AwsSettings {
+                        profile: global.profile.clone(),
+                        max_rate: global.max_rate,
+                    },
+                    lock_bucket,
+                )
             }
         };
         Ok(Session {
@@ -60,6 +78,35 @@ impl Session {
             color: global.color,
         })
     }
+}
+
+/// An environment variable's value; set but empty means unset.
+fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// S3's rules for a bucket name (3 to 63 lowercase letters, digits, dots
+/// and hyphens, starting and ending with a letter or digit), checked
+/// before any call.
+fn check_bucket_name(bucket: &str) -> anyhow::Result<()> {
+    if let Some(rest) = bucket.strip_prefix("s3://") {
+        anyhow::bail!(
+            "--lock-bucket takes a bucket name, not a URL: --lock-bucket {}",
+            rest.split('/').next().unwrap_or_default()
+        );
+    }
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-';
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !(3..=63).contains(&bucket.len())
+        || !bucket.chars().all(allowed)
+        || !edge(bucket.chars().next())
+        || !edge(bucket.chars().last())
+    {
+        anyhow::bail!(
+            "--lock-bucket {bucket:?} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+        );
+    }
+    Ok(())
 }
 
 /// `--cloud`, else `ROLECALL_CLOUD`, else the emulator.

@@ -75,15 +75,43 @@ impl Moto {
 
     /// Wipes moto's state; whether it answered 200.
     pub fn reset(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
+        self.request("POST", "/moto-api/reset", "", "")
+            .is_some_and(|(status, _)| status == 200)
+    }
+
+    /// One S3 request: the status and the body. `path` is `/BUCKET` or
+    /// `/BUCKET/KEY`. moto checks no signature, but routes a request to a
+    /// service by its credential scope: an unsigned DELETE is not S3's.
+    pub fn s3(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let scope = "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0\r\n";
+        self.request(method, path, scope, body)
+            .unwrap_or_else(|| panic!("moto did not answer {method} {path}"))
+    }
+
+    /// One plain HTTP/1.1 request with `headers` (each line ending in
+    /// CRLF): the status and body, `None` when moto does not answer.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let request = "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).ok()?;
         let mut answer = String::new();
-        stream.write_all(request.as_bytes()).is_ok()
-            && stream.read_to_string(&mut answer).is_ok()
-            && answer.starts_with("HTTP/1.1 200")
+        stream.read_to_string(&mut answer).ok()?;
+        let status = answer.get(9..12)?.parse().ok()?;
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, body)| body)
+            .to_string();
+        Some((status, body))
     }
 }
 

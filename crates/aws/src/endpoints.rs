@@ -22,6 +22,34 @@ pub struct Endpoints {
     pub iam: Endpoint,
     pub ec2: Endpoint,
     pub sts: Endpoint,
+    /// Where the apply lock's bucket is (`--lock-bucket`).
+    pub s3: S3Endpoint,
+}
+
+/// S3's endpoint, and how a bucket is addressed on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Endpoint {
+    pub endpoint: Endpoint,
+    /// AWS's own endpoint: a bucket is the host's first label
+    /// (`BUCKET.s3.REGION.amazonaws.com`), as the SDKs address it. A
+    /// configured endpoint (moto, LocalStack) takes the bucket as the
+    /// path's first segment.
+    pub virtual_hosted: bool,
+}
+
+impl S3Endpoint {
+    /// The URL of object `key` in `bucket`. A bucket whose name holds a dot
+    /// is addressed by path even on AWS: its host name would not match
+    /// S3's TLS certificate.
+    pub fn object_url(&self, bucket: &str, key: &str) -> String {
+        let url = &self.endpoint.url;
+        match url.split_once("://") {
+            Some((scheme, host)) if self.virtual_hosted && !bucket.contains('.') => {
+                format!("{scheme}://{bucket}.{host}/{key}")
+            }
+            _ => format!("{url}/{bucket}/{key}"),
+        }
+    }
 }
 
 impl Endpoints {
@@ -35,25 +63,45 @@ impl Endpoints {
         Endpoints {
             iam: endpoint.clone(),
             ec2: endpoint.clone(),
-            sts: endpoint,
+            sts: endpoint.clone(),
+            s3: S3Endpoint {
+                endpoint,
+                virtual_hosted: false,
+            },
         }
     }
 
     /// AWS's endpoints for `region`, with `configured` replacing a
-    /// service's where it names one.
-    pub fn for_region(region: &str, configured: impl Fn(Service) -> Option<String>) -> Endpoints {
+    /// service's where it names one, and `configured_s3` S3's.
+    pub fn for_region(
+        region: &str,
+        configured: impl Fn(Service) -> Option<String>,
+        configured_s3: Option<String>,
+    ) -> Endpoints {
         let partition = Partition::of(region);
+        let at = |url: String| Endpoint {
+            url: url.trim_end_matches('/').to_string(),
+            signing_region: region.to_string(),
+        };
         let endpoint = |service: Service| match configured(service) {
-            Some(url) => Endpoint {
-                url: url.trim_end_matches('/').to_string(),
-                signing_region: region.to_string(),
-            },
+            Some(url) => at(url),
             None => partition.endpoint(service, region),
+        };
+        let s3 = match configured_s3 {
+            Some(url) => S3Endpoint {
+                endpoint: at(url),
+                virtual_hosted: false,
+            },
+            None => S3Endpoint {
+                endpoint: at(format!("https://s3.{region}.{}", partition.dns_suffix())),
+                virtual_hosted: true,
+            },
         };
         Endpoints {
             iam: endpoint(Service::Iam),
             ec2: endpoint(Service::Ec2),
             sts: endpoint(Service::Sts),
+            s3,
         }
     }
 
@@ -137,30 +185,58 @@ mod tests {
 
     #[test]
     fn iam_is_global_per_partition_and_the_rest_regional() {
-        let endpoints = Endpoints::for_region("eu-west-3", |_| None);
+        let endpoints = Endpoints::for_region("eu-west-3", |_| None, None);
         assert_eq!(endpoints.iam.url, "https://iam.amazonaws.com");
         assert_eq!(endpoints.iam.signing_region, "us-east-1");
         assert_eq!(endpoints.ec2.url, "https://ec2.eu-west-3.amazonaws.com");
         assert_eq!(endpoints.sts.url, "https://sts.eu-west-3.amazonaws.com");
         assert_eq!(endpoints.sts.signing_region, "eu-west-3");
 
-        let china = Endpoints::for_region("cn-northwest-1", |_| None);
+        let china = Endpoints::for_region("cn-northwest-1", |_| None, None);
         assert_eq!(china.iam.url, "https://iam.cn-north-1.amazonaws.com.cn");
         assert_eq!(china.iam.signing_region, "cn-north-1");
         assert_eq!(china.ec2.url, "https://ec2.cn-northwest-1.amazonaws.com.cn");
 
-        let gov = Endpoints::for_region("us-gov-east-1", |_| None);
+        let gov = Endpoints::for_region("us-gov-east-1", |_| None, None);
         assert_eq!(gov.iam.url, "https://iam.us-gov.amazonaws.com");
         assert_eq!(gov.iam.signing_region, "us-gov-west-1");
     }
 
     #[test]
     fn a_configured_endpoint_replaces_only_its_service() {
-        let endpoints = Endpoints::for_region("eu-west-1", |service| {
-            (service == Service::Iam).then(|| "http://127.0.0.1:5000/".to_string())
-        });
+        let endpoints = Endpoints::for_region(
+            "eu-west-1",
+            |service| (service == Service::Iam).then(|| "http://127.0.0.1:5000/".to_string()),
+            None,
+        );
         assert_eq!(endpoints.iam.url, "http://127.0.0.1:5000");
         assert_eq!(endpoints.iam.signing_region, "eu-west-1");
         assert_eq!(endpoints.ec2.url, "https://ec2.eu-west-1.amazonaws.com");
+    }
+
+    #[test]
+    fn buckets_are_hosts_on_aws_and_paths_on_a_configured_endpoint() {
+        let aws = Endpoints::for_region("eu-west-1", |_| None, None).s3;
+        assert_eq!(
+            aws.object_url("locks", "rolecall/123.lock"),
+            "https://locks.s3.eu-west-1.amazonaws.com/rolecall/123.lock"
+        );
+        // A dotted bucket would not match S3's wildcard certificate.
+        assert_eq!(
+            aws.object_url("my.locks", "k"),
+            "https://s3.eu-west-1.amazonaws.com/my.locks/k"
+        );
+        let china = Endpoints::for_region("cn-north-1", |_| None, None).s3;
+        assert_eq!(
+            china.object_url("locks", "k"),
+            "https://locks.s3.cn-north-1.amazonaws.com.cn/k"
+        );
+        let moto =
+            Endpoints::for_region("eu-west-1", |_| None, Some("http://127.0.0.1:5000/".into())).s3;
+        assert_eq!(
+            moto.object_url("locks", "k"),
+            "http://127.0.0.1:5000/locks/k"
+        );
+        assert_eq!(moto.endpoint.signing_region, "eu-west-1");
     }
 }

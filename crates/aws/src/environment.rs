@@ -20,6 +20,9 @@ pub struct AwsSettings {
     /// A profile of the shared config files; `None` is the CLI's choice
     /// (`AWS_PROFILE`, else `default`).
     pub profile: Option<String>,
+    /// The most calls a second (`--max-rate`); `None` paces only when AWS
+    /// throttles.
+    pub max_rate: Option<u32>,
 }
 
 /// The service ids the SDKs read `AWS_ENDPOINT_URL_<ID>` and the shared
@@ -56,15 +59,20 @@ impl AwsClient {
             .region()
             .map(ToString::to_string)
             .ok_or_else(|| AwsError::NoRegion { profile: profile() })?;
-        let endpoints = Endpoints::for_region(&region, |service| {
+        let configured = |service_id: &str| {
             let key = ServiceConfigKey::builder()
-                .service_id(service_id(service))
+                .service_id(service_id)
                 .env("AWS_ENDPOINT_URL")
                 .profile("endpoint_url")
                 .build()
                 .ok()?;
             config.service_config()?.load_config(key)
-        });
+        };
+        let endpoints = Endpoints::for_region(
+            &region,
+            |service| configured(service_id(service)),
+            configured("S3"),
+        );
         let provider = config
             .credentials_provider()
             .ok_or_else(|| AwsError::NoCredentials {
@@ -76,6 +84,9 @@ impl AwsClient {
             profile: profile(),
             reason,
         })?;
-        Ok(AwsClient::with(endpoints, region, keys))
+        Ok(
+            AwsClient::with(endpoints, region, keys)
+                .with_max_rate(settings.max_rate.map(f64::from)),
+        )
     }
 }

@@ -10,11 +10,13 @@
 mod credentials;
 pub mod endpoints;
 mod environment;
+mod pace;
+mod s3_lock;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
@@ -27,6 +29,8 @@ pub use credentials::Credentials;
 use credentials::KeySource;
 use endpoints::Endpoints;
 pub use environment::AwsSettings;
+use pace::Pace;
+pub use s3_lock::{LockError, S3Lock};
 
 /// The media type of every query-protocol request body.
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -79,6 +83,9 @@ pub struct AwsClient {
     keys: Arc<KeySource>,
     /// Most calls of one batch in flight at once.
     parallelism: usize,
+    /// When calls may leave: shared by every clone, as AWS's limits are
+    /// per account.
+    pace: Arc<Pace>,
 }
 
 impl AwsClient {
@@ -122,7 +129,16 @@ impl AwsClient {
             region,
             keys: Arc::new(keys),
             parallelism: DEFAULT_PARALLELISM,
+            pace: Arc::new(Pace::new(None)),
         }
+    }
+
+    /// The same client, sending at most `calls_per_second` calls a second
+    /// (`--max-rate`), fewer while AWS throttles. Clones made before do not
+    /// share this limit.
+    pub fn with_max_rate(mut self, calls_per_second: Option<f64>) -> AwsClient {
+        self.pace = Arc::new(Pace::new(calls_per_second));
+        self
     }
 
     /// The same client, running at most `parallelism` calls of a batch at
@@ -142,13 +158,19 @@ impl AwsClient {
         &self.endpoints
     }
 
-    /// Makes one call; the output comes back as AWS-shaped JSON, as
-    /// [`Call::invoke`] gives it. A call AWS throttled was not made, so it
-    /// is made again, after an exponential backoff with full jitter.
+    /// Makes one call when the pace allows; the output comes back as
+    /// AWS-shaped JSON, as [`Call::invoke`] gives it. A call AWS throttled
+    /// was not made, so it is made again, after an exponential backoff with
+    /// full jitter, and every call of the client slows down.
     pub fn call(&self, call: &Call) -> Result<serde_json::Value, CloudError> {
         let mut attempt = 1;
         loop {
-            match self.call_once(call) {
+            self.pace.wait();
+            let outcome = self.call_once(call);
+            if matches!(&outcome, Err(error) if is_throttling(error)) {
+                self.pace.throttled(Instant::now());
+            }
+            match outcome {
                 Err(error) if is_throttling(&error) && attempt < THROTTLED_ATTEMPTS => {
                     let ceiling = THROTTLE_BACKOFF * 2u32.pow(attempt - 1);
                     let wait = ceiling.mul_f64(rand::random::<f64>());
@@ -265,28 +287,23 @@ impl AwsClient {
     ) -> Result<(u16, Vec<u8>), SendFailure> {
         let endpoint = self.endpoints.of(service);
         let url = format!("{}/", endpoint.url);
-        let identity = keys.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&endpoint.signing_region)
-            .name(service.signing_name())
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|error| SendFailure::signing(&error))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            [("content-type", FORM)].into_iter(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|error| SendFailure::signing(&error))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|error| SendFailure::signing(&error))?
-            .into_parts();
-        let mut request = self.agent.post(&url).header("content-type", FORM);
-        for (name, value) in instructions.headers() {
+        let headers = [("content-type", FORM)];
+        let signature = sign_request(SignedRequest {
+            method: "POST",
+            url: &url,
+            headers: &headers,
+            body: body.as_bytes(),
+            service: service.signing_name(),
+            region: &endpoint.signing_region,
+            keys,
+            settings: SigningSettings::default(),
+        })?;
+        let mut request = self.agent.post(&url);
+        for (name, value) in headers
+            .iter()
+            .copied()
+            .chain(signature.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        {
             request = request.header(name, value);
         }
         let mut response = request.send(body).map_err(|error| SendFailure {
@@ -309,6 +326,49 @@ impl AwsClient {
             })?;
         Ok((status, answer))
     }
+}
+
+/// A request to sign with SigV4.
+struct SignedRequest<'a> {
+    method: &'a str,
+    url: &'a str,
+    /// Headers sent, signed too.
+    headers: &'a [(&'a str, &'a str)],
+    body: &'a [u8],
+    /// The service's signing name (`iam`, `s3`).
+    service: &'a str,
+    region: &'a str,
+    keys: aws_credential_types::Credentials,
+    settings: SigningSettings,
+}
+
+/// The headers that sign `request` (`authorization`, `x-amz-date`, the
+/// session token, and what `settings` add), to send beside its own.
+fn sign_request(request: SignedRequest<'_>) -> Result<Vec<(String, String)>, SendFailure> {
+    let identity = request.keys.into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(request.region)
+        .name(request.service)
+        .time(SystemTime::now())
+        .settings(request.settings)
+        .build()
+        .map_err(|error| SendFailure::signing(&error))?
+        .into();
+    let signable = SignableRequest::new(
+        request.method,
+        request.url,
+        request.headers.iter().copied(),
+        SignableBody::Bytes(request.body),
+    )
+    .map_err(|error| SendFailure::signing(&error))?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|error| SendFailure::signing(&error))?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect())
 }
 
 /// Why a request got no answer, whether it may have reached AWS, and

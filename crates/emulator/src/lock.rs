@@ -77,6 +77,17 @@ pub fn lock_path(account: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Who takes a lock, as the next one to find it held reads it: this
+/// process, its host, `command` and when it started.
+pub fn describe_holder(command: &str) -> String {
+    format!(
+        "pid {} on {}, `{command}`, started {}",
+        std::process::id(),
+        hostname(),
+        jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -155,12 +166,7 @@ pub fn acquire(account: &Path, command: &str, timeout: Duration) -> Result<Accou
     file.read_to_string(&mut previous).map_err(io)?;
     let previous = previous.trim();
     let took_over_from = (!previous.is_empty()).then(|| previous.to_string());
-    let me = format!(
-        "pid {} on {}, `{command}`, started {}",
-        std::process::id(),
-        hostname(),
-        jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
-    );
+    let me = describe_holder(command);
     file.set_len(0).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.write_all(me.as_bytes()).map_err(io)?;

@@ -103,6 +103,14 @@ pub fn decode_response(
     response::decode(operation, status, body)
 }
 
+/// Client side, for a service outside the operation table (S3's lock
+/// object): the code and message of the AWS error document in `body`
+/// (`<Error>` at the root, as S3 answers, or within `<ErrorResponse>`),
+/// or `None` when the body holds none.
+pub fn decode_error_document(body: &[u8]) -> Option<(String, String)> {
+    response::error_document(body)
+}
+
 /// The HTTP status AWS answers an error code with in `service`: IAM's and
 /// STS's from their models (botocore's `error.httpStatusCode`), the query
 /// protocol's and EC2's common errors from the API references' "Common

@@ -332,6 +332,18 @@ fn parse_xml(body: &[u8]) -> Result<Element, String> {
     root.ok_or_else(|| "no document element".to_string())
 }
 
+/// See [`crate::decode_error_document`].
+pub(crate) fn error_document(body: &[u8]) -> Option<(String, String)> {
+    let root = parse_xml(body).ok()?;
+    let error = root.find("Error")?;
+    let code = error.child("Code")?.text.trim().to_string();
+    let message = error
+        .child("Message")
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    (!code.is_empty()).then_some((code, message))
+}
+
 /// See [`crate::decode_response`].
 pub(crate) fn decode(operation: &Operation, status: u16, body: &[u8]) -> Result<Value, CloudError> {
     let success = (200..300).contains(&status);
