@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::aws::{AwsClient, AwsError, AwsSettings, S3Lock};
+use crate::cloud::snapshot::Scope;
 use crate::cloud::{Cloud, CloudError};
 use crate::emulator::lock::{AccountLock, describe_holder};
 use crate::emulator::{AccountFile, EmulatorError};
@@ -108,11 +109,13 @@ pub enum ReadOnly {
 }
 
 impl ReadOnly {
-    /// The account in one pass.
-    pub fn snapshot(&self) -> Result<Live, CloudError> {
-        match self {
-            ReadOnly::Account(cloud) => cloud.snapshot(),
-            ReadOnly::Missing(empty) => Ok(empty.clone()),
+    /// The account in one pass; within a stack's `scope`, only the
+    /// instances it concerns where reading fewer saves calls.
+    pub fn snapshot(&self, scope: Option<&Scope>) -> Result<Live, CloudError> {
+        match (self, scope) {
+            (ReadOnly::Account(cloud), Some(scope)) => cloud.snapshot_within(scope),
+            (ReadOnly::Account(cloud), None) => cloud.snapshot(),
+            (ReadOnly::Missing(empty), _) => Ok(empty.clone()),
         }
     }
 
@@ -150,6 +153,12 @@ impl Backend {
             Backend::Emulator(file) => Ok(file),
             Backend::Aws(_) => Err(BackendError::NotEmulated { command }),
         }
+    }
+
+    /// Whether reading the account is cheaper within a stack's scope (AWS:
+    /// instances are read by the call), so the manifests are read first.
+    pub fn reads_within_scope(&self) -> bool {
+        matches!(self, Backend::Aws(_))
     }
 
     /// Whether applies against this account are serialised by rolecall

@@ -365,6 +365,66 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Within a stack's scope, the read calls find exactly the instances
+    /// it concerns (owned, declared by name or id, or using its profiles,
+    /// declared or owned), and everything else as the full read does.
+    #[test]
+    fn reading_within_a_scope_finds_just_the_instances_the_stack_concerns(
+        account in account(),
+        names in subsequence(INSTANCE_NAMES, 0..=3),
+        owned in proptest::collection::vec(any::<bool>(), 6),
+        by_id in proptest::collection::vec(any::<bool>(), 6),
+        declared_profiles in subsequence(PROFILE_NAMES, 0..=2),
+        owned_profile in proptest::option::of(select(PROFILE_NAMES)),
+    ) {
+        const STACK: &str = "web";
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();
+        build(&cloud, &account);
+        let ids: Vec<String> = cloud.snapshot().unwrap().instances.into_keys().collect();
+        let owned_ids: Vec<String> = ids.iter().zip(&owned).filter(|(_, o)| **o).map(|(id, _)| id.clone()).collect();
+        if !owned_ids.is_empty() {
+            cloud.create_tags(&CreateTagsRequest {
+                resources: owned_ids,
+                tags: vec![Tag::new("rolecall:stack", STACK)],
+            }).unwrap();
+        }
+        if let Some(profile) = owned_profile {
+            // Absent from this account, or deleted: nothing to own.
+            let _ = cloud.tag_instance_profile(&TagInstanceProfileRequest {
+                instance_profile_name: profile.into(),
+                tags: vec![Tag::new("rolecall:stack", STACK)],
+            });
+        }
+        let scope = snapshot::Scope {
+            stack: STACK.into(),
+            instance_names: names.iter().map(|n| n.to_string()).collect(),
+            instance_ids: ids.iter().zip(&by_id).filter(|(_, b)| **b).map(|(id, _)| id.clone()).collect(),
+            profile_names: declared_profiles.iter().map(|n| n.to_string()).collect(),
+        };
+
+        let mut expected = cloud.snapshot().unwrap();
+        let profiles = expected.profiles.clone();
+        expected.instances.retain(|id, instance| {
+            let uses_the_stacks_profile = instance.association.as_ref().is_some_and(|a| {
+                scope.profile_names.contains(&a.profile_name)
+                    || profiles.get(&a.profile_name).is_some_and(|p| {
+                        p.profile.tags.get("rolecall:stack").map(String::as_str) == Some(STACK)
+                    })
+            });
+            instance.tags.get("rolecall:stack").map(String::as_str) == Some(STACK)
+                || instance.name.as_ref().is_some_and(|n| scope.instance_names.contains(n))
+                || scope.instance_ids.contains(id)
+                || uses_the_stacks_profile
+        });
+        let read = snapshot::from_reads_within_paged(&cloud, &scope, account.page).unwrap();
+        prop_assert_eq!(&read, &expected);
+    }
+}
+
 /// An account never written reads as the emulator's empty account.
 #[test]
 fn an_empty_account_reads_as_the_emulators() {

@@ -13,6 +13,7 @@ use super::session::Session;
 use super::{ManifestArgs, Outcome, interrupt, output};
 use crate::apply::{self, ApplyOptions, Report};
 use crate::backend::BackendLock;
+use crate::cloud::snapshot::Scope;
 use crate::plan::render;
 use crate::plan::{Action, Plan, saved};
 
@@ -134,7 +135,8 @@ pub fn run(session: &Session, args: ApplyArgs) -> anyhow::Result<Outcome> {
     let (plan, confirm) = match (saved, &args.plan_file) {
         (Some(plan), Some(path)) => {
             // Read without creating the account: a refused plan leaves none.
-            let (live, options) = session.read(false)?;
+            let scope = plan.desired.as_ref().map(Scope::of);
+            let (live, options) = session.read(false, scope.as_ref())?;
             // What runs is the file's desired state planned again, refused
             // unless it is the plan the file shows.
             let plan = saved::verify(plan, &live, options.launch_instances, path)?;

@@ -1,5 +1,6 @@
 //! `rolecall import`: adopt existing, unowned, declared resources.
 
+use crate::cloud::snapshot::Scope;
 use anyhow::bail;
 use clap::Args;
 
@@ -50,7 +51,7 @@ pub fn run(session: &Session, args: ImportArgs) -> anyhow::Result<Outcome> {
     // Import writes: never beside a running apply.
     let _lock = session.backend.lock("rolecall import", args.lock_timeout)?;
     let cloud = session.backend.open(crate::aws::DEFAULT_PARALLELISM)?;
-    let live = session::snapshot(cloud.as_ref())?;
+    let live = session::snapshot(cloud.as_ref(), &Scope::of(&desired))?;
     // The stack's own account only: adopting tags resources.
     if let Some(wrong) = plan::another_account(&desired, &live) {
         bail!("nothing imported: {wrong}");
@@ -86,7 +87,7 @@ pub fn run(session: &Session, args: ImportArgs) -> anyhow::Result<Outcome> {
     if targets.is_empty() && args.all_declared {
         outln!("nothing to import: no declared resource exists unowned");
     }
-    let live = session::snapshot(cloud.as_ref())?;
+    let live = session::snapshot(cloud.as_ref(), &Scope::of(&desired))?;
     let options = session::plan_options(cloud.as_ref(), false);
     match plan::plan(&desired, &live, options) {
         Ok(plan) => {

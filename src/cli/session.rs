@@ -12,6 +12,7 @@ use super::{CloudChoice, ColorChoice, GlobalArgs, ManifestArgs, manifest_error};
 use crate::aws::AwsSettings;
 use crate::backend::{Backend, ReadOnly};
 use crate::cloud::Cloud;
+use crate::cloud::snapshot::Scope;
 use crate::emulator::AccountFile;
 use crate::manifest::{self, Loaded};
 use crate::model::Live;
@@ -158,7 +159,9 @@ impl Session {
     /// account file or directory is fine. An account that does not exist yet
     /// is an empty one: nothing is created, so a mistyped `--account` leaves
     /// no file behind; `apply` creates it.
-    pub fn read(&self, force: bool) -> anyhow::Result<(Live, PlanOptions)> {
+    /// Within `scope` (the stack's), a backend that reads instances by the
+    /// call (AWS) reads only the instances the stack concerns.
+    pub fn read(&self, force: bool, scope: Option<&Scope>) -> anyhow::Result<(Live, PlanOptions)> {
         let account = self.backend.open_to_read()?;
         if let ReadOnly::Missing(_) = account
             && !self.quiet
@@ -168,7 +171,7 @@ impl Session {
                 self.backend.absence()
             );
         }
-        let live = account.snapshot().context("reading the account")?;
+        let live = account.snapshot(scope).context("reading the account")?;
         let options = PlanOptions {
             force,
             launch_instances: account.launches_instances(),
@@ -176,19 +179,26 @@ impl Session {
         Ok((live, options))
     }
 
-    /// The manifests and the account together, read at the same time:
-    /// neither needs the other, and at scale each takes seconds. Manifest
-    /// mistakes are reported first: they are the user's to fix, whatever
-    /// the account.
+    /// The manifests and the account together. On the emulated account
+    /// they are read at the same time: neither needs the other, and at
+    /// scale each takes seconds. On AWS the manifests come first: they say
+    /// which instances to read, and an account may hold thousands of
+    /// others. Manifest mistakes are reported first: they are the user's
+    /// to fix, whatever the account.
     pub fn load_and_read(
         &self,
         manifests: &ManifestArgs,
         force: bool,
     ) -> anyhow::Result<(Loaded, Live, PlanOptions)> {
+        if self.backend.reads_within_scope() {
+            let loaded = self.load(manifests)?;
+            let (live, options) = self.read(force, Some(&Scope::of(&loaded.desired)))?;
+            return Ok((loaded, live, options));
+        }
         let (loaded, read) = std::thread::scope(|scope| {
             let reading = scope.spawn(|| {
                 let started = std::time::Instant::now();
-                let read = self.read(force);
+                let read = self.read(force, None);
                 tracing::debug!("read the account in {:.2?}", started.elapsed());
                 read
             });
@@ -212,9 +222,10 @@ impl Session {
     }
 }
 
-/// Reads an account opened to change it, in one pass.
-pub fn snapshot(cloud: &dyn Cloud) -> anyhow::Result<Live> {
-    cloud.snapshot().context("reading the account")
+/// Reads an account opened to change it, in one pass: what the stack in
+/// `scope` concerns.
+pub fn snapshot(cloud: &dyn Cloud, scope: &Scope) -> anyhow::Result<Live> {
+    cloud.snapshot_within(scope).context("reading the account")
 }
 
 /// What a plan against this account may do: launching declared instances

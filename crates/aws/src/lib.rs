@@ -434,6 +434,15 @@ macro_rules! client_methods {
                 rolecall_cloud::snapshot::from_reads(self)
             }
 
+            /// Instances by filters: an account's other instances are
+            /// never read.
+            fn snapshot_within(
+                &self,
+                scope: &rolecall_cloud::snapshot::Scope,
+            ) -> Result<Live, CloudError> {
+                rolecall_cloud::snapshot::from_reads_within(self, scope)
+            }
+
             /// The calls are independent: up to `parallelism` of them in
             /// flight at once, each on a thread of its own.
             fn invoke_batch(&self, calls: &[&Call]) -> Vec<Result<serde_json::Value, CloudError>> {

@@ -421,6 +421,15 @@ macro_rules! define_cloud {
             /// GetAccountAuthorizationDetails, paginated).
             fn snapshot(&self) -> Result<Live, CloudError>;
 
+            /// Reads what a plan of the stack in `scope` needs: every role
+            /// and profile, and of the instances only those the stack
+            /// concerns. A backend where reading every instance costs
+            /// nothing worth saving (the emulator) reads them all.
+            fn snapshot_within(&self, scope: &snapshot::Scope) -> Result<Live, CloudError> {
+                let _ = scope;
+                self.snapshot()
+            }
+
             /// The account's lab, if it has one (an emulated account): what
             /// launches and stops instances. A plan launches declared
             /// instances that do not exist only on an account with a lab;

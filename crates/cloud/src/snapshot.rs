@@ -16,7 +16,11 @@
 //! - ListInstanceProfiles, then GetInstanceProfile per profile: IAM lists
 //!   no profile's tags, so this is one call per profile, the one read that
 //!   grows with the account (ListInstanceProfileTags would cost the same);
-//! - DescribeInstances and DescribeIamInstanceProfileAssociations.
+//! - DescribeIamInstanceProfileAssociations, then DescribeInstances: every
+//!   instance, or within a [`Scope`] only those a stack concerns, found by
+//!   filters (its ownership tag, the declared `Name`s, the declared ids and
+//!   those associated with the stack's profiles, 200 values a call): an
+//!   account's thousands of other instances are never read.
 //!
 //! Unlike the emulator's, these reads are not one transaction: a change made
 //! while they run may be seen in part. A plan made from it is checked by
@@ -25,6 +29,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ec2::{DescribeIamInstanceProfileAssociationsRequest, DescribeInstancesRequest};
+use super::ec2::{Filter, Instance as Ec2Instance};
 use super::iam::{
     GetAccountAuthorizationDetailsRequest, InstanceProfileNameRequest, ListByPathRequest,
     ListForRoleRequest, Page, Role as IamRole, RoleDetail, RoleNameRequest, RolePolicyNameRequest,
@@ -33,8 +38,9 @@ use super::iam::{
 use super::sts::GetCallerIdentityRequest;
 use super::{Cloud, CloudError, ErrorCode};
 use rolecall_model::{
-    AccountQuotas, Arn, AssociationState, InstanceProfile, InstanceState, Live, LiveAssociation,
-    LiveInstance, LiveInstanceProfile, LiveRole, PolicyDocument, Role, Tags, name_from_arn,
+    AccountQuotas, Arn, AssociationState, Desired, InstanceProfile, InstanceSelector,
+    InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile, LiveRole,
+    PolicyDocument, Role, TAG_STACK, Tags, name_from_arn,
 };
 
 /// The most items IAM's List calls and EC2's Describe calls return per page.
@@ -42,6 +48,40 @@ pub const MAX_PAGE: u32 = 1000;
 
 /// EC2's smallest `MaxResults`.
 const MIN_EC2_PAGE: u32 = 5;
+
+/// The most values one EC2 filter takes.
+const MAX_FILTER_VALUES: usize = 200;
+
+/// The instances a stack's plan, drift report or import concerns: those it
+/// owns (its ownership tag), those it declares (by `Name` tag or id), and
+/// those using its profiles (found through their associations): a profile
+/// the stack deletes or changes must be taken from them first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub stack: String,
+    pub instance_names: BTreeSet<String>,
+    pub instance_ids: BTreeSet<String>,
+    /// Profiles the stack declares; those it owns are found by their tag.
+    pub profile_names: BTreeSet<String>,
+}
+
+impl Scope {
+    /// What `desired` concerns.
+    pub fn of(desired: &Desired) -> Scope {
+        let mut scope = Scope {
+            stack: desired.stack.clone(),
+            profile_names: desired.profiles.keys().cloned().collect(),
+            ..Scope::default()
+        };
+        for instance in &desired.instances {
+            match &instance.selector {
+                InstanceSelector::Id(id) => scope.instance_ids.insert(id.clone()),
+                InstanceSelector::Name(name) => scope.instance_names.insert(name.clone()),
+            };
+        }
+        scope
+    }
+}
 
 /// The whole account, in as few calls as the API allows (pages of
 /// [`MAX_PAGE`]).
@@ -53,6 +93,24 @@ pub fn from_reads(cloud: &dyn Cloud) -> Result<Live, CloudError> {
 /// 1 to 1000, EC2 5 to 1000: the size is brought into each range), so
 /// tests can make every list span several pages.
 pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, CloudError> {
+    read(cloud, page_size, None)
+}
+
+/// Every role and profile, and the instances `scope` concerns.
+pub fn from_reads_within(cloud: &dyn Cloud, scope: &Scope) -> Result<Live, CloudError> {
+    read(cloud, MAX_PAGE, Some(scope))
+}
+
+/// [`from_reads_within`] in pages of `page_size`, for tests.
+pub fn from_reads_within_paged(
+    cloud: &dyn Cloud,
+    scope: &Scope,
+    page_size: u32,
+) -> Result<Live, CloudError> {
+    read(cloud, page_size, Some(scope))
+}
+
+fn read(cloud: &dyn Cloud, page_size: u32, scope: Option<&Scope>) -> Result<Live, CloudError> {
     let iam_page = page_size.clamp(1, MAX_PAGE);
     let ec2_page = page_size.clamp(MIN_EC2_PAGE, MAX_PAGE);
 
@@ -139,19 +197,58 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
         live.profiles.insert(name, profile);
     }
 
-    for instance in ec2_pages(ec2_page, |next_token, max_results| {
-        let out = cloud.describe_instances(&DescribeInstancesRequest {
-            max_results: Some(max_results),
-            next_token,
-            ..Default::default()
-        })?;
-        let instances = out
-            .reservations
-            .into_iter()
-            .flat_map(|r| r.instances)
-            .collect();
-        Ok((instances, out.next_token))
-    })? {
+    // Associations first: within a scope, they say which instances use
+    // the stack's profiles.
+    let associations = ec2_pages(ec2_page, |next_token, max_results| {
+        let out = cloud.describe_iam_instance_profile_associations(
+            &DescribeIamInstanceProfileAssociationsRequest {
+                max_results: Some(max_results),
+                next_token,
+                ..Default::default()
+            },
+        )?;
+        Ok((out.iam_instance_profile_associations, out.next_token))
+    })?;
+    // Only an association that is or becomes active is the instance's.
+    let mut active = Vec::new();
+    for association in associations {
+        let state = association_state(&association.state)?;
+        if matches!(
+            state,
+            AssociationState::Associating | AssociationState::Associated
+        ) {
+            active.push((association, state));
+        }
+    }
+
+    let instances = match scope {
+        None => describe_instances(cloud, ec2_page, Vec::new())?,
+        Some(scope) => {
+            let mut ids = scope.instance_ids.clone();
+            for (association, _) in &active {
+                let profile = name_from_arn(&association.iam_instance_profile.arn);
+                let stacks = live
+                    .profiles
+                    .get(profile)
+                    .and_then(|p| p.profile.tags.get(TAG_STACK));
+                if scope.profile_names.contains(profile) || stacks == Some(&scope.stack) {
+                    ids.insert(association.instance_id.clone());
+                }
+            }
+            let mut filters = vec![Filter {
+                name: format!("tag:{TAG_STACK}"),
+                values: vec![scope.stack.clone()],
+            }];
+            filters.extend(chunked("tag:Name", &scope.instance_names));
+            filters.extend(chunked("instance-id", &ids));
+            let mut found = Vec::new();
+            for filter in filters {
+                found.extend(describe_instances(cloud, ec2_page, vec![filter])?);
+            }
+            found
+        }
+    };
+    for instance in instances {
         let state = instance_state(&instance.state.name)?;
         // The planner never sees terminated instances (EC2 lists them for
         // about an hour after).
@@ -166,27 +263,11 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
             tags,
             association: None,
         };
+        // Found by two filters, it is still one instance.
         live.instances.insert(instance.instance_id, live_instance);
     }
 
-    for association in ec2_pages(ec2_page, |next_token, max_results| {
-        let out = cloud.describe_iam_instance_profile_associations(
-            &DescribeIamInstanceProfileAssociationsRequest {
-                max_results: Some(max_results),
-                next_token,
-                ..Default::default()
-            },
-        )?;
-        Ok((out.iam_instance_profile_associations, out.next_token))
-    })? {
-        let state = association_state(&association.state)?;
-        // Only an association that is or becomes active is the instance's.
-        if !matches!(
-            state,
-            AssociationState::Associating | AssociationState::Associated
-        ) {
-            continue;
-        }
+    for (association, state) in active {
         if let Some(instance) = live.instances.get_mut(&association.instance_id) {
             let profile_arn = association.iam_instance_profile.arn;
             instance.association = Some(LiveAssociation {
@@ -199,6 +280,41 @@ pub fn from_reads_paged(cloud: &dyn Cloud, page_size: u32) -> Result<Live, Cloud
     }
 
     Ok(live)
+}
+
+/// Every instance passing `filters` (all of them with none), page by page.
+fn describe_instances(
+    cloud: &dyn Cloud,
+    page_size: u32,
+    filters: Vec<Filter>,
+) -> Result<Vec<Ec2Instance>, CloudError> {
+    ec2_pages(page_size, |next_token, max_results| {
+        let out = cloud.describe_instances(&DescribeInstancesRequest {
+            max_results: Some(max_results),
+            next_token,
+            filters: filters.clone(),
+            ..Default::default()
+        })?;
+        let instances = out
+            .reservations
+            .into_iter()
+            .flat_map(|r| r.instances)
+            .collect();
+        Ok((instances, out.next_token))
+    })
+}
+
+/// Filters named `name` matching any of `values`, at most
+/// [`MAX_FILTER_VALUES`] values each (none for no values).
+fn chunked(name: &str, values: &BTreeSet<String>) -> Vec<Filter> {
+    let values: Vec<String> = values.iter().cloned().collect();
+    values
+        .chunks(MAX_FILTER_VALUES)
+        .map(|chunk| Filter {
+            name: name.to_string(),
+            values: chunk.to_vec(),
+        })
+        .collect()
 }
 
 /// A role from what ListRoles says of it (description, maximum session)
