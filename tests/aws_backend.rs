@@ -610,3 +610,59 @@ fn throttling_paces_the_aws_backend_and_the_apply_converges() {
         .unwrap();
     assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
+
+/// GitHub Actions' way in: no keys, a web identity token and a role to
+/// assume with it (AssumeRoleWithWebIdentity at the STS endpoint, moto's
+/// here). aws-config's chain does the exchange; a token file that is not
+/// there is a clear error, with nothing written.
+#[test]
+fn web_identity_credentials_reach_the_account_as_in_github_actions() {
+    let moto = Moto::start();
+    let keys = Credentials {
+        access_key_id: moto::ACCESS_KEY_ID.into(),
+        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+        session_token: None,
+    };
+    let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys);
+    launch_instances(&|call| other.call(call), Some("ami-12c6146b"));
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    // What GitHub hands a job: a signed JWT (moto checks no signature).
+    std::fs::write(
+        &token,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm9yZy9yZXBvOnJlZjpyZWZzL2hlYWRzL21haW4ifQ.c2ln",
+    )
+    .unwrap();
+    let env = |token: &Path| {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), moto.endpoint()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            (
+                "AWS_WEB_IDENTITY_TOKEN_FILE".into(),
+                token.display().to_string(),
+            ),
+            (
+                "AWS_ROLE_ARN".into(),
+                "arn:aws:iam::123456789012:role/gha-deploy".into(),
+            ),
+            ("AWS_ROLE_SESSION_NAME".into(), "gha-run-1".into()),
+        ]
+    };
+    let side = Side::new(vec!["--cloud".into(), "aws".into()], env(&token));
+    let (code, stderr, _) = side.run_with_stderr(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(side.run(&["plan", "--detailed-exitcode"]).code, 0);
+
+    let missing = Side::new(
+        vec!["--cloud".into(), "aws".into()],
+        env(&dir.path().join("no-token")),
+    );
+    let (code, stderr, _) = missing.run_with_stderr(&["plan"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials")
+            && stderr.contains("(AWS_WEB_IDENTITY_TOKEN_FILE names ")
+            && stderr.contains("no-token, which cannot be read)"),
+        "{stderr}"
+    );
+}

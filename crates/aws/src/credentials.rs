@@ -133,12 +133,20 @@ impl Chain {
 /// last source it tried (instance metadata, when nothing had keys), which
 /// reads as the cause on a laptop: say that the others were tried first.
 fn explain(error: &CredentialsError) -> String {
-    match error {
+    let explained = match error {
         CredentialsError::CredentialsNotLoaded(_) | CredentialsError::ProviderError(_) => format!(
             "the AWS CLI's sources were tried in order (environment, ~/.aws/credentials and ~/.aws/config profiles, IAM Identity Center, web identity, ECS, instance metadata) and the last one tried failed: {}",
             with_causes(error)
         ),
         _ => with_causes(error),
+    };
+    // The chain's error says "No such file or directory" without the file.
+    match std::env::var_os("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        Some(token) if !token.is_empty() && std::fs::metadata(&token).is_err() => format!(
+            "{explained} (AWS_WEB_IDENTITY_TOKEN_FILE names {}, which cannot be read)",
+            std::path::Path::new(&token).display()
+        ),
+        _ => explained,
     }
 }
 
