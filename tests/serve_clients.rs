@@ -6,12 +6,13 @@
 //! fails with the script's output when the script fails.
 
 mod conformance_table;
+mod support;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -80,27 +81,9 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> Finished {
     }
 }
 
-/// The venv's Python, created or updated once per test binary
-/// (scripts/python-env.sh serialises concurrent callers with a lock).
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let out = run_bounded(
-            &mut Command::new(repo().join("scripts/python-env.sh")),
-            Duration::from_secs(900),
-        );
-        assert!(
-            out.status.success(),
-            "scripts/python-env.sh failed: {}",
-            out.describe()
-        );
-        let venv = out
-            .stdout
-            .lines()
-            .last()
-            .expect("python-env.sh printed no path");
-        PathBuf::from(venv.trim()).join("bin/python")
-    })
+/// The pinned virtual environment's Python (boto3, the AWS CLI).
+fn python() -> PathBuf {
+    support::moto::python_env().join("bin/python")
 }
 
 /// `rolecall` on `account`, to the end.

@@ -43,8 +43,10 @@ pub const DEFAULT_PARALLELISM: usize = 10;
 /// Attempts of a call that AWS throttled (the SDKs' standard mode makes 3;
 /// apply retries further within its own retry timeout).
 const THROTTLED_ATTEMPTS: u32 = 4;
-/// First wait after a throttled attempt; doubles, with full jitter.
+/// First wait after a throttled attempt; doubles, with jitter.
 const THROTTLE_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between two throttled attempts.
+const THROTTLE_BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// The largest answer read (a page of GetAccountAuthorizationDetails holds
 /// up to 1000 roles with every policy document).
 const MAX_ANSWER_BYTES: u64 = 256 << 20;
@@ -161,7 +163,7 @@ impl AwsClient {
     /// Makes one call when the pace allows; the output comes back as
     /// AWS-shaped JSON, as [`Call::invoke`] gives it. A call AWS throttled
     /// was not made, so it is made again, after an exponential backoff with
-    /// full jitter, and every call of the client slows down.
+    /// jitter, and every call of the client slows down.
     pub fn call(&self, call: &Call) -> Result<serde_json::Value, CloudError> {
         let mut attempt = 1;
         loop {
@@ -172,8 +174,11 @@ impl AwsClient {
             }
             match outcome {
                 Err(error) if is_throttling(&error) && attempt < THROTTLED_ATTEMPTS => {
-                    let ceiling = THROTTLE_BACKOFF * 2u32.pow(attempt - 1);
-                    let wait = ceiling.mul_f64(rand::random::<f64>());
+                    let wait = rolecall_cloud::backoff(
+                        attempt - 1,
+                        THROTTLE_BACKOFF,
+                        THROTTLE_BACKOFF_CAP,
+                    );
                     tracing::debug!(
                         "{} throttled (attempt {attempt}): retrying in {wait:?}",
                         call.operation()

@@ -49,6 +49,7 @@ macro_rules! shapes {
     };
 }
 
+mod backoff;
 pub mod ec2;
 mod error;
 pub mod iam;
@@ -58,6 +59,7 @@ pub mod sts;
 
 use serde::{Deserialize, Serialize};
 
+pub use backoff::backoff;
 pub use error::{CloudError, ErrorCode};
 pub use operation::{Access, Field, FieldType, Kind, Operation, Protocol, Service, Shape};
 

@@ -281,7 +281,8 @@ pub fn execute(
                     failures[i] += 1;
                     let attempt = failures[i];
                     let started = first_attempt[i].unwrap_or(now);
-                    let wait = retry::backoff(attempt - 1, options.retry_base, options.retry_cap);
+                    let wait =
+                        rolecall_cloud::backoff(attempt - 1, options.retry_base, options.retry_cap);
                     let in_time = started.elapsed() + wait <= options.retry_timeout;
                     let retryable = retry::is_retryable(&step.call, &error, &waited_for(step));
                     if retryable && in_time {

@@ -6,8 +6,6 @@
 //! created may be "not found" by AddRoleToInstanceProfile. The plan created
 //! those things in earlier steps, so here such errors mean "not yet".
 
-use std::time::Duration;
-
 use rolecall_cloud::{Call, CloudError, ErrorCode};
 
 /// Whether `error` from `call` may go away if the same call is made later.
@@ -52,16 +50,6 @@ pub fn is_retryable(call: &Call, error: &CloudError, after: &[&Call]) -> bool {
         }
         _ => false,
     }
-}
-
-/// Exponential backoff with jitter: a random wait between half and all of
-/// `base * 2^attempt`, capped, so retrying clients do not move in step.
-pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    let ceiling = base
-        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-        .min(cap);
-    let millis = ceiling.as_millis().max(1) as u64;
-    Duration::from_millis(rand::random_range(millis / 2..=millis))
 }
 
 #[cfg(test)]
@@ -110,14 +98,5 @@ mod tests {
         let created = Call::CreateRole(Default::default());
         assert!(is_retryable(&call, &missing, &[&created]));
         assert!(!is_retryable(&call, &missing, &[]), "a typo never appears");
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        let cap = Duration::from_secs(2);
-        assert!(backoff(0, base, cap) <= base);
-        assert!(backoff(3, base, cap) >= Duration::from_millis(400));
-        assert!(backoff(30, base, cap) <= cap);
     }
 }
