@@ -137,12 +137,12 @@ fn destroy_says_what_it_does_and_releases_what_it_did_not_launch() {
     assert!(!output.contains("no longer declared"), "{output}");
     assert!(
         output.contains(&format!(
-            "- instance/{id} (adopted) (released (the instance keeps running))"
+            "- instance/{id} (adopted) (released, the instance keeps running)"
         )),
         "{output}"
     );
     assert!(
-        output.contains("(terminated (rolecall launched it"),
+        output.contains("(terminated, as rolecall launched it on the emulated account)"),
         "{output}"
     );
     assert!(

@@ -255,9 +255,9 @@ pub fn reason(change: &Change, destroy: bool) -> String {
     let why = if destroy { "" } else { "no longer declared: " };
     match change.removal() {
         Some(Removal::Terminated) => {
-            format!("{why}terminated (rolecall launched it on the emulated account)")
+            format!("{why}terminated, as rolecall launched it on the emulated account")
         }
-        Some(Removal::Released) => format!("{why}released (the instance keeps running)"),
+        Some(Removal::Released) => format!("{why}released, the instance keeps running"),
         Some(Removal::Deleted) if destroy => String::new(),
         Some(Removal::Deleted) => "no longer declared".into(),
         None => match change.action {
