@@ -2,6 +2,7 @@
 //! in, stack tags merged under resource tags, every resource's place recorded.
 
 use super::convert::{Decl, Document};
+use super::places::PolicyPlaces;
 use super::diagnostic::location;
 use super::tags::{merge_tags, pairs, stack_tags};
 use rolecall_model::{
@@ -9,9 +10,10 @@ use rolecall_model::{
     InstanceSelector, InstanceSpec, Role, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY,
 };
 
-/// Builds the model, consuming the declarations. Call only when validation
-/// found no error.
-pub fn desired(documents: Vec<Document>) -> Desired {
+/// Builds the model, consuming the declarations; with `places`, also
+/// records where each role's policies are declared. Call only when
+/// validation found no error.
+pub fn desired(documents: Vec<Document>, mut places: Option<&mut PolicyPlaces>) -> Desired {
     let stack_owned: Vec<(String, String)> = stack_tags(&documents)
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -49,6 +51,9 @@ pub fn desired(documents: Vec<Document>) -> Desired {
             Decl::Role(role) => {
                 let tags = merge_tags(&stack_pairs, &pairs(&role.tags), true);
                 let role = *role;
+                if let (Some(places), Some(trust)) = (places.as_deref_mut(), &role.trust) {
+                    places.record_role(&doc.file, &role.name.value, &role, trust.pos);
+                }
                 // Validation reported a role without trust; nothing to build.
                 let Some(trust) = role.trust else { continue };
                 let name = role.name.value;

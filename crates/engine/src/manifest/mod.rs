@@ -12,6 +12,7 @@ mod convert;
 mod diagnostic;
 mod files;
 mod limits;
+mod places;
 mod raw;
 pub mod schema;
 mod tags;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use places::PolicyPlaces;
 
 use rolecall_model::Desired;
 
@@ -43,6 +45,25 @@ pub struct Loaded {
 ///
 /// On any error, returns every diagnostic (errors and warnings) in file and line order.
 pub fn load(paths: &[PathBuf], file_root: &Path) -> Result<Loaded, Diagnostics> {
+    load_with(paths, file_root, None)
+}
+
+/// [`load`], also saying where each role's policies are declared (for
+/// `simulate` and `lint`, which point at them; a plan does not pay for it).
+pub fn load_with_policy_places(
+    paths: &[PathBuf],
+    file_root: &Path,
+) -> Result<(Loaded, PolicyPlaces), Diagnostics> {
+    let mut places = PolicyPlaces::default();
+    let loaded = load_with(paths, file_root, Some(&mut places))?;
+    Ok((loaded, places))
+}
+
+fn load_with(
+    paths: &[PathBuf],
+    file_root: &Path,
+    places: Option<&mut PolicyPlaces>,
+) -> Result<Loaded, Diagnostics> {
     let root = files::file_root(file_root)
         .map_err(|e| Diagnostics(vec![Diagnostic::error(None, e.message)]))?;
     let mut diagnostics = Vec::new();
@@ -69,7 +90,7 @@ pub fn load(paths: &[PathBuf], file_root: &Path) -> Result<Loaded, Diagnostics> 
         return Err(Diagnostics(diagnostics));
     }
     Ok(Loaded {
-        desired: build::desired(documents),
+        desired: build::desired(documents, places),
         warnings: diagnostics,
         files: found.len(),
     })
