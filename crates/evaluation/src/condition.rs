@@ -191,16 +191,15 @@ impl Condition {
     /// the operator without its negation.
     fn value_matches(&self, value: &str, context: &Context) -> bool {
         match &self.test {
-            Test::String(StringMatch::Equals, templates) => templates
-                .iter()
-                .any(|t| t.text(context).is_some_and(|text| *text == *value)),
-            Test::String(StringMatch::EqualsIgnoreCase, templates) => templates.iter().any(|t| {
-                t.text(context)
-                    .is_some_and(|text| equal_ignoring_case(&text, value))
-            }),
-            Test::String(StringMatch::Like, templates) => templates
-                .iter()
-                .any(|t| t.matches(value, context, Wildcards::Yes)),
+            Test::String(StringMatch::Equals, templates) => {
+                templates.iter().any(|t| t.equals(value, context, false))
+            }
+            Test::String(StringMatch::EqualsIgnoreCase, templates) => {
+                templates.iter().any(|t| t.equals(value, context, true))
+            }
+            Test::String(StringMatch::Like, templates) => {
+                templates.iter().any(|t| t.matches(value, context))
+            }
             Test::Numeric(comparison, numbers) => parse_number(value).is_some_and(|request| {
                 numbers
                     .iter()
@@ -307,13 +306,6 @@ fn compile_test(base: &str, values: &[String], variables: bool) -> (bool, Test) 
     }
 }
 
-/// Unicode case-insensitive equality, without allocating.
-fn equal_ignoring_case(a: &str, b: &str) -> bool {
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
-}
-
 fn parse_number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
@@ -321,20 +313,22 @@ fn parse_number(text: &str) -> Option<f64> {
 // ---- ARNs ----
 
 fn arn_pattern(value: &str, variables: bool) -> ArnPattern {
-    match Template::compile(value, variables, Wildcards::Yes) {
-        Template::Variable(parts) => ArnPattern::Variable(parts),
-        Template::Fixed(_) => {
-            let pieces = variables::fixed_parts(
-                if variables {
-                    variables::parse(value)
-                } else {
-                    vec![variables::Part::Text(value.into())]
-                },
-                Wildcards::Yes,
-            );
-            arn_components(pieces)
-        }
+    let parts = variables::parts(value, variables, Wildcards::Yes);
+    if parts
+        .iter()
+        .any(|part| matches!(part, variables::Part::Variable { .. }))
+    {
+        return ArnPattern::Variable(parts.into_boxed_slice());
     }
+    arn_components(
+        parts
+            .into_iter()
+            .filter_map(|part| match part {
+                variables::Part::Piece(piece) => Some(piece),
+                variables::Part::Variable { .. } => None,
+            })
+            .collect(),
+    )
 }
 
 /// Splits a pattern's pieces at the first five colons of its literal text
@@ -379,7 +373,7 @@ fn arn_matches(pattern: &ArnPattern, value: &str, context: &Context) -> bool {
         ArnPattern::Components(globs) => components_match(globs, value),
         ArnPattern::Whole(glob) => glob.matches(value, Case::Sensitive),
         ArnPattern::Variable(parts) => {
-            match variables::resolve_parts(parts, context, Wildcards::Yes).map(arn_components) {
+            match Template::resolve(parts, context).map(arn_components) {
                 Some(ArnPattern::Components(globs)) => components_match(&globs, value),
                 Some(ArnPattern::Whole(glob)) => glob.matches(value, Case::Sensitive),
                 _ => false,

@@ -143,23 +143,58 @@ fn char_width(byte: u8) -> usize {
     }
 }
 
+/// A piece borrowed: what the matcher walks, from a compiled pattern or
+/// from a template whose variables were just resolved (their values
+/// borrowed from the request, so matching allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seg<'a> {
+    Literal(&'a str),
+    Star,
+    One,
+}
+
+impl Piece {
+    pub(crate) fn seg(&self) -> Seg<'_> {
+        match self {
+            Piece::Literal(text) => Seg::Literal(text),
+            Piece::Star => Seg::Star,
+            Piece::One => Seg::One,
+        }
+    }
+}
+
+fn matches_pieces(pieces: &[Piece], text: &str, case: Case) -> bool {
+    matches_with(pieces.len(), |at| pieces[at].seg(), text, case)
+}
+
+/// [`Glob::matches`] for segments (case-sensitive: templates are ARNs and
+/// condition values).
+pub(crate) fn matches_segs(segs: &[Seg<'_>], text: &str) -> bool {
+    matches_with(segs.len(), |at| segs[at], text, Case::Sensitive)
+}
+
 /// The iterative matcher: on a mismatch, go back to the last `*` and let it
 /// swallow one more character. Backtracking further than the last `*` is
 /// never needed, since that `*` could absorb anything an earlier one would.
-fn matches_pieces(pieces: &[Piece], text: &str, case: Case) -> bool {
+fn matches_with<'p>(
+    count: usize,
+    piece: impl Fn(usize) -> Seg<'p>,
+    text: &str,
+    case: Case,
+) -> bool {
     let text = text.as_bytes();
     let (mut p, mut t) = (0, 0);
     // The piece after the last `*`, and where in the text that `*` ends.
     let mut star: Option<(usize, usize)> = None;
     loop {
-        let step = match pieces.get(p) {
-            Some(Piece::Star) => {
+        let step = match (p < count).then(|| piece(p)) {
+            Some(Seg::Star) => {
                 star = Some((p + 1, t));
                 p += 1;
                 continue;
             }
-            Some(Piece::One) if t < text.len() => Some(char_width(text[t])),
-            Some(Piece::Literal(literal)) => {
+            Some(Seg::One) if t < text.len() => Some(char_width(text[t])),
+            Some(Seg::Literal(literal)) => {
                 let literal = literal.as_bytes();
                 let end = t + literal.len();
                 (end <= text.len() && same(literal, &text[t..end], case)).then_some(literal.len())

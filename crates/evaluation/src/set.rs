@@ -170,7 +170,7 @@ impl Statement {
         let named = self
             .resources
             .iter()
-            .any(|template| template.matches(resource, context, Wildcards::Yes));
+            .any(|template| template.matches(resource, context));
         named == self.resource_listed
     }
 

@@ -16,26 +16,24 @@
 //! and the entry then names no real resource. An empty value resolves to
 //! the empty string.
 
-use std::borrow::Cow;
-
 use crate::context::Context;
-use crate::glob::{Case, Glob, Piece, pieces_of};
+use crate::glob::{Case, Glob, Piece, Seg, matches_segs, pieces_of};
 
 /// A compiled pattern or value that may hold policy variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Template {
     /// No variable: compiled once.
     Fixed(Glob),
-    /// Resolved per request, then matched.
+    /// Wildcards parsed once; the variables resolved per request, borrowing
+    /// their values from the request's context.
     Variable(Box<[Part]>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Part {
-    /// Text of the policy (with wildcards when the template has them).
-    Text(Box<str>),
-    /// A character from `${*}`, `${?}` or `${$}`: always literal.
-    Literal(char),
+    /// The policy's own text, split into literals and wildcards (a literal
+    /// `*` or `?` from `${*}` or `${?}` is a literal).
+    Piece(Piece),
     Variable {
         /// The context key, lowercased.
         key: Box<str>,
@@ -52,99 +50,115 @@ pub(crate) enum Wildcards {
     No,
 }
 
+/// Templates with at most this many parts resolve on the stack.
+const INLINE_PARTS: usize = 16;
+
 impl Template {
     /// Compiles `text`; `variables` is false for documents older than
     /// `2012-10-17`, which have none.
     pub(crate) fn compile(text: &str, variables: bool, wildcards: Wildcards) -> Template {
-        let parts = if variables {
-            parse(text)
-        } else {
-            vec![Part::Text(text.into())]
-        };
+        let parts = parts(text, variables, wildcards);
         if parts
             .iter()
             .any(|part| matches!(part, Part::Variable { .. }))
         {
             return Template::Variable(parts.into_boxed_slice());
         }
-        Template::Fixed(Glob::from_pieces(
-            fixed_parts(parts, wildcards),
-            Case::Sensitive,
-        ))
-    }
-
-    /// The glob this template is for `context`; `None` when a variable
-    /// cannot be resolved.
-    pub(crate) fn glob<'t>(
-        &'t self,
-        context: &Context,
-        wildcards: Wildcards,
-    ) -> Option<Cow<'t, Glob>> {
-        match self {
-            Template::Fixed(glob) => Some(Cow::Borrowed(glob)),
-            Template::Variable(parts) => Some(Cow::Owned(Glob::from_pieces(
-                resolve_parts(parts, context, wildcards)?,
-                Case::Sensitive,
-            ))),
-        }
+        let pieces = parts
+            .into_iter()
+            .filter_map(|part| match part {
+                Part::Piece(piece) => Some(piece),
+                Part::Variable { .. } => None,
+            })
+            .collect();
+        Template::Fixed(Glob::from_pieces(pieces, Case::Sensitive))
     }
 
     /// Whether `text` matches, the template resolved against `context`;
     /// false when a variable cannot be resolved.
-    pub(crate) fn matches(&self, text: &str, context: &Context, wildcards: Wildcards) -> bool {
-        self.glob(context, wildcards)
-            .is_some_and(|glob| glob.matches(text, Case::Sensitive))
-    }
-
-    /// The template as one literal string (for the exact string operators
-    /// and `IgnoreCase`); `None` when a variable cannot be resolved.
-    pub(crate) fn text<'t>(&'t self, context: &Context) -> Option<Cow<'t, str>> {
-        match self.glob(context, Wildcards::No)? {
-            Cow::Borrowed(Glob::Exact(text)) => Some(Cow::Borrowed(text)),
-            Cow::Owned(Glob::Exact(text)) => Some(Cow::Owned(text.into())),
-            // Without wildcards every template compiles to one literal.
-            _ => None,
-        }
-    }
-}
-
-/// The pieces of a template with its variables replaced; `None` when one
-/// cannot be resolved.
-pub(crate) fn resolve_parts(
-    parts: &[Part],
-    context: &Context,
-    wildcards: Wildcards,
-) -> Option<Vec<Piece>> {
-    let mut pieces = Vec::with_capacity(parts.len());
-    for part in parts {
-        match part {
-            Part::Text(text) => pieces.extend(text_pieces(text, wildcards)),
-            Part::Literal(c) => pieces.push(Piece::Literal(c.to_string().into())),
-            Part::Variable { key, default } => {
-                let value = resolve(context, key, default.as_deref())?;
-                pieces.push(Piece::Literal(value.into()));
+    pub(crate) fn matches(&self, text: &str, context: &Context) -> bool {
+        match self {
+            Template::Fixed(glob) => glob.matches(text, Case::Sensitive),
+            Template::Variable(parts) => {
+                with_segs(parts, context, |segs| matches_segs(segs, text)).unwrap_or(false)
             }
         }
     }
-    Some(pieces)
-}
 
-/// The pieces of a template's own text (no variable in it).
-pub(crate) fn fixed_parts(parts: Vec<Part>, wildcards: Wildcards) -> Vec<Piece> {
-    parts
-        .into_iter()
-        .flat_map(|part| match part {
-            Part::Text(text) => text_pieces(&text, wildcards),
-            Part::Literal(c) => vec![Piece::Literal(c.to_string().into())],
-            Part::Variable { .. } => Vec::new(),
+    /// Whether `text` equals the template's text (compiled without
+    /// wildcards), resolved against `context`; `ignore_case` compares with
+    /// Unicode lowercase. False when a variable cannot be resolved.
+    pub(crate) fn equals(&self, text: &str, context: &Context, ignore_case: bool) -> bool {
+        let compare = |segs: &[Seg<'_>]| {
+            let literal = segs.iter().filter_map(|seg| match seg {
+                Seg::Literal(literal) => Some(*literal),
+                // Compiled without wildcards: there are none.
+                Seg::Star | Seg::One => None,
+            });
+            if ignore_case {
+                literal
+                    .flat_map(str::chars)
+                    .flat_map(char::to_lowercase)
+                    .eq(text.chars().flat_map(char::to_lowercase))
+            } else {
+                let mut rest = text;
+                for piece in literal {
+                    match rest.strip_prefix(piece) {
+                        Some(after) => rest = after,
+                        None => return false,
+                    }
+                }
+                rest.is_empty()
+            }
+        };
+        match self {
+            Template::Fixed(Glob::Exact(literal)) => compare(&[Seg::Literal(literal)]),
+            // Without wildcards a fixed template is one literal.
+            Template::Fixed(_) => false,
+            Template::Variable(parts) => with_segs(parts, context, compare).unwrap_or(false),
+        }
+    }
+
+    /// The pieces with the variables replaced, owned (for ARN patterns,
+    /// which split them into components); `None` when a variable cannot be
+    /// resolved.
+    pub(crate) fn resolve(parts: &[Part], context: &Context) -> Option<Vec<Piece>> {
+        with_segs(parts, context, |segs| {
+            segs.iter()
+                .map(|seg| match seg {
+                    Seg::Literal(text) => Piece::Literal((*text).into()),
+                    Seg::Star => Piece::Star,
+                    Seg::One => Piece::One,
+                })
+                .collect()
         })
-        .collect()
+    }
 }
 
-pub(crate) fn text_pieces(text: &str, wildcards: Wildcards) -> Vec<Piece> {
-    match wildcards {
-        Wildcards::Yes => pieces_of(text),
-        Wildcards::No => vec![Piece::Literal(text.into())],
+/// Runs `f` on the template's segments, its variables resolved; `None`
+/// when one cannot be. Short templates (all real ones) use a stack buffer.
+fn with_segs<'t, R>(
+    parts: &'t [Part],
+    context: &'t Context,
+    f: impl FnOnce(&[Seg<'t>]) -> R,
+) -> Option<R> {
+    let seg = |part: &'t Part| -> Option<Seg<'t>> {
+        match part {
+            Part::Piece(piece) => Some(piece.seg()),
+            Part::Variable { key, default } => {
+                resolve(context, key, default.as_deref()).map(Seg::Literal)
+            }
+        }
+    };
+    if parts.len() <= INLINE_PARTS {
+        let mut buffer = [Seg::Star; INLINE_PARTS];
+        for (slot, part) in buffer.iter_mut().zip(parts) {
+            *slot = seg(part)?;
+        }
+        Some(f(&buffer[..parts.len()]))
+    } else {
+        let segs: Vec<Seg<'t>> = parts.iter().map(seg).collect::<Option<_>>()?;
+        Some(f(&segs))
     }
 }
 
@@ -158,33 +172,32 @@ fn resolve<'c>(context: &'c Context, key: &str, default: Option<&'c str>) -> Opt
     }
 }
 
-/// Splits text at `${...}`; an unterminated `${` is text.
-pub(crate) fn parse(text: &str) -> Vec<Part> {
+/// Splits text into pieces and `${...}` variables; an unterminated `${`
+/// is text.
+pub(crate) fn parts(text: &str, variables: bool, wildcards: Wildcards) -> Vec<Part> {
     let mut parts = Vec::new();
+    let push_text = |parts: &mut Vec<Part>, text: &str| {
+        let pieces = match wildcards {
+            Wildcards::Yes => pieces_of(text),
+            Wildcards::No if text.is_empty() => Vec::new(),
+            Wildcards::No => vec![Piece::Literal(text.into())],
+        };
+        parts.extend(pieces.into_iter().map(Part::Piece));
+    };
     let mut rest = text;
-    let mut literal = String::new();
-    while let Some(start) = rest.find("${") {
+    while let Some(start) = rest.find("${").filter(|_| variables) {
         let Some(length) = rest[start + 2..].find('}') else {
             break;
         };
         let inner = &rest[start + 2..start + 2 + length];
-        literal.push_str(&rest[..start]);
-        let part = match inner.trim() {
-            "*" => Part::Literal('*'),
-            "?" => Part::Literal('?'),
-            "$" => Part::Literal('$'),
+        push_text(&mut parts, &rest[..start]);
+        parts.push(match inner.trim() {
+            special @ ("*" | "?" | "$") => Part::Piece(Piece::Literal(special.into())),
             _ => variable(inner),
-        };
-        if !literal.is_empty() {
-            parts.push(Part::Text(std::mem::take(&mut literal).into()));
-        }
-        parts.push(part);
+        });
         rest = &rest[start + 2 + length + 1..];
     }
-    literal.push_str(rest);
-    if !literal.is_empty() || parts.is_empty() {
-        parts.push(Part::Text(literal.into()));
-    }
+    push_text(&mut parts, rest);
     parts
 }
 
@@ -212,7 +225,7 @@ mod tests {
     use super::*;
 
     fn resource(pattern: &str, text: &str, context: &Context) -> bool {
-        Template::compile(pattern, true, Wildcards::Yes).matches(text, context, Wildcards::Yes)
+        Template::compile(pattern, true, Wildcards::Yes).matches(text, context)
     }
 
     #[test]
@@ -274,22 +287,28 @@ mod tests {
     fn old_documents_have_no_variables() {
         let context = Context::new().with("aws:username", "alice");
         let template = Template::compile("home/${aws:username}", false, Wildcards::Yes);
-        assert!(template.matches("home/${aws:username}", &context, Wildcards::Yes));
-        assert!(!template.matches("home/alice", &context, Wildcards::Yes));
+        assert!(template.matches("home/${aws:username}", &context));
+        assert!(!template.matches("home/alice", &context));
     }
 
     #[test]
     fn unterminated_variables_are_text() {
-        assert_eq!(parse("a${b"), vec![Part::Text("a${b".into())]);
-        assert_eq!(parse(""), vec![Part::Text("".into())]);
+        assert_eq!(
+            parts("a${b", true, Wildcards::No),
+            vec![Part::Piece(Piece::Literal("a${b".into()))]
+        );
+        assert_eq!(parts("", true, Wildcards::Yes), vec![]);
     }
 
     #[test]
-    fn text_joins_the_resolved_parts() {
+    fn equality_joins_the_resolved_parts() {
         let context = Context::new().with("aws:userid", "AIDA1");
         let template = Template::compile("id-${aws:userid}-${x, 'd'}", true, Wildcards::No);
-        assert_eq!(template.text(&context).as_deref(), Some("id-AIDA1-d"));
+        assert!(template.equals("id-AIDA1-d", &context, false));
+        assert!(!template.equals("id-AIDA1-", &context, false));
+        assert!(template.equals("ID-aida1-D", &context, true));
         let template = Template::compile("a*b", true, Wildcards::No);
-        assert_eq!(template.text(&context).as_deref(), Some("a*b"));
+        assert!(template.equals("a*b", &context, false));
+        assert!(!template.equals("axb", &context, false));
     }
 }
