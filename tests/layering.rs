@@ -9,6 +9,7 @@ use std::process::Command;
 /// Each workspace crate, and the workspace crates it may depend on.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("rolecall-policy", &[]),
+    ("rolecall-evaluation", &["rolecall-policy"]),
     ("rolecall-model", &["rolecall-policy"]),
     ("rolecall-cloud", &["rolecall-model"]),
     ("rolecall-emulator", &["rolecall-model", "rolecall-cloud"]),
@@ -49,6 +50,8 @@ const AWS_SDK: &[&str] = &["aws-"];
 const SQLITE: &[&str] = &["rusqlite", "libsqlite3-sys"];
 const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     ("rolecall-policy", &[HTTP, AWS_SDK, SQLITE]),
+    // Deciding a request is pure computation over documents.
+    ("rolecall-evaluation", &[HTTP, AWS_SDK, SQLITE]),
     ("rolecall-model", &[HTTP, AWS_SDK, SQLITE]),
     ("rolecall-cloud", &[HTTP, AWS_SDK, SQLITE]),
     ("rolecall-engine", &[HTTP, AWS_SDK, SQLITE]),

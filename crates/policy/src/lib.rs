@@ -1,8 +1,9 @@
 //! IAM policies: documents in canonical form (this file), ARNs with their
 //! partition (`arn`), the AWS-managed policies that exist (`aws_policies`),
 //! and what a trust policy lets assume a role (`trust`).
-//! The policy engine (evaluation, lint) grows here; it needs nothing of the
-//! resources, so the model depends on it and not the other way round.
+//! It needs nothing of the resources, so the model depends on it and not
+//! the other way round; evaluating policies is the `rolecall-evaluation`
+//! crate's, above this one.
 //!
 //! Policy documents in canonical form.
 //!
