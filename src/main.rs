@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Changes) => ExitCode::from(2),
+        Ok(Outcome::Denied) => ExitCode::from(3),
         Err(error) if error.is::<cli::interrupt::Interrupted>() => {
             cli::output::eprint_line(&error.to_string());
             ExitCode::from(cli::interrupt::EXIT_INTERRUPTED)

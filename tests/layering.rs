@@ -13,7 +13,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rolecall-model", &["rolecall-policy"]),
     ("rolecall-cloud", &["rolecall-model"]),
     ("rolecall-emulator", &["rolecall-model", "rolecall-cloud"]),
-    ("rolecall-engine", &["rolecall-model", "rolecall-cloud"]),
+    (
+        "rolecall-engine",
+        &["rolecall-model", "rolecall-cloud", "rolecall-evaluation"],
+    ),
     ("rolecall-wire", &["rolecall-model", "rolecall-cloud"]),
     (
         "rolecall-server",

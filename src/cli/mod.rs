@@ -13,12 +13,14 @@ pub mod drift;
 pub mod emulator;
 pub mod import;
 pub mod interrupt;
+pub mod lint;
 pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod schema;
 pub mod serve;
 pub mod session;
+pub mod simulate;
 pub mod validate;
 
 /// What a successful command found, for the exit code.
@@ -28,6 +30,8 @@ pub enum Outcome {
     Clean,
     /// Success with changes to make, or drift found (exit 2).
     Changes,
+    /// `simulate`: some action is denied (exit 3).
+    Denied,
 }
 
 const AFTER_HELP: &str = "\
@@ -156,6 +160,10 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Adopt existing, unowned resources that the manifests declare
     Import(import::ImportArgs),
+    /// Find what is too broad or risky in the declared policies (exit 2 on findings)
+    Lint(lint::LintArgs),
+    /// Decide, as AWS would, whether a role or an instance may make a call
+    Simulate(simulate::SimulateArgs),
     /// Print the resource graph (or the step DAG) for Graphviz
     Graph(plan::GraphArgs),
     /// Print the JSON Schema of the manifest format, for editors
@@ -198,6 +206,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Destroy(args) => apply::run_destroy(session, args),
         Command::Drift(args) => drift::run(session, args),
         Command::Import(args) => import::run(session, args),
+        Command::Lint(args) => lint::run(session, args),
+        Command::Simulate(args) => simulate::run(session, args),
         Command::Graph(args) => plan::run_graph(session, args),
         Command::Schema(args) => schema::run(session, args),
         Command::Emulator(args) => emulator::run(session, args),

@@ -154,6 +154,22 @@ impl Session {
         Ok(loaded)
     }
 
+    /// [`Session::load`], also saying where each role's policies are
+    /// declared (simulate, lint).
+    pub fn load_with_policy_places(
+        &self,
+        args: &ManifestArgs,
+    ) -> anyhow::Result<(Loaded, manifest::PolicyPlaces)> {
+        let (loaded, places) = manifest::load_with_policy_places(&args.files, &args.file_root)
+            .map_err(|found| manifest_error(super::output::shown_diagnostics(self, found)))?;
+        if !self.quiet {
+            for warning in &loaded.warnings {
+                errln!("{warning}");
+            }
+        }
+        Ok((loaded, places))
+    }
+
     /// The account as a read-only command (plan, drift, graph) sees it, and
     /// what a plan against it may do. Nothing is written: a read-only
     /// account file or directory is fine. An account that does not exist yet

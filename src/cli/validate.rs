@@ -5,7 +5,8 @@ use clap::Args;
 use super::output::{self, errln, outln};
 use super::session::Session;
 use super::{ManifestArgs, Outcome, manifest_error};
-use crate::manifest;
+use crate::lint;
+use crate::manifest::{self, Diagnostic};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -19,7 +20,8 @@ with a `help:` line where one helps:
     help: did you mean `max_session_duration`?
 
 Warnings (such as a role that is not declared here and must already exist in
-the account) are printed too but do not fail the command. With -q only errors
+the account, and `rolecall lint`'s findings) are printed too but do not fail
+the command. With -q only errors
 are printed. Exit code: 0 valid, 1 errors found.";
 
 #[derive(Debug, Args)]
@@ -30,13 +32,26 @@ pub struct ValidateArgs {
 }
 
 pub fn run(session: &Session, args: ValidateArgs) -> anyhow::Result<Outcome> {
-    let loaded = manifest::load(&args.manifests.files, &args.manifests.file_root)
-        .map_err(|found| manifest_error(output::shown_diagnostics(session, found)))?;
+    let (loaded, places) =
+        manifest::load_with_policy_places(&args.manifests.files, &args.manifests.file_root)
+            .map_err(|found| manifest_error(output::shown_diagnostics(session, found)))?;
     // -q: the exit code says it all; errors are still printed.
     if session.quiet {
         return Ok(Outcome::Clean);
     }
     for warning in &loaded.warnings {
+        errln!("{warning}");
+    }
+    // Lint's findings, as warnings: they never fail validation.
+    for finding in lint::lint(&loaded.desired, &places).findings {
+        let warning = Diagnostic::warning(
+            finding.location.clone(),
+            format!(
+                "[{}] {}, {}: {}",
+                finding.rule, finding.resource, finding.subject, finding.message
+            ),
+        )
+        .with_help(finding.rule().fix);
         errln!("{warning}");
     }
     let resources = loaded.desired.resource_count();

@@ -9,5 +9,7 @@ pub mod compare;
 pub mod drift;
 pub mod graph;
 pub mod import;
+pub mod lint;
 pub mod manifest;
 pub mod plan;
+pub mod simulate;

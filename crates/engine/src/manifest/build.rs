@@ -30,6 +30,12 @@ pub fn desired(documents: Vec<Document>, mut places: Option<&mut PolicyPlaces>) 
     for doc in documents {
         match doc.decl {
             Decl::Stack(stack) => {
+                if let (Some(places), Some(required)) =
+                    (places.as_deref_mut(), &stack.require_permissions_boundary)
+                    && required.value
+                {
+                    places.require_boundary(location(&doc.file, required.pos));
+                }
                 if let Some(name) = stack.name {
                     desired.stack = name.value;
                 }

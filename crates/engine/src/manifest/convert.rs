@@ -63,6 +63,8 @@ pub struct StackDecl {
     pub name: Option<At<String>>,
     pub account_id: Option<At<String>>,
     pub partition: Option<At<String>>,
+    /// Lint: every role an instance profile holds must have a boundary.
+    pub require_permissions_boundary: Option<At<bool>>,
     pub tags: Option<TagsDecl>,
 }
 
@@ -79,6 +81,8 @@ pub struct RoleDecl {
     /// Name and document, in manifest order.
     pub inline_policies: Option<InlineDecl>,
     pub tags: Option<TagsDecl>,
+    /// Lint rules silenced for this role: rule id and the reason.
+    pub lint_ignore: Vec<(At<String>, At<String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,7 +123,14 @@ pub struct Document {
 
 /// The kinds and their fields. `schema` describes the same fields; a test keeps them in step.
 pub const KINDS: &[&str] = &["Stack", "Role", "InstanceProfile", "Instance"];
-pub const STACK_FIELDS: &[&str] = &["kind", "name", "account_id", "partition", "tags"];
+pub const STACK_FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "account_id",
+    "partition",
+    "require_permissions_boundary",
+    "tags",
+];
 pub const ROLE_FIELDS: &[&str] = &[
     "kind",
     "name",
@@ -131,6 +142,7 @@ pub const ROLE_FIELDS: &[&str] = &[
     "managed_policies",
     "inline_policies",
     "tags",
+    "lint_ignore",
 ];
 pub const PROFILE_FIELDS: &[&str] = &["kind", "name", "path", "role", "tags"];
 pub const INSTANCE_FIELDS: &[&str] = &["kind", "id", "name", "profile"];
@@ -296,6 +308,7 @@ pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Optio
                 name: fields.string("name", ctx),
                 account_id: fields.string("account_id", ctx),
                 partition: fields.string("partition", ctx),
+                require_permissions_boundary: fields.bool("require_permissions_boundary", ctx),
                 tags: fields.tags(ctx),
             }))
         }
@@ -404,7 +417,12 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
             pos: node.pos,
         })
     });
+    let lint_ignore = fields
+        .get("lint_ignore")
+        .map(|node| lint_ignore(node, ctx))
+        .unwrap_or_default();
     Some(RoleDecl {
+        lint_ignore,
         path: fields.string("path", ctx),
         description: fields.string("description", ctx),
         permissions_boundary: fields.string("permissions_boundary", ctx),
@@ -415,6 +433,43 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
         managed_policies,
         inline_policies,
     })
+}
+
+/// `lint_ignore`: a mapping of lint rule id to the reason it is silenced.
+fn lint_ignore(node: &Node, ctx: &mut Ctx<'_>) -> Vec<(At<String>, At<String>)> {
+    let Value::Map(entries) = &node.value else {
+        ctx.mismatch(node, "`lint_ignore`", "a mapping of lint rule to the reason it is silenced");
+        return Vec::new();
+    };
+    let known: Vec<&str> = crate::lint::RULES.iter().map(|rule| rule.id).collect();
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let rule = scalar_string(key, "a lint rule", "a string", ctx)?;
+            if !known.contains(&rule.value.as_str()) {
+                let help = did_you_mean(&rule.value, &known)
+                    .unwrap_or_else(|| format!("the rules are {}", known.join(", ")));
+                ctx.push(
+                    Diagnostic::error(
+                        ctx.location(rule.pos),
+                        format!("unknown lint rule `{}` in `lint_ignore`", rule.value),
+                    )
+                    .with_help(help),
+                );
+                return None;
+            }
+            let what = format!("the reason for silencing `{}`", rule.value);
+            let reason = scalar_string(value, &what, "a string", ctx)?;
+            if reason.value.trim().is_empty() {
+                ctx.push(
+                    Diagnostic::error(ctx.location(value.pos), format!("{what} is empty"))
+                        .with_help("say why the finding does not apply, for the next reader"),
+                );
+                return None;
+            }
+            Some((rule, reason))
+        })
+        .collect()
 }
 
 /// `max_session_duration`: a whole number of seconds. The range of an integer
@@ -820,6 +875,20 @@ impl<'a> Fields<'a> {
             return None;
         }
         self.string(name, ctx)
+    }
+
+    fn bool(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<At<bool>> {
+        let node = self.get(name)?;
+        match node.value {
+            Value::Bool(value) => Some(At {
+                value,
+                pos: node.pos,
+            }),
+            _ => {
+                ctx.mismatch(node, &format!("`{name}`"), "true or false");
+                None
+            }
+        }
     }
 
     fn tags(&self, ctx: &mut Ctx<'_>) -> Option<TagsDecl> {

@@ -1,8 +1,10 @@
 //! Where each role's policies are declared: its trust policy, each inline
 //! policy (at its name), each managed policy ARN and its permissions
 //! boundary. `simulate` names the statement that decided at its policy's
-//! place, and `lint` reports its findings there. Recorded only when asked
-//! (`load_with_policy_places`): a plan of a large stack does not pay for it.
+//! place, and `lint` reports its findings there, minus the rules a role
+//! silences (`lint_ignore`), plus the stack's `require_permissions_boundary`.
+//! Recorded only when asked (`load_with_policy_places`): a plan of a large
+//! stack does not pay for it.
 
 use std::collections::HashMap;
 
@@ -25,6 +27,10 @@ enum Which {
 #[derive(Debug, Clone, Default)]
 pub struct PolicyPlaces {
     places: HashMap<(String, Which), Location>,
+    /// Lint rules silenced per role: (role, rule) to the reason.
+    ignored: HashMap<(String, String), String>,
+    /// Where the stack requires a boundary on roles instance profiles hold.
+    boundary_required: Option<Location>,
 }
 
 impl PolicyPlaces {
@@ -45,6 +51,28 @@ impl PolicyPlaces {
         for (policy, _) in role.inline_policies.iter().flat_map(|list| &list.value) {
             put(Which::Inline(policy.value.clone()), policy.pos);
         }
+        for (rule, reason) in &role.lint_ignore {
+            self.ignored
+                .insert((name.to_string(), rule.value.clone()), reason.value.clone());
+        }
+    }
+
+    /// The stack requires a boundary on profile-held roles, at `place`.
+    pub(super) fn require_boundary(&mut self, place: Location) {
+        self.boundary_required = Some(place);
+    }
+
+    /// Where the stack requires a permissions boundary on every role an
+    /// instance profile holds, if it does.
+    pub fn boundary_required(&self) -> Option<&Location> {
+        self.boundary_required.as_ref()
+    }
+
+    /// The reason `role` gives for silencing lint rule `rule`, if it does.
+    pub fn ignored(&self, role: &str, rule: &str) -> Option<&str> {
+        self.ignored
+            .get(&(role.to_string(), rule.to_string()))
+            .map(String::as_str)
     }
 
     /// Where `role`'s trust policy is declared.

@@ -58,6 +58,9 @@ struct Stack {
     /// The AWS partition the stack belongs to (aws, aws-cn, aws-us-gov): refused elsewhere.
     #[serde(default)]
     partition: Option<Partition>,
+    /// `rolecall lint`: every role an instance profile holds must have a permissions boundary.
+    #[serde(default)]
+    require_permissions_boundary: bool,
     /// Default tags for every role and profile; a resource's own tags win.
     #[schemars(schema_with = "tags")]
     #[serde(default)]
@@ -113,6 +116,10 @@ struct Role {
     #[schemars(schema_with = "tags")]
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    /// `rolecall lint` rules silenced for this role, each with the reason.
+    #[schemars(schema_with = "lint_ignore")]
+    #[serde(default)]
+    lint_ignore: BTreeMap<String, String>,
 }
 
 #[derive(JsonSchema)]
@@ -216,6 +223,16 @@ fn tags(_: &mut SchemaGenerator) -> Schema {
         "maxProperties": 48,
         "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^(aws|rolecall):"}},
         "additionalProperties": {"type": ["string", "number", "boolean"], "maxLength": 256}
+    })
+}
+
+/// Lint rule ids to a non-empty reason.
+fn lint_ignore(_: &mut SchemaGenerator) -> Schema {
+    let rules: Vec<&str> = crate::lint::RULES.iter().map(|rule| rule.id).collect();
+    json_schema!({
+        "type": "object",
+        "propertyNames": {"enum": rules},
+        "additionalProperties": {"type": "string", "minLength": 1}
     })
 }
 

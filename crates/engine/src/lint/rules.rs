@@ -1,0 +1,433 @@
+//! The rules: each names what it finds, why it matters and how to fix it,
+//! and a function that looks for it in every declared role.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use rolecall_model::policy::actions::{self, AccessLevel};
+use rolecall_model::{Desired, Location, PolicyDocument, Role, aws_policies};
+use serde_json::Value;
+
+use super::Finding;
+use crate::manifest::PolicyPlaces;
+
+/// A lint rule: its id (as `lint_ignore` names it) and its explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    pub id: &'static str,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    pub why: &'static str,
+    pub fix: &'static str,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "unknown-action",
+        summary: "an action that no AWS service has",
+        why: "IAM accepts any action name, so a typo silently grants (or denies) nothing",
+        fix: "correct the name; the catalogue's closest action is suggested",
+    },
+    Rule {
+        id: "wildcard-action",
+        summary: "an Allow of every action (\"Action\": \"*\")",
+        why: "every action of every service, today's and those AWS adds later, is granted",
+        fix: "list the actions the workload calls (simulate shows what each instance can do)",
+    },
+    Rule {
+        id: "wildcard-resource-on-write",
+        summary: "write actions allowed on every resource (\"Resource\": \"*\")",
+        why: "a write on \"*\" reaches every resource of the service in the account, not just the workload's",
+        fix: "name the resources by ARN (a prefix with * is fine: arn:aws:s3:::assets/*)",
+    },
+    Rule {
+        id: "passrole-any-role",
+        summary: "iam:PassRole allowed on every role",
+        why: "passing any role to a service lets the holder act with that role's permissions: a path to privilege escalation",
+        fix: "allow iam:PassRole on the ARNs of the roles the workload hands to services, with an iam:PassedToService condition",
+    },
+    Rule {
+        id: "trust-any-principal",
+        summary: "a trust policy any AWS account may assume",
+        why: "\"AWS\": \"*\" without a condition lets a principal of any account assume the role",
+        fix: "trust the accounts or roles that need it by ARN, or add a condition (aws:PrincipalOrgID, sts:ExternalId)",
+    },
+    Rule {
+        id: "cross-account-without-external-id",
+        summary: "another account trusted without sts:ExternalId",
+        why: "a third party trusted without an external id can be tricked into using its access on your behalf (the confused deputy)",
+        fix: "add a condition StringEquals sts:ExternalId with the id the third party gave you",
+    },
+    Rule {
+        id: "profile-role-without-boundary",
+        summary: "a role held by an instance profile without a permissions boundary, where the stack requires one",
+        why: "the stack declares require_permissions_boundary: software on instances must stay inside a boundary",
+        fix: "set permissions_boundary on the role",
+    },
+    Rule {
+        id: "inline-duplicates-managed",
+        summary: "an inline policy identical to an AWS-managed policy",
+        why: "a copy does not get AWS's updates to the managed policy, and counts against the role's inline size quota",
+        fix: "attach the managed policy instead (managed_policies) and remove the inline copy",
+    },
+];
+
+/// The rule with id `id` (one of [`RULES`]).
+pub fn rule(id: &str) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|rule| rule.id == id)
+        .unwrap_or(&RULES[0])
+}
+
+/// Runs every rule on every declared role.
+pub fn check(desired: &Desired, places: &PolicyPlaces, found: &mut Vec<Finding>) {
+    let held: BTreeSet<&str> = desired
+        .profiles
+        .values()
+        .filter_map(|profile| profile.role.as_deref())
+        .collect();
+    for role in desired.roles.values() {
+        let mut checker = Checker {
+            role,
+            places,
+            found,
+        };
+        for (name, document) in &role.inline_policies {
+            let place = places.inline(&role.name, name);
+            let what = format!("inline policy `{name}`");
+            checker.permissions(document, &what, place);
+            checker.duplicate(document, &what, place);
+        }
+        checker.trust(desired.account_id.as_deref());
+        if let Some(required) = places.boundary_required()
+            && held.contains(role.name.as_str())
+            && role.permissions_boundary.is_none()
+        {
+            checker.found.push(Finding {
+                rule: "profile-role-without-boundary",
+                location: desired
+                    .locations
+                    .get(&rolecall_model::role_key(&role.name))
+                    .cloned()
+                    .or_else(|| Some(required.clone())),
+                resource: format!("role/{}", role.name),
+                subject: format!("role `{}`", role.name),
+                message: format!(
+                    "role `{}` is held by an instance profile and has no permissions boundary (required at {required})",
+                    role.name
+                ),
+            });
+        }
+    }
+}
+
+struct Checker<'a> {
+    role: &'a Role,
+    places: &'a PolicyPlaces,
+    found: &'a mut Vec<Finding>,
+}
+
+/// A statement's values for `key`: a string or a list of strings.
+fn strings(statement: &Value, key: &str) -> Vec<String> {
+    match statement.get(key) {
+        Some(Value::String(text)) => vec![text.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The statements of a document, each with its index and Sid.
+fn statements(document: &PolicyDocument) -> Vec<(usize, &Value)> {
+    match document.as_value().get("Statement") {
+        Some(Value::Array(list)) => list.iter().enumerate().collect(),
+        Some(single @ Value::Object(_)) => vec![(0, single)],
+        _ => Vec::new(),
+    }
+}
+
+fn describe(what: &str, index: usize, statement: &Value) -> String {
+    match statement.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() => format!("{what}, statement {index} (Sid {sid})"),
+        _ => format!("{what}, statement {index}"),
+    }
+}
+
+fn is_allow(statement: &Value) -> bool {
+    statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+}
+
+impl Checker<'_> {
+    fn push(&mut self, rule: &'static str, place: Option<&Location>, subject: String, message: String) {
+        self.found.push(Finding {
+            rule,
+            location: place.cloned(),
+            resource: format!("role/{}", self.role.name),
+            subject,
+            message,
+        });
+    }
+
+    /// The rules on a permissions policy's statements.
+    fn permissions(&mut self, document: &PolicyDocument, what: &str, place: Option<&Location>) {
+        for (index, statement) in statements(document) {
+            let subject = describe(what, index, statement);
+            for action in strings(statement, "Action")
+                .into_iter()
+                .chain(strings(statement, "NotAction"))
+            {
+                if action == "*" {
+                    continue;
+                }
+                let known = if action.contains(['*', '?']) {
+                    !actions::expand(&action).is_empty()
+                } else {
+                    actions::action_exists(&action)
+                };
+                if !known {
+                    let message = match actions::suggest(&action) {
+                        Some(suggestion) => format!("no AWS service has the action `{action}`; did you mean `{suggestion}`?"),
+                        None => format!("no AWS service has the action `{action}`"),
+                    };
+                    self.push("unknown-action", place, subject.clone(), message);
+                }
+            }
+            if !is_allow(statement) {
+                continue;
+            }
+            let granted = strings(statement, "Action");
+            let resources = strings(statement, "Resource");
+            let every_resource = resources.iter().any(|r| r == "*");
+            if granted.iter().any(|a| a == "*") {
+                self.push(
+                    "wildcard-action",
+                    place,
+                    subject.clone(),
+                    "allows every action of every service".into(),
+                );
+                continue;
+            }
+            if every_resource {
+                let writes: Vec<&str> = granted
+                    .iter()
+                    .flat_map(|pattern| expanded(pattern))
+                    .filter(|action| {
+                        matches!(
+                            actions::access_level(action),
+                            Some(AccessLevel::Write | AccessLevel::PermissionsManagement | AccessLevel::Tagging)
+                        )
+                    })
+                    .collect();
+                if !writes.is_empty() {
+                    let shown: Vec<&str> = writes.iter().take(3).copied().collect();
+                    let more = if writes.len() > 3 {
+                        format!(" and {} more", writes.len() - 3)
+                    } else {
+                        String::new()
+                    };
+                    self.push(
+                        "wildcard-resource-on-write",
+                        place,
+                        subject.clone(),
+                        format!(
+                            "allows write actions on every resource: {}{more}",
+                            shown.join(", ")
+                        ),
+                    );
+                }
+            }
+            let passes_roles = granted.iter().any(|pattern| {
+                glob_matches(&pattern.to_ascii_lowercase(), "iam:passrole")
+            });
+            let any_role = resources
+                .iter()
+                .any(|r| r == "*" || r.ends_with(":role/*") || r.ends_with(":*"));
+            if passes_roles && any_role {
+                self.push(
+                    "passrole-any-role",
+                    place,
+                    subject.clone(),
+                    "allows iam:PassRole on every role".into(),
+                );
+            }
+        }
+    }
+
+    /// An inline policy equal to an AWS-managed policy.
+    fn duplicate(&mut self, document: &PolicyDocument, what: &str, place: Option<&Location>) {
+        if let Some(arn) = managed_with_document(document) {
+            self.push(
+                "inline-duplicates-managed",
+                place,
+                what.to_string(),
+                format!("is the same document as the AWS-managed policy {arn}"),
+            );
+        }
+    }
+
+    /// The rules on the trust policy.
+    fn trust(&mut self, account: Option<&str>) {
+        let place = self.places.trust(&self.role.name).cloned();
+        let trust = self.role.trust.clone();
+        for (index, statement) in statements(&trust) {
+            if !is_allow(statement) {
+                continue;
+            }
+            let subject = describe("trust policy", index, statement);
+            let conditioned = statement
+                .get("Condition")
+                .is_some_and(|c| c.as_object().is_some_and(|map| !map.is_empty()));
+            let principals = aws_principals(statement);
+            if principals.iter().any(|p| p == "*") && !conditioned {
+                self.push(
+                    "trust-any-principal",
+                    place.as_ref(),
+                    subject.clone(),
+                    "any AWS principal of any account may assume the role".into(),
+                );
+                continue;
+            }
+            let Some(own) = account else { continue };
+            let has_external_id = condition_keys(statement)
+                .iter()
+                .any(|key| key.eq_ignore_ascii_case("sts:ExternalId"));
+            for principal in &principals {
+                let Some(other) = principal_account(principal) else {
+                    continue;
+                };
+                if other != own && !has_external_id {
+                    self.push(
+                        "cross-account-without-external-id",
+                        place.as_ref(),
+                        subject.clone(),
+                        format!("trusts account {other} (the stack is account {own}) without an sts:ExternalId condition"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The actions a pattern names in the catalogue (itself when unknown).
+fn expanded(pattern: &str) -> Vec<&'static str> {
+    actions::expand(pattern)
+}
+
+/// `*` and `?` matching on lower-cased text.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The statement's AWS principals (`"Principal": "*"` counts as `*`).
+fn aws_principals(statement: &Value) -> Vec<String> {
+    match statement.get("Principal") {
+        Some(Value::String(star)) => vec![star.clone()],
+        Some(Value::Object(map)) => map
+            .get("AWS")
+            .map(|aws| match aws {
+                Value::String(one) => vec![one.clone()],
+                Value::Array(list) => list
+                    .iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The account of an AWS principal: a bare account id or an ARN's.
+fn principal_account(principal: &str) -> Option<&str> {
+    let account = if principal.starts_with("arn:") {
+        principal.split(':').nth(4)?
+    } else {
+        principal
+    };
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// The condition keys a statement tests, under every operator.
+fn condition_keys(statement: &Value) -> Vec<String> {
+    statement
+        .get("Condition")
+        .and_then(Value::as_object)
+        .map(|operators| {
+            operators
+                .values()
+                .filter_map(Value::as_object)
+                .flat_map(|keys| keys.keys().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The AWS-managed policy whose document is `document`, if one is:
+/// an index of every bundled document by its canonical JSON, built once.
+fn managed_with_document(document: &PolicyDocument) -> Option<String> {
+    static INDEX: OnceLock<HashMap<String, String>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        aws_policies::aws_policy_arns()
+            .filter_map(|arn| {
+                let document = aws_policies::aws_policy_document(&arn)?;
+                Some((document.to_json(), arn))
+            })
+            .collect()
+    });
+    index.get(&document.to_json()).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_name_their_accounts() {
+        assert_eq!(principal_account("123456789012"), Some("123456789012"));
+        assert_eq!(
+            principal_account("arn:aws:iam::210987654321:role/x"),
+            Some("210987654321")
+        );
+        assert_eq!(principal_account("*"), None);
+        assert_eq!(principal_account("arn:aws:iam::aws:policy/x"), None);
+    }
+
+    #[test]
+    fn passrole_patterns_match_ignoring_case() {
+        assert!(glob_matches("iam:pass*", "iam:passrole"));
+        assert!(glob_matches("*", "iam:passrole"));
+        assert!(glob_matches("iam:*", "iam:passrole"));
+        assert!(!glob_matches("iam:get*", "iam:passrole"));
+    }
+
+    #[test]
+    fn every_rule_has_a_unique_id_and_words() {
+        let ids: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), RULES.len());
+        for each in RULES {
+            assert_eq!(rule(each.id).id, each.id);
+            assert!(!each.why.is_empty() && !each.fix.is_empty());
+        }
+    }
+}
