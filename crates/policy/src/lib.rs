@@ -1,6 +1,6 @@
 //! IAM policies: documents in canonical form (this file), ARNs with their
-//! partition (`arn`), the AWS-managed policies that exist (`aws_policies`),
-//! and what a trust policy lets assume a role (`trust`).
+//! partition (`arn`), the AWS-managed policies and their documents
+//! (`aws_policies`), and what a trust policy lets assume a role (`trust`).
 //! The policy engine (evaluation, lint) grows here; it needs nothing of the
 //! resources, so the model depends on it and not the other way round.
 //!
