@@ -1,6 +1,7 @@
 //! IAM policies: documents in canonical form (this file), ARNs with their
 //! partition (`arn`), the AWS-managed policies and their documents
-//! (`aws_policies`), and what a trust policy lets assume a role (`trust`).
+//! (`aws_policies`), the IAM action catalogue with access levels
+//! (`actions`), and what a trust policy lets assume a role (`trust`).
 //! The policy engine (evaluation, lint) grows here; it needs nothing of the
 //! resources, so the model depends on it and not the other way round.
 //!
@@ -22,6 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::arn::is_account_id;
 
+pub mod actions;
 pub mod arn;
 pub mod aws_policies;
 pub mod trust;
