@@ -1,14 +1,25 @@
-//! Which AWS-managed policies exist, and which of them a customer role may
-//! hold: one bundled list (`aws_managed_policies.txt`, the path and name of
-//! each) that both the manifest checks and the emulated account read.
+//! Which AWS-managed policies exist, which of them a customer role may hold,
+//! and what each grants: one bundled file (`aws_managed_policies.jsonl`: the
+//! path, name, default version and document of each) that the manifest
+//! checks, the emulated account and the policy engine all read.
+//!
+//! The names are indexed once, without parsing the JSON (`plan` and
+//! `validate` only ask whether an ARN exists); a document is parsed only
+//! when asked for.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Path and name of every AWS-managed policy, one a line, after `#` comment
-/// lines that say where the list comes from (rebuilt by
-/// `scripts/aws-managed-policies.py`).
-const LIST: &str = include_str!("aws_managed_policies.txt");
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::PolicyDocument;
+
+/// One AWS-managed policy a line, as minified JSON beginning
+/// `{"path":"/","name":"NAME","version":"vN","document":`, after `#` comment
+/// lines that say where the data comes from (rebuilt by
+/// `scripts/aws-managed-policies.py`, sorted by path and name).
+const LIST: &str = include_str!("aws_managed_policies.jsonl");
 
 /// What every AWS-managed policy ARN starts with (before the path).
 pub const AWS_POLICY_PREFIX: &str = "arn:aws:iam::aws:policy";
@@ -28,15 +39,70 @@ pub enum AwsPolicy {
     Unknown,
 }
 
-/// The list's entries (`/path/Name`).
-fn policies() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| entries().collect())
+/// One line of the list, its JSON not yet parsed.
+struct Entry {
+    /// `/` or `/service-role/`, ...: starts and ends with `/`.
+    path: &'static str,
+    name: &'static str,
+    /// The default version's id (`v3`).
+    version: &'static str,
+    line: &'static str,
 }
 
-fn entries() -> impl Iterator<Item = &'static str> {
+impl Entry {
+    /// Reads the leading fields the generator writes first. IAM's grammar
+    /// for paths and names has no `"` or `\`, so no unescaping is needed.
+    fn read(line: &'static str) -> Option<Entry> {
+        let rest = line.strip_prefix(r#"{"path":""#)?;
+        let (path, rest) = rest.split_once('"')?;
+        let rest = rest.strip_prefix(r#","name":""#)?;
+        let (name, rest) = rest.split_once('"')?;
+        let rest = rest.strip_prefix(r#","version":""#)?;
+        let (version, rest) = rest.split_once('"')?;
+        rest.starts_with(r#","document":"#).then_some(Entry {
+            path,
+            name,
+            version,
+            line,
+        })
+    }
+}
+
+/// The entries in list order, and where each is by `/path/Name`.
+struct Index {
+    entries: Vec<Entry>,
+    by_path_and_name: HashMap<String, usize>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let entries: Vec<Entry> = data_lines().filter_map(Entry::read).collect();
+        let by_path_and_name = entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| (format!("{}{}", entry.path, entry.name), i))
+            .collect();
+        Index {
+            entries,
+            by_path_and_name,
+        }
+    })
+}
+
+fn data_lines() -> impl Iterator<Item = &'static str> {
     LIST.lines()
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// The list's entry for an `arn:aws:iam::aws:policy/...` ARN, if any.
+fn entry(arn: &str) -> Option<&'static Entry> {
+    let path_and_name = arn.strip_prefix(AWS_POLICY_PREFIX)?;
+    let index = index();
+    index
+        .by_path_and_name
+        .get(path_and_name)
+        .map(|&i| &index.entries[i])
 }
 
 /// What an `arn:aws:iam::aws:policy/...` ARN names; `None` for any other ARN
@@ -46,13 +112,36 @@ pub fn aws_policy(arn: &str) -> Option<AwsPolicy> {
     if !path_and_name.starts_with('/') {
         return None;
     }
-    Some(if !policies().contains(path_and_name) {
-        AwsPolicy::Unknown
-    } else if path_and_name.starts_with(SERVICE_ROLE_PATH) {
-        AwsPolicy::ServiceRole
-    } else {
-        AwsPolicy::Attachable
+    Some(match entry(arn) {
+        None => AwsPolicy::Unknown,
+        Some(entry) if entry.path == SERVICE_ROLE_PATH => AwsPolicy::ServiceRole,
+        Some(_) => AwsPolicy::Attachable,
     })
+}
+
+/// The name of every AWS-managed policy, in the list's order (by path, then
+/// name). Names are not unique across paths: the ARN is.
+pub fn aws_policy_names() -> impl Iterator<Item = &'static str> {
+    index().entries.iter().map(|entry| entry.name)
+}
+
+/// The id of an AWS-managed policy's default version (`v3`), as GetPolicy
+/// reports it; `None` when the ARN names no AWS-managed policy.
+pub fn aws_policy_version(arn: &str) -> Option<&'static str> {
+    entry(arn).map(|entry| entry.version)
+}
+
+/// The document of an AWS-managed policy's default version, in canonical
+/// form; `None` when the ARN names no AWS-managed policy. Parsed on each
+/// call (the largest, ReadOnlyAccess, is some 100 KB): callers that need
+/// one document many times keep it (a `PolicyDocument` is cheap to clone).
+pub fn aws_policy_document(arn: &str) -> Option<PolicyDocument> {
+    #[derive(Deserialize)]
+    struct Line {
+        document: Value,
+    }
+    let line: Line = serde_json::from_str(entry(arn)?.line).ok()?;
+    Some(PolicyDocument::from_value(line.document))
 }
 
 /// The known AWS-managed policy ARN a mistyped one most likely meant: the
@@ -61,26 +150,27 @@ pub fn aws_policy(arn: &str) -> Option<AwsPolicy> {
 pub fn closest(arn: &str) -> Option<String> {
     let path_and_name = arn.strip_prefix(AWS_POLICY_PREFIX)?;
     let name = path_and_name.rsplit('/').next()?.to_lowercase();
-    static BY_NAME: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    let entries = &index().entries;
+    static BY_NAME: OnceLock<HashMap<String, usize>> = OnceLock::new();
     let by_name = BY_NAME.get_or_init(|| {
-        entries()
-            .map(|entry| (entry_name(entry).to_lowercase(), entry))
-            .collect()
+        // Names shared by two paths keep the first entry in list order.
+        let mut by_name = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            by_name.entry(entry.name.to_lowercase()).or_insert(i);
+        }
+        by_name
     });
     let found = by_name.get(&name).copied().or_else(|| {
         by_name
             .iter()
-            .map(|(known, entry)| (strsim::jaro_winkler(&name, known), *entry))
+            .map(|(known, &i)| (strsim::jaro_winkler(&name, known), i))
             .filter(|(score, _)| *score >= 0.9)
             // Ties go to the first entry in list order, so the answer is stable.
-            .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-            .map(|(_, entry)| entry)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
+            .map(|(_, i)| i)
     })?;
-    Some(format!("{AWS_POLICY_PREFIX}{found}"))
-}
-
-fn entry_name(entry: &str) -> &str {
-    entry.rsplit('/').next().unwrap_or(entry)
+    let entry = &entries[found];
+    Some(format!("{AWS_POLICY_PREFIX}{}{}", entry.path, entry.name))
 }
 
 /// The date of the list's source (from its header), for messages about a
@@ -150,14 +240,107 @@ mod tests {
 
     #[test]
     fn the_list_is_well_formed_and_dated() {
-        let mut count = 0;
-        for entry in entries() {
-            count += 1;
-            assert!(entry.starts_with('/'), "{entry}");
-            assert!(!entry.ends_with('/'), "{entry}");
-            assert!(!entry.contains(char::is_whitespace), "{entry}");
+        // Every data line is indexed: a line the fast reader skipped would be
+        // a policy rolecall wrongly calls unknown.
+        assert_eq!(index().entries.len(), data_lines().count());
+        assert_eq!(
+            index().by_path_and_name.len(),
+            index().entries.len(),
+            "one entry per ARN"
+        );
+        for entry in &index().entries {
+            assert!(entry.path.starts_with('/'), "{}", entry.line);
+            assert!(entry.path.ends_with('/'), "{}", entry.line);
+            assert!(!entry.name.is_empty(), "{}", entry.line);
+            assert!(!entry.name.contains(['/', ' ']), "{}", entry.line);
+            assert!(entry.version.starts_with('v'), "{}", entry.line);
         }
-        assert!(count > 1000, "{count} policies");
+        assert!(
+            index().entries.len() > 1000,
+            "{} policies",
+            index().entries.len()
+        );
         assert!(list_date().len() == 10, "{}", list_date());
+    }
+
+    #[test]
+    fn every_policy_has_a_document_that_parses_and_reads_the_same() {
+        #[derive(Deserialize)]
+        struct Full {
+            path: String,
+            name: String,
+            version: String,
+            document: Value,
+        }
+        for entry in &index().entries {
+            let full: Full = serde_json::from_str(entry.line).expect(entry.line);
+            // The fast reader and a JSON parser agree on every line.
+            assert_eq!(
+                (
+                    full.path.as_str(),
+                    full.name.as_str(),
+                    full.version.as_str()
+                ),
+                (entry.path, entry.name, entry.version)
+            );
+            assert!(full.document.is_object(), "{}", entry.name);
+            let arn = format!("{AWS_POLICY_PREFIX}{}{}", entry.path, entry.name);
+            let document = aws_policy_document(&arn).expect(&arn);
+            assert!(
+                document.statements().next().is_some(),
+                "{arn}: no statement"
+            );
+            assert_eq!(document.iam_grammar_problem(false), None, "{arn}");
+        }
+    }
+
+    #[test]
+    fn read_only_access_has_a_document_with_an_allow() {
+        let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        let document = aws_policy_document(arn).expect("ReadOnlyAccess");
+        assert!(
+            document
+                .statements()
+                .any(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        );
+        assert!(aws_policy_version(arn).is_some_and(|v| v.starts_with('v')));
+        let admin = aws_policy_document("arn:aws:iam::aws:policy/AdministratorAccess")
+            .expect("AdministratorAccess");
+        assert_eq!(
+            admin,
+            PolicyDocument::from_value(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+            }))
+        );
+    }
+
+    #[test]
+    fn unknown_arns_have_no_document_or_version() {
+        assert_eq!(
+            aws_policy_document("arn:aws:iam::aws:policy/DoesNotExist"),
+            None
+        );
+        assert_eq!(
+            aws_policy_document("arn:aws:iam::123456789012:policy/Mine"),
+            None
+        );
+        assert_eq!(
+            aws_policy_document("arn:aws:iam::aws:policyReadOnlyAccess"),
+            None
+        );
+        assert_eq!(
+            aws_policy_version("arn:aws:iam::aws:policy/DoesNotExist"),
+            None
+        );
+    }
+
+    #[test]
+    fn names_come_in_list_order_one_per_policy() {
+        let names: Vec<&str> = aws_policy_names().collect();
+        assert_eq!(names.len(), data_lines().count());
+        assert!(names.contains(&"ReadOnlyAccess"));
+        assert!(names.contains(&"AmazonEC2RoleforSSM"));
+        assert!(!names.iter().any(|name| name.contains('/')));
     }
 }

@@ -1,9 +1,10 @@
 //! IAM policies: documents in canonical form (this file), ARNs with their
-//! partition (`arn`), the AWS-managed policies that exist (`aws_policies`),
-//! and what a trust policy lets assume a role (`trust`).
+//! partition (`arn`), the AWS-managed policies and their documents
+//! (`aws_policies`), the IAM action catalogue with access levels
+//! (`actions`), and what a trust policy lets assume a role (`trust`).
 //! It needs nothing of the resources, so the model depends on it and not
 //! the other way round; evaluating policies is the `rolecall-evaluation`
-//! crate's, above this one.
+//! crate's and linting them the engine's, above this one.
 //!
 //! Policy documents in canonical form.
 //!
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::arn::is_account_id;
 
+pub mod actions;
 pub mod arn;
 pub mod aws_policies;
 pub mod trust;

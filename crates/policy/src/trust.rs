@@ -91,7 +91,7 @@ fn principal_matches(statement: &serde_json::Map<String, Value>, principals: &[S
 }
 
 /// `*` any run of characters, `?` one; ASCII case ignored (IAM actions).
-fn wildcard_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut i, mut j) = (0, 0);
     // The last `*` seen, and where in the text it started matching.
