@@ -125,6 +125,15 @@ pub fn aws_policy_names() -> impl Iterator<Item = &'static str> {
     index().entries.iter().map(|entry| entry.name)
 }
 
+/// The ARN of every AWS-managed policy (`arn:aws:iam::aws:policy/PATH/NAME`),
+/// in the list's order.
+pub fn aws_policy_arns() -> impl Iterator<Item = String> {
+    index()
+        .entries
+        .iter()
+        .map(|entry| format!("{AWS_POLICY_PREFIX}{}{}", entry.path, entry.name))
+}
+
 /// The id of an AWS-managed policy's default version (`v3`), as GetPolicy
 /// reports it; `None` when the ARN names no AWS-managed policy.
 pub fn aws_policy_version(arn: &str) -> Option<&'static str> {
