@@ -102,7 +102,7 @@ fn entry(arn: &str) -> Option<&'static Entry> {
     index
         .by_path_and_name
         .get(path_and_name)
-        .map(|&i| &index.entries[i])
+        .and_then(|&i| index.entries.get(i))
 }
 
 /// What an `arn:aws:iam::aws:policy/...` ARN names; `None` for any other ARN
@@ -114,7 +114,7 @@ pub fn aws_policy(arn: &str) -> Option<AwsPolicy> {
     }
     Some(match entry(arn) {
         None => AwsPolicy::Unknown,
-        Some(entry) if entry.path == SERVICE_ROLE_PATH => AwsPolicy::ServiceRole,
+        Some(entry) if entry.path.starts_with(SERVICE_ROLE_PATH) => AwsPolicy::ServiceRole,
         Some(_) => AwsPolicy::Attachable,
     })
 }
@@ -178,7 +178,7 @@ pub fn closest(arn: &str) -> Option<String> {
             .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
             .map(|(_, i)| i)
     })?;
-    let entry = &entries[found];
+    let entry = entries.get(found)?;
     Some(format!("{AWS_POLICY_PREFIX}{}{}", entry.path, entry.name))
 }
 
