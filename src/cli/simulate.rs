@@ -40,7 +40,12 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
     /// The role whose sessions ask
-    #[arg(long, value_name = "NAME", required_unless_present = "instance", conflicts_with = "instance")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "instance",
+        conflicts_with = "instance"
+    )]
     pub role: Option<String>,
     /// The instance (Name tag or i- id) whose software asks, through its profile's role
     #[arg(long, value_name = "NAME|ID")]
@@ -208,7 +213,11 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
             out!("{}\n", serde_json::to_string_pretty(&document)?);
         }
     }
-    Ok(if denied { Outcome::Denied } else { Outcome::Clean })
+    Ok(if denied {
+        Outcome::Denied
+    } else {
+        Outcome::Clean
+    })
 }
 
 /// Who asks, on what: the first line of the text output.

@@ -79,7 +79,9 @@ pub enum SimulateError {
     NoInstance(String, &'static str),
     #[error("instance `{0}` has no instance profile, so software on it gets no AWS credentials")]
     NoProfile(String),
-    #[error("instance profile `{profile}` of instance `{instance}` holds no role, so software on it gets no AWS credentials")]
+    #[error(
+        "instance profile `{profile}` of instance `{instance}` holds no role, so software on it gets no AWS credentials"
+    )]
     EmptyProfile { instance: String, profile: String },
     #[error("instance profile `{profile}` of instance `{instance}` is {where_}")]
     MissingProfile {
@@ -123,7 +125,10 @@ impl Facts<'_> {
                     instance: None,
                     role_arn: desired.account_id.as_ref().map(|account| {
                         let partition = desired.partition.as_deref().unwrap_or("aws");
-                        format!("arn:{partition}:iam::{account}:role{}{}", role.path, role.name)
+                        format!(
+                            "arn:{partition}:iam::{account}:role{}{}",
+                            role.path, role.name
+                        )
                     }),
                 })
             }
@@ -289,7 +294,12 @@ impl Evaluator {
 
     /// Statement `index` (in the document's canonical order, as the engine
     /// counts) of the policy `name` from `source`.
-    pub fn statement(&self, source: &Source, name: &str, index: usize) -> Option<serde_json::Value> {
+    pub fn statement(
+        &self,
+        source: &Source,
+        name: &str,
+        index: usize,
+    ) -> Option<serde_json::Value> {
         let (_, _, document) = self
             .documents
             .iter()
@@ -335,7 +345,10 @@ fn session_context(principal: &Principal) -> Context {
         }
     }
     let now = jiff::Timestamp::now();
-    context.insert("aws:CurrentTime", now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    context.insert(
+        "aws:CurrentTime",
+        now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
     context.insert("aws:EpochTime", now.as_second().to_string());
     // The SDKs and the AWS CLI call over HTTPS.
     context.insert("aws:SecureTransport", "true");

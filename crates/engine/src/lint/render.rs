@@ -24,10 +24,7 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(
             out,
             "{place}warning[{}]: {}, {}: {}",
-            finding.rule,
-            finding.resource,
-            finding.subject,
-            finding.message
+            finding.rule, finding.resource, finding.subject, finding.message
         );
         let _ = writeln!(out, "  why: {}", rule.why);
         let _ = writeln!(out, "  fix: {}", rule.fix);

@@ -74,10 +74,7 @@ pub const RULES: &[Rule] = &[
 
 /// The rule with id `id` (one of [`RULES`]).
 pub fn rule(id: &str) -> &'static Rule {
-    RULES
-        .iter()
-        .find(|rule| rule.id == id)
-        .unwrap_or(&RULES[0])
+    RULES.iter().find(|rule| rule.id == id).unwrap_or(&RULES[0])
 }
 
 /// Runs every rule on every declared role.
@@ -161,7 +158,13 @@ fn is_allow(statement: &Value) -> bool {
 }
 
 impl Checker<'_> {
-    fn push(&mut self, rule: &'static str, place: Option<&Location>, subject: String, message: String) {
+    fn push(
+        &mut self,
+        rule: &'static str,
+        place: Option<&Location>,
+        subject: String,
+        message: String,
+    ) {
         self.found.push(Finding {
             rule,
             location: place.cloned(),
@@ -189,7 +192,9 @@ impl Checker<'_> {
                 };
                 if !known {
                     let message = match actions::suggest(&action) {
-                        Some(suggestion) => format!("no AWS service has the action `{action}`; did you mean `{suggestion}`?"),
+                        Some(suggestion) => format!(
+                            "no AWS service has the action `{action}`; did you mean `{suggestion}`?"
+                        ),
                         None => format!("no AWS service has the action `{action}`"),
                     };
                     self.push("unknown-action", place, subject.clone(), message);
@@ -217,7 +222,11 @@ impl Checker<'_> {
                     .filter(|action| {
                         matches!(
                             actions::access_level(action),
-                            Some(AccessLevel::Write | AccessLevel::PermissionsManagement | AccessLevel::Tagging)
+                            Some(
+                                AccessLevel::Write
+                                    | AccessLevel::PermissionsManagement
+                                    | AccessLevel::Tagging
+                            )
                         )
                     })
                     .collect();
@@ -239,9 +248,9 @@ impl Checker<'_> {
                     );
                 }
             }
-            let passes_roles = granted.iter().any(|pattern| {
-                glob_matches(&pattern.to_ascii_lowercase(), "iam:passrole")
-            });
+            let passes_roles = granted
+                .iter()
+                .any(|pattern| glob_matches(&pattern.to_ascii_lowercase(), "iam:passrole"));
             let any_role = resources
                 .iter()
                 .any(|r| r == "*" || r.ends_with(":role/*") || r.ends_with(":*"));

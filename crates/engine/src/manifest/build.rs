@@ -2,8 +2,8 @@
 //! in, stack tags merged under resource tags, every resource's place recorded.
 
 use super::convert::{Decl, Document};
-use super::places::PolicyPlaces;
 use super::diagnostic::location;
+use super::places::PolicyPlaces;
 use super::tags::{merge_tags, pairs, stack_tags};
 use rolecall_model::{
     self as model, DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK, Desired, InstanceProfile,

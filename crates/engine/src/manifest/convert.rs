@@ -438,7 +438,11 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
 /// `lint_ignore`: a mapping of lint rule id to the reason it is silenced.
 fn lint_ignore(node: &Node, ctx: &mut Ctx<'_>) -> Vec<(At<String>, At<String>)> {
     let Value::Map(entries) = &node.value else {
-        ctx.mismatch(node, "`lint_ignore`", "a mapping of lint rule to the reason it is silenced");
+        ctx.mismatch(
+            node,
+            "`lint_ignore`",
+            "a mapping of lint rule to the reason it is silenced",
+        );
         return Vec::new();
     };
     let known: Vec<&str> = crate::lint::RULES.iter().map(|rule| rule.id).collect();
