@@ -17,7 +17,7 @@
 //! `NotResource` does not), and every condition holds ("IAM JSON policy
 //! elements: Action / NotAction / Resource / NotResource / Condition").
 //! Actions match ignoring case, resources with case; both take `*` and `?`
-//! and a `*` may span the `:` of an ARN ([`glob`](crate) matching, no
+//! and a `*` may span the `:` of an ARN (an iterative glob matcher, no
 //! regex). Condition operators and their missing-key rules are in
 //! `condition.rs` ("IAM JSON policy elements: Condition operators"),
 //! policy variables in `variables.rs` ("IAM policy elements: Variables and
