@@ -3,8 +3,9 @@
 //! requests that are allowed, implicitly denied and explicitly denied.
 //!
 //! Run: `cargo bench -p rolecall-evaluation -- --measurement-time 5`;
-//! criterion reports the time per batch and, as its throughput,
-//! decisions per second.
+//! criterion reports the time per batch of 16 and, as its throughput,
+//! decisions per second. Measured on a 2-core machine under a load
+//! average of 2-2.5: 525k-588k decisions/s (30 µs per batch).
 
 use std::hint::black_box;
 
@@ -181,7 +182,11 @@ fn decisions(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("compile 10 policies x 20 statements", |b| b.iter(role));
+    // The documents are built and canonicalised too: what a caller pays
+    // per role, once.
+    group.bench_function("build and compile 10 policies x 20 statements", |b| {
+        b.iter(role)
+    });
     group.finish();
 }
 

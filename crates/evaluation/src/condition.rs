@@ -147,6 +147,24 @@ impl Condition {
         matches!(self.test, Test::Unknown)
     }
 
+    /// How many of the policy's values do not parse for the operator (a
+    /// number for `Numeric*`, a date, an address range, base64, `true` or
+    /// `false` for `Null`): each matches nothing, which its author did not
+    /// mean.
+    pub(crate) fn unparsed_values(&self) -> usize {
+        fn count<T>(values: &[Option<T>]) -> usize {
+            values.iter().filter(|v| v.is_none()).count()
+        }
+        match &self.test {
+            Test::Numeric(_, values) => count(values),
+            Test::Date(_, values) => count(values),
+            Test::Binary(values) => count(values),
+            Test::IpAddress(values) => count(values),
+            Test::Null(values) => count(values),
+            Test::String(..) | Test::Bool(_) | Test::Arn(_) | Test::Unknown => 0,
+        }
+    }
+
     pub(crate) fn evaluate(&self, context: &Context) -> Outcome {
         if self.is_unknown() {
             return Outcome::UnknownOperator;

@@ -17,7 +17,7 @@
 //! `NotResource` does not), and every condition holds ("IAM JSON policy
 //! elements: Action / NotAction / Resource / NotResource / Condition").
 //! Actions match ignoring case, resources with case; both take `*` and `?`
-//! and a `*` may span the `:` of an ARN ([`glob`](crate) matching, no
+//! and a `*` may span the `:` of an ARN (an iterative glob matcher, no
 //! regex). Condition operators and their missing-key rules are in
 //! `condition.rs` ("IAM JSON policy elements: Condition operators"),
 //! policy variables in `variables.rs` ("IAM policy elements: Variables and
@@ -28,6 +28,28 @@
 //! then [`PolicySet::evaluate`] each [`Request`]. The [`Decision`] borrows
 //! from the set, serialises to JSON with AWS's `EvalDecision` names, and
 //! displays as "implicitly denied because ...".
+//!
+//! ```
+//! use rolecall_evaluation::{Context, DecisionKind, NamedPolicy, Policies, PolicySet, Request};
+//! use rolecall_policy::PolicyDocument;
+//!
+//! let document = PolicyDocument::parse(r#"{"Version": "2012-10-17", "Statement": [
+//!     {"Sid": "Home", "Effect": "Allow", "Action": "s3:*",
+//!      "Resource": "arn:aws:s3:::home/${aws:username}/*"}]}"#)?;
+//! let set = PolicySet::compile(Policies::identity(vec![
+//!     NamedPolicy::new("roles/dev.yaml:4", "home", document),
+//! ]))?;
+//! let request = Request::new("s3:GetObject", "arn:aws:s3:::home/bob/notes.txt")
+//!     .with_context(Context::new().with("aws:username", "alice"));
+//! let decision = set.evaluate(&request);
+//! assert_eq!(decision.kind, DecisionKind::ImplicitDeny);
+//! assert_eq!(
+//!     decision.to_string(),
+//!     "implicitly denied because statement 0 (Sid Home) of policy home \
+//!      (roles/dev.yaml:4) allows the action but not on this resource"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Not yet: resource-based policies (a same-account resource policy that
 //! allows grants alone), SCPs and RCPs, cross-account requests, and the

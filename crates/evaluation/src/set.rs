@@ -340,7 +340,7 @@ impl<S> CompiledLayer<S> {
     ) -> bool {
         let mut allowed = false;
         for id in self.index.candidates(&request.action) {
-            let statement = &self.statements[id as usize];
+            let statement = &self.statements[id];
             if !statement.action_matches(&request.action)
                 || !statement.resource_matches(&request.resource, &request.context)
                 || statement.failing_condition(&request.context).is_some()
@@ -362,7 +362,7 @@ impl<S> CompiledLayer<S> {
     fn explain<'a>(&'a self, request: &Request, reasons: &mut Vec<Reason<'a, S>>) {
         let mut any_action = false;
         for id in self.index.candidates(&request.action) {
-            let statement = &self.statements[id as usize];
+            let statement = &self.statements[id];
             if statement.effect != Effect::Allow || !statement.action_matches(&request.action) {
                 continue;
             }
@@ -436,6 +436,17 @@ fn compile_statement(
                             "condition operator {operator} is unknown: the statement never applies"
                         ));
                     }
+                    let unparsed = condition.unparsed_values();
+                    if unparsed > 0 {
+                        warn(format!(
+                            "{unparsed} value(s) of {operator} on {key} do not parse for the operator and match nothing"
+                        ));
+                    }
+                    if !is_scalar_or_list_of_scalars(values) {
+                        warn(format!(
+                            "{operator} on {key} holds a value that is not a string, number or boolean; it matches nothing"
+                        ));
+                    }
                     conditions.push(condition);
                 }
             }
@@ -453,6 +464,14 @@ fn compile_statement(
         resources,
         conditions: conditions.into_boxed_slice(),
     })
+}
+
+fn is_scalar_or_list_of_scalars(value: &Value) -> bool {
+    let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    match value {
+        Value::Array(items) => items.iter().all(scalar),
+        other => scalar(other),
+    }
 }
 
 /// The strings of `listed` (true) or `unlisted` (false): exactly one of
@@ -493,17 +512,16 @@ fn one_of<'s>(
 struct ActionIndex {
     /// Lowercased service prefix -> statements naming an action of it;
     /// sorted by prefix.
-    by_service: Vec<(Box<str>, Vec<u32>)>,
+    by_service: Vec<(Box<str>, Vec<usize>)>,
     /// `NotAction` statements and patterns whose service has a wildcard
     /// (`*`, `s3*:Get`): they may name any action.
-    everywhere: Vec<u32>,
+    everywhere: Vec<usize>,
 }
 
 impl ActionIndex {
     fn build(statements: &[Statement]) -> Self {
         let mut index = ActionIndex::default();
         for (id, statement) in statements.iter().enumerate() {
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
             let services: Option<Vec<String>> = if statement.action_listed {
                 statement.actions.iter().map(service_of_glob).collect()
             } else {
@@ -567,14 +585,14 @@ fn service_of_glob(glob: &Glob) -> Option<String> {
 
 /// Two ascending id lists merged.
 struct Candidates<'i> {
-    listed: &'i [u32],
-    everywhere: &'i [u32],
+    listed: &'i [usize],
+    everywhere: &'i [usize],
 }
 
 impl Iterator for Candidates<'_> {
-    type Item = u32;
+    type Item = usize;
 
-    fn next(&mut self) -> Option<u32> {
+    fn next(&mut self) -> Option<usize> {
         let take_listed = match (self.listed.first(), self.everywhere.first()) {
             (Some(a), Some(b)) => a < b,
             (Some(_), None) => true,

@@ -353,3 +353,26 @@ fn a_boundary_given_as_no_policies_allows_nothing() {
         DecisionKind::ImplicitDeny
     );
 }
+
+#[test]
+fn values_that_do_not_parse_for_their_operator_are_reported() {
+    let set = compile(Policies::identity(vec![policy(
+        7,
+        "sloppy",
+        json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
+               "Condition": {"NumericLessThan": {"s3:max-keys": ["ten", "10"]},
+                             "IpAddress": {"aws:SourceIp": "10.0.0.0/33"}}}),
+    )]));
+    let messages: Vec<&str> = set.warnings().iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("NumericLessThan on s3:max-keys"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("IpAddress on aws:SourceIp"))
+    );
+}
