@@ -8,14 +8,15 @@ use super::output::{errln, out};
 use super::session::Session;
 use super::{ManifestArgs, Outcome};
 use crate::model::PolicyDocument;
-use crate::simulate::{Evaluator, Facts, Principal};
+use crate::model::policy::actions as catalogue;
+use crate::simulate::{DecisionKind, Evaluator, Facts, Principal};
 
 const SIMULATE_HELP: &str = "\
 Examples:
   rolecall simulate --instance web-1 --action s3:GetObject --resource arn:aws:s3:::assets/logo.png
   rolecall simulate --role web-server --action 's3:*' --resource 'arn:aws:s3:::assets/*'
   rolecall simulate --role ci-runner --action ec2:RunInstances --context aws:RequestedRegion=eu-west-1
-  rolecall simulate --instance i-0abc123 --action sts:GetCallerIdentity --live
+  rolecall simulate --instance i-0abc123 --action ec2:DescribeInstances --live
 
 An instance acts as a session of its instance profile's role: its identity
 policies are the role's inline and managed policies (AWS-managed documents are
@@ -86,20 +87,29 @@ fn managed_document(arn: &str) -> Option<PolicyDocument> {
 
 /// The actions `patterns` name: each wildcard expanded through the
 /// catalogue, in order, without repeats. A pattern matching nothing is an
-/// error naming it.
-fn actions(patterns: &[String]) -> anyhow::Result<Vec<String>> {
+/// error naming it; an action the catalogue lacks is asked as written
+/// (AWS adds actions), with a warning and the closest known one.
+fn actions(session: &Session, patterns: &[String]) -> anyhow::Result<Vec<String>> {
     let mut actions = Vec::new();
     for pattern in patterns {
         if !pattern.contains(['*', '?']) {
             if !pattern.contains(':') {
                 anyhow::bail!("--action {pattern}: an action is service:Action, e.g. s3:GetObject");
             }
+            if !catalogue::action_exists(pattern) && !session.quiet {
+                match catalogue::suggest(pattern) {
+                    Some(suggestion) => errln!(
+                        "warning: --action {pattern}: no AWS service has this action; did you mean {suggestion}?"
+                    ),
+                    None => errln!("warning: --action {pattern}: no AWS service has this action"),
+                }
+            }
             if !actions.contains(pattern) {
                 actions.push(pattern.clone());
             }
             continue;
         }
-        let expanded = crate::model::policy::actions::expand(pattern);
+        let expanded = catalogue::expand(pattern);
         if expanded.is_empty() {
             anyhow::bail!("--action {pattern} matches no action of the bundled catalogue");
         }
@@ -114,7 +124,7 @@ fn actions(patterns: &[String]) -> anyhow::Result<Vec<String>> {
 }
 
 pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
-    let actions = actions(&args.actions)?;
+    let actions = actions(session, &args.actions)?;
     let loaded;
     let live;
     let facts = if args.live {
@@ -137,7 +147,7 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
     if !session.quiet {
         for arn in &evaluator.unknown_policies {
             errln!(
-                "warning: {arn} is not evaluated: rolecall has no document of it (customer-managed policies come with the ManagedPolicy kind), so what it allows is not seen"
+                "warning: {arn} is not evaluated: rolecall has no document of it (customer-managed policy documents are not supported yet), so what it allows or denies is not seen"
             );
         }
         for warning in evaluator.set.warnings() {
@@ -154,35 +164,73 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
     for action in &actions {
         let request = evaluator.request(action, &args.resource, &args.context);
         let decision = evaluator.set.evaluate(&request);
-        denied |= !decision.is_allowed();
-        results.push((action, decision));
+        let always = answered_for_everyone(action);
+        denied |= !decision.is_allowed() && !always;
+        results.push((action, decision, always));
     }
+    // A policy rolecall cannot read may allow or deny anything: only an
+    // explicit deny it did read stands whatever that policy says.
+    let conclusive = |kind: DecisionKind| {
+        evaluator.unknown_policies.is_empty() || kind == DecisionKind::ExplicitDeny
+    };
     match args.format {
         SimulateFormat::Text => {
             out!("{}", header(&principal, args.live));
-            for (action, decision) in &results {
+            for (action, decision, always) in &results {
+                if *always {
+                    out!(
+                        "{action} on {}: allowed\n  because AWS answers it for every principal, whatever its policies say\n",
+                        args.resource
+                    );
+                    continue;
+                }
                 out!("{action} on {}: {}\n", args.resource, decision.kind);
                 for statement in &decision.matched_statements {
                     out!("  by {statement}\n");
                     if let Some(text) =
                         evaluator.statement(statement.source, statement.policy, statement.statement)
                     {
-                        out!("     {text}\n");
+                        out!("     {}\n", shortened(&text.to_string()));
                     }
                 }
                 for reason in &decision.missing {
                     out!("  because {reason}\n");
                 }
+                if !conclusive(decision.kind) {
+                    out!(
+                        "  not conclusive: {} not evaluated (customer-managed policy documents are not supported yet)\n",
+                        evaluator.unknown_policies.join(", ")
+                    );
+                }
             }
         }
         SimulateFormat::Json => {
+            let overall = if results.iter().any(|(_, d, always)| !always && d.kind == DecisionKind::ExplicitDeny) {
+                DecisionKind::ExplicitDeny
+            } else if denied {
+                DecisionKind::ImplicitDeny
+            } else {
+                DecisionKind::Allowed
+            };
             let results: Vec<Value> = results
                 .iter()
-                .map(|(action, decision)| {
+                .map(|(action, decision, always)| {
+                    if *always {
+                        return json!({
+                            "action": action,
+                            "resource": args.resource,
+                            "decision": DecisionKind::Allowed,
+                            "conclusive": true,
+                            "note": "AWS answers it for every principal, whatever its policies say",
+                            "matched_statements": [],
+                            "missing": [],
+                        });
+                    }
                     json!({
                         "action": action,
                         "resource": args.resource,
                         "decision": decision.kind,
+                        "conclusive": conclusive(decision.kind),
                         "matched_statements": decision.matched_statements.iter().map(|statement| json!({
                             "layer": statement.layer,
                             "policy": statement.policy,
@@ -207,6 +255,7 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
                 "instance": principal.instance.as_ref().map(|(instance, _)| instance),
                 "instance_profile": principal.instance.as_ref().map(|(_, profile)| profile),
                 "decided_on": if args.live { "account" } else { "manifests" },
+                "decision": overall,
                 "not_evaluated": evaluator.unknown_policies,
                 "results": results,
             });
@@ -229,5 +278,21 @@ fn header(principal: &Principal, live: bool) -> String {
             principal.role.name
         ),
         None => format!("role {} (on {on})\n", principal.role.name),
+    }
+}
+
+/// Calls AWS answers whatever the caller's policies say (the IAM User
+/// Guide: "No permissions are required to perform this operation").
+fn answered_for_everyone(action: &str) -> bool {
+    action.eq_ignore_ascii_case("sts:GetCallerIdentity")
+}
+
+/// A statement's JSON for a line of text: long ones (AWS-managed policies
+/// list hundreds of actions) cut, `--format json` has them whole.
+fn shortened(text: &str) -> String {
+    const LONGEST: usize = 200;
+    match text.char_indices().nth(LONGEST) {
+        Some((cut, _)) => format!("{} … (--format json shows it whole)", &text[..cut]),
+        None => text.to_string(),
     }
 }

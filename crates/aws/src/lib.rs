@@ -85,9 +85,10 @@ pub struct AwsClient {
     keys: Arc<KeySource>,
     /// Most calls of one batch in flight at once.
     parallelism: usize,
-    /// When calls may leave: shared by every clone, as AWS's limits are
-    /// per account.
-    pace: Arc<Pace>,
+    /// When calls may leave, one pace per service (IAM, EC2, STS), as AWS
+    /// throttles each on its own: shared by every clone, as AWS's limits
+    /// are per account.
+    pace: Arc<[Pace; 3]>,
 }
 
 impl AwsClient {
@@ -131,7 +132,7 @@ impl AwsClient {
             region,
             keys: Arc::new(keys),
             parallelism: DEFAULT_PARALLELISM,
-            pace: Arc::new(Pace::new(None)),
+            pace: Arc::new(std::array::from_fn(|_| Pace::new(None))),
         }
     }
 
@@ -139,7 +140,7 @@ impl AwsClient {
     /// (`--max-rate`), fewer while AWS throttles. Clones made before do not
     /// share this limit.
     pub fn with_max_rate(mut self, calls_per_second: Option<f64>) -> AwsClient {
-        self.pace = Arc::new(Pace::new(calls_per_second));
+        self.pace = Arc::new(std::array::from_fn(|_| Pace::new(calls_per_second)));
         self
     }
 
@@ -165,12 +166,17 @@ impl AwsClient {
     /// was not made, so it is made again, after an exponential backoff with
     /// jitter, and every call of the client slows down.
     pub fn call(&self, call: &Call) -> Result<serde_json::Value, CloudError> {
+        let pace = &self.pace[match call.descriptor().service {
+            Service::Iam => 0,
+            Service::Ec2 => 1,
+            Service::Sts => 2,
+        }];
         let mut attempt = 1;
         loop {
-            self.pace.wait();
+            pace.wait();
             let outcome = self.call_once(call);
             if matches!(&outcome, Err(error) if is_throttling(error)) {
-                self.pace.throttled(Instant::now());
+                pace.throttled(Instant::now());
             }
             match outcome {
                 Err(error) if is_throttling(&error) && attempt < THROTTLED_ATTEMPTS => {

@@ -13,7 +13,9 @@
 //! The limiter is a schedule, not a bucket of tokens: each call takes the
 //! next free slot, `1 / rate` after the previous one, and sleeps until it.
 //! Pure in its clock (every method takes `now`), so tests need no sleeping.
+//! AWS throttles each service on its own, so a client keeps one per service.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -43,11 +45,9 @@ struct State {
     cut: Option<(f64, Instant)>,
     /// The earliest moment the next call may leave.
     next_slot: Option<Instant>,
-    /// Calls sent in the current window, and when it started.
-    window_calls: u32,
-    window_start: Option<Instant>,
-    /// The sending rate of the last full window, calls per second.
-    measured: f64,
+    /// When the calls of the last [`WINDOW`] left: their count is the
+    /// sending rate, a pause before a throttle not averaged in.
+    sent: VecDeque<Instant>,
 }
 
 impl Pace {
@@ -58,9 +58,7 @@ impl Pace {
             state: Mutex::new(State {
                 cut: None,
                 next_slot: None,
-                window_calls: 0,
-                window_start: None,
-                measured: 0.0,
+                sent: VecDeque::new(),
             }),
             ceiling: ceiling.filter(|rate| *rate > 0.0),
         }
@@ -78,12 +76,13 @@ impl Pace {
     /// Takes the next slot at `now`: how long the call must wait for it.
     pub fn reserve(&self, now: Instant) -> Duration {
         let mut state = self.lock();
-        state.count(now);
         let Some(rate) = self.rate(&state, now) else {
+            state.count(now);
             return Duration::ZERO;
         };
         let slot = state.next_slot.map_or(now, |next| next.max(now));
         state.next_slot = Some(slot + Duration::from_secs_f64(1.0 / rate));
+        state.count(slot);
         slot - now
     }
 
@@ -98,13 +97,10 @@ impl Pace {
             return;
         }
         let sending = match self.rate(&state, now) {
-            // Limited already: what the limit lets out, or less when fewer
-            // calls were made.
-            Some(rate) if state.measured > 0.0 => rate.min(state.measured),
+            // Limited already: the limit was too high.
             Some(rate) => rate,
-            // Unlimited until now: what was measured; a first throttle
-            // within the first window counts the calls so far.
-            None => state.measured.max(f64::from(state.window_calls)),
+            // Unlimited until now: what was sent in the last second.
+            None => state.measured(now),
         };
         let rate = (sending * BETA).max(MIN_RATE);
         tracing::debug!("throttled: pacing calls at {rate:.1} per second");
@@ -136,16 +132,26 @@ impl Pace {
 }
 
 impl State {
-    /// Counts a call made at `now` in the sending rate's window.
-    fn count(&mut self, now: Instant) {
-        let start = *self.window_start.get_or_insert(now);
-        let elapsed = now.saturating_duration_since(start);
-        if elapsed >= WINDOW {
-            self.measured = f64::from(self.window_calls) / elapsed.as_secs_f64();
-            self.window_calls = 0;
-            self.window_start = Some(now);
+    /// Counts a call leaving at `at`.
+    fn count(&mut self, at: Instant) {
+        self.sent.push_back(at);
+        self.forget_before(at);
+    }
+
+    /// Calls per second over the last [`WINDOW`] before `now`.
+    fn measured(&mut self, now: Instant) -> f64 {
+        self.forget_before(now);
+        self.sent.iter().filter(|at| **at <= now).count() as f64 / WINDOW.as_secs_f64()
+    }
+
+    fn forget_before(&mut self, now: Instant) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|at| now.saturating_duration_since(*at) > WINDOW)
+        {
+            self.sent.pop_front();
         }
-        self.window_calls += 1;
     }
 }
 
@@ -221,6 +227,24 @@ mod tests {
         assert!((later - (cut + 3.0).min(12.0)).abs() < 1e-9, "{later}");
         let much_later = pace.current(start + Duration::from_secs(600));
         assert_eq!(much_later, Some(12.0));
+    }
+
+    #[test]
+    fn a_pause_before_a_throttle_is_not_averaged_in() {
+        let pace = Pace::new(None);
+        let start = Instant::now();
+        // A burst of 30 calls, a minute of nothing, then 20 in 500 ms.
+        for i in 0..30 {
+            pace.reserve(start + ms(i * 10));
+        }
+        let later = start + Duration::from_secs(60);
+        for i in 0..20 {
+            pace.reserve(later + ms(i * 25));
+        }
+        let at = later + ms(500);
+        pace.throttled(at);
+        let rate = pace.current(at).expect("limited");
+        assert!((rate - 14.0).abs() < 0.01, "{rate}");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use std::fmt;
 
 use rolecall_evaluation::{Context, NamedPolicy, Policies, PolicySet, Request};
+pub use rolecall_evaluation::DecisionKind;
 use rolecall_model::{
     Desired, InstanceSelector, Live, Location, PolicyDocument, Role, name_from_arn,
 };
@@ -90,9 +91,15 @@ pub enum SimulateError {
         where_: &'static str,
     },
     #[error(
-        "the permissions boundary {0} is not an AWS-managed policy rolecall knows, so no decision can be made (customer-managed policies come with the ManagedPolicy kind)"
+        "the permissions boundary {0} is not an AWS-managed policy rolecall knows, so no decision can be made (customer-managed policy documents are not supported yet)"
     )]
     UnknownBoundary(String),
+    #[error("{count} instances in the account are named `{name}` ({ids}): name one by its id")]
+    AmbiguousInstance {
+        name: String,
+        count: usize,
+        ids: String,
+    },
     #[error("the role's policies: {0}")]
     Compile(String),
 }
@@ -159,10 +166,26 @@ impl Facts<'_> {
                 declared.profile.clone()
             }
             Facts::Live(live) => {
-                let mut found = live.instances.values().filter(|instance| {
-                    instance.instance_id == selector || instance.name.as_deref() == Some(selector)
-                });
-                let instance = found.next().ok_or_else(missing)?;
+                let found: Vec<_> = live
+                    .instances
+                    .values()
+                    .filter(|instance| {
+                        instance.instance_id == selector
+                            || instance.name.as_deref() == Some(selector)
+                    })
+                    .collect();
+                if found.len() > 1 {
+                    return Err(SimulateError::AmbiguousInstance {
+                        name: selector.to_string(),
+                        count: found.len(),
+                        ids: found
+                            .iter()
+                            .map(|i| i.instance_id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                let instance = found.first().ok_or_else(missing)?;
                 instance
                     .association
                     .as_ref()

@@ -90,11 +90,14 @@ impl<S> PartialEq for StatementRef<'_, S> {
 
 impl<S> Eq for StatementRef<'_, S> {}
 
+/// Named by its Sid: the index counts in canonical order, which is not the
+/// order a person wrote, so it is left to callers that can show the
+/// statement itself.
 impl<S: fmt::Display> fmt::Display for StatementRef<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "statement {}", self.statement)?;
-        if let Some(sid) = self.sid {
-            write!(f, " (Sid {sid})")?;
+        match self.sid {
+            Some(sid) => write!(f, "statement {sid}")?,
+            None => f.write_str("a statement without Sid")?,
         }
         write!(f, " of policy {} ({})", self.policy, self.source)
     }

@@ -45,7 +45,7 @@
 //! assert_eq!(decision.kind, DecisionKind::ImplicitDeny);
 //! assert_eq!(
 //!     decision.to_string(),
-//!     "implicitly denied because statement 0 (Sid Home) of policy home \
+//!     "implicitly denied because statement Home of policy home \
 //!      (roles/dev.yaml:4) allows the action but not on this resource"
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())

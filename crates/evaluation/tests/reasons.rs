@@ -90,7 +90,7 @@ fn a_statement_naming_the_action_but_not_the_resource_is_named() {
     );
     assert_eq!(
         decision.to_string(),
-        "implicitly denied because statement 0 (Sid ReadObjects) of policy read-objects \
+        "implicitly denied because statement ReadObjects of policy read-objects \
          (roles/app.yaml:12) allows the action but not on this resource"
     );
 }

@@ -146,11 +146,28 @@ fn statements(document: &PolicyDocument) -> Vec<(usize, &Value)> {
     }
 }
 
-fn describe(what: &str, index: usize, statement: &Value) -> String {
-    match statement.get("Sid").and_then(Value::as_str) {
-        Some(sid) if !sid.is_empty() => format!("{what}, statement {index} (Sid {sid})"),
-        _ => format!("{what}, statement {index}"),
+/// A statement, named so it can be found: by its Sid, else by what it
+/// says (statements are kept in canonical order, not as written, so an
+/// index would mislead).
+fn describe(what: &str, _index: usize, statement: &Value) -> String {
+    if let Some(sid) = statement.get("Sid").and_then(Value::as_str)
+        && !sid.is_empty()
+    {
+        return format!("{what}, statement {sid}");
     }
+    let effect = statement
+        .get("Effect")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let (key, actions) = match strings(statement, "Action") {
+        list if list.is_empty() => ("NotAction ", strings(statement, "NotAction")),
+        list => ("", list),
+    };
+    let mut shown: Vec<String> = actions.iter().take(2).cloned().collect();
+    if actions.len() > 2 {
+        shown.push("…".into());
+    }
+    format!("{what}, the {effect} {key}{} statement", shown.join(", "))
 }
 
 fn is_allow(statement: &Value) -> bool {
@@ -205,14 +222,21 @@ impl Checker<'_> {
             }
             let granted = strings(statement, "Action");
             let resources = strings(statement, "Resource");
-            let every_resource = resources.iter().any(|r| r == "*");
-            if granted.iter().any(|a| a == "*") {
-                self.push(
-                    "wildcard-action",
-                    place,
-                    subject.clone(),
-                    "allows every action of every service".into(),
-                );
+            // `NotResource` allows everything but what it lists: as broad as
+            // `*` for these rules; so is a pattern matching any ARN.
+            let every_resource = statement.get("NotResource").is_some()
+                || resources.iter().any(|r| r == "*" || r == "arn:*" || r == "arn:*:*");
+            let excluded = strings(statement, "NotAction");
+            if granted.iter().any(|a| a == "*") || statement.get("NotAction").is_some() {
+                let message = if excluded.is_empty() {
+                    "allows every action of every service".to_string()
+                } else {
+                    format!(
+                        "allows every action of every service except {} (NotAction)",
+                        excluded.join(", ")
+                    )
+                };
+                self.push("wildcard-action", place, subject.clone(), message);
                 continue;
             }
             if every_resource {
@@ -251,9 +275,13 @@ impl Checker<'_> {
             let passes_roles = granted
                 .iter()
                 .any(|pattern| glob_matches(&pattern.to_ascii_lowercase(), "iam:passrole"));
-            let any_role = resources
-                .iter()
-                .any(|r| r == "*" || r.ends_with(":role/*") || r.ends_with(":*"));
+            // A pattern that matches a role of another path and name in
+            // any account matches every role.
+            let any_role = every_resource
+                || resources.iter().any(|r| {
+                    glob_matches(r, "arn:aws:iam::111122223333:role/any/path/x")
+                        && glob_matches(r, "arn:aws:iam::444455556666:role/y")
+                });
             if passes_roles && any_role {
                 self.push(
                     "passrole-any-role",
@@ -286,23 +314,20 @@ impl Checker<'_> {
                 continue;
             }
             let subject = describe("trust policy", index, statement);
-            let conditioned = statement
-                .get("Condition")
-                .is_some_and(|c| c.as_object().is_some_and(|map| !map.is_empty()));
             let principals = aws_principals(statement);
-            if principals.iter().any(|p| p == "*") && !conditioned {
+            if principals.iter().any(|p| p == "*") && !limits_who(statement) {
                 self.push(
                     "trust-any-principal",
                     place.as_ref(),
                     subject.clone(),
-                    "any AWS principal of any account may assume the role".into(),
+                    "any AWS principal of any account may assume the role (no condition limits who)".into(),
                 );
                 continue;
             }
             let Some(own) = account else { continue };
-            let has_external_id = condition_keys(statement)
+            let has_external_id = positive_conditions(statement)
                 .iter()
-                .any(|key| key.eq_ignore_ascii_case("sts:ExternalId"));
+                .any(|(key, _)| key.eq_ignore_ascii_case("sts:ExternalId"));
             for principal in &principals {
                 let Some(other) = principal_account(principal) else {
                     continue;
@@ -325,7 +350,8 @@ fn expanded(pattern: &str) -> Vec<&'static str> {
     actions::expand(pattern)
 }
 
-/// `*` and `?` matching on lower-cased text.
+/// `*` and `?` matching, characters compared as they are (callers lower
+/// the case of actions).
 fn glob_matches(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
@@ -377,19 +403,62 @@ fn principal_account(principal: &str) -> Option<&str> {
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
-/// The condition keys a statement tests, under every operator.
-fn condition_keys(statement: &Value) -> Vec<String> {
-    statement
-        .get("Condition")
-        .and_then(Value::as_object)
-        .map(|operators| {
-            operators
-                .values()
-                .filter_map(Value::as_object)
-                .flat_map(|keys| keys.keys().cloned())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The keys a statement's conditions require a concrete value of: under a
+/// positive operator (StringEquals, StringLike, ArnEquals, ArnLike, not a
+/// negated one, not `...IfExists`, not `Null`), with some value that is
+/// more than wildcards. Only those narrow who the statement lets in.
+fn positive_conditions(statement: &Value) -> Vec<(String, Vec<String>)> {
+    let Some(operators) = statement.get("Condition").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (operator, keys) in operators {
+        let bare = operator
+            .rsplit(':')
+            .next()
+            .unwrap_or(operator)
+            .to_ascii_lowercase();
+        let positive = matches!(
+            bare.as_str(),
+            "stringequals" | "stringlike" | "stringequalsignorecase" | "arnequals" | "arnlike"
+        );
+        if !positive {
+            continue;
+        }
+        for (key, values) in keys.as_object().into_iter().flatten() {
+            let values: Vec<String> = match values {
+                Value::String(one) => vec![one.clone()],
+                Value::Array(list) => list
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if values.iter().any(|v| v.chars().any(|c| c != '*' && c != '?')) {
+                found.push((key.clone(), values));
+            }
+        }
+    }
+    found
+}
+
+/// Whether a trust statement's conditions limit who may assume the role:
+/// a positive condition on the principal's organisation, account or ARN,
+/// the calling service's source, or an external id.
+fn limits_who(statement: &Value) -> bool {
+    const LIMITING: &[&str] = &[
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "sts:externalid",
+    ];
+    positive_conditions(statement)
+        .iter()
+        .any(|(key, _)| LIMITING.contains(&key.to_ascii_lowercase().as_str()))
 }
 
 /// The AWS-managed policy whose document is `document`, if one is:
