@@ -17,7 +17,7 @@ use crate::PolicyDocument;
 
 /// One AWS-managed policy a line, as minified JSON beginning
 /// `{"path":"/","name":"NAME","version":"vN","document":`, after `#` comment
-/// lines that say where the data comes from (rebuilt by
+/// lines that say where the data comes from and its date (rebuilt by
 /// `scripts/aws-managed-policies.py`, sorted by path and name).
 const LIST: &str = include_str!("aws_managed_policies.jsonl");
 
@@ -182,16 +182,15 @@ pub fn closest(arn: &str) -> Option<String> {
     Some(format!("{AWS_POLICY_PREFIX}{}{}", entry.path, entry.name))
 }
 
-/// The date of the list's source (from its header), for messages about a
-/// policy AWS may have added since.
+/// The date of the list (from its header: the newest UpdateDate among the
+/// policies), for messages about a policy AWS may have added since.
 pub fn list_date() -> &'static str {
     LIST.lines()
         .take_while(|line| line.starts_with('#'))
         .find_map(|line| {
-            // `# commit HASH (DATE); ...`
-            let (_, rest) = line.strip_prefix("# commit ")?.split_once(" (")?;
-            let (date, _) = rest.split_once(')')?;
-            Some(date)
+            // `# As of DATE (...)`
+            let rest = line.strip_prefix("# As of ")?;
+            Some(rest.split_once(' ').map_or(rest, |(date, _)| date))
         })
         .unwrap_or("an unknown date")
 }
