@@ -14,7 +14,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use rolecall::aws::{AwsClient, Credentials};
 use rolecall::cloud::ec2::{DescribeInstancesRequest, RunInstancesRequest, TagSpecification};
 use rolecall::cloud::iam::*;
@@ -92,10 +91,10 @@ impl Side {
         self.run_with_stderr(args).2
     }
 
-    /// Runs rolecall: its exit code, its stderr, and the step.
-    fn run_with_stderr(&self, args: &[&str]) -> (i32, String, Step) {
+    /// rolecall with `args`, in this side's directory and environment.
+    fn command(&self, args: &[&str]) -> std::process::Command {
         let home = self.dir.path().join("home");
-        let mut command = Command::cargo_bin("rolecall").unwrap();
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("rolecall"));
         command
             .current_dir(self.dir.path())
             .args(&self.global)
@@ -119,6 +118,12 @@ impl Side {
         for (name, value) in &self.env {
             command.env(name, value);
         }
+        command
+    }
+
+    /// Runs rolecall: its exit code, its stderr, and the step.
+    fn run_with_stderr(&self, args: &[&str]) -> (i32, String, Step) {
+        let mut command = self.command(args);
         let output = command.output().unwrap();
         let step = Step {
             command: args.join(" "),
@@ -665,4 +670,49 @@ fn web_identity_credentials_reach_the_account_as_in_github_actions() {
             && stderr.contains("no-token, which cannot be read)"),
         "{stderr}"
     );
+}
+
+/// Cancelled before apply starts (a CI job cancelled while rolecall reads
+/// the account): the lock object is given back, and the run ends with 130.
+/// `--max-rate 1` makes the read last seconds.
+#[test]
+fn a_run_cancelled_while_reading_gives_the_lock_back() {
+    let moto = Moto::start();
+    let keys = Credentials {
+        access_key_id: moto::ACCESS_KEY_ID.into(),
+        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+        session_token: None,
+    };
+    let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys.clone());
+    launch_instances(&|call| other.call(call), Some("ami-12c6146b"));
+    let side = Side::aws(&moto.endpoint(), keys);
+    assert_eq!(moto.s3("PUT", "/locks", "").0, 200);
+    let lock = "/locks/rolecall/123456789012.lock";
+    let mut child = side
+        .command(&[
+            "--lock-bucket",
+            "locks",
+            "--max-rate",
+            "1",
+            "apply",
+            "--auto-approve",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the lock is taken, then cancel.
+    let started = std::time::Instant::now();
+    while moto.s3("GET", lock, "").0 != 200 {
+        assert!(started.elapsed().as_secs() < 30, "the lock was never taken");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid, with a valid signal.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(moto.s3("GET", lock, "").0, 404, "the lock was given back");
+    let roles = other.list_roles(&ListRolesRequest::default()).unwrap();
+    assert!(roles.roles.is_empty(), "nothing was applied: {roles:#?}");
 }

@@ -2,11 +2,13 @@
 //! occurrence of every rule (and one silenced), snapshotted in each format;
 //! the sample stack comes out clean.
 
-use std::path::Path;
-
 use assert_cmd::Command;
 
 const EVERY_RULE: &str = "tests/fixtures/lint/every-rule";
+/// Findings in the fixture: one of each rule, and four broad policies or
+/// open trusts written another way (NotAction, NotResource, `"*"`, a
+/// condition that narrows nothing).
+const FINDINGS: usize = 12;
 
 /// Runs rolecall at the repository's root: exit code, stdout, stderr.
 fn rolecall(args: &[&str]) -> (i32, String, String) {
@@ -51,7 +53,7 @@ fn json_findings_carry_rule_place_why_fix_and_silenced_reasons() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["format_version"], 1);
     let findings = report["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), rolecall::lint::RULES.len(), "{stdout}");
+    assert_eq!(findings.len(), FINDINGS, "{stdout}");
     let typo = findings
         .iter()
         .find(|f| f["rule"] == "unknown-action")
@@ -116,15 +118,11 @@ fn validate_shows_the_findings_as_warnings_and_still_passes() {
     assert!(stdout.starts_with("ok: "), "{stdout}");
     assert!(
         stderr.contains(&format!(
-            "{EVERY_RULE}/roles.yaml:7:3: warning: [unknown-action] role/typo, inline policy `read`, statement 0 (Sid Typo): no AWS service has the action `s3:GetObjet`; did you mean `s3:GetObject`?"
+            "{EVERY_RULE}/roles.yaml:7:3: warning: [unknown-action] role/typo, inline policy `read`, statement Typo: no AWS service has the action `s3:GetObjet`; did you mean `s3:GetObject`?"
         )),
         "{stderr}"
     );
-    assert_eq!(
-        stderr.matches("warning: [").count(),
-        rolecall::lint::RULES.len(),
-        "{stderr}"
-    );
+    assert_eq!(stderr.matches("warning: [").count(), FINDINGS, "{stderr}");
 }
 
 #[test]
@@ -156,5 +154,4 @@ fn a_silenced_rule_must_exist_and_give_a_reason() {
             .contains("role.yaml:6:20: error: the reason for silencing `wildcard-action` is empty"),
         "{stderr}"
     );
-    assert!(Path::new(&manifest).exists());
 }

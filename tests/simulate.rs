@@ -398,3 +398,56 @@ fn what_cannot_be_asked_is_an_error_naming_it() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn answers_rolecall_cannot_be_sure_of_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "kind: Role\nname: app\ntrust: ec2\nmanaged_policies: [arn:aws:iam::123456789012:policy/custom]\n",
+    )
+    .unwrap();
+    let (code, decided, answer) = decisions(
+        dir.path(),
+        &[
+            "simulate",
+            "-f",
+            "app.yaml",
+            "--role",
+            "app",
+            "--action",
+            "s3:PutObject",
+            "--action",
+            "sts:GetCallerIdentity",
+        ],
+    );
+    assert_eq!(code, 3);
+    // A customer-managed policy is not read: a denial is not conclusive.
+    assert_eq!(decided[0].1, "implicitDeny");
+    assert_eq!(answer["results"][0]["conclusive"], false);
+    assert_eq!(
+        answer["not_evaluated"][0],
+        "arn:aws:iam::123456789012:policy/custom"
+    );
+    // GetCallerIdentity needs no permission.
+    assert_eq!(decided[1].1, "allowed");
+    assert_eq!(answer["results"][1]["conclusive"], true);
+    assert_eq!(answer["decision"], "implicitDeny");
+
+    // A misspelt action is asked as written, with a warning.
+    let (code, _, stderr) = rolecall(
+        repo(),
+        &[
+            "simulate",
+            "--role",
+            "web-server",
+            "--action",
+            "s3:GetObjet",
+        ],
+    );
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("warning: --action s3:GetObjet: no AWS service has this action; did you mean s3:GetObject?"),
+        "{stderr}"
+    );
+}

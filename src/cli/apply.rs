@@ -7,12 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::interrupt::LockGuard;
 use super::output::{errln, out, outln};
 use super::progress::Progress;
 use super::session::Session;
 use super::{ManifestArgs, Outcome, interrupt, output};
 use crate::apply::{self, ApplyOptions, Report};
-use crate::backend::BackendLock;
 use crate::cloud::snapshot::Scope;
 use crate::plan::render;
 use crate::plan::{Action, Plan, saved};
@@ -185,8 +185,8 @@ pub fn note_unlocked(session: &Session) {
     }
 }
 
-fn take_lock(session: &Session, command: &str, run: &RunArgs) -> anyhow::Result<BackendLock> {
-    let lock = session.backend.lock(command, run.lock_timeout)?;
+fn take_lock(session: &Session, command: &str, run: &RunArgs) -> anyhow::Result<LockGuard> {
+    let lock = LockGuard::new(session.backend.lock(command, run.lock_timeout)?);
     note_unlocked(session);
     if let Some(previous) = lock.took_over_from().filter(|_| !session.quiet) {
         errln!(

@@ -49,7 +49,9 @@ pub fn run(session: &Session, args: ImportArgs) -> anyhow::Result<Outcome> {
         );
     }
     // Import writes: never beside a running apply.
-    let _lock = session.backend.lock("rolecall import", args.lock_timeout)?;
+    let _lock = super::interrupt::LockGuard::new(
+        session.backend.lock("rolecall import", args.lock_timeout)?,
+    );
     let cloud = session.backend.open(crate::aws::DEFAULT_PARALLELISM)?;
     let live = session::snapshot(cloud.as_ref(), &Scope::of(&desired))?;
     // The stack's own account only: adopting tags resources.

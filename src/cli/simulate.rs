@@ -205,7 +205,10 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
             }
         }
         SimulateFormat::Json => {
-            let overall = if results.iter().any(|(_, d, always)| !always && d.kind == DecisionKind::ExplicitDeny) {
+            let overall = if results
+                .iter()
+                .any(|(_, d, always)| !always && d.kind == DecisionKind::ExplicitDeny)
+            {
                 DecisionKind::ExplicitDeny
             } else if denied {
                 DecisionKind::ImplicitDeny

@@ -70,6 +70,9 @@ pub struct S3Lock {
     key: String,
     /// The lock object's ETag as S3 wrote it: only that object is deleted.
     etag: Option<String>,
+    /// What this run wrote into the object, to know it as its own when S3
+    /// gave no ETag.
+    nonce: String,
 }
 
 impl S3Lock {
@@ -81,28 +84,38 @@ impl S3Lock {
 
 impl Drop for S3Lock {
     fn drop(&mut self) {
-        let headers: Vec<(&str, &str)> = self
-            .etag
-            .as_deref()
-            .map(|etag| ("if-match", etag))
-            .into_iter()
-            .collect();
-        match self
-            .client
-            .s3("DELETE", &self.bucket, &self.key, &headers, b"")
-        {
-            Ok(answer) if (200..300).contains(&answer.status) => {}
-            Ok(answer) => tracing::warn!(
-                "releasing the lock {}: {}",
+        // Only our own object: by its ETag, else (an S3-compatible store
+        // that gave none) by the nonce it holds.
+        let etag = self.etag.clone().or_else(|| {
+            self.client
+                .lock_nonce(&self.bucket, &self.key)
+                .filter(|(nonce, _)| *nonce == self.nonce)
+                .and_then(|(_, etag)| etag)
+        });
+        let Some(etag) = etag else {
+            tracing::error!(
+                "the lock {} is no longer this run's, or cannot be read: left as it is (if no rolecall runs, remove it: aws s3 rm {})",
                 self.location(),
-                answer.error_text()
-            ),
-            Err(failure) => tracing::warn!(
-                "releasing the lock {}: {}",
-                self.location(),
-                failure.message
-            ),
-        }
+                self.location()
+            );
+            return;
+        };
+        let failed = match self.client.s3(
+            "DELETE",
+            &self.bucket,
+            &self.key,
+            &[("if-match", &etag)],
+            b"",
+        ) {
+            Ok(answer) if (200..300).contains(&answer.status) => return,
+            Ok(answer) => answer.error_text(),
+            Err(failure) => failure.message,
+        };
+        tracing::error!(
+            "releasing the lock {}: {failed} (if no rolecall runs, remove it: aws s3 rm {})",
+            self.location(),
+            self.location()
+        );
     }
 }
 
@@ -113,6 +126,22 @@ impl std::fmt::Debug for S3Lock {
             .field("etag", &self.etag)
             .finish_non_exhaustive()
     }
+}
+
+/// A value no other run writes: the clock and std's per-process random
+/// hash keys, without a crate for it.
+fn nonce() -> String {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!(
+        "{:016x}{:016x}",
+        state.hash_one(now),
+        state.hash_one(std::process::id())
+    )
 }
 
 fn location(bucket: &str, key: &str) -> String {
@@ -161,43 +190,62 @@ impl AwsClient {
             })?;
         let key = format!("rolecall/{}.lock", identity.account);
         let here = location(bucket, &key);
+        let nonce = nonce();
         let body = serde_json::json!({
             "holder": format!("{holder}, as {}", identity.arn),
             "taken": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "nonce": nonce,
         })
         .to_string();
+        let ours = |etag: Option<String>| S3Lock {
+            client: self.clone(),
+            bucket: bucket.to_string(),
+            key: key.clone(),
+            etag,
+            nonce: nonce.clone(),
+        };
         // A timeout beyond what the clock can add is as good as forever.
         let deadline = Instant::now().checked_add(timeout);
         loop {
-            let answer = self
-                .s3(
-                    "PUT",
-                    bucket,
-                    &key,
-                    &[("content-type", "application/json"), ("if-none-match", "*")],
-                    body.as_bytes(),
-                )
-                .map_err(|failure| LockError::Unreachable {
-                    location: here.clone(),
-                    message: failure.message,
-                })?;
-            match answer.status {
-                200..300 => {
-                    return Ok(S3Lock {
-                        client: self.clone(),
-                        bucket: bucket.to_string(),
-                        key,
-                        etag: answer.etag,
+            let put = self.s3(
+                "PUT",
+                bucket,
+                &key,
+                &[("content-type", "application/json"), ("if-none-match", "*")],
+                body.as_bytes(),
+            );
+            let answer = match put {
+                Ok(answer) => answer,
+                Err(failure) => {
+                    // The put may have been stored before the answer was
+                    // lost: then the object holds our nonce.
+                    if let Some((written, etag)) = self.lock_nonce(bucket, &key)
+                        && written == nonce
+                    {
+                        return Ok(ours(etag));
+                    }
+                    return Err(LockError::Unreachable {
+                        location: here,
+                        message: failure.message,
                     });
                 }
+            };
+            match answer.status {
+                200..300 => return Ok(ours(answer.etag)),
                 // Held, or being taken by another apply this instant.
                 412 | 409 => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(LockError::Held {
-                            holder: self.lock_holder(bucket, &key),
-                            location: here,
-                            waited: timeout,
-                        });
+                        match self.lock_holder(bucket, &key) {
+                            // Released meanwhile: try again at once.
+                            None => continue,
+                            Some(holder) => {
+                                return Err(LockError::Held {
+                                    holder,
+                                    location: here,
+                                    waited: timeout,
+                                });
+                            }
+                        }
                     }
                     let left =
                         deadline.map_or(POLL, |d| d.saturating_duration_since(Instant::now()));
@@ -208,16 +256,30 @@ impl AwsClient {
         }
     }
 
-    /// Who holds the lock, as its object says.
-    fn lock_holder(&self, bucket: &str, key: &str) -> String {
+    /// Who holds the lock, as its object says; `None` when there is no
+    /// lock object any more.
+    fn lock_holder(&self, bucket: &str, key: &str) -> Option<String> {
         let read = self.s3("GET", bucket, key, &[], b"");
+        if read.as_ref().is_ok_and(|answer| answer.status == 404) {
+            return None;
+        }
         let described = read.ok().filter(|a| a.status == 200).and_then(|answer| {
             let object: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
             let holder = object.get("holder")?.as_str()?;
             let taken = object.get("taken").and_then(|t| t.as_str()).unwrap_or("?");
             Some(format!("{holder}, taken {taken}"))
         });
-        described.unwrap_or_else(|| "holder unknown: the lock object is unreadable".into())
+        Some(described.unwrap_or_else(|| "holder unknown: the lock object is unreadable".into()))
+    }
+
+    /// The nonce the lock object holds and its ETag, if it can be read.
+    fn lock_nonce(&self, bucket: &str, key: &str) -> Option<(String, Option<String>)> {
+        let answer = self.s3("GET", bucket, key, &[], b"").ok()?;
+        if answer.status != 200 {
+            return None;
+        }
+        let object: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+        Some((object.get("nonce")?.as_str()?.to_string(), answer.etag))
     }
 
     /// GetCallerIdentity, its error as text.

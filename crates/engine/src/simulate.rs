@@ -13,8 +13,8 @@
 
 use std::fmt;
 
-use rolecall_evaluation::{Context, NamedPolicy, Policies, PolicySet, Request};
 pub use rolecall_evaluation::DecisionKind;
+use rolecall_evaluation::{Context, NamedPolicy, Policies, PolicySet, Request};
 use rolecall_model::{
     Desired, InstanceSelector, Live, Location, PolicyDocument, Role, name_from_arn,
 };

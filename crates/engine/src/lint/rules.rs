@@ -225,7 +225,9 @@ impl Checker<'_> {
             // `NotResource` allows everything but what it lists: as broad as
             // `*` for these rules; so is a pattern matching any ARN.
             let every_resource = statement.get("NotResource").is_some()
-                || resources.iter().any(|r| r == "*" || r == "arn:*" || r == "arn:*:*");
+                || resources
+                    .iter()
+                    .any(|r| r == "*" || r == "arn:*" || r == "arn:*:*");
             let excluded = strings(statement, "NotAction");
             if granted.iter().any(|a| a == "*") || statement.get("NotAction").is_some() {
                 let message = if excluded.is_empty() {
@@ -434,7 +436,10 @@ fn positive_conditions(statement: &Value) -> Vec<(String, Vec<String>)> {
                     .collect(),
                 _ => Vec::new(),
             };
-            if values.iter().any(|v| v.chars().any(|c| c != '*' && c != '?')) {
+            if values
+                .iter()
+                .any(|v| v.chars().any(|c| c != '*' && c != '?'))
+            {
                 found.push((key.clone(), values));
             }
         }
