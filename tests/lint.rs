@@ -40,6 +40,11 @@ fn every_rule_is_found_once_at_its_place_with_why_and_fix() {
     }
     // Silenced with its reason: not among the findings.
     assert!(!stdout.contains("role/silenced"), "{stdout}");
+    // A lint_ignore that silences nothing is pointed out.
+    assert!(
+        stdout.contains("warning: lint_ignore silences `passrole-any-role` on role `tidy`, which has no such finding"),
+        "{stdout}"
+    );
     assert!(
         stdout.ends_with("(1 silenced by lint_ignore).\n"),
         "{stdout}"

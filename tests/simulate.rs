@@ -392,6 +392,25 @@ fn what_cannot_be_asked_is_an_error_naming_it() {
             "`novalue` is not KEY=VALUE",
         ),
     ];
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none.db");
+    let live = [
+        "--account",
+        none.to_str().unwrap(),
+        "simulate",
+        "--live",
+        "--role",
+        "web-server",
+        "--action",
+        "s3:GetObject",
+    ];
+    let (code, _, stderr) = rolecall(repo(), &live);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("--live decides on the account, and there is no emulated account at"),
+        "{stderr}"
+    );
+    assert!(!none.exists(), "nothing is created");
     for (args, message) in cases {
         let (code, _, stderr) = rolecall(repo(), args);
         assert!(code == 1 || code == 2, "{args:?}: {stderr}");

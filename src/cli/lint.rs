@@ -56,7 +56,10 @@ pub fn run(session: &Session, args: LintArgs) -> anyhow::Result<Outcome> {
     let rendered = match args.format {
         LintFormat::Text => lint::text(&report),
         LintFormat::Json => lint::json(&report)? + "\n",
-        LintFormat::Sarif => lint::sarif(&report)? + "\n",
+        LintFormat::Sarif => {
+            let root = std::env::current_dir().ok();
+            lint::sarif(&report, root.as_deref())? + "\n"
+        }
     };
     out!("{rendered}");
     Ok(if report.findings.is_empty() {

@@ -128,6 +128,12 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
     let loaded;
     let live;
     let facts = if args.live {
+        if session.backend.is_missing()? {
+            anyhow::bail!(
+                "--live decides on the account, and {} yet (run `rolecall apply` first, or leave out --live to decide on the manifests)",
+                session.backend.absence()
+            );
+        }
         let (read, _) = session.read(false, None)?;
         live = read;
         Facts::Live(&live)

@@ -43,7 +43,19 @@ pub fn run(session: &Session, args: ValidateArgs) -> anyhow::Result<Outcome> {
         errln!("{warning}");
     }
     // Lint's findings, as warnings: they never fail validation.
-    for finding in lint::lint(&loaded.desired, &places).findings {
+    let report = lint::lint(&loaded.desired, &places);
+    for stale in &report.stale_ignores {
+        let warning = Diagnostic::warning(
+            Some(stale.location.clone()),
+            format!(
+                "lint_ignore silences `{}` on role `{}`, which has no such finding",
+                stale.rule, stale.role
+            ),
+        )
+        .with_help("remove it, so it cannot hide the next one");
+        errln!("{warning}");
+    }
+    for finding in report.findings {
         let warning = Diagnostic::warning(
             finding.location.clone(),
             format!(

@@ -243,7 +243,19 @@ fn read(cloud: &dyn Cloud, page_size: u32, scope: Option<&Scope>) -> Result<Live
             filters.extend(chunked("instance-id", &ids));
             let mut found = Vec::new();
             for filter in filters {
-                found.extend(describe_instances(cloud, ec2_page, vec![filter])?);
+                let by_name = filter.name == "tag:Name";
+                let mut instances = describe_instances(cloud, ec2_page, vec![filter])?;
+                // EC2 reads `*` and `?` in a filter value as wildcards: a
+                // declared `web-*` would find every web instance. Only the
+                // exact name counts.
+                if by_name {
+                    instances.retain(|instance| {
+                        instance.tags.iter().any(|tag| {
+                            tag.key == "Name" && scope.instance_names.contains(&tag.value)
+                        })
+                    });
+                }
+                found.extend(instances);
             }
             found
         }

@@ -49,11 +49,21 @@ pub struct Silenced {
     pub reason: String,
 }
 
+/// A `lint_ignore` entry that silences nothing: the finding it was for is
+/// gone, and the entry would hide the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleIgnore {
+    pub role: String,
+    pub rule: String,
+    pub location: Location,
+}
+
 /// Everything lint found in a stack, in manifest order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub findings: Vec<Finding>,
     pub silenced: Vec<Silenced>,
+    pub stale_ignores: Vec<StaleIgnore>,
 }
 
 /// Lints the declared stack.
@@ -83,5 +93,24 @@ pub fn lint(desired: &Desired, places: &PolicyPlaces) -> Report {
             None => report.findings.push(finding),
         }
     }
+    for (role, rule, location) in places.ignores() {
+        let used = report.silenced.iter().any(|silenced| {
+            silenced.finding.rule == rule && silenced.finding.resource == format!("role/{role}")
+        });
+        if !used {
+            report.stale_ignores.push(StaleIgnore {
+                role: role.to_string(),
+                rule: rule.to_string(),
+                location: location.clone(),
+            });
+        }
+    }
+    report.stale_ignores.sort_by(|a, b| {
+        (&a.location.file, a.location.line, a.location.column).cmp(&(
+            &b.location.file,
+            b.location.line,
+            b.location.column,
+        ))
+    });
     report
 }

@@ -29,6 +29,13 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(out, "  why: {}", rule.why);
         let _ = writeln!(out, "  fix: {}", rule.fix);
     }
+    for stale in &report.stale_ignores {
+        let _ = writeln!(
+            out,
+            "{}: warning: lint_ignore silences `{}` on role `{}`, which has no such finding: remove it, so it cannot hide the next one",
+            stale.location, stale.rule, stale.role
+        );
+    }
     let count = report.findings.len();
     let silenced = match report.silenced.len() {
         0 => String::new(),
@@ -73,15 +80,28 @@ pub fn json(report: &Report) -> Result<String, serde_json::Error> {
             }
             value
         }).collect::<Vec<_>>(),
+        "stale_ignores": report.stale_ignores,
     });
     serde_json::to_string_pretty(&document)
 }
 
 /// SARIF 2.1.0: every rule described, every finding a `warning` result at
-/// its file, line and column (paths as given, relative to the repository
-/// when run from its root, as code scanning expects). Silenced findings
-/// are results with a `suppressions` entry carrying the reason.
-pub fn sarif(report: &Report) -> Result<String, serde_json::Error> {
+/// its file, line and column. Code scanning wants paths relative to the
+/// repository: an absolute path under `root` (the directory rolecall runs
+/// in) is made relative to it. Silenced findings are results with a
+/// `suppressions` entry carrying the reason.
+pub fn sarif(report: &Report, root: Option<&std::path::Path>) -> Result<String, serde_json::Error> {
+    let uri = |file: &str| {
+        let path = std::path::Path::new(file);
+        let relative = root
+            .filter(|_| path.is_absolute())
+            .and_then(|root| path.strip_prefix(root).ok())
+            .unwrap_or(path);
+        relative
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string()
+    };
     let rules: Vec<Value> = RULES
         .iter()
         .map(|rule| {
@@ -107,7 +127,7 @@ pub fn sarif(report: &Report) -> Result<String, serde_json::Error> {
                 "locations".into(),
                 json!([{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": location.file.trim_start_matches("./")},
+                        "artifactLocation": {"uri": uri(&location.file)},
                         "region": {"startLine": location.line, "startColumn": location.column},
                     }
                 }]),

@@ -27,8 +27,9 @@ enum Which {
 #[derive(Debug, Clone, Default)]
 pub struct PolicyPlaces {
     places: HashMap<(String, Which), Location>,
-    /// Lint rules silenced per role: (role, rule) to the reason.
-    ignored: HashMap<(String, String), String>,
+    /// Lint rules silenced per role: (role, rule) to the reason and the
+    /// place it is given.
+    ignored: HashMap<(String, String), (String, Location)>,
     /// Where the stack requires a boundary on roles instance profiles hold.
     boundary_required: Option<Location>,
 }
@@ -52,8 +53,10 @@ impl PolicyPlaces {
             put(Which::Inline(policy.value.clone()), policy.pos);
         }
         for (rule, reason) in &role.lint_ignore {
-            self.ignored
-                .insert((name.to_string(), rule.value.clone()), reason.value.clone());
+            self.ignored.insert(
+                (name.to_string(), rule.value.clone()),
+                (reason.value.clone(), location(file, rule.pos)),
+            );
         }
     }
 
@@ -72,7 +75,14 @@ impl PolicyPlaces {
     pub fn ignored(&self, role: &str, rule: &str) -> Option<&str> {
         self.ignored
             .get(&(role.to_string(), rule.to_string()))
-            .map(String::as_str)
+            .map(|(reason, _)| reason.as_str())
+    }
+
+    /// Every silenced rule: role, rule and where it is silenced.
+    pub fn ignores(&self) -> impl Iterator<Item = (&str, &str, &Location)> {
+        self.ignored
+            .iter()
+            .map(|((role, rule), (_, place))| (role.as_str(), rule.as_str(), place))
     }
 
     /// Where `role`'s trust policy is declared.
