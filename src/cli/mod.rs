@@ -46,7 +46,8 @@ The account is an emulated AWS account in .rolecall/account.db unless
 ROLECALL_CLOUD=aws) acts on the real AWS account the AWS CLI would reach.
 
 Exit codes: 0 success and nothing to change, 1 error, 2 changes (plan with
---detailed-exitcode) or drift found.";
+--detailed-exitcode), drift found or lint findings, 3 an action denied
+(simulate).";
 
 /// Manage AWS IAM roles, instance profiles, tags and EC2 instance-profile
 /// associations from YAML manifests kept in git.
