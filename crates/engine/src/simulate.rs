@@ -327,11 +327,10 @@ impl Evaluator {
             .documents
             .iter()
             .find(|(s, n, _)| s == source && n == name)?;
-        match document.as_value().get("Statement")? {
-            serde_json::Value::Array(list) => list.get(index).cloned(),
-            single if index == 0 => Some(single.clone()),
-            _ => None,
-        }
+        document
+            .statements()
+            .nth(index)
+            .map(|statement| serde_json::Value::Object(statement.clone()))
     }
 
     /// The context a request of the role's session carries, with `given`

@@ -7,6 +7,18 @@
 //! that decides them (exact, prefix, anything) because most IAM patterns
 //! are `s3:GetObject`, `s3:Get*` or `*`.
 
+/// Whether the IAM action pattern `pattern` (`iam:Pass*`) names `action`:
+/// ASCII case ignored, as IAM compares actions.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    Glob::parse(pattern, Case::AsciiInsensitive).matches(action, Case::AsciiInsensitive)
+}
+
+/// Whether the resource pattern `pattern` (`arn:aws:iam::*:role/*`) names
+/// `resource`: case kept, as IAM compares ARNs.
+pub fn resource_matches(pattern: &str, resource: &str) -> bool {
+    Glob::parse(pattern, Case::Sensitive).matches(resource, Case::Sensitive)
+}
+
 /// One piece of a pattern. A literal keeps `*` and `?` that came from the
 /// policy variables `${*}` and `${?}`: they match themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -65,4 +65,5 @@ mod variables;
 
 pub use context::Context;
 pub use decision::{Decision, DecisionKind, Layer, Reason, StatementRef};
+pub use glob::{action_matches, resource_matches};
 pub use set::{CompileError, NamedPolicy, Policies, PolicySet, Request, Warning};

@@ -202,7 +202,9 @@ impl PolicyDocument {
             })
     }
 
-    pub(crate) fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
+    /// The statements, in canonical order (a single statement is a list of
+    /// one once canonical).
+    pub fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
         self.0
             .get("Statement")
             .and_then(Value::as_array)

@@ -4,9 +4,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+use rolecall_evaluation::{action_matches, resource_matches};
 use rolecall_model::policy::actions::{self, AccessLevel};
 use rolecall_model::{Desired, Location, PolicyDocument, Role, aws_policies};
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// One statement of a canonical policy document.
+type Statement = Map<String, Value>;
 
 use super::Finding;
 use crate::manifest::PolicyPlaces;
@@ -126,7 +130,7 @@ struct Checker<'a> {
 }
 
 /// A statement's values for `key`: a string or a list of strings.
-fn strings(statement: &Value, key: &str) -> Vec<String> {
+fn strings(statement: &Statement, key: &str) -> Vec<String> {
     match statement.get(key) {
         Some(Value::String(text)) => vec![text.clone()],
         Some(Value::Array(items)) => items
@@ -137,19 +141,10 @@ fn strings(statement: &Value, key: &str) -> Vec<String> {
     }
 }
 
-/// The statements of a document, each with its index and Sid.
-fn statements(document: &PolicyDocument) -> Vec<(usize, &Value)> {
-    match document.as_value().get("Statement") {
-        Some(Value::Array(list)) => list.iter().enumerate().collect(),
-        Some(single @ Value::Object(_)) => vec![(0, single)],
-        _ => Vec::new(),
-    }
-}
-
 /// A statement, named so it can be found: by its Sid, else by what it
 /// says (statements are kept in canonical order, not as written, so an
 /// index would mislead).
-fn describe(what: &str, _index: usize, statement: &Value) -> String {
+fn describe(what: &str, statement: &Statement) -> String {
     if let Some(sid) = statement.get("Sid").and_then(Value::as_str)
         && !sid.is_empty()
     {
@@ -170,7 +165,7 @@ fn describe(what: &str, _index: usize, statement: &Value) -> String {
     format!("{what}, the {effect} {key}{} statement", shown.join(", "))
 }
 
-fn is_allow(statement: &Value) -> bool {
+fn is_allow(statement: &Statement) -> bool {
     statement.get("Effect").and_then(Value::as_str) == Some("Allow")
 }
 
@@ -193,8 +188,8 @@ impl Checker<'_> {
 
     /// The rules on a permissions policy's statements.
     fn permissions(&mut self, document: &PolicyDocument, what: &str, place: Option<&Location>) {
-        for (index, statement) in statements(document) {
-            let subject = describe(what, index, statement);
+        for statement in document.statements() {
+            let subject = describe(what, statement);
             for action in strings(statement, "Action")
                 .into_iter()
                 .chain(strings(statement, "NotAction"))
@@ -244,7 +239,7 @@ impl Checker<'_> {
             if every_resource {
                 let writes: Vec<&str> = granted
                     .iter()
-                    .flat_map(|pattern| expanded(pattern))
+                    .flat_map(|pattern| actions::expand(pattern))
                     .filter(|action| {
                         matches!(
                             actions::access_level(action),
@@ -276,13 +271,13 @@ impl Checker<'_> {
             }
             let passes_roles = granted
                 .iter()
-                .any(|pattern| glob_matches(&pattern.to_ascii_lowercase(), "iam:passrole"));
+                .any(|pattern| action_matches(pattern, "iam:PassRole"));
             // A pattern that matches a role of another path and name in
             // any account matches every role.
             let any_role = every_resource
                 || resources.iter().any(|r| {
-                    glob_matches(r, "arn:aws:iam::111122223333:role/any/path/x")
-                        && glob_matches(r, "arn:aws:iam::444455556666:role/y")
+                    resource_matches(r, "arn:aws:iam::111122223333:role/any/path/x")
+                        && resource_matches(r, "arn:aws:iam::444455556666:role/y")
                 });
             if passes_roles && any_role {
                 self.push(
@@ -311,11 +306,11 @@ impl Checker<'_> {
     fn trust(&mut self, account: Option<&str>) {
         let place = self.places.trust(&self.role.name).cloned();
         let trust = self.role.trust.clone();
-        for (index, statement) in statements(&trust) {
+        for statement in trust.statements() {
             if !is_allow(statement) {
                 continue;
             }
-            let subject = describe("trust policy", index, statement);
+            let subject = describe("trust policy", statement);
             let principals = aws_principals(statement);
             if principals.iter().any(|p| p == "*") && !limits_who(statement) {
                 self.push(
@@ -347,37 +342,8 @@ impl Checker<'_> {
     }
 }
 
-/// The actions a pattern names in the catalogue (itself when unknown).
-fn expanded(pattern: &str) -> Vec<&'static str> {
-    actions::expand(pattern)
-}
-
-/// `*` and `?` matching, characters compared as they are (callers lower
-/// the case of actions).
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// The statement's AWS principals (`"Principal": "*"` counts as `*`).
-fn aws_principals(statement: &Value) -> Vec<String> {
+fn aws_principals(statement: &Statement) -> Vec<String> {
     match statement.get("Principal") {
         Some(Value::String(star)) => vec![star.clone()],
         Some(Value::Object(map)) => map
@@ -409,7 +375,7 @@ fn principal_account(principal: &str) -> Option<&str> {
 /// positive operator (StringEquals, StringLike, ArnEquals, ArnLike, not a
 /// negated one, not `...IfExists`, not `Null`), with some value that is
 /// more than wildcards. Only those narrow who the statement lets in.
-fn positive_conditions(statement: &Value) -> Vec<(String, Vec<String>)> {
+fn positive_conditions(statement: &Statement) -> Vec<(String, Vec<String>)> {
     let Some(operators) = statement.get("Condition").and_then(Value::as_object) else {
         return Vec::new();
     };
@@ -450,7 +416,7 @@ fn positive_conditions(statement: &Value) -> Vec<(String, Vec<String>)> {
 /// Whether a trust statement's conditions limit who may assume the role:
 /// a positive condition on the principal's organisation, account or ARN,
 /// the calling service's source, or an external id.
-fn limits_who(statement: &Value) -> bool {
+fn limits_who(statement: &Statement) -> bool {
     const LIMITING: &[&str] = &[
         "aws:principalorgid",
         "aws:principalorgpaths",
@@ -498,10 +464,10 @@ mod tests {
 
     #[test]
     fn passrole_patterns_match_ignoring_case() {
-        assert!(glob_matches("iam:pass*", "iam:passrole"));
-        assert!(glob_matches("*", "iam:passrole"));
-        assert!(glob_matches("iam:*", "iam:passrole"));
-        assert!(!glob_matches("iam:get*", "iam:passrole"));
+        assert!(action_matches("iam:pass*", "iam:passrole"));
+        assert!(action_matches("*", "iam:passrole"));
+        assert!(action_matches("iam:*", "iam:passrole"));
+        assert!(!action_matches("iam:get*", "iam:passrole"));
     }
 
     #[test]
