@@ -402,11 +402,7 @@ fn choosing_the_cloud_refuses_what_does_not_fit_with_it() {
 #[test]
 fn the_life_cycle_through_the_aws_backend_runs_against_moto() {
     let moto = Moto::start();
-    let keys = Credentials {
-        access_key_id: moto::ACCESS_KEY_ID.into(),
-        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
-        session_token: None,
-    };
+    let keys = moto::credentials();
     let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys.clone());
     let side = Side::aws(&moto.endpoint(), keys);
     // moto's own stock AMI (moto/ec2/resources/amis.json).
@@ -509,11 +505,7 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
 #[test]
 fn applies_on_aws_lock_the_account_with_an_object_in_the_lock_bucket() {
     let moto = Moto::start();
-    let keys = Credentials {
-        access_key_id: moto::ACCESS_KEY_ID.into(),
-        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
-        session_token: None,
-    };
+    let keys = moto::credentials();
     let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys.clone());
     let side = Side::aws(&moto.endpoint(), keys);
     launch_instances(&|call| other.call(call), Some("ami-12c6146b"));
@@ -623,11 +615,7 @@ fn throttling_paces_the_aws_backend_and_the_apply_converges() {
 #[test]
 fn web_identity_credentials_reach_the_account_as_in_github_actions() {
     let moto = Moto::start();
-    let keys = Credentials {
-        access_key_id: moto::ACCESS_KEY_ID.into(),
-        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
-        session_token: None,
-    };
+    let keys = moto::credentials();
     let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys);
     launch_instances(&|call| other.call(call), Some("ami-12c6146b"));
     let dir = tempfile::tempdir().unwrap();
@@ -678,11 +666,7 @@ fn web_identity_credentials_reach_the_account_as_in_github_actions() {
 #[test]
 fn a_run_cancelled_while_reading_gives_the_lock_back() {
     let moto = Moto::start();
-    let keys = Credentials {
-        access_key_id: moto::ACCESS_KEY_ID.into(),
-        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
-        session_token: None,
-    };
+    let keys = moto::credentials();
     let other = AwsClient::new(&moto.endpoint(), "us-east-1", keys.clone());
     launch_instances(&|call| other.call(call), Some("ami-12c6146b"));
     let side = Side::aws(&moto.endpoint(), keys);

@@ -13,8 +13,17 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The keys moto takes (it checks no signature).
-pub const ACCESS_KEY_ID: &str = "testing";
-pub const SECRET_ACCESS_KEY: &str = "testing";
+const ACCESS_KEY_ID: &str = "testing";
+const SECRET_ACCESS_KEY: &str = "testing";
+
+/// moto's keys, for rolecall's AWS client.
+pub fn credentials() -> rolecall::aws::Credentials {
+    rolecall::aws::Credentials {
+        access_key_id: ACCESS_KEY_ID.into(),
+        secret_access_key: SECRET_ACCESS_KEY.into(),
+        session_token: None,
+    }
+}
 
 pub struct Moto {
     child: Child,
