@@ -218,7 +218,7 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
     lab.run(&["apply", "--auto-approve"]).assert().success();
     {
         let db = rusqlite::Connection::open(lab.account()).unwrap();
-        db.pragma_update(None, "user_version", 3).unwrap();
+        db.pragma_update(None, "user_version", 4).unwrap();
     }
     let bytes = std::fs::read(lab.account()).unwrap();
     for command in [
@@ -227,7 +227,7 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
         &["emulator", "configure", "--max-roles", "5"],
     ] {
         lab.run(command).assert().code(1).stderr(
-            "error: emulated account account.db was written by a newer rolecall (schema 3; this one reads 2)\n",
+            "error: emulated account account.db was written by a newer rolecall (schema 4; this one reads 3)\n",
         );
     }
     let output = lab
@@ -245,10 +245,15 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
 }
 
 /// Turns an account into one as rolecall wrote it at schema version 1:
-/// without the access keys of version 2.
+/// without the access keys of version 2, the audit trail and instance
+/// credentials of version 3.
 fn make_version_1(account: &Path) {
     let db = rusqlite::Connection::open(account).unwrap();
-    db.execute_batch("DROP TABLE access_keys").unwrap();
+    db.execute_batch(
+        "DROP TABLE access_keys; DROP TABLE events; DROP TABLE instance_credentials;
+         ALTER TABLE account DROP COLUMN max_events;",
+    )
+    .unwrap();
     db.pragma_update(None, "user_version", 1).unwrap();
 }
 
@@ -287,7 +292,7 @@ fn an_account_of_schema_version_1_is_read_as_it_is_and_upgraded_when_changed() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     drop(db);
     let again = lab
         .run(&["emulator", "credentials", "--format", "json"])

@@ -88,6 +88,12 @@ pub struct Credential {
     pub principal: Principal,
     /// Role sessions only: when the key stops working (Unix milliseconds).
     pub expires_at_ms: Option<i64>,
+    /// When the key was issued (Unix milliseconds): a session's
+    /// `aws:TokenIssueTime`.
+    pub issued_at_ms: i64,
+    /// Role sessions that an instance's metadata service issued: the
+    /// instance (`ec2:SourceInstanceARN`).
+    pub instance_id: Option<String>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -95,6 +101,8 @@ impl std::fmt::Debug for Credential {
         f.debug_struct("Credential")
             .field("principal", &self.principal)
             .field("expires_at_ms", &self.expires_at_ms)
+            .field("issued_at_ms", &self.issued_at_ms)
+            .field("instance_id", &self.instance_id)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +168,8 @@ pub(crate) struct NewSession<'a> {
     pub role_id: &'a str,
     pub session_name: &'a str,
     pub expires_at_ms: i64,
+    /// The instance whose metadata service issues the session, if one does.
+    pub instance_id: Option<&'a str>,
 }
 
 /// Records a role session's temporary key (and forgets sessions that have
@@ -175,8 +185,8 @@ pub(crate) fn insert_session(
     let token = new_session_token();
     db.prepare_cached(
         "INSERT INTO access_keys (access_key_id, secret, session_token, role_name, role_id,
-                                  session_name, issued_at_ms, expires_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                  session_name, issued_at_ms, expires_at_ms, instance_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(rusqlite::params![
         key.access_key_id,
@@ -186,7 +196,8 @@ pub(crate) fn insert_session(
         session.role_id,
         session.session_name,
         now_ms,
-        session.expires_at_ms
+        session.expires_at_ms,
+        session.instance_id
     ])?;
     Ok((key, token))
 }
@@ -199,7 +210,8 @@ pub(crate) fn find(
     access_key_id: &str,
 ) -> rusqlite::Result<Option<Credential>> {
     db.prepare_cached(
-        "SELECT secret, session_token, role_name, role_id, session_name, expires_at_ms
+        "SELECT secret, session_token, role_name, role_id, session_name, expires_at_ms,
+                issued_at_ms, instance_id
          FROM access_keys WHERE access_key_id = ?1",
     )?
     .query_row([access_key_id], |r| {
@@ -220,6 +232,8 @@ pub(crate) fn find(
             session_token,
             principal,
             expires_at_ms: r.get(5)?,
+            issued_at_ms: r.get(6)?,
+            instance_id: r.get(7)?,
         })
     })
     .optional()

@@ -24,7 +24,7 @@ use super::{EmulatorError, Faults, Quotas};
 
 /// Bumped whenever the schema changes (`PRAGMA user_version`); an account
 /// file of another version is refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long a call waits for another process holding the account before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -152,6 +152,33 @@ CREATE TABLE access_keys (
     issued_at_ms INTEGER NOT NULL,
     expires_at_ms INTEGER
 ) WITHOUT ROWID;
+",
+    // 3: the audit trail (see `trail`): every call through `rolecall serve`
+    // and every change made in process, CloudTrail-shaped, the newest
+    // `max_events` kept; the role session each lab instance's metadata
+    // service hands out now (see `imds`), one row per instance; and, for a
+    // role session that instance metadata issued, its instance.
+    "
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    event_time_ms INTEGER NOT NULL,
+    event_source TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    principal_arn TEXT NOT NULL,
+    access_key_id TEXT,
+    by_rolecall INTEGER NOT NULL,
+    error_code TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX events_by_time ON events (event_time_ms);
+CREATE TABLE instance_credentials (
+    instance_id TEXT PRIMARY KEY,
+    access_key_id TEXT NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE account ADD COLUMN max_events INTEGER NOT NULL DEFAULT 10000;
+ALTER TABLE access_keys ADD COLUMN instance_id TEXT;
 ",
 ];
 

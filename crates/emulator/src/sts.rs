@@ -118,6 +118,7 @@ pub fn assume_role_as(
             role_id: &role.role_id,
             session_name: &input.role_session_name,
             expires_at_ms,
+            instance_id: None,
         },
         cx.now_ms,
     )?;
