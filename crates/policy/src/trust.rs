@@ -4,7 +4,11 @@
 //! Explicit deny wins, then any allow, else an implicit deny (IAM User
 //! Guide, "Policy evaluation logic"). A principal is matched by the exact
 //! strings it may be named by ([`TrustRequest::principals`]), as AWS
-//! matches `Principal` elements: no wildcards there but `*`. Actions match
+//! matches `Principal` elements: no wildcards there but `*`. Both `AWS`
+//! and `Service` entries are matched against those strings: IAM's grammar
+//! (`valid_principal`) keeps the two kinds apart (an `AWS` entry is `*`, an
+//! account id or an IAM ARN; a `Service` entry `NAME.amazonaws.com`), so a
+//! user's names never match a service entry, nor a service's an `AWS` one. Actions match
 //! with `*` and `?`, ignoring case. A statement with a `Condition` is left
 //! out of the decision, allow and deny alike: conditions need the policy
 //! engine, which evaluates them once it exists; until then a conditional
@@ -20,7 +24,10 @@ pub struct TrustRequest<'a> {
     /// The action, e.g. `sts:AssumeRole`.
     pub action: &'a str,
     /// Every string a `Principal` element may name the caller by: `*`, the
-    /// account id, `arn:aws:iam::ACCOUNT:root`, the caller's ARNs.
+    /// account id, `arn:aws:iam::ACCOUNT:root`, the caller's ARNs; for an
+    /// AWS service (EC2 assuming an instance's role), only its service
+    /// principal, `ec2.amazonaws.com` (a `"Principal": "*"` statement
+    /// names every caller, services too).
     pub principals: &'a [String],
 }
 
@@ -84,7 +91,10 @@ fn principal_matches(statement: &serde_json::Map<String, Value>, principals: &[S
     let named = |value: &str| principals.iter().any(|p| p == value);
     match statement.get("Principal") {
         Some(Value::String(s)) => s == "*",
-        Some(Value::Object(map)) => strings(map.get("AWS")).into_iter().any(named),
+        Some(Value::Object(map)) => strings(map.get("AWS"))
+            .into_iter()
+            .chain(strings(map.get("Service")))
+            .any(named),
         // NotPrincipal is not used to trust anyone in a lab: no match.
         _ => false,
     }
@@ -141,6 +151,36 @@ mod tests {
         let doc = json!({"Statement": [{"Effect": "Allow",
             "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
         assert_eq!(decide(doc, ROOT), TrustDecision::ImplicitDeny);
+    }
+
+    #[test]
+    fn a_service_principal_trusts_that_service_only() {
+        let doc = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "ec2.amazonaws.com"]},
+            "Action": "sts:AssumeRole"}]});
+        assert_eq!(
+            decide(doc.clone(), &["ec2.amazonaws.com"]),
+            TrustDecision::Allowed
+        );
+        assert_eq!(
+            decide(doc, &["ecs-tasks.amazonaws.com"]),
+            TrustDecision::ImplicitDeny
+        );
+        // An account's trust does not let a service in.
+        let doc = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "111122223333"}, "Action": "sts:AssumeRole"}]});
+        assert_eq!(
+            decide(doc, &["ec2.amazonaws.com"]),
+            TrustDecision::ImplicitDeny
+        );
+        // A deny naming the service wins.
+        let doc = json!({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
+            {"Effect": "Deny", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:*"}]});
+        assert_eq!(
+            decide(doc, &["ec2.amazonaws.com"]),
+            TrustDecision::ExplicitDeny
+        );
     }
 
     #[test]
