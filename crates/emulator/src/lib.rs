@@ -5,7 +5,9 @@
 //! [`validate`], those of EC2 in [`ec2`], the caller's identity in [`sts`]; [`faults`] injects throttling
 //! and failures on request (the eventual consistency that [`Faults`] also
 //! sets is applied by `iam` and `ec2`); [`snapshot`] reads the whole
-//! account for the planner; [`export`] writes and reads it as YAML.
+//! account for the planner; [`export`] writes and reads it as YAML;
+//! [`imds`] what a lab instance's metadata service tells (its profile,
+//! role and role session), which `rolecall serve` answers over HTTP.
 //! [`account`] is the account as a file a user names, [`lock`] its lock
 //! (one apply per account at a time).
 
@@ -16,6 +18,7 @@ mod export;
 mod faults;
 mod iam;
 mod ids;
+mod imds;
 pub mod lock;
 mod snapshot;
 mod store;
@@ -39,6 +42,10 @@ pub use account::AccountFile;
 pub use credentials::{AccessKey, Credential, Principal};
 pub use export::{
     AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
+};
+pub use imds::{
+    INSTANCE_SESSION_MS, INSTANCE_SESSION_REFRESH_MS, InstanceMetadata, InstanceSession,
+    ProfileMetadata, RoleMetadata,
 };
 pub use snapshot::empty as empty_account;
 
