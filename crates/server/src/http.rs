@@ -27,6 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ServeError;
 use super::endpoint::{Endpoint, MAX_BODY_BYTES, Reply};
+use super::imds::{self, Imds};
 
 /// A client has this long to send a request's headers, and again its body:
 /// a stalled client holds only its own connection's thread, and not longer.
@@ -43,6 +44,7 @@ const MAX_CONNECTIONS: usize = 256;
 pub async fn serve(
     listener: std::net::TcpListener,
     endpoint: Arc<Endpoint>,
+    imds: Arc<Imds>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     listener
@@ -61,11 +63,12 @@ pub async fn serve(
             continue;
         };
         let endpoint = Arc::clone(&endpoint);
+        let imds = Arc::clone(&imds);
         let watcher = graceful.watcher();
         let spawned = std::thread::Builder::new()
             .name("rolecall-conn".into())
             .spawn(move || {
-                serve_connection(stream, endpoint, watcher);
+                serve_connection(stream, endpoint, imds, watcher);
                 drop(permit);
             });
         if let Err(error) = spawned {
@@ -115,7 +118,12 @@ async fn accept(
 
 /// Serves one connection until it closes or the server stops, on the
 /// calling thread (a runtime of its own drives the connection's I/O).
-fn serve_connection(stream: std::net::TcpStream, endpoint: Arc<Endpoint>, watcher: Watcher) {
+fn serve_connection(
+    stream: std::net::TcpStream,
+    endpoint: Arc<Endpoint>,
+    imds: Arc<Imds>,
+    watcher: Watcher,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -140,7 +148,9 @@ fn serve_connection(stream: std::net::TcpStream, endpoint: Arc<Endpoint>, watche
             .keep_alive(true)
             .serve_connection(
                 TokioIo::new(stream),
-                service_fn(move |request| answer(Arc::clone(&endpoint), request)),
+                service_fn(move |request| {
+                    answer(Arc::clone(&endpoint), Arc::clone(&imds), request)
+                }),
             );
         if let Err(error) = watcher.watch(connection).await {
             tracing::debug!("connection closed: {error}");
@@ -150,6 +160,7 @@ fn serve_connection(stream: std::net::TcpStream, endpoint: Arc<Endpoint>, watche
 
 async fn answer(
     endpoint: Arc<Endpoint>,
+    imds: Arc<Imds>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
@@ -178,6 +189,15 @@ async fn answer(
         }
         Err(_) => return Ok(to_response(endpoint.timed_out(&parts))),
     };
+    // The instances' metadata service, not AWS's API: a path of its own.
+    if parts.uri.path().starts_with(imds::PREFIX) {
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| imds.answer(&parts)));
+        return Ok(answer.unwrap_or_else(|_| {
+            let mut failed = Response::new(Full::new(Bytes::new()));
+            *failed.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            failed
+        }));
+    }
     // On this connection's own thread: nothing else waits for it.
     let reply = std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.respond(&parts, &body)))
         .unwrap_or_else(|_| Reply::internal_error());

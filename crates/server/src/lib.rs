@@ -12,9 +12,15 @@
 //! one SQLite connection each, so reads never wait for writes (WAL) and
 //! calls from `rolecall apply` in another process interleave with these as
 //! other clients' calls do on AWS.
+//!
+//! The same port also serves each lab instance's metadata service (IMDSv2)
+//! under `/imds/<instance-id>/` ([`imds`]): a program given that URL as
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT` gets the instance role's credentials
+//! from its SDK, as on the instance.
 
 mod endpoint;
 mod http;
+mod imds;
 pub mod sigv4;
 
 use std::future::Future;
@@ -43,6 +49,8 @@ pub enum ServeError {
 pub struct Server {
     listener: TcpListener,
     endpoint: Arc<endpoint::Endpoint>,
+    /// The lab instances' metadata service, under `/imds/<instance-id>/`.
+    imds: Arc<imds::Imds>,
 }
 
 impl Server {
@@ -59,6 +67,7 @@ impl Server {
         })?;
         Ok(Server {
             listener,
+            imds: Arc::new(imds::Imds::new(account.path().to_path_buf())),
             endpoint: Arc::new(endpoint::Endpoint::new(
                 account.path().to_path_buf(),
                 emulator,
@@ -82,7 +91,12 @@ impl Server {
     /// to finish on its own thread, within the 30 s read timeout.
     pub fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
         let runtime = runtime()?;
-        runtime.block_on(http::serve(self.listener, self.endpoint, shutdown))
+        runtime.block_on(http::serve(
+            self.listener,
+            self.endpoint,
+            self.imds,
+            shutdown,
+        ))
     }
 
     /// Serves until the process gets SIGINT or SIGTERM (Ctrl-C on Windows).
@@ -101,6 +115,7 @@ impl Server {
         runtime.block_on(http::serve(
             self.listener,
             self.endpoint,
+            self.imds,
             signals.received(),
         ))
     }
