@@ -437,3 +437,28 @@ fn injected_failures_through_the_endpoint() {
 fn serve_and_apply_share_the_account() {
     client_test("shared_account.py", "apply_while_clients_read");
 }
+
+#[test]
+fn imds_gives_sdks_the_instance_role() {
+    client_test("imds.py", "sdk_credentials");
+}
+
+#[test]
+fn imds_serves_the_new_role_after_a_profile_replacement() {
+    client_test("imds.py", "profile_replacement");
+}
+
+#[test]
+fn imds_gives_no_credentials_of_a_role_ec2_may_not_assume() {
+    client_test("imds.py", "untrusted_role");
+}
+
+#[test]
+fn imds_of_an_instance_without_a_profile() {
+    client_test("imds.py", "no_profile");
+}
+
+#[test]
+fn imds_protocol_as_ec2_answers_it() {
+    client_test("imds.py", "protocol");
+}
