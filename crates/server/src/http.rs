@@ -65,7 +65,7 @@ pub async fn serve(
         let spawned = std::thread::Builder::new()
             .name("rolecall-conn".into())
             .spawn(move || {
-                serve_connection(stream, endpoint, watcher);
+                serve_connection(stream, peer, endpoint, watcher);
                 drop(permit);
             });
         if let Err(error) = spawned {
@@ -115,7 +115,12 @@ async fn accept(
 
 /// Serves one connection until it closes or the server stops, on the
 /// calling thread (a runtime of its own drives the connection's I/O).
-fn serve_connection(stream: std::net::TcpStream, endpoint: Arc<Endpoint>, watcher: Watcher) {
+fn serve_connection(
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    endpoint: Arc<Endpoint>,
+    watcher: Watcher,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -140,7 +145,7 @@ fn serve_connection(stream: std::net::TcpStream, endpoint: Arc<Endpoint>, watche
             .keep_alive(true)
             .serve_connection(
                 TokioIo::new(stream),
-                service_fn(move |request| answer(Arc::clone(&endpoint), request)),
+                service_fn(move |request| answer(Arc::clone(&endpoint), peer, request)),
             );
         if let Err(error) = watcher.watch(connection).await {
             tracing::debug!("connection closed: {error}");
@@ -150,6 +155,7 @@ fn serve_connection(stream: std::net::TcpStream, endpoint: Arc<Endpoint>, watche
 
 async fn answer(
     endpoint: Arc<Endpoint>,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
@@ -179,8 +185,9 @@ async fn answer(
         Err(_) => return Ok(to_response(endpoint.timed_out(&parts))),
     };
     // On this connection's own thread: nothing else waits for it.
-    let reply = std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.respond(&parts, &body)))
-        .unwrap_or_else(|_| Reply::internal_error());
+    let reply =
+        std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.respond(&parts, &body, peer)))
+            .unwrap_or_else(|_| Reply::internal_error());
     Ok(to_response(reply))
 }
 

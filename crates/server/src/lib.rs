@@ -13,6 +13,7 @@
 //! calls from `rolecall apply` in another process interleave with these as
 //! other clients' calls do on AWS.
 
+mod authorize;
 mod endpoint;
 mod http;
 pub mod sigv4;
