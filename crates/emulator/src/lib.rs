@@ -477,6 +477,19 @@ impl Emulator {
         self.read(|db| principals::association_instance(db, association_id))
     }
 
+    /// Makes the metadata services of instances whose current session is
+    /// `role_name`'s hand out new sessions (after its sessions are revoked).
+    pub fn forget_instance_sessions(&self, role_name: &str) -> Result<(), EmulatorError> {
+        self.write(|db| {
+            db.execute(
+                "DELETE FROM instance_credentials WHERE access_key_id IN
+                     (SELECT access_key_id FROM access_keys WHERE role_name = ?1)",
+                [role_name],
+            )
+            .map(drop)
+        })
+    }
+
     /// Who this handle's calls are made by, for the audit trail.
     fn actor(&self) -> Arc<Actor> {
         Arc::clone(&self.actor.lock().unwrap_or_else(PoisonError::into_inner))
