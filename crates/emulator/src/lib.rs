@@ -516,6 +516,7 @@ impl Emulator {
             operation,
             params,
             error,
+            response: None,
             request_id: Some(request_id),
         };
         self.write(|db| trail::record(db, actor, &call, now_ms()))
@@ -688,7 +689,7 @@ impl Emulator {
     /// batch the call is its own transaction, committed (durably) before this
     /// returns; inside one (see `invoke_batch`) it joins the batch's
     /// transaction, which commits once for all its calls.
-    fn call<T>(
+    fn call<T: Serialize>(
         &self,
         operation: &'static Operation,
         input: &impl Serialize,
@@ -790,7 +791,7 @@ struct Recording<'a> {
 /// A call that may write: `BEGIN IMMEDIATE` takes the write lock up front
 /// (waiting up to the busy timeout for another writer), so it never fails
 /// half-way on a lock.
-fn write_call<T>(
+fn write_call<T: Serialize>(
     conn: &mut Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
@@ -807,7 +808,7 @@ fn write_call<T>(
 /// process that is writing the account. Unless faults count calls: then the
 /// call writes the counter, and a read transaction cannot safely become a
 /// write one while another process writes, so it runs as a write.
-fn read_call<T>(
+fn read_call<T: Serialize>(
     conn: &mut Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
@@ -825,13 +826,17 @@ fn read_call<T>(
 
 /// One call's work inside an open transaction: count it, inject faults, run the
 /// operation in a savepoint that is rolled back if the operation fails.
-fn run_in_transaction<T>(
+fn run_in_transaction<T: Serialize>(
     db: &Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
 ) -> OpResult<T> {
     let result = run_operation(db, env, body);
     if let Some(recording) = env.record {
+        let response = result
+            .as_ref()
+            .ok()
+            .and_then(|output| serde_json::to_value(output).ok());
         let error = match &result {
             Ok(_) => None,
             Err(OpError::Aws(code, message) | OpError::NotYetVisible(code, message)) => {
@@ -847,6 +852,7 @@ fn run_in_transaction<T>(
                 operation: recording.operation,
                 params: recording.params,
                 error,
+                response: response.as_ref(),
                 request_id: None,
             },
             now_ms(),

@@ -152,6 +152,27 @@ pub fn request_parameters(params: &Value) -> Value {
     }
 }
 
+/// A response as CloudTrail's `responseElements`: AWS's names with a
+/// lower-case first letter, without the secrets a session's credentials
+/// carry (CloudTrail keeps the access key id, never the secret key or the
+/// token).
+fn response_elements(response: &Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("secretAccessKey");
+                map.remove("sessionToken");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut elements = request_parameters(response);
+    strip(&mut elements);
+    elements
+}
+
 fn lower_first(name: &str) -> String {
     let mut chars = name.chars();
     match chars.next() {
@@ -167,6 +188,9 @@ pub struct Recorded<'a> {
     pub params: &'a Value,
     /// The error code and message, when the call failed.
     pub error: Option<(&'a str, &'a str)>,
+    /// What a successful change answered, as AWS names it (none for reads,
+    /// as CloudTrail records none).
+    pub response: Option<&'a Value>,
     pub request_id: Option<&'a str>,
 }
 
@@ -191,7 +215,7 @@ pub fn record(
         "sourceIPAddress": actor.source_ip,
         "userAgent": actor.user_agent,
         "requestParameters": request_parameters(call.params),
-        "responseElements": null,
+        "responseElements": call.response.map(response_elements),
         "requestID": call.request_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
         "eventID": event_id,
         "readOnly": read_only,
@@ -364,6 +388,17 @@ mod tests {
         assert_eq!(
             request_parameters(&params),
             json!({"roleName": "web", "tags": [{"key": "team", "value": "a"}]})
+        );
+    }
+
+    #[test]
+    fn responses_keep_no_secret() {
+        let response = json!({"Credentials": {
+            "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s", "SessionToken": "t"
+        }});
+        assert_eq!(
+            response_elements(&response),
+            json!({"credentials": {"accessKeyId": "ASIAEXAMPLE"}})
         );
     }
 
