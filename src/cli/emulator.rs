@@ -498,6 +498,9 @@ pub struct ConfigureArgs {
     /// Instance profiles the account may hold (AWS default 1000)
     #[arg(long, value_name = "N")]
     pub max_instance_profiles: Option<u32>,
+    /// Events the audit trail keeps, the oldest dropped first (default 10000)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_events: Option<u32>,
     /// Turn every misbehaviour off first
     #[arg(long)]
     pub reset: bool,
@@ -704,7 +707,7 @@ fn configure(
         || c.fail_after.is_some()
         || c.seed.is_some();
     let quotas_change = c.reset || c.max_roles.is_some() || c.max_instance_profiles.is_some();
-    if !faults_change && !quotas_change {
+    if !faults_change && !quotas_change && c.max_events.is_none() {
         return show_settings(&open_to_read(account, account_id)?);
     }
     // Settings change how an apply's calls behave: never under a running one.
@@ -741,6 +744,9 @@ fn configure(
     if quotas_change {
         emulator.set_quotas(&quotas)?;
     }
+    if let Some(max) = c.max_events {
+        emulator.set_max_events(max)?;
+    }
     // With -q a change is silent: showing the settings confirms it, it is
     // not the command's output.
     if session.quiet {
@@ -755,6 +761,7 @@ fn show_settings(emulator: &Emulator) -> anyhow::Result<()> {
     let mut settings = serde_json::json!({
         "faults": emulator.faults()?,
         "quotas": emulator.quotas()?,
+        "trail": {"max_events": emulator.max_events()?},
     });
     let status = match emulator.fail_after()? {
         FailAfter::Off => None,

@@ -360,8 +360,15 @@ fn resources_of(record: &Value) -> Vec<Resource> {
     resources
 }
 
-/// How many events the trail keeps.
+/// How many events the trail keeps by default.
+pub const DEFAULT_MAX_EVENTS: u32 = 10_000;
+
+/// How many events the trail keeps (an account of an older schema, read
+/// without upgrading it, keeps the default once upgraded).
 pub fn max_events(db: &Connection) -> rusqlite::Result<u32> {
+    if super::store::user_version(db)? < 3 {
+        return Ok(DEFAULT_MAX_EVENTS);
+    }
     db.query_row("SELECT max_events FROM account WHERE id = 1", [], |r| {
         r.get(0)
     })

@@ -156,3 +156,85 @@ pub fn attribute(report: &mut Report, events: &[Event]) {
         entry.changed_by = changed_by;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{AttributeDiff, Kind};
+    use crate::drift::{Entry, Summary};
+    use serde_json::{Value, json};
+
+    fn event(name: &str, id: &str, by_rolecall: bool, params: Value) -> Event {
+        Event {
+            event_id: id.into(),
+            event_time_ms: 0,
+            event_source: "iam.amazonaws.com".into(),
+            event_name: name.into(),
+            read_only: false,
+            principal_arn: "arn:aws:iam::123456789012:root".into(),
+            username: "root".into(),
+            access_key_id: None,
+            by_rolecall,
+            error_code: None,
+            resources: Vec::new(),
+            record: json!({"requestParameters": params, "eventTime": "2026-12-03T17:00:00Z"}),
+        }
+    }
+
+    fn report(attribute: &'static str) -> Report {
+        Report {
+            format_version: 1,
+            stack: "s".into(),
+            drift: true,
+            entries: vec![Entry {
+                resource: "role/Web".into(),
+                name: None,
+                kind: Kind::Role,
+                class: Class::Modified,
+                owner: None,
+                instance_ids: Vec::new(),
+                attributes: vec![AttributeDiff {
+                    name: attribute,
+                    before: Value::Null,
+                    after: Value::Null,
+                }],
+                changed_by: Vec::new(),
+            }],
+            summary: Summary::default(),
+        }
+    }
+
+    #[test]
+    fn the_newest_call_that_changed_the_attribute_is_named() {
+        let mut report = report("tags");
+        let events = [
+            // Newest first. Another attribute, another role, a failed call:
+            // none of them made the tags differ.
+            event("PutRolePolicy", "e1", false, json!({"roleName": "web"})),
+            event("TagRole", "e2", false, json!({"roleName": "other"})),
+            Event {
+                error_code: Some("AccessDenied".into()),
+                ..event("TagRole", "e3", false, json!({"roleName": "web"}))
+            },
+            // Role names ignore case.
+            event("UntagRole", "e4", false, json!({"roleName": "WEB"})),
+            event("TagRole", "e5", false, json!({"roleName": "web"})),
+        ];
+        attribute(&mut report, &events);
+        let who = &report.entries[0].changed_by;
+        assert_eq!(who.len(), 1);
+        assert_eq!(who[0].event_id, "e4");
+        assert_eq!(who[0].attribute.as_deref(), Some("tags"));
+    }
+
+    #[test]
+    fn rolecalls_own_calls_are_never_named() {
+        let mut report = report("tags");
+        let events = [
+            event("TagRole", "apply", true, json!({"roleName": "web"})),
+            event("TagRole", "hand", false, json!({"roleName": "web"})),
+        ];
+        attribute(&mut report, &events);
+        assert!(report.entries[0].changed_by.is_empty());
+    }
+}
