@@ -437,3 +437,13 @@ fn injected_failures_through_the_endpoint() {
 fn serve_and_apply_share_the_account() {
     client_test("shared_account.py", "apply_while_clients_read");
 }
+
+#[test]
+fn role_sessions_are_decided_by_their_policies() {
+    client_test("authorization.py", "sessions_decided_by_policies");
+}
+
+#[test]
+fn denied_calls_are_in_the_trail_and_drift_names_the_session() {
+    client_test("authorization.py", "denied_calls_in_trail_and_drift");
+}
