@@ -12,7 +12,7 @@ use crate::aws::{AwsClient, AwsError, AwsSettings, S3Lock};
 use crate::cloud::snapshot::Scope;
 use crate::cloud::{Cloud, CloudError};
 use crate::emulator::lock::{AccountLock, describe_holder};
-use crate::emulator::{AccountFile, EmulatorError};
+use crate::emulator::{AccountFile, Actor, EmulatorError};
 use crate::model::Live;
 
 /// The account commands act on.
@@ -177,7 +177,13 @@ impl Backend {
     /// flight at once there.
     pub fn open(&self, parallelism: usize) -> Result<Box<dyn Cloud>, BackendError> {
         match self {
-            Backend::Emulator(file) => Ok(Box::new(file.open(None)?)),
+            Backend::Emulator(file) => {
+                let emulator = file.open(None)?;
+                // The trail marks rolecall's own changes, so drift never
+                // reports them as made outside rolecall.
+                emulator.set_actor(Actor::rolecall(emulator.account_id()));
+                Ok(Box::new(emulator))
+            }
             Backend::Aws(account) => Ok(Box::new(account.client()?.with_parallelism(parallelism))),
         }
     }

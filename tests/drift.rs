@@ -363,12 +363,42 @@ fn every_attribute_changed_out_of_band_is_modified_drift() {
             .collect();
         assert_eq!(names, vec![case.attribute], "{what}");
 
+        // Who did it, from the account's audit trail: the last call of the
+        // change, by the root user through `rolecall emulator`.
+        let last_verb = case.calls.last().unwrap()[0];
+        let event_name: String = last_verb
+            .split('-')
+            .map(|word| word[..1].to_ascii_uppercase() + &word[1..])
+            .collect();
+        let who = &entry["changed_by"];
+        assert_eq!(who.as_array().map(Vec::len), Some(1), "{what}: {entry}");
+        assert_eq!(who[0]["attribute"], case.attribute, "{what}");
+        assert_eq!(who[0]["event_name"], event_name.as_str(), "{what}");
+        assert_eq!(
+            who[0]["principal"], "arn:aws:iam::123456789012:root",
+            "{what}"
+        );
+        assert!(
+            who[0]["user_agent"]
+                .as_str()
+                .unwrap()
+                .starts_with("rolecall-emulator/"),
+            "{what}: {who}"
+        );
+
         let text = rolecall(path, &["drift"]).code(2);
         let out = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
         assert!(
             out.contains(&format!(
                 "modified  {}",
                 entry["resource"].as_str().unwrap()
+            )),
+            "{what}: {out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "{}: changed by arn:aws:iam::123456789012:root ({event_name} at ",
+                case.attribute
             )),
             "{what}: {out}"
         );

@@ -25,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rolecall-cloud",
             "rolecall-emulator",
             "rolecall-wire",
+            "rolecall-evaluation",
         ],
     ),
     (

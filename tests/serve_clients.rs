@@ -439,6 +439,16 @@ fn serve_and_apply_share_the_account() {
 }
 
 #[test]
+fn role_sessions_are_decided_by_their_policies() {
+    client_test("authorization.py", "sessions_decided_by_policies");
+}
+
+#[test]
+fn denied_calls_are_in_the_trail_and_drift_names_the_session() {
+    client_test("authorization.py", "denied_calls_in_trail_and_drift");
+}
+
+#[test]
 fn imds_gives_sdks_the_instance_role() {
     client_test("imds.py", "sdk_credentials");
 }

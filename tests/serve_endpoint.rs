@@ -6,7 +6,9 @@
 mod support;
 
 use rolecall::aws::{AwsClient, Credentials};
-use rolecall::cloud::iam::{CreateRoleRequest, GetRoleRequest, Tag, TagRoleRequest};
+use rolecall::cloud::iam::{
+    CreateRoleRequest, GetRoleRequest, PutRolePolicyRequest, Tag, TagRoleRequest,
+};
 use rolecall::cloud::sts::{AssumeRoleRequest, GetCallerIdentityRequest};
 use rolecall::cloud::{Cloud, ErrorCode};
 use support::served::Served;
@@ -152,7 +154,30 @@ fn assumed_role_sessions_sign_requests_as_the_role() {
     );
     assert_eq!(identity.user_id, session.assumed_role_user.assumed_role_id);
 
-    // Role chaining: the session may assume a role that trusts the account.
+    // Role chaining: a role that trusts the account lets in a session whose
+    // own policies allow sts:AssumeRole on it (same account: both sides).
+    let denied = as_role
+        .assume_role(&AssumeRoleRequest {
+            role_arn: "arn:aws:iam::123456789012:role/deployer".into(),
+            role_session_name: "chained".into(),
+            duration_seconds: None,
+            external_id: None,
+        })
+        .unwrap_err();
+    assert_eq!(denied.code, ErrorCode::AccessDenied);
+    assert_eq!(
+        denied.message,
+        "User: arn:aws:sts::123456789012:assumed-role/deployer/ci is not authorized to perform: \
+         sts:AssumeRole on resource: arn:aws:iam::123456789012:role/deployer because no \
+         identity-based policy allows the sts:AssumeRole action"
+    );
+    admin
+        .put_role_policy(&PutRolePolicyRequest {
+            role_name: "deployer".into(),
+            policy_name: "chain".into(),
+            policy_document: r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}"#.into(),
+        })
+        .unwrap();
     let chained = as_role
         .assume_role(&AssumeRoleRequest {
             role_arn: "arn:aws:iam::123456789012:role/deployer".into(),

@@ -5,6 +5,8 @@ use clap::{Args, ValueEnum};
 use super::output::out;
 use super::session::Session;
 use super::{ManifestArgs, Outcome, output};
+use crate::backend::ReadOnly;
+use crate::cloud::trail::Lookup;
 use crate::drift::{self, render};
 
 const DRIFT_HELP: &str = "\
@@ -41,7 +43,8 @@ pub fn run(session: &Session, args: DriftArgs) -> anyhow::Result<Outcome> {
     if let Some(wrong) = crate::plan::another_account(&loaded.desired, &live) {
         anyhow::bail!("cannot report drift: {wrong}");
     }
-    let report = drift::detect(&loaded.desired, &live)?;
+    let mut report = drift::detect(&loaded.desired, &live)?;
+    name_who_changed(session, &mut report)?;
     let rendered = match args.format {
         DriftFormat::Json => render::json(&report)?,
         DriftFormat::Text => render::text(&report, output::colored()),
@@ -53,4 +56,20 @@ pub fn run(session: &Session, args: DriftArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// On an account with an audit trail (an emulated one), names who made
+/// each difference. Read only when there is drift to explain.
+fn name_who_changed(session: &Session, report: &mut drift::Report) -> anyhow::Result<()> {
+    if !report.drift {
+        return Ok(());
+    }
+    let ReadOnly::Account(cloud) = session.backend.open_to_read()? else {
+        return Ok(());
+    };
+    if let Some(trail) = cloud.trail() {
+        let events = trail.lookup_events(&Lookup::default())?;
+        drift::attribution::attribute(report, &events);
+    }
+    Ok(())
 }

@@ -24,6 +24,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Subcommand};
 use serde_json::Value;
 
 use super::Outcome;
+use super::output::errln;
 use super::session::Session;
 use crate::emulator::AccountFile;
 
@@ -62,6 +63,8 @@ const OTHER_HELP: &[(&str, &str, &str)] = &[
     ("credentials", "Print the administrator access key that signs requests to `rolecall serve`", "--format env"),
     ("export", "Write the whole account as YAML (sorted, deterministic)", "lab.yaml"),
     ("import", "Replace the whole account with a YAML export (checked first; on error nothing changes)", "lab.yaml"),
+    ("lookup-events", "Print the audit trail, newest first, as `aws cloudtrail lookup-events` does", "--lookup-attributes AttributeKey=EventName,AttributeValue=PutRolePolicy"),
+    ("revoke-sessions", "Deny a role's sessions issued before now, as the console's \"Revoke active sessions\"", "--role-name web"),
     ("stress", "Create roles in a loop, printing each one that succeeded (crash tests)", "--calls 5000 --prefix load"),
 ];
 
@@ -447,6 +450,8 @@ pub enum EmulatorCommand {
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::apply::parse_duration)]
         lock_timeout: Duration,
     },
+    LookupEvents(super::audit::LookupEventsArgs),
+    RevokeSessions(super::audit::RevokeSessionsArgs),
     #[command(hide = true)]
     Stress {
         /// How many roles to create
@@ -493,6 +498,9 @@ pub struct ConfigureArgs {
     /// Instance profiles the account may hold (AWS default 1000)
     #[arg(long, value_name = "N")]
     pub max_instance_profiles: Option<u32>,
+    /// Events the audit trail keeps, the oldest dropped first (default 10000)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_events: Option<u32>,
     /// Turn every misbehaviour off first
     #[arg(long)]
     pub reset: bool,
@@ -659,6 +667,21 @@ pub fn run(session: &Session, args: EmulatorArgs) -> anyhow::Result<Outcome> {
             let _lock = account.lock("rolecall emulator import", lock_timeout)?;
             Emulator::import_to(account.path(), account_id, &export)?;
         }
+        EmulatorCommand::LookupEvents(lookup) => {
+            let emulator = open_to_read(account, account_id)?;
+            print_json(&super::audit::lookup_events(&emulator, lookup)?)?;
+        }
+        EmulatorCommand::RevokeSessions(revoke) => {
+            let emulator = account.open(account_id)?;
+            let cutoff = super::audit::revoke_sessions(&emulator, &revoke)?;
+            if !session.quiet {
+                errln!(
+                    "Sessions of role {} issued before {cutoff} are denied (inline policy {}).",
+                    revoke.role_name,
+                    super::audit::REVOKE_POLICY_NAME
+                );
+            }
+        }
         EmulatorCommand::Stress { calls, prefix } => {
             stress(account.open(account_id)?, calls, &prefix)?
         }
@@ -684,7 +707,7 @@ fn configure(
         || c.fail_after.is_some()
         || c.seed.is_some();
     let quotas_change = c.reset || c.max_roles.is_some() || c.max_instance_profiles.is_some();
-    if !faults_change && !quotas_change {
+    if !faults_change && !quotas_change && c.max_events.is_none() {
         return show_settings(&open_to_read(account, account_id)?);
     }
     // Settings change how an apply's calls behave: never under a running one.
@@ -721,6 +744,9 @@ fn configure(
     if quotas_change {
         emulator.set_quotas(&quotas)?;
     }
+    if let Some(max) = c.max_events {
+        emulator.set_max_events(max)?;
+    }
     // With -q a change is silent: showing the settings confirms it, it is
     // not the command's output.
     if session.quiet {
@@ -735,6 +761,7 @@ fn show_settings(emulator: &Emulator) -> anyhow::Result<()> {
     let mut settings = serde_json::json!({
         "faults": emulator.faults()?,
         "quotas": emulator.quotas()?,
+        "trail": {"max_events": emulator.max_events()?},
     });
     let status = match emulator.fail_after()? {
         FailAfter::Off => None,

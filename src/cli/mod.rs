@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod apply;
+pub mod audit;
 pub mod drift;
 pub mod emulator;
 pub mod import;

@@ -40,6 +40,10 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Calls in flight at once by default when a batch allows it (Terraform's
 /// default `-parallelism`).
 pub const DEFAULT_PARALLELISM: usize = 10;
+
+/// The User-Agent of every request: `rolecall/VERSION`, as
+/// `rolecall_cloud::trail::ROLECALL_USER_AGENT_PREFIX` recognises it.
+const USER_AGENT: &str = concat!("rolecall/", env!("CARGO_PKG_VERSION"));
 /// Attempts of a call that AWS throttled (the SDKs' standard mode makes 3;
 /// apply retries further within its own retry timeout).
 const THROTTLED_ATTEMPTS: u32 = 4;
@@ -119,6 +123,9 @@ impl AwsClient {
             .timeout_recv_body(Some(TIMEOUT))
             // The system's trust store, as the AWS CLI uses: a company's
             // TLS-inspecting proxy is trusted where the CLI works.
+            // AWS's logs (CloudTrail's userAgent) and a lab's audit trail
+            // tell rolecall's calls from other clients' by it.
+            .user_agent(USER_AGENT)
             .tls_config(
                 ureq::tls::TlsConfig::builder()
                     .root_certs(ureq::tls::RootCerts::PlatformVerifier)

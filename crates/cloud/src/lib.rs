@@ -56,6 +56,7 @@ pub mod iam;
 pub mod operation;
 pub mod snapshot;
 pub mod sts;
+pub mod trail;
 
 use serde::{Deserialize, Serialize};
 
@@ -437,6 +438,12 @@ macro_rules! define_cloud {
             /// instances that do not exist only on an account with a lab;
             /// rolecall never launches on AWS.
             fn lab(&self) -> Option<&dyn Lab> {
+                None
+            }
+
+            /// The account's audit trail, if it keeps one (an emulated
+            /// account does; on AWS, CloudTrail is outside rolecall).
+            fn trail(&self) -> Option<&dyn $crate::trail::Trail> {
                 None
             }
 

@@ -20,13 +20,15 @@ mod iam;
 mod ids;
 mod imds;
 pub mod lock;
+mod principals;
 mod snapshot;
 mod store;
 mod sts;
+mod trail;
 mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -47,7 +49,9 @@ pub use imds::{
     INSTANCE_SESSION_MS, INSTANCE_SESSION_REFRESH_MS, InstanceMetadata, InstanceSession,
     ProfileMetadata, RoleMetadata,
 };
+pub use principals::RoleFacts;
 pub use snapshot::empty as empty_account;
+pub use trail::Actor;
 
 /// Account id of an account created without `--account-id`.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
@@ -279,6 +283,8 @@ pub struct Emulator {
     quotas_override: Option<Quotas>,
     /// Why the account is read-only, if this handle was opened to read one.
     read_only: Option<String>,
+    /// Who this handle's calls are made by, for the audit trail.
+    actor: Mutex<Arc<Actor>>,
 }
 
 /// The connection, and which thread's batch holds it.
@@ -397,9 +403,10 @@ impl Emulator {
             }),
             batch_ended: Condvar::new(),
             path: path.to_path_buf(),
-            account_id,
             quotas_override: None,
             read_only: None,
+            actor: Mutex::new(Arc::new(Actor::in_process(&account_id))),
+            account_id,
         })
     }
 
@@ -439,7 +446,7 @@ impl Emulator {
         caller: &Principal,
         input: &rolecall_cloud::sts::AssumeRoleRequest,
     ) -> Result<rolecall_cloud::sts::AssumeRoleResponse, CloudError> {
-        self.call(&operations::ASSUME_ROLE, |cx| {
+        self.call(&operations::ASSUME_ROLE, input, |cx| {
             sts::assume_role_as(cx, caller, input)
         })
     }
@@ -450,9 +457,89 @@ impl Emulator {
         caller: &Principal,
         input: &rolecall_cloud::sts::GetCallerIdentityRequest,
     ) -> Result<rolecall_cloud::sts::GetCallerIdentityResponse, CloudError> {
-        self.call(&operations::GET_CALLER_IDENTITY, |cx| {
+        self.call(&operations::GET_CALLER_IDENTITY, input, |cx| {
             sts::get_caller_identity_as(cx, caller, input)
         })
+    }
+
+    /// The role `name` with its policies, boundary and tags: what its
+    /// sessions may do.
+    pub fn role_facts(&self, name: &str) -> Result<Option<RoleFacts>, EmulatorError> {
+        self.read(|db| principals::role(db, name))
+    }
+
+    /// The ARN of the instance profile `name`, and the role it holds.
+    pub fn profile_role(
+        &self,
+        name: &str,
+    ) -> Result<Option<(String, Option<String>)>, EmulatorError> {
+        self.read(|db| principals::profile(db, name))
+    }
+
+    /// The instance a live association is of.
+    pub fn association_instance(
+        &self,
+        association_id: &str,
+    ) -> Result<Option<String>, EmulatorError> {
+        self.read(|db| principals::association_instance(db, association_id))
+    }
+
+    /// Who this handle's calls are made by, for the audit trail.
+    fn actor(&self) -> Arc<Actor> {
+        Arc::clone(&self.actor.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes this handle's next calls `actor`'s: `rolecall serve` sets the
+    /// signer of each request; rolecall's own commands set [`Actor::rolecall`].
+    pub fn set_actor(&self, actor: Actor) {
+        *self.actor.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(actor);
+    }
+
+    /// Records a call this handle did not make as an operation: a read or a
+    /// refused call through `rolecall serve` (calls that may write record
+    /// themselves). `error` is the code and message it failed with.
+    pub fn record_event(
+        &self,
+        actor: &Actor,
+        operation: &'static Operation,
+        params: &serde_json::Value,
+        error: Option<(&str, &str)>,
+        request_id: &str,
+    ) -> Result<(), EmulatorError> {
+        let call = trail::Recorded {
+            operation,
+            params,
+            error,
+            response: None,
+            request_id: Some(request_id),
+        };
+        // These records change nothing else, so they commit without an
+        // fsync (WAL with synchronous=NORMAL: durable across a crash of the
+        // process, not of the machine). A read through the endpoint then
+        // costs a small write, not a disk flush.
+        self.set_synchronous("NORMAL")?;
+        let recorded = self.write(|db| trail::record(db, actor, &call, now_ms()));
+        self.set_synchronous("FULL")?;
+        recorded
+    }
+
+    /// Sets SQLite's `synchronous` for this handle's next transactions.
+    fn set_synchronous(&self, level: &str) -> Result<(), EmulatorError> {
+        let shared = self.lock();
+        shared
+            .conn
+            .pragma_update(None, "synchronous", level)
+            .map_err(|e| EmulatorError::storage(&self.path, e))
+    }
+
+    /// How many events the audit trail keeps (the oldest go first).
+    pub fn max_events(&self) -> Result<u32, EmulatorError> {
+        self.read(trail::max_events)
+    }
+
+    /// Keeps the newest `max` events of the audit trail, now and from now on.
+    pub fn set_max_events(&self, max: u32) -> Result<(), EmulatorError> {
+        self.write(|db| trail::set_max_events(db, max))
     }
 
     /// Sets the account's misbehaviour (and restarts the call count for `fail_after`).
@@ -612,9 +699,10 @@ impl Emulator {
     /// batch the call is its own transaction, committed (durably) before this
     /// returns; inside one (see `invoke_batch`) it joins the batch's
     /// transaction, which commits once for all its calls.
-    fn call<T>(
+    fn call<T: Serialize>(
         &self,
         operation: &'static Operation,
+        input: &impl Serialize,
         body: impl FnOnce(&Ctx) -> OpResult<T>,
     ) -> Result<T, CloudError> {
         let service = operation.service;
@@ -635,10 +723,25 @@ impl Emulator {
             error.retryable = false;
             return Err(error);
         }
+        // Calls that may change the account are recorded with the change;
+        // reads only by `rolecall serve` (see `trail`).
+        let params;
+        let record = if reads {
+            None
+        } else {
+            // Request structs always serialise.
+            params = serde_json::to_value(input).unwrap_or(serde_json::Value::Null);
+            Some(Recording {
+                operation,
+                params: &params,
+                actor: self.actor(),
+            })
+        };
         let env = CallEnv {
             service,
             quotas: self.quotas_override.as_ref(),
             read_only: self.read_only.is_some(),
+            record: record.as_ref(),
         };
         let mut shared = self.lock();
         let outcome = if shared.batch_owner.is_some() {
@@ -684,12 +787,21 @@ struct CallEnv<'a> {
     quotas: Option<&'a Quotas>,
     /// The account is read-only: calls are not counted, so no fault fires.
     read_only: bool,
+    /// The call, to record in the audit trail with its outcome.
+    record: Option<&'a Recording<'a>>,
+}
+
+/// A call to record in the trail, and who makes it.
+struct Recording<'a> {
+    operation: &'static Operation,
+    params: &'a serde_json::Value,
+    actor: Arc<Actor>,
 }
 
 /// A call that may write: `BEGIN IMMEDIATE` takes the write lock up front
 /// (waiting up to the busy timeout for another writer), so it never fails
 /// half-way on a lock.
-fn write_call<T>(
+fn write_call<T: Serialize>(
     conn: &mut Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
@@ -706,7 +818,7 @@ fn write_call<T>(
 /// process that is writing the account. Unless faults count calls: then the
 /// call writes the counter, and a read transaction cannot safely become a
 /// write one while another process writes, so it runs as a write.
-fn read_call<T>(
+fn read_call<T: Serialize>(
     conn: &mut Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
@@ -724,7 +836,44 @@ fn read_call<T>(
 
 /// One call's work inside an open transaction: count it, inject faults, run the
 /// operation in a savepoint that is rolled back if the operation fails.
-fn run_in_transaction<T>(
+fn run_in_transaction<T: Serialize>(
+    db: &Connection,
+    env: CallEnv,
+    body: impl FnOnce(&Ctx) -> OpResult<T>,
+) -> OpResult<T> {
+    let result = run_operation(db, env, body);
+    if let Some(recording) = env.record {
+        let response = result
+            .as_ref()
+            .ok()
+            .and_then(|output| serde_json::to_value(output).ok());
+        let error = match &result {
+            Ok(_) => None,
+            Err(OpError::Aws(code, message) | OpError::NotYetVisible(code, message)) => {
+                Some((code.as_str(), message.as_str()))
+            }
+            // Nothing is committed: nothing to record.
+            Err(OpError::Db(_)) => return result,
+        };
+        trail::record(
+            db,
+            &recording.actor,
+            &trail::Recorded {
+                operation: recording.operation,
+                params: recording.params,
+                error,
+                response: response.as_ref(),
+                request_id: None,
+            },
+            now_ms(),
+        )?;
+    }
+    result
+}
+
+/// Counts the call, injects faults, and runs the operation in a savepoint
+/// that is rolled back if the operation fails.
+fn run_operation<T>(
     db: &Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
@@ -806,7 +955,7 @@ macro_rules! emulator_methods {
 macro_rules! emulator_method {
     (Cloud, false, $service:ident, $method:ident, $constant:ident, $input:ty, $output:ty) => {
         fn $method(&self, input: &$input) -> Result<$output, CloudError> {
-            self.call(&operations::$constant, |cx| {
+            self.call(&operations::$constant, input, |cx| {
                 operation_body!($service, $method)(cx, input)
             })
         }
@@ -819,7 +968,7 @@ macro_rules! emulator_method {
     (Emulator, true, $service:ident, $method:ident, $constant:ident, $input:ty, $output:ty) => {
         #[doc = concat!("The lab operation ", stringify!($method), " (see [`Lab`]).")]
         pub fn $method(&self, input: &$input) -> Result<$output, CloudError> {
-            self.call(&operations::$constant, |cx| {
+            self.call(&operations::$constant, input, |cx| {
                 operation_body!($service, $method)(cx, input)
             })
         }
@@ -862,6 +1011,11 @@ impl Cloud for Emulator {
 
     /// An emulated account is a lab: it launches and stops instances.
     fn lab(&self) -> Option<&dyn Lab> {
+        Some(self)
+    }
+
+    /// An emulated account keeps an audit trail (see `trail`).
+    fn trail(&self) -> Option<&dyn rolecall_cloud::trail::Trail> {
         Some(self)
     }
 
@@ -913,6 +1067,23 @@ impl Cloud for Emulator {
     }
 
     rolecall_cloud::with_operations!(emulator_methods, Cloud);
+}
+
+impl rolecall_cloud::trail::Trail for Emulator {
+    fn lookup_events(
+        &self,
+        lookup: &rolecall_cloud::trail::Lookup,
+    ) -> Result<Vec<rolecall_cloud::trail::Event>, CloudError> {
+        self.read(|db| trail::lookup(db, lookup)).map_err(|error| {
+            let mut error = CloudError::new(
+                "LookupEvents",
+                ErrorCode::ServiceFailure,
+                with_causes(&error),
+            );
+            error.retryable = false;
+            error
+        })
+    }
 }
 
 impl Lab for Emulator {

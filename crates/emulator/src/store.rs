@@ -177,7 +177,7 @@ CREATE TABLE instance_credentials (
     instance_id TEXT PRIMARY KEY,
     access_key_id TEXT NOT NULL
 ) WITHOUT ROWID;
-ALTER TABLE account ADD COLUMN max_events INTEGER NOT NULL DEFAULT 10000;
+ALTER TABLE account ADD COLUMN max_events INTEGER NOT NULL DEFAULT 10000; -- trail::DEFAULT_MAX_EVENTS
 ALTER TABLE access_keys ADD COLUMN instance_id TEXT;
 ",
 ];
@@ -563,7 +563,7 @@ pub fn remove(path: &Path) {
     }
 }
 
-fn user_version(db: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn user_version(db: &Connection) -> rusqlite::Result<i64> {
     db.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 

@@ -4,6 +4,7 @@
 //! the service asked. Every refusal uses AWS's code, message and HTTP
 //! status, and nothing changes before the caller is known.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
@@ -11,8 +12,9 @@ use hyper::http::request::Parts;
 use serde::Serialize;
 
 use rolecall_cloud::{Access, Call, CloudError, ErrorCode, Operation, Service};
-use rolecall_emulator::{Credential, Emulator, EmulatorError, Principal};
+use rolecall_emulator::{Actor, Credential, Emulator, EmulatorError, Principal};
 
+use super::authorize::{RequestFacts, authorize};
 use super::sigv4::{self, MAX_SKEW_SECONDS, Refusal, SignedRequest};
 
 /// The largest request body taken. IAM's largest parameter (an inline
@@ -160,11 +162,12 @@ impl Endpoint {
         reply
     }
 
-    /// Answers one request whose body has been read.
-    pub fn respond(&self, parts: &Parts, body: &[u8]) -> Reply {
+    /// Answers one request whose body has been read, from `peer`.
+    pub fn respond(&self, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
         let request_id = new_request_id();
         let started = std::time::Instant::now();
-        let outcome = self.with_emulator(|emulator| self.serve(emulator, parts, body));
+        let outcome =
+            self.with_emulator(|emulator| self.serve(emulator, parts, body, peer, &request_id));
         let (reply, action, caller) = match outcome {
             Ok(Served::Done {
                 operation,
@@ -216,7 +219,14 @@ impl Endpoint {
         reply
     }
 
-    fn serve(&self, emulator: &Emulator, parts: &Parts, body: &[u8]) -> Served {
+    fn serve(
+        &self,
+        emulator: &Emulator,
+        parts: &Parts,
+        body: &[u8],
+        peer: SocketAddr,
+        request_id: &str,
+    ) -> Served {
         let query = parts.uri.query().unwrap_or("");
         let headers: Vec<(String, String)> = parts
             .headers
@@ -236,19 +246,51 @@ impl Endpoint {
             body,
             amz_date: header(&headers, "x-amz-date").unwrap_or(""),
         };
-        let (service, caller) = match authenticate(emulator, &request) {
+        let signer = match authenticate(emulator, &request) {
             Ok(found) => found,
             Err(refusal) => return Served::Refused(refusal),
         };
-        let (operation, call) = match decode(service, query, body) {
+        let (operation, call) = match decode(signer.service, query, body) {
             Ok(found) => found,
             Err(refusal) => return Served::Refused(refusal),
         };
-        let result = {
-            let _writing = (call.descriptor().access == Access::Write)
-                .then(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
-            invoke(emulator, &caller, &call)
+        let caller = signer.credential.principal.clone();
+        let source_ip = peer.ip().to_string();
+        let user_agent = header(&headers, "user-agent").unwrap_or("").to_string();
+        let actor = Actor {
+            principal: caller.clone(),
+            access_key_id: Some(signer.access_key_id.clone()),
+            source_ip: source_ip.clone(),
+            user_agent: user_agent.clone(),
+            region: signer.region.clone(),
+            session_issued_ms: signer
+                .credential
+                .session_token
+                .is_some()
+                .then_some(signer.credential.issued_at_ms),
+            instance_id: signer.credential.instance_id.clone(),
         };
+        let facts = RequestFacts {
+            source_ip: &source_ip,
+            region: &signer.region,
+            user_agent: &user_agent,
+        };
+        let writes = call.descriptor().access == Access::Write;
+        let (result, ran) = match authorize(emulator, &signer.credential, operation, &call, &facts)
+        {
+            Ok(()) => {
+                let _writing =
+                    writes.then(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
+                emulator.set_actor(actor.clone());
+                (invoke(emulator, &caller, &call), true)
+            }
+            // Denied: nothing runs, nothing changes.
+            Err(denied) => (Err(denied), false),
+        };
+        // A call that may write and ran has recorded itself, with its change.
+        if !(writes && ran) {
+            record(emulator, &actor, operation, &call, &result, request_id);
+        }
         Served::Done {
             operation,
             caller,
@@ -311,11 +353,44 @@ fn service_of_version(query: &str, body: &[u8]) -> Service {
     Service::Iam
 }
 
-/// Who signed the request, and for which service; AWS's refusal otherwise.
-fn authenticate(
+/// Who signed a request: the key and what it belongs to, and the
+/// service and region of its credential scope.
+struct Signer {
+    service: Service,
+    region: String,
+    access_key_id: String,
+    credential: Credential,
+}
+
+/// Records a call the emulator did not record itself: a read, or a call
+/// refused by policy. The trail failing does not fail the call (the
+/// answer is already decided); it is logged.
+fn record(
     emulator: &Emulator,
-    request: &SignedRequest,
-) -> Result<(Service, Principal), Refused> {
+    actor: &Actor,
+    operation: &'static Operation,
+    call: &Call,
+    result: &Result<serde_json::Value, CloudError>,
+    request_id: &str,
+) {
+    let params = serde_json::to_value(call)
+        .ok()
+        .and_then(|mut json| json.get_mut("params").map(serde_json::Value::take))
+        .unwrap_or(serde_json::Value::Null);
+    let error = result
+        .as_ref()
+        .err()
+        .map(|error| (error.code.as_str(), error.message.as_str()));
+    if let Err(error) = emulator.record_event(actor, operation, &params, error, request_id) {
+        tracing::warn!(
+            "the audit trail could not record {}: {error}",
+            operation.name
+        );
+    }
+}
+
+/// Who signed the request, and for which service; AWS's refusal otherwise.
+fn authenticate(emulator: &Emulator, request: &SignedRequest) -> Result<Signer, Refused> {
     let Some(header_value) = header(request.headers, "authorization") else {
         return Err(refused(
             service_of_version(request.query, request.body),
@@ -376,7 +451,12 @@ fn authenticate(
     sigv4::verify(request, &authorization, &credential.secret_access_key)
         .map_err(|refusal| refusal_of(service, refusal))?;
     check_session(service, request, &credential)?;
-    Ok((service, credential.principal))
+    Ok(Signer {
+        service,
+        region: authorization.region.clone(),
+        access_key_id: authorization.access_key_id.clone(),
+        credential,
+    })
 }
 
 /// A role session's key works only with its token, and only until it expires.

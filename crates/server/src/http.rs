@@ -68,7 +68,7 @@ pub async fn serve(
         let spawned = std::thread::Builder::new()
             .name("rolecall-conn".into())
             .spawn(move || {
-                serve_connection(stream, endpoint, imds, watcher);
+                serve_connection(stream, peer, endpoint, imds, watcher);
                 drop(permit);
             });
         if let Err(error) = spawned {
@@ -120,6 +120,7 @@ async fn accept(
 /// calling thread (a runtime of its own drives the connection's I/O).
 fn serve_connection(
     stream: std::net::TcpStream,
+    peer: SocketAddr,
     endpoint: Arc<Endpoint>,
     imds: Arc<Imds>,
     watcher: Watcher,
@@ -149,7 +150,7 @@ fn serve_connection(
             .serve_connection(
                 TokioIo::new(stream),
                 service_fn(move |request| {
-                    answer(Arc::clone(&endpoint), Arc::clone(&imds), request)
+                    answer(Arc::clone(&endpoint), Arc::clone(&imds), peer, request)
                 }),
             );
         if let Err(error) = watcher.watch(connection).await {
@@ -161,6 +162,7 @@ fn serve_connection(
 async fn answer(
     endpoint: Arc<Endpoint>,
     imds: Arc<Imds>,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
@@ -199,8 +201,9 @@ async fn answer(
         }));
     }
     // On this connection's own thread: nothing else waits for it.
-    let reply = std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.respond(&parts, &body)))
-        .unwrap_or_else(|_| Reply::internal_error());
+    let reply =
+        std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.respond(&parts, &body, peer)))
+            .unwrap_or_else(|_| Reply::internal_error());
     Ok(to_response(reply))
 }
 

@@ -18,6 +18,7 @@
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT` gets the instance role's credentials
 //! from its SDK, as on the instance.
 
+mod authorize;
 mod endpoint;
 mod http;
 mod imds;

@@ -6,6 +6,7 @@
 //! last apply, so the difference was made outside rolecall (`modified`);
 //! different means the manifests changed and apply has not run (`pending`).
 
+pub mod attribution;
 pub mod render;
 
 use serde::Serialize;
@@ -77,6 +78,11 @@ pub struct Entry {
     /// rolecall); for `pending`, account -> declared (what the manifests
     /// changed, and the next apply makes).
     pub attributes: Vec<AttributeDiff>,
+    /// Who made the difference, from the account's audit trail (emulated
+    /// accounts): the call that last changed each attribute outside
+    /// rolecall. Empty without a trail, or when it cannot say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_by: Vec<attribution::ChangedBy>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -165,6 +171,7 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
             owner,
             instance_ids: Vec::new(),
             attributes,
+            changed_by: Vec::new(),
         });
     }
     let mut any_ambiguous = false;
@@ -181,6 +188,7 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
                 owner: None,
                 instance_ids: ids.clone(),
                 attributes: Vec::new(),
+                changed_by: Vec::new(),
             });
         }
     }

@@ -110,6 +110,9 @@ pub fn text(report: &Report, color: bool) -> String {
             printable(title(entry)),
             printable(note(entry))
         );
+        for who in &entry.changed_by {
+            let _ = writeln!(out, "      {}", printable(changed_by_line(who)));
+        }
         for line in lines::describe(&as_change(entry)) {
             let indent = "    ".repeat(line.depth + 2);
             let style = Painter::sign_style(line.sign);
@@ -128,6 +131,15 @@ pub fn text(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out, "{}", summary_line(report));
     out
+}
+
+/// `inline_policies: changed by ARN (PutRolePolicy at TIME from IP)`.
+fn changed_by_line(who: &super::attribution::ChangedBy) -> String {
+    let what = who.attribute.as_deref().unwrap_or("the resource");
+    format!(
+        "{what}: changed by {} ({} at {} from {}, {})",
+        who.principal, who.event_name, who.time, who.source_ip, who.user_agent
+    )
 }
 
 /// Text safe in a markdown table cell or HTML element of a pull-request
@@ -165,10 +177,17 @@ pub fn markdown(report: &Report) -> String {
     for entry in report.entries.iter().filter(|e| !e.attributes.is_empty()) {
         let _ = writeln!(
             out,
-            "<details><summary><code>{}</code> {}</summary>\n\n```diff",
+            "<details><summary><code>{}</code> {}</summary>\n",
             table_cell(&title(entry)),
             entry.class.as_str()
         );
+        for who in &entry.changed_by {
+            let _ = writeln!(out, "- {}", table_cell(&changed_by_line(who)));
+        }
+        if !entry.changed_by.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "```diff");
         for line in lines::describe(&as_change(entry)) {
             let _ = writeln!(
                 out,

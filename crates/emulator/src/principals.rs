@@ -1,0 +1,94 @@
+//! What deciding a call through `rolecall serve` needs to know of the
+//! account: a role's policies (its sessions' permissions), a profile's
+//! role (`iam:PassRole`), an association's instance. Read-only.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use rolecall_model::{PolicyDocument, Role};
+
+use super::iam;
+use super::store::ROLE_TAGS;
+
+/// A role as its sessions' calls are decided: its policies, boundary and
+/// tags (`aws:PrincipalTag/*`), and its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleFacts {
+    pub arn: String,
+    pub role: Role,
+}
+
+/// The role named `name` (IAM names ignore case), with its policies.
+/// A stored document that no longer parses is left out (it cannot be
+/// stored through the API).
+pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> {
+    let Some(row) = iam::find_role(db, name)? else {
+        return Ok(None);
+    };
+    let mut inline = std::collections::BTreeMap::new();
+    let mut statement = db.prepare_cached(
+        "SELECT name, (SELECT text FROM documents WHERE id = role_policies.document)
+         FROM role_policies WHERE role = ?1",
+    )?;
+    for policy in statement.query_map([row.id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (policy_name, text) = policy?;
+        if let Ok(document) = PolicyDocument::parse(&text) {
+            inline.insert(policy_name, document);
+        }
+    }
+    let managed = db
+        .prepare_cached("SELECT arn FROM role_managed WHERE role = ?1")?
+        .query_map([row.id], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let tags = ROLE_TAGS
+        .of(db, row.id)?
+        .into_iter()
+        .map(|tag| (tag.key, tag.value))
+        .collect();
+    let trust = PolicyDocument::parse(&row.trust)
+        .unwrap_or_else(|_| PolicyDocument::trusting_services::<&str>(&[]));
+    Ok(Some(RoleFacts {
+        arn: row.arn,
+        role: Role {
+            name: row.name,
+            path: row.path,
+            description: row.description.unwrap_or_default(),
+            trust,
+            max_session_duration: row.max_session_duration,
+            permissions_boundary: row.boundary,
+            managed_policies: managed,
+            inline_policies: inline,
+            tags,
+        },
+    }))
+}
+
+/// An instance profile's ARN and the name of the role it holds.
+pub fn profile(db: &Connection, name: &str) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    let Some(row) = iam::find_profile(db, name)? else {
+        return Ok(None);
+    };
+    let role = match row.role {
+        Some(id) => db
+            .query_row("SELECT name FROM roles WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    Ok(Some((row.arn, role)))
+}
+
+/// The instance an association (live) is of.
+pub fn association_instance(
+    db: &Connection,
+    association_id: &str,
+) -> rusqlite::Result<Option<String>> {
+    db.query_row(
+        "SELECT instances.instance_id FROM associations
+         JOIN instances ON instances.id = associations.instance
+         WHERE associations.association_id = ?1",
+        [association_id],
+        |r| r.get(0),
+    )
+    .optional()
+}

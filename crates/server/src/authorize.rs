@@ -1,0 +1,447 @@
+//! Whether the signer of a request may make its call: IAM's decision
+//! (`rolecall-evaluation`) over the caller's policies, for every action
+//! the call needs on every resource it names, before anything runs.
+//!
+//! The account's root user (the administrator key) may do everything, as
+//! on AWS. A role session carries its role's inline and managed policies
+//! and its permissions boundary, read when the call is made (a policy
+//! changed a moment ago counts at once: the lab has no propagation delay
+//! for permissions). Context keys come from the request: the client's
+//! address, the region signed for, the time, the session's role tags and
+//! issue time, and for instance credentials the instance.
+//!
+//! What a call needs follows the Service Authorization Reference: the
+//! action named as the operation (`iam:GetRole`), on the role, instance
+//! profile or instance it names (`*` for account-wide reads), and
+//! `iam:PassRole` on the role an instance profile carries to an instance
+//! (AssociateIamInstanceProfile, ReplaceIamInstanceProfileAssociation,
+//! RunInstances with a profile) or to a profile (AddRoleToInstanceProfile).
+//! GetCallerIdentity needs no permission.
+
+use serde_json::Value;
+
+use rolecall_cloud::{Call, CloudError, ErrorCode, Operation, Service};
+use rolecall_emulator::{Credential, Emulator, EmulatorError, Principal, RoleFacts};
+use rolecall_evaluation::{
+    Context, DecisionKind, Layer, NamedPolicy, Policies, PolicySet, Reason, Request,
+};
+
+/// What the request says about itself, for the context keys.
+pub struct RequestFacts<'a> {
+    pub source_ip: &'a str,
+    /// The region the request is signed for (`aws:RequestedRegion`).
+    pub region: &'a str,
+    pub user_agent: &'a str,
+}
+
+/// One permission a call needs: an action on a resource, with the context
+/// keys the action adds (`iam:PolicyARN`, ...).
+struct Need {
+    action: String,
+    resource: String,
+    keys: Vec<(&'static str, String)>,
+}
+
+/// Ok when `credential`'s principal may make `call`; AWS's AccessDenied
+/// (EC2: UnauthorizedOperation) naming the first permission missing
+/// otherwise.
+pub fn authorize(
+    emulator: &Emulator,
+    credential: &Credential,
+    operation: &'static Operation,
+    call: &Call,
+    request: &RequestFacts,
+) -> Result<(), CloudError> {
+    let Principal::RoleSession {
+        account_id,
+        role_name,
+        role_id,
+        session_name,
+    } = &credential.principal
+    else {
+        // The administrator key is the account's root user.
+        return Ok(());
+    };
+    if matches!(call, Call::GetCallerIdentity(_)) {
+        return Ok(());
+    }
+    let storage = |error: EmulatorError| {
+        CloudError::new(
+            operation.name,
+            operation.service.failure_code(),
+            format!("the emulated account cannot be read: {error}"),
+        )
+    };
+    // A role deleted since the session began leaves it with no policy.
+    let role = emulator.role_facts(role_name).map_err(storage)?;
+    let policies = compile(role.as_ref());
+    let mut context = Context::new();
+    context.insert("aws:SourceIp", request.source_ip);
+    // `rolecall serve` speaks plain HTTP.
+    context.insert("aws:SecureTransport", "false");
+    context.insert("aws:RequestedRegion", request.region);
+    context.insert("aws:UserAgent", request.user_agent);
+    let now = jiff::Timestamp::now();
+    context.insert(
+        "aws:CurrentTime",
+        now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
+    context.insert("aws:EpochTime", now.as_second().to_string());
+    context.insert("aws:PrincipalType", "AssumedRole");
+    context.insert("aws:PrincipalAccount", account_id.as_str());
+    context.insert("aws:userid", format!("{role_id}:{session_name}"));
+    context.insert("aws:ViaAWSService", "false");
+    context.insert("aws:MultiFactorAuthPresent", "false");
+    context.insert(
+        "aws:TokenIssueTime",
+        millisecond_time(credential.issued_at_ms),
+    );
+    if let Some(role) = &role {
+        context.insert("aws:PrincipalArn", role.arn.as_str());
+        for (key, value) in &role.role.tags {
+            context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
+        }
+    }
+    if let Some(instance) = &credential.instance_id {
+        context.insert(
+            "ec2:SourceInstanceARN",
+            instance_arn(request.region, account_id, instance),
+        );
+        context.insert("ec2:RoleDelivery", "2.0");
+    }
+
+    let caller = credential.principal.arn();
+    for need in needs(emulator, account_id, request.region, operation, call).map_err(storage)? {
+        let mut context = context.clone();
+        for (key, value) in &need.keys {
+            context.insert(key, value.as_str());
+        }
+        let request =
+            Request::new(need.action.as_str(), need.resource.as_str()).with_context(context);
+        let Some(refusal) = refusal(policies.as_ref(), &request) else {
+            continue;
+        };
+        let because = match refusal {
+            Refusal::ExplicitDeny(Layer::PermissionsBoundary) => {
+                "with an explicit deny in a permissions boundary".to_string()
+            }
+            Refusal::ExplicitDeny(_) => {
+                "with an explicit deny in an identity-based policy".to_string()
+            }
+            Refusal::NoBoundaryAllows => format!(
+                "because no permissions boundary allows the {} action",
+                need.action
+            ),
+            Refusal::NoIdentityAllows => format!(
+                "because no identity-based policy allows the {} action",
+                need.action
+            ),
+        };
+        let sentence = format!(
+            "User: {caller} is not authorized to perform: {} on resource: {} {because}",
+            need.action, need.resource
+        );
+        return Err(match operation.service {
+            Service::Ec2 => CloudError::new(
+                operation.name,
+                ErrorCode::UnauthorizedOperation,
+                format!("You are not authorized to perform this operation. {sentence}"),
+            ),
+            Service::Iam | Service::Sts => {
+                CloudError::new(operation.name, ErrorCode::AccessDenied, sentence)
+            }
+        });
+    }
+    Ok(())
+}
+
+/// `aws:TokenIssueTime` to the millisecond: revoking sessions denies those
+/// issued before an instant, and a session issued in the same second
+/// after it must still work.
+fn millisecond_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+fn instance_arn(region: &str, account_id: &str, instance: &str) -> String {
+    format!("arn:aws:ec2:{region}:{account_id}:instance/{instance}")
+}
+
+/// Where a policy came from; the server's messages name none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Anywhere;
+
+/// The role's policies compiled; `None` when the role is gone or a stored
+/// document cannot be evaluated (then nothing is allowed).
+fn compile(role: Option<&RoleFacts>) -> Option<PolicySet<Anywhere>> {
+    let role = &role?.role;
+    let mut identity: Vec<NamedPolicy<Anywhere>> = role
+        .inline_policies
+        .iter()
+        .map(|(name, document)| NamedPolicy::new(Anywhere, name.clone(), document.clone()))
+        .collect();
+    for arn in &role.managed_policies {
+        if let Some(document) = rolecall_model::aws_policies::aws_policy_document(arn) {
+            identity.push(NamedPolicy::new(Anywhere, arn.clone(), document));
+        }
+    }
+    let mut policies = Policies::identity(identity);
+    if let Some(arn) = &role.permissions_boundary {
+        // A boundary rolecall has no document of allows nothing.
+        let boundary = rolecall_model::aws_policies::aws_policy_document(arn)
+            .map(|document| NamedPolicy::new(Anywhere, arn.clone(), document));
+        policies.permissions_boundary = Some(boundary.into_iter().collect());
+    }
+    PolicySet::compile(policies).ok()
+}
+
+enum Refusal {
+    ExplicitDeny(Layer),
+    NoIdentityAllows,
+    NoBoundaryAllows,
+}
+
+/// Why `request` is refused, if it is.
+fn refusal(policies: Option<&PolicySet<Anywhere>>, request: &Request) -> Option<Refusal> {
+    let Some(policies) = policies else {
+        return Some(Refusal::NoIdentityAllows);
+    };
+    let decision = policies.evaluate(request);
+    match decision.kind {
+        DecisionKind::Allowed => None,
+        DecisionKind::ExplicitDeny => Some(Refusal::ExplicitDeny(
+            decision
+                .matched_statements
+                .first()
+                .map_or(Layer::Identity, |statement| statement.layer),
+        )),
+        DecisionKind::ImplicitDeny => {
+            let identity_lacks = decision.missing.iter().any(|reason| match reason {
+                Reason::NoStatementMatchesAction { layer } => *layer == Layer::Identity,
+                Reason::ResourceNotMatched { statement }
+                | Reason::ConditionFailed { statement, .. }
+                | Reason::UnknownOperator { statement, .. } => statement.layer == Layer::Identity,
+                Reason::LayerDoesNotAllow { .. } => false,
+            });
+            let boundary_lacks = decision.missing.iter().any(|reason| {
+                matches!(
+                    reason,
+                    Reason::LayerDoesNotAllow {
+                        layer: Layer::PermissionsBoundary
+                    }
+                )
+            });
+            Some(if boundary_lacks && !identity_lacks {
+                Refusal::NoBoundaryAllows
+            } else {
+                Refusal::NoIdentityAllows
+            })
+        }
+    }
+}
+
+/// The permissions `call` needs, in the order AWS checks them.
+fn needs(
+    emulator: &Emulator,
+    account_id: &str,
+    region: &str,
+    operation: &'static Operation,
+    call: &Call,
+) -> Result<Vec<Need>, EmulatorError> {
+    // Call serialises as {"operation": NAME, "params": {AWS's names}}.
+    let json = serde_json::to_value(call).unwrap_or(Value::Null);
+    let params = &json["params"];
+    let text = |name: &str| params[name].as_str().map(str::to_string);
+    let prefix = operation.service.signing_name();
+    let action = format!("{prefix}:{}", operation.name);
+    let role_arn = |name: &str| -> Result<String, EmulatorError> {
+        Ok(match emulator.role_facts(name)? {
+            Some(role) => role.arn,
+            None => format!("arn:aws:iam::{account_id}:role/{name}"),
+        })
+    };
+    let profile = |name: &str| -> Result<(String, Option<String>), EmulatorError> {
+        Ok(emulator.profile_role(name)?.unwrap_or_else(|| {
+            (
+                format!("arn:aws:iam::{account_id}:instance-profile/{name}"),
+                None,
+            )
+        }))
+    };
+    let instance = |id: &str| instance_arn(region, account_id, id);
+    let one = |resource: String| Need {
+        action: action.clone(),
+        resource,
+        keys: Vec::new(),
+    };
+    // iam:PassRole on the role a profile holds, for the service that gets it.
+    let pass_profile_role = |profile_name: &str| -> Result<Option<Need>, EmulatorError> {
+        let (_, role) = profile(profile_name)?;
+        role.map(|role| role_arn(&role).map(|arn| pass_role(&arn)))
+            .transpose()
+    };
+    let profile_name_of = |spec: &Value| -> Result<Option<String>, EmulatorError> {
+        if let Some(name) = spec["Name"].as_str() {
+            return Ok(Some(name.to_string()));
+        }
+        // By ARN: the name is after the last slash.
+        Ok(spec["Arn"]
+            .as_str()
+            .and_then(|arn| arn.rsplit('/').next())
+            .map(str::to_string))
+    };
+
+    let mut needs = Vec::new();
+    match call {
+        Call::AttachRolePolicy(_) | Call::DetachRolePolicy(_) => {
+            let mut need = one(role_arn(&text("RoleName").unwrap_or_default())?);
+            if let Some(policy) = text("PolicyArn") {
+                need.keys.push(("iam:PolicyARN", policy));
+            }
+            needs.push(need);
+        }
+        Call::PutRolePermissionsBoundary(_) => {
+            let mut need = one(role_arn(&text("RoleName").unwrap_or_default())?);
+            if let Some(boundary) = text("PermissionsBoundary") {
+                need.keys.push(("iam:PermissionsBoundary", boundary));
+            }
+            needs.push(need);
+        }
+        Call::AddRoleToInstanceProfile(_) => {
+            let (profile_arn, _) = profile(&text("InstanceProfileName").unwrap_or_default())?;
+            needs.push(one(profile_arn));
+            needs.push(pass_role(&role_arn(&text("RoleName").unwrap_or_default())?));
+        }
+        Call::ListRoles(_) => needs.push(one(format!("arn:aws:iam::{account_id}:role/"))),
+        Call::ListInstanceProfiles(_) => {
+            needs.push(one(format!("arn:aws:iam::{account_id}:instance-profile/")));
+        }
+        Call::AssociateIamInstanceProfile(_) => {
+            needs.push(one(instance(&text("InstanceId").unwrap_or_default())));
+            if let Some(name) = profile_name_of(&params["IamInstanceProfile"])? {
+                needs.extend(pass_profile_role(&name)?);
+            }
+        }
+        Call::ReplaceIamInstanceProfileAssociation(_) | Call::DisassociateIamInstanceProfile(_) => {
+            let association = text("AssociationId").unwrap_or_default();
+            let resource = match emulator.association_instance(&association)? {
+                Some(id) => instance(&id),
+                None => format!("arn:aws:ec2:{region}:{account_id}:instance/*"),
+            };
+            needs.push(one(resource));
+            if let Some(name) = profile_name_of(&params["IamInstanceProfile"])? {
+                needs.extend(pass_profile_role(&name)?);
+            }
+        }
+        Call::RunInstances(_) => {
+            needs.push(one(format!("arn:aws:ec2:{region}:{account_id}:instance/*")));
+            if let Some(name) = profile_name_of(&params["IamInstanceProfile"])? {
+                needs.extend(pass_profile_role(&name)?);
+            }
+        }
+        Call::AssumeRole(_) => needs.push(one(text("RoleArn").unwrap_or_default())),
+        _ => {
+            if let Some(name) = text("RoleName") {
+                needs.push(one(role_arn(&name)?));
+            } else if let Some(name) = text("InstanceProfileName") {
+                needs.push(one(profile(&name)?.0));
+            } else if let Some(id) = text("InstanceId") {
+                needs.push(one(instance(&id)));
+            } else if let Some(ids) = params["InstanceIds"]
+                .as_array()
+                .or(params["Resources"].as_array())
+                .filter(|ids| !ids.is_empty())
+            {
+                for id in ids.iter().filter_map(Value::as_str) {
+                    needs.push(one(instance(id)));
+                }
+            } else {
+                needs.push(one("*".to_string()));
+            }
+        }
+    }
+    Ok(needs)
+}
+
+fn pass_role(role_arn: &str) -> Need {
+    Need {
+        action: "iam:PassRole".into(),
+        resource: role_arn.to_string(),
+        keys: vec![("iam:PassedToService", "ec2.amazonaws.com".into())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rolecall_model::PolicyDocument;
+
+    #[test]
+    fn token_issue_times_keep_milliseconds() {
+        assert_eq!(
+            millisecond_time(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
+    }
+
+    fn policy(json: serde_json::Value) -> PolicyDocument {
+        PolicyDocument::parse(&json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn refusals_name_the_layer_that_decided() {
+        let allow_get = policy(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}]
+        }));
+        let deny_get = policy(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"}]
+        }));
+        let request = Request::new("iam:GetRole", "arn:aws:iam::123456789012:role/web");
+        let set = |identity: Vec<PolicyDocument>, boundary: Option<PolicyDocument>| {
+            let mut policies = Policies::identity(
+                identity
+                    .into_iter()
+                    .map(|d| NamedPolicy::new(Anywhere, "p", d))
+                    .collect(),
+            );
+            policies.permissions_boundary =
+                boundary.map(|d| vec![NamedPolicy::new(Anywhere, "b", d)]);
+            PolicySet::compile(policies).unwrap()
+        };
+        assert!(refusal(Some(&set(vec![allow_get.clone()], None)), &request).is_none());
+        assert!(matches!(
+            refusal(Some(&set(vec![], None)), &request),
+            Some(Refusal::NoIdentityAllows)
+        ));
+        assert!(matches!(
+            refusal(
+                Some(&set(vec![allow_get.clone(), deny_get.clone()], None)),
+                &request
+            ),
+            Some(Refusal::ExplicitDeny(Layer::Identity))
+        ));
+        assert!(matches!(
+            refusal(
+                Some(&set(vec![allow_get.clone()], Some(deny_get))),
+                &request
+            ),
+            Some(Refusal::ExplicitDeny(Layer::PermissionsBoundary))
+        ));
+        let other = policy(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]
+        }));
+        assert!(matches!(
+            refusal(Some(&set(vec![allow_get], Some(other))), &request),
+            Some(Refusal::NoBoundaryAllows)
+        ));
+        assert!(matches!(
+            refusal(None, &request),
+            Some(Refusal::NoIdentityAllows)
+        ));
+    }
+}
