@@ -472,3 +472,8 @@ fn imds_of_an_instance_without_a_profile() {
 fn imds_protocol_as_ec2_answers_it() {
     client_test("imds.py", "protocol");
 }
+
+#[test]
+fn an_instance_gets_its_roles_permissions_and_loses_them_when_revoked() {
+    client_test("lab_story.py", "instance_story");
+}
