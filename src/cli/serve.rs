@@ -22,6 +22,12 @@ one port, every request signed (SigV4) with a key the account holds.
   eval \"$(rolecall emulator credentials)\"     # in another: the account's key
   aws iam list-roles
 
+Lab instances have instance metadata (IMDSv2) under /imds/INSTANCE-ID/:
+with AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:4599/imds/i-.../
+and no keys, an SDK gets the credentials of the instance's role, and every
+call of a role session is allowed or denied by the role's policies, as on
+AWS. Every call is recorded: `rolecall emulator lookup-events`.
+
 stdout carries only `export` lines (AWS_ENDPOINT_URL, AWS_REGION and
 AWS_DEFAULT_REGION), so a
 script can eval them; `rolecall emulator credentials` prints the key. Every
@@ -99,6 +105,8 @@ pub fn run(session: &Session, args: ServeArgs) -> anyhow::Result<Outcome> {
                  Point a client at it:\n  \
                  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_DEFAULT_REGION={REGION}\n  \
                  eval \"$(rolecall{account_flag} emulator credentials)\"\n\
+                 Be a lab instance (its role's credentials from instance metadata, IMDSv2):\n  \
+                 export AWS_EC2_METADATA_SERVICE_ENDPOINT={endpoint}/imds/INSTANCE-ID/\n\
                  Ctrl-C stops it.",
                 account.path().display(),
             );
