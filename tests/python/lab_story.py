@@ -20,6 +20,7 @@ name: lab
 ---
 kind: Role
 name: app
+path: /apps/
 trust: ec2
 inline_policies:
   read-roles: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "iam:GetRole", Resource: "*"}]}
@@ -117,6 +118,11 @@ def test_instance_story():
     eq(record["userIdentity"]["arn"], session_arn, "who")
     eq(record["userIdentity"]["accessKeyId"], first["key"], "with which key")
     eq(record["userIdentity"]["sessionContext"]["ec2RoleDelivery"], "2.0", "instance credentials")
+    eq(
+        record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+        f"arn:aws:iam::{ACCOUNT_ID}:role/apps/app",
+        "the session's role, with its path",
+    )
 
     # The fix, in git: the instance moves to the ops profile.
     apply(lab, "ops")
@@ -137,7 +143,7 @@ def test_instance_story():
         lambda: old.get_role(RoleName="app"),
         "AccessDenied",
         message=f"User: {session_arn} is not authorized to perform: iam:GetRole on resource: "
-        f"arn:aws:iam::{ACCOUNT_ID}:role/app with an explicit deny in an identity-based policy",
+        f"arn:aws:iam::{ACCOUNT_ID}:role/apps/app with an explicit deny in an identity-based policy",
     )
 
     # The revocation is drift on the role, naming who made it.

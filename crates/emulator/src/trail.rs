@@ -73,8 +73,9 @@ impl Actor {
         self.user_agent.starts_with(ROLECALL_USER_AGENT_PREFIX)
     }
 
-    /// CloudTrail's `userIdentity`.
-    fn user_identity(&self) -> Value {
+    /// CloudTrail's `userIdentity`; `role_arn` is a session's role's ARN
+    /// (with its path, which the session's own ARN leaves out).
+    fn user_identity(&self, role_arn: Option<String>) -> Value {
         let mut identity = match &self.principal {
             Principal::Root { account_id } => json!({
                 "type": "Root",
@@ -92,7 +93,9 @@ impl Actor {
                     "sessionIssuer": {
                         "type": "Role",
                         "principalId": role_id,
-                        "arn": format!("arn:{PARTITION}:iam::{account_id}:role/{role_name}"),
+                        "arn": role_arn.unwrap_or_else(|| {
+                            format!("arn:{PARTITION}:iam::{account_id}:role/{role_name}")
+                        }),
                         "accountId": account_id,
                         "userName": role_name,
                     },
@@ -207,7 +210,7 @@ pub fn record(
     let read_only = call.operation.access == rolecall_cloud::Access::Read;
     let mut record = json!({
         "eventVersion": "1.09",
-        "userIdentity": actor.user_identity(),
+        "userIdentity": actor.user_identity(session_role_arn(db, &actor.principal)?),
         "eventTime": iso(now_ms),
         "eventSource": source,
         "eventName": call.operation.name,
@@ -252,6 +255,16 @@ pub fn record(
     db.prepare_cached("DELETE FROM events WHERE id <= ?1")?
         .execute([newest - keep])?;
     Ok(())
+}
+
+/// A role session's role's ARN, if the role still exists.
+fn session_role_arn(db: &Connection, principal: &Principal) -> rusqlite::Result<Option<String>> {
+    let Principal::RoleSession { role_name, .. } = principal else {
+        return Ok(None);
+    };
+    db.prepare_cached("SELECT arn FROM roles WHERE name = ?1")?
+        .query_row([role_name], |r| r.get(0))
+        .optional()
 }
 
 /// The events `lookup` selects, newest first. An account of an older
