@@ -477,3 +477,8 @@ fn imds_protocol_as_ec2_answers_it() {
 fn an_instance_gets_its_roles_permissions_and_loses_them_when_revoked() {
     client_test("lab_story.py", "instance_story");
 }
+
+#[test]
+fn pass_role_role_paths_and_recreated_roles_are_decided_as_on_aws() {
+    client_test("authorization.py", "pass_role_paths_and_recreated_roles");
+}

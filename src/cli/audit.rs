@@ -38,8 +38,8 @@ pub struct LookupEventsArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub end_time: Option<i64>,
     /// At most this many events (the newest)
-    #[arg(long, value_name = "N")]
-    pub max_results: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_results: Option<u32>,
 }
 
 pub const REVOKE_SESSIONS_HELP: &str = "\
@@ -68,10 +68,25 @@ pub const REVOKE_POLICY_NAME: &str = "AWSRevokeOlderSessions";
 fn parse_attribute(text: &str) -> Result<(LookupKey, String), String> {
     let mut key = None;
     let mut value = None;
+    let once = |found: Option<&str>| {
+        if found.is_some() {
+            // CloudTrail looks events up by one attribute at most.
+            return Err(format!(
+                "one attribute at most, as CloudTrail allows: {text:?}"
+            ));
+        }
+        Ok(())
+    };
     for part in text.split(',') {
         match part.split_once('=') {
-            Some(("AttributeKey", k)) => key = Some(k),
-            Some(("AttributeValue", v)) => value = Some(v),
+            Some(("AttributeKey", k)) => {
+                once(key)?;
+                key = Some(k);
+            }
+            Some(("AttributeValue", v)) => {
+                once(value)?;
+                value = Some(v);
+            }
             _ => {
                 return Err(format!(
                     "expected AttributeKey=KEY,AttributeValue=VALUE, got {text:?}"
@@ -117,7 +132,7 @@ pub fn lookup_events(emulator: &Emulator, args: LookupEventsArgs) -> anyhow::Res
         attribute: args.lookup_attributes,
         start_ms: args.start_time,
         end_ms: args.end_time,
-        max_results: args.max_results,
+        max_results: args.max_results.map(|n| n as usize),
     })?;
     Ok(json!({ "Events": events.iter().map(event_json).collect::<Vec<_>>() }))
 }
@@ -167,11 +182,19 @@ pub fn revoke_sessions(emulator: &Emulator, args: &RevokeSessionsArgs) -> anyhow
             "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}},
         }],
     });
-    emulator.put_role_policy(&PutRolePolicyRequest {
-        role_name: args.role_name.clone(),
-        policy_name: REVOKE_POLICY_NAME.into(),
-        policy_document: document.to_string(),
-    })?;
+    emulator
+        .put_role_policy(&PutRolePolicyRequest {
+            role_name: args.role_name.clone(),
+            policy_name: REVOKE_POLICY_NAME.into(),
+            policy_document: document.to_string(),
+        })
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot revoke the sessions of role {}: {}",
+                args.role_name,
+                error.message
+            )
+        })?;
     // Instances' metadata services hand out new sessions from now on.
     emulator.forget_instance_sessions(&args.role_name)?;
     Ok(cutoff)
@@ -193,6 +216,13 @@ mod tests {
                 .contains("EventName")
         );
         assert!(parse_attribute("EventName=GetRole").is_err());
+        assert!(
+            parse_attribute(
+                "AttributeKey=EventName,AttributeValue=GetRole,AttributeKey=Username,AttributeValue=root"
+            )
+            .unwrap_err()
+            .contains("one attribute at most")
+        );
     }
 
     #[test]

@@ -95,6 +95,71 @@ def test_role_sessions_are_decided_by_their_policies():
     )
 
 
+def test_pass_role_paths_and_recreated_roles():
+    admin = rc.client("iam")
+    keys = session(admin)
+    iam, ec2 = rc.client("iam", **keys), rc.client("ec2", **keys)
+    admin.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps(rc.TRUST_EC2))
+    admin.create_instance_profile(InstanceProfileName="web")
+    admin.add_role_to_instance_profile(InstanceProfileName="web", RoleName="web")
+    instance = rc.client("ec2").run_instances(MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+    # Giving an instance a profile passes its role: iam:PassRole is needed.
+    admin.put_role_policy(
+        RoleName="app", PolicyName="ec2", PolicyDocument=allow("ec2:AssociateIamInstanceProfile")
+    )
+    before = rc.export()
+    rc.expect_error(
+        lambda: ec2.associate_iam_instance_profile(InstanceId=instance, IamInstanceProfile={"Name": "web"}),
+        "UnauthorizedOperation",
+        message="You are not authorized to perform this operation. "
+        + denied(
+            "iam:PassRole",
+            f"arn:aws:iam::{ACCOUNT_ID}:role/web",
+            "because no identity-based policy allows the iam:PassRole action",
+        ),
+    )
+    eq(rc.export(), before, "a denied association changes nothing")
+    admin.put_role_policy(
+        RoleName="app",
+        PolicyName="pass",
+        PolicyDocument=allow("iam:PassRole", resource=f"arn:aws:iam::{ACCOUNT_ID}:role/web"),
+    )
+    ec2.associate_iam_instance_profile(InstanceId=instance, IamInstanceProfile={"Name": "web"})
+
+    # A role is created at its path: a deny on the path holds.
+    admin.put_role_policy(
+        RoleName="app",
+        PolicyName="create",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*"},
+                    {"Effect": "Deny", "Action": "iam:CreateRole", "Resource": f"arn:aws:iam::{ACCOUNT_ID}:role/admin/*"},
+                ],
+            }
+        ),
+    )
+    rc.expect_error(
+        lambda: iam.create_role(RoleName="x", Path="/admin/", AssumeRolePolicyDocument=json.dumps(rc.TRUST_EC2)),
+        "AccessDenied",
+        message=denied(
+            "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_ID}:role/admin/x", "with an explicit deny in an identity-based policy"
+        ),
+    )
+    iam.create_role(RoleName="y", Path="/apps/", AssumeRolePolicyDocument=json.dumps(rc.TRUST_EC2))
+
+    # The session of a deleted role keeps nothing, not even from a role
+    # made since under the same name.
+    for name in ["ec2", "pass", "create"]:
+        admin.delete_role_policy(RoleName="app", PolicyName=name)
+    admin.delete_role(RoleName="app")
+    admin.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(TRUST_ACCOUNT))
+    admin.put_role_policy(RoleName="app", PolicyName="read", PolicyDocument=allow("iam:GetRole"))
+    rc.expect_error(lambda: iam.get_role(RoleName="app"), "AccessDenied")
+
+
 def test_denied_calls_are_in_the_trail_and_drift_names_the_session():
     admin = rc.client("iam")
     keys = session(admin)
@@ -115,6 +180,17 @@ def test_denied_calls_are_in_the_trail_and_drift_names_the_session():
     eq(record["sourceIPAddress"], "127.0.0.1", "source address")
     assert record["userAgent"].startswith("Boto3/"), record["userAgent"]
     eq(events[0]["ReadOnly"], "true", "ReadOnly")
+
+    # Each event carries the request id its caller was answered with.
+    answer = admin.tag_role(RoleName="app", Tags=[{"Key": "k", "Value": "v"}])
+    tagged = json.loads(
+        rc.rolecall("emulator", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TagRole").stdout
+    )["Events"]
+    eq(
+        json.loads(tagged[0]["CloudTrailEvent"])["requestID"],
+        answer["ResponseMetadata"]["RequestId"],
+        "requestID",
+    )
 
     # A stack that owns `app`; the session changes it by hand, allowed.
     manifest = "kind: Stack\nname: lab\n---\nkind: Role\nname: app\ntrust:\n  Version: '2012-10-17'\n  Statement:\n  - {Effect: Allow, Principal: {AWS: 'arn:aws:iam::" + ACCOUNT_ID + ":root'}, Action: 'sts:AssumeRole'}\ninline_policies:\n  tag: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 'iam:TagRole', Resource: '*'}]}\n"
@@ -138,5 +214,6 @@ if __name__ == "__main__":
         {
             "sessions_decided_by_policies": test_role_sessions_are_decided_by_their_policies,
             "denied_calls_in_trail_and_drift": test_denied_calls_are_in_the_trail_and_drift_names_the_session,
+            "pass_role_paths_and_recreated_roles": test_pass_role_paths_and_recreated_roles,
         }
     )

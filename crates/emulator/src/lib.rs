@@ -285,6 +285,9 @@ pub struct Emulator {
     read_only: Option<String>,
     /// Who this handle's calls are made by, for the audit trail.
     actor: Mutex<Arc<Actor>>,
+    /// This handle's claim on the account file; dropped after the
+    /// connection (fields drop in order).
+    _held: store::Held,
 }
 
 /// The connection, and which thread's batch holds it.
@@ -352,10 +355,10 @@ impl Emulator {
     /// a message saying so, and calls are not counted (so `fail_after` and
     /// throttling, which count them, are off).
     pub fn open_to_read(path: &Path) -> Result<Option<Emulator>, EmulatorError> {
-        let Some((conn, read_only)) = store::open_to_read(path)? else {
+        let Some((conn, read_only, held)) = store::open_to_read(path)? else {
             return Ok(None);
         };
-        let mut emulator = Self::with_connection(path, conn)?;
+        let mut emulator = Self::with_connection(path, conn, held)?;
         emulator.read_only = read_only;
         Ok(Some(emulator))
     }
@@ -389,11 +392,15 @@ impl Emulator {
     }
 
     fn open_with(path: &Path, account_id: Option<&str>) -> Result<Emulator, EmulatorError> {
-        let conn = store::open(path, account_id)?;
-        Self::with_connection(path, conn)
+        let (conn, held) = store::open(path, account_id)?;
+        Self::with_connection(path, conn, held)
     }
 
-    fn with_connection(path: &Path, conn: Connection) -> Result<Emulator, EmulatorError> {
+    fn with_connection(
+        path: &Path,
+        conn: Connection,
+        held: store::Held,
+    ) -> Result<Emulator, EmulatorError> {
         let account_id =
             store::read_account_id(&conn).map_err(|e| EmulatorError::storage(path, e))?;
         Ok(Emulator {
@@ -407,6 +414,7 @@ impl Emulator {
             read_only: None,
             actor: Mutex::new(Arc::new(Actor::in_process(&account_id))),
             account_id,
+            _held: held,
         })
     }
 
@@ -504,14 +512,12 @@ impl Emulator {
         operation: &'static Operation,
         params: &serde_json::Value,
         error: Option<(&str, &str)>,
-        request_id: &str,
     ) -> Result<(), EmulatorError> {
         let call = trail::Recorded {
             operation,
             params,
             error,
             response: None,
-            request_id: Some(request_id),
         };
         // These records change nothing else, so they commit without an
         // fsync (WAL with synchronous=NORMAL: durable across a crash of the
@@ -834,49 +840,50 @@ fn read_call<T: Serialize>(
     write_call(conn, env, body)
 }
 
-/// One call's work inside an open transaction: count it, inject faults, run the
-/// operation in a savepoint that is rolled back if the operation fails.
+/// One call's work inside an open transaction: count it, inject faults,
+/// run the operation in a savepoint that is rolled back if the operation
+/// fails, and record the call in the audit trail: a success inside the
+/// savepoint (the change and its record are kept together or not at all,
+/// in a batch too), a failure after the rollback.
 fn run_in_transaction<T: Serialize>(
     db: &Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
 ) -> OpResult<T> {
-    let result = run_operation(db, env, body);
-    if let Some(recording) = env.record {
-        let response = result
-            .as_ref()
-            .ok()
-            .and_then(|output| serde_json::to_value(output).ok());
-        let error = match &result {
-            Ok(_) => None,
-            Err(OpError::Aws(code, message) | OpError::NotYetVisible(code, message)) => {
-                Some((code.as_str(), message.as_str()))
-            }
-            // Nothing is committed: nothing to record.
-            Err(OpError::Db(_)) => return result,
+    let record = |error: Option<(&str, &str)>, response: Option<&serde_json::Value>| {
+        let Some(recording) = env.record else {
+            return Ok(());
         };
-        trail::record(
-            db,
-            &recording.actor,
-            &trail::Recorded {
-                operation: recording.operation,
-                params: recording.params,
-                error,
-                response: response.as_ref(),
-                request_id: None,
-            },
-            now_ms(),
-        )?;
+        let call = trail::Recorded {
+            operation: recording.operation,
+            params: recording.params,
+            error,
+            response,
+        };
+        trail::record(db, &recording.actor, &call, now_ms())
+    };
+    let result = run_operation(db, env, body, |output| {
+        let response = serde_json::to_value(output).ok();
+        record(None, response.as_ref())
+    });
+    match &result {
+        Err(OpError::Aws(code, message) | OpError::NotYetVisible(code, message)) => {
+            record(Some((code.as_str(), message.as_str())), None)?;
+        }
+        // Nothing of the call is kept: nothing to record.
+        Ok(_) | Err(OpError::Db(_)) => {}
     }
     result
 }
 
-/// Counts the call, injects faults, and runs the operation in a savepoint
-/// that is rolled back if the operation fails.
+/// Counts the call, injects faults, and runs the operation in a savepoint;
+/// `on_success` runs inside the savepoint after a successful body, and the
+/// savepoint is rolled back if either fails.
 fn run_operation<T>(
     db: &Connection,
     env: CallEnv,
     body: impl FnOnce(&Ctx) -> OpResult<T>,
+    on_success: impl FnOnce(&T) -> rusqlite::Result<()>,
 ) -> OpResult<T> {
     let mut settings = store::read_settings(db)?;
     if let Some(quotas) = env.quotas {
@@ -897,7 +904,10 @@ fn run_operation<T>(
         settings: &settings,
         now_ms: now_ms(),
     };
-    let result = body(&cx);
+    let result = body(&cx).and_then(|output| match on_success(&output) {
+        Ok(()) => Ok(output),
+        Err(error) => Err(OpError::Db(error)),
+    });
     if result.is_ok() {
         db.execute_batch("RELEASE api_call")?;
     } else {

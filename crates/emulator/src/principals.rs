@@ -14,6 +14,8 @@ use super::store::ROLE_TAGS;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleFacts {
     pub arn: String,
+    /// `AROA…`: tells this role from one made later under its name.
+    pub role_id: String,
     pub role: Role,
 }
 
@@ -50,6 +52,7 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
         .unwrap_or_else(|_| PolicyDocument::trusting_services::<&str>(&[]));
     Ok(Some(RoleFacts {
         arn: row.arn,
+        role_id: row.role_id,
         role: Role {
             name: row.name,
             path: row.path,

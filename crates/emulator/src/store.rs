@@ -249,7 +249,92 @@ enum Header {
     Sqlite { application_id: i32 },
 }
 
+/// Account files this process holds connections to, by device and inode,
+/// with how many and the application id their header carried.
+///
+/// Their header is never read again while a connection is open: reading it
+/// opens a second descriptor on the database, and closing that descriptor
+/// drops every POSIX lock the process holds on the file (fcntl semantics),
+/// after which another process may delete the live WAL ("How To Corrupt An
+/// SQLite Database File", 2.2). `rolecall serve` opens handles while
+/// others are open, so this is not hypothetical. An open descriptor keeps
+/// the inode from being reused, so the key cannot name another file.
+static HELD: std::sync::Mutex<Vec<(FileKey, usize, i32)>> = std::sync::Mutex::new(Vec::new());
+
+type FileKey = (u64, u64);
+
+#[cfg(unix)]
+fn file_key(metadata: &std::fs::Metadata) -> Option<FileKey> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_key(_: &std::fs::Metadata) -> Option<FileKey> {
+    // Windows has no fcntl locks to lose.
+    None
+}
+
+fn held_application_id(metadata: &std::fs::Metadata) -> Option<i32> {
+    let key = file_key(metadata)?;
+    let held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    held.iter()
+        .find(|(k, count, _)| *k == key && *count > 0)
+        .map(|(_, _, id)| *id)
+}
+
+/// A connection's claim on its account file (see [`HELD`]); released when
+/// dropped, after the connection.
+pub struct Held(Option<FileKey>);
+
+/// Registers a connection just opened on the account at `path`, whose
+/// header carries `application_id` (known from before it was opened:
+/// reading it now would be the very descriptor [`HELD`] avoids).
+pub fn hold(path: &Path, application_id: i32) -> Held {
+    let Some(key) = std::fs::metadata(path).ok().as_ref().and_then(file_key) else {
+        return Held(None);
+    };
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match held.iter_mut().find(|(k, _, _)| *k == key) {
+        Some(entry) => {
+            entry.1 += 1;
+            // Marked since (an account opened to read, then to change).
+            entry.2 = entry.2.max(application_id);
+        }
+        None => held.push((key, 1, application_id)),
+    }
+    Held(Some(key))
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(key) = self.0 else { return };
+        let mut held = HELD
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = held.iter().position(|(k, _, _)| *k == key) {
+            held[at].1 -= 1;
+            if held[at].1 == 0 {
+                held.swap_remove(at);
+            }
+        }
+    }
+}
+
 fn read_header(path: &Path) -> Result<Header, EmulatorError> {
+    if let Ok(metadata) = std::fs::metadata(path)
+        && let Some(application_id) = held_application_id(&metadata)
+    {
+        return Ok(Header::Sqlite { application_id });
+    }
+    read_header_from_file(path)
+}
+
+fn read_header_from_file(path: &Path) -> Result<Header, EmulatorError> {
     let io = |source| EmulatorError::Io {
         path: path.to_path_buf(),
         source,
@@ -433,7 +518,7 @@ pub fn check_writable(path: &Path) -> Result<Found, EmulatorError> {
 /// with `account_id` (default 123456789012) on first use; an existing
 /// account must have that id. Nothing is written before the file is known
 /// to be an account, or empty.
-pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, EmulatorError> {
+pub fn open(path: &Path, account_id: Option<&str>) -> Result<(Connection, Held), EmulatorError> {
     let found = check_writable(path)?;
     let storage = |source| EmulatorError::storage(path, source);
     let mut conn = Connection::open_with_flags(
@@ -464,18 +549,23 @@ pub fn open(path: &Path, account_id: Option<&str>) -> Result<Connection, Emulato
             });
         }
     }
-    Ok(conn)
+    // Settled: an account, marked.
+    let held = hold(path, APPLICATION_ID);
+    Ok((conn, held))
 }
 
 /// Opens an existing account to read it: nothing is created, marked or
 /// written, and a read-only file or directory is fine. `None` when there is
 /// no account at `path` yet. The second value says why the account is
 /// read-only, if it is.
-pub fn open_to_read(path: &Path) -> Result<Option<(Connection, Option<String>)>, EmulatorError> {
-    match identify(path)? {
+pub fn open_to_read(
+    path: &Path,
+) -> Result<Option<(Connection, Option<String>, Held)>, EmulatorError> {
+    let application_id = match identify(path)? {
         Found::Missing | Found::Empty => return Ok(None),
-        Found::Account | Found::Unmarked | Found::Outdated => {}
-    }
+        Found::Unmarked => 0,
+        Found::Account | Found::Outdated => APPLICATION_ID,
+    };
     let storage = |source| EmulatorError::storage(path, source);
     let read_only = not_writable(path);
     // A writable account is opened read-write all the same: closing it
@@ -490,7 +580,7 @@ pub fn open_to_read(path: &Path) -> Result<Option<(Connection, Option<String>)>,
     }
     .map_err(storage)?;
     configure(&conn).map_err(storage)?;
-    Ok(Some((conn, read_only)))
+    Ok(Some((conn, read_only, hold(path, application_id))))
 }
 
 /// A connection that cannot write and creates nothing beside the file.
@@ -861,7 +951,7 @@ mod tests {
     #[test]
     fn cached_statements_are_not_prepared_again_for_new_values() {
         let dir = tempfile::tempdir().unwrap();
-        let db = open(&dir.path().join("account.db"), None).unwrap();
+        let (db, _held) = open(&dir.path().join("account.db"), None).unwrap();
         for owner in [1, 2, 3] {
             ROLE_TAGS.of(&db, owner).unwrap();
         }
@@ -870,6 +960,38 @@ mod tests {
         assert_eq!(
             statement.get_status(rusqlite::StatementStatus::RePrepare),
             0
+        );
+    }
+
+    /// While this process holds a connection to an account, its header is
+    /// not read again: reading means opening and closing a descriptor of
+    /// the file, and closing any descriptor drops every POSIX lock the
+    /// process holds on it, the connection's too.
+    #[cfg(unix)]
+    #[test]
+    fn a_held_account_is_not_opened_again_to_read_its_header() {
+        use std::io::{Seek, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("account.db");
+        let (conn, held) = open(&path, None).unwrap();
+        // Scribble over the header in place (same inode): a read would see it.
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.seek(std::io::SeekFrom::Start(0)).unwrap();
+        file.write_all(b"not a database").unwrap();
+        assert!(matches!(
+            read_header(&path),
+            Ok(Header::Sqlite {
+                application_id: APPLICATION_ID
+            })
+        ));
+        drop(conn);
+        drop(held);
+        // Closing checkpoints the WAL into the file; scribble again.
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all(b"not a database").unwrap();
+        assert!(
+            read_header(&path).is_err(),
+            "read again once nothing holds it"
         );
     }
 }

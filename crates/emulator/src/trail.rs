@@ -37,6 +37,9 @@ pub struct Actor {
     pub session_issued_ms: Option<i64>,
     /// The instance whose metadata service issued the session, if any.
     pub instance_id: Option<String>,
+    /// The request id the caller was answered with (`rolecall serve`);
+    /// none in process, where each call gets one of its own.
+    pub request_id: Option<String>,
 }
 
 /// The region of calls made in process.
@@ -56,6 +59,7 @@ impl Actor {
             region: IN_PROCESS_REGION.into(),
             session_issued_ms: None,
             instance_id: None,
+            request_id: None,
         }
     }
 
@@ -194,7 +198,6 @@ pub struct Recorded<'a> {
     /// What a successful change answered, as AWS names it (none for reads,
     /// as CloudTrail records none).
     pub response: Option<&'a Value>,
-    pub request_id: Option<&'a str>,
 }
 
 /// Records one call made by `actor`, inside the caller's transaction, and
@@ -219,7 +222,7 @@ pub fn record(
         "userAgent": actor.user_agent,
         "requestParameters": request_parameters(call.params),
         "responseElements": call.response.map(response_elements),
-        "requestID": call.request_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
+        "requestID": actor.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         "eventID": event_id,
         "readOnly": read_only,
         "eventType": "AwsApiCall",
@@ -259,11 +262,15 @@ pub fn record(
 
 /// A role session's role's ARN, if the role still exists.
 fn session_role_arn(db: &Connection, principal: &Principal) -> rusqlite::Result<Option<String>> {
-    let Principal::RoleSession { role_name, .. } = principal else {
+    let Principal::RoleSession {
+        role_name, role_id, ..
+    } = principal
+    else {
         return Ok(None);
     };
-    db.prepare_cached("SELECT arn FROM roles WHERE name = ?1")?
-        .query_row([role_name], |r| r.get(0))
+    // The session's own role: a role made since under the same name is another.
+    db.prepare_cached("SELECT arn FROM roles WHERE name = ?1 AND role_id = ?2")?
+        .query_row([role_name, role_id], |r| r.get(0))
         .optional()
 }
 

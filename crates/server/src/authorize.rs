@@ -39,7 +39,7 @@ pub struct RequestFacts<'a> {
 struct Need {
     action: String,
     resource: String,
-    keys: Vec<(&'static str, String)>,
+    keys: Vec<(String, String)>,
 }
 
 /// Ok when `credential`'s principal may make `call`; AWS's AccessDenied
@@ -72,8 +72,12 @@ pub fn authorize(
             format!("the emulated account cannot be read: {error}"),
         )
     };
-    // A role deleted since the session began leaves it with no policy.
-    let role = emulator.role_facts(role_name).map_err(storage)?;
+    // A role deleted since the session began leaves it with no policy,
+    // even if a role of the same name was made since (another role id).
+    let role = emulator
+        .role_facts(role_name)
+        .map_err(storage)?
+        .filter(|role| role.role_id == *role_id);
     let policies = compile(role.as_ref());
     let mut context = Context::new();
     context.insert("aws:SourceIp", request.source_ip);
@@ -293,19 +297,107 @@ fn needs(
             .map(str::to_string))
     };
 
+    // Tags a call sets: `aws:RequestTag/KEY` and `aws:TagKeys`.
+    let request_tags = |tags: &Value| -> Vec<(String, String)> {
+        tags.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|tag| {
+                Some((
+                    tag["Key"].as_str()?.to_string(),
+                    tag["Value"].as_str().unwrap_or("").to_string(),
+                ))
+            })
+            .collect()
+    };
+    let with_request_tags = |mut need: Need, tags: &[(String, String)]| -> Need {
+        for (key, value) in tags {
+            need.keys
+                .push((format!("aws:RequestTag/{key}"), value.clone()));
+            need.keys.push(("aws:TagKeys".to_string(), key.clone()));
+        }
+        need
+    };
+    let path_of = || text("Path").unwrap_or_else(|| "/".to_string());
+
     let mut needs = Vec::new();
     match call {
+        Call::CreateRole(_) => {
+            let name = text("RoleName").unwrap_or_default();
+            let arn = format!("arn:aws:iam::{account_id}:role{}{name}", path_of());
+            let tags = request_tags(&params["Tags"]);
+            let mut create = with_request_tags(one(arn.clone()), &tags);
+            if let Some(boundary) = text("PermissionsBoundary") {
+                create
+                    .keys
+                    .push(("iam:PermissionsBoundary".into(), boundary));
+            }
+            needs.push(create);
+            if !tags.is_empty() {
+                let tag = Need {
+                    action: "iam:TagRole".into(),
+                    ..with_request_tags(one(arn), &tags)
+                };
+                needs.push(tag);
+            }
+        }
+        Call::CreateInstanceProfile(_) => {
+            let name = text("InstanceProfileName").unwrap_or_default();
+            let arn = format!(
+                "arn:aws:iam::{account_id}:instance-profile{}{name}",
+                path_of()
+            );
+            let tags = request_tags(&params["Tags"]);
+            needs.push(with_request_tags(one(arn.clone()), &tags));
+            if !tags.is_empty() {
+                needs.push(Need {
+                    action: "iam:TagInstanceProfile".into(),
+                    ..with_request_tags(one(arn), &tags)
+                });
+            }
+        }
+        Call::TagRole(_) | Call::TagInstanceProfile(_) => {
+            let resource = match text("RoleName") {
+                Some(name) => role_arn(&name)?,
+                None => profile(&text("InstanceProfileName").unwrap_or_default())?.0,
+            };
+            needs.push(with_request_tags(
+                one(resource),
+                &request_tags(&params["Tags"]),
+            ));
+        }
+        Call::UntagRole(_) | Call::UntagInstanceProfile(_) => {
+            let resource = match text("RoleName") {
+                Some(name) => role_arn(&name)?,
+                None => profile(&text("InstanceProfileName").unwrap_or_default())?.0,
+            };
+            let mut need = one(resource);
+            for key in params["TagKeys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                need.keys.push(("aws:TagKeys".into(), key.to_string()));
+            }
+            needs.push(need);
+        }
+        // EC2's Describe actions support no resource-level permissions
+        // (Service Authorization Reference): always `*`.
+        Call::DescribeInstances(_) | Call::DescribeIamInstanceProfileAssociations(_) => {
+            needs.push(one("*".to_string()));
+        }
         Call::AttachRolePolicy(_) | Call::DetachRolePolicy(_) => {
             let mut need = one(role_arn(&text("RoleName").unwrap_or_default())?);
             if let Some(policy) = text("PolicyArn") {
-                need.keys.push(("iam:PolicyARN", policy));
+                need.keys.push(("iam:PolicyARN".into(), policy));
             }
             needs.push(need);
         }
         Call::PutRolePermissionsBoundary(_) => {
             let mut need = one(role_arn(&text("RoleName").unwrap_or_default())?);
             if let Some(boundary) = text("PermissionsBoundary") {
-                need.keys.push(("iam:PermissionsBoundary", boundary));
+                need.keys.push(("iam:PermissionsBoundary".into(), boundary));
             }
             needs.push(need);
         }
@@ -336,9 +428,34 @@ fn needs(
             }
         }
         Call::RunInstances(_) => {
-            needs.push(one(format!("arn:aws:ec2:{region}:{account_id}:instance/*")));
+            let instances = format!("arn:aws:ec2:{region}:{account_id}:instance/*");
+            let tags: Vec<(String, String)> = params["TagSpecifications"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|spec| request_tags(&spec["Tags"]))
+                .collect();
+            needs.push(with_request_tags(one(instances.clone()), &tags));
+            if !tags.is_empty() {
+                // Tagging on launch needs ec2:CreateTags too.
+                needs.push(Need {
+                    action: "ec2:CreateTags".into(),
+                    ..with_request_tags(one(instances), &tags)
+                });
+            }
             if let Some(name) = profile_name_of(&params["IamInstanceProfile"])? {
                 needs.extend(pass_profile_role(&name)?);
+            }
+        }
+        Call::CreateTags(_) | Call::DeleteTags(_) => {
+            let tags = request_tags(&params["Tags"]);
+            for id in params["Resources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                needs.push(with_request_tags(one(instance(id)), &tags));
             }
         }
         Call::AssumeRole(_) => needs.push(one(text("RoleArn").unwrap_or_default())),
@@ -351,7 +468,6 @@ fn needs(
                 needs.push(one(instance(&id)));
             } else if let Some(ids) = params["InstanceIds"]
                 .as_array()
-                .or(params["Resources"].as_array())
                 .filter(|ids| !ids.is_empty())
             {
                 for id in ids.iter().filter_map(Value::as_str) {
@@ -369,7 +485,7 @@ fn pass_role(role_arn: &str) -> Need {
     Need {
         action: "iam:PassRole".into(),
         resource: role_arn.to_string(),
-        keys: vec![("iam:PassedToService", "ec2.amazonaws.com".into())],
+        keys: vec![("iam:PassedToService".into(), "ec2.amazonaws.com".into())],
     }
 }
 

@@ -258,6 +258,7 @@ impl Endpoint {
         let source_ip = peer.ip().to_string();
         let user_agent = header(&headers, "user-agent").unwrap_or("").to_string();
         let actor = Actor {
+            request_id: Some(request_id.to_string()),
             principal: caller.clone(),
             access_key_id: Some(signer.access_key_id.clone()),
             source_ip: source_ip.clone(),
@@ -276,20 +277,26 @@ impl Endpoint {
             user_agent: &user_agent,
         };
         let writes = call.descriptor().access == Access::Write;
+        // A call that may write is decided under the writers' lock: what it
+        // was allowed on (the role a profile holds, for iam:PassRole) cannot
+        // change between the decision and the call.
+        let writing = writes.then(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
         let (result, ran) = match authorize(emulator, &signer.credential, operation, &call, &facts)
         {
             Ok(()) => {
-                let _writing =
-                    writes.then(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
                 emulator.set_actor(actor.clone());
                 (invoke(emulator, &caller, &call), true)
             }
             // Denied: nothing runs, nothing changes.
             Err(denied) => (Err(denied), false),
         };
-        // A call that may write and ran has recorded itself, with its change.
+        // A call that may write and ran has recorded itself, with its change;
+        // the others are recorded here, queued with this server's writers
+        // rather than in SQLite's busy handler.
         if !(writes && ran) {
-            record(emulator, &actor, operation, &call, &result, request_id);
+            let _writing = writing
+                .unwrap_or_else(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
+            record(emulator, &actor, operation, &call, &result);
         }
         Served::Done {
             operation,
@@ -371,7 +378,6 @@ fn record(
     operation: &'static Operation,
     call: &Call,
     result: &Result<serde_json::Value, CloudError>,
-    request_id: &str,
 ) {
     let params = serde_json::to_value(call)
         .ok()
@@ -381,7 +387,7 @@ fn record(
         .as_ref()
         .err()
         .map(|error| (error.code.as_str(), error.message.as_str()));
-    if let Err(error) = emulator.record_event(actor, operation, &params, error, request_id) {
+    if let Err(error) = emulator.record_event(actor, operation, &params, error) {
         tracing::warn!(
             "the audit trail could not record {}: {error}",
             operation.name

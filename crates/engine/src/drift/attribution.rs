@@ -46,8 +46,9 @@ impl ChangedBy {
     }
 }
 
-/// What an event changed: a resource key (lower-cased for roles, whose
-/// names ignore case) and its attributes; none listed: the whole resource.
+/// What an event changed: a resource key (lower-cased for roles and
+/// instance profiles, whose names ignore case) and its attributes; none
+/// listed: the whole resource.
 struct Touch {
     key: String,
     attributes: &'static [&'static str],
@@ -64,7 +65,7 @@ fn touches(event: &Event) -> Vec<Touch> {
     };
     let profile = |attributes| {
         event.parameter("instanceProfileName").map(|name| Touch {
-            key: profile_key(name),
+            key: profile_key(&name.to_ascii_lowercase()),
             attributes,
         })
     };
@@ -126,8 +127,10 @@ pub fn attribute(report: &mut Report, events: &[Event]) {
             continue;
         }
         let key = match entry.kind {
-            crate::compare::Kind::Role => entry.resource.to_ascii_lowercase(),
-            _ => entry.resource.clone(),
+            crate::compare::Kind::Role | crate::compare::Kind::InstanceProfile => {
+                entry.resource.to_ascii_lowercase()
+            }
+            crate::compare::Kind::Instance => entry.resource.clone(),
         };
         let newest = |attribute: Option<&str>| {
             events
