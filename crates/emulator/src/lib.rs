@@ -51,7 +51,7 @@ pub use imds::{
 };
 pub use principals::RoleFacts;
 pub use snapshot::empty as empty_account;
-pub use trail::Actor;
+pub use trail::{Actor, TrailEntry};
 
 /// Account id of an account created without `--account-id`.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
@@ -503,30 +503,31 @@ impl Emulator {
         *self.actor.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(actor);
     }
 
-    /// Records a call this handle did not make as an operation: a read or a
-    /// refused call through `rolecall serve` (calls that may write record
-    /// themselves). `error` is the code and message it failed with.
-    pub fn record_event(
-        &self,
-        actor: &Actor,
-        operation: &'static Operation,
-        params: &serde_json::Value,
-        error: Option<(&str, &str)>,
-    ) -> Result<(), EmulatorError> {
-        let call = trail::Recorded {
-            operation,
-            params,
-            error,
-            response: None,
-        };
+    /// Records calls this handle did not make as operations, in one
+    /// transaction: reads and refused calls through `rolecall serve`
+    /// (calls that may write record themselves).
+    pub fn record_events(&self, entries: &[TrailEntry]) -> Result<(), EmulatorError> {
         // These records change nothing else, so they commit without an
         // fsync (WAL with synchronous=NORMAL: durable across a crash of the
-        // process, not of the machine). A read through the endpoint then
-        // costs a small write, not a disk flush.
+        // process, not of the machine).
         self.set_synchronous("NORMAL")?;
-        let recorded = self.write(|db| trail::record(db, actor, &call, now_ms()));
-        self.set_synchronous("FULL")?;
-        recorded
+        let recorded = self.write(|db| {
+            for entry in entries {
+                let call = trail::Recorded {
+                    operation: entry.operation,
+                    params: &entry.params,
+                    error: entry
+                        .error
+                        .as_ref()
+                        .map(|(code, message)| (code.as_str(), message.as_str())),
+                    response: None,
+                };
+                trail::record(db, &entry.actor, &call, entry.at_ms)?;
+            }
+            Ok(())
+        });
+        let restored = self.set_synchronous("FULL");
+        recorded.and(restored)
     }
 
     /// Sets SQLite's `synchronous` for this handle's next transactions.

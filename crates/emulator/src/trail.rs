@@ -188,6 +188,18 @@ fn lower_first(name: &str) -> String {
     }
 }
 
+/// A call to record later, made by `actor` at `at_ms` (Unix ms).
+#[derive(Debug, Clone)]
+pub struct TrailEntry {
+    pub actor: Actor,
+    pub operation: &'static Operation,
+    /// The request's parameters as AWS names them (`{"RoleName": ...}`).
+    pub params: Value,
+    /// The error code and message, when the call failed.
+    pub error: Option<(String, String)>,
+    pub at_ms: i64,
+}
+
 /// What a call was and how it ended, to record.
 pub struct Recorded<'a> {
     pub operation: &'static Operation,
@@ -293,7 +305,7 @@ pub fn lookup(db: &Connection, lookup: &Lookup) -> rusqlite::Result<Vec<Event>> 
                 access_key_id, by_rolecall, error_code, record
          FROM events
          WHERE event_time_ms >= ?1 AND event_time_ms <= ?2
-         ORDER BY id DESC",
+         ORDER BY event_time_ms DESC, id DESC",
     )?;
     let rows = statement.query_map(
         [

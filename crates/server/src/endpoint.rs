@@ -6,16 +6,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hyper::http::request::Parts;
 use serde::Serialize;
 
 use rolecall_cloud::{Access, Call, CloudError, ErrorCode, Operation, Service};
-use rolecall_emulator::{Actor, Credential, Emulator, EmulatorError, Principal};
+use rolecall_emulator::{Actor, Credential, Emulator, EmulatorError, Principal, TrailEntry};
 
 use super::authorize::{RequestFacts, authorize};
 use super::sigv4::{self, MAX_SKEW_SECONDS, Refusal, SignedRequest};
+use super::trail_writer::TrailWriter;
 
 /// The largest request body taken. IAM's largest parameter (an inline
 /// policy) is 10 KiB; a megabyte leaves room for anything a client sends.
@@ -85,21 +86,31 @@ pub struct Endpoint {
     /// Idle handles: one SQLite connection each, so requests on different
     /// handles run at once.
     idle: Mutex<Vec<Emulator>>,
-    /// Held by a call that writes: this server's writers queue here, in
-    /// order, instead of in SQLite's busy handler, which polls with sleeps
-    /// of up to 100 ms. Reads never take it (WAL lets them run beside a
-    /// writer); writers of other processes still meet SQLite's lock.
-    writes: Mutex<()>,
+    /// Held by a call that writes, and by the trail's writer: this
+    /// server's writers queue here, in order, instead of in SQLite's busy
+    /// handler, which polls with sleeps of up to 100 ms. Reads never take
+    /// it (WAL lets them run beside a writer); writers of other processes
+    /// still meet SQLite's lock.
+    writes: Arc<Mutex<()>>,
+    /// Records reads and denied calls, off the request path.
+    trail: TrailWriter,
 }
 
 impl Endpoint {
-    pub fn new(account: PathBuf, first: Emulator) -> Endpoint {
-        Endpoint {
+    pub fn new(account: PathBuf, first: Emulator) -> Result<Endpoint, EmulatorError> {
+        let writes = Arc::new(Mutex::new(()));
+        Ok(Endpoint {
+            trail: TrailWriter::start(&account, Arc::clone(&writes))?,
             account_id: first.account_id().to_string(),
             account,
             idle: Mutex::new(vec![first]),
-            writes: Mutex::new(()),
-        }
+            writes,
+        })
+    }
+
+    /// Writes the events still queued for the trail; for a server stopping.
+    pub fn close_trail(&self) {
+        self.trail.close();
     }
 
     pub fn account_id(&self) -> &str {
@@ -290,13 +301,11 @@ impl Endpoint {
             // Denied: nothing runs, nothing changes.
             Err(denied) => (Err(denied), false),
         };
-        // A call that may write and ran has recorded itself, with its change;
-        // the others are recorded here, queued with this server's writers
-        // rather than in SQLite's busy handler.
+        drop(writing);
+        // A call that may write and ran has recorded itself, with its
+        // change; the others go to the trail's writer.
         if !(writes && ran) {
-            let _writing = writing
-                .unwrap_or_else(|| self.writes.lock().unwrap_or_else(PoisonError::into_inner));
-            record(emulator, &actor, operation, &call, &result);
+            self.trail.record(entry(actor, operation, &call, &result));
         }
         Served::Done {
             operation,
@@ -369,29 +378,27 @@ struct Signer {
     credential: Credential,
 }
 
-/// Records a call the emulator did not record itself: a read, or a call
-/// refused by policy. The trail failing does not fail the call (the
-/// answer is already decided); it is logged.
-fn record(
-    emulator: &Emulator,
-    actor: &Actor,
+/// A call the emulator did not record itself (a read, or a call refused by
+/// policy), for the trail's writer.
+fn entry(
+    actor: Actor,
     operation: &'static Operation,
     call: &Call,
     result: &Result<serde_json::Value, CloudError>,
-) {
+) -> TrailEntry {
     let params = serde_json::to_value(call)
         .ok()
         .and_then(|mut json| json.get_mut("params").map(serde_json::Value::take))
         .unwrap_or(serde_json::Value::Null);
-    let error = result
-        .as_ref()
-        .err()
-        .map(|error| (error.code.as_str(), error.message.as_str()));
-    if let Err(error) = emulator.record_event(actor, operation, &params, error) {
-        tracing::warn!(
-            "the audit trail could not record {}: {error}",
-            operation.name
-        );
+    TrailEntry {
+        actor,
+        operation,
+        params,
+        error: result
+            .as_ref()
+            .err()
+            .map(|error| (error.code.as_str().to_string(), error.message.clone())),
+        at_ms: jiff::Timestamp::now().as_millisecond(),
     }
 }
 

@@ -23,6 +23,7 @@ mod endpoint;
 mod http;
 mod imds;
 pub mod sigv4;
+mod trail_writer;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -72,7 +73,7 @@ impl Server {
             endpoint: Arc::new(endpoint::Endpoint::new(
                 account.path().to_path_buf(),
                 emulator,
-            )),
+            )?),
         })
     }
 
@@ -92,12 +93,15 @@ impl Server {
     /// to finish on its own thread, within the 30 s read timeout.
     pub fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
         let runtime = runtime()?;
-        runtime.block_on(http::serve(
+        let endpoint = Arc::clone(&self.endpoint);
+        let served = runtime.block_on(http::serve(
             self.listener,
             self.endpoint,
             self.imds,
             shutdown,
-        ))
+        ));
+        endpoint.close_trail();
+        served
     }
 
     /// Serves until the process gets SIGINT or SIGTERM (Ctrl-C on Windows).
@@ -113,12 +117,15 @@ impl Server {
             http::TerminationSignal::install().map_err(ServeError::Runtime)?
         };
         ready();
-        runtime.block_on(http::serve(
+        let endpoint = Arc::clone(&self.endpoint);
+        let served = runtime.block_on(http::serve(
             self.listener,
             self.endpoint,
             self.imds,
             signals.received(),
-        ))
+        ));
+        endpoint.close_trail();
+        served
     }
 }
 
