@@ -14,11 +14,16 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rolecall_emulator::{Emulator, EmulatorError, TrailEntry};
 
 /// Events written in one transaction at most.
 const MAX_BATCH: usize = 512;
+/// How long the writer waits for more events after the first of a batch:
+/// an event is in the account at most this long (and one transaction)
+/// after its answer.
+const LINGER: Duration = Duration::from_millis(5);
 
 pub struct TrailWriter {
     sender: Mutex<Option<Sender<TrailEntry>>>,
@@ -81,8 +86,19 @@ impl Drop for TrailWriter {
 
 fn write_until_closed(emulator: &Emulator, queue: &Receiver<TrailEntry>, writes: &Mutex<()>) {
     while let Ok(first) = queue.recv() {
+        // Gathers what comes within LINGER of the first event: under load,
+        // one transaction for many events instead of one each (on two
+        // cores, a transaction per read cost a read through the endpoint
+        // about a third of its time).
+        let deadline = Instant::now() + LINGER;
         let mut batch = vec![first];
-        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+        while batch.len() < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match queue.recv_timeout(left) {
+                Ok(entry) => batch.push(entry),
+                Err(_) => break,
+            }
+        }
         let _writing = writes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(error) = emulator.record_events(&batch) {
             tracing::warn!(
