@@ -51,8 +51,11 @@ impl TrailWriter {
     /// Queues one event.
     pub fn record(&self, entry: TrailEntry) {
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        let sent = sender.as_ref().map(|sender| sender.send(entry));
-        if !matches!(sent, Some(Ok(()))) {
+        let sent = match sender.as_ref() {
+            Some(sender) => sender.send(entry).is_ok(),
+            None => false,
+        };
+        if !sent {
             tracing::warn!("the audit trail is closed: an event is not recorded");
         }
     }
