@@ -18,7 +18,8 @@ use rolecall_model::PolicyDocument;
 use rolecall_model::policy::trust::{TrustDecision, TrustRequest};
 
 use super::credentials::{self, NewSession};
-use super::{Emulator, EmulatorError, iam, now_ms};
+use super::ids::{self, PARTITION};
+use super::{Emulator, EmulatorError, iam, now_ms, trail};
 
 /// How long a session EC2 issues for an instance lasts: about six hours.
 /// EC2 documents no figure; the `Expiration` instances show is 6 h after
@@ -123,7 +124,16 @@ impl Emulator {
         &self,
         instance_id: &str,
     ) -> Result<Option<InstanceMetadata>, EmulatorError> {
-        self.write(|db| with_session(db, &self.account_id, instance_id, now_ms()))
+        let account_id = &self.account_id;
+        if let Some(found) =
+            self.read(|db| with_session(db, account_id, instance_id, now_ms(), false))?
+        {
+            return Ok(found);
+        }
+        // Checked again under the write lock: another request may have
+        // issued the session since.
+        self.write(|db| with_session(db, account_id, instance_id, now_ms(), true))
+            .map(Option::flatten)
     }
 
     /// Forgets which session the instances holding `role_name`'s sessions
@@ -236,13 +246,16 @@ fn ec2_may_assume(trust: &str) -> bool {
 }
 
 /// [`read`], plus the instance's session when EC2 may assume its role:
-/// the current one if it is still good, else a new one made current.
+/// the current one if it is still good, else (`issue`) a new one made
+/// current. Without `issue`, `None` says a new session is needed: a read
+/// transaction answers most requests, and only issuing writes.
 pub(crate) fn with_session(
     db: &Connection,
     account_id: &str,
     instance_id: &str,
     now_ms: i64,
-) -> rusqlite::Result<Option<InstanceMetadata>> {
+    issue: bool,
+) -> rusqlite::Result<Option<Option<InstanceMetadata>>> {
     let mut metadata = read(db, account_id, instance_id, now_ms)?;
     let Some(role) = metadata
         .as_mut()
@@ -250,14 +263,22 @@ pub(crate) fn with_session(
         .and_then(|p| p.role.as_mut())
         .filter(|role| role.ec2_may_assume)
     else {
-        return Ok(metadata);
+        return Ok(Some(metadata));
     };
     let session = match current_session(db, instance_id, &role.role_id, now_ms)? {
         Some(session) => session,
-        None => new_session(db, instance_id, &role.name, &role.role_id, now_ms)?,
+        None if issue => new_session(
+            db,
+            account_id,
+            instance_id,
+            &role.name,
+            &role.role_id,
+            now_ms,
+        )?,
+        None => return Ok(None),
     };
     role.session = Some(session);
-    Ok(metadata)
+    Ok(Some(metadata))
 }
 
 /// The instance's current session, if it is of this role, under
@@ -299,6 +320,7 @@ fn current_session(
 /// the instance's current one.
 fn new_session(
     db: &Connection,
+    account_id: &str,
     instance_id: &str,
     role_name: &str,
     role_id: &str,
@@ -321,6 +343,35 @@ fn new_session(
          ON CONFLICT (instance_id) DO UPDATE SET access_key_id = excluded.access_key_id",
     )?
     .execute(params![instance_id, key.access_key_id])?;
+    // EC2 assumed the role for the instance: CloudTrail shows it as an
+    // AssumeRole by the service.
+    let role_arn: String = db
+        .prepare_cached("SELECT arn FROM roles WHERE role_id = ?1")?
+        .query_row([role_id], |r| r.get(0))?;
+    let request = serde_json::json!({
+        "RoleArn": role_arn,
+        "RoleSessionName": instance_id,
+        "DurationSeconds": INSTANCE_SESSION_MS / 1000,
+    });
+    let response = serde_json::json!({
+        "Credentials": {"AccessKeyId": key.access_key_id, "Expiration": ids::timestamp(expires_at_ms)},
+        "AssumedRoleUser": {
+            "AssumedRoleId": format!("{role_id}:{instance_id}"),
+            "Arn": format!("arn:{PARTITION}:sts::{account_id}:assumed-role/{role_name}/{instance_id}"),
+        },
+    });
+    trail::record_service_call(
+        db,
+        EC2_SERVICE,
+        account_id,
+        &trail::Recorded {
+            operation: &rolecall_cloud::operations::ASSUME_ROLE,
+            params: &request,
+            error: None,
+            response: Some(&response),
+        },
+        now_ms,
+    )?;
     Ok(InstanceSession {
         access_key_id: key.access_key_id,
         secret_access_key: key.secret_access_key,
@@ -429,8 +480,9 @@ mod tests {
         fn session(&self, instance: &str, now_ms: i64) -> InstanceSession {
             let metadata = self
                 .emulator
-                .write(|db| with_session(db, DEFAULT_ACCOUNT, instance, now_ms))
-                .unwrap();
+                .write(|db| with_session(db, DEFAULT_ACCOUNT, instance, now_ms, true))
+                .unwrap()
+                .flatten();
             role_of(&metadata)
                 .session
                 .clone()
@@ -491,6 +543,32 @@ mod tests {
         // Under an hour old: the same session, nothing new issued.
         assert_eq!(lab.session(&instance, t0 + 59 * MINUTE), first);
         assert_eq!(lab.key_count(), 1);
+        // EC2 assumed the role once, and the trail says so, with no secret.
+        let assumed = rolecall_cloud::trail::Trail::lookup_events(
+            &lab.emulator,
+            &rolecall_cloud::trail::Lookup {
+                attribute: Some((
+                    rolecall_cloud::trail::LookupKey::EventName,
+                    "AssumeRole".into(),
+                )),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(assumed.len(), 1, "{assumed:?}");
+        let record = &assumed[0].record;
+        assert_eq!(record["userIdentity"]["type"], "AWSService");
+        assert_eq!(record["userIdentity"]["invokedBy"], "ec2.amazonaws.com");
+        assert_eq!(
+            record["requestParameters"]["roleSessionName"],
+            instance.as_str()
+        );
+        assert_eq!(
+            record["responseElements"]["credentials"]["accessKeyId"],
+            first.access_key_id.as_str()
+        );
+        let text = record.to_string();
+        assert!(!text.contains(&first.secret_access_key) && !text.contains(&first.session_token));
 
         // An hour old: a new one, which is then the current one; the old
         // key stays valid until it expires.

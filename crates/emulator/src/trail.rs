@@ -80,7 +80,7 @@ impl Actor {
     /// CloudTrail's `userIdentity`; `role_arn` is a session's role's ARN
     /// (with its path, which the session's own ARN leaves out).
     fn user_identity(&self, role_arn: Option<String>) -> Value {
-        let mut identity = match &self.principal {
+        match &self.principal {
             Principal::Root { account_id } => json!({
                 "type": "Root",
                 "principalId": account_id,
@@ -120,11 +120,7 @@ impl Actor {
                     "sessionContext": context,
                 })
             }
-        };
-        if let Some(key) = &self.access_key_id {
-            identity["accessKeyId"] = json!(key);
         }
-        identity
     }
 }
 
@@ -220,26 +216,82 @@ pub fn record(
     call: &Recorded,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
+    let who = Caller {
+        identity: actor.user_identity(session_role_arn(db, &actor.principal)?),
+        arn: actor.principal.arn(),
+        access_key_id: actor.access_key_id.as_deref(),
+        by_rolecall: actor.is_rolecall(),
+        source_ip: &actor.source_ip,
+        user_agent: &actor.user_agent,
+        region: &actor.region,
+        request_id: actor.request_id.as_deref(),
+        account_id: actor.principal.account_id(),
+    };
+    insert(db, &who, call, now_ms)
+}
+
+/// Records a call an AWS service made for the account (EC2 assuming an
+/// instance's role), as CloudTrail shows it: `userIdentity` of type
+/// `AWSService`, invoked by the service, from the service.
+pub fn record_service_call(
+    db: &Connection,
+    service: &str,
+    account_id: &str,
+    call: &Recorded,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let who = Caller {
+        identity: json!({"type": "AWSService", "invokedBy": service}),
+        arn: service.to_string(),
+        access_key_id: None,
+        by_rolecall: false,
+        source_ip: service,
+        user_agent: service,
+        region: IN_PROCESS_REGION,
+        request_id: None,
+        account_id,
+    };
+    insert(db, &who, call, now_ms)
+}
+
+/// Who made a recorded call, as the record says it.
+struct Caller<'a> {
+    identity: Value,
+    arn: String,
+    access_key_id: Option<&'a str>,
+    by_rolecall: bool,
+    source_ip: &'a str,
+    user_agent: &'a str,
+    region: &'a str,
+    request_id: Option<&'a str>,
+    account_id: &'a str,
+}
+
+fn insert(db: &Connection, who: &Caller, call: &Recorded, now_ms: i64) -> rusqlite::Result<()> {
     let event_id = uuid::Uuid::new_v4().to_string();
     let source = event_source(call.operation.service);
     let read_only = call.operation.access == rolecall_cloud::Access::Read;
+    let mut identity = who.identity.clone();
+    if let Some(key) = who.access_key_id {
+        identity["accessKeyId"] = json!(key);
+    }
     let mut record = json!({
         "eventVersion": "1.09",
-        "userIdentity": actor.user_identity(session_role_arn(db, &actor.principal)?),
+        "userIdentity": identity,
         "eventTime": iso(now_ms),
         "eventSource": source,
         "eventName": call.operation.name,
-        "awsRegion": actor.region,
-        "sourceIPAddress": actor.source_ip,
-        "userAgent": actor.user_agent,
+        "awsRegion": who.region,
+        "sourceIPAddress": who.source_ip,
+        "userAgent": who.user_agent,
         "requestParameters": request_parameters(call.params),
         "responseElements": call.response.map(response_elements),
-        "requestID": actor.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        "requestID": who.request_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
         "eventID": event_id,
         "readOnly": read_only,
         "eventType": "AwsApiCall",
         "managementEvent": true,
-        "recipientAccountId": actor.principal.account_id(),
+        "recipientAccountId": who.account_id,
         "eventCategory": "Management",
     });
     if let Some((code, message)) = call.error {
@@ -257,9 +309,9 @@ pub fn record(
         source,
         call.operation.name,
         read_only,
-        actor.principal.arn(),
-        actor.access_key_id,
-        actor.is_rolecall(),
+        who.arn,
+        who.access_key_id,
+        who.by_rolecall,
         call.error.map(|(code, _)| code),
         record.to_string(),
     ])?;
@@ -372,6 +424,13 @@ fn resources_of(record: &Value) -> Vec<Resource> {
         }
     };
     add("AWS::IAM::Role", &params["roleName"]);
+    // AssumeRole names its role by ARN.
+    if let Some(arn) = params["roleArn"].as_str() {
+        add(
+            "AWS::IAM::Role",
+            &json!(arn.rsplit('/').next().unwrap_or(arn)),
+        );
+    }
     add("AWS::IAM::InstanceProfile", &params["instanceProfileName"]);
     add("AWS::IAM::Policy", &params["policyArn"]);
     add("AWS::IAM::Policy", &params["permissionsBoundary"]);
