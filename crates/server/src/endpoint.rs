@@ -15,6 +15,7 @@ use rolecall_cloud::{Access, Call, CloudError, ErrorCode, Operation, Service};
 use rolecall_emulator::{Actor, Credential, Emulator, EmulatorError, Principal, TrailEntry};
 
 use super::authorize::{RequestFacts, authorize};
+use super::pool::HandlePool;
 use super::sigv4::{self, MAX_SKEW_SECONDS, Refusal, SignedRequest};
 use super::trail_writer::TrailWriter;
 
@@ -81,11 +82,8 @@ fn error_reply(service: Service, error: &CloudError, request_id: String) -> Repl
 
 /// The account, and the handles its requests run on.
 pub struct Endpoint {
-    account: PathBuf,
     account_id: String,
-    /// Idle handles: one SQLite connection each, so requests on different
-    /// handles run at once.
-    idle: Mutex<Vec<Emulator>>,
+    handles: HandlePool,
     /// Held by a call that writes, and by the trail's writer: this
     /// server's writers queue here, in order, instead of in SQLite's busy
     /// handler, which polls with sleeps of up to 100 ms. Reads never take
@@ -102,8 +100,7 @@ impl Endpoint {
         Ok(Endpoint {
             trail: TrailWriter::start(&account, Arc::clone(&writes))?,
             account_id: first.account_id().to_string(),
-            account,
-            idle: Mutex::new(vec![first]),
+            handles: HandlePool::new(account, vec![first], POOLED_HANDLES),
             writes,
         })
     }
@@ -119,21 +116,7 @@ impl Endpoint {
 
     /// Runs `f` on an idle handle, opening one if none is idle.
     fn with_emulator<T>(&self, f: impl FnOnce(&Emulator) -> T) -> Result<T, EmulatorError> {
-        let taken = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let emulator = match taken {
-            Some(emulator) => emulator,
-            None => Emulator::open(&self.account)?,
-        };
-        let out = f(&emulator);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < POOLED_HANDLES {
-            idle.push(emulator);
-        }
-        Ok(out)
+        self.handles.with(f)
     }
 
     /// The answer to a request whose body is over [`MAX_BODY_BYTES`].

@@ -29,6 +29,7 @@ use serde_json::Value;
 use rolecall_emulator::{Emulator, EmulatorError, InstanceMetadata, RoleMetadata};
 
 use super::REGION;
+use super::pool::HandlePool;
 
 /// Requests whose path starts so are the metadata service's.
 pub const PREFIX: &str = "/imds/";
@@ -52,8 +53,7 @@ const UNAUTHORIZED_DOC: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide
 
 /// The metadata service of every instance of one account.
 pub struct Imds {
-    account: PathBuf,
-    idle: Mutex<Vec<Emulator>>,
+    handles: HandlePool,
     /// Live tokens: the token itself (random, unguessable) to whose it is.
     tokens: Mutex<HashMap<String, Token>>,
 }
@@ -117,8 +117,7 @@ impl Answer {
 impl Imds {
     pub fn new(account: PathBuf) -> Imds {
         Imds {
-            account,
-            idle: Mutex::new(Vec::new()),
+            handles: HandlePool::new(account, Vec::new(), POOLED_HANDLES),
             tokens: Mutex::new(HashMap::new()),
         }
     }
@@ -336,21 +335,7 @@ impl Imds {
         &self,
         f: impl FnOnce(&Emulator) -> Result<T, EmulatorError>,
     ) -> Result<T, EmulatorError> {
-        let taken = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let emulator = match taken {
-            Some(emulator) => emulator,
-            None => Emulator::open(&self.account)?,
-        };
-        let out = f(&emulator);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < POOLED_HANDLES {
-            idle.push(emulator);
-        }
-        out
+        self.handles.with(f)?
     }
 }
 

@@ -22,6 +22,7 @@ mod authorize;
 mod endpoint;
 mod http;
 mod imds;
+mod pool;
 pub mod sigv4;
 mod trail_writer;
 
