@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::output::out;
+use super::output::{errln, out};
 use super::session::Session;
 use super::{ManifestArgs, Outcome, output};
 use crate::backend::ReadOnly;
@@ -68,8 +68,12 @@ fn name_who_changed(session: &Session, report: &mut drift::Report) -> anyhow::Re
         return Ok(());
     };
     if let Some(trail) = cloud.trail() {
-        let events = trail.lookup_events(&Lookup::default())?;
-        drift::attribution::attribute(report, &events);
+        // The report stands without the names: a trail that cannot be
+        // read is a warning, not a failed drift check.
+        match trail.lookup_events(&Lookup::default()) {
+            Ok(events) => drift::attribution::attribute(report, &events),
+            Err(error) => errln!("warning: who made the drift is unknown: {error}"),
+        }
     }
     Ok(())
 }
