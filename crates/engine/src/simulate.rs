@@ -352,27 +352,14 @@ impl Evaluator {
     }
 }
 
-/// What AWS puts in a role session's request context: its tags as
-/// `aws:PrincipalTag/*`, its ARN and account, and the time.
+/// What AWS puts in a role session's request context (its tags, ARN and
+/// account, the time), and that the SDKs and the AWS CLI call over HTTPS.
 fn session_context(principal: &Principal) -> Context {
-    let mut context = Context::new();
-    for (key, value) in &principal.role.tags {
-        context.insert(&format!("aws:PrincipalTag/{key}"), value.clone());
-    }
-    context.insert("aws:PrincipalType", "AssumedRole");
-    if let Some(arn) = &principal.role_arn {
-        context.insert("aws:PrincipalArn", arn.clone());
-        if let Some(account) = arn.split(':').nth(4) {
-            context.insert("aws:PrincipalAccount", account.to_string());
-        }
-    }
-    let now = jiff::Timestamp::now();
-    context.insert(
-        "aws:CurrentTime",
-        now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    let mut context = Context::role_session(
+        principal.role_arn.as_deref(),
+        &principal.role.tags,
+        jiff::Timestamp::now(),
     );
-    context.insert("aws:EpochTime", now.as_second().to_string());
-    // The SDKs and the AWS CLI call over HTTPS.
     context.insert("aws:SecureTransport", "true");
     context
 }

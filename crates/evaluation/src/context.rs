@@ -82,6 +82,36 @@ impl Context {
             .iter()
             .map(|(key, values)| (key.as_str(), values.as_slice()))
     }
+
+    /// What AWS puts in the context of every request a role session makes
+    /// (IAM User Guide, "AWS global condition context keys"):
+    /// `aws:PrincipalType` `AssumedRole`, the role's ARN and its account
+    /// (when known), its tags as `aws:PrincipalTag/KEY`, and the time of
+    /// the request. `simulate` and `rolecall serve` add what they know of
+    /// the request itself.
+    pub fn role_session(
+        role_arn: Option<&str>,
+        role_tags: &BTreeMap<String, String>,
+        now: jiff::Timestamp,
+    ) -> Context {
+        let mut context = Context::new();
+        for (key, value) in role_tags {
+            context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
+        }
+        context.insert("aws:PrincipalType", "AssumedRole");
+        if let Some(arn) = role_arn {
+            context.insert("aws:PrincipalArn", arn);
+            if let Some(account) = arn.split(':').nth(4) {
+                context.insert("aws:PrincipalAccount", account);
+            }
+        }
+        context.insert(
+            "aws:CurrentTime",
+            now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
+        context.insert("aws:EpochTime", now.as_second().to_string());
+        context
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +128,29 @@ mod tests {
             Some(&["a".to_string(), "b".to_string()][..])
         );
         assert_eq!(context.get("aws:username"), None);
+    }
+
+    #[test]
+    fn a_role_sessions_context_names_the_role_and_the_time() {
+        let tags = BTreeMap::from([("team".to_string(), "web".to_string())]);
+        let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+        let context =
+            Context::role_session(Some("arn:aws:iam::111122223333:role/apps/web"), &tags, now);
+        let one = |key: &str| context.get(key).map(|values| values.join(","));
+        assert_eq!(one("aws:PrincipalTag/team").as_deref(), Some("web"));
+        assert_eq!(one("aws:PrincipalType").as_deref(), Some("AssumedRole"));
+        assert_eq!(
+            one("aws:PrincipalArn").as_deref(),
+            Some("arn:aws:iam::111122223333:role/apps/web")
+        );
+        assert_eq!(one("aws:PrincipalAccount").as_deref(), Some("111122223333"));
+        assert_eq!(
+            one("aws:CurrentTime").as_deref(),
+            Some("2023-11-14T22:13:20Z")
+        );
+        assert_eq!(one("aws:EpochTime").as_deref(), Some("1700000000"));
+        let unknown = Context::role_session(None, &BTreeMap::new(), now);
+        assert_eq!(unknown.get("aws:PrincipalAccount"), None);
     }
 
     #[test]

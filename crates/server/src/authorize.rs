@@ -26,6 +26,9 @@ use rolecall_evaluation::{
     Context, DecisionKind, Layer, NamedPolicy, Policies, PolicySet, Reason, Request,
 };
 
+/// The tags of a role that no longer exists.
+static NO_TAGS: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+
 /// What the request says about itself, for the context keys.
 pub struct RequestFacts<'a> {
     pub source_ip: &'a str,
@@ -79,20 +82,16 @@ pub fn authorize(
         .map_err(storage)?
         .filter(|role| role.role_id == *role_id);
     let policies = compile(role.as_ref());
-    let mut context = Context::new();
+    let mut context = Context::role_session(
+        role.as_ref().map(|role| role.arn.as_str()),
+        role.as_ref().map_or(&NO_TAGS, |role| &role.role.tags),
+        jiff::Timestamp::now(),
+    );
     context.insert("aws:SourceIp", request.source_ip);
     // `rolecall serve` speaks plain HTTP.
     context.insert("aws:SecureTransport", "false");
     context.insert("aws:RequestedRegion", request.region);
     context.insert("aws:UserAgent", request.user_agent);
-    let now = jiff::Timestamp::now();
-    context.insert(
-        "aws:CurrentTime",
-        now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    );
-    context.insert("aws:EpochTime", now.as_second().to_string());
-    context.insert("aws:PrincipalType", "AssumedRole");
-    context.insert("aws:PrincipalAccount", account_id.as_str());
     context.insert("aws:userid", format!("{role_id}:{session_name}"));
     context.insert("aws:ViaAWSService", "false");
     context.insert("aws:MultiFactorAuthPresent", "false");
@@ -100,12 +99,6 @@ pub fn authorize(
         "aws:TokenIssueTime",
         millisecond_time(credential.issued_at_ms),
     );
-    if let Some(role) = &role {
-        context.insert("aws:PrincipalArn", role.arn.as_str());
-        for (key, value) in &role.role.tags {
-            context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
-        }
-    }
     if let Some(instance) = &credential.instance_id {
         context.insert(
             "ec2:SourceInstanceARN",
@@ -492,7 +485,6 @@ fn pass_role(role_arn: &str) -> Need {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rolecall_model::PolicyDocument;
 
     #[test]
     fn token_issue_times_keep_milliseconds() {
@@ -501,6 +493,7 @@ mod tests {
             "2023-11-14T22:13:20.123Z"
         );
     }
+    use rolecall_model::PolicyDocument;
 
     fn policy(json: serde_json::Value) -> PolicyDocument {
         PolicyDocument::parse(&json.to_string()).unwrap()
