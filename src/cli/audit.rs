@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::cloud::trail::{Event, Lookup, LookupKey, Trail};
 use crate::cloud::{Cloud, iam::PutRolePolicyRequest};
-use crate::emulator::Emulator;
+use crate::emulator::{Emulator, token_issue_time};
 
 pub const LOOKUP_EVENTS_HELP: &str = "\
 Every call through `rolecall serve` (reads, writes, calls denied by policy)
@@ -170,9 +170,8 @@ fn aws_cli_time(ms: i64) -> String {
 /// Denies the role's sessions issued before now; returns the policy's
 /// cut-off time.
 pub fn revoke_sessions(emulator: &Emulator, args: &RevokeSessionsArgs) -> anyhow::Result<String> {
-    let now = jiff::Timestamp::now();
-    // Milliseconds: a session issued later in the same second still works.
-    let cutoff = now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    // Written as sessions' issue times are compared (to the millisecond).
+    let cutoff = token_issue_time(jiff::Timestamp::now().as_millisecond());
     let document = json!({
         "Version": "2012-10-17",
         "Statement": [{

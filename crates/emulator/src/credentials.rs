@@ -107,6 +107,17 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// A session's issue time as policies compare `aws:TokenIssueTime`: to the
+/// millisecond, so that revoking the sessions issued before an instant
+/// (a `DateLessThan` written the same way) spares one issued later in the
+/// same second.
+pub fn token_issue_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// The alphabet of AWS's secret access keys.
 const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -252,6 +263,14 @@ mod tests {
         assert_eq!(a.secret_access_key.len(), 40);
         assert_ne!(a, b);
         assert!(!format!("{a:?}").contains(&a.secret_access_key));
+    }
+
+    #[test]
+    fn token_issue_times_keep_milliseconds() {
+        assert_eq!(
+            token_issue_time(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
     }
 
     #[test]

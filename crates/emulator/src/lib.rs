@@ -41,7 +41,7 @@ use rolecall_cloud::{
 use rolecall_model::Live;
 
 pub use account::AccountFile;
-pub use credentials::{AccessKey, Credential, Principal};
+pub use credentials::{AccessKey, Credential, Principal, token_issue_time};
 pub use export::{
     AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
 };

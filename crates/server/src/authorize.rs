@@ -21,7 +21,9 @@
 use serde_json::Value;
 
 use rolecall_cloud::{Call, CloudError, ErrorCode, Operation, Service};
-use rolecall_emulator::{Credential, Emulator, EmulatorError, Principal, RoleFacts};
+use rolecall_emulator::{
+    Credential, Emulator, EmulatorError, Principal, RoleFacts, token_issue_time,
+};
 use rolecall_evaluation::{
     Context, DecisionKind, Layer, NamedPolicy, Policies, PolicySet, Reason, Request,
 };
@@ -97,7 +99,7 @@ pub fn authorize(
     context.insert("aws:MultiFactorAuthPresent", "false");
     context.insert(
         "aws:TokenIssueTime",
-        millisecond_time(credential.issued_at_ms),
+        token_issue_time(credential.issued_at_ms),
     );
     if let Some(instance) = &credential.instance_id {
         context.insert(
@@ -150,16 +152,6 @@ pub fn authorize(
         });
     }
     Ok(())
-}
-
-/// `aws:TokenIssueTime` to the millisecond: revoking sessions denies those
-/// issued before an instant, and a session issued in the same second
-/// after it must still work.
-fn millisecond_time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
 }
 
 fn instance_arn(region: &str, account_id: &str, instance: &str) -> String {
@@ -485,14 +477,6 @@ fn pass_role(role_arn: &str) -> Need {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_issue_times_keep_milliseconds() {
-        assert_eq!(
-            millisecond_time(1_700_000_000_123),
-            "2023-11-14T22:13:20.123Z"
-        );
-    }
     use rolecall_model::PolicyDocument;
 
     fn policy(json: serde_json::Value) -> PolicyDocument {
