@@ -476,6 +476,11 @@ impl Emulator {
         self.read(|db| principals::role(db, name))
     }
 
+    /// The ARN of the role `name`, if it exists.
+    pub fn role_arn(&self, name: &str) -> Result<Option<String>, EmulatorError> {
+        self.read(|db| principals::role_arn(db, name))
+    }
+
     /// The ARN of the instance profile `name`, and the role it holds.
     pub fn profile_role(
         &self,

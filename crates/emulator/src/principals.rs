@@ -67,6 +67,13 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
     }))
 }
 
+/// The ARN of the role `name` (IAM names ignore case), if it exists.
+pub fn role_arn(db: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    db.prepare_cached("SELECT arn FROM roles WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()
+}
+
 /// An instance profile's ARN and the name of the role it holds.
 pub fn profile(db: &Connection, name: &str) -> rusqlite::Result<Option<(String, Option<String>)>> {
     let Some(row) = iam::find_profile(db, name)? else {

@@ -246,10 +246,9 @@ fn needs(
     let prefix = operation.service.signing_name();
     let action = format!("{prefix}:{}", operation.name);
     let role_arn = |name: &str| -> Result<String, EmulatorError> {
-        Ok(match emulator.role_facts(name)? {
-            Some(role) => role.arn,
-            None => format!("arn:aws:iam::{account_id}:role/{name}"),
-        })
+        Ok(emulator
+            .role_arn(name)?
+            .unwrap_or_else(|| format!("arn:aws:iam::{account_id}:role/{name}")))
     };
     let profile = |name: &str| -> Result<(String, Option<String>), EmulatorError> {
         Ok(emulator.profile_role(name)?.unwrap_or_else(|| {
