@@ -178,6 +178,6 @@ pub fn converged(desired: &Desired) -> Live {
         quotas: Default::default(),
         // Unknown too: not checked, as on a backend that cannot tell.
         partition: None,
-        customer_policies: None,
+        policies: Default::default(),
     }
 }

@@ -203,10 +203,13 @@ shapes! {
         #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
     }
 
-    /// Users, groups and customer-managed policies are not rolecall's: only
-    /// the roles are read (AWS sends the rest only when `Filter` asks).
+    /// Users and groups are not rolecall's: only roles and customer-managed
+    /// policies are read (AWS sends each only when `Filter` asks, or with no
+    /// `Filter` at all).
     GetAccountAuthorizationDetailsResponse {
         #[serde(default)] role_detail_list: Vec<RoleDetail>,
+        /// Customer-managed policies, when `Filter` asks for `LocalManagedPolicy`.
+        #[serde(default)] policies: Vec<ManagedPolicyDetail>,
         // Optional in botocore; moto leaves it out.
         #[serde(default)] is_truncated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
@@ -239,3 +242,129 @@ pub type GetInstanceProfileResponse = InstanceProfileResponse;
 pub type DeleteInstanceProfileRequest = InstanceProfileNameRequest;
 pub type AddRoleToInstanceProfileRequest = InstanceProfileRoleRequest;
 pub type RemoveRoleFromInstanceProfileRequest = InstanceProfileRoleRequest;
+
+shapes! {
+    /// A customer-managed policy as IAM returns it (CreatePolicy, GetPolicy,
+    /// ListPolicies). `Tags` only where AWS sends them (CreatePolicy, GetPolicy).
+    Policy {
+        policy_name: String,
+        policy_id: String,
+        arn: String,
+        path: String,
+        default_version_id: String,
+        #[serde(default)] attachment_count: u32,
+        #[serde(default)] permissions_boundary_usage_count: u32,
+        #[serde(default)] is_attachable: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
+        create_date: String,
+        update_date: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+
+    /// One version of a managed policy. `Document` (URL-encoded, as IAM
+    /// returns every policy document) only where AWS sends it:
+    /// GetPolicyVersion and GetAccountAuthorizationDetails, not
+    /// ListPolicyVersions nor CreatePolicyVersion.
+    PolicyVersion {
+        #[serde(default, skip_serializing_if = "Option::is_none")] document: Option<String>,
+        version_id: String,
+        is_default_version: bool,
+        create_date: String,
+    }
+
+    /// A role a managed policy is attached to (ListEntitiesForPolicy).
+    PolicyRole {
+        role_name: String,
+        role_id: String,
+    }
+
+    CreatePolicyRequest {
+        policy_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] path: Option<String>,
+        policy_document: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")] tags: Vec<Tag>,
+    }
+    PolicyResponse { policy: Policy }
+    PolicyArnRequest { policy_arn: String }
+    CreatePolicyVersionRequest {
+        policy_arn: String,
+        policy_document: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] set_as_default: Option<bool>,
+    }
+    PolicyVersionResponse { policy_version: PolicyVersion }
+    PolicyVersionRequest { policy_arn: String, version_id: String }
+    ListPolicyVersionsRequest {
+        policy_arn: String,
+        #[serde(flatten)] page: Page,
+    }
+    ListPolicyVersionsResponse {
+        #[serde(default)] versions: Vec<PolicyVersion>,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    /// ListPolicies: `Scope` is `All` (the default), `AWS` or `Local`
+    /// (customer-managed); `OnlyAttached` keeps those attached to something.
+    ListPoliciesRequest {
+        #[serde(default, skip_serializing_if = "Option::is_none")] scope: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] only_attached: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] path_prefix: Option<String>,
+        #[serde(flatten)] page: Page,
+    }
+    ListPoliciesResponse {
+        #[serde(default)] policies: Vec<Policy>,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    /// ListEntitiesForPolicy: rolecall's accounts hold roles only, so
+    /// `EntityFilter` is `Role` or absent; users and groups are never listed.
+    ListEntitiesForPolicyRequest {
+        policy_arn: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")] entity_filter: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")] path_prefix: Option<String>,
+        #[serde(flatten)] page: Page,
+    }
+    ListEntitiesForPolicyResponse {
+        #[serde(default)] policy_roles: Vec<PolicyRole>,
+        // Optional in botocore; moto leaves it out.
+        #[serde(default)] is_truncated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] marker: Option<String>,
+    }
+    TagPolicyRequest { policy_arn: String, tags: Vec<Tag> }
+    UntagPolicyRequest { policy_arn: String, tag_keys: Vec<String> }
+    ListPolicyTagsRequest {
+        policy_arn: String,
+        #[serde(flatten)] page: Page,
+    }
+
+    /// A customer-managed policy with every version and its document, as
+    /// GetAccountAuthorizationDetails returns it (`Filter=LocalManagedPolicy`).
+    /// No tags: AWS leaves them out here.
+    ManagedPolicyDetail {
+        policy_name: String,
+        policy_id: String,
+        arn: String,
+        path: String,
+        default_version_id: String,
+        #[serde(default)] attachment_count: u32,
+        #[serde(default)] permissions_boundary_usage_count: u32,
+        #[serde(default)] is_attachable: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
+        create_date: String,
+        update_date: String,
+        #[serde(default)] policy_version_list: Vec<PolicyVersion>,
+    }
+}
+
+pub type CreatePolicyResponse = PolicyResponse;
+pub type GetPolicyRequest = PolicyArnRequest;
+pub type GetPolicyResponse = PolicyResponse;
+pub type DeletePolicyRequest = PolicyArnRequest;
+pub type CreatePolicyVersionResponse = PolicyVersionResponse;
+pub type GetPolicyVersionRequest = PolicyVersionRequest;
+pub type GetPolicyVersionResponse = PolicyVersionResponse;
+pub type DeletePolicyVersionRequest = PolicyVersionRequest;
+pub type SetDefaultPolicyVersionRequest = PolicyVersionRequest;
+pub type ListPolicyTagsResponse = ListTagsResponse;

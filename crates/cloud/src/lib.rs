@@ -144,7 +144,7 @@ macro_rules! with_operations {
                 method: attach_role_policy, constant: ATTACH_ROLE_POLICY,
                 input: $crate::iam::AttachRolePolicyRequest, output: (),
                 service: Iam, access: Write, lab: false,
-                about: "Attach an AWS-managed policy to a role, 10 at most",
+                about: "Attach a managed policy (AWS's or the account's) to a role, 10 at most",
                 example: "--role-name web --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
             }
             DetachRolePolicy {
@@ -287,6 +287,98 @@ macro_rules! with_operations {
                 service: Iam, access: Read, lab: false,
                 about: "List an instance profile's tags",
                 example: "--instance-profile-name web",
+            }
+            // -- IAM customer-managed policies
+            CreatePolicy {
+                method: create_policy, constant: CREATE_POLICY,
+                input: $crate::iam::CreatePolicyRequest, output: $crate::iam::CreatePolicyResponse,
+                service: Iam, access: Write, lab: false,
+                about: "Create a customer-managed policy; its document is version v1, the default",
+                example: "--policy-name deploy-tools --path /ops/ --policy-document file://deploy.json",
+            }
+            GetPolicy {
+                method: get_policy, constant: GET_POLICY,
+                input: $crate::iam::GetPolicyRequest, output: $crate::iam::GetPolicyResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Show a managed policy: its default version, attachment count and tags",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools",
+            }
+            DeletePolicy {
+                method: delete_policy, constant: DELETE_POLICY,
+                input: $crate::iam::DeletePolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Delete a customer-managed policy attached to nothing and with no version but its default",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools",
+            }
+            CreatePolicyVersion {
+                method: create_policy_version, constant: CREATE_POLICY_VERSION,
+                input: $crate::iam::CreatePolicyVersionRequest, output: $crate::iam::CreatePolicyVersionResponse,
+                service: Iam, access: Write, lab: false,
+                about: "Add a version to a customer-managed policy, five at most; optionally make it the default",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools --policy-document file://deploy.json --set-as-default",
+            }
+            GetPolicyVersion {
+                method: get_policy_version, constant: GET_POLICY_VERSION,
+                input: $crate::iam::GetPolicyVersionRequest, output: $crate::iam::GetPolicyVersionResponse,
+                service: Iam, access: Read, lab: false,
+                about: "Show one version of a managed policy, its document URL-encoded as IAM returns it",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools --version-id v1",
+            }
+            ListPolicyVersions {
+                method: list_policy_versions, constant: LIST_POLICY_VERSIONS,
+                input: $crate::iam::ListPolicyVersionsRequest, output: $crate::iam::ListPolicyVersionsResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List the versions of a managed policy, newest first",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools",
+            }
+            DeletePolicyVersion {
+                method: delete_policy_version, constant: DELETE_POLICY_VERSION,
+                input: $crate::iam::DeletePolicyVersionRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Delete a version of a customer-managed policy that is not its default",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools --version-id v1",
+            }
+            SetDefaultPolicyVersion {
+                method: set_default_policy_version, constant: SET_DEFAULT_POLICY_VERSION,
+                input: $crate::iam::SetDefaultPolicyVersionRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Make a version of a customer-managed policy the one in effect",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools --version-id v2",
+            }
+            ListPolicies {
+                method: list_policies, constant: LIST_POLICIES,
+                input: $crate::iam::ListPoliciesRequest, output: $crate::iam::ListPoliciesResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List managed policies (Scope All, AWS or Local), a page at a time",
+                example: "--scope Local --only-attached --path-prefix /ops/",
+            }
+            ListEntitiesForPolicy {
+                method: list_entities_for_policy, constant: LIST_ENTITIES_FOR_POLICY,
+                input: $crate::iam::ListEntitiesForPolicyRequest, output: $crate::iam::ListEntitiesForPolicyResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List the roles a managed policy is attached to",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools",
+            }
+            TagPolicy {
+                method: tag_policy, constant: TAG_POLICY,
+                input: $crate::iam::TagPolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Add or overwrite tags of a customer-managed policy",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools --tags Key=team,Value=ops",
+            }
+            UntagPolicy {
+                method: untag_policy, constant: UNTAG_POLICY,
+                input: $crate::iam::UntagPolicyRequest, output: (),
+                service: Iam, access: Write, lab: false,
+                about: "Remove tags from a customer-managed policy",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools --tag-keys team",
+            }
+            ListPolicyTags {
+                method: list_policy_tags, constant: LIST_POLICY_TAGS,
+                input: $crate::iam::ListPolicyTagsRequest, output: $crate::iam::ListPolicyTagsResponse,
+                service: Iam, access: Read, lab: false,
+                about: "List a customer-managed policy's tags",
+                example: "--policy-arn arn:aws:iam::123456789012:policy/ops/deploy-tools",
             }
             // -- IAM account
             GetAccountSummary {

@@ -8,6 +8,9 @@
 //! - GetCallerIdentity: the account id, and the partition from the caller's ARN;
 //! - GetAccountSummary: the quotas on roles and instance profiles, and
 //!   whether the account holds customer-managed policies;
+//! - GetAccountAuthorizationDetails for customer-managed policies (every
+//!   version, with documents), a page of policies per call, and
+//!   ListPolicyTags per policy (the details leave tags out);
 //! - ListRoles (description and maximum session duration) and
 //!   GetAccountAuthorizationDetails for roles (trust, inline and attached
 //!   policies, boundary, tags): two calls per 1000 roles; a role made
@@ -32,15 +35,15 @@ use super::ec2::{DescribeIamInstanceProfileAssociationsRequest, DescribeInstance
 use super::ec2::{Filter, Instance as Ec2Instance};
 use super::iam::{
     GetAccountAuthorizationDetailsRequest, InstanceProfileNameRequest, ListByPathRequest,
-    ListForRoleRequest, Page, Role as IamRole, RoleDetail, RoleNameRequest, RolePolicyNameRequest,
-    Tag,
+    ListForRoleRequest, ListPolicyTagsRequest, ManagedPolicyDetail, Page, Role as IamRole,
+    RoleDetail, RoleNameRequest, RolePolicyNameRequest, Tag,
 };
 use super::sts::GetCallerIdentityRequest;
 use super::{Cloud, CloudError, ErrorCode};
 use rolecall_model::{
     AccountQuotas, Arn, AssociationState, Desired, InstanceProfile, InstanceSelector,
-    InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile, LiveRole,
-    PolicyDocument, Role, TAG_STACK, Tags, name_from_arn,
+    InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile, LivePolicy, LiveRole,
+    ManagedPolicy, PolicyDocument, Role, TAG_STACK, Tags, name_from_arn,
 };
 
 /// The most items IAM's List calls and EC2's Describe calls return per page.
@@ -126,14 +129,34 @@ fn read(cloud: &dyn Cloud, page_size: u32, scope: Option<&Scope>) -> Result<Live
             instance_profiles: summary.instance_profiles_quota,
         },
         partition,
-        // Which customer-managed policies the account holds needs
-        // ListPolicies (Scope=Local), not in the operation table yet. The
-        // summary counts them: none is a set known to be empty (as the
-        // emulator's snapshot says); some, or no count, is unknown (`None`:
-        // not checked) rather than a set that would refuse them all.
-        customer_policies: (summary.policies == Some(0)).then(BTreeSet::new),
         ..Live::default()
     };
+
+    // Customer-managed policies with every version, a page of policies per
+    // call, then each one's tags (which the details leave out): policies
+    // are few beside roles. None to read when the summary counts none.
+    if summary.policies != Some(0) {
+        let details = iam_pages("GetAccountAuthorizationDetails", iam_page, |page| {
+            let out = cloud.get_account_authorization_details(
+                &GetAccountAuthorizationDetailsRequest {
+                    filter: vec!["LocalManagedPolicy".into()],
+                    page,
+                },
+            )?;
+            Ok((out.policies, out.is_truncated, out.marker))
+        })?;
+        for detail in details {
+            let tags = iam_pages("ListPolicyTags", iam_page, |page| {
+                let out = cloud.list_policy_tags(&ListPolicyTagsRequest {
+                    policy_arn: detail.arn.clone(),
+                    page,
+                })?;
+                Ok((out.tags, out.is_truncated, out.marker))
+            })?;
+            let policy = policy_from_details(detail, tags)?;
+            live.policies.insert(policy.policy.name.clone(), policy);
+        }
+    }
 
     let listed_roles = iam_pages("ListRoles", iam_page, |page| {
         let out = cloud.list_roles(&ListByPathRequest {
@@ -361,6 +384,59 @@ fn role_from_details(listed: IamRole, detail: RoleDetail) -> Result<LiveRole, Cl
         arn: detail.arn,
         role_id: detail.role_id,
     })
+}
+
+/// A customer-managed policy from its details: the default version's
+/// document, every version oldest first.
+fn policy_from_details(
+    detail: ManagedPolicyDetail,
+    tags: Vec<Tag>,
+) -> Result<LivePolicy, CloudError> {
+    let operation = "GetAccountAuthorizationDetails";
+    let default = detail
+        .policy_version_list
+        .iter()
+        .find(|version| version.version_id == detail.default_version_id)
+        .and_then(|version| version.document.as_deref())
+        .ok_or_else(|| {
+            bad_response(
+                operation,
+                &format!(
+                    "policy {} lists no document for its default version {}",
+                    detail.arn, detail.default_version_id
+                ),
+            )
+        })?;
+    let document = document(operation, default)?;
+    let mut versions: Vec<String> = detail
+        .policy_version_list
+        .into_iter()
+        .map(|version| version.version_id)
+        .collect();
+    versions.sort_by_key(|id| version_number(id));
+    Ok(LivePolicy {
+        policy: ManagedPolicy {
+            name: detail.policy_name,
+            path: detail.path,
+            description: detail.description.unwrap_or_default(),
+            document,
+            tags: tag_map(tags),
+        },
+        arn: detail.arn,
+        policy_id: detail.policy_id,
+        default_version_id: detail.default_version_id,
+        versions,
+        attachment_count: detail.attachment_count,
+    })
+}
+
+/// The number of a policy version id (`v12` is 12): IAM numbers versions
+/// in the order it made them and never reuses a number, so this orders
+/// them oldest first. An id of another form sorts last.
+pub fn version_number(id: &str) -> u64 {
+    id.strip_prefix('v')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
 }
 
 /// One role read on its own: GetRole, its inline policies one by one, its

@@ -8,6 +8,8 @@ use super::{Ctx, OpResult, ids, reject};
 use rolecall_cloud::ErrorCode;
 use rolecall_cloud::iam::*;
 use rolecall_model::aws_policies::{AwsPolicy, aws_policy};
+// Customer-managed policies are IAM's too; their bodies have a module of their own.
+pub use super::policies::*;
 use rolecall_model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, RoleArn, policy::url_encode};
 
 /// What IAM answers for a policy ARN: customer-managed policies do not exist
@@ -739,6 +741,7 @@ pub fn get_account_authorization_details(
     )?;
     Ok(GetAccountAuthorizationDetailsResponse {
         role_detail_list,
+        policies: Vec::new(),
         is_truncated,
         marker,
     })

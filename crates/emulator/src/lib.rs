@@ -20,6 +20,7 @@ mod iam;
 mod ids;
 mod imds;
 pub mod lock;
+mod policies;
 mod principals;
 mod snapshot;
 mod store;

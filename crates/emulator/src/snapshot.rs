@@ -256,9 +256,6 @@ pub fn empty(account_id: String, quotas: &Quotas) -> Live {
         account_id,
         quotas: AccountQuotas::from(quotas),
         partition: Some(PARTITION.to_string()),
-        // Customer-managed policies are not emulated (yet): an emulated
-        // account holds none, so it attaches none.
-        customer_policies: Some(Default::default()),
         ..Live::default()
     }
 }

@@ -68,6 +68,8 @@ pub fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> Result<Target<'
     let not_declared =
         || format!("{key}: not declared in the manifests; declare it first, then import it");
     match key.parse::<ResourceKey>().map_err(|e| e.to_string())? {
+        // TODO(issue 15): adopting a policy.
+        ResourceKey::Policy(_) => Err(format!("{key}: policies cannot be imported yet")),
         ResourceKey::Role(name) => {
             desired.roles.get(&name).ok_or_else(not_declared)?;
             let role = live

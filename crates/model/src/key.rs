@@ -1,5 +1,5 @@
 //! Resource keys: how plans, reports, saved plans and the command line name
-//! a resource (`role/NAME`, `instance-profile/NAME`, `instance/ID`, or
+//! a resource (`policy/NAME`, `role/NAME`, `instance-profile/NAME`, `instance/ID`, or
 //! `instance/NAME` for an instance known by its Name tag, not launched yet).
 //!
 //! Plans and reports keep keys as text (their JSON is a stable contract);
@@ -15,15 +15,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
+    /// A customer-managed policy (`policy/NAME`).
+    Policy,
     Role,
     InstanceProfile,
     Instance,
 }
 
 impl Kind {
-    /// The key's prefix, without its slash: `role`, `instance-profile`, `instance`.
+    /// The key's prefix, without its slash: `policy`, `role`,
+    /// `instance-profile`, `instance`.
     pub fn prefix(self) -> &'static str {
         match self {
+            Kind::Policy => "policy",
             Kind::Role => "role",
             Kind::InstanceProfile => "instance-profile",
             Kind::Instance => "instance",
@@ -35,6 +39,8 @@ impl Kind {
 /// the key says which.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKey {
+    /// `policy/NAME`: a customer-managed policy.
+    Policy(String),
     Role(String),
     Profile(String),
     /// `instance/i-…`: an instance by its id.
@@ -56,6 +62,7 @@ impl ResourceKey {
 
     pub fn kind(&self) -> Kind {
         match self {
+            ResourceKey::Policy(_) => Kind::Policy,
             ResourceKey::Role(_) => Kind::Role,
             ResourceKey::Profile(_) => Kind::InstanceProfile,
             ResourceKey::InstanceById(_) | ResourceKey::InstanceByName(_) => Kind::Instance,
@@ -65,7 +72,8 @@ impl ResourceKey {
     /// What follows the prefix: a name, or an instance's id or Name tag.
     pub fn ident(&self) -> &str {
         match self {
-            ResourceKey::Role(ident)
+            ResourceKey::Policy(ident)
+            | ResourceKey::Role(ident)
             | ResourceKey::Profile(ident)
             | ResourceKey::InstanceById(ident)
             | ResourceKey::InstanceByName(ident) => ident,
@@ -82,7 +90,9 @@ impl fmt::Display for ResourceKey {
 /// Text that is not `role/NAME`, `instance-profile/NAME` or `instance/ID`
 /// (or `instance/NAME`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}: not a resource key; use role/NAME, instance-profile/NAME or instance/ID")]
+#[error(
+    "{0}: not a resource key; use policy/NAME, role/NAME, instance-profile/NAME or instance/ID"
+)]
 pub struct NotAKey(pub String);
 
 impl FromStr for ResourceKey {
@@ -93,6 +103,7 @@ impl FromStr for ResourceKey {
     /// prefix decides the kind.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match parts(text) {
+            Some((Kind::Policy, name)) => Ok(ResourceKey::Policy(name.to_string())),
             Some((Kind::Role, name)) => Ok(ResourceKey::Role(name.to_string())),
             Some((Kind::InstanceProfile, name)) => Ok(ResourceKey::Profile(name.to_string())),
             Some((Kind::Instance, id_or_name)) => Ok(ResourceKey::instance(id_or_name)),
@@ -107,12 +118,17 @@ impl FromStr for ResourceKey {
 pub fn parts(text: &str) -> Option<(Kind, &str)> {
     // `instance-profile/` before `instance/`? They cannot both match: the
     // slash comes right after the kind.
-    [Kind::Role, Kind::InstanceProfile, Kind::Instance]
-        .into_iter()
-        .find_map(|kind| {
-            let ident = text.strip_prefix(kind.prefix())?.strip_prefix('/')?;
-            Some((kind, ident))
-        })
+    [
+        Kind::Policy,
+        Kind::Role,
+        Kind::InstanceProfile,
+        Kind::Instance,
+    ]
+    .into_iter()
+    .find_map(|kind| {
+        let ident = text.strip_prefix(kind.prefix())?.strip_prefix('/')?;
+        Some((kind, ident))
+    })
 }
 
 /// The kind of resource a key names; `None` for text that is no key.
@@ -153,6 +169,7 @@ mod tests {
     fn keys_read_back_as_written() {
         for text in [
             "role/web",
+            "policy/deploy-tools",
             "instance-profile/web",
             "instance/i-0123456789abcdef0",
             "instance/web-1",

@@ -70,6 +70,26 @@ pub struct Role {
     pub tags: Tags,
 }
 
+/// A customer-managed policy, as declared or as read (its default
+/// version's document). Its ARN is the account's:
+/// `arn:PARTITION:iam::ACCOUNT:policy` + path + name ([`policy_arn`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPolicy {
+    pub name: String,
+    pub path: String,
+    /// Empty when it has none. IAM cannot change a policy's description.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub document: PolicyDocument,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+}
+
+/// The ARN of the customer-managed policy `path` + `name` of an account.
+pub fn policy_arn(partition: &str, account_id: &str, path: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:policy{path}{name}")
+}
+
 /// An IAM instance profile, as declared or as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceProfile {
@@ -137,6 +157,11 @@ pub struct Desired {
     pub partition: Option<String>,
     /// Stack-wide default tags (already merged into every role and profile).
     pub stack_tags: Tags,
+    /// Customer-managed policies, by name. A role's `managed_policies`
+    /// entry that is not an ARN names one of these (see
+    /// [`Desired::resolve_policy_names`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, ManagedPolicy>,
     pub roles: BTreeMap<String, Role>,
     pub profiles: BTreeMap<String, InstanceProfile>,
     pub instances: Vec<InstanceSpec>,
@@ -147,8 +172,80 @@ pub struct Desired {
 
 impl Desired {
     pub fn resource_count(&self) -> usize {
-        self.roles.len() + self.profiles.len() + self.instances.len()
+        self.policies.len() + self.roles.len() + self.profiles.len() + self.instances.len()
     }
+
+    /// The ARN a role's `managed_policies` entry stands for in the account
+    /// `account_id` of `partition`: an ARN as it is, a declared policy's name
+    /// as that policy's ARN. `None` for a name nothing declares (validation
+    /// refuses those).
+    pub fn policy_reference_arn(
+        &self,
+        entry: &str,
+        partition: &str,
+        account_id: &str,
+    ) -> Option<String> {
+        if entry.starts_with("arn:") {
+            return Some(entry.to_string());
+        }
+        let policy = self.policies.get(entry)?;
+        Some(policy_arn(
+            partition,
+            account_id,
+            &policy.path,
+            &policy.name,
+        ))
+    }
+
+    /// Rewrites every role's `managed_policies` entry that names a declared
+    /// policy as that policy's ARN in the account, so what follows compares
+    /// ARNs with ARNs. The stack's partition wins over `partition` (the
+    /// account's), as it does everywhere.
+    pub fn resolve_policy_names(&mut self, partition: &str, account_id: &str) {
+        if self.policies.is_empty() {
+            return;
+        }
+        let partition = self
+            .partition
+            .clone()
+            .unwrap_or_else(|| partition.to_string());
+        let policies = &self.policies;
+        for role in self.roles.values_mut() {
+            if role
+                .managed_policies
+                .iter()
+                .all(|entry| entry.starts_with("arn:"))
+            {
+                continue;
+            }
+            role.managed_policies = std::mem::take(&mut role.managed_policies)
+                .into_iter()
+                .map(|entry| match policies.get(&entry) {
+                    Some(policy) if !entry.starts_with("arn:") => {
+                        policy_arn(&partition, account_id, &policy.path, &policy.name)
+                    }
+                    _ => entry,
+                })
+                .collect();
+        }
+    }
+}
+
+/// A customer-managed policy as it exists in the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivePolicy {
+    /// Its document is the default version's.
+    pub policy: ManagedPolicy,
+    pub arn: String,
+    pub policy_id: String,
+    /// The version in effect (`v3`).
+    pub default_version_id: String,
+    /// Every version's id, oldest first, the default among them: IAM keeps
+    /// five at most, so a new version may first need the oldest
+    /// non-default one deleted.
+    pub versions: Vec<String>,
+    /// How many roles, users and groups it is attached to.
+    pub attachment_count: u32,
 }
 
 /// A role as it exists in the account.
@@ -284,6 +381,10 @@ pub struct Live {
     pub roles: BTreeMap<String, LiveRole>,
     /// Every instance profile of the account, this stack's or not.
     pub profiles: BTreeMap<String, LiveInstanceProfile>,
+    /// Every customer-managed policy of the account, by name (IAM's policy
+    /// names are unique in an account, whatever their path).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, LivePolicy>,
     /// Keyed by instance id; terminated instances are left out.
     pub instances: BTreeMap<String, LiveInstance>,
     #[serde(default)]
@@ -292,10 +393,15 @@ pub struct Live {
     /// ARN of another. `None`: unknown, not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
-    /// The ARNs of the customer-managed policies the account holds: IAM
-    /// attaches no other (nor another account's). `None`: unknown, not checked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_policies: Option<BTreeSet<String>>,
+}
+
+impl Live {
+    /// The account's customer-managed policy of ARN `arn`, if it holds one.
+    pub fn policy_by_arn(&self, arn: &str) -> Option<&LivePolicy> {
+        // The name is the ARN's last segment; the path must match too.
+        let name = arn.rsplit('/').next()?;
+        self.policies.get(name).filter(|policy| policy.arn == arn)
+    }
 }
 
 /// The account's quotas on what rolecall creates, as the backend reports
@@ -307,6 +413,11 @@ pub struct AccountQuotas {
     pub roles: Option<u32>,
     /// Instance profiles per account (IAM's `InstanceProfilesPerAccount`).
     pub instance_profiles: Option<u32>,
+}
+
+/// Key of a customer-managed policy in plans and outputs: `policy/NAME`.
+pub fn policy_key(name: &str) -> String {
+    format!("{}/{name}", Kind::Policy.prefix())
 }
 
 /// Key of a role in plans and outputs: `role/NAME`.

@@ -127,9 +127,9 @@ pub fn attribute(report: &mut Report, events: &[Event]) {
             continue;
         }
         let key = match entry.kind {
-            crate::compare::Kind::Role | crate::compare::Kind::InstanceProfile => {
-                entry.resource.to_ascii_lowercase()
-            }
+            crate::compare::Kind::Policy
+            | crate::compare::Kind::Role
+            | crate::compare::Kind::InstanceProfile => entry.resource.to_ascii_lowercase(),
             crate::compare::Kind::Instance => entry.resource.clone(),
         };
         let newest = |attribute: Option<&str>| {

@@ -108,6 +108,8 @@ pub struct Report {
 /// The declared spec hash of a compared resource.
 fn declared_hash<'a>(comparison: &'a Comparison, d: &ResourceDiff) -> Option<&'a String> {
     match d.kind {
+        // TODO(issue 15): policies' spec hashes.
+        Kind::Policy => None,
         Kind::Role => comparison.role_hashes.get(&d.name),
         Kind::InstanceProfile => comparison.profile_hashes.get(&d.name),
         Kind::Instance => comparison.instance_hashes.get(&d.key),

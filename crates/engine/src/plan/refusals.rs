@@ -9,14 +9,14 @@
 //! the sequencing rules stay in one place; only near a quota does it add
 //! facts (`Fact::QuotaRoom`) for `sequence` to order by.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::sequence::{Draft, Fact};
 use crate::compare::Problem;
 use rolecall_cloud::Call;
 use rolecall_model::{
-    Arn, Desired, Live, MAX_TAGS, RoleArn, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY, instance_key,
-    role_key,
+    Arn, DEFAULT_PARTITION, Desired, Live, MAX_TAGS, RoleArn, STACK_ACCOUNT_KEY,
+    STACK_PARTITION_KEY, instance_key, policy_arn, role_key,
 };
 
 /// The problems that make the plan certain to fail. Adds to `drafts` the
@@ -347,9 +347,20 @@ fn instance_tags(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mu
 /// (NoSuchEntity). Only the ARNs the plan sends are judged; AWS-managed
 /// policies are the manifest validation's (`model::aws_policies`).
 fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut Vec<Problem>) {
-    if live.partition.is_none() && live.customer_policies.is_none() {
-        return;
-    }
+    // The customer-managed policies the account will hold: its own and
+    // those the stack declares (created before they are attached).
+    let partition = desired
+        .partition
+        .as_deref()
+        .or(live.partition.as_deref())
+        .unwrap_or(DEFAULT_PARTITION);
+    let mut held: BTreeSet<String> = live.policies.values().map(|p| p.arn.clone()).collect();
+    held.extend(
+        desired
+            .policies
+            .values()
+            .map(|policy| policy_arn(partition, &live.account_id, &policy.path, &policy.name)),
+    );
     let mut found = Vec::new();
     for draft in drafts {
         let (role, arn, boundary) = match &draft.call {
@@ -361,7 +372,7 @@ fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut 
             },
             _ => continue,
         };
-        if let Some(message) = unattachable(live, arn, boundary) {
+        if let Some(message) = unattachable(live, &held, arn, boundary) {
             let key = role_key(role);
             found.push(Problem {
                 location: desired.locations.get(&key).cloned(),
@@ -377,7 +388,7 @@ fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut 
 
 /// Why IAM would refuse `arn` as a managed policy (or, `boundary`, as a
 /// permissions boundary) on this account, if it would.
-fn unattachable(live: &Live, arn: &str, boundary: bool) -> Option<String> {
+fn unattachable(live: &Live, held: &BTreeSet<String>, arn: &str, boundary: bool) -> Option<String> {
     let (what, refusal) = if boundary {
         // IAM calls a boundary a "Scope ARN" in this message.
         (
@@ -400,7 +411,6 @@ fn unattachable(live: &Live, arn: &str, boundary: bool) -> Option<String> {
             "{what} `{arn}` is in partition `{partition}` and the account in `{own}`: IAM refuses it (InvalidInput: ARN {arn} is not valid.)"
         ));
     }
-    let held = live.customer_policies.as_ref()?;
     if owner == "aws" || held.contains(arn) {
         return None;
     }
@@ -411,11 +421,11 @@ fn unattachable(live: &Live, arn: &str, boundary: bool) -> Option<String> {
         )
     } else if held.is_empty() {
         format!(
-            "{what} `{arn}` is a customer-managed policy and the account holds none (an emulated account cannot hold any yet): IAM refuses it ({refusal})"
+            "{what} `{arn}` is a customer-managed policy and the account holds none, nor does the stack declare one (kind: ManagedPolicy): IAM refuses it ({refusal})"
         )
     } else {
         format!(
-            "{what} `{arn}`: the account holds no customer-managed policy of that name: IAM refuses it ({refusal})"
+            "{what} `{arn}`: the account holds no customer-managed policy of that name, nor does the stack declare one: IAM refuses it ({refusal})"
         )
     })
 }

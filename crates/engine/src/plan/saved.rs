@@ -132,6 +132,7 @@ impl<'a> Index<'a> {
 /// Fingerprint of what the account holds under a resource key.
 fn fingerprint(live: &Live, index: &Index, key: &str) -> String {
     let value: Option<Value> = match key::parts(key) {
+        Some((Kind::Policy, name)) => live.policies.get(name).map(|p| json!([p])),
         Some((Kind::Role, name)) => live
             .roles
             .get(name)
@@ -744,6 +745,7 @@ mod tests {
             account_id: Some("123456789012".into()),
             partition: Some("aws".into()),
             stack_tags: [("owner".to_string(), "x".to_string())].into(),
+            policies: Default::default(),
             roles: [(role.name.clone(), role)].into(),
             profiles: [(
                 "p".to_string(),

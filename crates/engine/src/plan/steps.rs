@@ -112,6 +112,8 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
     }
     for diff in &cmp.diffs {
         match diff.kind {
+            // TODO(issue 15): policy steps.
+            Kind::Policy => {}
             Kind::Role => builder.role(diff, cmp),
             Kind::InstanceProfile => builder.profile(diff, cmp),
             Kind::Instance => {}

@@ -631,41 +631,59 @@ fn a_released_instance_keeps_its_profile_when_the_profile_is_replaced() {
 }
 
 #[test]
-fn customer_policies_are_checked_only_against_a_known_set() {
+fn customer_policies_are_checked_against_the_account_and_the_stack() {
     let mine = "arn:aws:iam::123456789012:policy/Mine";
+    let declared = "arn:aws:iam::123456789012:policy/ops/Declared";
     let gone = "arn:aws:iam::123456789012:policy/Gone";
     let mut d = desired();
     let mut a = role("a");
     a.managed_policies.insert(mine.into());
+    a.managed_policies.insert(declared.into());
     a.managed_policies.insert(gone.into());
     a.permissions_boundary = Some(mine.into());
     d.roles.insert("a".into(), a);
-    let unknown = Live {
-        account_id: "123456789012".into(),
-        ..Live::default()
-    };
-    assert!(
-        plan(&d, &unknown, options()).is_ok(),
-        "unknown: not checked"
+    d.policies.insert(
+        "Declared".into(),
+        rolecall_model::ManagedPolicy {
+            name: "Declared".into(),
+            path: "/ops/".into(),
+            description: String::new(),
+            document: PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[]}"#).unwrap(),
+            tags: Default::default(),
+        },
     );
+    let mut held = d.policies["Declared"].clone();
+    held.name = "Mine".into();
+    held.path = "/".into();
     let known = Live {
-        customer_policies: Some([mine.to_string()].into()),
+        account_id: "123456789012".into(),
         partition: Some("aws".into()),
-        ..unknown
+        policies: [(
+            "Mine".to_string(),
+            rolecall_model::LivePolicy {
+                policy: held,
+                arn: mine.into(),
+                policy_id: "ANPAMINE".into(),
+                default_version_id: "v1".into(),
+                versions: vec!["v1".into()],
+                attachment_count: 0,
+            },
+        )]
+        .into(),
+        ..Live::default()
     };
     let problems = plan(&d, &known, options()).unwrap_err().0;
     let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(
         messages,
         [format!(
-            "managed policy `{gone}`: the account holds no customer-managed policy of that name: IAM refuses it (NoSuchEntity: Policy {gone} does not exist or is not attachable.)"
+            "managed policy `{gone}`: the account holds no customer-managed policy of that name, nor does the stack declare one: IAM refuses it (NoSuchEntity: Policy {gone} does not exist or is not attachable.)"
         )]
     );
-    // Another partition is refused whatever the set.
+    // Another partition is refused whatever the account holds.
     let china = Live {
         partition: Some("aws-cn".into()),
-        customer_policies: None,
         ..known
     };
-    assert_eq!(plan(&d, &china, options()).unwrap_err().0.len(), 3);
+    assert_eq!(plan(&d, &china, options()).unwrap_err().0.len(), 4);
 }
