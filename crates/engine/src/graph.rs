@@ -1,12 +1,33 @@
 //! The resource graph of `rolecall graph`: the declared resources, with an
-//! edge from each user to what it uses (instance -> profile -> role).
+//! edge from each user to what it uses (instance -> profile -> role ->
+//! customer-managed policy).
 
 use std::collections::BTreeMap;
 
 use petgraph::graph::DiGraph;
 
 use crate::plan::render::dot::Before;
-use rolecall_model::{Desired, InstanceSelector, instance_key, profile_key, role_key};
+use rolecall_model::{
+    Arn, Desired, InstanceSelector, instance_key, policy_key, profile_key, role_key,
+};
+
+/// The declared policy a role's `managed_policies` entry or boundary names:
+/// by name, or by an ARN whose path and name are a declared policy's (the
+/// account is not known here).
+fn declared_policy<'a>(desired: &'a Desired, entry: &str) -> Option<&'a str> {
+    if !entry.starts_with("arn:") {
+        return desired.policies.get(entry).map(|p| p.name.as_str());
+    }
+    let arn = Arn::parse(entry)?;
+    if arn.account == "aws" {
+        return None;
+    }
+    desired
+        .policies
+        .values()
+        .find(|p| arn.resource == format!("policy{}{}", p.path, p.name))
+        .map(|p| p.name.as_str())
+}
 
 /// The declared resources, with an edge from each user to what it uses.
 pub fn resources(desired: &Desired) -> DiGraph<String, Before> {
@@ -17,8 +38,23 @@ pub fn resources(desired: &Desired) -> DiGraph<String, Before> {
             .entry(key.clone())
             .or_insert_with(|| graph.add_node(key))
     };
-    for name in desired.roles.keys() {
-        node(&mut graph, role_key(name));
+    for name in desired.policies.keys() {
+        node(&mut graph, policy_key(name));
+    }
+    for (name, role) in &desired.roles {
+        let from = node(&mut graph, role_key(name));
+        let used = role
+            .managed_policies
+            .iter()
+            .chain(&role.permissions_boundary)
+            .filter_map(|entry| declared_policy(desired, entry));
+        let mut used: Vec<&str> = used.collect();
+        used.sort_unstable();
+        used.dedup();
+        for policy in used {
+            let to = node(&mut graph, policy_key(policy));
+            graph.add_edge(from, to, Before);
+        }
     }
     for (name, profile) in &desired.profiles {
         let from = node(&mut graph, profile_key(name));

@@ -8,12 +8,13 @@
 use crate::compare::ownership::{self, Owner};
 use rolecall_cloud::ec2::{CreateTagsRequest, DeleteTagsRequest, TagKeyMaybeValue};
 use rolecall_cloud::iam::{
-    Tag, TagInstanceProfileRequest, TagRoleRequest, UntagInstanceProfileRequest, UntagRoleRequest,
+    Tag, TagInstanceProfileRequest, TagPolicyRequest, TagRoleRequest, UntagInstanceProfileRequest,
+    UntagPolicyRequest, UntagRoleRequest,
 };
 use rolecall_cloud::{Cloud, CloudError};
 use rolecall_model::{
     Desired, InstanceSelector, Live, LiveInstance, MAX_TAGS, OWNERSHIP_TAG_COUNT, ResourceKey,
-    TAG_SPEC, TAG_STACK, Tags, instance_key, profile_key, resource_title, role_key,
+    TAG_SPEC, TAG_STACK, Tags, instance_key, policy_key, profile_key, resource_title, role_key,
 };
 
 /// The spec tag of an adopted resource: matches no declared hash, so its
@@ -21,7 +22,9 @@ use rolecall_model::{
 pub const IMPORTED: &str = "imported";
 
 /// What to tag: the resource key and the live tags that say who owns it.
+/// A policy is tagged by its ARN.
 pub enum Target<'a> {
+    Policy(&'a str, &'a Tags),
     Role(&'a str, &'a Tags),
     Profile(&'a str, &'a Tags),
     Instance(&'a str, &'a Tags),
@@ -30,7 +33,10 @@ pub enum Target<'a> {
 impl Target<'_> {
     pub fn tags(&self) -> &Tags {
         match self {
-            Target::Role(_, t) | Target::Profile(_, t) | Target::Instance(_, t) => t,
+            Target::Policy(_, t)
+            | Target::Role(_, t)
+            | Target::Profile(_, t)
+            | Target::Instance(_, t) => t,
         }
     }
 }
@@ -68,8 +74,14 @@ pub fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> Result<Target<'
     let not_declared =
         || format!("{key}: not declared in the manifests; declare it first, then import it");
     match key.parse::<ResourceKey>().map_err(|e| e.to_string())? {
-        // TODO(issue 15): adopting a policy.
-        ResourceKey::Policy(_) => Err(format!("{key}: policies cannot be imported yet")),
+        ResourceKey::Policy(name) => {
+            desired.policies.get(&name).ok_or_else(not_declared)?;
+            let policy = live
+                .policies
+                .get(&name)
+                .ok_or_else(|| absent_iam(key, &name, &live.policies))?;
+            Ok(Target::Policy(&policy.arn, &policy.policy.tags))
+        }
         ResourceKey::Role(name) => {
             desired.roles.get(&name).ok_or_else(not_declared)?;
             let role = live
@@ -124,6 +136,15 @@ pub fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> Result<Target<'
 /// The keys of every declared resource the account holds unowned.
 pub fn all_declared(desired: &Desired, live: &Live) -> Vec<String> {
     let mut keys = Vec::new();
+    for name in desired.policies.keys() {
+        if live
+            .policies
+            .get(name)
+            .is_some_and(|p| ownership::owner(&p.policy.tags) == Owner::Nobody)
+        {
+            keys.push(policy_key(name));
+        }
+    }
     for name in desired.roles.keys() {
         if live
             .roles
@@ -196,6 +217,10 @@ pub fn room_for_ownership_tags(key: &str, target: &Target) -> Result<(), String>
 pub fn adopt(cloud: &dyn Cloud, target: &Target, stack: &str) -> Result<(), CloudError> {
     let tags = vec![Tag::new(TAG_STACK, stack), Tag::new(TAG_SPEC, IMPORTED)];
     match target {
+        Target::Policy(arn, _) => cloud.tag_policy(&TagPolicyRequest {
+            policy_arn: arn.to_string(),
+            tags,
+        })?,
         Target::Role(name, _) => cloud.tag_role(&TagRoleRequest {
             role_name: name.to_string(),
             tags,
@@ -217,6 +242,10 @@ pub fn adopt(cloud: &dyn Cloud, target: &Target, stack: &str) -> Result<(), Clou
 pub fn release(cloud: &dyn Cloud, target: &Target) -> Result<(), CloudError> {
     let keys = vec![TAG_STACK.to_string(), TAG_SPEC.to_string()];
     match target {
+        Target::Policy(arn, _) => cloud.untag_policy(&UntagPolicyRequest {
+            policy_arn: arn.to_string(),
+            tag_keys: keys,
+        }),
         Target::Role(name, _) => cloud.untag_role(&UntagRoleRequest {
             role_name: name.to_string(),
             tag_keys: keys,

@@ -35,6 +35,30 @@ pub fn is_retryable(call: &Call, error: &CloudError, after: &[&Call]) -> bool {
         (Call::AddRoleToInstanceProfile(_), ErrorCode::NoSuchEntity) => {
             error.message.starts_with("The role with name")
         }
+        // A customer-managed policy created by a step just before, not yet
+        // visible where it is attached or set as a boundary. Without such a
+        // step the policy is missing for good.
+        (
+            Call::AttachRolePolicy(_) | Call::PutRolePermissionsBoundary(_) | Call::CreateRole(_),
+            ErrorCode::NoSuchEntity,
+        ) => after_any(|c| matches!(c, Call::CreatePolicy(_))),
+        // The detaches and version deletes it waited for, not yet seen by
+        // the delete (Terraform retries DeleteRole's DeleteConflict alike).
+        (Call::DeletePolicy(_), ErrorCode::DeleteConflict) => after_any(|c| {
+            matches!(
+                c,
+                Call::DetachRolePolicy(_)
+                    | Call::DeletePolicyVersion(_)
+                    | Call::DeleteRolePermissionsBoundary(_)
+                    | Call::PutRolePermissionsBoundary(_)
+                    | Call::DeleteRole(_)
+            )
+        }),
+        // The old policy of the same name, deleted just before (a
+        // replacement), not yet gone everywhere.
+        (Call::CreatePolicy(_), ErrorCode::EntityAlreadyExists) => {
+            after_any(|c| matches!(c, Call::DeletePolicy(_)))
+        }
         // A role the trust names, created by a step just before, not yet
         // visible to IAM's policy check (Terraform retries this too). With
         // no such step (a typo, a role trusting itself, two trusting each
@@ -85,6 +109,28 @@ mod tests {
         let disassociate = Call::DisassociateIamInstanceProfile(Default::default());
         assert!(is_retryable(&call, &existing, &[&disassociate]));
         assert!(!is_retryable(&call, &existing, &[]));
+    }
+
+    #[test]
+    fn a_missing_policy_is_retried_only_after_creating_one() {
+        let call = Call::AttachRolePolicy(Default::default());
+        let missing = CloudError::new(
+            "AttachRolePolicy",
+            ErrorCode::NoSuchEntity,
+            "Policy arn:aws:iam::123456789012:policy/p does not exist or is not attachable.",
+        );
+        let created = Call::CreatePolicy(Default::default());
+        assert!(is_retryable(&call, &missing, &[&created]));
+        assert!(!is_retryable(&call, &missing, &[]), "a typo never appears");
+        let delete = Call::DeletePolicy(Default::default());
+        let attached = CloudError::new(
+            "DeletePolicy",
+            ErrorCode::DeleteConflict,
+            "Cannot delete a policy attached to entities.",
+        );
+        let detached = Call::DetachRolePolicy(Default::default());
+        assert!(is_retryable(&delete, &attached, &[&detached]));
+        assert!(!is_retryable(&delete, &attached, &[]));
     }
 
     #[test]

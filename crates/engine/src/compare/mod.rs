@@ -7,6 +7,7 @@
 //! - `ownership`: the `rolecall:stack` / `rolecall:spec` tags;
 //! - `view`: resources as plans and reports show them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
@@ -17,10 +18,10 @@ pub mod view;
 
 use ownership::Owner;
 use rolecall_model::{
-    Desired, InstanceProfile, InstanceSelector, Live, Location, Role, Tags, instance_key,
-    profile_key, resource_title, role_key,
+    DEFAULT_PARTITION, Desired, InstanceProfile, InstanceSelector, Live, Location, ManagedPolicy,
+    Role, Tags, instance_key, policy_key, profile_key, resource_title, role_key,
 };
-use view::{instance_view, live_instance_view, profile_view, role_view};
+use view::{instance_view, live_instance_view, policy_view, profile_view, role_view};
 
 pub use rolecall_model::Kind;
 pub use view::View;
@@ -84,8 +85,21 @@ impl ResourceDiff {
     }
 
     /// A path change cannot be made in place: IAM has no rename or move.
+    /// Nor can a customer-managed policy's description change: IAM has no
+    /// UpdatePolicy.
     pub fn needs_replacement(&self) -> bool {
-        self.status == Status::Managed && self.attribute("path").is_some()
+        self.status == Status::Managed
+            && self.attributes.iter().any(|a| replaces(self.kind, a.name))
+    }
+}
+
+/// Whether a change of `attribute` of a resource of `kind` can only be made
+/// by deleting the resource and creating it again.
+pub fn replaces(kind: Kind, attribute: &str) -> bool {
+    match kind {
+        Kind::Policy => matches!(attribute, "path" | "description"),
+        Kind::Role | Kind::InstanceProfile => attribute == "path",
+        Kind::Instance => false,
     }
 }
 
@@ -162,7 +176,8 @@ pub struct Comparison {
     /// Per declared instance (same order as `Desired::instances`).
     pub instance_matches: Vec<InstanceMatch>,
     pub problems: Vec<Problem>,
-    /// Declared role and profile hashes, for the ownership tags.
+    /// Declared policy, role and profile hashes, for the ownership tags.
+    pub policy_hashes: HashMap<String, String>,
     pub role_hashes: HashMap<String, String>,
     pub profile_hashes: HashMap<String, String>,
     /// Declared instance hashes, by resource key.
@@ -174,8 +189,46 @@ pub fn instance_hash(profile: Option<&str>) -> String {
     ownership::spec_hash(&json!({ "profile": profile }))
 }
 
+/// `desired` with every role's `managed_policies` entry that names a
+/// declared policy rewritten as that policy's ARN in `live`'s account
+/// ([`Desired::resolve_policy_names`]), so that roles compare ARNs with ARNs.
+/// Plan, drift and import start here: they take the manifests and the
+/// account together, and only then is the account known. Borrowed when no
+/// role names a policy (no copy of a large stack).
+pub fn resolved<'a>(desired: &'a Desired, live: &Live) -> Cow<'a, Desired> {
+    let names_a_policy = desired.roles.values().any(|role| {
+        role.managed_policies
+            .iter()
+            .any(|entry| !entry.starts_with("arn:"))
+    });
+    if desired.policies.is_empty() || !names_a_policy {
+        return Cow::Borrowed(desired);
+    }
+    let mut resolved = desired.clone();
+    resolved.resolve_policy_names(account_partition(live), &live.account_id);
+    Cow::Owned(resolved)
+}
+
+/// The partition of `live`'s account, `aws` when the backend cannot tell.
+pub fn account_partition(live: &Live) -> &str {
+    live.partition.as_deref().unwrap_or(DEFAULT_PARTITION)
+}
+
+/// The ARN a declared policy has, or will have, in `live`'s account: the
+/// stack's partition wins, as in [`Desired::resolve_policy_names`].
+pub fn declared_policy_arn(desired: &Desired, live: &Live, policy: &ManagedPolicy) -> String {
+    let partition = desired
+        .partition
+        .as_deref()
+        .unwrap_or_else(|| account_partition(live));
+    rolecall_model::policy_arn(partition, &live.account_id, &policy.path, &policy.name)
+}
+
+/// Compares the manifests with the account. Roles must name their policies
+/// by ARN: see [`resolved`].
 pub fn compare(desired: &Desired, live: &Live) -> Comparison {
     let mut out = Comparison::default();
+    compare_policies(desired, live, &mut out);
     compare_roles(desired, live, &mut out);
     compare_profiles(desired, live, &mut out);
     compare_instances(desired, live, &mut out);
@@ -272,6 +325,30 @@ fn role_attributes(live: &Role, desired: &Role) -> Vec<AttributeDiff> {
     out
 }
 
+fn policy_attributes(live: &ManagedPolicy, desired: &ManagedPolicy) -> Vec<AttributeDiff> {
+    let mut out = Vec::new();
+    push_if(&mut out, "path", &live.path, &desired.path);
+    push_if(
+        &mut out,
+        "description",
+        &live.description,
+        &desired.description,
+    );
+    push_if(&mut out, "document", &live.document, &desired.document);
+    let live_tags = ownership::user_tags(&live.tags);
+    // Compared as written: the emulated account keeps a policy's tag keys
+    // case-sensitively (docs/aws-semantics.md), and a delta computed so
+    // converges whichever way IAM compares them.
+    if !tags_equal(&live_tags, &desired.tags, false) {
+        out.push(AttributeDiff {
+            name: "tags",
+            before: json!(live_tags),
+            after: json!(desired.tags),
+        });
+    }
+    out
+}
+
 fn profile_attributes(live: &InstanceProfile, desired: &InstanceProfile) -> Vec<AttributeDiff> {
     let mut out = Vec::new();
     push_if(&mut out, "path", &live.path, &desired.path);
@@ -285,6 +362,75 @@ fn profile_attributes(live: &InstanceProfile, desired: &InstanceProfile) -> Vec<
         });
     }
     out
+}
+
+fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.policies);
+    for (name, policy) in &desired.policies {
+        let key = policy_key(name);
+        let location = desired.locations.get(&key).cloned();
+        let hash = ownership::spec_hash(policy);
+        out.policy_hashes.insert(name.clone(), hash.clone());
+        let Some(found) = live.policies.get(name) else {
+            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
+                out.problems.push(Problem {
+                    key: key.clone(),
+                    location: location.clone(),
+                    message: format!(
+                        "the account has a policy named `{twin}`; IAM policy names ignore case, so declare it as `{twin}`"
+                    ),
+                });
+            }
+            out.diffs.push(ResourceDiff {
+                key,
+                kind: Kind::Policy,
+                name: name.clone(),
+                instance_name: None,
+                status: Status::Missing,
+                spec: None,
+                attributes: Vec::new(),
+                before: None,
+                after: policy_view(policy),
+                location,
+            });
+            continue;
+        };
+        let status = status_of(&desired.stack, &found.policy.tags);
+        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.policy.tags, &hash));
+        let attributes = policy_attributes(&found.policy, policy);
+        let settled = in_sync(&attributes, spec);
+        out.diffs.push(ResourceDiff {
+            key,
+            kind: Kind::Policy,
+            name: name.clone(),
+            instance_name: None,
+            status,
+            spec,
+            attributes,
+            before: (!settled).then(|| policy_view(&found.policy)).flatten(),
+            after: (!settled).then(|| policy_view(policy)).flatten(),
+            location,
+        });
+    }
+    for (name, found) in &live.policies {
+        if desired.policies.contains_key(name) {
+            continue;
+        }
+        if ownership::owner(&found.policy.tags) == Owner::Stack(desired.stack.clone()) {
+            out.diffs.push(ResourceDiff {
+                key: policy_key(name),
+                kind: Kind::Policy,
+                name: name.clone(),
+                instance_name: None,
+                status: Status::Orphaned,
+                spec: None,
+                attributes: Vec::new(),
+                before: policy_view(&found.policy),
+                after: None,
+                location: None,
+            });
+        }
+    }
 }
 
 fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {

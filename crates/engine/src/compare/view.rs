@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ownership;
-use rolecall_model::{InstanceProfile, LiveInstance, PolicyDocument, Role, Tags};
+use rolecall_model::{InstanceProfile, LiveInstance, ManagedPolicy, PolicyDocument, Role, Tags};
 
 /// A resource as one side of a change has it, kept as compact JSON text: a
 /// plan of 100,000 resources holds 200,000 of them, and a parsed JSON tree
@@ -75,6 +75,29 @@ pub(super) fn role_view(role: &Role) -> Option<View> {
         managed_policies: &role.managed_policies,
         inline_policies: &role.inline_policies,
         tags: ownership::user_tags(&role.tags),
+    })
+}
+
+/// A customer-managed policy as a plan shows it (user tags only): its
+/// default version's document.
+#[derive(Serialize)]
+struct PolicyView<'a> {
+    name: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    document: &'a PolicyDocument,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: Tags,
+}
+
+pub(super) fn policy_view(policy: &ManagedPolicy) -> Option<View> {
+    View::of(&PolicyView {
+        name: &policy.name,
+        path: &policy.path,
+        description: &policy.description,
+        document: &policy.document,
+        tags: ownership::user_tags(&policy.tags),
     })
 }
 

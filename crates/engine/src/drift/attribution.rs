@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use rolecall_cloud::trail::Event;
-use rolecall_model::{TAG_SPEC, instance_key, profile_key, role_key};
+use rolecall_model::{TAG_SPEC, instance_key, name_from_arn, policy_key, profile_key, role_key};
 
 use super::{Class, Report};
 
@@ -46,8 +46,8 @@ impl ChangedBy {
     }
 }
 
-/// What an event changed: a resource key (lower-cased for roles and
-/// instance profiles, whose names ignore case) and its attributes; none
+/// What an event changed: a resource key (lower-cased for policies, roles
+/// and instance profiles, whose names ignore case) and its attributes; none
 /// listed: the whole resource.
 struct Touch {
     key: String,
@@ -95,8 +95,28 @@ fn touches(event: &Event) -> Vec<Touch> {
                 attributes: &["profile"],
             })
     };
+    // A customer-managed policy: by its ARN (whose last segment is its
+    // name), or by its name in CreatePolicy's request.
+    let policy = |attributes| {
+        event
+            .parameter("policyArn")
+            .map(name_from_arn)
+            .or_else(|| event.parameter("policyName"))
+            .map(|name| Touch {
+                key: policy_key(&name.to_ascii_lowercase()),
+                attributes,
+            })
+    };
+    // A new version changes the document only when it becomes the default.
+    let set_as_default = event.record["requestParameters"]["setAsDefault"]
+        .as_bool()
+        .unwrap_or(false);
     let one = |touch: Option<Touch>| touch.into_iter().collect();
     match event.event_name.as_str() {
+        "CreatePolicy" | "DeletePolicy" => one(policy(&[])),
+        "CreatePolicyVersion" if set_as_default => one(policy(&["document"])),
+        "SetDefaultPolicyVersion" => one(policy(&["document"])),
+        "TagPolicy" | "UntagPolicy" => one(policy(TAGS)),
         "CreateRole" | "DeleteRole" => one(role(&[])),
         "PutRolePolicy" | "DeleteRolePolicy" => one(role(&["inline_policies"])),
         "AttachRolePolicy" | "DetachRolePolicy" => one(role(&["managed_policies"])),
@@ -228,6 +248,57 @@ mod tests {
         assert_eq!(who.len(), 1);
         assert_eq!(who[0].event_id, "e4");
         assert_eq!(who[0].attribute.as_deref(), Some("tags"));
+    }
+
+    #[test]
+    fn policy_events_name_the_attribute_they_change() {
+        let arn = "arn:aws:iam::123456789012:policy/ops/Deploy";
+        let mut report = report("document");
+        report.entries[0].resource = "policy/Deploy".into();
+        report.entries[0].kind = Kind::Policy;
+        let events = [
+            // Newest first: a version not made the default changes nothing
+            // in effect; tags are another attribute.
+            event(
+                "CreatePolicyVersion",
+                "e1",
+                false,
+                json!({"policyArn": arn, "setAsDefault": false}),
+            ),
+            event("TagPolicy", "e2", false, json!({"policyArn": arn})),
+            event(
+                "SetDefaultPolicyVersion",
+                "e3",
+                false,
+                json!({"policyArn": arn, "versionId": "v2"}),
+            ),
+            event(
+                "CreatePolicyVersion",
+                "e4",
+                false,
+                json!({"policyArn": arn, "setAsDefault": true}),
+            ),
+        ];
+        attribute(&mut report, &events);
+        assert_eq!(report.entries[0].changed_by[0].event_id, "e3");
+        let mut report = self::report("document");
+        report.entries[0].resource = "policy/Deploy".into();
+        report.entries[0].kind = Kind::Policy;
+        attribute(&mut report, &events[3..]);
+        assert_eq!(report.entries[0].changed_by[0].event_id, "e4");
+        // Deleted outside: the DeletePolicy names who.
+        report.entries[0].class = Class::Missing;
+        let gone = [
+            event(
+                "DetachRolePolicy",
+                "e5",
+                false,
+                json!({"roleName": "web", "policyArn": arn}),
+            ),
+            event("DeletePolicy", "e6", false, json!({"policyArn": arn})),
+        ];
+        attribute(&mut report, &gone);
+        assert_eq!(report.entries[0].changed_by[0].event_id, "e6");
     }
 
     #[test]

@@ -108,8 +108,7 @@ pub struct Report {
 /// The declared spec hash of a compared resource.
 fn declared_hash<'a>(comparison: &'a Comparison, d: &ResourceDiff) -> Option<&'a String> {
     match d.kind {
-        // TODO(issue 15): policies' spec hashes.
-        Kind::Policy => None,
+        Kind::Policy => comparison.policy_hashes.get(&d.name),
         Kind::Role => comparison.role_hashes.get(&d.name),
         Kind::InstanceProfile => comparison.profile_hashes.get(&d.name),
         Kind::Instance => comparison.instance_hashes.get(&d.key),
@@ -127,6 +126,7 @@ pub struct DriftError(pub Vec<Problem>);
 /// carry is not such a failure here: it is drift (`ambiguous`), as it can
 /// only have been made outside rolecall.
 pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
+    let desired = &*compare::resolved(desired, live);
     let comparison = compare::compare(desired, live);
     if !comparison.problems.is_empty() {
         return Err(DriftError(comparison.problems));
@@ -216,4 +216,168 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
         entries,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::ownership;
+    use rolecall_model::{
+        LivePolicy, LiveRole, ManagedPolicy, PolicyDocument, Role, TAG_STACK, policy_arn,
+    };
+
+    const ACCOUNT: &str = "123456789012";
+
+    fn document(action: &str) -> PolicyDocument {
+        PolicyDocument::from_value(json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]
+        }))
+    }
+
+    /// Stack `s` declaring policy `P` and role `web` attaching it by name,
+    /// and the account as its apply left it.
+    fn applied() -> (Desired, Live) {
+        let policy = ManagedPolicy {
+            name: "P".into(),
+            path: "/".into(),
+            description: String::new(),
+            document: document("s3:GetObject"),
+            tags: [("team".to_string(), "web".to_string())].into(),
+        };
+        let role = Role {
+            name: "web".into(),
+            path: "/".into(),
+            description: String::new(),
+            trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            managed_policies: ["P".to_string()].into(),
+            inline_policies: Default::default(),
+            tags: Default::default(),
+        };
+        let desired = Desired {
+            stack: "s".into(),
+            policies: [("P".to_string(), policy.clone())].into(),
+            roles: [("web".to_string(), role.clone())].into(),
+            ..Desired::default()
+        };
+        let arn = policy_arn("aws", ACCOUNT, "/", "P");
+        let mut live_policy = policy.clone();
+        live_policy.tags = ownership::owned_tags(&policy.tags, "s", &ownership::spec_hash(&policy));
+        let mut live_role = role;
+        live_role.managed_policies = [arn.clone()].into();
+        let role_hash = ownership::spec_hash(&live_role);
+        live_role.tags = ownership::owned_tags(&Default::default(), "s", &role_hash);
+        let live = Live {
+            account_id: ACCOUNT.into(),
+            policies: [(
+                "P".to_string(),
+                LivePolicy {
+                    policy: live_policy,
+                    arn,
+                    policy_id: "ANPAP".into(),
+                    default_version_id: "v1".into(),
+                    versions: vec!["v1".into()],
+                    attachment_count: 1,
+                },
+            )]
+            .into(),
+            roles: [(
+                "web".to_string(),
+                LiveRole {
+                    role: live_role,
+                    arn: format!("arn:aws:iam::{ACCOUNT}:role/web"),
+                    role_id: "AROAWEB".into(),
+                },
+            )]
+            .into(),
+            ..Live::default()
+        };
+        (desired, live)
+    }
+
+    fn entry<'a>(report: &'a Report, resource: &str) -> &'a Entry {
+        report
+            .entries
+            .iter()
+            .find(|e| e.resource == resource)
+            .unwrap_or_else(|| panic!("no {resource} in {report:#?}"))
+    }
+
+    #[test]
+    fn an_applied_stack_with_policies_has_no_drift() {
+        let (desired, live) = applied();
+        let report = detect(&desired, &live).unwrap();
+        assert!(report.entries.is_empty(), "{report:#?}");
+    }
+
+    #[test]
+    fn a_new_default_version_made_outside_is_drift_of_the_document() {
+        let (desired, mut live) = applied();
+        let held = live.policies.get_mut("P").unwrap();
+        held.policy.document = document("s3:*");
+        held.versions.push("v2".into());
+        held.default_version_id = "v2".into();
+        let report = detect(&desired, &live).unwrap();
+        let found = entry(&report, "policy/P");
+        assert_eq!((found.kind, found.class), (Kind::Policy, Class::Modified));
+        let changed = &found.attributes[0];
+        assert_eq!(changed.name, "document");
+        // As applied -> as the account has it now.
+        assert_eq!(changed.after["Statement"][0]["Action"], "s3:*");
+        assert!(report.drift);
+    }
+
+    #[test]
+    fn policy_tags_and_attachments_changed_outside_are_drift() {
+        let (desired, mut live) = applied();
+        let held = live.policies.get_mut("P").unwrap();
+        held.policy.tags.insert("by-hand".into(), "yes".into());
+        live.roles
+            .get_mut("web")
+            .unwrap()
+            .role
+            .managed_policies
+            .clear();
+        let report = detect(&desired, &live).unwrap();
+        assert_eq!(entry(&report, "policy/P").attributes[0].name, "tags");
+        let role = entry(&report, "role/web");
+        assert_eq!(
+            (role.class, role.attributes[0].name),
+            (Class::Modified, "managed_policies")
+        );
+    }
+
+    #[test]
+    fn a_policy_deleted_outside_is_missing_and_one_changed_in_the_manifests_is_pending() {
+        let (mut desired, mut live) = applied();
+        live.policies.clear();
+        live.roles
+            .get_mut("web")
+            .unwrap()
+            .role
+            .managed_policies
+            .clear();
+        let report = detect(&desired, &live).unwrap();
+        assert_eq!(entry(&report, "policy/P").class, Class::Missing);
+        let (_, live) = applied();
+        desired.policies.get_mut("P").unwrap().document = document("s3:PutObject");
+        let report = detect(&desired, &live).unwrap();
+        assert_eq!(entry(&report, "policy/P").class, Class::Pending);
+        assert!(!report.drift);
+    }
+
+    #[test]
+    fn an_unowned_policy_of_a_declared_name_is_unmanaged() {
+        let (desired, mut live) = applied();
+        live.policies
+            .get_mut("P")
+            .unwrap()
+            .policy
+            .tags
+            .remove(TAG_STACK);
+        let report = detect(&desired, &live).unwrap();
+        assert_eq!(entry(&report, "policy/P").class, Class::Unmanaged);
+    }
 }

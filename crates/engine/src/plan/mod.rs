@@ -246,6 +246,7 @@ pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
+    let desired = &*compare::resolved(desired, live);
     let comparison = compare::compare(desired, live);
     let mut built = steps::build(desired, live, &comparison, options);
     let mut problems = comparison.problems;

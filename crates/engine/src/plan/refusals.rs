@@ -354,7 +354,21 @@ fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut 
         .as_deref()
         .or(live.partition.as_deref())
         .unwrap_or(DEFAULT_PARTITION);
-    let mut held: BTreeSet<String> = live.policies.values().map(|p| p.arn.clone()).collect();
+    // A policy the plan deletes (no longer declared, or replaced) is not
+    // there to attach.
+    let deleted: HashSet<&str> = drafts
+        .iter()
+        .filter_map(|draft| match &draft.call {
+            Call::DeletePolicy(r) => Some(r.policy_arn.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut held: BTreeSet<String> = live
+        .policies
+        .values()
+        .map(|p| p.arn.clone())
+        .filter(|arn| !deleted.contains(arn.as_str()))
+        .collect();
     held.extend(
         desired
             .policies

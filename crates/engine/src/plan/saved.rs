@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use super::{Change, FORMAT_VERSION, Plan, PlanError, PlanOptions, Step, View};
 use crate::compare::ownership::spec_hash;
 use rolecall_cloud::Call;
-use rolecall_model::{Desired, Kind, Live, instance_key, key, profile_key, role_key};
+use rolecall_model::{
+    Arn, Desired, Kind, Live, instance_key, key, name_from_arn, policy_key, profile_key, role_key,
+};
 
 const ABSENT: &str = "absent";
 
@@ -178,6 +180,10 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
             Call::AddRoleToInstanceProfile(r) => {
                 keys.insert(role_key(&r.role_name));
             }
+            // A customer-managed policy attached or detached: the plan
+            // relies on it being there (or being deleted) as planned.
+            Call::AttachRolePolicy(r) => keys.extend(customer_policy_key(&r.policy_arn)),
+            Call::DetachRolePolicy(r) => keys.extend(customer_policy_key(&r.policy_arn)),
             Call::AssociateIamInstanceProfile(r) => {
                 // Not launched yet, the instance is `instance/NAME` here
                 // until apply knows its id: already a key, not an id.
@@ -206,6 +212,14 @@ fn touched(plan: &Plan) -> BTreeSet<String> {
         }
     }
     keys
+}
+
+/// The key of the customer-managed policy an ARN names, if it names one
+/// (an AWS-managed policy is nobody's to change).
+fn customer_policy_key(arn: &str) -> Option<String> {
+    let parsed = Arn::parse(arn)?;
+    (parsed.account != "aws" && parsed.resource.starts_with("policy/"))
+        .then(|| policy_key(name_from_arn(arn)))
 }
 
 /// Records what the plan was computed from: the desired state and options

@@ -43,9 +43,27 @@ impl Subjects {
 }
 
 /// Something a step makes true in the account. Role and profile facts are
-/// about names; the others about resource keys (`role/x`, `instance/i-…`).
+/// about names; policy facts about ARNs (a replaced policy's old and new
+/// ARNs differ) except `PolicyGone`, about a name (IAM's policy names are
+/// unique, whatever their path); the others about resource keys (`role/x`,
+/// `instance/i-…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fact {
+    /// The customer-managed policy of this ARN exists (created by this plan).
+    PolicyExists(Subject),
+    /// No role holds the policy of this ARN any more, attached or as its
+    /// permissions boundary (IAM refuses to delete one in use).
+    PolicyUnused(Subject),
+    /// The policy's versions to delete are deleted: before DeletePolicy
+    /// (which refuses a policy with more than its default version), and
+    /// before CreatePolicyVersion when it already keeps five.
+    PolicyVersionsDeleted(Subject),
+    /// The policy of this name is gone (replacement: a name is the account's
+    /// once, so the new one is created after the old one is deleted).
+    PolicyGone(Subject),
+    /// The role's managed policies to attach are attached: the detaches that
+    /// may wait for them do, so the role is never without either.
+    RolePoliciesAttached(Subject),
     /// The role exists (created by this plan).
     RoleExists(Subject),
     /// The role has all its declared policies (so instances get full

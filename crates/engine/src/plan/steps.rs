@@ -19,11 +19,16 @@ use rolecall_cloud::ec2::{
     TagSpecification, TerminateInstancesRequest,
 };
 use rolecall_cloud::iam::*;
+use rolecall_model::limits::MAX_MANAGED_POLICIES;
 use rolecall_model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
-    LiveInstance, Location, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key,
-    key, profile_key, resource_title, role_key,
+    LiveInstance, LivePolicy, Location, ManagedPolicy, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC,
+    TAG_STACK, Tags, instance_key, key, policy_key, profile_key, resource_title, role_key,
 };
+
+/// Versions one customer-managed policy keeps, its default among them
+/// (IAM's LimitExceeded past it; docs/aws-semantics.md).
+const MAX_POLICY_VERSIONS: usize = 5;
 
 /// Everything the planner derived from a comparison, before ordering.
 #[derive(Default)]
@@ -42,9 +47,19 @@ struct Builder<'a> {
     /// RemoveRoleFromInstanceProfile steps by (profile, role): one call may serve
     /// both a role's deletion and its profile's deletion or role swap.
     removals: HashMap<(String, String), usize>,
+    /// DetachRolePolicy steps by (role, policy ARN): one call may serve a
+    /// role's change or deletion and its policy's deletion.
+    detachments: HashMap<(String, String), usize>,
+    /// Live roles holding each policy ARN: attached, and as their
+    /// permissions boundary.
+    roles_by_policy: HashMap<&'a str, Vec<&'a str>>,
+    roles_bounded_by: HashMap<&'a str, Vec<&'a str>>,
     /// Profiles that get AddRoleToInstanceProfile, and the role they get.
     adds: HashMap<String, String>,
     replaced_roles: HashSet<&'a str>,
+    /// Replaced policies: old ARN -> new ARN (the same when only the
+    /// description changes).
+    replaced_policies: HashMap<&'a str, String>,
     deleted_profiles: HashSet<&'a str>,
     replaced_profiles: HashSet<&'a str>,
     /// Live profiles holding each role, and live instances using each profile.
@@ -78,14 +93,28 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
                 .push(instance);
         }
     }
+    let mut roles_by_policy: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut roles_bounded_by: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, role) in &live.roles {
+        for arn in &role.role.managed_policies {
+            roles_by_policy.entry(arn).or_default().push(name);
+        }
+        if let Some(arn) = &role.role.permissions_boundary {
+            roles_bounded_by.entry(arn).or_default().push(name);
+        }
+    }
     let mut builder = Builder {
         desired,
         live,
         options,
         out: Built::default(),
         removals: HashMap::new(),
+        detachments: HashMap::new(),
+        roles_by_policy,
+        roles_bounded_by,
         adds: HashMap::new(),
         replaced_roles: HashSet::new(),
+        replaced_policies: HashMap::new(),
         deleted_profiles: HashSet::new(),
         replaced_profiles: HashSet::new(),
         profiles_by_role,
@@ -97,6 +126,15 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
     };
     for diff in &cmp.diffs {
         match (diff.kind, &diff.status) {
+            (Kind::Policy, Status::Managed) if diff.needs_replacement() => {
+                if let (Some(old), Some(new)) = (
+                    live.policies.get(&diff.name),
+                    desired.policies.get(&diff.name),
+                ) {
+                    let new = compare::declared_policy_arn(desired, live, new);
+                    builder.replaced_policies.insert(&old.arn, new);
+                }
+            }
             (Kind::Role, Status::Managed) if diff.needs_replacement() => {
                 builder.replaced_roles.insert(&diff.name);
             }
@@ -112,8 +150,7 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
     }
     for diff in &cmp.diffs {
         match diff.kind {
-            // TODO(issue 15): policy steps.
-            Kind::Policy => {}
+            Kind::Policy => builder.policy(diff, cmp),
             Kind::Role => builder.role(diff, cmp),
             Kind::InstanceProfile => builder.profile(diff, cmp),
             Kind::Instance => {}
@@ -135,6 +172,21 @@ fn live_title(instance: &LiveInstance) -> String {
 
 fn tag_list(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
+}
+
+/// What makes a policy's replacement necessary, for the plan's warning.
+fn replacement_reason(live: &ManagedPolicy, declared: Option<&ManagedPolicy>) -> String {
+    let Some(declared) = declared else {
+        return "it changes".into();
+    };
+    let mut what = Vec::new();
+    if live.path != declared.path {
+        what.push("its path");
+    }
+    if live.description != declared.description {
+        what.push("its description");
+    }
+    format!("{} changes", what.join(" and "))
 }
 
 /// The change for a compared resource. Its before/after views are moved in
@@ -203,6 +255,321 @@ impl<'a> Builder<'a> {
         ownership::owner(tags) == Owner::Stack(self.desired.stack.clone())
     }
 
+    // ---- customer-managed policies -----------------------------------------
+
+    /// The ARN a declared policy has in this account.
+    fn declared_arn(&self, policy: &ManagedPolicy) -> String {
+        compare::declared_policy_arn(self.desired, self.live, policy)
+    }
+
+    fn policy(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+        let name = diff.name.as_str();
+        let hash = cmp.policy_hashes.get(name).cloned().unwrap_or_default();
+        match &diff.status {
+            Status::Missing => {
+                if let Some(policy) = self.desired.policies.get(name) {
+                    self.create_policy(policy, &hash);
+                    self.out.changes.push(change(diff, Action::Create, None));
+                }
+            }
+            Status::Orphaned => {
+                if let Some(live) = self.live.policies.get(name) {
+                    self.delete_policy(live, None);
+                    self.out.changes.push(change(diff, Action::Delete, None));
+                }
+            }
+            Status::Managed => {
+                let (Some(policy), Some(live)) = (
+                    self.desired.policies.get(name),
+                    self.live.policies.get(name),
+                ) else {
+                    return;
+                };
+                if diff.in_sync() {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                } else if diff.needs_replacement() {
+                    let new_arn = self.declared_arn(policy);
+                    self.delete_policy(live, Some(&new_arn));
+                    self.create_policy(policy, &hash);
+                    self.out.changes.push(change(diff, Action::Replace, None));
+                } else if self.update_policy(live, policy, &hash) {
+                    self.out
+                        .changes
+                        .push(change(diff, Action::Update, Some("ownership tags")));
+                } else {
+                    self.out.changes.push(change(diff, Action::Noop, None));
+                }
+            }
+            Status::Unmanaged | Status::Foreign(_) => self.ownership_problem(diff),
+        }
+    }
+
+    /// One call: the document is its first (default) version, the tags
+    /// carry the final spec hash. Waits for an old policy of the same name
+    /// to go (replacement): IAM's policy names are the account's once.
+    fn create_policy(&mut self, policy: &ManagedPolicy, hash: &str) {
+        let key = policy_key(&policy.name);
+        let arn = self.declared_arn(policy);
+        let tags = ownership::owned_tags(&policy.tags, &self.desired.stack, hash);
+        let create = CreatePolicyRequest {
+            policy_name: policy.name.clone(),
+            path: (policy.path != "/").then(|| policy.path.clone()),
+            policy_document: policy.document.to_json(),
+            description: (!policy.description.is_empty()).then(|| policy.description.clone()),
+            tags: tag_list(&tags),
+        };
+        self.push(
+            Draft::new(&key, Call::CreatePolicy(create))
+                .requires(Fact::PolicyGone(self.subject(&policy.name)))
+                .provides(Fact::PolicyExists(self.subject(&arn))),
+        );
+    }
+
+    /// The delete chain: detached from every role holding it, its
+    /// non-default versions deleted, then DeletePolicy. `replacement`: the
+    /// ARN of the policy created in its place, which the roles that keep
+    /// it get.
+    fn delete_policy(&mut self, live: &'a LivePolicy, replacement: Option<&str>) {
+        let key = policy_key(&live.policy.name);
+        let arn = live.arn.as_str();
+        let verb = if replacement.is_some() {
+            "replaces"
+        } else {
+            "deletes"
+        };
+        let holders = self.roles_by_policy.get(arn).cloned().unwrap_or_default();
+        // Roles that keep the policy's permissions through its replacement:
+        // without them between the detach and the attach.
+        let mut kept = Vec::new();
+        for role in holders {
+            let Some(found) = self.live.roles.get(role) else {
+                continue;
+            };
+            if !self.owned_by_us(&found.role.tags) {
+                let message = format!(
+                    "role/{role} is not managed by this stack but has policy/{} attached, which this plan {verb}",
+                    live.policy.name
+                );
+                if !self.options.force {
+                    let what = if replacement.is_some() {
+                        "detach it and attach the new one"
+                    } else {
+                        "detach it anyway"
+                    };
+                    self.problem(&key, format!("{message}; rerun with --force to {what}"));
+                    continue;
+                }
+                self.detach(role, arn);
+                match replacement {
+                    Some(new) => {
+                        self.out.warnings.push(format!(
+                            "--force: {message}; detaching it, then attaching the new one"
+                        ));
+                        let draft = self.attach(role, new);
+                        self.push(draft);
+                        kept.push(role_key(role));
+                    }
+                    None => self
+                        .out
+                        .warnings
+                        .push(format!("--force: {message}; detaching it")),
+                }
+                continue;
+            }
+            let declared = self.desired.roles.get(role);
+            if replacement == Some(arn)
+                && declared.is_some_and(|r| r.managed_policies.contains(arn))
+            {
+                // Recreated under the same ARN: the role's own change takes
+                // it off and puts the new one on.
+                self.detach(role, arn);
+                kept.push(role_key(role));
+                continue;
+            }
+            if declared.is_some_and(|r| r.managed_policies.contains(arn)) {
+                // A replaced role attaches it again in its create chain,
+                // which the policy checks refuse on their own.
+                if !self.replaced_roles.contains(role) {
+                    let what = match replacement {
+                        Some(new) => format!(
+                            "attaches `{arn}`, but policy/{} moves to `{new}`; name the policy by its name, or by its new ARN",
+                            live.policy.name
+                        ),
+                        None => format!(
+                            "attaches `{arn}`, policy/{} no longer declared and so deleted by this plan; declare the policy again or take it off the role",
+                            live.policy.name
+                        ),
+                    };
+                    self.problem(&role_key(role), what);
+                }
+                continue;
+            }
+            // The role's own change (or deletion) detaches it: one call.
+            self.detach(role, arn);
+            if replacement
+                .is_some_and(|new| declared.is_some_and(|r| r.managed_policies.contains(new)))
+            {
+                kept.push(role_key(role));
+            }
+        }
+        // IAM counts a permissions boundary as a use: DeletePolicy refuses
+        // while any role has it as its boundary. An owned role's own
+        // change or deletion removes it; another's boundary is not this
+        // stack's to remove (that would widen what the role may do).
+        for role in self.roles_bounded_by.get(arn).cloned().unwrap_or_default() {
+            let Some(found) = self.live.roles.get(role) else {
+                continue;
+            };
+            if !self.owned_by_us(&found.role.tags) {
+                self.problem(
+                    &key,
+                    format!(
+                        "role/{role} is not managed by this stack and has policy/{} as its permissions boundary, which this plan {verb}: IAM refuses to delete a policy in use, and removing a boundary widens what the role may do; give that role another boundary first",
+                        live.policy.name
+                    ),
+                );
+            } else if replacement != Some(arn)
+                && self
+                    .desired
+                    .roles
+                    .get(role)
+                    .is_some_and(|r| r.permissions_boundary.as_deref() == Some(arn))
+            {
+                self.problem(
+                    &role_key(role),
+                    format!(
+                        "has `{arn}` as its permissions boundary, the policy/{} this plan {verb}; name another boundary, or the policy's new ARN",
+                        live.policy.name
+                    ),
+                );
+            }
+        }
+        for version in &live.versions {
+            if *version == live.default_version_id {
+                continue;
+            }
+            let delete = DeletePolicyVersionRequest {
+                policy_arn: arn.to_string(),
+                version_id: version.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DeletePolicyVersion(delete))
+                    .provides(Fact::PolicyVersionsDeleted(self.subject(arn))),
+            );
+        }
+        self.push(
+            Draft::new(
+                &key,
+                Call::DeletePolicy(DeletePolicyRequest {
+                    policy_arn: arn.to_string(),
+                }),
+            )
+            .requires(Fact::PolicyUnused(self.subject(arn)))
+            .requires(Fact::PolicyVersionsDeleted(self.subject(arn)))
+            .provides(Fact::PolicyGone(self.subject(&live.policy.name))),
+        );
+        if !kept.is_empty() {
+            let why =
+                replacement_reason(&live.policy, self.desired.policies.get(&live.policy.name));
+            self.out.warnings.push(format!(
+                "policy/{} is replaced ({why}; IAM cannot change that in place, and a policy name is the account's once, so the old policy goes before the new one comes): roles holding it ({}) are without its permissions between DetachRolePolicy and AttachRolePolicy",
+                live.policy.name,
+                kept.join(", ")
+            ));
+        }
+    }
+
+    /// In-place changes: a new default version for a new document (the
+    /// oldest non-default version deleted first when five are kept), tags.
+    /// Returns whether any step was needed.
+    fn update_policy(&mut self, live: &LivePolicy, policy: &ManagedPolicy, hash: &str) -> bool {
+        let key = policy_key(&policy.name);
+        let arn = live.arn.as_str();
+        let before = self.out.drafts.len();
+        let updated = Fact::AttributesUpdated(self.subject(&key));
+        if live.policy.document != policy.document {
+            if live.versions.len() >= MAX_POLICY_VERSIONS
+                && let Some(oldest) = live
+                    .versions
+                    .iter()
+                    .find(|version| **version != live.default_version_id)
+            {
+                let delete = DeletePolicyVersionRequest {
+                    policy_arn: arn.to_string(),
+                    version_id: oldest.clone(),
+                };
+                self.push(
+                    Draft::new(&key, Call::DeletePolicyVersion(delete))
+                        .provides(Fact::PolicyVersionsDeleted(self.subject(arn))),
+                );
+            }
+            let create = CreatePolicyVersionRequest {
+                policy_arn: arn.to_string(),
+                policy_document: policy.document.to_json(),
+                set_as_default: Some(true),
+            };
+            self.push(
+                Draft::new(&key, Call::CreatePolicyVersion(create))
+                    .requires(Fact::PolicyVersionsDeleted(self.subject(arn)))
+                    .provides(updated),
+            );
+        }
+        let wanted = ownership::owned_tags(&policy.tags, &self.desired.stack, hash);
+        let (set, remove) = ownership::tag_delta(&live.policy.tags, &wanted, false);
+        if !remove.is_empty() {
+            let untag = UntagPolicyRequest {
+                policy_arn: arn.to_string(),
+                tag_keys: remove,
+            };
+            self.push(
+                Draft::new(&key, Call::UntagPolicy(untag))
+                    .provides(Fact::TagsRemoved(self.subject(&key))),
+            );
+        }
+        if !set.is_empty() {
+            // Last: the spec tag says "applied".
+            let tag = TagPolicyRequest {
+                policy_arn: arn.to_string(),
+                tags: tag_list(&set),
+            };
+            self.push(
+                Draft::new(&key, Call::TagPolicy(tag))
+                    .requires(Fact::TagsRemoved(self.subject(&key)))
+                    .requires(updated),
+            );
+        }
+        self.out.drafts.len() > before
+    }
+
+    /// AttachRolePolicy, after the policy is created when this plan creates it.
+    fn attach(&self, role: &str, arn: &str) -> Draft {
+        let attach = AttachRolePolicyRequest {
+            role_name: role.to_string(),
+            policy_arn: arn.to_string(),
+        };
+        Draft::new(role_key(role), Call::AttachRolePolicy(attach))
+            .requires(Fact::PolicyExists(self.subject(arn)))
+    }
+
+    /// One DetachRolePolicy per (role, policy), whoever needs it; returns
+    /// its draft index, for the caller's own facts.
+    fn detach(&mut self, role: &str, arn: &str) -> usize {
+        let pair = (role.to_string(), arn.to_string());
+        if let Some(&index) = self.detachments.get(&pair) {
+            return index;
+        }
+        let detach = DetachRolePolicyRequest {
+            role_name: role.to_string(),
+            policy_arn: arn.to_string(),
+        };
+        let index = self.push(
+            Draft::new(role_key(role), Call::DetachRolePolicy(detach))
+                .provides(Fact::PolicyUnused(self.subject(arn))),
+        );
+        self.detachments.insert(pair, index);
+        index
+    }
+
     // ---- roles -------------------------------------------------------------
 
     fn role(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
@@ -227,7 +594,8 @@ impl<'a> Builder<'a> {
                 else {
                     return;
                 };
-                if diff.in_sync() {
+                let recreated = self.holds_recreated_policy(&live.role, role);
+                if diff.in_sync() && !recreated {
                     // Nothing differs: no call to look for (most of a large,
                     // converged stack).
                     self.out.changes.push(change(diff, Action::Noop, None));
@@ -236,9 +604,15 @@ impl<'a> Builder<'a> {
                     self.create_role(role, &hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
                 } else if self.update_role(&live.role, role, &hash) {
+                    // Nothing declared changed: say why there are steps.
+                    let why = if recreated {
+                        "managed policy (recreated)"
+                    } else {
+                        "ownership tags"
+                    };
                     self.out
                         .changes
-                        .push(change(diff, Action::Update, Some("ownership tags")));
+                        .push(change(diff, Action::Update, Some(why)));
                 } else {
                     self.out.changes.push(change(diff, Action::Noop, None));
                 }
@@ -266,9 +640,13 @@ impl<'a> Builder<'a> {
             permissions_boundary: role.permissions_boundary.clone(),
             tags: tag_list(&tags),
         };
-        let draft = Draft::new(&key, Call::CreateRole(create))
+        let mut draft = Draft::new(&key, Call::CreateRole(create))
             .requires(Fact::RoleGone(self.subject(&role.name)))
             .provides(Fact::RoleExists(self.subject(&role.name)));
+        if let Some(boundary) = &role.permissions_boundary {
+            // IAM refuses a boundary that does not exist (yet).
+            draft = draft.requires(Fact::PolicyExists(self.subject(boundary)));
+        }
         let draft = self.after_trusted_roles(draft, role);
         self.push(draft);
         for (policy_name, document) in &role.inline_policies {
@@ -285,16 +663,12 @@ impl<'a> Builder<'a> {
             );
         }
         for arn in &role.managed_policies {
-            let attach = AttachRolePolicyRequest {
-                role_name: role.name.clone(),
-                policy_arn: arn.clone(),
-            };
-            self.push(
-                Draft::new(&key, Call::AttachRolePolicy(attach))
-                    .requires(Fact::RoleExists(self.subject(&role.name)))
-                    .provides(Fact::RoleReady(self.subject(&role.name)))
-                    .provides(Fact::AttributesUpdated(self.subject(&key))),
-            );
+            let draft = self
+                .attach(&role.name, arn)
+                .requires(Fact::RoleExists(self.subject(&role.name)))
+                .provides(Fact::RoleReady(self.subject(&role.name)))
+                .provides(Fact::AttributesUpdated(self.subject(&key)));
+            self.push(draft);
         }
         if more_steps {
             self.push_spec_tag(&key, hash);
@@ -403,14 +777,9 @@ impl<'a> Builder<'a> {
             self.remove_role_from_profile(profile, &role.name);
         }
         for arn in &role.managed_policies {
-            let detach = DetachRolePolicyRequest {
-                role_name: role.name.clone(),
-                policy_arn: arn.clone(),
-            };
-            self.push(
-                Draft::new(&key, Call::DetachRolePolicy(detach))
-                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
-            );
+            let index = self.detach(&role.name, arn);
+            let emptied = Fact::RoleEmptied(self.subject(&role.name));
+            self.out.drafts[index].provides.push(emptied);
         }
         for policy_name in role.inline_policies.keys() {
             let delete = DeleteRolePolicyRequest {
@@ -422,13 +791,14 @@ impl<'a> Builder<'a> {
                     .provides(Fact::RoleEmptied(self.subject(&role.name))),
             );
         }
-        if role.permissions_boundary.is_some() {
+        if let Some(boundary) = &role.permissions_boundary {
             let delete = DeleteRolePermissionsBoundaryRequest {
                 role_name: role.name.clone(),
             };
             self.push(
                 Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
-                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
+                    .provides(Fact::RoleEmptied(self.subject(&role.name)))
+                    .provides(Fact::PolicyUnused(self.subject(boundary))),
             );
         }
         self.push(
@@ -441,6 +811,24 @@ impl<'a> Builder<'a> {
             .requires(Fact::RoleEmptied(self.subject(&role.name)))
             .provides(Fact::RoleGone(self.subject(&role.name))),
         );
+    }
+
+    /// Whether the role keeps a policy, attached or as its boundary, that
+    /// this plan deletes and creates again: it loses it in between and
+    /// must get the new one.
+    fn holds_recreated_policy(&self, live: &Role, role: &Role) -> bool {
+        let kept = |old: &str, declared: Option<&str>| {
+            self.replaced_policies
+                .get(old)
+                .is_some_and(|new| declared == Some(new.as_str()))
+        };
+        live.managed_policies
+            .iter()
+            .any(|arn| kept(arn, role.managed_policies.get(arn).map(String::as_str)))
+            || live
+                .permissions_boundary
+                .as_deref()
+                .is_some_and(|old| kept(old, role.permissions_boundary.as_deref()))
     }
 
     /// In-place changes; returns whether any step was needed.
@@ -473,7 +861,48 @@ impl<'a> Builder<'a> {
             let draft = self.after_trusted_roles(draft, role);
             self.push(draft);
         }
-        if live.permissions_boundary != role.permissions_boundary {
+        // The boundary's policy is replaced and the role keeps it: a
+        // policy's name is the account's once, so the new one comes only
+        // after the old one went, and IAM deletes none that is a boundary.
+        let boundary_recreated = live
+            .permissions_boundary
+            .as_deref()
+            .and_then(|old| self.replaced_policies.get(old))
+            .filter(|new| role.permissions_boundary.as_ref() == Some(*new))
+            .cloned();
+        if let (Some(new), Some(old)) = (boundary_recreated, &live.permissions_boundary) {
+            let message = format!(
+                "its permissions boundary `{old}` is replaced by this plan: between DeleteRolePermissionsBoundary and PutRolePermissionsBoundary the role has no boundary, and may do more than the boundary allows"
+            );
+            if self.options.force {
+                self.out
+                    .warnings
+                    .push(format!("--force: role/{name}: {message}"));
+            } else {
+                self.problem(
+                    &key,
+                    format!("{message}; rerun with --force to do it anyway"),
+                );
+            }
+            let delete = DeleteRolePermissionsBoundaryRequest {
+                role_name: name.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
+                    .provides(Fact::PolicyUnused(self.subject(old)))
+                    .provides(updated),
+            );
+            let put = PutRolePermissionsBoundaryRequest {
+                role_name: name.clone(),
+                permissions_boundary: new.clone(),
+            };
+            self.push(
+                Draft::new(&key, Call::PutRolePermissionsBoundary(put))
+                    .requires(Fact::PolicyExists(self.subject(&new)))
+                    .provides(ready)
+                    .provides(updated),
+            );
+        } else if live.permissions_boundary != role.permissions_boundary {
             let call = match &role.permissions_boundary {
                 Some(arn) => Call::PutRolePermissionsBoundary(PutRolePermissionsBoundaryRequest {
                     role_name: name.clone(),
@@ -483,32 +912,59 @@ impl<'a> Builder<'a> {
                     role_name: name.clone(),
                 }),
             };
-            self.push(Draft::new(&key, call).provides(ready).provides(updated));
+            let mut draft = Draft::new(&key, call).provides(ready).provides(updated);
+            if let Some(new) = &role.permissions_boundary {
+                draft = draft.requires(Fact::PolicyExists(self.subject(new)));
+            }
+            if let Some(old) = &live.permissions_boundary {
+                draft = draft.provides(Fact::PolicyUnused(self.subject(old)));
+            }
+            self.push(draft);
         }
-        // Detach before attach: a role holds at most 10 managed policies.
+        // Attach before detach, so the role is never without either
+        // policy; but a role holds at most 10 managed policies, so when the
+        // new ones do not fit beside the old, the old go first.
+        let attaching: Vec<&String> = role
+            .managed_policies
+            .difference(&live.managed_policies)
+            .collect();
+        let room = live.managed_policies.len() + attaching.len() <= MAX_MANAGED_POLICIES;
         for arn in live.managed_policies.difference(&role.managed_policies) {
-            let detach = DetachRolePolicyRequest {
-                role_name: name.clone(),
-                policy_arn: arn.clone(),
-            };
-            self.push(
-                Draft::new(&key, Call::DetachRolePolicy(detach))
-                    .provides(Fact::RolePoliciesDetached(self.subject(&name)))
-                    .provides(ready)
-                    .provides(updated),
-            );
+            let index = self.detach(&name, arn);
+            let detached = Fact::RolePoliciesDetached(self.subject(&name));
+            let attached = Fact::RolePoliciesAttached(self.subject(&name));
+            // A replaced policy's new self is attached only once the old
+            // one is deleted: its detach cannot wait for the attaches.
+            let replaced = self.replaced_policies.contains_key(arn.as_str());
+            let draft = &mut self.out.drafts[index];
+            draft.provides.extend([detached, ready, updated]);
+            if room && !replaced {
+                draft.prefers.push(attached);
+            }
         }
-        for arn in role.managed_policies.difference(&live.managed_policies) {
-            let attach = AttachRolePolicyRequest {
-                role_name: name.clone(),
-                policy_arn: arn.clone(),
-            };
-            self.push(
-                Draft::new(&key, Call::AttachRolePolicy(attach))
-                    .requires(Fact::RolePoliciesDetached(self.subject(&name)))
-                    .provides(ready)
-                    .provides(updated),
-            );
+        // A policy kept under the same ARN but recreated (its description
+        // changes): off the role before it goes, back on once it is new.
+        let recreated: Vec<&String> = live
+            .managed_policies
+            .intersection(&role.managed_policies)
+            .filter(|arn| self.replaced_policies.get(arn.as_str()) == Some(*arn))
+            .collect();
+        for arn in recreated {
+            let index = self.detach(&name, arn);
+            self.out.drafts[index].provides.push(updated);
+            let draft = self.attach(&name, arn).provides(ready).provides(updated);
+            self.push(draft);
+        }
+        for arn in attaching {
+            let mut draft = self
+                .attach(&name, arn)
+                .provides(ready)
+                .provides(updated)
+                .provides(Fact::RolePoliciesAttached(self.subject(&name)));
+            if !room {
+                draft = draft.requires(Fact::RolePoliciesDetached(self.subject(&name)));
+            }
+            self.push(draft);
         }
         // Delete before put: inline policies share a 10,240-character quota.
         for policy_name in live.inline_policies.keys() {

@@ -46,12 +46,53 @@ fn owned(tags: &Tags, hash: Option<&str>) -> Tags {
     tags
 }
 
-/// Live as if `desired` had been applied (ownership tags included).
+const ACCOUNT: &str = "123456789012";
+
+/// A customer-managed policy allowing one action.
+fn managed(name: &str, action: &str) -> ManagedPolicy {
+    ManagedPolicy {
+        name: name.into(),
+        path: "/".into(),
+        description: String::new(),
+        document: PolicyDocument::from_value(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]
+        })),
+        tags: Default::default(),
+    }
+}
+
+/// The ARN of the customer-managed policy `name` (path `/`) of the account.
+fn arn_of(name: &str) -> String {
+    policy_arn("aws", ACCOUNT, "/", name)
+}
+
+/// Live as if `desired` had been applied (ownership tags included), every
+/// policy with one version.
 fn converged(desired: &Desired) -> Live {
     let mut live = Live {
-        account_id: "123456789012".into(),
+        account_id: ACCOUNT.into(),
         ..Live::default()
     };
+    let desired = crate::compare::resolved(desired, &live).into_owned();
+    for (name, p) in &desired.policies {
+        let mut p = p.clone();
+        p.tags = owned(
+            &p.tags,
+            Some(&ownership::spec_hash(&desired.policies[name])),
+        );
+        live.policies.insert(
+            name.clone(),
+            LivePolicy {
+                arn: policy_arn("aws", ACCOUNT, &p.path, name),
+                policy: p,
+                policy_id: format!("ANPA{name}"),
+                default_version_id: "v1".into(),
+                versions: vec!["v1".into()],
+                attachment_count: 0,
+            },
+        );
+    }
     for (name, r) in &desired.roles {
         let mut r = r.clone();
         r.tags = owned(
@@ -686,4 +727,577 @@ fn customer_policies_are_checked_against_the_account_and_the_stack() {
         ..known
     };
     assert_eq!(plan(&d, &china, options()).unwrap_err().0.len(), 4);
+}
+
+// ---- customer-managed policies ----------------------------------------------
+
+fn empty_account() -> Live {
+    Live {
+        account_id: ACCOUNT.into(),
+        partition: Some("aws".into()),
+        ..Live::default()
+    }
+}
+
+/// The parameters of the only step `op` (as in `ops`).
+fn params(plan: &Plan, op: &str) -> serde_json::Value {
+    let at = position(plan, op);
+    serde_json::to_value(&plan.steps[at].call).unwrap()["params"].clone()
+}
+
+fn count(plan: &Plan, op: &str) -> usize {
+    ops(plan).iter().filter(|o| *o == op).count()
+}
+
+/// Stack `lab` with policy `P` and role `web` attaching it by name.
+fn web_with_policy() -> Desired {
+    let mut d = desired();
+    d.policies.insert("P".into(), managed("P", "s3:GetObject"));
+    let mut web = role("web");
+    web.managed_policies.insert("P".into());
+    d.roles.insert("web".into(), web);
+    d
+}
+
+#[test]
+fn a_new_policy_is_created_before_the_roles_that_attach_it_or_bound_by_it() {
+    let mut d = web_with_policy();
+    let mut bounded = role("bounded");
+    bounded.permissions_boundary = Some(arn_of("P"));
+    d.roles.insert("bounded".into(), bounded);
+    let p = plan(&d, &empty_account(), options()).unwrap();
+    let create = position(&p, "CreatePolicy policy/P");
+    assert!(create < position(&p, "AttachRolePolicy role/web"));
+    assert!(create < position(&p, "CreateRole role/bounded"));
+    // The name became the policy's ARN in this account.
+    assert_eq!(
+        params(&p, "AttachRolePolicy role/web")["PolicyArn"],
+        arn_of("P")
+    );
+    // One call makes all of it: it carries the final spec hash.
+    let tags = params(&p, "CreatePolicy policy/P")["Tags"].clone();
+    let hash = ownership::spec_hash(&d.policies["P"]);
+    assert!(
+        tags.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Key"] == TAG_SPEC && t["Value"] == hash)
+            && tags
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["Key"] == TAG_STACK && t["Value"] == STACK),
+        "{tags}"
+    );
+    assert_eq!(
+        count(&p, "TagPolicy policy/P"),
+        0,
+        "nothing follows the create"
+    );
+    let change = p.changes.iter().find(|c| c.resource == "policy/P").unwrap();
+    assert_eq!(change.action, Action::Create);
+    assert_eq!(
+        change.after.as_ref().unwrap().parse()["document"]["Statement"][0]["Action"],
+        "s3:GetObject"
+    );
+}
+
+#[test]
+fn a_converged_stack_with_policies_plans_nothing() {
+    let d = web_with_policy();
+    let live = converged(&d);
+    let p = plan(&d, &live, options()).unwrap();
+    assert!(p.steps.is_empty(), "{:#?}", ops(&p));
+    // A document that means the same, written otherwise, is no change.
+    let mut same = d.clone();
+    same.policies.get_mut("P").unwrap().document = PolicyDocument::from_value(serde_json::json!({
+        "Statement": [{"Resource": ["*"], "Action": ["s3:GetObject", "s3:GetObject"], "Effect": "Allow"}],
+        "Version": "2012-10-17"
+    }));
+    let p = plan(&same, &live, options()).unwrap();
+    assert!(p.steps.is_empty(), "{:#?}", ops(&p));
+}
+
+#[test]
+fn a_document_change_is_a_new_default_version_then_the_spec_tag() {
+    let mut d = web_with_policy();
+    let live = converged(&d);
+    d.policies.get_mut("P").unwrap().document = managed("P", "s3:PutObject").document;
+    let p = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&p),
+        ["CreatePolicyVersion policy/P", "TagPolicy policy/P"]
+    );
+    let version = params(&p, "CreatePolicyVersion policy/P");
+    assert_eq!(version["SetAsDefault"], true);
+    assert_eq!(version["PolicyArn"], arn_of("P"));
+    let change = p.changes.iter().find(|c| c.resource == "policy/P").unwrap();
+    assert_eq!(
+        (change.action, change.attributes.clone()),
+        (Action::Update, vec!["document".to_string()])
+    );
+}
+
+#[test]
+fn at_five_versions_the_oldest_non_default_one_goes_first() {
+    let mut d = web_with_policy();
+    let mut live = converged(&d);
+    {
+        let held = live.policies.get_mut("P").unwrap();
+        held.versions = ["v1", "v2", "v3", "v4", "v5"].map(String::from).to_vec();
+        // The default is the oldest: the next one goes.
+        held.default_version_id = "v1".into();
+    }
+    d.policies.get_mut("P").unwrap().document = managed("P", "s3:PutObject").document;
+    let p = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        ops(&p),
+        [
+            "DeletePolicyVersion policy/P",
+            "CreatePolicyVersion policy/P",
+            "TagPolicy policy/P"
+        ]
+    );
+    assert_eq!(
+        params(&p, "DeletePolicyVersion policy/P")["VersionId"],
+        "v2"
+    );
+    assert_eq!(p.steps[1].depends_on, vec![1]);
+    // Four versions: room for a fifth.
+    live.policies.get_mut("P").unwrap().versions.pop();
+    let p = plan(&d, &live, options()).unwrap();
+    assert_eq!(
+        count(&p, "DeletePolicyVersion policy/P"),
+        0,
+        "{:#?}",
+        ops(&p)
+    );
+}
+
+#[test]
+fn policy_tags_are_removed_before_they_are_added() {
+    let mut d = web_with_policy();
+    d.policies
+        .get_mut("P")
+        .unwrap()
+        .tags
+        .insert("old".into(), "x".into());
+    let live = converged(&d);
+    let p = d.policies.get_mut("P").unwrap();
+    p.tags.clear();
+    p.tags.insert("new".into(), "y".into());
+    let p = plan(&d, &live, options()).unwrap();
+    assert_eq!(ops(&p), ["UntagPolicy policy/P", "TagPolicy policy/P"]);
+    assert_eq!(
+        params(&p, "UntagPolicy policy/P")["TagKeys"],
+        serde_json::json!(["old"])
+    );
+}
+
+#[test]
+fn a_path_change_replaces_the_policy_and_moves_every_attachment() {
+    let mut d = web_with_policy();
+    let mut live = converged(&d);
+    live.policies.get_mut("P").unwrap().versions = vec!["v1".into(), "v2".into()];
+    live.policies.get_mut("P").unwrap().default_version_id = "v2".into();
+    d.policies.get_mut("P").unwrap().path = "/moved/".into();
+    let p = plan(&d, &live, options()).unwrap();
+    let new_arn = policy_arn("aws", ACCOUNT, "/moved/", "P");
+    let at = |op: &str| position(&p, op);
+    assert!(at("DetachRolePolicy role/web") < at("DeletePolicy policy/P"));
+    assert!(at("DeletePolicyVersion policy/P") < at("DeletePolicy policy/P"));
+    assert!(at("DeletePolicy policy/P") < at("CreatePolicy policy/P"));
+    assert!(at("CreatePolicy policy/P") < at("AttachRolePolicy role/web"));
+    assert_eq!(
+        params(&p, "DeletePolicyVersion policy/P")["VersionId"],
+        "v1"
+    );
+    assert_eq!(
+        params(&p, "DetachRolePolicy role/web")["PolicyArn"],
+        arn_of("P")
+    );
+    assert_eq!(
+        params(&p, "AttachRolePolicy role/web")["PolicyArn"],
+        new_arn
+    );
+    assert_eq!(params(&p, "CreatePolicy policy/P")["Path"], "/moved/");
+    let change = p.changes.iter().find(|c| c.resource == "policy/P").unwrap();
+    assert_eq!(change.action, Action::Replace);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.starts_with("policy/P is replaced (its path changes")
+                && w.contains("(role/web)")),
+        "{:?}",
+        p.warnings
+    );
+    let text = render::text::render(&p, Default::default());
+    assert!(
+        text.contains("-/+ policy/P (path changes, which IAM cannot change: replaced)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_description_change_replaces_the_policy_as_iam_cannot_change_it() {
+    let mut d = web_with_policy();
+    let live = converged(&d);
+    d.policies.get_mut("P").unwrap().description = "now described".into();
+    let p = plan(&d, &live, options()).unwrap();
+    assert!(position(&p, "DeletePolicy policy/P") < position(&p, "CreatePolicy policy/P"));
+    // Same ARN: the role detaches and attaches it again around the gap.
+    assert!(position(&p, "DetachRolePolicy role/web") < position(&p, "DeletePolicy policy/P"));
+    assert!(position(&p, "CreatePolicy policy/P") < position(&p, "AttachRolePolicy role/web"));
+    assert_eq!(
+        params(&p, "CreatePolicy policy/P")["Description"],
+        "now described"
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("its description changes")),
+        "{:?}",
+        p.warnings
+    );
+    let role = p.changes.iter().find(|c| c.resource == "role/web").unwrap();
+    assert_eq!(
+        (role.action, role.attributes.clone()),
+        (
+            Action::Update,
+            vec!["managed policy (recreated)".to_string()]
+        )
+    );
+}
+
+#[test]
+fn a_boundary_whose_policy_is_recreated_leaves_the_role_unbounded_so_needs_force() {
+    let mut d = desired();
+    d.policies.insert("P".into(), managed("P", "s3:*"));
+    let mut web = role("web");
+    web.permissions_boundary = Some(arn_of("P"));
+    d.roles.insert("web".into(), web);
+    let live = converged(&d);
+    d.policies.get_mut("P").unwrap().description = "now described".into();
+    let error = plan(&d, &live, options()).unwrap_err().to_string();
+    assert!(
+        error.contains("role/web: its permissions boundary `arn:aws:iam::123456789012:policy/P` is replaced by this plan")
+            && error.contains("--force"),
+        "{error}"
+    );
+    let p = plan(
+        &d,
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    let at = |op: &str| position(&p, op);
+    assert!(at("DeleteRolePermissionsBoundary role/web") < at("DeletePolicy policy/P"));
+    assert!(at("CreatePolicy policy/P") < at("PutRolePermissionsBoundary role/web"));
+    // Moved to another path, named by its new ARN: the same.
+    let mut moved = d.clone();
+    moved.policies.get_mut("P").unwrap().description = String::new();
+    moved.policies.get_mut("P").unwrap().path = "/moved/".into();
+    let new = policy_arn("aws", ACCOUNT, "/moved/", "P");
+    moved.roles.get_mut("web").unwrap().permissions_boundary = Some(new.clone());
+    let p = plan(
+        &moved,
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        params(&p, "PutRolePermissionsBoundary role/web")["PermissionsBoundary"],
+        new
+    );
+    assert!(
+        position(&p, "CreatePolicy policy/P") < position(&p, "PutRolePermissionsBoundary role/web")
+    );
+}
+
+#[test]
+fn a_renamed_policy_is_attached_before_the_old_one_is_detached_and_deleted() {
+    let d = web_with_policy();
+    let live = converged(&d);
+    let mut renamed = desired();
+    renamed
+        .policies
+        .insert("Q".into(), managed("Q", "s3:GetObject"));
+    let mut web = role("web");
+    web.managed_policies.insert("Q".into());
+    renamed.roles.insert("web".into(), web);
+    let p = plan(&renamed, &live, options()).unwrap();
+    let at = |op: &str| position(&p, op);
+    assert!(at("CreatePolicy policy/Q") < at("AttachRolePolicy role/web"));
+    assert!(
+        at("AttachRolePolicy role/web") < at("DetachRolePolicy role/web"),
+        "never without either: {:#?}",
+        ops(&p)
+    );
+    assert!(at("DetachRolePolicy role/web") < at("DeletePolicy policy/P"));
+    assert_eq!(count(&p, "DetachRolePolicy role/web"), 1, "{:#?}", ops(&p));
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
+
+#[test]
+fn a_role_full_of_policies_detaches_before_it_attaches() {
+    let with = |count: usize| {
+        let mut d = desired();
+        let mut web = role("web");
+        for i in 0..count {
+            web.managed_policies
+                .insert(format!("arn:aws:iam::aws:policy/P{i}"));
+        }
+        d.roles.insert("web".into(), web);
+        d
+    };
+    // Ten held: one must go before another comes.
+    let mut d = with(10);
+    let live = converged(&d);
+    let web = d.roles.get_mut("web").unwrap();
+    web.managed_policies.remove("arn:aws:iam::aws:policy/P0");
+    web.managed_policies
+        .insert("arn:aws:iam::aws:policy/Q".into());
+    let p = plan(&d, &live, options()).unwrap();
+    assert!(position(&p, "DetachRolePolicy role/web") < position(&p, "AttachRolePolicy role/web"));
+    // Nine held: room for the new one first, never without either.
+    let mut d = with(9);
+    let live = converged(&d);
+    let web = d.roles.get_mut("web").unwrap();
+    web.managed_policies.remove("arn:aws:iam::aws:policy/P0");
+    web.managed_policies
+        .insert("arn:aws:iam::aws:policy/Q".into());
+    let p = plan(&d, &live, options()).unwrap();
+    assert!(position(&p, "AttachRolePolicy role/web") < position(&p, "DetachRolePolicy role/web"));
+}
+
+#[test]
+fn a_policy_no_longer_declared_is_detached_its_versions_deleted_then_it_goes() {
+    let d = web_with_policy();
+    let mut live = converged(&d);
+    live.policies.get_mut("P").unwrap().versions = ["v1", "v2", "v3"].map(String::from).to_vec();
+    live.policies.get_mut("P").unwrap().default_version_id = "v2".into();
+    let mut without = desired();
+    without.roles.insert("web".into(), role("web"));
+    let p = plan(&without, &live, options()).unwrap();
+    let delete = position(&p, "DeletePolicy policy/P");
+    assert!(position(&p, "DetachRolePolicy role/web") < delete);
+    let versions: Vec<String> = p
+        .steps
+        .iter()
+        .filter(|s| s.call.operation() == "DeletePolicyVersion")
+        .map(|s| {
+            serde_json::to_value(&s.call).unwrap()["params"]["VersionId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        ["v1", "v3"],
+        "every non-default version, not the default"
+    );
+    for step in &p.steps[..delete] {
+        assert!(
+            p.steps[delete].depends_on.contains(&step.id) || step.call.operation() == "TagRole",
+            "{:#?}",
+            ops(&p)
+        );
+    }
+    assert_eq!(
+        count(&p, "DetachRolePolicy role/web"),
+        1,
+        "one detach serves both"
+    );
+    let change = p.changes.iter().find(|c| c.resource == "policy/P").unwrap();
+    assert_eq!(change.action, Action::Delete);
+}
+
+#[test]
+fn a_dying_policy_on_a_role_rolecall_does_not_own_needs_force() {
+    let mut d = desired();
+    d.policies.insert("P".into(), managed("P", "s3:GetObject"));
+    let mut live = converged(&d);
+    let mut stranger = role("stranger");
+    stranger.managed_policies.insert(arn_of("P"));
+    live.roles.insert(
+        "stranger".into(),
+        LiveRole {
+            role: stranger,
+            arn: "arn:aws:iam::123456789012:role/stranger".into(),
+            role_id: "AROASTRANGER".into(),
+        },
+    );
+    let error = plan(&desired(), &live, options()).unwrap_err().to_string();
+    assert!(
+        error.contains("policy/P: role/stranger is not managed by this stack but has policy/P attached, which this plan deletes; rerun with --force to detach it anyway"),
+        "{error}"
+    );
+    let forced = plan(
+        &desired(),
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(
+        forced
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("--force: role/stranger")),
+        "{:?}",
+        forced.warnings
+    );
+    assert!(
+        position(&forced, "DetachRolePolicy role/stranger")
+            < position(&forced, "DeletePolicy policy/P")
+    );
+    // Replaced, with --force, it gets the new one.
+    d.policies.get_mut("P").unwrap().path = "/moved/".into();
+    assert!(
+        plan(&d, &live, options())
+            .unwrap_err()
+            .to_string()
+            .contains("rerun with --force to detach it and attach the new one")
+    );
+    let forced = plan(
+        &d,
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(
+        position(&forced, "CreatePolicy policy/P")
+            < position(&forced, "AttachRolePolicy role/stranger")
+    );
+}
+
+#[test]
+fn a_dying_policy_that_bounds_a_role_rolecall_does_not_own_is_refused_even_with_force() {
+    let mut d = desired();
+    d.policies.insert("P".into(), managed("P", "s3:GetObject"));
+    let mut live = converged(&d);
+    let mut stranger = role("stranger");
+    stranger.permissions_boundary = Some(arn_of("P"));
+    live.roles.insert(
+        "stranger".into(),
+        LiveRole {
+            role: stranger,
+            arn: "arn:aws:iam::123456789012:role/stranger".into(),
+            role_id: "AROASTRANGER".into(),
+        },
+    );
+    let error = plan(
+        &desired(),
+        &live,
+        PlanOptions {
+            force: true,
+            ..options()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("as its permissions boundary"), "{error}");
+}
+
+#[test]
+fn a_role_deleted_with_its_customer_policy_attached_detaches_it_first() {
+    let d = web_with_policy();
+    let live = converged(&d);
+    // The role goes, the policy stays.
+    let mut fewer = desired();
+    fewer
+        .policies
+        .insert("P".into(), managed("P", "s3:GetObject"));
+    let p = plan(&fewer, &live, options()).unwrap();
+    assert_eq!(
+        ops(&p),
+        ["DetachRolePolicy role/web", "DeleteRole role/web"]
+    );
+    // Both go: one detach serves the role's delete and the policy's.
+    let p = plan(&desired(), &live, options()).unwrap();
+    assert_eq!(count(&p, "DetachRolePolicy role/web"), 1, "{:#?}", ops(&p));
+    let detach = position(&p, "DetachRolePolicy role/web");
+    assert!(detach < position(&p, "DeleteRole role/web"));
+    assert!(detach < position(&p, "DeletePolicy policy/P"));
+}
+
+#[test]
+fn a_role_still_attaching_a_dying_policy_by_arn_is_a_problem() {
+    let d = web_with_policy();
+    let live = converged(&d);
+    let mut stale = desired();
+    let mut web = role("web");
+    web.managed_policies.insert(arn_of("P"));
+    stale.roles.insert("web".into(), web);
+    let error = plan(&stale, &live, options()).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "role/web: attaches `arn:aws:iam::123456789012:policy/P`, policy/P no longer declared"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_declared_policy_the_account_holds_unowned_needs_import() {
+    let d = web_with_policy();
+    let mut live = converged(&d);
+    live.policies.get_mut("P").unwrap().policy.tags.clear();
+    let error = plan(&d, &live, options()).unwrap_err().to_string();
+    assert!(error.contains("rolecall import policy/P"), "{error}");
+    live.policies
+        .get_mut("P")
+        .unwrap()
+        .policy
+        .tags
+        .insert(TAG_STACK.into(), "other".into());
+    let error = plan(&d, &live, options()).unwrap_err().to_string();
+    assert!(error.contains("owned by stack `other`"), "{error}");
+    // A name differing in case only: IAM's names ignore case.
+    let mut cased = d.clone();
+    let p = cased.policies.remove("P").unwrap();
+    cased.policies.insert(
+        "p".into(),
+        ManagedPolicy {
+            name: "p".into(),
+            ..p
+        },
+    );
+    cased.roles.get_mut("web").unwrap().managed_policies = ["p".to_string()].into();
+    let error = plan(&cased, &converged(&d), options())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the account has a policy named `P`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_boundary_moving_off_a_dying_policy_lets_it_go() {
+    let mut d = desired();
+    d.policies.insert("P".into(), managed("P", "s3:GetObject"));
+    let mut web = role("web");
+    web.permissions_boundary = Some(arn_of("P"));
+    d.roles.insert("web".into(), web);
+    let live = converged(&d);
+    let mut after = desired();
+    after.roles.insert("web".into(), role("web"));
+    let p = plan(&after, &live, options()).unwrap();
+    assert!(
+        position(&p, "DeleteRolePermissionsBoundary role/web")
+            < position(&p, "DeletePolicy policy/P")
+    );
 }

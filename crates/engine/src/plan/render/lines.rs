@@ -54,7 +54,7 @@ pub fn action_symbol(action: Action) -> &'static str {
 
 /// Attributes that hold policy documents: shown as canonical JSON, diffed line by line.
 fn is_document(attribute: &str) -> bool {
-    attribute == "trust"
+    matches!(attribute, "trust" | "document")
 }
 
 fn scalar(value: &Value) -> String {
@@ -261,6 +261,24 @@ pub fn reason(change: &Change, destroy: bool) -> String {
         Some(Removal::Deleted) if destroy => String::new(),
         Some(Removal::Deleted) => "no longer declared".into(),
         None => match change.action {
+            Action::Replace if key::kind_of(&change.resource) == Some(Kind::Policy) => {
+                // IAM has no UpdatePolicy: its path and description are fixed.
+                let fixed: Vec<&str> = change
+                    .attributes
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|a| crate::compare::replaces(Kind::Policy, a))
+                    .collect();
+                format!(
+                    "{} {}, which IAM cannot change: replaced",
+                    fixed.join(" and "),
+                    if fixed.len() == 1 {
+                        "changes"
+                    } else {
+                        "change"
+                    }
+                )
+            }
             Action::Replace => "path changes, which forces replacement".into(),
             Action::Create if key::kind_of(&change.resource) == Some(Kind::Instance) => {
                 "launched: emulated account only".into()
