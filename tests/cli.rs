@@ -119,11 +119,22 @@ fn pin_instance_ids(lab: &Lab) {
 }
 
 /// What the realistic change set starts from, besides the fixture: a role
-/// held by a profile an instance uses, and a batch instance.
+/// held by a profile an instance uses, and a batch instance; two
+/// customer-managed policies, one attached to that role.
 const MORE: &str = "---
+kind: ManagedPolicy
+name: shop-logs
+description: Writes the shop's logs
+document: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: logs:PutLogEvents, Resource: \"*\"}]}
+---
+kind: ManagedPolicy
+name: audit
+document: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: cloudtrail:LookupEvents, Resource: \"*\"}]}
+---
 kind: Role
 name: legacy
 trust: ec2
+managed_policies: [audit]
 ---
 kind: InstanceProfile
 name: ops
@@ -138,11 +149,21 @@ name: batch-1
 profile: batch
 ";
 
-/// Every kind of change at once: creates (a Lambda role, a lab instance),
-/// updates (policy, tags, description; a profile switching roles), replaces
-/// (a role and a profile changing path, with an instance on the profile), a
-/// delete (a role no longer declared), and the warnings they bring.
+/// Every kind of change at once: creates (a Lambda role with a new
+/// customer-managed policy, a lab instance), updates (policy, tags,
+/// description; a profile switching roles; a customer-managed policy's
+/// document), replaces (a role and a profile changing path, with an
+/// instance on the profile), deletes (a role no longer declared, and the
+/// policy it held), and the warnings they bring.
 fn realistic_change_set(lab: &Lab) {
+    lab.edit(
+        "Action: logs:PutLogEvents",
+        "Action: [logs:PutLogEvents, logs:CreateLogStream]",
+    );
+    lab.edit(
+        "name: audit\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: cloudtrail:LookupEvents",
+        "name: reports-read\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: s3:GetObject",
+    );
     lab.edit(
         "Action: [s3:GetObject]",
         "Action: [s3:GetObject, s3:ListBucket]",
@@ -161,8 +182,8 @@ fn realistic_change_set(lab: &Lab) {
         "kind: InstanceProfile\nname: batch\nrole: batch\npath: /jobs/\n",
     );
     lab.edit(
-        "---\nkind: Role\nname: legacy\ntrust: ec2\n",
-        "---\nkind: Role\nname: reports\ntrust: lambda\ndescription: Nightly reports\n",
+        "---\nkind: Role\nname: legacy\ntrust: ec2\nmanaged_policies: [audit]\n",
+        "---\nkind: Role\nname: reports\ntrust: lambda\ndescription: Nightly reports\nmanaged_policies: [reports-read]\n",
     );
     lab.edit("name: ops\nrole: legacy", "name: ops\nrole: web");
     lab.edit(
@@ -417,6 +438,63 @@ fn import_adopts_unowned_resources_and_refuses_another_stacks() {
         .success();
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
         .code(0);
+}
+
+#[test]
+fn import_adopts_an_unowned_customer_managed_policy() {
+    let lab = Lab::new();
+    let stack = lab.manifests().join("stack.yaml");
+    let mut text = std::fs::read_to_string(&stack).unwrap();
+    text.push_str(
+        "---\nkind: ManagedPolicy\nname: hand-made\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: \"*\"}]}\n",
+    );
+    std::fs::write(&stack, text).unwrap();
+    // Made by hand, the same document written otherwise, and a tag.
+    lab.cloud()
+        .create_policy(&CreatePolicyRequest {
+            policy_name: "hand-made".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}}"#.into(),
+            tags: vec![Tag::new("owner", "platform")],
+            ..CreatePolicyRequest::default()
+        })
+        .unwrap();
+    let blocked = lab.run(&["plan", "-f", "manifests"]).code(1);
+    assert!(
+        stderr(&blocked).contains("rolecall import policy/hand-made"),
+        "{}",
+        stderr(&blocked)
+    );
+    let undeclared = lab
+        .run(&["import", "-f", "manifests", "policy/elsewhere"])
+        .code(1);
+    assert!(
+        stderr(&undeclared).contains("policy/elsewhere: not declared in the manifests"),
+        "{}",
+        stderr(&undeclared)
+    );
+    let imported = lab
+        .run(&["import", "-f", "manifests", "--all-declared"])
+        .success();
+    let out = stdout(&imported);
+    assert!(
+        out.contains("imported policy/hand-made into stack `shop`"),
+        "{out}"
+    );
+    // Adopted, not created again: only its spec tag is written.
+    assert!(!out.contains("+ policy/hand-made"), "{out}");
+    assert!(!out.contains("-/+ policy/hand-made"), "{out}");
+    let live = lab.cloud().snapshot().unwrap();
+    assert_eq!(live.policies["hand-made"].policy.tags[TAG_STACK], "shop");
+    lab.run(&["apply", "-f", "manifests", "--auto-approve"])
+        .success();
+    lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
+        .code(0);
+    let live = lab.cloud().snapshot().unwrap();
+    assert_eq!(
+        live.policies["hand-made"].versions.len(),
+        1,
+        "the same document: no new version"
+    );
 }
 
 #[test]

@@ -19,6 +19,8 @@ use serde_json::json;
 const ROLES: &[&str] = &["web", "batch", "ci"];
 const PROFILES: &[&str] = &["web", "batch", "spare"];
 const INSTANCES: &[&str] = &["web-1", "web-2", "batch-1"];
+/// Customer-managed policies the stacks may declare, and roles attach by name.
+const POLICIES: &[&str] = &["alpha", "beta"];
 const MANAGED: &[&str] = &[
     "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
     "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
@@ -56,6 +58,24 @@ fn tags(keys: &BTreeSet<u8>, value: u8) -> Tags {
 }
 
 prop_compose! {
+    fn arb_policy(name: &'static str)(
+        path in prop::sample::select(vec!["/", "/team/"]),
+        description in prop::sample::select(vec!["", "described"]),
+        document in 0u8..4,
+        tag_keys in prop::collection::btree_set(0u8..4, 0..3),
+        tag_value in 0u8..2,
+    ) -> ManagedPolicy {
+        ManagedPolicy {
+            name: name.to_string(),
+            path: path.to_string(),
+            description: description.to_string(),
+            document: policy(document),
+            tags: tags(&tag_keys, tag_value),
+        }
+    }
+}
+
+prop_compose! {
     fn arb_role(name: &'static str)(
         path in prop::sample::select(vec!["/", "/apps/"]),
         description in prop::sample::select(vec!["", "serves", "other"]),
@@ -66,6 +86,7 @@ prop_compose! {
         tag_keys in prop::collection::btree_set(0u8..4, 0..3),
         tag_value in 0u8..2,
         trust_variant in 0u8..3,
+        customer in prop::sample::subsequence(POLICIES.to_vec(), 0..=POLICIES.len()),
     ) -> Role {
         Role {
             name: name.to_string(),
@@ -74,7 +95,9 @@ prop_compose! {
             trust: trust(trust_variant),
             max_session_duration: duration,
             permissions_boundary: boundary.then(|| "arn:aws:iam::aws:policy/PowerUserAccess".to_string()),
-            managed_policies: managed.into_iter().map(str::to_string).collect(),
+            // Customer-managed policies by name: the stack keeps those it
+            // declares (see `arb_desired`).
+            managed_policies: managed.into_iter().chain(customer).map(str::to_string).collect(),
             inline_policies: inline.into_iter().map(|(n, v)| (format!("p{n}"), policy(v))).collect(),
             tags: tags(&tag_keys, tag_value),
         }
@@ -86,7 +109,10 @@ prop_compose! {
 fn arb_desired() -> impl Strategy<Value = Desired> {
     let roles = prop::sample::subsequence(ROLES.to_vec(), 0..=ROLES.len())
         .prop_flat_map(|names| names.into_iter().map(arb_role).collect::<Vec<_>>());
+    let policies = prop::sample::subsequence(POLICIES.to_vec(), 0..=POLICIES.len())
+        .prop_flat_map(|names| names.into_iter().map(arb_policy).collect::<Vec<_>>());
     (
+        policies,
         roles,
         prop::collection::vec(
             (
@@ -99,9 +125,18 @@ fn arb_desired() -> impl Strategy<Value = Desired> {
         ),
         prop::collection::vec((any::<bool>(), 0usize..4), INSTANCES.len()),
     )
-        .prop_map(|(roles, profile_choices, instance_choices)| {
-            let roles: BTreeMap<String, Role> =
-                roles.into_iter().map(|r| (r.name.clone(), r)).collect();
+        .prop_map(|(policies, roles, profile_choices, instance_choices)| {
+            let policies: BTreeMap<String, ManagedPolicy> =
+                policies.into_iter().map(|p| (p.name.clone(), p)).collect();
+            let roles: BTreeMap<String, Role> = roles
+                .into_iter()
+                .map(|mut r| {
+                    // A name the stack does not declare is no policy.
+                    r.managed_policies
+                        .retain(|entry| entry.starts_with("arn:") || policies.contains_key(entry));
+                    (r.name.clone(), r)
+                })
+                .collect();
             let role_names: Vec<&String> = roles.keys().collect();
             let mut profiles = BTreeMap::new();
             for (name, (declared, role, moved, tag_keys)) in PROFILES.iter().zip(profile_choices) {
@@ -131,6 +166,7 @@ fn arb_desired() -> impl Strategy<Value = Desired> {
             Desired {
                 stack: "lab".into(),
                 stack_tags: Tags::new(),
+                policies,
                 roles,
                 profiles,
                 instances,
@@ -216,6 +252,7 @@ fn meddle(cloud: &Emulator, flags: &[bool]) {
     live.roles.retain(|_, r| ours(&r.role.tags));
     live.profiles.retain(|_, p| ours(&p.profile.tags));
     live.instances.retain(|_, i| ours(&i.tags));
+    live.policies.retain(|_, p| ours(&p.policy.tags));
     let on = |i: usize| flags.get(i).copied().unwrap_or(false);
     if on(0)
         && let Some(name) = live.roles.keys().next()
@@ -279,10 +316,70 @@ fn meddle(cloud: &Emulator, flags: &[bool]) {
         };
         cloud.untag_role(&request).unwrap();
     }
+    // A new default version made by hand (refused at five versions, as
+    // IAM refuses it: then nothing changed).
+    if on(6)
+        && let Some(found) = live.policies.values().next()
+    {
+        let _ = cloud.create_policy_version(&CreatePolicyVersionRequest {
+            policy_arn: found.arn.clone(),
+            policy_document: policy(9).to_json(),
+            set_as_default: Some(true),
+        });
+    }
+    if on(7)
+        && let Some(found) = live.policies.values().next()
+    {
+        let tags = vec![Tag::new("by-hand", "yes")];
+        let request = TagPolicyRequest {
+            policy_arn: found.arn.clone(),
+            tags,
+        };
+        cloud.tag_policy(&request).unwrap();
+    }
+    // A customer-managed policy detached by hand.
+    if on(8)
+        && let Some((name, arn)) = live.roles.iter().find_map(|(n, r)| {
+            r.role
+                .managed_policies
+                .iter()
+                .find(|arn| live.policies.values().any(|p| p.arn == **arn))
+                .map(|a| (n, a))
+        })
+    {
+        let request = DetachRolePolicyRequest {
+            role_name: name.clone(),
+            policy_arn: arn.clone(),
+        };
+        cloud.detach_role_policy(&request).unwrap();
+    }
+    if on(9)
+        && let Some(found) = live.policies.values().last()
+    {
+        let request = UntagPolicyRequest {
+            policy_arn: found.arn.clone(),
+            tag_keys: vec![TAG_SPEC.into()],
+        };
+        cloud.untag_policy(&request).unwrap();
+    }
+    // Versions made by hand, none the default: DeletePolicy refuses a
+    // policy with more than its default, and a new document may find five.
+    if on(10)
+        && let Some(found) = live.policies.values().last()
+    {
+        for variant in 4..8 {
+            let _ = cloud.create_policy_version(&CreatePolicyVersionRequest {
+                policy_arn: found.arn.clone(),
+                policy_document: policy(variant).to_json(),
+                set_as_default: Some(false),
+            });
+        }
+    }
 }
 
-/// A role, a profile holding it and an instance using that, all made by hand
-/// and owned by nobody: rolecall must never touch them.
+/// A role, a profile holding it and an instance using that, and a
+/// customer-managed policy attached to the role, all made by hand and owned
+/// by nobody: rolecall must never touch them.
 fn outsiders(cloud: &Emulator) -> Live {
     use rolecall::cloud::ec2::{IamInstanceProfileSpecification, RunInstancesRequest};
     use rolecall::cloud::iam::*;
@@ -294,6 +391,19 @@ fn outsiders(cloud: &Emulator) -> Live {
         ..CreateRoleRequest::default()
     };
     cloud.create_role(&role).unwrap();
+    let created = cloud
+        .create_policy(&CreatePolicyRequest {
+            policy_name: "outsider".into(),
+            policy_document: policy(0).to_json(),
+            ..CreatePolicyRequest::default()
+        })
+        .unwrap();
+    cloud
+        .attach_role_policy(&AttachRolePolicyRequest {
+            role_name: "outsider".into(),
+            policy_arn: created.policy.arn,
+        })
+        .unwrap();
     let profile = CreateInstanceProfileRequest {
         instance_profile_name: "outsider".into(),
         ..CreateInstanceProfileRequest::default()
@@ -330,6 +440,11 @@ fn outsiders_in(cloud: &Emulator) -> Live {
             .into_iter()
             .filter(|(n, _)| n == "outsider")
             .collect(),
+        policies: live
+            .policies
+            .into_iter()
+            .filter(|(n, _)| n == "outsider")
+            .collect(),
         instances: live
             .instances
             .into_iter()
@@ -351,7 +466,7 @@ proptest! {
         before in arb_desired(),
         after in arb_desired(),
         stop in prop::collection::vec(any::<bool>(), INSTANCES.len()),
-        meddling in prop::collection::vec(any::<bool>(), 6),
+        meddling in prop::collection::vec(any::<bool>(), 11),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();

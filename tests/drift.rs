@@ -19,7 +19,7 @@ name: web
 description: Serves the shop
 trust: ec2
 max_session_duration: 3600
-managed_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore]
+managed_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore, shop-read]
 inline_policies:
   read-assets: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::shop/*"}]}
 tags: {team: web}
@@ -27,6 +27,12 @@ tags: {team: web}
 kind: Role
 name: spare
 trust: ec2
+---
+kind: ManagedPolicy
+name: shop-read
+description: Reads the shop's assets
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::shop/*"}]}
+tags: {team: web}
 ---
 kind: InstanceProfile
 name: web
@@ -44,6 +50,9 @@ fn permission_policy(action: &str) -> String {
     )
 }
 
+/// The ARN of the stack's customer-managed policy in the emulated account.
+const SHOP_READ: &str = "arn:aws:iam::123456789012:policy/shop-read";
+
 const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// One out-of-band change: the `rolecall emulator` calls that make it.
@@ -60,6 +69,87 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        what: "a new default version of a policy",
+        resource: "policy/shop-read",
+        attribute: "document",
+        calls: &[&[
+            "create-policy-version",
+            "--policy-arn",
+            SHOP_READ,
+            "--policy-document",
+            "s3:*",
+            "--set-as-default",
+        ]],
+        shows: ("+", "\"s3:*\""),
+    },
+    Case {
+        what: "another version of a policy made the default",
+        resource: "policy/shop-read",
+        attribute: "document",
+        calls: &[
+            &[
+                "create-policy-version",
+                "--policy-arn",
+                SHOP_READ,
+                "--policy-document",
+                "s3:*",
+            ],
+            &[
+                "set-default-policy-version",
+                "--policy-arn",
+                SHOP_READ,
+                "--version-id",
+                "v2",
+            ],
+        ],
+        shows: ("-", "\"s3:GetObject\""),
+    },
+    Case {
+        what: "policy tag added",
+        resource: "policy/shop-read",
+        attribute: "tags",
+        calls: &[&[
+            "tag-policy",
+            "--policy-arn",
+            SHOP_READ,
+            "--tags",
+            "Key=oncall,Value=alice",
+        ]],
+        shows: ("+", "tags.oncall = \"alice\""),
+    },
+    Case {
+        what: "customer-managed policy detached",
+        resource: "role/web",
+        attribute: "managed_policies",
+        calls: &[&[
+            "detach-role-policy",
+            "--role-name",
+            "web",
+            "--policy-arn",
+            SHOP_READ,
+        ]],
+        shows: (
+            "-",
+            "managed_policies: \"arn:aws:iam::123456789012:policy/shop-read\"",
+        ),
+    },
+    Case {
+        what: "customer-managed policy attached to another role",
+        resource: "role/spare",
+        attribute: "managed_policies",
+        calls: &[&[
+            "attach-role-policy",
+            "--role-name",
+            "spare",
+            "--policy-arn",
+            SHOP_READ,
+        ]],
+        shows: (
+            "+",
+            "managed_policies: \"arn:aws:iam::123456789012:policy/shop-read\"",
+        ),
+    },
     Case {
         what: "role tag added",
         resource: "role/web",
@@ -119,7 +209,7 @@ const CASES: &[Case] = &[
             "--policy-document",
             "s3:*",
         ]],
-        shows: ("+", "\"Action\": \"s3:*\""),
+        shows: ("+", "\"s3:*\""),
     },
     Case {
         what: "inline policy added",
@@ -666,4 +756,51 @@ fn a_namesake_instance_is_ambiguous_drift_that_plan_refuses_to_resolve() {
     emulator(path, &["terminate-instances", "--instance-ids", namesake]);
     rolecall(path, &["drift"]).code(0);
     rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+}
+
+/// A policy deleted outside rolecall (detached first, as IAM demands): the
+/// policy is missing, the role lost it, and the trail names the calls.
+#[test]
+fn a_policy_deleted_outside_is_missing_and_apply_brings_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    emulator(
+        path,
+        &[
+            "detach-role-policy",
+            "--role-name",
+            "web",
+            "--policy-arn",
+            SHOP_READ,
+        ],
+    );
+    emulator(path, &["delete-policy", "--policy-arn", SHOP_READ]);
+    let json = rolecall(path, &["drift", "--format", "json"]).code(2);
+    let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let entry = |resource: &str| {
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"] == resource)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {resource}: {report:#}"))
+    };
+    let policy = entry("policy/shop-read");
+    assert_eq!(policy["class"], "missing", "{policy}");
+    assert_eq!(policy["kind"], "policy", "{policy}");
+    assert_eq!(
+        policy["changed_by"][0]["event_name"], "DeletePolicy",
+        "{policy}"
+    );
+    let web = entry("role/web");
+    assert_eq!(web["class"], "modified", "{web}");
+    assert_eq!(
+        web["changed_by"][0]["event_name"], "DetachRolePolicy",
+        "{web}"
+    );
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    rolecall(path, &["drift"]).code(0);
 }

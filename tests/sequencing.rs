@@ -15,6 +15,58 @@ const ROLE_B: &str = "---\nkind: Role\nname: b\ntrust: ec2\n";
 const PROFILE_A: &str = "---\nkind: InstanceProfile\nname: pa\nrole: a\n";
 const PROFILE_B: &str = "---\nkind: InstanceProfile\nname: pb\nrole: b\n";
 
+/// A customer-managed policy allowing `action`, at `path` (`/` if empty).
+fn policy(name: &str, path: &str, action: &str) -> String {
+    let path = if path.is_empty() {
+        String::new()
+    } else {
+        format!("path: {path}\n")
+    };
+    format!(
+        "---\nkind: ManagedPolicy\nname: {name}\n{path}document: {{Version: \"2012-10-17\", Statement: [{{Effect: Allow, Action: \"{action}\", Resource: \"*\"}}]}}\n"
+    )
+}
+
+/// A role attaching the named customer-managed policies.
+fn role_with(name: &str, policies: &str) -> String {
+    format!("---\nkind: Role\nname: {name}\ntrust: ec2\nmanaged_policies: [{policies}]\n")
+}
+
+/// The ARN of the emulated account's customer-managed policy `name` at `path`.
+fn policy_arn(path: &str, name: &str) -> String {
+    format!("arn:aws:iam::123456789012:policy{path}{name}")
+}
+
+/// Four more versions of policy `p` made outside rolecall, none the
+/// default: it keeps five, IAM's most.
+fn four_more_versions_of_p(cloud: &Emulator) {
+    use rolecall::cloud::iam::CreatePolicyVersionRequest;
+    for n in 0..4 {
+        cloud
+            .create_policy_version(&CreatePolicyVersionRequest {
+                policy_arn: policy_arn("/", "p"),
+                policy_document: format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:Get{n}","Resource":"*"}}]}}"#
+                ),
+                set_as_default: Some(false),
+            })
+            .unwrap();
+    }
+}
+
+/// One version of policy `p` beside its default, made outside rolecall:
+/// DeletePolicy refuses a policy with more than its default version.
+fn a_second_version_of_p(cloud: &Emulator) {
+    use rolecall::cloud::iam::CreatePolicyVersionRequest;
+    cloud
+        .create_policy_version(&CreatePolicyVersionRequest {
+            policy_arn: policy_arn("/", "p"),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get","Resource":"*"}]}"#.into(),
+            set_as_default: Some(false),
+        })
+        .unwrap();
+}
+
 fn instance(profile: &str) -> String {
     format!("---\nkind: Instance\nname: host\nprofile: {profile}\n")
 }
@@ -291,6 +343,150 @@ fn rows() -> Vec<Row> {
             warning: None,
         },
         Row {
+            name: "new policy attached to a new role",
+            before: STACK.into(),
+            setup: None,
+            after: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p")
+            ),
+            order: &[&["CreatePolicy", "CreateRole", "AttachRolePolicy", "TagRole"]],
+            absent: &[],
+            warning: None,
+        },
+        Row {
+            name: "policy document change: a new default version",
+            before: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p")
+            ),
+            setup: None,
+            after: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:PutObject"),
+                role_with("a", "p")
+            ),
+            order: &[&["CreatePolicyVersion", "TagPolicy"]],
+            absent: &["DeletePolicyVersion", "DeletePolicy", "DetachRolePolicy"],
+            warning: None,
+        },
+        Row {
+            name: "policy document change at five versions: the oldest non-default one goes first",
+            before: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p")
+            ),
+            setup: Some(four_more_versions_of_p),
+            after: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:PutObject"),
+                role_with("a", "p")
+            ),
+            order: &[&["DeletePolicyVersion", "CreatePolicyVersion", "TagPolicy"]],
+            absent: &["DeletePolicy", "DetachRolePolicy"],
+            warning: None,
+        },
+        Row {
+            name: "policy path change: replaced, every attachment moved",
+            before: format!(
+                "{STACK}{}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p"),
+                role_with("b", "p")
+            ),
+            setup: Some(a_second_version_of_p),
+            after: format!(
+                "{STACK}{}{}{}",
+                policy("p", "/moved/", "s3:GetObject"),
+                role_with("a", "p"),
+                role_with("b", "p")
+            ),
+            order: &[
+                &[
+                    "DetachRolePolicy",
+                    "DeletePolicy",
+                    "CreatePolicy",
+                    "AttachRolePolicy",
+                ],
+                &["DetachRolePolicy", "DetachRolePolicy", "DeletePolicy"],
+                &["DeletePolicyVersion", "DeletePolicy"],
+                &["CreatePolicy", "AttachRolePolicy", "AttachRolePolicy"],
+            ],
+            absent: &["DeleteRole"],
+            warning: Some("policy/p is replaced (its path changes"),
+        },
+        Row {
+            name: "policy name change: the new one attached before the old one is detached and deleted",
+            before: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p")
+            ),
+            setup: None,
+            after: format!(
+                "{STACK}{}{}",
+                policy("q", "", "s3:GetObject"),
+                role_with("a", "q")
+            ),
+            order: &[&[
+                "CreatePolicy",
+                "AttachRolePolicy",
+                "DetachRolePolicy",
+                "DeletePolicy",
+            ]],
+            absent: &["DeleteRole", "CreateRole"],
+            warning: None,
+        },
+        Row {
+            name: "policy deleted: detached from every role, its versions deleted, then it",
+            before: format!(
+                "{STACK}{}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p"),
+                role_with("b", "p")
+            ),
+            setup: Some(a_second_version_of_p),
+            after: format!("{STACK}{ROLE_A}{ROLE_B}"),
+            order: &[
+                &["DetachRolePolicy", "DetachRolePolicy", "DeletePolicy"],
+                &["DeletePolicyVersion", "DeletePolicy"],
+            ],
+            absent: &["DeleteRole", "CreatePolicy"],
+            warning: None,
+        },
+        Row {
+            name: "role deleted with a customer policy attached",
+            before: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p")
+            ),
+            setup: None,
+            after: format!("{STACK}{}", policy("p", "", "s3:GetObject")),
+            order: &[&["DetachRolePolicy", "DeleteRole"]],
+            absent: &["DeletePolicy", "DeletePolicyVersion"],
+            warning: None,
+        },
+        Row {
+            name: "role and its customer policy deleted together",
+            before: format!(
+                "{STACK}{}{}",
+                policy("p", "", "s3:GetObject"),
+                role_with("a", "p")
+            ),
+            setup: None,
+            after: STACK.into(),
+            order: &[
+                &["DetachRolePolicy", "DeleteRole"],
+                &["DetachRolePolicy", "DeletePolicy"],
+            ],
+            absent: &[],
+            warning: None,
+        },
+        Row {
             name: "emulator launches a declared absent instance",
             before: format!("{STACK}{ROLE_A}{PROFILE_A}"),
             setup: None,
@@ -487,4 +683,151 @@ fn a_credential_gap_warning_names_only_the_instances_that_stay() {
     );
     rolecall(path, &["apply", "--auto-approve"]).success();
     rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+}
+
+/// Policy `p` attached to role `a` of the stack, and by hand to a role
+/// nobody manages.
+fn stack_with_p_on_a_stranger() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(
+        path.join("stack.yaml"),
+        format!(
+            "{STACK}{}{}",
+            policy("p", "", "s3:GetObject"),
+            role_with("a", "p")
+        ),
+    )
+    .unwrap();
+    rolecall(path, &["apply", "--auto-approve"]).success();
+    for args in [
+        &[
+            "create-role",
+            "--role-name",
+            "stranger",
+            "--assume-role-policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        ][..],
+        &[
+            "attach-role-policy",
+            "--role-name",
+            "stranger",
+            "--policy-arn",
+            "arn:aws:iam::123456789012:policy/p",
+        ],
+    ] {
+        Command::cargo_bin("rolecall")
+            .unwrap()
+            .current_dir(path)
+            .env_remove("ROLECALL_ACCOUNT")
+            .args(["--account", "account.db", "emulator"])
+            .args(args)
+            .assert()
+            .success();
+    }
+    dir
+}
+
+#[test]
+fn a_dying_policy_on_a_role_rolecall_does_not_own_needs_force() {
+    let dir = stack_with_p_on_a_stranger();
+    let path = dir.path();
+    std::fs::write(path.join("stack.yaml"), format!("{STACK}{ROLE_A}")).unwrap();
+    let refused = rolecall(path, &["plan"]).code(1);
+    let message = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        message.contains(
+            "policy/p: role/stranger is not managed by this stack but has policy/p attached, which this plan deletes; rerun with --force"
+        ),
+        "{message}"
+    );
+    let forced = rolecall(path, &["plan", "--force", "--format", "json"]).success();
+    let plan: serde_json::Value = serde_json::from_slice(&forced.get_output().stdout).unwrap();
+    assert!(
+        plan["warnings"]
+            .to_string()
+            .contains("--force: role/stranger"),
+        "{plan}"
+    );
+    rolecall(path, &["apply", "--auto-approve", "--force"]).success();
+    rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+    // The stranger is still there, without the policy.
+    let live = Emulator::open(&path.join("account.db"))
+        .unwrap()
+        .snapshot()
+        .unwrap();
+    assert!(live.roles["stranger"].role.managed_policies.is_empty());
+    assert!(live.policies.is_empty());
+}
+
+#[test]
+fn a_replaced_policy_on_a_role_rolecall_does_not_own_is_moved_with_force() {
+    let dir = stack_with_p_on_a_stranger();
+    let path = dir.path();
+    std::fs::write(
+        path.join("stack.yaml"),
+        format!(
+            "{STACK}{}{}",
+            policy("p", "/moved/", "s3:GetObject"),
+            role_with("a", "p")
+        ),
+    )
+    .unwrap();
+    rolecall(path, &["plan"]).code(1);
+    rolecall(path, &["apply", "--auto-approve", "--force"]).success();
+    rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+    let live = Emulator::open(&path.join("account.db"))
+        .unwrap()
+        .snapshot()
+        .unwrap();
+    assert_eq!(
+        live.roles["stranger"].role.managed_policies,
+        [policy_arn("/moved/", "p")].into()
+    );
+}
+
+/// One policy rolled through eight documents, one apply each: every apply
+/// converges, and the account never keeps more than IAM's five versions.
+#[test]
+fn a_policy_rolled_through_eight_documents_keeps_at_most_five_versions() {
+    use rolecall::cloud::iam::{ListPolicyVersionsRequest, Page};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    for n in 1..=8 {
+        std::fs::write(
+            path.join("stack.yaml"),
+            format!(
+                "{STACK}{}{}",
+                policy("p", "", &format!("s3:Get{n}")),
+                role_with("a", "p")
+            ),
+        )
+        .unwrap();
+        rolecall(path, &["apply", "--auto-approve"]).success();
+        rolecall(path, &["plan", "--detailed-exitcode"]).code(0);
+        let cloud = Emulator::open(&path.join("account.db")).unwrap();
+        let versions = cloud
+            .list_policy_versions(&ListPolicyVersionsRequest {
+                policy_arn: policy_arn("/", "p"),
+                page: Page::default(),
+            })
+            .unwrap()
+            .versions;
+        assert_eq!(versions.len(), n.min(5), "after document {n}: {versions:?}");
+        let default: Vec<&str> = versions
+            .iter()
+            .filter(|v| v.is_default_version)
+            .map(|v| v.version_id.as_str())
+            .collect();
+        assert_eq!(default, [format!("v{n}")], "after document {n}");
+        let live = cloud.snapshot().unwrap();
+        assert!(
+            live.policies["p"]
+                .policy
+                .document
+                .to_json()
+                .contains(&format!("s3:Get{n}")),
+            "after document {n}"
+        );
+    }
 }

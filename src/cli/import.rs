@@ -16,6 +16,7 @@ use crate::plan::render;
 const IMPORT_HELP: &str = "\
 Examples:
   rolecall import role/web-server instance-profile/web-server
+  rolecall import policy/web-server-logs      a customer-managed policy
   rolecall import instance/i-0123456789abcdef0
   rolecall import --all-declared           every declared resource that exists unowned
 
@@ -28,7 +29,7 @@ the manifests. Resources owned by another stack are refused.";
 pub struct ImportArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
-    /// Resources to adopt: role/NAME, instance-profile/NAME, instance/ID (or instance/NAME)
+    /// Resources to adopt: policy/NAME, role/NAME, instance-profile/NAME, instance/ID (or instance/NAME)
     #[arg(value_name = "RESOURCE", required_unless_present = "all_declared")]
     pub resources: Vec<String>,
     /// Adopt every declared resource that exists in the account unowned

@@ -159,7 +159,7 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
 
 const GRAPH_HELP: &str = "\
 Examples:
-  rolecall graph | dot -Tsvg > resources.svg     instances -> profiles -> roles
+  rolecall graph | dot -Tsvg > resources.svg     instances -> profiles -> roles -> policies
   rolecall graph --steps | dot -Tsvg > plan.svg  the plan's API calls and their order
   rolecall graph --format json                   the same, for scripts";
 
