@@ -545,14 +545,14 @@ fn modified_reads_declared_then_account_in_json() {
 fn an_apply_that_failed_half_way_is_pending_not_modified() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
-    // The 4th call, AttachRolePolicy role/web (the first of the second
+    // The 5th call, AttachRolePolicy role/web (the first of the second
     // wave), fails after CreateRole, and is not retried.
     std::fs::write(path.join("stack.yaml"), MANIFEST).unwrap();
-    emulator(path, &["configure", "--fail-after", "4"]);
+    emulator(path, &["configure", "--fail-after", "5"]);
     let failed = rolecall(path, &["apply", "--auto-approve", "--retry-timeout", "0s"]).code(1);
     assert!(
         String::from_utf8_lossy(&failed.get_output().stderr)
-            .contains("failed:  step 4 AttachRolePolicy role/web"),
+            .contains("failed:  step 5 AttachRolePolicy role/web"),
         "{failed:?}"
     );
     let json = rolecall(path, &["drift", "--format", "json"]).code(2);
