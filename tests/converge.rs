@@ -337,13 +337,16 @@ fn meddle(cloud: &Emulator, flags: &[bool]) {
         };
         cloud.tag_policy(&request).unwrap();
     }
-    // A customer-managed policy detached by hand.
+    // A customer-managed policy detached by hand, from the roles as they
+    // are now (the first flags may have detached one).
+    let now = cloud.snapshot().unwrap();
     if on(8)
-        && let Some((name, arn)) = live.roles.iter().find_map(|(n, r)| {
+        && let Some((name, arn)) = now.roles.iter().rev().find_map(|(n, r)| {
             r.role
                 .managed_policies
                 .iter()
                 .find(|arn| live.policies.values().any(|p| p.arn == **arn))
+                .filter(|_| ours(&r.role.tags))
                 .map(|a| (n, a))
         })
     {
