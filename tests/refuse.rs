@@ -399,9 +399,10 @@ fn role_with(name: &str, fields: &str) -> String {
 
 /// IAM refuses a policy ARN of another partition (InvalidInput) and a
 /// customer-managed policy the account does not hold, another account's
-/// included (NoSuchEntity); the emulated account holds none. The plan
-/// refuses them before any step, at the role, whether the role is created
-/// or updated, as a managed policy or as a permissions boundary.
+/// included (NoSuchEntity); this account holds none and the stack declares
+/// none. The plan refuses them before any step, at the role, whether the
+/// role is created or updated, as a managed policy or as a permissions
+/// boundary.
 #[test]
 fn policy_arns_the_account_cannot_attach_are_refused_before_any_step() {
     let manifest = format!(
@@ -434,7 +435,7 @@ fn policy_arns_the_account_cannot_attach_are_refused_before_any_step() {
         let text = stderr(&plan);
         assert!(text.contains("cannot plan: 4 problems"), "{text}");
         for expected in [
-            "manifests/stack.yaml:5:7: role/a: permissions boundary `arn:aws:iam::123456789012:policy/NoSuchBoundary` is a customer-managed policy and the account holds none (an emulated account cannot hold any yet): IAM refuses it (NoSuchEntity: Scope ARN: arn:aws:iam::123456789012:policy/NoSuchBoundary does not exist or is not attachable.)",
+            "manifests/stack.yaml:5:7: role/a: permissions boundary `arn:aws:iam::123456789012:policy/NoSuchBoundary` is a customer-managed policy and the account holds none, nor does the stack declare one (kind: ManagedPolicy): IAM refuses it (NoSuchEntity: Scope ARN: arn:aws:iam::123456789012:policy/NoSuchBoundary does not exist or is not attachable.)",
             "manifests/stack.yaml:10:7: role/b: managed policy `arn:aws-cn:iam::aws:policy/ReadOnlyAccess` is in partition `aws-cn` and the account in `aws`: IAM refuses it (InvalidInput: ARN arn:aws-cn:iam::aws:policy/ReadOnlyAccess is not valid.)",
             "manifests/stack.yaml:15:7: role/c: managed policy `arn:aws:iam::111122223333:policy/Shared` belongs to account 111122223333, not to this one (123456789012): IAM attaches only the account's own customer-managed policies (NoSuchEntity: Policy arn:aws:iam::111122223333:policy/Shared does not exist or is not attachable.)",
             "manifests/stack.yaml:20:7: role/d: permissions boundary `arn:aws-us-gov:iam::123456789012:policy/B` is in partition `aws-us-gov` and the account in `aws`",
@@ -468,5 +469,38 @@ fn policy_arns_the_account_cannot_attach_are_refused_before_any_step() {
     assert!(
         text.contains("role/a: permissions boundary `arn:aws:iam::123456789012:policy/NoSuchBoundary` is a customer-managed policy"),
         "{text}"
+    );
+}
+
+/// A policy the account holds is attachable until this plan deletes it: a
+/// role still naming the ARN of a policy that is no longer declared is
+/// refused, before any step.
+#[test]
+fn a_policy_the_plan_deletes_cannot_be_attached() {
+    let policy = "---\nkind: ManagedPolicy\nname: Mine\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: \"*\"}]}\n";
+    let lab = Lab::new(&format!(
+        "kind: Stack\nname: lab\n{policy}{}",
+        role_with("a", "")
+    ));
+    lab.run(&["apply", "--auto-approve"]).success();
+    lab.write(&format!(
+        "kind: Stack\nname: lab\n{}",
+        role_with(
+            "a",
+            "managed_policies: [arn:aws:iam::123456789012:policy/Mine]\n"
+        )
+    ));
+    let plan = lab.run(&["plan"]).code(1);
+    assert!(
+        stderr(&plan).contains("role/a: managed policy `arn:aws:iam::123456789012:policy/Mine`: the account holds no customer-managed policy of that name, nor does the stack declare one"),
+        "{}",
+        stderr(&plan)
+    );
+    assert!(
+        lab.cloud()
+            .snapshot()
+            .unwrap()
+            .policies
+            .contains_key("Mine")
     );
 }
