@@ -492,7 +492,7 @@ fn a_policy_the_plan_deletes_cannot_be_attached() {
     ));
     let plan = lab.run(&["plan"]).code(1);
     assert!(
-        stderr(&plan).contains("role/a: managed policy `arn:aws:iam::123456789012:policy/Mine`: the account holds no customer-managed policy of that name, nor does the stack declare one"),
+        stderr(&plan).contains("role/a: managed policy `arn:aws:iam::123456789012:policy/Mine` is policy/Mine, which this plan deletes (no longer declared)"),
         "{}",
         stderr(&plan)
     );

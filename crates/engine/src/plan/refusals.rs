@@ -386,7 +386,7 @@ fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut 
             },
             _ => continue,
         };
-        if let Some(message) = unattachable(live, &held, arn, boundary) {
+        if let Some(message) = unattachable(live, &held, &deleted, arn, boundary) {
             let key = role_key(role);
             found.push(Problem {
                 location: desired.locations.get(&key).cloned(),
@@ -402,7 +402,13 @@ fn policy_arns(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mut 
 
 /// Why IAM would refuse `arn` as a managed policy (or, `boundary`, as a
 /// permissions boundary) on this account, if it would.
-fn unattachable(live: &Live, held: &BTreeSet<String>, arn: &str, boundary: bool) -> Option<String> {
+fn unattachable(
+    live: &Live,
+    held: &BTreeSet<String>,
+    deleted: &HashSet<&str>,
+    arn: &str,
+    boundary: bool,
+) -> Option<String> {
     let (what, refusal) = if boundary {
         // IAM calls a boundary a "Scope ARN" in this message.
         (
@@ -428,7 +434,12 @@ fn unattachable(live: &Live, held: &BTreeSet<String>, arn: &str, boundary: bool)
     if owner == "aws" || held.contains(arn) {
         return None;
     }
-    Some(if owner != live.account_id {
+    Some(if deleted.contains(arn) {
+        format!(
+            "{what} `{arn}` is policy/{}, which this plan deletes (no longer declared): IAM refuses it once it is gone ({refusal}); declare the policy again, or name another",
+            rolecall_model::name_from_arn(arn)
+        )
+    } else if owner != live.account_id {
         format!(
             "{what} `{arn}` belongs to account {owner}, not to this one ({}): IAM attaches only the account's own customer-managed policies ({refusal})",
             live.account_id
