@@ -31,10 +31,27 @@ kind: Stack
 name: sweep
 tags: {owner: platform}
 ---
+kind: ManagedPolicy
+name: web-read
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
+---
+kind: ManagedPolicy
+name: legacy-audit
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: cloudtrail:LookupEvents, Resource: "*"}]}
+---
+kind: ManagedPolicy
+name: jobs-ops
+path: /old/
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ssm:SendCommand, Resource: "*"}]}
+---
+kind: ManagedPolicy
+name: batch-a
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sqs:SendMessage, Resource: "*"}]}
+---
 kind: Role
 name: web
 trust: ec2
-managed_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore]
+managed_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore, web-read]
 inline_policies:
   read: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::web/*"}]}
 tags: {team: web}
@@ -43,6 +60,7 @@ kind: Role
 name: batch
 path: /batch/
 trust: ec2
+managed_policies: [batch-a]
 inline_policies:
   queue: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sqs:ReceiveMessage, Resource: "*"}]}
 ---
@@ -50,13 +68,14 @@ kind: Role
 name: legacy
 trust: ec2
 permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess
-managed_policies: [arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy]
+managed_policies: [arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy, legacy-audit]
 inline_policies:
   logs: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: logs:PutLogEvents, Resource: "*"}]}
 ---
 kind: Role
 name: old-jobs
 trust: ec2
+managed_policies: [jobs-ops]
 ---
 kind: InstanceProfile
 name: web
@@ -123,6 +142,9 @@ profile: web
 /// The change: `legacy` and `old-jobs` are deleted with profile `ops`;
 /// `batch` is replaced (path); `moving` is replaced (path); `jobs` swaps to
 /// a new role; `web` changes policies and tags; a new service is launched.
+/// Customer-managed policies: `web-read` gets a new document, `legacy-audit`
+/// is deleted with its role, `jobs-ops` is replaced (path) and moves to the
+/// new role, `batch-a` is renamed `batch-b` on the replaced role.
 /// Instances move (web-1 running: Replace; web-2 stopped: Disassociate and
 /// Associate; ops-1 off a deleted profile), lose their profile (batch-1),
 /// are released (adopted-ops, adopted-move, adopted-web) or terminated
@@ -132,10 +154,23 @@ kind: Stack
 name: sweep
 tags: {owner: platform}
 ---
+kind: ManagedPolicy
+name: web-read
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: [s3:GetObject, s3:ListBucket], Resource: "*"}]}
+---
+kind: ManagedPolicy
+name: jobs-ops
+path: /new/
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ssm:SendCommand, Resource: "*"}]}
+---
+kind: ManagedPolicy
+name: batch-b
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sqs:SendMessage, Resource: "*"}]}
+---
 kind: Role
 name: web
 trust: ec2
-managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
+managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess, web-read]
 inline_policies:
   write: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:PutObject, Resource: "arn:aws:s3:::web/*"}]}
 tags: {team: web-platform}
@@ -144,13 +179,14 @@ kind: Role
 name: batch
 path: /batch2/
 trust: ec2
+managed_policies: [batch-b]
 inline_policies:
   queue: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sqs:ReceiveMessage, Resource: "*"}]}
 ---
 kind: Role
 name: jobs
 trust: ec2
-managed_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore]
+managed_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore, jobs-ops]
 ---
 kind: Role
 name: api
@@ -390,6 +426,12 @@ fn nothing_owned(cloud: &Emulator) -> Result<(), String> {
                 .iter()
                 .filter(|(_, p)| owned(&p.profile.tags))
                 .map(|(n, _)| format!("instance-profile/{n}")),
+        )
+        .chain(
+            live.policies
+                .iter()
+                .filter(|(_, p)| owned(&p.policy.tags))
+                .map(|(n, _)| format!("policy/{n}")),
         )
         .chain(
             live.instances
