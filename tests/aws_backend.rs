@@ -8,7 +8,9 @@
 //! The life cycle: instances made beforehand by another tool (tagged for
 //! the stack at launch), apply, plan shows no changes, a change made outside
 //! git found by drift and undone by apply, a hand-made role adopted by
-//! import, destroy leaving nothing owned and every instance running.
+//! import, a customer-managed policy created and attached, its new default
+//! version made outside git found and undone, a hand-made policy adopted,
+//! destroy leaving nothing owned and every instance running.
 
 mod support;
 
@@ -235,16 +237,67 @@ fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
     steps.push(side.run(&["apply", "--auto-approve"]));
     steps.push(side.run(&["plan", "--detailed-exitcode"]));
 
+    // A customer-managed policy, created and attached by name; a new
+    // default version made by hand, found by drift and undone by apply.
+    side.add_manifest("app.yaml", APP_WITH_POLICY);
+    steps.push(side.run(&["apply", "--auto-approve"]));
+    steps.push(side.run(&["plan", "--detailed-exitcode"]));
+    let listed = call(Call::ListPolicies(ListPoliciesRequest {
+        scope: Some("Local".into()),
+        ..Default::default()
+    }));
+    let arn = listed["Policies"][0]["Arn"].as_str().unwrap().to_string();
+    call(Call::CreatePolicyVersion(CreatePolicyVersionRequest {
+        policy_arn: arn,
+        policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+        set_as_default: Some(true),
+    }));
+    steps.push(side.run(&["drift"]));
+    steps.push(side.run(&["apply", "--auto-approve"]));
+    steps.push(side.run(&["plan", "--detailed-exitcode"]));
+
+    // A policy made by hand, then declared and adopted.
+    call(Call::CreatePolicy(CreatePolicyRequest {
+        policy_name: "hand-policy".into(),
+        policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#.into(),
+        ..Default::default()
+    }));
+    side.add_manifest(
+        "hand-policy.yaml",
+        "kind: ManagedPolicy\nname: hand-policy\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: sqs:SendMessage, Resource: \"*\"}]}\n",
+    );
+    steps.push(side.run(&["import", "policy/hand-policy"]));
+    steps.push(side.run(&["apply", "--auto-approve"]));
+    steps.push(side.run(&["plan", "--detailed-exitcode"]));
+
     steps.push(side.run(&["destroy", "--auto-approve"]));
     steps
 }
 
+/// A role attaching a customer-managed policy the stack declares, by name.
+const APP_WITH_POLICY: &str = "kind: ManagedPolicy
+name: app-read
+description: Reads the app's bucket
+document: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: \"arn:aws:s3:::app/*\"}]}
+---
+kind: Role
+name: app
+trust: ec2
+managed_policies: [app-read]
+";
+
 /// The exit codes of the life cycle's steps: no changes after apply, drift
-/// found, none after apply, the hand-made role refused until imported.
+/// found, none after apply, the hand-made role refused until imported; the
+/// policy's new default version found as drift, none after apply.
 fn check_codes(steps: &[Step]) {
     let codes: Vec<i32> = steps.iter().map(|step| step.code).collect();
-    assert_eq!(codes, [0, 0, 2, 0, 0, 1, 0, 0, 0, 0], "{steps:#?}");
+    assert_eq!(
+        codes,
+        [0, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0],
+        "{steps:#?}"
+    );
     assert!(steps[2].stdout.contains("role/web-server"), "{steps:#?}");
+    assert!(steps[11].stdout.contains("policy/app-read"), "{steps:#?}");
 }
 
 #[test]
