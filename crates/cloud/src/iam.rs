@@ -343,8 +343,10 @@ shapes! {
     /// GetAccountAuthorizationDetails returns it (`Filter=LocalManagedPolicy`).
     /// No tags: AWS leaves them out here.
     ManagedPolicyDetail {
-        policy_name: String,
-        policy_id: String,
+        // Required in botocore; moto leaves both out (docs/aws-semantics.md
+        // §11): the name is the ARN's last segment.
+        #[serde(default)] policy_name: String,
+        #[serde(default)] policy_id: String,
         arn: String,
         path: String,
         default_version_id: String,

@@ -414,9 +414,15 @@ fn policy_from_details(
         .map(|version| version.version_id)
         .collect();
     versions.sort_by_key(|id| version_number(id));
+    // moto leaves the name out; the ARN ends with it.
+    let name = if detail.policy_name.is_empty() {
+        rolecall_model::name_from_arn(&detail.arn).to_string()
+    } else {
+        detail.policy_name
+    };
     Ok(LivePolicy {
         policy: ManagedPolicy {
-            name: detail.policy_name,
+            name,
             path: detail.path,
             description: detail.description.unwrap_or_default(),
             document,
