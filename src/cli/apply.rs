@@ -65,11 +65,11 @@ pub struct RunArgs {
 
 const DESTROY_HELP: &str = "\
 Examples:
-  rolecall destroy                  delete every role and profile the stack in manifests/ owns
+  rolecall destroy                  delete every policy, role and profile the stack in manifests/ owns
   rolecall destroy --auto-approve
 
-Only resources tagged rolecall:stack=<this stack> are touched. Roles and
-profiles are deleted. Instances are released (disassociated if their profile
+Only resources tagged rolecall:stack=<this stack> are touched. Policies,
+roles and profiles are deleted. Instances are released (disassociated if their profile
 goes, and untagged), never terminated, except on an emulated account the lab
 instances rolecall itself launched: those are terminated, so the next apply
 launches them afresh.";
@@ -81,8 +81,9 @@ pub struct DestroyArgs {
     pub manifests: ManifestArgs,
     #[command(flatten)]
     pub run: RunArgs,
-    /// Also take the stack's roles out of profiles it does not own, and
-    /// disassociate instances it does not own from its profiles (with a warning)
+    /// Also take the stack's roles out of profiles it does not own, detach its
+    /// policies from roles it does not own, and disassociate instances it
+    /// does not own from its profiles (with a warning)
     #[arg(long)]
     pub force: bool,
 }

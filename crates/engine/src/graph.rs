@@ -90,3 +90,69 @@ pub fn json(graph: &DiGraph<String, Before>) -> Result<String, serde_json::Error
     text.push('\n');
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rolecall_model::{ManagedPolicy, PolicyDocument, Role};
+
+    fn role(name: &str, policies: &[&str], boundary: Option<&str>) -> Role {
+        Role {
+            name: name.into(),
+            path: "/".into(),
+            description: String::new(),
+            trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+            max_session_duration: 3600,
+            permissions_boundary: boundary.map(str::to_string),
+            managed_policies: policies.iter().map(|p| p.to_string()).collect(),
+            inline_policies: Default::default(),
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn roles_point_at_the_declared_policies_they_attach_or_are_bounded_by() {
+        let policy = |name: &str, path: &str| ManagedPolicy {
+            name: name.into(),
+            path: path.into(),
+            description: String::new(),
+            document: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+            tags: Default::default(),
+        };
+        let desired = Desired {
+            policies: [
+                ("read".to_string(), policy("read", "/")),
+                ("fence".to_string(), policy("fence", "/ops/")),
+            ]
+            .into(),
+            roles: [
+                (
+                    "web".to_string(),
+                    role(
+                        "web",
+                        &["read", "arn:aws:iam::aws:policy/ReadOnlyAccess"],
+                        Some("arn:aws:iam::123456789012:policy/ops/fence"),
+                    ),
+                ),
+                // An ARN at another path is not the declared policy.
+                (
+                    "other".to_string(),
+                    role("other", &["arn:aws:iam::123456789012:policy/fence"], None),
+                ),
+            ]
+            .into(),
+            ..Desired::default()
+        };
+        let text = json(&resources(&desired)).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["edges"],
+            serde_json::json!([["role/web", "policy/fence"], ["role/web", "policy/read"]]),
+            "{text}"
+        );
+        assert_eq!(
+            value["nodes"],
+            serde_json::json!(["policy/fence", "policy/read", "role/other", "role/web"])
+        );
+    }
+}
