@@ -270,7 +270,7 @@ pub fn reason(change: &Change, destroy: bool) -> String {
                     .filter(|a| crate::compare::replaces(Kind::Policy, a))
                     .collect();
                 format!(
-                    "{} {}, which IAM cannot change: replaced",
+                    "{} {}, which forces replacement (IAM has no UpdatePolicy)",
                     fixed.join(" and "),
                     if fixed.len() == 1 {
                         "changes"
