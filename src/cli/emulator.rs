@@ -267,8 +267,12 @@ fn flag(operation: &Operation, field: &Field) -> Arg {
         Kind::Int => arg
             .action(ArgAction::Set)
             .value_parser(clap::value_parser!(u32)),
+        // As the AWS CLI spells them: `--set-as-default` alone is true
+        // (`--set-as-default false` says the other).
         Kind::Bool => arg
             .action(ArgAction::Set)
+            .num_args(0..=1)
+            .default_missing_value("true")
             .value_parser(clap::value_parser!(bool)),
         Kind::StringList => arg
             .action(ArgAction::Append)

@@ -522,7 +522,69 @@ fn pass_role(role_arn: &str) -> Need {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rolecall_model::PolicyDocument;
+    use rolecall_model::{PolicyDocument, Role};
+
+    /// IAM names a managed policy `policy ARN` in a refusal, anything
+    /// else by its ARN alone.
+    #[test]
+    fn refusals_name_policies_as_iam_does() {
+        let policy = "arn:aws:iam::123456789012:policy/team/reader";
+        assert_eq!(shown_resource(policy), format!("policy {policy}"));
+        assert_eq!(
+            shown_resource("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            "policy arn:aws:iam::aws:policy/ReadOnlyAccess"
+        );
+        let role = "arn:aws:iam::123456789012:role/app";
+        assert_eq!(shown_resource(role), role);
+        assert_eq!(shown_resource("*"), "*");
+    }
+
+    /// The account's own managed policies count as AWS-managed ones do,
+    /// attached and as the boundary; an ARN with no document grants nothing.
+    #[test]
+    fn customer_managed_documents_are_evaluated() {
+        let reader = "arn:aws:iam::123456789012:policy/reader";
+        let cap = "arn:aws:iam::123456789012:policy/cap";
+        let allow = |action: &str| {
+            policy(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]
+            }))
+        };
+        let facts = |boundary: Option<&str>| RoleFacts {
+            arn: "arn:aws:iam::123456789012:role/app".into(),
+            role_id: "AROAAAAAAAAAAAAAAAAAA".into(),
+            role: Role {
+                name: "app".into(),
+                path: "/".into(),
+                description: String::new(),
+                trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+                max_session_duration: 3600,
+                permissions_boundary: boundary.map(String::from),
+                managed_policies: [reader.to_string(), "arn:aws:iam::123456789012:policy/gone".into()]
+                    .into_iter()
+                    .collect(),
+                inline_policies: Default::default(),
+                tags: Default::default(),
+            },
+            customer_documents: [
+                (reader.to_string(), allow("iam:*")),
+                (cap.to_string(), allow("iam:ListRoles")),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let get_role = Request::new("iam:GetRole", "arn:aws:iam::123456789012:role/app");
+        let list_roles = Request::new("iam:ListRoles", "*");
+        let unbounded = compile(Some(&facts(None))).unwrap();
+        assert!(refusal(Some(&unbounded), &get_role).is_none());
+        let bounded = compile(Some(&facts(Some(cap)))).unwrap();
+        assert!(matches!(
+            refusal(Some(&bounded), &get_role),
+            Some(Refusal::NoBoundaryAllows)
+        ));
+        assert!(refusal(Some(&bounded), &list_roles).is_none());
+    }
 
     fn policy(json: serde_json::Value) -> PolicyDocument {
         PolicyDocument::parse(&json.to_string()).unwrap()
