@@ -82,7 +82,14 @@ fn policy_verbs_from_the_command_line() {
     .unwrap();
     let policy = "arn:aws:iam::123456789012:policy/ops/deploy";
     rolecall(dir.path())
-        .args(["emulator", "create-policy", "--policy-name", "deploy", "--path", "/ops/"])
+        .args([
+            "emulator",
+            "create-policy",
+            "--policy-name",
+            "deploy",
+            "--path",
+            "/ops/",
+        ])
         .args(["--policy-document", "file://deploy.json"])
         .assert()
         .success()
@@ -118,7 +125,13 @@ fn policy_verbs_from_the_command_line() {
         .code(1)
         .stderr("An error occurred (DeleteConflict) when calling the DeletePolicyVersion operation: Cannot delete the default version of a policy.\n");
     rolecall(dir.path())
-        .args(["emulator", "list-policies", "--scope", "Local", "--only-attached"])
+        .args([
+            "emulator",
+            "list-policies",
+            "--scope",
+            "Local",
+            "--only-attached",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("\"Policies\": []"));

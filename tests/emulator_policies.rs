@@ -129,7 +129,10 @@ fn versions_are_numbered_once_and_five_at_most() {
     {
         let made = new_version(&cloud, &policy, action, false);
         assert_eq!(made.version_id, format!("v{}", n + 2));
-        assert!(made.document.is_none(), "CreatePolicyVersion gives no document");
+        assert!(
+            made.document.is_none(),
+            "CreatePolicyVersion gives no document"
+        );
     }
     let sixth = cloud
         .create_policy_version(&CreatePolicyVersionRequest {
@@ -364,7 +367,11 @@ fn list_policies_filters_and_pages() {
     create_policy(&cloud, "logs", "/ops/ci/", "logs:*");
     create_role(&cloud, "web");
     attach(&cloud, "web", &arn("/ops/deploy"));
-    attach(&cloud, "web", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
+    attach(
+        &cloud,
+        "web",
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    );
     let names = |policies: &[Policy]| -> Vec<String> {
         policies.iter().map(|p| p.arn.clone()).collect::<Vec<_>>()
     };
@@ -378,10 +385,16 @@ fn list_policies_filters_and_pages() {
     );
     assert_eq!(
         names(&local),
-        [arn("/ReadOnlyAccess"), arn("/ops/deploy"), arn("/ops/ci/logs")]
+        [
+            arn("/ReadOnlyAccess"),
+            arn("/ops/deploy"),
+            arn("/ops/ci/logs")
+        ]
     );
     assert!(
-        local.iter().all(|p| p.tags.is_empty() && p.description.is_none()),
+        local
+            .iter()
+            .all(|p| p.tags.is_empty() && p.description.is_none()),
         "ListPolicies shows neither tags nor description"
     );
     let aws = list_policies(
@@ -395,7 +408,10 @@ fn list_policies_filters_and_pages() {
         aws.len(),
         rolecall::model::aws_policies::aws_policy_arns().count()
     );
-    assert!(aws.iter().all(|p| p.arn.starts_with("arn:aws:iam::aws:policy/")));
+    assert!(
+        aws.iter()
+            .all(|p| p.arn.starts_with("arn:aws:iam::aws:policy/"))
+    );
     let all = list_policies(&cloud, ListPoliciesRequest::default());
     assert_eq!(all.len(), aws.len() + local.len());
     // Both ReadOnlyAccess policies, the account's and AWS's.
@@ -447,7 +463,11 @@ fn list_policies_filters_and_pages() {
                 ..Default::default()
             },
         );
-        assert_eq!(names(&paged), names(expected), "{scope} in pages of {max_items}");
+        assert_eq!(
+            names(&paged),
+            names(expected),
+            "{scope} in pages of {max_items}"
+        );
     }
 }
 
@@ -686,11 +706,11 @@ fn policy_changes_are_in_the_trail() {
         .unwrap();
     let names: Vec<&str> = events.iter().map(|e| e.event_name.as_str()).collect();
     assert_eq!(names, ["CreatePolicyVersion", "CreatePolicy"]);
-    assert!(
-        events
+    assert!(events.iter().all(|e| {
+        e.resources
             .iter()
-            .all(|e| e.resources.iter().any(|r| r.resource_type == "AWS::IAM::Policy"))
-    );
+            .any(|r| r.resource_type == "AWS::IAM::Policy")
+    }));
 }
 
 /// Faults apply to the new calls as to any: the Nth call fails with IAM's
@@ -738,7 +758,8 @@ fn an_account_of_schema_3_reads_and_upgrades() {
     }
     let version = || -> i64 {
         let db = rusqlite::Connection::open(&path).unwrap();
-        db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+        db.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
     };
     {
         let reader = Emulator::open_to_read(&path).unwrap().unwrap();

@@ -237,14 +237,16 @@ fn account() -> impl Strategy<Value = Account> {
         proptest::option::of((1000..1100u32, 1000..1100u32)),
         1..4u32,
     )
-        .prop_map(|(policies, roles, profiles, instances, quotas, page)| Account {
-            policies,
-            roles,
-            profiles,
-            instances,
-            quotas,
-            page,
-        })
+        .prop_map(
+            |(policies, roles, profiles, instances, quotas, page)| Account {
+                policies,
+                roles,
+                profiles,
+                instances,
+                quotas,
+                page,
+            },
+        )
 }
 
 fn tag_list(tags: &[(&str, &str)]) -> Vec<Tag> {

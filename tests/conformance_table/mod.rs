@@ -89,7 +89,8 @@ const ASSOC: &str =
 const STOP: &str = r#"StopInstances {"InstanceIds":["$I"]}"#;
 const POLICY_CREATE: &str = r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$POLICY}"#;
 const POLICY_VERSION: &str = r#"CreatePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}}"#;
-const POLICY_ATTACH: &str = r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#;
+const POLICY_ATTACH: &str =
+    r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#;
 
 #[rustfmt::skip]
 pub const CASES: &[(&str, &[&str], &str, &str)] = &[

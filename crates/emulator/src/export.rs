@@ -554,7 +554,10 @@ fn check_policy(account_id: &str, policy: &PolicyExport) -> Result<Vec<(i64, Str
             return Err(format!("{version_entry}: appears twice"));
         }
         check_timestamp(&version_entry, "create_date", &version.create_date)?;
-        let document = in_entry(&version_entry, validate::managed_document(&version.document))?;
+        let document = in_entry(
+            &version_entry,
+            validate::managed_document(&version.document),
+        )?;
         versions.push((n, document.canonical));
     }
     let default = number("default_version", &policy.default_version)?;
@@ -837,7 +840,12 @@ fn write_policies(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> 
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let number = |id: &str| id.strip_prefix('v').and_then(|n| n.parse::<i64>().ok());
-    for (policy, versions) in prepared.account.policies.iter().zip(&prepared.policy_versions) {
+    for (policy, versions) in prepared
+        .account
+        .policies
+        .iter()
+        .zip(&prepared.policy_versions)
+    {
         insert_policy.execute(params![
             policy.name,
             policy.path,

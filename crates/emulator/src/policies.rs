@@ -149,11 +149,7 @@ fn count(db: &Connection, sql: &str, arn: &str) -> rusqlite::Result<u32> {
 
 /// How many roles the policy `arn` is attached to.
 pub fn attachment_count(db: &Connection, arn: &str) -> rusqlite::Result<u32> {
-    count(
-        db,
-        "SELECT count(*) FROM role_managed WHERE arn = ?1",
-        arn,
-    )
+    count(db, "SELECT count(*) FROM role_managed WHERE arn = ?1", arn)
 }
 
 /// How many roles have the policy `arn` as their permissions boundary.
@@ -624,9 +620,8 @@ pub fn list_policies(cx: &Ctx, input: &ListPoliciesRequest) -> OpResult<ListPoli
     let usage = |arn: &str| counts.get(arn).copied().unwrap_or_default();
     let mut policies: Vec<Policy> = Vec::new();
     if scope != "AWS" && store::has_policies(cx.db)? {
-        let sql = format!(
-            "SELECT {POLICY_COLUMNS} FROM policies WHERE substr(path, 1, length(?1)) = ?1"
-        );
+        let sql =
+            format!("SELECT {POLICY_COLUMNS} FROM policies WHERE substr(path, 1, length(?1)) = ?1");
         let rows: Vec<PolicyRow> = cx
             .db
             .prepare_cached(&sql)?

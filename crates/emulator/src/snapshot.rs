@@ -14,8 +14,7 @@ use super::ec2::{association_state, parse_state};
 use super::ids::PARTITION;
 use rolecall_model::{
     AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance,
-    LiveInstanceProfile, LivePolicy, LiveRole, ManagedPolicy, PolicyDocument, Role,
-    name_from_arn,
+    LiveInstanceProfile, LivePolicy, LiveRole, ManagedPolicy, PolicyDocument, Role, name_from_arn,
 };
 
 /// Resources in row-id order, found by row id while their children are attached.

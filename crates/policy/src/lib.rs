@@ -1064,7 +1064,10 @@ mod tests {
         let principal = doc(json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Principal": "*"}]}));
         assert_eq!(
-            principal.managed_grammar_problem().map(|p| p.aws_message).as_deref(),
+            principal
+                .managed_grammar_problem()
+                .map(|p| p.aws_message)
+                .as_deref(),
             Some("Policy document should not specify a principal.")
         );
     }

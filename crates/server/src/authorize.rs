@@ -207,7 +207,8 @@ fn compile(role: Option<&RoleFacts>) -> Option<PolicySet<Anywhere>> {
     let mut policies = Policies::identity(identity);
     if let Some(arn) = &role.permissions_boundary {
         // A boundary rolecall has no document of allows nothing.
-        let boundary = managed(arn).map(|document| NamedPolicy::new(Anywhere, arn.clone(), document));
+        let boundary =
+            managed(arn).map(|document| NamedPolicy::new(Anywhere, arn.clone(), document));
         policies.permissions_boundary = Some(boundary.into_iter().collect());
     }
     PolicySet::compile(policies).ok()
@@ -561,9 +562,12 @@ mod tests {
                 trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
                 max_session_duration: 3600,
                 permissions_boundary: boundary.map(String::from),
-                managed_policies: [reader.to_string(), "arn:aws:iam::123456789012:policy/gone".into()]
-                    .into_iter()
-                    .collect(),
+                managed_policies: [
+                    reader.to_string(),
+                    "arn:aws:iam::123456789012:policy/gone".into(),
+                ]
+                .into_iter()
+                .collect(),
                 inline_policies: Default::default(),
                 tags: Default::default(),
             },
