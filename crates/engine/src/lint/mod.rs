@@ -3,9 +3,11 @@
 //! that found it, why it matters and how to fix it. `validate` shows the
 //! same findings as warnings.
 //!
-//! The rules ([`RULES`]) read the declared state only; the action
-//! catalogue and AWS-managed documents are rolecall-policy's bundled data.
-//! A role silences a rule with a reason (`lint_ignore: {RULE: REASON}`);
+//! The rules ([`RULES`]) read the declared state only: roles, and the
+//! documents of ManagedPolicies (with the rules of inline policies); the
+//! action catalogue and AWS-managed documents are rolecall-policy's
+//! bundled data. A role or a ManagedPolicy silences a rule with a reason
+//! (`lint_ignore: {RULE: REASON}`);
 //! the stack may require a permissions boundary on every role an instance
 //! profile holds (`require_permissions_boundary: true`).
 
