@@ -14,8 +14,9 @@ pub const MAX_TRUST_SIZE: usize = 2048;
 /// counted (quota RolePolicySizeQuota).
 pub const MAX_INLINE_SIZE: usize = 10_240;
 /// Characters of a customer-managed policy's document, whitespace not
-/// counted (quota PolicySize).
-pub const MAX_MANAGED_POLICY_SIZE: usize = 6144;
+/// counted (quota PolicySize: IAM answers `LimitExceeded: Cannot exceed
+/// quota for PolicySize: 6144`).
+pub const MAX_MANAGED_POLICY_SIZE: usize = 6_144;
 /// Versions one customer-managed policy keeps, its default among them.
 pub const MAX_POLICY_VERSIONS: usize = 5;
 /// A role's maximum session duration, in seconds (1 to 12 hours).
