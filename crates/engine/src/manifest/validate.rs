@@ -334,7 +334,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(document) = &policy.document {
             let what = format!("managed policy `{}`", name.value);
-            if let Some(problem) = document.value.document.grammar_problem(false) {
+            if let Some(problem) = document.value.document.managed_grammar_problem() {
                 let message = malformed(&what, &document.value, &problem);
                 self.error(doc, document.pos, message);
             }
