@@ -96,6 +96,7 @@ fn large_account() -> AccountExport {
             max_instance_profiles: 200_000,
         },
         faults: Default::default(),
+        policies: Vec::new(),
         roles,
         instance_profiles,
         instances,

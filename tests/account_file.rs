@@ -218,7 +218,7 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
     lab.run(&["apply", "--auto-approve"]).assert().success();
     {
         let db = rusqlite::Connection::open(lab.account()).unwrap();
-        db.pragma_update(None, "user_version", 4).unwrap();
+        db.pragma_update(None, "user_version", 5).unwrap();
     }
     let bytes = std::fs::read(lab.account()).unwrap();
     for command in [
@@ -227,7 +227,7 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
         &["emulator", "configure", "--max-roles", "5"],
     ] {
         lab.run(command).assert().code(1).stderr(
-            "error: emulated account account.db was written by a newer rolecall (schema 4; this one reads 3)\n",
+            "error: emulated account account.db was written by a newer rolecall (schema 5; this one reads 4)\n",
         );
     }
     let output = lab
@@ -244,10 +244,23 @@ fn an_account_of_a_newer_schema_is_refused_untouched() {
     assert_eq!(std::fs::read(lab.account()).unwrap(), bytes);
 }
 
+/// Turns an account into one as rolecall wrote it at schema version 3:
+/// without the customer-managed policies of version 4.
+fn make_version_3(account: &Path) {
+    let db = rusqlite::Connection::open(account).unwrap();
+    db.execute_batch(
+        "DROP TABLE policy_tags; DROP TABLE policy_versions; DROP TABLE policies;
+         DROP INDEX role_managed_arn; DROP INDEX roles_boundary;",
+    )
+    .unwrap();
+    db.pragma_update(None, "user_version", 3).unwrap();
+}
+
 /// Turns an account into one as rolecall wrote it at schema version 1:
 /// without the access keys of version 2, the audit trail and instance
-/// credentials of version 3.
+/// credentials of version 3, the policies of version 4.
 fn make_version_1(account: &Path) {
+    make_version_3(account);
     let db = rusqlite::Connection::open(account).unwrap();
     db.execute_batch(
         "DROP TABLE access_keys; DROP TABLE events; DROP TABLE instance_credentials;
@@ -255,6 +268,73 @@ fn make_version_1(account: &Path) {
     )
     .unwrap();
     db.pragma_update(None, "user_version", 1).unwrap();
+}
+
+fn schema_version(account: &Path) -> i64 {
+    let db = rusqlite::Connection::open(account).unwrap();
+    db.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// An account of schema version 3, written before customer-managed
+/// policies, is read as it is (holding none) and upgraded when first
+/// changed, after which it holds policies.
+#[test]
+fn an_account_of_schema_version_3_is_read_as_it_is_and_upgraded_when_changed() {
+    let lab = Lab::new();
+    lab.run(&["apply", "--auto-approve"]).assert().success();
+    make_version_3(&lab.account());
+    let bytes = std::fs::read(lab.account()).unwrap();
+    let plan = lab.run(&["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let listed = lab
+        .run(&["emulator", "list-policies", "--scope", "Local"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["Policies"], serde_json::json!([]), "{listed}");
+    assert_eq!(
+        std::fs::read(lab.account()).unwrap(),
+        bytes,
+        "reads write nothing"
+    );
+
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let created = lab
+        .run(&[
+            "emulator",
+            "create-policy",
+            "--policy-name",
+            "deploy",
+            "--policy-document",
+            document,
+        ])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(schema_version(&lab.account()), 4);
+    lab.run(&[
+        "emulator",
+        "attach-role-policy",
+        "--role-name",
+        "web",
+        "--policy-arn",
+        "arn:aws:iam::123456789012:policy/deploy",
+    ])
+    .assert()
+    .success();
+    let got = lab
+        .run(&[
+            "emulator",
+            "get-policy",
+            "--policy-arn",
+            "arn:aws:iam::123456789012:policy/deploy",
+        ])
+        .output()
+        .unwrap();
+    let got: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(got["Policy"]["AttachmentCount"], 1, "{got}");
 }
 
 /// An account of schema version 1 is read as it is (nothing written) and
@@ -288,12 +368,7 @@ fn an_account_of_schema_version_1_is_read_as_it_is_and_upgraded_when_changed() {
         "{key}"
     );
     assert_eq!(key["SecretAccessKey"].as_str().unwrap().len(), 40, "{key}");
-    let db = rusqlite::Connection::open(lab.account()).unwrap();
-    let version: i64 = db
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, 3);
-    drop(db);
+    assert_eq!(schema_version(&lab.account()), 4);
     let again = lab
         .run(&["emulator", "credentials", "--format", "json"])
         .output()

@@ -70,6 +70,73 @@ fn operations_print_aws_json_and_errors_print_the_aws_cli_line() {
         .stdout(predicate::str::contains("\"Key\": \"b\""));
 }
 
+/// Customer-managed policies from the command line, as the AWS CLI spells
+/// the verbs: a document from a file, a bare boolean flag, AWS's errors.
+#[test]
+fn policy_verbs_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deploy.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let policy = "arn:aws:iam::123456789012:policy/ops/deploy";
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "create-policy",
+            "--policy-name",
+            "deploy",
+            "--path",
+            "/ops/",
+        ])
+        .args(["--policy-document", "file://deploy.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("\"Arn\": \"{policy}\"")));
+    for set_as_default in [&["--set-as-default"][..], &["--set-as-default", "false"]] {
+        rolecall(dir.path())
+            .args(["emulator", "create-policy-version", "--policy-arn", policy])
+            .args(["--policy-document", "file://deploy.json"])
+            .args(set_as_default)
+            .assert()
+            .success();
+    }
+    let versions = rolecall(dir.path())
+        .args(["emulator", "list-policy-versions", "--policy-arn", policy])
+        .output()
+        .unwrap();
+    let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
+    let listed: Vec<(&str, bool)> = versions["Versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["VersionId"].as_str().unwrap(),
+                v["IsDefaultVersion"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("v3", false), ("v2", true), ("v1", false)]);
+    rolecall(dir.path())
+        .args(["emulator", "delete-policy-version", "--policy-arn", policy, "--version-id", "v2"])
+        .assert()
+        .code(1)
+        .stderr("An error occurred (DeleteConflict) when calling the DeletePolicyVersion operation: Cannot delete the default version of a policy.\n");
+    rolecall(dir.path())
+        .args([
+            "emulator",
+            "list-policies",
+            "--scope",
+            "Local",
+            "--only-attached",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"Policies\": []"));
+}
+
 #[test]
 fn lab_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();

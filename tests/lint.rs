@@ -5,10 +5,10 @@
 use assert_cmd::Command;
 
 const EVERY_RULE: &str = "tests/fixtures/lint/every-rule";
-/// Findings in the fixture: one of each rule, and four broad policies or
-/// open trusts written another way (NotAction, NotResource, `"*"`, a
-/// condition that narrows nothing).
-const FINDINGS: usize = 12;
+/// Findings in the fixture: one of each rule, four broad policies or open
+/// trusts written another way (NotAction, NotResource, `"*"`, a condition
+/// that narrows nothing), and four in ManagedPolicy documents.
+const FINDINGS: usize = 16;
 
 /// Runs rolecall at the repository's root: exit code, stdout, stderr.
 fn rolecall(args: &[&str]) -> (i32, String, String) {
@@ -46,7 +46,7 @@ fn every_rule_is_found_once_at_its_place_with_why_and_fix() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("(1 silenced by lint_ignore).\n"),
+        stdout.ends_with("(2 silenced by lint_ignore).\n"),
         "{stdout}"
     );
 }
@@ -61,7 +61,7 @@ fn json_findings_carry_rule_place_why_fix_and_silenced_reasons() {
     assert_eq!(findings.len(), FINDINGS, "{stdout}");
     let typo = findings
         .iter()
-        .find(|f| f["rule"] == "unknown-action")
+        .find(|f| f["rule"] == "unknown-action" && f["resource"] == "role/typo")
         .unwrap();
     assert_eq!(typo["location"]["file"], format!("{EVERY_RULE}/roles.yaml"));
     assert_eq!(typo["location"]["line"], 7);
@@ -71,8 +71,14 @@ fn json_findings_carry_rule_place_why_fix_and_silenced_reasons() {
             .unwrap()
             .contains("did you mean `s3:GetObject`?")
     );
+    let silenced = report["silenced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"] == "role/silenced")
+        .unwrap();
     assert_eq!(
-        report["silenced"][0]["reason"],
+        silenced["reason"],
         "the agent writes to log groups it creates at boot"
     );
 }
@@ -157,6 +163,90 @@ fn a_silenced_rule_must_exist_and_give_a_reason() {
     assert!(
         stderr
             .contains("role.yaml:6:20: error: the reason for silencing `wildcard-action` is empty"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn managed_policy_documents_get_the_inline_rules_at_their_place() {
+    let (code, stdout, _) = rolecall(&["lint", "-f", EVERY_RULE, "--format", "json"]);
+    assert_eq!(code, 2);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let on = |resource: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["resource"] == resource)
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        on("policy/shared-tools"),
+        [
+            "passrole-any-role",
+            "unknown-action",
+            "wildcard-resource-on-write"
+        ]
+    );
+    assert_eq!(on("policy/s3-read-copy"), ["inline-duplicates-managed"]);
+    let typo = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"] == "policy/shared-tools" && f["rule"] == "unknown-action")
+        .unwrap();
+    // At the policy's name, as a role's findings are at its policy's name.
+    assert_eq!(
+        typo["location"]["file"],
+        format!("{EVERY_RULE}/policies.yaml")
+    );
+    assert_eq!(
+        (
+            typo["location"]["line"].as_u64(),
+            typo["location"]["column"].as_u64()
+        ),
+        (Some(5), Some(7))
+    );
+    assert_eq!(typo["subject"], "document, statement Describe");
+
+    // A policy silences a rule with its reason, as a role does.
+    let silenced: Vec<&serde_json::Value> = report["silenced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["resource"] == "policy/log-writer")
+        .collect();
+    assert_eq!(silenced.len(), 1, "{stdout}");
+    assert_eq!(silenced[0]["rule"], "wildcard-resource-on-write");
+    assert_eq!(
+        silenced[0]["reason"],
+        "log streams are named by the instance at boot"
+    );
+    assert!(
+        report["stale_ignores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|stale| stale["resource"] == "policy/tidy-policy"
+                && stale["rule"] == "unknown-action"),
+        "{stdout}"
+    );
+
+    // validate shows them as warnings, and still passes.
+    let (code, stdout, stderr) = rolecall(&["validate", "-f", EVERY_RULE]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "{EVERY_RULE}/policies.yaml:5:7: warning: [unknown-action] policy/shared-tools, document, statement Describe: no AWS service has the action `ec2:DescribeInstance`; did you mean `ec2:DescribeInstances`?"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{EVERY_RULE}/policies.yaml:44:3: warning: lint_ignore silences `unknown-action` on managed policy `tidy-policy`, which has no such finding"
+        )),
         "{stderr}"
     );
 }

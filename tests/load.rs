@@ -173,3 +173,63 @@ fn trust_as_a_service_json_text_or_file() {
     assert!(trusts("from-file", "lambda.amazonaws.com"));
     assert!(!trusts("from-file", "ec2.amazonaws.com"));
 }
+
+#[test]
+fn managed_policies_become_the_model_with_their_places() {
+    let loaded = manifest::load(&[fixture("managed-policy-forms.yaml")], &root()).unwrap();
+    let desired = &loaded.desired;
+    assert_eq!(
+        desired.policies.keys().collect::<Vec<_>>(),
+        ["2024", "read-app-config", "read-buckets", "write-results"]
+    );
+
+    let config = &desired.policies["read-app-config"];
+    assert_eq!(config.path, "/apps/");
+    assert_eq!(config.description, "Read the application's parameters");
+    // The stack's `owner` gives way to the policy's `Owner`: keys compare
+    // ignoring case, as a role's.
+    assert_eq!(
+        config.tags.iter().collect::<Vec<_>>(),
+        [(&"Owner".to_string(), &"web-team".to_string())]
+    );
+    assert_eq!(
+        config.document,
+        PolicyDocument::parse(
+            r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+                "Action": ["ssm:GetParametersByPath", "ssm:GetParameter"],
+                "Resource": "arn:aws:ssm:*:*:parameter/app/*"}}"#
+        )
+        .unwrap()
+    );
+    let results = &desired.policies["write-results"];
+    assert_eq!(
+        (results.path.as_str(), results.description.as_str()),
+        ("/", "")
+    );
+    assert_eq!(results.tags["owner"], "platform", "stack tags merged under");
+    let from_file = std::fs::read_to_string(fixture("policies/managed-pretty-6144.json")).unwrap();
+    assert_eq!(
+        desired.policies["read-buckets"].document,
+        PolicyDocument::parse(&from_file).unwrap()
+    );
+    // An unquoted number is a name as written.
+    assert_eq!(desired.policies["2024"].description, "2024");
+
+    // A role keeps names as names: the account they are created in gives
+    // their ARNs when a plan resolves them.
+    let web = &desired.roles["web"];
+    assert!(web.managed_policies.contains("read-app-config"));
+    assert!(web.managed_policies.contains("2024"));
+    assert!(
+        web.managed_policies
+            .contains("arn:aws:iam::123456789012:policy/write-results")
+    );
+
+    let location = &desired.locations["policy/read-app-config"];
+    assert_eq!(
+        (location.line, location.column),
+        (11, 7),
+        "at the policy's name"
+    );
+    assert!(desired.locations.contains_key("policy/2024"));
+}

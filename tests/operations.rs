@@ -161,7 +161,12 @@ fn every_operation_is_an_emulator_verb_with_flags_help_and_an_example() {
         if *operation != rolecall::cloud::operations::RUN_INSTANCES {
             for field in operation.parameters() {
                 let flag = format!("--{} <", kebab(field.name));
-                assert!(help.contains(&flag), "{operation}: no {flag}\n{help}");
+                // A boolean's value may be left out (`--set-as-default`).
+                let optional = format!("--{} [<", kebab(field.name));
+                assert!(
+                    help.contains(&flag) || help.contains(&optional),
+                    "{operation}: no {flag}\n{help}"
+                );
             }
         }
 

@@ -123,6 +123,7 @@ fn schema_rejects_what_the_loader_rejects() {
         "unknown-field.yaml",
         "instances.yaml",
         "document-shape.yaml",
+        "managed-policy-fields.yaml",
     ] {
         assert!(
             !schema_errors(&validator, &fixtures.join(name)).is_empty(),
@@ -206,7 +207,7 @@ fn descriptions_speak_to_users() {
         .iter()
         .filter_map(|variant| variant["properties"]["kind"]["const"].as_str())
         .collect();
-    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
     for kind in kinds {
         assert!(
             words.contains(&kind),
@@ -228,4 +229,29 @@ fn descriptions_speak_to_users() {
             );
         }
     }
+}
+
+/// A ManagedPolicy as editors see it: a policy's stricter path, a required
+/// document, and a role's `managed_policies` naming it.
+#[test]
+fn managed_policies_are_described_as_the_loader_reads_them() {
+    let validator = validator();
+    let document = serde_json::json!({"Version": "2012-10-17", "Statement": []});
+    let policy = |path: &str| serde_json::json!({"kind": "ManagedPolicy", "name": "deploy-tools", "path": path, "document": document});
+    assert!(validator.is_valid(&policy("/")));
+    assert!(validator.is_valid(&policy("/ci/tools/")));
+    for path in ["/a*/", "/a//b/", "apps", "/a b/"] {
+        assert!(!validator.is_valid(&policy(path)), "{path}");
+    }
+    assert!(
+        !validator.is_valid(&serde_json::json!({"kind": "ManagedPolicy", "name": "no-document"}))
+    );
+    let role = |entry: serde_json::Value| serde_json::json!({"kind": "Role", "name": "r", "trust": "ec2", "managed_policies": [entry]});
+    assert!(validator.is_valid(&role("deploy-tools".into())));
+    assert!(validator.is_valid(&role("arn:aws:iam::aws:policy/ReadOnlyAccess".into())));
+    assert!(
+        validator.is_valid(&role(2024.into())),
+        "a name written as a number"
+    );
+    assert!(!validator.is_valid(&role("not a name".into())));
 }

@@ -449,6 +449,11 @@ fn denied_calls_are_in_the_trail_and_drift_names_the_session() {
 }
 
 #[test]
+fn customer_managed_policies_roll_and_decide_role_sessions() {
+    client_test("policies.py", "customer_managed_story");
+}
+
+#[test]
 fn imds_gives_sdks_the_instance_role() {
     client_test("imds.py", "sdk_credentials");
 }

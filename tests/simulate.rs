@@ -470,3 +470,204 @@ fn answers_rolecall_cannot_be_sure_of_say_so() {
         "{stderr}"
     );
 }
+
+/// A CI role whose permissions come from ManagedPolicies of the manifests,
+/// one attached by name, one by its ARN (the Stack names the account), and
+/// its boundary a declared policy too.
+const DECLARED: &str = r#"kind: Stack
+name: ci
+account_id: "123456789012"
+---
+kind: ManagedPolicy
+name: deploy-tools
+path: /ci/
+document:
+  Version: "2012-10-17"
+  Statement:
+    - Sid: PushImages
+      Effect: Allow
+      Action: [ecr:GetAuthorizationToken, ecr:PutImage, ecr:InitiateLayerUpload]
+      Resource: "*"
+    - Sid: CreateRoles
+      Effect: Allow
+      Action: iam:CreateRole
+      Resource: "*"
+    - Sid: KeepProdImages
+      Effect: Deny
+      Action: ecr:BatchDeleteImage
+      Resource: arn:aws:ecr:*:123456789012:repository/prod-*
+---
+kind: ManagedPolicy
+name: read-artifacts
+document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["s3:GetObject", "ecr:BatchDeleteImage"], Resource: "*"}]}
+---
+kind: ManagedPolicy
+name: ci-boundary
+path: /boundaries/
+document:
+  Version: "2012-10-17"
+  Statement:
+    - Effect: Allow
+      Action: ["ecr:*", "s3:*"]
+      Resource: "*"
+---
+kind: Role
+name: ci
+trust: ec2
+permissions_boundary: arn:aws:iam::123456789012:policy/boundaries/ci-boundary
+managed_policies:
+  - deploy-tools
+  - arn:aws:iam::123456789012:policy/read-artifacts
+"#;
+
+#[test]
+fn declared_customer_managed_policies_decide_as_aws_managed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ci.yaml"), DECLARED).unwrap();
+    let ask = |action: &str, resource: &str| {
+        decisions(
+            dir.path(),
+            &[
+                "simulate",
+                "-f",
+                "ci.yaml",
+                "--role",
+                "ci",
+                "--action",
+                action,
+                "--resource",
+                resource,
+            ],
+        )
+    };
+
+    // Allowed by the policy attached by name: its statement is shown at
+    // the policy's place in the manifests.
+    let (code, decided, answer) = ask(
+        "ecr:PutImage",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/app",
+    );
+    assert_eq!((code, decided[0].1.as_str()), (0, "allowed"), "{answer:#}");
+    assert_eq!(answer["not_evaluated"], serde_json::json!([]));
+    let statement = &answer["results"][0]["matched_statements"][0];
+    assert_eq!(statement["sid"], "PushImages");
+    assert_eq!(statement["policy"], "deploy-tools");
+    assert_eq!(
+        statement["source"],
+        serde_json::json!({
+            "kind": "customer_managed",
+            "name": "deploy-tools",
+            "arn": "arn:aws:iam::123456789012:policy/ci/deploy-tools",
+            "place": {"file": "ci.yaml", "line": 6, "column": 7},
+        })
+    );
+    assert_eq!(statement["statement"]["Sid"], "PushImages");
+
+    // Attached by its ARN in the Stack's account: the same declared document.
+    let (_, decided, answer) = ask("s3:GetObject", "arn:aws:s3:::artifacts/build.zip");
+    assert_eq!(decided[0].1, "allowed", "{answer:#}");
+    assert_eq!(
+        answer["results"][0]["matched_statements"][0]["source"]["name"],
+        "read-artifacts"
+    );
+
+    // Allowed by an identity policy, not by the declared boundary.
+    let (code, decided, answer) = ask("iam:CreateRole", "*");
+    assert_eq!((code, decided[0].1.as_str()), (3, "implicitDeny"));
+    assert!(
+        answer["results"][0]["missing"]
+            .to_string()
+            .contains("the permissions boundary does not allow it"),
+        "{answer:#}"
+    );
+
+    // A Deny in a declared policy wins over another's Allow.
+    let (code, decided, answer) = ask(
+        "ecr:BatchDeleteImage",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/prod-web",
+    );
+    assert_eq!((code, decided[0].1.as_str()), (3, "explicitDeny"));
+    assert_eq!(
+        answer["results"][0]["matched_statements"][0]["sid"],
+        "KeepProdImages"
+    );
+    let (_, decided, _) = ask(
+        "ecr:BatchDeleteImage",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/test-web",
+    );
+    assert_eq!(decided[0].1, "allowed");
+
+    // The text names the policy and its place; the boundary's statement
+    // is shown where the boundary is declared.
+    let (code, stdout, stderr) = rolecall(
+        dir.path(),
+        &[
+            "simulate",
+            "-f",
+            "ci.yaml",
+            "--role",
+            "ci",
+            "--action",
+            "ecr:PutImage",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        stdout.contains("by statement PushImages of policy deploy-tools (ci.yaml:6:7: customer-managed policy deploy-tools)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(ci.yaml:29:7: permissions boundary arn:aws:iam::123456789012:policy/boundaries/ci-boundary)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn customer_managed_policies_not_declared_are_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without the Stack's account_id, an ARN cannot be told to be the
+    // declared policy's: it is not evaluated, and the warning says how.
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "kind: ManagedPolicy\nname: reports\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: \"*\"}]}\n---\nkind: Role\nname: app\ntrust: ec2\nmanaged_policies: [arn:aws:iam::123456789012:policy/reports, arn:aws:iam::123456789012:policy/other]\n",
+    )
+    .unwrap();
+    let args = [
+        "simulate",
+        "-f",
+        "app.yaml",
+        "--role",
+        "app",
+        "--action",
+        "s3:GetObject",
+    ];
+    let (code, stdout, stderr) = rolecall(dir.path(), &args);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("warning: arn:aws:iam::123456789012:policy/reports is not evaluated: it is a customer-managed policy the manifests do not declare (kind: ManagedPolicy); if it is the declared `reports`, name it `reports` or set the Stack's account_id, so what it allows or denies is not seen"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: arn:aws:iam::123456789012:policy/other is not evaluated: it is a customer-managed policy the manifests do not declare (kind: ManagedPolicy), so"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("not conclusive: not evaluated: ")
+            && stdout.contains("arn:aws:iam::123456789012:policy/reports (it is a customer-managed policy the manifests do not declare"),
+        "{stdout}"
+    );
+
+    // A boundary that is not declared leaves nothing to decide on.
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "kind: Role\nname: app\ntrust: ec2\npermissions_boundary: arn:aws:iam::123456789012:policy/boundary\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = rolecall(dir.path(), &args);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the permissions boundary arn:aws:iam::123456789012:policy/boundary is not evaluated: it is a customer-managed policy the manifests do not declare (kind: ManagedPolicy), so no decision can be made"),
+        "{stderr}"
+    );
+}

@@ -1,8 +1,10 @@
 //! Property test: the account read through the API's read calls alone
 //! (`cloud::snapshot::from_reads_paged`, what a backend with no snapshot of
 //! its own uses) is the account the emulator's one-transaction SQL snapshot
-//! reads, on random accounts built through the write operations, with pages
-//! small enough that every list spans several.
+//! reads, on random accounts built through the write operations
+//! (customer-managed policies with several versions, attached and as
+//! boundaries, included), with pages small enough that every list spans
+//! several.
 
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -38,6 +40,9 @@ const BOUNDARIES: &[&str] = &[
     "arn:aws:iam::aws:policy/ReadOnlyAccess",
 ];
 const SERVICES: &[&str] = &["ec2.amazonaws.com", "lambda.amazonaws.com"];
+// Customer-managed policy names are unique ignoring case; their paths are
+// narrower than roles' (no `*`...), these all fit.
+const POLICY_NAMES: &[&str] = &["deploy", "Logs", "s3.read", "ZED"];
 const INSTANCE_NAMES: &[&str] = &["web-1", "web-2", "db"];
 
 #[derive(Debug, Clone)]
@@ -52,6 +57,23 @@ struct RoleSpec {
     inline: Vec<(&'static str, &'static str)>,
     managed: Vec<&'static str>,
     boundary: Option<&'static str>,
+    /// Indices into the account's own policies (taken modulo their number):
+    /// attached, and the boundary (instead of `boundary`).
+    customer: Vec<usize>,
+    customer_boundary: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct PolicySpec {
+    name: &'static str,
+    path: &'static str,
+    description: Option<&'static str>,
+    /// The document of each version in the order made (the action it
+    /// allows), and whether it is made the default; at five versions the
+    /// oldest that is not the default goes first, as a plan does.
+    versions: Vec<(&'static str, bool)>,
+    /// Given at creation, then by TagPolicy (keys case-sensitive).
+    tags: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +106,7 @@ struct InstanceSpec {
 
 #[derive(Debug, Clone)]
 struct Account {
+    policies: Vec<PolicySpec>,
     roles: Vec<RoleSpec>,
     profiles: Vec<ProfileSpec>,
     instances: Vec<InstanceSpec>,
@@ -118,9 +141,23 @@ fn role(name: &'static str) -> impl Strategy<Value = RoleSpec> {
         inline,
         subsequence(MANAGED, 0..=3),
         proptest::option::of(select(BOUNDARIES)),
+        (
+            proptest::collection::btree_set(0..4usize, 0..=2),
+            proptest::option::weighted(0.25, 0..4usize),
+        ),
     )
         .prop_map(
-            move |(path, service, description, max_session, tags, inline, managed, boundary)| {
+            move |(
+                path,
+                service,
+                description,
+                max_session,
+                tags,
+                inline,
+                managed,
+                boundary,
+                (customer, customer_boundary),
+            )| {
                 RoleSpec {
                     name,
                     path,
@@ -131,9 +168,27 @@ fn role(name: &'static str) -> impl Strategy<Value = RoleSpec> {
                     inline,
                     managed,
                     boundary,
+                    customer: customer.into_iter().collect(),
+                    customer_boundary,
                 }
             },
         )
+}
+
+fn managed_policy(name: &'static str) -> impl Strategy<Value = PolicySpec> {
+    (
+        select(PATHS),
+        proptest::option::of(select(DESCRIPTIONS)),
+        proptest::collection::vec((select(ACTIONS), any::<bool>()), 1..=8),
+        tags(TAG_KEYS, 3),
+    )
+        .prop_map(move |(path, description, versions, tags)| PolicySpec {
+            name,
+            path,
+            description,
+            versions,
+            tags,
+        })
 }
 
 fn profile(name: &'static str) -> impl Strategy<Value = ProfileSpec> {
@@ -168,24 +223,30 @@ fn instance() -> impl Strategy<Value = InstanceSpec> {
 }
 
 fn account() -> impl Strategy<Value = Account> {
+    let policies = subsequence(POLICY_NAMES, 0..=3)
+        .prop_flat_map(|names| names.into_iter().map(managed_policy).collect::<Vec<_>>());
     let roles = subsequence(ROLE_NAMES, 0..=5)
         .prop_flat_map(|names| names.into_iter().map(role).collect::<Vec<_>>());
     let profiles = subsequence(PROFILE_NAMES, 0..=4)
         .prop_flat_map(|names| names.into_iter().map(profile).collect::<Vec<_>>());
     (
+        policies,
         roles,
         profiles,
         proptest::collection::vec(instance(), 0..=6),
         proptest::option::of((1000..1100u32, 1000..1100u32)),
         1..4u32,
     )
-        .prop_map(|(roles, profiles, instances, quotas, page)| Account {
-            roles,
-            profiles,
-            instances,
-            quotas,
-            page,
-        })
+        .prop_map(
+            |(policies, roles, profiles, instances, quotas, page)| Account {
+                policies,
+                roles,
+                profiles,
+                instances,
+                quotas,
+                page,
+            },
+        )
 }
 
 fn tag_list(tags: &[(&str, &str)]) -> Vec<Tag> {
@@ -220,6 +281,11 @@ fn build(cloud: &Emulator, account: &Account) {
             })
             .unwrap();
     }
+    let mut policy_arns = Vec::new();
+    for policy in &account.policies {
+        policy_arns.push(build_policy(cloud, policy));
+    }
+    let customer = |i: usize| policy_arns[i % policy_arns.len()].clone();
     for role in &account.roles {
         // Half the tags at creation, the rest by TagRole.
         let (first, rest) = role.tags.split_at(role.tags.len() / 2);
@@ -242,11 +308,15 @@ fn build(cloud: &Emulator, account: &Account) {
                 })
                 .unwrap();
         }
-        if let Some(boundary) = role.boundary {
+        let boundary = match role.customer_boundary {
+            Some(i) if !policy_arns.is_empty() => Some(customer(i)),
+            _ => role.boundary.map(String::from),
+        };
+        if let Some(boundary) = boundary {
             cloud
                 .put_role_permissions_boundary(&PutRolePermissionsBoundaryRequest {
                     role_name: role.name.into(),
-                    permissions_boundary: boundary.into(),
+                    permissions_boundary: boundary,
                 })
                 .unwrap();
         }
@@ -259,11 +329,18 @@ fn build(cloud: &Emulator, account: &Account) {
                 })
                 .unwrap();
         }
-        for arn in &role.managed {
+        let attached = role.managed.iter().map(|arn| arn.to_string()).chain(
+            role.customer
+                .iter()
+                .filter(|_| !policy_arns.is_empty())
+                .map(|i| customer(*i)),
+        );
+        for arn in attached {
+            // Two indices may name one policy: attaching it again is a no-op.
             cloud
                 .attach_role_policy(&AttachRolePolicyRequest {
                     role_name: role.name.into(),
-                    policy_arn: (*arn).into(),
+                    policy_arn: arn,
                 })
                 .unwrap();
         }
@@ -349,6 +426,67 @@ fn build(cloud: &Emulator, account: &Account) {
     }
 }
 
+/// Makes one of the account's own policies through CreatePolicy,
+/// CreatePolicyVersion (deleting the oldest version that is not the
+/// default when five are kept), TagPolicy; returns its ARN.
+fn build_policy(cloud: &Emulator, policy: &PolicySpec) -> String {
+    let (first, rest) = policy.tags.split_at(policy.tags.len() / 2);
+    let created = cloud
+        .create_policy(&CreatePolicyRequest {
+            policy_name: policy.name.into(),
+            path: Some(policy.path.into()),
+            policy_document: managed_document(policy.versions[0].0),
+            description: policy.description.map(Into::into),
+            tags: tag_list(first),
+        })
+        .unwrap()
+        .policy;
+    let arn = created.arn;
+    for (action, set_as_default) in &policy.versions[1..] {
+        let versions = cloud
+            .list_policy_versions(&ListPolicyVersionsRequest {
+                policy_arn: arn.clone(),
+                page: Page::default(),
+            })
+            .unwrap()
+            .versions;
+        if versions.len() == 5 {
+            let oldest = versions
+                .iter()
+                .filter(|v| !v.is_default_version)
+                .min_by_key(|v| snapshot::version_number(&v.version_id))
+                .unwrap();
+            cloud
+                .delete_policy_version(&DeletePolicyVersionRequest {
+                    policy_arn: arn.clone(),
+                    version_id: oldest.version_id.clone(),
+                })
+                .unwrap();
+        }
+        cloud
+            .create_policy_version(&CreatePolicyVersionRequest {
+                policy_arn: arn.clone(),
+                policy_document: managed_document(action),
+                set_as_default: Some(*set_as_default),
+            })
+            .unwrap();
+    }
+    if !rest.is_empty() {
+        cloud
+            .tag_policy(&TagPolicyRequest {
+                policy_arn: arn.clone(),
+                tags: tag_list(rest),
+            })
+            .unwrap();
+    }
+    arn
+}
+
+/// A managed policy's document: as `policy`, which states Version 2012-10-17.
+fn managed_document(action: &str) -> String {
+    policy(action)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -358,6 +496,7 @@ proptest! {
         let cloud = Emulator::open(&dir.path().join("account.db")).unwrap();
         build(&cloud, &account);
         let expected = cloud.snapshot().unwrap();
+        prop_assert_eq!(expected.policies.len(), account.policies.len());
         let read = snapshot::from_reads_paged(&cloud, account.page).unwrap();
         prop_assert_eq!(&read, &expected);
         // In the largest pages too (one call per list).

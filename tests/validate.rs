@@ -69,6 +69,26 @@ rule!(
     "aws-policies.yaml",
     1
 );
+rule!(
+    managed_policies_in_every_document_form,
+    "managed-policy-forms.yaml",
+    0
+);
+rule!(
+    managed_policy_fields_as_create_policy_takes_them,
+    "managed-policy-fields.yaml",
+    1
+);
+rule!(
+    managed_policy_documents_grammar_and_size,
+    "managed-policy-documents.yaml",
+    1
+);
+rule!(
+    roles_name_declared_managed_policies,
+    "managed-policy-references.yaml",
+    1
+);
 rule!(tag_keys_values_and_reserved_prefixes, "tags.yaml", 1);
 rule!(tag_key_and_value_lengths, "tag-lengths.yaml", 1);
 rule!(at_most_48_tags_after_stack_merge, "tag-count.yaml", 1);

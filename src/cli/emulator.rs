@@ -118,6 +118,16 @@ const PARAMETER_HELP: &[(&str, &str)] = &[
     ("UpdateAssumeRolePolicy.PolicyDocument", "Trust policy JSON, or file://PATH"),
     ("PolicyArn", "ARN of a managed policy, e.g. arn:aws:iam::aws:policy/ReadOnlyAccess"),
     ("PolicyName", "Name of the inline policy"),
+    ("CreatePolicy.PolicyName", "Name of the managed policy (1-128 of [A-Za-z0-9_+=,.@-]; unique in the account, ignoring case)"),
+    ("CreatePolicy.PolicyDocument", "Policy JSON (Version 2012-10-17, at most 6144 characters without whitespace), or file://PATH"),
+    ("CreatePolicyVersion.PolicyDocument", "Policy JSON (Version 2012-10-17, at most 6144 characters without whitespace), or file://PATH"),
+    ("CreatePolicy.Description", "Description of the policy (up to 1000 characters; it cannot be changed later)"),
+    ("SetAsDefault", "Make the new version the one in effect"),
+    ("VersionId", "The version's id (v1, v2, ...)"),
+    ("Scope", "Which policies: All (default), AWS (AWS-managed) or Local (the account's own)"),
+    ("OnlyAttached", "Only policies attached to a role"),
+    ("ListPolicies.PathPrefix", "Only policies whose path starts with this (/ or /a/b/)"),
+    ("EntityFilter", "Only this kind of entity: Role (the account holds no users or groups)"),
     ("Path", "Path, e.g. /apps/ (default /); part of the ARN"),
     ("PathPrefix", "Only items whose path starts with this"),
     ("Description", "Description of the role (up to 1000 characters)"),
@@ -135,7 +145,7 @@ const PARAMETER_HELP: &[(&str, &str)] = &[
     ("Filters", "Filters, e.g. Name=instance-id,Values=i-0abc,i-0def"),
     (
         "GetAccountAuthorizationDetails.Filter",
-        "Entity types to show (repeatable): User, Role, Group, LocalManagedPolicy, AWSManagedPolicy; none: all (an emulated account holds roles only)",
+        "Entity types to show (repeatable): User, Role, Group, LocalManagedPolicy, AWSManagedPolicy; none: all (an emulated account holds roles and customer-managed policies only)",
     ),
     ("MaxResults", "Most items per page (5-1000)"),
     ("NextToken", "Where to continue: the NextToken of the previous page"),
@@ -257,8 +267,12 @@ fn flag(operation: &Operation, field: &Field) -> Arg {
         Kind::Int => arg
             .action(ArgAction::Set)
             .value_parser(clap::value_parser!(u32)),
+        // As the AWS CLI spells them: `--set-as-default` alone is true
+        // (`--set-as-default false` says the other).
         Kind::Bool => arg
             .action(ArgAction::Set)
+            .num_args(0..=1)
+            .default_missing_value("true")
             .value_parser(clap::value_parser!(bool)),
         Kind::StringList => arg
             .action(ArgAction::Append)

@@ -24,9 +24,11 @@ Rules:
                                       (needs the Stack's account_id)
   profile-role-without-boundary       a profile's role without a permissions boundary,
                                       when the Stack sets require_permissions_boundary
-  inline-duplicates-managed           an inline policy identical to an AWS-managed one
+  inline-duplicates-managed           an inline or customer-managed policy identical to
+                                      an AWS-managed one
 
-Silence a rule for one role, with the reason, in its manifest:
+The rules on a role's inline policies also read every ManagedPolicy's document.
+Silence a rule for one role or ManagedPolicy, with the reason, in its manifest:
   lint_ignore:
     wildcard-resource-on-write: the agent creates its own log groups
 

@@ -20,7 +20,8 @@ Examples:
 
 An instance acts as a session of its instance profile's role: its identity
 policies are the role's inline and managed policies (AWS-managed documents are
-bundled), capped by its permissions boundary. Explicit deny wins; otherwise a
+bundled; customer-managed ones are the manifests' ManagedPolicy documents, or
+with --live the account's), capped by its permissions boundary. Explicit deny wins; otherwise a
 request is allowed only if an identity statement and the boundary allow it.
 The context holds what AWS sets for a role session (aws:PrincipalTag/* from
 the role's tags, aws:PrincipalArn, aws:CurrentTime, aws:SecureTransport=true);
@@ -79,9 +80,8 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The document of a managed policy rolecall knows: the AWS-managed ones
-/// it bundles.
-fn managed_document(arn: &str) -> Option<PolicyDocument> {
+/// The document of an AWS-managed policy: the ones rolecall bundles.
+fn aws_managed_document(arn: &str) -> Option<PolicyDocument> {
     crate::model::aws_policies::aws_policy_document(arn)
 }
 
@@ -149,11 +149,13 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
         (Some(role), None) => facts.role(role)?,
         (None, None) => anyhow::bail!("name a principal: --role NAME or --instance NAME|ID"),
     };
-    let evaluator = Evaluator::new(&principal, &facts, &managed_document)?;
+    let evaluator = Evaluator::new(&principal, &facts, &aws_managed_document)?;
     if !session.quiet {
-        for arn in &evaluator.unknown_policies {
+        for missing in &evaluator.not_evaluated {
             errln!(
-                "warning: {arn} is not evaluated: rolecall has no document of it (customer-managed policy documents are not supported yet), so what it allows or denies is not seen"
+                "warning: {} is not evaluated: {}, so what it allows or denies is not seen",
+                missing.arn,
+                missing.reason
             );
         }
         for warning in evaluator.set.warnings() {
@@ -177,7 +179,7 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
     // A policy rolecall cannot read may allow or deny anything: only an
     // explicit deny it did read stands whatever that policy says.
     let conclusive = |kind: DecisionKind| {
-        evaluator.unknown_policies.is_empty() || kind == DecisionKind::ExplicitDeny
+        evaluator.not_evaluated.is_empty() || kind == DecisionKind::ExplicitDeny
     };
     match args.format {
         SimulateFormat::Text => {
@@ -203,10 +205,12 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
                     out!("  because {reason}\n");
                 }
                 if !conclusive(decision.kind) {
-                    out!(
-                        "  not conclusive: {} not evaluated (customer-managed policy documents are not supported yet)\n",
-                        evaluator.unknown_policies.join(", ")
-                    );
+                    let missing: Vec<String> = evaluator
+                        .not_evaluated
+                        .iter()
+                        .map(|missing| format!("{} ({})", missing.arn, missing.reason))
+                        .collect();
+                    out!("  not conclusive: not evaluated: {}\n", missing.join("; "));
                 }
             }
         }
@@ -265,7 +269,7 @@ pub fn run(session: &Session, args: SimulateArgs) -> anyhow::Result<Outcome> {
                 "instance_profile": principal.instance.as_ref().map(|(_, profile)| profile),
                 "decided_on": if args.live { "account" } else { "manifests" },
                 "decision": overall,
-                "not_evaluated": evaluator.unknown_policies,
+                "not_evaluated": evaluator.not_evaluated.iter().map(|missing| &missing.arn).collect::<Vec<_>>(),
                 "results": results,
             });
             out!("{}\n", serde_json::to_string_pretty(&document)?);

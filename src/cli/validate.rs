@@ -48,8 +48,9 @@ pub fn run(session: &Session, args: ValidateArgs) -> anyhow::Result<Outcome> {
         let warning = Diagnostic::warning(
             Some(stale.location.clone()),
             format!(
-                "lint_ignore silences `{}` on role `{}`, which has no such finding",
-                stale.rule, stale.role
+                "lint_ignore silences `{}` on {}, which has no such finding",
+                stale.rule,
+                stale.owner()
             ),
         )
         .with_help("remove it, so it cannot hide the next one");

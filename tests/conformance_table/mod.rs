@@ -8,7 +8,8 @@
 //!
 //! A row is: name, setup calls, the call under test, and `ok` or
 //! `CODE: message`. Calls are written `Operation {json params}`; `$TRUST` is a
-//! valid trust policy, `$POLICY` a valid permissions policy, `$I` the last
+//! valid trust policy, `$POLICY` a valid permissions policy (`$HUGEPOLICY`
+//! one over a managed policy's 6,144 characters), `$I` the last
 //! launched instance id and `$A` the last association id. A policy document
 //! may be written as JSON rather than as a JSON string: it is sent as its text.
 //! A row whose AWS text (or trigger) no AWS response confirms says UNCONFIRMED.
@@ -41,7 +42,13 @@ pub fn call_params(text: &str) -> (String, Value) {
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
         "b".repeat(6000)
     );
+    // Over a managed policy's 6,144 characters (whitespace not counted).
+    let huge_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
+        "b".repeat(6100)
+    );
     let params = long_values(params)
+        .replace("$HUGEPOLICY", &json_string(&huge_policy))
         .replace("$TRUST", &json_string(TRUST))
         .replace("$BIGTRUST", &json_string(&big_trust))
         .replace("$POLICY", &json_string(POLICY))
@@ -80,6 +87,10 @@ const RUN: &str = r#"RunInstances {"MinCount":1,"MaxCount":1}"#;
 const ASSOC: &str =
     r#"AssociateIamInstanceProfile {"InstanceId":"$I","IamInstanceProfile":{"Name":"web"}}"#;
 const STOP: &str = r#"StopInstances {"InstanceIds":["$I"]}"#;
+const POLICY_CREATE: &str = r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$POLICY}"#;
+const POLICY_VERSION: &str = r#"CreatePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}}"#;
+const POLICY_ATTACH: &str =
+    r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#;
 
 #[rustfmt::skip]
 pub const CASES: &[(&str, &[&str], &str, &str)] = &[
@@ -182,6 +193,54 @@ pub const CASES: &[(&str, &[&str], &str, &str)] = &[
     ("boundary service-linked policy", &[ROLE], r#"PutRolePermissionsBoundary {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::aws:policy/aws-service-role/APIGatewayServiceRolePolicy"}"#, "PolicyNotAttachable: Cannot attach a Service Role Policy to a Customer Role."), // UNCONFIRMED text for a boundary (AttachRolePolicy's)
     ("create role with service-linked boundary", &[], r#"CreateRole {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::aws:policy/aws-service-role/APIGatewayServiceRolePolicy","AssumeRolePolicyDocument":$TRUST}"#, "PolicyNotAttachable: Cannot attach a Service Role Policy to a Customer Role."), // UNCONFIRMED text for a boundary (AttachRolePolicy's)
     ("attach policy added to the bundled list", &[ROLE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/AmazonBedrockWebSearchReadOnly"}"#, "ok"),
+    // customer-managed policies (docs/aws-semantics.md §16)
+    ("create policy", &[], POLICY_CREATE, "ok"),
+    ("policy exists ignoring case", &[POLICY_CREATE], r#"CreatePolicy {"PolicyName":"DEPLOY","PolicyDocument":$POLICY}"#, "EntityAlreadyExists: A policy called DEPLOY already exists. Duplicate names are not allowed."), // localstack's recording of IAM
+    ("policy and role namespaces are separate", &[ROLE], r#"CreatePolicy {"PolicyName":"web","PolicyDocument":$POLICY}"#, "ok"),
+    ("policy name pattern", &[], r#"CreatePolicy {"PolicyName":"bad name","PolicyDocument":$POLICY}"#, r"ValidationError: 1 validation error detected: Value 'bad name' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"),
+    ("policy path pattern", &[], r#"CreatePolicy {"PolicyName":"deploy","Path":"/ops*/","PolicyDocument":$POLICY}"#, r"ValidationError: 1 validation error detected: Value '/ops*/' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: ((/[A-Za-z0-9\.,\+@=_-]+)*)/"),
+    ("policy path with segments", &[], r#"CreatePolicy {"PolicyName":"deploy","Path":"/ops/ci/","PolicyDocument":$POLICY}"#, "ok"),
+    ("policy description length", &[], r#"CreatePolicy {"PolicyName":"deploy","Description":"$LONGDESCRIPTION","PolicyDocument":$POLICY}"#, "ValidationError: 1 validation error detected: Value '$LONGDESCRIPTION' at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000"),
+    ("policy without version", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}}"#, "MalformedPolicyDocument: Policy document must be version 2012-10-17 or greater."), // localstack's recording of IAM
+    ("policy of version 2008-10-17", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}}"#, "MalformedPolicyDocument: Policy document must be version 2012-10-17 or greater."),
+    ("policy of an unknown version", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":{"Version":"2013-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}}"#, "MalformedPolicyDocument: Syntax errors in policy."),
+    ("policy with principal", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$TRUST}"#, "MalformedPolicyDocument: Policy document should not specify a principal."),
+    ("policy too large", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$HUGEPOLICY}"#, "LimitExceeded: Cannot exceed quota for PolicySize: 6144"), // ministryofjustice/cloud-platform-environments#14473
+    ("version too large", &[POLICY_CREATE], r#"CreatePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","PolicyDocument":$HUGEPOLICY}"#, "LimitExceeded: Cannot exceed quota for PolicySize: 6144"),
+    ("policy duplicate tag keys", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$POLICY,"Tags":[{"Key":"a","Value":"1"},{"Key":"a","Value":"2"}]}"#, "InvalidInput: Duplicate tag keys found."), // localstack's recording of IAM
+    ("policy tag keys are case-sensitive", &[], r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$POLICY,"Tags":[{"Key":"a","Value":"1"},{"Key":"A","Value":"2"}]}"#, "ok"),
+    ("policy fifty-first tag", &[r#"CreatePolicy {"PolicyName":"deploy","PolicyDocument":$POLICY,"Tags":$TAGS50}"#], r#"TagPolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","Tags":[{"Key":"k50","Value":"v"}]}"#, "LimitExceeded: Cannot exceed quota for TagsPerPolicy: 50"), // UNCONFIRMED text (AWS's quota pattern)
+    ("get missing policy", &[], r#"GetPolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/nope"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope was not found."),
+    ("get another account's policy", &[POLICY_CREATE], r#"GetPolicy {"PolicyArn":"arn:aws:iam::111122223333:policy/deploy"}"#, "NoSuchEntity: Policy arn:aws:iam::111122223333:policy/deploy was not found."),
+    ("get aws-managed policy", &[], r#"GetPolicy {"PolicyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}"#, "ok"),
+    ("get policy by malformed arn", &[], r#"GetPolicy {"PolicyArn":"not-an-arn-at-all-really"}"#, "InvalidInput: ARN not-an-arn-at-all-really is not valid."),
+    ("sixth policy version", &[POLICY_CREATE, POLICY_VERSION, POLICY_VERSION, POLICY_VERSION, POLICY_VERSION], POLICY_VERSION, "LimitExceeded: A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."), // 99designs/iamy#21, localstack's recording
+    ("version after deleting one at the limit", &[POLICY_CREATE, POLICY_VERSION, POLICY_VERSION, POLICY_VERSION, POLICY_VERSION, r#"DeletePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","VersionId":"v2"}"#], POLICY_VERSION, "ok"),
+    ("version of missing policy", &[], POLICY_VERSION, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/deploy was not found."),
+    ("version without version", &[POLICY_CREATE], r#"CreatePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}}"#, "MalformedPolicyDocument: Policy document must be version 2012-10-17 or greater."),
+    ("delete default version", &[POLICY_CREATE], r#"DeletePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","VersionId":"v1"}"#, "DeleteConflict: Cannot delete the default version of a policy."), // redradrat/aws-iam-operator#13, localstack's recording
+    ("delete missing version", &[POLICY_CREATE], r#"DeletePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","VersionId":"v9"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/deploy version v9 does not exist or is not attachable."),
+    ("get version of missing policy", &[], r#"GetPolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/nope","VersionId":"v1"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope version v1 does not exist or is not attachable."),
+    ("set default to missing version", &[POLICY_CREATE], r#"SetDefaultPolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","VersionId":"v4"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/deploy version v4 does not exist or is not attachable."),
+    ("version id pattern", &[POLICY_CREATE], r#"SetDefaultPolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","VersionId":"1"}"#, r"ValidationError: 1 validation error detected: Value '1' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?"),
+    ("versions of missing policy", &[], r#"ListPolicyVersions {"PolicyArn":"arn:aws:iam::123456789012:policy/nope"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope was not found."), // UNCONFIRMED text
+    ("delete attached policy", &[ROLE, POLICY_CREATE, POLICY_ATTACH], r#"DeletePolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#, "DeleteConflict: Cannot delete a policy attached to entities."), // hashicorp/terraform-provider-aws#32906
+    ("delete policy used as boundary", &[ROLE, POLICY_CREATE, r#"PutRolePermissionsBoundary {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::123456789012:policy/deploy"}"#], r#"DeletePolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#, "DeleteConflict: Cannot delete a policy attached to entities."), // UNCONFIRMED text for a boundary
+    ("delete policy with versions", &[POLICY_CREATE, POLICY_VERSION], r#"DeletePolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#, "DeleteConflict: This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy."), // rebuy-de/aws-nuke#1
+    ("delete policy after its versions", &[POLICY_CREATE, POLICY_VERSION, r#"DeletePolicyVersion {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy","VersionId":"v2"}"#], r#"DeletePolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#, "ok"),
+    ("delete missing policy", &[], r#"DeletePolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/nope"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope was not found."),
+    ("delete aws-managed policy", &[], r#"DeletePolicy {"PolicyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}"#, "AccessDenied: User: arn:aws:iam::123456789012:root is not authorized to perform: iam:DeletePolicy on resource: policy arn:aws:iam::aws:policy/ReadOnlyAccess"), // UNCONFIRMED
+    ("tag missing policy", &[], r#"TagPolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/nope","Tags":[{"Key":"a","Value":"1"}]}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope was not found."), // localstack's recording of IAM
+    ("untag missing policy", &[], r#"UntagPolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/nope","TagKeys":["a"]}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope was not found."),
+    ("entities for missing policy", &[], r#"ListEntitiesForPolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/nope"}"#, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/nope does not exist or is not attachable."), // localstack's recording of IAM
+    ("list policies of a bad scope", &[], r#"ListPolicies {"Scope":"Mine"}"#, "ValidationError: 1 validation error detected: Value 'Mine' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"),
+    ("attach the account's policy", &[ROLE, POLICY_CREATE], POLICY_ATTACH, "ok"),
+    ("attach another account's policy", &[ROLE, POLICY_CREATE], r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::111122223333:policy/deploy"}"#, "NoSuchEntity: Policy arn:aws:iam::111122223333:policy/deploy does not exist or is not attachable."),
+    ("attach a deleted policy", &[ROLE, POLICY_CREATE, r#"DeletePolicy {"PolicyArn":"arn:aws:iam::123456789012:policy/deploy"}"#], POLICY_ATTACH, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/deploy does not exist or is not attachable."),
+    ("attach the account's policy by another path", &[ROLE, r#"CreatePolicy {"PolicyName":"deploy","Path":"/ops/","PolicyDocument":$POLICY}"#], POLICY_ATTACH, "NoSuchEntity: Policy arn:aws:iam::123456789012:policy/deploy does not exist or is not attachable."),
+    ("boundary the account's policy", &[ROLE, POLICY_CREATE], r#"PutRolePermissionsBoundary {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::123456789012:policy/deploy"}"#, "ok"),
+    ("create role with the account's policy as boundary", &[POLICY_CREATE], r#"CreateRole {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::123456789012:policy/deploy","AssumeRolePolicyDocument":$TRUST}"#, "ok"),
+    ("boundary missing customer policy", &[ROLE], r#"PutRolePermissionsBoundary {"RoleName":"web","PermissionsBoundary":"arn:aws:iam::123456789012:policy/deploy"}"#, "NoSuchEntity: Scope ARN: arn:aws:iam::123456789012:policy/deploy does not exist or is not attachable."),
     // delete conflicts
     ("delete role in profile", &[ROLE, PROFILE, ADD], r#"DeleteRole {"RoleName":"web"}"#, "DeleteConflict: Cannot delete entity, must remove roles from instance profile first."),
     ("delete role with managed", &[ROLE, r#"AttachRolePolicy {"RoleName":"web","PolicyArn":"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}"#], r#"DeleteRole {"RoleName":"web"}"#, "DeleteConflict: Cannot delete entity, must detach all policies first."),
@@ -244,7 +303,7 @@ pub const CASES: &[(&str, &[&str], &str, &str)] = &[
 ];
 
 /// Long values the table cannot spell out: a role name of 65 characters, a
-/// profile name of 129, a path of 513; `$TAGS50` and `$TAGS51` are lists of
+/// profile name of 129, a path of 513, a description of 1001; `$TAGS50` and `$TAGS51` are lists of
 /// that many tags `K0`..`K50`.
 pub fn long_values(text: &str) -> String {
     let tags = |n: usize| {
@@ -257,6 +316,7 @@ pub fn long_values(text: &str) -> String {
         .replace("$LONGPROFILE", &"p".repeat(129))
         .replace("$LONGPATH", &format!("/{}/", "p".repeat(511)))
         .replace("$LONGVALUE", &"v".repeat(257))
+        .replace("$LONGDESCRIPTION", &"d".repeat(1001))
         .replace("$TAGS50", &tags(50))
         .replace("$TAGS51", &tags(51))
 }

@@ -235,6 +235,71 @@ def test_every_operation():
         400,
     )
 
+    # -- customer-managed policies: versions, attachments, tags, lists
+    policy_arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/ops/deploy"
+    made = iam.create_policy(
+        PolicyName="deploy",
+        Path="/ops/",
+        PolicyDocument=json.dumps(POLICY),
+        Description="Deploys the web tier",
+        Tags=[{"Key": "team", "Value": "ops"}],
+    )["Policy"]
+    eq(made["Arn"], policy_arn, "CreatePolicy Arn")
+    eq(made["DefaultVersionId"], "v1", "CreatePolicy DefaultVersionId")
+    eq((made["AttachmentCount"], made["IsAttachable"]), (0, True), "CreatePolicy counts")
+    assert re.fullmatch(r"ANPA[A-Z0-9]{17}", made["PolicyId"]), made["PolicyId"]
+    assert isinstance(made["UpdateDate"], datetime.datetime), made
+    eq(tags(made["Tags"]), {"team": "ops"}, "CreatePolicy Tags")
+    second = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}
+    version = iam.create_policy_version(PolicyArn=policy_arn, PolicyDocument=json.dumps(second), SetAsDefault=True)[
+        "PolicyVersion"
+    ]
+    eq((version["VersionId"], version["IsDefaultVersion"]), ("v2", True), "CreatePolicyVersion")
+    got = iam.get_policy_version(PolicyArn=policy_arn, VersionId="v2")["PolicyVersion"]
+    eq(got["Document"], second, "GetPolicyVersion Document (decoded)")
+    eq(
+        [(v["VersionId"], v["IsDefaultVersion"]) for v in iam.list_policy_versions(PolicyArn=policy_arn)["Versions"]],
+        [("v2", True), ("v1", False)],
+        "ListPolicyVersions, newest first",
+    )
+    iam.set_default_policy_version(PolicyArn=policy_arn, VersionId="v1")
+    iam.delete_policy_version(PolicyArn=policy_arn, VersionId="v2")
+    iam.attach_role_policy(RoleName="web", PolicyArn=policy_arn)
+    shown = iam.get_policy(PolicyArn=policy_arn)["Policy"]
+    eq(
+        (shown["DefaultVersionId"], shown["AttachmentCount"], shown["Description"]),
+        ("v1", 1, "Deploys the web tier"),
+        "GetPolicy",
+    )
+    eq(
+        [r["RoleName"] for r in iam.list_entities_for_policy(PolicyArn=policy_arn, EntityFilter="Role")["PolicyRoles"]],
+        ["web"],
+        "ListEntitiesForPolicy",
+    )
+    local = iam.list_policies(Scope="Local", OnlyAttached=True, PathPrefix="/ops/")["Policies"]
+    eq([p["Arn"] for p in local], [policy_arn], "ListPolicies Local")
+    assert "Tags" not in local[0] and "Description" not in local[0], local[0]
+    aws = iam.list_policies(Scope="AWS", MaxItems=5)
+    eq((len(aws["Policies"]), aws["IsTruncated"]), (5, True), "ListPolicies AWS, a page")
+    iam.tag_policy(PolicyArn=policy_arn, Tags=[{"Key": "Team", "Value": "web"}])
+    iam.untag_policy(PolicyArn=policy_arn, TagKeys=["team"])
+    eq(tags(iam.list_policy_tags(PolicyArn=policy_arn)["Tags"]), {"Team": "web"}, "ListPolicyTags")
+    policies = iam.get_account_authorization_details(Filter=["LocalManagedPolicy"])["Policies"]
+    eq([p["Arn"] for p in policies], [policy_arn], "GetAccountAuthorizationDetails Policies")
+    eq(policies[0]["PolicyVersionList"][0]["Document"], POLICY, "PolicyVersionList Document (decoded)")
+    eq(iam.get_account_summary()["SummaryMap"]["Policies"], 1, "SummaryMap[Policies]")
+    rc.expect_error(
+        lambda: iam.delete_policy(PolicyArn=policy_arn),
+        "DeleteConflict",
+        "Cannot delete a policy attached to entities.",
+        409,
+    )
+    iam.detach_role_policy(RoleName="web", PolicyArn=policy_arn)
+    iam.delete_policy(PolicyArn=policy_arn)
+    rc.expect_error(
+        lambda: iam.get_policy(PolicyArn=policy_arn), "NoSuchEntity", f"Policy {policy_arn} was not found.", 404
+    )
+
     # -- instances and their profiles
     web1 = ec2.run_instances(
         MinCount=1,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ec2::{self, parse_state};
 use super::iam;
-use super::store::{self, INSTANCE_TAGS, PROFILE_TAGS, ROLE_TAGS};
+use super::policies;
+use super::store::{self, INSTANCE_TAGS, POLICY_TAGS, PROFILE_TAGS, ROLE_TAGS};
 use super::validate::{self, KeyCase};
 use super::{EmulatorError, Faults, OpError, OpResult, Quotas, ids};
 use rolecall_cloud::iam::Tag;
@@ -32,12 +33,48 @@ pub struct AccountExport {
     pub quotas: Quotas,
     #[serde(default)]
     pub faults: Faults,
+    /// Customer-managed policies (an account without any exports none of
+    /// this key, so its export reads as before they existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyExport>,
     #[serde(default)]
     pub roles: Vec<RoleExport>,
     #[serde(default)]
     pub instance_profiles: Vec<InstanceProfileExport>,
     #[serde(default)]
     pub instances: Vec<InstanceExport>,
+}
+
+/// A customer-managed policy with every version it keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyExport {
+    pub name: String,
+    pub path: String,
+    pub policy_id: String,
+    pub arn: String,
+    pub create_date: String,
+    pub update_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The version in effect (`v3`), one of `versions`.
+    pub default_version: String,
+    /// The id the next version gets (`v6`): IAM never reuses a number, so
+    /// a deleted version's is not handed out again after an import either.
+    pub next_version: String,
+    /// Oldest first.
+    pub versions: Vec<PolicyVersionExport>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyVersionExport {
+    pub version_id: String,
+    pub create_date: String,
+    /// As it was given (GetPolicyVersion returns documents as submitted).
+    pub document: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +155,7 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 /// Reads the whole account, every list sorted.
 pub fn read(db: &Connection) -> rusqlite::Result<AccountExport> {
     let settings = store::read_settings(db)?;
+    let policies = read_policies(db)?;
     let mut role_names: HashMap<i64, String> = HashMap::new();
     let mut roles = Vec::new();
     let mut stmt = db.prepare(
@@ -227,10 +265,58 @@ pub fn read(db: &Connection) -> rusqlite::Result<AccountExport> {
         account_id: settings.account_id,
         quotas: settings.quotas,
         faults: settings.faults,
+        policies,
         roles,
         instance_profiles,
         instances,
     })
+}
+
+/// The account's customer-managed policies, by name, each version oldest
+/// first (none in an account of an older schema).
+fn read_policies(db: &Connection) -> rusqlite::Result<Vec<PolicyExport>> {
+    if !store::has_policies(db)? {
+        return Ok(Vec::new());
+    }
+    let mut policies = Vec::new();
+    let mut stmt = db.prepare(
+        "SELECT id, name, path, policy_id, arn, create_date, update_date, description,
+                default_version, next_version
+         FROM policies ORDER BY name COLLATE BINARY",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let mut versions = Vec::new();
+        let mut v = db.prepare_cached(
+            "SELECT v.version, v.create_date, d.text
+             FROM policy_versions v JOIN documents d ON d.id = v.document
+             WHERE v.policy = ?1 ORDER BY v.version",
+        )?;
+        for version in v.query_map([id], |r| {
+            Ok(PolicyVersionExport {
+                version_id: policies::version_id(r.get(0)?),
+                create_date: r.get(1)?,
+                document: r.get(2)?,
+            })
+        })? {
+            versions.push(version?);
+        }
+        policies.push(PolicyExport {
+            name: r.get(1)?,
+            path: r.get(2)?,
+            policy_id: r.get(3)?,
+            arn: r.get(4)?,
+            create_date: r.get(5)?,
+            update_date: r.get(6)?,
+            description: r.get(7)?,
+            default_version: policies::version_id(r.get(8)?),
+            next_version: policies::version_id(r.get(9)?),
+            versions,
+            tags: tag_map(POLICY_TAGS.of(db, id)?),
+        });
+    }
+    Ok(policies)
 }
 
 pub fn to_yaml(account: &AccountExport) -> Result<String, EmulatorError> {
@@ -263,6 +349,8 @@ pub fn write_file(file: &Path, text: &str) -> Result<(), EmulatorError> {
 /// An export checked and ready to write: documents canonicalised.
 pub struct Prepared {
     pub account: AccountExport,
+    /// Per policy: each version's number and canonical document.
+    policy_versions: Vec<Vec<(i64, String)>>,
     /// Per role: canonical trust, and per inline policy (canonical, size).
     trust: Vec<String>,
     inline: Vec<Vec<(String, usize)>>,
@@ -318,10 +406,25 @@ pub fn prepare(account: AccountExport) -> Result<Prepared, String> {
     // (`configure --max-roles` lowered below the count, or `stress`, which
     // lifts them for its own process), and its export must still import.
 
+    let mut policy_versions = Vec::with_capacity(account.policies.len());
+    for policy in &account.policies {
+        policy_versions.push(check_policy(account_id, policy)?);
+    }
+    let names = account.policies.iter().map(|p| p.name.as_str());
+    if let Some(name) = first_repeat(names, str::to_ascii_lowercase) {
+        return Err(format!("policy {name}: appears twice (names ignore case)"));
+    }
+    let policy_ids = account.policies.iter().map(|p| p.policy_id.as_str());
+    if let Some(id) = first_repeat(policy_ids, str::to_string) {
+        return Err(format!("policy_id {id} appears twice"));
+    }
+    let policy_arns: HashSet<&str> = account.policies.iter().map(|p| p.arn.as_str()).collect();
+    let holds = |arn: &str| -> OpResult<bool> { Ok(policy_arns.contains(arn)) };
+
     let mut trust = Vec::with_capacity(account.roles.len());
     let mut inline = Vec::with_capacity(account.roles.len());
     for role in &account.roles {
-        let (canonical_trust, docs) = check_role(account_id, role)?;
+        let (canonical_trust, docs) = check_role(account_id, role, &holds)?;
         trust.push(canonical_trust);
         inline.push(docs);
     }
@@ -375,6 +478,7 @@ pub fn prepare(account: AccountExport) -> Result<Prepared, String> {
     }
     Ok(Prepared {
         account,
+        policy_versions,
         trust,
         inline,
     })
@@ -403,9 +507,73 @@ fn check_identity(
     Ok(())
 }
 
+/// One customer-managed policy, as CreatePolicy, CreatePolicyVersion and
+/// TagPolicy would have checked it; returns each version's number and
+/// canonical document.
+fn check_policy(account_id: &str, policy: &PolicyExport) -> Result<Vec<(i64, String)>, String> {
+    let entry = format!("policy {}", policy.name);
+    in_entry(&entry, validate::policy_name(&policy.name))?;
+    in_entry(&entry, validate::policy_path(&policy.path, "path"))?;
+    check_identity(
+        &entry,
+        ("policy_id", &policy.policy_id, "ANPA"),
+        &policy.arn,
+        &ids::policy_arn(account_id, &policy.path, &policy.name),
+    )?;
+    check_timestamp(&entry, "create_date", &policy.create_date)?;
+    check_timestamp(&entry, "update_date", &policy.update_date)?;
+    if let Some(description) = &policy.description {
+        in_entry(&entry, validate::policy_description(description))?;
+    }
+    in_entry(&entry, validate::policy_tags(&tag_list(&policy.tags)))?;
+    let number = |field: &str, id: &str| {
+        id.strip_prefix('v')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 1 && policies::version_id(*n) == id)
+            .ok_or_else(|| format!("{entry}: {field} {id:?} is not a version id (v1, v2, ...)"))
+    };
+    let next = number("next_version", &policy.next_version)?;
+    if policy.versions.is_empty() || policy.versions.len() > validate::MAX_POLICY_VERSIONS {
+        return Err(format!(
+            "{entry}: has {} versions (a policy keeps 1 to {})",
+            policy.versions.len(),
+            validate::MAX_POLICY_VERSIONS
+        ));
+    }
+    let mut versions: Vec<(i64, String)> = Vec::with_capacity(policy.versions.len());
+    for version in &policy.versions {
+        let n = number("version_id", &version.version_id)?;
+        let version_entry = format!("{entry}: version {}", version.version_id);
+        if n >= next {
+            return Err(format!(
+                "{version_entry}: not before next_version {}",
+                policy.next_version
+            ));
+        }
+        if versions.iter().any(|(seen, _)| *seen == n) {
+            return Err(format!("{version_entry}: appears twice"));
+        }
+        check_timestamp(&version_entry, "create_date", &version.create_date)?;
+        let document = in_entry(
+            &version_entry,
+            validate::managed_document(&version.document),
+        )?;
+        versions.push((n, document.canonical));
+    }
+    let default = number("default_version", &policy.default_version)?;
+    if !versions.iter().any(|(n, _)| *n == default) {
+        return Err(format!(
+            "{entry}: default_version {} is not one of its versions",
+            policy.default_version
+        ));
+    }
+    Ok(versions)
+}
+
 fn check_role(
     account_id: &str,
     role: &RoleExport,
+    holds: iam::Holds,
 ) -> Result<(String, Vec<(String, usize)>), String> {
     let entry = format!("role {}", role.name);
     in_entry(&entry, validate::role_name(&role.name))?;
@@ -436,11 +604,11 @@ fn check_role(
         validate::max_session_duration(role.max_session_duration),
     )?;
     if let Some(boundary) = &role.permissions_boundary {
-        in_entry(&entry, iam::check_boundary(boundary))?;
+        in_entry(&entry, iam::check_boundary(boundary, holds))?;
     }
     for arn in &role.managed_policies {
         in_entry(&entry, validate::policy_arn(arn, "policyArn"))?;
-        in_entry(&entry, iam::check_attachable(arn))?;
+        in_entry(&entry, iam::check_attachable(arn, holds))?;
     }
     if let Some(arn) = first_repeat(
         role.managed_policies.iter().map(String::as_str),
@@ -559,6 +727,8 @@ pub fn write(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
     store::write_faults(db, &account.faults)?;
     store::write_quotas(db, &account.quotas)?;
 
+    write_policies(db, prepared)?;
+
     let mut role_ids: HashMap<String, i64> = HashMap::new();
     let mut insert_role = db.prepare(
         "INSERT INTO roles (name, path, role_id, arn, create_date, trust, trust_canonical,
@@ -655,6 +825,49 @@ pub fn write(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
                 a.ready_at_ms,
             ])?;
         }
+    }
+    Ok(())
+}
+
+fn write_policies(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
+    let mut insert_policy = db.prepare(
+        "INSERT INTO policies (name, path, policy_id, arn, description, create_date, update_date,
+                               default_version, next_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut insert_version = db.prepare(
+        "INSERT INTO policy_versions (policy, version, document, canonical, create_date)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let number = |id: &str| id.strip_prefix('v').and_then(|n| n.parse::<i64>().ok());
+    for (policy, versions) in prepared
+        .account
+        .policies
+        .iter()
+        .zip(&prepared.policy_versions)
+    {
+        insert_policy.execute(params![
+            policy.name,
+            policy.path,
+            policy.policy_id,
+            policy.arn,
+            policy.description,
+            policy.create_date,
+            policy.update_date,
+            number(&policy.default_version),
+            number(&policy.next_version),
+        ])?;
+        let id = db.last_insert_rowid();
+        for (version, (n, canonical)) in policy.versions.iter().zip(versions) {
+            insert_version.execute(params![
+                id,
+                n,
+                store::document_id(db, &version.document)?,
+                store::document_id(db, canonical)?,
+                version.create_date,
+            ])?;
+        }
+        POLICY_TAGS.upsert(db, id, &tag_list(&policy.tags), KeyCase::Sensitive)?;
     }
     Ok(())
 }

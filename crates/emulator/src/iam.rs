@@ -12,10 +12,29 @@ use rolecall_model::aws_policies::{AwsPolicy, aws_policy};
 pub use super::policies::*;
 use rolecall_model::{DEFAULT_MAX_SESSION_DURATION, PolicyDocument, RoleArn, policy::url_encode};
 
-/// What IAM answers for a policy ARN: customer-managed policies do not exist
-/// yet (no `ManagedPolicy` kind), AWS-managed ones are in the bundled list.
-fn policy_kind(arn: &str) -> AwsPolicy {
-    aws_policy(arn).unwrap_or(AwsPolicy::Unknown)
+/// Whether the account holds its own (customer-managed) policy of an ARN:
+/// asked of its `policies` table in a call ([`in_account`]), of the ARNs
+/// an export holds when the export is checked.
+pub type Holds<'a> = &'a dyn Fn(&str) -> OpResult<bool>;
+
+/// [`Holds`] for the account a call runs in.
+pub fn in_account<'a>(cx: &'a Ctx<'a>) -> impl Fn(&str) -> OpResult<bool> + 'a {
+    move |arn| Ok(super::policies::holds(cx.db, arn)?)
+}
+
+/// What IAM answers for a policy ARN, to attach it or make it a boundary:
+/// the account's own policies as `holds` says, AWS-managed ones in the
+/// bundled list; anything else (another account's, a deleted one, a
+/// mistyped AWS ARN) does not exist.
+fn policy_kind(holds: Holds, arn: &str) -> OpResult<AwsPolicy> {
+    if let Some(kind) = aws_policy(arn) {
+        return Ok(kind);
+    }
+    Ok(if holds(arn)? {
+        AwsPolicy::Attachable
+    } else {
+        AwsPolicy::Unknown
+    })
 }
 
 fn service_role_policy<T>() -> OpResult<T> {
@@ -191,9 +210,9 @@ fn count(db: &Connection, sql: &str, id: i64) -> rusqlite::Result<usize> {
         .map(|n| usize::try_from(n).unwrap_or(0))
 }
 
-pub fn check_boundary(arn: &str) -> OpResult<()> {
+pub fn check_boundary(arn: &str, holds: Holds) -> OpResult<()> {
     validate::policy_arn(arn, "permissionsBoundary")?;
-    match policy_kind(arn) {
+    match policy_kind(holds, arn)? {
         AwsPolicy::Attachable => Ok(()),
         AwsPolicy::ServiceRole => service_role_policy(),
         // AWS names the boundary policy a "Scope ARN" in this message.
@@ -276,7 +295,7 @@ pub fn create_role(cx: &Ctx, input: &CreateRoleRequest) -> OpResult<CreateRoleRe
         .unwrap_or(DEFAULT_MAX_SESSION_DURATION);
     validate::max_session_duration(max_session)?;
     if let Some(boundary) = &input.permissions_boundary {
-        check_boundary(boundary)?;
+        check_boundary(boundary, &in_account(cx))?;
     }
     // Tags are all-or-nothing: a bad tag fails the whole request.
     validate::tags(&input.tags, KeyCase::Insensitive)?;
@@ -427,7 +446,7 @@ pub fn put_role_permissions_boundary(
     validate::role_name(&input.role_name)?;
     validate::policy_arn(&input.permissions_boundary, "permissionsBoundary")?;
     let row = existing_role(cx, &input.role_name)?;
-    check_boundary(&input.permissions_boundary)?;
+    check_boundary(&input.permissions_boundary, &in_account(cx))?;
     cx.db
         .prepare_cached("UPDATE roles SET boundary = ?2 WHERE id = ?1")?
         .execute(params![row.id, input.permissions_boundary])?;
@@ -447,8 +466,8 @@ pub fn delete_role_permissions_boundary(
 }
 
 /// Whether a (well-formed) policy ARN may be attached to a role.
-pub fn check_attachable(arn: &str) -> OpResult<()> {
-    match policy_kind(arn) {
+pub fn check_attachable(arn: &str, holds: Holds) -> OpResult<()> {
+    match policy_kind(holds, arn)? {
         AwsPolicy::Attachable => Ok(()),
         AwsPolicy::ServiceRole => service_role_policy(),
         AwsPolicy::Unknown => reject(
@@ -476,7 +495,7 @@ pub fn attach_role_policy(cx: &Ctx, input: &AttachRolePolicyRequest) -> OpResult
     validate::role_name(&input.role_name)?;
     validate::policy_arn(&input.policy_arn, "policyArn")?;
     let row = existing_role(cx, &input.role_name)?;
-    check_attachable(&input.policy_arn)?;
+    check_attachable(&input.policy_arn, &in_account(cx))?;
     let attached = count(
         cx.db,
         "SELECT count(*) FROM role_managed WHERE role = ?1",
@@ -699,9 +718,16 @@ const ENTITY_TYPES: &[&str] = &[
     "AWSManagedPolicy",
 ];
 
-/// The account's roles with everything attached to them, by name, a page at
-/// a time. The account holds no users, groups or customer-managed policies,
-/// so whatever `Filter` asks, only roles can come back.
+/// What a GetAccountAuthorizationDetails marker names: a role's name, or
+/// `policy/NAME` for a customer-managed policy (role names hold no `/`),
+/// so one marker walks the roles, then the policies.
+const POLICY_MARKER: &str = "policy/";
+
+/// The account's roles, then its customer-managed policies (each with every
+/// version and its document), everything attached to them, by name, a page
+/// at a time, as `Filter` asks (`Role`, `LocalManagedPolicy`; none: both).
+/// The account holds no users or groups; AWS-managed policies
+/// (`AWSManagedPolicy`) are not listed (their versions are not kept).
 pub fn get_account_authorization_details(
     cx: &Ctx,
     input: &GetAccountAuthorizationDetailsRequest,
@@ -721,30 +747,51 @@ pub fn get_account_authorization_details(
             ),
         );
     }
-    let wants_roles = input.filter.is_empty() || input.filter.iter().any(|kind| kind == "Role");
-    if !wants_roles {
-        return Ok(GetAccountAuthorizationDetailsResponse::default());
+    let wants = |kind: &str| input.filter.is_empty() || input.filter.iter().any(|k| k == kind);
+    let policy_marker = input
+        .page
+        .marker
+        .as_deref()
+        .and_then(|marker| marker.strip_prefix(POLICY_MARKER));
+    let mut out = GetAccountAuthorizationDetailsResponse::default();
+    let mut room = max;
+    if wants("Role") && policy_marker.is_none() {
+        let sql = format!(
+            "SELECT {ROLE_COLUMNS} FROM roles WHERE (?1 IS NULL OR name > ?1) ORDER BY name LIMIT ?2"
+        );
+        let rows: Vec<RoleRow> = cx
+            .db
+            .prepare_cached(&sql)?
+            .query_map(params![input.page.marker, max as i64 + 1], role_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let (roles, is_truncated, marker) =
+            keyset_page(&rows, max, |row| role_detail(cx.db, row), |d| &d.role_name)?;
+        room -= roles.len();
+        out.role_detail_list = roles;
+        if is_truncated {
+            out.is_truncated = true;
+            out.marker = marker;
+            return Ok(out);
+        }
     }
-    let sql = format!(
-        "SELECT {ROLE_COLUMNS} FROM roles WHERE (?1 IS NULL OR name > ?1) ORDER BY name LIMIT ?2"
-    );
-    let rows: Vec<RoleRow> = cx
-        .db
-        .prepare_cached(&sql)?
-        .query_map(params![input.page.marker, max as i64 + 1], role_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    let (role_detail_list, is_truncated, marker) = keyset_page(
-        &rows,
-        max,
-        |row| role_detail(cx.db, row),
-        |detail| &detail.role_name,
-    )?;
-    Ok(GetAccountAuthorizationDetailsResponse {
-        role_detail_list,
-        policies: Vec::new(),
-        is_truncated,
-        marker,
-    })
+    if wants("LocalManagedPolicy") && room > 0 {
+        let details = super::policies::details(cx.db, policy_marker, room + 1)?;
+        let (policies, is_truncated, marker) =
+            keyset_page(&details, room, |d| Ok(d.clone()), |d| &d.policy_name)?;
+        out.policies = policies;
+        out.is_truncated = is_truncated;
+        out.marker = marker.map(|name| format!("{POLICY_MARKER}{name}"));
+    } else if wants("LocalManagedPolicy")
+        && !super::policies::details(cx.db, policy_marker, 1)?.is_empty()
+    {
+        // The page is full of roles and policies follow.
+        out.is_truncated = true;
+        out.marker = out
+            .role_detail_list
+            .last()
+            .map(|last| last.role_name.clone());
+    }
+    Ok(out)
 }
 
 fn role_detail(db: &Connection, row: &RoleRow) -> rusqlite::Result<RoleDetail> {
@@ -790,7 +837,7 @@ fn role_detail(db: &Connection, row: &RoleRow) -> rusqlite::Result<RoleDetail> {
     })
 }
 
-fn tags_limit<T>(what: &str) -> OpResult<T> {
+pub(crate) fn tags_limit<T>(what: &str) -> OpResult<T> {
     // The exact text is unconfirmed; AWS's quota messages all have this shape.
     reject(
         ErrorCode::LimitExceeded,
@@ -821,7 +868,7 @@ pub fn untag_role(cx: &Ctx, input: &UntagRoleRequest) -> OpResult<()> {
     Ok(())
 }
 
-fn list_tags(tags: Vec<Tag>, page: &Page) -> OpResult<ListTagsResponse> {
+pub(crate) fn list_tags(tags: Vec<Tag>, page: &Page) -> OpResult<ListTagsResponse> {
     let max = validate::page(page)?;
     let (tags, is_truncated, marker) =
         validate::paginate(tags, |t| &t.key, page.marker.as_deref(), max);
@@ -967,7 +1014,7 @@ pub fn remove_role_from_instance_profile(
 /// A page of a list paged by name: `rows` holds up to one more than `max`,
 /// which says whether more follow; the first `max` become items, and the
 /// marker asking for the rest is the last item's name.
-fn keyset_page<R, T>(
+pub(crate) fn keyset_page<R, T>(
     rows: &[R],
     max: usize,
     mut item: impl FnMut(&R) -> rusqlite::Result<T>,
@@ -1083,7 +1130,7 @@ pub fn list_instance_profile_tags(
 /// What the account holds and may hold of roles and instance profiles, as
 /// `GetAccountSummary`'s `SummaryMap` says it: counts, the account's quotas
 /// (its settings, or a handle's override), and the per-role limits the
-/// emulator enforces. It holds no customer-managed policies (not emulated).
+/// emulator enforces, and how many customer-managed policies it holds.
 pub fn get_account_summary(
     cx: &Ctx,
     _input: &GetAccountSummaryRequest,
@@ -1104,7 +1151,7 @@ pub fn get_account_summary(
             attached_policies_per_role_quota: size(validate::MAX_MANAGED_POLICIES),
             role_policy_size_quota: size(validate::MAX_INLINE_SIZE),
             assume_role_policy_size_quota: size(validate::MAX_TRUST_SIZE),
-            policies: Some(0),
+            policies: Some(super::policies::policy_count(cx.db)?),
         },
     })
 }

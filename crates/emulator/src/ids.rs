@@ -27,6 +27,34 @@ pub fn instance_profile_id() -> String {
     format!("AIPA{}", random_chars(UPPER_ALNUM, 17))
 }
 
+/// `ANPA` + 17 uppercase alphanumerics, as customer-managed policy ids.
+pub fn policy_id() -> String {
+    format!("ANPA{}", random_chars(UPPER_ALNUM, 17))
+}
+
+/// A stable `ANPA` id for an AWS-managed policy, derived from its ARN: the
+/// bundled list has no ids, and GetPolicy must answer the same id each time.
+pub fn aws_policy_id(arn: &str) -> String {
+    // FNV-1a, continued one round per character: stable across Rust
+    // releases (std's hasher is not), and an id needs no more.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut step = |byte: u8| {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        hash
+    };
+    arn.bytes().for_each(|b| {
+        step(b);
+    });
+    let chars: String = (0..17u8)
+        .map(|i| {
+            let n = step(i) >> 32;
+            char::from(UPPER_ALNUM[(n % UPPER_ALNUM.len() as u64) as usize])
+        })
+        .collect();
+    format!("ANPA{chars}")
+}
+
 /// `i-` + 17 lowercase hex digits.
 pub fn instance_id() -> String {
     format!("i-{}", random_chars(HEX, 17))
@@ -51,6 +79,10 @@ pub fn role_arn(account_id: &str, path: &str, name: &str) -> String {
 
 pub fn instance_profile_arn(account_id: &str, path: &str, name: &str) -> String {
     ProfileArn::new(PARTITION, account_id, path, name).to_string()
+}
+
+pub fn policy_arn(account_id: &str, path: &str, name: &str) -> String {
+    rolecall_model::policy_arn(PARTITION, account_id, path, name)
 }
 
 /// Whether `id` is an IAM unique id with this prefix (`AROA`, `AIPA`): the
@@ -94,5 +126,10 @@ mod tests {
         );
         assert!(is_unique_id(&role_id(), "AROA"));
         assert!(!is_unique_id("AROAabc", "AROA"));
+        assert!(is_unique_id(&policy_id(), "ANPA"));
+        let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        assert!(is_unique_id(&aws_policy_id(arn), "ANPA"));
+        assert_eq!(aws_policy_id(arn), aws_policy_id(arn));
+        assert_eq!(policy_arn("1", "/ops/", "p"), "arn:aws:iam::1:policy/ops/p");
     }
 }

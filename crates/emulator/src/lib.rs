@@ -44,7 +44,8 @@ use rolecall_model::Live;
 pub use account::AccountFile;
 pub use credentials::{AccessKey, Credential, Principal, token_issue_time};
 pub use export::{
-    AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, RoleExport,
+    AccountExport, AssociationExport, InstanceExport, InstanceProfileExport, PolicyExport,
+    PolicyVersionExport, RoleExport,
 };
 pub use imds::{
     INSTANCE_SESSION_MS, INSTANCE_SESSION_REFRESH_MS, InstanceMetadata, InstanceSession,
@@ -326,11 +327,26 @@ pub(crate) struct Ctx<'a> {
     pub db: &'a Connection,
     pub settings: &'a store::Settings,
     pub now_ms: i64,
+    /// Who makes a call that may write (known from the trail's record);
+    /// `None` for reads, which no body refuses by caller.
+    pub caller: Option<&'a Principal>,
 }
 
 impl Ctx<'_> {
     pub fn account_id(&self) -> &str {
         &self.settings.account_id
+    }
+
+    /// The caller's ARN as IAM names it in an AccessDenied message (the
+    /// account's root user when the call has no recorded caller).
+    pub fn caller_arn(&self) -> String {
+        match self.caller {
+            Some(principal) => principal.arn(),
+            None => Principal::Root {
+                account_id: self.account_id().to_string(),
+            }
+            .arn(),
+        }
     }
 }
 
@@ -910,6 +926,7 @@ fn run_operation<T>(
         db,
         settings: &settings,
         now_ms: now_ms(),
+        caller: env.record.map(|recording| &recording.actor.principal),
     };
     let result = body(&cx).and_then(|output| match on_success(&output) {
         Ok(()) => Ok(output),

@@ -1,12 +1,17 @@
 //! What deciding a call through `rolecall serve` needs to know of the
-//! account: a role's policies (its sessions' permissions), a profile's
-//! role (`iam:PassRole`), an association's instance. Read-only.
+//! account: a role's policies (its sessions' permissions: inline, attached
+//! and boundary, with the documents of the account's own managed policies
+//! it holds), a profile's role (`iam:PassRole`), an association's
+//! instance. Read-only.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, OptionalExtension};
 
 use rolecall_model::{PolicyDocument, Role};
 
 use super::iam;
+use super::policies;
 use super::store::ROLE_TAGS;
 
 /// A role as its sessions' calls are decided: its policies, boundary and
@@ -17,6 +22,11 @@ pub struct RoleFacts {
     /// `AROA…`: tells this role from one made later under its name.
     pub role_id: String,
     pub role: Role,
+    /// The document in effect (the default version's) of each of the
+    /// account's own policies the role holds, attached or as its
+    /// boundary, by ARN. AWS-managed ones are the bundled list's
+    /// (`model::aws_policies`); an ARN in neither grants nothing.
+    pub customer_documents: BTreeMap<String, PolicyDocument>,
 }
 
 /// The role named `name` (IAM names ignore case), with its policies.
@@ -26,7 +36,7 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
     let Some(row) = iam::find_role(db, name)? else {
         return Ok(None);
     };
-    let mut inline = std::collections::BTreeMap::new();
+    let mut inline = BTreeMap::new();
     let mut statement = db.prepare_cached(
         "SELECT name, (SELECT text FROM documents WHERE id = role_policies.document)
          FROM role_policies WHERE role = ?1",
@@ -39,10 +49,20 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
             inline.insert(policy_name, document);
         }
     }
-    let managed = db
+    let managed: BTreeSet<String> = db
         .prepare_cached("SELECT arn FROM role_managed WHERE role = ?1")?
         .query_map([row.id], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<_>>()?;
+    let held = managed
+        .iter()
+        .map(String::as_str)
+        .chain(row.boundary.as_deref());
+    let mut customer_documents = BTreeMap::new();
+    for (arn, text) in policies::default_documents(db, held)? {
+        if let Ok(document) = PolicyDocument::parse(&text) {
+            customer_documents.insert(arn, document);
+        }
+    }
     let tags = ROLE_TAGS
         .of(db, row.id)?
         .into_iter()
@@ -64,6 +84,7 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
             inline_policies: inline,
             tags,
         },
+        customer_documents,
     }))
 }
 

@@ -14,7 +14,7 @@ use super::ec2::{association_state, parse_state};
 use super::ids::PARTITION;
 use rolecall_model::{
     AccountQuotas, InstanceProfile, InstanceState, Live, LiveAssociation, LiveInstance,
-    LiveInstanceProfile, LiveRole, PolicyDocument, Role, name_from_arn,
+    LiveInstanceProfile, LivePolicy, LiveRole, ManagedPolicy, PolicyDocument, Role, name_from_arn,
 };
 
 /// Resources in row-id order, found by row id while their children are attached.
@@ -242,12 +242,103 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
+    let policies = read_policies(db, &mut documents)?;
+
     Ok(Live {
+        policies,
         roles: roles.into_map(|r| &r.role.name),
         profiles: profiles.into_map(|p| &p.profile.name),
         instances: instances.into_map(|i| &i.instance_id),
         ..empty(account_id, &quotas)
     })
+}
+
+/// The account's customer-managed policies, as `cloud::snapshot::from_reads`
+/// reads them: the default version's document, every version id oldest
+/// first, tags, and how many roles each is attached to.
+fn read_policies(
+    db: &Connection,
+    documents: &mut Documents,
+) -> rusqlite::Result<BTreeMap<String, LivePolicy>> {
+    if !super::store::has_policies(db)? {
+        return Ok(BTreeMap::new());
+    }
+    let mut policies: Rows<LivePolicy> = Rows::new();
+    let mut defaults: HashMap<i64, i64> = HashMap::new();
+    let mut stmt = db.prepare(
+        "SELECT id, name, path, policy_id, arn, description, default_version FROM policies",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let default: i64 = r.get(6)?;
+        defaults.insert(id, default);
+        policies.push(
+            id,
+            LivePolicy {
+                policy: ManagedPolicy {
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    description: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                    // Replaced by the default version's, read below.
+                    document: PolicyDocument::from_value(serde_json::Value::Null),
+                    tags: Default::default(),
+                },
+                arn: r.get(4)?,
+                policy_id: r.get(3)?,
+                default_version_id: super::policies::version_id(default),
+                versions: Vec::new(),
+                attachment_count: 0,
+            },
+        );
+    }
+    drop(rows);
+    drop(stmt);
+
+    // Oldest first: by version number.
+    let mut stmt = db.prepare(
+        "SELECT policy, version, canonical FROM policy_versions ORDER BY policy, version",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let version: i64 = r.get(1)?;
+        let is_default = defaults.get(&id) == Some(&version);
+        if let Some(policy) = policies.get_mut(id) {
+            policy.versions.push(super::policies::version_id(version));
+            if is_default {
+                policy.policy.document = documents.get(db, r.get(2)?)?;
+            }
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut stmt = db.prepare("SELECT policy, key, value FROM policy_tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(policy) = policies.get_mut(r.get(0)?) {
+            policy.policy.tags.insert(r.get(1)?, r.get(2)?);
+        }
+    }
+    drop(rows);
+    drop(stmt);
+
+    let mut attachments: HashMap<String, u32> = HashMap::new();
+    let mut stmt = db.prepare(
+        "SELECT arn, count(*) FROM role_managed
+         WHERE arn IN (SELECT arn FROM policies) GROUP BY arn",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        attachments.insert(r.get(0)?, r.get(1)?);
+    }
+    drop(rows);
+    drop(stmt);
+    for policy in &mut policies.items {
+        policy.attachment_count = attachments.get(&policy.arn).copied().unwrap_or(0);
+    }
+    Ok(policies.into_map(|p| &p.policy.name))
 }
 
 /// An emulated account that holds nothing yet, as the planner sees it.

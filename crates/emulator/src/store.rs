@@ -24,7 +24,7 @@ use super::{EmulatorError, Faults, Quotas};
 
 /// Bumped whenever the schema changes (`PRAGMA user_version`); an account
 /// file of another version is refused.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a call waits for another process holding the account before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -180,7 +180,54 @@ CREATE TABLE instance_credentials (
 ALTER TABLE account ADD COLUMN max_events INTEGER NOT NULL DEFAULT 10000; -- trail::DEFAULT_MAX_EVENTS
 ALTER TABLE access_keys ADD COLUMN instance_id TEXT;
 ",
+    // 4: customer-managed policies (see `policies`). Names are unique
+    // ignoring case, as IAM's are; versions are numbered per policy (`vN`),
+    // `next_version` never goes down, so a number is never reused; each
+    // version's document lives in `documents` as given and canonical, as a
+    // role's inline policies do. Attachments stay in `role_managed` (by
+    // ARN), which AttachmentCount now counts by ARN, and boundaries in
+    // `roles.boundary`, which PermissionsBoundaryUsageCount counts.
+    "
+CREATE TABLE policies (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    path TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    arn TEXT NOT NULL UNIQUE,
+    description TEXT,
+    create_date TEXT NOT NULL,
+    update_date TEXT NOT NULL,
+    default_version INTEGER NOT NULL,
+    next_version INTEGER NOT NULL
+);
+CREATE TABLE policy_versions (
+    policy INTEGER NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    document INTEGER NOT NULL REFERENCES documents(id),
+    canonical INTEGER NOT NULL REFERENCES documents(id),
+    create_date TEXT NOT NULL,
+    PRIMARY KEY (policy, version)
+) WITHOUT ROWID;
+CREATE TABLE policy_tags (
+    policy INTEGER NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    fold TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (policy, fold)
+) WITHOUT ROWID;
+CREATE INDEX role_managed_arn ON role_managed(arn);
+CREATE INDEX roles_boundary ON roles(boundary) WHERE boundary IS NOT NULL;
+",
 ];
+
+/// The first schema version with customer-managed policies: an account of
+/// an older one, read without upgrading it, holds none.
+pub const POLICIES_SCHEMA: i64 = 4;
+
+/// Whether the account has the policy tables (see [`POLICIES_SCHEMA`]).
+pub fn has_policies(db: &Connection) -> rusqlite::Result<bool> {
+    Ok(user_version(db)? >= POLICIES_SCHEMA)
+}
 
 // -- which file is an account ------------------------------------------------
 
@@ -806,6 +853,7 @@ pub fn clear(db: &Connection) -> rusqlite::Result<()> {
         "DELETE FROM associations; DELETE FROM instance_tags; DELETE FROM instances;
          DELETE FROM profile_tags; DELETE FROM profiles; DELETE FROM role_managed;
          DELETE FROM role_policies; DELETE FROM role_tags; DELETE FROM roles;
+         DELETE FROM policy_tags; DELETE FROM policy_versions; DELETE FROM policies;
          DELETE FROM documents;",
     )
 }
@@ -823,7 +871,7 @@ pub fn optional<T>(result: rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
     result.optional()
 }
 
-/// One of the three tag tables (`role_tags`, `profile_tags`, `instance_tags`).
+/// One of the tag tables (`role_tags`, `profile_tags`, `instance_tags`, `policy_tags`).
 #[derive(Debug, Clone, Copy)]
 pub struct TagTable {
     pub table: &'static str,
@@ -841,6 +889,10 @@ pub const PROFILE_TAGS: TagTable = TagTable {
 pub const INSTANCE_TAGS: TagTable = TagTable {
     table: "instance_tags",
     owner: "instance",
+};
+pub const POLICY_TAGS: TagTable = TagTable {
+    table: "policy_tags",
+    owner: "policy",
 };
 
 impl TagTable {

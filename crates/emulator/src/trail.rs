@@ -410,8 +410,9 @@ fn username_of(record: &Value) -> String {
     }
 }
 
-/// The resources a call names, from its parameters, as LookupEvents lists
-/// them: roles, instance profiles, managed policies, instances.
+/// The resources a call names, from its parameters (and CreatePolicy's
+/// answer), as LookupEvents lists them: roles, instance profiles, managed
+/// policies, instances.
 fn resources_of(record: &Value) -> Vec<Resource> {
     let params = &record["requestParameters"];
     let mut resources = Vec::new();
@@ -433,6 +434,15 @@ fn resources_of(record: &Value) -> Vec<Resource> {
     }
     add("AWS::IAM::InstanceProfile", &params["instanceProfileName"]);
     add("AWS::IAM::Policy", &params["policyArn"]);
+    // CreatePolicy names its policy by name (PutRolePolicy's `policyName`
+    // is an inline policy's, no resource of its own); the ARN is in its
+    // answer, none when it failed.
+    if record["eventName"] == "CreatePolicy" {
+        match record["responseElements"]["policy"]["arn"].as_str() {
+            Some(arn) => add("AWS::IAM::Policy", &json!(arn)),
+            None => add("AWS::IAM::Policy", &params["policyName"]),
+        }
+    }
     add("AWS::IAM::Policy", &params["permissionsBoundary"]);
     add("AWS::EC2::Instance", &params["instanceId"]);
     for list in ["instanceIds", "resources"] {
@@ -497,6 +507,39 @@ mod tests {
         assert_eq!(
             response_elements(&response),
             json!({"credentials": {"accessKeyId": "ASIAEXAMPLE"}})
+        );
+    }
+
+    /// A policy is named by its ARN, CreatePolicy's too (from its answer),
+    /// or by its name when CreatePolicy failed.
+    #[test]
+    fn policies_are_named_by_arn() {
+        let arn = "arn:aws:iam::123456789012:policy/ops/deploy";
+        let names = |record: Value| -> Vec<(&'static str, String)> {
+            resources_of(&record)
+                .into_iter()
+                .map(|r| (r.resource_type, r.resource_name))
+                .collect()
+        };
+        assert_eq!(
+            names(json!({"eventName": "CreatePolicy",
+                         "requestParameters": {"policyName": "deploy", "path": "/ops/"},
+                         "responseElements": {"policy": {"arn": arn, "policyName": "deploy"}}})),
+            [("AWS::IAM::Policy", arn.to_string())]
+        );
+        assert_eq!(
+            names(json!({"eventName": "CreatePolicy",
+                         "requestParameters": {"policyName": "deploy"}, "responseElements": null})),
+            [("AWS::IAM::Policy", "deploy".to_string())]
+        );
+        assert_eq!(
+            names(json!({"eventName": "PutRolePolicy",
+                         "requestParameters": {"roleName": "web", "policyName": "inline"}})),
+            [("AWS::IAM::Role", "web".to_string())]
+        );
+        assert_eq!(
+            names(json!({"requestParameters": {"policyArn": arn, "versionId": "v2"}})),
+            [("AWS::IAM::Policy", arn.to_string())]
         );
     }
 

@@ -216,6 +216,12 @@ path_arn!(
     ProfileArn,
     "instance-profile"
 );
+path_arn!(
+    /// A managed policy's ARN: `arn:P:iam::ACCOUNT:policy/PATH/NAME`
+    /// (`aws` for the account of an AWS-managed one).
+    PolicyArn,
+    "policy"
+);
 
 #[cfg(test)]
 mod tests {

@@ -162,6 +162,37 @@ impl PolicyDocument {
         self.first_problem(trust, true)
     }
 
+    /// The first reason IAM would refuse this document as a managed
+    /// policy's (CreatePolicy, CreatePolicyVersion): a permissions policy's
+    /// rules, and a `Version` of 2012-10-17, which managed policies must
+    /// state (an older one or none: "Policy document must be version
+    /// 2012-10-17 or greater."; any other value: "Syntax errors in
+    /// policy."), checked after the syntax and before every other rule, as
+    /// IAM answered localstack's recorded CreatePolicy calls
+    /// (docs/aws-semantics.md §16).
+    pub fn managed_grammar_problem(&self) -> Option<GrammarProblem> {
+        if let Some(problem) = syntax_problem(&self.0) {
+            return Some(problem);
+        }
+        match self.0.get("Version") {
+            Some(Value::String(v)) if v == "2012-10-17" => {}
+            None => return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None)),
+            Some(Value::String(v)) if v == "2008-10-17" => {
+                return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None));
+            }
+            Some(other) => {
+                return Some(
+                    GrammarProblem::new(
+                        SYNTAX_ERRORS,
+                        Some(format!("`Version` is 2012-10-17, not {other}")),
+                    )
+                    .quoting(format!("{SYNTAX_ERRORS} (`Version` is 2012-10-17)")),
+                );
+            }
+        }
+        self.rule_problem(false)
+    }
+
     fn first_problem(&self, trust: bool, require_version: bool) -> Option<GrammarProblem> {
         if let Some(problem) = syntax_problem(&self.0) {
             return Some(problem);
@@ -169,6 +200,11 @@ impl PolicyDocument {
         if let Some(problem) = version_problem(&self.0, require_version) {
             return Some(problem);
         }
+        self.rule_problem(trust)
+    }
+
+    /// The statement rules, after syntax and version.
+    fn rule_problem(&self, trust: bool) -> Option<GrammarProblem> {
         let statements: Vec<&Map<String, Value>> = self.statements().collect();
         let first = |rules: &[StatementRule]| {
             rules
@@ -269,6 +305,9 @@ impl fmt::Display for GrammarProblem {
 const SYNTAX_ERRORS: &str = "Syntax errors in policy.";
 /// UNCONFIRMED: S3's text for a bad version; IAM's is not known.
 const BAD_VERSION: &str = "The policy must contain a valid version string";
+/// What CreatePolicy answers for a document without `Version` or of
+/// 2008-10-17 (localstack's recordings of IAM, docs/aws-semantics.md §16).
+const OLD_MANAGED_VERSION: &str = "Policy document must be version 2012-10-17 or greater.";
 /// rolecall's own rule for manifests, not IAM's: AWS's policy grammar makes a
 /// missing `Version` mean 2008-10-17, and IAM accepts the document.
 const NO_VERSION: &str = "Missing required field Version";
@@ -996,6 +1035,41 @@ mod tests {
                 Some("The policy must contain a valid version string")
             );
         }
+    }
+
+    /// A managed policy must state 2012-10-17: older or none has its own
+    /// message, checked before the statement rules; anything else is a
+    /// syntax error.
+    #[test]
+    fn managed_policies_need_version_2012_10_17() {
+        let with_version = |version: Option<&str>| {
+            let mut value = json!({"Statement": [{"Sid": "a", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                                   {"Sid": "a", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]});
+            if let Some(version) = version {
+                value["Version"] = json!(version);
+            }
+            doc(value).managed_grammar_problem().map(|p| p.aws_message)
+        };
+        let old = "Policy document must be version 2012-10-17 or greater.";
+        assert_eq!(with_version(None).as_deref(), Some(old));
+        assert_eq!(with_version(Some("2008-10-17")).as_deref(), Some(old));
+        assert_eq!(
+            with_version(Some("2013-10-17")).as_deref(),
+            Some("Syntax errors in policy.")
+        );
+        assert_eq!(
+            with_version(Some("2012-10-17")).as_deref(),
+            Some("Statement IDs (SID) in a single policy must be unique.")
+        );
+        let principal = doc(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Principal": "*"}]}));
+        assert_eq!(
+            principal
+                .managed_grammar_problem()
+                .map(|p| p.aws_message)
+                .as_deref(),
+            Some("Policy document should not specify a principal.")
+        );
     }
 
     #[test]

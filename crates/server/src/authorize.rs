@@ -4,7 +4,8 @@
 //!
 //! The account's root user (the administrator key) may do everything, as
 //! on AWS. A role session carries its role's inline and managed policies
-//! and its permissions boundary, read when the call is made (a policy
+//! (the account's own at their default version, AWS's from the bundled
+//! list) and its permissions boundary, read when the call is made (a policy
 //! changed a moment ago counts at once: the lab has no propagation delay
 //! for permissions). Context keys come from the request: the client's
 //! address, the region signed for, the time, the session's role tags and
@@ -12,7 +13,9 @@
 //!
 //! What a call needs follows the Service Authorization Reference: the
 //! action named as the operation (`iam:GetRole`), on the role, instance
-//! profile or instance it names (`*` for account-wide reads), and
+//! profile, managed policy (its ARN; CreatePolicy's at its path, with
+//! `iam:TagPolicy` too when it tags) or instance it names (`*` for
+//! account-wide reads, ListPolicies among them), and
 //! `iam:PassRole` on the role an instance profile carries to an instance
 //! (AssociateIamInstanceProfile, ReplaceIamInstanceProfileAssociation,
 //! RunInstances with a profile) or to a profile (AddRoleToInstanceProfile).
@@ -138,7 +141,8 @@ pub fn authorize(
         };
         let sentence = format!(
             "User: {caller} is not authorized to perform: {} on resource: {} {because}",
-            need.action, need.resource
+            need.action,
+            shown_resource(&need.resource)
         );
         return Err(match operation.service {
             Service::Ec2 => CloudError::new(
@@ -154,6 +158,18 @@ pub fn authorize(
     Ok(())
 }
 
+/// A resource as IAM names it in a refusal: a managed policy as `policy
+/// ARN` (as AWS answered in aws/aws-amplify-js#7540), anything else as its ARN.
+fn shown_resource(resource: &str) -> String {
+    let is_policy = rolecall_model::Arn::parse(resource)
+        .is_some_and(|arn| arn.service == "iam" && arn.resource.starts_with("policy/"));
+    if is_policy {
+        format!("policy {resource}")
+    } else {
+        resource.to_string()
+    }
+}
+
 fn instance_arn(region: &str, account_id: &str, instance: &str) -> String {
     format!("arn:aws:ec2:{region}:{account_id}:instance/{instance}")
 }
@@ -162,25 +178,37 @@ fn instance_arn(region: &str, account_id: &str, instance: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Anywhere;
 
-/// The role's policies compiled; `None` when the role is gone or a stored
+/// The role's policies compiled (inline, attached managed ones and the
+/// boundary, the account's own managed policies at their default version
+/// exactly as AWS-managed ones); `None` when the role is gone or a stored
 /// document cannot be evaluated (then nothing is allowed).
 fn compile(role: Option<&RoleFacts>) -> Option<PolicySet<Anywhere>> {
-    let role = &role?.role;
+    let facts = role?;
+    let role = &facts.role;
+    // A managed policy's document: the account's own (its default
+    // version's), else AWS's from the bundled list.
+    let managed = |arn: &str| {
+        facts
+            .customer_documents
+            .get(arn)
+            .cloned()
+            .or_else(|| rolecall_model::aws_policies::aws_policy_document(arn))
+    };
     let mut identity: Vec<NamedPolicy<Anywhere>> = role
         .inline_policies
         .iter()
         .map(|(name, document)| NamedPolicy::new(Anywhere, name.clone(), document.clone()))
         .collect();
     for arn in &role.managed_policies {
-        if let Some(document) = rolecall_model::aws_policies::aws_policy_document(arn) {
+        if let Some(document) = managed(arn) {
             identity.push(NamedPolicy::new(Anywhere, arn.clone(), document));
         }
     }
     let mut policies = Policies::identity(identity);
     if let Some(arn) = &role.permissions_boundary {
         // A boundary rolecall has no document of allows nothing.
-        let boundary = rolecall_model::aws_policies::aws_policy_document(arn)
-            .map(|document| NamedPolicy::new(Anywhere, arn.clone(), document));
+        let boundary =
+            managed(arn).map(|document| NamedPolicy::new(Anywhere, arn.clone(), document));
         policies.permissions_boundary = Some(boundary.into_iter().collect());
     }
     PolicySet::compile(policies).ok()
@@ -340,20 +368,35 @@ fn needs(
                 });
             }
         }
-        Call::TagRole(_) | Call::TagInstanceProfile(_) => {
-            let resource = match text("RoleName") {
-                Some(name) => role_arn(&name)?,
-                None => profile(&text("InstanceProfileName").unwrap_or_default())?.0,
+        Call::CreatePolicy(_) => {
+            // The policy to be, at its path, as for a role.
+            let name = text("PolicyName").unwrap_or_default();
+            let arn = format!("arn:aws:iam::{account_id}:policy{}{name}", path_of());
+            let tags = request_tags(&params["Tags"]);
+            needs.push(with_request_tags(one(arn.clone()), &tags));
+            if !tags.is_empty() {
+                needs.push(Need {
+                    action: "iam:TagPolicy".into(),
+                    ..with_request_tags(one(arn), &tags)
+                });
+            }
+        }
+        Call::TagRole(_) | Call::TagInstanceProfile(_) | Call::TagPolicy(_) => {
+            let resource = match (text("RoleName"), text("PolicyArn")) {
+                (Some(name), _) => role_arn(&name)?,
+                (None, Some(policy)) => policy,
+                (None, None) => profile(&text("InstanceProfileName").unwrap_or_default())?.0,
             };
             needs.push(with_request_tags(
                 one(resource),
                 &request_tags(&params["Tags"]),
             ));
         }
-        Call::UntagRole(_) | Call::UntagInstanceProfile(_) => {
-            let resource = match text("RoleName") {
-                Some(name) => role_arn(&name)?,
-                None => profile(&text("InstanceProfileName").unwrap_or_default())?.0,
+        Call::UntagRole(_) | Call::UntagInstanceProfile(_) | Call::UntagPolicy(_) => {
+            let resource = match (text("RoleName"), text("PolicyArn")) {
+                (Some(name), _) => role_arn(&name)?,
+                (None, Some(policy)) => policy,
+                (None, None) => profile(&text("InstanceProfileName").unwrap_or_default())?.0,
             };
             let mut need = one(resource);
             for key in params["TagKeys"]
@@ -448,6 +491,10 @@ fn needs(
                 needs.push(one(role_arn(&name)?));
             } else if let Some(name) = text("InstanceProfileName") {
                 needs.push(one(profile(&name)?.0));
+            } else if let Some(policy) = text("PolicyArn") {
+                // The policy calls (GetPolicy, CreatePolicyVersion, ...) act
+                // on the policy; ListPolicies names none and needs `*`.
+                needs.push(one(policy));
             } else if let Some(id) = text("InstanceId") {
                 needs.push(one(instance(&id)));
             } else if let Some(ids) = params["InstanceIds"]
@@ -476,7 +523,72 @@ fn pass_role(role_arn: &str) -> Need {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rolecall_model::PolicyDocument;
+    use rolecall_model::{PolicyDocument, Role};
+
+    /// IAM names a managed policy `policy ARN` in a refusal, anything
+    /// else by its ARN alone.
+    #[test]
+    fn refusals_name_policies_as_iam_does() {
+        let policy = "arn:aws:iam::123456789012:policy/team/reader";
+        assert_eq!(shown_resource(policy), format!("policy {policy}"));
+        assert_eq!(
+            shown_resource("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            "policy arn:aws:iam::aws:policy/ReadOnlyAccess"
+        );
+        let role = "arn:aws:iam::123456789012:role/app";
+        assert_eq!(shown_resource(role), role);
+        assert_eq!(shown_resource("*"), "*");
+    }
+
+    /// The account's own managed policies count as AWS-managed ones do,
+    /// attached and as the boundary; an ARN with no document grants nothing.
+    #[test]
+    fn customer_managed_documents_are_evaluated() {
+        let reader = "arn:aws:iam::123456789012:policy/reader";
+        let cap = "arn:aws:iam::123456789012:policy/cap";
+        let allow = |action: &str| {
+            policy(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]
+            }))
+        };
+        let facts = |boundary: Option<&str>| RoleFacts {
+            arn: "arn:aws:iam::123456789012:role/app".into(),
+            role_id: "AROAAAAAAAAAAAAAAAAAA".into(),
+            role: Role {
+                name: "app".into(),
+                path: "/".into(),
+                description: String::new(),
+                trust: PolicyDocument::trusting_services(&["ec2.amazonaws.com"]),
+                max_session_duration: 3600,
+                permissions_boundary: boundary.map(String::from),
+                managed_policies: [
+                    reader.to_string(),
+                    "arn:aws:iam::123456789012:policy/gone".into(),
+                ]
+                .into_iter()
+                .collect(),
+                inline_policies: Default::default(),
+                tags: Default::default(),
+            },
+            customer_documents: [
+                (reader.to_string(), allow("iam:*")),
+                (cap.to_string(), allow("iam:ListRoles")),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let get_role = Request::new("iam:GetRole", "arn:aws:iam::123456789012:role/app");
+        let list_roles = Request::new("iam:ListRoles", "*");
+        let unbounded = compile(Some(&facts(None))).unwrap();
+        assert!(refusal(Some(&unbounded), &get_role).is_none());
+        let bounded = compile(Some(&facts(Some(cap)))).unwrap();
+        assert!(matches!(
+            refusal(Some(&bounded), &get_role),
+            Some(Refusal::NoBoundaryAllows)
+        ));
+        assert!(refusal(Some(&bounded), &list_roles).is_none());
+    }
 
     fn policy(json: serde_json::Value) -> PolicyDocument {
         PolicyDocument::parse(&json.to_string()).unwrap()

@@ -337,7 +337,7 @@ fn policy_attributes(live: &ManagedPolicy, desired: &ManagedPolicy) -> Vec<Attri
     push_if(&mut out, "document", &live.document, &desired.document);
     let live_tags = ownership::user_tags(&live.tags);
     // Compared as written: IAM keeps a policy's tag keys case-sensitively,
-    // unlike a role's (docs/aws-semantics.md, customer-managed policies).
+    // unlike a role's (docs/aws-semantics.md §16).
     if !tags_equal(&live_tags, &desired.tags, false) {
         out.push(AttributeDiff {
             name: "tags",

@@ -3,16 +3,18 @@
 //! that found it, why it matters and how to fix it. `validate` shows the
 //! same findings as warnings.
 //!
-//! The rules ([`RULES`]) read the declared state only; the action
-//! catalogue and AWS-managed documents are rolecall-policy's bundled data.
-//! A role silences a rule with a reason (`lint_ignore: {RULE: REASON}`);
+//! The rules ([`RULES`]) read the declared state only: roles, and the
+//! documents of ManagedPolicies (with the rules of inline policies); the
+//! action catalogue and AWS-managed documents are rolecall-policy's
+//! bundled data. A role or a ManagedPolicy silences a rule with a reason
+//! (`lint_ignore: {RULE: REASON}`);
 //! the stack may require a permissions boundary on every role an instance
 //! profile holds (`require_permissions_boundary: true`).
 
 mod render;
 mod rules;
 
-use rolecall_model::{Desired, Location};
+use rolecall_model::{Desired, Kind, Location};
 use serde::Serialize;
 
 use crate::manifest::PolicyPlaces;
@@ -28,12 +30,24 @@ pub struct Finding {
     /// Where it is: the policy's place in the manifests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
-    /// The resource (`role/web-server`).
+    /// The resource (`role/web-server`, `policy/deploy-tools`).
     pub resource: String,
     /// What in it: "inline policy `read`, statement 2 (Sid Write)".
     pub subject: String,
     /// What is wrong, for this occurrence.
     pub message: String,
+}
+
+impl StaleIgnore {
+    /// Whose entry it is, as a sentence names it: "role `web`",
+    /// "managed policy `deploy-tools`".
+    pub fn owner(&self) -> String {
+        match rolecall_model::key::parts(&self.resource) {
+            Some((Kind::Policy, name)) => format!("managed policy `{name}`"),
+            Some((Kind::Role, name)) => format!("role `{name}`"),
+            _ => format!("`{}`", self.resource),
+        }
+    }
 }
 
 impl Finding {
@@ -42,7 +56,7 @@ impl Finding {
     }
 }
 
-/// A finding a role silenced, with the reason it gave.
+/// A finding a role or a ManagedPolicy silenced, with the reason it gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Silenced {
     pub finding: Finding,
@@ -53,7 +67,8 @@ pub struct Silenced {
 /// gone, and the entry would hide the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaleIgnore {
-    pub role: String,
+    /// The resource whose `lint_ignore` it is (`role/NAME`, `policy/NAME`).
+    pub resource: String,
     pub rule: String,
     pub location: Location,
 }
@@ -84,8 +99,7 @@ pub fn lint(desired: &Desired, places: &PolicyPlaces) -> Report {
     });
     let mut report = Report::default();
     for finding in found {
-        let role = finding.resource.strip_prefix("role/").unwrap_or_default();
-        match places.ignored(role, finding.rule) {
+        match places.ignored(&finding.resource, finding.rule) {
             Some(reason) => report.silenced.push(Silenced {
                 reason: reason.to_string(),
                 finding,
@@ -93,13 +107,14 @@ pub fn lint(desired: &Desired, places: &PolicyPlaces) -> Report {
             None => report.findings.push(finding),
         }
     }
-    for (role, rule, location) in places.ignores() {
-        let used = report.silenced.iter().any(|silenced| {
-            silenced.finding.rule == rule && silenced.finding.resource == format!("role/{role}")
-        });
+    for (resource, rule, location) in places.ignores() {
+        let used = report
+            .silenced
+            .iter()
+            .any(|silenced| silenced.finding.rule == rule && silenced.finding.resource == resource);
         if !used {
             report.stale_ignores.push(StaleIgnore {
-                role: role.to_string(),
+                resource: resource.to_string(),
                 rule: rule.to_string(),
                 location: location.clone(),
             });

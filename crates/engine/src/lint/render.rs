@@ -32,8 +32,10 @@ pub fn text(report: &Report) -> String {
     for stale in &report.stale_ignores {
         let _ = writeln!(
             out,
-            "{}: warning: lint_ignore silences `{}` on role `{}`, which has no such finding: remove it, so it cannot hide the next one",
-            stale.location, stale.rule, stale.role
+            "{}: warning: lint_ignore silences `{}` on {}, which has no such finding: remove it, so it cannot hide the next one",
+            stale.location,
+            stale.rule,
+            stale.owner()
         );
     }
     let count = report.findings.len();

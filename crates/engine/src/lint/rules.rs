@@ -1,12 +1,14 @@
 //! The rules: each names what it finds, why it matters and how to fix it,
-//! and a function that looks for it in every declared role.
+//! and a function that looks for it in every declared role and
+//! ManagedPolicy (whose document gets the rules of a role's inline
+//! policies, reported once, at the policy's place).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use rolecall_evaluation::{action_matches, resource_matches};
 use rolecall_model::policy::actions::{self, AccessLevel};
-use rolecall_model::{Desired, Location, PolicyDocument, Role, aws_policies};
+use rolecall_model::{Desired, Location, PolicyDocument, Role, aws_policies, policy_key, role_key};
 use serde_json::{Map, Value};
 
 /// One statement of a canonical policy document.
@@ -70,9 +72,9 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "inline-duplicates-managed",
-        summary: "an inline policy identical to an AWS-managed policy",
-        why: "a copy does not get AWS's updates to the managed policy, and counts against the role's inline size quota",
-        fix: "attach the managed policy instead (managed_policies) and remove the inline copy",
+        summary: "an inline or customer-managed policy identical to an AWS-managed policy",
+        why: "a copy does not get AWS's updates to the managed policy, and counts against a quota (a role's inline size, the account's policies)",
+        fix: "attach the AWS-managed policy instead (managed_policies) and remove the copy",
     },
 ];
 
@@ -81,18 +83,26 @@ pub fn rule(id: &str) -> &'static Rule {
     RULES.iter().find(|rule| rule.id == id).unwrap_or(&RULES[0])
 }
 
-/// Runs every rule on every declared role.
+/// Runs every rule on every declared role and ManagedPolicy.
 pub fn check(desired: &Desired, places: &PolicyPlaces, found: &mut Vec<Finding>) {
     let held: BTreeSet<&str> = desired
         .profiles
         .values()
         .filter_map(|profile| profile.role.as_deref())
         .collect();
+    for policy in desired.policies.values() {
+        let mut checker = Checker {
+            resource: policy_key(&policy.name),
+            found: &mut *found,
+        };
+        let place = desired.locations.get(&checker.resource);
+        checker.permissions(&policy.document, "document", place);
+        checker.duplicate(&policy.document, "document", place);
+    }
     for role in desired.roles.values() {
         let mut checker = Checker {
-            role,
-            places,
-            found,
+            resource: role_key(&role.name),
+            found: &mut *found,
         };
         for (name, document) in &role.inline_policies {
             let place = places.inline(&role.name, name);
@@ -100,7 +110,11 @@ pub fn check(desired: &Desired, places: &PolicyPlaces, found: &mut Vec<Finding>)
             checker.permissions(document, &what, place);
             checker.duplicate(document, &what, place);
         }
-        checker.trust(desired.account_id.as_deref());
+        checker.trust(
+            role,
+            places.trust(&role.name),
+            desired.account_id.as_deref(),
+        );
         if let Some(required) = places.boundary_required()
             && held.contains(role.name.as_str())
             && role.permissions_boundary.is_none()
@@ -112,7 +126,7 @@ pub fn check(desired: &Desired, places: &PolicyPlaces, found: &mut Vec<Finding>)
                     .get(&rolecall_model::role_key(&role.name))
                     .cloned()
                     .or_else(|| Some(required.clone())),
-                resource: format!("role/{}", role.name),
+                resource: role_key(&role.name),
                 subject: format!("role `{}`", role.name),
                 message: format!(
                     "role `{}` is held by an instance profile and has no permissions boundary (required at {required})",
@@ -123,9 +137,9 @@ pub fn check(desired: &Desired, places: &PolicyPlaces, found: &mut Vec<Finding>)
     }
 }
 
+/// The rules' findings on one resource (`role/NAME`, `policy/NAME`).
 struct Checker<'a> {
-    role: &'a Role,
-    places: &'a PolicyPlaces,
+    resource: String,
     found: &'a mut Vec<Finding>,
 }
 
@@ -180,7 +194,7 @@ impl Checker<'_> {
         self.found.push(Finding {
             rule,
             location: place.cloned(),
-            resource: format!("role/{}", self.role.name),
+            resource: self.resource.clone(),
             subject,
             message,
         });
@@ -290,7 +304,7 @@ impl Checker<'_> {
         }
     }
 
-    /// An inline policy equal to an AWS-managed policy.
+    /// An inline or customer-managed policy equal to an AWS-managed policy.
     fn duplicate(&mut self, document: &PolicyDocument, what: &str, place: Option<&Location>) {
         if let Some(arn) = managed_with_document(document) {
             self.push(
@@ -302,11 +316,10 @@ impl Checker<'_> {
         }
     }
 
-    /// The rules on the trust policy.
-    fn trust(&mut self, account: Option<&str>) {
-        let place = self.places.trust(&self.role.name).cloned();
-        let trust = self.role.trust.clone();
-        for statement in trust.statements() {
+    /// The rules on `role`'s trust policy, declared at `place`.
+    fn trust(&mut self, role: &Role, place: Option<&Location>, account: Option<&str>) {
+        let place = place.cloned();
+        for statement in role.trust.statements() {
             if !is_allow(statement) {
                 continue;
             }

@@ -1,5 +1,6 @@
 //! From validated declarations to the canonical [`Desired`]: defaults filled
-//! in, stack tags merged under resource tags, every resource's place recorded.
+//! in, stack tags merged under resource tags (roles' and policies' keys
+//! ignoring case), every resource's place recorded.
 
 use super::convert::{Decl, Document};
 use super::diagnostic::location;
@@ -7,7 +8,7 @@ use super::places::PolicyPlaces;
 use super::tags::{merge_tags, pairs, stack_tags};
 use rolecall_model::{
     self as model, DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK, Desired, InstanceProfile,
-    InstanceSelector, InstanceSpec, Role, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY,
+    InstanceSelector, InstanceSpec, ManagedPolicy, Role, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY,
 };
 
 /// Builds the model, consuming the declarations; with `places`, also
@@ -76,6 +77,9 @@ pub fn desired(documents: Vec<Document>, mut places: Option<&mut PolicyPlaces>) 
                         .and_then(|d| u32::try_from(d.value).ok())
                         .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
                     permissions_boundary: role.permissions_boundary.map(|b| b.value),
+                    // Names of declared policies stay names: the account
+                    // they are created in makes their ARNs
+                    // (`Desired::resolve_policy_names`).
                     managed_policies: role
                         .managed_policies
                         .into_iter()
@@ -91,6 +95,31 @@ pub fn desired(documents: Vec<Document>, mut places: Option<&mut PolicyPlaces>) 
                     tags,
                 };
                 desired.roles.insert(name, role);
+            }
+            Decl::Policy(policy) => {
+                // Compared ignoring case, as a role's: see `validate`.
+                let tags = merge_tags(&stack_pairs, &pairs(&policy.tags), true);
+                if let Some(places) = places.as_deref_mut() {
+                    places.record_policy(&doc.file, &policy);
+                }
+                let policy = *policy;
+                // Validation reported a policy without a document.
+                let Some(document) = policy.document else {
+                    continue;
+                };
+                let name = policy.name.value;
+                desired.locations.insert(
+                    model::policy_key(&name),
+                    location(&doc.file, policy.name.pos),
+                );
+                let policy = ManagedPolicy {
+                    name: name.clone(),
+                    path: policy.path.map_or_else(|| "/".into(), |p| p.value),
+                    description: policy.description.map(|d| d.value).unwrap_or_default(),
+                    document: document.value.document,
+                    tags,
+                };
+                desired.policies.insert(name, policy);
             }
             Decl::Profile(profile) => {
                 let tags = merge_tags(&stack_pairs, &pairs(&profile.tags), false);

@@ -85,6 +85,19 @@ pub struct RoleDecl {
     pub lint_ignore: Vec<(At<String>, At<String>)>,
 }
 
+/// A customer-managed policy (`kind: ManagedPolicy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDeclaration {
+    pub name: At<String>,
+    pub path: Option<At<String>>,
+    pub description: Option<At<String>>,
+    /// `None` only after an error was reported.
+    pub document: Option<At<PolicyDecl>>,
+    pub tags: Option<TagsDecl>,
+    /// Lint rules silenced for this policy: rule id and the reason.
+    pub lint_ignore: Vec<(At<String>, At<String>)>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileDecl {
     pub name: At<String>,
@@ -108,6 +121,7 @@ pub enum Decl {
     Stack(StackDecl),
     // Boxed: a role is much larger than the other declarations.
     Role(Box<RoleDecl>),
+    Policy(Box<PolicyDeclaration>),
     Profile(ProfileDecl),
     Instance(InstanceDecl),
 }
@@ -122,7 +136,13 @@ pub struct Document {
 }
 
 /// The kinds and their fields. `schema` describes the same fields; a test keeps them in step.
-pub const KINDS: &[&str] = &["Stack", "Role", "InstanceProfile", "Instance"];
+pub const KINDS: &[&str] = &[
+    "Stack",
+    "Role",
+    "ManagedPolicy",
+    "InstanceProfile",
+    "Instance",
+];
 pub const STACK_FIELDS: &[&str] = &[
     "kind",
     "name",
@@ -141,6 +161,15 @@ pub const ROLE_FIELDS: &[&str] = &[
     "permissions_boundary",
     "managed_policies",
     "inline_policies",
+    "tags",
+    "lint_ignore",
+];
+pub const POLICY_FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "path",
+    "description",
+    "document",
     "tags",
     "lint_ignore",
 ];
@@ -316,6 +345,10 @@ pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Optio
             fields.check_known(ROLE_FIELDS, "Role", ctx);
             role(&fields, node.pos, ctx).map(|role| Decl::Role(Box::new(role)))
         }
+        "ManagedPolicy" => {
+            fields.check_known(POLICY_FIELDS, "ManagedPolicy", ctx);
+            managed_policy(&fields, node.pos, ctx).map(|policy| Decl::Policy(Box::new(policy)))
+        }
         "InstanceProfile" => {
             fields.check_known(PROFILE_FIELDS, "InstanceProfile", ctx);
             let name = fields.required_string("name", "InstanceProfile", node.pos, ctx);
@@ -356,7 +389,7 @@ pub fn document<'a>(document: &'a raw::Document<'a>, ctx: &mut Ctx<'a>) -> Optio
 }
 
 fn kinds_help() -> String {
-    "every document starts with `kind: Role`, `kind: InstanceProfile`, `kind: Instance` or `kind: Stack`".into()
+    "every document starts with `kind: Role`, `kind: ManagedPolicy`, `kind: InstanceProfile`, `kind: Instance` or `kind: Stack`".into()
 }
 
 fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
@@ -376,7 +409,11 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
         .and_then(|node| session_duration(node, ctx));
     let managed_policies = fields.get("managed_policies").and_then(|node| {
         let Value::Seq(items) = &node.value else {
-            ctx.mismatch(node, "`managed_policies`", "a list of policy ARNs");
+            ctx.mismatch(
+                node,
+                "`managed_policies`",
+                "a list of policy ARNs and ManagedPolicy names",
+            );
             return None;
         };
         let arns = items
@@ -385,7 +422,7 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
                 scalar_string(
                     item,
                     "each entry of `managed_policies`",
-                    "a policy ARN",
+                    "a policy ARN or a ManagedPolicy name",
                     ctx,
                 )
             })
@@ -432,6 +469,41 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
         max_session_duration,
         managed_policies,
         inline_policies,
+    })
+}
+
+/// `kind: ManagedPolicy`: a name and a document, which conversion reads as
+/// a role's inline policies are read (mapping, JSON text, `{file:}`).
+fn managed_policy(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<PolicyDeclaration> {
+    let name = fields.required_string("name", "ManagedPolicy", pos, ctx);
+    let document = match fields.get("document") {
+        Some(node) => {
+            let what = match &name {
+                Some(name) => format!("managed policy `{}`", name.value),
+                None => "the managed policy's document".to_string(),
+            };
+            policy(node, &what, ctx)
+        }
+        None => {
+            ctx.push(
+                Diagnostic::error(ctx.location(pos), "ManagedPolicy has no `document`").with_help(
+                    "give the policy's JSON document: a mapping, a JSON string or `{file: path}`",
+                ),
+            );
+            None
+        }
+    };
+    let lint_ignore = fields
+        .get("lint_ignore")
+        .map(|node| lint_ignore(node, ctx))
+        .unwrap_or_default();
+    Some(PolicyDeclaration {
+        path: fields.string("path", ctx),
+        description: fields.string("description", ctx),
+        tags: fields.tags(ctx),
+        name: name?,
+        document,
+        lint_ignore,
     })
 }
 

@@ -1,8 +1,10 @@
 //! Where each role's policies are declared: its trust policy, each inline
-//! policy (at its name), each managed policy ARN and its permissions
-//! boundary. `simulate` names the statement that decided at its policy's
-//! place, and `lint` reports its findings there, minus the rules a role
-//! silences (`lint_ignore`), plus the stack's `require_permissions_boundary`.
+//! policy (at its name), each managed policy entry (ARN or ManagedPolicy
+//! name) and its permissions boundary. `simulate` names the statement that
+//! decided at its policy's place, and `lint` reports its findings there,
+//! minus the rules a role or a ManagedPolicy silences (`lint_ignore`), plus
+//! the stack's `require_permissions_boundary`. A ManagedPolicy's own place
+//! is its resource's, in `Desired::locations` (`policy/NAME`).
 //! Recorded only when asked (`load_with_policy_places`): a plan of a large
 //! stack does not pay for it.
 
@@ -10,7 +12,9 @@ use std::collections::HashMap;
 
 use rolecall_model::Location;
 
-use super::convert::RoleDecl;
+use rolecall_model::{policy_key, role_key};
+
+use super::convert::{At, PolicyDeclaration, RoleDecl};
 use super::diagnostic::location;
 use super::raw::Pos;
 
@@ -27,8 +31,8 @@ enum Which {
 #[derive(Debug, Clone, Default)]
 pub struct PolicyPlaces {
     places: HashMap<(String, Which), Location>,
-    /// Lint rules silenced per role: (role, rule) to the reason and the
-    /// place it is given.
+    /// Lint rules silenced per resource: (resource key, rule) to the reason
+    /// and the place it is given. Roles and ManagedPolicies silence rules.
     ignored: HashMap<(String, String), (String, Location)>,
     /// Where the stack requires a boundary on roles instance profiles hold.
     boundary_required: Option<Location>,
@@ -52,9 +56,24 @@ impl PolicyPlaces {
         for (policy, _) in role.inline_policies.iter().flat_map(|list| &list.value) {
             put(Which::Inline(policy.value.clone()), policy.pos);
         }
-        for (rule, reason) in &role.lint_ignore {
+        self.record_ignores(file, role_key(name), &role.lint_ignore);
+    }
+
+    /// Records the lint rules the ManagedPolicy `policy`, declared in
+    /// `file`, silences.
+    pub(super) fn record_policy(&mut self, file: &str, policy: &PolicyDeclaration) {
+        self.record_ignores(file, policy_key(&policy.name.value), &policy.lint_ignore);
+    }
+
+    fn record_ignores(
+        &mut self,
+        file: &str,
+        resource: String,
+        ignores: &[(At<String>, At<String>)],
+    ) {
+        for (rule, reason) in ignores {
             self.ignored.insert(
-                (name.to_string(), rule.value.clone()),
+                (resource.clone(), rule.value.clone()),
                 (reason.value.clone(), location(file, rule.pos)),
             );
         }
@@ -71,18 +90,19 @@ impl PolicyPlaces {
         self.boundary_required.as_ref()
     }
 
-    /// The reason `role` gives for silencing lint rule `rule`, if it does.
-    pub fn ignored(&self, role: &str, rule: &str) -> Option<&str> {
+    /// The reason the resource `resource` (`role/NAME`, `policy/NAME`)
+    /// gives for silencing lint rule `rule`, if it does.
+    pub fn ignored(&self, resource: &str, rule: &str) -> Option<&str> {
         self.ignored
-            .get(&(role.to_string(), rule.to_string()))
+            .get(&(resource.to_string(), rule.to_string()))
             .map(|(reason, _)| reason.as_str())
     }
 
-    /// Every silenced rule: role, rule and where it is silenced.
+    /// Every silenced rule: resource key, rule and where it is silenced.
     pub fn ignores(&self) -> impl Iterator<Item = (&str, &str, &Location)> {
         self.ignored
             .iter()
-            .map(|((role, rule), (_, place))| (role.as_str(), rule.as_str(), place))
+            .map(|((resource, rule), (_, place))| (resource.as_str(), rule.as_str(), place))
     }
 
     /// Where `role`'s trust policy is declared.
@@ -95,9 +115,10 @@ impl PolicyPlaces {
         self.get(role, Which::Inline(policy.to_string()))
     }
 
-    /// Where `role` names the managed policy `arn`.
-    pub fn managed(&self, role: &str, arn: &str) -> Option<&Location> {
-        self.get(role, Which::Managed(arn.to_string()))
+    /// Where `role` names the managed policy `entry` (an ARN, or the name
+    /// of a ManagedPolicy of the manifests).
+    pub fn managed(&self, role: &str, entry: &str) -> Option<&Location> {
+        self.get(role, Which::Managed(entry.to_string()))
     }
 
     /// Where `role` names its permissions boundary.

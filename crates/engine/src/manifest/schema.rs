@@ -26,9 +26,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 use rolecall_model::limits::SESSION_DURATION;
 use rolecall_model::{DEFAULT_MAX_SESSION_DURATION, DEFAULT_STACK};
 
-/// A rolecall manifest document: a Role, an InstanceProfile, an Instance, or
-/// the Stack's settings, chosen by `kind`. A file may hold several documents
-/// separated by `---`.
+/// A rolecall manifest document: a Role, a ManagedPolicy, an InstanceProfile,
+/// an Instance, or the Stack's settings, chosen by `kind`. A file may hold
+/// several documents separated by `---`.
 #[derive(JsonSchema)]
 #[serde(tag = "kind", deny_unknown_fields)]
 #[schemars(title = "rolecall manifest")]
@@ -37,6 +37,8 @@ enum Document {
     Stack(Stack),
     /// An IAM role.
     Role(Role),
+    /// A customer-managed IAM policy: roles attach it by name in `managed_policies`.
+    ManagedPolicy(ManagedPolicy),
     /// An IAM instance profile.
     InstanceProfile(InstanceProfile),
     /// An EC2 instance whose instance-profile association rolecall manages.
@@ -102,11 +104,9 @@ struct Role {
     #[serde(default)]
     #[schemars(transform = no_default)]
     permissions_boundary: String,
-    /// ARNs of managed policies to attach (at most 10, each once).
-    #[schemars(
-        length(max = 10),
-        inner(regex(pattern = r"^arn:[a-z0-9-]+:iam::(aws|\d{12}):policy/"))
-    )]
+    /// Managed policies to attach (at most 10, each once): ARNs, or the
+    /// names of ManagedPolicy documents of the manifests.
+    #[schemars(schema_with = "managed_policies")]
     #[serde(default)]
     managed_policies: Vec<String>,
     /// Inline policies by name: a mapping, a JSON string, or {file: path}.
@@ -117,6 +117,33 @@ struct Role {
     #[serde(default)]
     tags: BTreeMap<String, String>,
     /// `rolecall lint` rules silenced for this role, each with the reason.
+    #[schemars(schema_with = "lint_ignore")]
+    #[serde(default)]
+    lint_ignore: BTreeMap<String, String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ManagedPolicy {
+    /// Policy name, unique in the account ignoring case; a role's
+    /// `managed_policies` names it.
+    #[schemars(regex(pattern = r"^[\w+=,.@-]{1,128}$"), transform = or_unquoted)]
+    name: String,
+    /// Segments of letters, digits and `.,+@=_-` between slashes. Changing it replaces the policy.
+    #[schemars(schema_with = "policy_path")]
+    #[serde(default = "default_path")]
+    path: String,
+    /// IAM cannot change a policy's description once it is created.
+    #[schemars(length(max = 1000), transform = or_unquoted)]
+    #[serde(default)]
+    description: String,
+    /// The policy: a mapping, a JSON string, or {file: path}; at most 6,144
+    /// characters, whitespace not counted.
+    document: PolicyDocument,
+    #[schemars(schema_with = "tags")]
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    /// `rolecall lint` rules silenced for this policy, each with the reason.
     #[schemars(schema_with = "lint_ignore")]
     #[serde(default)]
     lint_ignore: BTreeMap<String, String>,
@@ -240,6 +267,25 @@ fn path(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "pattern": "^(/|/[\\x21-\\x7E]+/)$", "maxLength": 512})
 }
 
+/// Policy ARNs, or ManagedPolicy names (which, as names, may be written
+/// as unquoted numbers or booleans: see [`or_unquoted`]).
+fn managed_policies(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "maxItems": 10,
+        "items": {
+            "type": ["string", "number", "boolean"],
+            "pattern": "^(arn:[a-z0-9-]+:iam::(aws|\\d{12}):policy/|[\\w+=,.@-]{1,128}$)"
+        },
+        "default": []
+    })
+}
+
+/// IAM's `policyPathType`: stricter than a role's path.
+fn policy_path(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "pattern": "^(/[A-Za-z0-9.,+@=_-]+)*/$", "maxLength": 512})
+}
+
 fn policy_arn(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "pattern": "^arn:[a-z0-9-]+:iam::(aws|\\d{12}):policy/"})
 }
@@ -283,7 +329,9 @@ pub fn to_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::convert::{INSTANCE_FIELDS, PROFILE_FIELDS, ROLE_FIELDS, STACK_FIELDS};
+    use crate::manifest::convert::{
+        INSTANCE_FIELDS, POLICY_FIELDS, PROFILE_FIELDS, ROLE_FIELDS, STACK_FIELDS,
+    };
     use serde_json::Value;
 
     /// The properties the schema allows for `kind`, sorted.
@@ -315,6 +363,7 @@ mod tests {
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
         assert_eq!(properties(&schema, "Stack"), sorted(STACK_FIELDS));
         assert_eq!(properties(&schema, "Role"), sorted(ROLE_FIELDS));
+        assert_eq!(properties(&schema, "ManagedPolicy"), sorted(POLICY_FIELDS));
         assert_eq!(
             properties(&schema, "InstanceProfile"),
             sorted(PROFILE_FIELDS)

@@ -9,18 +9,22 @@ use std::collections::HashMap;
 use rolecall_model::is_instance_id;
 
 use super::convert::{
-    At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, ProfileDecl, RoleDecl, StackDecl,
-    TagsDecl, did_you_mean,
+    At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, PolicyDeclaration, ProfileDecl,
+    RoleDecl, StackDecl, TagsDecl, did_you_mean,
 };
 use super::diagnostic::{self, Diagnostic};
 use super::limits::{SESSION_RANGE, session_out_of_range};
 use super::raw::Pos;
 use super::tags::{merged_count, pairs, stack_tags};
+use rolecall_model::arn::PolicyArn;
 use rolecall_model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_policy};
-use rolecall_model::limits::{MAX_INLINE_SIZE, MAX_MANAGED_POLICIES, MAX_TRUST_SIZE};
+use rolecall_model::limits::{
+    MAX_INLINE_SIZE, MAX_MANAGED_POLICIES, MAX_MANAGED_POLICY_SIZE, MAX_TRUST_SIZE,
+};
 use rolecall_model::policy::GrammarProblem;
 use rolecall_model::{
-    Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC, TAG_STACK,
+    DEFAULT_PARTITION, Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC,
+    TAG_STACK, is_account_id, policy_arn,
 };
 
 const MAX_ROLE_NAME: usize = 64;
@@ -50,11 +54,37 @@ fn malformed(what: &str, policy: &PolicyDecl, problem: &GrammarProblem) -> Strin
 /// whether a document could not be read, so a reference may name a resource
 /// it declared.
 pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Diagnostic>) {
+    let mut policies = HashMap::new();
+    let mut policy_names = Vec::new();
+    for doc in documents {
+        if let Decl::Policy(policy) = &doc.decl {
+            // The first of a name declared twice, which `unique` reports.
+            if let std::collections::hash_map::Entry::Vacant(vacant) =
+                policies.entry(policy.name.value.to_lowercase())
+            {
+                vacant.insert((doc, &**policy));
+                policy_names.push(policy.name.value.as_str());
+            }
+        }
+    }
+    let stack = documents.iter().find_map(|doc| match &doc.decl {
+        Decl::Stack(stack) => Some(stack),
+        _ => None,
+    });
     let mut checker = Checker {
         documents,
         some_unread,
         diagnostics,
         stack_tags: stack_tags(documents),
+        policies,
+        policy_names,
+        account_id: stack
+            .and_then(|stack| stack.account_id.as_ref())
+            .map(|account| account.value.as_str())
+            .filter(|account| is_account_id(account)),
+        partition: stack
+            .and_then(|stack| stack.partition.as_ref())
+            .map(|partition| partition.value.as_str()),
     };
     checker.run();
 }
@@ -64,6 +94,16 @@ struct Checker<'a> {
     some_unread: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
     stack_tags: Vec<(&'a str, &'a str)>,
+    /// The ManagedPolicies declared, by lower-cased name (IAM's policy
+    /// names are unique in an account ignoring case): roles name them.
+    policies: HashMap<String, (&'a Document, &'a PolicyDeclaration)>,
+    /// Their names as declared, for "did you mean".
+    policy_names: Vec<&'a str>,
+    /// The Stack's account id, when it declares a valid one: a policy ARN
+    /// of that account may name a declared ManagedPolicy.
+    account_id: Option<&'a str>,
+    /// The Stack's partition, when it declares one.
+    partition: Option<&'a str>,
 }
 
 /// Names already seen, by their lower-cased form: the document and the name as declared.
@@ -75,6 +115,7 @@ impl<'a> Checker<'a> {
         let mut stack: Option<&Document> = None;
         let mut roles: Seen<'a> = HashMap::new();
         let mut profiles: Seen<'a> = HashMap::new();
+        let mut policies: Seen<'a> = HashMap::new();
         let mut instances = HashMap::new();
         for doc in documents {
             match &doc.decl {
@@ -93,6 +134,10 @@ impl<'a> Checker<'a> {
                 Decl::Role(decl) => {
                     self.unique(&mut roles, doc, &decl.name, "role");
                     self.role(doc, decl);
+                }
+                Decl::Policy(decl) => {
+                    self.unique(&mut policies, doc, &decl.name, "managed policy");
+                    self.policy(doc, decl);
                 }
                 Decl::Profile(decl) => {
                     self.unique(&mut profiles, doc, &decl.name, "instance profile");
@@ -114,7 +159,8 @@ impl<'a> Checker<'a> {
             .push(Diagnostic::error(Some(location(doc, pos)), message).with_help(help));
     }
 
-    /// Names are unique in the manifest set; IAM ignores case for roles and profiles.
+    /// Names are unique in the manifest set; IAM ignores case for roles,
+    /// profiles and managed policies.
     fn unique(&mut self, seen: &mut Seen<'a>, doc: &'a Document, name: &'a At<String>, what: &str) {
         let key = name.value.to_lowercase();
         if let Some((first, first_name)) = seen.get(&key) {
@@ -212,7 +258,7 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(boundary) = &role.permissions_boundary {
-            self.arn(doc, boundary, "permissions boundary");
+            self.boundary(doc, boundary);
         }
         if let Some(managed) = &role.managed_policies {
             self.managed(doc, managed);
@@ -255,6 +301,103 @@ impl<'a> Checker<'a> {
         let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
         self.tag_count(doc, pos, &what, merged, merged - own.len());
+    }
+
+    /// A ManagedPolicy: CreatePolicy's rules (botocore's `policyNameType`,
+    /// `policyPathType`, `policyDescriptionType`), the grammar, the size
+    /// quota, and tags as a role's.
+    fn policy(&mut self, doc: &Document, policy: &PolicyDeclaration) {
+        let name = &policy.name;
+        self.name(
+            doc,
+            &name.value,
+            name.pos,
+            "managed policy name",
+            MAX_POLICY_NAME,
+        );
+        if let Some(path) = &policy.path {
+            self.policy_path(doc, path);
+        }
+        if let Some(description) = &policy.description {
+            // IAM's model gives a policy's description a length and no
+            // character set (a role's has one).
+            let length = description.value.chars().count();
+            if length > MAX_DESCRIPTION {
+                self.error(
+                    doc,
+                    description.pos,
+                    format!(
+                        "description is {length} characters long; IAM allows at most {MAX_DESCRIPTION}"
+                    ),
+                );
+            }
+        }
+        if let Some(document) = &policy.document {
+            let what = format!("managed policy `{}`", name.value);
+            if let Some(problem) = document.value.document.managed_grammar_problem() {
+                let message = malformed(&what, &document.value, &problem);
+                self.error(doc, document.pos, message);
+            }
+            let size = document.value.document.quota_size();
+            if size > MAX_MANAGED_POLICY_SIZE {
+                self.error(
+                    doc,
+                    document.pos,
+                    format!(
+                        "{what} is {size} characters (whitespace not counted); AWS allows at most 6,144 (quota PolicySize)"
+                    ),
+                );
+            }
+        }
+        // Compared ignoring case, as a role's: whether IAM ignores case in
+        // a policy's tag keys is unconfirmed (docs/aws-semantics.md §5), and
+        // refusing keys that differ only in case is safe either way.
+        self.tags(
+            doc,
+            &policy.tags,
+            TagKeys::IgnoreCase {
+                why: "rolecall compares a managed policy's tag keys ignoring case, as a role's",
+            },
+        );
+        let own = pairs(&policy.tags);
+        let merged = merged_count(&self.stack_tags, &own, true);
+        let pos = policy.tags.as_ref().map_or(name.pos, |t| t.pos);
+        let what = format!("managed policy `{}`", name.value);
+        self.tag_count(doc, pos, &what, merged, merged - own.len());
+    }
+
+    /// A policy's path: a role's rules, and IAM's `policyPathType` pattern
+    /// `((/[A-Za-z0-9\.,\+@=_-]+)*)/`: between single slashes, only
+    /// letters, digits and `.,+@=_-`.
+    fn policy_path(&mut self, doc: &Document, path: &At<String>) {
+        let before = self.diagnostics.len();
+        self.path(doc, path);
+        if self.diagnostics.len() > before {
+            return;
+        }
+        let value = &path.value;
+        if value == "/" {
+            return;
+        }
+        // Begins and ends with `/`, all ASCII: checked above.
+        let inner = &value[1..value.len() - 1];
+        let problem = if inner.split('/').any(str::is_empty) {
+            Some(format!("`{value}` has an empty segment (`//`)"))
+        } else {
+            inner
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || ".,+@=_-/".contains(*c)))
+                .map(|c| format!("`{value}` contains {}", show(c)))
+        };
+        if let Some(problem) = problem {
+            self.error(
+                doc,
+                path.pos,
+                format!(
+                    "path {problem}; a policy's path allows only letters, digits and `.,+@=_-` between single slashes"
+                ),
+            );
+        }
     }
 
     fn instance(
@@ -352,7 +495,7 @@ impl<'a> Checker<'a> {
                         None => self.not_declared(doc, role, "role", &role_names),
                         Some(declared @ (role_doc, declared_name)) => {
                             if declared_name.value != role.value {
-                                self.misspelt(doc, role, "role", "role", declared);
+                                self.misspelt(doc, role, "role", "role: ", declared);
                             }
                             if ec2_checked.insert(role.value.to_lowercase()) {
                                 self.trusts_ec2(role_doc, doc, profile);
@@ -378,7 +521,7 @@ impl<'a> Checker<'a> {
                         Some(declared @ (_, declared_name)) => {
                             if declared_name.value != *name {
                                 let what = "instance profile";
-                                self.misspelt(doc, &reference, what, "profile", declared);
+                                self.misspelt(doc, &reference, what, "profile: ", declared);
                             }
                         }
                     }
@@ -404,7 +547,7 @@ impl<'a> Checker<'a> {
             declared.value,
             location(declared_doc, declared.pos)
         );
-        let help = format!("write `{field}: {}`", declared.value);
+        let help = format!("write `{field}{}`", declared.value);
         self.error_with_help(doc, reference.pos, message, help);
     }
 
@@ -561,19 +704,171 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        let mut seen: HashMap<&str, Pos> = HashMap::new();
-        for arn in &managed.value {
-            self.arn(doc, arn, "managed policy");
-            if let Some(first) = seen.get(arn.value.as_str()) {
-                let message = format!(
-                    "managed policy `{}` is listed twice: first at line {}",
-                    arn.value, first.line
-                );
-                self.error(doc, arn.pos, message);
+        // By the policy each entry stands for: a declared policy may be
+        // listed by name and by ARN.
+        let mut seen: HashMap<String, &At<String>> = HashMap::new();
+        for entry in &managed.value {
+            let declared = if entry.value.starts_with("arn:") {
+                self.arn(doc, entry, "managed policy");
+                self.declared_arn(doc, entry, "managed policy")
             } else {
-                seen.insert(&arn.value, arn.pos);
+                self.policy_name(doc, entry)
+            };
+            let same = match declared {
+                Some(policy) => format!("policy/{}", policy.name.value.to_lowercase()),
+                None => entry.value.clone(),
+            };
+            match (seen.get(&same), declared) {
+                (None, _) => {
+                    seen.insert(same, entry);
+                }
+                (Some(first), Some(policy)) if first.value != entry.value => {
+                    let message = format!(
+                        "managed policy `{}` is listed twice: first as `{}` at line {} (both are the ManagedPolicy `{}`)",
+                        entry.value, first.value, first.pos.line, policy.name.value
+                    );
+                    self.error(doc, entry.pos, message);
+                }
+                (Some(first), _) => {
+                    let message = format!(
+                        "managed policy `{}` is listed twice: first at line {}",
+                        entry.value, first.pos.line
+                    );
+                    self.error(doc, entry.pos, message);
+                }
             }
         }
+    }
+
+    /// A `managed_policies` entry that is not an ARN: the name of a
+    /// ManagedPolicy of the manifests, spelt as declared. The declaration
+    /// it names, if it names one.
+    fn policy_name(&mut self, doc: &Document, entry: &At<String>) -> Option<&'a PolicyDeclaration> {
+        let Some(&(declared_doc, policy)) = self.policies.get(&entry.value.to_lowercase()) else {
+            self.undeclared_policy(doc, entry);
+            return None;
+        };
+        if policy.name.value != entry.value {
+            self.misspelt(
+                doc,
+                entry,
+                "managed policy",
+                "- ",
+                &(declared_doc, &policy.name),
+            );
+        }
+        Some(policy)
+    }
+
+    fn undeclared_policy(&mut self, doc: &Document, entry: &At<String>) {
+        // A document that could not be read may be where it is declared.
+        let or_unread = if self.some_unread {
+            " (unless in a document that could not be read)"
+        } else {
+            ""
+        };
+        let message = format!(
+            "managed policy `{}` is not declared{or_unread}: a `managed_policies` entry that is not an ARN names a `kind: ManagedPolicy` of the manifests",
+            entry.value
+        );
+        let partition = self.partition.unwrap_or(DEFAULT_PARTITION);
+        let aws_managed = aws_policies::closest(&format!(
+            "{}/{}",
+            aws_policies::AWS_POLICY_PREFIX,
+            entry.value
+        ))
+        .filter(|arn| arn.rsplit('/').next() == Some(entry.value.as_str()));
+        // Only worth scanning for a typo among a handful of names.
+        let typo = (self.policy_names.len() <= 1000)
+            .then(|| did_you_mean(&entry.value, &self.policy_names))
+            .flatten();
+        let help = match (typo, aws_managed) {
+            (Some(typo), _) => typo,
+            (None, Some(arn)) => format!(
+                "did you mean the AWS-managed policy `{}`?",
+                arn.replacen("arn:aws:", &format!("arn:{partition}:"), 1)
+            ),
+            (None, None) => {
+                "declare it (`kind: ManagedPolicy`), or give the ARN of a policy the account holds"
+                    .into()
+            }
+        };
+        self.error_with_help(doc, entry.pos, message, help);
+    }
+
+    /// A policy ARN of the stack's own account (`Stack.account_id`) whose
+    /// name is a declared ManagedPolicy's: it must be that policy's ARN,
+    /// path and partition included, since IAM's policy names are unique in
+    /// an account ignoring case. The declaration, when it is.
+    fn declared_arn(
+        &mut self,
+        doc: &Document,
+        arn: &At<String>,
+        what: &str,
+    ) -> Option<&'a PolicyDeclaration> {
+        let account = self.account_id?;
+        if !is_policy_arn(&arn.value) {
+            return None;
+        }
+        let parsed = PolicyArn::parse(&arn.value)?;
+        if parsed.account != account {
+            return None;
+        }
+        let &(declared_doc, policy) = self.policies.get(&parsed.name.to_lowercase())?;
+        let partition = self.partition.unwrap_or(parsed.partition);
+        let path = policy.path.as_ref().map_or("/", |p| p.value.as_str());
+        let expected = policy_arn(partition, account, path, &policy.name.value);
+        if arn.value == expected {
+            return Some(policy);
+        }
+        let message = format!(
+            "{what} `{}` names the ManagedPolicy `{}` of this account, declared at {}, whose ARN is `{expected}`",
+            arn.value,
+            policy.name.value,
+            location(declared_doc, policy.name.pos)
+        );
+        let help = match what {
+            "managed policy" => format!(
+                "write `{expected}`, or the policy's name, `{}`",
+                policy.name.value
+            ),
+            _ => format!("write `{expected}`"),
+        };
+        self.error_with_help(doc, arn.pos, message, help);
+        None
+    }
+
+    /// A permissions boundary: a policy ARN (a declared ManagedPolicy is
+    /// named by its ARN too: IAM takes only an ARN here).
+    fn boundary(&mut self, doc: &Document, boundary: &At<String>) {
+        let what = "permissions boundary";
+        if !boundary.value.starts_with("arn:")
+            && let Some(&(declared_doc, policy)) = self.policies.get(&boundary.value.to_lowercase())
+        {
+            let path = policy.path.as_ref().map_or("/", |p| p.value.as_str());
+            let partition = self.partition.unwrap_or(DEFAULT_PARTITION);
+            let arn = policy_arn(
+                partition,
+                self.account_id.unwrap_or("ACCOUNT"),
+                path,
+                &policy.name.value,
+            );
+            let message = format!(
+                "{what} `{}` is the name of the ManagedPolicy declared at {}; a boundary is given by its ARN",
+                boundary.value,
+                location(declared_doc, policy.name.pos)
+            );
+            let help = match self.account_id {
+                Some(_) => format!("write `{arn}`"),
+                None => format!(
+                    "write `{arn}` with the account's id, and set the Stack's `account_id` so that rolecall knows it is this policy"
+                ),
+            };
+            self.error_with_help(doc, boundary.pos, message, help);
+            return;
+        }
+        self.arn(doc, boundary, what);
+        self.declared_arn(doc, boundary, what);
     }
 
     fn inline(&mut self, doc: &Document, role: &str, inline: &InlineDecl) {

@@ -19,16 +19,12 @@ use rolecall_cloud::ec2::{
     TagSpecification, TerminateInstancesRequest,
 };
 use rolecall_cloud::iam::*;
-use rolecall_model::limits::MAX_MANAGED_POLICIES;
+use rolecall_model::limits::{MAX_MANAGED_POLICIES, MAX_POLICY_VERSIONS};
 use rolecall_model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
     LiveInstance, LivePolicy, Location, ManagedPolicy, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC,
     TAG_STACK, Tags, instance_key, key, policy_key, profile_key, resource_title, role_key,
 };
-
-/// Versions one customer-managed policy keeps, its default among them
-/// (IAM's LimitExceeded past it; docs/aws-semantics.md).
-const MAX_POLICY_VERSIONS: usize = 5;
 
 /// Everything the planner derived from a comparison, before ordering.
 #[derive(Default)]

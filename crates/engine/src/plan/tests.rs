@@ -933,7 +933,9 @@ fn a_path_change_replaces_the_policy_and_moves_every_attachment() {
     );
     let text = render::text::render(&p, Default::default());
     assert!(
-        text.contains("-/+ policy/P (path changes, which forces replacement (IAM has no UpdatePolicy))"),
+        text.contains(
+            "-/+ policy/P (path changes, which forces replacement (IAM has no UpdatePolicy))"
+        ),
         "{text}"
     );
 }
