@@ -13,7 +13,7 @@ fn root() -> PathBuf {
 fn sample_stack_becomes_the_model() {
     let loaded = manifest::load(&[root().join("manifests")], &root()).unwrap();
     let desired = &loaded.desired;
-    assert_eq!(loaded.files, 5);
+    assert_eq!(loaded.files, 6);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(desired.stack, "web-prod");
     assert_eq!(desired.stack_tags["cost-center"], "0042");
@@ -77,6 +77,20 @@ fn sample_stack_becomes_the_model() {
         )
     );
     assert!(desired.locations.contains_key("instance-profile/ci-runner"));
+    // One policy, shared by two roles that name it.
+    assert_eq!(desired.policies["read-app-config"].path, "/apps/");
+    assert_eq!(
+        desired.policies["read-app-config"].tags["owner"], "platform-team",
+        "stack tag merged under"
+    );
+    for role in ["web-server", "batch-worker"] {
+        assert!(
+            desired.roles[role]
+                .managed_policies
+                .contains("read-app-config")
+        );
+    }
+    assert!(desired.locations.contains_key("policy/read-app-config"));
     assert!(desired.locations.contains_key("instance/web-3"));
 }
 

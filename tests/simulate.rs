@@ -104,6 +104,25 @@ const SAMPLE: &[(&str, &str, &str, &str)] = &[
         "allowed",
     ),
     ("ci-runner-1", "iam:CreateRole", "*", "implicitDeny"),
+    // Through the ManagedPolicy the web tier and the batch workers share.
+    (
+        "web-2",
+        "s3:GetObject",
+        "arn:aws:s3:::example-web-prod-config/app.json",
+        "allowed",
+    ),
+    (
+        "batch-1",
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web-prod/db-AbCdEf",
+        "allowed",
+    ),
+    (
+        "ci-runner-1",
+        "s3:GetObject",
+        "arn:aws:s3:::example-web-prod-config/app.json",
+        "implicitDeny",
+    ),
 ];
 
 #[test]

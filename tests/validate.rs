@@ -179,7 +179,7 @@ fn sample_manifests_are_valid() {
     assert_eq!(code, 0, "{output}");
     assert_eq!(
         output,
-        "exit: 0\n--- stdout\nok: 14 resources in 5 files\n--- stderr\n"
+        "exit: 0\n--- stdout\nok: 15 resources in 6 files\n--- stderr\n"
     );
     for example in ["examples/lab", "examples/single-role.yaml"] {
         let (code, output) = validate_in(root, &[example]);
