@@ -688,6 +688,33 @@ fn import_refuses_impossible_policies() {
     assert_eq!(target.export().unwrap(), good);
 }
 
+/// An imported counter at the end of the number range: the next version is
+/// refused with an error, never a crash or a wrapped-around id.
+#[test]
+fn the_last_version_number_is_refused_not_wrapped() {
+    let (_dir, cloud) = account();
+    create_policy(&cloud, "deploy", "/", "s3:GetObject");
+    let mut export = cloud.export().unwrap();
+    export.policies[0].next_version = format!("v{}", i64::MAX - 1);
+    let (_dir, mut target) = account();
+    target.import(&export).unwrap();
+    let policy = arn("/deploy");
+    let last = new_version(&target, &policy, "s3:PutObject", false);
+    assert_eq!(last.version_id, format!("v{}", i64::MAX - 1));
+    let refused = target
+        .create_policy_version(&CreatePolicyVersionRequest {
+            policy_arn: policy.clone(),
+            policy_document: allowing("kms:*"),
+            set_as_default: None,
+        })
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::LimitExceeded, "{refused}");
+    assert_eq!(
+        target.snapshot().unwrap().policies["deploy"].versions.len(),
+        2
+    );
+}
+
 /// The policy calls that change the account are in the trail, by the
 /// policy's ARN (CreatePolicy's from its answer).
 #[test]

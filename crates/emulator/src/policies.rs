@@ -404,6 +404,17 @@ pub fn create_policy_version(
         .db
         .prepare_cached("SELECT next_version FROM policies WHERE id = ?1")?
         .query_row([row.id], |r| r.get(0))?;
+    // An imported account may carry any counter: at the end of the range
+    // there is no next number to hand out.
+    let Some(next) = number.checked_add(1) else {
+        return reject(
+            ErrorCode::LimitExceeded,
+            format!(
+                "Policy {} has used every version number; no version can be created.",
+                input.policy_arn
+            ),
+        );
+    };
     insert_version(cx, row.id, number, &document)?;
     let set_as_default = input.set_as_default.unwrap_or(false);
     // UpdateDate is when the newest version was made (botocore's model).
@@ -415,7 +426,7 @@ pub fn create_policy_version(
         )?
         .execute(params![
             row.id,
-            number + 1,
+            next,
             ids::timestamp(cx.now_ms),
             set_as_default,
             number

@@ -125,6 +125,16 @@ impl PolicyDocument {
             .count()
     }
 
+    /// The first character of this document, as rolecall sends it, that
+    /// IAM's `policyDocumentType` pattern refuses
+    /// (`[\u0009\u000A\u000D\u0020-\u00FF]+`, botocore's IAM model): a
+    /// character past U+00FF in a key or value (JSON escapes control
+    /// characters, so only those can appear). IAM answers such a document
+    /// with a ValidationError on every call that takes one.
+    pub fn character_iam_refuses(&self) -> Option<char> {
+        self.to_json().chars().find(|c| *c > '\u{FF}')
+    }
+
     /// Whether one statement allows `service` to `sts:AssumeRole`.
     pub fn trusts_service(&self, service: &str) -> bool {
         self.statements().any(|statement| {

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rolecall_model::is_instance_id;
+use rolecall_model::{PolicyDocument, is_instance_id};
 
 use super::convert::{
     At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, PolicyDeclaration, ProfileDecl,
@@ -154,6 +154,18 @@ impl<'a> Checker<'a> {
             .push(Diagnostic::error(Some(location(doc, pos)), message));
     }
 
+    /// A document holding a character IAM's document pattern refuses: every
+    /// call that sends it would fail with a ValidationError.
+    fn characters(&mut self, doc: &Document, pos: Pos, what: &str, document: &PolicyDocument) {
+        if let Some(c) = document.character_iam_refuses() {
+            let message = format!(
+                "{what} holds `{c}` (U+{:04X}); IAM accepts only tab, line breaks and U+0020 to U+00FF in a policy document",
+                u32::from(c)
+            );
+            self.error(doc, pos, message);
+        }
+    }
+
     fn error_with_help(&mut self, doc: &Document, pos: Pos, message: String, help: String) {
         self.diagnostics
             .push(Diagnostic::error(Some(location(doc, pos)), message).with_help(help));
@@ -246,6 +258,7 @@ impl<'a> Checker<'a> {
                 let message = malformed("trust policy", &trust.value, &problem);
                 self.error(doc, trust.pos, message);
             }
+            self.characters(doc, trust.pos, "trust policy", &trust.value.document);
             let size = trust.value.document.quota_size();
             if size > MAX_TRUST_SIZE {
                 self.error(
@@ -338,6 +351,7 @@ impl<'a> Checker<'a> {
                 let message = malformed(&what, &document.value, &problem);
                 self.error(doc, document.pos, message);
             }
+            self.characters(doc, document.pos, &what, &document.value.document);
             let size = document.value.document.quota_size();
             if size > MAX_MANAGED_POLICY_SIZE {
                 self.error(
@@ -893,11 +907,12 @@ impl<'a> Checker<'a> {
             } else {
                 seen.insert(&name.value, name.pos);
             }
+            let what = format!("inline policy `{}`", name.value);
             if let Some(problem) = document.value.document.grammar_problem(false) {
-                let what = format!("inline policy `{}`", name.value);
                 let message = malformed(&what, &document.value, &problem);
                 self.error(doc, document.pos, message);
             }
+            self.characters(doc, document.pos, &what, &document.value.document);
             total += document.value.document.quota_size();
         }
         if total > MAX_INLINE_SIZE {
