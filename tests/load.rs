@@ -200,11 +200,15 @@ fn managed_policies_become_the_model_with_their_places() {
     let config = &desired.policies["read-app-config"];
     assert_eq!(config.path, "/apps/");
     assert_eq!(config.description, "Read the application's parameters");
-    // The stack's `owner` gives way to the policy's `Owner`: keys compare
-    // ignoring case, as a role's.
+    // The stack's `owner` and the policy's `Owner` are two keys: IAM keeps
+    // a policy's tag keys case-sensitive, as a profile's (a role's ignore
+    // case).
     assert_eq!(
         config.tags.iter().collect::<Vec<_>>(),
-        [(&"Owner".to_string(), &"web-team".to_string())]
+        [
+            (&"Owner".to_string(), &"web-team".to_string()),
+            (&"owner".to_string(), &"platform".to_string())
+        ]
     );
     assert_eq!(
         config.document,

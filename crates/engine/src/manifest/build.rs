@@ -1,6 +1,7 @@
 //! From validated declarations to the canonical [`Desired`]: defaults filled
-//! in, stack tags merged under resource tags (roles' and policies' keys
-//! ignoring case), every resource's place recorded.
+//! in, stack tags merged under resource tags (roles' keys ignoring case, as
+//! IAM compares them; profiles' and policies' as written), every resource's
+//! place recorded.
 
 use super::convert::{Decl, Document};
 use super::diagnostic::location;
@@ -97,8 +98,8 @@ pub fn desired(documents: Vec<Document>, mut places: Option<&mut PolicyPlaces>) 
                 desired.roles.insert(name, role);
             }
             Decl::Policy(policy) => {
-                // Compared ignoring case, as a role's: see `validate`.
-                let tags = merge_tags(&stack_pairs, &pairs(&policy.tags), true);
+                // Keys as written: IAM keeps a policy's tag keys case-sensitive.
+                let tags = merge_tags(&stack_pairs, &pairs(&policy.tags), false);
                 if let Some(places) = places.as_deref_mut() {
                     places.record_policy(&doc.file, &policy);
                 }

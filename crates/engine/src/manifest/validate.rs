@@ -363,18 +363,13 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        // Compared ignoring case, as a role's: whether IAM ignores case in
-        // a policy's tag keys is unconfirmed (docs/aws-semantics.md §5), and
-        // refusing keys that differ only in case is safe either way.
-        self.tags(
-            doc,
-            &policy.tags,
-            TagKeys::IgnoreCase {
-                why: "rolecall compares a managed policy's tag keys ignoring case, as a role's",
-            },
-        );
+        // Case-sensitive, as a profile's: IAM keeps `Team` and `team` apart
+        // on a policy (TagPolicy and CreatePolicy as localstack recorded
+        // them, docs/aws-semantics.md §16), and so do the emulator and the
+        // planner.
+        self.tags(doc, &policy.tags, TagKeys::Exact);
         let own = pairs(&policy.tags);
-        let merged = merged_count(&self.stack_tags, &own, true);
+        let merged = merged_count(&self.stack_tags, &own, false);
         let pos = policy.tags.as_ref().map_or(name.pos, |t| t.pos);
         let what = format!("managed policy `{}`", name.value);
         self.tag_count(doc, pos, &what, merged, merged - own.len());
