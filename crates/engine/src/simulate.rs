@@ -36,15 +36,15 @@ pub enum Source {
         #[serde(skip_serializing_if = "Option::is_none")]
         place: Option<Location>,
     },
-    /// A managed policy, by ARN, attached at `place`: an AWS-managed one,
-    /// or (live) a customer-managed one of the account.
+    /// An AWS-managed policy, by ARN, attached at `place`.
     Managed {
         arn: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         place: Option<Location>,
     },
-    /// A customer-managed policy of the manifests (`kind: ManagedPolicy`),
-    /// declared at `place`; its ARN when the Stack names its account.
+    /// A customer-managed policy: of the manifests (`kind: ManagedPolicy`),
+    /// declared at `place`, with its ARN when the Stack names its account;
+    /// or (`--live`) the account's, with its ARN, attached at `place`.
     CustomerManaged {
         name: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -294,7 +294,10 @@ impl Facts<'_> {
             }
             Facts::Live(live) => {
                 if let Some(policy) = live.policy_by_arn(entry) {
-                    return Ok((policy.policy.document.clone(), Found::Aws));
+                    let found = Found::Account {
+                        name: policy.policy.name.clone(),
+                    };
+                    return Ok((policy.policy.document.clone(), found));
                 }
                 if let Some(document) = aws_managed(entry) {
                     return Ok((document, Found::Aws));
@@ -312,8 +315,10 @@ impl Facts<'_> {
 
 /// Where a managed policy's document was found.
 enum Found {
-    /// AWS's (bundled), or the account's: named by its ARN.
+    /// AWS's (bundled): named by its ARN.
     Aws,
+    /// The account's own customer-managed policy of that name (`--live`).
+    Account { name: String },
     /// A ManagedPolicy of the manifests.
     Declared {
         name: String,
@@ -415,6 +420,16 @@ impl Evaluator {
                     },
                     name,
                 ),
+                // A customer-managed policy is labelled so whether the
+                // manifests or the account gave its document.
+                Found::Account { name } => (
+                    Source::CustomerManaged {
+                        name: name.clone(),
+                        arn: Some(entry.clone()),
+                        place: places.and_then(|p| p.managed(&role.name, entry)).cloned(),
+                    },
+                    name,
+                ),
             };
             identity.push(NamedPolicy::new(source, name, document));
         }
@@ -427,7 +442,9 @@ impl Evaluator {
             // where the role names it.
             let place = match found {
                 Found::Declared { place, .. } => place,
-                Found::Aws => places.and_then(|p| p.boundary(&role.name)).cloned(),
+                Found::Aws | Found::Account { .. } => {
+                    places.and_then(|p| p.boundary(&role.name)).cloned()
+                }
             };
             policies.permissions_boundary = Some(vec![NamedPolicy::new(
                 Source::Boundary {
@@ -582,8 +599,9 @@ mod tests {
         assert!(decision.is_allowed());
         assert_eq!(
             decision.matched_statements[0].source,
-            &Source::Managed {
-                arn: ACCOUNT_POLICY.into(),
+            &Source::CustomerManaged {
+                name: name_from_arn(ACCOUNT_POLICY).into(),
+                arn: Some(ACCOUNT_POLICY.into()),
                 place: None
             }
         );
