@@ -218,7 +218,8 @@ fn policy_versions_page_newest_first() {
 
 /// AttachmentCount counts the roles a policy is attached to (AWS-managed
 /// ones too), PermissionsBoundaryUsageCount those it bounds;
-/// ListEntitiesForPolicy lists both.
+/// ListEntitiesForPolicy lists both, or one with PolicyUsageFilter, which
+/// ListPolicies takes too.
 #[test]
 fn attachments_and_boundaries_are_counted() {
     let (_dir, cloud) = account();
@@ -257,6 +258,45 @@ fn attachments_and_boundaries_are_counted() {
     assert_eq!(entities(None), ["api", "db", "web"]);
     assert_eq!(entities(Some("Role")), ["api", "db", "web"]);
     assert!(entities(Some("User")).is_empty());
+    // PolicyUsageFilter keeps one use: attached, or bounding.
+    let used_as = |usage: &str| -> Vec<String> {
+        cloud
+            .list_entities_for_policy(&ListEntitiesForPolicyRequest {
+                policy_arn: policy.clone(),
+                policy_usage_filter: Some(usage.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .policy_roles
+            .into_iter()
+            .map(|r| r.role_name)
+            .collect()
+    };
+    assert_eq!(used_as("PermissionsPolicy"), ["api", "web"]);
+    assert_eq!(used_as("PermissionsBoundary"), ["db"]);
+    let listed = |usage: &str| -> Vec<String> {
+        cloud
+            .list_policies(&ListPoliciesRequest {
+                scope: Some("Local".into()),
+                policy_usage_filter: Some(usage.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .policies
+            .into_iter()
+            .map(|p| p.policy_name)
+            .collect()
+    };
+    create_policy(&cloud, "unused", "/", "s3:GetObject");
+    assert_eq!(listed("PermissionsBoundary"), ["deploy"]);
+    assert_eq!(listed("PermissionsPolicy"), ["deploy"]);
+    let refused = cloud
+        .list_policies(&ListPoliciesRequest {
+            policy_usage_filter: Some("Everything".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::ValidationError, "{refused}");
     let first = cloud
         .list_entities_for_policy(&ListEntitiesForPolicyRequest {
             policy_arn: policy.clone(),

@@ -126,6 +126,7 @@ const PARAMETER_HELP: &[(&str, &str)] = &[
     ("VersionId", "The version's id (v1, v2, ...)"),
     ("Scope", "Which policies: All (default), AWS (AWS-managed) or Local (the account's own)"),
     ("OnlyAttached", "Only policies attached to a role"),
+    ("PolicyUsageFilter", "Only this use: PermissionsPolicy (attached) or PermissionsBoundary"),
     ("ListPolicies.PathPrefix", "Only policies whose path starts with this (/ or /a/b/)"),
     ("EntityFilter", "Only this kind of entity: Role (the account holds no users or groups)"),
     ("Path", "Path, e.g. /apps/ (default /); part of the ARN"),

@@ -310,6 +310,8 @@ shapes! {
         #[serde(default, skip_serializing_if = "Option::is_none")] scope: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")] only_attached: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")] path_prefix: Option<String>,
+        /// `PermissionsPolicy` or `PermissionsBoundary`: only policies used so.
+        #[serde(default, skip_serializing_if = "Option::is_none")] policy_usage_filter: Option<String>,
         #[serde(flatten)] page: Page,
     }
     ListPoliciesResponse {
@@ -324,6 +326,9 @@ shapes! {
         policy_arn: String,
         #[serde(default, skip_serializing_if = "Option::is_none")] entity_filter: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")] path_prefix: Option<String>,
+        /// `PermissionsPolicy` (roles it is attached to) or
+        /// `PermissionsBoundary` (roles it bounds); none: both.
+        #[serde(default, skip_serializing_if = "Option::is_none")] policy_usage_filter: Option<String>,
         #[serde(flatten)] page: Page,
     }
     ListEntitiesForPolicyResponse {

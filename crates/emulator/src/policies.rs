@@ -25,6 +25,8 @@ use rolecall_model::policy::url_encode;
 
 /// The values of `Scope` (ListPolicies).
 const SCOPES: &[&str] = &["All", "AWS", "Local"];
+/// `PolicyUsageFilter`'s values (botocore's `PolicyUsageType`).
+const USAGES: &[&str] = &["PermissionsPolicy", "PermissionsBoundary"];
 /// The values of `EntityFilter` (ListEntitiesForPolicy).
 const ENTITY_FILTERS: &[&str] = &[
     "User",
@@ -627,6 +629,9 @@ pub fn list_policies(cx: &Ctx, input: &ListPoliciesRequest) -> OpResult<ListPoli
     validate::policy_path(prefix, "pathPrefix")?;
     let max = validate::page(&input.page)?;
     let only_attached = input.only_attached.unwrap_or(false);
+    if let Some(usage) = &input.policy_usage_filter {
+        validate::one_of(usage, "policyUsageFilter", USAGES)?;
+    }
     let counts = usage_counts(cx.db)?;
     let usage = |arn: &str| counts.get(arn).copied().unwrap_or_default();
     let mut policies: Vec<Policy> = Vec::new();
@@ -660,6 +665,17 @@ pub fn list_policies(cx: &Ctx, input: &ListPoliciesRequest) -> OpResult<ListPoli
     }
     if only_attached {
         policies.retain(|policy| policy.attachment_count > 0);
+    }
+    // Policies used as the filter says: attached as a permissions policy,
+    // or set as a permissions boundary (what IAM's documentation says of
+    // the filter; whether IAM means "in use" for PermissionsPolicy is
+    // UNCONFIRMED, and moto ignores the parameter).
+    match input.policy_usage_filter.as_deref() {
+        Some("PermissionsPolicy") => policies.retain(|policy| policy.attachment_count > 0),
+        Some("PermissionsBoundary") => {
+            policies.retain(|policy| policy.permissions_boundary_usage_count > 0)
+        }
+        _ => {}
     }
     // By name, then ARN (an account's policy may share an AWS-managed
     // one's name); the marker is the last ARN given.
@@ -701,6 +717,14 @@ pub fn list_entities_for_policy(
     if let Some(filter) = &input.entity_filter {
         validate::one_of(filter, "entityFilter", ENTITY_FILTERS)?;
     }
+    if let Some(usage) = &input.policy_usage_filter {
+        validate::one_of(usage, "policyUsageFilter", USAGES)?;
+    }
+    let (attached, bounded) = match input.policy_usage_filter.as_deref() {
+        Some("PermissionsPolicy") => (true, false),
+        Some("PermissionsBoundary") => (false, true),
+        _ => (true, true),
+    };
     let prefix = input.path_prefix.as_deref().unwrap_or("/");
     validate::path_named(prefix, "pathPrefix")?;
     let max = validate::page(&input.page)?;
@@ -722,17 +746,25 @@ pub fn list_entities_for_policy(
         return Ok(ListEntitiesForPolicyResponse::default());
     }
     // Roles the policy is attached to or bounds: with no PolicyUsageFilter
-    // IAM lists both uses (botocore's model).
+    // IAM lists both uses (botocore's model), with one only that use.
     let rows: Vec<(String, String)> = cx
         .db
         .prepare_cached(
             "SELECT name, role_id FROM roles
-             WHERE (id IN (SELECT role FROM role_managed WHERE arn = ?1) OR boundary = ?1)
+             WHERE ((?5 AND id IN (SELECT role FROM role_managed WHERE arn = ?1))
+                    OR (?6 AND boundary = ?1))
                AND substr(path, 1, length(?2)) = ?2 AND (?3 IS NULL OR name > ?3)
              ORDER BY name LIMIT ?4",
         )?
         .query_map(
-            params![input.policy_arn, prefix, input.page.marker, max as i64 + 1],
+            params![
+                input.policy_arn,
+                prefix,
+                input.page.marker,
+                max as i64 + 1,
+                attached,
+                bounded
+            ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
         .collect::<rusqlite::Result<_>>()?;
