@@ -387,7 +387,7 @@ fn rows() -> Vec<Row> {
             ),
             order: &[&["DeletePolicyVersion", "CreatePolicyVersion", "TagPolicy"]],
             absent: &["DeletePolicy", "DetachRolePolicy"],
-            warning: None,
+            warning: Some("policy/p: version v2 is deleted to make room for the new document"),
         },
         Row {
             name: "policy path change: replaced, every attachment moved",

@@ -182,7 +182,8 @@ fn replacement_reason(live: &ManagedPolicy, declared: Option<&ManagedPolicy>) ->
     if live.description != declared.description {
         what.push("its description");
     }
-    format!("{} changes", what.join(" and "))
+    let verb = if what.len() > 1 { "change" } else { "changes" };
+    format!("{} {verb}", what.join(" and "))
 }
 
 /// The change for a compared resource. Its before/after views are moved in
@@ -498,6 +499,11 @@ impl<'a> Builder<'a> {
                     Draft::new(&key, Call::DeletePolicyVersion(delete))
                         .provides(Fact::PolicyVersionsDeleted(self.subject(arn))),
                 );
+                // Old versions are someone's way back: say which one goes, in
+                // every format, not only in the calls.
+                self.out.warnings.push(format!(
+                    "{key}: version {oldest} is deleted to make room for the new document (IAM keeps {MAX_POLICY_VERSIONS} versions; it is the oldest not in effect)"
+                ));
             }
             let create = CreatePolicyVersionRequest {
                 policy_arn: arn.to_string(),
@@ -1765,5 +1771,36 @@ impl<'a> Builder<'a> {
                 instances.join(", ")
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replacement_reason;
+    use rolecall_model::{ManagedPolicy, PolicyDocument};
+
+    #[test]
+    fn a_replacement_names_what_changes_in_a_sentence() {
+        let live = ManagedPolicy {
+            name: "p".into(),
+            path: "/".into(),
+            description: String::new(),
+            document: PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[]}"#).unwrap(),
+            tags: Default::default(),
+        };
+        let moved = ManagedPolicy {
+            path: "/ops/".into(),
+            ..live.clone()
+        };
+        let both = ManagedPolicy {
+            description: "ops".into(),
+            ..moved.clone()
+        };
+        assert_eq!(replacement_reason(&live, Some(&moved)), "its path changes");
+        assert_eq!(
+            replacement_reason(&live, Some(&both)),
+            "its path and its description change"
+        );
+        assert_eq!(replacement_reason(&live, None), "it changes");
     }
 }

@@ -863,6 +863,14 @@ fn at_five_versions_the_oldest_non_default_one_goes_first() {
         "v2"
     );
     assert_eq!(p.steps[1].depends_on, vec![1]);
+    // The text plan shows documents, not calls: the warning says which
+    // version, a way back, is lost.
+    assert_eq!(
+        p.warnings,
+        [
+            "policy/P: version v2 is deleted to make room for the new document (IAM keeps 5 versions; it is the oldest not in effect)"
+        ]
+    );
     // Four versions: room for a fifth.
     live.policies.get_mut("P").unwrap().versions.pop();
     let p = plan(&d, &live, options()).unwrap();
@@ -872,6 +880,7 @@ fn at_five_versions_the_oldest_non_default_one_goes_first() {
         "{:#?}",
         ops(&p)
     );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
 
 #[test]
