@@ -931,6 +931,23 @@ impl<'a> Builder<'a> {
             .difference(&live.managed_policies)
             .collect();
         let room = live.managed_policies.len() + attaching.len() <= MAX_MANAGED_POLICIES;
+        let detaching: Vec<&String> = live
+            .managed_policies
+            .difference(&role.managed_policies)
+            .collect();
+        if !room && !attaching.is_empty() && !detaching.is_empty() {
+            let names = |arns: &[&String]| {
+                arns.iter()
+                    .map(|arn| rolecall_model::name_from_arn(arn))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            self.out.warnings.push(format!(
+                "{key} cannot hold more than {MAX_MANAGED_POLICIES} managed policies: it detaches {} before it attaches {}, so for a moment it has the permissions of neither",
+                names(&detaching),
+                names(&attaching)
+            ));
+        }
         for arn in live.managed_policies.difference(&role.managed_policies) {
             let index = self.detach(&name, arn);
             let detached = Fact::RolePoliciesDetached(self.subject(&name));

@@ -1076,6 +1076,13 @@ fn a_role_full_of_policies_detaches_before_it_attaches() {
         .insert("arn:aws:iam::aws:policy/Q".into());
     let p = plan(&d, &live, options()).unwrap();
     assert!(position(&p, "DetachRolePolicy role/web") < position(&p, "AttachRolePolicy role/web"));
+    // The moment without either is said, as every gap the plan makes.
+    assert_eq!(
+        p.warnings,
+        [
+            "role/web cannot hold more than 10 managed policies: it detaches P0 before it attaches Q, so for a moment it has the permissions of neither"
+        ]
+    );
     // Nine held: room for the new one first, never without either.
     let mut d = with(9);
     let live = converged(&d);
@@ -1085,6 +1092,7 @@ fn a_role_full_of_policies_detaches_before_it_attaches() {
         .insert("arn:aws:iam::aws:policy/Q".into());
     let p = plan(&d, &live, options()).unwrap();
     assert!(position(&p, "AttachRolePolicy role/web") < position(&p, "DetachRolePolicy role/web"));
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
 
 #[test]
