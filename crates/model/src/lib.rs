@@ -175,28 +175,6 @@ impl Desired {
         self.policies.len() + self.roles.len() + self.profiles.len() + self.instances.len()
     }
 
-    /// The ARN a role's `managed_policies` entry stands for in the account
-    /// `account_id` of `partition`: an ARN as it is, a declared policy's name
-    /// as that policy's ARN. `None` for a name nothing declares (validation
-    /// refuses those).
-    pub fn policy_reference_arn(
-        &self,
-        entry: &str,
-        partition: &str,
-        account_id: &str,
-    ) -> Option<String> {
-        if entry.starts_with("arn:") {
-            return Some(entry.to_string());
-        }
-        let policy = self.policies.get(entry)?;
-        Some(policy_arn(
-            partition,
-            account_id,
-            &policy.path,
-            &policy.name,
-        ))
-    }
-
     /// Rewrites every role's `managed_policies` entry that names a declared
     /// policy as that policy's ARN in the account, so what follows compares
     /// ARNs with ARNs. The stack's partition wins over `partition` (the
