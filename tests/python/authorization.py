@@ -165,11 +165,11 @@ def test_denied_calls_are_in_the_trail_and_drift_names_the_session():
     keys = session(admin)
     iam = rc.client("iam", **keys)
     rc.expect_error(lambda: iam.list_roles(), "AccessDenied")
-    events = json.loads(
-        rc.rolecall(
-            "emulator", "lookup-events", "--lookup-attributes", "AttributeKey=Username,AttributeValue=ci"
-        ).stdout
-    )["Events"]
+    events = rc.lookup_events(
+        "AttributeKey=Username,AttributeValue=ci",
+        until=lambda events: events and events[0]["EventName"] == "ListRoles",
+    )
+    assert events, "no event of the session in the trail"
     eq(events[0]["EventName"], "ListRoles", "the denied call is the newest of the session's")
     record = json.loads(events[0]["CloudTrailEvent"])
     eq(record["errorCode"], "AccessDenied", "errorCode")

@@ -106,11 +106,10 @@ def test_instance_story():
     )
 
     # The denied call is in the trail, under the instance's session.
-    events = json.loads(
-        rc.rolecall(
-            "emulator", "lookup-events", "--lookup-attributes", f"AttributeKey=Username,AttributeValue={instance}"
-        ).stdout
-    )["Events"]
+    events = rc.lookup_events(
+        f"AttributeKey=Username,AttributeValue={instance}",
+        until=lambda events: any(e["EventName"] == "ListRoles" for e in events),
+    )
     denied = [e for e in events if e["EventName"] == "ListRoles"]
     assert denied, f"no ListRoles among {[e['EventName'] for e in events]}"
     record = json.loads(denied[0]["CloudTrailEvent"])

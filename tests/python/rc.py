@@ -112,6 +112,20 @@ def expect_error(call, code, message=None, status=None, prefix=None):
     raise AssertionError(f"expected {code}, got success: {result!r}")
 
 
+def lookup_events(attribute, until, wait=10.0):
+    """`rolecall emulator lookup-events --lookup-attributes ATTRIBUTE`, asked
+    again until `until(events)` holds or `wait` seconds pass: a read or a
+    denied call through serve reaches the trail a moment after its answer
+    (the server's trail writer gathers them, as CloudTrail delivers events
+    after the call), so a test looks for it as a CloudTrail reader would."""
+    deadline = time.monotonic() + wait
+    while True:
+        events = json.loads(rolecall("emulator", "lookup-events", "--lookup-attributes", attribute).stdout)["Events"]
+        if until(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
+
+
 def rolecall(*args, check=True, timeout=120, cwd=None, env_extra=None):
     """Runs the rolecall binary on the served account; returns the result."""
     environment = dict(os.environ)
