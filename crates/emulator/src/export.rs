@@ -527,8 +527,7 @@ fn check_policy(account_id: &str, policy: &PolicyExport) -> Result<Vec<(i64, Str
     }
     in_entry(&entry, validate::policy_tags(&tag_list(&policy.tags)))?;
     let number = |field: &str, id: &str| {
-        id.strip_prefix('v')
-            .and_then(|n| n.parse::<i64>().ok())
+        policies::version_number_of(id)
             .filter(|n| *n >= 1 && policies::version_id(*n) == id)
             .ok_or_else(|| format!("{entry}: {field} {id:?} is not a version id (v1, v2, ...)"))
     };
@@ -839,7 +838,6 @@ fn write_policies(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> 
         "INSERT INTO policy_versions (policy, version, document, canonical, create_date)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    let number = |id: &str| id.strip_prefix('v').and_then(|n| n.parse::<i64>().ok());
     for (policy, versions) in prepared
         .account
         .policies
@@ -854,8 +852,8 @@ fn write_policies(db: &Connection, prepared: &Prepared) -> rusqlite::Result<()> 
             policy.description,
             policy.create_date,
             policy.update_date,
-            number(&policy.default_version),
-            number(&policy.next_version),
+            policies::version_number_of(&policy.default_version),
+            policies::version_number_of(&policy.next_version),
         ])?;
         let id = db.last_insert_rowid();
         for (version, (n, canonical)) in policy.versions.iter().zip(versions) {

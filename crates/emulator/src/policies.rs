@@ -180,9 +180,10 @@ fn version_document(
     .optional()
 }
 
-/// The number of a version id IAM accepts (`v3` is 3; `v3.x` names no
-/// version IAM makes, so it matches none).
-fn requested_version(id: &str) -> Option<i64> {
+/// The number of a version id (`v3` is 3; `v3.x` names no version IAM
+/// makes, so it matches none): the inverse of [`version_id`], for requests
+/// and for imported accounts alike.
+pub fn version_number_of(id: &str) -> Option<i64> {
     id.strip_prefix('v')?.parse().ok()
 }
 
@@ -451,7 +452,7 @@ pub fn get_policy_version(
     let arn = &input.policy_arn;
     let policy_version = match target(cx, arn)? {
         Target::Local(row) => {
-            let found = match requested_version(&input.version_id) {
+            let found = match version_number_of(&input.version_id) {
                 Some(number) => version_document(cx.db, row.id, number)?.map(|v| (number, v)),
                 None => None,
             };
@@ -557,7 +558,7 @@ fn local_version(
         Target::Aws => return aws_managed_refused(cx, action, arn),
         Target::Missing => return version_not_found(arn, &input.version_id),
     };
-    match requested_version(&input.version_id) {
+    match version_number_of(&input.version_id) {
         Some(number) if version_document(cx.db, row.id, number)?.is_some() => Ok((row, number)),
         _ => version_not_found(arn, &input.version_id),
     }
@@ -939,8 +940,8 @@ mod tests {
     #[test]
     fn version_ids_are_v_and_a_number() {
         assert_eq!(version_id(3), "v3");
-        assert_eq!(requested_version("v12"), Some(12));
-        assert_eq!(requested_version("v1.beta"), None);
+        assert_eq!(version_number_of("v12"), Some(12));
+        assert_eq!(version_number_of("v1.beta"), None);
     }
 
     #[test]
