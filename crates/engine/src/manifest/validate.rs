@@ -279,18 +279,11 @@ impl<'a> Checker<'a> {
         if let Some(inline) = &role.inline_policies {
             self.inline(doc, &role.name.value, inline);
         }
-        self.tags(
-            doc,
-            &role.tags,
-            TagKeys::IgnoreCase {
-                why: "role tag keys ignore case",
-            },
-        );
-        let own = pairs(&role.tags);
-        let merged = merged_count(&self.stack_tags, &own, true);
-        let pos = role.tags.as_ref().map_or(role.name.pos, |t| t.pos);
         let what = format!("role `{}`", role.name.value);
-        self.tag_count(doc, pos, &what, merged, merged - own.len());
+        let keys = TagKeys::IgnoreCase {
+            why: "role tag keys ignore case",
+        };
+        self.resource_tags(doc, &role.tags, keys, role.name.pos, &what);
     }
 
     fn profile(&mut self, doc: &Document, profile: &ProfileDecl) {
@@ -308,12 +301,8 @@ impl<'a> Checker<'a> {
         if let Some(role) = &profile.role {
             self.name(doc, &role.value, role.pos, "role name", MAX_ROLE_NAME);
         }
-        self.tags(doc, &profile.tags, TagKeys::Exact);
-        let own = pairs(&profile.tags);
-        let merged = merged_count(&self.stack_tags, &own, false);
-        let pos = profile.tags.as_ref().map_or(profile.name.pos, |t| t.pos);
         let what = format!("instance profile `{}`", profile.name.value);
-        self.tag_count(doc, pos, &what, merged, merged - own.len());
+        self.resource_tags(doc, &profile.tags, TagKeys::Exact, name.pos, &what);
     }
 
     /// A ManagedPolicy: CreatePolicy's rules (botocore's `policyNameType`,
@@ -367,12 +356,8 @@ impl<'a> Checker<'a> {
         // on a policy (TagPolicy and CreatePolicy as localstack recorded
         // them, docs/aws-semantics.md §16), and so do the emulator and the
         // planner.
-        self.tags(doc, &policy.tags, TagKeys::Exact);
-        let own = pairs(&policy.tags);
-        let merged = merged_count(&self.stack_tags, &own, false);
-        let pos = policy.tags.as_ref().map_or(name.pos, |t| t.pos);
         let what = format!("managed policy `{}`", name.value);
-        self.tag_count(doc, pos, &what, merged, merged - own.len());
+        self.resource_tags(doc, &policy.tags, TagKeys::Exact, name.pos, &what);
     }
 
     /// A policy's path: a role's rules, and IAM's `policyPathType` pattern
@@ -919,6 +904,25 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
+    }
+
+    /// A resource's own tags (`keys` as its kind compares them), then their
+    /// count once the stack's are merged under them, reported at its tags
+    /// or, with none of its own, at `name_pos`.
+    fn resource_tags(
+        &mut self,
+        doc: &Document,
+        tags: &Option<TagsDecl>,
+        keys: TagKeys,
+        name_pos: Pos,
+        what: &str,
+    ) {
+        self.tags(doc, tags, keys);
+        let own = pairs(tags);
+        let ignore_case = matches!(keys, TagKeys::IgnoreCase { .. });
+        let merged = merged_count(&self.stack_tags, &own, ignore_case);
+        let pos = tags.as_ref().map_or(name_pos, |t| t.pos);
+        self.tag_count(doc, pos, what, merged, merged - own.len());
     }
 
     fn tags(&mut self, doc: &Document, tags: &Option<TagsDecl>, keys: TagKeys) {
