@@ -198,14 +198,29 @@ struct Shown {
 
 impl PolicyRow {
     fn to_policy(&self, db: &Connection, shown: Shown) -> rusqlite::Result<Policy> {
+        let usage = (
+            attachment_count(db, &self.arn)?,
+            boundary_usage_count(db, &self.arn)?,
+        );
+        self.to_policy_used(db, shown, usage)
+    }
+
+    /// [`Self::to_policy`] with its (attachments, boundaries) already
+    /// counted, as ListPolicies counts every policy's in two queries.
+    fn to_policy_used(
+        &self,
+        db: &Connection,
+        shown: Shown,
+        (attachments, boundaries): (u32, u32),
+    ) -> rusqlite::Result<Policy> {
         Ok(Policy {
             policy_name: self.name.clone(),
             policy_id: self.policy_id.clone(),
             arn: self.arn.clone(),
             path: self.path.clone(),
             default_version_id: version_id(self.default_version),
-            attachment_count: attachment_count(db, &self.arn)?,
-            permissions_boundary_usage_count: boundary_usage_count(db, &self.arn)?,
+            attachment_count: attachments,
+            permissions_boundary_usage_count: boundaries,
             is_attachable: true,
             description: if shown.description {
                 self.description.clone()
@@ -649,7 +664,7 @@ pub fn list_policies(cx: &Ctx, input: &ListPoliciesRequest) -> OpResult<ListPoli
                 description: false,
                 tags: false,
             };
-            policies.push(row.to_policy(cx.db, shown)?);
+            policies.push(row.to_policy_used(cx.db, shown, usage(&row.arn))?);
         }
     }
     if scope != "Local" {
