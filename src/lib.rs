@@ -18,7 +18,9 @@ pub use rolecall_cloud as cloud;
 /// The operation table, for code generic over operations (tests among it).
 pub use rolecall_cloud::with_operations;
 pub use rolecall_emulator as emulator;
-pub use rolecall_engine::{apply, compare, drift, graph, import, lint, manifest, plan, simulate};
+pub use rolecall_engine::{
+    apply, compare, drift, graph, import, lint, manifest, phase, plan, simulate,
+};
 pub use rolecall_model as model;
 pub use rolecall_model::{printable, user_file};
 pub use rolecall_server as server;

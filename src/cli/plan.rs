@@ -12,6 +12,7 @@ use super::session::Session;
 use super::{ManifestArgs, Outcome, output};
 use crate::graph;
 use crate::model::{Desired, STACK_ACCOUNT_KEY, STACK_PARTITION_KEY};
+use crate::phase;
 use crate::plan::render;
 use crate::plan::{self, Plan, saved};
 
@@ -89,13 +90,8 @@ fn compute_from(
     } else {
         loaded.desired
     };
-    let started = std::time::Instant::now();
-    let plan = plan::plan(&desired, &live, options)?;
-    tracing::debug!(
-        "planned {} steps in {:.2?}",
-        plan.steps.len(),
-        started.elapsed()
-    );
+    let plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
+    tracing::debug!("planned {} steps", plan.steps.len());
     Ok((plan, live, desired, options))
 }
 
@@ -121,12 +117,16 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
             Box::new(std::io::stdout().lock())
         };
         let mut out = std::io::BufWriter::new(stdout);
-        let written = match args.format {
-            PlanFormat::Text => render::text::write(&plan, output::text_options(session), &mut out),
-            PlanFormat::Json => render::write_json(&plan, &mut out),
-            PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
-        }
-        .and_then(|()| out.flush());
+        let written = phase::timed("render", || {
+            match args.format {
+                PlanFormat::Text => {
+                    render::text::write(&plan, output::text_options(session), &mut out)
+                }
+                PlanFormat::Json => render::write_json(&plan, &mut out),
+                PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
+            }
+            .and_then(|()| out.flush())
+        });
         // A reader that went away (`rolecall plan | head`) does not change
         // what the plan is, nor the exit code that says so.
         match written {

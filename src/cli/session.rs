@@ -16,6 +16,7 @@ use crate::cloud::snapshot::Scope;
 use crate::emulator::AccountFile;
 use crate::manifest::{self, Loaded};
 use crate::model::Live;
+use crate::phase;
 use crate::plan::PlanOptions;
 
 #[derive(Debug, Clone)]
@@ -207,26 +208,16 @@ impl Session {
         force: bool,
     ) -> anyhow::Result<(Loaded, Live, PlanOptions)> {
         if self.backend.reads_within_scope() {
-            let loaded = self.load(manifests)?;
-            let (live, options) = self.read(force, Some(&Scope::of(&loaded.desired)))?;
+            let loaded = phase::timed("load", || self.load(manifests))?;
+            let (live, options) = phase::timed("snapshot", || {
+                self.read(force, Some(&Scope::of(&loaded.desired)))
+            })?;
             return Ok((loaded, live, options));
         }
         let (loaded, read) = std::thread::scope(|scope| {
-            let reading = scope.spawn(|| {
-                let started = std::time::Instant::now();
-                let read = self.read(force, None);
-                tracing::debug!("read the account in {:.2?}", started.elapsed());
-                read
-            });
-            let started = std::time::Instant::now();
-            let loaded = self.load(manifests);
-            if let Ok(loaded) = &loaded {
-                tracing::debug!(
-                    "loaded {} resources in {:.2?}",
-                    loaded.desired.resource_count(),
-                    started.elapsed()
-                );
-            }
+            let reading =
+                scope.spawn(|| phase::timed("snapshot (beside load)", || self.read(force, None)));
+            let loaded = phase::timed("load", || self.load(manifests));
             let read = reading.join().unwrap_or_else(|_| {
                 Err(anyhow::anyhow!("reading the account failed unexpectedly"))
             });

@@ -5,8 +5,8 @@ use clap::Args;
 use super::output::{self, errln, outln};
 use super::session::Session;
 use super::{ManifestArgs, Outcome, manifest_error};
-use crate::lint;
 use crate::manifest::{self, Diagnostic};
+use crate::{lint, phase};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -43,7 +43,7 @@ pub fn run(session: &Session, args: ValidateArgs) -> anyhow::Result<Outcome> {
         errln!("{warning}");
     }
     // Lint's findings, as warnings: they never fail validation.
-    let report = lint::lint(&loaded.desired, &places);
+    let report = phase::timed("lint", || lint::lint(&loaded.desired, &places));
     for stale in &report.stale_ignores {
         let warning = Diagnostic::warning(
             Some(stale.location.clone()),

@@ -11,5 +11,6 @@ pub mod graph;
 pub mod import;
 pub mod lint;
 pub mod manifest;
+pub mod phase;
 pub mod plan;
 pub mod simulate;

@@ -28,6 +28,8 @@ pub use places::PolicyPlaces;
 
 use rolecall_model::Desired;
 
+use crate::phase;
+
 /// A successful load: the model, the warnings worth showing, how many files were read.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -83,14 +85,16 @@ fn load_with(
         diagnostics.extend(file.diagnostics);
         some_unread |= file.some_unread;
     }
-    validate::check(&documents, some_unread, &mut diagnostics);
+    phase::timed("validate", || {
+        validate::check(&documents, some_unread, &mut diagnostics)
+    });
 
     sort(&mut diagnostics, &found);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diagnostics));
     }
     Ok(Loaded {
-        desired: build::desired(documents, places),
+        desired: phase::timed("build", || build::desired(documents, places)),
         warnings: diagnostics,
         files: found.len(),
     })
@@ -115,20 +119,30 @@ impl FileResult {
     }
 }
 
+/// Time spent reading, parsing and converting files, summed over workers.
+#[derive(Debug, Default)]
+struct FileTimes {
+    read: phase::Summed,
+    parse: phase::Summed,
+    convert: phase::Summed,
+}
+
 /// Reads, parses and converts every file, several at a time: files are
 /// independent and parsing is most of the work of a large stack. Results come
 /// back in file order, whichever worker read them. Workers get the stack the
 /// YAML parser needs.
 fn read_all(paths: &[PathBuf], root: &Path) -> Vec<FileResult> {
+    let started = std::time::Instant::now();
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(paths.len());
     let next = AtomicUsize::new(0);
+    let times = FileTimes::default();
     // Each worker takes the next unread file until none is left.
     let work = || {
         let mut done = Vec::new();
         while let Some(path) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
-            done.push((path, read_file(path, root)));
+            done.push((path, read_file(path, root, &times)));
         }
         done
     };
@@ -154,6 +168,13 @@ fn read_all(paths: &[PathBuf], root: &Path) -> Vec<FileResult> {
             }
         }
     });
+    phase::log("read (summed over workers)", times.read.total());
+    phase::log("parse (summed over workers)", times.parse.total());
+    phase::log("convert (summed over workers)", times.convert.total());
+    phase::log(
+        &format!("read, parse and convert ({workers} workers)"),
+        started.elapsed(),
+    );
     paths
         .iter()
         .map(|path| {
@@ -166,7 +187,7 @@ fn read_all(paths: &[PathBuf], root: &Path) -> Vec<FileResult> {
 }
 
 /// Reads, parses and converts one manifest file, reporting what goes wrong.
-fn read_file(path: &Path, root: &Path) -> FileResult {
+fn read_file(path: &Path, root: &Path, times: &FileTimes) -> FileResult {
     let mut diagnostics = Vec::new();
     let file: Arc<str> = path.display().to_string().into();
     let at = |pos: Option<raw::Pos>| {
@@ -186,7 +207,10 @@ fn read_file(path: &Path, root: &Path) -> FileResult {
             return FileResult::unread(diagnostic);
         }
     };
-    let text = match files::read_text(&real, files::MAX_MANIFEST_BYTES) {
+    let text = match times
+        .read
+        .time(|| files::read_text(&real, files::MAX_MANIFEST_BYTES))
+    {
         Ok(text) => text,
         Err(e) => {
             let mut diagnostic = Diagnostic::error(at(e.pos), e.message);
@@ -194,7 +218,7 @@ fn read_file(path: &Path, root: &Path) -> FileResult {
             return FileResult::unread(diagnostic);
         }
     };
-    let parsed = raw::parse_file(&text);
+    let parsed = times.parse.time(|| raw::parse_file(&text));
     let some_unread = !parsed.errors.is_empty();
     for error in parsed.errors {
         let mut diagnostic = Diagnostic::error(at(error.pos), error.message);
@@ -217,11 +241,13 @@ fn read_file(path: &Path, root: &Path) -> FileResult {
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut ctx = convert::Ctx::new(file.clone(), dir, root, &mut diagnostics);
-    let documents: Vec<_> = parsed
-        .documents
-        .iter()
-        .filter_map(|document| convert::document(document, &mut ctx))
-        .collect();
+    let documents: Vec<_> = times.convert.time(|| {
+        parsed
+            .documents
+            .iter()
+            .filter_map(|document| convert::document(document, &mut ctx))
+            .collect()
+    });
     FileResult {
         some_unread: some_unread || documents.len() < parsed.documents.len(),
         documents,

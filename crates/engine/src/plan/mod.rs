@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::compare;
 pub use crate::compare::{Comparison, Kind, Problem, ResourceDiff, Status, View};
+use crate::phase;
 pub use refusals::another_account;
 use rolecall_cloud::Call;
 use rolecall_model::{Desired, Live, key, resource_title};
@@ -247,11 +248,15 @@ pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
 /// Computes the plan that makes `live` match `desired`.
 pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
     let desired = &*compare::resolved(desired, live);
-    let comparison = compare::compare(desired, live);
-    let mut built = steps::build(desired, live, &comparison, options);
+    let comparison = phase::timed("diff", || compare::compare(desired, live));
+    let mut built = phase::timed("steps", || {
+        steps::build(desired, live, &comparison, options)
+    });
     let mut problems = comparison.problems;
     problems.extend(built.problems);
-    problems.extend(refusals::check(desired, live, &mut built.drafts));
+    problems.extend(phase::timed("refusals", || {
+        refusals::check(desired, live, &mut built.drafts)
+    }));
     if !problems.is_empty() {
         return Err(PlanError(problems));
     }
@@ -272,13 +277,14 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         }
     }
     drop(views);
-    let ordered = sequence::order(built.drafts).map_err(|message| {
-        PlanError(vec![Problem {
-            key: "plan".into(),
-            location: None,
-            message,
-        }])
-    })?;
+    let ordered =
+        phase::timed("sequence", || sequence::order(built.drafts)).map_err(|message| {
+            PlanError(vec![Problem {
+                key: "plan".into(),
+                location: None,
+                message,
+            }])
+        })?;
     // Steps on instances carry their Name tag, as their changes do (an
     // instance no change names, freed with --force, has it in the account).
     let names: HashMap<&str, &str> = built
