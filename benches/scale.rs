@@ -1,28 +1,47 @@
-//! End to end at scale: the real `rolecall` binary on a generated stack of N
+//! End to end at scale: the real `rolecall` binary on generated stacks of N
 //! roles + N profiles + N instances, each command timed with its own peak
-//! memory (issues 2, 4, 5 and 6):
+//! memory and its profile by phase (issue 16).
 //!
-//! - `validate` (target: 100,000 resources in under 2 s);
-//! - `plan` against an empty account and against a converged one (target:
-//!   under 10 s and 2 GB each at N = 100,000, time growing no faster than
-//!   N log N from 10,000 to 100,000);
-//! - `apply` of the whole stack to a fresh account (steps per second);
-//! - `drift` with 1% of the roles changed out of band (target: under 10 s).
+//! Two stacks, both written by `benches/common` (`write_shaped_stack`):
+//!
+//! - **heavy**, the stack issue 16 measures: each role with a trust policy
+//!   written out in full, one AWS-managed policy, one inline policy of one
+//!   statement with two actions and two resources, two tags; each profile
+//!   holding its role, with two tags; each instance naming its profile.
+//!   3,000 documents per file: 101 files, about 69 MB at N = 100,000;
+//! - **light**, the earlier benchmarks' stack: `trust: ec2` shorthand, one
+//!   resource and one tag per role, 5,000 documents per file (56 MB).
+//!
+//! For each, in one run: `validate` (which lints), `plan` against an empty
+//! account (text and JSON), `apply` of the whole stack, `plan` against the
+//! converged account, and `drift` with 1% of the roles changed by hand;
+//! then the ratio of plan to validate. Targets (issue 16, heavy stack,
+//! N = 100,000, release build, 2 cores): validate under 2 s; plan against
+//! an empty account under 4 s, at most 1.5 times validate and under 1 GB;
+//! plan against the converged account under 3 s.
+//!
+//! Each command runs with `ROLECALL_LOG=rolecall::phase=debug`: the
+//! binary's own timing of each phase (read, parse, convert, validate,
+//! build, snapshot, diff, steps, refusals, sequence, render) is printed
+//! under its line. Phases on worker threads are summed over the workers
+//! (CPU time), so they may add up to more than the wall time.
 //!
 //! Run it:
 //!
-//!     cargo bench --bench scale                 N = 10,000 then 100,000
-//!     cargo bench --bench scale -- 20000        one N
+//!     cargo bench --bench scale                     N = 100,000, both stacks
+//!     cargo bench --bench scale -- 20000            one N
+//!     cargo bench --bench scale -- 100000 heavy     one stack
 //!
-//! The stack generator is `benches/common` (`write_stack`); to keep a
-//! generated stack, `cargo run --release --example gen_stack -- N DIR`.
+//! To keep a generated stack: `cargo run --release --example gen_stack -- N DIR`.
 
 mod common;
 
+use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Shape;
 use rolecall::cloud::Cloud;
 use rolecall::cloud::iam::{Tag, TagRoleRequest};
 use rolecall::emulator::Emulator;
@@ -32,22 +51,33 @@ struct Run {
     elapsed: Duration,
     peak_rss_mb: f64,
     code: i32,
+    /// `(phase, milliseconds)` as the binary logged them, in order.
+    phases: Vec<(String, f64)>,
 }
 
-/// Runs `rolecall ARGS` with output discarded; returns its wall time, peak
-/// resident memory (from `wait4`, for this child alone) and exit code.
+/// Runs `rolecall ARGS` with stdout discarded; returns its wall time, peak
+/// resident memory (from `wait4`, for this child alone), exit code and the
+/// phases it logged. Other lines it writes to stderr are passed on.
 fn rolecall(dir: &Path, args: &[&str]) -> Run {
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
         .current_dir(dir)
         .env_remove("ROLECALL_ACCOUNT")
         .env("NO_COLOR", "1")
+        .env("ROLECALL_LOG", "rolecall::phase=debug")
         .args(["--account", "account.db"])
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("rolecall starts");
+    // Read stderr while the child runs, so a full pipe never stalls it.
+    let mut stderr = child.stderr.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -58,6 +88,14 @@ fn rolecall(dir: &Path, args: &[&str]) -> Run {
     assert_eq!(waited, pid, "wait4 failed");
     let elapsed = started.elapsed();
     std::mem::forget(child); // already reaped
+    let stderr = reader.join().expect("stderr read");
+    let mut phases = Vec::new();
+    for line in stderr.lines() {
+        match parse_phase(line) {
+            Some(phase) => phases.push(phase),
+            None => eprintln!("{line}"),
+        }
+    }
     Run {
         elapsed,
         // Linux reports ru_maxrss in KiB.
@@ -67,7 +105,16 @@ fn rolecall(dir: &Path, args: &[&str]) -> Run {
         } else {
             -1
         },
+        phases,
     }
+}
+
+/// `DEBUG phase parse (summed over workers): 9681.3 ms` as its name and time.
+fn parse_phase(line: &str) -> Option<(String, f64)> {
+    let rest = &line[line.find("phase ")? + "phase ".len()..];
+    let (name, time) = rest.rsplit_once(": ")?;
+    let ms = time.strip_suffix(" ms")?.parse().ok()?;
+    Some((name.to_string(), ms))
 }
 
 /// The number of steps `rolecall plan` finds, read from its JSON as it
@@ -79,6 +126,7 @@ fn count_steps(dir: &Path) -> usize {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
         .current_dir(dir)
         .env_remove("ROLECALL_ACCOUNT")
+        .env_remove("ROLECALL_LOG")
         .args(["--account", "account.db", "-q", "plan", "--format", "json"])
         .stdout(Stdio::piped())
         .spawn()
@@ -93,24 +141,52 @@ fn count_steps(dir: &Path) -> usize {
     steps
 }
 
-fn report(name: &str, n: usize, run: &Run) {
+/// Prints one command's line, then its phases.
+fn report(shape: Shape, name: &str, n: usize, run: &Run) {
     println!(
-        "scale/{name}/{n}: {:.2} s, peak memory {:.0} MB",
+        "scale/{}/{name}/{n}: {:.2} s, peak memory {:.0} MB",
+        shape.name(),
         run.elapsed.as_secs_f64(),
         run.peak_rss_mb
     );
+    for (phase, ms) in &run.phases {
+        println!("    {phase:<40} {:>9.1} ms", ms);
+    }
 }
 
-/// The plan times at this N: (empty account, converged account).
-fn scale(n: usize) -> (f64, f64) {
+/// What one stack measured, for the summary.
+struct Measured {
+    shape: Shape,
+    n: usize,
+    megabytes: f64,
+    validate: Run,
+    plan_empty: Run,
+    plan_empty_json: Run,
+    plan_converged: Run,
+    drift: Run,
+}
+
+fn scale(shape: Shape, n: usize) -> Measured {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path();
-    common::write_stack(&path.join("manifests"), n, n, n);
-    let resources = 3 * n;
+    let manifests = path.join("manifests");
+    common::write_shaped_stack(&manifests, shape, n, n, n);
+    let bytes: u64 = std::fs::read_dir(&manifests)
+        .expect("the stack")
+        .filter_map(|entry| entry.ok()?.metadata().ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    let megabytes = bytes as f64 / 1e6;
+    println!(
+        "== {} stack: {} resources, {megabytes:.1} MB of YAML",
+        shape.name(),
+        3 * n
+    );
 
-    let validate = rolecall(path, &["validate", "-q"]);
+    // Without -q: validate lints too, as a user runs it.
+    let validate = rolecall(path, &["validate"]);
     assert_eq!(validate.code, 0, "the generated stack validates");
-    report(&format!("validate ({resources} resources)"), n, &validate);
+    report(shape, "validate", n, &validate);
 
     // An empty account whose quotas fit the stack (without an account file,
     // plan checks against a new account's 1000 roles and profiles).
@@ -127,21 +203,26 @@ fn scale(n: usize) -> (f64, f64) {
         ],
     );
     assert_eq!(configured.code, 0);
-    let empty = rolecall(path, &["-q", "plan"]);
-    assert_eq!(empty.code, 0);
-    report("plan/empty", n, &empty);
+    let plan_empty = rolecall(path, &["-q", "plan"]);
+    assert_eq!(plan_empty.code, 0);
+    report(shape, "plan/empty", n, &plan_empty);
+    let plan_empty_json = rolecall(path, &["-q", "plan", "--format", "json"]);
+    assert_eq!(plan_empty_json.code, 0);
+    report(shape, "plan/empty/json", n, &plan_empty_json);
+
     let steps = count_steps(path);
     let apply = rolecall(path, &["-q", "apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "apply succeeds");
-    report("apply", n, &apply);
+    report(shape, "apply", n, &apply);
     println!(
-        "scale/apply/{n}: {steps} steps, {:.0} steps/s (load, plan and apply)",
+        "scale/{}/apply/{n}: {steps} steps, {:.0} steps/s (load, plan and apply)",
+        shape.name(),
         steps as f64 / apply.elapsed.as_secs_f64()
     );
 
-    let converged = rolecall(path, &["-q", "plan", "--detailed-exitcode"]);
-    assert_eq!(converged.code, 0, "nothing left to do after apply");
-    report("plan/converged", n, &converged);
+    let plan_converged = rolecall(path, &["-q", "plan", "--detailed-exitcode"]);
+    assert_eq!(plan_converged.code, 0, "nothing left to do after apply");
+    report(shape, "plan/converged", n, &plan_converged);
 
     // 1% of the roles changed by hand.
     let cloud = Emulator::open(&path.join("account.db")).expect("account");
@@ -156,34 +237,84 @@ fn scale(n: usize) -> (f64, f64) {
     drop(cloud);
     let drift = rolecall(path, &["-q", "drift"]);
     assert_eq!(drift.code, 2, "drift found");
-    report("drift/1pct", n, &drift);
+    report(shape, "drift/1pct", n, &drift);
 
-    (empty.elapsed.as_secs_f64(), converged.elapsed.as_secs_f64())
+    Measured {
+        shape,
+        n,
+        megabytes,
+        validate,
+        plan_empty,
+        plan_empty_json,
+        plan_converged,
+        drift,
+    }
+}
+
+/// The table that ends the run: one line per stack.
+fn summary(all: &[Measured]) {
+    println!();
+    println!(
+        "{:<7} {:>8} {:>7} | {:>16} {:>16} {:>16} {:>16} {:>16} | {:>10}",
+        "stack",
+        "N",
+        "MB",
+        "validate",
+        "plan empty",
+        "plan empty json",
+        "plan converged",
+        "drift 1%",
+        "plan/valid"
+    );
+    let cell = |run: &Run| {
+        format!(
+            "{:.2} s {:>4.0} MB",
+            run.elapsed.as_secs_f64(),
+            run.peak_rss_mb
+        )
+    };
+    for m in all {
+        println!(
+            "{:<7} {:>8} {:>7.1} | {:>16} {:>16} {:>16} {:>16} {:>16} | {:>10.2}",
+            m.shape.name(),
+            m.n,
+            m.megabytes,
+            cell(&m.validate),
+            cell(&m.plan_empty),
+            cell(&m.plan_empty_json),
+            cell(&m.plan_converged),
+            cell(&m.drift),
+            m.plan_empty.elapsed.as_secs_f64() / m.validate.elapsed.as_secs_f64(),
+        );
+    }
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000]
-    } else {
-        sizes
-    };
-    let times: Vec<(usize, (f64, f64))> = sizes.iter().map(|&n| (n, scale(n))).collect();
-    if let [
-        (small, (small_empty, small_converged)),
-        ..,
-        (large, (large_empty, large_converged)),
-    ] = times.as_slice()
-    {
-        let (small, large) = (*small as f64, *large as f64);
-        let n_log_n = (large * large.ln()) / (small * small.ln());
-        println!(
-            "scale/plan growth from {small} to {large}: empty x{:.1}, converged x{:.1} (N log N allows x{n_log_n:.1})",
-            large_empty / small_empty,
-            large_converged / small_converged,
-        );
+    let mut sizes = Vec::new();
+    let mut shapes = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "heavy" => shapes.push(Shape::Heavy),
+            "light" => shapes.push(Shape::Light),
+            other => {
+                if let Ok(n) = other.parse::<usize>() {
+                    sizes.push(n);
+                }
+                // Anything else is cargo bench's own (`--bench`).
+            }
+        }
     }
+    if sizes.is_empty() {
+        sizes.push(100_000);
+    }
+    if shapes.is_empty() {
+        shapes = vec![Shape::Heavy, Shape::Light];
+    }
+    let mut all = Vec::new();
+    for &shape in &shapes {
+        for &n in &sizes {
+            all.push(scale(shape, n));
+        }
+    }
+    summary(&all);
 }

@@ -12,6 +12,11 @@ benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(load emulator plan apply drift scale)
 for bench in "${benches[@]}"; do
   echo "== $bench"
+  if [ "$bench" = scale ]; then
+    # Its own report: each command, its phases, then a summary table.
+    cargo bench --quiet --bench scale
+    continue
+  fi
   # A criterion time line follows its name, or shares its line when the name
   # is short; the other lines worth keeping carry their own figure.
   cargo bench --quiet --bench "$bench" 2>&1 | awk '
