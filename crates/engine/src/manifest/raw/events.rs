@@ -18,7 +18,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_saphyr::granit_parser::{
     Event, Marker, Options, Parser, ScalarStyle, Span as ParserSpan, StrInput,
@@ -85,6 +84,7 @@ struct Builder<'t> {
 
 impl<'t> Builder<'t> {
     /// The next event that is not a comment, counted against the budgets.
+    #[inline]
     fn next(&mut self) -> Option<(Event<'t>, ParserSpan)> {
         loop {
             let (event, span) = self.parser.next()?.ok()?;
@@ -386,15 +386,31 @@ fn float(trimmed: &str) -> Option<f64> {
 /// an untagged scalar): a plain integer by its value (`0x1F` is `31`), a
 /// plain null spelling as null, anything else as text. Kept as a hash: a
 /// collision only sends the document to serde-saphyr, which then decides.
+/// (A multiply-rotate hash, not SipHash: keys are hashed for every mapping
+/// of every document, and SipHash cost 5% of the parse.)
 fn key_identity(text: &str, style: ScalarStyle) -> u64 {
-    let mut hasher = DefaultHasher::new();
     let plain = style == ScalarStyle::Plain;
     match integer(yaml_trim(text)).filter(|_| plain) {
-        Some((negative, magnitude)) => (0u8, negative && magnitude != 0, magnitude).hash(&mut hasher),
-        None if plain && is_nullish(text) => (1u8, text).hash(&mut hasher),
-        None => (2u8, text).hash(&mut hasher),
+        Some((negative, magnitude)) => {
+            let negative = negative && magnitude != 0;
+            let bytes = [u8::from(negative)].into_iter().chain(magnitude.to_le_bytes());
+            mix(0, bytes)
+        }
+        None if plain && is_nullish(text) => mix(1, text.bytes()),
+        None => mix(2, text.bytes()),
     }
-    hasher.finish()
+}
+
+/// FxHash's step over bytes, from a seed that keeps the kinds of key apart.
+fn mix(seed: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut hash = seed.wrapping_mul(K);
+    let mut length = 0u64;
+    for byte in bytes {
+        hash = (hash.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        length += 1;
+    }
+    (hash.rotate_left(5) ^ length).wrapping_mul(K)
 }
 
 /// The keys of one mapping seen so far: a short list searched in place,
