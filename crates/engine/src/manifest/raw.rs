@@ -16,7 +16,10 @@
 //! made of the value's rest. The budgets against hostile input are shared by
 //! all documents of a file.
 //!
-//! This is the only module that talks to serde-saphyr.
+//! Most documents are built straight from the parser's events by [`events`],
+//! the fast path; serde-saphyr reads those it leaves (errors, tags, anchors,
+//! aliases, merge keys and the like) and stays the reference for both. This
+//! module and its child are the only ones that talk to serde-saphyr.
 
 mod events;
 
@@ -924,8 +927,8 @@ impl<'de, C: Deserialize<'de> + Into<Node>> Visitor<'de> for ValueVisitor<C> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::events::FAST_DEPTH_FOR_TESTS;
+    use super::*;
 
     /// Runs `check` on the parse of `text`, as the loader parses: on a thread
     /// with the parser's stack.
@@ -1222,7 +1225,11 @@ mod tests {
         });
         // Debug text, not `==`: NaN is never equal to itself.
         assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text:?}");
-        assert_eq!(MAX_VALUES - values_left, slow_spent, "{text:?}: values spent");
+        assert_eq!(
+            MAX_VALUES - values_left,
+            slow_spent,
+            "{text:?}: values spent"
+        );
         true
     }
 
@@ -1239,22 +1246,130 @@ mod tests {
     }
 
     const SCALARS: &[&str] = &[
-        "0", "-0", "+0", "1", "-1", "+1", "0x1F", "0X1f", "-0x10", "+0x10", "0o17", "0O17",
-        "0b101", "0B11", "0x", "0b2", "0o8", "0xg", "1_000", "_1", "1_", "1__0", "0x_1", "0x1_f",
-        "0042", "-0042", "+0042", "00", "-00", "9223372036854775807", "9223372036854775808",
-        "-9223372036854775808", "-9223372036854775809", "18446744073709551615",
-        "18446744073709551616", "340282366920938463463374607431768211455",
-        "340282366920938463463374607431768211456", "-170141183460469231731687303715884105728",
-        "-170141183460469231731687303715884105729", "-0x80000000000000000000000000000000",
-        "0xffffffffffffffffffffffffffffffff", "1.5", "-1.5", ".5", "1.", "1e3", "1E-3", "+1e3",
-        "-1e3", "1e999", "-1e999", "+1e999", ".inf", "-.inf", "+.inf", ".Inf", ".INF", ".nan",
-        ".NaN", ".NAN", "-.nan", "+.nan", "inf", "-inf", "nan", "NaN", "Infinity", "infinity",
-        "1.0e+3", "0x1p3", "1_0.5", "1.10", "0.0", "-0.0", "00.5", "0e0", "1,000", "1 000",
-        "true", "True", "TRUE", "false", "False", "FALSE", "tRue", "yes", "no", "on", "off",
-        "y", "n", "~", "null", "Null", "NULL", "nUll", "\"\"", "''", "\"1\"", "'1'",
-        "\"true\"", "'~'", "\"null\"", "\"0x1F\"", "\"a\\tb\"", "'it''s'", "é", "a b",
-        "a:b", "-", "--", "- -", "?", "?x", "x?", "http://x/y", "\"<<\"", "'<<'", "<<x",
-        "@x", "`x`", "%x", "a#b", "1 # c",
+        "0",
+        "-0",
+        "+0",
+        "1",
+        "-1",
+        "+1",
+        "0x1F",
+        "0X1f",
+        "-0x10",
+        "+0x10",
+        "0o17",
+        "0O17",
+        "0b101",
+        "0B11",
+        "0x",
+        "0b2",
+        "0o8",
+        "0xg",
+        "1_000",
+        "_1",
+        "1_",
+        "1__0",
+        "0x_1",
+        "0x1_f",
+        "0042",
+        "-0042",
+        "+0042",
+        "00",
+        "-00",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "340282366920938463463374607431768211455",
+        "340282366920938463463374607431768211456",
+        "-170141183460469231731687303715884105728",
+        "-170141183460469231731687303715884105729",
+        "-0x80000000000000000000000000000000",
+        "0xffffffffffffffffffffffffffffffff",
+        "1.5",
+        "-1.5",
+        ".5",
+        "1.",
+        "1e3",
+        "1E-3",
+        "+1e3",
+        "-1e3",
+        "1e999",
+        "-1e999",
+        "+1e999",
+        ".inf",
+        "-.inf",
+        "+.inf",
+        ".Inf",
+        ".INF",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "-.nan",
+        "+.nan",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "Infinity",
+        "infinity",
+        "1.0e+3",
+        "0x1p3",
+        "1_0.5",
+        "1.10",
+        "0.0",
+        "-0.0",
+        "00.5",
+        "0e0",
+        "1,000",
+        "1 000",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "tRue",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "nUll",
+        "\"\"",
+        "''",
+        "\"1\"",
+        "'1'",
+        "\"true\"",
+        "'~'",
+        "\"null\"",
+        "\"0x1F\"",
+        "\"a\\tb\"",
+        "'it''s'",
+        "é",
+        "a b",
+        "a:b",
+        "-",
+        "--",
+        "- -",
+        "?",
+        "?x",
+        "x?",
+        "http://x/y",
+        "\"<<\"",
+        "'<<'",
+        "<<x",
+        "@x",
+        "`x`",
+        "%x",
+        "a#b",
+        "1 # c",
     ];
 
     #[test]

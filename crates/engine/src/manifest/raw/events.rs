@@ -242,7 +242,10 @@ fn byte_span(span: &ParserSpan) -> Span {
     let (Some(start), Some(end)) = (span.start.byte_offset(), span.end.byte_offset()) else {
         return Span::default();
     };
-    match (u32::try_from(start), u32::try_from(end.saturating_sub(start))) {
+    match (
+        u32::try_from(start),
+        u32::try_from(end.saturating_sub(start)),
+    ) {
         (Ok(start), Ok(len)) => Span {
             start,
             end: start.saturating_add(len),
@@ -331,7 +334,8 @@ fn integer(trimmed: &str) -> Option<(bool, u128)> {
 }
 
 fn strip_radix<'a>(rest: &'a str, lower: &str, upper: &str) -> Option<&'a str> {
-    rest.strip_prefix(lower).or_else(|| rest.strip_prefix(upper))
+    rest.strip_prefix(lower)
+        .or_else(|| rest.strip_prefix(upper))
 }
 
 /// serde-saphyr's `parse_digits_u128`: digits of `radix`, single
@@ -342,7 +346,8 @@ fn digits_u128(digits: &str, radix: u32) -> Option<u128> {
     let mut saw_digit = false;
     for (i, &byte) in bytes.iter().enumerate() {
         if byte == b'_' {
-            let between_digits = i > 0 && bytes[i - 1] != b'_' && bytes.get(i + 1).is_some_and(|&b| b != b'_');
+            let between_digits =
+                i > 0 && bytes[i - 1] != b'_' && bytes.get(i + 1).is_some_and(|&b| b != b'_');
             if !between_digits {
                 return None;
             }
@@ -352,7 +357,9 @@ fn digits_u128(digits: &str, radix: u32) -> Option<u128> {
         if digit >= radix {
             return None;
         }
-        value = value.checked_mul(u128::from(radix))?.checked_add(u128::from(digit))?;
+        value = value
+            .checked_mul(u128::from(radix))?
+            .checked_add(u128::from(digit))?;
         saw_digit = true;
     }
     saw_digit.then_some(value)
@@ -372,13 +379,14 @@ fn float(trimmed: &str) -> Option<f64> {
         ".inf" | ".Inf" | ".INF" => return Some(f64::INFINITY),
         _ => {}
     }
+    // Rust reads a finite float only from a digit or a `.` (its `inf` and
+    // `nan` are not YAML's): most text stops here, unparsed.
+    let first = unsigned.as_bytes().first()?;
+    if !(first.is_ascii_digit() || *first == b'.') {
+        return None;
+    }
     let parsed = trimmed.parse::<f64>().ok()?;
-    let numeral = trimmed
-        .strip_prefix(['+', '-'])
-        .unwrap_or(trimmed)
-        .as_bytes()
-        .first()
-        .is_some_and(u8::is_ascii_digit);
+    let numeral = first.is_ascii_digit();
     (parsed.is_finite() || (numeral && parsed.is_infinite())).then_some(parsed)
 }
 
@@ -393,7 +401,9 @@ fn key_identity(text: &str, style: ScalarStyle) -> u64 {
     match integer(yaml_trim(text)).filter(|_| plain) {
         Some((negative, magnitude)) => {
             let negative = negative && magnitude != 0;
-            let bytes = [u8::from(negative)].into_iter().chain(magnitude.to_le_bytes());
+            let bytes = [u8::from(negative)]
+                .into_iter()
+                .chain(magnitude.to_le_bytes());
             mix(0, bytes)
         }
         None if plain && is_nullish(text) => mix(1, text.bytes()),
