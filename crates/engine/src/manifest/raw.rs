@@ -16,7 +16,12 @@
 //! made of the value's rest. The budgets against hostile input are shared by
 //! all documents of a file.
 //!
-//! This is the only module that talks to serde-saphyr.
+//! Most documents are built straight from the parser's events by [`events`],
+//! the fast path; serde-saphyr reads those it leaves (errors, tags, anchors,
+//! aliases, merge keys and the like) and stays the reference for both. This
+//! module and its child are the only ones that talk to serde-saphyr.
+
+mod events;
 
 use std::cell::Cell;
 use std::fmt;
@@ -263,7 +268,10 @@ pub fn parse_file(text: &str) -> Parsed<'_> {
             });
             break;
         }
-        let result = serde_saphyr::from_multiple_with_options::<Node>(chunk.text, options());
+        let result = match parse_fast(chunk.text) {
+            Some(roots) => Ok(roots),
+            None => serde_saphyr::from_multiple_with_options::<Node>(chunk.text, options()),
+        };
         if result.is_err() && values_spent() {
             parsed.errors.push(too_many_values(at_start));
             break;
@@ -323,6 +331,17 @@ pub fn parse_file(text: &str) -> Parsed<'_> {
     }
     VALUES_LEFT.with(|left| left.set(usize::MAX));
     parsed
+}
+
+/// The documents of `text` built by the fast path ([`events`]), spending the
+/// file's values; `None` (nothing spent) where serde-saphyr must read it.
+fn parse_fast(text: &str) -> Option<Vec<Node>> {
+    VALUES_LEFT.with(|left| {
+        let mut values_left = left.get();
+        let roots = events::parse(text, &mut values_left)?;
+        left.set(values_left);
+        Some(roots)
+    })
 }
 
 const SPLIT_HELP: &str = "split the manifests into several files";
@@ -908,6 +927,7 @@ impl<'de, C: Deserialize<'de> + Into<Node>> Visitor<'de> for ValueVisitor<C> {
 
 #[cfg(test)]
 mod tests {
+    use super::events::FAST_DEPTH_FOR_TESTS;
     use super::*;
 
     /// Runs `check` on the parse of `text`, as the loader parses: on a thread
@@ -1185,6 +1205,282 @@ mod tests {
         // A stack of 100,000 resources builds millions of nodes; every byte
         // here is megabytes moved. (48: a 32-byte `Value`, `Pos` and `Span`.)
         assert!(std::mem::size_of::<Node>() <= 48);
+    }
+
+    /// Parses `text` both ways, as [`parse_file`] would parse it alone:
+    /// whenever the fast path vouches for a result, serde-saphyr must give
+    /// the same tree and spend the same values. Returns whether it vouched.
+    fn fast_path_agrees(text: &str) -> bool {
+        VALUES_LEFT.with(|left| left.set(MAX_VALUES));
+        let slow = serde_saphyr::from_multiple_with_options::<Node>(text, options());
+        let slow_spent = MAX_VALUES - VALUES_LEFT.with(Cell::get);
+        let mut values_left = MAX_VALUES;
+        let fast = events::parse(text, &mut values_left);
+        VALUES_LEFT.with(|left| left.set(usize::MAX));
+        let Some(fast) = fast else {
+            return false;
+        };
+        let slow = slow.unwrap_or_else(|error| {
+            panic!("{text:?}: the fast path vouched, serde-saphyr failed: {error}")
+        });
+        // Debug text, not `==`: NaN is never equal to itself.
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text:?}");
+        assert_eq!(
+            MAX_VALUES - values_left,
+            slow_spent,
+            "{text:?}: values spent"
+        );
+        true
+    }
+
+    fn agrees_on(text: &str) -> bool {
+        let text = text.to_string();
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(PARSER_STACK_BYTES)
+                .spawn_scoped(scope, move || fast_path_agrees(&text))
+                .unwrap()
+                .join()
+                .unwrap()
+        })
+    }
+
+    const SCALARS: &[&str] = &[
+        "0",
+        "-0",
+        "+0",
+        "1",
+        "-1",
+        "+1",
+        "0x1F",
+        "0X1f",
+        "-0x10",
+        "+0x10",
+        "0o17",
+        "0O17",
+        "0b101",
+        "0B11",
+        "0x",
+        "0b2",
+        "0o8",
+        "0xg",
+        "1_000",
+        "_1",
+        "1_",
+        "1__0",
+        "0x_1",
+        "0x1_f",
+        "0042",
+        "-0042",
+        "+0042",
+        "00",
+        "-00",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "340282366920938463463374607431768211455",
+        "340282366920938463463374607431768211456",
+        "-170141183460469231731687303715884105728",
+        "-170141183460469231731687303715884105729",
+        "-0x80000000000000000000000000000000",
+        "0xffffffffffffffffffffffffffffffff",
+        "1.5",
+        "-1.5",
+        ".5",
+        "1.",
+        "1e3",
+        "1E-3",
+        "+1e3",
+        "-1e3",
+        "1e999",
+        "-1e999",
+        "+1e999",
+        ".inf",
+        "-.inf",
+        "+.inf",
+        ".Inf",
+        ".INF",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "-.nan",
+        "+.nan",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "Infinity",
+        "infinity",
+        "1.0e+3",
+        "0x1p3",
+        "1_0.5",
+        "1.10",
+        "0.0",
+        "-0.0",
+        "00.5",
+        "0e0",
+        "1,000",
+        "1 000",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "tRue",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "nUll",
+        "\"\"",
+        "''",
+        "\"1\"",
+        "'1'",
+        "\"true\"",
+        "'~'",
+        "\"null\"",
+        "\"0x1F\"",
+        "\"a\\tb\"",
+        "'it''s'",
+        "é",
+        "a b",
+        "a:b",
+        "-",
+        "--",
+        "- -",
+        "?",
+        "?x",
+        "x?",
+        "http://x/y",
+        "\"<<\"",
+        "'<<'",
+        "<<x",
+        "@x",
+        "`x`",
+        "%x",
+        "a#b",
+        "1 # c",
+    ];
+
+    #[test]
+    fn the_fast_path_agrees_with_serde_saphyr_on_every_scalar() {
+        let mut vouched = 0;
+        for scalar in SCALARS {
+            let texts = [
+                format!("v: {scalar}\n"),
+                format!("{scalar}: v\n"),
+                format!("- {scalar}\n"),
+                format!("[{scalar}]\n"),
+                format!("{{{scalar}: v, w: {scalar}}}\n"),
+                format!("a:\n  b:\n    c:\n      d: {scalar}\n      {scalar}: e\n"),
+                format!("{scalar}\n"),
+                format!("--- {scalar}\n...\n"),
+                format!("k: [{scalar}, {{{scalar}: [{scalar}]}}]\nl: {scalar}\n"),
+            ];
+            for text in texts {
+                vouched += usize::from(agrees_on(&text));
+            }
+        }
+        assert!(vouched > SCALARS.len() * 6, "{vouched}");
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_serde_saphyr_on_structure() {
+        let fast = [
+            "kind: Role\nname: a\ntags:\n  a: [1, x]\n  b: {c: d}\n",
+            "# head\n---\n# c\na: 1 # c\n# c\nb:\n  # c\n  - 1\n  # c\n  - 2\n",
+            "---\n---\nkind: Role\n",
+            "",
+            "---\n",
+            "--- ~\n",
+            "a:\nb: \nc: ~\n",
+            "a: {}\nb: []\nc: [[], {}]\nd: [{a: 1}, {b: [2]}]\n",
+            "a: |\n  x\n  y\nb: >\n  folded\n  text\n\nc: |-\n  z\n",
+            "a: multi\n  line\n  plain\nb: \"quoted\n  folded\"\n",
+            "a: 1\r\nb: 2\r\n",
+            "\u{feff}a: 1\n",
+            "- a\n- b: 1\n  c: 2\n- - x\n  - y\n",
+            "? a\n: 1\n? b\n",
+            "a: é\nb: 日本\nc: [é, 日本, 0x1F]\n",
+            "a:\n  b:\n    c:\n      d:\n        e: [1, true, .inf]\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "--- {a: 1}\n",
+            "a: 1\n---\nb: 2\n",
+            "a: 1\n...\n---\nb: 2\n...\n",
+            "{a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, n: 14, o: 15, p: 16, q: 17, r: 18}\n",
+            "a: \"\"\nb: ''\n\"\": 1\n",
+            "1: a\n\"1\": b\n",
+            "~: a\nnull: b\n",
+            "01: a\n1: b\n",
+        ];
+        for text in fast {
+            assert!(agrees_on(text), "the fast path should read {text:?}");
+        }
+        // Each of these must go to serde-saphyr (errors, or what the fast
+        // path leaves to it); agreement is checked all the same.
+        let slow = [
+            "a: 1\na: 2\n",
+            "a: b: c\n",
+            "1: a\n0x1: b\n",
+            "1_0: a\n10: b\n",
+            "-0: a\n0: b\n",
+            "true: a\n\"true\": b\n",
+            "a: 1\n\"a\": 2\n",
+            "{a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, n: 14, o: 15, p: 16, q: 17, a: 18}\n",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: !!int \"1\"\n",
+            "!!map {a: 1}\n",
+            "a: !custom x\n",
+            "base: &b {x: 1}\nd:\n  <<: *b\n  y: 2\n",
+            "d:\n  <<: {x: 1}\n",
+            "[a]: 1\n",
+            "{a: 1}: 2\n",
+            "a: \"x\n",
+            "a: [1\n",
+            "a: 1\n\tb: 2\n",
+            "name: *x\n",
+            "--- &a ~\n",
+        ];
+        for text in slow {
+            assert!(!agrees_on(text), "the fast path should leave {text:?}");
+        }
+        let deep = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert!(agrees_on(&deep(FAST_DEPTH_FOR_TESTS - 1)));
+        assert!(!agrees_on(&deep(FAST_DEPTH_FOR_TESTS)));
+        assert!(!agrees_on(&deep(40)));
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_serde_saphyr_on_the_fixtures() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+        let mut pending = vec![std::path::PathBuf::from(root)];
+        let mut files = 0;
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for chunk in documents(&text) {
+                        agrees_on(chunk.text);
+                    }
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 10, "{files}");
     }
 
     #[test]
