@@ -193,7 +193,8 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
 
     // Profiles; the role name comes from the roles read above.
     let mut profiles: Rows<LiveInstanceProfile> = Rows::new();
-    let mut stmt = db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles ORDER BY id")?;
+    let mut stmt =
+        db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let role: Option<i64> = r.get(5)?;
@@ -216,7 +217,8 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT profile, key, value FROM profile_tags ORDER BY profile, fold")?;
+    let mut stmt =
+        db.prepare("SELECT profile, key, value FROM profile_tags ORDER BY profile, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(profile) = profiles.get_mut(r.get(0)?) {
@@ -228,8 +230,9 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
 
     // Instances that are not terminated, their tags and live association.
     let mut instances: Rows<LiveInstance> = Rows::new();
-    let mut stmt =
-        db.prepare("SELECT id, instance_id, state FROM instances WHERE state != 'terminated' ORDER BY id")?;
+    let mut stmt = db.prepare(
+        "SELECT id, instance_id, state FROM instances WHERE state != 'terminated' ORDER BY id",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let state = parse_state(&r.get::<_, String>(2)?);
@@ -250,7 +253,8 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT instance, key, value FROM instance_tags ORDER BY instance, fold")?;
+    let mut stmt =
+        db.prepare("SELECT instance, key, value FROM instance_tags ORDER BY instance, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(instance) = instances.get_mut(r.get(0)?) {
@@ -357,7 +361,8 @@ fn read_policies(
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT policy, key, value FROM policy_tags ORDER BY policy, fold")?;
+    let mut stmt =
+        db.prepare("SELECT policy, key, value FROM policy_tags ORDER BY policy, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(policy) = policies.get_mut(r.get(0)?) {
