@@ -844,7 +844,7 @@ impl<'a> Checker<'a> {
         .filter(|arn| arn.rsplit('/').next() == Some(entry.value.as_str()));
         // Only worth scanning for a typo among a handful of names.
         let typo = (self.policy_names.len() <= 1000)
-            .then(|| did_you_mean(&entry.value, &self.policy_names))
+            .then(|| did_you_mean(&entry.value, self.policy_names))
             .flatten();
         let help = match (typo, aws_managed) {
             (Some(typo), _) => typo,
@@ -991,7 +991,7 @@ impl<'a> Checker<'a> {
         self.tags(doc, tags, keys);
         let own = pairs(tags);
         let ignore_case = matches!(keys, TagKeys::IgnoreCase { .. });
-        let merged = merged_count(&self.stack_tags, &own, ignore_case);
+        let merged = merged_count(self.stack_tags, &own, ignore_case);
         let pos = tags.as_ref().map_or(name_pos, |t| t.pos);
         self.tag_count(doc, pos, what, merged, merged - own.len());
     }
