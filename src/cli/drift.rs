@@ -8,6 +8,7 @@ use super::{ManifestArgs, Outcome, output};
 use crate::backend::ReadOnly;
 use crate::cloud::trail::Lookup;
 use crate::drift::{self, render};
+use crate::phase;
 
 const DRIFT_HELP: &str = "\
 Examples:
@@ -43,13 +44,15 @@ pub fn run(session: &Session, args: DriftArgs) -> anyhow::Result<Outcome> {
     if let Some(wrong) = crate::plan::another_account(&loaded.desired, &live) {
         anyhow::bail!("cannot report drift: {wrong}");
     }
-    let mut report = drift::detect(&loaded.desired, &live)?;
+    let mut report = phase::timed("drift", || drift::detect(&loaded.desired, &live))?;
     name_who_changed(session, &mut report)?;
-    let rendered = match args.format {
-        DriftFormat::Json => render::json(&report)?,
-        DriftFormat::Text => render::text(&report, output::colored()),
-        DriftFormat::Markdown => render::markdown(&report),
-    };
+    let rendered = phase::timed("render", || -> anyhow::Result<String> {
+        Ok(match args.format {
+            DriftFormat::Json => render::json(&report)?,
+            DriftFormat::Text => render::text(&report, output::colored()),
+            DriftFormat::Markdown => render::markdown(&report),
+        })
+    })?;
     out!("{rendered}");
     Ok(if report.drift {
         Outcome::Changes
@@ -70,8 +73,10 @@ fn name_who_changed(session: &Session, report: &mut drift::Report) -> anyhow::Re
     if let Some(trail) = cloud.trail() {
         // The report stands without the names: a trail that cannot be
         // read is a warning, not a failed drift check.
-        match trail.lookup_events(&Lookup::default()) {
-            Ok(events) => drift::attribution::attribute(report, &events),
+        match phase::timed("trail", || trail.lookup_events(&Lookup::default())) {
+            Ok(events) => phase::timed("attribution", || {
+                drift::attribution::attribute(report, &events)
+            }),
             Err(error) => errln!("warning: who made the drift is unknown: {error}"),
         }
     }

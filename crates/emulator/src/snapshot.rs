@@ -17,31 +17,52 @@ use rolecall_model::{
     LiveInstanceProfile, LivePolicy, LiveRole, ManagedPolicy, PolicyDocument, Role, name_from_arn,
 };
 
-/// Resources in row-id order, found by row id while their children are attached.
+/// Resources in row-id order, found by row id while their children are
+/// attached. Every query reads in row-id order (each child table's primary
+/// key starts with its parent's id), so a lookup is almost always the row
+/// looked up last or the next one: a cursor, with a binary search for the
+/// rest, where a hash map would hash 1.3 million ids for a large account.
 struct Rows<T> {
     items: Vec<T>,
-    by_id: HashMap<i64, usize>,
+    ids: Vec<i64>,
+    cursor: usize,
 }
 
 impl<T> Rows<T> {
     fn new() -> Self {
         Rows {
             items: Vec::new(),
-            by_id: HashMap::new(),
+            ids: Vec::new(),
+            cursor: 0,
         }
     }
 
+    /// Adds the row of id `id`, which is larger than any added before
+    /// (queries read parents `ORDER BY id`).
     fn push(&mut self, id: i64, item: T) {
-        self.by_id.insert(id, self.items.len());
+        debug_assert!(self.ids.last().is_none_or(|&last| last < id));
+        self.ids.push(id);
         self.items.push(item);
     }
 
-    fn get(&self, id: i64) -> Option<&T> {
-        self.by_id.get(&id).map(|&i| &self.items[i])
+    fn index_of(&mut self, id: i64) -> Option<usize> {
+        for candidate in [self.cursor, self.cursor + 1] {
+            if self.ids.get(candidate) == Some(&id) {
+                self.cursor = candidate;
+                return Some(candidate);
+            }
+        }
+        let found = self.ids.binary_search(&id).ok()?;
+        self.cursor = found;
+        Some(found)
+    }
+
+    fn get(&mut self, id: i64) -> Option<&T> {
+        self.index_of(id).map(|i| &self.items[i])
     }
 
     fn get_mut(&mut self, id: i64) -> Option<&mut T> {
-        self.by_id.get(&id).map(|&i| &mut self.items[i])
+        self.index_of(id).map(|i| &mut self.items[i])
     }
 
     /// Into a map keyed by `key`. Sorting indices, not the (large) values,
@@ -59,20 +80,33 @@ impl<T> Rows<T> {
 }
 
 /// Parses each stored canonical document once, however many roles use it.
+/// Queries join (LEFT: a missing document is an error, not a missing row)
+/// the document's text to the row that uses it (one query a
+/// table, never one a document); the text is parsed only on first sight.
 #[derive(Default)]
 struct Documents(HashMap<i64, PolicyDocument>);
 
 impl Documents {
-    fn get(&mut self, db: &Connection, id: i64) -> rusqlite::Result<PolicyDocument> {
+    /// The document of id column `id_column` whose text is column
+    /// `text_column` of the same row.
+    fn get(
+        &mut self,
+        row: &rusqlite::Row<'_>,
+        id_column: usize,
+        text_column: usize,
+    ) -> rusqlite::Result<PolicyDocument> {
+        let id: i64 = row.get(id_column)?;
         if let Some(doc) = self.0.get(&id) {
             return Ok(doc.clone());
         }
-        let text: String = db
-            .prepare_cached("SELECT text FROM documents WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))?;
+        let text = row.get_ref(text_column)?.as_str()?;
         // Stored documents were parsed on the way in; failure means a damaged file.
-        let doc = PolicyDocument::parse(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        let doc = PolicyDocument::parse(text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                text_column,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
         })?;
         self.0.insert(id, doc.clone());
         Ok(doc)
@@ -92,12 +126,14 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     // Roles, keyed by row id while their children are attached.
     let mut roles: Rows<LiveRole> = Rows::new();
     let mut stmt = db.prepare(
-        "SELECT id, name, path, role_id, arn, trust_canonical, description, max_session_duration, boundary
-         FROM roles",
+        "SELECT roles.id, name, path, role_id, arn, trust_canonical, description,
+                max_session_duration, boundary, documents.text
+         FROM roles LEFT JOIN documents ON documents.id = roles.trust_canonical
+         ORDER BY roles.id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let trust = documents.get(db, r.get(5)?)?;
+        let trust = documents.get(r, 5, 9)?;
         roles.push(
             r.get(0)?,
             LiveRole {
@@ -120,7 +156,7 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT role, key, value FROM role_tags")?;
+    let mut stmt = db.prepare("SELECT role, key, value FROM role_tags ORDER BY role, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(role) = roles.get_mut(r.get(0)?) {
@@ -130,18 +166,22 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT role, name, canonical FROM role_policies")?;
+    let mut stmt = db.prepare(
+        "SELECT role, name, canonical, documents.text
+         FROM role_policies LEFT JOIN documents ON documents.id = role_policies.canonical
+         ORDER BY role, name",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(role) = roles.get_mut(r.get(0)?) {
-            let doc = documents.get(db, r.get(2)?)?;
+            let doc = documents.get(r, 2, 3)?;
             role.role.inline_policies.insert(r.get(1)?, doc);
         }
     }
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT role, arn FROM role_managed")?;
+    let mut stmt = db.prepare("SELECT role, arn FROM role_managed ORDER BY role, arn")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(role) = roles.get_mut(r.get(0)?) {
@@ -153,7 +193,8 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
 
     // Profiles; the role name comes from the roles read above.
     let mut profiles: Rows<LiveInstanceProfile> = Rows::new();
-    let mut stmt = db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles")?;
+    let mut stmt =
+        db.prepare("SELECT id, name, path, profile_id, arn, role FROM profiles ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let role: Option<i64> = r.get(5)?;
@@ -176,7 +217,8 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT profile, key, value FROM profile_tags")?;
+    let mut stmt =
+        db.prepare("SELECT profile, key, value FROM profile_tags ORDER BY profile, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(profile) = profiles.get_mut(r.get(0)?) {
@@ -188,8 +230,9 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
 
     // Instances that are not terminated, their tags and live association.
     let mut instances: Rows<LiveInstance> = Rows::new();
-    let mut stmt =
-        db.prepare("SELECT id, instance_id, state FROM instances WHERE state != 'terminated'")?;
+    let mut stmt = db.prepare(
+        "SELECT id, instance_id, state FROM instances WHERE state != 'terminated' ORDER BY id",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let state = parse_state(&r.get::<_, String>(2)?);
@@ -210,7 +253,8 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT instance, key, value FROM instance_tags")?;
+    let mut stmt =
+        db.prepare("SELECT instance, key, value FROM instance_tags ORDER BY instance, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(instance) = instances.get_mut(r.get(0)?) {
@@ -226,7 +270,7 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     drop(stmt);
 
     let mut stmt =
-        db.prepare("SELECT instance, association_id, profile_arn, ready_at_ms FROM associations")?;
+        db.prepare("SELECT instance, association_id, profile_arn, ready_at_ms FROM associations ORDER BY instance")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(instance) = instances.get_mut(r.get(0)?) {
@@ -266,7 +310,8 @@ fn read_policies(
     let mut policies: Rows<LivePolicy> = Rows::new();
     let mut defaults: HashMap<i64, i64> = HashMap::new();
     let mut stmt = db.prepare(
-        "SELECT id, name, path, policy_id, arn, description, default_version FROM policies",
+        "SELECT id, name, path, policy_id, arn, description, default_version FROM policies
+         ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -297,7 +342,9 @@ fn read_policies(
 
     // Oldest first: by version number.
     let mut stmt = db.prepare(
-        "SELECT policy, version, canonical FROM policy_versions ORDER BY policy, version",
+        "SELECT policy, version, canonical, documents.text
+         FROM policy_versions LEFT JOIN documents ON documents.id = policy_versions.canonical
+         ORDER BY policy, version",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -307,14 +354,15 @@ fn read_policies(
         if let Some(policy) = policies.get_mut(id) {
             policy.versions.push(super::policies::version_id(version));
             if is_default {
-                policy.policy.document = documents.get(db, r.get(2)?)?;
+                policy.policy.document = documents.get(r, 2, 3)?;
             }
         }
     }
     drop(rows);
     drop(stmt);
 
-    let mut stmt = db.prepare("SELECT policy, key, value FROM policy_tags")?;
+    let mut stmt =
+        db.prepare("SELECT policy, key, value FROM policy_tags ORDER BY policy, fold")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(policy) = policies.get_mut(r.get(0)?) {

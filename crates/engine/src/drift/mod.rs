@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::compare::{
     self, AttributeDiff, Comparison, InstanceMatch, Kind, ResourceDiff, SpecTag, Status,
 };
+use crate::phase;
 use crate::plan::{Problem, render_problems};
 use rolecall_model::{Desired, InstanceSelector, Live, TAG_SPEC, instance_key};
 
@@ -127,10 +128,15 @@ pub struct DriftError(pub Vec<Problem>);
 /// only have been made outside rolecall.
 pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
     let desired = &*compare::resolved(desired, live);
-    let comparison = compare::compare(desired, live);
+    let comparison = phase::timed("diff", || compare::compare(desired, live));
     if !comparison.problems.is_empty() {
         return Err(DriftError(comparison.problems));
     }
+    phase::timed("classify", || Ok(classify(desired, &comparison)))
+}
+
+/// The drift report of a comparison without problems.
+fn classify(desired: &Desired, comparison: &Comparison) -> Report {
     let mut entries = Vec::new();
     for d in &comparison.diffs {
         let mut attributes = d.attributes.clone();
@@ -146,7 +152,7 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
                     attributes.push(AttributeDiff {
                         name: TAG_SPEC,
                         before: Value::Null,
-                        after: declared_hash(&comparison, d).map_or(Value::Null, |h| json!(h)),
+                        after: declared_hash(comparison, d).map_or(Value::Null, |h| json!(h)),
                     });
                     (Class::Modified, None)
                 }
@@ -209,13 +215,13 @@ pub fn detect(desired: &Desired, live: &Live) -> Result<Report, DriftError> {
             Class::Ambiguous => &mut summary.ambiguous,
         } += 1;
     }
-    Ok(Report {
+    Report {
         format_version: FORMAT_VERSION,
         stack: desired.stack.clone(),
         drift: entries.iter().any(|e| e.class.is_drift()),
         entries,
         summary,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rolecall_model::{PolicyDocument, is_instance_id};
+use rolecall_model::is_instance_id;
 
 use super::convert::{
     At, Decl, Document, InlineDecl, InstanceDecl, PolicyDecl, PolicyDeclaration, ProfileDecl,
@@ -71,13 +71,14 @@ pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Di
         Decl::Stack(stack) => Some(stack),
         _ => None,
     });
+    let stack_tags = stack_tags(documents);
     let mut checker = Checker {
         documents,
         some_unread,
-        diagnostics,
-        stack_tags: stack_tags(documents),
-        policies,
-        policy_names,
+        diagnostics: std::mem::take(diagnostics),
+        stack_tags: &stack_tags,
+        policies: &policies,
+        policy_names: &policy_names,
         account_id: stack
             .and_then(|stack| stack.account_id.as_ref())
             .map(|account| account.value.as_str())
@@ -87,18 +88,23 @@ pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Di
             .map(|partition| partition.value.as_str()),
     };
     checker.run();
+    *diagnostics = checker.diagnostics;
 }
+
+/// Below this many documents the own checks run on this thread alone:
+/// a thread costs more than they do.
+const DOCUMENTS_WORTH_A_THREAD: usize = 2_000;
 
 struct Checker<'a> {
     documents: &'a [Document],
     some_unread: bool,
-    diagnostics: &'a mut Vec<Diagnostic>,
-    stack_tags: Vec<(&'a str, &'a str)>,
+    diagnostics: Vec<Diagnostic>,
+    stack_tags: &'a [(&'a str, &'a str)],
     /// The ManagedPolicies declared, by lower-cased name (IAM's policy
     /// names are unique in an account ignoring case): roles name them.
-    policies: HashMap<String, (&'a Document, &'a PolicyDeclaration)>,
+    policies: &'a HashMap<String, (&'a Document, &'a PolicyDeclaration)>,
     /// Their names as declared, for "did you mean".
-    policy_names: Vec<&'a str>,
+    policy_names: &'a [&'a str],
     /// The Stack's account id, when it declares a valid one: a policy ARN
     /// of that account may name a declared ManagedPolicy.
     account_id: Option<&'a str>,
@@ -112,12 +118,20 @@ type Seen<'a> = HashMap<String, (&'a Document, &'a At<String>)>;
 impl<'a> Checker<'a> {
     fn run(&mut self) {
         let documents = self.documents;
+        let mut own = self.own_checks().into_iter().peekable();
         let mut stack: Option<&Document> = None;
-        let mut roles: Seen<'a> = HashMap::new();
-        let mut profiles: Seen<'a> = HashMap::new();
-        let mut policies: Seen<'a> = HashMap::new();
+        // Sized up front: growing a map of 100,000 names rehashes them all
+        // again and again.
+        let count =
+            |kind: fn(&Decl) -> bool| documents.iter().filter(|doc| kind(&doc.decl)).count();
+        let mut roles: Seen<'a> =
+            HashMap::with_capacity(count(|decl| matches!(decl, Decl::Role(_))));
+        let mut profiles: Seen<'a> =
+            HashMap::with_capacity(count(|decl| matches!(decl, Decl::Profile(_))));
+        let mut policies: Seen<'a> =
+            HashMap::with_capacity(count(|decl| matches!(decl, Decl::Policy(_))));
         let mut instances = HashMap::new();
-        for doc in documents {
+        for (index, doc) in documents.iter().enumerate() {
             match &doc.decl {
                 Decl::Stack(decl) => {
                     if let Some(first) = stack {
@@ -131,22 +145,76 @@ impl<'a> Checker<'a> {
                     }
                     self.stack(doc, decl);
                 }
-                Decl::Role(decl) => {
-                    self.unique(&mut roles, doc, &decl.name, "role");
-                    self.role(doc, decl);
-                }
-                Decl::Policy(decl) => {
-                    self.unique(&mut policies, doc, &decl.name, "managed policy");
-                    self.policy(doc, decl);
-                }
+                Decl::Role(decl) => self.unique(&mut roles, doc, &decl.name, "role"),
+                Decl::Policy(decl) => self.unique(&mut policies, doc, &decl.name, "managed policy"),
                 Decl::Profile(decl) => {
-                    self.unique(&mut profiles, doc, &decl.name, "instance profile");
-                    self.profile(doc, decl);
+                    self.unique(&mut profiles, doc, &decl.name, "instance profile")
                 }
                 Decl::Instance(decl) => self.instance(doc, decl, &mut instances),
             }
+            // The document's own findings come after its name's, as one
+            // pass over the documents would give them.
+            while let Some((_, diagnostic)) = own.next_if(|(at, _)| *at == index) {
+                self.diagnostics.push(diagnostic);
+            }
         }
         self.references(&roles, &profiles);
+    }
+
+    /// The checks of each role, profile and policy that need no other
+    /// document (names, paths, documents, tags): most of the work, and
+    /// independent, so they run on every core, each thread on a run of
+    /// documents. Each finding with its document's index, in document
+    /// order.
+    fn own_checks(&self) -> Vec<(usize, Diagnostic)> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(self.documents.len() / DOCUMENTS_WORTH_A_THREAD)
+            .max(1);
+        if threads == 1 {
+            return self.own_checks_of(0, self.documents);
+        }
+        let per_thread = self.documents.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = self
+                .documents
+                .chunks(per_thread)
+                .enumerate()
+                .map(|(n, chunk)| scope.spawn(move || self.own_checks_of(n * per_thread, chunk)))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| match worker.join() {
+                    Ok(found) => found,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    }
+
+    /// [`Checker::own_checks`] of `documents`, the first of which is
+    /// document `first`.
+    fn own_checks_of(&self, first: usize, documents: &'a [Document]) -> Vec<(usize, Diagnostic)> {
+        let mut checker = Checker {
+            diagnostics: Vec::new(),
+            ..*self
+        };
+        let mut found = Vec::new();
+        for (offset, doc) in documents.iter().enumerate() {
+            match &doc.decl {
+                Decl::Role(decl) => checker.role(doc, decl),
+                Decl::Policy(decl) => checker.policy(doc, decl),
+                Decl::Profile(decl) => checker.profile(doc, decl),
+                Decl::Stack(_) | Decl::Instance(_) => {}
+            }
+            found.extend(
+                checker
+                    .diagnostics
+                    .drain(..)
+                    .map(|diagnostic| (first + offset, diagnostic)),
+            );
+        }
+        found
     }
 
     fn error(&mut self, doc: &Document, pos: Pos, message: impl Into<String>) {
@@ -156,8 +224,8 @@ impl<'a> Checker<'a> {
 
     /// A document holding a character IAM's document pattern refuses: every
     /// call that sends it would fail with a ValidationError.
-    fn characters(&mut self, doc: &Document, pos: Pos, what: &str, document: &PolicyDocument) {
-        if let Some(c) = document.character_iam_refuses() {
+    fn characters(&mut self, doc: &Document, pos: Pos, what: &str, refused: Option<char>) {
+        if let Some(c) = refused {
             let message = format!(
                 "{what} holds `{c}` (U+{:04X}); IAM accepts only tab, line breaks and U+0020 to U+00FF in a policy document",
                 u32::from(c)
@@ -258,8 +326,9 @@ impl<'a> Checker<'a> {
                 let message = malformed("trust policy", &trust.value, &problem);
                 self.error(doc, trust.pos, message);
             }
-            self.characters(doc, trust.pos, "trust policy", &trust.value.document);
-            let size = trust.value.document.quota_size();
+            let text = trust.value.document.sent_text();
+            self.characters(doc, trust.pos, "trust policy", text.refused_character);
+            let size = text.quota_size;
             if size > MAX_TRUST_SIZE {
                 self.error(
                     doc,
@@ -340,8 +409,9 @@ impl<'a> Checker<'a> {
                 let message = malformed(&what, &document.value, &problem);
                 self.error(doc, document.pos, message);
             }
-            self.characters(doc, document.pos, &what, &document.value.document);
-            let size = document.value.document.quota_size();
+            let text = document.value.document.sent_text();
+            self.characters(doc, document.pos, &what, text.refused_character);
+            let size = text.quota_size;
             if size > MAX_MANAGED_POLICY_SIZE {
                 self.error(
                     doc,
@@ -774,7 +844,7 @@ impl<'a> Checker<'a> {
         .filter(|arn| arn.rsplit('/').next() == Some(entry.value.as_str()));
         // Only worth scanning for a typo among a handful of names.
         let typo = (self.policy_names.len() <= 1000)
-            .then(|| did_you_mean(&entry.value, &self.policy_names))
+            .then(|| did_you_mean(&entry.value, self.policy_names))
             .flatten();
         let help = match (typo, aws_managed) {
             (Some(typo), _) => typo,
@@ -892,8 +962,9 @@ impl<'a> Checker<'a> {
                 let message = malformed(&what, &document.value, &problem);
                 self.error(doc, document.pos, message);
             }
-            self.characters(doc, document.pos, &what, &document.value.document);
-            total += document.value.document.quota_size();
+            let text = document.value.document.sent_text();
+            self.characters(doc, document.pos, &what, text.refused_character);
+            total += text.quota_size;
         }
         if total > MAX_INLINE_SIZE {
             self.error(
@@ -920,7 +991,7 @@ impl<'a> Checker<'a> {
         self.tags(doc, tags, keys);
         let own = pairs(tags);
         let ignore_case = matches!(keys, TagKeys::IgnoreCase { .. });
-        let merged = merged_count(&self.stack_tags, &own, ignore_case);
+        let merged = merged_count(self.stack_tags, &own, ignore_case);
         let pos = tags.as_ref().map_or(name_pos, |t| t.pos);
         self.tag_count(doc, pos, what, merged, merged - own.len());
     }
