@@ -16,7 +16,9 @@ pub mod saved;
 pub mod sequence;
 mod steps;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -118,16 +120,39 @@ struct StepJson {
     emulator_only: bool,
 }
 
+/// [`StepJson`] borrowed from a step: its params written straight from the
+/// call, not through a JSON tree (the largest part of a large JSON plan).
+#[derive(Serialize)]
+struct StepJsonRef<'a> {
+    id: usize,
+    operation: &'static str,
+    resource: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: &'a Option<String>,
+    params: Params<'a>,
+    depends_on: &'a [usize],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    emulator_only: bool,
+}
+
+/// A call's parameters, as its tagged JSON form has them under `params`.
+struct Params<'a>(&'a Call);
+
+impl Serialize for Params<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_params(serializer)
+    }
+}
+
 impl Serialize for Step {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let tagged = serde_json::to_value(&self.call).map_err(serde::ser::Error::custom)?;
-        StepJson {
+        StepJsonRef {
             id: self.id,
-            operation: self.call.operation().to_string(),
-            resource: self.resource.clone(),
-            name: self.name.clone(),
-            params: tagged.get("params").cloned().unwrap_or(Value::Null),
-            depends_on: self.depends_on.clone(),
+            operation: self.call.operation(),
+            resource: &self.resource,
+            name: &self.name,
+            params: Params(&self.call),
+            depends_on: &self.depends_on,
             emulator_only: self.emulator_only(),
         }
         .serialize(serializer)
@@ -248,11 +273,11 @@ pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
 /// Computes the plan that makes `live` match `desired`.
 pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
     let desired = &*compare::resolved(desired, live);
-    let comparison = phase::timed("diff", || compare::compare(desired, live));
+    let mut comparison = phase::timed("diff", || compare::compare(desired, live));
     let mut built = phase::timed("steps", || {
         steps::build(desired, live, &comparison, options)
     });
-    let mut problems = comparison.problems;
+    let mut problems = std::mem::take(&mut comparison.problems);
     problems.extend(built.problems);
     problems.extend(phase::timed("refusals", || {
         refusals::check(desired, live, &mut built.drafts)
@@ -260,6 +285,11 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
     if !problems.is_empty() {
         return Err(PlanError(problems));
     }
+    // Only the steps needed them.
+    drop(std::mem::take(&mut comparison.policy_hashes));
+    drop(std::mem::take(&mut comparison.role_hashes));
+    drop(std::mem::take(&mut comparison.profile_hashes));
+    drop(std::mem::take(&mut comparison.instance_hashes));
     let mut views: HashMap<String, (Option<View>, Option<View>)> = comparison
         .diffs
         .into_iter()
@@ -277,14 +307,6 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
         }
     }
     drop(views);
-    let ordered =
-        phase::timed("sequence", || sequence::order(built.drafts)).map_err(|message| {
-            PlanError(vec![Problem {
-                key: "plan".into(),
-                location: None,
-                message,
-            }])
-        })?;
     // Steps on instances carry their Name tag, as their changes do (an
     // instance no change names, freed with --force, has it in the account).
     let names: HashMap<&str, &str> = built
@@ -302,17 +324,27 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
             None => live.instances.get(id)?.name.clone(),
         }
     };
-    let steps: Vec<Step> = ordered
-        .into_iter()
-        .enumerate()
-        .map(|(index, step)| Step {
-            id: index + 1,
-            name: name_of(&step.resource),
-            resource: step.resource,
-            call: step.call,
-            depends_on: step.depends_on.into_iter().map(|p| p + 1).collect(),
+    let mut next_id = 0;
+    let steps = phase::timed("sequence", || {
+        sequence::order_into(built.drafts, |step| {
+            next_id += 1;
+            Step {
+                id: next_id,
+                name: name_of(&step.resource),
+                resource: step.resource,
+                call: step.call,
+                depends_on: step.depends_on.into_iter().map(|p| p + 1).collect(),
+            }
         })
-        .collect();
+    })
+    .map_err(|message| {
+        PlanError(vec![Problem {
+            key: "plan".into(),
+            location: None,
+            message,
+        }])
+    })?;
+    drop(names);
     let mut summary = Summary::default();
     for change in &built.changes {
         match change.action {

@@ -13,7 +13,9 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -153,7 +155,7 @@ type Soft = bool;
 /// The dependency graph of steps (edge: must run before): every provider of
 /// a fact before every step that requires (or, softly, prefers) it.
 fn dependencies(drafts: &[Draft]) -> DiGraph<usize, Soft> {
-    let mut providers: HashMap<Fact, Vec<usize>> = HashMap::new();
+    let mut providers: HashMap<Fact, Vec<usize>> = HashMap::with_capacity(drafts.len());
     for (index, draft) in drafts.iter().enumerate() {
         for fact in &draft.provides {
             providers.entry(*fact).or_default().push(index);
@@ -223,24 +225,35 @@ fn drop_soft_edges_in_cycles(graph: &mut DiGraph<usize, Soft>) -> bool {
 type TieBreak = (u32, u32, usize);
 
 fn tie_breaks(drafts: &[Draft]) -> Vec<TieBreak> {
-    fn ranks<'a>(names: impl Iterator<Item = &'a str>) -> HashMap<&'a str, u32> {
-        let mut unique: Vec<&str> = names.collect();
-        unique.sort_unstable();
-        unique.dedup();
-        unique.into_iter().zip(0u32..).collect()
+    /// Each name's rank among the distinct names, per name in order: the
+    /// distinct names are found by hashing and only they are sorted (a
+    /// resource has several steps, so there are far fewer of them).
+    fn ranks<'a>(names: impl Iterator<Item = &'a str>) -> Vec<u32> {
+        let mut first_seen: HashMap<&str, u32> = HashMap::new();
+        let mut unique: Vec<&str> = Vec::new();
+        let seen: Vec<u32> = names
+            .map(|name| {
+                *first_seen.entry(name).or_insert_with(|| {
+                    unique.push(name);
+                    (unique.len() - 1) as u32
+                })
+            })
+            .collect();
+        let mut by_name: Vec<u32> = (0..unique.len() as u32).collect();
+        by_name.sort_unstable_by_key(|&id| unique[id as usize]);
+        let mut rank = vec![0u32; unique.len()];
+        for (position, id) in (0u32..).zip(by_name) {
+            rank[id as usize] = position;
+        }
+        seen.into_iter().map(|id| rank[id as usize]).collect()
     }
     let resources = ranks(drafts.iter().map(|d| d.resource.as_str()));
     let operations = ranks(drafts.iter().map(|d| d.call.operation()));
-    drafts
-        .iter()
+    resources
+        .into_iter()
+        .zip(operations)
         .enumerate()
-        .map(|(index, d)| {
-            (
-                resources[d.resource.as_str()],
-                operations[d.call.operation()],
-                index,
-            )
-        })
+        .map(|(index, (resource, operation))| (resource, operation, index))
         .collect()
 }
 
@@ -277,7 +290,25 @@ fn kahn(graph: &DiGraph<usize, Soft>, keys: &[TieBreak]) -> Option<Vec<usize>> {
 
 /// Orders the drafts. Fails only if the hard rules form a cycle, which is a bug.
 pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
+    order_into(drafts, |ordered| ordered)
+}
+
+/// [`order`], making each ordered step into what the caller keeps as it
+/// goes: a large plan's steps are then built once, not first as
+/// [`Ordered`] and again as the caller's (both arrays alive at once were
+/// the peak of a large plan's memory).
+pub fn order_into<T>(
+    mut drafts: Vec<Draft>,
+    mut make: impl FnMut(Ordered) -> T,
+) -> Result<Vec<T>, String> {
     let mut graph = dependencies(&drafts);
+    // The graph holds what the facts said: free them before the steps are
+    // made (millions of small vectors in a large plan).
+    for draft in &mut drafts {
+        draft.provides = Vec::new();
+        draft.requires = Vec::new();
+        draft.prefers = Vec::new();
+    }
     let keys = tie_breaks(&drafts);
     // Soft edges rarely close a cycle: look for cycles only when one stops
     // the ordering (Tarjan's algorithm over a whole large plan costs seconds).
@@ -323,11 +354,11 @@ pub fn order(drafts: Vec<Draft>) -> Result<Vec<Ordered>, String> {
             let draft = slots[index]
                 .take()
                 .unwrap_or_else(|| unreachable!("each index once"));
-            Ordered {
+            make(Ordered {
                 resource: draft.resource,
                 call: draft.call,
                 depends_on,
-            }
+            })
         })
         .collect())
 }

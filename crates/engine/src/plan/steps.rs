@@ -3,7 +3,10 @@
 //! This is the sequencing table of docs/design.md in code. Every rule reads as
 //! "this call requires that fact", see `sequence::Fact`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+// foldhash: the builder looks names up millions of times (see Cargo.toml).
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::sequence::{Draft, Fact, Subject, Subjects};
 use super::{Action, Change, PlanOptions, TERMINATED};
