@@ -56,6 +56,12 @@ struct Escaping<'a, 'b> {
 impl fmt::Write for Escaping<'_, '_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         let keep_newlines = self.keep_newlines;
+        // Most text is printable ASCII: a byte scan settles it without
+        // decoding characters (a large plan prints millions of lines).
+        let safe_byte = |b: u8| matches!(b, b' '..=b'~') || (keep_newlines && b == b'\n');
+        if text.bytes().all(safe_byte) {
+            return self.out.write_str(text);
+        }
         let escaped = |c: char| !(keep_newlines && c == '\n') && must_escape(c);
         let mut rest = text;
         while let Some((at, c)) = rest.char_indices().find(|&(_, c)| escaped(c)) {
@@ -95,6 +101,9 @@ mod tests {
             "one\\r\ntwo \\u{1b}[31mred\\u{9b}"
         );
         assert_eq!(printable_line("one\ntwo").to_string(), "one\\ntwo");
+        // Printable ASCII is kept as it is; tab and DEL are control characters.
+        assert_eq!(printable(" ~ok~ ").to_string(), " ~ok~ ");
+        assert_eq!(printable("a\tb\u{7f}").to_string(), "a\\tb\\u{7f}");
         let error = anyhow::anyhow!("inner \u{202e}").context("outer");
         assert_eq!(format!("{:#}", printable(&error)), "outer: inner \\u{202e}");
         assert_eq!(

@@ -1320,3 +1320,32 @@ fn a_boundary_moving_off_a_dying_policy_lets_it_go() {
             < position(&p, "DeletePolicy policy/P")
     );
 }
+
+#[test]
+fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
+    // More changes than one batch, so the blocks are rendered in parts on
+    // several threads and must still come out in the plan's order.
+    let mut d = desired();
+    for n in 0..5000 {
+        let name = format!("r{n:05}");
+        let mut r = role(&name);
+        r.tags.insert("n".into(), n.to_string());
+        d.roles.insert(name, r);
+    }
+    let p = plan(&d, &Live::default(), options()).unwrap();
+    let text = render::text::render(&p, Default::default());
+    let headers: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("  + role/"))
+        .collect();
+    let expected: Vec<String> = (0..5000).map(|n| format!("r{n:05}")).collect();
+    assert_eq!(headers, expected);
+    // Each block holds its own role's lines.
+    for n in [0, 4095, 4096, 4999] {
+        let block = text
+            .split("\n\n")
+            .find(|block| block.contains(&format!("+ role/r{n:05}\n")))
+            .unwrap();
+        assert!(block.contains(&format!("+ tags.n = \"{n}\"")), "{block}");
+    }
+}

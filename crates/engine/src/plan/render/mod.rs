@@ -25,7 +25,11 @@ struct PublicPlan<'a> {
 }
 
 /// Streams the plan as the JSON of docs/design.md (format_version 1), pretty-printed.
-pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    // Its own buffer, of a type the compiler sees through: each of the
+    // millions of tokens is a copy, not a call through `dyn Write`.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
     let public = PublicPlan {
         format_version: plan.format_version,
         stack: &plan.stack,
@@ -34,8 +38,9 @@ pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<
         warnings: &plan.warnings,
         summary: &plan.summary,
     };
-    serde_json::to_writer_pretty(&mut *out, &public)?;
-    writeln!(out)
+    serde_json::to_writer_pretty(&mut out, &public)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// The JSON plan as a string (tests, small plans).

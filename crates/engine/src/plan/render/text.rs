@@ -6,7 +6,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::lines::{self, Sign};
 use super::{NO_CHANGES, summary_line};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Change, Plan};
 use rolecall_model::printable::printable;
 
 /// Options of the text rendering.
@@ -35,9 +35,9 @@ impl Painter {
 
     /// Writes `text` in `style` straight to `out`: no string is built per
     /// line (a large plan is millions of lines).
-    pub fn write(
+    pub fn write<W: Write + ?Sized>(
         &self,
-        out: &mut dyn Write,
+        out: &mut W,
         style: Style,
         text: std::fmt::Arguments,
     ) -> io::Result<()> {
@@ -78,7 +78,15 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
 
 /// Streams the text plan: a plan of 100,000 resources is hundreds of
 /// megabytes of text, which should not sit in memory at once.
-pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
+    // Its own buffer, of a type the compiler sees through: each of the
+    // millions of small writes is a copy, not a call through `dyn Write`.
+    let mut out = io::BufWriter::with_capacity(1 << 16, sink);
+    write_buffered(plan, options, &mut out)?;
+    out.flush()
+}
+
+fn write_buffered<W: Write>(plan: &Plan, options: TextOptions, out: &mut W) -> io::Result<()> {
     let painter = Painter {
         color: options.color,
     };
@@ -100,33 +108,43 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
             plan.stack
         )?;
     }
-    for change in changes {
-        let symbol = lines::action_symbol(change.action);
-        let header = format!("{symbol} {}", printable(change.title()));
-        let reason = lines::reason(change, plan.destroy);
-        write!(
-            out,
-            "  {}",
-            painter.paint(Painter::action_style(change.action), &header)
-        )?;
-        if reason.is_empty() {
-            writeln!(out)?;
-        } else {
-            writeln!(out, " ({reason})")?;
-        }
-        for line in lines::describe(change) {
-            out.write_all(b"  ")?;
-            for _ in 0..=line.depth {
-                out.write_all(b"    ")?;
+    // The blocks are independent: a batch at a time is split over the
+    // cores, each part rendered into memory, and written in order.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    for batch in changes.chunks(CHANGES_PER_BATCH) {
+        if threads == 1 || batch.len() < CHANGES_WORTH_A_THREAD {
+            for change in batch {
+                write_change(&painter, change, plan.destroy, out)?;
             }
-            painter.write(
-                out,
-                Painter::sign_style(line.sign),
-                format_args!("{} {}", line.sign.symbol(), printable(&line.text)),
-            )?;
-            out.write_all(b"\n")?;
+            continue;
         }
-        writeln!(out)?;
+        let per_thread = batch.len().div_ceil(threads);
+        let rendered: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let painter = &painter;
+            let workers: Vec<_> = batch
+                .chunks(per_thread)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut text = Vec::new();
+                        for change in part {
+                            // Writing to a Vec cannot fail.
+                            let _ = write_change(painter, change, plan.destroy, &mut text);
+                        }
+                        text
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| match worker.join() {
+                    Ok(text) => text,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        });
+        for text in rendered {
+            out.write_all(&text)?;
+        }
     }
     if !plan.warnings.is_empty() {
         let warning = AnsiColor::Yellow.on_default().bold();
@@ -174,5 +192,47 @@ pub fn write(plan: &Plan, options: TextOptions, out: &mut dyn Write) -> io::Resu
     } else {
         writeln!(out, "{NO_CHANGES}")?;
     }
+    Ok(())
+}
+
+/// Changes rendered per batch: enough to keep every core busy, few enough
+/// that a batch's text is a few megabytes.
+const CHANGES_PER_BATCH: usize = 4096;
+/// Fewer changes than this are rendered on the calling thread.
+const CHANGES_WORTH_A_THREAD: usize = 256;
+
+/// One change's block: its header, its signed lines, a blank line.
+fn write_change<W: Write + ?Sized>(
+    painter: &Painter,
+    change: &Change,
+    destroy: bool,
+    out: &mut W,
+) -> io::Result<()> {
+    let symbol = lines::action_symbol(change.action);
+    let header = format!("{symbol} {}", printable(change.title()));
+    let reason = lines::reason(change, destroy);
+    write!(
+        out,
+        "  {}",
+        painter.paint(Painter::action_style(change.action), &header)
+    )?;
+    if reason.is_empty() {
+        writeln!(out)?;
+    } else {
+        writeln!(out, " ({reason})")?;
+    }
+    for line in lines::describe(change) {
+        out.write_all(b"  ")?;
+        for _ in 0..=line.depth {
+            out.write_all(b"    ")?;
+        }
+        painter.write(
+            out,
+            Painter::sign_style(line.sign),
+            format_args!("{} {}", line.sign.symbol(), printable(&line.text)),
+        )?;
+        out.write_all(b"\n")?;
+    }
+    writeln!(out)?;
     Ok(())
 }
