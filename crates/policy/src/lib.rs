@@ -16,7 +16,7 @@
 //! canonical(x)`, which is what keeps plans free of perpetual diffs.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -45,14 +45,24 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
 /// A policy document (trust or permissions) in canonical form. Shared, not
 /// copied: a document read once is the same one in every role that holds it
 /// (a large stack's roles mostly trust one service with one document).
-#[derive(Clone, Eq)]
-pub struct PolicyDocument(Arc<Value>);
+#[derive(Clone)]
+pub struct PolicyDocument(Arc<Canonical>);
+
+/// A canonical document and, once asked for, its compact JSON text: the
+/// text rolecall measures (validate), sends (plan's steps) and compares by,
+/// made once however often it is asked for.
+struct Canonical {
+    value: Value,
+    json: OnceLock<String>,
+}
 
 impl PartialEq for PolicyDocument {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        Arc::ptr_eq(&self.0, &other.0) || self.0.value == other.0.value
     }
 }
+
+impl Eq for PolicyDocument {}
 
 /// What IAM's checks on the text of a document see ([`PolicyDocument::sent_text`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +81,10 @@ pub struct PolicyParseError(pub String);
 impl PolicyDocument {
     /// Canonicalises any JSON value (it may still fail [`PolicyDocument::grammar_problem`]).
     pub fn from_value(value: Value) -> Self {
-        PolicyDocument(Arc::new(canonical(value, Context::Document)))
+        PolicyDocument(Arc::new(Canonical {
+            value: canonical(value, Context::Document),
+            json: OnceLock::new(),
+        }))
     }
 
     /// Parses a JSON text, URL-encoded or not (AWS returns documents URL-encoded).
@@ -108,17 +121,22 @@ impl PolicyDocument {
     }
 
     pub fn as_value(&self) -> &Value {
-        &self.0
+        &self.0.value
     }
 
     /// Compact canonical JSON: what rolecall sends to AWS and hashes.
     pub fn to_json(&self) -> String {
-        self.0.to_string()
+        self.json_text().to_owned()
+    }
+
+    /// [`PolicyDocument::to_json`], borrowed: serialised on the first call only.
+    pub fn json_text(&self) -> &str {
+        self.0.json.get_or_init(|| self.0.value.to_string())
     }
 
     /// Canonical JSON, indented: what plans show and diff.
     pub fn to_pretty_json(&self) -> String {
-        serde_json::to_string_pretty(self.0.as_ref()).unwrap_or_else(|_| self.to_json())
+        serde_json::to_string_pretty(&self.0.value).unwrap_or_else(|_| self.to_json())
     }
 
     /// URL-encoded compact JSON, as IAM returns documents.
@@ -146,7 +164,7 @@ impl PolicyDocument {
     /// one walk of the text: a large stack checks both on hundreds of
     /// thousands of documents.
     pub fn sent_text(&self) -> SentText {
-        let json = self.to_json();
+        let json = self.json_text();
         let mut quota_size = 0;
         let mut refused_character = None;
         for c in json.chars() {
@@ -209,10 +227,10 @@ impl PolicyDocument {
     /// IAM answered localstack's recorded CreatePolicy calls
     /// (docs/aws-semantics.md §16).
     pub fn managed_grammar_problem(&self) -> Option<GrammarProblem> {
-        if let Some(problem) = syntax_problem(&self.0) {
+        if let Some(problem) = syntax_problem(&self.0.value) {
             return Some(problem);
         }
-        match self.0.get("Version") {
+        match self.0.value.get("Version") {
             Some(Value::String(v)) if v == "2012-10-17" => {}
             None => return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None)),
             Some(Value::String(v)) if v == "2008-10-17" => {
@@ -232,10 +250,10 @@ impl PolicyDocument {
     }
 
     fn first_problem(&self, trust: bool, require_version: bool) -> Option<GrammarProblem> {
-        if let Some(problem) = syntax_problem(&self.0) {
+        if let Some(problem) = syntax_problem(&self.0.value) {
             return Some(problem);
         }
-        if let Some(problem) = version_problem(&self.0, require_version) {
+        if let Some(problem) = version_problem(&self.0.value, require_version) {
             return Some(problem);
         }
         self.rule_problem(trust)
@@ -280,6 +298,7 @@ impl PolicyDocument {
     /// one once canonical).
     pub fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
         self.0
+            .value
             .get("Statement")
             .and_then(Value::as_array)
             .into_iter()
@@ -745,7 +764,7 @@ pub fn url_encode(text: &str) -> String {
 
 impl fmt::Debug for PolicyDocument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PolicyDocument({})", self.0)
+        write!(f, "PolicyDocument({})", self.json_text())
     }
 }
 
@@ -757,7 +776,7 @@ impl fmt::Display for PolicyDocument {
 
 impl Serialize for PolicyDocument {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.as_ref().serialize(serializer)
+        self.0.value.serialize(serializer)
     }
 }
 

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use foldhash::{HashSet, HashSetExt};
+
 use serde_json::Value as Json;
 
 use super::diagnostic::{self, Diagnostic};
@@ -195,6 +197,10 @@ pub struct Ctx<'a> {
     /// stack say `trust: ec2`, and building the document each time is most of
     /// converting a role.
     pub trust_cache: HashMap<Vec<String>, PolicyDocument>,
+    /// Every policy document of the file so far, one of each text: the
+    /// roles of a stack mostly hold the same trust policy written out in
+    /// full, which is then held, checked and serialised once.
+    documents: HashSet<ByText>,
     /// The document being converted, for the text of its unquoted scalars.
     document: Option<&'a raw::Document<'a>>,
 }
@@ -212,6 +218,7 @@ impl<'a> Ctx<'a> {
             root,
             diagnostics,
             trust_cache: HashMap::new(),
+            documents: HashSet::new(),
             document: None,
         }
     }
@@ -254,6 +261,16 @@ impl<'a> Ctx<'a> {
                 shown.chars().count() <= LONGEST_SHOWN && !shown.contains(char::is_control)
             })
             .unwrap_or_else(|| node.value.describe().to_string())
+    }
+
+    /// The file's earlier document of the same text as `document`, or `document`.
+    fn share(&mut self, document: PolicyDocument) -> PolicyDocument {
+        let document = ByText(document);
+        if let Some(earlier) = self.documents.get(&document) {
+            return earlier.0.clone();
+        }
+        self.documents.insert(ByText(document.0.clone()));
+        document.0
     }
 
     fn trusting(&mut self, services: Vec<String>) -> PolicyDocument {
@@ -719,9 +736,26 @@ fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> 
         }
     };
     Some(At {
-        value: PolicyDecl::inline(document),
+        value: PolicyDecl::inline(ctx.share(document)),
         pos: node.pos,
     })
+}
+
+/// A policy document compared and hashed by its compact JSON text.
+struct ByText(PolicyDocument);
+
+impl PartialEq for ByText {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.json_text() == other.0.json_text()
+    }
+}
+
+impl Eq for ByText {}
+
+impl std::hash::Hash for ByText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.json_text().hash(state);
+    }
 }
 
 /// `{file: path}`: a JSON file inside the file root. Errors say what is wrong
