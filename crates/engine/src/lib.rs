@@ -11,6 +11,7 @@ pub mod graph;
 pub mod import;
 pub mod lint;
 pub mod manifest;
+pub mod parallel;
 pub mod phase;
 pub mod plan;
 pub mod simulate;

@@ -461,53 +461,30 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
     }
 }
 
+/// What comparing one declared resource gives.
+struct Compared {
+    hash: String,
+    /// A live resource whose name differs only in case.
+    problem: Option<Problem>,
+    diff: ResourceDiff,
+}
+
+/// Declared resources compared on a thread, at least: each is a spec hash
+/// and, unless it is in sync, two views, all serialised, and independent.
+const RESOURCES_WORTH_A_THREAD: usize = 2_000;
+
 fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
     let live_names = case_index(&live.roles);
-    for (name, role) in &desired.roles {
-        let key = role_key(name);
-        let location = desired.locations.get(&key).cloned();
-        let hash = ownership::spec_hash(role);
-        out.role_hashes.insert(name.clone(), hash.clone());
-        let Some(found) = live.roles.get(name) else {
-            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
-                out.problems.push(Problem {
-                    key: key.clone(),
-                    location: location.clone(),
-                    message: format!(
-                        "the account has a role named `{twin}`; IAM role names ignore case, so declare it as `{twin}`"
-                    ),
-                });
-            }
-            out.diffs.push(ResourceDiff {
-                key,
-                kind: Kind::Role,
-                name: name.clone(),
-                instance_name: None,
-                status: Status::Missing,
-                spec: None,
-                attributes: Vec::new(),
-                before: None,
-                after: role_view(role),
-                location,
-            });
-            continue;
-        };
-        let status = status_of(&desired.stack, &found.role.tags);
-        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.role.tags, &hash));
-        let attributes = role_attributes(&found.role, role);
-        let settled = in_sync(&attributes, spec);
-        out.diffs.push(ResourceDiff {
-            key,
-            kind: Kind::Role,
-            name: name.clone(),
-            instance_name: None,
-            status,
-            spec,
-            attributes,
-            before: (!settled).then(|| role_view(&found.role)).flatten(),
-            after: (!settled).then(|| role_view(role)).flatten(),
-            location,
-        });
+    let declared: Vec<(&String, &Role)> = desired.roles.iter().collect();
+    let compared = crate::parallel::runs(&declared, RESOURCES_WORTH_A_THREAD, |_, run| {
+        run.iter()
+            .map(|&(name, role)| compare_role(desired, live, &live_names, name, role))
+            .collect::<Vec<_>>()
+    });
+    for (&(name, _), compared) in declared.iter().zip(compared.into_iter().flatten()) {
+        out.role_hashes.insert(name.clone(), compared.hash);
+        out.problems.extend(compared.problem);
+        out.diffs.push(compared.diff);
     }
     for (name, found) in &live.roles {
         if desired.roles.contains_key(name) {
@@ -530,61 +507,75 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
     }
 }
 
-fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
-    let live_names = case_index(&live.profiles);
-    for (name, profile) in &desired.profiles {
-        let key = profile_key(name);
-        let location = desired.locations.get(&key).cloned();
-        let hash = ownership::spec_hash(profile);
-        out.profile_hashes.insert(name.clone(), hash.clone());
-        let Some(found) = live.profiles.get(name) else {
-            if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
-                out.problems.push(Problem {
-                    key: key.clone(),
-                    location: location.clone(),
-                    message: format!(
-                        "the account has an instance profile named `{twin}`; IAM names ignore case, so declare it as `{twin}`"
-                    ),
-                });
-            }
-            out.diffs.push(ResourceDiff {
+fn compare_role(
+    desired: &Desired,
+    live: &Live,
+    live_names: &HashMap<String, &str>,
+    name: &str,
+    role: &Role,
+) -> Compared {
+    let key = role_key(name);
+    let location = desired.locations.get(&key).cloned();
+    let hash = ownership::spec_hash(role);
+    let Some(found) = live.roles.get(name) else {
+        let problem = live_names.get(&name.to_ascii_lowercase()).map(|twin| Problem {
+            key: key.clone(),
+            location: location.clone(),
+            message: format!(
+                "the account has a role named `{twin}`; IAM role names ignore case, so declare it as `{twin}`"
+            ),
+        });
+        return Compared {
+            hash,
+            problem,
+            diff: ResourceDiff {
                 key,
-                kind: Kind::InstanceProfile,
-                name: name.clone(),
+                kind: Kind::Role,
+                name: name.to_string(),
                 instance_name: None,
                 status: Status::Missing,
                 spec: None,
                 attributes: Vec::new(),
                 before: None,
-                after: profile_view(profile),
+                after: role_view(role),
                 location,
-            });
-            continue;
+            },
         };
-        let status = status_of(&desired.stack, &found.profile.tags);
-        let spec = (status == Status::Managed).then(|| SpecTag::of(&found.profile.tags, &hash));
-        let attributes = profile_attributes(&found.profile, profile);
-        // A role that moves path is recreated, and leaves and rejoins the
-        // profile: the profile changes too, and a change shows its views.
-        let role_moves = profile.role.as_ref().is_some_and(|r| {
-            matches!(
-                (desired.roles.get(r), live.roles.get(r)),
-                (Some(declared), Some(found)) if declared.path != found.role.path
-            )
-        });
-        let settled = in_sync(&attributes, spec) && !role_moves;
-        out.diffs.push(ResourceDiff {
+    };
+    let status = status_of(&desired.stack, &found.role.tags);
+    let spec = (status == Status::Managed).then(|| SpecTag::of(&found.role.tags, &hash));
+    let attributes = role_attributes(&found.role, role);
+    let settled = in_sync(&attributes, spec);
+    Compared {
+        hash,
+        problem: None,
+        diff: ResourceDiff {
             key,
-            kind: Kind::InstanceProfile,
-            name: name.clone(),
+            kind: Kind::Role,
+            name: name.to_string(),
             instance_name: None,
             status,
             spec,
-            before: (!settled).then(|| profile_view(&found.profile)).flatten(),
-            after: (!settled).then(|| profile_view(profile)).flatten(),
             attributes,
+            before: (!settled).then(|| role_view(&found.role)).flatten(),
+            after: (!settled).then(|| role_view(role)).flatten(),
             location,
-        });
+        },
+    }
+}
+
+fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.profiles);
+    let declared: Vec<(&String, &InstanceProfile)> = desired.profiles.iter().collect();
+    let compared = crate::parallel::runs(&declared, RESOURCES_WORTH_A_THREAD, |_, run| {
+        run.iter()
+            .map(|&(name, profile)| compare_profile(desired, live, &live_names, name, profile))
+            .collect::<Vec<_>>()
+    });
+    for (&(name, _), compared) in declared.iter().zip(compared.into_iter().flatten()) {
+        out.profile_hashes.insert(name.clone(), compared.hash);
+        out.problems.extend(compared.problem);
+        out.diffs.push(compared.diff);
     }
     for (name, found) in &live.profiles {
         if desired.profiles.contains_key(name) {
@@ -604,6 +595,71 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
                 location: None,
             });
         }
+    }
+}
+
+fn compare_profile(
+    desired: &Desired,
+    live: &Live,
+    live_names: &HashMap<String, &str>,
+    name: &str,
+    profile: &InstanceProfile,
+) -> Compared {
+    let key = profile_key(name);
+    let location = desired.locations.get(&key).cloned();
+    let hash = ownership::spec_hash(profile);
+    let Some(found) = live.profiles.get(name) else {
+        let problem = live_names.get(&name.to_ascii_lowercase()).map(|twin| Problem {
+            key: key.clone(),
+            location: location.clone(),
+            message: format!(
+                "the account has an instance profile named `{twin}`; IAM names ignore case, so declare it as `{twin}`"
+            ),
+        });
+        return Compared {
+            hash,
+            problem,
+            diff: ResourceDiff {
+                key,
+                kind: Kind::InstanceProfile,
+                name: name.to_string(),
+                instance_name: None,
+                status: Status::Missing,
+                spec: None,
+                attributes: Vec::new(),
+                before: None,
+                after: profile_view(profile),
+                location,
+            },
+        };
+    };
+    let status = status_of(&desired.stack, &found.profile.tags);
+    let spec = (status == Status::Managed).then(|| SpecTag::of(&found.profile.tags, &hash));
+    let attributes = profile_attributes(&found.profile, profile);
+    // A role that moves path is recreated, and leaves and rejoins the
+    // profile: the profile changes too, and a change shows its views.
+    let role_moves = profile.role.as_ref().is_some_and(|r| {
+        matches!(
+            (desired.roles.get(r), live.roles.get(r)),
+            (Some(declared), Some(found)) if declared.path != found.role.path
+        )
+    });
+    let settled = in_sync(&attributes, spec) && !role_moves;
+    Compared {
+        hash,
+        problem: None,
+        diff: ResourceDiff {
+            key,
+            kind: Kind::InstanceProfile,
+            name: name.to_string(),
+            instance_name: None,
+            status,
+            spec,
+            before: (!settled).then(|| profile_view(&found.profile)).flatten(),
+            after: (!settled).then(|| profile_view(profile)).flatten(),
+            attributes,
+            location,
+        },
     }
 }
 

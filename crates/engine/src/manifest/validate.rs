@@ -167,29 +167,10 @@ impl<'a> Checker<'a> {
     /// documents. Each finding with its document's index, in document
     /// order.
     fn own_checks(&self) -> Vec<(usize, Diagnostic)> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(self.documents.len() / DOCUMENTS_WORTH_A_THREAD)
-            .max(1);
-        if threads == 1 {
-            return self.own_checks_of(0, self.documents);
-        }
-        let per_thread = self.documents.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = self
-                .documents
-                .chunks(per_thread)
-                .enumerate()
-                .map(|(n, chunk)| scope.spawn(move || self.own_checks_of(n * per_thread, chunk)))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| match worker.join() {
-                    Ok(found) => found,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
+        crate::parallel::runs(self.documents, DOCUMENTS_WORTH_A_THREAD, |first, run| {
+            self.own_checks_of(first, run)
         })
+        .concat()
     }
 
     /// [`Checker::own_checks`] of `documents`, the first of which is

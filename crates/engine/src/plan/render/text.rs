@@ -110,37 +110,14 @@ fn write_buffered<W: Write>(plan: &Plan, options: TextOptions, out: &mut W) -> i
     }
     // The blocks are independent: a batch at a time is split over the
     // cores, each part rendered into memory, and written in order.
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     for batch in changes.chunks(CHANGES_PER_BATCH) {
-        if threads == 1 || batch.len() < CHANGES_WORTH_A_THREAD {
-            for change in batch {
-                write_change(&painter, change, plan.destroy, out)?;
+        let rendered = crate::parallel::runs(batch, CHANGES_WORTH_A_THREAD, |_, part| {
+            let mut text = Vec::new();
+            for change in part {
+                // Writing to a Vec cannot fail.
+                let _ = write_change(&painter, change, plan.destroy, &mut text);
             }
-            continue;
-        }
-        let per_thread = batch.len().div_ceil(threads);
-        let rendered: Vec<Vec<u8>> = std::thread::scope(|scope| {
-            let painter = &painter;
-            let workers: Vec<_> = batch
-                .chunks(per_thread)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let mut text = Vec::new();
-                        for change in part {
-                            // Writing to a Vec cannot fail.
-                            let _ = write_change(painter, change, plan.destroy, &mut text);
-                        }
-                        text
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| match worker.join() {
-                    Ok(text) => text,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
+            text
         });
         for text in rendered {
             out.write_all(&text)?;
@@ -198,7 +175,7 @@ fn write_buffered<W: Write>(plan: &Plan, options: TextOptions, out: &mut W) -> i
 /// Changes rendered per batch: enough to keep every core busy, few enough
 /// that a batch's text is a few megabytes.
 const CHANGES_PER_BATCH: usize = 4096;
-/// Fewer changes than this are rendered on the calling thread.
+/// Fewer changes than this a thread are rendered on the calling thread.
 const CHANGES_WORTH_A_THREAD: usize = 256;
 
 /// One change's block: its header, its signed lines, a blank line.
