@@ -12,7 +12,7 @@
 //! N roles (each with a managed and an inline policy and tags), N instance
 //! profiles (one role each) and N instances (one profile each). The shape is
 //! the heavy one by default (`benches/common`: full trust policies, two tags
-//! each, 3,000 documents per file; about 50 MB at N = 100,000); `--light`
+//! each, 3,000 documents per file; about 69 MB at N = 100,000); `--light`
 //! writes the lighter one. `gen_stack N DIR 0` leaves the instances out (a
 //! stack for an AWS account, where rolecall launches none).
 
