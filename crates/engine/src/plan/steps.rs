@@ -76,6 +76,10 @@ struct Builder<'a> {
     subjects: Subjects,
 }
 
+/// Drafts a changed resource makes, about: a role with one inline and one
+/// managed policy makes four, a profile two or three, an instance one or two.
+const DRAFTS_PER_CHANGE: usize = 3;
+
 pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOptions) -> Built {
     let mut profiles_by_role: HashMap<&str, Vec<&str>> = HashMap::new();
     for (name, profile) in &live.profiles {
@@ -123,6 +127,15 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         reassociated: BTreeMap::new(),
         subjects: Subjects::default(),
     };
+    // Room for about every draft at once: a first plan of 300,000 resources
+    // makes close to a million (three a changed resource, about), and
+    // growing the vector by doubling copied them all again and again.
+    let changed = cmp
+        .diffs
+        .iter()
+        .filter(|diff| diff.before.is_some() || diff.after.is_some())
+        .count();
+    builder.out.drafts.reserve(changed * DRAFTS_PER_CHANGE);
     for diff in &cmp.diffs {
         match (diff.kind, &diff.status) {
             (Kind::Policy, Status::Managed) if diff.needs_replacement() => {
