@@ -250,3 +250,39 @@ fn managed_policy_documents_get_the_inline_rules_at_their_place() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_stack_large_enough_to_lint_on_every_core_loses_and_reorders_nothing() {
+    // More roles than one thread lints (2,000 a thread), each with one
+    // finding: every finding is reported once, in manifest order.
+    const ROLES: usize = 4_500;
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = String::new();
+    for n in 0..ROLES {
+        manifest.push_str(&format!(
+            "---\nkind: Role\nname: r{n}\ntrust: ec2\ninline_policies:\n  write:\n    Version: \"2012-10-17\"\n    Statement: [{{Effect: Allow, Action: \"s3:PutObject\", Resource: \"*\"}}]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("roles.yaml"), manifest).unwrap();
+    let output = Command::cargo_bin("rolecall")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["lint", "-f", "roles.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let resources: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["rule"], "wildcard-resource-on-write", "{f}");
+            f["resource"].as_str().unwrap()
+        })
+        .collect();
+    let expected: Vec<String> = (0..ROLES).map(|n| format!("role/r{n}")).collect();
+    assert_eq!(resources, expected);
+}
