@@ -290,13 +290,6 @@ fn user_tags_equal(live: &Tags, desired: &Tags, ignore_case: bool) -> bool {
     tags_equal(&ownership::user_tags(live), desired, ignore_case)
 }
 
-/// Whether `tags` say this stack owns the resource, as
-/// `ownership::owner(tags) == Owner::Stack(stack)` without copying the name.
-fn owned_by(tags: &Tags, stack: &str) -> bool {
-    tags.get(rolecall_model::TAG_STACK)
-        .is_some_and(|owner| owner == stack)
-}
-
 fn push_if<T: PartialEq + Serialize>(
     out: &mut Vec<AttributeDiff>,
     name: &'static str,
@@ -444,7 +437,7 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
         if desired.policies.contains_key(name) {
             continue;
         }
-        if owned_by(&found.policy.tags, &desired.stack) {
+        if ownership::owned_by(&found.policy.tags, &desired.stack) {
             out.diffs.push(ResourceDiff {
                 key: policy_key(name),
                 kind: Kind::Policy,
@@ -473,24 +466,40 @@ struct Compared {
 /// and, unless it is in sync, two views, all serialised, and independent.
 const RESOURCES_WORTH_A_THREAD: usize = 2_000;
 
-fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
-    let live_names = case_index(&live.roles);
-    let declared: Vec<(&String, &Role)> = desired.roles.iter().collect();
+/// Each declared resource compared by `compare_one`, on every core; its
+/// problem and diff go to `out` in declaration order, and the declared
+/// hashes come back by name.
+fn compare_declared<T: Sync>(
+    declared: &BTreeMap<String, T>,
+    out: &mut Comparison,
+    compare_one: impl Fn(&str, &T) -> Compared + Sync,
+) -> Vec<(String, String)> {
+    let declared: Vec<(&String, &T)> = declared.iter().collect();
     let compared = crate::parallel::runs(&declared, RESOURCES_WORTH_A_THREAD, |_, run| {
         run.iter()
-            .map(|&(name, role)| compare_role(desired, live, &live_names, name, role))
+            .map(|&(name, resource)| compare_one(name, resource))
             .collect::<Vec<_>>()
     });
+    let mut hashes = Vec::with_capacity(declared.len());
     for (&(name, _), compared) in declared.iter().zip(compared.into_iter().flatten()) {
-        out.role_hashes.insert(name.clone(), compared.hash);
+        hashes.push((name.clone(), compared.hash));
         out.problems.extend(compared.problem);
         out.diffs.push(compared.diff);
     }
+    hashes
+}
+
+fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
+    let live_names = case_index(&live.roles);
+    let hashes = compare_declared(&desired.roles, out, |name, role| {
+        compare_role(desired, live, &live_names, name, role)
+    });
+    out.role_hashes.extend(hashes);
     for (name, found) in &live.roles {
         if desired.roles.contains_key(name) {
             continue;
         }
-        if owned_by(&found.role.tags, &desired.stack) {
+        if ownership::owned_by(&found.role.tags, &desired.stack) {
             out.diffs.push(ResourceDiff {
                 key: role_key(name),
                 kind: Kind::Role,
@@ -566,22 +575,15 @@ fn compare_role(
 
 fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
     let live_names = case_index(&live.profiles);
-    let declared: Vec<(&String, &InstanceProfile)> = desired.profiles.iter().collect();
-    let compared = crate::parallel::runs(&declared, RESOURCES_WORTH_A_THREAD, |_, run| {
-        run.iter()
-            .map(|&(name, profile)| compare_profile(desired, live, &live_names, name, profile))
-            .collect::<Vec<_>>()
+    let hashes = compare_declared(&desired.profiles, out, |name, profile| {
+        compare_profile(desired, live, &live_names, name, profile)
     });
-    for (&(name, _), compared) in declared.iter().zip(compared.into_iter().flatten()) {
-        out.profile_hashes.insert(name.clone(), compared.hash);
-        out.problems.extend(compared.problem);
-        out.diffs.push(compared.diff);
-    }
+    out.profile_hashes.extend(hashes);
     for (name, found) in &live.profiles {
         if desired.profiles.contains_key(name) {
             continue;
         }
-        if owned_by(&found.profile.tags, &desired.stack) {
+        if ownership::owned_by(&found.profile.tags, &desired.stack) {
             out.diffs.push(ResourceDiff {
                 key: profile_key(name),
                 kind: Kind::InstanceProfile,
@@ -770,7 +772,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         if declared_ids.contains_key(id.as_str()) || contested.contains(id.as_str()) {
             continue;
         }
-        if owned_by(&instance.tags, &desired.stack) {
+        if ownership::owned_by(&instance.tags, &desired.stack) {
             out.diffs.push(ResourceDiff {
                 key: instance_key(id),
                 kind: Kind::Instance,

@@ -20,6 +20,13 @@ pub fn owner(tags: &Tags) -> Owner {
     }
 }
 
+/// Whether `tags` say `stack` owns the resource: `owner(tags) ==
+/// Owner::Stack(stack)` without copying the name (asked of every live
+/// resource of a plan).
+pub fn owned_by(tags: &Tags, stack: &str) -> bool {
+    tags.get(TAG_STACK).is_some_and(|owner| owner == stack)
+}
+
 /// The `rolecall:spec` value a create call writes when more steps follow for
 /// the same resource: the real hash is written by the resource's last step, so
 /// a create interrupted half-way (failed step, killed apply) reads as an

@@ -10,7 +10,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::sequence::{Draft, Fact, Subject, Subjects};
 use super::{Action, Change, PlanOptions, TERMINATED};
-use crate::compare::ownership::{self, Owner};
+use crate::compare::ownership;
 use crate::compare::{
     self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status,
 };
@@ -265,7 +265,7 @@ impl<'a> Builder<'a> {
     }
 
     fn owned_by_us(&self, tags: &Tags) -> bool {
-        ownership::owner(tags) == Owner::Stack(self.desired.stack.clone())
+        ownership::owned_by(tags, &self.desired.stack)
     }
 
     // ---- customer-managed policies -----------------------------------------
