@@ -167,7 +167,7 @@ fn account_quota(
     live: &Live,
     drafts: &mut [Draft],
     taint: &mut Option<Vec<bool>>,
-    rooms: &mut usize,
+    rooms: &mut u32,
 ) -> Result<(), Problem> {
     let Some(quota) = kind.limit(live) else {
         return Ok(());
@@ -257,7 +257,7 @@ fn account_quota(
     Ok(())
 }
 
-fn next(counter: &mut usize) -> usize {
+fn next(counter: &mut u32) -> u32 {
     *counter += 1;
     *counter
 }

@@ -23,9 +23,9 @@ use rolecall_cloud::Call;
 
 /// What a fact is about: a role or profile name, or a resource key,
 /// interned. Plans of 100,000 resources hold millions of facts, hashed and
-/// compared as numbers, not strings.
+/// compared as numbers, not strings; 32 bits keep a fact to 8 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Subject(usize);
+pub struct Subject(u32);
 
 /// Hands out one [`Subject`] per distinct name. A `RefCell` so that drafting
 /// code can name subjects while it holds other borrows of the builder.
@@ -38,7 +38,8 @@ impl Subjects {
         if let Some(&subject) = names.get(name) {
             return subject;
         }
-        let subject = Subject(names.len());
+        // Four billion names would not fit in memory long before.
+        let subject = Subject(u32::try_from(names.len()).expect("fewer than 2^32 subjects"));
         names.insert(name.to_string(), subject);
         subject
     }
@@ -97,8 +98,11 @@ pub enum Fact {
     InstanceFree(Subject),
     /// Room under an account quota that a delete makes for a create that
     /// would not fit before it (numbered by `plan::quotas`).
-    QuotaRoom(usize),
+    QuotaRoom(u32),
 }
+
+// Millions of facts in a large plan: keep each to a tag and a subject.
+const _: () = assert!(std::mem::size_of::<Fact>() == 8);
 
 /// A step before ordering.
 #[derive(Debug, Clone)]
@@ -341,19 +345,19 @@ pub fn order_into<T>(
     for (at, &index) in sequence.iter().enumerate() {
         position[index] = at;
     }
-    let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
-    Ok(sequence
-        .iter()
-        .map(|&index| {
+    put_in_order(&mut drafts, &sequence);
+    // In place: the steps take the drafts' memory (a second array of a
+    // million steps beside the drafts was the peak of a large plan).
+    Ok(drafts
+        .into_iter()
+        .zip(sequence)
+        .map(|(draft, index)| {
             let mut depends_on: Vec<usize> = graph
                 .neighbors_directed(NodeIndex::new(index), petgraph::Direction::Incoming)
                 .map(|p| position[p.index()])
                 .collect();
             depends_on.sort_unstable();
             depends_on.dedup();
-            let draft = slots[index]
-                .take()
-                .unwrap_or_else(|| unreachable!("each index once"));
             make(Ordered {
                 resource: draft.resource,
                 call: draft.call,
@@ -361,4 +365,55 @@ pub fn order_into<T>(
             })
         })
         .collect())
+}
+
+/// Moves `items[sequence[at]]` to `at` for every `at`, in place, following
+/// each cycle of the permutation with swaps.
+fn put_in_order<T>(items: &mut [T], sequence: &[usize]) {
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut at = start;
+        while !placed[at] {
+            placed[at] = true;
+            let from = sequence[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::put_in_order;
+
+    /// Every permutation of `0..n`.
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![Vec::new()];
+        }
+        let mut all = Vec::new();
+        for shorter in permutations(n - 1) {
+            for at in 0..n {
+                let mut longer = shorter.clone();
+                longer.insert(at, n - 1);
+                all.push(longer);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn put_in_order_gathers_every_permutation_in_place() {
+        for n in 0..=6 {
+            for sequence in permutations(n) {
+                let mut items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+                let expected: Vec<String> = sequence.iter().map(|&i| items[i].clone()).collect();
+                put_in_order(&mut items, &sequence);
+                assert_eq!(items, expected, "sequence {sequence:?}");
+            }
+        }
+    }
 }
