@@ -262,7 +262,7 @@ fn saved_plan_applies_once_and_refuses_when_stale() {
         .role
         .tags
         .clone();
-    assert_eq!(tags["team"], "web", "nothing was applied");
+    assert_eq!(tags.get("team").unwrap(), "web", "nothing was applied");
 }
 
 #[test]
@@ -484,7 +484,14 @@ fn import_adopts_an_unowned_customer_managed_policy() {
     assert!(!out.contains("+ policy/hand-made"), "{out}");
     assert!(!out.contains("-/+ policy/hand-made"), "{out}");
     let live = lab.cloud().snapshot().unwrap();
-    assert_eq!(live.policies["hand-made"].policy.tags[TAG_STACK], "shop");
+    assert_eq!(
+        live.policies["hand-made"]
+            .policy
+            .tags
+            .get(TAG_STACK)
+            .unwrap(),
+        "shop"
+    );
     lab.run(&["apply", "-f", "manifests", "--auto-approve"])
         .success();
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
@@ -1243,7 +1250,7 @@ fn quiet_apply_destroy_and_import_print_nothing_but_errors() {
         (String::new(), String::new())
     );
     let tags = &lab.cloud().snapshot().unwrap().roles["legacy"].role.tags;
-    assert_eq!(tags[TAG_STACK], "shop", "imported");
+    assert_eq!(tags.get(TAG_STACK).unwrap(), "shop", "imported");
     let loud = lab
         .run(&["import", "-f", "manifests", "role/legacy"])
         .success();

@@ -545,7 +545,10 @@ fn snapshot_reads_everything() {
         role.permissions_boundary.as_deref(),
         Some("arn:aws:iam::aws:policy/PowerUserAccess")
     );
-    assert_eq!(role.tags["rolecall:stack"], "prod");
+    assert_eq!(
+        role.tags.get("rolecall:stack").map(String::as_str),
+        Some("prod")
+    );
     assert_eq!(live.profiles["web"].profile.role.as_deref(), Some("web"));
     let live_instance = &live.instances[&instance];
     assert_eq!(live_instance.state, InstanceState::Stopped);

@@ -674,7 +674,7 @@ fn snapshot_and_export_carry_policies() {
     assert_eq!(held.versions, ["v1", "v3", "v4"]);
     assert_eq!(held.attachment_count, 1);
     assert_eq!(held.policy.description, "deploys: \"things\"");
-    assert_eq!(held.policy.tags["team"], "ops");
+    assert_eq!(held.policy.tags.get("team").unwrap(), "ops");
     assert_eq!(
         held.policy.document,
         PolicyDocument::parse(&allowing("s3:PutObject")).unwrap()

@@ -16,7 +16,7 @@ fn sample_stack_becomes_the_model() {
     assert_eq!(loaded.files, 6);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(desired.stack, "web-prod");
-    assert_eq!(desired.stack_tags["cost-center"], "0042");
+    assert_eq!(desired.stack_tags.get("cost-center").unwrap(), "0042");
     assert_eq!(
         desired.roles.keys().collect::<Vec<_>>(),
         ["batch-worker", "ci-runner", "log-shipper", "web-server"]
@@ -26,11 +26,19 @@ fn sample_stack_becomes_the_model() {
     assert_eq!(web.path, "/apps/");
     assert_eq!(web.max_session_duration, 3600, "default");
     assert!(web.trust.trusts_service("ec2.amazonaws.com"));
-    assert_eq!(web.tags["team"], "web");
-    assert_eq!(web.tags["owner"], "platform-team", "stack tag merged under");
+    assert_eq!(web.tags.get("team").unwrap(), "web");
+    assert_eq!(
+        web.tags.get("owner").unwrap(),
+        "platform-team",
+        "stack tag merged under"
+    );
 
     let batch = &desired.roles["batch-worker"];
-    assert_eq!(batch.tags["owner"], "data-team", "resource tag wins");
+    assert_eq!(
+        batch.tags.get("owner").unwrap(),
+        "data-team",
+        "resource tag wins"
+    );
     assert_eq!(batch.max_session_duration, 14400);
     let logs = &batch.inline_policies["write-logs"];
     let from_file =
@@ -80,7 +88,11 @@ fn sample_stack_becomes_the_model() {
     // One policy, shared by two roles that name it.
     assert_eq!(desired.policies["read-app-config"].path, "/apps/");
     assert_eq!(
-        desired.policies["read-app-config"].tags["owner"], "platform-team",
+        desired.policies["read-app-config"]
+            .tags
+            .get("owner")
+            .unwrap(),
+        "platform-team",
         "stack tag merged under"
     );
     for role in ["web-server", "batch-worker"] {
@@ -106,7 +118,7 @@ fn role_tag_keys_merge_ignoring_case_profile_keys_do_not() {
     let desired = loaded.desired;
     assert_eq!(desired.stack, "default");
     assert_eq!(desired.roles["r"].tags.len(), 1);
-    assert_eq!(desired.roles["r"].tags["owner"], "web");
+    assert_eq!(desired.roles["r"].tags.get("owner").unwrap(), "web");
     assert_eq!(desired.profiles["p"].tags.len(), 2);
     assert_eq!(desired.instances[0].profile, None);
     assert!(desired.locations.contains_key("instance/i-01234567"));
@@ -172,8 +184,8 @@ fn unquoted_scalars_keep_their_text() {
     );
     let profile = &desired.profiles["1e3"];
     assert_eq!(profile.role.as_deref(), Some("no"));
-    assert_eq!(profile.tags["true"], "false");
-    assert_eq!(profile.tags["7"], "0o17");
+    assert_eq!(profile.tags.get("true").unwrap(), "false");
+    assert_eq!(profile.tags.get("7").unwrap(), "0o17");
 }
 
 #[test]
@@ -224,7 +236,11 @@ fn managed_policies_become_the_model_with_their_places() {
         (results.path.as_str(), results.description.as_str()),
         ("/", "")
     );
-    assert_eq!(results.tags["owner"], "platform", "stack tags merged under");
+    assert_eq!(
+        results.tags.get("owner").unwrap(),
+        "platform",
+        "stack tags merged under"
+    );
     let from_file = std::fs::read_to_string(fixture("policies/managed-pretty-6144.json")).unwrap();
     assert_eq!(
         desired.policies["read-buckets"].document,

@@ -101,7 +101,7 @@ impl Lab {
     fn assert_untouched(&self) {
         let live = self.cloud().snapshot().unwrap();
         let web = &live.roles["web"].role;
-        assert_eq!(web.tags["team"], "web", "nothing was applied");
+        assert_eq!(web.tags.get("team").unwrap(), "web", "nothing was applied");
         assert_eq!(
             web.managed_policies.iter().collect::<Vec<_>>(),
             ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
@@ -182,7 +182,11 @@ fn an_edited_step_is_refused_and_nothing_runs() {
         stderr(&applied)
     );
     assert_eq!(
-        lab.cloud().snapshot().unwrap().roles["web"].role.tags["team"],
+        lab.cloud().snapshot().unwrap().roles["web"]
+            .role
+            .tags
+            .get("team")
+            .unwrap(),
         "webx"
     );
 }
@@ -257,7 +261,11 @@ fn a_field_rolecall_does_not_write_is_refused_by_its_path() {
     .unwrap();
     lab.run(&["apply", "compact.json"]).success();
     assert_eq!(
-        lab.cloud().snapshot().unwrap().roles["web"].role.tags["team"],
+        lab.cloud().snapshot().unwrap().roles["web"]
+            .role
+            .tags
+            .get("team")
+            .unwrap(),
         "webx"
     );
 }
@@ -412,7 +420,11 @@ fn a_plan_whose_account_moved_is_refused() {
         "{message}"
     );
     assert_eq!(
-        lab.cloud().snapshot().unwrap().roles["web"].role.tags["team"],
+        lab.cloud().snapshot().unwrap().roles["web"]
+            .role
+            .tags
+            .get("team")
+            .unwrap(),
         "web",
         "nothing was applied"
     );

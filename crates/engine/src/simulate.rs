@@ -519,7 +519,7 @@ impl Evaluator {
 fn session_context(principal: &Principal) -> Context {
     let mut context = Context::role_session(
         principal.role_arn.as_deref(),
-        &principal.role.tags,
+        principal.role.tags.iter(),
         jiff::Timestamp::now(),
     );
     context.insert("aws:SecureTransport", "true");

@@ -89,9 +89,9 @@ impl Context {
     /// (when known), its tags as `aws:PrincipalTag/KEY`, and the time of
     /// the request. `simulate` and `rolecall serve` add what they know of
     /// the request itself.
-    pub fn role_session(
+    pub fn role_session<'t>(
         role_arn: Option<&str>,
-        role_tags: &BTreeMap<String, String>,
+        role_tags: impl IntoIterator<Item = (&'t String, &'t String)>,
         now: jiff::Timestamp,
     ) -> Context {
         let mut context = Context::new();

@@ -5,7 +5,8 @@
 //! Invariants:
 //! - policy documents are always in canonical form ([`PolicyDocument`]), so `==`
 //!   is semantic equality;
-//! - maps are `BTreeMap`s keyed by name, so every iteration order is deterministic;
+//! - maps are `BTreeMap`s keyed by name, and tags a sorted [`Tags`], so every
+//!   iteration order is deterministic;
 //! - `Desired` tags are the merged user tags (stack tags under resource tags),
 //!   never the ownership tags; `Live` tags are everything the account holds.
 
@@ -15,6 +16,7 @@ pub use rolecall_policy::{self as policy, arn, aws_policies};
 pub mod key;
 pub mod limits;
 pub mod printable;
+mod tags;
 pub mod user_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,9 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use arn::{Arn, DEFAULT_PARTITION, PARTITIONS, ProfileArn, RoleArn, is_account_id};
 pub use key::{Kind, ResourceKey, is_instance_id};
 pub use policy::PolicyDocument;
-
-/// Tags of one resource, sorted by key.
-pub type Tags = BTreeMap<String, String>;
+pub use tags::Tags;
 
 /// Tag naming the stack that owns a resource.
 pub const TAG_STACK: &str = "rolecall:stack";
@@ -66,7 +66,7 @@ pub struct Role {
     pub managed_policies: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inline_policies: BTreeMap<String, PolicyDocument>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
 }
 
@@ -81,7 +81,7 @@ pub struct ManagedPolicy {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     pub document: PolicyDocument,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
 }
 
@@ -98,7 +98,7 @@ pub struct InstanceProfile {
     /// The one role it holds, if any (AWS allows at most one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
 }
 
@@ -344,7 +344,7 @@ pub struct LiveInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub state: InstanceState,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
     /// The association that is associating or associated, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

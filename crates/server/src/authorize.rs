@@ -31,9 +31,6 @@ use rolecall_evaluation::{
     Context, DecisionKind, Layer, NamedPolicy, Policies, PolicySet, Reason, Request,
 };
 
-/// The tags of a role that no longer exists.
-static NO_TAGS: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-
 /// What the request says about itself, for the context keys.
 pub struct RequestFacts<'a> {
     pub source_ip: &'a str,
@@ -89,7 +86,7 @@ pub fn authorize(
     let policies = compile(role.as_ref());
     let mut context = Context::role_session(
         role.as_ref().map(|role| role.arn.as_str()),
-        role.as_ref().map_or(&NO_TAGS, |role| &role.role.tags),
+        role.iter().flat_map(|role| role.role.tags.iter()),
         jiff::Timestamp::now(),
     );
     context.insert("aws:SourceIp", request.source_ip);

@@ -63,7 +63,7 @@ struct RoleView<'a> {
     managed_policies: &'a BTreeSet<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     inline_policies: &'a BTreeMap<String, PolicyDocument>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
 }
 
@@ -90,7 +90,7 @@ struct PolicyView<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     description: &'a str,
     document: &'a PolicyDocument,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
 }
 
@@ -111,7 +111,7 @@ struct ProfileView<'a> {
     path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     role: &'a Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
 }
 

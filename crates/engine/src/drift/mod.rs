@@ -249,7 +249,9 @@ mod tests {
             path: "/".into(),
             description: String::new(),
             document: document("s3:GetObject"),
-            tags: [("team".to_string(), "web".to_string())].into(),
+            tags: [("team".to_string(), "web".to_string())]
+                .into_iter()
+                .collect(),
         };
         let role = Role {
             name: "web".into(),

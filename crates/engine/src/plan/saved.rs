@@ -752,13 +752,15 @@ mod tests {
             permissions_boundary: Some("arn:aws:iam::123456789012:policy/b".into()),
             managed_policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
             inline_policies: [("p".to_string(), policy)].into(),
-            tags: [("k".to_string(), String::new())].into(),
+            tags: [("k".to_string(), String::new())].into_iter().collect(),
         };
         let desired = Desired {
             stack: "s".into(),
             account_id: Some("123456789012".into()),
             partition: Some("aws".into()),
-            stack_tags: [("owner".to_string(), "x".to_string())].into(),
+            stack_tags: [("owner".to_string(), "x".to_string())]
+                .into_iter()
+                .collect(),
             policies: Default::default(),
             roles: [(role.name.clone(), role)].into(),
             profiles: [(

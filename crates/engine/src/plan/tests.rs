@@ -131,7 +131,12 @@ fn instance(id: &str, name: &str, state: InstanceState, profile: Option<&str>) -
         instance_id: id.into(),
         name: Some(name.into()),
         state,
-        tags: owned(&[("Name".to_string(), name.to_string())].into(), None),
+        tags: owned(
+            &[("Name".to_string(), name.to_string())]
+                .into_iter()
+                .collect(),
+            None,
+        ),
         association: profile.map(|p| LiveAssociation {
             association_id: format!("iip-assoc-{id}"),
             profile_name: p.into(),
