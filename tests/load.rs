@@ -40,7 +40,7 @@ fn sample_stack_becomes_the_model() {
         "resource tag wins"
     );
     assert_eq!(batch.max_session_duration, 14400);
-    let logs = &batch.inline_policies["write-logs"];
+    let logs = batch.inline_policies.get("write-logs").unwrap();
     let from_file =
         std::fs::read_to_string(root().join("manifests/policies/write-logs.json")).unwrap();
     assert_eq!(logs, &PolicyDocument::parse(&from_file).unwrap());

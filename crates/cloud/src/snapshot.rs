@@ -43,7 +43,7 @@ use super::{Cloud, CloudError, ErrorCode};
 use rolecall_model::{
     AccountQuotas, Arn, AssociationState, Desired, InstanceProfile, InstanceSelector,
     InstanceState, Live, LiveAssociation, LiveInstance, LiveInstanceProfile, LivePolicy, LiveRole,
-    ManagedPolicy, PolicyDocument, Role, TAG_STACK, Tags, name_from_arn,
+    ManagedPolicy, PolicyDocument, Role, SortedMap, TAG_STACK, Tags, name_from_arn,
 };
 
 /// The most items IAM's List calls and EC2's Describe calls return per page.
@@ -356,7 +356,7 @@ fn chunked(name: &str, values: &BTreeSet<String>) -> Vec<Filter> {
 /// and its details (the rest).
 fn role_from_details(listed: IamRole, detail: RoleDetail) -> Result<LiveRole, CloudError> {
     let operation = "GetAccountAuthorizationDetails";
-    let mut inline_policies = BTreeMap::new();
+    let mut inline_policies = SortedMap::new();
     for policy in detail.role_policy_list {
         inline_policies.insert(
             policy.policy_name,
@@ -457,7 +457,7 @@ fn read_role(cloud: &dyn Cloud, name: &str, page_size: u32) -> Result<LiveRole, 
         role_name: name.to_string(),
         page,
     };
-    let mut inline_policies = BTreeMap::new();
+    let mut inline_policies = SortedMap::new();
     for policy_name in iam_pages("ListRolePolicies", page_size, |page| {
         let out = cloud.list_role_policies(&for_role(page))?;
         Ok((out.policy_names, out.is_truncated, out.marker))

@@ -36,7 +36,7 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
     let Some(row) = iam::find_role(db, name)? else {
         return Ok(None);
     };
-    let mut inline = BTreeMap::new();
+    let mut inline = rolecall_model::SortedMap::new();
     let mut statement = db.prepare_cached(
         "SELECT name, (SELECT text FROM documents WHERE id = role_policies.document)
          FROM role_policies WHERE role = ?1",

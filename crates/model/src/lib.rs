@@ -16,7 +16,7 @@ pub use rolecall_policy::{self as policy, arn, aws_policies};
 pub mod key;
 pub mod limits;
 pub mod printable;
-mod tags;
+mod sorted_map;
 pub mod user_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use arn::{Arn, DEFAULT_PARTITION, PARTITIONS, ProfileArn, RoleArn, is_account_id};
 pub use key::{Kind, ResourceKey, is_instance_id};
 pub use policy::PolicyDocument;
-pub use tags::Tags;
+pub use sorted_map::{SortedMap, Tags};
 
 /// Tag naming the stack that owns a resource.
 pub const TAG_STACK: &str = "rolecall:stack";
@@ -64,8 +64,8 @@ pub struct Role {
     pub permissions_boundary: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub managed_policies: BTreeSet<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    #[serde(default, skip_serializing_if = "SortedMap::is_empty")]
+    pub inline_policies: SortedMap<PolicyDocument>,
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
 }

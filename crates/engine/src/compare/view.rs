@@ -2,13 +2,15 @@
 //! JSON views of what rolecall manages (user tags only), built once by the
 //! comparison and moved, not copied, into a plan's changes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ownership;
-use rolecall_model::{InstanceProfile, LiveInstance, ManagedPolicy, PolicyDocument, Role, Tags};
+use rolecall_model::{
+    InstanceProfile, LiveInstance, ManagedPolicy, PolicyDocument, Role, SortedMap, Tags,
+};
 
 /// A resource as one side of a change has it, kept as compact JSON text: a
 /// plan of 100,000 resources holds 200,000 of them, and a parsed JSON tree
@@ -61,8 +63,8 @@ struct RoleView<'a> {
     permissions_boundary: &'a Option<String>,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     managed_policies: &'a BTreeSet<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    inline_policies: &'a BTreeMap<String, PolicyDocument>,
+    #[serde(skip_serializing_if = "SortedMap::is_empty")]
+    inline_policies: &'a SortedMap<PolicyDocument>,
     #[serde(skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
 }

@@ -751,7 +751,7 @@ mod tests {
             max_session_duration: 43200,
             permissions_boundary: Some("arn:aws:iam::123456789012:policy/b".into()),
             managed_policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
-            inline_policies: [("p".to_string(), policy)].into(),
+            inline_policies: [("p".to_string(), policy)].into_iter().collect(),
             tags: [("k".to_string(), String::new())].into_iter().collect(),
         };
         let desired = Desired {
