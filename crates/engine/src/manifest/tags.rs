@@ -15,13 +15,18 @@ pub fn pairs(tags: &Option<TagsDecl>) -> Vec<(&str, &str)> {
 /// Stack tags under a resource's own tags: the resource's win. Role tag keys
 /// are compared ignoring case, as IAM does; profile tag keys are case-sensitive.
 pub fn merge_tags(stack: &[(&str, &str)], own: &[(&str, &str)], ignore_case: bool) -> Tags {
-    let mut merged: Tags = stack
-        .iter()
-        .filter(|(key, _)| !overridden(key, own, ignore_case))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    merged.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    merged
+    // Gathered at their exact number first: collecting the two parts one
+    // after the other grew the vector past it (300,000 resources' tags).
+    let mut pairs = Vec::with_capacity(merged_count(stack, own, ignore_case));
+    pairs.extend(
+        stack
+            .iter()
+            .filter(|(key, _)| !overridden(key, own, ignore_case))
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    // After the stack's: on a repeated key, the last wins.
+    pairs.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    pairs.into_iter().collect()
 }
 
 /// How many tags [`merge_tags`] yields, without building them.
