@@ -228,6 +228,14 @@ pub fn declared_policy_arn(desired: &Desired, live: &Live, policy: &ManagedPolic
 /// by ARN: see [`resolved`].
 pub fn compare(desired: &Desired, live: &Live) -> Comparison {
     let mut out = Comparison::default();
+    // A diff for every declared resource, and for the orphans: room for the
+    // declared ones up front (doubling left up to half a large vector unused).
+    out.diffs.reserve_exact(
+        desired.policies.len()
+            + desired.roles.len()
+            + desired.profiles.len()
+            + desired.instances.len(),
+    );
     compare_policies(desired, live, &mut out);
     compare_roles(desired, live, &mut out);
     compare_profiles(desired, live, &mut out);

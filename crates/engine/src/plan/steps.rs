@@ -136,6 +136,8 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         .filter(|diff| diff.before.is_some() || diff.after.is_some())
         .count();
     builder.out.drafts.reserve(changed * DRAFTS_PER_CHANGE);
+    // A change, noop or not, for about every diff.
+    builder.out.changes.reserve_exact(cmp.diffs.len());
     for diff in &cmp.diffs {
         match (diff.kind, &diff.status) {
             (Kind::Policy, Status::Managed) if diff.needs_replacement() => {
