@@ -5,8 +5,9 @@
 //! Invariants:
 //! - policy documents are always in canonical form ([`PolicyDocument`]), so `==`
 //!   is semantic equality;
-//! - maps are `BTreeMap`s keyed by name, and tags a sorted [`Tags`], so every
-//!   iteration order is deterministic;
+//! - maps are `BTreeMap`s keyed by name, and tags and inline policies a
+//!   [`SortedMap`] (one vector sorted by key), so every iteration order is
+//!   deterministic;
 //! - `Desired` tags are the merged user tags (stack tags under resource tags),
 //!   never the ownership tags; `Live` tags are everything the account holds.
 

@@ -11,8 +11,9 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A map keyed by name, sorted by key, with the API of a `BTreeMap`
-/// (through [`LiteMap`]). One sorted vector, because a resource has a
+/// A map keyed by name, sorted by key, with most of a `BTreeMap`'s API
+/// through [`LiteMap`] (`get`, `insert`, `remove`, `iter`, `keys`, ...;
+/// no `range`, and `map[&key]` takes a `&String`). One sorted vector, because a resource has a
 /// handful of tags or inline policies and a `BTreeMap` allocates a node for
 /// eleven (about 540 bytes for tags): a stack of 200,000 tagged roles and
 /// profiles held 100 MB of them.
