@@ -75,6 +75,23 @@ pub struct ResourceDiff {
 }
 
 impl ResourceDiff {
+    /// A resource this stack owns that the manifests no longer declare, as
+    /// the account holds it.
+    fn orphaned(key: String, kind: Kind, name: String, before: Option<View>) -> Self {
+        ResourceDiff {
+            key,
+            kind,
+            name,
+            instance_name: None,
+            status: Status::Orphaned,
+            spec: None,
+            attributes: Vec::new(),
+            before,
+            after: None,
+            location: None,
+        }
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&AttributeDiff> {
         self.attributes.iter().find(|a| a.name == name)
     }
@@ -446,18 +463,12 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
             continue;
         }
         if ownership::owned_by(&found.policy.tags, &desired.stack) {
-            out.diffs.push(ResourceDiff {
-                key: policy_key(name),
-                kind: Kind::Policy,
-                name: name.clone(),
-                instance_name: None,
-                status: Status::Orphaned,
-                spec: None,
-                attributes: Vec::new(),
-                before: policy_view(&found.policy),
-                after: None,
-                location: None,
-            });
+            out.diffs.push(ResourceDiff::orphaned(
+                policy_key(name),
+                Kind::Policy,
+                name.clone(),
+                policy_view(&found.policy),
+            ));
         }
     }
 }
@@ -508,18 +519,12 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
             continue;
         }
         if ownership::owned_by(&found.role.tags, &desired.stack) {
-            out.diffs.push(ResourceDiff {
-                key: role_key(name),
-                kind: Kind::Role,
-                name: name.clone(),
-                instance_name: None,
-                status: Status::Orphaned,
-                spec: None,
-                attributes: Vec::new(),
-                before: role_view(&found.role),
-                after: None,
-                location: None,
-            });
+            out.diffs.push(ResourceDiff::orphaned(
+                role_key(name),
+                Kind::Role,
+                name.clone(),
+                role_view(&found.role),
+            ));
         }
     }
 }
@@ -592,18 +597,12 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
             continue;
         }
         if ownership::owned_by(&found.profile.tags, &desired.stack) {
-            out.diffs.push(ResourceDiff {
-                key: profile_key(name),
-                kind: Kind::InstanceProfile,
-                name: name.clone(),
-                instance_name: None,
-                status: Status::Orphaned,
-                spec: None,
-                attributes: Vec::new(),
-                before: profile_view(&found.profile),
-                after: None,
-                location: None,
-            });
+            out.diffs.push(ResourceDiff::orphaned(
+                profile_key(name),
+                Kind::InstanceProfile,
+                name.clone(),
+                profile_view(&found.profile),
+            ));
         }
     }
 }
@@ -782,16 +781,13 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         }
         if ownership::owned_by(&instance.tags, &desired.stack) {
             out.diffs.push(ResourceDiff {
-                key: instance_key(id),
-                kind: Kind::Instance,
-                name: id.clone(),
                 instance_name: instance.name.clone(),
-                status: Status::Orphaned,
-                spec: None,
-                attributes: Vec::new(),
-                before: live_instance_view(instance),
-                after: None,
-                location: None,
+                ..ResourceDiff::orphaned(
+                    instance_key(id),
+                    Kind::Instance,
+                    id.clone(),
+                    live_instance_view(instance),
+                )
             });
         }
     }
