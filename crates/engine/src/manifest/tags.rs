@@ -15,9 +15,10 @@ pub fn pairs(tags: &Option<TagsDecl>) -> Vec<(&str, &str)> {
 /// Stack tags under a resource's own tags: the resource's win. Role tag keys
 /// are compared ignoring case, as IAM does; profile tag keys are case-sensitive.
 pub fn merge_tags(stack: &[(&str, &str)], own: &[(&str, &str)], ignore_case: bool) -> Tags {
-    // Gathered at their exact number first: collecting the two parts one
-    // after the other grew the vector past it (300,000 resources' tags).
-    let mut pairs = Vec::with_capacity(merged_count(stack, own, ignore_case));
+    // Gathered at their number first (exact unless a resource overrides a
+    // stack tag): collecting the two parts one after the other grew the
+    // vector past it (300,000 resources' tags).
+    let mut pairs = Vec::with_capacity(stack.len() + own.len());
     pairs.extend(
         stack
             .iter()
