@@ -16,12 +16,16 @@
 //! made of the value's rest. The budgets against hostile input are shared by
 //! all documents of a file.
 //!
-//! Most documents are built straight from the parser's events by [`events`],
-//! the fast path; serde-saphyr reads those it leaves (errors, tags, anchors,
-//! aliases, merge keys and the like) and stays the reference for both. This
-//! module and its child are the only ones that talk to serde-saphyr.
+//! Most documents are read byte by byte by [`scan`], the quick path for the
+//! plain corner of YAML that manifests are written in; most of the rest are
+//! built straight from the parser's events by [`events`]; serde-saphyr reads
+//! what both leave (errors, tags, anchors, aliases, merge keys and the like)
+//! and stays the reference for all three. This module and its children are
+//! the only ones that talk to serde-saphyr.
 
 mod events;
+mod resolve;
+mod scan;
 
 use std::cell::Cell;
 use std::fmt;
@@ -338,7 +342,8 @@ pub fn parse_file(text: &str) -> Parsed<'_> {
 fn parse_fast(text: &str) -> Option<Vec<Node>> {
     VALUES_LEFT.with(|left| {
         let mut values_left = left.get();
-        let roots = events::parse(text, &mut values_left)?;
+        let roots = scan::parse(text, &mut values_left)
+            .or_else(|| events::parse(text, &mut values_left))?;
         left.set(values_left);
         Some(roots)
     })
@@ -1207,38 +1212,50 @@ mod tests {
         assert!(std::mem::size_of::<Node>() <= 48);
     }
 
-    /// Parses `text` both ways, as [`parse_file`] would parse it alone:
-    /// whenever the fast path vouches for a result, serde-saphyr must give
-    /// the same tree and spend the same values. Returns whether it vouched.
-    fn fast_path_agrees(text: &str) -> bool {
+    /// Which fast paths vouched for a text.
+    #[derive(Debug, Clone, Copy)]
+    struct Vouched {
+        scan: bool,
+        events: bool,
+    }
+
+    /// Parses `text` every way, as [`parse_file`] would parse it alone:
+    /// whenever a fast path vouches for a result, serde-saphyr must give the
+    /// same tree and spend the same values.
+    fn fast_paths_agree(text: &str) -> Vouched {
         VALUES_LEFT.with(|left| left.set(MAX_VALUES));
         let slow = serde_saphyr::from_multiple_with_options::<Node>(text, options());
         let slow_spent = MAX_VALUES - VALUES_LEFT.with(Cell::get);
-        let mut values_left = MAX_VALUES;
-        let fast = events::parse(text, &mut values_left);
         VALUES_LEFT.with(|left| left.set(usize::MAX));
-        let Some(fast) = fast else {
-            return false;
+        let check = |path: &str, fast: Option<Vec<Node>>, values_left: usize| {
+            let Some(fast) = fast else {
+                return false;
+            };
+            let slow = slow.as_ref().unwrap_or_else(|error| {
+                panic!("{text:?}: the {path} path vouched, serde-saphyr failed: {error}")
+            });
+            // Debug text, not `==`: NaN is never equal to itself.
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{path}: {text:?}");
+            assert_eq!(
+                MAX_VALUES - values_left,
+                slow_spent,
+                "{path}: {text:?}: values spent"
+            );
+            true
         };
-        let slow = slow.unwrap_or_else(|error| {
-            panic!("{text:?}: the fast path vouched, serde-saphyr failed: {error}")
-        });
-        // Debug text, not `==`: NaN is never equal to itself.
-        assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text:?}");
-        assert_eq!(
-            MAX_VALUES - values_left,
-            slow_spent,
-            "{text:?}: values spent"
-        );
-        true
+        let mut values_left = MAX_VALUES;
+        let scan = check("scan", scan::parse(text, &mut values_left), values_left);
+        let mut values_left = MAX_VALUES;
+        let events = check("events", events::parse(text, &mut values_left), values_left);
+        Vouched { scan, events }
     }
 
-    fn agrees_on(text: &str) -> bool {
+    fn agrees_on(text: &str) -> Vouched {
         let text = text.to_string();
         std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .stack_size(PARSER_STACK_BYTES)
-                .spawn_scoped(scope, move || fast_path_agrees(&text))
+                .spawn_scoped(scope, move || fast_paths_agree(&text))
                 .unwrap()
                 .join()
                 .unwrap()
@@ -1374,7 +1391,7 @@ mod tests {
 
     #[test]
     fn the_fast_path_agrees_with_serde_saphyr_on_every_scalar() {
-        let mut vouched = 0;
+        let (mut vouched, mut scanned) = (0, 0);
         for scalar in SCALARS {
             let texts = [
                 format!("v: {scalar}\n"),
@@ -1388,10 +1405,13 @@ mod tests {
                 format!("k: [{scalar}, {{{scalar}: [{scalar}]}}]\nl: {scalar}\n"),
             ];
             for text in texts {
-                vouched += usize::from(agrees_on(&text));
+                let paths = agrees_on(&text);
+                vouched += usize::from(paths.events);
+                scanned += usize::from(paths.scan);
             }
         }
         assert!(vouched > SCALARS.len() * 6, "{vouched}");
+        assert!(scanned > SCALARS.len() * 4, "{scanned}");
     }
 
     #[test]
@@ -1424,7 +1444,7 @@ mod tests {
             "01: a\n1: b\n",
         ];
         for text in fast {
-            assert!(agrees_on(text), "the fast path should read {text:?}");
+            assert!(agrees_on(text).events, "the fast path should read {text:?}");
         }
         // Each of these must go to serde-saphyr (errors, or what the fast
         // path leaves to it); agreement is checked all the same.
@@ -1453,34 +1473,278 @@ mod tests {
             "--- &a ~\n",
         ];
         for text in slow {
-            assert!(!agrees_on(text), "the fast path should leave {text:?}");
+            let paths = agrees_on(text);
+            assert!(
+                !paths.events && !paths.scan,
+                "the fast paths should leave {text:?}"
+            );
         }
         let deep = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
-        assert!(agrees_on(&deep(FAST_DEPTH_FOR_TESTS - 1)));
-        assert!(!agrees_on(&deep(FAST_DEPTH_FOR_TESTS)));
-        assert!(!agrees_on(&deep(40)));
+        assert!(agrees_on(&deep(FAST_DEPTH_FOR_TESTS - 1)).events);
+        assert!(!agrees_on(&deep(FAST_DEPTH_FOR_TESTS)).events);
+        let deep_40 = agrees_on(&deep(40));
+        assert!(!deep_40.events && !deep_40.scan);
     }
 
-    #[test]
-    fn the_fast_path_agrees_with_serde_saphyr_on_the_fixtures() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
-        let mut pending = vec![std::path::PathBuf::from(root)];
-        let mut files = 0;
+    /// The YAML files under the repository's `dir`.
+    fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let mut pending = vec![std::path::Path::new(root).join(dir)];
+        let mut files = Vec::new();
         while let Some(dir) = pending.pop() {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     pending.push(path);
                 } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    for chunk in documents(&text) {
-                        agrees_on(chunk.text);
-                    }
-                    files += 1;
+                    files.push(path);
                 }
             }
         }
-        assert!(files > 10, "{files}");
+        files
+    }
+
+    #[test]
+    fn the_fast_paths_agree_with_serde_saphyr_on_the_fixtures() {
+        let (mut chunks, mut scanned) = (0, 0);
+        let files = yaml_files("tests/fixtures");
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            for chunk in documents(&text) {
+                chunks += 1;
+                scanned += usize::from(agrees_on(chunk.text).scan);
+            }
+        }
+        assert!(files.len() > 10, "{}", files.len());
+        // Most fixtures are plain manifests: the quick path reads them.
+        assert!(scanned * 4 > chunks * 3, "{scanned} of {chunks}");
+    }
+
+    #[test]
+    fn the_quick_path_reads_what_manifests_are_written_in() {
+        let read = [
+            // The benchmark's heavy stack.
+            "---\nkind: Role\nname: role-1\ntrust:\n  Version: \"2012-10-17\"\n  Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: \"sts:AssumeRole\"}]\nmanaged_policies: [arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore]\ninline_policies:\n  read-assets:\n    Version: \"2012-10-17\"\n    Statement:\n      - Effect: Allow\n        Action: [s3:GetObject, s3:ListBucket]\n        Resource: [\"arn:aws:s3:::b-1\", \"arn:aws:s3:::b-1/*\"]\ntags: {team: team-49, cost-center: cc-199}\n",
+            "---\nkind: InstanceProfile\nname: profile-1\npath: /bench/\nrole: role-1\ntags:\n  team: team-49\n  service: service-999\n",
+            "# a stack\nkind: Stack\nname: bench   # trailing\ntags:\n  owner: platform\n\n  environment: bench\n",
+            // Lists at their key's indentation, mappings on an item's line,
+            // quoted keys and values, numbers and booleans kept as written.
+            "kind: Role\nmanaged_policies:\n- a\n- 'b''s'\nx:\n  - Effect: Allow\n    Action: \"s3:*\"\n  -   Sid: X\n      Effect: Deny\n\"quoted\": 'single'\nmax_session_duration: 3600\nflag: true\nratio: -1.5\nempty: {}\nnone: []\n",
+            "- a\n- [1, [2, {x: y}]]\n- {a: 1, 'b': \"2\"}\n",
+            "",
+            "---\n# nothing\n",
+        ];
+        for text in read {
+            assert!(agrees_on(text).scan, "the quick path should read {text:?}");
+        }
+        let left = [
+            "a: |\n  x\n",
+            "a: >\n  x\n",
+            "a:\n",
+            "a: \"x\\ty\"\n",
+            "a: é\n",
+            "a: 1\r\n",
+            "a:\tb\n",
+            "a: [1,\n  2]\n",
+            "a: b\n  c\n",
+            "- - a\n",
+            "-\n  a: 1\n",
+            "a : b\n",
+            "{a: 1}\n",
+            "x\n",
+            "--- a: 1\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: [b, ]\n",
+            "a: {b: }\n",
+            "a: [b: c]\n",
+            "a: \"b\"#c\n",
+            &format!("a: {}\n", "x".repeat(600)),
+            &format!("a: 1\n{}b: 2\n", "# c\n".repeat(20)),
+        ];
+        for text in left {
+            assert!(
+                !agrees_on(text).scan,
+                "the quick path should leave {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_quick_path_reads_the_sample_manifests() {
+        let mut chunks = 0;
+        for dir in ["manifests", "examples/lab"] {
+            for path in yaml_files(dir) {
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Block scalars (`|`, `>`) are the other paths' to read.
+                for chunk in documents(&text).filter(|c| !c.text.contains(": |")) {
+                    let read = agrees_on(chunk.text).scan;
+                    assert!(read, "{}:{}", path.display(), chunk.first_line);
+                    chunks += 1;
+                }
+            }
+        }
+        assert!(chunks > 10, "{chunks}");
+    }
+
+    mod quick_path {
+        use proptest::prelude::*;
+
+        use super::{SCALARS, agrees_on};
+
+        /// A YAML tree and how each collection is written.
+        #[derive(Debug, Clone)]
+        enum Tree {
+            Scalar(String),
+            List(Vec<Tree>, Style),
+            Map(Vec<(String, Tree)>, Style),
+        }
+
+        #[derive(Debug, Clone, Copy)]
+        struct Style {
+            flow: bool,
+            /// Spaces a block collection is indented by under its key
+            /// (0: a list at its key's indentation).
+            indent: usize,
+            comment: bool,
+        }
+
+        const KEYS: &[&str] = &[
+            "kind", "name", "a", "b", "Version", "1", "0x1", "~", "\"q\"", "'s'", "\"a\"", "<<",
+            "a b", "x:y", "-k", "true", "'it''s'", "\"\"",
+        ];
+
+        fn style() -> impl Strategy<Value = Style> {
+            (any::<bool>(), 0..4usize, prop::bool::weighted(0.2)).prop_map(
+                |(flow, indent, comment)| Style {
+                    flow,
+                    indent,
+                    comment,
+                },
+            )
+        }
+
+        fn tree() -> impl Strategy<Value = Tree> {
+            let leaf = prop::sample::select(SCALARS).prop_map(|s| Tree::Scalar(s.to_string()));
+            leaf.prop_recursive(5, 40, 4, |inner| {
+                prop_oneof![
+                    (prop::collection::vec(inner.clone(), 0..4), style())
+                        .prop_map(|(items, style)| Tree::List(items, style)),
+                    (
+                        prop::collection::vec((prop::sample::select(KEYS), inner), 0..4),
+                        style()
+                    )
+                        .prop_map(|(entries, style)| Tree::Map(
+                            entries
+                                .into_iter()
+                                .map(|(k, v)| (k.to_string(), v))
+                                .collect(),
+                            style
+                        )),
+                ]
+            })
+        }
+
+        fn flow(tree: &Tree) -> String {
+            match tree {
+                Tree::Scalar(text) => text.clone(),
+                Tree::List(items, _) => {
+                    let items: Vec<_> = items.iter().map(flow).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                Tree::Map(entries, _) => {
+                    let entries: Vec<_> = entries
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", flow(v)))
+                        .collect();
+                    format!("{{{}}}", entries.join(", "))
+                }
+            }
+        }
+
+        fn is_block(tree: &Tree) -> bool {
+            match tree {
+                Tree::List(items, style) => !style.flow && !items.is_empty(),
+                Tree::Map(entries, style) => !style.flow && !entries.is_empty(),
+                Tree::Scalar(_) => false,
+            }
+        }
+
+        /// `tree` written as a block collection at `indent`, or on one line.
+        fn block(tree: &Tree, indent: usize, out: &mut String) {
+            let pad = " ".repeat(indent);
+            match tree {
+                Tree::List(items, style) if is_block(tree) => {
+                    if style.comment {
+                        out.push_str(&format!("{pad}# list\n"));
+                    }
+                    for item in items {
+                        let mut inner = String::new();
+                        value(item, indent + 2, style.indent.max(1), &mut inner);
+                        out.push_str(&format!("{pad}- {}", inner.trim_start()));
+                    }
+                }
+                Tree::Map(entries, style) if is_block(tree) => {
+                    if style.comment {
+                        out.push_str(&format!("{pad}# map\n"));
+                    }
+                    for (key, item) in entries {
+                        out.push_str(&format!("{pad}{key}:"));
+                        value(item, indent, style.indent, out);
+                    }
+                }
+                _ => out.push_str(&format!("{pad}{}\n", flow(tree))),
+            }
+        }
+
+        /// What follows a key's colon (or an item's dash, written over the
+        /// first spaces of the line).
+        fn value(tree: &Tree, indent: usize, by: usize, out: &mut String) {
+            if is_block(tree) {
+                let by = if matches!(tree, Tree::List(..)) {
+                    by
+                } else {
+                    by.max(1)
+                };
+                out.push('\n');
+                block(tree, indent + by, out);
+            } else {
+                out.push_str(&format!(" {}\n", flow(tree)));
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            /// Whatever the quick path reads, serde-saphyr reads the same
+            /// way: documents of every shape, and the same with a few bytes
+            /// inserted or removed anywhere.
+            #[test]
+            fn whatever_it_reads_serde_saphyr_reads_alike(
+                tree in tree(),
+                edits in prop::collection::vec(
+                    (any::<prop::sample::Index>(), prop::sample::select(
+                        &[None, Some(' '), Some('\n'), Some(':'), Some('#'), Some('-'), Some('"'),
+                          Some('\''), Some('['), Some(']'), Some(','), Some('{'), Some('}'),
+                          Some('\t'), Some('?'), Some('&'), Some('|'), Some('a'), Some('1'),
+                          Some('.'), Some('\\'), Some('!'), Some('*')][..])),
+                    0..4),
+                marker in any::<bool>(),
+            ) {
+                let mut text = String::from(if marker { "---\n" } else { "" });
+                block(&tree, 0, &mut text);
+                agrees_on(&text);
+                let mut bytes = text.into_bytes();
+                for (at, edit) in edits {
+                    let at = at.index(bytes.len() + 1);
+                    match edit {
+                        Some(c) => bytes.insert(at, c as u8),
+                        None if at < bytes.len() => { bytes.remove(at); }
+                        None => {}
+                    }
+                }
+                agrees_on(&String::from_utf8_lossy(&bytes));
+            }
+        }
     }
 
     #[test]
