@@ -798,16 +798,14 @@ enum Context {
 
 fn canonical(value: Value, context: Context) -> Value {
     match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map
-                .into_iter()
-                .map(|(key, value)| {
-                    let value = canonical_member(&key, value, context);
-                    (key, value)
-                })
-                .collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().collect())
+        Value::Object(mut map) => {
+            // In place: rebuilding the map would hash every key again.
+            for (key, value) in map.iter_mut() {
+                let taken = std::mem::take(value);
+                *value = canonical_member(key, taken, context);
+            }
+            map.sort_keys();
+            Value::Object(map)
         }
         Value::Array(items) => Value::Array(
             items
@@ -856,11 +854,40 @@ fn as_list(value: Value) -> Vec<Value> {
 }
 
 /// Sorted, de-duplicated list (by canonical JSON text, so it works for any value).
-fn set(items: Vec<Value>) -> Value {
+fn set(mut items: Vec<Value>) -> Value {
+    if items.len() < 2 {
+        return Value::Array(items);
+    }
+    // Most sets are of plain strings (actions, resources, principals): those
+    // are ordered as their JSON text without writing it.
+    if items.iter().all(|v| v.as_str().is_some_and(written_as_is)) {
+        items.sort_by(|a, b| by_json_text(a.as_str(), b.as_str()));
+        items.dedup();
+        return Value::Array(items);
+    }
+    set_by_text(items)
+}
+
+/// [`set`] for any values: each written out, and ordered by its text.
+fn set_by_text(items: Vec<Value>) -> Value {
     let mut keyed: Vec<(String, Value)> = items.into_iter().map(|v| (v.to_string(), v)).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     keyed.dedup_by(|a, b| a.0 == b.0);
     Value::Array(keyed.into_iter().map(|(_, v)| v).collect())
+}
+
+/// Whether JSON writes `text` between its quotes as it is: no quote,
+/// backslash or control character to escape (serde_json escapes only those).
+fn written_as_is(text: &str) -> bool {
+    !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
+/// Two strings [`written_as_is`] in the order of their JSON texts: the
+/// opening quotes are alike, the closing one counts (`"a!"` sorts before
+/// `"a"`, as `!` is below `"`).
+fn by_json_text(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+    a.bytes().chain([b'"']).cmp(b.bytes().chain([b'"']))
 }
 
 /// A one-element list is written as its element, as AWS itself prefers.
@@ -1224,6 +1251,16 @@ mod tests {
             let text = written(&shuffle(&value), indent);
             prop_assert_eq!(&PolicyDocument::parse(&text).unwrap(), &plain);
             prop_assert_eq!(&PolicyDocument::parse(&url_encode(&text)).unwrap(), &plain);
+        }
+
+        /// The shortcut for sets of strings orders and de-duplicates them
+        /// exactly as writing each out does, escapes and prefixes included.
+        #[test]
+        fn string_sets_are_ordered_as_their_json_text(
+            texts in prop::collection::vec("[ !\"#a-c\\\\\u{1}\u{7f}é]{0,4}", 0..6),
+        ) {
+            let items: Vec<Value> = texts.into_iter().map(Value::String).collect();
+            prop_assert_eq!(set(items.clone()), set_by_text(items));
         }
 
         #[test]
