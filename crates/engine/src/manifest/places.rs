@@ -8,8 +8,7 @@
 //! Recorded only when asked (`load_with_policy_places`): a plan of a large
 //! stack does not pay for it.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use rolecall_model::Location;
 
 use rolecall_model::{policy_key, role_key};
@@ -19,7 +18,7 @@ use super::diagnostic::location;
 use super::raw::Pos;
 
 /// Which of a role's policies.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Which {
     Trust,
     Inline(String),
@@ -30,7 +29,9 @@ enum Which {
 /// Policy places by role name.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyPlaces {
-    places: HashMap<(String, Which), Location>,
+    /// By role name, each role's few places in a list: one key per role,
+    /// looked up without building one.
+    places: HashMap<String, Vec<(Which, Location)>>,
     /// Lint rules silenced per resource: (resource key, rule) to the reason
     /// and the place it is given. Roles and ManagedPolicies silence rules.
     ignored: HashMap<(String, String), (String, Location)>,
@@ -42,10 +43,8 @@ impl PolicyPlaces {
     /// Records the places of `role`'s policies, declared in `file`, its
     /// trust policy at `trust`.
     pub(super) fn record_role(&mut self, file: &str, name: &str, role: &RoleDecl, trust: Pos) {
-        let mut put = |which: Which, pos: Pos| {
-            self.places
-                .insert((name.to_string(), which), location(file, pos));
-        };
+        let places = self.places.entry(name.to_string()).or_default();
+        let mut put = |which: Which, pos: Pos| places.push((which, location(file, pos)));
         put(Which::Trust, trust);
         if let Some(boundary) = &role.permissions_boundary {
             put(Which::Boundary, boundary.pos);
@@ -107,26 +106,39 @@ impl PolicyPlaces {
 
     /// Where `role`'s trust policy is declared.
     pub fn trust(&self, role: &str) -> Option<&Location> {
-        self.get(role, Which::Trust)
+        self.get(role, |which| *which == Which::Trust)
     }
 
     /// Where `role`'s inline policy `policy` is declared (its name).
     pub fn inline(&self, role: &str, policy: &str) -> Option<&Location> {
-        self.get(role, Which::Inline(policy.to_string()))
+        self.get(
+            role,
+            |which| matches!(which, Which::Inline(name) if name == policy),
+        )
     }
 
     /// Where `role` names the managed policy `entry` (an ARN, or the name
     /// of a ManagedPolicy of the manifests).
     pub fn managed(&self, role: &str, entry: &str) -> Option<&Location> {
-        self.get(role, Which::Managed(entry.to_string()))
+        self.get(
+            role,
+            |which| matches!(which, Which::Managed(name) if name == entry),
+        )
     }
 
     /// Where `role` names its permissions boundary.
     pub fn boundary(&self, role: &str) -> Option<&Location> {
-        self.get(role, Which::Boundary)
+        self.get(role, |which| *which == Which::Boundary)
     }
 
-    fn get(&self, role: &str, which: Which) -> Option<&Location> {
-        self.places.get(&(role.to_string(), which))
+    /// The place of `role`'s policy that `is` picks (the last recorded, as
+    /// a map keyed by it would keep).
+    fn get(&self, role: &str, is: impl Fn(&Which) -> bool) -> Option<&Location> {
+        let places = self.places.get(role)?;
+        places
+            .iter()
+            .rev()
+            .find(|(which, _)| is(which))
+            .map(|(_, place)| place)
     }
 }
