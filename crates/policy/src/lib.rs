@@ -214,6 +214,12 @@ impl PolicyDocument {
     /// the rule for manifests. IAM reads a document without one as
     /// 2008-10-17, a grammar without policy variables, which a manifest
     /// should not get by leaving a line out.
+    /// Whether `other` is this very document (one shared copy), not only
+    /// an equal one: whatever was found about one holds for the other.
+    pub fn is_shared_with(&self, other: &PolicyDocument) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
         self.first_problem(trust, true)
     }
@@ -798,14 +804,19 @@ enum Context {
 
 fn canonical(value: Value, context: Context) -> Value {
     match value {
-        Value::Object(mut map) => {
-            // In place: rebuilding the map would hash every key again.
-            for (key, value) in map.iter_mut() {
-                let taken = std::mem::take(value);
-                *value = canonical_member(key, taken, context);
-            }
-            map.sort_keys();
-            Value::Object(map)
+        Value::Object(map) => {
+            // Rebuilt, not sorted in place: the new map is sized exactly,
+            // where one parsed or built entry by entry holds spare room
+            // (a stack's documents are held for the whole plan).
+            let mut entries: Vec<(String, Value)> = map
+                .into_iter()
+                .map(|(key, value)| {
+                    let value = canonical_member(&key, value, context);
+                    (key, value)
+                })
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
         }
         Value::Array(items) => Value::Array(
             items

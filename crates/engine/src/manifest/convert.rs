@@ -853,12 +853,15 @@ fn to_json(node: &Node, at: Pos, ctx: &mut Ctx<'_>) -> Option<Json> {
             }
         },
         Value::String(s) => Json::String(s.clone()),
-        Value::Seq(items) => Json::Array(
-            items
-                .iter()
-                .map(|item| to_json(item, at, ctx))
-                .collect::<Option<_>>()?,
-        ),
+        // Sized exactly: a stack's documents are held for the whole plan, and
+        // canonical form keeps a list's room (it rebuilds maps, exactly).
+        Value::Seq(items) => {
+            let mut array = Vec::with_capacity(items.len());
+            for item in items {
+                array.push(to_json(item, at, ctx)?);
+            }
+            Json::Array(array)
+        }
         Value::Map(entries) => {
             let mut map = serde_json::Map::new();
             for (key, value) in entries {
