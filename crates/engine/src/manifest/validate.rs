@@ -23,7 +23,7 @@ use rolecall_model::aws_policies::{self, AwsPolicy, SERVICE_ROLE_PATH, aws_polic
 use rolecall_model::limits::{
     MAX_INLINE_SIZE, MAX_MANAGED_POLICIES, MAX_MANAGED_POLICY_SIZE, MAX_TRUST_SIZE,
 };
-use rolecall_model::policy::GrammarProblem;
+use rolecall_model::policy::{GrammarProblem, PolicyDocument};
 use rolecall_model::{
     DEFAULT_PARTITION, Location, MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, TAG_SPEC,
     TAG_STACK, is_account_id, policy_arn,
@@ -196,9 +196,10 @@ impl<'a> Checker<'a> {
             ..*self
         };
         let mut found = Vec::new();
+        let mut trust_checked = None;
         for (offset, doc) in documents.iter().enumerate() {
             match &doc.decl {
-                Decl::Role(decl) => checker.role(doc, decl),
+                Decl::Role(decl) => checker.role(doc, decl, &mut trust_checked),
                 Decl::Policy(decl) => checker.policy(doc, decl),
                 Decl::Profile(decl) => checker.profile(doc, decl),
                 Decl::Stack(_) | Decl::Instance(_) => {}
@@ -297,7 +298,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn role(&mut self, doc: &Document, role: &RoleDecl) {
+    /// `trust_checked`: the last trust policy checked and its grammar
+    /// problem. A file's roles that write out the same trust policy share
+    /// one document, checked once, not once per role.
+    fn role(
+        &mut self,
+        doc: &Document,
+        role: &RoleDecl,
+        trust_checked: &mut Option<(PolicyDocument, Option<GrammarProblem>)>,
+    ) {
         self.name(
             doc,
             &role.name.value,
@@ -318,7 +327,16 @@ impl<'a> Checker<'a> {
             self.error(doc, duration.pos, session_out_of_range(&found));
         }
         if let Some(trust) = &role.trust {
-            if let Some(problem) = trust.value.document.grammar_problem(true) {
+            let document = &trust.value.document;
+            let problem = match trust_checked {
+                Some((checked, problem)) if checked.is_shared_with(document) => problem.clone(),
+                _ => {
+                    let problem = document.grammar_problem(true);
+                    *trust_checked = Some((document.clone(), problem.clone()));
+                    problem
+                }
+            };
+            if let Some(problem) = problem {
                 let message = malformed("trust policy", &trust.value, &problem);
                 self.error(doc, trust.pos, message);
             }
