@@ -37,6 +37,11 @@ impl View {
         serde_json::value::to_raw_value(value).ok().map(View)
     }
 
+    /// The view's compact JSON text.
+    pub fn raw(&self) -> &serde_json::value::RawValue {
+        &self.0
+    }
+
     /// The view as a JSON value, to read its attributes.
     pub fn parse(&self) -> Value {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)

@@ -1,6 +1,8 @@
 //! One change as signed lines: what is added, removed, changed, or context.
 
+use indexmap::IndexMap;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use similar::{ChangeTag, TextDiff};
 
 use crate::plan::{Action, Change, Removal, View};
@@ -120,45 +122,82 @@ fn object(value: &Value) -> serde_json::Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }
 
-/// Lines for a whole resource being created (everything it will have).
-/// Borrowed: most of a first plan is creations, and copying each view's
-/// tree cost as much as reading it.
-fn created(after: &Value, out: &mut Vec<Line>) {
-    let Some(after) = after.as_object() else {
+/// Lines for a whole resource being created (everything it will have),
+/// read from the view's text with each value left as its text: most of a
+/// first plan is creations, and building each view's tree cost as much as
+/// the rest of rendering it. The lines are those the tree would give: the
+/// view is serde_json's compact text, so a value's text is what writing
+/// its tree gives.
+fn created(after: Option<&View>, out: &mut Vec<Line>) {
+    let Some(attributes) = after.and_then(|view| entries(view.raw())) else {
         return;
     };
-    for (key, value) in after {
-        attribute_added(key, value, out);
+    for (key, value) in attributes {
+        attribute_added(&key, value, out);
     }
 }
 
-fn attribute_added(key: &str, value: &Value, out: &mut Vec<Line>) {
-    match (key, value) {
-        ("inline_policies", Value::Object(policies)) => {
-            for (name, document) in policies {
+/// The entries of a JSON object, each value as its text; `None` for
+/// anything else.
+fn entries(raw: &RawValue) -> Option<IndexMap<String, &RawValue>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+fn attribute_added(key: &str, value: &RawValue, out: &mut Vec<Line>) {
+    let object = || entries(value).unwrap_or_default();
+    match key {
+        "inline_policies" if is_object(value) => {
+            for (name, document) in object() {
                 out.push(line(Sign::Add, 0, format!("inline_policies.{name}:")));
-                document_lines(Sign::Add, 1, document, out);
+                raw_document_lines(Sign::Add, 1, document, out);
             }
         }
-        (key, Value::Object(_)) if is_document(key) => {
+        key if is_document(key) && is_object(value) => {
             out.push(line(Sign::Add, 0, format!("{key}:")));
-            document_lines(Sign::Add, 1, value, out);
+            raw_document_lines(Sign::Add, 1, value, out);
         }
-        ("tags", Value::Object(tags)) => {
-            for (k, v) in tags {
-                out.push(line(Sign::Add, 0, format!("tags.{k} = {v}")));
+        "tags" if is_object(value) => {
+            for (k, v) in object() {
+                out.push(line(Sign::Add, 0, format!("tags.{k} = {}", v.get())));
             }
         }
-        ("managed_policies", Value::Array(items)) => {
+        "managed_policies" if value.get().starts_with('[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(value.get()).unwrap_or_default();
             for item in items {
                 out.push(line(
                     Sign::Add,
                     0,
-                    format!("managed_policies: {}", scalar(item)),
+                    format!("managed_policies: {}", raw_scalar(item)),
                 ));
             }
         }
-        (key, value) => out.push(line(Sign::Add, 0, format!("{key}: {}", scalar(value)))),
+        key => out.push(line(Sign::Add, 0, format!("{key}: {}", raw_scalar(value)))),
+    }
+}
+
+fn is_object(value: &RawValue) -> bool {
+    value.get().starts_with('{')
+}
+
+/// [`scalar`] of a value's text.
+fn raw_scalar(value: &RawValue) -> &str {
+    match value.get() {
+        "null" => "(none)",
+        text => text,
+    }
+}
+
+/// [`document_lines`] of a document's text, pretty-printed from its tokens
+/// as [`pretty`] prints its tree.
+fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut Vec<Line>) {
+    let mut text = Vec::new();
+    let mut writer = serde_json::Serializer::pretty(&mut text);
+    let mut tokens = serde_json::Deserializer::from_str(document.get());
+    if serde_transcode::transcode(&mut tokens, &mut writer).is_err() {
+        return;
+    }
+    for text in String::from_utf8_lossy(&text).lines() {
+        out.push(line(sign, depth, text));
     }
 }
 
@@ -233,7 +272,7 @@ pub fn describe(change: &Change) -> Vec<Line> {
     let mut out = Vec::new();
     let parse = |view: &Option<View>| view.as_ref().map_or(Value::Null, View::parse);
     match change.action {
-        Action::Create => created(&parse(&change.after), &mut out),
+        Action::Create => created(change.after.as_ref(), &mut out),
         Action::Delete | Action::Noop => {}
         Action::Update | Action::Replace => {
             let (before, after) = (parse(&change.before), parse(&change.after));
@@ -303,6 +342,68 @@ mod tests {
             .iter()
             .map(|l| format!("{} {}", l.sign.symbol(), l.text.trim()))
             .collect()
+    }
+
+    /// What a creation's lines were when they were read from the view's
+    /// tree: the reference the text-only reading must match.
+    fn created_from_tree(after: &Value) -> Vec<Line> {
+        let mut out = Vec::new();
+        for (key, value) in after.as_object().into_iter().flatten() {
+            match (key.as_str(), value) {
+                ("inline_policies", Value::Object(policies)) => {
+                    for (name, document) in policies {
+                        out.push(line(Sign::Add, 0, format!("inline_policies.{name}:")));
+                        document_lines(Sign::Add, 1, document, &mut out);
+                    }
+                }
+                (key, Value::Object(_)) if is_document(key) => {
+                    out.push(line(Sign::Add, 0, format!("{key}:")));
+                    document_lines(Sign::Add, 1, value, &mut out);
+                }
+                ("tags", Value::Object(tags)) => {
+                    for (k, v) in tags {
+                        out.push(line(Sign::Add, 0, format!("tags.{k} = {v}")));
+                    }
+                }
+                ("managed_policies", Value::Array(items)) => {
+                    for item in items {
+                        let text = format!("managed_policies: {}", scalar(item));
+                        out.push(line(Sign::Add, 0, text));
+                    }
+                }
+                (key, value) => out.push(line(Sign::Add, 0, format!("{key}: {}", scalar(value)))),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_creation_reads_the_same_from_the_views_text_as_from_its_tree() {
+        let document = json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List\"\\é\u{1}"],
+                "Resource": "*", "Condition": {"NumericLessThan": {"n": [1.5, -3, 1e300, 18446744073709551615_u64]}},
+                "Empty": {}, "None": [], "Null": null}]
+        });
+        let views = [
+            json!({
+                "name": "web", "path": "/", "description": null, "max_session_duration": 3600,
+                "trust": document, "document": "not a mapping",
+                "inline_policies": {"read \"it\"": document, "empty": {}},
+                "managed_policies": ["arn:aws:iam::aws:policy/A", null, 3],
+                "tags": {"team": "web", "quote\"d": "va\\lue", "n": 1, "é": "日本"},
+                "odd": {"a": [1, {"b": null}]}, "list": [], "flag": true,
+            }),
+            json!({"tags": "not a mapping", "managed_policies": {"a": 1}, "inline_policies": []}),
+            json!({}),
+            json!("not an object"),
+        ];
+        for after in views {
+            let view = View::of(&after).unwrap();
+            let mut from_text = Vec::new();
+            created(Some(&view), &mut from_text);
+            assert_eq!(from_text, created_from_tree(&view.parse()), "{after}");
+        }
     }
 
     #[test]
