@@ -1558,6 +1558,9 @@ mod tests {
             "a: {b: }\n",
             "a: [b: c]\n",
             "a: \"b\"#c\n",
+            "a: 1\n... x: 1\n",
+            "... x: 1\n",
+            "...\n",
             &format!("a: {}\n", "x".repeat(600)),
             &format!("a: 1\n{}b: 2\n", "# c\n".repeat(20)),
         ];
@@ -1723,10 +1726,13 @@ mod tests {
                 tree in tree(),
                 edits in prop::collection::vec(
                     (any::<prop::sample::Index>(), prop::sample::select(
-                        &[None, Some(' '), Some('\n'), Some(':'), Some('#'), Some('-'), Some('"'),
-                          Some('\''), Some('['), Some(']'), Some(','), Some('{'), Some('}'),
-                          Some('\t'), Some('?'), Some('&'), Some('|'), Some('a'), Some('1'),
-                          Some('.'), Some('\\'), Some('!'), Some('*')][..])),
+                        &[None, Some(" "), Some("\n"), Some(":"), Some("#"), Some("-"), Some("\""),
+                          Some("'"), Some("["), Some("]"), Some(","), Some("{"), Some("}"),
+                          Some("\t"), Some("?"), Some("&"), Some("|"), Some("a"), Some("1"),
+                          Some("."), Some("\\"), Some("!"), Some("*"),
+                          // Tokens, which single characters rarely make.
+                          Some("\n... "), Some("\n--- "), Some("\n..."), Some(" #"), Some(": "),
+                          Some("- "), Some("''"), Some("\n  "), Some("\n- ")][..])),
                     0..4),
                 marker in any::<bool>(),
             ) {
@@ -1737,7 +1743,9 @@ mod tests {
                 for (at, edit) in edits {
                     let at = at.index(bytes.len() + 1);
                     match edit {
-                        Some(c) => bytes.insert(at, c as u8),
+                        Some(token) => {
+                            bytes.splice(at..at, token.bytes());
+                        }
                         None if at < bytes.len() => { bytes.remove(at); }
                         None => {}
                     }

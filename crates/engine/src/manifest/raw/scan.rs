@@ -16,7 +16,8 @@
 //! digit, letter or `.`); quoted scalars on one line, double-quoted without
 //! escapes; comments. It gives up (`None`) on anything else: empty values,
 //! multi-line scalars, block scalars, tags, anchors, aliases, merge keys,
-//! complex keys, duplicate keys, directives, content after `---`, deep
+//! complex keys, duplicate keys, directives, content after `---`, a `...`
+//! document end marker, deep
 //! nesting, long scalars, long runs of comments, spent budgets and every
 //! syntax error. The document then goes to [`super::events`] and serde-saphyr,
 //! which stay the reference: a differential test (`raw.rs`) checks that
@@ -210,6 +211,13 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// Whether `at` is a `---` or `...` document marker (if at column 0).
+    fn marker_starts(&self) -> bool {
+        let rest = &self.text[self.at..];
+        (rest.starts_with(b"---") || rest.starts_with(b"..."))
+            && matches!(self.byte(self.at + 3), b' ' | b'\n' | END)
+    }
+
     /// Whether `at` is a `- ` that starts a list item.
     fn item_starts(&self) -> bool {
         self.peek() == b'-' && matches!(self.byte(self.at + 1), b' ' | b'\n' | END)
@@ -240,6 +248,11 @@ impl<'t> Reader<'t> {
     /// A mapping key and the `:` after it (followed by a space, or a line
     /// feed outside flow), checked against the mapping's `keys`.
     fn key(&mut self, level: usize, keys: &mut KeySet, flow: bool) -> Option<Node> {
+        // `... x: 1` at column 0 is a document end marker with content
+        // after it (an error), not a key; `---` cannot start a plain scalar.
+        if self.indent() == 0 && self.marker_starts() {
+            return None;
+        }
         let (text, plain, start, end) = self.scalar_text(flow)?;
         let colon_then = self.byte(self.at + 1);
         let value_follows = colon_then == b' ' || (!flow && matches!(colon_then, b'\n' | END));
