@@ -17,12 +17,12 @@
 //! escapes; comments. It gives up (`None`) on anything else: empty values,
 //! multi-line scalars, block scalars, tags, anchors, aliases, merge keys,
 //! complex keys, duplicate keys, directives, content after `---`, a `...`
-//! document end marker, deep
-//! nesting, long scalars, long runs of comments, spent budgets and every
-//! syntax error. The document then goes to [`super::events`] and serde-saphyr,
-//! which stay the reference: a differential test (`raw.rs`) checks that
-//! whenever this path vouches, serde-saphyr builds the same tree, at the same
-//! places, and spends the same values.
+//! document end marker, deep nesting, long scalars, long runs of comments,
+//! spent budgets and every syntax error. The document then goes to
+//! [`super::events`] and serde-saphyr, which stay the reference: tests in
+//! `raw.rs` (a property test among them) check that whenever this path
+//! vouches, serde-saphyr builds the same tree, at the same places, and
+//! spends the same values.
 
 use std::borrow::Cow;
 
