@@ -54,11 +54,16 @@ pub fn run(session: &Session, args: DriftArgs) -> anyhow::Result<Outcome> {
         })
     })?;
     out!("{rendered}");
-    Ok(if report.drift {
+    let outcome = if report.drift {
         Outcome::Changes
     } else {
         Outcome::Clean
-    })
+    };
+    // Slow to free on large stacks, and the process ends right after
+    // (see `plan::run`).
+    std::mem::forget(loaded);
+    std::mem::forget(live);
+    Ok(outcome)
 }
 
 /// On an account with an audit trail (an emulated one), names who made

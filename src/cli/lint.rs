@@ -64,9 +64,14 @@ pub fn run(session: &Session, args: LintArgs) -> anyhow::Result<Outcome> {
         }
     };
     out!("{rendered}");
-    Ok(if report.findings.is_empty() {
+    let outcome = if report.findings.is_empty() {
         Outcome::Clean
     } else {
         Outcome::Changes
-    })
+    };
+    // Slow to free on large stacks, and the process ends right after
+    // (see `plan::run`).
+    std::mem::forget(loaded);
+    std::mem::forget(places);
+    Ok(outcome)
 }
