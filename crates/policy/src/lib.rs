@@ -214,14 +214,14 @@ impl PolicyDocument {
     /// the rule for manifests. IAM reads a document without one as
     /// 2008-10-17, a grammar without policy variables, which a manifest
     /// should not get by leaving a line out.
+    pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
+        self.first_problem(trust, true)
+    }
+
     /// Whether `other` is this very document (one shared copy), not only
     /// an equal one: whatever was found about one holds for the other.
     pub fn is_shared_with(&self, other: &PolicyDocument) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
-        self.first_problem(trust, true)
     }
 
     /// The first reason IAM would refuse this document as a managed
