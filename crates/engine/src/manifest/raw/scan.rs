@@ -105,10 +105,7 @@ impl<'t> Reader<'t> {
     }
 
     fn pos(&self) -> Option<Pos> {
-        Some(Pos {
-            line: self.line,
-            column: u32::try_from(self.indent() + 1).ok()?,
-        })
+        self.position_of(self.at)
     }
 
     /// Text between `start` and `end` (checked ASCII, so any cut is a
