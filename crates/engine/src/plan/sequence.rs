@@ -45,6 +45,18 @@ impl Subjects {
     }
 }
 
+impl Subjects {
+    /// Interns every name `other` holds; the result gives, by the number
+    /// of a subject of `other`, the same name's subject here.
+    pub fn absorb(&self, other: Subjects) -> Vec<Subject> {
+        let mut names = vec![String::new(); other.0.borrow().len()];
+        for (name, Subject(number)) in other.0.into_inner() {
+            names[number as usize] = name;
+        }
+        names.iter().map(|name| self.of(name)).collect()
+    }
+}
+
 /// Something a step makes true in the account. Role and profile facts are
 /// about names; policy facts about ARNs (a replaced policy's old and new
 /// ARNs differ) except `PolicyGone`, about a name (IAM's policy names are
@@ -101,6 +113,37 @@ pub enum Fact {
     QuotaRoom(u32),
 }
 
+impl Fact {
+    /// The fact about `renamed[subject]` instead (see [`Subjects::absorb`]).
+    fn with_subject(self, renamed: &[Subject]) -> Fact {
+        use Fact::*;
+        let new = |Subject(number): Subject| renamed[number as usize];
+        match self {
+            PolicyExists(s) => PolicyExists(new(s)),
+            PolicyUnused(s) => PolicyUnused(new(s)),
+            PolicyVersionsDeleted(s) => PolicyVersionsDeleted(new(s)),
+            PolicyGone(s) => PolicyGone(new(s)),
+            RolePoliciesAttached(s) => RolePoliciesAttached(new(s)),
+            RoleExists(s) => RoleExists(new(s)),
+            RoleReady(s) => RoleReady(new(s)),
+            RoleGone(s) => RoleGone(new(s)),
+            RoleEmptied(s) => RoleEmptied(new(s)),
+            RolePoliciesDetached(s) => RolePoliciesDetached(new(s)),
+            RoleInlineDeleted(s) => RoleInlineDeleted(new(s)),
+            TagsRemoved(s) => TagsRemoved(new(s)),
+            AttributesUpdated(s) => AttributesUpdated(new(s)),
+            ProfileExists(s) => ProfileExists(new(s)),
+            ProfileGone(s) => ProfileGone(new(s)),
+            ProfileRoleRemoved(s) => ProfileRoleRemoved(new(s)),
+            ProfileReady(s) => ProfileReady(new(s)),
+            ProfileUnused(s) => ProfileUnused(new(s)),
+            InstanceLaunched(s) => InstanceLaunched(new(s)),
+            InstanceFree(s) => InstanceFree(new(s)),
+            QuotaRoom(room) => QuotaRoom(room),
+        }
+    }
+}
+
 // Millions of facts in a large plan: keep each to a tag and a subject.
 const _: () = assert!(std::mem::size_of::<Fact>() == 8);
 
@@ -126,6 +169,17 @@ impl Draft {
             requires: Vec::new(),
             prefers: Vec::new(),
         }
+    }
+
+    /// The draft with its facts about `renamed[subject]` (see
+    /// [`Subjects::absorb`]): drafted with another builder's subjects.
+    pub fn with_subjects(mut self, renamed: &[Subject]) -> Self {
+        for facts in [&mut self.provides, &mut self.requires, &mut self.prefers] {
+            for fact in facts.iter_mut() {
+                *fact = fact.with_subject(renamed);
+            }
+        }
+        self
     }
 
     pub fn prefers(mut self, fact: Fact) -> Self {
@@ -305,7 +359,16 @@ pub fn order_into<T>(
     mut drafts: Vec<Draft>,
     mut make: impl FnMut(Ordered) -> T,
 ) -> Result<Vec<T>, String> {
-    let mut graph = dependencies(&drafts);
+    // Two independent reads of the drafts: the graph from their facts, the
+    // tie-breaks from their names, each on its own core.
+    let (mut graph, keys) = std::thread::scope(|scope| {
+        let keys = scope.spawn(|| tie_breaks(&drafts));
+        let graph = dependencies(&drafts);
+        match keys.join() {
+            Ok(keys) => (graph, keys),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
     // The graph holds what the facts said: free them before the steps are
     // made (millions of small vectors in a large plan).
     for draft in &mut drafts {
@@ -313,7 +376,6 @@ pub fn order_into<T>(
         draft.requires = Vec::new();
         draft.prefers = Vec::new();
     }
-    let keys = tie_breaks(&drafts);
     // Soft edges rarely close a cycle: look for cycles only when one stops
     // the ordering (Tarjan's algorithm over a whole large plan costs seconds).
     let sequence = loop {
