@@ -54,7 +54,7 @@ struct Builder<'a> {
     roles_by_policy: HashMap<&'a str, Vec<&'a str>>,
     roles_bounded_by: HashMap<&'a str, Vec<&'a str>>,
     /// Profiles that get AddRoleToInstanceProfile, and the role they get.
-    adds: HashMap<String, String>,
+    adds: HashMap<&'a str, &'a str>,
     replaced_roles: HashSet<&'a str>,
     /// Replaced policies: old ARN -> new ARN (the same when only the
     /// description changes).
@@ -732,9 +732,11 @@ impl<'a> Builder<'a> {
             permissions_boundary: role.permissions_boundary.clone(),
             tags: tag_list(&tags),
         };
+        // Each subject looked up once: a role's steps name it a dozen times.
+        let (me, me_key) = (self.subject(&role.name), self.subject(&key));
         let mut draft = Draft::new(&key, Call::CreateRole(create))
-            .requires(Fact::RoleGone(self.subject(&role.name)))
-            .provides(Fact::RoleExists(self.subject(&role.name)));
+            .requires(Fact::RoleGone(me))
+            .provides(Fact::RoleExists(me));
         if let Some(boundary) = &role.permissions_boundary {
             // IAM refuses a boundary that does not exist (yet).
             draft = draft.requires(Fact::PolicyExists(self.subject(boundary)));
@@ -749,27 +751,33 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::PutRolePolicy(put))
-                    .requires(Fact::RoleExists(self.subject(&role.name)))
-                    .provides(Fact::RoleReady(self.subject(&role.name)))
-                    .provides(Fact::AttributesUpdated(self.subject(&key))),
+                    .requires(Fact::RoleExists(me))
+                    .provides(Fact::RoleReady(me))
+                    .provides(Fact::AttributesUpdated(me_key)),
             );
         }
         for arn in &role.managed_policies {
             let draft = self
                 .attach(&role.name, arn)
-                .requires(Fact::RoleExists(self.subject(&role.name)))
-                .provides(Fact::RoleReady(self.subject(&role.name)))
-                .provides(Fact::AttributesUpdated(self.subject(&key)));
+                .requires(Fact::RoleExists(me))
+                .provides(Fact::RoleReady(me))
+                .provides(Fact::AttributesUpdated(me_key));
             self.push(draft);
         }
         if more_steps {
-            self.push_spec_tag(&key, hash);
+            self.push_spec_tag_of(&key, me_key, hash);
         }
     }
 
     /// The resource's last step: its `rolecall:spec` tag says "applied", so it
     /// follows every other change to the resource (`AttributesUpdated`).
     fn push_spec_tag(&mut self, key: &str, hash: &str) {
+        let subject = self.subject(key);
+        self.push_spec_tag_of(key, subject, hash);
+    }
+
+    /// [`Builder::push_spec_tag`], with the key's subject at hand.
+    fn push_spec_tag_of(&mut self, key: &str, subject: Subject, hash: &str) {
         let tags = vec![Tag::new(TAG_SPEC, hash)];
         let call = match key::parts(key) {
             Some((Kind::Role, name)) => Call::TagRole(TagRoleRequest {
@@ -798,7 +806,7 @@ impl<'a> Builder<'a> {
                 })
             }
         };
-        self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(self.subject(key))));
+        self.push(Draft::new(key, call).requires(Fact::AttributesUpdated(subject)));
     }
 
     /// IAM refuses a trust policy naming a role of this account that does not
@@ -1185,7 +1193,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn create_profile(&mut self, profile: &InstanceProfile, hash: &str) {
+    fn create_profile(&mut self, profile: &'a InstanceProfile, hash: &str) {
         let key = profile_key(&profile.name);
         let spec = if profile.role.is_some() {
             ownership::PENDING_SPEC
@@ -1198,15 +1206,16 @@ impl<'a> Builder<'a> {
             path: (profile.path != "/").then(|| profile.path.clone()),
             tags: tag_list(&tags),
         };
+        let me = self.subject(&profile.name);
         self.push(
             Draft::new(&key, Call::CreateInstanceProfile(create))
-                .requires(Fact::ProfileGone(self.subject(&profile.name)))
-                .provides(Fact::ProfileExists(self.subject(&profile.name))),
+                .requires(Fact::ProfileGone(me))
+                .provides(Fact::ProfileExists(me)),
         );
         if let Some(role) = &profile.role {
             self.check_role_reference(&key, role);
-            self.add_role_to_profile(&profile.name, role);
-            self.push_spec_tag(&key, hash);
+            let me_key = self.add_role_to_profile(&profile.name, role);
+            self.push_spec_tag_of(&key, me_key, hash);
         }
     }
 
@@ -1233,7 +1242,7 @@ impl<'a> Builder<'a> {
     fn update_profile(
         &mut self,
         live: &InstanceProfile,
-        profile: &InstanceProfile,
+        profile: &'a InstanceProfile,
         hash: &str,
     ) -> bool {
         let key = profile_key(&profile.name);
@@ -1290,9 +1299,12 @@ impl<'a> Builder<'a> {
         self.out.drafts.len() > before
     }
 
-    fn add_role_to_profile(&mut self, profile: &str, role: &str) {
+    /// Returns the subject of the profile's key.
+    fn add_role_to_profile(&mut self, profile: &'a str, role: &'a str) -> Subject {
         let key = profile_key(profile);
-        self.adds.insert(profile.to_string(), role.to_string());
+        self.adds.insert(profile, role);
+        let (me, me_key) = (self.subject(profile), self.subject(&key));
+        let role_subject = self.subject(role);
         self.push(
             Draft::new(
                 &key,
@@ -1301,13 +1313,14 @@ impl<'a> Builder<'a> {
                     role_name: role.to_string(),
                 }),
             )
-            .requires(Fact::ProfileExists(self.subject(profile)))
-            .requires(Fact::ProfileRoleRemoved(self.subject(profile)))
-            .requires(Fact::RoleExists(self.subject(role)))
-            .requires(Fact::RoleReady(self.subject(role)))
-            .provides(Fact::ProfileReady(self.subject(profile)))
-            .provides(Fact::AttributesUpdated(self.subject(&key))),
+            .requires(Fact::ProfileExists(me))
+            .requires(Fact::ProfileRoleRemoved(me))
+            .requires(Fact::RoleExists(role_subject))
+            .requires(Fact::RoleReady(role_subject))
+            .provides(Fact::ProfileReady(me))
+            .provides(Fact::AttributesUpdated(me_key)),
         );
+        me_key
     }
 
     /// One RemoveRoleFromInstanceProfile per (profile, role), whoever needs
@@ -1747,9 +1760,10 @@ impl<'a> Builder<'a> {
     /// What an instance needs before it may use `profile`: the profile, holding
     /// its declared role, and that role with all its declared policies.
     fn ready_to_use(&self, mut draft: Draft, profile: &str) -> Draft {
+        let subject = self.subject(profile);
         draft = draft
-            .requires(Fact::ProfileExists(self.subject(profile)))
-            .requires(Fact::ProfileReady(self.subject(profile)));
+            .requires(Fact::ProfileExists(subject))
+            .requires(Fact::ProfileReady(subject));
         if let Some(role) = self
             .desired
             .profiles
@@ -1822,7 +1836,7 @@ impl<'a> Builder<'a> {
             if users.is_empty() {
                 continue;
             }
-            let added = self.adds.get(&profile);
+            let added = self.adds.get(profile.as_str()).copied();
             let readded = added.is_some();
             let unmanaged: Vec<&LiveInstance> = users
                 .iter()
@@ -1849,7 +1863,7 @@ impl<'a> Builder<'a> {
                 }
                 continue;
             }
-            let message = if added == Some(&removed) {
+            let message = if added == Some(removed.as_str()) {
                 format!(
                     "instance-profile/{profile} gets its role back after role/{removed} is replaced: instances using it ({}) have no credentials in between",
                     ids(&users)
