@@ -43,9 +43,7 @@ impl Subjects {
         names.insert(name.to_string(), subject);
         subject
     }
-}
 
-impl Subjects {
     /// Interns every name `other` holds; the result gives, by the number
     /// of a subject of `other`, the same name's subject here.
     pub fn absorb(&self, other: Subjects) -> Vec<Subject> {

@@ -292,9 +292,11 @@ impl<'a> Builder<'a> {
         self.out.warnings.extend(warnings);
         self.out.problems.extend(problems);
         self.instances_by_profile = instances.instances_by_profile;
-        self.handled_instances = instances.handled_instances;
-        self.leaving = instances.leaving;
-        self.reassociated = instances.reassociated;
+        self.handled_instances.extend(instances.handled_instances);
+        self.leaving.extend(instances.leaving);
+        for (profile, titles) in instances.reassociated {
+            self.reassociated.entry(profile).or_default().extend(titles);
+        }
     }
 
     /// The interned name or resource key a fact is about.
