@@ -755,7 +755,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         run.iter()
             .filter_map(|(spec, matched)| match matched {
                 Matched::Reported => None,
-                Matched::Absent => Some(absent_instance(desired, spec, declared_key(spec))),
+                Matched::Absent => Some(absent_instance(desired, spec)),
                 Matched::Found(found) => Some(found_instance(desired, spec, found)),
             })
             .collect::<Vec<_>>()
@@ -782,8 +782,9 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
     }
 }
 
-/// An instance's key as declared: `instance/ID` or `instance/NAME`.
-fn declared_key(spec: &InstanceSpec) -> String {
+/// An instance's key as declared: `instance/ID` or `instance/NAME` (where
+/// its declaration is, and how plans name it until it is found or launched).
+pub fn declared_key(spec: &InstanceSpec) -> String {
     match &spec.selector {
         InstanceSelector::Id(id) => instance_key(id),
         InstanceSelector::Name(name) => instance_key(name),
@@ -791,7 +792,8 @@ fn declared_key(spec: &InstanceSpec) -> String {
 }
 
 /// A declared instance the account does not have: its hash and diff.
-fn absent_instance(desired: &Desired, spec: &InstanceSpec, key: String) -> (String, ResourceDiff) {
+fn absent_instance(desired: &Desired, spec: &InstanceSpec) -> (String, ResourceDiff) {
+    let key = declared_key(spec);
     let (id, name) = match &spec.selector {
         InstanceSelector::Id(id) => (Some(id.as_str()), None),
         InstanceSelector::Name(name) => (None, Some(name.as_str())),

@@ -1419,10 +1419,7 @@ impl<'a> Builder<'a> {
             .map(|d| (d.key.as_str(), d))
             .collect();
         for (spec, found) in self.desired.instances.iter().zip(&cmp.instance_matches) {
-            let declared_key = match &spec.selector {
-                InstanceSelector::Id(id) => instance_key(id),
-                InstanceSelector::Name(name) => instance_key(name),
-            };
+            let declared_key = compare::declared_key(spec);
             if let Some(profile) = &spec.profile {
                 self.check_profile_reference(&declared_key, found, profile);
             }
