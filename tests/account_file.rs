@@ -793,12 +793,12 @@ fn an_import_that_fails_on_storage_changes_nothing() {
         let cloud = Emulator::open(&big).unwrap();
         let calls: Vec<Call> = (0..900)
             .map(|n| {
-                Call::CreateRole(CreateRoleRequest {
+                Call::CreateRole(Box::new(CreateRoleRequest {
                     role_name: format!("role-{n}"),
                     assume_role_policy_document: TRUST.into(),
                     description: Some("d".repeat(1000)),
                     ..Default::default()
-                })
+                }))
             })
             .collect();
         let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());

@@ -185,7 +185,7 @@ type OtherTool<'a> = &'a dyn Fn(&Call) -> Result<Value, CloudError>;
 /// never launches one on AWS.
 fn launch_instances(other: OtherTool, image: Option<&str>) {
     for name in INSTANCES {
-        other(&Call::RunInstances(RunInstancesRequest {
+        other(&Call::RunInstances(Box::new(RunInstancesRequest {
             image_id: image.map(str::to_string),
             instance_type: image.map(|_| "t3.micro".to_string()),
             min_count: 1,
@@ -195,7 +195,7 @@ fn launch_instances(other: OtherTool, image: Option<&str>) {
                 resource_type: "instance".into(),
                 tags: vec![Tag::new("Name", *name), Tag::new("rolecall:stack", STACK)],
             }],
-        }))
+        })))
         .unwrap_or_else(|error| panic!("RunInstances: {error}"));
     }
 }
@@ -223,11 +223,11 @@ fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
     steps.push(side.run(&["drift"]));
 
     // Made by hand, then declared and adopted.
-    call(Call::CreateRole(CreateRoleRequest {
+    call(Call::CreateRole(Box::new(CreateRoleRequest {
         role_name: "hand-made".into(),
         assume_role_policy_document: TRUST.into(),
         ..Default::default()
-    }));
+    })));
     side.add_manifest(
         "hand-made.yaml",
         "kind: Role\nname: hand-made\ntrust: ec2\ntags:\n  team: ops\n",
@@ -242,10 +242,10 @@ fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
     side.add_manifest("app.yaml", APP_WITH_POLICY);
     steps.push(side.run(&["apply", "--auto-approve"]));
     steps.push(side.run(&["plan", "--detailed-exitcode"]));
-    let listed = call(Call::ListPolicies(ListPoliciesRequest {
+    let listed = call(Call::ListPolicies(Box::new(ListPoliciesRequest {
         scope: Some("Local".into()),
         ..Default::default()
-    }));
+    })));
     let arn = listed["Policies"][0]["Arn"].as_str().unwrap().to_string();
     call(Call::CreatePolicyVersion(CreatePolicyVersionRequest {
         policy_arn: arn,
@@ -257,11 +257,11 @@ fn life_cycle(side: &Side, other: OtherTool, image: Option<&str>) -> Vec<Step> {
     steps.push(side.run(&["plan", "--detailed-exitcode"]));
 
     // A policy made by hand, then declared and adopted.
-    call(Call::CreatePolicy(CreatePolicyRequest {
+    call(Call::CreatePolicy(Box::new(CreatePolicyRequest {
         policy_name: "hand-policy".into(),
         policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#.into(),
         ..Default::default()
-    }));
+    })));
     side.add_manifest(
         "hand-policy.yaml",
         "kind: ManagedPolicy\nname: hand-policy\ndocument: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: sqs:SendMessage, Resource: \"*\"}]}\n",
@@ -496,7 +496,7 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
     let side = Side::aws(&served.endpoint(), served.credentials());
     let lab = served.emulator();
     for name in INSTANCES {
-        Call::RunInstances(RunInstancesRequest {
+        Call::RunInstances(Box::new(RunInstancesRequest {
             image_id: None,
             instance_type: None,
             min_count: 1,
@@ -506,7 +506,7 @@ fn a_stack_is_refused_on_an_account_other_than_its_own() {
                 resource_type: "instance".into(),
                 tags: vec![Tag::new("Name", *name), Tag::new("rolecall:stack", STACK)],
             }],
-        })
+        }))
         .invoke(&lab)
         .unwrap();
     }

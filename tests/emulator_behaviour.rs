@@ -693,11 +693,11 @@ fn a_batch_commits_its_successes_and_only_them() {
     let (dir, cloud) = account();
     let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
     let create = |name: &str| {
-        rolecall::cloud::Call::CreateRole(CreateRoleRequest {
+        rolecall::cloud::Call::CreateRole(Box::new(CreateRoleRequest {
             role_name: name.into(),
             assume_role_policy_document: trust.clone(),
             ..CreateRoleRequest::default()
-        })
+        }))
     };
     let calls = [create("a"), create("A"), create("b")];
     let results = cloud.invoke_batch(&calls.iter().collect::<Vec<_>>());
@@ -830,11 +830,11 @@ fn a_call_from_another_thread_does_not_join_a_batch() {
     let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
     let calls: Vec<rolecall::cloud::Call> = (0..500)
         .map(|i| {
-            rolecall::cloud::Call::CreateRole(CreateRoleRequest {
+            rolecall::cloud::Call::CreateRole(Box::new(CreateRoleRequest {
                 role_name: format!("batch-{i}"),
                 assume_role_policy_document: trust.clone(),
                 ..CreateRoleRequest::default()
-            })
+            }))
         })
         .collect();
     // Another process's view of the file: it sees only committed calls.

@@ -206,7 +206,7 @@ macro_rules! no_lab_methods {
     ([] $(
         $op:ident {
             method: $method:ident, constant: $constant:ident,
-            input: $input:ty, output: $output:ty,
+            input: $input:ty, output: $output:ty, $(boxed: $boxed:tt,)?
             service: $service:ident, access: $access:ident, lab: $lab:tt,
             about: $about:literal, example: $example:literal $(,)?
         }

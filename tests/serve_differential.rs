@@ -458,7 +458,7 @@ impl Side {
     /// else the last one this side answered (gone, so the call fails), else
     /// one that never existed.
     fn association(&self, k: usize) -> String {
-        let describe = Call::DescribeIamInstanceProfileAssociations(
+        let describe = Call::DescribeIamInstanceProfileAssociations(Box::new(
             DescribeIamInstanceProfileAssociationsRequest {
                 filters: vec![Filter {
                     name: "instance-id".into(),
@@ -466,7 +466,7 @@ impl Side {
                 }],
                 ..Default::default()
             },
-        );
+        ));
         let current = (self.call)(&describe).ok().and_then(|out| {
             out["IamInstanceProfileAssociations"]
                 .as_array()?
@@ -519,7 +519,7 @@ impl Side {
                 trust,
             } => one(
                 self,
-                Call::CreateRole(CreateRoleRequest {
+                Call::CreateRole(Box::new(CreateRoleRequest {
                     role_name: ROLES[*role].into(),
                     assume_role_policy_document: TRUSTS[*trust].into(),
                     path: path.map(|p| PATHS[p].into()),
@@ -527,7 +527,7 @@ impl Side {
                     max_session_duration: duration.map(|d| DURATIONS[d]),
                     permissions_boundary: boundary.map(|b| MANAGED[b].into()),
                     tags: tag_list(tags),
-                }),
+                })),
             ),
             Op::DeleteRole(role) => one(
                 self,
@@ -665,7 +665,7 @@ impl Side {
                 profile,
                 tags,
             } => {
-                let answer = self.send(Call::RunInstances(RunInstancesRequest {
+                let answer = self.send(Call::RunInstances(Box::new(RunInstancesRequest {
                     image_id: None,
                     instance_type: None,
                     min_count: *count,
@@ -680,7 +680,7 @@ impl Side {
                             tags: tag_list(tags),
                         }]
                     },
-                }));
+                })));
                 if let Ok(out) = &answer {
                     for instance in out["Instances"].as_array().into_iter().flatten() {
                         let id = instance["InstanceId"].as_str().unwrap().to_string();
@@ -775,7 +775,7 @@ impl Side {
                 duration,
             } => one(
                 self,
-                Call::AssumeRole(AssumeRoleRequest {
+                Call::AssumeRole(Box::new(AssumeRoleRequest {
                     role_arn: format!(
                         "arn:aws:iam::123456789012:role{}{}",
                         ["/", "/apps/"][*path],
@@ -784,7 +784,7 @@ impl Side {
                     role_session_name: "diff-session".into(),
                     duration_seconds: *duration,
                     external_id: None,
-                }),
+                })),
             ),
             Op::GetRole(role) => one(
                 self,
@@ -848,10 +848,10 @@ impl Side {
                 let instance_ids = instance.map(|k| self.instance(k)).into_iter().collect();
                 one(
                     self,
-                    Call::DescribeInstances(DescribeInstancesRequest {
+                    Call::DescribeInstances(Box::new(DescribeInstancesRequest {
                         instance_ids,
                         ..Default::default()
-                    }),
+                    })),
                 )
             }
             Op::DescribeIamInstanceProfileAssociations(instance) => {
@@ -864,12 +864,12 @@ impl Side {
                     .collect();
                 one(
                     self,
-                    Call::DescribeIamInstanceProfileAssociations(
+                    Call::DescribeIamInstanceProfileAssociations(Box::new(
                         DescribeIamInstanceProfileAssociationsRequest {
                             filters,
                             ..Default::default()
                         },
-                    ),
+                    )),
                 )
             }
             Op::GetAccountSummary => {

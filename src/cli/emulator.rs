@@ -419,7 +419,7 @@ impl RunInstancesArgs {
     fn into_call(self) -> Call {
         let mut all: Vec<Tag> = self.name.map(|n| Tag::new("Name", n)).into_iter().collect();
         all.extend(self.tags);
-        Call::RunInstances(RunInstancesRequest {
+        Call::RunInstances(Box::new(RunInstancesRequest {
             image_id: self.image_id,
             instance_type: self.instance_type,
             min_count: self.count,
@@ -433,7 +433,7 @@ impl RunInstancesArgs {
                     tags: all,
                 }]
             },
-        })
+        }))
     }
 }
 

@@ -442,7 +442,7 @@ macro_rules! client_methods {
     ([] $(
         $op:ident {
             method: $method:ident, constant: $constant:ident,
-            input: $input:ty, output: $output:ty,
+            input: $input:ty, output: $output:ty, $(boxed: $boxed:tt,)?
             service: $service:ident, access: $access:ident, lab: $lab:tt,
             about: $about:literal, example: $example:literal $(,)?
         }
@@ -475,7 +475,8 @@ macro_rules! client_methods {
 macro_rules! client_method {
     (false, $op:ident, $method:ident, $input:ty, $output:ty) => {
         fn $method(&self, input: &$input) -> Result<$output, CloudError> {
-            self.call_as(&Call::$op(input.clone()))
+            // `into`: the call holds a large request boxed.
+            self.call_as(&Call::$op(input.clone().into()))
         }
     };
     (true, $($rest:tt)*) => {};

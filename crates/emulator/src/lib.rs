@@ -977,7 +977,7 @@ macro_rules! emulator_methods {
     ([$part:ident] $(
         $op:ident {
             method: $method:ident, constant: $constant:ident,
-            input: $input:ty, output: $output:ty,
+            input: $input:ty, output: $output:ty, $(boxed: $boxed:tt,)?
             service: $service:ident, access: $access:ident, lab: $lab:tt,
             about: $about:literal, example: $example:literal $(,)?
         }
@@ -1144,11 +1144,11 @@ mod tests {
         let emulator = Emulator::open(&dir.path().join("account.db")).unwrap();
         let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]).to_json();
         let create = |name: &str| {
-            Call::CreateRole(CreateRoleRequest {
+            Call::CreateRole(Box::new(CreateRoleRequest {
                 role_name: name.into(),
                 assume_role_policy_document: trust.clone(),
                 ..CreateRoleRequest::default()
-            })
+            }))
         };
         // Overflow pages the full file cannot give: SQLITE_FULL.
         let resource = format!("arn:aws:s3:::{}", "b".repeat(9000));

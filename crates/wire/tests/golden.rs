@@ -175,7 +175,7 @@ fn botocore_style_bodies_decode_to_their_calls() {
     assert_eq!(encode_request(&call), tag_role);
 
     let describe = "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&Filter.1.Name=tag%3AName&Filter.1.Value.1=web-1";
-    let call = Call::DescribeInstances(DescribeInstancesRequest {
+    let call = Call::DescribeInstances(Box::new(DescribeInstancesRequest {
         instance_ids: vec!["i-1".into()],
         filters: vec![Filter {
             name: "tag:Name".into(),
@@ -183,7 +183,7 @@ fn botocore_style_bodies_decode_to_their_calls() {
         }],
         max_results: None,
         next_token: None,
-    });
+    }));
     assert_eq!(
         decode(&operations::DESCRIBE_INSTANCES, describe),
         Ok(call.clone())
@@ -201,7 +201,7 @@ fn botocore_style_bodies_decode_to_their_calls() {
     let run = "Action=RunInstances&Version=2016-11-15&ImageId=ami-1&InstanceType=t3.micro&MinCount=1&MaxCount=2\
                &IamInstanceProfile.Name=web&TagSpecification.1.ResourceType=instance\
                &TagSpecification.1.Tag.1.Key=Name&TagSpecification.1.Tag.1.Value=web-1";
-    let call = Call::RunInstances(RunInstancesRequest {
+    let call = Call::RunInstances(Box::new(RunInstancesRequest {
         image_id: Some("ami-1".into()),
         instance_type: Some("t3.micro".into()),
         min_count: 1,
@@ -211,7 +211,7 @@ fn botocore_style_bodies_decode_to_their_calls() {
             resource_type: "instance".into(),
             tags: vec![Tag::new("Name", "web-1")],
         }],
-    });
+    }));
     assert_eq!(decode(&operations::RUN_INSTANCES, run), Ok(call.clone()));
     assert_eq!(encode_request(&call), run);
 

@@ -48,12 +48,12 @@ proptest! {
             tags: tags.iter().map(|(k, v)| Tag::new(k.clone(), v.clone())).collect(),
         });
         prop_assert_eq!(through_form(&tag_role), tag_role);
-        let describe = Call::DescribeInstances(DescribeInstancesRequest {
+        let describe = Call::DescribeInstances(Box::new(DescribeInstancesRequest {
             instance_ids: vec![name.clone()],
             filters: vec![Filter { name, values }],
             max_results: Some(5),
             next_token: None,
-        });
+        }));
         prop_assert_eq!(through_form(&describe), describe);
     }
 

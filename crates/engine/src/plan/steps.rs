@@ -408,7 +408,7 @@ impl<'a> Builder<'a> {
             tags: tag_list(&tags),
         };
         self.push(
-            Draft::new(&key, Call::CreatePolicy(create))
+            Draft::new(&key, Call::CreatePolicy(Box::new(create)))
                 .requires(Fact::PolicyGone(self.subject(&policy.name)))
                 .provides(Fact::PolicyExists(self.subject(&arn))),
         );
@@ -736,7 +736,7 @@ impl<'a> Builder<'a> {
         };
         // Each subject looked up once: a role's steps name it a dozen times.
         let (me, me_key) = (self.subject(&role.name), self.subject(&key));
-        let mut draft = Draft::new(&key, Call::CreateRole(create))
+        let mut draft = Draft::new(&key, Call::CreateRole(Box::new(create)))
             .requires(Fact::RoleGone(me))
             .provides(Fact::RoleExists(me));
         if let Some(boundary) = &role.permissions_boundary {
@@ -1670,7 +1670,7 @@ impl<'a> Builder<'a> {
             }],
             ..RunInstancesRequest::default()
         };
-        let mut draft = Draft::new(key, Call::RunInstances(run))
+        let mut draft = Draft::new(key, Call::RunInstances(Box::new(run)))
             .provides(Fact::InstanceLaunched(self.subject(key)));
         if let Some(profile) = profile.filter(|_| !roleless) {
             draft = self.ready_to_use(draft, profile);
