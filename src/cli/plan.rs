@@ -61,19 +61,19 @@ pub fn compute(
     force: bool,
     destroy: bool,
 ) -> anyhow::Result<(Plan, crate::model::Live)> {
-    let (plan, live, desired, _) = compute_from(session, manifests, force, destroy)?;
-    // Not needed any more, and slow to free on large stacks (see `run`).
-    std::mem::forget(desired);
+    let (desired, live, options) = desired_and_live(session, manifests, force, destroy)?;
+    let plan = phase::timed("plan", || plan::plan_owned(desired, &live, options))?;
+    tracing::debug!("planned {} steps", plan.steps.len());
     Ok((plan, live))
 }
 
-/// [`compute`], also giving what the plan was computed from (to save it).
-fn compute_from(
+/// The manifests (none for `destroy`), the account, and the plan's options.
+fn desired_and_live(
     session: &Session,
     manifests: &ManifestArgs,
     force: bool,
     destroy: bool,
-) -> anyhow::Result<(Plan, crate::model::Live, Desired, plan::PlanOptions)> {
+) -> anyhow::Result<(Desired, crate::model::Live, plan::PlanOptions)> {
     let (loaded, live, options) = session.load_and_read(manifests, force)?;
     let desired = if destroy {
         // Nothing declared: everything the stack owns goes, from the
@@ -90,22 +90,23 @@ fn compute_from(
     } else {
         loaded.desired
     };
-    let plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
-    tracing::debug!("planned {} steps", plan.steps.len());
-    Ok((plan, live, desired, options))
+    Ok((desired, live, options))
 }
 
 pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
-    let (mut plan, live, desired, options) =
-        compute_from(session, &args.manifests, args.force, false)?;
-    if plan.has_changes() {
-        super::apply::note_unlocked(session);
-    }
-    if let Some(out) = &args.out {
+    let (desired, live, options) = desired_and_live(session, &args.manifests, args.force, false)?;
+    let plan = if let Some(out) = &args.out {
+        // A saved plan holds what it was planned from.
+        let mut plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
         saved::seal(&mut plan, &live, desired, options);
         saved::write(out, &plan)?;
+        plan
     } else {
-        std::mem::forget(desired);
+        phase::timed("plan", || plan::plan_owned(desired, &live, options))?
+    };
+    tracing::debug!("planned {} steps", plan.steps.len());
+    if plan.has_changes() {
+        super::apply::note_unlocked(session);
     }
     {
         // Buffered: a plan of 100,000 resources is hundreds of megabytes.

@@ -272,13 +272,45 @@ pub fn render_problems(headline: &str, problems: &[Problem]) -> String {
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan, PlanError> {
-    let desired = &*compare::resolved(desired, live);
+    let drafted = draft(&compare::resolved(desired, live), live, options)?;
+    sequenced(drafted, live)
+}
+
+/// [`plan`], taking the manifests and letting them go once the steps are
+/// drafted: sequencing needs only the drafts, and a large stack's parsed
+/// manifests are a third of the plan's memory. For a caller that has no
+/// use for `desired` afterwards (a plan not saved to a file).
+pub fn plan_owned(
+    mut desired: Desired,
+    live: &Live,
+    options: PlanOptions,
+) -> Result<Plan, PlanError> {
+    // In place: [`compare::resolved`] would copy the whole stack.
+    desired.resolve_policy_names(compare::account_partition(live), &live.account_id);
+    let drafted = draft(&desired, live, options)?;
+    // Here, not on another thread: the sequencing then reuses the memory
+    // (freed beside it, the plan was slower and its memory no lower).
+    phase::timed("free the manifests", || drop(desired));
+    sequenced(drafted, live)
+}
+
+/// A plan's changes and its steps before ordering: what the manifests
+/// were needed for.
+struct Drafted {
+    stack: String,
+    built: steps::Built,
+}
+
+/// Compares, drafts the steps and checks them against the account's
+/// limits: every problem found, or the changes (with their views) and
+/// the drafts.
+fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted, PlanError> {
     let mut comparison = phase::timed("diff", || compare::compare(desired, live));
     let mut built = phase::timed("steps", || {
         steps::build(desired, live, &comparison, options)
     });
     let mut problems = std::mem::take(&mut comparison.problems);
-    problems.extend(built.problems);
+    problems.extend(std::mem::take(&mut built.problems));
     problems.extend(phase::timed("refusals", || {
         refusals::check(desired, live, &mut built.drafts)
     }));
@@ -306,7 +338,15 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
             change.after = after;
         }
     }
-    drop(views);
+    Ok(Drafted {
+        stack: desired.stack.clone(),
+        built,
+    })
+}
+
+/// Orders the drafts into the plan's steps.
+fn sequenced(drafted: Drafted, live: &Live) -> Result<Plan, PlanError> {
+    let Drafted { stack, built } = drafted;
     // Steps on instances carry their Name tag, as their changes do (an
     // instance no change names, freed with --force, has it in the account).
     let names: HashMap<&str, &str> = built
@@ -357,7 +397,7 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
     }
     Ok(Plan {
         format_version: FORMAT_VERSION,
-        stack: desired.stack.clone(),
+        stack,
         changes: built.changes,
         steps,
         warnings: built.warnings,

@@ -807,6 +807,25 @@ fn a_new_policy_is_created_before_the_roles_that_attach_it_or_bound_by_it() {
     );
 }
 
+/// `plan_owned` resolves policy names in place rather than on a copy:
+/// the same plan as `plan`, on an empty account and on a converged one.
+#[test]
+fn a_plan_from_owned_manifests_is_the_same_plan() {
+    let d = web_with_policy();
+    for live in [empty_account(), converged(&d)] {
+        let borrowed = plan(&d, &live, options()).unwrap();
+        let owned = super::plan_owned(d.clone(), &live, options()).unwrap();
+        assert_eq!(owned, borrowed);
+    }
+    assert_eq!(
+        params(
+            &super::plan_owned(d.clone(), &empty_account(), options()).unwrap(),
+            "AttachRolePolicy role/web"
+        )["PolicyArn"],
+        arn_of("P")
+    );
+}
+
 #[test]
 fn a_converged_stack_with_policies_plans_nothing() {
     let d = web_with_policy();
