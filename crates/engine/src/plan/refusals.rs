@@ -243,16 +243,16 @@ fn account_quota(
     if debt > 0 {
         let room = Fact::QuotaRoom(next(rooms));
         for &delete in &free[..debt] {
-            drafts[delete].provides.push(room);
+            drafts[delete].add_provided(room);
         }
         for &create in &creates {
-            drafts[create].requires.push(room);
+            drafts[create].add_required(room);
         }
     }
     for (&create, &delete) in late.iter().zip(&free[debt..]) {
         let room = Fact::QuotaRoom(next(rooms));
-        drafts[delete].provides.push(room);
-        drafts[create].requires.push(room);
+        drafts[delete].add_provided(room);
+        drafts[create].add_required(room);
     }
     Ok(())
 }
@@ -269,7 +269,7 @@ fn next(counter: &mut u32) -> u32 {
 fn depends_on_a_create(drafts: &[Draft]) -> Vec<bool> {
     let mut requirers: HashMap<Fact, Vec<usize>> = HashMap::new();
     for (index, draft) in drafts.iter().enumerate() {
-        for fact in &draft.requires {
+        for fact in draft.required() {
             requirers.entry(*fact).or_default().push(index);
         }
     }
@@ -281,7 +281,7 @@ fn depends_on_a_create(drafts: &[Draft]) -> Vec<bool> {
         .map(|(i, _)| i)
         .collect();
     while let Some(index) = stack.pop() {
-        for fact in &drafts[index].provides {
+        for fact in drafts[index].provided() {
             for &next in requirers.get(fact).into_iter().flatten() {
                 if !reached[next] {
                     reached[next] = true;

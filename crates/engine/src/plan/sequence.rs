@@ -33,6 +33,12 @@ pub struct Subject(u32);
 pub struct Subjects(RefCell<HashMap<String, Subject>>);
 
 impl Subjects {
+    /// Room for `names` names: a table grown by doubling holds the old
+    /// and the new one at once, tens of megabytes for a large plan.
+    pub fn with_capacity(names: usize) -> Self {
+        Subjects(RefCell::new(HashMap::with_capacity(names)))
+    }
+
     pub fn of(&self, name: &str) -> Subject {
         let mut names = self.0.borrow_mut();
         if let Some(&subject) = names.get(name) {
@@ -150,12 +156,23 @@ const _: () = assert!(std::mem::size_of::<Fact>() == 8);
 pub struct Draft {
     pub resource: String,
     pub call: Call,
-    pub provides: Vec<Fact>,
-    pub requires: Vec<Fact>,
-    /// Soft requirements: orderings that are better for the account (say, no
-    /// instance left on a roleless profile) but not AWS rules. Kept unless
-    /// they would close a cycle with the hard ones.
-    pub prefers: Vec<Fact>,
+    /// What the step makes true, needs first, and would rather follow, in
+    /// one list: a million drafts with three vectors each held 72 bytes
+    /// and up to three allocations apiece for a handful of facts.
+    facts: Vec<(Relation, Fact)>,
+}
+
+/// How a draft stands to one of its facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    /// The step makes it true.
+    Provides,
+    /// It must be true before the step runs.
+    Requires,
+    /// Soft requirements: orderings that are better for the account (say,
+    /// no instance left on a roleless profile) but not AWS rules. Kept
+    /// unless they would close a cycle with the hard ones.
+    Prefers,
 }
 
 impl Draft {
@@ -163,36 +180,66 @@ impl Draft {
         Draft {
             resource: resource.into(),
             call,
-            provides: Vec::new(),
-            requires: Vec::new(),
-            prefers: Vec::new(),
+            facts: Vec::new(),
         }
     }
 
     /// The draft with its facts about `renamed[subject]` (see
     /// [`Subjects::absorb`]): drafted with another builder's subjects.
     pub fn with_subjects(mut self, renamed: &[Subject]) -> Self {
-        for facts in [&mut self.provides, &mut self.requires, &mut self.prefers] {
-            for fact in facts.iter_mut() {
-                *fact = fact.with_subject(renamed);
-            }
+        for (_, fact) in &mut self.facts {
+            *fact = fact.with_subject(renamed);
         }
         self
     }
 
     pub fn prefers(mut self, fact: Fact) -> Self {
-        self.prefers.push(fact);
+        self.add_preferred(fact);
         self
     }
 
     pub fn provides(mut self, fact: Fact) -> Self {
-        self.provides.push(fact);
+        self.add_provided(fact);
         self
     }
 
     pub fn requires(mut self, fact: Fact) -> Self {
-        self.requires.push(fact);
+        self.add_required(fact);
         self
+    }
+
+    /// [`Draft::provides`], for a draft already in the plan's list.
+    pub fn add_provided(&mut self, fact: Fact) {
+        self.facts.push((Relation::Provides, fact));
+    }
+
+    /// [`Draft::requires`], for a draft already in the plan's list.
+    pub fn add_required(&mut self, fact: Fact) {
+        self.facts.push((Relation::Requires, fact));
+    }
+
+    /// [`Draft::prefers`], for a draft already in the plan's list.
+    pub fn add_preferred(&mut self, fact: Fact) {
+        self.facts.push((Relation::Prefers, fact));
+    }
+
+    pub fn provided(&self) -> impl Iterator<Item = &Fact> {
+        self.facts_in(Relation::Provides)
+    }
+
+    pub fn required(&self) -> impl Iterator<Item = &Fact> {
+        self.facts_in(Relation::Requires)
+    }
+
+    pub fn preferred(&self) -> impl Iterator<Item = &Fact> {
+        self.facts_in(Relation::Prefers)
+    }
+
+    fn facts_in(&self, relation: Relation) -> impl Iterator<Item = &Fact> {
+        self.facts
+            .iter()
+            .filter(move |(r, _)| *r == relation)
+            .map(|(_, fact)| fact)
     }
 }
 
@@ -213,7 +260,7 @@ type Soft = bool;
 fn dependencies(drafts: &[Draft]) -> DiGraph<usize, Soft> {
     let mut providers: HashMap<Fact, Vec<usize>> = HashMap::with_capacity(drafts.len());
     for (index, draft) in drafts.iter().enumerate() {
-        for fact in &draft.provides {
+        for fact in draft.provided() {
             providers.entry(*fact).or_default().push(index);
         }
     }
@@ -221,27 +268,33 @@ fn dependencies(drafts: &[Draft]) -> DiGraph<usize, Soft> {
     for index in 0..drafts.len() {
         graph.add_node(index);
     }
+    /// Into `into`, sorted and once each: the steps providing `facts`,
+    /// other than step `index` itself.
+    fn providers_of<'a>(
+        providers: &HashMap<Fact, Vec<usize>>,
+        facts: impl Iterator<Item = &'a Fact>,
+        index: usize,
+        into: &mut Vec<usize>,
+    ) {
+        into.clear();
+        into.extend(
+            facts
+                .filter_map(|fact| providers.get(fact))
+                .flatten()
+                .copied()
+                .filter(|&p| p != index),
+        );
+        into.sort_unstable();
+        into.dedup();
+    }
     let mut before: Vec<usize> = Vec::new();
     let mut hard: Vec<usize> = Vec::new();
     for (index, draft) in drafts.iter().enumerate() {
-        let collect = |facts: &[Fact], into: &mut Vec<usize>| {
-            into.clear();
-            into.extend(
-                facts
-                    .iter()
-                    .filter_map(|fact| providers.get(fact))
-                    .flatten()
-                    .copied()
-                    .filter(|&p| p != index),
-            );
-            into.sort_unstable();
-            into.dedup();
-        };
-        collect(&draft.requires, &mut hard);
+        providers_of(&providers, draft.required(), index, &mut hard);
         for &p in &hard {
             graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), false);
         }
-        collect(&draft.prefers, &mut before);
+        providers_of(&providers, draft.preferred(), index, &mut before);
         for &p in &before {
             if hard.binary_search(&p).is_err() {
                 graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), true);
@@ -370,9 +423,7 @@ pub fn order_into<T>(
     // The graph holds what the facts said: free them before the steps are
     // made (millions of small vectors in a large plan).
     for draft in &mut drafts {
-        draft.provides = Vec::new();
-        draft.requires = Vec::new();
-        draft.prefers = Vec::new();
+        draft.facts = Vec::new();
     }
     // Soft edges rarely close a cycle: look for cycles only when one stops
     // the ordering (Tarjan's algorithm over a whole large plan costs seconds).

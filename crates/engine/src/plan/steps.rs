@@ -125,7 +125,9 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         handled_instances: HashSet::new(),
         leaving: HashSet::new(),
         reassociated: BTreeMap::new(),
-        subjects: Subjects::default(),
+        // A name and a key for about every resource; the instance pass's
+        // names join them when it is absorbed.
+        subjects: Subjects::with_capacity(cmp.diffs.len() * 2),
     };
     // Room for about every draft at once: a first plan of 300,000 resources
     // makes close to a million (three a changed resource, about), and
@@ -881,7 +883,7 @@ impl<'a> Builder<'a> {
         for arn in &role.managed_policies {
             let index = self.detach(&role.name, arn);
             let emptied = Fact::RoleEmptied(self.subject(&role.name));
-            self.out.drafts[index].provides.push(emptied);
+            self.out.drafts[index].add_provided(emptied);
         }
         for policy_name in role.inline_policies.keys() {
             let delete = DeleteRolePolicyRequest {
@@ -1056,9 +1058,11 @@ impl<'a> Builder<'a> {
             // one is deleted: its detach cannot wait for the attaches.
             let replaced = self.replaced_policies.contains_key(arn.as_str());
             let draft = &mut self.out.drafts[index];
-            draft.provides.extend([detached, ready, updated]);
+            for fact in [detached, ready, updated] {
+                draft.add_provided(fact);
+            }
             if room && !replaced {
-                draft.prefers.push(attached);
+                draft.add_preferred(attached);
             }
         }
         // A policy kept under the same ARN but recreated (its description
@@ -1070,7 +1074,7 @@ impl<'a> Builder<'a> {
             .collect();
         for arn in recreated {
             let index = self.detach(&name, arn);
-            self.out.drafts[index].provides.push(updated);
+            self.out.drafts[index].add_provided(updated);
             let draft = self.attach(&name, arn).provides(ready).provides(updated);
             self.push(draft);
         }
@@ -1270,8 +1274,8 @@ impl<'a> Builder<'a> {
                     // may itself wait for this removal (it replaces a role).
                     let new = self.subject(new);
                     let draft = &mut self.out.drafts[removal];
-                    draft.prefers.push(Fact::RoleExists(new));
-                    draft.prefers.push(Fact::RoleReady(new));
+                    draft.add_preferred(Fact::RoleExists(new));
+                    draft.add_preferred(Fact::RoleReady(new));
                 }
             }
         }
