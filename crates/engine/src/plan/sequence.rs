@@ -456,9 +456,11 @@ pub fn order_into<T>(
     for (at, &index) in sequence.iter().enumerate() {
         position[index] = at;
     }
+    // Each draft is moved into its step, in plan order. A step (160
+    // bytes) no longer fits in a draft's place (128), so the steps are a
+    // second array; `plan_owned` frees the manifests first, which leaves
+    // sequencing far below the plan's peak (the end of drafting).
     put_in_order(&mut drafts, &sequence);
-    // In place: the steps take the drafts' memory (a second array of a
-    // million steps beside the drafts was the peak of a large plan).
     Ok(drafts
         .into_iter()
         .zip(sequence)
