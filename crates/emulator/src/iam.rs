@@ -257,7 +257,7 @@ pub fn check_inline_size(total: usize, role_name: &str) -> OpResult<()> {
 /// Other accounts, users and `root` are not checked: the emulated account
 /// knows no other account and holds no users.
 fn check_principal_roles(cx: &Ctx, trust: &PolicyDocument) -> OpResult<()> {
-    for arn in trust.aws_principals() {
+    for arn in &trust.aws_principals() {
         let Some(principal) = RoleArn::parse(arn) else {
             continue;
         };

@@ -489,8 +489,7 @@ impl Evaluator {
             .documents
             .iter()
             .find(|(s, n, _)| s == source && n == name)?;
-        document
-            .statements()
+        rolecall_model::policy::statements(&document.tree())
             .nth(index)
             .map(|statement| serde_json::Value::Object(statement.clone()))
     }

@@ -272,7 +272,8 @@ impl<S> CompiledLayer<S> {
             index: ActionIndex::default(),
         };
         for (position, policy) in policies.into_iter().enumerate() {
-            let Some(document) = policy.document.as_value().as_object() else {
+            let tree = policy.document.tree();
+            let Some(document) = tree.as_object() else {
                 return Err(CompileError::NotAnObject {
                     layer,
                     policy: policy.name,

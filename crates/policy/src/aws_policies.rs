@@ -295,7 +295,7 @@ mod tests {
             let arn = format!("{AWS_POLICY_PREFIX}{}{}", entry.path, entry.name);
             let document = aws_policy_document(&arn).expect(&arn);
             assert!(
-                document.statements().next().is_some(),
+                crate::statements(&document.tree()).next().is_some(),
                 "{arn}: no statement"
             );
             assert_eq!(document.iam_grammar_problem(false), None, "{arn}");
@@ -307,8 +307,7 @@ mod tests {
         let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
         let document = aws_policy_document(arn).expect("ReadOnlyAccess");
         assert!(
-            document
-                .statements()
+            crate::statements(&document.tree())
                 .any(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
         );
         assert!(aws_policy_version(arn).is_some_and(|v| v.starts_with('v')));

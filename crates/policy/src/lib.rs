@@ -15,6 +15,7 @@
 //! are gone. Canonicalisation is idempotent: `canonical(canonical(x)) ==
 //! canonical(x)`, which is what keeps plans free of perpetual diffs.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -48,17 +49,40 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
 #[derive(Clone)]
 pub struct PolicyDocument(Arc<Canonical>);
 
-/// A canonical document and, once asked for, its compact JSON text: the
-/// text rolecall measures (validate), sends (plan's steps) and compares by,
-/// made once however often it is asked for.
+/// A canonical document: its JSON tree, its compact JSON text, or both.
+/// The text is what rolecall measures (validate), sends (plan's steps) and
+/// hashes, made once however often it is asked for. A document held as
+/// text only ([`PolicyDocument::into_text_only`]) parses its tree again
+/// when a reader needs one: a manifest's permissions policies are read as
+/// text from then on, and 100,000 of them held as trees were a tenth of a
+/// large plan's memory.
 struct Canonical {
-    value: Value,
+    tree: Option<Value>,
     json: OnceLock<String>,
+    /// What the grammar rules found, for a document kept as text only,
+    /// checked while its tree was at hand (see [`Rules`]).
+    verdict: Option<(Rules, Option<Box<GrammarProblem>>)>,
+}
+
+/// The grammar a document is checked against: the manifests' rules for a
+/// trust policy, a permissions (inline) policy, or a managed policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    Trust,
+    Permissions,
+    Managed,
 }
 
 impl PartialEq for PolicyDocument {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0.value == other.0.value
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return true;
+        }
+        match (&self.0.tree, &other.0.tree) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            // One canonical text per canonical tree.
+            _ => self.json_text() == other.json_text(),
+        }
     }
 }
 
@@ -82,8 +106,29 @@ impl PolicyDocument {
     /// Canonicalises any JSON value (it may still fail [`PolicyDocument::grammar_problem`]).
     pub fn from_value(value: Value) -> Self {
         PolicyDocument(Arc::new(Canonical {
-            value: canonical(value, Context::Document),
+            tree: Some(canonical(value, Context::Document)),
             json: OnceLock::new(),
+            verdict: None,
+        }))
+    }
+
+    /// The same document held as its compact text alone, with what
+    /// `rules` find in it (checked now, on the tree this drops):
+    /// [`PolicyDocument::grammar_problem`] and
+    /// [`PolicyDocument::managed_grammar_problem`] answer from it. Readers
+    /// of the tree parse the text again.
+    pub fn into_text_only(self, rules: Rules) -> Self {
+        let verdict = match rules {
+            Rules::Trust => self.grammar_problem(true),
+            Rules::Permissions => self.grammar_problem(false),
+            Rules::Managed => self.managed_grammar_problem(),
+        };
+        let json = OnceLock::new();
+        let _ = json.set(self.to_json());
+        PolicyDocument(Arc::new(Canonical {
+            tree: None,
+            json,
+            verdict: Some((rules, verdict.map(Box::new))),
         }))
     }
 
@@ -120,8 +165,14 @@ impl PolicyDocument {
         }))
     }
 
-    pub fn as_value(&self) -> &Value {
-        &self.0.value
+    /// The document's JSON tree: borrowed, or parsed from the text of a
+    /// document held as text only.
+    pub fn tree(&self) -> Cow<'_, Value> {
+        match &self.0.tree {
+            Some(tree) => Cow::Borrowed(tree),
+            // The text is serde_json's writing of a tree: it parses back.
+            None => Cow::Owned(serde_json::from_str(self.json_text()).unwrap_or(Value::Null)),
+        }
     }
 
     /// Compact canonical JSON: what rolecall sends to AWS and hashes.
@@ -131,12 +182,17 @@ impl PolicyDocument {
 
     /// [`PolicyDocument::to_json`], borrowed: serialised on the first call only.
     pub fn json_text(&self) -> &str {
-        self.0.json.get_or_init(|| self.0.value.to_string())
+        self.0.json.get_or_init(|| {
+            self.0
+                .tree
+                .as_ref()
+                .map_or_else(String::new, Value::to_string)
+        })
     }
 
     /// Canonical JSON, indented: what plans show and diff.
     pub fn to_pretty_json(&self) -> String {
-        serde_json::to_string_pretty(&self.0.value).unwrap_or_else(|_| self.to_json())
+        serde_json::to_string_pretty(&*self.tree()).unwrap_or_else(|_| self.to_json())
     }
 
     /// URL-encoded compact JSON, as IAM returns documents.
@@ -183,7 +239,7 @@ impl PolicyDocument {
 
     /// Whether one statement allows `service` to `sts:AssumeRole`.
     pub fn trusts_service(&self, service: &str) -> bool {
-        self.statements().any(|statement| {
+        statements(&self.tree()).any(|statement| {
             let allows = statement.get("Effect").and_then(Value::as_str) == Some("Allow");
             let assumes = string_set(statement.get("Action"))
                 .iter()
@@ -207,7 +263,7 @@ impl PolicyDocument {
     /// across every statement, so a document breaking several rules gets the
     /// message AWS most likely gives.
     pub fn iam_grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
-        self.first_problem(trust, false)
+        first_problem(&self.tree(), trust, false)
     }
 
     /// [`PolicyDocument::iam_grammar_problem`], and also a missing `Version`:
@@ -215,7 +271,24 @@ impl PolicyDocument {
     /// 2008-10-17, a grammar without policy variables, which a manifest
     /// should not get by leaving a line out.
     pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
-        self.first_problem(trust, true)
+        let rules = if trust {
+            Rules::Trust
+        } else {
+            Rules::Permissions
+        };
+        if let Some(found) = self.verdict(rules) {
+            return found;
+        }
+        first_problem(&self.tree(), trust, true)
+    }
+
+    /// What `rules` found in a document kept as text only, if it was
+    /// checked against them.
+    fn verdict(&self, rules: Rules) -> Option<Option<GrammarProblem>> {
+        match &self.0.verdict {
+            Some((checked, found)) if *checked == rules => Some(found.as_deref().cloned()),
+            _ => None,
+        }
     }
 
     /// Whether `other` is this very document (one shared copy), not only
@@ -233,10 +306,14 @@ impl PolicyDocument {
     /// IAM answered localstack's recorded CreatePolicy calls
     /// (docs/aws-semantics.md §16).
     pub fn managed_grammar_problem(&self) -> Option<GrammarProblem> {
-        if let Some(problem) = syntax_problem(&self.0.value) {
+        if let Some(found) = self.verdict(Rules::Managed) {
+            return found;
+        }
+        let tree = self.tree();
+        if let Some(problem) = syntax_problem(&tree) {
             return Some(problem);
         }
-        match self.0.value.get("Version") {
+        match tree.get("Version") {
             Some(Value::String(v)) if v == "2012-10-17" => {}
             None => return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None)),
             Some(Value::String(v)) if v == "2008-10-17" => {
@@ -252,65 +329,68 @@ impl PolicyDocument {
                 );
             }
         }
-        self.rule_problem(false)
-    }
-
-    fn first_problem(&self, trust: bool, require_version: bool) -> Option<GrammarProblem> {
-        if let Some(problem) = syntax_problem(&self.0.value) {
-            return Some(problem);
-        }
-        if let Some(problem) = version_problem(&self.0.value, require_version) {
-            return Some(problem);
-        }
-        self.rule_problem(trust)
-    }
-
-    /// The statement rules, after syntax and version.
-    fn rule_problem(&self, trust: bool) -> Option<GrammarProblem> {
-        let statements: Vec<&Map<String, Value>> = self.statements().collect();
-        let first = |rules: &[StatementRule]| {
-            rules
-                .iter()
-                .find_map(|rule| statements.iter().find_map(|s| rule(s, trust)))
-        };
-        // moto's order: legacy parsing, then unique Sids, then the rest.
-        // Where IAM checks a Sid's characters is UNCONFIRMED: with the Sids.
-        first(&[effect_spelling, sid_characters])
-            .or_else(|| repeated_sid(&statements))
-            .or_else(|| {
-                first(&[
-                    actions_present,
-                    principal_and_resource,
-                    resource_format,
-                    action_vendor,
-                    principal_values,
-                ])
-            })
+        rule_problem(&tree, false)
     }
 
     /// Every `AWS` principal the document names (account ids, ARNs, `*`).
-    pub fn aws_principals(&self) -> impl Iterator<Item = &str> {
-        self.statements()
+    pub fn aws_principals(&self) -> Vec<String> {
+        statements(&self.tree())
             .filter_map(|s| s.get("Principal").and_then(Value::as_object))
             .filter_map(|p| p.get("AWS"))
             .flat_map(|v| match v {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                Value::String(s) => vec![s.clone()],
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 _ => Vec::new(),
             })
+            .collect()
     }
+}
 
-    /// The statements, in canonical order (a single statement is a list of
-    /// one once canonical).
-    pub fn statements(&self) -> impl Iterator<Item = &Map<String, Value>> {
-        self.0
-            .value
-            .get("Statement")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object)
+/// The statements of a document's tree ([`PolicyDocument::tree`]), in
+/// canonical order (a single statement is a list of one once canonical).
+pub fn statements(tree: &Value) -> impl Iterator<Item = &Map<String, Value>> {
+    tree.get("Statement")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+fn first_problem(tree: &Value, trust: bool, require_version: bool) -> Option<GrammarProblem> {
+    if let Some(problem) = syntax_problem(tree) {
+        return Some(problem);
     }
+    if let Some(problem) = version_problem(tree, require_version) {
+        return Some(problem);
+    }
+    rule_problem(tree, trust)
+}
+
+/// The statement rules, after syntax and version.
+fn rule_problem(tree: &Value, trust: bool) -> Option<GrammarProblem> {
+    let all: Vec<&Map<String, Value>> = statements(tree).collect();
+    let first = |rules: &[StatementRule]| {
+        rules
+            .iter()
+            .find_map(|rule| all.iter().find_map(|s| rule(s, trust)))
+    };
+    // moto's order: legacy parsing, then unique Sids, then the rest.
+    // Where IAM checks a Sid's characters is UNCONFIRMED: with the Sids.
+    first(&[effect_spelling, sid_characters])
+        .or_else(|| repeated_sid(&all))
+        .or_else(|| {
+            first(&[
+                actions_present,
+                principal_and_resource,
+                resource_format,
+                action_vendor,
+                principal_values,
+            ])
+        })
 }
 
 /// Why IAM refuses a policy document (`MalformedPolicyDocument`).
@@ -780,9 +860,17 @@ impl fmt::Display for PolicyDocument {
     }
 }
 
+/// Written as its tree, or, for a document held as text only, streamed
+/// from the text token by token (the same tokens: the text is the tree's).
 impl Serialize for PolicyDocument {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.value.serialize(serializer)
+        match &self.0.tree {
+            Some(tree) => tree.serialize(serializer),
+            None => {
+                let mut tokens = serde_json::Deserializer::from_str(self.json_text());
+                serde_transcode::transcode(&mut tokens, serializer)
+            }
+        }
     }
 }
 
@@ -986,7 +1074,7 @@ mod tests {
         let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]);
         assert_eq!(trust.grammar_problem(true), None);
         assert_eq!(
-            problem(false, trust.as_value().clone()).as_deref(),
+            problem(false, trust.tree().into_owned()).as_deref(),
             Some("Policy document should not specify a principal.")
         );
         // Shape mistakes: AWS's vague message, then what is wrong.
@@ -1174,7 +1262,7 @@ mod tests {
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "c"}},
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": "*"}
         ]}));
-        let mut principals: Vec<&str> = trust.aws_principals().collect();
+        let mut principals: Vec<String> = trust.aws_principals();
         principals.sort();
         assert_eq!(principals, ["a", "b", "c"]);
     }
@@ -1277,9 +1365,48 @@ mod tests {
         #[test]
         fn canonicalisation_is_idempotent(value in arb_document()) {
             let once = doc(value);
-            let twice = doc(once.as_value().clone());
+            let twice = doc(once.tree().into_owned());
             prop_assert_eq!(&once, &twice);
             prop_assert_eq!(PolicyDocument::parse(&once.to_url_encoded()).unwrap(), once);
+        }
+
+        /// A document held as text only reads as its tree does: equal,
+        /// written alike (compact and indented), the same text and tree,
+        /// and the same answers from every grammar (the one it was checked
+        /// against from the verdict, the others from the text parsed again).
+        #[test]
+        fn a_document_held_as_text_reads_as_its_tree(
+            value in arb_document(),
+            dropped in prop::sample::subsequence(vec!["Principal", "Resource", "Condition", "Version"], 0..=4),
+            rules in prop::sample::select(vec![Rules::Trust, Rules::Permissions, Rules::Managed]),
+        ) {
+            let mut value = value;
+            for statement in value["Statement"].as_array_mut().into_iter().flatten() {
+                for key in &dropped {
+                    statement.as_object_mut().map(|s| s.remove(*key));
+                }
+            }
+            if dropped.contains(&"Version") {
+                value.as_object_mut().map(|d| d.remove("Version"));
+            }
+            let tree = doc(value);
+            let text = tree.clone().into_text_only(rules);
+            prop_assert!(text.0.tree.is_none());
+            prop_assert_eq!(&text, &tree);
+            prop_assert_eq!(&tree, &text);
+            prop_assert_eq!(text.json_text(), tree.json_text());
+            prop_assert_eq!(text.tree(), tree.tree());
+            prop_assert_eq!(text.to_pretty_json(), tree.to_pretty_json());
+            prop_assert_eq!(
+                serde_json::to_string_pretty(&text).unwrap(),
+                serde_json::to_string_pretty(&tree).unwrap()
+            );
+            prop_assert_eq!(text.grammar_problem(true), tree.grammar_problem(true));
+            prop_assert_eq!(text.grammar_problem(false), tree.grammar_problem(false));
+            prop_assert_eq!(text.managed_grammar_problem(), tree.managed_grammar_problem());
+            prop_assert_eq!(text.iam_grammar_problem(true), tree.iam_grammar_problem(true));
+            prop_assert_eq!(text.aws_principals(), tree.aws_principals());
+            prop_assert_eq!(text.trusts_service("a"), tree.trusts_service("a"));
         }
 
         #[test]

@@ -43,7 +43,8 @@ impl PolicyDocument {
     /// Whether this trust policy grants `request` (see the module's notes).
     pub fn trust_decision(&self, request: &TrustRequest) -> TrustDecision {
         let mut allowed = false;
-        for statement in self.statements() {
+        let tree = self.tree();
+        for statement in crate::statements(&tree) {
             if statement.contains_key("Condition")
                 || !action_matches(statement, request.action)
                 || !principal_matches(statement, request.principals)

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use rolecall_evaluation::{action_matches, resource_matches};
+use rolecall_model::policy;
 use rolecall_model::policy::actions::{self, AccessLevel};
 use rolecall_model::{Desired, Location, PolicyDocument, Role, aws_policies, policy_key, role_key};
 use serde_json::{Map, Value};
@@ -224,7 +225,8 @@ impl Checker<'_> {
 
     /// The rules on a permissions policy's statements.
     fn permissions(&mut self, document: &PolicyDocument, what: &str, place: Option<&Location>) {
-        for statement in document.statements() {
+        let tree = document.tree();
+        for statement in policy::statements(&tree) {
             let subject = describe(what, statement);
             for action in strings(statement, "Action")
                 .into_iter()
@@ -341,7 +343,8 @@ impl Checker<'_> {
     /// The rules on `role`'s trust policy, declared at `place`.
     fn trust(&mut self, role: &Role, place: Option<&Location>, account: Option<&str>) {
         let place = place.cloned();
-        for statement in role.trust.statements() {
+        let tree = role.trust.tree();
+        for statement in policy::statements(&tree) {
             if !is_allow(statement) {
                 continue;
             }

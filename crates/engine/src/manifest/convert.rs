@@ -19,6 +19,7 @@ use super::diagnostic::{self, Diagnostic};
 use super::files;
 use super::limits::{SESSION_RANGE, session_out_of_range};
 use super::raw::{self, Node, Pos, Value};
+use rolecall_model::policy::Rules;
 use rolecall_model::{Location, PolicyDocument};
 
 /// A value and where it was written.
@@ -462,7 +463,8 @@ fn role(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<RoleDecl> {
             .iter()
             .filter_map(|(key, value)| {
                 let name = scalar_string(key, "an inline policy name", "a string", ctx)?;
-                let document = policy(value, &format!("inline policy `{}`", name.value), ctx)?;
+                let what = format!("inline policy `{}`", name.value);
+                let document = policy(value, &what, Some(Rules::Permissions), ctx)?;
                 Some((name, document))
             })
             .collect();
@@ -499,7 +501,7 @@ fn managed_policy(fields: &Fields<'_>, pos: Pos, ctx: &mut Ctx<'_>) -> Option<Po
                 Some(name) => format!("managed policy `{}`", name.value),
                 None => "the managed policy's document".to_string(),
             };
-            policy(node, &what, ctx)
+            policy(node, &what, Some(Rules::Managed), ctx)
         }
         None => {
             ctx.push(
@@ -671,7 +673,9 @@ fn trust(node: &Node, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> {
             }
             at(ctx.trusting(services))
         }
-        _ => policy(node, "trust policy", ctx),
+        // Kept as a tree: a file's roles share their trust policy, and
+        // planning reads its principals role by role.
+        _ => policy(node, "trust policy", None, ctx),
     }
 }
 
@@ -703,8 +707,16 @@ fn service(text: &str, pos: Pos, ctx: &mut Ctx<'_>) -> Option<String> {
     None
 }
 
-/// A policy document: a mapping, a JSON string, or `{file: path}` (relative to the manifest).
-fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> {
+/// A policy document: a mapping, a JSON string, or `{file: path}` (relative
+/// to the manifest). Held as text only when `text_only` names the rules to
+/// check it against first ([`PolicyDocument::into_text_only`]): validation
+/// then asks for the verdict, not for a tree that would be parsed again.
+fn policy(
+    node: &Node,
+    what: &str,
+    text_only: Option<Rules>,
+    ctx: &mut Ctx<'_>,
+) -> Option<At<PolicyDecl>> {
     let document = match &node.value {
         Value::String(text) => match PolicyDocument::parse(text) {
             Ok(document) => document,
@@ -721,7 +733,7 @@ fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> 
                 .iter()
                 .any(|(k, _)| key_text(k, ctx).as_deref() == Some("file")) =>
         {
-            return policy_file(node, entries, what, ctx);
+            return policy_file(node, entries, what, text_only, ctx);
         }
         Value::Map(_) => PolicyDocument::from_value(to_json(node, node.pos, ctx)?),
         _ => {
@@ -734,6 +746,10 @@ fn policy(node: &Node, what: &str, ctx: &mut Ctx<'_>) -> Option<At<PolicyDecl>> 
             );
             return None;
         }
+    };
+    let document = match text_only {
+        Some(rules) => document.into_text_only(rules),
+        None => document,
     };
     Some(At {
         value: PolicyDecl::inline(ctx.share(document)),
@@ -764,6 +780,7 @@ fn policy_file(
     node: &Node,
     entries: &[(Node, Node)],
     what: &str,
+    text_only: Option<Rules>,
     ctx: &mut Ctx<'_>,
 ) -> Option<At<PolicyDecl>> {
     if entries.len() != 1 {
@@ -814,7 +831,10 @@ fn policy_file(
     match PolicyDocument::parse(&text) {
         Ok(document) => Some(At {
             value: PolicyDecl {
-                document,
+                document: match text_only {
+                    Some(rules) => document.into_text_only(rules),
+                    None => document,
+                },
                 file: Some(shown),
             },
             pos: value.pos,

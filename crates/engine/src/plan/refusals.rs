@@ -469,14 +469,20 @@ fn trusted_roles_exist(
 ) {
     // (role, principal ARN, its path and name) for the principals that are
     // roles of this account: usually none, so the rest costs nothing.
+    let principals: Vec<(&str, Vec<String>)> = desired
+        .roles
+        .iter()
+        .map(|(name, role)| (name.as_str(), role.trust.aws_principals()))
+        .filter(|(_, arns)| !arns.is_empty())
+        .collect();
     let mut named = Vec::new();
-    for (name, role) in &desired.roles {
-        for arn in role.trust.aws_principals() {
+    for (name, arns) in &principals {
+        for arn in arns {
             // Of this account in its partition, whichever that is.
             if let Some(principal) = RoleArn::parse(arn)
                 && principal.is_of(live.partition.as_deref(), &live.account_id)
             {
-                named.push((name.as_str(), arn, principal.path, principal.name));
+                named.push((*name, arn.as_str(), principal.path, principal.name));
             }
         }
     }

@@ -818,7 +818,7 @@ impl<'a> Builder<'a> {
     /// Soft, so two roles trusting each other make a failed step (as on AWS),
     /// not a planner cycle.
     fn after_trusted_roles(&self, mut draft: Draft, role: &Role) -> Draft {
-        for arn in role.trust.aws_principals() {
+        for arn in &role.trust.aws_principals() {
             // Of this account in its partition, whichever that is.
             if let Some(principal) = RoleArn::parse(arn)
                 && principal.is_of(self.live.partition.as_deref(), &self.live.account_id)
