@@ -456,21 +456,29 @@ pub fn order_into<T>(
     for (at, &index) in sequence.iter().enumerate() {
         position[index] = at;
     }
-    // Each draft is moved into its step, in plan order. A step (160
-    // bytes) no longer fits in a draft's place (128), so the steps are a
-    // second array; `plan_owned` frees the manifests first, which leaves
-    // sequencing far below the plan's peak (the end of drafting).
-    put_in_order(&mut drafts, &sequence);
-    Ok(drafts
-        .into_iter()
-        .zip(sequence)
-        .map(|(draft, index)| {
+    // Every step's dependencies first, in plan order, and the graph freed:
+    // the steps (160 bytes each) no longer fit in the drafts' places (128),
+    // so they are a second array, which the graph need not stand beside.
+    let dependencies: Vec<Vec<usize>> = sequence
+        .iter()
+        .map(|&index| {
             let mut depends_on: Vec<usize> = graph
                 .neighbors_directed(NodeIndex::new(index), petgraph::Direction::Incoming)
                 .map(|p| position[p.index()])
                 .collect();
             depends_on.sort_unstable();
             depends_on.dedup();
+            depends_on
+        })
+        .collect();
+    drop(graph);
+    drop(position);
+    put_in_order(&mut drafts, &sequence);
+    drop(sequence);
+    Ok(drafts
+        .into_iter()
+        .zip(dependencies)
+        .map(|(draft, depends_on)| {
             make(Ordered {
                 resource: draft.resource,
                 call: draft.call,
