@@ -74,8 +74,89 @@ pub struct ResourceDiff {
     pub before: Option<View>,
     /// The resource as declared.
     pub after: Option<View>,
+    /// The views [`Views::Later`] left to [`due_views`] (roles and profiles).
+    #[serde(skip)]
+    pub due: ViewsDue,
     #[serde(skip)]
     pub location: Option<Location>,
+}
+
+/// Whether [`compare_with`] builds the views of declared roles and
+/// profiles as it compares them, or only notes which are due
+/// ([`ResourceDiff::due`]) for [`due_views`] to build from the same
+/// manifests and account. A plan builds them once its steps are drafted:
+/// at 100,000 roles they are some 75 MB that need not stand beside the
+/// drafts at the plan's peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Views {
+    Now,
+    Later,
+}
+
+/// Which of a diff's views are due ([`Views::Later`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewsDue {
+    pub before: bool,
+    pub after: bool,
+}
+
+impl Views {
+    /// The view `make` builds: now, or none yet, noted in `due`.
+    fn view(self, due: &mut bool, make: impl FnOnce() -> Option<View>) -> Option<View> {
+        match self {
+            Views::Now => make(),
+            Views::Later => {
+                *due = true;
+                None
+            }
+        }
+    }
+
+    /// [`Views::view`] of a resource's two sides, unless it is settled.
+    fn sides(
+        self,
+        settled: bool,
+        due: &mut ViewsDue,
+        before: impl FnOnce() -> Option<View>,
+        after: impl FnOnce() -> Option<View>,
+    ) -> (Option<View>, Option<View>) {
+        if settled {
+            return (None, None);
+        }
+        (
+            self.view(&mut due.before, before),
+            self.view(&mut due.after, after),
+        )
+    }
+}
+
+/// The views [`Views::Later`] left due on `diff` (a role's or a profile's),
+/// built from the manifests and the account it was compared with.
+pub fn due_views(
+    desired: &Desired,
+    live: &Live,
+    diff: &ResourceDiff,
+) -> (Option<View>, Option<View>) {
+    let ViewsDue { before, after } = diff.due;
+    match diff.kind {
+        Kind::Role => (
+            before
+                .then(|| role_view(&live.roles.get(&diff.name)?.role))
+                .flatten(),
+            after
+                .then(|| role_view(desired.roles.get(&diff.name)?))
+                .flatten(),
+        ),
+        Kind::InstanceProfile => (
+            before
+                .then(|| profile_view(&live.profiles.get(&diff.name)?.profile))
+                .flatten(),
+            after
+                .then(|| profile_view(desired.profiles.get(&diff.name)?))
+                .flatten(),
+        ),
+        Kind::Policy | Kind::Instance => (None, None),
+    }
 }
 
 impl ResourceDiff {
@@ -92,8 +173,15 @@ impl ResourceDiff {
             attributes: Vec::new(),
             before,
             after: None,
+            due: ViewsDue::default(),
             location: None,
         }
+    }
+
+    /// Whether the diff shows the resource (views built or due): it is
+    /// not in sync, or it is an instance.
+    pub fn shows(&self) -> bool {
+        self.before.is_some() || self.after.is_some() || self.due != ViewsDue::default()
     }
 
     pub fn attribute(&self, name: &str) -> Option<&AttributeDiff> {
@@ -248,6 +336,12 @@ pub fn declared_policy_arn(desired: &Desired, live: &Live, policy: &ManagedPolic
 /// Compares the manifests with the account. Roles must name their policies
 /// by ARN: see [`resolved`].
 pub fn compare(desired: &Desired, live: &Live) -> Comparison {
+    compare_with(desired, live, Views::Now)
+}
+
+/// [`compare`], building the views of roles and profiles now or leaving
+/// them due ([`Views`]).
+pub fn compare_with(desired: &Desired, live: &Live, views: Views) -> Comparison {
     let mut out = Comparison::default();
     // A diff for every declared resource, and for the orphans: room for the
     // declared ones up front (doubling left up to half a large vector unused).
@@ -258,8 +352,8 @@ pub fn compare(desired: &Desired, live: &Live) -> Comparison {
             + desired.instances.len(),
     );
     compare_policies(desired, live, &mut out);
-    compare_roles(desired, live, &mut out);
-    compare_profiles(desired, live, &mut out);
+    compare_roles(desired, live, views, &mut out);
+    compare_profiles(desired, live, views, &mut out);
     compare_instances(desired, live, &mut out);
     out.diffs
         .sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
@@ -441,6 +535,7 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
                 attributes: Vec::new(),
                 before: None,
                 after: policy_view(policy),
+                due: ViewsDue::default(),
                 location,
             });
             continue;
@@ -459,6 +554,7 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
             attributes,
             before: (!settled).then(|| policy_view(&found.policy)).flatten(),
             after: (!settled).then(|| policy_view(policy)).flatten(),
+            due: ViewsDue::default(),
             location,
         });
     }
@@ -523,10 +619,10 @@ fn compare_declared<T: Sync>(
     hashes
 }
 
-fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
+fn compare_roles(desired: &Desired, live: &Live, views: Views, out: &mut Comparison) {
     let live_names = case_index(&live.roles);
     let hashes = compare_declared(&desired.roles, out, |name, role| {
-        compare_role(desired, live, &live_names, name, role)
+        compare_role(desired, live, views, &live_names, name, role)
     });
     out.role_hashes.extend(hashes);
     for (name, found) in undeclared(&live.roles, &desired.roles) {
@@ -544,6 +640,7 @@ fn compare_roles(desired: &Desired, live: &Live, out: &mut Comparison) {
 fn compare_role(
     desired: &Desired,
     live: &Live,
+    views: Views,
     live_names: &HashMap<String, &str>,
     name: &str,
     role: &Role,
@@ -559,6 +656,8 @@ fn compare_role(
                 "the account has a role named `{twin}`; IAM role names ignore case, so declare it as `{twin}`"
             ),
         });
+        let mut due = ViewsDue::default();
+        let after = views.view(&mut due.after, || role_view(role));
         return Compared {
             hash,
             problem,
@@ -571,7 +670,8 @@ fn compare_role(
                 spec: None,
                 attributes: Vec::new(),
                 before: None,
-                after: role_view(role),
+                after,
+                due,
                 location,
             },
         };
@@ -580,6 +680,13 @@ fn compare_role(
     let spec = (status == Status::Managed).then(|| SpecTag::of(&found.role.tags, &hash));
     let attributes = role_attributes(&found.role, role);
     let settled = in_sync(&attributes, spec);
+    let mut due = ViewsDue::default();
+    let (before, after) = views.sides(
+        settled,
+        &mut due,
+        || role_view(&found.role),
+        || role_view(role),
+    );
     Compared {
         hash,
         problem: None,
@@ -591,17 +698,18 @@ fn compare_role(
             status,
             spec,
             attributes,
-            before: (!settled).then(|| role_view(&found.role)).flatten(),
-            after: (!settled).then(|| role_view(role)).flatten(),
+            before,
+            after,
+            due,
             location,
         },
     }
 }
 
-fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
+fn compare_profiles(desired: &Desired, live: &Live, views: Views, out: &mut Comparison) {
     let live_names = case_index(&live.profiles);
     let hashes = compare_declared(&desired.profiles, out, |name, profile| {
-        compare_profile(desired, live, &live_names, name, profile)
+        compare_profile(desired, live, views, &live_names, name, profile)
     });
     out.profile_hashes.extend(hashes);
     for (name, found) in undeclared(&live.profiles, &desired.profiles) {
@@ -619,6 +727,7 @@ fn compare_profiles(desired: &Desired, live: &Live, out: &mut Comparison) {
 fn compare_profile(
     desired: &Desired,
     live: &Live,
+    views: Views,
     live_names: &HashMap<String, &str>,
     name: &str,
     profile: &InstanceProfile,
@@ -634,6 +743,8 @@ fn compare_profile(
                 "the account has an instance profile named `{twin}`; IAM names ignore case, so declare it as `{twin}`"
             ),
         });
+        let mut due = ViewsDue::default();
+        let after = views.view(&mut due.after, || profile_view(profile));
         return Compared {
             hash,
             problem,
@@ -646,7 +757,8 @@ fn compare_profile(
                 spec: None,
                 attributes: Vec::new(),
                 before: None,
-                after: profile_view(profile),
+                after,
+                due,
                 location,
             },
         };
@@ -663,6 +775,13 @@ fn compare_profile(
         )
     });
     let settled = in_sync(&attributes, spec) && !role_moves;
+    let mut due = ViewsDue::default();
+    let (before, after) = views.sides(
+        settled,
+        &mut due,
+        || profile_view(&found.profile),
+        || profile_view(profile),
+    );
     Compared {
         hash,
         problem: None,
@@ -673,8 +792,9 @@ fn compare_profile(
             instance_name: None,
             status,
             spec,
-            before: (!settled).then(|| profile_view(&found.profile)).flatten(),
-            after: (!settled).then(|| profile_view(profile)).flatten(),
+            before,
+            after,
+            due,
             attributes,
             location,
         },
@@ -809,6 +929,7 @@ fn absent_instance(desired: &Desired, spec: &InstanceSpec) -> (String, ResourceD
         attributes: Vec::new(),
         before: None,
         after: instance_view(id, name, spec.profile.as_deref()),
+        due: ViewsDue::default(),
     };
     (instance_hash(spec.profile.as_deref()), diff)
 }
@@ -844,6 +965,7 @@ fn found_instance(
             spec.profile.as_deref(),
         ),
         attributes,
+        due: ViewsDue::default(),
         location: desired.locations.get(&declared_key).cloned(),
     };
     (hash, diff)

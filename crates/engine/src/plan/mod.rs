@@ -294,6 +294,9 @@ pub fn plan_owned(
     sequenced(drafted, live)
 }
 
+/// Views to build a thread's worth: a role's is a few microseconds.
+const VIEWS_WORTH_A_THREAD: usize = 2_000;
+
 /// A plan's changes and its steps before ordering: what the manifests
 /// were needed for.
 struct Drafted {
@@ -305,7 +308,11 @@ struct Drafted {
 /// limits: every problem found, or the changes (with their views) and
 /// the drafts.
 fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted, PlanError> {
-    let mut comparison = phase::timed("diff", || compare::compare(desired, live));
+    // The views of roles and profiles are built below, once the steps
+    // are drafted: not beside the drafts, at the plan's peak.
+    let mut comparison = phase::timed("diff", || {
+        compare::compare_with(desired, live, compare::Views::Later)
+    });
     let mut built = phase::timed("steps", || {
         steps::build(desired, live, &comparison, options)
     });
@@ -322,22 +329,36 @@ fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted
     drop(std::mem::take(&mut comparison.role_hashes));
     drop(std::mem::take(&mut comparison.profile_hashes));
     drop(std::mem::take(&mut comparison.instance_hashes));
-    let mut views: HashMap<String, (Option<View>, Option<View>)> = comparison
-        .diffs
-        .into_iter()
-        .map(|d| (d.key, (d.before, d.after)))
-        .collect();
-    // A `noop` change shows nothing: its views stay empty.
-    for change in built
-        .changes
-        .iter_mut()
-        .filter(|c| c.action != Action::Noop)
-    {
-        if let Some((before, after)) = views.remove(&change.resource) {
-            change.before = before;
-            change.after = after;
-        }
+    let mut diffs = comparison.diffs;
+    // A `noop` change shows nothing: its views stay empty. Each other
+    // change, by the diff of its resource: (change, diff).
+    let shown: Vec<(usize, usize)> = {
+        let mut by_key: HashMap<&str, usize> = diffs
+            .iter()
+            .enumerate()
+            .map(|(at, diff)| (diff.key.as_str(), at))
+            .collect();
+        built
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| change.action != Action::Noop)
+            .filter_map(|(at, change)| Some((at, by_key.remove(change.resource.as_str())?)))
+            .collect()
+    };
+    let due = phase::timed("views", || {
+        crate::parallel::runs(&shown, VIEWS_WORTH_A_THREAD, |_, run| {
+            run.iter()
+                .map(|&(_, diff)| compare::due_views(desired, live, &diffs[diff]))
+                .collect::<Vec<_>>()
+        })
+    });
+    for ((change, diff), (before, after)) in shown.into_iter().zip(due.into_iter().flatten()) {
+        let (change, diff) = (&mut built.changes[change], &mut diffs[diff]);
+        change.before = diff.before.take().or(before);
+        change.after = diff.after.take().or(after);
     }
+    drop(diffs);
     Ok(Drafted {
         stack: desired.stack.clone(),
         built,

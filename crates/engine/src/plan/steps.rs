@@ -132,11 +132,7 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
     // Room for about every draft at once: a first plan of 300,000 resources
     // makes close to a million (three a changed resource, about), and
     // growing the vector by doubling copied them all again and again.
-    let changed = cmp
-        .diffs
-        .iter()
-        .filter(|diff| diff.before.is_some() || diff.after.is_some())
-        .count();
+    let changed = cmp.diffs.iter().filter(|diff| diff.shows()).count();
     builder.out.drafts.reserve(changed * DRAFTS_PER_CHANGE);
     // A change, noop or not, for about every diff.
     builder.out.changes.reserve_exact(cmp.diffs.len());

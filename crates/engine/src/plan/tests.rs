@@ -621,6 +621,47 @@ fn views_show_a_resource_as_the_model_serialises_it_minus_ownership_tags() {
     assert_eq!(before["tags"], serde_json::json!({"team": "web"}));
 }
 
+/// The views a plan builds once its steps are drafted (`Views::Later`,
+/// then `due_views`) are the ones `compare` builds as it compares: for a
+/// created, an updated, an in-sync and an orphaned role and profile.
+#[test]
+fn views_built_after_the_steps_are_the_views_built_while_comparing() {
+    let mut d = desired();
+    for name in ["web", "db", "old"] {
+        d.roles.insert(name.into(), role(name));
+        d.profiles.insert(name.into(), profile(name, Some(name)));
+    }
+    let mut live = converged(&d);
+    live.roles.get_mut("web").unwrap().role.description = "changed".into();
+    live.profiles.get_mut("web").unwrap().profile.role = None;
+    d.roles.remove("old");
+    d.profiles.remove("old");
+    d.roles.insert("new".into(), role("new"));
+    d.profiles.insert("new".into(), profile("new", Some("new")));
+    let now = crate::compare::compare(&d, &live);
+    let later = crate::compare::compare_with(&d, &live, crate::compare::Views::Later);
+    assert_eq!(now.diffs.len(), later.diffs.len());
+    for (now, later) in now.diffs.iter().zip(&later.diffs) {
+        let (before, after) = crate::compare::due_views(&d, &live, later);
+        assert_eq!(
+            (
+                later.before.clone().or(before),
+                later.after.clone().or(after)
+            ),
+            (now.before.clone(), now.after.clone()),
+            "{}",
+            now.key
+        );
+    }
+    assert!(later.diffs.iter().any(|diff| diff.due.before));
+    assert!(later.diffs.iter().any(|diff| diff.due.after));
+    assert!(
+        now.diffs
+            .iter()
+            .any(|diff| diff.before.is_some() && diff.after.is_none())
+    );
+}
+
 #[test]
 fn a_profile_whose_role_is_recreated_is_an_update_that_shows_itself() {
     let mut d = desired();
