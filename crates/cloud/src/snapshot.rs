@@ -360,7 +360,7 @@ fn role_from_details(listed: IamRole, detail: RoleDetail) -> Result<LiveRole, Cl
     for policy in detail.role_policy_list {
         inline_policies.insert(
             policy.policy_name,
-            document(operation, &policy.policy_document)?,
+            document(operation, &policy.policy_document)?.into_text(),
         );
     }
     Ok(LiveRole {
@@ -407,7 +407,7 @@ fn policy_from_details(
                 ),
             )
         })?;
-    let document = document(operation, default)?;
+    let document = document(operation, default)?.into_text();
     let mut versions: Vec<String> = detail
         .policy_version_list
         .into_iter()
@@ -466,7 +466,7 @@ fn read_role(cloud: &dyn Cloud, name: &str, page_size: u32) -> Result<LiveRole, 
             role_name: name.to_string(),
             policy_name: policy_name.clone(),
         })?;
-        let document = document("GetRolePolicy", &policy.policy_document)?;
+        let document = document("GetRolePolicy", &policy.policy_document)?.into_text();
         inline_policies.insert(policy_name, document);
     }
     let managed_policies = iam_pages("ListAttachedRolePolicies", page_size, |page| {
@@ -560,7 +560,10 @@ fn bad_response(operation: &str, why: &str) -> CloudError {
     )
 }
 
-/// A policy document as IAM returns it (URL-encoded JSON), in canonical form.
+/// A policy document as IAM returns it (URL-encoded JSON), in canonical
+/// form. Permissions policies are then held as their text
+/// ([`PolicyDocument::into_text`]), as the emulator's snapshot holds them:
+/// compared, hashed and shown by it; trust policies stay trees.
 fn document(operation: &str, text: &str) -> Result<PolicyDocument, CloudError> {
     PolicyDocument::parse(text).map_err(|e| {
         bad_response(

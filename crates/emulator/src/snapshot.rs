@@ -83,20 +83,53 @@ impl<T> Rows<T> {
 /// Queries join (LEFT: a missing document is an error, not a missing row)
 /// the document's text to the row that uses it (one query a
 /// table, never one a document); the text is parsed only on first sight.
+/// Trust policies are kept as trees (read principal by principal);
+/// permissions policies as their text alone ([`PolicyDocument::into_text`]):
+/// compared, hashed and shown by it, and 100,000 of them as trees were a
+/// tenth of planning a large converged account.
 #[derive(Default)]
-struct Documents(HashMap<i64, PolicyDocument>);
+struct Documents {
+    trees: HashMap<i64, PolicyDocument>,
+    texts: HashMap<i64, PolicyDocument>,
+}
 
 impl Documents {
     /// The document of id column `id_column` whose text is column
-    /// `text_column` of the same row.
-    fn get(
+    /// `text_column` of the same row, as a tree.
+    fn tree(
         &mut self,
         row: &rusqlite::Row<'_>,
         id_column: usize,
         text_column: usize,
     ) -> rusqlite::Result<PolicyDocument> {
+        Self::get(&mut self.trees, row, id_column, text_column, |doc| doc)
+    }
+
+    /// [`Documents::tree`], held as its text.
+    fn text(
+        &mut self,
+        row: &rusqlite::Row<'_>,
+        id_column: usize,
+        text_column: usize,
+    ) -> rusqlite::Result<PolicyDocument> {
+        Self::get(
+            &mut self.texts,
+            row,
+            id_column,
+            text_column,
+            PolicyDocument::into_text,
+        )
+    }
+
+    fn get(
+        parsed: &mut HashMap<i64, PolicyDocument>,
+        row: &rusqlite::Row<'_>,
+        id_column: usize,
+        text_column: usize,
+        held: fn(PolicyDocument) -> PolicyDocument,
+    ) -> rusqlite::Result<PolicyDocument> {
         let id: i64 = row.get(id_column)?;
-        if let Some(doc) = self.0.get(&id) {
+        if let Some(doc) = parsed.get(&id) {
             return Ok(doc.clone());
         }
         let text = row.get_ref(text_column)?.as_str()?;
@@ -108,7 +141,8 @@ impl Documents {
                 Box::new(e),
             )
         })?;
-        self.0.insert(id, doc.clone());
+        let doc = held(doc);
+        parsed.insert(id, doc.clone());
         Ok(doc)
     }
 }
@@ -133,7 +167,7 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let trust = documents.get(r, 5, 9)?;
+        let trust = documents.tree(r, 5, 9)?;
         roles.push(
             r.get(0)?,
             LiveRole {
@@ -174,7 +208,7 @@ pub fn read(db: &Connection, now_ms: i64, quotas: Option<&Quotas>) -> rusqlite::
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(role) = roles.get_mut(r.get(0)?) {
-            let doc = documents.get(r, 2, 3)?;
+            let doc = documents.text(r, 2, 3)?;
             role.role.inline_policies.insert(r.get(1)?, doc);
         }
     }
@@ -354,7 +388,7 @@ fn read_policies(
         if let Some(policy) = policies.get_mut(id) {
             policy.versions.push(super::policies::version_id(version));
             if is_default {
-                policy.policy.document = documents.get(r, 2, 3)?;
+                policy.policy.document = documents.text(r, 2, 3)?;
             }
         }
     }

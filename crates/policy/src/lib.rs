@@ -52,7 +52,7 @@ pub struct PolicyDocument(Arc<Canonical>);
 /// A canonical document: its JSON tree, its compact JSON text, or both.
 /// The text is what rolecall measures (validate), sends (plan's steps) and
 /// hashes, made once however often it is asked for. A document held as
-/// text only ([`PolicyDocument::into_text_only`]) parses its tree again
+/// text only ([`PolicyDocument::into_text`]) parses its tree again
 /// when a reader needs one: a manifest's permissions policies are read as
 /// text from then on, and 100,000 of them held as trees were a tenth of a
 /// large plan's memory.
@@ -112,12 +112,23 @@ impl PolicyDocument {
         }))
     }
 
-    /// The same document held as its compact text alone, with what
-    /// `rules` find in it (checked now, on the tree this drops):
+    /// The same document held as its compact text alone: readers of the
+    /// tree parse the text again.
+    pub fn into_text(self) -> Self {
+        let json = OnceLock::new();
+        let _ = json.set(self.to_json());
+        PolicyDocument(Arc::new(Canonical {
+            tree: None,
+            json,
+            verdict: None,
+        }))
+    }
+
+    /// [`PolicyDocument::into_text`], with what `rules` find in it
+    /// (checked now, on the tree this drops):
     /// [`PolicyDocument::grammar_problem`] and
-    /// [`PolicyDocument::managed_grammar_problem`] answer from it. Readers
-    /// of the tree parse the text again.
-    pub fn into_text_only(self, rules: Rules) -> Self {
+    /// [`PolicyDocument::managed_grammar_problem`] answer from it.
+    pub fn into_checked_text(self, rules: Rules) -> Self {
         let verdict = match rules {
             Rules::Trust => self.grammar_problem(true),
             Rules::Permissions => self.grammar_problem(false),
@@ -1390,8 +1401,12 @@ mod tests {
                 value.as_object_mut().map(|d| d.remove("Version"));
             }
             let tree = doc(value);
-            let text = tree.clone().into_text_only(rules);
+            let text = tree.clone().into_checked_text(rules);
             prop_assert!(text.0.tree.is_none());
+            let unchecked = tree.clone().into_text();
+            prop_assert_eq!(&unchecked, &tree);
+            prop_assert_eq!(unchecked.grammar_problem(false), tree.grammar_problem(false));
+            prop_assert_eq!(unchecked.managed_grammar_problem(), tree.managed_grammar_problem());
             prop_assert_eq!(&text, &tree);
             prop_assert_eq!(&tree, &text);
             prop_assert_eq!(text.json_text(), tree.json_text());

@@ -709,7 +709,7 @@ fn service(text: &str, pos: Pos, ctx: &mut Ctx<'_>) -> Option<String> {
 
 /// A policy document: a mapping, a JSON string, or `{file: path}` (relative
 /// to the manifest). Held as text only when `text_only` names the rules to
-/// check it against first ([`PolicyDocument::into_text_only`]): validation
+/// check it against first ([`PolicyDocument::into_checked_text`]): validation
 /// then asks for the verdict, not for a tree that would be parsed again.
 fn policy(
     node: &Node,
@@ -748,7 +748,7 @@ fn policy(
         }
     };
     let document = match text_only {
-        Some(rules) => document.into_text_only(rules),
+        Some(rules) => document.into_checked_text(rules),
         None => document,
     };
     Some(At {
@@ -832,7 +832,7 @@ fn policy_file(
         Ok(document) => Some(At {
             value: PolicyDecl {
                 document: match text_only {
-                    Some(rules) => document.into_text_only(rules),
+                    Some(rules) => document.into_checked_text(rules),
                     None => document,
                 },
                 file: Some(shown),
