@@ -115,13 +115,7 @@ impl PolicyDocument {
     /// The same document held as its compact text alone: readers of the
     /// tree parse the text again.
     pub fn into_text(self) -> Self {
-        let json = OnceLock::new();
-        let _ = json.set(self.to_json());
-        PolicyDocument(Arc::new(Canonical {
-            tree: None,
-            json,
-            verdict: None,
-        }))
+        self.held_as_text(None)
     }
 
     /// [`PolicyDocument::into_text`], with what `rules` find in it
@@ -134,12 +128,14 @@ impl PolicyDocument {
             Rules::Permissions => self.grammar_problem(false),
             Rules::Managed => self.managed_grammar_problem(),
         };
-        let json = OnceLock::new();
-        let _ = json.set(self.to_json());
+        self.held_as_text(Some((rules, verdict.map(Box::new))))
+    }
+
+    fn held_as_text(self, verdict: Option<(Rules, Option<Box<GrammarProblem>>)>) -> Self {
         PolicyDocument(Arc::new(Canonical {
             tree: None,
-            json,
-            verdict: Some((rules, verdict.map(Box::new))),
+            json: OnceLock::from(self.to_json()),
+            verdict,
         }))
     }
 
