@@ -188,6 +188,32 @@ fn unquoted_scalars_keep_their_text() {
     assert_eq!(profile.tags.get("7").unwrap(), "0o17");
 }
 
+/// Permissions policies are held as their text (checked first), trust
+/// policies as trees (read role by role), and a file's documents of one
+/// text are one document.
+#[test]
+fn permissions_policies_are_held_as_text_and_trust_policies_as_trees() {
+    let dir = tempfile::tempdir().unwrap();
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+    let read = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#;
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        format!(
+            "kind: Role\nname: a\ntrust: '{trust}'\ninline_policies:\n  read: '{read}'\n---\nkind: Role\nname: b\ntrust: '{trust}'\ninline_policies:\n  read: '{read}'\n"
+        ),
+    )
+    .unwrap();
+    let loaded = manifest::load(&[dir.path().to_path_buf()], dir.path()).unwrap();
+    let (a, b) = (&loaded.desired.roles["a"], &loaded.desired.roles["b"]);
+    let read = |role: &rolecall::model::Role| role.inline_policies.values().next().unwrap().clone();
+    assert!(!a.trust.is_text_only());
+    assert!(a.trust.is_shared_with(&b.trust));
+    assert!(read(a).is_text_only());
+    assert!(read(a).is_shared_with(&read(b)));
+    assert_eq!(read(a).grammar_problem(false), None);
+    assert_eq!(read(a), PolicyDocument::parse(read(a).json_text()).unwrap());
+}
+
 #[test]
 fn trust_as_a_service_json_text_or_file() {
     let loaded = manifest::load(&[fixture("trust-forms.yaml")], &root()).unwrap();

@@ -95,18 +95,22 @@ fn desired_and_live(
 
 pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let (desired, live, options) = desired_and_live(session, &args.manifests, args.force, false)?;
-    let plan = if let Some(out) = &args.out {
-        // A saved plan holds what it was planned from.
-        let mut plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
-        saved::seal(&mut plan, &live, desired, options);
-        saved::write(out, &plan)?;
-        plan
+    // A saved plan holds what it was planned from; any other lets the
+    // manifests go as soon as the steps are drafted.
+    let (mut plan, kept) = if args.out.is_some() {
+        let plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
+        (plan, Some(desired))
     } else {
-        phase::timed("plan", || plan::plan_owned(desired, &live, options))?
+        let plan = phase::timed("plan", || plan::plan_owned(desired, &live, options))?;
+        (plan, None)
     };
     tracing::debug!("planned {} steps", plan.steps.len());
     if plan.has_changes() {
         super::apply::note_unlocked(session);
+    }
+    if let (Some(out), Some(desired)) = (&args.out, kept) {
+        saved::seal(&mut plan, &live, desired, options);
+        saved::write(out, &plan)?;
     }
     {
         // Buffered: a plan of 100,000 resources is hundreds of megabytes.

@@ -118,6 +118,11 @@ impl PolicyDocument {
         self.held_as_text(None)
     }
 
+    /// Whether the document is held as its text alone (no tree).
+    pub fn is_text_only(&self) -> bool {
+        self.0.tree.is_none()
+    }
+
     /// [`PolicyDocument::into_text`], with what `rules` find in it
     /// (checked now, on the tree this drops):
     /// [`PolicyDocument::grammar_problem`] and
@@ -1386,8 +1391,13 @@ mod tests {
             value in arb_document(),
             dropped in prop::sample::subsequence(vec!["Principal", "Resource", "Condition", "Version"], 0..=4),
             rules in prop::sample::select(vec![Rules::Trust, Rules::Permissions, Rules::Managed]),
+            age in prop::num::f64::NORMAL,
         ) {
             let mut value = value;
+            // A number read back from the text is the number written (the
+            // default float parser may land one step off).
+            value["Statement"][0]["Condition"]["NumericLessThan"] =
+                json!({"aws:MultiFactorAuthAge": age});
             for statement in value["Statement"].as_array_mut().into_iter().flatten() {
                 for key in &dropped {
                     statement.as_object_mut().map(|s| s.remove(*key));

@@ -757,12 +757,14 @@ fn policy(
     })
 }
 
-/// A policy document compared and hashed by its compact JSON text.
+/// A policy document compared and hashed by its compact JSON text, and
+/// shared only with one held alike: a trust policy stays a tree even when
+/// an inline policy of the file has its text.
 struct ByText(PolicyDocument);
 
 impl PartialEq for ByText {
     fn eq(&self, other: &Self) -> bool {
-        self.0.json_text() == other.0.json_text()
+        self.0.json_text() == other.0.json_text() && self.0.is_text_only() == other.0.is_text_only()
     }
 }
 
