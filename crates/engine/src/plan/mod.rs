@@ -278,7 +278,7 @@ pub fn plan(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Plan
 
 /// [`plan`], taking the manifests and letting them go once the steps are
 /// drafted: sequencing needs only the drafts, and a large stack's parsed
-/// manifests are a third of the plan's memory. For a caller that has no
+/// manifests are a quarter of the plan's memory. For a caller that has no
 /// use for `desired` afterwards (a plan not saved to a file).
 pub fn plan_owned(
     mut desired: Desired,
