@@ -73,7 +73,7 @@ fn sample_stack_becomes_the_model() {
 
     let location = &desired.locations["role/web-server"];
     assert_eq!(
-        (location.file.as_str(), location.line, location.column),
+        (&*location.file, location.line, location.column),
         (
             root()
                 .join("manifests/web.yaml")

@@ -21,6 +21,7 @@ mod sorted_map;
 pub mod user_file;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +134,10 @@ pub struct InstanceSpec {
 /// Where a declared resource came from, for errors that point at the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
-    pub file: String,
+    /// Shared by every place in the file: a large stack holds hundreds of
+    /// thousands of locations, and a copy of the path in each was tens of
+    /// megabytes.
+    pub file: Arc<str>,
     pub line: usize,
     pub column: usize,
 }

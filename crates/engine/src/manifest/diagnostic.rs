@@ -3,6 +3,7 @@
 //! Rendering escapes what could forge terminal output (`rolecall_model::printable`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use rolecall_model::printable::printable_line;
 
@@ -10,9 +11,9 @@ use super::raw::Pos;
 use rolecall_model::Location;
 
 /// A place in a manifest file, as diagnostics and the model's `locations` hold it.
-pub fn location(file: &str, pos: Pos) -> Location {
+pub fn location(file: &Arc<str>, pos: Pos) -> Location {
     Location {
-        file: file.to_string(),
+        file: Arc::clone(file),
         line: pos.line as usize,
         column: pos.column as usize,
     }

@@ -265,7 +265,7 @@ fn sort(diagnostics: &mut [Diagnostic], files: &[PathBuf]) {
     diagnostics.sort_by_key(|d| {
         d.location.as_ref().map(|l| {
             (
-                order.get(&l.file).copied().unwrap_or(usize::MAX),
+                order.get(&*l.file).copied().unwrap_or(usize::MAX),
                 l.line,
                 l.column,
             )

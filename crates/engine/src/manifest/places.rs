@@ -8,6 +8,8 @@
 //! Recorded only when asked (`load_with_policy_places`): a plan of a large
 //! stack does not pay for it.
 
+use std::sync::Arc;
+
 use foldhash::HashMap;
 use rolecall_model::Location;
 
@@ -42,7 +44,7 @@ pub struct PolicyPlaces {
 impl PolicyPlaces {
     /// Records the places of `role`'s policies, declared in `file`, its
     /// trust policy at `trust`.
-    pub(super) fn record_role(&mut self, file: &str, name: &str, role: &RoleDecl, trust: Pos) {
+    pub(super) fn record_role(&mut self, file: &Arc<str>, name: &str, role: &RoleDecl, trust: Pos) {
         let places = self.places.entry(name.to_string()).or_default();
         let mut put = |which: Which, pos: Pos| places.push((which, location(file, pos)));
         put(Which::Trust, trust);
@@ -60,13 +62,13 @@ impl PolicyPlaces {
 
     /// Records the lint rules the ManagedPolicy `policy`, declared in
     /// `file`, silences.
-    pub(super) fn record_policy(&mut self, file: &str, policy: &PolicyDeclaration) {
+    pub(super) fn record_policy(&mut self, file: &Arc<str>, policy: &PolicyDeclaration) {
         self.record_ignores(file, policy_key(&policy.name.value), &policy.lint_ignore);
     }
 
     fn record_ignores(
         &mut self,
-        file: &str,
+        file: &Arc<str>,
         resource: String,
         ignores: &[(At<String>, At<String>)],
     ) {
