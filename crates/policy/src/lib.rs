@@ -73,6 +73,15 @@ pub enum Rules {
     Managed,
 }
 
+impl Canonical {
+    /// The tree's compact JSON (a document held as text has its text).
+    fn write_text(&self) -> String {
+        self.tree
+            .as_ref()
+            .map_or_else(String::new, Value::to_string)
+    }
+}
+
 impl PartialEq for PolicyDocument {
     fn eq(&self, other: &Self) -> bool {
         if Arc::ptr_eq(&self.0, &other.0) {
@@ -128,18 +137,20 @@ impl PolicyDocument {
     /// [`PolicyDocument::grammar_problem`] and
     /// [`PolicyDocument::managed_grammar_problem`] answer from it.
     pub fn into_checked_text(self, rules: Rules) -> Self {
-        let verdict = match rules {
-            Rules::Trust => self.grammar_problem(true),
-            Rules::Permissions => self.grammar_problem(false),
-            Rules::Managed => self.managed_grammar_problem(),
-        };
+        let verdict = self.problem_under(rules);
         self.held_as_text(Some((rules, verdict.map(Box::new))))
     }
 
     fn held_as_text(self, verdict: Option<(Rules, Option<Box<GrammarProblem>>)>) -> Self {
+        // Written once: a text not asked for yet goes straight into the
+        // new document, not first into the one it replaces.
+        let text = match self.0.json.get() {
+            Some(text) => text.clone(),
+            None => self.0.write_text(),
+        };
         PolicyDocument(Arc::new(Canonical {
             tree: None,
-            json: OnceLock::from(self.to_json()),
+            json: OnceLock::from(text),
             verdict,
         }))
     }
@@ -194,12 +205,7 @@ impl PolicyDocument {
 
     /// [`PolicyDocument::to_json`], borrowed: serialised on the first call only.
     pub fn json_text(&self) -> &str {
-        self.0.json.get_or_init(|| {
-            self.0
-                .tree
-                .as_ref()
-                .map_or_else(String::new, Value::to_string)
-        })
+        self.0.json.get_or_init(|| self.0.write_text())
     }
 
     /// Canonical JSON, indented: what plans show and diff.
@@ -283,23 +289,26 @@ impl PolicyDocument {
     /// 2008-10-17, a grammar without policy variables, which a manifest
     /// should not get by leaving a line out.
     pub fn grammar_problem(&self, trust: bool) -> Option<GrammarProblem> {
-        let rules = if trust {
+        self.problem_under(if trust {
             Rules::Trust
         } else {
             Rules::Permissions
-        };
-        if let Some(found) = self.verdict(rules) {
-            return found;
-        }
-        first_problem(&self.tree(), trust, true)
+        })
     }
 
-    /// What `rules` found in a document kept as text only, if it was
-    /// checked against them.
-    fn verdict(&self, rules: Rules) -> Option<Option<GrammarProblem>> {
-        match &self.0.verdict {
-            Some((checked, found)) if *checked == rules => Some(found.as_deref().cloned()),
-            _ => None,
+    /// What `rules` find in the document: the verdict kept when it was held
+    /// as text after a check against them, or a check of its tree now.
+    fn problem_under(&self, rules: Rules) -> Option<GrammarProblem> {
+        if let Some((checked, found)) = &self.0.verdict
+            && *checked == rules
+        {
+            return found.as_deref().cloned();
+        }
+        let tree = self.tree();
+        match rules {
+            Rules::Trust => first_problem(&tree, true, true),
+            Rules::Permissions => first_problem(&tree, false, true),
+            Rules::Managed => managed_problem(&tree),
         }
     }
 
@@ -318,30 +327,7 @@ impl PolicyDocument {
     /// IAM answered localstack's recorded CreatePolicy calls
     /// (docs/aws-semantics.md §16).
     pub fn managed_grammar_problem(&self) -> Option<GrammarProblem> {
-        if let Some(found) = self.verdict(Rules::Managed) {
-            return found;
-        }
-        let tree = self.tree();
-        if let Some(problem) = syntax_problem(&tree) {
-            return Some(problem);
-        }
-        match tree.get("Version") {
-            Some(Value::String(v)) if v == "2012-10-17" => {}
-            None => return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None)),
-            Some(Value::String(v)) if v == "2008-10-17" => {
-                return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None));
-            }
-            Some(other) => {
-                return Some(
-                    GrammarProblem::new(
-                        SYNTAX_ERRORS,
-                        Some(format!("`Version` is 2012-10-17, not {other}")),
-                    )
-                    .quoting(format!("{SYNTAX_ERRORS} (`Version` is 2012-10-17)")),
-                );
-            }
-        }
-        rule_problem(&tree, false)
+        self.problem_under(Rules::Managed)
     }
 
     /// Every `AWS` principal the document names (account ids, ARNs, `*`).
@@ -370,6 +356,30 @@ pub fn statements(tree: &Value) -> impl Iterator<Item = &Map<String, Value>> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_object)
+}
+
+/// [`PolicyDocument::managed_grammar_problem`] of a tree.
+fn managed_problem(tree: &Value) -> Option<GrammarProblem> {
+    if let Some(problem) = syntax_problem(tree) {
+        return Some(problem);
+    }
+    match tree.get("Version") {
+        Some(Value::String(v)) if v == "2012-10-17" => {}
+        None => return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None)),
+        Some(Value::String(v)) if v == "2008-10-17" => {
+            return Some(GrammarProblem::new(OLD_MANAGED_VERSION, None));
+        }
+        Some(other) => {
+            return Some(
+                GrammarProblem::new(
+                    SYNTAX_ERRORS,
+                    Some(format!("`Version` is 2012-10-17, not {other}")),
+                )
+                .quoting(format!("{SYNTAX_ERRORS} (`Version` is 2012-10-17)")),
+            );
+        }
+    }
+    rule_problem(tree, false)
 }
 
 fn first_problem(tree: &Value, trust: bool, require_version: bool) -> Option<GrammarProblem> {
