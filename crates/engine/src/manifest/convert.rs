@@ -747,14 +747,19 @@ fn policy(
             return None;
         }
     };
-    let document = match text_only {
-        Some(rules) => document.into_checked_text(rules),
-        None => document,
-    };
     Some(At {
-        value: PolicyDecl::inline(ctx.share(document)),
+        value: PolicyDecl::inline(ctx.share(held(document, text_only))),
         pos: node.pos,
     })
+}
+
+/// `document` as [`policy`] holds it: as its text, checked against
+/// `text_only`'s rules first, or as its tree.
+fn held(document: PolicyDocument, text_only: Option<Rules>) -> PolicyDocument {
+    match text_only {
+        Some(rules) => document.into_checked_text(rules),
+        None => document,
+    }
 }
 
 /// A policy document compared and hashed by its compact JSON text, and
@@ -833,10 +838,7 @@ fn policy_file(
     match PolicyDocument::parse(&text) {
         Ok(document) => Some(At {
             value: PolicyDecl {
-                document: match text_only {
-                    Some(rules) => document.into_checked_text(rules),
-                    None => document,
-                },
+                document: held(document, text_only),
                 file: Some(shown),
             },
             pos: value.pos,
