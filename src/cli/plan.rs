@@ -95,14 +95,36 @@ fn desired_and_live(
 
 pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let (desired, live, options) = desired_and_live(session, &args.manifests, args.force, false)?;
+    // Buffered: a plan of 100,000 resources is hundreds of megabytes.
+    // Without colour nothing is painted, so the raw stdout takes it
+    // (anstream would scan every byte for escape codes to strip).
+    let stdout: Box<dyn Write> = if output::colored() {
+        Box::new(anstream::stdout().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let mut out = std::io::BufWriter::new(stdout);
+    let text = output::text_options(session);
     // A saved plan holds what it was planned from; any other lets the
-    // manifests go as soon as the steps are drafted.
-    let (mut plan, kept) = if args.out.is_some() {
+    // manifests go as soon as the steps are drafted. A text plan not saved
+    // writes its changes while the steps are put in order.
+    let mut written = Ok(());
+    let (mut plan, kept, changes_written) = if args.out.is_some() {
         let plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
-        (plan, Some(desired))
+        (plan, Some(desired), false)
+    } else if args.format == PlanFormat::Text {
+        let (plan, changes) = phase::timed("plan", || {
+            plan::plan_owned_with(desired, &live, options, |plan| {
+                phase::timed("render changes (beside the sequence)", || {
+                    render::text::write_changes(plan, text, &mut out)
+                })
+            })
+        })?;
+        written = changes;
+        (plan, None, true)
     } else {
         let plan = phase::timed("plan", || plan::plan_owned(desired, &live, options))?;
-        (plan, None)
+        (plan, None, false)
     };
     tracing::debug!("planned {} steps", plan.steps.len());
     if plan.has_changes() {
@@ -112,34 +134,27 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
         saved::seal(&mut plan, &live, desired, options);
         saved::write(out, &plan)?;
     }
-    {
-        // Buffered: a plan of 100,000 resources is hundreds of megabytes.
-        // Without colour nothing is painted, so the raw stdout takes it
-        // (anstream would scan every byte for escape codes to strip).
-        let stdout: Box<dyn Write> = if output::colored() {
-            Box::new(anstream::stdout().lock())
-        } else {
-            Box::new(std::io::stdout().lock())
-        };
-        let mut out = std::io::BufWriter::new(stdout);
-        let written = phase::timed("render", || {
+    let written = written.and_then(|()| {
+        phase::timed("render", || {
             match args.format {
-                PlanFormat::Text => {
-                    render::text::write(&plan, output::text_options(session), &mut out)
+                PlanFormat::Text if changes_written => {
+                    render::text::write_steps(&plan, text, &mut out)
                 }
+                PlanFormat::Text => render::text::write(&plan, text, &mut out),
                 PlanFormat::Json => render::write_json(&plan, &mut out),
                 PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
             }
             .and_then(|()| out.flush())
-        });
-        // A reader that went away (`rolecall plan | head`) does not change
-        // what the plan is, nor the exit code that says so.
-        match written {
-            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other.context("writing the plan")?,
-        }
-        tracing::debug!("wrote the plan");
+        })
+    });
+    // A reader that went away (`rolecall plan | head`) does not change
+    // what the plan is, nor the exit code that says so.
+    drop(out);
+    match written {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the plan")?,
     }
+    tracing::debug!("wrote the plan");
     if let Some(out) = &args.out
         && args.format == PlanFormat::Text
         && !session.quiet

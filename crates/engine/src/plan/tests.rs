@@ -867,6 +867,30 @@ fn a_plan_from_owned_manifests_is_the_same_plan() {
     );
 }
 
+/// `plan_owned_with` hands its closure the plan's changes and warnings
+/// before the steps are in order, and returns the same plan as `plan`.
+#[test]
+fn a_plan_handed_out_before_its_steps_are_ordered_is_the_same_plan() {
+    let d = web_with_policy();
+    for live in [empty_account(), converged(&d)] {
+        let borrowed = plan(&d, &live, options()).unwrap();
+        let (owned, seen) = super::plan_owned_with(d.clone(), &live, options(), |early| {
+            (early.steps.len(), early.changes.clone(), early.summary)
+        })
+        .unwrap();
+        assert_eq!(owned, borrowed);
+        assert_eq!(seen, (0, borrowed.changes.clone(), borrowed.summary));
+    }
+    // Problems found while drafting: the closure never runs.
+    let mut broken = web_with_policy();
+    broken
+        .profiles
+        .insert("web".into(), profile("web", Some("nowhere")));
+    let mut ran = false;
+    let refused = super::plan_owned_with(broken, &empty_account(), options(), |_| ran = true);
+    assert!(refused.is_err() && !ran);
+}
+
 #[test]
 fn a_converged_stack_with_policies_plans_nothing() {
     let d = web_with_policy();

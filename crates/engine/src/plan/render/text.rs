@@ -79,14 +79,34 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
 /// Streams the text plan: a plan of 100,000 resources is hundreds of
 /// megabytes of text, which should not sit in memory at once.
 pub fn write(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
+    write_changes(plan, options, &mut *sink)?;
+    write_steps(plan, options, sink)
+}
+
+/// The first part of [`write`]: the changes and the warnings, which do not
+/// read the plan's steps (so that they can be written while the steps are
+/// put in order: [`crate::plan::plan_owned_with`]).
+pub fn write_changes(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
     // Its own buffer, of a type the compiler sees through: each of the
     // millions of small writes is a copy, not a call through `dyn Write`.
     let mut out = io::BufWriter::with_capacity(1 << 16, sink);
-    write_buffered(plan, options, &mut out)?;
+    write_changes_buffered(plan, options, &mut out)?;
     out.flush()
 }
 
-fn write_buffered<W: Write>(plan: &Plan, options: TextOptions, out: &mut W) -> io::Result<()> {
+/// The rest of [`write`], after [`write_changes`]: the API calls (`-v`)
+/// and the summary.
+pub fn write_steps(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, sink);
+    write_steps_buffered(plan, options, &mut out)?;
+    out.flush()
+}
+
+fn write_changes_buffered<W: Write>(
+    plan: &Plan,
+    options: TextOptions,
+    out: &mut W,
+) -> io::Result<()> {
     let painter = Painter {
         color: options.color,
     };
@@ -135,6 +155,17 @@ fn write_buffered<W: Write>(plan: &Plan, options: TextOptions, out: &mut W) -> i
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+fn write_steps_buffered<W: Write>(
+    plan: &Plan,
+    options: TextOptions,
+    out: &mut W,
+) -> io::Result<()> {
+    let painter = Painter {
+        color: options.color,
+    };
     if options.steps && !plan.steps.is_empty() {
         writeln!(out, "API calls, in order:")?;
         let width = plan.steps.len().to_string().len();
