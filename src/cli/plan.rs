@@ -106,25 +106,27 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout);
     let text = output::text_options(session);
     // A saved plan holds what it was planned from; any other lets the
-    // manifests go as soon as the steps are drafted. A text plan not saved
-    // writes its changes while the steps are put in order.
+    // manifests go as soon as the steps are drafted, and writes its changes
+    // while the steps are put in order (markdown opens with their count).
     let mut written = Ok(());
-    let (mut plan, kept, changes_written) = if args.out.is_some() {
+    let mut written_early = false;
+    let (mut plan, kept) = if args.out.is_some() {
         let plan = phase::timed("plan", || plan::plan(&desired, &live, options))?;
-        (plan, Some(desired), false)
-    } else if args.format == PlanFormat::Text {
-        let (plan, changes) = phase::timed("plan", || {
-            plan::plan_owned_with(desired, &live, options, |plan| {
-                phase::timed("render changes (beside the sequence)", || {
-                    render::text::write_changes(plan, text, &mut out)
+        (plan, Some(desired))
+    } else if args.format == PlanFormat::Markdown {
+        let plan = phase::timed("plan", || plan::plan_owned(desired, &live, options))?;
+        (plan, None)
+    } else {
+        let (plan, early) = phase::timed("plan", || {
+            plan::plan_owned_with(desired, &live, options, |plan, later| {
+                phase::timed("render (beside the sequence)", || match args.format {
+                    PlanFormat::Json => render::write_json_later(plan, later, &mut out),
+                    _ => render::text::write_changes(plan, text, &mut out),
                 })
             })
         })?;
-        written = changes;
-        (plan, None, true)
-    } else {
-        let plan = phase::timed("plan", || plan::plan_owned(desired, &live, options))?;
-        (plan, None, false)
+        (written, written_early) = (early, true);
+        (plan, None)
     };
     tracing::debug!("planned {} steps", plan.steps.len());
     if plan.has_changes() {
@@ -137,10 +139,11 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let written = written.and_then(|()| {
         phase::timed("render", || {
             match args.format {
-                PlanFormat::Text if changes_written => {
+                PlanFormat::Text if written_early => {
                     render::text::write_steps(&plan, text, &mut out)
                 }
                 PlanFormat::Text => render::text::write(&plan, text, &mut out),
+                PlanFormat::Json if written_early => Ok(()),
                 PlanFormat::Json => render::write_json(&plan, &mut out),
                 PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
             }

@@ -17,6 +17,7 @@ pub mod sequence;
 mod steps;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use foldhash::HashMap;
 
@@ -287,15 +288,16 @@ pub fn plan_owned(desired: Desired, live: &Live, options: PlanOptions) -> Result
 
 /// [`plan_owned`], running `meanwhile` on the plan while its steps are put
 /// in order, on another core: it sees every change and warning, and no
-/// steps yet. The text plan's changes are rendered so, beside the ordering
-/// of a million steps, which takes half a second on one core. `meanwhile`
-/// runs once the steps are drafted; if ordering them then fails, the error
-/// is returned all the same.
+/// steps yet (`plan.steps` is empty); [`Later::steps`] waits for them. A
+/// large plan's changes are rendered so, beside the ordering of a million
+/// steps, which takes half a second on one core. `meanwhile` runs once the
+/// steps are drafted; if ordering them then fails, the error is returned
+/// all the same.
 pub fn plan_owned_with<R>(
     desired: Desired,
     live: &Live,
     options: PlanOptions,
-    meanwhile: impl FnOnce(&Plan) -> R,
+    meanwhile: impl FnOnce(&Plan, &Later) -> R,
 ) -> Result<(Plan, R), PlanError> {
     let Drafted { stack, built } = draft_owned(desired, live, options)?;
     let steps::Built {
@@ -305,17 +307,54 @@ pub fn plan_owned_with<R>(
         problems: _,
     } = built;
     let mut plan = unordered(stack, changes, warnings);
-    let (steps, result) = std::thread::scope(|scope| {
-        let changes = &plan.changes;
-        let ordering = scope.spawn(move || ordered(drafts, changes, live));
-        let result = meanwhile(&plan);
+    let later = Later::default();
+    let result = std::thread::scope(|scope| {
+        let (changes, later) = (&plan.changes, &later);
+        let ordering = scope.spawn(move || {
+            // Whoever waits for the steps is woken even if ordering panics.
+            let _wakes_waiters = WakeOnDrop(later);
+            let _ = later.0.set(ordered(drafts, changes, live));
+        });
+        let result = meanwhile(&plan, later);
         match ordering.join() {
-            Ok(steps) => (steps, result),
+            Ok(()) => result,
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    plan.steps = steps?;
+    plan.steps = later
+        .0
+        .into_inner()
+        .unwrap_or_else(|| Err(unordered_error()))?;
     Ok((plan, result))
+}
+
+/// A plan's steps, while they are put in order ([`plan_owned_with`]).
+#[derive(Debug, Default)]
+pub struct Later(OnceLock<Result<Vec<Step>, PlanError>>);
+
+impl Later {
+    /// Waits for the steps; `None` if they could not be put in order (the
+    /// plan's error says why).
+    pub fn steps(&self) -> Option<&[Step]> {
+        self.0.wait().as_ref().ok().map(Vec::as_slice)
+    }
+}
+
+/// Gives a [`Later`] an error if it has no steps when this is dropped.
+struct WakeOnDrop<'a>(&'a Later);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.0.set(Err(unordered_error()));
+    }
+}
+
+fn unordered_error() -> PlanError {
+    PlanError(vec![Problem {
+        key: "plan".into(),
+        location: None,
+        message: "internal error: the plan's steps could not be put in order".into(),
+    }])
 }
 
 /// Resolves the manifests' policy names, drafts, and frees the manifests.

@@ -868,18 +868,25 @@ fn a_plan_from_owned_manifests_is_the_same_plan() {
 }
 
 /// `plan_owned_with` hands its closure the plan's changes and warnings
-/// before the steps are in order, and returns the same plan as `plan`.
+/// before the steps are in order, and the steps when they are; it returns
+/// the same plan as `plan`, and the JSON written meanwhile is its JSON.
 #[test]
 fn a_plan_handed_out_before_its_steps_are_ordered_is_the_same_plan() {
     let d = web_with_policy();
     for live in [empty_account(), converged(&d)] {
         let borrowed = plan(&d, &live, options()).unwrap();
-        let (owned, seen) = super::plan_owned_with(d.clone(), &live, options(), |early| {
-            (early.steps.len(), early.changes.clone(), early.summary)
-        })
-        .unwrap();
+        let (owned, (seen, steps, json)) =
+            super::plan_owned_with(d.clone(), &live, options(), |early, later| {
+                let mut json = Vec::new();
+                render::write_json_later(early, later, &mut json).unwrap();
+                let seen = (early.steps.len(), early.changes.clone(), early.summary);
+                (seen, later.steps().map(<[Step]>::to_vec), json)
+            })
+            .unwrap();
         assert_eq!(owned, borrowed);
         assert_eq!(seen, (0, borrowed.changes.clone(), borrowed.summary));
+        assert_eq!(steps, Some(borrowed.steps.clone()));
+        assert_eq!(String::from_utf8(json).unwrap(), render::json(&borrowed));
     }
     // Problems found while drafting: the closure never runs.
     let mut broken = web_with_policy();
@@ -887,8 +894,21 @@ fn a_plan_handed_out_before_its_steps_are_ordered_is_the_same_plan() {
         .profiles
         .insert("web".into(), profile("web", Some("nowhere")));
     let mut ran = false;
-    let refused = super::plan_owned_with(broken, &empty_account(), options(), |_| ran = true);
+    let refused = super::plan_owned_with(broken, &empty_account(), options(), |_, _| ran = true);
     assert!(refused.is_err() && !ran);
+}
+
+/// Steps that could not be put in order wake whoever waits for them, and
+/// the JSON written meanwhile fails rather than waiting for ever.
+#[test]
+fn steps_that_never_come_fail_the_json_written_meanwhile() {
+    let later = super::Later::default();
+    drop(super::WakeOnDrop(&later));
+    assert_eq!(later.steps(), None);
+    let early = plan(&web_with_policy(), &empty_account(), options()).unwrap();
+    let mut json = Vec::new();
+    let written = render::write_json_later(&early, &later, &mut json);
+    assert!(written.is_err());
 }
 
 #[test]

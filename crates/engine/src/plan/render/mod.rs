@@ -8,9 +8,9 @@ pub mod lines;
 pub mod markdown;
 pub mod text;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::{Plan, Removal};
+use super::{Later, Plan, Removal, Step};
 
 /// The published fields of a plan, borrowed (no copy of a large plan):
 /// saved-plan fields (account, fingerprints) are left out.
@@ -19,13 +19,52 @@ struct PublicPlan<'a> {
     format_version: u32,
     stack: &'a str,
     changes: &'a [super::Change],
-    steps: &'a [super::Step],
+    steps: Steps<'a>,
     warnings: &'a [String],
     summary: &'a super::Summary,
 }
 
+/// A plan's steps, or steps still being put in order.
+enum Steps<'a> {
+    Ready(&'a [Step]),
+    Later(&'a Later),
+}
+
+impl Serialize for Steps<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Steps::Ready(steps) => steps.serialize(serializer),
+            Steps::Later(later) => match later.steps() {
+                Some(steps) => steps.serialize(serializer),
+                None => Err(serde::ser::Error::custom(
+                    "the plan's steps could not be put in order",
+                )),
+            },
+        }
+    }
+}
+
 /// Streams the plan as the JSON of docs/design.md (format_version 1), pretty-printed.
 pub fn write_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write_public_json(plan, Steps::Ready(&plan.steps), sink)
+}
+
+/// [`write_json`] of a plan whose steps are still being put in order
+/// ([`crate::plan::plan_owned_with`]): its changes are written meanwhile,
+/// and the steps, which follow them, once they are ready.
+pub fn write_json_later(
+    plan: &Plan,
+    later: &Later,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    write_public_json(plan, Steps::Later(later), sink)
+}
+
+fn write_public_json(
+    plan: &Plan,
+    steps: Steps,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     use std::io::Write as _;
     // Its own buffer, of a type the compiler sees through: each of the
     // millions of tokens is a copy, not a call through `dyn Write`.
@@ -34,7 +73,7 @@ pub fn write_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result
         format_version: plan.format_version,
         stack: &plan.stack,
         changes: &plan.changes,
-        steps: &plan.steps,
+        steps,
         warnings: &plan.warnings,
         summary: &plan.summary,
     };
