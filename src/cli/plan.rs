@@ -97,11 +97,13 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     let (desired, live, options) = desired_and_live(session, &args.manifests, args.force, false)?;
     // Buffered: a plan of 100,000 resources is hundreds of megabytes.
     // Without colour nothing is painted, so the raw stdout takes it
-    // (anstream would scan every byte for escape codes to strip).
-    let stdout: Box<dyn Write> = if output::colored() {
-        Box::new(anstream::stdout().lock())
+    // (anstream would scan every byte for escape codes to strip). Not
+    // locked: the changes are written from another thread, a buffer at a
+    // time.
+    let stdout: Box<dyn Write + Send> = if output::colored() {
+        Box::new(anstream::stdout())
     } else {
-        Box::new(std::io::stdout().lock())
+        Box::new(std::io::stdout())
     };
     let mut out = std::io::BufWriter::new(stdout);
     let text = output::text_options(session);
