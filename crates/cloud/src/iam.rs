@@ -1,14 +1,17 @@
 //! IAM request and response shapes, named and serialised as AWS names them
 //! (PascalCase), so a plan's `params` read like the API reference.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 shapes! {
-    /// One tag, as IAM and EC2 exchange them.
+    /// One tag, as IAM and EC2 exchange them. Its key and value are shared:
+    /// a plan's requests repeat the same few tags on every resource.
     #[derive(PartialOrd, Ord, Hash)]
     Tag {
-        key: String,
-        value: String,
+        key: Arc<str>,
+        value: Arc<str>,
     }
 
     AttachedPermissionsBoundary {
@@ -55,10 +58,10 @@ shapes! {
 }
 
 impl Tag {
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         Tag {
-            key: key.into(),
-            value: value.into(),
+            key: key.as_ref().into(),
+            value: value.as_ref().into(),
         }
     }
 }

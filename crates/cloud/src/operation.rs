@@ -247,6 +247,10 @@ impl FieldType for String {
     const KIND: Kind = Kind::String;
 }
 
+impl FieldType for std::sync::Arc<str> {
+    const KIND: Kind = Kind::String;
+}
+
 impl FieldType for bool {
     const KIND: Kind = Kind::Bool;
 }

@@ -274,7 +274,7 @@ fn read(cloud: &dyn Cloud, page_size: u32, scope: Option<&Scope>) -> Result<Live
                 if by_name {
                     instances.retain(|instance| {
                         instance.tags.iter().any(|tag| {
-                            tag.key == "Name" && scope.instance_names.contains(&tag.value)
+                            &*tag.key == "Name" && scope.instance_names.contains(&*tag.value)
                         })
                     });
                 }
@@ -574,7 +574,9 @@ fn document(operation: &str, text: &str) -> Result<PolicyDocument, CloudError> {
 }
 
 fn tag_map(tags: Vec<Tag>) -> Tags {
-    tags.into_iter().map(|tag| (tag.key, tag.value)).collect()
+    tags.into_iter()
+        .map(|tag| (tag.key.to_string(), tag.value.to_string()))
+        .collect()
 }
 
 fn instance_state(name: &str) -> Result<InstanceState, CloudError> {

@@ -276,7 +276,7 @@ pub fn check_tags(tags: &[Tag]) -> OpResult<()> {
                 "Tag keys starting with 'aws:' are reserved for internal use",
             );
         }
-        if !keys.insert(tag.key.as_str()) {
+        if !keys.insert(&*tag.key) {
             // cloud-custodian/cloud-custodian#3792, scylladb/scylla-cluster-tests#1532
             return reject(
                 ErrorCode::InvalidParameterValue,
@@ -498,7 +498,7 @@ fn instance_matches(filters: &[Filter], row: &InstanceRow, tags: &[Tag]) -> OpRe
             "reservation-id" => matches(&row.reservation_id),
             "tag-key" => tags.iter().any(|t| matches(&t.key)),
             name => match name.strip_prefix("tag:") {
-                Some(key) => tags.iter().any(|t| t.key == key && matches(&t.value)),
+                Some(key) => tags.iter().any(|t| &*t.key == key && matches(&t.value)),
                 None => {
                     return reject(
                         ErrorCode::InvalidParameterValue,

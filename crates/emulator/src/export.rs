@@ -145,7 +145,9 @@ pub struct AssociationExport {
 }
 
 fn tag_map(tags: Vec<Tag>) -> BTreeMap<String, String> {
-    tags.into_iter().map(|t| (t.key, t.value)).collect()
+    tags.into_iter()
+        .map(|t| (t.key.to_string(), t.value.to_string()))
+        .collect()
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {

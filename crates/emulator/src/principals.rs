@@ -66,7 +66,7 @@ pub fn role(db: &Connection, name: &str) -> rusqlite::Result<Option<RoleFacts>> 
     let tags = ROLE_TAGS
         .of(db, row.id)?
         .into_iter()
-        .map(|tag| (tag.key, tag.value))
+        .map(|tag| (tag.key.to_string(), tag.value.to_string()))
         .collect();
     let trust = PolicyDocument::parse(&row.trust)
         .unwrap_or_else(|_| PolicyDocument::trusting_services::<&str>(&[]));

@@ -309,7 +309,7 @@ fn instance_tags(desired: &Desired, live: &Live, drafts: &[Draft], problems: &mu
                 let new: Vec<&str> = request
                     .tags
                     .iter()
-                    .map(|t| t.key.as_str())
+                    .map(|t| &*t.key)
                     .filter(|key| !instance.tags.contains_key(*key))
                     .collect();
                 if !new.is_empty() {

@@ -4,6 +4,7 @@
 //! "this call requires that fact", see `sequence::Fact`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 // foldhash: the builder looks names up millions of times (see Cargo.toml).
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -74,6 +75,7 @@ struct Builder<'a> {
     /// the warning names them.
     reassociated: BTreeMap<String, Vec<String>>,
     subjects: Subjects,
+    tag_texts: TagTexts,
 }
 
 /// Drafts a changed resource makes, about: a role with one inline and one
@@ -128,6 +130,7 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         // A name and a key for about every resource; the instance pass's
         // names join them when it is absorbed.
         subjects: Subjects::with_capacity(cmp.diffs.len() * 2),
+        tag_texts: TagTexts::of(desired),
     };
     // Room for about every draft at once: a first plan of 300,000 resources
     // makes close to a million (three a changed resource, about), and
@@ -196,8 +199,55 @@ fn live_title(instance: &LiveInstance) -> String {
     )
 }
 
-fn tag_list(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
+/// The texts of the requests' tags, shared where they repeat: every
+/// resource's requests carry the stack's tags, the ownership tags and the
+/// same few keys, and a first plan of 300,000 resources held a copy of
+/// each (about 50 MB at its peak).
+#[derive(Default)]
+struct TagTexts(HashSet<Arc<str>>);
+
+impl TagTexts {
+    /// Knowing the values that repeat: the stack's tags and the ownership
+    /// tags'. Other values are most often the resource's own.
+    fn of(desired: &Desired) -> Self {
+        let mut texts = TagTexts::default();
+        for (key, value) in &desired.stack_tags {
+            texts.shared(key);
+            texts.shared(value);
+        }
+        for text in [TAG_STACK, TAG_SPEC, TAG_LAUNCHED, "Name", "true"] {
+            texts.shared(text);
+        }
+        texts.shared(&desired.stack);
+        texts.shared(ownership::PENDING_SPEC);
+        texts
+    }
+
+    /// `text`, shared from now on: keys, which are few.
+    fn shared(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        self.0.insert(shared.clone());
+        shared
+    }
+
+    /// `text`, shared if it is one that repeats: values.
+    fn value(&self, text: &str) -> Arc<str> {
+        self.0.get(text).cloned().unwrap_or_else(|| text.into())
+    }
+
+    fn tag(&mut self, key: &str, value: &str) -> Tag {
+        Tag {
+            key: self.shared(key),
+            value: self.value(value),
+        }
+    }
+
+    fn list(&mut self, tags: &Tags) -> Vec<Tag> {
+        tags.iter().map(|(k, v)| self.tag(k, v)).collect()
+    }
 }
 
 /// What makes a policy's replacement necessary, for the plan's warning.
@@ -267,6 +317,7 @@ impl<'a> Builder<'a> {
             leaving: HashSet::new(),
             reassociated: BTreeMap::new(),
             subjects: Subjects::default(),
+            tag_texts: TagTexts::of(self.desired),
         }
     }
 
@@ -403,7 +454,7 @@ impl<'a> Builder<'a> {
             path: (policy.path != "/").then(|| policy.path.clone()),
             policy_document: policy.document.to_json(),
             description: (!policy.description.is_empty()).then(|| policy.description.clone()),
-            tags: tag_list(&tags),
+            tags: self.tag_texts.list(&tags),
         };
         self.push(
             Draft::new(&key, Call::CreatePolicy(Box::new(create)))
@@ -622,7 +673,7 @@ impl<'a> Builder<'a> {
             // Last: the spec tag says "applied".
             let tag = TagPolicyRequest {
                 policy_arn: arn.to_string(),
-                tags: tag_list(&set),
+                tags: self.tag_texts.list(&set),
             };
             self.push(
                 Draft::new(&key, Call::TagPolicy(tag))
@@ -730,7 +781,7 @@ impl<'a> Builder<'a> {
             max_session_duration: (role.max_session_duration != DEFAULT_MAX_SESSION_DURATION)
                 .then_some(role.max_session_duration),
             permissions_boundary: role.permissions_boundary.clone(),
-            tags: tag_list(&tags),
+            tags: self.tag_texts.list(&tags),
         };
         // Each subject looked up once: a role's steps name it a dozen times.
         let (me, me_key) = (self.subject(&role.name), self.subject(&key));
@@ -778,7 +829,7 @@ impl<'a> Builder<'a> {
 
     /// [`Builder::push_spec_tag`], with the key's subject at hand.
     fn push_spec_tag_of(&mut self, key: &str, subject: Subject, hash: &str) {
-        let tags = vec![Tag::new(TAG_SPEC, hash)];
+        let tags = vec![self.tag_texts.tag(TAG_SPEC, hash)];
         let call = match key::parts(key) {
             Some((Kind::Role, name)) => Call::TagRole(TagRoleRequest {
                 role_name: name.to_string(),
@@ -1131,7 +1182,7 @@ impl<'a> Builder<'a> {
             // Last: the spec tag says "applied", so it follows every other change.
             let tag = TagRoleRequest {
                 role_name: name.clone(),
-                tags: tag_list(&set),
+                tags: self.tag_texts.list(&set),
             };
             self.push(
                 Draft::new(&key, Call::TagRole(tag))
@@ -1206,7 +1257,7 @@ impl<'a> Builder<'a> {
         let create = CreateInstanceProfileRequest {
             instance_profile_name: profile.name.clone(),
             path: (profile.path != "/").then(|| profile.path.clone()),
-            tags: tag_list(&tags),
+            tags: self.tag_texts.list(&tags),
         };
         let me = self.subject(&profile.name);
         self.push(
@@ -1290,7 +1341,7 @@ impl<'a> Builder<'a> {
         if !set.is_empty() {
             let tag = TagInstanceProfileRequest {
                 instance_profile_name: profile.name.clone(),
-                tags: tag_list(&set),
+                tags: self.tag_texts.list(&set),
             };
             self.push(
                 Draft::new(&key, Call::TagInstanceProfile(tag))
@@ -1662,10 +1713,10 @@ impl<'a> Builder<'a> {
             tag_specifications: vec![TagSpecification {
                 resource_type: "instance".into(),
                 tags: vec![
-                    Tag::new("Name", name),
-                    Tag::new(TAG_STACK, &self.desired.stack),
-                    Tag::new(TAG_SPEC, spec),
-                    Tag::new(TAG_LAUNCHED, "true"),
+                    self.tag_texts.tag("Name", name),
+                    self.tag_texts.tag(TAG_STACK, &self.desired.stack),
+                    self.tag_texts.tag(TAG_SPEC, spec),
+                    self.tag_texts.tag(TAG_LAUNCHED, "true"),
                 ],
             }],
             ..RunInstancesRequest::default()

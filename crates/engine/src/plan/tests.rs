@@ -1458,3 +1458,49 @@ fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
         assert!(block.contains(&format!("+ tags.n = \"{n}\"")), "{block}");
     }
 }
+
+/// The requests' tags share the texts that repeat (the stack's tags, the
+/// ownership tags, every key) and keep each resource's own values apart.
+#[test]
+fn requests_share_the_tag_texts_that_repeat() {
+    let pairs = |pairs: &[(&str, &str)]| -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut d = desired();
+    d.stack_tags = pairs(&[("owner", "platform")]);
+    for name in ["a", "b"] {
+        let mut r = role(name);
+        r.tags = pairs(&[("owner", "platform"), ("team", name)]);
+        d.roles.insert(name.into(), r);
+    }
+    let p = plan(&d, &empty_account(), options()).unwrap();
+    let creates: Vec<&rolecall_cloud::iam::CreateRoleRequest> = p
+        .steps
+        .iter()
+        .filter_map(|step| match &step.call {
+            Call::CreateRole(request) => Some(&**request),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(creates.len(), 2);
+    let tag = |at: usize, key: &str| {
+        let found = creates[at].tags.iter().find(|t| &*t.key == key);
+        found.unwrap_or_else(|| panic!("no tag {key}")).clone()
+    };
+    for key in ["owner", TAG_STACK, TAG_SPEC, "team"] {
+        assert!(
+            std::sync::Arc::ptr_eq(&tag(0, key).key, &tag(1, key).key),
+            "{key}"
+        );
+    }
+    for key in ["owner", TAG_STACK] {
+        assert!(
+            std::sync::Arc::ptr_eq(&tag(0, key).value, &tag(1, key).value),
+            "{key}"
+        );
+    }
+    assert_eq!((&*tag(0, "team").value, &*tag(1, "team").value), ("a", "b"));
+}
