@@ -362,14 +362,14 @@ fn import_adopts_unowned_resources_and_refuses_another_stacks() {
     cloud
         .create_role(&CreateRoleRequest {
             role_name: "batch".into(),
-            assume_role_policy_document: trust.clone(),
+            assume_role_policy_document: trust.clone().into(),
             ..CreateRoleRequest::default()
         })
         .unwrap();
     cloud
         .create_role(&CreateRoleRequest {
             role_name: "web".into(),
-            assume_role_policy_document: trust,
+            assume_role_policy_document: trust.into(),
             tags: vec![Tag::new(TAG_STACK, "other")],
             ..CreateRoleRequest::default()
         })
@@ -514,7 +514,7 @@ fn destroy_removes_what_the_stack_owns_and_nothing_else() {
         .create_role(&CreateRoleRequest {
             role_name: "hand-made".into(),
             assume_role_policy_document: PolicyDocument::trusting_services(&["ec2.amazonaws.com"])
-                .to_json(),
+                .shared_json(),
             ..CreateRoleRequest::default()
         })
         .unwrap();
@@ -766,7 +766,7 @@ fn hand_made_role(cloud: &Emulator, name: &str, tags: usize) {
         .create_role(&CreateRoleRequest {
             role_name: name.into(),
             assume_role_policy_document: PolicyDocument::trusting_services(&["ec2.amazonaws.com"])
-                .to_json(),
+                .shared_json(),
             tags: (0..tags).map(|i| Tag::new(format!("t{i}"), "x")).collect(),
             ..CreateRoleRequest::default()
         })

@@ -389,7 +389,7 @@ fn outsiders(cloud: &Emulator) -> Live {
     let trust = trust(0).to_json();
     let role = CreateRoleRequest {
         role_name: "outsider".into(),
-        assume_role_policy_document: trust,
+        assume_role_policy_document: trust.into(),
         tags: vec![Tag::new("team", "elsewhere")],
         ..CreateRoleRequest::default()
     };

@@ -140,7 +140,7 @@ fn a_document_sent_url_encoded_comes_back_encoded_once() {
     let role = cloud
         .create_role(&CreateRoleRequest {
             role_name: "web".into(),
-            assume_role_policy_document: encoded.clone(),
+            assume_role_policy_document: encoded.as_str().into(),
             ..Default::default()
         })
         .unwrap()
@@ -151,7 +151,7 @@ fn a_document_sent_url_encoded_comes_back_encoded_once() {
         .put_role_policy(&PutRolePolicyRequest {
             role_name: "web".into(),
             policy_name: "read".into(),
-            policy_document: rolecall::model::policy::url_encode(policy),
+            policy_document: rolecall::model::policy::url_encode(policy).into(),
         })
         .unwrap();
     let got = cloud
@@ -695,7 +695,7 @@ fn a_batch_commits_its_successes_and_only_them() {
     let create = |name: &str| {
         rolecall::cloud::Call::CreateRole(Box::new(CreateRoleRequest {
             role_name: name.into(),
-            assume_role_policy_document: trust.clone(),
+            assume_role_policy_document: trust.as_str().into(),
             ..CreateRoleRequest::default()
         }))
     };
@@ -832,7 +832,7 @@ fn a_call_from_another_thread_does_not_join_a_batch() {
         .map(|i| {
             rolecall::cloud::Call::CreateRole(Box::new(CreateRoleRequest {
                 role_name: format!("batch-{i}"),
-                assume_role_policy_document: trust.clone(),
+                assume_role_policy_document: trust.as_str().into(),
                 ..CreateRoleRequest::default()
             }))
         })

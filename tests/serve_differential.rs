@@ -563,7 +563,7 @@ impl Side {
                 Call::PutRolePolicy(PutRolePolicyRequest {
                     role_name: ROLES[*role].into(),
                     policy_name: POLICY_NAMES[*policy].into(),
-                    policy_document: policy_document(*document),
+                    policy_document: policy_document(*document).into(),
                 }),
             ),
             Op::DeleteRolePolicy { role, policy } => one(

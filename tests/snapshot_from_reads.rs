@@ -292,7 +292,7 @@ fn build(cloud: &Emulator, account: &Account) {
         cloud
             .create_role(&CreateRoleRequest {
                 role_name: role.name.into(),
-                assume_role_policy_document: trust(role.service),
+                assume_role_policy_document: trust(role.service).into(),
                 path: Some(role.path.into()),
                 description: role.description.map(Into::into),
                 max_session_duration: role.max_session,
@@ -325,7 +325,7 @@ fn build(cloud: &Emulator, account: &Account) {
                 .put_role_policy(&PutRolePolicyRequest {
                     role_name: role.name.into(),
                     policy_name: (*name).into(),
-                    policy_document: policy(action),
+                    policy_document: policy(action).into(),
                 })
                 .unwrap();
         }

@@ -185,7 +185,7 @@ pub fn revoke_sessions(emulator: &Emulator, args: &RevokeSessionsArgs) -> anyhow
         .put_role_policy(&PutRolePolicyRequest {
             role_name: args.role_name.clone(),
             policy_name: REVOKE_POLICY_NAME.into(),
-            policy_document: document.to_string(),
+            policy_document: document.to_string().into(),
         })
         .map_err(|error| {
             anyhow::anyhow!(

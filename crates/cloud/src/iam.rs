@@ -69,7 +69,8 @@ impl Tag {
 shapes! {
     CreateRoleRequest {
         role_name: String,
-        assume_role_policy_document: String,
+        /// Shared with the plan's document (see `Tag`).
+        assume_role_policy_document: Arc<str>,
         #[serde(default, skip_serializing_if = "Option::is_none")] path: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")] description: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")] max_session_duration: Option<u32>,
@@ -85,7 +86,7 @@ shapes! {
     UpdateAssumeRolePolicyRequest { role_name: String, policy_document: String }
     PutRolePermissionsBoundaryRequest { role_name: String, permissions_boundary: String }
     RolePolicyArnRequest { role_name: String, policy_arn: String }
-    PutRolePolicyRequest { role_name: String, policy_name: String, policy_document: String }
+    PutRolePolicyRequest { role_name: String, policy_name: String, policy_document: Arc<str> }
     RolePolicyNameRequest { role_name: String, policy_name: String }
     GetRolePolicyResponse { role_name: String, policy_name: String, policy_document: String }
     ListForRoleRequest {

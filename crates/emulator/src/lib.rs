@@ -1146,7 +1146,7 @@ mod tests {
         let create = |name: &str| {
             Call::CreateRole(Box::new(CreateRoleRequest {
                 role_name: name.into(),
-                assume_role_policy_document: trust.clone(),
+                assume_role_policy_document: trust.as_str().into(),
                 ..CreateRoleRequest::default()
             }))
         };
@@ -1159,7 +1159,8 @@ mod tests {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}]
             })
-            .to_string(),
+            .to_string()
+            .into(),
         });
         {
             let shared = emulator.lock();

@@ -233,7 +233,7 @@ fn botocore_style_bodies_decode_to_their_calls() {
         Ok(Call::PutRolePolicy(PutRolePolicyRequest {
             role_name: "web".into(),
             policy_name: "read".into(),
-            policy_document: policy.replace("\":\"", "\": \""),
+            policy_document: policy.replace("\":\"", "\": \"").into(),
         }))
     );
 

@@ -775,7 +775,7 @@ impl<'a> Builder<'a> {
         let tags = ownership::owned_tags(&role.tags, &self.desired.stack, spec);
         let create = CreateRoleRequest {
             role_name: role.name.clone(),
-            assume_role_policy_document: role.trust.to_json(),
+            assume_role_policy_document: role.trust.shared_json(),
             path: (role.path != "/").then(|| role.path.clone()),
             description: (!role.description.is_empty()).then(|| role.description.clone()),
             max_session_duration: (role.max_session_duration != DEFAULT_MAX_SESSION_DURATION)
@@ -798,7 +798,7 @@ impl<'a> Builder<'a> {
             let put = PutRolePolicyRequest {
                 role_name: role.name.clone(),
                 policy_name: policy_name.clone(),
-                policy_document: document.to_json(),
+                policy_document: document.shared_json(),
             };
             self.push(
                 Draft::new(&key, Call::PutRolePolicy(put))
@@ -1156,7 +1156,7 @@ impl<'a> Builder<'a> {
                 let put = PutRolePolicyRequest {
                     role_name: name.clone(),
                     policy_name: policy_name.clone(),
-                    policy_document: document.to_json(),
+                    policy_document: document.shared_json(),
                 };
                 self.push(
                     Draft::new(&key, Call::PutRolePolicy(put))

@@ -1460,9 +1460,10 @@ fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
 }
 
 /// The requests' tags share the texts that repeat (the stack's tags, the
-/// ownership tags, every key) and keep each resource's own values apart.
+/// ownership tags, every key) and keep each resource's own values apart;
+/// their policy documents share the text of the manifests' documents.
 #[test]
-fn requests_share_the_tag_texts_that_repeat() {
+fn requests_share_the_texts_that_repeat() {
     let pairs = |pairs: &[(&str, &str)]| -> Tags {
         pairs
             .iter()
@@ -1471,8 +1472,11 @@ fn requests_share_the_tag_texts_that_repeat() {
     };
     let mut d = desired();
     d.stack_tags = pairs(&[("owner", "platform")]);
+    // As a manifest file's roles share the trust policy they spell alike.
+    let trust = PolicyDocument::trusting_services(&["ec2.amazonaws.com"]);
     for name in ["a", "b"] {
         let mut r = role(name);
+        r.trust = trust.clone();
         r.tags = pairs(&[("owner", "platform"), ("team", name)]);
         d.roles.insert(name.into(), r);
     }
@@ -1503,4 +1507,8 @@ fn requests_share_the_tag_texts_that_repeat() {
         );
     }
     assert_eq!((&*tag(0, "team").value, &*tag(1, "team").value), ("a", "b"));
+    for create in creates {
+        let sent = &create.assume_role_policy_document;
+        assert!(std::sync::Arc::ptr_eq(sent, &trust.shared_json()));
+    }
 }
