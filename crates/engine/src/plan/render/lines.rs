@@ -1,6 +1,9 @@
 //! One change as signed lines: what is added, removed, changed, or context.
 
-use indexmap::IndexMap;
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use similar::{ChangeTag, TextDiff};
@@ -137,10 +140,40 @@ fn created(after: Option<&View>, out: &mut Vec<Line>) {
     }
 }
 
-/// The entries of a JSON object, each value as its text; `None` for
-/// anything else.
-fn entries(raw: &RawValue) -> Option<IndexMap<String, &RawValue>> {
-    serde_json::from_str(raw.get()).ok()
+/// The entries of a JSON object, in order, each value as its text; `None`
+/// for anything else. A view is serde_json's text of a tree, so its keys
+/// are unique; they are borrowed unless they hold an escape (a large plan
+/// reads millions of them).
+fn entries(raw: &RawValue) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
+    serde_json::from_str::<Entries>(raw.get())
+        .ok()
+        .map(|entries| entries.0)
+}
+
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// A key, borrowed from the text where it can be.
+#[derive(Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Entries<'de>, M::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((Key(key), value)) = map.next_entry::<Key, &RawValue>()? {
+                    entries.push((key, value));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Object)
+    }
 }
 
 fn attribute_added(key: &str, value: &RawValue, out: &mut Vec<Line>) {
