@@ -123,6 +123,7 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
             plan::plan_owned_with(desired, &live, options, |plan, later| {
                 phase::timed("render (beside the sequence)", || match args.format {
                     PlanFormat::Json => render::write_json_later(plan, later, &mut out),
+                    // Text; markdown was planned above.
                     _ => render::text::write_changes(plan, text, &mut out),
                 })
             })
@@ -152,9 +153,9 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
             .and_then(|()| out.flush())
         })
     });
+    drop(out);
     // A reader that went away (`rolecall plan | head`) does not change
     // what the plan is, nor the exit code that says so.
-    drop(out);
     match written {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the plan")?,

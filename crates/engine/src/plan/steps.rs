@@ -202,7 +202,7 @@ fn live_title(instance: &LiveInstance) -> String {
 /// The texts of the requests' tags, shared where they repeat: every
 /// resource's requests carry the stack's tags, the ownership tags and the
 /// same few keys, and a first plan of 300,000 resources held a copy of
-/// each (about 50 MB at its peak).
+/// each (about 40 MB at its peak).
 #[derive(Default)]
 struct TagTexts(HashSet<Arc<str>>);
 

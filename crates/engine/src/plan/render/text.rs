@@ -24,6 +24,14 @@ pub struct Painter {
     pub color: bool,
 }
 
+impl From<TextOptions> for Painter {
+    fn from(options: TextOptions) -> Self {
+        Painter {
+            color: options.color,
+        }
+    }
+}
+
 impl Painter {
     pub fn paint(&self, style: Style, text: &str) -> String {
         if self.color {
@@ -87,18 +95,24 @@ pub fn write(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Res
 /// read the plan's steps (so that they can be written while the steps are
 /// put in order: [`crate::plan::plan_owned_with`]).
 pub fn write_changes(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
-    // Its own buffer, of a type the compiler sees through: each of the
-    // millions of small writes is a copy, not a call through `dyn Write`.
-    let mut out = io::BufWriter::with_capacity(1 << 16, sink);
-    write_changes_buffered(plan, options, &mut out)?;
-    out.flush()
+    buffered(sink, |out| write_changes_buffered(plan, options, out))
 }
 
 /// The rest of [`write`], after [`write_changes`]: the API calls (`-v`)
 /// and the summary.
 pub fn write_steps(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
+    buffered(sink, |out| write_steps_buffered(plan, options, out))
+}
+
+/// `write` through a buffer of its own, of a type the compiler sees
+/// through: each of the millions of small writes is a copy, not a call
+/// through `dyn Write`.
+fn buffered<'a>(
+    sink: &'a mut dyn Write,
+    write: impl FnOnce(&mut io::BufWriter<&'a mut dyn Write>) -> io::Result<()>,
+) -> io::Result<()> {
     let mut out = io::BufWriter::with_capacity(1 << 16, sink);
-    write_steps_buffered(plan, options, &mut out)?;
+    write(&mut out)?;
     out.flush()
 }
 
@@ -107,9 +121,7 @@ fn write_changes_buffered<W: Write>(
     options: TextOptions,
     out: &mut W,
 ) -> io::Result<()> {
-    let painter = Painter {
-        color: options.color,
-    };
+    let painter = Painter::from(options);
     let changes: Vec<_> = plan
         .changes
         .iter()
@@ -163,9 +175,7 @@ fn write_steps_buffered<W: Write>(
     options: TextOptions,
     out: &mut W,
 ) -> io::Result<()> {
-    let painter = Painter {
-        color: options.color,
-    };
+    let painter = Painter::from(options);
     if options.steps && !plan.steps.is_empty() {
         writeln!(out, "API calls, in order:")?;
         let width = plan.steps.len().to_string().len();
