@@ -124,7 +124,7 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
                 phase::timed("render (beside the sequence)", || match args.format {
                     PlanFormat::Json => render::write_json_later(plan, later, &mut out),
                     // Text; markdown was planned above.
-                    _ => render::text::write_changes(plan, text, &mut out),
+                    _ => render::text::write_changes_beside(plan, later, text, &mut out),
                 })
             })
         })?;

@@ -341,6 +341,11 @@ impl Later {
     pub fn steps(&self) -> Option<&[Step]> {
         self.0.wait().as_ref().ok().map(Vec::as_slice)
     }
+
+    /// Whether the ordering is over: [`Later::steps`] would not wait.
+    pub fn is_ready(&self) -> bool {
+        self.0.get().is_some()
+    }
 }
 
 /// Gives a [`Later`] an error if it has no steps when this is dropped.
