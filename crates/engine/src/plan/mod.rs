@@ -81,11 +81,16 @@ pub struct Step {
     pub id: usize,
     pub resource: String,
     /// The Name tag of the instance the step acts on, as in [`Change::name`].
-    pub name: Option<String>,
+    /// Boxed, so that a step is no larger than the draft it is made from
+    /// and takes its place (see `sequence::order_into`).
+    pub name: Option<Box<str>>,
     pub call: Call,
     /// Ids of earlier steps that must succeed first.
     pub depends_on: Vec<usize>,
 }
+
+// A step takes its draft's place as it is made (`sequence::order_into`).
+const _: () = assert!(std::mem::size_of::<Step>() <= std::mem::size_of::<sequence::Draft>());
 
 impl Step {
     /// Steps that only an emulated account can run: lab operations
@@ -129,7 +134,7 @@ struct StepJsonRef<'a> {
     operation: &'static str,
     resource: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    name: &'a Option<String>,
+    name: &'a Option<Box<str>>,
     params: Params<'a>,
     depends_on: &'a [usize],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -170,7 +175,7 @@ impl<'de> Deserialize<'de> for Step {
         Ok(Step {
             id: raw.id,
             resource: raw.resource,
-            name: raw.name,
+            name: raw.name.map(String::into_boxed_str),
             call,
             depends_on: raw.depends_on,
         })
@@ -510,14 +515,14 @@ fn ordered(
         .iter()
         .filter_map(|c| Some((c.resource.as_str(), c.name.as_deref()?)))
         .collect();
-    let name_of = |resource: &str| -> Option<String> {
+    let name_of = |resource: &str| -> Option<Box<str>> {
         let id = match key::parts(resource)? {
             (Kind::Instance, id) => id,
             _ => return None,
         };
         match names.get(resource) {
-            Some(name) => Some(name.to_string()),
-            None => live.instances.get(id)?.name.clone(),
+            Some(name) => Some((*name).into()),
+            None => live.instances.get(id)?.name.as_deref().map(Into::into),
         }
     };
     let mut next_id = 0;

@@ -160,6 +160,11 @@ pub struct Draft {
     /// one list: a million drafts with three vectors each held 72 bytes
     /// and up to three allocations apiece for a handful of facts.
     facts: Vec<(Relation, Fact)>,
+    /// Once ordered, the positions of the steps it waits for. Written into
+    /// the draft, so that a draft is as large as the plan's step it becomes
+    /// and the steps take the drafts' place ([`order_into`]): a second
+    /// array beside the drafts was a large plan's peak.
+    depends_on: Vec<usize>,
 }
 
 /// How a draft stands to one of its facts.
@@ -181,6 +186,7 @@ impl Draft {
             resource: resource.into(),
             call,
             facts: Vec::new(),
+            depends_on: Vec::new(),
         }
     }
 
@@ -456,33 +462,30 @@ pub fn order_into<T>(
     for (at, &index) in sequence.iter().enumerate() {
         position[index] = at;
     }
-    // Every step's dependencies first, in plan order, and the graph freed:
-    // the steps (160 bytes each) no longer fit in the drafts' places (128),
-    // so they are a second array, which the graph need not stand beside.
-    let dependencies: Vec<Vec<usize>> = sequence
-        .iter()
-        .map(|&index| {
-            let mut depends_on: Vec<usize> = graph
-                .neighbors_directed(NodeIndex::new(index), petgraph::Direction::Incoming)
-                .map(|p| position[p.index()])
-                .collect();
-            depends_on.sort_unstable();
-            depends_on.dedup();
-            depends_on
-        })
-        .collect();
+    // Every step's dependencies, and the graph freed before the steps are
+    // made.
+    for (index, draft) in drafts.iter_mut().enumerate() {
+        let mut depends_on: Vec<usize> = graph
+            .neighbors_directed(NodeIndex::new(index), petgraph::Direction::Incoming)
+            .map(|p| position[p.index()])
+            .collect();
+        depends_on.sort_unstable();
+        depends_on.dedup();
+        draft.depends_on = depends_on;
+    }
     drop(graph);
     drop(position);
     put_in_order(&mut drafts, &sequence);
     drop(sequence);
+    // In place: a step no larger than its draft is made where the draft was
+    // (std collects a mapped `vec::IntoIter` into its own allocation).
     Ok(drafts
         .into_iter()
-        .zip(dependencies)
-        .map(|(draft, depends_on)| {
+        .map(|draft| {
             make(Ordered {
                 resource: draft.resource,
                 call: draft.call,
-                depends_on,
+                depends_on: draft.depends_on,
             })
         })
         .collect())
@@ -508,7 +511,35 @@ fn put_in_order<T>(items: &mut [T], sequence: &[usize]) {
 
 #[cfg(test)]
 mod tests {
-    use super::put_in_order;
+    use super::{Draft, order_into, put_in_order};
+    use rolecall_cloud::Call;
+    use rolecall_cloud::iam::DeleteRoleRequest;
+
+    /// A plan's steps are made where its drafts were: a second array of a
+    /// million steps beside the drafts was a large plan's peak.
+    #[test]
+    fn the_steps_take_the_drafts_place() {
+        let drafts: Vec<Draft> = (0..1000)
+            .map(|n| {
+                let role_name = format!("r{n}");
+                Draft::new(
+                    format!("role/{role_name}"),
+                    Call::DeleteRole(DeleteRoleRequest { role_name }),
+                )
+            })
+            .collect();
+        let place = drafts.as_ptr() as usize;
+        let steps = order_into(drafts, |ordered| crate::plan::Step {
+            id: 0,
+            resource: ordered.resource,
+            name: None,
+            call: ordered.call,
+            depends_on: ordered.depends_on,
+        })
+        .unwrap();
+        assert_eq!(steps.len(), 1000);
+        assert_eq!(steps.as_ptr() as usize, place);
+    }
 
     /// Every permutation of `0..n`.
     fn permutations(n: usize) -> Vec<Vec<usize>> {
