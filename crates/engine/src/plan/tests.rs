@@ -1459,6 +1459,53 @@ fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
     }
 }
 
+/// The JSON plan, laid out by hand and written in batches over the
+/// threads, is byte for byte serde_json's pretty printing of the published
+/// fields, whatever the size of the plan: from no changes at all to more
+/// changes and steps than one batch, with texts that need escaping.
+#[test]
+fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
+    #[derive(serde::Serialize)]
+    struct PublicPlan<'a> {
+        format_version: u32,
+        stack: &'a str,
+        changes: &'a [Change],
+        steps: &'a [Step],
+        warnings: &'a [String],
+        summary: &'a super::Summary,
+    }
+    let mut large = desired();
+    for n in 0..5000 {
+        let name = format!("r{n:05}");
+        let mut r = role(&name);
+        r.tags
+            .insert("odd".into(), format!("line\nbreak \"{n}\" \\ ünï 😀 \u{1}"));
+        large.roles.insert(name, r);
+    }
+    let d = web_with_policy();
+    let mut with_warnings = plan(&d, &empty_account(), options()).unwrap();
+    with_warnings.warnings = vec!["one".into(), "two \"quoted\"\nlines".into()];
+    let plans = [
+        plan(&desired(), &Live::default(), options()).unwrap(),
+        plan(&d, &converged(&d), options()).unwrap(),
+        with_warnings,
+        plan(&large, &Live::default(), options()).unwrap(),
+    ];
+    assert!(plans[3].changes.len() > 4096 && plans[3].steps.len() > 4096);
+    for p in &plans {
+        let public = PublicPlan {
+            format_version: p.format_version,
+            stack: &p.stack,
+            changes: &p.changes,
+            steps: &p.steps,
+            warnings: &p.warnings,
+            summary: &p.summary,
+        };
+        let expected = serde_json::to_string_pretty(&public).unwrap() + "\n";
+        assert_eq!(render::json(p), expected);
+    }
+}
+
 /// The requests' tags share the texts that repeat (the stack's tags, the
 /// ownership tags, every key) and keep each resource's own values apart;
 /// their policy documents share the text of the manifests' documents.

@@ -4,49 +4,16 @@
 //! signed lines that both text and markdown use, so they never disagree.
 
 pub mod dot;
+mod json;
 pub mod lines;
 pub mod markdown;
 pub mod text;
 
-use serde::{Serialize, Serializer};
-
-use super::{Later, Plan, Removal, Step};
-
-/// The published fields of a plan, borrowed (no copy of a large plan):
-/// saved-plan fields (account, fingerprints) are left out.
-#[derive(Serialize)]
-struct PublicPlan<'a> {
-    format_version: u32,
-    stack: &'a str,
-    changes: &'a [super::Change],
-    steps: Steps<'a>,
-    warnings: &'a [String],
-    summary: &'a super::Summary,
-}
-
-/// A plan's steps, or steps still being put in order.
-enum Steps<'a> {
-    Ready(&'a [Step]),
-    Later(&'a Later),
-}
-
-impl Serialize for Steps<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Steps::Ready(steps) => steps.serialize(serializer),
-            Steps::Later(later) => match later.steps() {
-                Some(steps) => steps.serialize(serializer),
-                None => Err(serde::ser::Error::custom(
-                    "the plan's steps could not be put in order",
-                )),
-            },
-        }
-    }
-}
+use super::{Later, Plan, Removal};
 
 /// Streams the plan as the JSON of docs/design.md (format_version 1), pretty-printed.
 pub fn write_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
-    write_public_json(plan, Steps::Ready(&plan.steps), sink)
+    json::write(plan, sink)
 }
 
 /// [`write_json`] of a plan whose steps are still being put in order
@@ -57,28 +24,19 @@ pub fn write_json_later(
     later: &Later,
     sink: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    write_public_json(plan, Steps::Later(later), sink)
+    json::write_later(plan, later, sink)
 }
 
-fn write_public_json(
-    plan: &Plan,
-    steps: Steps,
-    sink: &mut dyn std::io::Write,
+/// `write` through a buffer of its own, of a type the compiler sees
+/// through: each of the millions of small writes is a copy, not a call
+/// through `dyn Write`.
+fn buffered<'a>(
+    sink: &'a mut dyn std::io::Write,
+    write: impl FnOnce(&mut std::io::BufWriter<&'a mut dyn std::io::Write>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Write as _;
-    // Its own buffer, of a type the compiler sees through: each of the
-    // millions of tokens is a copy, not a call through `dyn Write`.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
-    let public = PublicPlan {
-        format_version: plan.format_version,
-        stack: &plan.stack,
-        changes: &plan.changes,
-        steps,
-        warnings: &plan.warnings,
-        summary: &plan.summary,
-    };
-    serde_json::to_writer_pretty(&mut out, &public)?;
-    writeln!(out)?;
+    write(&mut out)?;
     out.flush()
 }
 

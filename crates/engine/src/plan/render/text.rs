@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::lines::{self, Sign};
-use super::{NO_CHANGES, summary_line};
+use super::{NO_CHANGES, buffered, summary_line};
 use crate::plan::{Action, Change, Later, Plan};
 use rolecall_model::printable::printable;
 
@@ -119,18 +119,6 @@ pub fn write_changes_beside(
 /// and the summary.
 pub fn write_steps(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| write_steps_buffered(plan, options, out))
-}
-
-/// `write` through a buffer of its own, of a type the compiler sees
-/// through: each of the millions of small writes is a copy, not a call
-/// through `dyn Write`.
-fn buffered<'a>(
-    sink: &'a mut dyn Write,
-    write: impl FnOnce(&mut io::BufWriter<&'a mut dyn Write>) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, sink);
-    write(&mut out)?;
-    out.flush()
 }
 
 /// `every_core()` says whether a batch may be split over every core.

@@ -1,0 +1,203 @@
+//! The plan for programs: the JSON of docs/design.md (format_version 1),
+//! pretty-printed.
+//!
+//! The bytes are serde_json's pretty printing of the plan's published
+//! fields (the tests hold them to it), but serde_json prints a value on one
+//! thread, and the changes and the steps are nearly all of a large plan
+//! (650 MB at 100,000 roles). So the top object is laid out here, and
+//! each element of those two arrays is pretty-printed on its own, at its
+//! depth ([`PrettyAt`]), a batch at a time over every core.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::buffered;
+use crate::plan::{Later, Plan, Step};
+
+/// Streams the plan's JSON.
+pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
+    buffered(sink, |out| {
+        write_public(plan, &|| Some(&plan.steps), &|| true, out)
+    })
+}
+
+/// [`write`] of a plan whose steps are still being put in order
+/// ([`crate::plan::plan_owned_with`]): its changes are written meanwhile,
+/// on this thread alone (the ordering keeps a core to itself), and the
+/// steps, which follow them, once they are ready, on every core.
+pub fn write_later(plan: &Plan, later: &Later, sink: &mut dyn Write) -> io::Result<()> {
+    buffered(sink, |out| {
+        write_public(plan, &|| later.steps(), &|| later.is_ready(), out)
+    })
+}
+
+/// The published fields of a plan, in order (the saved-plan fields,
+/// account and fingerprints, are left out). `steps()` waits for the steps
+/// (`None`: they could not be put in order); `every_core()` says whether
+/// a batch of changes may be split over every core.
+fn write_public<'a, W: Write>(
+    plan: &'a Plan,
+    steps: &dyn Fn() -> Option<&'a [Step]>,
+    every_core: &dyn Fn() -> bool,
+    out: &mut W,
+) -> io::Result<()> {
+    out.write_all(b"{\n  \"format_version\": ")?;
+    serde_json::to_writer(&mut *out, &plan.format_version)?;
+    out.write_all(b",\n  \"stack\": ")?;
+    serde_json::to_writer(&mut *out, &plan.stack)?;
+    out.write_all(b",\n  \"changes\": ")?;
+    write_array(&plan.changes, every_core, out)?;
+    out.write_all(b",\n  \"steps\": ")?;
+    let steps = steps().ok_or_else(|| {
+        io::Error::other("internal error: the plan's steps could not be put in order")
+    })?;
+    write_array(steps, &|| true, out)?;
+    let mut text = Vec::new();
+    text.extend_from_slice(b",\n  \"warnings\": ");
+    append_pretty_at(&plan.warnings, FIELD, &mut text)?;
+    text.extend_from_slice(b",\n  \"summary\": ");
+    append_pretty_at(&plan.summary, FIELD, &mut text)?;
+    text.extend_from_slice(b"\n}\n");
+    out.write_all(&text)
+}
+
+/// The indentation of the top object's fields, and of its arrays' elements.
+const FIELD: &[u8] = b"  ";
+const ELEMENT: &[u8] = b"    ";
+
+/// A field's array, as serde_json pretty-prints it at that depth: `[]`, or
+/// one element a line, a batch at a time (split over the cores when
+/// `every_core()` says so), each batch written in order.
+fn write_array<T: Serialize + Sync, W: Write>(
+    items: &[T],
+    every_core: &dyn Fn() -> bool,
+    out: &mut W,
+) -> io::Result<()> {
+    if items.is_empty() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    for (batch_index, batch) in items.chunks(ELEMENTS_PER_BATCH).enumerate() {
+        let worth_a_thread = if every_core() {
+            ELEMENTS_WORTH_A_THREAD
+        } else {
+            usize::MAX
+        };
+        let parts = crate::parallel::runs(batch, worth_a_thread, |first, run| {
+            let mut text = Vec::new();
+            for (n, item) in run.iter().enumerate() {
+                let very_first = batch_index == 0 && first + n == 0;
+                text.extend_from_slice(if very_first { b"\n" } else { b",\n" });
+                text.extend_from_slice(ELEMENT);
+                append_pretty_at(item, ELEMENT, &mut text)?;
+            }
+            Ok::<_, io::Error>(text)
+        });
+        for part in parts {
+            out.write_all(&part?)?;
+        }
+    }
+    out.write_all(b"\n  ]")
+}
+
+/// Appends `value` to `out` as serde_json pretty-prints it `indent` deep.
+fn append_pretty_at(value: &impl Serialize, indent: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    let formatter = PrettyAt {
+        indent,
+        depth: 0,
+        has_value: false,
+    };
+    value.serialize(&mut serde_json::Serializer::with_formatter(out, formatter))?;
+    Ok(())
+}
+
+/// serde_json's `PrettyFormatter` (two spaces a level) for a value that
+/// starts `indent` deep: every line after the value's first begins with
+/// `indent`. serde_json's own cannot start deeper than the margin.
+struct PrettyAt<'a> {
+    indent: &'a [u8],
+    /// How many arrays and objects the layout is in.
+    depth: usize,
+    /// Whether the array or object just closed had a value (`[]` and `{}`
+    /// stay on one line).
+    has_value: bool,
+}
+
+impl PrettyAt<'_> {
+    fn new_line<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"\n")?;
+        out.write_all(self.indent)?;
+        for _ in 0..self.depth {
+            out.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(out)?;
+        }
+        out.write_all(bracket)
+    }
+
+    fn next_item<W: Write + ?Sized>(&self, out: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        self.new_line(out)
+    }
+}
+
+impl serde_json::ser::Formatter for PrettyAt<'_> {
+    fn begin_array<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: Write + ?Sized>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.next_item(out, first)
+    }
+
+    fn end_array_value<W: Write + ?Sized>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: Write + ?Sized>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.next_item(out, first)
+    }
+
+    fn begin_object_value<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: Write + ?Sized>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Elements written per batch: enough to keep every core busy, few enough
+/// that a batch's text is a few megabytes.
+const ELEMENTS_PER_BATCH: usize = 4096;
+/// Fewer elements than this a thread are written on the calling thread.
+const ELEMENTS_WORTH_A_THREAD: usize = 256;
