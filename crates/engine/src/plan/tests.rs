@@ -1461,8 +1461,9 @@ fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
 
 /// The JSON plan, laid out by hand and written in batches over the
 /// threads, is byte for byte serde_json's pretty printing of the published
-/// fields, whatever the size of the plan: from no changes at all to more
-/// changes and steps than one batch, with texts that need escaping.
+/// fields, whatever the size of the plan (from no changes at all to more
+/// changes and steps than one batch, with texts that need escaping), and
+/// whether its steps are ready or still being put in order.
 #[test]
 fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
     #[derive(serde::Serialize)]
@@ -1503,6 +1504,18 @@ fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
         };
         let expected = serde_json::to_string_pretty(&public).unwrap() + "\n";
         assert_eq!(render::json(p), expected);
+        // Written while the steps are put in order: the same bytes, whenever
+        // they come.
+        let later = super::Later::default();
+        let json = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let mut json = Vec::new();
+                render::write_json_later(p, &later, &mut json).map(|()| json)
+            });
+            let _ = later.0.set(Ok(p.steps.clone()));
+            writer.join().unwrap().unwrap()
+        });
+        assert_eq!(String::from_utf8(json).unwrap(), expected);
     }
 }
 

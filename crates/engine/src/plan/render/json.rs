@@ -24,8 +24,9 @@ pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
 
 /// [`write`] of a plan whose steps are still being put in order
 /// ([`crate::plan::plan_owned_with`]): its changes are written meanwhile,
-/// on this thread alone (the ordering keeps a core to itself), and the
-/// steps, which follow them, once they are ready, on every core.
+/// on this thread alone until the steps are ready (the ordering keeps a
+/// core to itself), on every core after; the steps, which follow them,
+/// once they are ready, on every core.
 pub fn write_later(plan: &Plan, later: &Later, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
         write_public(plan, &|| later.steps(), &|| later.is_ready(), out)
@@ -62,8 +63,9 @@ fn write_public<'a, W: Write>(
     out.write_all(&text)
 }
 
-/// The indentation of the top object's fields, and of its arrays' elements.
+/// The indentation of the top object's fields.
 const FIELD: &[u8] = b"  ";
+/// The indentation of the elements of the top object's arrays.
 const ELEMENT: &[u8] = b"    ";
 
 /// A field's array, as serde_json pretty-prints it at that depth: `[]`, or
@@ -119,8 +121,8 @@ struct PrettyAt<'a> {
     indent: &'a [u8],
     /// How many arrays and objects the layout is in.
     depth: usize,
-    /// Whether the array or object just closed had a value (`[]` and `{}`
-    /// stay on one line).
+    /// Whether the innermost open array or object has had a value yet:
+    /// read as it closes (`[]` and `{}` stay on one line).
     has_value: bool,
 }
 
@@ -201,3 +203,47 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
 const ELEMENTS_PER_BATCH: usize = 4096;
 /// Fewer elements than this a thread are written on the calling thread.
 const ELEMENTS_WORTH_A_THREAD: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PrettyAt` at any depth is serde_json's pretty printing of the
+    /// value as an element that deep: nested empty arrays and objects,
+    /// raw JSON text (a view's), escapes and every kind of scalar.
+    #[test]
+    fn pretty_at_is_serde_jsons_pretty_layout_at_that_depth() {
+        let raw = serde_json::value::RawValue::from_string(r#"{"r":[1,{}]}"#.into()).unwrap();
+        let values = [
+            serde_json::json!({"a": {}, "c": [[], {}], "d": {"e": [{}]}, "f": [1, [2, []]]}),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!("line\nbreak \"quoted\" ünï \u{1}"),
+            serde_json::json!([null, true, 1.5, -2, {"k": [null]}]),
+            serde_json::to_value(&raw).unwrap(),
+        ];
+        for value in &values {
+            for levels in 0..4 {
+                // The value as serde_json prints it `levels` arrays deep.
+                let mut nested = value.clone();
+                for _ in 0..levels {
+                    nested = serde_json::Value::Array(vec![nested]);
+                }
+                let expected = serde_json::to_string_pretty(&nested).unwrap();
+                let indent = "  ".repeat(levels);
+                let mut text = Vec::new();
+                for level in 1..=levels {
+                    text.extend_from_slice(b"[\n");
+                    text.extend_from_slice("  ".repeat(level).as_bytes());
+                }
+                append_pretty_at(value, indent.as_bytes(), &mut text).unwrap();
+                for level in (0..levels).rev() {
+                    text.push(b'\n');
+                    text.extend_from_slice("  ".repeat(level).as_bytes());
+                    text.push(b']');
+                }
+                assert_eq!(String::from_utf8(text).unwrap(), expected, "{value}");
+            }
+        }
+    }
+}
