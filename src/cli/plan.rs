@@ -148,7 +148,7 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
                 PlanFormat::Text => render::text::write(&plan, text, &mut out),
                 PlanFormat::Json if written_early => Ok(()),
                 PlanFormat::Json => render::write_json(&plan, &mut out),
-                PlanFormat::Markdown => out.write_all(render::markdown::render(&plan).as_bytes()),
+                PlanFormat::Markdown => render::markdown::write(&plan, &mut out),
             }
             .and_then(|()| out.flush())
         })

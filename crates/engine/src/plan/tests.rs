@@ -1519,6 +1519,55 @@ fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
     }
 }
 
+/// The markdown plan too renders its sections in parts on several threads:
+/// they come out in the plan's order, each with its own lines and its own
+/// resource's API calls, after the summary table.
+#[test]
+fn a_large_markdown_plan_renders_its_sections_in_plan_order_whatever_the_threads() {
+    let mut d = desired();
+    for n in 0..5000 {
+        let name = format!("r{n:05}");
+        let mut r = role(&name);
+        r.tags.insert("n".into(), n.to_string());
+        d.roles.insert(name, r);
+    }
+    let p = plan(&d, &Live::default(), options()).unwrap();
+    let markdown = render::markdown::render(&p);
+    assert!(
+        markdown.starts_with("### rolecall plan for stack `"),
+        "{markdown}"
+    );
+    assert!(markdown.contains(&format!("| 5000 | 0 | 0 | 0 | {} |", p.steps.len())));
+    assert!(markdown.ends_with(&format!("**{}**\n", render::summary_line(&p))));
+    let headers: Vec<&str> = markdown
+        .lines()
+        .filter_map(|line| line.strip_prefix("<details><summary><code>+ role/"))
+        .map(|rest| rest.split('<').next().unwrap_or(rest))
+        .collect();
+    let expected: Vec<String> = (0..5000).map(|n| format!("r{n:05}")).collect();
+    assert_eq!(headers, expected);
+    let calls = |n: usize| -> Vec<String> {
+        let resource = format!("role/r{n:05}");
+        p.steps
+            .iter()
+            .filter(|step| step.resource == resource)
+            .map(|step| format!("`{}`", step.call.operation()))
+            .collect()
+    };
+    for n in [0, 4095, 4096, 4999] {
+        let section = markdown
+            .split("</details>")
+            .find(|section| section.contains(&format!("+ role/r{n:05}</code>")))
+            .unwrap();
+        assert!(
+            section.contains(&format!("+ tags.n = \"{n}\"\n")),
+            "{section}"
+        );
+        let listed = format!("API calls: {}\n", calls(n).join(", "));
+        assert!(section.contains(&listed), "{listed} not in {section}");
+    }
+}
+
 /// The requests' tags share the texts that repeat (the stack's tags, the
 /// ownership tags, every key) and keep each resource's own values apart;
 /// their policy documents share the text of the manifests' documents.
