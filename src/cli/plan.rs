@@ -136,8 +136,8 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
         super::apply::note_unlocked(session);
     }
     if let (Some(out), Some(desired)) = (&args.out, kept) {
-        saved::seal(&mut plan, &live, desired, options);
-        saved::write(out, &plan)?;
+        phase::timed("seal", || saved::seal(&mut plan, &live, desired, options));
+        phase::timed("save", || saved::write(out, &plan))?;
     }
     let written = written.and_then(|()| {
         phase::timed("render", || {

@@ -571,9 +571,8 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut text = serde_json::to_string_pretty(plan).map_err(|e| io(e.into()))?;
-    text.push('\n');
-    rolecall_model::user_file::write(path, text.as_bytes()).map_err(io)
+    rolecall_model::user_file::write_with(path, |file| super::render::write_saved_json(plan, file))
+        .map_err(io)
 }
 
 /// A plan without what `plan --out` records, which `apply FILE` needs.

@@ -1463,7 +1463,8 @@ fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
 /// threads, is byte for byte serde_json's pretty printing of the published
 /// fields, whatever the size of the plan (from no changes at all to more
 /// changes and steps than one batch, with texts that need escaping), and
-/// whether its steps are ready or still being put in order.
+/// whether its steps are ready or still being put in order; and a saved
+/// plan is serde_json's pretty printing of all its fields.
 #[test]
 fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
     #[derive(serde::Serialize)]
@@ -1515,6 +1516,26 @@ fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
             let _ = later.0.set(Ok(p.steps.clone()));
             writer.join().unwrap().unwrap()
         });
+        assert_eq!(String::from_utf8(json).unwrap(), expected);
+    }
+    // A saved plan: every field of the plan, the saved ones after the
+    // published ones, whether each is set or not.
+    let sealed = |d: &Desired, live: &Live| {
+        let mut p = plan(d, live, options()).unwrap();
+        saved::seal(&mut p, live, d.clone(), options());
+        p
+    };
+    let mut unsealed_but_for_the_account = plan(&d, &empty_account(), options()).unwrap();
+    unsealed_but_for_the_account.account_id = Some("123456789012".into());
+    for p in [
+        sealed(&d, &empty_account()),
+        sealed(&d, &converged(&d)),
+        sealed(&large, &Live::default()),
+        unsealed_but_for_the_account,
+    ] {
+        let mut json = Vec::new();
+        render::write_saved_json(&p, &mut json).unwrap();
+        let expected = serde_json::to_string_pretty(&p).unwrap() + "\n";
         assert_eq!(String::from_utf8(json).unwrap(), expected);
     }
 }

@@ -18,7 +18,45 @@ use crate::plan::{Later, Plan, Step};
 /// Streams the plan's JSON.
 pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
-        write_public(plan, &|| Some(&plan.steps), &|| true, out)
+        write_public(plan, &|| Some(&plan.steps), &|| true, out)?;
+        out.write_all(b"\n}\n")
+    })
+}
+
+/// Streams a saved plan's JSON: all of [`Plan`]'s fields, as serde_json
+/// pretty-prints them. The saved-plan fields follow the published ones,
+/// in [`Plan`]'s order, each only when it is set.
+pub fn write_saved(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
+    buffered(sink, |out| {
+        write_public(plan, &|| Some(&plan.steps), &|| true, out)?;
+        let mut text = Vec::new();
+        if let Some(account_id) = &plan.account_id {
+            text.extend_from_slice(b",\n  \"account_id\": ");
+            append_pretty_at(account_id, FIELD, &mut text)?;
+        }
+        if !plan.fingerprints.is_empty() {
+            text.extend_from_slice(b",\n  \"fingerprints\": ");
+            append_pretty_at(&plan.fingerprints, FIELD, &mut text)?;
+        }
+        out.write_all(&text)?;
+        if let Some(desired) = &plan.desired {
+            // Written straight out: the manifests are a fifth of the file.
+            out.write_all(b",\n  \"desired\": ")?;
+            desired.serialize(&mut serde_json::Serializer::with_formatter(
+                &mut *out,
+                PrettyAt {
+                    indent: FIELD,
+                    depth: 0,
+                    has_value: false,
+                },
+            ))?;
+        }
+        if let Some(options) = &plan.options {
+            let mut text = b",\n  \"options\": ".to_vec();
+            append_pretty_at(options, FIELD, &mut text)?;
+            out.write_all(&text)?;
+        }
+        out.write_all(b"\n}\n")
     })
 }
 
@@ -29,12 +67,13 @@ pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
 /// once they are ready, on every core.
 pub fn write_later(plan: &Plan, later: &Later, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
-        write_public(plan, &|| later.steps(), &|| later.is_ready(), out)
+        write_public(plan, &|| later.steps(), &|| later.is_ready(), out)?;
+        out.write_all(b"\n}\n")
     })
 }
 
-/// The published fields of a plan, in order (the saved-plan fields,
-/// account and fingerprints, are left out). `steps()` waits for the steps
+/// The top object's opening and the published fields of a plan, in order;
+/// the caller adds any more and closes it. `steps()` waits for the steps
 /// (`None`: they could not be put in order); `every_core()` says whether
 /// a batch of changes may be split over every core.
 fn write_public<'a, W: Write>(
@@ -59,7 +98,6 @@ fn write_public<'a, W: Write>(
     append_pretty_at(&plan.warnings, FIELD, &mut text)?;
     text.extend_from_slice(b",\n  \"summary\": ");
     append_pretty_at(&plan.summary, FIELD, &mut text)?;
-    text.extend_from_slice(b"\n}\n");
     out.write_all(&text)
 }
 

@@ -27,6 +27,12 @@ pub fn write_json_later(
     json::write_later(plan, later, sink)
 }
 
+/// A saved plan's JSON: the published fields, then what `plan --out`
+/// records (account, fingerprints, desired state, options).
+pub(crate) fn write_saved_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+    json::write_saved(plan, sink)
+}
+
 /// `write` through a buffer of its own, of a type the compiler sees
 /// through: each of the millions of small writes is a copy, not a call
 /// through `dyn Write`.
