@@ -14,6 +14,7 @@ use super::session::Session;
 use super::{ManifestArgs, Outcome, interrupt, output};
 use crate::apply::{self, ApplyOptions, Report};
 use crate::cloud::snapshot::Scope;
+use crate::phase;
 use crate::plan::render;
 use crate::plan::{Action, Plan, saved};
 
@@ -131,7 +132,11 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 
 pub fn run(session: &Session, args: ApplyArgs) -> anyhow::Result<Outcome> {
     // A file that is no plan is refused before the account is locked.
-    let saved = args.plan_file.as_deref().map(saved::read).transpose()?;
+    let saved = args
+        .plan_file
+        .as_deref()
+        .map(|path| phase::timed("read the saved plan", || saved::read(path)))
+        .transpose()?;
     let _lock = take_lock(session, "rolecall apply", &args.run)?;
     let (plan, confirm) = match (saved, &args.plan_file) {
         (Some(plan), Some(path)) => {
@@ -140,7 +145,9 @@ pub fn run(session: &Session, args: ApplyArgs) -> anyhow::Result<Outcome> {
             let (live, options) = session.read(false, scope.as_ref())?;
             // What runs is the file's desired state planned again, refused
             // unless it is the plan the file shows.
-            let plan = saved::verify(plan, &live, options.launch_instances, path)?;
+            let plan = phase::timed("check the saved plan", || {
+                saved::verify(plan, &live, options.launch_instances, path)
+            })?;
             // A saved plan was reviewed when it was made: no second question.
             (plan, false)
         }
