@@ -1430,10 +1430,9 @@ fn a_boundary_moving_off_a_dying_policy_lets_it_go() {
     );
 }
 
-#[test]
-fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
-    // More changes than one batch, so the blocks are rendered in parts on
-    // several threads and must still come out in the plan's order.
+/// A first plan of roles `r00000` to `r04999`, each tagged `n` with its
+/// number: more changes than a renderer's batch.
+fn plan_of_5000_tagged_roles() -> Plan {
     let mut d = desired();
     for n in 0..5000 {
         let name = format!("r{n:05}");
@@ -1441,7 +1440,14 @@ fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
         r.tags.insert("n".into(), n.to_string());
         d.roles.insert(name, r);
     }
-    let p = plan(&d, &Live::default(), options()).unwrap();
+    plan(&d, &Live::default(), options()).unwrap()
+}
+
+#[test]
+fn a_large_text_plan_renders_its_blocks_in_plan_order_whatever_the_threads() {
+    // More changes than one batch, so the blocks are rendered in parts on
+    // several threads and must still come out in the plan's order.
+    let p = plan_of_5000_tagged_roles();
     let text = render::text::render(&p, Default::default());
     let headers: Vec<&str> = text
         .lines()
@@ -1545,14 +1551,7 @@ fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
 /// resource's API calls, after the summary table.
 #[test]
 fn a_large_markdown_plan_renders_its_sections_in_plan_order_whatever_the_threads() {
-    let mut d = desired();
-    for n in 0..5000 {
-        let name = format!("r{n:05}");
-        let mut r = role(&name);
-        r.tags.insert("n".into(), n.to_string());
-        d.roles.insert(name, r);
-    }
-    let p = plan(&d, &Live::default(), options()).unwrap();
+    let p = plan_of_5000_tagged_roles();
     let markdown = render::markdown::render(&p);
     assert!(
         markdown.starts_with("### rolecall plan for stack `"),
