@@ -19,8 +19,9 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// [`write`] of what `write_bytes` writes, through a buffer: a large file
-/// (a saved plan of 100,000 roles is 850 MB) is streamed, not held whole
-/// in memory first. Nothing is written if `write_bytes` fails.
+/// (a saved plan of 100,000 roles is 853 million bytes) is streamed, not
+/// held whole in memory first. If `write_bytes` fails, the file at `path`
+/// is left as it was.
 pub fn write_with(
     path: &Path,
     write_bytes: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,

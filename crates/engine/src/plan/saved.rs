@@ -444,8 +444,9 @@ fn params(step: &Step) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Whether two changes are the same. A saved plan holds the views pretty
-/// printed, so their text differs from a fresh plan's: compare them as JSON.
+/// Whether two changes are the same. Views whose texts differ are compared
+/// as JSON: a view read from a file may be laid out otherwise, or repeat a
+/// key (read from its text, it keeps both; as JSON, the last one counts).
 fn same_change(a: &Change, b: &Change) -> bool {
     let same_view = |x: &Option<View>, y: &Option<View>| match (x, y) {
         (Some(x), Some(y)) => x == y || x.parse() == y.parse(),

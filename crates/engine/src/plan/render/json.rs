@@ -2,11 +2,12 @@
 //! pretty-printed.
 //!
 //! The bytes are serde_json's pretty printing of the plan's published
-//! fields (the tests hold them to it), but serde_json prints a value on one
-//! thread, and the changes and the steps are nearly all of a large plan
-//! (650 MB at 100,000 roles). So the top object is laid out here, and
-//! each element of those two arrays is pretty-printed on its own, at its
-//! depth ([`PrettyAt`]), a batch at a time over every core.
+//! fields, or for a saved plan of all its fields (the tests hold them to
+//! it), but serde_json prints a value on one thread, and the changes and
+//! the steps are nearly all of a large plan (650 MB at 100,000 roles). So
+//! the top object is laid out here, and each element of those two arrays
+//! is pretty-printed on its own, at its depth ([`PrettyAt`]), a batch at a
+//! time over every core.
 
 use std::io::{self, Write};
 
