@@ -299,6 +299,11 @@ fn an_edited_change_warning_summary_or_stack_is_refused() {
             Box::new(move |plan| plan["changes"][web]["action"] = json!("replace")),
         ),
         (
+            // The name a change is shown by (an instance's Name tag).
+            r#"change role/web (update): name: file "db-1", planned null"#,
+            Box::new(move |plan| plan["changes"][web]["name"] = json!("db-1")),
+        ),
+        (
             r#"warning 1: file "all is well", planned none"#,
             Box::new(|plan| plan["warnings"] = json!(["all is well"])),
         ),

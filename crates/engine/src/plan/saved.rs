@@ -453,6 +453,7 @@ fn same_change(a: &Change, b: &Change) -> bool {
         (x, y) => x.is_none() && y.is_none(),
     };
     a.resource == b.resource
+        && a.name == b.name
         && a.action == b.action
         && a.attributes == b.attributes
         && same_view(&a.before, &b.before)
@@ -468,7 +469,19 @@ fn change_difference(saved: Option<&Change>, planned: Option<&Change>) -> String
             format!("{}: planned {} ({})", name(a), b.resource, action(b))
         }
         (Some(a), Some(b)) => {
-            let mut fields = field_differences("before", &view(&a.before), &view(&b.before));
+            let mut fields = Vec::new();
+            if a.name != b.name {
+                fields.push(format!(
+                    "name: file {}, planned {}",
+                    json!(a.name),
+                    json!(b.name)
+                ));
+            }
+            fields.extend(field_differences(
+                "before",
+                &view(&a.before),
+                &view(&b.before),
+            ));
             fields.extend(field_differences("after", &view(&a.after), &view(&b.after)));
             if a.attributes != b.attributes {
                 fields.push(format!(
