@@ -648,3 +648,25 @@ fn a_refused_saved_plan_creates_no_account_and_a_good_one_does() {
     lab.run(&["plan", "-f", "manifests", "--detailed-exitcode"])
         .code(0);
 }
+
+/// A plan printed with `plan --format json` is the published plan, not a
+/// saved one: it holds neither the account nor what it was planned from,
+/// so `apply` refuses it and says how to save one, whether the file is as
+/// printed or laid out otherwise.
+#[test]
+fn a_printed_json_plan_is_not_a_saved_plan_and_is_refused() {
+    let lab = Lab::with_saved_tag_change();
+    let printed = lab.run(&["plan", "-f", "manifests", "--format", "json"]);
+    let printed = stdout(&printed.success());
+    std::fs::write(lab.path("printed.json"), &printed).unwrap();
+    let compact: Value = serde_json::from_str(&printed).unwrap();
+    std::fs::write(lab.path("compact.json"), compact.to_string()).unwrap();
+    for name in ["printed.json", "compact.json"] {
+        let message = lab.refused(name);
+        assert!(
+            message.contains("save plans with `rolecall plan --out FILE`"),
+            "{message}"
+        );
+        lab.assert_untouched();
+    }
+}
