@@ -30,32 +30,17 @@ pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
 pub fn write_saved(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
         write_public(plan, &|| Some(&plan.steps), &|| true, out)?;
-        let mut text = Vec::new();
         if let Some(account_id) = &plan.account_id {
-            text.extend_from_slice(b",\n  \"account_id\": ");
-            append_pretty_at(account_id, FIELD, &mut text)?;
+            write_field(out, "account_id", account_id)?;
         }
         if !plan.fingerprints.is_empty() {
-            text.extend_from_slice(b",\n  \"fingerprints\": ");
-            append_pretty_at(&plan.fingerprints, FIELD, &mut text)?;
+            write_field(out, "fingerprints", &plan.fingerprints)?;
         }
-        out.write_all(&text)?;
         if let Some(desired) = &plan.desired {
-            // Written straight out: the manifests are a fifth of the file.
-            out.write_all(b",\n  \"desired\": ")?;
-            desired.serialize(&mut serde_json::Serializer::with_formatter(
-                &mut *out,
-                PrettyAt {
-                    indent: FIELD,
-                    depth: 0,
-                    has_value: false,
-                },
-            ))?;
+            write_field(out, "desired", desired)?;
         }
         if let Some(options) = &plan.options {
-            let mut text = b",\n  \"options\": ".to_vec();
-            append_pretty_at(options, FIELD, &mut text)?;
-            out.write_all(&text)?;
+            write_field(out, "options", options)?;
         }
         out.write_all(b"\n}\n")
     })
@@ -83,10 +68,9 @@ fn write_public<'a, W: Write>(
     every_core: &dyn Fn() -> bool,
     out: &mut W,
 ) -> io::Result<()> {
-    out.write_all(b"{\n  \"format_version\": ")?;
-    serde_json::to_writer(&mut *out, &plan.format_version)?;
-    out.write_all(b",\n  \"stack\": ")?;
-    serde_json::to_writer(&mut *out, &plan.stack)?;
+    out.write_all(b"{")?;
+    write_first_field(out, "format_version", &plan.format_version)?;
+    write_field(out, "stack", &plan.stack)?;
     out.write_all(b",\n  \"changes\": ")?;
     write_array(&plan.changes, every_core, out)?;
     out.write_all(b",\n  \"steps\": ")?;
@@ -94,12 +78,23 @@ fn write_public<'a, W: Write>(
         io::Error::other("internal error: the plan's steps could not be put in order")
     })?;
     write_array(steps, &|| true, out)?;
-    let mut text = Vec::new();
-    text.extend_from_slice(b",\n  \"warnings\": ");
-    append_pretty_at(&plan.warnings, FIELD, &mut text)?;
-    text.extend_from_slice(b",\n  \"summary\": ");
-    append_pretty_at(&plan.summary, FIELD, &mut text)?;
-    out.write_all(&text)
+    write_field(out, "warnings", &plan.warnings)?;
+    write_field(out, "summary", &plan.summary)
+}
+
+/// `,` and a field of the top object, its value pretty-printed at its depth.
+fn write_field<W: Write>(out: &mut W, name: &str, value: &impl Serialize) -> io::Result<()> {
+    out.write_all(b",")?;
+    write_first_field(out, name, value)
+}
+
+/// [`write_field`] without the comma before it.
+fn write_first_field<W: Write>(out: &mut W, name: &str, value: &impl Serialize) -> io::Result<()> {
+    out.write_all(b"\n")?;
+    out.write_all(FIELD)?;
+    serde_json::to_writer(&mut *out, name)?;
+    out.write_all(b": ")?;
+    write_pretty_at(value, FIELD, out)
 }
 
 /// The indentation of the top object's fields.
@@ -109,7 +104,7 @@ const ELEMENT: &[u8] = b"    ";
 
 /// A field's array, as serde_json pretty-prints it at that depth: `[]`, or
 /// one element a line, a batch at a time (split over the cores when
-/// `every_core()` says so), each batch written in order.
+/// `every_core()` says so, see [`super::write_in_batches`]).
 fn write_array<T: Serialize + Sync, W: Write>(
     items: &[T],
     every_core: &dyn Fn() -> bool,
@@ -119,31 +114,20 @@ fn write_array<T: Serialize + Sync, W: Write>(
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
-    for (batch_index, batch) in items.chunks(ELEMENTS_PER_BATCH).enumerate() {
-        let worth_a_thread = if every_core() {
-            ELEMENTS_WORTH_A_THREAD
-        } else {
-            usize::MAX
-        };
-        let parts = crate::parallel::runs(batch, worth_a_thread, |first, run| {
-            let mut text = Vec::new();
-            for (n, item) in run.iter().enumerate() {
-                let very_first = batch_index == 0 && first + n == 0;
-                text.extend_from_slice(if very_first { b"\n" } else { b",\n" });
-                text.extend_from_slice(ELEMENT);
-                append_pretty_at(item, ELEMENT, &mut text)?;
-            }
-            Ok::<_, io::Error>(text)
-        });
-        for part in parts {
-            out.write_all(&part?)?;
+    super::write_in_batches(items, every_core, out, |first, run| {
+        let mut text = Vec::new();
+        for (n, item) in run.iter().enumerate() {
+            text.extend_from_slice(if first + n == 0 { b"\n" } else { b",\n" });
+            text.extend_from_slice(ELEMENT);
+            write_pretty_at(item, ELEMENT, &mut text)?;
         }
-    }
+        Ok(text)
+    })?;
     out.write_all(b"\n  ]")
 }
 
-/// Appends `value` to `out` as serde_json pretty-prints it `indent` deep.
-fn append_pretty_at(value: &impl Serialize, indent: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+/// Writes `value` to `out` as serde_json pretty-prints it `indent` deep.
+fn write_pretty_at<W: Write>(value: &impl Serialize, indent: &[u8], out: &mut W) -> io::Result<()> {
     let formatter = PrettyAt {
         indent,
         depth: 0,
@@ -237,12 +221,6 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
     }
 }
 
-/// Elements written per batch: enough to keep every core busy, few enough
-/// that a batch's text is a few megabytes.
-const ELEMENTS_PER_BATCH: usize = 4096;
-/// Fewer elements than this a thread are written on the calling thread.
-const ELEMENTS_WORTH_A_THREAD: usize = 256;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +253,7 @@ mod tests {
                     text.extend_from_slice(b"[\n");
                     text.extend_from_slice("  ".repeat(level).as_bytes());
                 }
-                append_pretty_at(value, indent.as_bytes(), &mut text).unwrap();
+                write_pretty_at(value, indent.as_bytes(), &mut text).unwrap();
                 for level in (0..levels).rev() {
                     text.push(b'\n');
                     text.extend_from_slice("  ".repeat(level).as_bytes());

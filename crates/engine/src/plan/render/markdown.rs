@@ -7,7 +7,7 @@ use std::io::{self, Write as _};
 use foldhash::{HashMap, HashMapExt};
 
 use super::lines::{self};
-use super::{NO_CHANGES, buffered, summary_line};
+use super::{NO_CHANGES, buffered, summary_line, write_in_batches};
 use crate::plan::{Action, Change, Plan};
 use rolecall_model::printable::printable;
 
@@ -19,9 +19,8 @@ pub fn render(plan: &Plan) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Streams the markdown plan. Its blocks are independent: a batch at a
-/// time is split over the cores, each part rendered into memory, and
-/// written in order (a first plan of 100,000 roles is 160 MB of markdown).
+/// Streams the markdown plan, its sections over every core (a first plan
+/// of 100,000 roles is 160 MB of markdown).
 pub fn write(plan: &Plan, sink: &mut dyn io::Write) -> io::Result<()> {
     buffered(sink, |out| {
         let mut head = String::new();
@@ -44,18 +43,13 @@ pub fn write(plan: &Plan, sink: &mut dyn io::Write) -> io::Result<()> {
             .iter()
             .filter(|c| c.action != Action::Noop)
             .collect();
-        for batch in changes.chunks(CHANGES_PER_BATCH) {
-            let parts = crate::parallel::runs(batch, CHANGES_WORTH_A_THREAD, |_, part| {
-                let mut text = String::new();
-                for change in part {
-                    write_change(change, &calls, plan.destroy, &mut text);
-                }
-                text
-            });
-            for text in parts {
-                out.write_all(text.as_bytes())?;
+        write_in_batches(&changes, &|| true, out, |_, part| {
+            let mut text = String::new();
+            for change in part {
+                write_change(change, &calls, plan.destroy, &mut text);
             }
-        }
+            Ok(text.into_bytes())
+        })?;
         writeln!(out, "**{}**", summary_line(plan))
     })
 }
@@ -130,12 +124,6 @@ fn write_change(
     }
     let _ = writeln!(out, "</details>\n");
 }
-
-/// Changes rendered per batch: enough to keep every core busy, few enough
-/// that a batch's text is a few megabytes.
-const CHANGES_PER_BATCH: usize = 4096;
-/// Fewer changes than this a thread are rendered on the calling thread.
-const CHANGES_WORTH_A_THREAD: usize = 256;
 
 /// Keeps a message from opening HTML or breaking the quote block.
 /// Safe in a pull-request comment: no HTML, nothing that reorders or hides

@@ -33,6 +33,38 @@ pub(crate) fn write_saved_json(plan: &Plan, sink: &mut dyn std::io::Write) -> st
     json::write_saved(plan, sink)
 }
 
+/// Writes `items` (a plan's changes or steps, which render independently)
+/// a batch at a time: each batch split over every core, or on this thread
+/// alone while `every_core()` says no; each run rendered into memory by
+/// `render(index of its first item, run)`; the runs written in order.
+fn write_in_batches<T: Sync, W: std::io::Write>(
+    items: &[T],
+    every_core: &dyn Fn() -> bool,
+    out: &mut W,
+    render: impl Fn(usize, &[T]) -> std::io::Result<Vec<u8>> + Sync,
+) -> std::io::Result<()> {
+    for (batch_index, batch) in items.chunks(ITEMS_PER_BATCH).enumerate() {
+        let worth_a_thread = if every_core() {
+            ITEMS_WORTH_A_THREAD
+        } else {
+            usize::MAX
+        };
+        let parts = crate::parallel::runs(batch, worth_a_thread, |first, run| {
+            render(batch_index * ITEMS_PER_BATCH + first, run)
+        });
+        for part in parts {
+            out.write_all(&part?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Items rendered per batch: enough to keep every core busy, few enough
+/// that a batch's text is a few megabytes.
+const ITEMS_PER_BATCH: usize = 4096;
+/// Fewer items than this a thread are rendered on the calling thread.
+const ITEMS_WORTH_A_THREAD: usize = 256;
+
 /// `write` through a buffer of its own, of a type the compiler sees
 /// through: each of the millions of small writes is a copy, not a call
 /// through `dyn Write`.

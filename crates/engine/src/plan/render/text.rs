@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::lines::{self, Sign};
-use super::{NO_CHANGES, buffered, summary_line};
+use super::{NO_CHANGES, buffered, summary_line, write_in_batches};
 use crate::plan::{Action, Change, Later, Plan};
 use rolecall_model::printable::printable;
 
@@ -147,26 +147,13 @@ fn write_changes_buffered<W: Write>(
             plan.stack
         )?;
     }
-    // The blocks are independent: a batch at a time is split over the
-    // cores, each part rendered into memory, and written in order.
-    for batch in changes.chunks(CHANGES_PER_BATCH) {
-        let worth_a_thread = if every_core() {
-            CHANGES_WORTH_A_THREAD
-        } else {
-            usize::MAX
-        };
-        let rendered = crate::parallel::runs(batch, worth_a_thread, |_, part| {
-            let mut text = Vec::new();
-            for change in part {
-                // Writing to a Vec cannot fail.
-                let _ = write_change(&painter, change, plan.destroy, &mut text);
-            }
-            text
-        });
-        for text in rendered {
-            out.write_all(&text)?;
+    write_in_batches(&changes, every_core, out, |_, part| {
+        let mut text = Vec::new();
+        for change in part {
+            write_change(&painter, change, plan.destroy, &mut text)?;
         }
-    }
+        Ok(text)
+    })?;
     if !plan.warnings.is_empty() {
         let warning = AnsiColor::Yellow.on_default().bold();
         for message in &plan.warnings {
@@ -224,12 +211,6 @@ fn write_steps_buffered<W: Write>(
     }
     Ok(())
 }
-
-/// Changes rendered per batch: enough to keep every core busy, few enough
-/// that a batch's text is a few megabytes.
-const CHANGES_PER_BATCH: usize = 4096;
-/// Fewer changes than this a thread are rendered on the calling thread.
-const CHANGES_WORTH_A_THREAD: usize = 256;
 
 /// One change's block: its header, its signed lines, a blank line.
 fn write_change<W: Write + ?Sized>(
