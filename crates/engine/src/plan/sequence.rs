@@ -14,10 +14,13 @@
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::hash::BuildHasher;
 
 use foldhash::{HashMap, HashMapExt};
+use hashbrown::HashTable;
 
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
 
 use rolecall_cloud::Call;
 
@@ -29,35 +32,88 @@ pub struct Subject(u32);
 
 /// Hands out one [`Subject`] per distinct name. A `RefCell` so that drafting
 /// code can name subjects while it holds other borrows of the builder.
-#[derive(Debug, Default)]
-pub struct Subjects(RefCell<HashMap<String, Subject>>);
+#[derive(Default)]
+pub struct Subjects(RefCell<Names>);
+
+/// Every name once, numbered in the order first seen: the names one after
+/// another in one buffer, and a table of their numbers found by hash. A
+/// large plan names half a million subjects; a `String` key each was as
+/// many allocations and a quarter of drafting's time.
+#[derive(Default)]
+struct Names {
+    /// Subjects, hashed by their names.
+    table: HashTable<Subject>,
+    /// Every name, one after another.
+    text: String,
+    /// Where each subject's name ends in `text` (it starts where the one
+    /// before ends).
+    ends: Vec<usize>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Names {
+    fn name(&self, subject: Subject) -> &str {
+        name_in(&self.text, &self.ends, subject)
+    }
+}
+
+/// A subject's name, from [`Names`]'s fields (borrowed apart while its
+/// table changes).
+fn name_in<'a>(text: &'a str, ends: &[usize], Subject(number): Subject) -> &'a str {
+    let number = number as usize;
+    let start = if number == 0 { 0 } else { ends[number - 1] };
+    &text[start..ends[number]]
+}
+
+impl std::fmt::Debug for Subjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Subjects({} names)", self.0.borrow().ends.len())
+    }
+}
+
+/// Bytes of a name, about, to make room for at once.
+const BYTES_PER_NAME: usize = 16;
 
 impl Subjects {
     /// Room for `names` names: a table grown by doubling holds the old
     /// and the new one at once, tens of megabytes for a large plan.
     pub fn with_capacity(names: usize) -> Self {
-        Subjects(RefCell::new(HashMap::with_capacity(names)))
+        Subjects(RefCell::new(Names {
+            table: HashTable::with_capacity(names),
+            text: String::with_capacity(names * BYTES_PER_NAME),
+            ends: Vec::with_capacity(names),
+            hasher: Default::default(),
+        }))
     }
 
     pub fn of(&self, name: &str) -> Subject {
         let mut names = self.0.borrow_mut();
-        if let Some(&subject) = names.get(name) {
+        let Names {
+            table,
+            text,
+            ends,
+            hasher,
+        } = &mut *names;
+        let hash = hasher.hash_one(name);
+        if let Some(&subject) = table.find(hash, |&s| name_in(text, ends, s) == name) {
             return subject;
         }
         // Four billion names would not fit in memory long before.
-        let subject = Subject(u32::try_from(names.len()).expect("fewer than 2^32 subjects"));
-        names.insert(name.to_string(), subject);
+        let subject = Subject(u32::try_from(ends.len()).expect("fewer than 2^32 subjects"));
+        text.push_str(name);
+        ends.push(text.len());
+        let (text, ends) = (&*text, &*ends);
+        table.insert_unique(hash, subject, |&s| hasher.hash_one(name_in(text, ends, s)));
         subject
     }
 
     /// Interns every name `other` holds; the result gives, by the number
     /// of a subject of `other`, the same name's subject here.
     pub fn absorb(&self, other: Subjects) -> Vec<Subject> {
-        let mut names = vec![String::new(); other.0.borrow().len()];
-        for (name, Subject(number)) in other.0.into_inner() {
-            names[number as usize] = name;
-        }
-        names.iter().map(|name| self.of(name)).collect()
+        let other = other.0.into_inner();
+        (0..other.ends.len())
+            .map(|number| self.of(other.name(Subject(number as u32))))
+            .collect()
     }
 }
 
@@ -144,6 +200,40 @@ impl Fact {
             InstanceLaunched(s) => InstanceLaunched(new(s)),
             InstanceFree(s) => InstanceFree(new(s)),
             QuotaRoom(room) => QuotaRoom(room),
+        }
+    }
+}
+
+/// How many kinds of [`Fact`] there are: [`Fact::parts`] numbers them.
+const FACT_KINDS: usize = 21;
+
+impl Fact {
+    /// The fact's kind (below [`FACT_KINDS`]) and the number of what it is
+    /// about: how [`Providers`] finds it without hashing.
+    fn parts(self) -> (usize, u32) {
+        use Fact::*;
+        match self {
+            PolicyExists(Subject(s)) => (0, s),
+            PolicyUnused(Subject(s)) => (1, s),
+            PolicyVersionsDeleted(Subject(s)) => (2, s),
+            PolicyGone(Subject(s)) => (3, s),
+            RolePoliciesAttached(Subject(s)) => (4, s),
+            RoleExists(Subject(s)) => (5, s),
+            RoleReady(Subject(s)) => (6, s),
+            RoleGone(Subject(s)) => (7, s),
+            RoleEmptied(Subject(s)) => (8, s),
+            RolePoliciesDetached(Subject(s)) => (9, s),
+            RoleInlineDeleted(Subject(s)) => (10, s),
+            TagsRemoved(Subject(s)) => (11, s),
+            AttributesUpdated(Subject(s)) => (12, s),
+            ProfileExists(Subject(s)) => (13, s),
+            ProfileGone(Subject(s)) => (14, s),
+            ProfileRoleRemoved(Subject(s)) => (15, s),
+            ProfileReady(Subject(s)) => (16, s),
+            ProfileUnused(Subject(s)) => (17, s),
+            InstanceLaunched(Subject(s)) => (18, s),
+            InstanceFree(Subject(s)) => (19, s),
+            QuotaRoom(room) => (20, room),
         }
     }
 }
@@ -258,56 +348,180 @@ pub struct Ordered {
     pub depends_on: Vec<usize>,
 }
 
-/// Edge weight: whether the ordering is only preferred (droppable).
+/// Edge weight in the petgraph form of the waits: whether the ordering is
+/// only preferred (droppable).
 type Soft = bool;
 
-/// The dependency graph of steps (edge: must run before): every provider of
-/// a fact before every step that requires (or, softly, prefers) it.
-fn dependencies(drafts: &[Draft]) -> DiGraph<usize, Soft> {
-    let mut providers: HashMap<Fact, Vec<usize>> = HashMap::with_capacity(drafts.len());
-    for (index, draft) in drafts.iter().enumerate() {
-        for fact in draft.provided() {
-            providers.entry(*fact).or_default().push(index);
+/// Marks a preferred wait in [`Waits::on`]: one a cycle may drop.
+const SOFT: u32 = 1 << 31;
+
+/// The steps each step waits for (the edges of the step DAG, each from the
+/// step waited for to the waiting one), row by row: `on[start[i] ..
+/// start[i + 1]]` are step `i`'s, first the providers of the facts it
+/// requires, then (marked [`SOFT`]) those of the facts it prefers and does
+/// not also require, each sorted and once. Numbers in flat arrays: a large
+/// plan has a million steps and twice as many waits, which as a petgraph
+/// graph were tens of megabytes of linked lists walked in every pass.
+struct Waits {
+    start: Vec<u32>,
+    on: Vec<u32>,
+}
+
+impl Waits {
+    /// What step `index` waits for, each with [`SOFT`] if only preferred.
+    fn of(&self, index: usize) -> &[u32] {
+        &self.on[self.start[index] as usize..self.start[index + 1] as usize]
+    }
+
+    fn steps(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// Every provider of a fact before every step that requires (or,
+    /// softly, prefers) it.
+    fn of_drafts(drafts: &[Draft]) -> Waits {
+        let providers = Providers::of(drafts);
+        let mut start = Vec::with_capacity(drafts.len() + 1);
+        let mut on: Vec<u32> = Vec::with_capacity(drafts.len() * 2);
+        start.push(0);
+        let (mut hard, mut soft) = (Vec::new(), Vec::new());
+        for (index, draft) in drafts.iter().enumerate() {
+            let index = step_number(index);
+            providers.of_each(draft.required(), index, &mut hard);
+            providers.of_each(draft.preferred(), index, &mut soft);
+            soft.retain(|p| hard.binary_search(p).is_err());
+            on.extend_from_slice(&hard);
+            on.extend(soft.iter().map(|p| p | SOFT));
+            start.push(edge_number(on.len()));
         }
+        Waits { start, on }
     }
-    let mut graph = DiGraph::with_capacity(drafts.len(), drafts.len() * 2);
-    for index in 0..drafts.len() {
-        graph.add_node(index);
+
+    /// The same waits as a petgraph graph, its edges added step by step in
+    /// row order: cycles are looked for there (Tarjan's algorithm).
+    fn graph(&self) -> DiGraph<usize, Soft> {
+        let mut graph = DiGraph::with_capacity(self.steps(), self.on.len());
+        for index in 0..self.steps() {
+            graph.add_node(index);
+        }
+        for index in 0..self.steps() {
+            for &wait in self.of(index) {
+                let from = NodeIndex::new((wait & !SOFT) as usize);
+                graph.add_edge(from, NodeIndex::new(index), wait & SOFT != 0);
+            }
+        }
+        graph
     }
+
+    /// The waits a petgraph graph holds (after [`drop_soft_edges_in_cycles`]).
+    fn of_graph(graph: &DiGraph<usize, Soft>) -> Waits {
+        let mut start = Vec::with_capacity(graph.node_count() + 1);
+        let mut on = Vec::with_capacity(graph.edge_count());
+        start.push(0);
+        for node in graph.node_indices() {
+            let mut row: Vec<u32> = graph
+                .edges_directed(node, petgraph::Direction::Incoming)
+                .map(|edge| {
+                    let from = step_number(edge.source().index());
+                    if *edge.weight() { from | SOFT } else { from }
+                })
+                .collect();
+            row.sort_unstable();
+            on.extend(row);
+            start.push(edge_number(on.len()));
+        }
+        Waits { start, on }
+    }
+
+    /// The steps waiting for each step: the same edges, row by row from
+    /// their other end, as `(start, waiting)`.
+    fn reversed(&self) -> (Vec<u32>, Vec<u32>) {
+        let steps = self.steps();
+        let mut start = vec![0u32; steps + 1];
+        for &wait in &self.on {
+            start[(wait & !SOFT) as usize + 1] += 1;
+        }
+        for index in 0..steps {
+            start[index + 1] += start[index];
+        }
+        let mut next = start.clone();
+        let mut waiting = vec![0u32; self.on.len()];
+        for index in 0..steps {
+            for &wait in self.of(index) {
+                let slot = &mut next[(wait & !SOFT) as usize];
+                waiting[*slot as usize] = step_number(index);
+                *slot += 1;
+            }
+        }
+        (start, waiting)
+    }
+}
+
+/// A step's position as a number of the step DAG: below [`SOFT`], which
+/// marks preferences. Two billion steps would not fit in memory long before.
+fn step_number(index: usize) -> u32 {
+    u32::try_from(index)
+        .ok()
+        .filter(|&n| n < SOFT)
+        .expect("fewer than 2^31 steps")
+}
+
+/// A count of waits, as the row starts hold it.
+fn edge_number(count: usize) -> u32 {
+    u32::try_from(count).expect("fewer than 2^32 waits")
+}
+
+/// The steps providing each fact, found by the fact's kind and number
+/// without hashing: a table per kind of fact, indexed by subject, of
+/// chains through `chain` (most facts have one provider, some several).
+struct Providers {
+    /// By [`Fact::parts`]: 1 + the position in `chain` of the fact's last
+    /// provider, or 0 if none.
+    last: [Vec<u32>; FACT_KINDS],
+    /// Per provided fact: the providing step, and 1 + the position of the
+    /// fact's provider before it, or 0.
+    chain: Vec<(u32, u32)>,
+}
+
+impl Providers {
+    fn of(drafts: &[Draft]) -> Providers {
+        let mut providers = Providers {
+            last: Default::default(),
+            chain: Vec::with_capacity(drafts.len()),
+        };
+        for (index, draft) in drafts.iter().enumerate() {
+            for fact in draft.provided() {
+                let (kind, number) = fact.parts();
+                let row = &mut providers.last[kind];
+                let number = number as usize;
+                if row.len() <= number {
+                    row.resize(number + 1, 0);
+                }
+                providers.chain.push((step_number(index), row[number]));
+                row[number] = edge_number(providers.chain.len());
+            }
+        }
+        providers
+    }
+
     /// Into `into`, sorted and once each: the steps providing `facts`,
     /// other than step `index` itself.
-    fn providers_of<'a>(
-        providers: &HashMap<Fact, Vec<usize>>,
-        facts: impl Iterator<Item = &'a Fact>,
-        index: usize,
-        into: &mut Vec<usize>,
-    ) {
+    fn of_each<'a>(&self, facts: impl Iterator<Item = &'a Fact>, index: u32, into: &mut Vec<u32>) {
         into.clear();
-        into.extend(
-            facts
-                .filter_map(|fact| providers.get(fact))
-                .flatten()
-                .copied()
-                .filter(|&p| p != index),
-        );
+        for fact in facts {
+            let (kind, number) = fact.parts();
+            let mut link = self.last[kind].get(number as usize).copied().unwrap_or(0);
+            while link != 0 {
+                let (step, before) = self.chain[link as usize - 1];
+                if step != index {
+                    into.push(step);
+                }
+                link = before;
+            }
+        }
         into.sort_unstable();
         into.dedup();
     }
-    let mut before: Vec<usize> = Vec::new();
-    let mut hard: Vec<usize> = Vec::new();
-    for (index, draft) in drafts.iter().enumerate() {
-        providers_of(&providers, draft.required(), index, &mut hard);
-        for &p in &hard {
-            graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), false);
-        }
-        providers_of(&providers, draft.preferred(), index, &mut before);
-        for &p in &before {
-            if hard.binary_search(&p).is_err() {
-                graph.add_edge(NodeIndex::new(p), NodeIndex::new(index), true);
-            }
-        }
-    }
-    graph
 }
 
 /// Drops the soft edges inside cycles (strongly connected components), so
@@ -374,29 +588,25 @@ fn tie_breaks(drafts: &[Draft]) -> Vec<TieBreak> {
 
 /// Kahn's algorithm, taking the least tie-break among ready steps: the
 /// positions in order, or `None` if a cycle leaves steps unordered.
-fn kahn(graph: &DiGraph<usize, Soft>, keys: &[TieBreak]) -> Option<Vec<usize>> {
-    let mut indegree: Vec<usize> = graph
-        .node_indices()
-        .map(|n| {
-            graph
-                .neighbors_directed(n, petgraph::Direction::Incoming)
-                .count()
-        })
+fn kahn(waits: &Waits, keys: &[TieBreak]) -> Option<Vec<usize>> {
+    let mut waiting_for: Vec<u32> = (0..waits.steps())
+        .map(|index| waits.start[index + 1] - waits.start[index])
         .collect();
-    let mut ready: BinaryHeap<Reverse<TieBreak>> = indegree
+    let (start, waiting) = waits.reversed();
+    let mut ready: BinaryHeap<Reverse<TieBreak>> = waiting_for
         .iter()
         .enumerate()
-        .filter(|(_, d)| **d == 0)
-        .map(|(i, _)| Reverse(keys[i]))
+        .filter(|(_, count)| **count == 0)
+        .map(|(index, _)| Reverse(keys[index]))
         .collect();
     let mut sequence = Vec::with_capacity(keys.len());
     while let Some(Reverse((_, _, index))) = ready.pop() {
         sequence.push(index);
-        for next in graph.neighbors_directed(NodeIndex::new(index), petgraph::Direction::Outgoing) {
-            let n = next.index();
-            indegree[n] -= 1;
-            if indegree[n] == 0 {
-                ready.push(Reverse(keys[n]));
+        for &next in &waiting[start[index] as usize..start[index + 1] as usize] {
+            let next = next as usize;
+            waiting_for[next] -= 1;
+            if waiting_for[next] == 0 {
+                ready.push(Reverse(keys[next]));
             }
         }
     }
@@ -416,17 +626,17 @@ pub fn order_into<T>(
     mut drafts: Vec<Draft>,
     mut make: impl FnMut(Ordered) -> T,
 ) -> Result<Vec<T>, String> {
-    // Two independent reads of the drafts: the graph from their facts, the
+    // Two independent reads of the drafts: the waits from their facts, the
     // tie-breaks from their names, each on its own core.
-    let (mut graph, keys) = std::thread::scope(|scope| {
+    let (mut waits, keys) = std::thread::scope(|scope| {
         let keys = scope.spawn(|| tie_breaks(&drafts));
-        let graph = dependencies(&drafts);
+        let waits = Waits::of_drafts(&drafts);
         match keys.join() {
-            Ok(keys) => (graph, keys),
+            Ok(keys) => (waits, keys),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    // The graph holds what the facts said: free them before the steps are
+    // The waits hold what the facts said: free them before the steps are
     // made (millions of small vectors in a large plan).
     for draft in &mut drafts {
         draft.facts = Vec::new();
@@ -434,9 +644,10 @@ pub fn order_into<T>(
     // Soft edges rarely close a cycle: look for cycles only when one stops
     // the ordering (Tarjan's algorithm over a whole large plan costs seconds).
     let sequence = loop {
-        if let Some(sequence) = kahn(&graph, &keys) {
+        if let Some(sequence) = kahn(&waits, &keys) {
             break sequence;
         }
+        let mut graph = waits.graph();
         if !drop_soft_edges_in_cycles(&mut graph) {
             let stuck: Vec<String> = petgraph::algo::tarjan_scc(&graph)
                 .into_iter()
@@ -456,24 +667,26 @@ pub fn order_into<T>(
                 stuck.join(", ")
             ));
         }
+        waits = Waits::of_graph(&graph);
     };
     drop(keys);
     let mut position = vec![usize::MAX; drafts.len()];
     for (at, &index) in sequence.iter().enumerate() {
         position[index] = at;
     }
-    // Every step's dependencies, and the graph freed before the steps are
+    // Every step's dependencies, and the waits freed before the steps are
     // made.
     for (index, draft) in drafts.iter_mut().enumerate() {
-        let mut depends_on: Vec<usize> = graph
-            .neighbors_directed(NodeIndex::new(index), petgraph::Direction::Incoming)
-            .map(|p| position[p.index()])
+        let mut depends_on: Vec<usize> = waits
+            .of(index)
+            .iter()
+            .map(|&wait| position[(wait & !SOFT) as usize])
             .collect();
         depends_on.sort_unstable();
         depends_on.dedup();
         draft.depends_on = depends_on;
     }
-    drop(graph);
+    drop(waits);
     drop(position);
     put_in_order(&mut drafts, &sequence);
     drop(sequence);
@@ -511,9 +724,113 @@ fn put_in_order<T>(items: &mut [T], sequence: &[usize]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Draft, order_into, put_in_order};
+    use super::{Draft, FACT_KINDS, Fact, Subject, Subjects, order, order_into, put_in_order};
     use rolecall_cloud::Call;
     use rolecall_cloud::iam::DeleteRoleRequest;
+
+    fn delete_role(name: &str) -> Draft {
+        Draft::new(
+            format!("role/{name}"),
+            Call::DeleteRole(DeleteRoleRequest {
+                role_name: name.to_string(),
+            }),
+        )
+    }
+
+    /// Facts are found by kind and number: two kinds sharing a table
+    /// would order steps by facts they do not share.
+    #[test]
+    fn every_kind_of_fact_has_a_table_of_its_own() {
+        use Fact::*;
+        let s = Subject(7);
+        let every = [
+            PolicyExists(s),
+            PolicyUnused(s),
+            PolicyVersionsDeleted(s),
+            PolicyGone(s),
+            RolePoliciesAttached(s),
+            RoleExists(s),
+            RoleReady(s),
+            RoleGone(s),
+            RoleEmptied(s),
+            RolePoliciesDetached(s),
+            RoleInlineDeleted(s),
+            TagsRemoved(s),
+            AttributesUpdated(s),
+            ProfileExists(s),
+            ProfileGone(s),
+            ProfileRoleRemoved(s),
+            ProfileReady(s),
+            ProfileUnused(s),
+            InstanceLaunched(s),
+            InstanceFree(s),
+            QuotaRoom(7),
+        ];
+        let mut kinds: Vec<usize> = every.iter().map(|fact| fact.parts().0).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), every.len());
+        assert_eq!(every.len(), FACT_KINDS);
+        assert!(kinds.iter().all(|&kind| kind < FACT_KINDS));
+        assert!(every.iter().all(|fact| fact.parts().1 == 7));
+    }
+
+    /// One subject per name, numbered as first seen, however far the
+    /// table grows past the room it was made with; another builder's
+    /// subjects are renamed into these by number.
+    #[test]
+    fn subjects_number_each_name_once() {
+        let subjects = Subjects::with_capacity(2);
+        let names: Vec<String> = (0..5000).map(|n| format!("role-{n}")).collect();
+        for (number, name) in names.iter().enumerate() {
+            assert_eq!(subjects.of(name), Subject(number as u32));
+        }
+        for (number, name) in names.iter().enumerate().rev() {
+            assert_eq!(subjects.of(name), Subject(number as u32));
+        }
+        assert_eq!(subjects.of(""), Subject(5000));
+        assert_eq!(subjects.of(""), Subject(5000));
+        let other = Subjects::default();
+        let (new, known) = (other.of("profile-x"), other.of("role-42"));
+        let renamed = subjects.absorb(other);
+        assert_eq!(renamed[new.0 as usize], Subject(5001));
+        assert_eq!(renamed[known.0 as usize], Subject(42));
+        assert_eq!(subjects.of("profile-x"), Subject(5001));
+    }
+
+    /// Every provider of a fact comes before each step requiring it and is
+    /// among its dependencies; a step providing what it requires does not
+    /// wait for itself; a preference that closes a cycle is dropped, the
+    /// others kept.
+    #[test]
+    fn steps_wait_for_every_provider_and_cycles_of_preferences_are_broken() {
+        let subjects = Subjects::default();
+        let (a, b) = (subjects.of("a"), subjects.of("b"));
+        let drafts = vec![
+            // 0: needs both providers of RoleExists(a), and prefers b's
+            // removal, which prefers it back: a cycle of preferences.
+            delete_role("z")
+                .requires(Fact::RoleExists(a))
+                .provides(Fact::RoleGone(a))
+                .prefers(Fact::RoleEmptied(b)),
+            // 1 and 2: both provide RoleExists(a); 2 also requires it.
+            delete_role("y").provides(Fact::RoleExists(a)),
+            delete_role("x")
+                .provides(Fact::RoleExists(a))
+                .requires(Fact::RoleExists(a)),
+            // 3: prefers 0's fact, provides the one 0 prefers.
+            delete_role("w")
+                .prefers(Fact::RoleGone(a))
+                .provides(Fact::RoleEmptied(b)),
+        ];
+        let ordered = order(drafts).unwrap();
+        let resources: Vec<&str> = ordered.iter().map(|o| o.resource.as_str()).collect();
+        // The two preferences form a cycle and both go: w and y are free
+        // to run first (by resource), x follows y, z follows x and y.
+        assert_eq!(resources, ["role/w", "role/y", "role/x", "role/z"]);
+        let depends: Vec<&[usize]> = ordered.iter().map(|o| o.depends_on.as_slice()).collect();
+        assert_eq!(depends, [&[][..], &[], &[1], &[1, 2]]);
+    }
 
     /// A plan's steps are made where its drafts were: a second array of a
     /// million steps beside the drafts was a large plan's peak.
