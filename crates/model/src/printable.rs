@@ -26,6 +26,19 @@ pub fn printable_line<T: fmt::Display>(text: T) -> impl fmt::Display {
     }
 }
 
+/// Whether [`printable`] leaves `text` as it is: printable ASCII and line
+/// breaks, as most text is. A renderer of millions of lines then writes
+/// such text straight out, without formatting it through [`printable`].
+pub fn is_printable_as_is(text: &str) -> bool {
+    plain(text, true)
+}
+
+/// The byte scan that settles most text without decoding characters.
+fn plain(text: &str, keep_newlines: bool) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' '..=b'~') || (keep_newlines && b == b'\n'))
+}
+
 struct Printable<T> {
     text: T,
     keep_newlines: bool,
@@ -56,10 +69,8 @@ struct Escaping<'a, 'b> {
 impl fmt::Write for Escaping<'_, '_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         let keep_newlines = self.keep_newlines;
-        // Most text is printable ASCII: a byte scan settles it without
-        // decoding characters (a large plan prints millions of lines).
-        let safe_byte = |b: u8| matches!(b, b' '..=b'~') || (keep_newlines && b == b'\n');
-        if text.bytes().all(safe_byte) {
+        // Most text is printable ASCII (a large plan prints millions of lines).
+        if plain(text, keep_newlines) {
             return self.out.write_str(text);
         }
         let escaped = |c: char| !(keep_newlines && c == '\n') && must_escape(c);
@@ -110,5 +121,18 @@ mod tests {
             printable("Équipe données, ok").to_string(),
             "Équipe données, ok"
         );
+    }
+
+    /// What is printable as it is, [`printable`] leaves as it is; what it
+    /// is not, [`printable`] escapes or might (non-ASCII goes the long way).
+    #[test]
+    fn printable_as_is_is_what_printable_leaves_alone() {
+        for text in [" ~ok~ ", "one\ntwo", "", "{\"a\": [1]}"] {
+            assert!(is_printable_as_is(text), "{text:?}");
+            assert_eq!(printable(text).to_string(), text);
+        }
+        for text in ["a\tb", "\u{1b}[31m", "x\r", "\u{7f}", "é", "\u{202e}"] {
+            assert!(!is_printable_as_is(text), "{text:?}");
+        }
     }
 }

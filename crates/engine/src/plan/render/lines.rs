@@ -46,6 +46,19 @@ fn line(sign: Sign, depth: usize, text: impl Into<String>) -> Line {
     }
 }
 
+/// Where a change's lines go as they are made: a renderer writes each
+/// straight out, with no string kept per line (a large plan's creations
+/// are millions of lines).
+pub trait LineSink {
+    fn line(&mut self, sign: Sign, depth: usize, text: impl AsRef<str>);
+}
+
+impl LineSink for Vec<Line> {
+    fn line(&mut self, sign: Sign, depth: usize, text: impl AsRef<str>) {
+        self.push(line(sign, depth, text.as_ref()));
+    }
+}
+
 /// The symbol of a resource-level action, as in Terraform.
 pub fn action_symbol(action: Action) -> &'static str {
     match action {
@@ -73,9 +86,9 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
-fn document_lines(sign: Sign, depth: usize, value: &Value, out: &mut Vec<Line>) {
+fn document_lines(sign: Sign, depth: usize, value: &Value, out: &mut impl LineSink) {
     for text in pretty(value).lines() {
-        out.push(line(sign, depth, text));
+        out.line(sign, depth, text);
     }
 }
 
@@ -85,7 +98,7 @@ const CONTEXT_LINES: usize = 4;
 /// Documents up to this many lines are shown whole, changes in place.
 const WHOLE_DOCUMENT_LINES: usize = 40;
 
-fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut Vec<Line>) {
+fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut impl LineSink) {
     let (old, new) = (pretty(before) + "\n", pretty(after) + "\n");
     let diff = TextDiff::from_lines(&old, &new);
     let old_lines = old.lines().count();
@@ -99,7 +112,7 @@ fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut Vec<Line
     for (index, group) in groups.iter().enumerate() {
         let starts_late = group.first().is_some_and(|op| op.old_range().start > 0);
         if index > 0 || starts_late {
-            out.push(line(Sign::Context, depth, "..."));
+            out.line(Sign::Context, depth, "...");
         }
         for op in group {
             for change in diff.iter_changes(op) {
@@ -108,7 +121,7 @@ fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut Vec<Line
                     ChangeTag::Delete => Sign::Remove,
                     ChangeTag::Insert => Sign::Add,
                 };
-                out.push(line(sign, depth, change.value().trim_end_matches('\n')));
+                out.line(sign, depth, change.value().trim_end_matches('\n'));
             }
         }
         let is_last = index + 1 == groups.len();
@@ -116,7 +129,7 @@ fn document_diff(depth: usize, before: &Value, after: &Value, out: &mut Vec<Line
             .last()
             .is_some_and(|op| op.old_range().end < old_lines);
         if is_last && ends_early {
-            out.push(line(Sign::Context, depth, "..."));
+            out.line(Sign::Context, depth, "...");
         }
     }
 }
@@ -131,7 +144,7 @@ fn object(value: &Value) -> serde_json::Map<String, Value> {
 /// the rest of rendering it. The lines are those the tree would give: the
 /// view is serde_json's compact text, so a value's text is what writing
 /// its tree gives.
-fn created(after: Option<&View>, out: &mut Vec<Line>) {
+fn created(after: Option<&View>, out: &mut impl LineSink) {
     let Some(attributes) = after.and_then(|view| entries(view.raw())) else {
         return;
     };
@@ -176,35 +189,35 @@ impl<'de> Deserialize<'de> for Entries<'de> {
     }
 }
 
-fn attribute_added(key: &str, value: &RawValue, out: &mut Vec<Line>) {
+fn attribute_added(key: &str, value: &RawValue, out: &mut impl LineSink) {
     let object = || entries(value).unwrap_or_default();
     match key {
         "inline_policies" if is_object(value) => {
             for (name, document) in object() {
-                out.push(line(Sign::Add, 0, format!("inline_policies.{name}:")));
+                out.line(Sign::Add, 0, format!("inline_policies.{name}:"));
                 raw_document_lines(Sign::Add, 1, document, out);
             }
         }
         key if is_document(key) && is_object(value) => {
-            out.push(line(Sign::Add, 0, format!("{key}:")));
+            out.line(Sign::Add, 0, format!("{key}:"));
             raw_document_lines(Sign::Add, 1, value, out);
         }
         "tags" if is_object(value) => {
             for (k, v) in object() {
-                out.push(line(Sign::Add, 0, format!("tags.{k} = {}", v.get())));
+                out.line(Sign::Add, 0, format!("tags.{k} = {}", v.get()));
             }
         }
         "managed_policies" if value.get().starts_with('[') => {
             let items: Vec<&RawValue> = serde_json::from_str(value.get()).unwrap_or_default();
             for item in items {
-                out.push(line(
+                out.line(
                     Sign::Add,
                     0,
                     format!("managed_policies: {}", raw_scalar(item)),
-                ));
+                );
             }
         }
-        key => out.push(line(Sign::Add, 0, format!("{key}: {}", raw_scalar(value)))),
+        key => out.line(Sign::Add, 0, format!("{key}: {}", raw_scalar(value))),
     }
 }
 
@@ -222,7 +235,7 @@ fn raw_scalar(value: &RawValue) -> &str {
 
 /// [`document_lines`] of a document's text, pretty-printed from its tokens
 /// as [`pretty`] prints its tree.
-fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut Vec<Line>) {
+fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut impl LineSink) {
     let mut text = Vec::new();
     let mut writer = serde_json::Serializer::pretty(&mut text);
     let mut tokens = serde_json::Deserializer::from_str(document.get());
@@ -230,21 +243,21 @@ fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut V
         return;
     }
     for text in String::from_utf8_lossy(&text).lines() {
-        out.push(line(sign, depth, text));
+        out.line(sign, depth, text);
     }
 }
 
-fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut Vec<Line>) {
+fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut impl LineSink) {
     match key {
         "inline_policies" => {
             let (old, new) = (object(before), object(after));
             for (name, document) in &old {
                 match new.get(name) {
                     None => {
-                        out.push(line(Sign::Remove, 0, format!("inline_policies.{name}")));
+                        out.line(Sign::Remove, 0, format!("inline_policies.{name}"));
                     }
                     Some(changed) if changed != document => {
-                        out.push(line(Sign::Change, 0, format!("inline_policies.{name}:")));
+                        out.line(Sign::Change, 0, format!("inline_policies.{name}:"));
                         document_diff(1, document, changed, out);
                     }
                     Some(_) => {}
@@ -252,29 +265,27 @@ fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut Vec<Lin
             }
             for (name, document) in &new {
                 if !old.contains_key(name) {
-                    out.push(line(Sign::Add, 0, format!("inline_policies.{name}:")));
+                    out.line(Sign::Add, 0, format!("inline_policies.{name}:"));
                     document_lines(Sign::Add, 1, document, out);
                 }
             }
         }
         key if is_document(key) => {
-            out.push(line(Sign::Change, 0, format!("{key}:")));
+            out.line(Sign::Change, 0, format!("{key}:"));
             document_diff(1, before, after, out);
         }
         "tags" => {
             let (old, new) = (object(before), object(after));
             for (k, v) in &old {
                 match new.get(k) {
-                    None => out.push(line(Sign::Remove, 0, format!("tags.{k} = {v}"))),
-                    Some(n) if n != v => {
-                        out.push(line(Sign::Change, 0, format!("tags.{k}: {v} -> {n}")))
-                    }
+                    None => out.line(Sign::Remove, 0, format!("tags.{k} = {v}")),
+                    Some(n) if n != v => out.line(Sign::Change, 0, format!("tags.{k}: {v} -> {n}")),
                     Some(_) => {}
                 }
             }
             for (k, v) in &new {
                 if !old.contains_key(k) {
-                    out.push(line(Sign::Add, 0, format!("tags.{k} = {v}")));
+                    out.line(Sign::Add, 0, format!("tags.{k} = {v}"));
                 }
             }
         }
@@ -286,44 +297,46 @@ fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut Vec<Lin
             };
             let (old, new) = (list(before), list(after));
             for arn in old.iter().filter(|a| !new.contains(a)) {
-                out.push(line(Sign::Remove, 0, format!("managed_policies: {arn}")));
+                out.line(Sign::Remove, 0, format!("managed_policies: {arn}"));
             }
             for arn in new.iter().filter(|a| !old.contains(a)) {
-                out.push(line(Sign::Add, 0, format!("managed_policies: {arn}")));
+                out.line(Sign::Add, 0, format!("managed_policies: {arn}"));
             }
         }
-        key => out.push(line(
+        key => out.line(
             Sign::Change,
             0,
             format!("{key}: {} -> {}", scalar(before), scalar(after)),
-        )),
+        ),
     }
 }
 
 /// The lines that explain one change.
 pub fn describe(change: &Change) -> Vec<Line> {
     let mut out = Vec::new();
+    describe_into(change, &mut out);
+    out
+}
+
+/// [`describe`], each line given to `out` as it is made.
+pub fn describe_into(change: &Change, out: &mut impl LineSink) {
     let parse = |view: &Option<View>| view.as_ref().map_or(Value::Null, View::parse);
     match change.action {
-        Action::Create => created(change.after.as_ref(), &mut out),
+        Action::Create => created(change.after.as_ref(), out),
         Action::Delete | Action::Noop => {}
         Action::Update | Action::Replace => {
             let (before, after) = (parse(&change.before), parse(&change.after));
             let null = Value::Null;
             for attribute in &change.attributes {
                 match (before.get(attribute), after.get(attribute)) {
-                    (None, None) => out.push(line(Sign::Change, 0, attribute.clone())),
-                    (b, a) => attribute_changed(
-                        attribute,
-                        b.unwrap_or(&null),
-                        a.unwrap_or(&null),
-                        &mut out,
-                    ),
+                    (None, None) => out.line(Sign::Change, 0, attribute),
+                    (b, a) => {
+                        attribute_changed(attribute, b.unwrap_or(&null), a.unwrap_or(&null), out)
+                    }
                 }
             }
         }
     }
-    out
 }
 
 /// Why a change is what it is, in a few words (for headers). A destroy

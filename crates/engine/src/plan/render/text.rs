@@ -4,10 +4,10 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
-use super::lines::{self, Sign};
+use super::lines::{self, LineSink, Sign};
 use super::{NO_CHANGES, buffered, summary_line, write_in_batches};
 use crate::plan::{Action, Change, Later, Plan};
-use rolecall_model::printable::printable;
+use rolecall_model::printable::{is_printable_as_is, printable};
 
 /// Options of the text rendering.
 #[derive(Debug, Clone, Copy, Default)]
@@ -232,18 +232,56 @@ fn write_change<W: Write + ?Sized>(
     } else {
         writeln!(out, " ({reason})")?;
     }
-    for line in lines::describe(change) {
-        out.write_all(b"  ")?;
-        for _ in 0..=line.depth {
-            out.write_all(b"    ")?;
-        }
-        painter.write(
-            out,
-            Painter::sign_style(line.sign),
-            format_args!("{} {}", line.sign.symbol(), printable(&line.text)),
-        )?;
-        out.write_all(b"\n")?;
+    let mut lines = TextLines {
+        painter,
+        out,
+        failed: None,
+    };
+    lines::describe_into(change, &mut lines);
+    if let Some(error) = lines.failed {
+        return Err(error);
     }
     writeln!(out)?;
     Ok(())
+}
+
+/// A change's lines, written as they are made: indented, signed, and
+/// escaped where [`printable`] would (most lines need not).
+struct TextLines<'a, W: ?Sized> {
+    painter: &'a Painter,
+    out: &'a mut W,
+    /// The first write that failed: the lines after it are not written.
+    failed: Option<io::Error>,
+}
+
+impl<W: Write + ?Sized> TextLines<'_, W> {
+    fn write(&mut self, sign: Sign, depth: usize, text: &str) -> io::Result<()> {
+        let out = &mut *self.out;
+        out.write_all(b"  ")?;
+        for _ in 0..=depth {
+            out.write_all(b"    ")?;
+        }
+        if self.painter.color || !is_printable_as_is(text) {
+            self.painter.write(
+                out,
+                Painter::sign_style(sign),
+                format_args!("{} {}", sign.symbol(), printable(text)),
+            )?;
+        } else {
+            out.write_all(sign.symbol().as_bytes())?;
+            out.write_all(b" ")?;
+            out.write_all(text.as_bytes())?;
+        }
+        out.write_all(b"\n")
+    }
+}
+
+impl<W: Write + ?Sized> LineSink for TextLines<'_, W> {
+    fn line(&mut self, sign: Sign, depth: usize, text: impl AsRef<str>) {
+        if self.failed.is_none()
+            && let Err(error) = self.write(sign, depth, text.as_ref())
+        {
+            self.failed = Some(error);
+        }
+    }
 }
