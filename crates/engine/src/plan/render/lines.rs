@@ -236,6 +236,9 @@ fn raw_scalar(value: &RawValue) -> &str {
 /// [`document_lines`] of a document's text, pretty-printed from its tokens
 /// as [`pretty`] prints its tree.
 fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut impl LineSink) {
+    if pretty_lines_of_plain_json(document.get(), &mut |text| out.line(sign, depth, text)) {
+        return;
+    }
     let mut text = Vec::new();
     let mut writer = serde_json::Serializer::pretty(&mut text);
     let mut tokens = serde_json::Deserializer::from_str(document.get());
@@ -245,6 +248,99 @@ fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut i
     for text in String::from_utf8_lossy(&text).lines() {
         out.line(sign, depth, text);
     }
+}
+
+/// The lines serde_json's pretty printer gives for `compact`, serde_json's
+/// compact text of a value, laid out from its bytes (most of a large
+/// first plan's text is its documents, and parsing each to print it again
+/// was a quarter of rendering). Only for plain text: no escape, no number
+/// but integers, nothing between tokens. Anything else (which a policy
+/// seldom holds) returns false before a line is given, and is printed by
+/// serde_json itself.
+fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool {
+    let bytes = compact.as_bytes();
+    let plain = {
+        let mut in_string = false;
+        let mut after_digit = false;
+        bytes.iter().all(|&b| {
+            let plain = match b {
+                b'\\' => false,
+                b'"' => {
+                    in_string = !in_string;
+                    true
+                }
+                _ if in_string => true,
+                // A float: its point, or its exponent after a digit (the
+                // `e` of `true` follows a letter).
+                b'.' => false,
+                b'e' | b'E' => !after_digit,
+                b' ' | b'\t' | b'\n' | b'\r' => false,
+                _ => true,
+            };
+            after_digit = !in_string && b.is_ascii_digit();
+            plain
+        })
+    };
+    if !plain || bytes.is_empty() {
+        return false;
+    }
+    let mut line = String::new();
+    let mut indent = 0usize;
+    let new_line = |line: &mut String, indent: usize, each: &mut dyn FnMut(&str)| {
+        each(line);
+        line.clear();
+        for _ in 0..indent {
+            line.push_str("  ");
+        }
+    };
+    let mut at = 0;
+    while at < compact.len() {
+        let b = bytes[at];
+        match b {
+            b'{' | b'[' => {
+                let close = if b == b'{' { b'}' } else { b']' };
+                if bytes.get(at + 1) == Some(&close) {
+                    line.push(b as char);
+                    line.push(close as char);
+                    at += 2;
+                    continue;
+                }
+                line.push(b as char);
+                indent += 1;
+                new_line(&mut line, indent, each);
+            }
+            b'}' | b']' => {
+                indent = indent.saturating_sub(1);
+                new_line(&mut line, indent, each);
+                line.push(b as char);
+            }
+            b',' => {
+                line.push(',');
+                new_line(&mut line, indent, each);
+            }
+            b':' => line.push_str(": "),
+            b'"' => {
+                // No escapes: the string ends at the next quote.
+                let end = compact[at + 1..]
+                    .find('"')
+                    .map_or(compact.len(), |n| at + n + 2);
+                line.push_str(&compact[at..end]);
+                at = end;
+                continue;
+            }
+            _ => {
+                let end = compact[at..]
+                    .find([',', ']', '}', ':'])
+                    .map_or(compact.len(), |n| at + n);
+                line.push_str(&compact[at..end]);
+                at = end;
+                continue;
+            }
+        }
+        at += 1;
+    }
+    each(&line);
+    true
 }
 
 fn attribute_changed(key: &str, before: &Value, after: &Value, out: &mut impl LineSink) {
@@ -381,6 +477,7 @@ pub fn reason(change: &Change, destroy: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn texts(lines: &[Line]) -> Vec<String> {
@@ -449,6 +546,115 @@ mod tests {
             let mut from_text = Vec::new();
             created(Some(&view), &mut from_text);
             assert_eq!(from_text, created_from_tree(&view.parse()), "{after}");
+        }
+    }
+
+    fn serde_json_pretty_lines(value: &Value) -> Vec<String> {
+        pretty(value).lines().map(str::to_string).collect()
+    }
+
+    fn laid_out(compact: &str) -> Option<Vec<String>> {
+        let mut lines = Vec::new();
+        pretty_lines_of_plain_json(compact, &mut |line| lines.push(line.to_string()))
+            .then_some(lines)
+    }
+
+    /// The byte layout gives serde_json's pretty lines for the plain
+    /// documents it takes, and leaves the others (escapes, floats) to
+    /// serde_json before giving a line.
+    #[test]
+    fn plain_documents_are_laid_out_as_serde_json_prints_them() {
+        let plain = [
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"],
+                "Resource": "*", "Condition": {"NumericLessThan": {"n": [1, -3, 18446744073709551615_u64]}},
+                "Empty": {}, "None": [], "Null": null, "T": true, "F": false,
+                "Nested": [[], [{}], [[1, [2]]], {"a": {"b": {}}}], "Punct": "a,b:c]d}e{f[g", "Uni": "é日本"}]}),
+            json!({}),
+            json!([]),
+            json!("a string"),
+            json!(42),
+        ];
+        for value in plain {
+            let compact = value.to_string();
+            assert_eq!(
+                laid_out(&compact),
+                Some(serde_json_pretty_lines(&value)),
+                "{compact}"
+            );
+        }
+        for value in [
+            json!({"a": 1.5}),
+            json!({"q": "say \"hi\""}),
+            json!(["tab\t"]),
+            json!(1e300),
+        ] {
+            let compact = value.to_string();
+            assert_eq!(laid_out(&compact), None, "{compact}");
+            let mut out = Vec::new();
+            raw_document_lines(
+                Sign::Add,
+                0,
+                &RawValue::from_string(compact).unwrap(),
+                &mut out,
+            );
+            let texts: Vec<String> = out.into_iter().map(|line| line.text).collect();
+            assert_eq!(texts, serde_json_pretty_lines(&value));
+        }
+    }
+
+    /// Any JSON value (`plain`: only what the byte layout takes).
+    fn json_value(plain: bool) -> impl Strategy<Value = Value> {
+        let text = if plain {
+            "[a-zA-Z0-9:,\\[\\]{}*/ é-]{0,12}"
+        } else {
+            ".{0,12}"
+        };
+        let number = if plain {
+            any::<i64>().prop_map(|n| json!(n)).boxed()
+        } else {
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f))
+                .boxed()
+        };
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(|n| json!(n)),
+            number,
+            text.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((text, inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A document's lines, laid out by whichever way takes it.
+    fn document_texts(value: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        let raw = RawValue::from_string(value.to_string()).unwrap();
+        raw_document_lines(Sign::Add, 1, &raw, &mut out);
+        out.into_iter().map(|line| line.text).collect()
+    }
+
+    proptest! {
+        /// Whatever a document holds, its lines are serde_json's pretty
+        /// printing of it.
+        #[test]
+        fn a_documents_lines_are_serde_jsons_pretty_printing(value in json_value(false)) {
+            prop_assert_eq!(document_texts(&value), serde_json_pretty_lines(&value));
+        }
+
+        /// A plain document is laid out from its bytes, as serde_json
+        /// prints it.
+        #[test]
+        fn a_plain_documents_lines_are_laid_out_from_its_bytes(value in json_value(true)) {
+            prop_assert_eq!(laid_out(&value.to_string()), Some(serde_json_pretty_lines(&value)));
+            prop_assert_eq!(document_texts(&value), serde_json_pretty_lines(&value));
         }
     }
 
