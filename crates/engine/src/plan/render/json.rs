@@ -12,9 +12,11 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::buffered;
-use crate::plan::{Later, Plan, Step};
+use super::lines::pretty_lines_of_plain_json;
+use crate::plan::{Action, Change, Later, Plan, Step};
 
 /// Streams the plan's JSON.
 pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
@@ -72,7 +74,8 @@ fn write_public<'a, W: Write>(
     write_first_field(out, "format_version", &plan.format_version)?;
     write_field(out, "stack", &plan.stack)?;
     out.write_all(b",\n  \"changes\": ")?;
-    write_array(&plan.changes, every_core, out)?;
+    let changes: Vec<ChangeJson> = plan.changes.iter().map(ChangeJson).collect();
+    write_array(&changes, every_core, out)?;
     out.write_all(b",\n  \"steps\": ")?;
     let steps = steps().ok_or_else(|| {
         io::Error::other("internal error: the plan's steps could not be put in order")
@@ -126,6 +129,37 @@ fn write_array<T: Serialize + Sync, W: Write>(
     out.write_all(b"\n  ]")
 }
 
+/// A change as its derived `Serialize` writes it, with its views as their
+/// raw text, which [`PrettyAt`] lays out from the bytes: transcoding every
+/// view (parsing it to print it again) was most of a large JSON plan's
+/// changes.
+struct ChangeJson<'a>(&'a Change);
+
+impl Serialize for ChangeJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Fields<'a> {
+            resource: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            name: &'a Option<String>,
+            action: Action,
+            before: Option<&'a RawValue>,
+            after: Option<&'a RawValue>,
+            attributes: &'a [String],
+        }
+        let change = self.0;
+        Fields {
+            resource: &change.resource,
+            name: &change.name,
+            action: change.action,
+            before: change.before.as_ref().map(|view| view.raw()),
+            after: change.after.as_ref().map(|view| view.raw()),
+            attributes: &change.attributes,
+        }
+        .serialize(serializer)
+    }
+}
+
 /// Writes `value` to `out` as serde_json pretty-prints it `indent` deep.
 fn write_pretty_at<W: Write>(value: &impl Serialize, indent: &[u8], out: &mut W) -> io::Result<()> {
     let formatter = PrettyAt {
@@ -150,6 +184,15 @@ struct PrettyAt<'a> {
 }
 
 impl PrettyAt<'_> {
+    /// What begins a line at the current depth.
+    fn margin(&self) -> Vec<u8> {
+        let mut margin = self.indent.to_vec();
+        for _ in 0..self.depth {
+            margin.extend_from_slice(b"  ");
+        }
+        margin
+    }
+
     fn new_line<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         out.write_all(b"\n")?;
         out.write_all(self.indent)?;
@@ -219,6 +262,49 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
         self.has_value = true;
         Ok(())
     }
+
+    /// Raw JSON text (a view's, serde_json's compact text of a value),
+    /// laid out as serde_json prints its tokens here: from its bytes when
+    /// it is plain, else printed again from its tokens.
+    fn write_raw_fragment<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let margin = self.margin();
+        let mut first = true;
+        let mut failed = None;
+        let laid_out = pretty_lines_of_plain_json(fragment, &mut |line| {
+            if failed.is_some() {
+                return;
+            }
+            let written = if first {
+                first = false;
+                out.write_all(line.as_bytes())
+            } else {
+                out.write_all(b"\n")
+                    .and_then(|()| out.write_all(&margin))
+                    .and_then(|()| out.write_all(line.as_bytes()))
+            };
+            if let Err(error) = written {
+                failed = Some(error);
+            }
+        });
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        if laid_out {
+            return Ok(());
+        }
+        let formatter = PrettyAt {
+            indent: &margin,
+            depth: 0,
+            has_value: false,
+        };
+        let mut tokens = serde_json::Deserializer::from_str(fragment);
+        let mut writer = serde_json::Serializer::with_formatter(out, formatter);
+        serde_transcode::transcode(&mut tokens, &mut writer).map_err(io::Error::other)
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +345,35 @@ mod tests {
                     text.extend_from_slice("  ".repeat(level).as_bytes());
                     text.push(b']');
                 }
+                assert_eq!(String::from_utf8(text).unwrap(), expected, "{value}");
+            }
+        }
+    }
+
+    /// Raw JSON text (a change's views) inside a value is laid out as
+    /// serde_json prints the value it holds, at its depth: from the bytes
+    /// when plain, from its tokens when it holds escapes or floats.
+    #[test]
+    fn raw_json_text_is_laid_out_as_its_value_would_be() {
+        let held = [
+            serde_json::json!({"a": {}, "c": [[], {"d": [1, -2]}], "e": "x,y:z]", "t": true}),
+            serde_json::json!({"q": "say \"hi\"\n", "f": [1.5, 1e300]}),
+            serde_json::json!([]),
+            serde_json::json!("plain"),
+            serde_json::json!(null),
+        ];
+        for value in &held {
+            let raw = RawValue::from_string(value.to_string()).unwrap();
+            let holder: std::collections::BTreeMap<&str, Vec<&RawValue>> =
+                [("outer", vec![&*raw, &*raw])].into_iter().collect();
+            let expected = serde_json::json!({"outer": [value, value]});
+            for levels in 0..3 {
+                let indent = "  ".repeat(levels);
+                let mut text = Vec::new();
+                write_pretty_at(&holder, indent.as_bytes(), &mut text).unwrap();
+                let expected = serde_json::to_string_pretty(&expected)
+                    .unwrap()
+                    .replace('\n', &format!("\n{indent}"));
                 assert_eq!(String::from_utf8(text).unwrap(), expected, "{value}");
             }
         }

@@ -257,7 +257,7 @@ fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut i
 /// but integers, nothing between tokens. Anything else (which a policy
 /// seldom holds) returns false before a line is given, and is printed by
 /// serde_json itself.
-fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool {
+pub(super) fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool {
     let bytes = compact.as_bytes();
     let plain = {
         let mut in_string = false;
@@ -320,17 +320,20 @@ fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool
             }
             b':' => line.push_str(": "),
             b'"' => {
-                // No escapes: the string ends at the next quote.
-                let end = compact[at + 1..]
-                    .find('"')
+                // No escapes: the string ends at the next quote. (Short
+                // texts: a byte loop, not a search set up for each.)
+                let end = bytes[at + 1..]
+                    .iter()
+                    .position(|&b| b == b'"')
                     .map_or(compact.len(), |n| at + n + 2);
                 line.push_str(&compact[at..end]);
                 at = end;
                 continue;
             }
             _ => {
-                let end = compact[at..]
-                    .find([',', ']', '}', ':'])
+                let end = bytes[at..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b']' | b'}' | b':'))
                     .map_or(compact.len(), |n| at + n);
                 line.push_str(&compact[at..end]);
                 at = end;
