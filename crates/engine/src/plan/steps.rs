@@ -248,6 +248,37 @@ impl TagTexts {
     fn list(&mut self, tags: &Tags) -> Vec<Tag> {
         tags.iter().map(|(k, v)| self.tag(k, v)).collect()
     }
+
+    /// [`TagTexts::list`] of [`ownership::owned_tags`]`(user, stack,
+    /// spec)`, merged in key order without building that map (a copy of
+    /// every created resource's tags, dropped at once).
+    fn owned(&mut self, user: &Tags, stack: &str, spec: &str) -> Vec<Tag> {
+        // In key order, as the map would hold them.
+        let mut ours = [(TAG_SPEC, spec), (TAG_STACK, stack)];
+        ours.sort_unstable_by_key(|&(key, _)| key);
+        let mut ours = ours.into_iter().peekable();
+        let mut tags = Vec::with_capacity(user.len() + 2);
+        for (key, value) in user.iter() {
+            while let Some((ours_key, ours_value)) = ours.next_if(|(k, _)| *k <= key.as_str()) {
+                tags.push(self.tag(ours_key, ours_value));
+                if ours_key == key {
+                    // Ours replaces a declared tag of the same key, as
+                    // inserting it into the map would.
+                    break;
+                }
+            }
+            if tags
+                .last()
+                .is_none_or(|tag: &Tag| &*tag.key != key.as_str())
+            {
+                tags.push(self.tag(key, value));
+            }
+        }
+        for (key, value) in ours {
+            tags.push(self.tag(key, value));
+        }
+        tags
+    }
 }
 
 /// What makes a policy's replacement necessary, for the plan's warning.
@@ -448,13 +479,14 @@ impl<'a> Builder<'a> {
     fn create_policy(&mut self, policy: &ManagedPolicy, hash: &str) {
         let key = policy_key(&policy.name);
         let arn = self.declared_arn(policy);
-        let tags = ownership::owned_tags(&policy.tags, &self.desired.stack, hash);
         let create = CreatePolicyRequest {
             policy_name: policy.name.clone(),
             path: (policy.path != "/").then(|| policy.path.clone()),
             policy_document: policy.document.to_json(),
             description: (!policy.description.is_empty()).then(|| policy.description.clone()),
-            tags: self.tag_texts.list(&tags),
+            tags: self
+                .tag_texts
+                .owned(&policy.tags, &self.desired.stack, hash),
         };
         self.push(
             Draft::new(&key, Call::CreatePolicy(Box::new(create)))
@@ -772,7 +804,6 @@ impl<'a> Builder<'a> {
         } else {
             hash
         };
-        let tags = ownership::owned_tags(&role.tags, &self.desired.stack, spec);
         let create = CreateRoleRequest {
             role_name: role.name.clone(),
             assume_role_policy_document: role.trust.shared_json(),
@@ -781,7 +812,7 @@ impl<'a> Builder<'a> {
             max_session_duration: (role.max_session_duration != DEFAULT_MAX_SESSION_DURATION)
                 .then_some(role.max_session_duration),
             permissions_boundary: role.permissions_boundary.clone(),
-            tags: self.tag_texts.list(&tags),
+            tags: self.tag_texts.owned(&role.tags, &self.desired.stack, spec),
         };
         // Each subject looked up once: a role's steps name it a dozen times.
         let (me, me_key) = (self.subject(&role.name), self.subject(&key));
@@ -1253,11 +1284,12 @@ impl<'a> Builder<'a> {
         } else {
             hash
         };
-        let tags = ownership::owned_tags(&profile.tags, &self.desired.stack, spec);
         let create = CreateInstanceProfileRequest {
             instance_profile_name: profile.name.clone(),
             path: (profile.path != "/").then(|| profile.path.clone()),
-            tags: self.tag_texts.list(&tags),
+            tags: self
+                .tag_texts
+                .owned(&profile.tags, &self.desired.stack, spec),
         };
         let me = self.subject(&profile.name);
         self.push(
@@ -1947,8 +1979,45 @@ impl<'a> Builder<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::replacement_reason;
+    use super::{TagTexts, Tags, ownership, replacement_reason};
     use rolecall_model::{ManagedPolicy, PolicyDocument};
+
+    /// A created resource's tags are the map `owned_tags` builds, in
+    /// its order, whatever keys the declared ones have.
+    #[test]
+    fn owned_tags_merge_as_the_map_orders_them() {
+        let declared: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("team", "a"), ("Owner", "b")],
+            &[("rolecall:spec", "declared"), ("rolecall:sp", "x")],
+            &[
+                ("rolecall:stack", "other"),
+                ("rolecall:st", "y"),
+                ("zz", "z"),
+            ],
+            &[
+                ("rolecall:spec", "1"),
+                ("rolecall:stack", "2"),
+                ("rolecall:t", "3"),
+            ],
+            &[
+                ("a", ""),
+                ("rolecall:", "r"),
+                ("rolecall:spec0", "s"),
+                ("\u{e9}", "u"),
+            ],
+        ];
+        for tags in declared {
+            let user: Tags = tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut texts = TagTexts::default();
+            let merged = texts.owned(&user, "web", "hash");
+            let expected = texts.list(&ownership::owned_tags(&user, "web", "hash"));
+            assert_eq!(merged, expected, "{tags:?}");
+        }
+    }
 
     #[test]
     fn a_replacement_names_what_changes_in_a_sentence() {
