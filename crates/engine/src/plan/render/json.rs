@@ -350,6 +350,40 @@ mod tests {
         }
     }
 
+    /// A change is written as its derived `Serialize` writes it: every
+    /// field, in order, `name` only when set, views as the values they hold.
+    #[test]
+    fn a_change_is_written_as_its_own_serialisation() {
+        use crate::compare::View;
+        let view = |value: serde_json::Value| View::of(&value);
+        let changes = [
+            Change {
+                resource: "instance/i-0abc".into(),
+                name: Some("web-1".into()),
+                action: Action::Update,
+                before: view(serde_json::json!({"profile": "a", "tags": {}})),
+                after: view(serde_json::json!({"profile": "b \"quoted\"", "n": 1.5})),
+                attributes: vec!["profile".into()],
+            },
+            Change {
+                resource: "role/web".into(),
+                name: None,
+                action: Action::Create,
+                before: None,
+                after: view(serde_json::json!({"name": "web", "trust": {"Statement": []}})),
+                attributes: vec![],
+            },
+        ];
+        for change in &changes {
+            for indent in ["", "    "] {
+                let (mut ours, mut derived) = (Vec::new(), Vec::new());
+                write_pretty_at(&ChangeJson(change), indent.as_bytes(), &mut ours).unwrap();
+                write_pretty_at(change, indent.as_bytes(), &mut derived).unwrap();
+                assert_eq!(String::from_utf8(ours), String::from_utf8(derived));
+            }
+        }
+    }
+
     /// Raw JSON text (a change's views) inside a value is laid out as
     /// serde_json prints the value it holds, at its depth: from the bytes
     /// when plain, from its tokens when it holds escapes or floats.

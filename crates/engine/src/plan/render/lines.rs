@@ -250,38 +250,49 @@ fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut i
     }
 }
 
+/// Whether compact JSON text is plain enough to lay out from its bytes:
+/// no escape, nothing between tokens, and no number serde_json would print
+/// otherwise (a float; `-0`, which it reads as a float; an integer of more
+/// than 18 digits, which may not fit 64 bits).
+fn is_plain_json(bytes: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut previous = 0u8;
+    let mut digits = 0usize;
+    for &b in bytes {
+        if in_string {
+            match b {
+                b'"' => in_string = false,
+                b'\\' => return false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'\\' | b'.' | b' ' | b'\t' | b'\n' | b'\r' => return false,
+                // An exponent follows a digit (the `e` of `true` a letter).
+                b'e' | b'E' if previous.is_ascii_digit() => return false,
+                b'0' if previous == b'-' => return false,
+                _ => {}
+            }
+            digits = if b.is_ascii_digit() { digits + 1 } else { 0 };
+            if digits > 18 {
+                return false;
+            }
+        }
+        previous = b;
+    }
+    true
+}
+
 /// The lines serde_json's pretty printer gives for `compact`, serde_json's
 /// compact text of a value, laid out from its bytes (most of a large
 /// first plan's text is its documents, and parsing each to print it again
-/// was a quarter of rendering). Only for plain text: no escape, no number
-/// but integers, nothing between tokens. Anything else (which a policy
-/// seldom holds) returns false before a line is given, and is printed by
-/// serde_json itself.
+/// was a quarter of rendering). Only for plain text ([`is_plain_json`]).
+/// Anything else (which a policy seldom holds) returns false before a line
+/// is given, and is printed by serde_json itself.
 pub(super) fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool {
     let bytes = compact.as_bytes();
-    let plain = {
-        let mut in_string = false;
-        let mut after_digit = false;
-        bytes.iter().all(|&b| {
-            let plain = match b {
-                b'\\' => false,
-                b'"' => {
-                    in_string = !in_string;
-                    true
-                }
-                _ if in_string => true,
-                // A float: its point, or its exponent after a digit (the
-                // `e` of `true` follows a letter).
-                b'.' => false,
-                b'e' | b'E' => !after_digit,
-                b' ' | b'\t' | b'\n' | b'\r' => false,
-                _ => true,
-            };
-            after_digit = !in_string && b.is_ascii_digit();
-            plain
-        })
-    };
-    if !plain || bytes.is_empty() {
+    if bytes.is_empty() || !is_plain_json(bytes) {
         return false;
     }
     let mut line = String::new();
@@ -569,7 +580,7 @@ mod tests {
     fn plain_documents_are_laid_out_as_serde_json_prints_them() {
         let plain = [
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"],
-                "Resource": "*", "Condition": {"NumericLessThan": {"n": [1, -3, 18446744073709551615_u64]}},
+                "Resource": "*", "Condition": {"NumericLessThan": {"n": [1, -3, 999_999_999_999_999_999_u64, -999_999_999_999_999_999_i64]}},
                 "Empty": {}, "None": [], "Null": null, "T": true, "F": false,
                 "Nested": [[], [{}], [[1, [2]]], {"a": {"b": {}}}], "Punct": "a,b:c]d}e{f[g", "Uni": "é日本"}]}),
             json!({}),
@@ -603,6 +614,26 @@ mod tests {
             let texts: Vec<String> = out.into_iter().map(|line| line.text).collect();
             assert_eq!(texts, serde_json_pretty_lines(&value));
         }
+        // Numbers serde_json reads as floats or may not fit 64 bits are
+        // printed by serde_json, as a hand-edited saved plan may hold them.
+        for text in [
+            "-0",
+            "{\"a\":[-0,1]}",
+            "18446744073709551616",
+            "[18446744073709551615,-9223372036854775808]",
+        ] {
+            assert_eq!(laid_out(text), None, "{text}");
+            let mut out = Vec::new();
+            raw_document_lines(
+                Sign::Add,
+                0,
+                &RawValue::from_string(text.into()).unwrap(),
+                &mut out,
+            );
+            let texts: Vec<String> = out.into_iter().map(|line| line.text).collect();
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(texts, serde_json_pretty_lines(&value), "{text}");
+        }
     }
 
     /// Any JSON value (`plain`: only what the byte layout takes).
@@ -612,8 +643,10 @@ mod tests {
         } else {
             ".{0,12}"
         };
+        // Plain: integers of up to 18 digits (longer ones go to serde_json).
+        const PLAIN: i64 = 999_999_999_999_999_999;
         let number = if plain {
-            any::<i64>().prop_map(|n| json!(n)).boxed()
+            (-PLAIN..=PLAIN).prop_map(|n| json!(n)).boxed()
         } else {
             any::<f64>()
                 .prop_filter("finite", |f| f.is_finite())
@@ -623,7 +656,7 @@ mod tests {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<u64>().prop_map(|n| json!(n)),
+            (0..=PLAIN as u64).prop_map(|n| json!(n)),
             number,
             text.prop_map(Value::String),
         ];
