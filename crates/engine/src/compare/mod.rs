@@ -219,7 +219,7 @@ pub enum SpecTag {
     /// Equal: the manifests did not change since the last apply, so any
     /// difference was made outside rolecall.
     Current,
-    /// Different (or [`PENDING_SPEC`](super::ownership::PENDING_SPEC), written
+    /// Different (or [`PENDING_SPEC`](ownership::PENDING_SPEC), written
     /// by a create whose last step has not run): the manifests changed, or an
     /// apply did not finish.
     Stale,

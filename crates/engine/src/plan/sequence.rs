@@ -7,9 +7,10 @@
 //! one place (see the sequencing table of docs/design.md) instead of spreading edges
 //! across every pair of resource kinds.
 //!
-//! The order is a topological order of the DAG (petgraph), ties broken by
-//! resource key, operation and then the (deterministic) order the rules drafted
-//! them, so the same input always gives the same plan.
+//! The order is a topological order of the DAG (Kahn's algorithm over
+//! `Waits`), ties broken by resource key, operation and then the
+//! (deterministic) order the rules drafted them, so the same input always
+//! gives the same plan. petgraph finds the cycles a preference closes.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;

@@ -91,7 +91,7 @@ pub fn write(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Res
     write_steps(plan, options, sink)
 }
 
-/// The first part of [`write`]: the changes and the warnings, which do not
+/// The first part of [`write`](fn@write): the changes and the warnings, which do not
 /// read the plan's steps.
 pub fn write_changes(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
@@ -115,7 +115,7 @@ pub fn write_changes_beside(
     })
 }
 
-/// The rest of [`write`], after [`write_changes`]: the API calls (`-v`)
+/// The rest of [`write`](fn@write), after [`write_changes`]: the API calls (`-v`)
 /// and the summary.
 pub fn write_steps(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| write_steps_buffered(plan, options, out))
