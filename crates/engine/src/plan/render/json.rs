@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::buffered;
-use super::lines::pretty_lines_of_plain_json;
+use super::lines::pretty_lines;
 use crate::plan::{Action, Change, Later, Plan, Step};
 
 /// Streams the plan's JSON.
@@ -264,8 +264,8 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
     }
 
     /// Raw JSON text (a view's, serde_json's compact text of a value),
-    /// laid out as serde_json prints its tokens here: from its bytes when
-    /// it is plain, else printed again from its tokens.
+    /// laid out as serde_json prints the value here: its pretty lines,
+    /// each after the first starting at the current depth.
     fn write_raw_fragment<W: Write + ?Sized>(
         &mut self,
         out: &mut W,
@@ -274,7 +274,7 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
         let margin = self.margin();
         let mut first = true;
         let mut failed = None;
-        let laid_out = pretty_lines_of_plain_json(fragment, &mut |line| {
+        pretty_lines(fragment, &mut |line| {
             if failed.is_some() {
                 return;
             }
@@ -289,21 +289,9 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
             if let Err(error) = written {
                 failed = Some(error);
             }
-        });
-        if let Some(error) = failed {
-            return Err(error);
-        }
-        if laid_out {
-            return Ok(());
-        }
-        let formatter = PrettyAt {
-            indent: &margin,
-            depth: 0,
-            has_value: false,
-        };
-        let mut tokens = serde_json::Deserializer::from_str(fragment);
-        let mut writer = serde_json::Serializer::with_formatter(out, formatter);
-        serde_transcode::transcode(&mut tokens, &mut writer).map_err(io::Error::other)
+        })
+        .map_err(io::Error::other)?;
+        failed.map_or(Ok(()), Err)
     }
 }
 

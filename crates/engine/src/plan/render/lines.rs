@@ -233,21 +233,30 @@ fn raw_scalar(value: &RawValue) -> &str {
     }
 }
 
-/// [`document_lines`] of a document's text, pretty-printed from its tokens
-/// as [`pretty`] prints its tree.
+/// [`document_lines`] of a document's text, laid out as [`pretty`] prints
+/// its tree; no lines if it is not JSON.
 fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut impl LineSink) {
-    if pretty_lines_of_plain_json(document.get(), &mut |text| out.line(sign, depth, text)) {
-        return;
+    let _ = pretty_lines(document.get(), &mut |text| out.line(sign, depth, text));
+}
+
+/// The lines serde_json's pretty printer gives for `compact`, serde_json's
+/// compact text of a value, each given to `each`: laid out from its bytes
+/// when it is plain ([`pretty_lines_of_plain_json`]), else printed again
+/// from its tokens. Text that is not JSON is an error, and gives no line.
+pub(super) fn pretty_lines(
+    compact: &str,
+    each: &mut dyn FnMut(&str),
+) -> Result<(), serde_json::Error> {
+    if pretty_lines_of_plain_json(compact, each) {
+        return Ok(());
     }
     let mut text = Vec::new();
-    let mut writer = serde_json::Serializer::pretty(&mut text);
-    let mut tokens = serde_json::Deserializer::from_str(document.get());
-    if serde_transcode::transcode(&mut tokens, &mut writer).is_err() {
-        return;
+    let mut tokens = serde_json::Deserializer::from_str(compact);
+    serde_transcode::transcode(&mut tokens, &mut serde_json::Serializer::pretty(&mut text))?;
+    for line in String::from_utf8_lossy(&text).lines() {
+        each(line);
     }
-    for text in String::from_utf8_lossy(&text).lines() {
-        out.line(sign, depth, text);
-    }
+    Ok(())
 }
 
 /// Whether compact JSON text is plain enough to lay out from its bytes:
@@ -290,7 +299,7 @@ fn is_plain_json(bytes: &[u8]) -> bool {
 /// was a quarter of rendering). Only for plain text ([`is_plain_json`]).
 /// Anything else (which a policy seldom holds) returns false before a line
 /// is given, and is printed by serde_json itself.
-pub(super) fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool {
+fn pretty_lines_of_plain_json(compact: &str, each: &mut dyn FnMut(&str)) -> bool {
     let bytes = compact.as_bytes();
     if bytes.is_empty() || !is_plain_json(bytes) {
         return false;
