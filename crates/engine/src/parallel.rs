@@ -3,9 +3,15 @@
 //! resources, rendering changes. Scoped threads, one run of items each:
 //! no pool to keep, nothing to share but the borrowed items.
 
-/// `work` on runs of `items`, one run a thread, each given the index of its
-/// first item; the results in the items' order. Fewer than
-/// `worth_a_thread` items a thread and the calling thread does it all.
+/// `work` on runs of `items`, each given the index of its first item; the
+/// results in the items' order. Fewer than `worth_a_thread` items a thread
+/// and the calling thread does it all.
+///
+/// Each thread takes the next run not yet taken until none is left, the
+/// calling thread among them: items that cost unevenly (a role's view is
+/// ten times a profile's, and a plan lists the roles first) still keep
+/// every core busy to the end, where one run a thread left one core idle
+/// for most of the phase.
 pub fn runs<T: Sync, R: Send>(
     items: &[T],
     worth_a_thread: usize,
@@ -18,23 +24,38 @@ pub fn runs<T: Sync, R: Send>(
     if threads == 1 {
         return vec![work(0, items)];
     }
-    let per_thread = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let work = &work;
-        let workers: Vec<_> = items
-            .chunks(per_thread)
-            .enumerate()
-            .map(|(n, run)| scope.spawn(move || work(n * per_thread, run)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| match worker.join() {
-                Ok(result) => result,
+    let run_length = items.len().div_ceil(threads * RUNS_PER_THREAD);
+    let runs: Vec<&[T]> = items.chunks(run_length).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_runs = || {
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(run) = runs.get(at) else {
+                return done;
+            };
+            done.push((at, work(at * run_length, run)));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let take_runs = &take_runs;
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take_runs)).collect();
+        let mut done = take_runs();
+        for helper in helpers {
+            match helper.join() {
+                Ok(theirs) => done.extend(theirs),
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+            }
+        }
+        done
+    });
+    done.sort_unstable_by_key(|&(at, _)| at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
+
+/// Runs a thread's share is cut into: enough that the last run taken is
+/// short, few enough that taking one costs nothing beside its work.
+const RUNS_PER_THREAD: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -42,7 +63,8 @@ mod tests {
 
     #[test]
     fn results_come_back_in_the_items_order_with_each_runs_first_index() {
-        let items: Vec<usize> = (0..10_000).collect();
+        // Not a multiple of any run's length: the last run is short.
+        let items: Vec<usize> = (0..10_007).collect();
         let parts = runs(&items, 100, |first, run| {
             assert_eq!(run[0], first);
             run.to_vec()
