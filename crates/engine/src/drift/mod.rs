@@ -13,9 +13,7 @@ use serde::Serialize;
 
 use serde_json::{Value, json};
 
-use crate::compare::{
-    self, AttributeDiff, Comparison, InstanceMatch, Kind, ResourceDiff, SpecTag, Status,
-};
+use crate::compare::{self, AttributeDiff, Comparison, InstanceMatch, Kind, SpecTag, Status};
 use crate::phase;
 use crate::plan::{Problem, render_problems};
 use rolecall_model::{Desired, InstanceSelector, Live, TAG_SPEC, instance_key};
@@ -106,16 +104,6 @@ pub struct Report {
     pub summary: Summary,
 }
 
-/// The declared spec hash of a compared resource.
-fn declared_hash<'a>(comparison: &'a Comparison, d: &ResourceDiff) -> Option<&'a String> {
-    match d.kind {
-        Kind::Policy => comparison.policy_hashes.get(&d.name),
-        Kind::Role => comparison.role_hashes.get(&d.name),
-        Kind::InstanceProfile => comparison.profile_hashes.get(&d.name),
-        Kind::Instance => comparison.instance_hashes.get(&d.key),
-    }
-}
-
 /// Why the manifests could not be compared with the account.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", render_problems("cannot compare", .0))]
@@ -152,7 +140,7 @@ fn classify(desired: &Desired, comparison: &Comparison) -> Report {
                     attributes.push(AttributeDiff {
                         name: TAG_SPEC,
                         before: Value::Null,
-                        after: declared_hash(comparison, d).map_or(Value::Null, |h| json!(h)),
+                        after: d.declared_hash.as_ref().map_or(Value::Null, |h| json!(h)),
                     });
                     (Class::Modified, None)
                 }

@@ -426,11 +426,6 @@ fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted
     if !problems.is_empty() {
         return Err(PlanError(problems));
     }
-    // Only the steps needed them.
-    drop(std::mem::take(&mut comparison.policy_hashes));
-    drop(std::mem::take(&mut comparison.role_hashes));
-    drop(std::mem::take(&mut comparison.profile_hashes));
-    drop(std::mem::take(&mut comparison.instance_hashes));
     let mut diffs = comparison.diffs;
     // A `noop` change shows nothing: its views stay empty. Each other
     // change, by the diff of its resource: (change, diff).

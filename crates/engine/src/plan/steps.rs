@@ -174,9 +174,9 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         });
         for diff in &cmp.diffs {
             match diff.kind {
-                Kind::Policy => builder.policy(diff, cmp),
-                Kind::Role => builder.role(diff, cmp),
-                Kind::InstanceProfile => builder.profile(diff, cmp),
+                Kind::Policy => builder.policy(diff),
+                Kind::Role => builder.role(diff),
+                Kind::InstanceProfile => builder.profile(diff),
                 Kind::Instance => {}
             }
         }
@@ -431,9 +431,9 @@ impl<'a> Builder<'a> {
         compare::declared_policy_arn(self.desired, self.live, policy)
     }
 
-    fn policy(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+    fn policy(&mut self, diff: &ResourceDiff) {
         let name = diff.name.as_str();
-        let hash = cmp.policy_hashes.get(name).cloned().unwrap_or_default();
+        let hash = diff.declared_hash.clone().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
                 if let Some(policy) = self.desired.policies.get(name) {
@@ -747,9 +747,9 @@ impl<'a> Builder<'a> {
 
     // ---- roles -------------------------------------------------------------
 
-    fn role(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+    fn role(&mut self, diff: &ResourceDiff) {
         let name = diff.name.as_str();
-        let hash = cmp.role_hashes.get(name).cloned().unwrap_or_default();
+        let hash = diff.declared_hash.clone().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
                 if let Some(role) = self.desired.roles.get(name) {
@@ -1226,9 +1226,9 @@ impl<'a> Builder<'a> {
 
     // ---- instance profiles -------------------------------------------------
 
-    fn profile(&mut self, diff: &ResourceDiff, cmp: &Comparison) {
+    fn profile(&mut self, diff: &ResourceDiff) {
         let name = diff.name.as_str();
-        let hash = cmp.profile_hashes.get(name).cloned().unwrap_or_default();
+        let hash = diff.declared_hash.clone().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
                 if let Some(profile) = self.desired.profiles.get(name) {
@@ -1517,10 +1517,8 @@ impl<'a> Builder<'a> {
                 }
                 InstanceMatch::Absent => {
                     let diff = diffs.get(declared_key.as_str()).copied();
-                    let hash = cmp
-                        .instance_hashes
-                        .get(&declared_key)
-                        .cloned()
+                    let hash = diff
+                        .and_then(|diff| diff.declared_hash.clone())
                         .unwrap_or_default();
                     self.launch(
                         &declared_key,
@@ -1546,7 +1544,7 @@ impl<'a> Builder<'a> {
                     let mut changed = self.associate(live, spec.profile.as_deref());
                     if diff.spec != Some(SpecTag::Current) {
                         // Record what was applied, after the association changed.
-                        let hash = cmp.instance_hashes.get(&key).cloned().unwrap_or_default();
+                        let hash = diff.declared_hash.clone().unwrap_or_default();
                         self.push_spec_tag(&key, &hash);
                         changed = true;
                     }
