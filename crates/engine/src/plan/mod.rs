@@ -427,22 +427,7 @@ fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted
         return Err(PlanError(problems));
     }
     let mut diffs = comparison.diffs;
-    // A `noop` change shows nothing: its views stay empty. Each other
-    // change, by the diff of its resource: (change, diff).
-    let shown: Vec<(usize, usize)> = {
-        let mut by_key: HashMap<&str, usize> = diffs
-            .iter()
-            .enumerate()
-            .map(|(at, diff)| (diff.key.as_str(), at))
-            .collect();
-        built
-            .changes
-            .iter()
-            .enumerate()
-            .filter(|(_, change)| change.action != Action::Noop)
-            .filter_map(|(at, change)| Some((at, by_key.remove(change.resource.as_str())?)))
-            .collect()
-    };
+    let shown = shown_with_diffs(&built.changes, &diffs);
     let due = phase::timed("views", || {
         crate::parallel::runs(&shown, VIEWS_WORTH_A_THREAD, |_, run| {
             run.iter()
@@ -455,11 +440,59 @@ fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted
         change.before = diff.before.take().or(before);
         change.after = diff.after.take().or(after);
     }
-    drop(diffs);
+    if built.drafts.len() < DRAFTS_WORTH_FREEING_FIRST {
+        // A converged stack's 300,000 diffs take 0.04 s to free: beside
+        // the rest, as its manifests are.
+        std::thread::spawn(move || drop(diffs));
+    } else {
+        drop(diffs);
+    }
     Ok(Drafted {
         stack: desired.stack.clone(),
         built,
     })
+}
+
+/// Each change that shows something, with the diff of its resource:
+/// (change, diff), in the changes' order. A `noop` change shows nothing
+/// (its views stay empty), and a diff goes to one change at most.
+///
+/// The changes follow their diffs' order, nearly all of them: each is
+/// looked for first at the diff after the last one found, and only one
+/// found elsewhere (an instance pass's change, say) has the diffs mapped
+/// by key. A converged plan, all noops, maps nothing (mapping 300,000
+/// diffs took 0.04 s).
+fn shown_with_diffs(changes: &[Change], diffs: &[compare::ResourceDiff]) -> Vec<(usize, usize)> {
+    let mut taken = vec![false; diffs.len()];
+    let mut by_key: Option<HashMap<&str, usize>> = None;
+    let mut next = 0;
+    let mut shown = Vec::new();
+    for (at, change) in changes.iter().enumerate() {
+        if change.action == Action::Noop {
+            continue;
+        }
+        let resource = change.resource.as_str();
+        let found = if diffs.get(next).is_some_and(|diff| diff.key == resource) {
+            Some(next)
+        } else {
+            by_key
+                .get_or_insert_with(|| {
+                    diffs
+                        .iter()
+                        .enumerate()
+                        .map(|(at, diff)| (diff.key.as_str(), at))
+                        .collect()
+                })
+                .get(resource)
+                .copied()
+        };
+        if let Some(diff) = found.filter(|&diff| !taken[diff]) {
+            taken[diff] = true;
+            next = diff + 1;
+            shown.push((at, diff));
+        }
+    }
+    shown
 }
 
 /// Orders the drafts into the plan's steps.

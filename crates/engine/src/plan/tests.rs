@@ -1641,3 +1641,52 @@ fn requests_share_the_texts_that_repeat() {
         assert!(std::sync::Arc::ptr_eq(sent, &trust.shared_json()));
     }
 }
+
+#[test]
+fn each_shown_change_finds_its_diff_in_order_or_out_of_it() {
+    fn diff(key: &str) -> compare::ResourceDiff {
+        compare::ResourceDiff {
+            key: key.into(),
+            kind: Kind::Role,
+            name: key.into(),
+            instance_name: None,
+            status: compare::Status::Missing,
+            spec: None,
+            attributes: Vec::new(),
+            before: None,
+            after: None,
+            due: compare::ViewsDue::default(),
+            location: None,
+            declared_hash: None,
+        }
+    }
+    fn change(resource: &str, action: Action) -> Change {
+        Change {
+            resource: resource.into(),
+            name: None,
+            action,
+            before: None,
+            after: None,
+            attributes: Vec::new(),
+        }
+    }
+    let diffs: Vec<_> = ["a", "b", "c", "d", "e"].into_iter().map(diff).collect();
+    let changes = vec![
+        change("a", Action::Create),
+        // A noop shows nothing.
+        change("b", Action::Noop),
+        // Not the next diff: found by key, and the search goes on after it.
+        change("c", Action::Update),
+        change("e", Action::Delete),
+        change("d", Action::Create),
+        // No diff of its own, and a diff already taken.
+        change("z", Action::Create),
+        change("a", Action::Update),
+    ];
+    assert_eq!(
+        shown_with_diffs(&changes, &diffs),
+        vec![(0, 0), (2, 2), (3, 4), (4, 3)]
+    );
+    let noops: Vec<_> = ["a", "b"].map(|key| change(key, Action::Noop)).into();
+    assert!(shown_with_diffs(&noops, &diffs).is_empty());
+}
