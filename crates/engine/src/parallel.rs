@@ -1,7 +1,8 @@
 //! Order-keeping work on every core, for the phases of a large stack that
 //! are a loop over independent items: checking documents, comparing
-//! resources, rendering changes. Scoped threads, one run of items each:
-//! no pool to keep, nothing to share but the borrowed items.
+//! resources, rendering changes. Scoped threads taking short runs of
+//! items in turn: no pool to keep, nothing to share but the borrowed items
+//! and the number of the next run.
 
 /// `work` on runs of `items`, each given the index of its first item; the
 /// results in the items' order. Fewer than `worth_a_thread` items a thread
