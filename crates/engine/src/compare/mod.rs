@@ -598,8 +598,8 @@ struct Compared {
 const RESOURCES_WORTH_A_THREAD: usize = 2_000;
 
 /// Each declared resource compared by `compare_one`, on every core; its
-/// problem and diff go to `out` in declaration order, and the declared
-/// hashes come back by name.
+/// problem and diff (holding its declared hash) go to `out` in
+/// declaration order.
 fn compare_declared<T: Sync>(
     declared: &BTreeMap<String, T>,
     out: &mut Comparison,

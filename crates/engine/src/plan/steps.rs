@@ -1517,9 +1517,13 @@ impl<'a> Builder<'a> {
                 }
                 InstanceMatch::Absent => {
                     let diff = diffs.get(declared_key.as_str()).copied();
+                    // The diff under this key is an orphan's when the
+                    // account's instance of that id is owned and no longer
+                    // declared (`name: i-…` declares another): the hash is
+                    // then this declaration's own.
                     let hash = diff
                         .and_then(|diff| diff.declared_hash.clone())
-                        .unwrap_or_default();
+                        .unwrap_or_else(|| compare::instance_hash(spec.profile.as_deref()));
                     self.launch(
                         &declared_key,
                         &spec.selector,

@@ -1689,4 +1689,68 @@ fn each_shown_change_finds_its_diff_in_order_or_out_of_it() {
     );
     let noops: Vec<_> = ["a", "b"].map(|key| change(key, Action::Noop)).into();
     assert!(shown_with_diffs(&noops, &diffs).is_empty());
+
+    // Against the map of every diff by key (the last of a key's diffs),
+    // each taken once: any changes, over sorted diffs whose keys repeat.
+    fn by_map(changes: &[Change], diffs: &[compare::ResourceDiff]) -> Vec<(usize, usize)> {
+        let mut by_key: HashMap<&str, usize> = diffs
+            .iter()
+            .enumerate()
+            .map(|(at, diff)| (diff.key.as_str(), at))
+            .collect();
+        changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| change.action != Action::Noop)
+            .filter_map(|(at, change)| Some((at, by_key.remove(change.resource.as_str())?)))
+            .collect()
+    }
+    let keys = ["a", "b", "c", "d"];
+    let actions = [Action::Noop, Action::Create, Action::Update];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let cases = (
+        proptest::collection::vec(0..keys.len(), 0..8),
+        proptest::collection::vec((0..keys.len() + 1, 0..actions.len()), 0..10),
+    );
+    runner
+        .run(&cases, |(mut diff_keys, change_keys)| {
+            diff_keys.sort_unstable();
+            let diffs: Vec<_> = diff_keys.iter().map(|&k| diff(keys[k])).collect();
+            let changes: Vec<_> = change_keys
+                .iter()
+                .map(|&(k, a)| change(keys.get(k).copied().unwrap_or("z"), actions[a]))
+                .collect();
+            proptest::prop_assert_eq!(shown_with_diffs(&changes, &diffs), by_map(&changes, &diffs));
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_instance_launched_under_an_orphans_id_is_tagged_with_its_own_spec_hash() {
+    // `name: i-1` declares an instance named i-1; the account's i-1 is
+    // another one, owned and no longer declared. Both diffs have the key
+    // `instance/i-1`: the launch takes the declared one's hash.
+    let mut d = desired();
+    d.instances.push(InstanceSpec {
+        selector: InstanceSelector::Name("i-1".into()),
+        profile: None,
+    });
+    let mut live = Live::default();
+    live.instances.insert(
+        "i-1".into(),
+        instance("i-1", "old", InstanceState::Running, None),
+    );
+    let plan = plan(&d, &live, options()).unwrap();
+    let run = &plan.steps[position(&plan, "RunInstances instance/i-1")];
+    let params = run
+        .call
+        .serialize_params(serde_json::value::Serializer)
+        .unwrap()
+        .to_string();
+    let hash = compare::instance_hash(None);
+    assert!(
+        params.contains(&format!(r#"{{"Key":"rolecall:spec","Value":"{hash}"}}"#)),
+        "{params}"
+    );
 }
