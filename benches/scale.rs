@@ -15,7 +15,9 @@
 //! For each, in one run: `validate` (which lints), `plan` against an empty
 //! account (text and JSON), `apply` of the whole stack, `plan` against the
 //! converged account, and `drift` with 1% of the roles changed by hand;
-//! then the ratio of plan to validate. Targets (issue 16, heavy stack,
+//! then the ratio of plan to validate, of the runs above and, as the
+//! median of three, of `validate` and `plan` run in turn (the shared
+//! machine has slow minutes, and a pair run back to back shares one). Targets (issue 16, heavy stack,
 //! N = 100,000, release build, 2 cores): validate under 2 s; plan against
 //! an empty account under 4 s, at most 1.5 times validate and under 1 GB;
 //! plan against the converged account under 3 s.
@@ -164,6 +166,28 @@ struct Measured {
     plan_empty_json: Run,
     plan_converged: Run,
     drift: Run,
+    /// The median of [`ratio_in_turn`].
+    plan_per_validate: f64,
+}
+
+/// Pairs of `validate` and `plan` (text, empty account) run in turn, for
+/// [`ratio_in_turn`].
+const PAIRS: usize = 3;
+
+/// Plan's time over validate's, for each of [`PAIRS`] pairs run one right
+/// after the other, in increasing order: a slow minute weighs on both
+/// runs of a pair alike, as it does not on two runs minutes apart.
+fn ratio_in_turn(dir: &Path) -> Vec<f64> {
+    let mut ratios: Vec<f64> = (0..PAIRS)
+        .map(|_| {
+            let validate = rolecall(dir, &["validate"]);
+            let plan = rolecall(dir, &["-q", "plan"]);
+            assert_eq!((validate.code, plan.code), (0, 0));
+            plan.elapsed.as_secs_f64() / validate.elapsed.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios
 }
 
 fn scale(shape: Shape, n: usize) -> Measured {
@@ -210,6 +234,18 @@ fn scale(shape: Shape, n: usize) -> Measured {
     assert_eq!(plan_empty_json.code, 0);
     report(shape, "plan/empty/json", n, &plan_empty_json);
 
+    let in_turn = ratio_in_turn(path);
+    println!(
+        "scale/{}/plan-per-validate/{n}: {} in turn, median {:.2}",
+        shape.name(),
+        in_turn
+            .iter()
+            .map(|ratio| format!("{ratio:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        in_turn[in_turn.len() / 2]
+    );
+
     let steps = count_steps(path);
     let apply = rolecall(path, &["-q", "apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "apply succeeds");
@@ -243,6 +279,7 @@ fn scale(shape: Shape, n: usize) -> Measured {
         shape,
         n,
         megabytes,
+        plan_per_validate: in_turn[in_turn.len() / 2],
         validate,
         plan_empty,
         plan_empty_json,
@@ -255,7 +292,7 @@ fn scale(shape: Shape, n: usize) -> Measured {
 fn summary(all: &[Measured]) {
     println!();
     println!(
-        "{:<7} {:>8} {:>7} | {:>16} {:>16} {:>16} {:>16} {:>16} | {:>10}",
+        "{:<7} {:>8} {:>7} | {:>16} {:>16} {:>16} {:>16} {:>16} | {:>10} {:>8}",
         "stack",
         "N",
         "MB",
@@ -264,7 +301,8 @@ fn summary(all: &[Measured]) {
         "plan empty json",
         "plan converged",
         "drift 1%",
-        "plan/valid"
+        "plan/valid",
+        "in turn"
     );
     let cell = |run: &Run| {
         format!(
@@ -275,7 +313,7 @@ fn summary(all: &[Measured]) {
     };
     for m in all {
         println!(
-            "{:<7} {:>8} {:>7.1} | {:>16} {:>16} {:>16} {:>16} {:>16} | {:>10.2}",
+            "{:<7} {:>8} {:>7.1} | {:>16} {:>16} {:>16} {:>16} {:>16} | {:>10.2} {:>8.2}",
             m.shape.name(),
             m.n,
             m.megabytes,
@@ -285,6 +323,7 @@ fn summary(all: &[Measured]) {
             cell(&m.plan_converged),
             cell(&m.drift),
             m.plan_empty.elapsed.as_secs_f64() / m.validate.elapsed.as_secs_f64(),
+            m.plan_per_validate,
         );
     }
 }
