@@ -17,10 +17,11 @@
 //! converged account, and `drift` with 1% of the roles changed by hand;
 //! then the ratio of plan to validate, of the runs above and, as the
 //! median of three, of `validate` and `plan` run in turn (the shared
-//! machine has slow minutes, and a pair run back to back shares one). Targets (issue 16, heavy stack,
-//! N = 100,000, release build, 2 cores): validate under 2 s; plan against
-//! an empty account under 4 s, at most 1.5 times validate and under 1 GB;
-//! plan against the converged account under 3 s.
+//! machine has slow minutes, and a pair run back to back shares one).
+//! Targets (issue 16, heavy stack, N = 100,000, release build, 2 cores):
+//! validate under 2 s; plan against an empty account under 4 s, at most
+//! 1.5 times validate and under 1 GB; plan against the converged account
+//! under 3 s.
 //!
 //! Each command runs with `ROLECALL_LOG=rolecall::phase=debug`: the
 //! binary's own timing of each phase (read, parse, convert, validate,
@@ -235,15 +236,15 @@ fn scale(shape: Shape, n: usize) -> Measured {
     report(shape, "plan/empty/json", n, &plan_empty_json);
 
     let in_turn = ratio_in_turn(path);
+    let plan_per_validate = in_turn[in_turn.len() / 2];
     println!(
-        "scale/{}/plan-per-validate/{n}: {} in turn, median {:.2}",
+        "scale/{}/plan-per-validate/{n}: {} in turn, median {plan_per_validate:.2}",
         shape.name(),
         in_turn
             .iter()
             .map(|ratio| format!("{ratio:.2}"))
             .collect::<Vec<_>>()
             .join(", "),
-        in_turn[in_turn.len() / 2]
     );
 
     let steps = count_steps(path);
@@ -279,7 +280,7 @@ fn scale(shape: Shape, n: usize) -> Measured {
         shape,
         n,
         megabytes,
-        plan_per_validate: in_turn[in_turn.len() / 2],
+        plan_per_validate,
         validate,
         plan_empty,
         plan_empty_json,

@@ -535,7 +535,7 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
                 before: None,
                 after: policy_view(policy),
                 due: ViewsDue::default(),
-                declared_hash: Some(hash.clone()),
+                declared_hash: Some(hash),
                 location,
             });
             continue;
@@ -587,7 +587,6 @@ fn undeclared<'a, V, W>(
 
 /// What comparing one declared resource gives.
 struct Compared {
-    hash: String,
     /// A live resource whose name differs only in case.
     problem: Option<Problem>,
     diff: ResourceDiff,
@@ -613,10 +612,7 @@ fn compare_declared<T: Sync>(
     });
     for compared in compared.into_iter().flatten() {
         out.problems.extend(compared.problem);
-        out.diffs.push(ResourceDiff {
-            declared_hash: Some(compared.hash),
-            ..compared.diff
-        });
+        out.diffs.push(compared.diff);
     }
 }
 
@@ -659,7 +655,6 @@ fn compare_role(
         let mut due = ViewsDue::default();
         let after = views.view(&mut due.after, || role_view(role));
         return Compared {
-            hash,
             problem,
             diff: ResourceDiff {
                 key,
@@ -672,7 +667,7 @@ fn compare_role(
                 before: None,
                 after,
                 due,
-                declared_hash: None,
+                declared_hash: Some(hash),
                 location,
             },
         };
@@ -689,7 +684,6 @@ fn compare_role(
         || role_view(role),
     );
     Compared {
-        hash,
         problem: None,
         diff: ResourceDiff {
             key,
@@ -702,7 +696,7 @@ fn compare_role(
             before,
             after,
             due,
-            declared_hash: None,
+            declared_hash: Some(hash),
             location,
         },
     }
@@ -747,7 +741,6 @@ fn compare_profile(
         let mut due = ViewsDue::default();
         let after = views.view(&mut due.after, || profile_view(profile));
         return Compared {
-            hash,
             problem,
             diff: ResourceDiff {
                 key,
@@ -760,7 +753,7 @@ fn compare_profile(
                 before: None,
                 after,
                 due,
-                declared_hash: None,
+                declared_hash: Some(hash),
                 location,
             },
         };
@@ -785,7 +778,6 @@ fn compare_profile(
         || profile_view(profile),
     );
     Compared {
-        hash,
         problem: None,
         diff: ResourceDiff {
             key,
@@ -797,7 +789,7 @@ fn compare_profile(
             before,
             after,
             due,
-            declared_hash: None,
+            declared_hash: Some(hash),
             attributes,
             location,
         },
@@ -883,12 +875,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
             })
             .collect::<Vec<_>>()
     });
-    for (hash, diff) in compared.into_iter().flatten() {
-        out.diffs.push(ResourceDiff {
-            declared_hash: Some(hash),
-            ..diff
-        });
-    }
+    out.diffs.extend(compared.into_iter().flatten());
     for (id, instance) in &live.instances {
         if declared_ids.contains_key(id.as_str()) || contested.contains(id.as_str()) {
             continue;
@@ -916,14 +903,14 @@ pub fn declared_key(spec: &InstanceSpec) -> String {
     }
 }
 
-/// A declared instance the account does not have: its hash and diff.
-fn absent_instance(desired: &Desired, spec: &InstanceSpec) -> (String, ResourceDiff) {
+/// The diff of a declared instance the account does not have.
+fn absent_instance(desired: &Desired, spec: &InstanceSpec) -> ResourceDiff {
     let key = declared_key(spec);
     let (id, name) = match &spec.selector {
         InstanceSelector::Id(id) => (Some(id.as_str()), None),
         InstanceSelector::Name(name) => (None, Some(name.as_str())),
     };
-    let diff = ResourceDiff {
+    ResourceDiff {
         location: desired.locations.get(&key).cloned(),
         key,
         kind: Kind::Instance,
@@ -935,18 +922,13 @@ fn absent_instance(desired: &Desired, spec: &InstanceSpec) -> (String, ResourceD
         before: None,
         after: instance_view(id, name, spec.profile.as_deref()),
         due: ViewsDue::default(),
-        declared_hash: None,
-    };
-    (instance_hash(spec.profile.as_deref()), diff)
+        declared_hash: Some(instance_hash(spec.profile.as_deref())),
+    }
 }
 
-/// A declared instance matched to `found`: its hash and diff, keyed by
-/// the instance's id.
-fn found_instance(
-    desired: &Desired,
-    spec: &InstanceSpec,
-    found: &LiveInstance,
-) -> (String, ResourceDiff) {
+/// The diff of a declared instance matched to `found`, keyed by the
+/// instance's id.
+fn found_instance(desired: &Desired, spec: &InstanceSpec, found: &LiveInstance) -> ResourceDiff {
     let declared_key = declared_key(spec);
     let live_profile = found.association.as_ref().map(|a| a.profile_name.clone());
     let mut attributes = Vec::new();
@@ -957,7 +939,7 @@ fn found_instance(
     // Views even when in sync: small, and they carry the Name tag that
     // headers show beside the id (a profile recreated under it changes
     // the instance with no attribute of its own changing).
-    let diff = ResourceDiff {
+    ResourceDiff {
         key: instance_key(&found.instance_id),
         kind: Kind::Instance,
         name: found.instance_id.clone(),
@@ -972,10 +954,9 @@ fn found_instance(
         ),
         attributes,
         due: ViewsDue::default(),
-        declared_hash: None,
+        declared_hash: Some(hash),
         location: desired.locations.get(&declared_key).cloned(),
-    };
-    (hash, diff)
+    }
 }
 
 #[cfg(test)]

@@ -433,11 +433,11 @@ impl<'a> Builder<'a> {
 
     fn policy(&mut self, diff: &ResourceDiff) {
         let name = diff.name.as_str();
-        let hash = diff.declared_hash.clone().unwrap_or_default();
+        let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
                 if let Some(policy) = self.desired.policies.get(name) {
-                    self.create_policy(policy, &hash);
+                    self.create_policy(policy, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
@@ -459,9 +459,9 @@ impl<'a> Builder<'a> {
                 } else if diff.needs_replacement() {
                     let new_arn = self.declared_arn(policy);
                     self.delete_policy(live, Some(&new_arn));
-                    self.create_policy(policy, &hash);
+                    self.create_policy(policy, hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
-                } else if self.update_policy(live, policy, &hash) {
+                } else if self.update_policy(live, policy, hash) {
                     self.out
                         .changes
                         .push(change(diff, Action::Update, Some("ownership tags")));
@@ -749,11 +749,11 @@ impl<'a> Builder<'a> {
 
     fn role(&mut self, diff: &ResourceDiff) {
         let name = diff.name.as_str();
-        let hash = diff.declared_hash.clone().unwrap_or_default();
+        let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
                 if let Some(role) = self.desired.roles.get(name) {
-                    self.create_role(role, &hash);
+                    self.create_role(role, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
@@ -776,9 +776,9 @@ impl<'a> Builder<'a> {
                     self.out.changes.push(change(diff, Action::Noop, None));
                 } else if diff.needs_replacement() {
                     self.delete_role(&live.role);
-                    self.create_role(role, &hash);
+                    self.create_role(role, hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
-                } else if self.update_role(&live.role, role, &hash) {
+                } else if self.update_role(&live.role, role, hash) {
                     // Nothing declared changed: say why there are steps.
                     let why = if recreated {
                         "managed policy (recreated)"
@@ -1228,11 +1228,11 @@ impl<'a> Builder<'a> {
 
     fn profile(&mut self, diff: &ResourceDiff) {
         let name = diff.name.as_str();
-        let hash = diff.declared_hash.clone().unwrap_or_default();
+        let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
                 if let Some(profile) = self.desired.profiles.get(name) {
-                    self.create_profile(profile, &hash);
+                    self.create_profile(profile, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
@@ -1257,9 +1257,9 @@ impl<'a> Builder<'a> {
                     self.out.changes.push(change(diff, Action::Noop, None));
                 } else if diff.needs_replacement() {
                     self.delete_profile(&live.profile);
-                    self.create_profile(profile, &hash);
+                    self.create_profile(profile, hash);
                     self.out.changes.push(change(diff, Action::Replace, None));
-                } else if self.update_profile(&live.profile, profile, &hash) {
+                } else if self.update_profile(&live.profile, profile, hash) {
                     // Nothing declared changed: say why there are steps.
                     let why = if role_replaced {
                         "role (recreated)"
@@ -1548,8 +1548,8 @@ impl<'a> Builder<'a> {
                     let mut changed = self.associate(live, spec.profile.as_deref());
                     if diff.spec != Some(SpecTag::Current) {
                         // Record what was applied, after the association changed.
-                        let hash = diff.declared_hash.clone().unwrap_or_default();
-                        self.push_spec_tag(&key, &hash);
+                        let hash = diff.declared_hash.as_deref().unwrap_or_default();
+                        self.push_spec_tag(&key, hash);
                         changed = true;
                     }
                     let action = if changed {
