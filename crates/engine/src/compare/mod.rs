@@ -142,22 +142,33 @@ pub fn due_views(
     live: &Live,
     diff: &ResourceDiff,
 ) -> (Option<View>, Option<View>) {
-    let ViewsDue { before, after } = diff.due;
-    match diff.kind {
+    views_due_on(desired, live, diff.kind, &diff.name, diff.due)
+}
+
+/// [`due_views`] of the resource of this kind and name (its diff's), once
+/// the diff itself is gone: a plan keeps a change's [`ViewsDue`], not the
+/// diff of 100,000 resources, until the change is written.
+pub fn views_due_on(
+    desired: &Desired,
+    live: &Live,
+    kind: Kind,
+    name: &str,
+    due: ViewsDue,
+) -> (Option<View>, Option<View>) {
+    let ViewsDue { before, after } = due;
+    match kind {
         Kind::Role => (
             before
-                .then(|| role_view(&live.roles.get(&diff.name)?.role))
+                .then(|| role_view(&live.roles.get(name)?.role))
                 .flatten(),
-            after
-                .then(|| role_view(desired.roles.get(&diff.name)?))
-                .flatten(),
+            after.then(|| role_view(desired.roles.get(name)?)).flatten(),
         ),
         Kind::InstanceProfile => (
             before
-                .then(|| profile_view(&live.profiles.get(&diff.name)?.profile))
+                .then(|| profile_view(&live.profiles.get(name)?.profile))
                 .flatten(),
             after
-                .then(|| profile_view(desired.profiles.get(&diff.name)?))
+                .then(|| profile_view(desired.profiles.get(name)?))
                 .flatten(),
         ),
         Kind::Policy | Kind::Instance => (None, None),

@@ -16,6 +16,7 @@ pub mod saved;
 pub mod sequence;
 mod steps;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -298,13 +299,21 @@ pub fn plan_owned(desired: Desired, live: &Live, options: PlanOptions) -> Result
 /// steps, which takes half a second on one core. `meanwhile` runs once the
 /// steps are drafted; if ordering them then fails, the error is returned
 /// all the same.
+///
+/// The views of declared roles and profiles are not in the changes:
+/// `meanwhile` builds each as it writes its change ([`Later::views`]),
+/// from the manifests, which are let go once it is done. So they are
+/// never all in memory at once (at 100,000 roles, some 100 MB at the
+/// plan's peak), and they are built on the core that writes them, not
+/// before the steps are ordered. The plan returned has none of them.
 pub fn plan_owned_with<R: Send>(
-    desired: Desired,
+    mut desired: Desired,
     live: &Live,
     options: PlanOptions,
     meanwhile: impl FnOnce(&Plan, &Later) -> R + Send,
 ) -> Result<(Plan, R), PlanError> {
-    let Drafted { stack, built } = draft_owned(desired, live, options)?;
+    desired.resolve_policy_names(compare::account_partition(live), &live.account_id);
+    let (Drafted { stack, built }, due) = draft_leaving_views_due(&desired, live, options)?;
     let steps::Built {
         drafts,
         changes,
@@ -312,7 +321,14 @@ pub fn plan_owned_with<R: Send>(
         problems: _,
     } = built;
     let mut plan = unordered(stack, changes, warnings);
-    let later = Later::default();
+    let later = Later {
+        steps: OnceLock::new(),
+        due: Some(DueViews {
+            desired: &desired,
+            live,
+            due,
+        }),
+    };
     let result = std::thread::scope(|scope| {
         let (plan, later) = (&plan, &later);
         let meanwhile = scope.spawn(move || meanwhile(plan, later));
@@ -322,43 +338,111 @@ pub fn plan_owned_with<R: Send>(
             // resources peaked 100 MB higher when another thread ordered).
             // Whoever waits for the steps is woken even if ordering panics.
             let _wakes_waiters = WakeOnDrop(later);
-            let _ = later.0.set(ordered(drafts, &plan.changes, live));
+            let _ = later.steps.set(ordered(drafts, &plan.changes, live));
         }
         match meanwhile.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    plan.steps = later
-        .0
+    let Later { steps, due } = later;
+    drop(due);
+    // The manifests of a large stack take a tenth of a second to free:
+    // not on the caller's way to its exit.
+    std::thread::spawn(move || drop(desired));
+    plan.steps = steps
         .into_inner()
         .unwrap_or_else(|| Err(unordered_error()))?;
     Ok((plan, result))
 }
 
-/// A plan's steps, while they are put in order ([`plan_owned_with`]).
+/// A plan's steps, while they are put in order, and the views of its
+/// changes that are built as they are written ([`plan_owned_with`]).
 #[derive(Debug, Default)]
-pub struct Later(OnceLock<Result<Vec<Step>, PlanError>>);
+pub struct Later<'a> {
+    steps: OnceLock<Result<Vec<Step>, PlanError>>,
+    due: Option<DueViews<'a>>,
+}
 
-impl Later {
+/// What builds the views [`plan_owned_with`] leaves due: the manifests,
+/// the account, and which views each change is due.
+#[derive(Debug)]
+struct DueViews<'a> {
+    desired: &'a Desired,
+    live: &'a Live,
+    /// By the change's index in the plan.
+    due: Vec<compare::ViewsDue>,
+}
+
+/// A change's two views: its own, or built for it ([`Later::views`]).
+#[derive(Debug, Clone, Default)]
+pub struct ChangeViews<'c> {
+    pub before: Option<Cow<'c, View>>,
+    pub after: Option<Cow<'c, View>>,
+}
+
+impl<'c> ChangeViews<'c> {
+    /// The views the change holds.
+    pub fn of(change: &'c Change) -> Self {
+        ChangeViews {
+            before: change.before.as_ref().map(Cow::Borrowed),
+            after: change.after.as_ref().map(Cow::Borrowed),
+        }
+    }
+}
+
+impl Later<'_> {
     /// Waits for the steps; `None` if they could not be put in order (the
     /// plan's error says why).
     pub fn steps(&self) -> Option<&[Step]> {
-        self.0.wait().as_ref().ok().map(Vec::as_slice)
+        self.steps.wait().as_ref().ok().map(Vec::as_slice)
     }
 
     /// Whether the ordering is over: [`Later::steps`] would not wait.
     pub fn is_ready(&self) -> bool {
-        self.0.get().is_some()
+        self.steps.get().is_some()
+    }
+
+    /// The views of `change`, the plan's change at `index`: those it
+    /// holds, and those left due on it, built now.
+    pub fn views<'c>(&'c self, index: usize, change: &'c Change) -> ChangeViews<'c> {
+        let mut views = ChangeViews::of(change);
+        let Some(DueViews { desired, live, due }) = &self.due else {
+            return views;
+        };
+        let Some(&due) = due.get(index).filter(|due| **due != Default::default()) else {
+            return views;
+        };
+        let (before, after) = due_views_of(desired, live, change, due);
+        if views.before.is_none() {
+            views.before = before.map(Cow::Owned);
+        }
+        if views.after.is_none() {
+            views.after = after.map(Cow::Owned);
+        }
+        views
+    }
+}
+
+/// The views `due` on `change`, built from the manifests and the account.
+fn due_views_of(
+    desired: &Desired,
+    live: &Live,
+    change: &Change,
+    due: compare::ViewsDue,
+) -> (Option<View>, Option<View>) {
+    match key::parts(&change.resource) {
+        Some((kind, name)) => compare::views_due_on(desired, live, kind, name, due),
+        None => (None, None),
     }
 }
 
 /// Gives a [`Later`] an error if it has no steps when this is dropped.
-struct WakeOnDrop<'a>(&'a Later);
+struct WakeOnDrop<'l, 'a>(&'l Later<'a>);
 
-impl Drop for WakeOnDrop<'_> {
+impl Drop for WakeOnDrop<'_, '_> {
     fn drop(&mut self) {
-        let _ = self.0.0.set(Err(unordered_error()));
+        let _ = self.0.steps.set(Err(unordered_error()));
     }
 }
 
@@ -410,8 +494,36 @@ struct Drafted {
 /// limits: every problem found, or the changes (with their views) and
 /// the drafts.
 fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted, PlanError> {
-    // The views of roles and profiles are built below, once the steps
-    // are drafted: not beside the drafts, at the plan's peak.
+    let (mut drafted, due) = draft_leaving_views_due(desired, live, options)?;
+    let changes = &drafted.built.changes;
+    let shown: Vec<usize> = (0..changes.len())
+        .filter(|&at| due[at] != compare::ViewsDue::default())
+        .collect();
+    let views = phase::timed("views", || {
+        crate::parallel::runs(&shown, VIEWS_WORTH_A_THREAD, |_, run| {
+            run.iter()
+                .map(|&at| due_views_of(desired, live, &changes[at], due[at]))
+                .collect::<Vec<_>>()
+        })
+    });
+    for (at, (before, after)) in shown.into_iter().zip(views.into_iter().flatten()) {
+        let change = &mut drafted.built.changes[at];
+        change.before = change.before.take().or(before);
+        change.after = change.after.take().or(after);
+    }
+    Ok(drafted)
+}
+
+/// [`draft`], the views of declared roles and profiles left due: which
+/// views each change is due, by its index. The views built as the
+/// resources were compared are in the changes.
+fn draft_leaving_views_due(
+    desired: &Desired,
+    live: &Live,
+    options: PlanOptions,
+) -> Result<(Drafted, Vec<compare::ViewsDue>), PlanError> {
+    // The views of roles and profiles are built once the steps are
+    // drafted: not beside the drafts, at the plan's peak.
     let mut comparison = phase::timed("diff", || {
         compare::compare_with(desired, live, compare::Views::Later)
     });
@@ -427,18 +539,11 @@ fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted
         return Err(PlanError(problems));
     }
     let mut diffs = comparison.diffs;
-    let shown = shown_with_diffs(&built.changes, &diffs);
-    let due = phase::timed("views", || {
-        crate::parallel::runs(&shown, VIEWS_WORTH_A_THREAD, |_, run| {
-            run.iter()
-                .map(|&(_, diff)| compare::due_views(desired, live, &diffs[diff]))
-                .collect::<Vec<_>>()
-        })
-    });
-    for ((change, diff), (before, after)) in shown.into_iter().zip(due.into_iter().flatten()) {
-        let (change, diff) = (&mut built.changes[change], &mut diffs[diff]);
-        change.before = diff.before.take().or(before);
-        change.after = diff.after.take().or(after);
+    let mut due = vec![compare::ViewsDue::default(); built.changes.len()];
+    for (at, diff) in shown_with_diffs(&built.changes, &diffs) {
+        let (change, diff) = (&mut built.changes[at], &mut diffs[diff]);
+        (change.before, change.after) = (diff.before.take(), diff.after.take());
+        due[at] = diff.due;
     }
     if built.drafts.len() < DRAFTS_WORTH_FREEING_FIRST {
         // A converged stack's 300,000 diffs take 0.04 s to free: beside
@@ -447,10 +552,13 @@ fn draft(desired: &Desired, live: &Live, options: PlanOptions) -> Result<Drafted
     } else {
         drop(diffs);
     }
-    Ok(Drafted {
-        stack: desired.stack.clone(),
-        built,
-    })
+    Ok((
+        Drafted {
+            stack: desired.stack.clone(),
+            built,
+        },
+        due,
+    ))
 }
 
 /// Each change that shows something, with the diff of its resource:

@@ -868,26 +868,64 @@ fn a_plan_from_owned_manifests_is_the_same_plan() {
 }
 
 /// `plan_owned_with` hands its closure the plan's changes and warnings
-/// before the steps are in order, and the steps when they are; it returns
-/// the same plan as `plan`, and the JSON written meanwhile is its JSON.
+/// before the steps are in order, and the steps when they are; the JSON
+/// and the text written meanwhile, views built as they are written, are
+/// those of the plan `plan` makes, and so are the plan's steps and
+/// changes returned (less the views built for the writing).
 #[test]
 fn a_plan_handed_out_before_its_steps_are_ordered_is_the_same_plan() {
     let d = web_with_policy();
+    let without_views = |changes: &[Change]| -> Vec<Change> {
+        (changes.iter())
+            .map(|change| Change {
+                before: None,
+                after: None,
+                ..change.clone()
+            })
+            .collect()
+    };
     for live in [empty_account(), converged(&d)] {
         let borrowed = plan(&d, &live, options()).unwrap();
-        let (owned, (seen, steps, json)) =
+        let (owned, (seen, steps, json, text)) =
             super::plan_owned_with(d.clone(), &live, options(), |early, later| {
                 let mut json = Vec::new();
                 render::write_json_later(early, later, &mut json).unwrap();
-                let seen = (early.steps.len(), early.changes.clone(), early.summary);
-                (seen, later.steps().map(<[Step]>::to_vec), json)
+                let mut text = Vec::new();
+                let text_options = render::text::TextOptions::default();
+                render::text::write_changes_beside(early, later, text_options, &mut text).unwrap();
+                let seen = (
+                    early.steps.len(),
+                    without_views(&early.changes),
+                    early.summary,
+                );
+                (seen, later.steps().map(<[Step]>::to_vec), json, text)
             })
             .unwrap();
-        assert_eq!(owned, borrowed);
-        assert_eq!(seen, (0, borrowed.changes.clone(), borrowed.summary));
+        assert_eq!(owned.steps, borrowed.steps);
+        assert_eq!(owned.warnings, borrowed.warnings);
+        assert_eq!(
+            without_views(&owned.changes),
+            without_views(&borrowed.changes)
+        );
+        assert_eq!(
+            seen,
+            (0, without_views(&borrowed.changes), borrowed.summary)
+        );
         assert_eq!(steps, Some(borrowed.steps.clone()));
         assert_eq!(String::from_utf8(json).unwrap(), render::json(&borrowed));
+        let mut expected = Vec::new();
+        render::text::write_changes(&borrowed, Default::default(), &mut expected).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
     }
+    assert!(
+        plan(&d, &empty_account(), options()).unwrap().changes[0]
+            .after
+            .is_some(),
+        "a role created has a view to show"
+    );
     // Problems found while drafting: the closure never runs.
     let mut broken = web_with_policy();
     broken
@@ -1519,7 +1557,7 @@ fn a_json_plan_is_serde_jsons_pretty_printing_of_its_published_fields() {
                 let mut json = Vec::new();
                 render::write_json_later(p, &later, &mut json).map(|()| json)
             });
-            let _ = later.0.set(Ok(p.steps.clone()));
+            let _ = later.steps.set(Ok(p.steps.clone()));
             writer.join().unwrap().unwrap()
         });
         assert_eq!(String::from_utf8(json).unwrap(), expected);

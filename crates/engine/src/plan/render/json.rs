@@ -16,12 +16,12 @@ use serde_json::value::RawValue;
 
 use super::buffered;
 use super::lines::pretty_lines;
-use crate::plan::{Action, Change, Later, Plan, Step};
+use crate::plan::{Action, Change, ChangeViews, Later, Plan, Step, View};
 
 /// Streams the plan's JSON.
 pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
-        write_public(plan, &|| Some(&plan.steps), &|| true, out)?;
+        write_public(plan, None, &|| Some(&plan.steps), out)?;
         out.write_all(b"\n}\n")
     })
 }
@@ -31,7 +31,7 @@ pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
 /// in [`Plan`]'s order, each only when it is set.
 pub fn write_saved(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
-        write_public(plan, &|| Some(&plan.steps), &|| true, out)?;
+        write_public(plan, None, &|| Some(&plan.steps), out)?;
         if let Some(account_id) = &plan.account_id {
             write_field(out, "account_id", account_id)?;
         }
@@ -55,27 +55,34 @@ pub fn write_saved(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
 /// once they are ready, on every core.
 pub fn write_later(plan: &Plan, later: &Later, sink: &mut dyn Write) -> io::Result<()> {
     buffered(sink, |out| {
-        write_public(plan, &|| later.steps(), &|| later.is_ready(), out)?;
+        write_public(plan, Some(later), &|| later.steps(), out)?;
         out.write_all(b"\n}\n")
     })
 }
 
 /// The top object's opening and the published fields of a plan, in order;
 /// the caller adds any more and closes it. `steps()` waits for the steps
-/// (`None`: they could not be put in order); `every_core()` says whether
-/// a batch of changes may be split over every core.
+/// (`None`: they could not be put in order). With `later`, the steps are
+/// being ordered: the changes are split over every core only once they
+/// are, and their views are built as they are written.
 fn write_public<'a, W: Write>(
     plan: &'a Plan,
+    later: Option<&Later>,
     steps: &dyn Fn() -> Option<&'a [Step]>,
-    every_core: &dyn Fn() -> bool,
     out: &mut W,
 ) -> io::Result<()> {
     out.write_all(b"{")?;
     write_first_field(out, "format_version", &plan.format_version)?;
     write_field(out, "stack", &plan.stack)?;
     out.write_all(b",\n  \"changes\": ")?;
-    let changes: Vec<ChangeJson> = plan.changes.iter().map(ChangeJson).collect();
-    write_array(&changes, every_core, out)?;
+    let changes: Vec<ChangeJson> = (plan.changes.iter().enumerate())
+        .map(|(index, change)| ChangeJson {
+            index,
+            change,
+            later,
+        })
+        .collect();
+    write_array(&changes, &|| later.is_none_or(Later::is_ready), out)?;
     out.write_all(b",\n  \"steps\": ")?;
     let steps = steps().ok_or_else(|| {
         io::Error::other("internal error: the plan's steps could not be put in order")
@@ -133,7 +140,13 @@ fn write_array<T: Serialize + Sync, W: Write>(
 /// raw text, which [`PrettyAt`] lays out from the bytes: transcoding every
 /// view (parsing it to print it again) was most of a large JSON plan's
 /// changes.
-struct ChangeJson<'a>(&'a Change);
+struct ChangeJson<'a> {
+    /// The change's index in the plan.
+    index: usize,
+    change: &'a Change,
+    /// What builds the views the change is due, if it is.
+    later: Option<&'a Later<'a>>,
+}
 
 impl Serialize for ChangeJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -147,13 +160,17 @@ impl Serialize for ChangeJson<'_> {
             after: Option<&'a RawValue>,
             attributes: &'a [String],
         }
-        let change = self.0;
+        let change = self.change;
+        let views = match self.later {
+            Some(later) => later.views(self.index, change),
+            None => ChangeViews::of(change),
+        };
         Fields {
             resource: &change.resource,
             name: &change.name,
             action: change.action,
-            before: change.before.as_ref().map(|view| view.raw()),
-            after: change.after.as_ref().map(|view| view.raw()),
+            before: views.before.as_deref().map(View::raw),
+            after: views.after.as_deref().map(View::raw),
             attributes: &change.attributes,
         }
         .serialize(serializer)
@@ -365,7 +382,16 @@ mod tests {
         for change in &changes {
             for indent in ["", "    "] {
                 let (mut ours, mut derived) = (Vec::new(), Vec::new());
-                write_pretty_at(&ChangeJson(change), indent.as_bytes(), &mut ours).unwrap();
+                write_pretty_at(
+                    &ChangeJson {
+                        index: 0,
+                        change,
+                        later: None,
+                    },
+                    indent.as_bytes(),
+                    &mut ours,
+                )
+                .unwrap();
                 write_pretty_at(change, indent.as_bytes(), &mut derived).unwrap();
                 assert_eq!(String::from_utf8(ours), String::from_utf8(derived));
             }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, Removal, View};
+use crate::plan::{Action, Change, ChangeViews, Removal, View};
 use rolecall_model::{Kind, key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,12 +439,18 @@ pub fn describe(change: &Change) -> Vec<Line> {
 
 /// [`describe`], each line given to `out` as it is made.
 pub fn describe_into(change: &Change, out: &mut impl LineSink) {
-    let parse = |view: &Option<View>| view.as_ref().map_or(Value::Null, View::parse);
+    describe_views_into(change, &ChangeViews::of(change), out);
+}
+
+/// [`describe_into`] with the change's views given apart (see
+/// [`crate::plan::Later::views`]).
+pub fn describe_views_into(change: &Change, views: &ChangeViews, out: &mut impl LineSink) {
+    let parse = |view: &Option<Cow<View>>| view.as_deref().map_or(Value::Null, View::parse);
     match change.action {
-        Action::Create => created(change.after.as_ref(), out),
+        Action::Create => created(views.after.as_deref(), out),
         Action::Delete | Action::Noop => {}
         Action::Update | Action::Replace => {
-            let (before, after) = (parse(&change.before), parse(&change.after));
+            let (before, after) = (parse(&views.before), parse(&views.after));
             let null = Value::Null;
             for attribute in &change.attributes {
                 match (before.get(attribute), after.get(attribute)) {

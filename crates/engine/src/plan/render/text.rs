@@ -6,7 +6,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::lines::{self, LineSink, Sign};
 use super::{NO_CHANGES, buffered, summary_line, write_in_batches};
-use crate::plan::{Action, Change, Later, Plan};
+use crate::plan::{Action, Change, ChangeViews, Later, Plan};
 use rolecall_model::printable::{is_printable_as_is, printable};
 
 /// Options of the text rendering.
@@ -94,9 +94,7 @@ pub fn write(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Res
 /// The first part of [`write`](fn@write): the changes and the warnings, which do not
 /// read the plan's steps.
 pub fn write_changes(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> io::Result<()> {
-    buffered(sink, |out| {
-        write_changes_buffered(plan, options, &|| true, out)
-    })
+    buffered(sink, |out| write_changes_buffered(plan, None, options, out))
 }
 
 /// [`write_changes`] while the plan's steps are put in order
@@ -111,7 +109,7 @@ pub fn write_changes_beside(
     sink: &mut dyn Write,
 ) -> io::Result<()> {
     buffered(sink, |out| {
-        write_changes_buffered(plan, options, &|| later.is_ready(), out)
+        write_changes_buffered(plan, Some(later), options, out)
     })
 }
 
@@ -121,18 +119,21 @@ pub fn write_steps(plan: &Plan, options: TextOptions, sink: &mut dyn Write) -> i
     buffered(sink, |out| write_steps_buffered(plan, options, out))
 }
 
-/// `every_core()` says whether a batch may be split over every core.
+/// With `later`, the steps are being ordered ([`write_changes_beside`])
+/// and the changes' views are built as they are written.
 fn write_changes_buffered<W: Write>(
     plan: &Plan,
+    later: Option<&Later>,
     options: TextOptions,
-    every_core: &dyn Fn() -> bool,
     out: &mut W,
 ) -> io::Result<()> {
     let painter = Painter::from(options);
-    let changes: Vec<_> = plan
+    let every_core = || later.is_none_or(Later::is_ready);
+    let changes: Vec<(usize, &Change)> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::Noop)
+        .enumerate()
+        .filter(|(_, c)| c.action != Action::Noop)
         .collect();
     if !changes.is_empty() && plan.destroy {
         writeln!(
@@ -147,10 +148,14 @@ fn write_changes_buffered<W: Write>(
             plan.stack
         )?;
     }
-    write_in_batches(&changes, every_core, out, |_, part| {
+    write_in_batches(&changes, &every_core, out, |_, part| {
         let mut text = Vec::new();
-        for change in part {
-            write_change(&painter, change, plan.destroy, &mut text)?;
+        for &(index, change) in part {
+            let views = match later {
+                Some(later) => later.views(index, change),
+                None => ChangeViews::of(change),
+            };
+            write_change(&painter, change, &views, plan.destroy, &mut text)?;
         }
         Ok(text)
     })?;
@@ -216,6 +221,7 @@ fn write_steps_buffered<W: Write>(
 fn write_change<W: Write + ?Sized>(
     painter: &Painter,
     change: &Change,
+    views: &ChangeViews,
     destroy: bool,
     out: &mut W,
 ) -> io::Result<()> {
@@ -237,7 +243,7 @@ fn write_change<W: Write + ?Sized>(
         out,
         failed: None,
     };
-    lines::describe_into(change, &mut lines);
+    lines::describe_views_into(change, views, &mut lines);
     if let Some(error) = lines.failed {
         return Err(error);
     }
