@@ -70,9 +70,14 @@ impl std::io::Write for Hashing {
 /// The tags a user declared (everything but rolecall's own).
 pub fn user_tags(tags: &Tags) -> Tags {
     tags.iter()
-        .filter(|(k, _)| !k.starts_with(RESERVED_TAG_PREFIX))
+        .filter(|(k, _)| is_users(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// Whether a tag of this key is the user's, not rolecall's own.
+pub fn is_users(key: &str) -> bool {
+    !key.starts_with(RESERVED_TAG_PREFIX)
 }
 
 /// The declared tags plus rolecall's ownership tags: what a managed resource should carry.

@@ -54,6 +54,28 @@ impl PartialEq for View {
     }
 }
 
+/// The user's tags of a resource (all but rolecall's own), written as the
+/// map [`ownership::user_tags`] makes, without making it: a plan shows
+/// 200,000 resources, and a copy of each one's tags was a tenth of the
+/// time their views took.
+struct UserTags<'a>(&'a Tags);
+
+impl UserTags<'_> {
+    fn user_tags(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().filter(|(key, _)| ownership::is_users(key))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.user_tags().next().is_none()
+    }
+}
+
+impl Serialize for UserTags<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.user_tags())
+    }
+}
+
 /// A role as a plan shows it: as the model serialises it, but with the user's
 /// tags only. Borrowed, so no role is copied to be shown.
 #[derive(Serialize)]
@@ -70,8 +92,8 @@ struct RoleView<'a> {
     managed_policies: &'a BTreeSet<String>,
     #[serde(skip_serializing_if = "SortedMap::is_empty")]
     inline_policies: &'a SortedMap<PolicyDocument>,
-    #[serde(skip_serializing_if = "Tags::is_empty")]
-    tags: Tags,
+    #[serde(skip_serializing_if = "UserTags::is_empty")]
+    tags: UserTags<'a>,
 }
 
 pub(super) fn role_view(role: &Role) -> Option<View> {
@@ -84,7 +106,7 @@ pub(super) fn role_view(role: &Role) -> Option<View> {
         permissions_boundary: &role.permissions_boundary,
         managed_policies: &role.managed_policies,
         inline_policies: &role.inline_policies,
-        tags: ownership::user_tags(&role.tags),
+        tags: UserTags(&role.tags),
     })
 }
 
@@ -97,8 +119,8 @@ struct PolicyView<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     description: &'a str,
     document: &'a PolicyDocument,
-    #[serde(skip_serializing_if = "Tags::is_empty")]
-    tags: Tags,
+    #[serde(skip_serializing_if = "UserTags::is_empty")]
+    tags: UserTags<'a>,
 }
 
 pub(super) fn policy_view(policy: &ManagedPolicy) -> Option<View> {
@@ -107,7 +129,7 @@ pub(super) fn policy_view(policy: &ManagedPolicy) -> Option<View> {
         path: &policy.path,
         description: &policy.description,
         document: &policy.document,
-        tags: ownership::user_tags(&policy.tags),
+        tags: UserTags(&policy.tags),
     })
 }
 
@@ -118,8 +140,8 @@ struct ProfileView<'a> {
     path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     role: &'a Option<String>,
-    #[serde(skip_serializing_if = "Tags::is_empty")]
-    tags: Tags,
+    #[serde(skip_serializing_if = "UserTags::is_empty")]
+    tags: UserTags<'a>,
 }
 
 pub(super) fn profile_view(profile: &InstanceProfile) -> Option<View> {
@@ -127,7 +149,7 @@ pub(super) fn profile_view(profile: &InstanceProfile) -> Option<View> {
         name: &profile.name,
         path: &profile.path,
         role: &profile.role,
-        tags: ownership::user_tags(&profile.tags),
+        tags: UserTags(&profile.tags),
     })
 }
 

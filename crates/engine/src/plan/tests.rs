@@ -1792,3 +1792,45 @@ fn an_instance_launched_under_an_orphans_id_is_tagged_with_its_own_spec_hash() {
         "{params}"
     );
 }
+
+/// A change's views show the user's tags and never rolecall's own, as
+/// `ownership::user_tags` keeps them; a resource with no tags of the
+/// user's shows none at all.
+#[test]
+fn views_show_the_users_tags_only() {
+    let mut d = desired();
+    let mut tagged = role("tagged");
+    tagged.tags.insert("team".into(), "web".into());
+    tagged.tags.insert("a".into(), "first".into());
+    d.roles.insert("tagged".into(), tagged.clone());
+    d.roles.insert("bare".into(), role("bare"));
+    let mut live = empty_account();
+    let mut held = tagged.clone();
+    held.tags = owned(&tagged.tags, Some("0123456789abcdef"));
+    held.max_session_duration = 7200;
+    live.roles.insert(
+        "tagged".into(),
+        LiveRole {
+            role: held,
+            arn: "arn:aws:iam::123456789012:role/tagged".into(),
+            role_id: "AROATAGGED".into(),
+        },
+    );
+    let p = plan(&d, &live, options()).unwrap();
+    let shown = |key: &str, side: fn(&Change) -> Option<&View>| {
+        let change = p.changes.iter().find(|c| c.resource == key).unwrap();
+        side(change).unwrap().parse()
+    };
+    let before = shown("role/tagged", |c| c.before.as_ref());
+    assert_eq!(
+        before["tags"],
+        serde_json::json!({"a": "first", "team": "web"})
+    );
+    let after = shown("role/tagged", |c| c.after.as_ref());
+    assert_eq!(after["tags"], before["tags"]);
+    assert!(
+        shown("role/bare", |c| c.after.as_ref())
+            .get("tags")
+            .is_none()
+    );
+}
