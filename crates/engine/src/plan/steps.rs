@@ -3,8 +3,8 @@
 //! This is the sequencing table of docs/design.md in code. Every rule reads as
 //! "this call requires that fact", see `sequence::Fact`.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
 
 // foldhash: the builder looks names up millions of times (see Cargo.toml).
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -164,14 +164,14 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
         }
     }
     // The instance pass reads nothing the other passes write (only what
-    // the pass above decided), so it runs on its own core, into a builder
-    // of its own, and its drafts follow the others' as if it ran after them.
-    let mut instance_builder = builder.fork_for_instances();
-    let instance_builder = std::thread::scope(|scope| {
-        let instances = scope.spawn(move || {
-            instance_builder.instances(cmp);
-            instance_builder
-        });
+    // the pass above decided), so it runs on its own core, in runs, each
+    // into a builder of its own, whose drafts follow the others' as if the
+    // pass ran after them. This thread takes the runs left once its own
+    // passes are done: most of a converged plan's drafting is its
+    // instances, and its roles and profiles are soon done.
+    let runs = InstanceRuns::of(&builder, cmp);
+    std::thread::scope(|scope| {
+        let instances = scope.spawn(|| runs.take_in_turn());
         for diff in &cmp.diffs {
             match diff.kind {
                 Kind::Policy => builder.policy(diff),
@@ -180,15 +180,102 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
                 Kind::Instance => {}
             }
         }
-        match instances.join() {
-            Ok(instance_builder) => instance_builder,
-            Err(panic) => std::panic::resume_unwind(panic),
+        runs.take_in_turn();
+        if let Err(panic) = instances.join() {
+            std::panic::resume_unwind(panic)
         }
     });
-    builder.absorb_instances(instance_builder);
+    for run in runs.into_done() {
+        builder.absorb_instances(run);
+    }
+    builder.users_of_dying_profiles();
     builder.users_of_profiles_losing_their_role();
     builder.users_of_replaced_profiles();
     builder.out
+}
+
+/// Declared instances a run of the instance pass, about: enough that a
+/// run costs far more than its builder, few enough that the thread done
+/// first finds some left to take.
+const INSTANCES_A_RUN: usize = 8_192;
+
+/// The instance pass, cut into runs that threads take in turn: the
+/// declared instances a run at a time, then the undeclared ones. Each run
+/// drafts into a builder of its own, absorbed in the runs' order.
+struct InstanceRuns<'c, 'a> {
+    cmp: &'c Comparison,
+    /// The instances' diffs by key, made by the first run taken.
+    diffs: OnceLock<HashMap<&'c str, &'c ResourceDiff>>,
+    /// Runs not taken yet: (position, what, builder), in order.
+    todo: Mutex<VecDeque<(usize, InstanceRun, Builder<'a>)>>,
+    /// Runs done: (position, builder).
+    done: Mutex<Vec<(usize, Builder<'a>)>>,
+}
+
+/// What a run of the instance pass drafts.
+#[derive(Clone)]
+enum InstanceRun {
+    /// The declared instances of these positions.
+    Declared(std::ops::Range<usize>),
+    /// The owned instances no longer declared.
+    Undeclared,
+}
+
+impl<'c, 'a> InstanceRuns<'c, 'a> {
+    fn of(builder: &Builder<'a>, cmp: &'c Comparison) -> Self {
+        let declared = builder.desired.instances.len();
+        let mut todo = VecDeque::new();
+        for start in (0..declared).step_by(INSTANCES_A_RUN) {
+            let run = start..(start + INSTANCES_A_RUN).min(declared);
+            let fork = builder.fork_for_instances(run.len());
+            todo.push_back((todo.len(), InstanceRun::Declared(run), fork));
+        }
+        let undeclared = (cmp.diffs.iter())
+            .filter(|d| d.kind == Kind::Instance && d.status == Status::Orphaned)
+            .count();
+        let fork = builder.fork_for_instances(undeclared);
+        todo.push_back((todo.len(), InstanceRun::Undeclared, fork));
+        InstanceRuns {
+            cmp,
+            diffs: OnceLock::new(),
+            todo: Mutex::new(todo),
+            done: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Drafts the runs left, one after another, until none is.
+    fn take_in_turn(&self) {
+        loop {
+            // A poisoned lock: another run panicked, and the scope that
+            // started this thread passes that panic on.
+            let next = self.todo.lock().ok().and_then(|mut todo| todo.pop_front());
+            let Some((position, run, mut builder)) = next else {
+                return;
+            };
+            match run {
+                InstanceRun::Declared(run) => {
+                    let diffs = self.diffs.get_or_init(|| {
+                        (self.cmp.diffs.iter())
+                            .filter(|d| d.kind == Kind::Instance)
+                            .map(|d| (d.key.as_str(), d))
+                            .collect()
+                    });
+                    builder.declared_instances(self.cmp, diffs, run);
+                }
+                InstanceRun::Undeclared => builder.undeclared_instances(self.cmp),
+            }
+            if let Ok(mut done) = self.done.lock() {
+                done.push((position, builder));
+            }
+        }
+    }
+
+    /// The runs' builders, in the runs' order.
+    fn into_done(self) -> Vec<Builder<'a>> {
+        let mut done = self.done.into_inner().unwrap_or_default();
+        done.sort_unstable_by_key(|(position, _)| *position);
+        done.into_iter().map(|(_, builder)| builder).collect()
+    }
 }
 
 /// A live instance as messages name it: `instance/i-0abc… (web-1)`.
@@ -318,19 +405,18 @@ fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for the instance pass, with what it reads of this one:
-    /// the profiles the plan deletes or replaces, and the instances using
-    /// each profile (lent, and given back by [`Builder::absorb_instances`]).
-    fn fork_for_instances(&mut self) -> Builder<'a> {
+    /// A builder for a run of the instance pass, with what it reads of
+    /// this one: the profiles the plan deletes or replaces.
+    fn fork_for_instances(&self, instances: usize) -> Builder<'a> {
         Builder {
             desired: self.desired,
             live: self.live,
             options: self.options,
-            // About a draft and a change per declared instance: grown by
-            // doubling, the drafts' spare room was tens of megabytes.
+            // About a draft and a change per instance: grown by doubling,
+            // the drafts' spare room was tens of megabytes.
             out: Built {
-                drafts: Vec::with_capacity(self.desired.instances.len()),
-                changes: Vec::with_capacity(self.desired.instances.len()),
+                drafts: Vec::with_capacity(instances),
+                changes: Vec::with_capacity(instances),
                 ..Built::default()
             },
             removals: HashMap::new(),
@@ -343,7 +429,7 @@ impl<'a> Builder<'a> {
             deleted_profiles: self.deleted_profiles.clone(),
             replaced_profiles: self.replaced_profiles.clone(),
             profiles_by_role: HashMap::new(),
-            instances_by_profile: std::mem::take(&mut self.instances_by_profile),
+            instances_by_profile: HashMap::new(),
             handled_instances: HashSet::new(),
             leaving: HashSet::new(),
             reassociated: BTreeMap::new(),
@@ -371,7 +457,6 @@ impl<'a> Builder<'a> {
         self.out.changes.extend(changes);
         self.out.warnings.extend(warnings);
         self.out.problems.extend(problems);
-        self.instances_by_profile = instances.instances_by_profile;
         self.handled_instances.extend(instances.handled_instances);
         self.leaving.extend(instances.leaving);
         for (profile, titles) in instances.reassociated {
@@ -1494,14 +1579,16 @@ impl<'a> Builder<'a> {
 
     // ---- instances ---------------------------------------------------------
 
-    fn instances(&mut self, cmp: &Comparison) {
-        let diffs: HashMap<&str, &ResourceDiff> = cmp
-            .diffs
-            .iter()
-            .filter(|d| d.kind == Kind::Instance)
-            .map(|d| (d.key.as_str(), d))
-            .collect();
-        for (spec, found) in self.desired.instances.iter().zip(&cmp.instance_matches) {
+    /// The declared instances of positions `run` (and their matches).
+    fn declared_instances(
+        &mut self,
+        cmp: &Comparison,
+        diffs: &HashMap<&str, &ResourceDiff>,
+        run: std::ops::Range<usize>,
+    ) {
+        let declared = self.desired.instances.get(run.clone()).unwrap_or_default();
+        let matches = cmp.instance_matches.get(run).unwrap_or_default();
+        for (spec, found) in declared.iter().zip(matches) {
             let declared_key = compare::declared_key(spec);
             if let Some(profile) = &spec.profile {
                 self.check_profile_reference(&declared_key, found, profile);
@@ -1570,7 +1657,10 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        // Owned but no longer declared: released, never terminated.
+    }
+
+    /// Instances owned but no longer declared: released, never terminated.
+    fn undeclared_instances(&mut self, cmp: &Comparison) {
         for diff in cmp
             .diffs
             .iter()
@@ -1613,8 +1703,12 @@ impl<'a> Builder<'a> {
             );
             self.out.changes.push(change(diff, Action::Delete, None));
         }
-        // Instances rolecall does not manage, still using a profile this plan
-        // deletes (or deletes and creates again, to change its path).
+    }
+
+    /// Instances rolecall does not manage, still using a profile this plan
+    /// deletes (or deletes and creates again, to change its path): after
+    /// every instance the plan handles itself.
+    fn users_of_dying_profiles(&mut self) {
         let mut dying: Vec<&str> = self.deleted_profiles.iter().copied().collect();
         dying.sort_unstable();
         for profile in dying {

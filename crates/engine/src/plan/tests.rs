@@ -1834,3 +1834,75 @@ fn views_show_the_users_tags_only() {
             .is_none()
     );
 }
+
+/// The instance pass drafts in runs that two threads take in turn: a
+/// stack of more instances than fit one run plans as one pass would.
+/// Changes follow the declarations, then the released orphans; and each
+/// instance launched, or found in the account (on either side of a run's
+/// end) and given its profile, waits for its own profile's role,
+/// whichever run drafted it.
+#[test]
+fn instances_drafted_in_runs_plan_as_one_pass() {
+    const DECLARED: usize = 20_000;
+    let mut d = desired();
+    for k in 0..3 {
+        d.roles.insert(format!("r{k}"), role(&format!("r{k}")));
+        let name = format!("p{k}");
+        d.profiles
+            .insert(name.clone(), profile(&name, Some(&format!("r{k}"))));
+    }
+    let mut live = empty_account();
+    let found = 8_190..8_195;
+    for i in 0..DECLARED {
+        d.instances.push(InstanceSpec {
+            selector: InstanceSelector::Name(format!("host-{i}")),
+            profile: Some(format!("p{}", i % 3)),
+        });
+    }
+    for i in found.clone() {
+        let id = format!("i-found-{i}");
+        let found = instance(&id, &format!("host-{i}"), InstanceState::Running, None);
+        live.instances.insert(id, found);
+    }
+    for k in 0..2 {
+        let id = format!("i-orphan-{k}");
+        let orphan = instance(&id, &format!("gone-{k}"), InstanceState::Running, None);
+        live.instances.insert(id, orphan);
+    }
+    let plan = plan(&d, &live, options()).unwrap();
+
+    let expected: Vec<String> = (0..DECLARED)
+        .map(|i| match found.contains(&i) {
+            true => format!("instance/i-found-{i}"),
+            false => format!("instance/host-{i}"),
+        })
+        .chain((0..2).map(|k| format!("instance/i-orphan-{k}")))
+        .collect();
+    let instance_changes: Vec<&str> = (plan.changes.iter())
+        .map(|c| c.resource.as_str())
+        .filter(|r| r.starts_with("instance/"))
+        .collect();
+    assert_eq!(instance_changes, expected);
+
+    let id_of = |op: &str| plan.steps[position(&plan, op)].id;
+    let ready: Vec<usize> = (0..3)
+        .map(|k| id_of(&format!("AddRoleToInstanceProfile instance-profile/p{k}")))
+        .collect();
+    let launches: Vec<&Step> = (plan.steps.iter())
+        .filter(|s| s.call.operation() == "RunInstances")
+        .collect();
+    assert_eq!(launches.len(), DECLARED - found.len());
+    for launch in launches {
+        let host: usize = launch.resource["instance/host-".len()..].parse().unwrap();
+        assert!(
+            launch.depends_on.contains(&ready[host % 3]),
+            "{} waits for {:?}",
+            launch.resource,
+            launch.depends_on
+        );
+    }
+    for i in found {
+        let associate = id_of(&format!("AssociateIamInstanceProfile instance/i-found-{i}"));
+        assert!(plan.steps[associate - 1].depends_on.contains(&ready[i % 3]));
+    }
+}
