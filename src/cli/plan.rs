@@ -107,9 +107,11 @@ pub fn run(session: &Session, args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let mut out = std::io::BufWriter::new(stdout);
     let text = output::text_options(session);
-    // A saved plan holds what it was planned from; any other lets the
-    // manifests go as soon as the steps are drafted, and writes its changes
-    // while the steps are put in order (markdown opens with their count).
+    // A saved plan holds what it was planned from. Markdown opens with the
+    // count of steps: it lets the manifests go as soon as the steps are
+    // drafted, and is written once they are in order. Text and JSON write
+    // their changes while the steps are put in order, the role and profile
+    // views built from the manifests as each change is written.
     let mut written = Ok(());
     let mut written_early = false;
     let (mut plan, kept) = if args.out.is_some() {

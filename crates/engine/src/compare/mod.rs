@@ -74,7 +74,8 @@ pub struct ResourceDiff {
     pub before: Option<View>,
     /// The resource as declared.
     pub after: Option<View>,
-    /// The views [`Views::Later`] left to [`due_views`] (roles and profiles).
+    /// The views [`Views::Later`] left to [`due_views`] or
+    /// [`views_due_on`] (roles and profiles).
     #[serde(skip)]
     pub due: ViewsDue,
     /// The declared resource's spec hash, for its ownership tags; `None` for
@@ -88,10 +89,11 @@ pub struct ResourceDiff {
 
 /// Whether [`compare_with`] builds the views of declared roles and
 /// profiles as it compares them, or only notes which are due
-/// ([`ResourceDiff::due`]) for [`due_views`] to build from the same
-/// manifests and account. A plan builds them once its steps are drafted:
-/// at 100,000 roles they are some 75 MB that need not stand beside the
-/// drafts at the plan's peak.
+/// ([`ResourceDiff::due`]) for [`due_views`] (or [`views_due_on`], once
+/// the diff is gone) to build from the same manifests and account. A plan
+/// builds them once its steps are drafted, or as it writes each change:
+/// at 100,000 roles they are some 85 MB that need not stand beside the
+/// drafts, nor beside the ordering, at the plan's peak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Views {
     Now,
@@ -816,9 +818,6 @@ enum Matched<'a> {
     Found(&'a LiveInstance),
 }
 
-/// Declared instances are matched to live ones in order, on one thread
-/// (the first declaration of an instance wins); then each is compared, on
-/// every core: its spec hash and views are independent of the others'.
 /// The live instances a Name tag is on: nearly always one.
 enum Named<'a> {
     One(&'a LiveInstance),
@@ -834,6 +833,9 @@ impl<'a> Named<'a> {
     }
 }
 
+/// Declared instances are matched to live ones in order, on one thread
+/// (the first declaration of an instance wins); then each is compared, on
+/// every core: its spec hash and views are independent of the others'.
 fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
     // The live instances by Name tag, each found whole: looked up by id
     // in the account's map again, 100,000 of them were a fifth of

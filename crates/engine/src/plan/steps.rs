@@ -4,7 +4,7 @@
 //! "this call requires that fact", see `sequence::Fact`.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 // foldhash: the builder looks names up millions of times (see Cargo.toml).
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -246,9 +246,13 @@ impl<'c, 'a> InstanceRuns<'c, 'a> {
     /// Drafts the runs left, one after another, until none is.
     fn take_in_turn(&self) {
         loop {
-            // A poisoned lock: another run panicked, and the scope that
-            // started this thread passes that panic on.
-            let next = self.todo.lock().ok().and_then(|mut todo| todo.pop_front());
+            // A lock is poisoned only by a panic elsewhere, which the scope
+            // that started the threads passes on: the lists stay whole.
+            let next = self
+                .todo
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front();
             let Some((position, run, mut builder)) = next else {
                 return;
             };
@@ -264,15 +268,17 @@ impl<'c, 'a> InstanceRuns<'c, 'a> {
                 }
                 InstanceRun::Undeclared => builder.undeclared_instances(self.cmp),
             }
-            if let Ok(mut done) = self.done.lock() {
-                done.push((position, builder));
-            }
+            let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+            done.push((position, builder));
         }
     }
 
     /// The runs' builders, in the runs' order.
     fn into_done(self) -> Vec<Builder<'a>> {
-        let mut done = self.done.into_inner().unwrap_or_default();
+        let mut done = self
+            .done
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
         done.sort_unstable_by_key(|(position, _)| *position);
         done.into_iter().map(|(_, builder)| builder).collect()
     }
@@ -1586,9 +1592,8 @@ impl<'a> Builder<'a> {
         diffs: &HashMap<&str, &ResourceDiff>,
         run: std::ops::Range<usize>,
     ) {
-        let declared = self.desired.instances.get(run.clone()).unwrap_or_default();
-        let matches = cmp.instance_matches.get(run).unwrap_or_default();
-        for (spec, found) in declared.iter().zip(matches) {
+        let declared = self.desired.instances.iter().zip(&cmp.instance_matches);
+        for (spec, found) in declared.skip(run.start).take(run.len()) {
             let declared_key = compare::declared_key(spec);
             if let Some(profile) = &spec.profile {
                 self.check_profile_reference(&declared_key, found, profile);

@@ -884,7 +884,47 @@ fn a_plan_handed_out_before_its_steps_are_ordered_is_the_same_plan() {
             })
             .collect()
     };
-    for live in [empty_account(), converged(&d)] {
+    // Noops before changes that show views: a role updated (both views),
+    // a role created, a profile replaced, and an orphan role deleted.
+    let mut mixed = d.clone();
+    mixed.roles.insert("aaa".into(), role("aaa"));
+    mixed.roles.insert("zzz".into(), role("zzz"));
+    mixed
+        .profiles
+        .insert("aaa".into(), profile("aaa", Some("aaa")));
+    mixed
+        .profiles
+        .insert("web".into(), profile("web", Some("web")));
+    let mut changed = converged(&mixed);
+    changed.roles.remove("zzz");
+    let web = changed.roles.get_mut("web").unwrap();
+    web.role.max_session_duration = 7200;
+    let mut orphan = changed.roles["aaa"].clone();
+    orphan.role.name = "gone".into();
+    changed.roles.insert("gone".into(), orphan);
+    changed.profiles.get_mut("web").unwrap().profile.path = "/old/".into();
+    let actions: Vec<(String, Action)> = (plan(&mixed, &changed, options()).unwrap().changes)
+        .into_iter()
+        .map(|c| (c.resource, c.action))
+        .collect();
+    for expected in [
+        ("role/aaa", Action::Noop),
+        ("role/gone", Action::Delete),
+        ("role/web", Action::Update),
+        ("role/zzz", Action::Create),
+        ("instance-profile/web", Action::Replace),
+    ] {
+        assert!(
+            actions.contains(&(expected.0.into(), expected.1)),
+            "{actions:?}"
+        );
+    }
+    let cases = [
+        (d.clone(), empty_account()),
+        (d.clone(), converged(&d)),
+        (mixed, changed),
+    ];
+    for (d, live) in cases {
         let borrowed = plan(&d, &live, options()).unwrap();
         let (owned, (seen, steps, json, text)) =
             super::plan_owned_with(d.clone(), &live, options(), |early, later| {
