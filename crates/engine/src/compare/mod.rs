@@ -74,8 +74,8 @@ pub struct ResourceDiff {
     pub before: Option<View>,
     /// The resource as declared.
     pub after: Option<View>,
-    /// The views [`Views::Later`] left to [`due_views`] or
-    /// [`views_due_on`] (roles and profiles).
+    /// The views [`Views::Later`] left to [`views_due_on`] (roles and
+    /// profiles).
     #[serde(skip)]
     pub due: ViewsDue,
     /// The declared resource's spec hash, for its ownership tags; `None` for
@@ -89,8 +89,8 @@ pub struct ResourceDiff {
 
 /// Whether [`compare_with`] builds the views of declared roles and
 /// profiles as it compares them, or only notes which are due
-/// ([`ResourceDiff::due`]) for [`due_views`] (or [`views_due_on`], once
-/// the diff is gone) to build from the same manifests and account. A plan
+/// ([`ResourceDiff::due`]) for [`views_due_on`] to build from the same
+/// manifests and account. A plan
 /// builds them once its steps are drafted, or as it writes each change:
 /// at 100,000 roles they are some 85 MB that need not stand beside the
 /// drafts, nor beside the ordering, at the plan's peak.
@@ -137,19 +137,11 @@ impl Views {
     }
 }
 
-/// The views [`Views::Later`] left due on `diff` (a role's or a profile's),
-/// built from the manifests and the account it was compared with.
-pub fn due_views(
-    desired: &Desired,
-    live: &Live,
-    diff: &ResourceDiff,
-) -> (Option<View>, Option<View>) {
-    views_due_on(desired, live, diff.kind, &diff.name, diff.due)
-}
-
-/// [`due_views`] of the resource of this kind and name (its diff's), once
-/// the diff itself is gone: a plan keeps a change's [`ViewsDue`], not the
-/// diff of 100,000 resources, until the change is written.
+/// The views [`Views::Later`] left due on a role or a profile of this
+/// kind and name (`due`, its diff's [`ResourceDiff::due`]), built from the
+/// manifests and the account it was compared with. By kind and name, not
+/// by diff: a plan keeps a change's [`ViewsDue`], not the diffs of
+/// 100,000 resources, until the change is written.
 pub fn views_due_on(
     desired: &Desired,
     live: &Live,

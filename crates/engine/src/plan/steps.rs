@@ -213,7 +213,6 @@ struct InstanceRuns<'c, 'a> {
 }
 
 /// What a run of the instance pass drafts.
-#[derive(Clone)]
 enum InstanceRun {
     /// The declared instances of these positions.
     Declared(std::ops::Range<usize>),

@@ -622,7 +622,7 @@ fn views_show_a_resource_as_the_model_serialises_it_minus_ownership_tags() {
 }
 
 /// The views a plan builds once its steps are drafted (`Views::Later`,
-/// then `due_views`) are the ones `compare` builds as it compares: for a
+/// then `views_due_on`) are the ones `compare` builds as it compares: for a
 /// created, an updated, an in-sync and an orphaned role and profile.
 #[test]
 fn views_built_after_the_steps_are_the_views_built_while_comparing() {
@@ -642,7 +642,8 @@ fn views_built_after_the_steps_are_the_views_built_while_comparing() {
     let later = crate::compare::compare_with(&d, &live, crate::compare::Views::Later);
     assert_eq!(now.diffs.len(), later.diffs.len());
     for (now, later) in now.diffs.iter().zip(&later.diffs) {
-        let (before, after) = crate::compare::due_views(&d, &live, later);
+        let (before, after) =
+            crate::compare::views_due_on(&d, &live, later.kind, &later.name, later.due);
         assert_eq!(
             (
                 later.before.clone().or(before),

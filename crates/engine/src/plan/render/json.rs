@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::buffered;
 use super::lines::pretty_lines;
-use crate::plan::{Action, Change, ChangeViews, Later, Plan, Step, View};
+use crate::plan::{Action, Change, Later, Plan, Step, View};
 
 /// Streams the plan's JSON.
 pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
@@ -161,10 +161,7 @@ impl Serialize for ChangeJson<'_> {
             attributes: &'a [String],
         }
         let change = self.change;
-        let views = match self.later {
-            Some(later) => later.views(self.index, change),
-            None => ChangeViews::of(change),
-        };
+        let views = super::views_of(self.later, self.index, change);
         Fields {
             resource: &change.resource,
             name: &change.name,

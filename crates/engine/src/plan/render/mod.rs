@@ -9,7 +9,7 @@ pub mod lines;
 pub mod markdown;
 pub mod text;
 
-use super::{Later, Plan, Removal};
+use super::{Change, ChangeViews, Later, Plan, Removal};
 
 /// Streams the plan as the JSON of docs/design.md (format_version 1), pretty-printed.
 pub fn write_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
@@ -31,6 +31,16 @@ pub fn write_json_later(
 /// records (account, fingerprints, desired state, options).
 pub(crate) fn write_saved_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
     json::write_saved(plan, sink)
+}
+
+/// The views to show for `change`, the plan's change at `index`: built
+/// through `later` when the plan left them due ([`Later::views`]), else
+/// the change's own.
+fn views_of<'c>(later: Option<&'c Later>, index: usize, change: &'c Change) -> ChangeViews<'c> {
+    match later {
+        Some(later) => later.views(index, change),
+        None => ChangeViews::of(change),
+    }
 }
 
 /// Writes `items` (a plan's changes or steps, which render independently)
