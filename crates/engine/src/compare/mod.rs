@@ -28,7 +28,7 @@ use rolecall_model::{
 use view::{instance_view, live_instance_view, policy_view, profile_view, role_view};
 
 pub use rolecall_model::Kind;
-pub use view::View;
+pub use view::{Attribute, Shown, View};
 
 /// How a resource stands between manifests and account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -76,38 +77,112 @@ impl Serialize for UserTags<'_> {
     }
 }
 
-/// A role as a plan shows it: as the model serialises it, but with the user's
-/// tags only. Borrowed, so no role is copied to be shown.
-#[derive(Serialize)]
-struct RoleView<'a> {
-    name: &'a str,
-    path: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    description: &'a str,
-    trust: &'a PolicyDocument,
-    max_session_duration: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions_boundary: &'a Option<String>,
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    managed_policies: &'a BTreeSet<String>,
-    #[serde(skip_serializing_if = "SortedMap::is_empty")]
-    inline_policies: &'a SortedMap<PolicyDocument>,
-    #[serde(skip_serializing_if = "UserTags::is_empty")]
-    tags: UserTags<'a>,
+/// One attribute of a role's or profile's view, typed: written into the
+/// view's JSON, or by the text plan as lines straight from the resource
+/// ([`Shown`]). Both read the one list [`Shown::attributes`] gives.
+#[derive(Debug, Clone, Copy)]
+pub enum Attribute<'a> {
+    /// A string, written as its JSON.
+    Text(&'a str),
+    Number(u32),
+    Document(&'a PolicyDocument),
+    /// Inline policies, by name.
+    Documents(&'a SortedMap<PolicyDocument>),
+    /// Managed policy ARNs.
+    Names(&'a BTreeSet<String>),
+    /// The resource's tags, of which the user's are shown.
+    Tags(&'a Tags),
+}
+
+impl Serialize for Attribute<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Attribute::Text(text) => text.serialize(serializer),
+            Attribute::Number(number) => number.serialize(serializer),
+            Attribute::Document(document) => document.serialize(serializer),
+            Attribute::Documents(documents) => documents.serialize(serializer),
+            Attribute::Names(names) => names.serialize(serializer),
+            Attribute::Tags(tags) => UserTags(tags).serialize(serializer),
+        }
+    }
+}
+
+/// A role or profile (declared or live), as a plan shows it: as the
+/// model serialises it, but with the user's tags only. Borrowed, so no
+/// resource is copied to be shown.
+#[derive(Debug, Clone, Copy)]
+pub enum Shown<'a> {
+    Role(&'a Role),
+    Profile(&'a InstanceProfile),
+}
+
+impl<'a> Shown<'a> {
+    /// The attributes its view holds, in order, each given to `each`:
+    /// those that are empty are left out.
+    pub fn attributes(self, each: &mut dyn FnMut(&'static str, Attribute<'a>)) {
+        use Attribute::*;
+        match self {
+            Shown::Role(role) => {
+                each("name", Text(&role.name));
+                each("path", Text(&role.path));
+                if !role.description.is_empty() {
+                    each("description", Text(&role.description));
+                }
+                each("trust", Document(&role.trust));
+                each("max_session_duration", Number(role.max_session_duration));
+                if let Some(boundary) = &role.permissions_boundary {
+                    each("permissions_boundary", Text(boundary));
+                }
+                if !role.managed_policies.is_empty() {
+                    each("managed_policies", Names(&role.managed_policies));
+                }
+                if !role.inline_policies.is_empty() {
+                    each("inline_policies", Documents(&role.inline_policies));
+                }
+                if !UserTags(&role.tags).is_empty() {
+                    each("tags", Tags(&role.tags));
+                }
+            }
+            Shown::Profile(profile) => {
+                each("name", Text(&profile.name));
+                each("path", Text(&profile.path));
+                if let Some(role) = &profile.role {
+                    each("role", Text(role));
+                }
+                if !UserTags(&profile.tags).is_empty() {
+                    each("tags", Tags(&profile.tags));
+                }
+            }
+        }
+    }
+
+    /// Its view.
+    pub fn view(self) -> Option<View> {
+        View::of(&self)
+    }
+}
+
+/// The view's JSON object: [`Shown::attributes`], in order.
+impl Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        let mut failed = None;
+        self.attributes(&mut |key, attribute| {
+            if failed.is_none()
+                && let Err(error) = map.serialize_entry(key, &attribute)
+            {
+                failed = Some(error);
+            }
+        });
+        match failed {
+            Some(error) => Err(error),
+            None => map.end(),
+        }
+    }
 }
 
 pub(super) fn role_view(role: &Role) -> Option<View> {
-    View::of(&RoleView {
-        name: &role.name,
-        path: &role.path,
-        description: &role.description,
-        trust: &role.trust,
-        max_session_duration: role.max_session_duration,
-        permissions_boundary: &role.permissions_boundary,
-        managed_policies: &role.managed_policies,
-        inline_policies: &role.inline_policies,
-        tags: UserTags(&role.tags),
-    })
+    Shown::Role(role).view()
 }
 
 /// A customer-managed policy as a plan shows it (user tags only): its
@@ -133,24 +208,8 @@ pub(super) fn policy_view(policy: &ManagedPolicy) -> Option<View> {
     })
 }
 
-/// An instance profile as a plan shows it (user tags only).
-#[derive(Serialize)]
-struct ProfileView<'a> {
-    name: &'a str,
-    path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: &'a Option<String>,
-    #[serde(skip_serializing_if = "UserTags::is_empty")]
-    tags: UserTags<'a>,
-}
-
 pub(super) fn profile_view(profile: &InstanceProfile) -> Option<View> {
-    View::of(&ProfileView {
-        name: &profile.name,
-        path: &profile.path,
-        role: &profile.role,
-        tags: UserTags(&profile.tags),
-    })
+    Shown::Profile(profile).view()
 }
 
 /// An instance as a plan shows it: what rolecall manages of it.

@@ -8,7 +8,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, ChangeViews, Removal, View};
+use crate::compare::ownership;
+use crate::plan::{Action, Attribute, Change, ChangeViews, Removal, Shown, View};
 use rolecall_model::{Kind, key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +152,53 @@ fn created(after: Option<&View>, out: &mut impl LineSink) {
     for (key, value) in attributes {
         attribute_added(&key, value, out);
     }
+}
+
+/// [`created`] of a declared role or profile, written from its
+/// attributes: the lines its view would give, without writing the view
+/// to read it again. A document's lines are laid out from its canonical
+/// text, which the view would hold; strings are written as their JSON.
+fn created_shown(shown: Shown, out: &mut impl LineSink) {
+    shown.attributes(&mut |key, attribute| match attribute {
+        Attribute::Text(text) => out.line(Sign::Add, 0, format!("{key}: {}", json_string(text))),
+        Attribute::Number(number) => out.line(Sign::Add, 0, format!("{key}: {number}")),
+        Attribute::Document(document) => {
+            let text = document.json_text();
+            if text.starts_with('{') {
+                out.line(Sign::Add, 0, format!("{key}:"));
+                let _ = pretty_lines(text, &mut |line| out.line(Sign::Add, 1, line));
+            } else {
+                out.line(Sign::Add, 0, format!("{key}: {text}"));
+            }
+        }
+        Attribute::Documents(documents) => {
+            for (name, document) in documents.iter() {
+                out.line(Sign::Add, 0, format!("inline_policies.{name}:"));
+                let _ = pretty_lines(document.json_text(), &mut |line| {
+                    out.line(Sign::Add, 1, line)
+                });
+            }
+        }
+        Attribute::Names(names) => {
+            for name in names {
+                out.line(Sign::Add, 0, format!("{key}: {}", json_string(name)));
+            }
+        }
+        Attribute::Tags(tags) => {
+            for (tag, value) in tags.iter().filter(|(tag, _)| ownership::is_users(tag)) {
+                out.line(
+                    Sign::Add,
+                    0,
+                    format!("{key}.{tag} = {}", json_string(value)),
+                );
+            }
+        }
+    });
+}
+
+/// A string as JSON text, as a view holds it.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 /// The entries of a JSON object, in order, each value as its text; `None`
@@ -447,7 +495,10 @@ pub fn describe_into(change: &Change, out: &mut impl LineSink) {
 pub fn describe_views_into(change: &Change, views: &ChangeViews, out: &mut impl LineSink) {
     let parse = |view: &Option<Cow<View>>| view.as_deref().map_or(Value::Null, View::parse);
     match change.action {
-        Action::Create => created(views.after.as_deref(), out),
+        Action::Create => match views.created {
+            Some(shown) => created_shown(shown, out),
+            None => created(views.after.as_deref(), out),
+        },
         Action::Delete | Action::Noop => {}
         Action::Update | Action::Replace => {
             let (before, after) = (parse(&views.before), parse(&views.after));
@@ -507,6 +558,7 @@ pub fn reason(change: &Change, destroy: bool) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rolecall_model::{InstanceProfile, PolicyDocument, Role, Tags};
     use serde_json::json;
 
     fn texts(lines: &[Line]) -> Vec<String> {
@@ -706,6 +758,98 @@ mod tests {
         fn a_plain_documents_lines_are_laid_out_from_its_bytes(value in json_value(true)) {
             prop_assert_eq!(laid_out(&value.to_string()), Some(serde_json_pretty_lines(&value)));
             prop_assert_eq!(document_texts(&value), serde_json_pretty_lines(&value));
+        }
+    }
+
+    /// A policy document of any content (an object, as every document
+    /// is), held as a tree or as its text alone.
+    fn document() -> impl Strategy<Value = PolicyDocument> {
+        (
+            prop::collection::vec((".{0,8}", json_value(false)), 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(entries, text_only)| {
+                let document =
+                    PolicyDocument::from_value(Value::Object(entries.into_iter().collect()));
+                if text_only {
+                    document.into_text()
+                } else {
+                    document
+                }
+            })
+    }
+
+    /// Tags, some of them rolecall's own (which a view leaves out).
+    fn tags() -> impl Strategy<Value = Tags> {
+        prop::collection::vec((prop_oneof![".{0,8}", "rolecall:.{0,4}"], ".{0,8}"), 0..4)
+            .prop_map(|tags| tags.into_iter().collect())
+    }
+
+    prop_compose! {
+        fn role()(
+            name in ".{0,10}",
+            path in ".{0,6}",
+            description in prop_oneof![Just(String::new()), ".{0,10}"],
+            trust in document(),
+            max_session_duration in any::<u32>(),
+            permissions_boundary in prop::option::of(".{0,10}"),
+            managed_policies in prop::collection::btree_set(".{0,10}", 0..3),
+            inline_policies in prop::collection::vec((".{0,8}", document()), 0..3),
+            tags in tags(),
+        ) -> Role {
+            Role {
+                name,
+                path,
+                description,
+                trust,
+                max_session_duration,
+                permissions_boundary,
+                managed_policies,
+                inline_policies: inline_policies.into_iter().collect(),
+                tags,
+            }
+        }
+    }
+
+    prop_compose! {
+        fn profile()(
+            name in ".{0,10}",
+            path in ".{0,6}",
+            role in prop::option::of(".{0,10}"),
+            tags in tags(),
+        ) -> InstanceProfile {
+            InstanceProfile { name, path, role, tags }
+        }
+    }
+
+    /// A creation's lines, written from the declaration.
+    fn shown_lines(shown: Shown) -> Vec<Line> {
+        let mut out = Vec::new();
+        created_shown(shown, &mut out);
+        out
+    }
+
+    /// A creation's lines, read from its view.
+    fn view_lines(shown: Shown) -> Vec<Line> {
+        let mut out = Vec::new();
+        created(shown.view().as_ref(), &mut out);
+        out
+    }
+
+    proptest! {
+        /// A created role written from its declaration shows the lines
+        /// its view would: the text plan writes it so, without a view.
+        #[test]
+        fn a_created_role_shows_as_its_view_would(role in role()) {
+            prop_assert_eq!(shown_lines(Shown::Role(&role)), view_lines(Shown::Role(&role)));
+        }
+
+        #[test]
+        fn a_created_profile_shows_as_its_view_would(profile in profile()) {
+            prop_assert_eq!(
+                shown_lines(Shown::Profile(&profile)),
+                view_lines(Shown::Profile(&profile))
+            );
         }
     }
 
