@@ -523,6 +523,23 @@ impl<'a> Checker<'a> {
             (None, Some(name)) => {
                 if name.value.is_empty() {
                     self.error(doc, name.pos, "instance name is empty");
+                } else if is_instance_id(&name.value) {
+                    // An instance is `instance/NAME` until it runs, then
+                    // `instance/ID`: a Name shaped like an id is one key
+                    // for two instances, and a plan could mistake one
+                    // instance's change for the other's.
+                    self.error_with_help(
+                        doc,
+                        name.pos,
+                        format!(
+                            "instance name `{}` has the form of an instance id, which rolecall could not tell from the instance of that id",
+                            name.value
+                        ),
+                        format!(
+                            "to match the instance of that id, write `id: {}`; else give the instance another Name",
+                            name.value
+                        ),
+                    );
                 } else if let Some(problem) =
                     tag_text_problem(&name.value, MAX_TAG_VALUE, "instance name")
                 {
