@@ -124,6 +124,7 @@ fn schema_rejects_what_the_loader_rejects() {
         "instances.yaml",
         "document-shape.yaml",
         "managed-policy-fields.yaml",
+        "instance-name-like-id.yaml",
     ] {
         assert!(
             !schema_errors(&validator, &fixtures.join(name)).is_empty(),

@@ -176,8 +176,9 @@ struct Instance {
     #[serde(default)]
     #[schemars(transform = no_default)]
     id: String,
-    /// Matched against the Name tag; exactly one instance must match.
+    /// Matched against the Name tag, not shaped like an id; exactly one instance must match.
     #[schemars(length(min = 1, max = 256), transform = or_unquoted)]
+    #[schemars(extend("not" = {"pattern": r"^i-([0-9a-f]{8}|[0-9a-f]{17})$"}))]
     #[serde(default)]
     #[schemars(transform = no_default)]
     name: String,

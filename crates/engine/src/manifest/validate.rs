@@ -532,8 +532,8 @@ impl<'a> Checker<'a> {
                         doc,
                         name.pos,
                         format!(
-                            "instance name `{}` has the form of an instance id, which rolecall could not tell from the instance of that id",
-                            name.value
+                            "instance name `{}` has the form of an instance id: rolecall knows a running instance by its id, so this Name would share a key with instance `{}`",
+                            name.value, name.value
                         ),
                         format!(
                             "to match the instance of that id, write `id: {}`; else give the instance another Name",

@@ -168,7 +168,7 @@ fn created_shown(shown: Shown, out: &mut impl LineSink) {
                 out.line(Sign::Add, 0, format!("{key}:"));
                 let _ = pretty_lines(text, &mut |line| out.line(Sign::Add, 1, line));
             } else {
-                out.line(Sign::Add, 0, format!("{key}: {text}"));
+                out.line(Sign::Add, 0, format!("{key}: {}", scalar_text(text)));
             }
         }
         Attribute::Documents(documents) => {
@@ -275,7 +275,12 @@ fn is_object(value: &RawValue) -> bool {
 
 /// [`scalar`] of a value's text.
 fn raw_scalar(value: &RawValue) -> &str {
-    match value.get() {
+    scalar_text(value.get())
+}
+
+/// [`scalar`] of a value's JSON text.
+fn scalar_text(text: &str) -> &str {
+    match text {
         "null" => "(none)",
         text => text,
     }
@@ -761,16 +766,18 @@ mod tests {
         }
     }
 
-    /// A policy document of any content (an object, as every document
-    /// is), held as a tree or as its text alone.
+    /// A policy document of any content, held as a tree or as its text
+    /// alone: mostly an object, as every valid document is, sometimes any
+    /// JSON value (`null`, a list), which validation refuses.
     fn document() -> impl Strategy<Value = PolicyDocument> {
+        let object = prop::collection::vec((".{0,8}", json_value(false)), 0..4)
+            .prop_map(|entries| Value::Object(entries.into_iter().collect()));
         (
-            prop::collection::vec((".{0,8}", json_value(false)), 0..4),
+            prop_oneof![4 => object, 1 => json_value(false)],
             any::<bool>(),
         )
-            .prop_map(|(entries, text_only)| {
-                let document =
-                    PolicyDocument::from_value(Value::Object(entries.into_iter().collect()));
+            .prop_map(|(value, text_only)| {
+                let document = PolicyDocument::from_value(value);
                 if text_only {
                     document.into_text()
                 } else {
@@ -836,7 +843,49 @@ mod tests {
         out
     }
 
+    /// Documents that are not objects (which validation refuses) show as
+    /// their view shows them too: `null` as `(none)`, a list on one line.
+    #[test]
+    fn a_role_whose_documents_are_not_objects_shows_as_its_view_would() {
+        for (trust, inline) in [(json!(null), json!([1, "a"])), (json!([]), json!(null))] {
+            let role = Role {
+                name: "odd".into(),
+                path: "/".into(),
+                description: String::new(),
+                trust: PolicyDocument::from_value(trust),
+                max_session_duration: 3600,
+                permissions_boundary: None,
+                managed_policies: Default::default(),
+                inline_policies: [("p".to_string(), PolicyDocument::from_value(inline))]
+                    .into_iter()
+                    .collect(),
+                tags: Tags::new(),
+            };
+            assert_eq!(
+                shown_lines(Shown::Role(&role)),
+                view_lines(Shown::Role(&role))
+            );
+        }
+    }
+
     proptest! {
+        /// A role's view is the role as the model serialises it, with the
+        /// user's tags only (rolecall's own are left out).
+        #[test]
+        fn a_roles_view_is_the_role_with_the_users_tags(role in role()) {
+            let users = Role { tags: ownership::user_tags(&role.tags), ..role.clone() };
+            prop_assert_eq!(Shown::Role(&role).view(), View::of(&users));
+        }
+
+        #[test]
+        fn a_profiles_view_is_the_profile_with_the_users_tags(profile in profile()) {
+            let users = InstanceProfile {
+                tags: ownership::user_tags(&profile.tags),
+                ..profile.clone()
+            };
+            prop_assert_eq!(Shown::Profile(&profile).view(), View::of(&users));
+        }
+
         /// A created role written from its declaration shows the lines
         /// its view would: the text plan writes it so, without a view.
         #[test]
