@@ -54,6 +54,72 @@ pub fn runs<T: Sync, R: Send>(
     done.into_iter().map(|(_, result)| result).collect()
 }
 
+/// [`runs`] of owned items: `work` on `items` cut into contiguous parts,
+/// each consumed by the thread that takes it, the calling thread among
+/// them; the results in the items' order. For work that takes its items
+/// apart (a large stack's declarations, built into the model). Fewer than
+/// `worth_a_thread` items a core and the calling thread does it all.
+///
+/// Parts are taken in turn, several a thread, as runs are: a stack's
+/// files often keep one kind together (all its roles, then its profiles),
+/// and a role costs many times an instance.
+pub fn parts<T: Send, R: Send>(
+    mut items: Vec<T>,
+    worth_a_thread: usize,
+    work: impl Fn(Vec<T>) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len() / worth_a_thread.max(1))
+        .max(1);
+    if threads == 1 {
+        return vec![work(items)];
+    }
+    let length = items.len().div_ceil(threads * RUNS_PER_THREAD);
+    // Cut from the end, so each cut moves only the part it takes.
+    let mut parts = Vec::new();
+    while items.len() > length {
+        parts.push(items.split_off(items.len() - length));
+    }
+    parts.push(items);
+    parts.reverse();
+    let parts: Vec<std::sync::Mutex<Option<Vec<T>>>> = parts
+        .into_iter()
+        .map(|part| std::sync::Mutex::new(Some(part)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_parts = || {
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = parts.get(at) else {
+                return done;
+            };
+            // Each part is taken once: its lock is never contended.
+            let part = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .unwrap_or_default();
+            done.push((at, work(part)));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let take_parts = &take_parts;
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take_parts)).collect();
+        let mut done = take_parts();
+        for helper in helpers {
+            match helper.join() {
+                Ok(theirs) => done.extend(theirs),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done
+    });
+    done.sort_unstable_by_key(|&(at, _)| at);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Runs a thread's share is cut into: enough that the last run taken is
 /// short, few enough that taking one costs nothing beside its work.
 const RUNS_PER_THREAD: usize = 8;
@@ -76,5 +142,21 @@ mod tests {
         assert_eq!(parts.concat(), items);
         // Too few items for a thread: one run, on the calling thread.
         assert_eq!(runs(&items[..50], 100, |_, run| run.len()), vec![50]);
+    }
+
+    #[test]
+    fn parts_come_back_in_the_items_order_each_owned_whole() {
+        for count in [0, 1, 99, 100, 10_007] {
+            let items: Vec<String> = (0..count).map(|n| n.to_string()).collect();
+            let parts = parts(items.clone(), 100, |part| part);
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            if cores.min(count / 100) > 1 {
+                assert!(parts.len() > 1, "{count} items");
+            } else {
+                assert_eq!(parts.len(), 1, "{count} items");
+            }
+            assert!(parts.iter().all(|part| !part.is_empty()) || count == 0);
+            assert_eq!(parts.concat(), items, "{count} items");
+        }
     }
 }

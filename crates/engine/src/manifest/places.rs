@@ -29,7 +29,7 @@ enum Which {
 }
 
 /// Policy places by role name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PolicyPlaces {
     /// By role name, each role's few places in a list: one key per role,
     /// looked up without building one.
@@ -77,6 +77,18 @@ impl PolicyPlaces {
                 (resource.clone(), rule.value.clone()),
                 (reason.value.clone(), location(file, rule.pos)),
             );
+        }
+    }
+
+    /// Takes in the places `later` recorded from the declarations after
+    /// this one's, as if one had recorded them all in order.
+    pub(super) fn absorb(&mut self, later: PolicyPlaces) {
+        for (role, places) in later.places {
+            self.places.entry(role).or_default().extend(places);
+        }
+        self.ignored.extend(later.ignored);
+        if later.boundary_required.is_some() {
+            self.boundary_required = later.boundary_required;
         }
     }
 
