@@ -56,6 +56,21 @@ fn malformed(what: &str, policy: &PolicyDecl, problem: &GrammarProblem) -> Strin
 /// whether a document could not be read, so a reference may name a resource
 /// it declared.
 pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Diagnostic>) {
+    check_with(
+        documents,
+        some_unread,
+        diagnostics,
+        DOCUMENTS_WORTH_A_THREAD,
+    );
+}
+
+/// [`check`], on several threads from `worth_a_thread` documents a thread.
+fn check_with(
+    documents: &[Document],
+    some_unread: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+    worth_a_thread: usize,
+) {
     let mut policies = HashMap::new();
     let mut policy_names = Vec::new();
     for doc in documents {
@@ -89,7 +104,7 @@ pub fn check(documents: &[Document], some_unread: bool, diagnostics: &mut Vec<Di
             .and_then(|stack| stack.partition.as_ref())
             .map(|partition| partition.value.as_str()),
     };
-    checker.run();
+    checker.run(worth_a_thread);
     *diagnostics = checker.diagnostics;
 }
 
@@ -131,9 +146,52 @@ fn folded(name: &str) -> Cow<'_, str> {
 }
 
 impl<'a> Checker<'a> {
-    fn run(&mut self) {
+    /// Every check: each document's own (on every core) beside those
+    /// across documents (names declared twice, references; on this
+    /// thread), their findings then put in the order one pass over the
+    /// documents gives.
+    fn run(&mut self, worth_a_thread: usize) {
+        let reader = Checker {
+            diagnostics: Vec::new(),
+            ..*self
+        };
+        let found_before = self.diagnostics.len();
+        let (own, ends) = if self.documents.len() < worth_a_thread {
+            let own = reader.own_checks(worth_a_thread);
+            (own, self.across())
+        } else {
+            std::thread::scope(|scope| {
+                let own = scope.spawn(|| reader.own_checks(worth_a_thread));
+                let ends = self.across();
+                match own.join() {
+                    Ok(own) => (own, ends),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        };
+        // Each document's findings across documents, then its own; the
+        // references' last.
+        let mut across = std::mem::take(&mut self.diagnostics).into_iter();
+        self.diagnostics.extend(across.by_ref().take(found_before));
+        let mut own = own.into_iter().peekable();
+        let mut start = found_before;
+        for (index, end) in ends.into_iter().enumerate() {
+            self.diagnostics.extend(across.by_ref().take(end - start));
+            start = end;
+            while let Some((_, diagnostic)) = own.next_if(|(at, _)| *at == index) {
+                self.diagnostics.push(diagnostic);
+            }
+        }
+        self.diagnostics.extend(across);
+    }
+
+    /// The checks across documents: the stack, names declared twice,
+    /// instances, then references. Returns, for each document, how many
+    /// findings there are once it is checked (the references' come after
+    /// the last).
+    fn across(&mut self) -> Vec<usize> {
         let documents = self.documents;
-        let mut own = self.own_checks().into_iter().peekable();
+        let mut ends = Vec::with_capacity(documents.len());
         let mut stack: Option<&Document> = None;
         // Sized up front: growing a map of 100,000 names rehashes them all
         // again and again.
@@ -146,7 +204,7 @@ impl<'a> Checker<'a> {
         let mut policies: Seen<'a> =
             HashMap::with_capacity(count(|decl| matches!(decl, Decl::Policy(_))));
         let mut instances = HashMap::new();
-        for (index, doc) in documents.iter().enumerate() {
+        for doc in documents {
             match &doc.decl {
                 Decl::Stack(decl) => {
                     if let Some(first) = stack {
@@ -167,13 +225,10 @@ impl<'a> Checker<'a> {
                 }
                 Decl::Instance(decl) => self.instance(doc, decl, &mut instances),
             }
-            // The document's own findings come after its name's, as one
-            // pass over the documents would give them.
-            while let Some((_, diagnostic)) = own.next_if(|(at, _)| *at == index) {
-                self.diagnostics.push(diagnostic);
-            }
+            ends.push(self.diagnostics.len());
         }
         self.references(&roles, &profiles);
+        ends
     }
 
     /// The checks of each role, profile and policy that need no other
@@ -181,8 +236,8 @@ impl<'a> Checker<'a> {
     /// independent, so they run on every core, each thread on a run of
     /// documents. Each finding with its document's index, in document
     /// order.
-    fn own_checks(&self) -> Vec<(usize, Diagnostic)> {
-        crate::parallel::runs(self.documents, DOCUMENTS_WORTH_A_THREAD, |first, run| {
+    fn own_checks(&self, worth_a_thread: usize) -> Vec<(usize, Diagnostic)> {
+        crate::parallel::runs(self.documents, worth_a_thread, |first, run| {
             self.own_checks_of(first, run)
         })
         .concat()
@@ -1190,6 +1245,64 @@ fn is_policy_arn(arn: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The declarations of one manifest file's text.
+    fn documents(text: &str) -> Vec<Document> {
+        let parsed = crate::manifest::raw::parse_file(text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let mut diagnostics = Vec::new();
+        let mut ctx = crate::manifest::convert::Ctx::new(
+            std::sync::Arc::from("stack.yaml"),
+            std::path::Path::new(""),
+            std::path::Path::new(""),
+            &mut diagnostics,
+        );
+        (parsed.documents.iter())
+            .filter_map(|document| crate::manifest::convert::document(document, &mut ctx))
+            .collect()
+    }
+
+    /// A document's own checks run on every core beside the checks
+    /// across documents: the findings are those of one pass, in its
+    /// order (a document's name twice, then its own problems; references
+    /// last), whatever the thread that found them.
+    #[test]
+    fn checks_on_several_threads_find_what_one_pass_finds_in_its_order() {
+        let mut text = String::new();
+        for n in 0..400 {
+            // Every third role declared twice, with a bad path each time;
+            // every fifth profile names an undeclared role in the wrong
+            // case; instances by a name shaped like an id, now and then.
+            let name = format!("role-{}", n - n % 3);
+            text.push_str(&format!(
+                "kind: Role\nname: {name}\npath: bad{n}\ntrust: ec2\n---\n\
+                 kind: InstanceProfile\nname: profile-{n}\nrole: {}\npath: /x{n}\n---\n\
+                 kind: Instance\nname: {}\nprofile: profile-{n}\n---\n",
+                if n % 5 == 0 {
+                    name.to_uppercase()
+                } else {
+                    name.clone()
+                },
+                if n % 7 == 0 {
+                    format!("i-{n:08x}")
+                } else {
+                    format!("web-{n}")
+                },
+            ));
+        }
+        let documents = documents(&text);
+        let found = |worth_a_thread| {
+            let mut diagnostics = Vec::new();
+            check_with(&documents, false, &mut diagnostics, worth_a_thread);
+            diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        let one_pass = found(usize::MAX);
+        assert!(one_pass.len() > 800, "{}", one_pass.len());
+        assert_eq!(found(10), one_pass);
+    }
 
     #[test]
     fn policy_arns() {
