@@ -99,10 +99,30 @@ impl Serialize for Attribute<'_> {
         match *self {
             Attribute::Text(text) => text.serialize(serializer),
             Attribute::Number(number) => number.serialize(serializer),
-            Attribute::Document(document) => document.serialize(serializer),
-            Attribute::Documents(documents) => documents.serialize(serializer),
+            Attribute::Document(document) => Canonical(document).serialize(serializer),
+            Attribute::Documents(documents) => serializer.collect_map(
+                documents
+                    .iter()
+                    .map(|(name, document)| (name, Canonical(document))),
+            ),
             Attribute::Names(names) => names.serialize(serializer),
             Attribute::Tags(tags) => UserTags(tags).serialize(serializer),
+        }
+    }
+}
+
+/// A document written as its canonical JSON text, which it holds: as
+/// the serialiser's raw JSON, so that a pretty printer lays the text out
+/// and no tree is written (or parsed from the text) to be written again.
+/// The text is the compact JSON the document's tree gives.
+struct Canonical<'a>(&'a PolicyDocument);
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&serde_json::value::RawValue>(self.0.json_text()) {
+            Ok(raw) => raw.serialize(serializer),
+            // Never: a document's text is JSON.
+            Err(_) => self.0.serialize(serializer),
         }
     }
 }

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::buffered;
 use super::lines::pretty_lines;
-use crate::plan::{Action, Change, Later, Plan, Step, View};
+use crate::plan::{Action, Change, Later, Plan, Shown, Step, View};
 
 /// Streams the plan's JSON.
 pub fn write(plan: &Plan, sink: &mut dyn Write) -> io::Result<()> {
@@ -157,17 +157,29 @@ impl Serialize for ChangeJson<'_> {
             name: &'a Option<String>,
             action: Action,
             before: Option<&'a RawValue>,
-            after: Option<&'a RawValue>,
+            after: Option<After<'a>>,
             attributes: &'a [String],
+        }
+        /// A view's text, or a created resource written as its view
+        /// would be ([`Later::views_or_shown`]).
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum After<'a> {
+            View(&'a RawValue),
+            Shown(Shown<'a>),
         }
         let change = self.change;
         let views = super::views_of(self.later, self.index, change);
+        let after = match views.created {
+            Some(shown) => Some(After::Shown(shown)),
+            None => views.after.as_deref().map(|view| After::View(view.raw())),
+        };
         Fields {
             resource: &change.resource,
             name: &change.name,
             action: change.action,
             before: views.before.as_deref().map(View::raw),
-            after: views.after.as_deref().map(View::raw),
+            after,
             attributes: &change.attributes,
         }
         .serialize(serializer)

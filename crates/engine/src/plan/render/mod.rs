@@ -34,11 +34,12 @@ pub(crate) fn write_saved_json(plan: &Plan, sink: &mut dyn std::io::Write) -> st
 }
 
 /// The views to show for `change`, the plan's change at `index`: built
-/// through `later` when the plan left them due ([`Later::views`]), else
-/// the change's own.
+/// through `later` when the plan left them due, a creation's declared
+/// resource in place of its view ([`Later::views_or_shown`]); else the
+/// change's own.
 fn views_of<'c>(later: Option<&'c Later>, index: usize, change: &'c Change) -> ChangeViews<'c> {
     match later {
-        Some(later) => later.views(index, change),
+        Some(later) => later.views_or_shown(index, change),
         None => ChangeViews::of(change),
     }
 }

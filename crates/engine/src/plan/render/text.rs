@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::lines::{self, LineSink, Sign};
-use super::{NO_CHANGES, buffered, summary_line, write_in_batches};
+use super::{NO_CHANGES, buffered, summary_line, views_of, write_in_batches};
 use crate::plan::{Action, Change, ChangeViews, Later, Plan};
 use rolecall_model::printable::{is_printable_as_is, printable};
 
@@ -152,10 +152,7 @@ fn write_changes_buffered<W: Write>(
         let mut text = Vec::new();
         for &(index, change) in part {
             // A creation is written from its declaration, no view built.
-            let views = match later {
-                Some(later) => later.views_or_shown(index, change),
-                None => ChangeViews::of(change),
-            };
+            let views = views_of(later, index, change);
             write_change(&painter, change, &views, plan.destroy, &mut text)?;
         }
         Ok(text)
