@@ -64,7 +64,7 @@ pub fn runs<T: Sync, R: Send>(
 /// files often keep one kind together (all its roles, then its profiles),
 /// and a role costs many times an instance.
 pub fn parts<T: Send, R: Send>(
-    mut items: Vec<T>,
+    items: Vec<T>,
     worth_a_thread: usize,
     work: impl Fn(Vec<T>) -> R + Sync,
 ) -> Vec<R> {
@@ -72,15 +72,26 @@ pub fn parts<T: Send, R: Send>(
         .map_or(1, usize::from)
         .min(items.len() / worth_a_thread.max(1))
         .max(1);
-    if threads == 1 {
+    parts_among(items, threads, work)
+}
+
+/// [`parts`] on `threads` threads, the calling one among them.
+pub fn parts_among<T: Send, R: Send>(
+    mut items: Vec<T>,
+    threads: usize,
+    work: impl Fn(Vec<T>) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 {
         return vec![work(items)];
     }
-    let length = items.len().div_ceil(threads * RUNS_PER_THREAD);
-    // Cut from the end, so each cut moves only the part it takes.
+    let length = items.len().div_ceil(threads * RUNS_PER_THREAD).max(1);
+    // Cut from the end, so each cut moves only the part it takes; the
+    // first part gives back the room the others took.
     let mut parts = Vec::new();
     while items.len() > length {
         parts.push(items.split_off(items.len() - length));
     }
+    items.shrink_to_fit();
     parts.push(items);
     parts.reverse();
     let parts: Vec<std::sync::Mutex<Option<Vec<T>>>> = parts
@@ -156,6 +167,10 @@ mod tests {
                 assert_eq!(parts.len(), 1, "{count} items");
             }
             assert!(parts.iter().all(|part| !part.is_empty()) || count == 0);
+            assert_eq!(parts.concat(), items, "{count} items");
+            // On three threads, whatever the machine: parts of every item.
+            let parts = parts_among(items.clone(), 3, |part| part);
+            assert!(parts.len() > 1 || count < 2, "{count} items");
             assert_eq!(parts.concat(), items, "{count} items");
         }
     }

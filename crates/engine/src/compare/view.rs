@@ -111,10 +111,14 @@ impl Serialize for Attribute<'_> {
     }
 }
 
-/// A document written as its canonical JSON text, which it holds: as
-/// the serialiser's raw JSON, so that a pretty printer lays the text out
-/// and no tree is written (or parsed from the text) to be written again.
-/// The text is the compact JSON the document's tree gives.
+/// A document written as the canonical JSON text it holds, as raw JSON:
+/// no tree is written (nor parsed from the text, for a document held as
+/// text) only to be written again; the text is scanned once, to borrow it
+/// as raw JSON. For serde_json's serialisers alone: the compact one writes
+/// the text as it is, the compact JSON the document's tree gives, and the
+/// JSON plan's `PrettyAt` lays it out as serde_json prints the tree
+/// (serde_json's own pretty printer would write it compact, and another
+/// format would see serde_json's private raw-value token).
 struct Canonical<'a>(&'a PolicyDocument);
 
 impl Serialize for Canonical<'_> {

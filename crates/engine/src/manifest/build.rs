@@ -16,19 +16,23 @@ use rolecall_model::{
 /// records where each role's policies are declared. Call only when
 /// validation found no error.
 ///
-/// The declarations are built in contiguous parts, one a core
-/// ([`crate::parallel::parts`]), and the parts joined in order: the model
-/// is the one a single pass gives (a large stack's 300,000 declarations
-/// took a fifth of a second on one core, beside nothing).
+/// The declarations are built in contiguous parts that every core takes
+/// in turn ([`crate::parallel::parts`]), and the parts joined in order:
+/// the model is the one a single pass gives (a large stack's 300,000
+/// declarations took a fifth of a second on one core, beside nothing).
 pub fn desired(documents: Vec<Document>, places: Option<&mut PolicyPlaces>) -> Desired {
-    desired_in_parts(documents, places, DOCUMENTS_WORTH_A_THREAD)
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(documents.len() / DOCUMENTS_WORTH_A_THREAD)
+        .max(1);
+    desired_among(documents, places, threads)
 }
 
-/// [`desired`], in parts of at least `worth_a_thread` declarations.
-fn desired_in_parts(
+/// [`desired`], on `threads` threads (the calling one among them).
+fn desired_among(
     documents: Vec<Document>,
     places: Option<&mut PolicyPlaces>,
-    worth_a_thread: usize,
+    threads: usize,
 ) -> Desired {
     let stack_owned: Vec<(String, String)> = stack_tags(&documents)
         .into_iter()
@@ -39,7 +43,7 @@ fn desired_in_parts(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let recording = places.is_some();
-    let parts = crate::parallel::parts(documents, worth_a_thread, |documents| {
+    let parts = crate::parallel::parts_among(documents, threads, |documents| {
         Part::of(documents, &stack_pairs, recording)
     });
     let mut desired = Desired {
@@ -78,8 +82,16 @@ fn desired_in_parts(
     }
     // Each map built at once from its sorted entries (a `BTreeMap` filled
     // one insert at a time leaves its nodes part empty: 300,000 resources
-    // held tens of MB of empty slots), the largest two beside the rest.
-    // `collect` keeps the last of a repeated name, as inserting did.
+    // held tens of MB of empty slots), the largest two beside the rest
+    // when there are threads to spare. `collect` keeps the last of a
+    // repeated name, as inserting did.
+    if threads <= 1 {
+        desired.roles = roles.into_iter().collect();
+        desired.locations = locations.into_iter().collect();
+        desired.policies = policies.into_iter().collect();
+        desired.profiles = profiles.into_iter().collect();
+        return desired;
+    }
     std::thread::scope(|scope| {
         let roles = scope.spawn(move || roles.into_iter().collect());
         let locations = scope.spawn(move || locations.into_iter().collect());
@@ -275,7 +287,7 @@ mod tests {
         documents
     }
 
-    /// Built in parts, one a core, the model and the policies' places are
+    /// Built in parts on several threads, the model and the policies' places are
     /// those one pass gives: every declaration kept, in order, the stack's
     /// settings and the places of every part.
     #[test]
@@ -304,8 +316,8 @@ mod tests {
             }
         }
         let (mut whole, mut in_parts) = (PolicyPlaces::default(), PolicyPlaces::default());
-        let one_pass = desired_in_parts(documents(&text), Some(&mut whole), usize::MAX);
-        let parted = desired_in_parts(documents(&text), Some(&mut in_parts), 10);
+        let one_pass = desired_among(documents(&text), Some(&mut whole), 1);
+        let parted = desired_among(documents(&text), Some(&mut in_parts), 3);
         assert_eq!(parted, one_pass);
         assert_eq!(in_parts, whole);
         // Not two empty builds: everything is there.

@@ -182,6 +182,7 @@ impl<'a> Checker<'a> {
                 self.diagnostics.push(diagnostic);
             }
         }
+        debug_assert!(own.peek().is_none(), "every own finding has its document");
         self.diagnostics.extend(across);
     }
 
@@ -1290,6 +1291,10 @@ mod tests {
                 },
             ));
         }
+        // A name declared twice and malformed: both findings at one place,
+        // the one across documents first, as one pass gave them.
+        text.push_str("kind: Role\nname: bad name!\ntrust: ec2\n---\n");
+        text.push_str("kind: Role\nname: bad name!\ntrust: ec2\n---\n");
         let documents = documents(&text);
         let found = |worth_a_thread| {
             let mut diagnostics = Vec::new();
@@ -1302,6 +1307,14 @@ mod tests {
         let one_pass = found(usize::MAX);
         assert!(one_pass.len() > 800, "{}", one_pass.len());
         assert_eq!(found(10), one_pass);
+        let twice = (one_pass.iter())
+            .position(|found| found.contains("`bad name!` is declared twice"))
+            .expect("the name declared twice");
+        assert!(
+            one_pass[twice + 1].contains("`bad name!` contains ' '"),
+            "{:#?}",
+            &one_pass[twice..]
+        );
     }
 
     #[test]

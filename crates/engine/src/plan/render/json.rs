@@ -324,6 +324,37 @@ impl serde_json::ser::Formatter for PrettyAt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::ownership::user_tags;
+    use crate::plan::render::lines::tests::{profile, role};
+    use proptest::prelude::*;
+    use rolecall_model::{InstanceProfile, Role};
+
+    /// What `write_pretty_at` writes at an element's depth.
+    fn pretty_at(value: &impl Serialize) -> String {
+        let mut out = Vec::new();
+        write_pretty_at(value, ELEMENT, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest! {
+        /// A created role written into the JSON plan from its declaration
+        /// is laid out as the model's own serialisation of it (with the
+        /// user's tags only) is: escapes, tags, documents held as text,
+        /// documents that are not objects.
+        #[test]
+        fn a_created_role_is_written_as_the_model_writes_it(role in role()) {
+            let users = Role { tags: user_tags(&role.tags), ..role.clone() };
+            let view = View::of(&users).unwrap();
+            prop_assert_eq!(pretty_at(&Shown::Role(&role)), pretty_at(&view.raw()));
+        }
+
+        #[test]
+        fn a_created_profile_is_written_as_the_model_writes_it(profile in profile()) {
+            let users = InstanceProfile { tags: user_tags(&profile.tags), ..profile.clone() };
+            let view = View::of(&users).unwrap();
+            prop_assert_eq!(pretty_at(&Shown::Profile(&profile)), pretty_at(&view.raw()));
+        }
+    }
 
     /// `PrettyAt` at any depth is serde_json's pretty printing of the
     /// value as an element that deep: nested empty arrays and objects,

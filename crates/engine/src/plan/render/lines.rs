@@ -560,7 +560,7 @@ pub fn reason(change: &Change, destroy: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
     use rolecall_model::{InstanceProfile, PolicyDocument, Role, Tags};
@@ -793,7 +793,7 @@ mod tests {
     }
 
     prop_compose! {
-        fn role()(
+        pub(in crate::plan::render) fn role()(
             name in ".{0,10}",
             path in ".{0,6}",
             description in prop_oneof![Just(String::new()), ".{0,10}"],
@@ -819,7 +819,7 @@ mod tests {
     }
 
     prop_compose! {
-        fn profile()(
+        pub(in crate::plan::render) fn profile()(
             name in ".{0,10}",
             path in ".{0,6}",
             role in prop::option::of(".{0,10}"),
