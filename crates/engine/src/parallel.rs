@@ -18,10 +18,7 @@ pub fn runs<T: Sync, R: Send>(
     worth_a_thread: usize,
     work: impl Fn(usize, &[T]) -> R + Sync,
 ) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len() / worth_a_thread.max(1))
-        .max(1);
+    let threads = threads_for(items.len(), worth_a_thread);
     if threads == 1 {
         return vec![work(0, items)];
     }
@@ -54,29 +51,26 @@ pub fn runs<T: Sync, R: Send>(
     done.into_iter().map(|(_, result)| result).collect()
 }
 
-/// [`runs`] of owned items: `work` on `items` cut into contiguous parts,
-/// each consumed by the thread that takes it, the calling thread among
-/// them; the results in the items' order. For work that takes its items
-/// apart (a large stack's declarations, built into the model). Fewer than
-/// `worth_a_thread` items a core and the calling thread does it all.
+/// The threads for `items` items, `worth_a_thread` of them at least a
+/// thread: one a core at most, and at least the calling thread.
+pub fn threads_for(items: usize, worth_a_thread: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items / worth_a_thread.max(1))
+        .max(1)
+}
+
+/// [`runs`] of owned items, on `threads` threads ([`threads_for`]), the
+/// calling one among them: `work` on `items` cut into contiguous parts,
+/// each consumed by the thread that takes it; the results in the items'
+/// order. For work that takes its items apart (a large stack's
+/// declarations, built into the model). One thread: the calling thread
+/// does it all, in one part.
 ///
 /// Parts are taken in turn, several a thread, as runs are: a stack's
 /// files often keep one kind together (all its roles, then its profiles),
 /// and a role costs many times an instance.
 pub fn parts<T: Send, R: Send>(
-    items: Vec<T>,
-    worth_a_thread: usize,
-    work: impl Fn(Vec<T>) -> R + Sync,
-) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len() / worth_a_thread.max(1))
-        .max(1);
-    parts_among(items, threads, work)
-}
-
-/// [`parts`] on `threads` threads, the calling one among them.
-pub fn parts_among<T: Send, R: Send>(
     mut items: Vec<T>,
     threads: usize,
     work: impl Fn(Vec<T>) -> R + Sync,
@@ -159,19 +153,15 @@ mod tests {
     fn parts_come_back_in_the_items_order_each_owned_whole() {
         for count in [0, 1, 99, 100, 10_007] {
             let items: Vec<String> = (0..count).map(|n| n.to_string()).collect();
-            let parts = parts(items.clone(), 100, |part| part);
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            if cores.min(count / 100) > 1 {
-                assert!(parts.len() > 1, "{count} items");
-            } else {
-                assert_eq!(parts.len(), 1, "{count} items");
-            }
-            assert!(parts.iter().all(|part| !part.is_empty()) || count == 0);
-            assert_eq!(parts.concat(), items, "{count} items");
-            // On three threads, whatever the machine: parts of every item.
-            let parts = parts_among(items.clone(), 3, |part| part);
-            assert!(parts.len() > 1 || count < 2, "{count} items");
-            assert_eq!(parts.concat(), items, "{count} items");
+            // On three threads, whatever the machine: parts of every item,
+            // none empty, in order.
+            let parted = parts(items.clone(), 3, |part| part);
+            assert!(parted.len() > 1 || count < 2, "{count} items");
+            assert!(parted.iter().all(|part| !part.is_empty()) || count == 0);
+            assert_eq!(parted.concat(), items, "{count} items");
+            // One thread: one part, on the calling thread.
+            assert_eq!(parts(items.clone(), 1, |part| part), vec![items.clone()]);
+            assert_eq!(threads_for(count, usize::MAX), 1);
         }
     }
 }

@@ -21,17 +21,14 @@ use rolecall_model::{
 /// the model is the one a single pass gives (a large stack's 300,000
 /// declarations took a fifth of a second on one core, beside nothing).
 pub fn desired(documents: Vec<Document>, places: Option<&mut PolicyPlaces>) -> Desired {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(documents.len() / DOCUMENTS_WORTH_A_THREAD)
-        .max(1);
+    let threads = crate::parallel::threads_for(documents.len(), DOCUMENTS_WORTH_A_THREAD);
     desired_among(documents, places, threads)
 }
 
 /// [`desired`], on `threads` threads (the calling one among them).
 fn desired_among(
     documents: Vec<Document>,
-    places: Option<&mut PolicyPlaces>,
+    mut places: Option<&mut PolicyPlaces>,
     threads: usize,
 ) -> Desired {
     let stack_owned: Vec<(String, String)> = stack_tags(&documents)
@@ -43,7 +40,7 @@ fn desired_among(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let recording = places.is_some();
-    let parts = crate::parallel::parts_among(documents, threads, |documents| {
+    let parts = crate::parallel::parts(documents, threads, |documents| {
         Part::of(documents, &stack_pairs, recording)
     });
     let mut desired = Desired {
@@ -59,7 +56,6 @@ fn desired_among(
     desired
         .instances
         .reserve(total(|part| part.instances.len()));
-    let mut places = places;
     // In order, later parts over earlier ones, as one pass would assign.
     for part in parts {
         if let Some(name) = part.stack {
