@@ -435,9 +435,9 @@ impl Later<'_> {
     /// [`Later::views`], but a creation whose view is due is not given
     /// one: the declared role or profile is, to show as it is
     /// ([`ChangeViews::created`]). For a renderer that writes a
-    /// creation's attributes one by one (the text plan), a view would be
-    /// JSON written only to be read again: at 100,000 roles, a third of
-    /// rendering.
+    /// creation's attributes itself (the text plan's lines, the JSON
+    /// plan's serialiser), a view would be JSON written only to be read
+    /// again: at 100,000 roles, a third of writing the text plan's changes.
     pub fn views_or_shown<'c>(&'c self, index: usize, change: &'c Change) -> ChangeViews<'c> {
         if change.action == Action::Create
             && change.after.is_none()
