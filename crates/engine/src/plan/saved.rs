@@ -643,6 +643,13 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
             plan
         }
     };
+    // Manifests may no longer name an instance like an instance id (one
+    // key for two instances): a plan saved before, or edited, may still.
+    if let Some(name) = plan.desired.as_ref().and_then(instance_named_like_an_id) {
+        return Err(invalid(format!(
+            "it declares an instance named `{name}`, which has the form of an instance id and could be taken for the instance of that id: plan again from manifests that declare it by `id: {name}`, or give it another Name"
+        )));
+    }
     // Steps are numbered 1, 2, ... in order and depend on earlier ones only.
     for (index, step) in plan.steps.iter().enumerate() {
         if step.id != index + 1 {
@@ -660,6 +667,21 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
         }
     }
     Ok(plan)
+}
+
+/// The first instance `desired` selects by a Name shaped like an id.
+fn instance_named_like_an_id(desired: &Desired) -> Option<&str> {
+    desired
+        .instances
+        .iter()
+        .find_map(|spec| match &spec.selector {
+            rolecall_model::InstanceSelector::Name(name)
+                if rolecall_model::key::is_instance_id(name) =>
+            {
+                Some(name.as_str())
+            }
+            _ => None,
+        })
 }
 
 /// The plan `text` holds, if `text` is exactly what rolecall writes for
@@ -797,6 +819,45 @@ mod tests {
     use rolecall_model::{
         InstanceProfile, InstanceSelector, InstanceSpec, Location, PolicyDocument, Role,
     };
+
+    /// A saved plan whose desired state names an instance like an
+    /// instance id (saved before manifests could not, or edited) is
+    /// refused before anything is planned again, saying why.
+    #[test]
+    fn a_saved_plan_naming_an_instance_like_an_id_is_refused() {
+        let live = Live {
+            account_id: "123456789012".into(),
+            partition: Some("aws".into()),
+            ..Live::default()
+        };
+        // On an emulated account, where a declared instance is launched.
+        let options = PlanOptions {
+            force: false,
+            launch_instances: true,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (name, refused) in [("web-1", false), ("i-0123456789abcdef0", true)] {
+            let desired = Desired {
+                stack: "s".into(),
+                instances: vec![InstanceSpec {
+                    selector: InstanceSelector::Name(name.into()),
+                    profile: None,
+                }],
+                ..Desired::default()
+            };
+            let mut plan = crate::plan::plan(&desired, &live, options).unwrap();
+            seal(&mut plan, &live, desired, options);
+            let path = dir.path().join(format!("{name}.json"));
+            write(&path, &plan).unwrap();
+            match read(&path) {
+                Err(SavedPlanError::Invalid { message, .. }) if refused => {
+                    assert!(message.contains(&format!("`{name}`")), "{message}");
+                }
+                Ok(read) if !refused => assert_eq!(read, plan),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
 
     /// The saved desired state must read back as exactly what was planned:
     /// `apply FILE` plans from it again.
