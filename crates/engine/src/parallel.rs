@@ -24,31 +24,7 @@ pub fn runs<T: Sync, R: Send>(
     }
     let run_length = items.len().div_ceil(threads * RUNS_PER_THREAD);
     let runs: Vec<&[T]> = items.chunks(run_length).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let take_runs = || {
-        let mut done = Vec::new();
-        loop {
-            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(run) = runs.get(at) else {
-                return done;
-            };
-            done.push((at, work(at * run_length, run)));
-        }
-    };
-    let mut done = std::thread::scope(|scope| {
-        let take_runs = &take_runs;
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take_runs)).collect();
-        let mut done = take_runs();
-        for helper in helpers {
-            match helper.join() {
-                Ok(theirs) => done.extend(theirs),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        done
-    });
-    done.sort_unstable_by_key(|&(at, _)| at);
-    done.into_iter().map(|(_, result)| result).collect()
+    in_turn(runs.len(), threads, |at| work(at * run_length, runs[at]))
 }
 
 /// The threads for `items` items, `worth_a_thread` of them at least a
@@ -92,37 +68,50 @@ pub fn parts<T: Send, R: Send>(
         .into_iter()
         .map(|part| std::sync::Mutex::new(Some(part)))
         .collect();
+    in_turn(parts.len(), threads, |at| {
+        // Each part is taken once: its lock is never contended.
+        let part = parts[at]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        work(part)
+    })
+}
+
+/// `work(at)` for every `at` below `count`, on `threads` scoped threads
+/// (the calling one among them), each taking the next `at` not taken yet
+/// until none is left; the results in `at` order.
+fn in_turn<R: Send>(count: usize, threads: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let take_parts = || {
+    let take_in_turn = || {
         let mut done = Vec::new();
         loop {
             let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(slot) = parts.get(at) else {
+            if at >= count {
                 return done;
-            };
-            // Each part is taken once: its lock is never contended.
-            let part = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-                .unwrap_or_default();
-            done.push((at, work(part)));
+            }
+            done.push((at, work(at)));
         }
     };
     let mut done = std::thread::scope(|scope| {
-        let take_parts = &take_parts;
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take_parts)).collect();
-        let mut done = take_parts();
+        let take_in_turn = &take_in_turn;
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take_in_turn)).collect();
+        let mut done = take_in_turn();
         for helper in helpers {
-            match helper.join() {
-                Ok(theirs) => done.extend(theirs),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+            done.extend(joined(helper));
         }
         done
     });
     done.sort_unstable_by_key(|&(at, _)| at);
     done.into_iter().map(|(_, result)| result).collect()
+}
+
+/// A scoped thread's result; its panic, passed on to the thread joining it.
+pub fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Runs a thread's share is cut into: enough that the last run taken is

@@ -93,17 +93,10 @@ fn desired_among(
         let locations = scope.spawn(move || locations.into_iter().collect());
         desired.policies = policies.into_iter().collect();
         desired.profiles = profiles.into_iter().collect();
-        desired.roles = joined(roles);
-        desired.locations = joined(locations);
+        desired.roles = crate::parallel::joined(roles);
+        desired.locations = crate::parallel::joined(locations);
     });
     desired
-}
-
-/// A scoped thread's result; its panic, passed on.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Declarations fewer than this a core are built on the calling thread.

@@ -163,10 +163,7 @@ impl<'a> Checker<'a> {
             std::thread::scope(|scope| {
                 let own = scope.spawn(|| reader.own_checks(worth_a_thread));
                 let ends = self.across();
-                match own.join() {
-                    Ok(own) => (own, ends),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
+                (crate::parallel::joined(own), ends)
             })
         };
         // Each document's findings across documents, then its own; the

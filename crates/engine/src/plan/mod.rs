@@ -342,10 +342,7 @@ pub fn plan_owned_with<R: Send>(
             let _wakes_waiters = WakeOnDrop(later);
             let _ = later.steps.set(ordered(drafts, &plan.changes, live));
         }
-        match meanwhile.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        crate::parallel::joined(meanwhile)
     });
     let Later { steps, due } = later;
     drop(due);

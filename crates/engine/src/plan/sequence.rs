@@ -643,10 +643,7 @@ pub fn order_into<T>(
     let (mut waits, keys) = std::thread::scope(|scope| {
         let keys = scope.spawn(|| tie_breaks(&drafts));
         let waits = Waits::of_drafts(&drafts);
-        match keys.join() {
-            Ok(keys) => (waits, keys),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        (waits, crate::parallel::joined(keys))
     });
     // The waits hold what the facts said: free them before the steps are
     // made (millions of small vectors in a large plan).

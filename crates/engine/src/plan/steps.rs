@@ -181,9 +181,7 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
             }
         }
         runs.take_in_turn();
-        if let Err(panic) = instances.join() {
-            std::panic::resume_unwind(panic)
-        }
+        crate::parallel::joined(instances);
     });
     for run in runs.into_done() {
         builder.absorb_instances(run);
