@@ -820,21 +820,27 @@ mod tests {
         InstanceProfile, InstanceSelector, InstanceSpec, Location, PolicyDocument, Role,
     };
 
-    /// A saved plan whose desired state names an instance like an
-    /// instance id (saved before manifests could not, or edited) is
-    /// refused before anything is planned again, saying why.
-    #[test]
-    fn a_saved_plan_naming_an_instance_like_an_id_is_refused() {
+    /// An empty emulated account (where declared instances are
+    /// launched), and the options of a plan against it.
+    fn empty_emulated_account() -> (Live, PlanOptions) {
         let live = Live {
             account_id: "123456789012".into(),
             partition: Some("aws".into()),
             ..Live::default()
         };
-        // On an emulated account, where a declared instance is launched.
         let options = PlanOptions {
             force: false,
             launch_instances: true,
         };
+        (live, options)
+    }
+
+    /// A saved plan whose desired state names an instance like an
+    /// instance id (saved before manifests could not, or edited) is
+    /// refused before anything is planned again, saying why.
+    #[test]
+    fn a_saved_plan_naming_an_instance_like_an_id_is_refused() {
+        let (live, options) = empty_emulated_account();
         let dir = tempfile::tempdir().unwrap();
         for (name, refused) in [("web-1", false), ("i-0123456789abcdef0", true)] {
             let desired = Desired {
@@ -876,15 +882,7 @@ mod tests {
     fn a_plan_as_written_is_read_straight_and_as_the_tree_reads_it() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let loaded = crate::manifest::load(&[root.join("manifests")], &root).unwrap();
-        let live = Live {
-            account_id: "123456789012".into(),
-            partition: Some("aws".into()),
-            ..Live::default()
-        };
-        let options = PlanOptions {
-            force: false,
-            launch_instances: true,
-        };
+        let (live, options) = empty_emulated_account();
         let mut plan = crate::plan::plan(&loaded.desired, &live, options).unwrap();
         seal(&mut plan, &live, loaded.desired, options);
         let mut text = Vec::new();
