@@ -83,6 +83,18 @@ struct Builder<'a> {
 const DRAFTS_PER_CHANGE: usize = 3;
 
 pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOptions) -> Built {
+    build_with(desired, live, cmp, options, PROFILES_WORTH_A_RUN)
+}
+
+/// [`build`], the profile pass a run of its own from
+/// `profiles_worth_a_run` profiles (when it can be, see [`Runs::of`]).
+pub(super) fn build_with(
+    desired: &Desired,
+    live: &Live,
+    cmp: &Comparison,
+    options: PlanOptions,
+    profiles_worth_a_run: usize,
+) -> Built {
     let mut profiles_by_role: HashMap<&str, Vec<&str>> = HashMap::new();
     for (name, profile) in &live.profiles {
         if let Some(role) = &profile.profile.role {
@@ -168,24 +180,39 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
     // into a builder of its own, whose drafts follow the others' as if the
     // pass ran after them. This thread takes the runs left once its own
     // passes are done: most of a converged plan's drafting is its
-    // instances, and its roles and profiles are soon done.
-    let runs = InstanceRuns::of(&builder, cmp);
+    // instances, and its roles and profiles are soon done. The profile
+    // pass is the first run when it can be (see `Runs::of`): a first
+    // plan's profiles cost as much as its roles.
+    let runs = Runs::of(&builder, cmp, profiles_worth_a_run);
     std::thread::scope(|scope| {
-        let instances = scope.spawn(|| runs.take_in_turn());
+        let helper = scope.spawn(|| runs.take_in_turn());
         for diff in &cmp.diffs {
             match diff.kind {
                 Kind::Policy => builder.policy(diff),
                 Kind::Role => builder.role(diff),
-                Kind::InstanceProfile => builder.profile(diff),
-                Kind::Instance => {}
+                Kind::InstanceProfile if !runs.profiles_forked => builder.profile(diff),
+                Kind::InstanceProfile | Kind::Instance => {}
             }
         }
-        runs.take_in_turn();
-        crate::parallel::joined(instances);
+        // Absorbed as soon as they are done, in order, and drafted when
+        // none is: absorbing is a run's subjects renamed and its drafts
+        // moved, best done beside the helper's drafting.
+        let mut absorbed = 0;
+        loop {
+            while let Some(run) = runs.done_at(absorbed) {
+                builder.absorb(run);
+                absorbed += 1;
+            }
+            if !runs.take_next() {
+                break;
+            }
+        }
+        crate::parallel::joined(helper);
+        while let Some(run) = runs.done_at(absorbed) {
+            builder.absorb(run);
+            absorbed += 1;
+        }
     });
-    for run in runs.into_done() {
-        builder.absorb_instances(run);
-    }
     builder.users_of_dying_profiles();
     builder.users_of_profiles_losing_their_role();
     builder.users_of_replaced_profiles();
@@ -197,43 +224,74 @@ pub fn build(desired: &Desired, live: &Live, cmp: &Comparison, options: PlanOpti
 /// first finds some left to take.
 const INSTANCES_A_RUN: usize = 8_192;
 
-/// The instance pass, cut into runs that threads take in turn: the
-/// declared instances a run at a time, then the undeclared ones. Each run
-/// drafts into a builder of its own, absorbed in the runs' order.
-struct InstanceRuns<'c, 'a> {
+/// Profiles from which the profile pass is a run of its own, beside the
+/// role pass: fewer are drafted sooner than a builder is forked.
+const PROFILES_WORTH_A_RUN: usize = 4_096;
+
+/// The passes that draft on a builder of their own, cut into runs that
+/// threads take in turn: the profile pass when it can, then the declared
+/// instances a run at a time, then the undeclared ones. Each run drafts
+/// into a builder of its own, absorbed in the runs' order after the main
+/// builder's passes, as if the runs had been drafted after them.
+struct Runs<'c, 'a> {
     cmp: &'c Comparison,
+    /// Whether the profile pass is a run (else the main builder drafts it).
+    profiles_forked: bool,
     /// The instances' diffs by key, made by the first run taken.
     diffs: OnceLock<HashMap<&'c str, &'c ResourceDiff>>,
     /// Runs not taken yet: (position, what, builder), in order.
-    todo: Mutex<VecDeque<(usize, InstanceRun, Builder<'a>)>>,
+    todo: Mutex<VecDeque<(usize, Run, Builder<'a>)>>,
     /// Runs done: (position, builder).
     done: Mutex<Vec<(usize, Builder<'a>)>>,
 }
 
-/// What a run of the instance pass drafts.
-enum InstanceRun {
+/// What a run drafts.
+enum Run {
+    /// Every instance profile's change.
+    Profiles,
     /// The declared instances of these positions.
     Declared(std::ops::Range<usize>),
     /// The owned instances no longer declared.
     Undeclared,
 }
 
-impl<'c, 'a> InstanceRuns<'c, 'a> {
-    fn of(builder: &Builder<'a>, cmp: &'c Comparison) -> Self {
-        let declared = builder.desired.instances.len();
+impl<'c, 'a> Runs<'c, 'a> {
+    /// The runs of this comparison. The profile pass is one when there are
+    /// `profiles_worth_a_run` profiles or more and the role pass deletes no
+    /// role: a deleted role is taken out of its profiles by the same
+    /// RemoveRoleFromInstanceProfile that a profile's own change may need,
+    /// drafted once (`Builder::removals`). That is all the profile pass
+    /// would read of the role pass; it reads what the first pass over the
+    /// diffs decided (roles replaced) as the instance pass does.
+    fn of(builder: &Builder<'a>, cmp: &'c Comparison, profiles_worth_a_run: usize) -> Self {
         let mut todo = VecDeque::new();
+        let profiles = (cmp.diffs.iter())
+            .filter(|d| d.kind == Kind::InstanceProfile)
+            .count();
+        let roles_deleted = cmp.diffs.iter().any(|d| {
+            d.kind == Kind::Role
+                && (d.status == Status::Orphaned
+                    || (d.status == Status::Managed && d.needs_replacement()))
+        });
+        let profiles_forked = profiles >= profiles_worth_a_run && !roles_deleted;
+        if profiles_forked {
+            let fork = builder.fork(profiles * DRAFTS_PER_CHANGE, profiles);
+            todo.push_back((todo.len(), Run::Profiles, fork));
+        }
+        let declared = builder.desired.instances.len();
         for start in (0..declared).step_by(INSTANCES_A_RUN) {
             let run = start..(start + INSTANCES_A_RUN).min(declared);
-            let fork = builder.fork_for_instances(run.len());
-            todo.push_back((todo.len(), InstanceRun::Declared(run), fork));
+            let fork = builder.fork(run.len(), run.len());
+            todo.push_back((todo.len(), Run::Declared(run), fork));
         }
         let undeclared = (cmp.diffs.iter())
             .filter(|d| d.kind == Kind::Instance && d.status == Status::Orphaned)
             .count();
-        let fork = builder.fork_for_instances(undeclared);
-        todo.push_back((todo.len(), InstanceRun::Undeclared, fork));
-        InstanceRuns {
+        let fork = builder.fork(undeclared, undeclared);
+        todo.push_back((todo.len(), Run::Undeclared, fork));
+        Runs {
             cmp,
+            profiles_forked,
             diffs: OnceLock::new(),
             todo: Mutex::new(todo),
             done: Mutex::new(Vec::new()),
@@ -242,42 +300,50 @@ impl<'c, 'a> InstanceRuns<'c, 'a> {
 
     /// Drafts the runs left, one after another, until none is.
     fn take_in_turn(&self) {
-        loop {
-            // A lock is poisoned only by a panic elsewhere, which the scope
-            // that started the threads passes on: the lists stay whole.
-            let next = self
-                .todo
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front();
-            let Some((position, run, mut builder)) = next else {
-                return;
-            };
-            match run {
-                InstanceRun::Declared(run) => {
-                    let diffs = self.diffs.get_or_init(|| {
-                        (self.cmp.diffs.iter())
-                            .filter(|d| d.kind == Kind::Instance)
-                            .map(|d| (d.key.as_str(), d))
-                            .collect()
-                    });
-                    builder.declared_instances(self.cmp, diffs, run);
-                }
-                InstanceRun::Undeclared => builder.undeclared_instances(self.cmp),
-            }
-            let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
-            done.push((position, builder));
-        }
+        while self.take_next() {}
     }
 
-    /// The runs' builders, in the runs' order.
-    fn into_done(self) -> Vec<Builder<'a>> {
-        let mut done = self
-            .done
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        done.sort_unstable_by_key(|(position, _)| *position);
-        done.into_iter().map(|(_, builder)| builder).collect()
+    /// Drafts the next run not taken yet; false if there is none.
+    fn take_next(&self) -> bool {
+        // A lock is poisoned only by a panic elsewhere, which the scope
+        // that started the threads passes on: the lists stay whole.
+        let next = self
+            .todo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        let Some((position, run, mut builder)) = next else {
+            return false;
+        };
+        match run {
+            Run::Profiles => {
+                let profiles = (self.cmp.diffs.iter()).filter(|d| d.kind == Kind::InstanceProfile);
+                for diff in profiles {
+                    builder.profile(diff);
+                }
+            }
+            Run::Declared(run) => {
+                let diffs = self.diffs.get_or_init(|| {
+                    (self.cmp.diffs.iter())
+                        .filter(|d| d.kind == Kind::Instance)
+                        .map(|d| (d.key.as_str(), d))
+                        .collect()
+                });
+                builder.declared_instances(self.cmp, diffs, run);
+            }
+            Run::Undeclared => builder.undeclared_instances(self.cmp),
+        }
+        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        done.push((position, builder));
+        true
+    }
+
+    /// The builder of the run at `position`, if it is done (and not taken
+    /// already).
+    fn done_at(&self, position: usize) -> Option<Builder<'a>> {
+        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = done.iter().position(|(p, _)| *p == position)?;
+        Some(done.swap_remove(at).1)
     }
 }
 
@@ -408,18 +474,18 @@ fn change(diff: &ResourceDiff, action: Action, extra: Option<&str>) -> Change {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for a run of the instance pass, with what it reads of
-    /// this one: the profiles the plan deletes or replaces.
-    fn fork_for_instances(&self, instances: usize) -> Builder<'a> {
+    /// A builder for a run (see [`Runs`]), with room for about its drafts
+    /// and changes (grown by doubling, the drafts' spare room was tens of
+    /// megabytes), and with what a run reads of this one: the roles the
+    /// plan replaces, the profiles it deletes or replaces.
+    fn fork(&self, drafts: usize, changes: usize) -> Builder<'a> {
         Builder {
             desired: self.desired,
             live: self.live,
             options: self.options,
-            // About a draft and a change per instance: grown by doubling,
-            // the drafts' spare room was tens of megabytes.
             out: Built {
-                drafts: Vec::with_capacity(instances),
-                changes: Vec::with_capacity(instances),
+                drafts: Vec::with_capacity(drafts),
+                changes: Vec::with_capacity(changes),
                 ..Built::default()
             },
             removals: HashMap::new(),
@@ -427,7 +493,7 @@ impl<'a> Builder<'a> {
             roles_by_policy: HashMap::new(),
             roles_bounded_by: HashMap::new(),
             adds: HashMap::new(),
-            replaced_roles: HashSet::new(),
+            replaced_roles: self.replaced_roles.clone(),
             replaced_policies: HashMap::new(),
             deleted_profiles: self.deleted_profiles.clone(),
             replaced_profiles: self.replaced_profiles.clone(),
@@ -441,17 +507,18 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Takes in what the instance pass built, after everything this
-    /// builder built, as if the pass had run here: its facts' subjects
-    /// renamed into this builder's.
-    fn absorb_instances(&mut self, instances: Builder<'a>) {
-        let renamed = self.subjects.absorb(instances.subjects);
+    /// Takes in what a run built, after everything this builder built, as
+    /// if the run's pass had been drafted here: its facts' subjects renamed
+    /// into this builder's, its drafts' indices moved past this one's.
+    fn absorb(&mut self, run: Builder<'a>) {
+        let renamed = self.subjects.absorb(run.subjects);
         let Built {
             drafts,
             changes,
             warnings,
             problems,
-        } = instances.out;
+        } = run.out;
+        let offset = self.out.drafts.len();
         self.out.drafts.extend(
             drafts
                 .into_iter()
@@ -460,9 +527,16 @@ impl<'a> Builder<'a> {
         self.out.changes.extend(changes);
         self.out.warnings.extend(warnings);
         self.out.problems.extend(problems);
-        self.handled_instances.extend(instances.handled_instances);
-        self.leaving.extend(instances.leaving);
-        for (profile, titles) in instances.reassociated {
+        // A run drafts a call no pass before it drafted (see `Runs::of`),
+        // and detaches no policy.
+        debug_assert!(run.detachments.is_empty());
+        for (pair, index) in run.removals {
+            self.removals.entry(pair).or_insert(index + offset);
+        }
+        self.adds.extend(run.adds);
+        self.handled_instances.extend(run.handled_instances);
+        self.leaving.extend(run.leaving);
+        for (profile, titles) in run.reassociated {
             self.reassociated.entry(profile).or_default().extend(titles);
         }
     }

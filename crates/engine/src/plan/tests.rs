@@ -1947,3 +1947,77 @@ fn instances_drafted_in_runs_plan_as_one_pass() {
         assert!(plan.steps[associate - 1].depends_on.contains(&ready[i % 3]));
     }
 }
+
+/// The plan's steps, changes, warnings and problems, drafted with the
+/// profile pass a run of its own from `profiles_worth_a_run` profiles.
+fn drafted_with(
+    d: &Desired,
+    live: &Live,
+    profiles_worth_a_run: usize,
+) -> (Vec<Step>, Vec<Change>, Vec<String>, Vec<compare::Problem>) {
+    let comparison = compare::compare_with(d, live, compare::Views::Later);
+    let built = steps::build_with(d, live, &comparison, options(), profiles_worth_a_run);
+    let steps = ordered(built.drafts, &built.changes, live).unwrap();
+    (steps, built.changes, built.warnings, built.problems)
+}
+
+#[test]
+fn profiles_drafted_as_a_run_plan_as_one_pass() {
+    let mut old = desired();
+    for name in ["a", "b", "gone"] {
+        old.roles.insert(name.into(), role(name));
+    }
+    for (name, role) in [("swap", "a"), ("drop", "b"), ("keep", "a"), ("dying", "b")] {
+        old.profiles.insert(name.into(), profile(name, Some(role)));
+    }
+    old.profiles
+        .insert("holds-gone".into(), profile("holds-gone", Some("gone")));
+    let mut live = converged(&old);
+    let mut unmanaged = instance("i-3", "other-3", InstanceState::Running, Some("drop"));
+    unmanaged.tags.remove(TAG_STACK);
+    for used in [
+        instance("i-1", "web-1", InstanceState::Running, Some("swap")),
+        instance("i-2", "web-2", InstanceState::Running, Some("keep")),
+        unmanaged,
+    ] {
+        live.instances.insert(used.instance_id.clone(), used);
+    }
+
+    // Profiles swap roles, lose one, keep one, go, and are created (one
+    // naming a role nobody has); `gone` is deleted with the profile that
+    // holds it (one RemoveRoleFromInstanceProfile for both).
+    let mut roles_kept = desired();
+    for name in ["a", "b"] {
+        roles_kept.roles.insert(name.into(), role(name));
+    }
+    let mut roles_deleted = roles_kept.clone();
+    for name in ["gone", "new"] {
+        roles_kept.roles.insert(name.into(), role(name));
+    }
+    for d in [&mut roles_kept, &mut roles_deleted] {
+        for (name, role) in [
+            ("swap", Some("b")),
+            ("drop", None),
+            ("keep", Some("a")),
+            ("created", Some("a")),
+            ("nobody", Some("missing")),
+        ] {
+            d.profiles.insert(name.into(), profile(name, role));
+        }
+        for (id, profile) in [("i-1", "swap"), ("i-2", "keep")] {
+            d.instances.push(InstanceSpec {
+                selector: InstanceSelector::Id(id.into()),
+                profile: Some(profile.into()),
+            });
+        }
+    }
+    roles_kept
+        .profiles
+        .insert("holds-gone".into(), profile("holds-gone", Some("new")));
+    for d in [&roles_kept, &roles_deleted] {
+        let one_pass = drafted_with(d, &live, usize::MAX);
+        assert_eq!(drafted_with(d, &live, 0), one_pass);
+        let (steps, _, warnings, problems) = one_pass;
+        assert!(!steps.is_empty() && !warnings.is_empty() && !problems.is_empty());
+    }
+}
