@@ -107,6 +107,23 @@ fn in_turn<R: Send>(count: usize, threads: usize, work: impl Fn(usize) -> R + Sy
     done.into_iter().map(|(_, result)| result).collect()
 }
 
+/// `(a(), b())`: `a` on a thread of its own beside `b` when `beside` (both
+/// are worth a thread), else one after the other on the calling thread.
+pub fn both<A: Send, B>(
+    beside: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B,
+) -> (A, B) {
+    if !beside {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        (joined(a), b)
+    })
+}
+
 /// A scoped thread's result; its panic, passed on to the thread joining it.
 pub fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle
@@ -136,6 +153,21 @@ mod tests {
         assert_eq!(parts.concat(), items);
         // Too few items for a thread: one run, on the calling thread.
         assert_eq!(runs(&items[..50], 100, |_, run| run.len()), vec![50]);
+    }
+
+    #[test]
+    fn both_gives_each_result_its_place_beside_or_not() {
+        let caller = std::thread::current().id();
+        for beside in [true, false] {
+            let (a, b) = both(
+                beside,
+                || (1, std::thread::current().id()),
+                || (2, std::thread::current().id()),
+            );
+            assert_eq!((a.0, b.0), (1, 2));
+            assert_eq!(b.1, caller);
+            assert_eq!(a.1 == caller, !beside);
+        }
     }
 
     #[test]

@@ -344,6 +344,12 @@ impl PolicyDocument {
 
     /// Every `AWS` principal the document names (account ids, ARNs, `*`).
     pub fn aws_principals(&self) -> Vec<String> {
+        // The text is serde_json's, which writes the key as it is: most
+        // trust policies name services only, and need not be parsed (a
+        // plan reads every declared role's).
+        if !self.json_text().contains(r#""AWS""#) {
+            return Vec::new();
+        }
         statements(&self.tree())
             .filter_map(|s| s.get("Principal").and_then(Value::as_object))
             .filter_map(|p| p.get("AWS"))

@@ -409,17 +409,10 @@ fn unattachable(
     arn: &str,
     boundary: bool,
 ) -> Option<String> {
-    let (what, refusal) = if boundary {
-        // IAM calls a boundary a "Scope ARN" in this message.
-        (
-            "permissions boundary",
-            format!("NoSuchEntity: Scope ARN: {arn} does not exist or is not attachable."),
-        )
+    let what = if boundary {
+        "permissions boundary"
     } else {
-        (
-            "managed policy",
-            format!("NoSuchEntity: Policy {arn} does not exist or is not attachable."),
-        )
+        "managed policy"
     };
     // `arn:PARTITION:iam::ACCOUNT:policy/...`, as manifest validation checked.
     let parsed = Arn::parse(arn)?;
@@ -434,6 +427,13 @@ fn unattachable(
     if owner == "aws" || held.contains(arn) {
         return None;
     }
+    // Written only here: nearly every ARN a large plan sends is attachable.
+    let refusal = if boundary {
+        // IAM calls a boundary a "Scope ARN" in this message.
+        format!("NoSuchEntity: Scope ARN: {arn} does not exist or is not attachable.")
+    } else {
+        format!("NoSuchEntity: Policy {arn} does not exist or is not attachable.")
+    };
     Some(if deleted.contains(arn) {
         format!(
             "{what} `{arn}` is policy/{}, which this plan deletes (no longer declared): IAM refuses it once it is gone ({refusal}); declare the policy again, or name another",
