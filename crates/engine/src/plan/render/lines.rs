@@ -1,6 +1,7 @@
 //! One change as signed lines: what is added, removed, changed, or context.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -52,6 +53,13 @@ fn line(sign: Sign, depth: usize, text: impl Into<String>) -> Line {
 /// are millions of lines).
 pub trait LineSink {
     fn line(&mut self, sign: Sign, depth: usize, text: impl AsRef<str>);
+
+    /// The lines of a document, `compact` its compact JSON, laid out as
+    /// [`pretty_lines`] does (none if it is not JSON). A sink may write
+    /// one it wrote a moment ago again without laying it out anew.
+    fn document(&mut self, sign: Sign, depth: usize, compact: &str) {
+        let _ = pretty_lines(compact, &mut |line| self.line(sign, depth, line));
+    }
 }
 
 impl LineSink for Vec<Line> {
@@ -159,29 +167,51 @@ fn created(after: Option<&View>, out: &mut impl LineSink) {
 /// to read it again. A document's lines are laid out from its canonical
 /// text, which the view would hold; strings are written as their JSON.
 fn created_shown(shown: Shown, out: &mut impl LineSink) {
+    // Each line made in one buffer: a large first plan writes millions of
+    // them, and a string or two each was as many allocations.
+    let mut line = String::new();
     shown.attributes(&mut |key, attribute| match attribute {
-        Attribute::Text(text) => out.line(Sign::Add, 0, format!("{key}: {}", json_string(text))),
-        Attribute::Number(number) => out.line(Sign::Add, 0, format!("{key}: {number}")),
+        Attribute::Text(text) => out.line(
+            Sign::Add,
+            0,
+            made(&mut line, format_args!("{key}: "), Some(text)),
+        ),
+        Attribute::Number(number) => out.line(
+            Sign::Add,
+            0,
+            made(&mut line, format_args!("{key}: {number}"), None),
+        ),
         Attribute::Document(document) => {
             let text = document.json_text();
             if text.starts_with('{') {
-                out.line(Sign::Add, 0, format!("{key}:"));
-                let _ = pretty_lines(text, &mut |line| out.line(Sign::Add, 1, line));
+                out.line(Sign::Add, 0, made(&mut line, format_args!("{key}:"), None));
+                out.document(Sign::Add, 1, text);
             } else {
-                out.line(Sign::Add, 0, format!("{key}: {}", scalar_text(text)));
+                let scalar = scalar_text(text);
+                out.line(
+                    Sign::Add,
+                    0,
+                    made(&mut line, format_args!("{key}: {scalar}"), None),
+                );
             }
         }
         Attribute::Documents(documents) => {
             for (name, document) in documents.iter() {
-                out.line(Sign::Add, 0, format!("inline_policies.{name}:"));
-                let _ = pretty_lines(document.json_text(), &mut |line| {
-                    out.line(Sign::Add, 1, line)
-                });
+                out.line(
+                    Sign::Add,
+                    0,
+                    made(&mut line, format_args!("inline_policies.{name}:"), None),
+                );
+                out.document(Sign::Add, 1, document.json_text());
             }
         }
         Attribute::Names(names) => {
             for name in names {
-                out.line(Sign::Add, 0, format!("{key}: {}", json_string(name)));
+                out.line(
+                    Sign::Add,
+                    0,
+                    made(&mut line, format_args!("{key}: "), Some(name)),
+                );
             }
         }
         Attribute::Tags(tags) => {
@@ -189,16 +219,39 @@ fn created_shown(shown: Shown, out: &mut impl LineSink) {
                 out.line(
                     Sign::Add,
                     0,
-                    format!("{key}.{tag} = {}", json_string(value)),
+                    made(&mut line, format_args!("{key}.{tag} = "), Some(value)),
                 );
             }
         }
     });
 }
 
+/// `line`, made anew of `parts` and then `json` as a JSON string.
+fn made<'l>(line: &'l mut String, parts: std::fmt::Arguments, json: Option<&str>) -> &'l str {
+    line.clear();
+    let _ = line.write_fmt(parts);
+    if let Some(text) = json {
+        push_json_string(line, text);
+    }
+    line
+}
+
 /// A string as JSON text, as a view holds it.
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
+}
+
+/// [`json_string`], onto `line`: quoted as it is when serde_json would
+/// escape none of it (a quote, a backslash, a control character), as
+/// nearly every name and tag is.
+fn push_json_string(line: &mut String, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        line.push_str(&json_string(text));
+    } else {
+        line.push('"');
+        line.push_str(text);
+        line.push('"');
+    }
 }
 
 /// The entries of a JSON object, in order, each value as its text; `None`
@@ -289,7 +342,7 @@ fn scalar_text(text: &str) -> &str {
 /// [`document_lines`] of a document's text, laid out as [`pretty`] prints
 /// its tree; no lines if it is not JSON.
 fn raw_document_lines(sign: Sign, depth: usize, document: &RawValue, out: &mut impl LineSink) {
-    let _ = pretty_lines(document.get(), &mut |text| out.line(sign, depth, text));
+    out.document(sign, depth, document.get());
 }
 
 /// The lines serde_json's pretty printer gives for `compact`, serde_json's

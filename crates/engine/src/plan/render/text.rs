@@ -150,10 +150,18 @@ fn write_changes_buffered<W: Write>(
     }
     write_in_batches(&changes, &every_core, out, |_, part| {
         let mut text = Vec::new();
+        let mut documents = WrittenDocuments::default();
         for &(index, change) in part {
             // A creation is written from its declaration, no view built.
             let views = views_of(later, index, change);
-            write_change(&painter, change, &views, plan.destroy, &mut text)?;
+            write_change(
+                &painter,
+                change,
+                &views,
+                plan.destroy,
+                &mut text,
+                &mut documents,
+            );
         }
         Ok(text)
     })?;
@@ -215,77 +223,177 @@ fn write_steps_buffered<W: Write>(
     Ok(())
 }
 
-/// One change's block: its header, its signed lines, a blank line.
-fn write_change<W: Write + ?Sized>(
+/// One change's block, written into a run's text: its header, its signed
+/// lines, a blank line.
+fn write_change(
     painter: &Painter,
     change: &Change,
     views: &ChangeViews,
     destroy: bool,
-    out: &mut W,
-) -> io::Result<()> {
+    out: &mut Vec<u8>,
+    documents: &mut WrittenDocuments,
+) {
     let symbol = lines::action_symbol(change.action);
     let header = format!("{symbol} {}", printable(change.title()));
     let reason = lines::reason(change, destroy);
-    write!(
+    // Writing into memory cannot fail.
+    let _ = write!(
         out,
         "  {}",
         painter.paint(Painter::action_style(change.action), &header)
-    )?;
+    );
     if reason.is_empty() {
-        writeln!(out)?;
+        out.push(b'\n');
     } else {
-        writeln!(out, " ({reason})")?;
+        let _ = writeln!(out, " ({reason})");
     }
     let mut lines = TextLines {
         painter,
         out,
-        failed: None,
+        documents,
     };
     lines::describe_views_into(change, views, &mut lines);
-    if let Some(error) = lines.failed {
-        return Err(error);
-    }
-    writeln!(out)?;
-    Ok(())
+    out.push(b'\n');
 }
 
-/// A change's lines, written as they are made: indented, signed, and
-/// escaped where [`printable`] would (most lines need not).
-struct TextLines<'a, W: ?Sized> {
+/// The documents a run wrote last, and where their lines are in its text:
+/// one written again is copied from there, not laid out again. The roles
+/// of a stack often share a trust policy (at 100,000 such roles, a third
+/// of the plan's lines); two are kept, so that a role's own inline policy
+/// does not push its trust policy out before the next role's.
+#[derive(Default)]
+struct WrittenDocuments {
+    /// The most recent first.
+    last: [Option<WrittenDocument>; 2],
+}
+
+struct WrittenDocument {
+    compact: String,
+    sign: Sign,
+    depth: usize,
+    /// Its lines, in the run's text.
+    lines: std::ops::Range<usize>,
+}
+
+/// A change's lines, written into a run's text as they are made: indented,
+/// signed, and escaped where [`printable`] would (most lines need not).
+struct TextLines<'a> {
     painter: &'a Painter,
-    out: &'a mut W,
-    /// The first write that failed: the lines after it are not written.
-    failed: Option<io::Error>,
+    out: &'a mut Vec<u8>,
+    documents: &'a mut WrittenDocuments,
 }
 
-impl<W: Write + ?Sized> TextLines<'_, W> {
-    fn write(&mut self, sign: Sign, depth: usize, text: &str) -> io::Result<()> {
-        let out = &mut *self.out;
-        out.write_all(b"  ")?;
+impl LineSink for TextLines<'_> {
+    fn line(&mut self, sign: Sign, depth: usize, text: impl AsRef<str>) {
+        let (out, text) = (&mut *self.out, text.as_ref());
+        out.extend_from_slice(b"  ");
         for _ in 0..=depth {
-            out.write_all(b"    ")?;
+            out.extend_from_slice(b"    ");
         }
         if self.painter.color || !is_printable_as_is(text) {
-            self.painter.write(
+            // Writing into memory cannot fail.
+            let _ = self.painter.write(
                 out,
                 Painter::sign_style(sign),
                 format_args!("{} {}", sign.symbol(), printable(text)),
-            )?;
+            );
         } else {
-            out.write_all(sign.symbol().as_bytes())?;
-            out.write_all(b" ")?;
-            out.write_all(text.as_bytes())?;
+            out.extend_from_slice(sign.symbol().as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(text.as_bytes());
         }
-        out.write_all(b"\n")
+        out.push(b'\n');
+    }
+
+    fn document(&mut self, sign: Sign, depth: usize, compact: &str) {
+        let last = &mut self.documents.last;
+        let written = last.iter().position(|document| {
+            document.as_ref().is_some_and(|document| {
+                (document.sign, document.depth, document.compact.as_str()) == (sign, depth, compact)
+            })
+        });
+        if let Some(at) = written {
+            last[..=at].rotate_right(1);
+            if let Some(document) = &last[0] {
+                self.out.extend_from_within(document.lines.clone());
+            }
+            return;
+        }
+        let start = self.out.len();
+        let _ = lines::pretty_lines(compact, &mut |line| self.line(sign, depth, line));
+        let lines = start..self.out.len();
+        // The least recent one's place, its text's buffer kept.
+        let last = &mut self.documents.last;
+        last.rotate_right(1);
+        match &mut last[0] {
+            Some(document) => {
+                document.compact.clear();
+                document.compact.push_str(compact);
+                (document.sign, document.depth, document.lines) = (sign, depth, lines);
+            }
+            empty => {
+                *empty = Some(WrittenDocument {
+                    compact: compact.to_string(),
+                    sign,
+                    depth,
+                    lines,
+                })
+            }
+        }
     }
 }
 
-impl<W: Write + ?Sized> LineSink for TextLines<'_, W> {
-    fn line(&mut self, sign: Sign, depth: usize, text: impl AsRef<str>) {
-        if self.failed.is_none()
-            && let Err(error) = self.write(sign, depth, text.as_ref())
-        {
-            self.failed = Some(error);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::render::lines::tests::role;
+    use crate::plan::{Action, Shown};
+    use proptest::prelude::*;
+
+    /// The text of roles' creations written in one run, or each in a run
+    /// of its own (no document written before).
+    fn written(roles: &[rolecall_model::Role], one_run: bool, color: bool) -> String {
+        let painter = Painter { color };
+        let (mut text, mut documents) = (Vec::new(), WrittenDocuments::default());
+        for role in roles {
+            let change = Change {
+                resource: format!("role/{}", role.name),
+                name: None,
+                action: Action::Create,
+                before: None,
+                after: None,
+                attributes: Vec::new(),
+            };
+            let views = ChangeViews {
+                created: Some(Shown::Role(role)),
+                ..ChangeViews::default()
+            };
+            if !one_run {
+                documents = WrittenDocuments::default();
+            }
+            write_change(&painter, &change, &views, false, &mut text, &mut documents);
+        }
+        String::from_utf8(text).unwrap()
+    }
+
+    proptest! {
+        /// Roles sharing their trust policy or an inline policy (the
+        /// same text, or the same shared document), and not.
+        #[test]
+        fn a_document_written_again_reads_as_it_did_the_first_time(
+            roles in prop::collection::vec(role(), 1..6),
+            shared in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+            color in any::<bool>(),
+        ) {
+            let mut roles = roles;
+            for (at, from) in shared.iter().enumerate() {
+                let (at, from) = (at % roles.len(), from.index(roles.len()));
+                roles[at].trust = roles[from].trust.clone();
+                if let Some(document) = roles[from].inline_policies.values().next().cloned() {
+                    roles[at].inline_policies.insert("shared".into(), document);
+                }
+            }
+            prop_assert_eq!(written(&roles, true, color), written(&roles, false, color));
         }
     }
 }
