@@ -962,6 +962,47 @@ fn import_all_declared_refuses_a_name_several_instances_carry() {
     );
 }
 
+#[test]
+fn import_by_id_takes_the_instance_of_that_id_whatever_name_another_carries() {
+    let lab = Lab::new();
+    let cloud = lab.cloud();
+    let run = |name: &str| {
+        let tags = vec![Tag::new("Name", name)];
+        cloud
+            .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
+                min_count: 1,
+                max_count: 1,
+                tag_specifications: vec![rolecall::cloud::ec2::TagSpecification {
+                    resource_type: "instance".into(),
+                    tags,
+                }],
+                ..Default::default()
+            })
+            .unwrap()
+            .instances[0]
+            .instance_id
+            .clone()
+    };
+    let declared = run("web-1");
+    // Made outside rolecall: manifests may not declare such a Name.
+    let namesake = run(&declared);
+    lab.edit(
+        "kind: Instance\nname: web-1",
+        &format!("kind: Instance\nid: {declared}"),
+    );
+
+    let key = format!("instance/{declared}");
+    let imported = lab.run(&["import", "-f", "manifests", &key]).success();
+    assert!(
+        stdout(&imported).contains(&declared),
+        "{}",
+        stdout(&imported)
+    );
+    let live = cloud.snapshot().unwrap();
+    assert!(live.instances[&declared].tags.contains_key(TAG_STACK));
+    assert!(!live.instances[&namesake].tags.contains_key(TAG_STACK));
+}
+
 /// Every argument of every command, down the whole tree (the emulator's
 /// operations included), has help text, and every command a description:
 /// `--help` never shows a bare flag.

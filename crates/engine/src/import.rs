@@ -101,27 +101,32 @@ pub fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> Result<Target<'
                 &profile.profile.tags,
             ))
         }
-        // Whatever its form, the text may be an id or a Name tag (a Name
-        // tag may look like an id): both are looked for.
-        ResourceKey::InstanceById(id_or_name) | ResourceKey::InstanceByName(id_or_name) => {
-            let id_or_name = id_or_name.as_str();
+        // An id is the instance of that id, whatever Name another
+        // carries: the manifests declare no Name shaped like an id
+        // (validation refuses it), so an id-shaped Name is none of theirs.
+        ResourceKey::InstanceById(id) => {
+            let instance = live.instances.get(&id);
             let declared = desired.instances.iter().any(|i| match &i.selector {
-                InstanceSelector::Id(id) => id == id_or_name,
+                InstanceSelector::Id(declared) => *declared == id,
                 InstanceSelector::Name(name) => {
-                    name == id_or_name
-                        || live
-                            .instances
-                            .get(id_or_name)
-                            .is_some_and(|l| l.name.as_deref() == Some(name))
+                    instance.is_some_and(|l| l.name.as_deref() == Some(name))
                 }
             });
             if !declared {
                 return Err(not_declared());
             }
-            let mut matches = live
-                .instances
-                .values()
-                .filter(|i| i.instance_id == id_or_name || i.name.as_deref() == Some(id_or_name));
+            let instance = instance.ok_or_else(|| absent(key))?;
+            Ok(Target::Instance(&instance.instance_id, &instance.tags))
+        }
+        ResourceKey::InstanceByName(name) => {
+            let declared = (desired.instances.iter()).any(
+                |i| matches!(&i.selector, InstanceSelector::Name(declared) if *declared == name),
+            );
+            if !declared {
+                return Err(not_declared());
+            }
+            let mut matches =
+                (live.instances.values()).filter(|i| i.name.as_deref() == Some(name.as_str()));
             let instance = matches.next().ok_or_else(|| absent(key))?;
             if matches.next().is_some() {
                 return Err(format!(
