@@ -83,8 +83,21 @@ pub struct ResourceDiff {
     /// up by name in a map of 100,000, it was a tenth of drafting.
     #[serde(skip)]
     pub declared_hash: Option<String>,
+    /// Where it is declared, for a diff the plan refuses (a resource
+    /// unmanaged or another stack's: `steps` names the place); `None` for
+    /// the others, which need none ([`refused_location`]).
     #[serde(skip)]
     pub location: Option<Location>,
+}
+
+/// Where the resource of `key` is declared, if a diff of `status` is
+/// refused; looked up in the manifests' map for those alone (for every
+/// resource of a large stack, it was a tenth of comparing them).
+fn refused_location(desired: &Desired, key: &str, status: &Status) -> Option<Location> {
+    match status {
+        Status::Unmanaged | Status::Foreign(_) => desired.locations.get(key).cloned(),
+        Status::Managed | Status::Missing | Status::Orphaned => None,
+    }
 }
 
 /// Whether [`compare_with`] builds the views of declared roles and
@@ -517,13 +530,12 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
     let live_names = case_index(&live.policies);
     for (name, policy) in &desired.policies {
         let key = policy_key(name);
-        let location = desired.locations.get(&key).cloned();
         let hash = ownership::spec_hash(policy);
         let Some(found) = live.policies.get(name) else {
             if let Some(twin) = live_names.get(&name.to_ascii_lowercase()) {
                 out.problems.push(Problem {
                     key: key.clone(),
-                    location: location.clone(),
+                    location: desired.locations.get(&key).cloned(),
                     message: format!(
                         "the account has a policy named `{twin}`; IAM policy names ignore case, so declare it as `{twin}`"
                     ),
@@ -541,7 +553,7 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
                 after: policy_view(policy),
                 due: ViewsDue::default(),
                 declared_hash: Some(hash),
-                location,
+                location: None,
             });
             continue;
         };
@@ -549,6 +561,7 @@ fn compare_policies(desired: &Desired, live: &Live, out: &mut Comparison) {
         let spec = (status == Status::Managed).then(|| SpecTag::of(&found.policy.tags, &hash));
         let attributes = policy_attributes(&found.policy, policy);
         let settled = in_sync(&attributes, spec);
+        let location = refused_location(desired, &key, &status);
         out.diffs.push(ResourceDiff {
             key,
             kind: Kind::Policy,
@@ -647,12 +660,11 @@ fn compare_role(
     role: &Role,
 ) -> Compared {
     let key = role_key(name);
-    let location = desired.locations.get(&key).cloned();
     let hash = ownership::spec_hash(role);
     let Some(found) = live.roles.get(name) else {
         let problem = live_names.get(&name.to_ascii_lowercase()).map(|twin| Problem {
             key: key.clone(),
-            location: location.clone(),
+            location: desired.locations.get(&key).cloned(),
             message: format!(
                 "the account has a role named `{twin}`; IAM role names ignore case, so declare it as `{twin}`"
             ),
@@ -673,7 +685,7 @@ fn compare_role(
                 after,
                 due,
                 declared_hash: Some(hash),
-                location,
+                location: None,
             },
         };
     };
@@ -688,6 +700,7 @@ fn compare_role(
         || role_view(&found.role),
         || role_view(role),
     );
+    let location = refused_location(desired, &key, &status);
     Compared {
         problem: None,
         diff: ResourceDiff {
@@ -733,12 +746,11 @@ fn compare_profile(
     profile: &InstanceProfile,
 ) -> Compared {
     let key = profile_key(name);
-    let location = desired.locations.get(&key).cloned();
     let hash = ownership::spec_hash(profile);
     let Some(found) = live.profiles.get(name) else {
         let problem = live_names.get(&name.to_ascii_lowercase()).map(|twin| Problem {
             key: key.clone(),
-            location: location.clone(),
+            location: desired.locations.get(&key).cloned(),
             message: format!(
                 "the account has an instance profile named `{twin}`; IAM names ignore case, so declare it as `{twin}`"
             ),
@@ -759,7 +771,7 @@ fn compare_profile(
                 after,
                 due,
                 declared_hash: Some(hash),
-                location,
+                location: None,
             },
         };
     };
@@ -782,6 +794,7 @@ fn compare_profile(
         || profile_view(&found.profile),
         || profile_view(profile),
     );
+    let location = refused_location(desired, &key, &status);
     Compared {
         problem: None,
         diff: ResourceDiff {
@@ -898,7 +911,7 @@ fn compare_instances(desired: &Desired, live: &Live, out: &mut Comparison) {
         run.iter()
             .filter_map(|(spec, matched)| match matched {
                 Matched::Reported => None,
-                Matched::Absent => Some(absent_instance(desired, spec)),
+                Matched::Absent => Some(absent_instance(spec)),
                 Matched::Found(found) => Some(found_instance(desired, spec, found)),
             })
             .collect::<Vec<_>>()
@@ -932,14 +945,14 @@ pub fn declared_key(spec: &InstanceSpec) -> String {
 }
 
 /// The diff of a declared instance the account does not have.
-fn absent_instance(desired: &Desired, spec: &InstanceSpec) -> ResourceDiff {
+fn absent_instance(spec: &InstanceSpec) -> ResourceDiff {
     let key = declared_key(spec);
     let (id, name) = match &spec.selector {
         InstanceSelector::Id(id) => (Some(id.as_str()), None),
         InstanceSelector::Name(name) => (None, Some(name.as_str())),
     };
     ResourceDiff {
-        location: desired.locations.get(&key).cloned(),
+        location: None,
         key,
         kind: Kind::Instance,
         name: id.or(name).unwrap_or_default().to_string(),
@@ -964,6 +977,7 @@ fn found_instance(desired: &Desired, spec: &InstanceSpec, found: &LiveInstance) 
     let hash = instance_hash(spec.profile.as_deref());
     let status = status_of(&desired.stack, &found.tags);
     let spec_tag = (status == Status::Managed).then(|| SpecTag::of(&found.tags, &hash));
+    let location = refused_location(desired, &declared_key, &status);
     // Views even when in sync: small, and they carry the Name tag that
     // headers show beside the id (a profile recreated under it changes
     // the instance with no attribute of its own changing).
@@ -983,7 +997,7 @@ fn found_instance(desired: &Desired, spec: &InstanceSpec, found: &LiveInstance) 
         attributes,
         due: ViewsDue::default(),
         declared_hash: Some(hash),
-        location: desired.locations.get(&declared_key).cloned(),
+        location,
     }
 }
 
