@@ -275,7 +275,12 @@ impl<'c, 'a> Runs<'c, 'a> {
         });
         let profiles_forked = profiles >= profiles_worth_a_run && !roles_deleted;
         if profiles_forked {
-            let fork = builder.fork(profiles * DRAFTS_PER_CHANGE, profiles);
+            // Room for the drafts of the profiles that change (none in a
+            // converged plan).
+            let changed = (cmp.diffs.iter())
+                .filter(|d| d.kind == Kind::InstanceProfile && d.shows())
+                .count();
+            let fork = builder.fork(changed * DRAFTS_PER_CHANGE, profiles);
             todo.push_back((todo.len(), Run::Profiles, fork));
         }
         let declared = builder.desired.instances.len();
