@@ -3,7 +3,7 @@
 //! A handful of full-table scans joined in memory by row id: cheap enough for
 //! 100,000 roles, profiles and instances. Documents are stored once each in
 //! canonical form too, so identical ones (most roles trust the same service)
-//! are parsed once.
+//! are read once.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -79,14 +79,16 @@ impl<T> Rows<T> {
     }
 }
 
-/// Parses each stored canonical document once, however many roles use it.
+/// Reads each stored canonical document once, however many roles use it.
 /// Queries join (LEFT: a missing document is an error, not a missing row)
 /// the document's text to the row that uses it (one query a
-/// table, never one a document); the text is parsed only on first sight.
-/// Trust policies are kept as trees (read principal by principal);
-/// permissions policies as their text alone ([`PolicyDocument::into_text`]):
-/// compared, hashed and shown by it, and 100,000 of them as trees were a
-/// tenth of planning a large converged account.
+/// table, never one a document); the text is read only on first sight.
+/// Trust policies are parsed and kept as trees (read principal by
+/// principal); permissions policies are held as their stored canonical
+/// text alone ([`PolicyDocument::from_canonical_text`]): compared, hashed
+/// and shown by it. 100,000 of them as trees were a tenth of planning a
+/// large converged account, and parsing, canonicalising and writing them
+/// again most of reading it.
 #[derive(Default)]
 struct Documents {
     trees: HashMap<i64, PolicyDocument>,
@@ -102,34 +104,8 @@ impl Documents {
         id_column: usize,
         text_column: usize,
     ) -> rusqlite::Result<PolicyDocument> {
-        Self::get(&mut self.trees, row, id_column, text_column, |doc| doc)
-    }
-
-    /// [`Documents::tree`], held as its text.
-    fn text(
-        &mut self,
-        row: &rusqlite::Row<'_>,
-        id_column: usize,
-        text_column: usize,
-    ) -> rusqlite::Result<PolicyDocument> {
-        Self::get(
-            &mut self.texts,
-            row,
-            id_column,
-            text_column,
-            PolicyDocument::into_text,
-        )
-    }
-
-    fn get(
-        parsed: &mut HashMap<i64, PolicyDocument>,
-        row: &rusqlite::Row<'_>,
-        id_column: usize,
-        text_column: usize,
-        held: fn(PolicyDocument) -> PolicyDocument,
-    ) -> rusqlite::Result<PolicyDocument> {
         let id: i64 = row.get(id_column)?;
-        if let Some(doc) = parsed.get(&id) {
+        if let Some(doc) = self.trees.get(&id) {
             return Ok(doc.clone());
         }
         let text = row.get_ref(text_column)?.as_str()?;
@@ -141,8 +117,26 @@ impl Documents {
                 Box::new(e),
             )
         })?;
-        let doc = held(doc);
-        parsed.insert(id, doc.clone());
+        self.trees.insert(id, doc.clone());
+        Ok(doc)
+    }
+
+    /// [`Documents::tree`], held as its text: the stored canonical text
+    /// itself ([`PolicyDocument::from_canonical_text`]), which the
+    /// emulator wrote ([`PolicyDocument::to_json`]) as it stored the
+    /// document.
+    fn text(
+        &mut self,
+        row: &rusqlite::Row<'_>,
+        id_column: usize,
+        text_column: usize,
+    ) -> rusqlite::Result<PolicyDocument> {
+        let id: i64 = row.get(id_column)?;
+        if let Some(doc) = self.texts.get(&id) {
+            return Ok(doc.clone());
+        }
+        let doc = PolicyDocument::from_canonical_text(row.get_ref(text_column)?.as_str()?);
+        self.texts.insert(id, doc.clone());
         Ok(doc)
     }
 }

@@ -130,6 +130,19 @@ impl PolicyDocument {
         self.held_as_text(None)
     }
 
+    /// A document from the text [`PolicyDocument::to_json`] wrote for it
+    /// (its canonical text, as an account file stores it), held as that
+    /// text: not parsed, canonicalised and written again, which at 100,000
+    /// stored policies was most of reading an emulated account. Any other
+    /// text is [`PolicyDocument::parse`]d.
+    pub fn from_canonical_text(text: &str) -> Self {
+        PolicyDocument(Arc::new(Canonical {
+            tree: None,
+            json: OnceLock::from(Arc::<str>::from(text)),
+            verdict: None,
+        }))
+    }
+
     /// Whether the document is held as its text alone (no tree).
     pub fn is_text_only(&self) -> bool {
         self.0.tree.is_none()
