@@ -937,22 +937,30 @@ fn plan_keeps_its_exit_code_when_its_reader_goes_away() {
     assert_eq!(status.code(), Some(2), "changes, as before");
 }
 
+/// Launches an instance carrying this Name tag, outside rolecall; its id.
+fn run_named_instance(cloud: &Emulator, name: &str) -> String {
+    cloud
+        .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
+            min_count: 1,
+            max_count: 1,
+            tag_specifications: vec![rolecall::cloud::ec2::TagSpecification {
+                resource_type: "instance".into(),
+                tags: vec![Tag::new("Name", name)],
+            }],
+            ..Default::default()
+        })
+        .unwrap()
+        .instances[0]
+        .instance_id
+        .clone()
+}
+
 #[test]
 fn import_all_declared_refuses_a_name_several_instances_carry() {
     let lab = Lab::new();
     let cloud = lab.cloud();
     for _ in 0..2 {
-        cloud
-            .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
-                min_count: 1,
-                max_count: 1,
-                tag_specifications: vec![rolecall::cloud::ec2::TagSpecification {
-                    resource_type: "instance".into(),
-                    tags: vec![Tag::new("Name", "web-1")],
-                }],
-                ..Default::default()
-            })
-            .unwrap();
+        run_named_instance(&cloud, "web-1");
     }
     let refused = lab
         .run(&["import", "-f", "manifests", "--all-declared"])
@@ -968,26 +976,9 @@ fn import_all_declared_refuses_a_name_several_instances_carry() {
 fn import_by_id_takes_the_instance_of_that_id_whatever_name_another_carries() {
     let lab = Lab::new();
     let cloud = lab.cloud();
-    let run = |name: &str| {
-        let tags = vec![Tag::new("Name", name)];
-        cloud
-            .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
-                min_count: 1,
-                max_count: 1,
-                tag_specifications: vec![rolecall::cloud::ec2::TagSpecification {
-                    resource_type: "instance".into(),
-                    tags,
-                }],
-                ..Default::default()
-            })
-            .unwrap()
-            .instances[0]
-            .instance_id
-            .clone()
-    };
-    let declared = run("web-1");
+    let declared = run_named_instance(&cloud, "web-1");
     // Made outside rolecall: manifests may not declare such a Name.
-    let namesake = run(&declared);
+    let namesake = run_named_instance(&cloud, &declared);
     lab.edit(
         "kind: Instance\nname: web-1",
         &format!("kind: Instance\nid: {declared}"),

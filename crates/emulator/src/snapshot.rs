@@ -104,21 +104,17 @@ impl Documents {
         id_column: usize,
         text_column: usize,
     ) -> rusqlite::Result<PolicyDocument> {
-        let id: i64 = row.get(id_column)?;
-        if let Some(doc) = self.trees.get(&id) {
-            return Ok(doc.clone());
-        }
-        let text = row.get_ref(text_column)?.as_str()?;
-        // Stored documents were parsed on the way in; failure means a damaged file.
-        let doc = PolicyDocument::parse(text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                text_column,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })?;
-        self.trees.insert(id, doc.clone());
-        Ok(doc)
+        Self::get(&mut self.trees, row, id_column, text_column, |text| {
+            // Stored documents were parsed on the way in; failure means a
+            // damaged file.
+            PolicyDocument::parse(text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    text_column,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })
+        })
     }
 
     /// [`Documents::tree`], held as its text: the stored canonical text
@@ -131,12 +127,26 @@ impl Documents {
         id_column: usize,
         text_column: usize,
     ) -> rusqlite::Result<PolicyDocument> {
+        Self::get(&mut self.texts, row, id_column, text_column, |text| {
+            Ok(PolicyDocument::from_canonical_text(text))
+        })
+    }
+
+    /// The document of the row's id from `read`, made by `made` from its
+    /// text on first sight only.
+    fn get(
+        read: &mut HashMap<i64, PolicyDocument>,
+        row: &rusqlite::Row<'_>,
+        id_column: usize,
+        text_column: usize,
+        made: impl FnOnce(&str) -> rusqlite::Result<PolicyDocument>,
+    ) -> rusqlite::Result<PolicyDocument> {
         let id: i64 = row.get(id_column)?;
-        if let Some(doc) = self.texts.get(&id) {
+        if let Some(doc) = read.get(&id) {
             return Ok(doc.clone());
         }
-        let doc = PolicyDocument::from_canonical_text(row.get_ref(text_column)?.as_str()?);
-        self.texts.insert(id, doc.clone());
+        let doc = made(row.get_ref(text_column)?.as_str()?)?;
+        read.insert(id, doc.clone());
         Ok(doc)
     }
 }
