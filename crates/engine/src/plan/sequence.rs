@@ -17,7 +17,6 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 
-use foldhash::{HashMap, HashMapExt};
 use hashbrown::HashTable;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -555,47 +554,82 @@ fn drop_soft_edges_in_cycles(graph: &mut DiGraph<usize, Soft>) -> bool {
 type TieBreak = (u32, u32, usize);
 
 fn tie_breaks(drafts: &[Draft]) -> Vec<TieBreak> {
-    /// Each name's rank among the distinct names, per name in order: the
-    /// distinct names are found by hashing and only they are sorted (a
-    /// resource has several steps, so there are far fewer of them).
-    fn ranks<'a>(names: impl Iterator<Item = &'a str>) -> Vec<u32> {
-        let mut first_seen: HashMap<&str, u32> = HashMap::new();
-        let mut unique: Vec<&str> = Vec::new();
-        // A resource's drafts are mostly side by side: the name before is
-        // compared first, and only a new one hashed (a first plan's
-        // million drafts name 300,000 resources).
-        let mut last: Option<(&str, u32)> = None;
-        let seen: Vec<u32> = names
-            .map(|name| {
-                if let Some((last_name, id)) = last
-                    && last_name == name
-                {
-                    return id;
-                }
-                let id = *first_seen.entry(name).or_insert_with(|| {
-                    unique.push(name);
-                    (unique.len() - 1) as u32
-                });
-                last = Some((name, id));
-                id
-            })
-            .collect();
-        let mut by_name: Vec<u32> = (0..unique.len() as u32).collect();
-        by_name.sort_unstable_by_key(|&id| unique[id as usize]);
-        let mut rank = vec![0u32; unique.len()];
-        for (position, id) in (0u32..).zip(by_name) {
-            rank[id as usize] = position;
-        }
-        seen.into_iter().map(|id| rank[id as usize]).collect()
-    }
-    let resources = ranks(drafts.iter().map(|d| d.resource.as_str()));
-    let operations = ranks(drafts.iter().map(|d| d.call.operation()));
+    let resources = resource_ranks(drafts);
+    let operations = operation_ranks(drafts);
     resources
         .into_iter()
         .zip(operations)
         .enumerate()
         .map(|(index, (resource, operation))| (resource, operation, index))
         .collect()
+}
+
+/// Each draft's rank by resource key among the distinct keys. A resource's
+/// drafts are side by side, and each pass of the rules drafts its resources
+/// in key order: the runs of one key are sorted by a stable sort, which
+/// merges those sorted stretches instead of sorting from scratch, and no
+/// key is hashed (a first plan's million drafts name 300,000 resources).
+fn resource_ranks(drafts: &[Draft]) -> Vec<u32> {
+    let name = |at: u32| drafts[at as usize].resource.as_str();
+    // Where each run of drafts of one resource starts.
+    let runs: Vec<u32> = (0..drafts.len() as u32)
+        .filter(|&at| at == 0 || name(at) != name(at - 1))
+        .collect();
+    let mut by_name: Vec<u32> = (0..runs.len() as u32).collect();
+    by_name.sort_by(|&a, &b| name(runs[a as usize]).cmp(name(runs[b as usize])));
+    // Runs of the same key (a resource two passes draft for) share a rank.
+    let mut rank_of_run = vec![0u32; runs.len()];
+    let mut rank = 0;
+    for pair in by_name.windows(2) {
+        if name(runs[pair[0] as usize]) != name(runs[pair[1] as usize]) {
+            rank += 1;
+        }
+        rank_of_run[pair[1] as usize] = rank;
+    }
+    let mut ranks = Vec::with_capacity(drafts.len());
+    for (run, &start) in runs.iter().enumerate() {
+        let end = runs.get(run + 1).map_or(drafts.len(), |&end| end as usize);
+        ranks.extend(std::iter::repeat_n(rank_of_run[run], end - start as usize));
+    }
+    ranks
+}
+
+/// Each draft's rank by operation name among the distinct names. The names
+/// are `&'static str`s, a few dozen: each is found by its address, and by
+/// its text only when that fails, never hashed.
+fn operation_ranks(drafts: &[Draft]) -> Vec<u32> {
+    let mut distinct: Vec<&'static str> = Vec::new();
+    let mut last: Option<(*const u8, u32)> = None;
+    let seen: Vec<u32> = drafts
+        .iter()
+        .map(|draft| {
+            let operation = draft.call.operation();
+            let address = operation.as_ptr();
+            if let Some((last_address, id)) = last
+                && last_address == address
+            {
+                return id;
+            }
+            let known = distinct
+                .iter()
+                .position(|known| known.as_ptr() == address)
+                .or_else(|| distinct.iter().position(|known| *known == operation));
+            let id = match known {
+                Some(id) => id as u32,
+                None => {
+                    distinct.push(operation);
+                    (distinct.len() - 1) as u32
+                }
+            };
+            last = Some((address, id));
+            id
+        })
+        .collect();
+    let mut rank = vec![0u32; distinct.len()];
+    for (id, name) in distinct.iter().enumerate() {
+        rank[id] = distinct.iter().filter(|other| *other < name).count() as u32;
+    }
+    seen.into_iter().map(|id| rank[id as usize]).collect()
 }
 
 /// Kahn's algorithm, taking the least tie-break among ready steps: the
@@ -714,10 +748,27 @@ pub fn order_into<T>(
 }
 
 /// Moves `items[sequence[at]]` to `at` for every `at`, in place, following
-/// each cycle of the permutation with swaps.
+/// each cycle of the permutation with swaps. The items a cycle reaches
+/// next are known ahead and fetched into cache meanwhile: a large plan's
+/// million drafts are 150 MB, reached in a scattered order, and each swap
+/// otherwise waited on memory (sampled: 190 ms of a first plan of
+/// 300,000 resources, 60 ms fetching 16 ahead).
 fn put_in_order<T>(items: &mut [T], sequence: &[usize]) {
+    const AHEAD: usize = 16;
     let mut placed = vec![false; items.len()];
     for start in 0..items.len() {
+        if placed[start] {
+            continue;
+        }
+        // `ahead` runs AHEAD places along the cycle, until it closes.
+        let mut ahead = start;
+        for _ in 0..AHEAD {
+            ahead = sequence[ahead];
+            prefetch(&items[ahead]);
+            if ahead == start {
+                break;
+            }
+        }
         let mut at = start;
         while !placed[at] {
             placed[at] = true;
@@ -725,17 +776,46 @@ fn put_in_order<T>(items: &mut [T], sequence: &[usize]) {
             if from == start {
                 break;
             }
+            if ahead != start {
+                ahead = sequence[ahead];
+                prefetch(&items[ahead]);
+            }
             items.swap(at, from);
             at = from;
         }
     }
 }
 
+/// Asks the processor to bring `item` into its cache, without waiting
+/// for it. Does nothing where the hint is not known.
+fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        const LINE: usize = 64;
+        let first = (item as *const T).cast::<i8>();
+        let misaligned = first as usize % LINE;
+        let mut offset = 0;
+        while offset < misaligned + std::mem::size_of::<T>() {
+            // SAFETY: a prefetch is a hint: it reads nothing the program
+            // sees and cannot fault, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(first.wrapping_sub(misaligned).wrapping_add(offset))
+            };
+            offset += LINE;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Draft, FACT_KINDS, Fact, Subject, Subjects, order, order_into, put_in_order};
+    use super::{
+        Draft, FACT_KINDS, Fact, Subject, Subjects, order, order_into, put_in_order, tie_breaks,
+    };
+    use proptest::prelude::*;
     use rolecall_cloud::Call;
     use rolecall_cloud::iam::DeleteRoleRequest;
+    use rolecall_cloud::iam::RoleNameRequest;
 
     fn delete_role(name: &str) -> Draft {
         Draft::new(
@@ -883,14 +963,66 @@ mod tests {
         all
     }
 
+    fn gathered(n: usize, sequence: &[usize]) -> (Vec<String>, Vec<String>) {
+        let mut items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+        let expected: Vec<String> = sequence.iter().map(|&i| items[i].clone()).collect();
+        put_in_order(&mut items, sequence);
+        (items, expected)
+    }
+
     #[test]
     fn put_in_order_gathers_every_permutation_in_place() {
         for n in 0..=6 {
             for sequence in permutations(n) {
-                let mut items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
-                let expected: Vec<String> = sequence.iter().map(|&i| items[i].clone()).collect();
-                put_in_order(&mut items, &sequence);
+                let (items, expected) = gathered(n, &sequence);
                 assert_eq!(items, expected, "sequence {sequence:?}");
+            }
+        }
+    }
+
+    proptest! {
+        /// Cycles longer than the distance fetched ahead, and many of
+        /// them, are gathered as the short ones are.
+        #[test]
+        fn put_in_order_gathers_long_cycles(
+            sequence in (0usize..300).prop_flat_map(|n| {
+                Just((0..n).collect::<Vec<usize>>()).prop_shuffle()
+            })
+        ) {
+            let (items, expected) = gathered(sequence.len(), &sequence);
+            prop_assert_eq!(items, expected);
+        }
+
+        /// Each draft's tie-break is its resource key's rank among the
+        /// distinct keys, its operation's among the distinct operations,
+        /// and its own position, however the runs of one key fall.
+        #[test]
+        fn tie_breaks_rank_keys_and_operations_among_the_distinct_ones(
+            picks in prop::collection::vec((0usize..5, 0usize..3), 0..80)
+        ) {
+            let keys = ["role/b", "role/a", "instance-profile/z", "role/ab", "instance/x"];
+            let call = |operation: usize| {
+                let request = RoleNameRequest { role_name: "r".into() };
+                match operation {
+                    0 => Call::DeleteRole(request),
+                    1 => Call::GetRole(request),
+                    _ => Call::DeleteRolePermissionsBoundary(request),
+                }
+            };
+            let drafts: Vec<Draft> = picks
+                .iter()
+                .map(|&(key, operation)| Draft::new(keys[key], call(operation)))
+                .collect();
+            let rank = |of: &str, all: Vec<&str>| {
+                let mut below: Vec<&str> = all.into_iter().filter(|other| *other < of).collect();
+                below.sort_unstable();
+                below.dedup();
+                below.len() as u32
+            };
+            for (at, (draft, tie_break)) in drafts.iter().zip(tie_breaks(&drafts)).enumerate() {
+                let resource = rank(&draft.resource, drafts.iter().map(|d| d.resource.as_str()).collect());
+                let operation = rank(draft.call.operation(), drafts.iter().map(|d| d.call.operation()).collect());
+                prop_assert_eq!(tie_break, (resource, operation, at));
             }
         }
     }
