@@ -312,8 +312,13 @@ pub struct Comparison {
 }
 
 /// Hash of a declared instance: what rolecall manages of it is its profile.
+/// Written `{"profile":…}`, as a JSON object of that one key is.
 pub fn instance_hash(profile: Option<&str>) -> String {
-    ownership::spec_hash(&json!({ "profile": profile }))
+    #[derive(Serialize)]
+    struct InstanceSpec<'a> {
+        profile: Option<&'a str>,
+    }
+    ownership::spec_hash(&InstanceSpec { profile })
 }
 
 /// `desired` with every role's `managed_policies` entry that names a
@@ -1007,7 +1012,19 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::undeclared;
+    use super::{instance_hash, ownership, undeclared};
+
+    /// An instance's hash is the one accounts hold in their tags: that of
+    /// the JSON object `{"profile": …}`, with a profile or without.
+    #[test]
+    fn an_instance_hash_is_that_of_its_profile_as_a_json_object() {
+        for profile in [Some("web"), Some("a \"quoted\" name"), None] {
+            assert_eq!(
+                instance_hash(profile),
+                ownership::spec_hash(&serde_json::json!({ "profile": profile }))
+            );
+        }
+    }
 
     proptest! {
         /// Walking both maps side by side finds exactly the live names

@@ -40,31 +40,18 @@ pub fn live_spec_hash(tags: &Tags) -> Option<&str> {
 
 /// Hash of a declared spec: 16 hex digits of SHA-256 over its canonical JSON.
 /// Model maps are ordered and documents canonical, so equal specs hash equal.
-/// A plan hashes every declared resource: the JSON goes straight into the
-/// hash, with no buffer of its own, and the digits are written without a
-/// `format!` each.
+/// A plan hashes every declared resource: the JSON is written into a
+/// buffer and hashed at once (the serialiser writes a few bytes at a time,
+/// each of which the hash took in at a cost of its own), and the digits
+/// are written without a `format!` each.
 pub fn spec_hash<T: Serialize>(spec: &T) -> String {
-    let mut hasher = Hashing(Sha256::new());
+    let mut json = Vec::with_capacity(1024);
     // Serialising the model's types cannot fail; if one did, the hash is
     // that of no text, as it always was.
-    if serde_json::to_writer(&mut hasher, spec).is_err() {
-        hasher = Hashing(Sha256::new());
+    if serde_json::to_writer(&mut json, spec).is_err() {
+        json.clear();
     }
-    hex::encode(&hasher.0.finalize()[..8])
-}
-
-/// JSON written into a running hash.
-struct Hashing(Sha256);
-
-impl std::io::Write for Hashing {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    hex::encode(&Sha256::digest(&json)[..8])
 }
 
 /// The tags a user declared (everything but rolecall's own).
