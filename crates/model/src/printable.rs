@@ -33,10 +33,15 @@ pub fn is_printable_as_is(text: &str) -> bool {
     plain(text, true)
 }
 
-/// The byte scan that settles most text without decoding characters.
+/// The byte scan that settles most text without decoding characters. By
+/// sixteen bytes at a time, each block judged whole (a test the compiler
+/// makes on all sixteen at once): a large plan's text is 150 MB of lines,
+/// each scanned before it is written.
 fn plain(text: &str, keep_newlines: bool) -> bool {
-    text.bytes()
-        .all(|b| matches!(b, b' '..=b'~') || (keep_newlines && b == b'\n'))
+    let is_plain = |b: u8| matches!(b, b' '..=b'~') || (keep_newlines && b == b'\n');
+    let mut blocks = text.as_bytes().chunks_exact(16);
+    let blocks_plain = blocks.all(|block| block.iter().fold(true, |all, &b| all & is_plain(b)));
+    blocks_plain && blocks.remainder().iter().all(|&b| is_plain(b))
 }
 
 struct Printable<T> {
@@ -133,6 +138,26 @@ mod tests {
         }
         for text in ["a\tb", "\u{1b}[31m", "x\r", "\u{7f}", "é", "\u{202e}"] {
             assert!(!is_printable_as_is(text), "{text:?}");
+        }
+    }
+
+    /// Text is judged by blocks of sixteen bytes and a remainder: a
+    /// character that is not printable is found at every place, in texts
+    /// of every length around those blocks, and a line break anywhere is
+    /// kept.
+    #[test]
+    fn a_character_not_printable_is_found_wherever_it_falls() {
+        for length in 1..=50 {
+            for at in 0..length {
+                for odd in ['\t', '\u{7f}', '\u{1b}', 'é', '\n'] {
+                    let text: String = (0..length)
+                        .map(|position| if position == at { odd } else { 'a' })
+                        .collect();
+                    assert_eq!(is_printable_as_is(&text), odd == '\n', "{text:?}");
+                    assert!(!plain(&text, false), "{text:?}");
+                }
+            }
+            assert!(is_printable_as_is(&"~".repeat(length)));
         }
     }
 }

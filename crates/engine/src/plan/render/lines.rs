@@ -1,7 +1,6 @@
 //! One change as signed lines: what is added, removed, changed, or context.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -171,28 +170,20 @@ fn created_shown(shown: Shown, out: &mut impl LineSink) {
     // them, and a string or two each was as many allocations.
     let mut line = String::new();
     shown.attributes(&mut |key, attribute| match attribute {
-        Attribute::Text(text) => out.line(
-            Sign::Add,
-            0,
-            made(&mut line, format_args!("{key}: "), Some(text)),
-        ),
+        Attribute::Text(text) => out.line(Sign::Add, 0, made(&mut line, &[key, ": "], Some(text))),
         Attribute::Number(number) => out.line(
             Sign::Add,
             0,
-            made(&mut line, format_args!("{key}: {number}"), None),
+            made(&mut line, &[key, ": ", &number.to_string()], None),
         ),
         Attribute::Document(document) => {
             let text = document.json_text();
             if text.starts_with('{') {
-                out.line(Sign::Add, 0, made(&mut line, format_args!("{key}:"), None));
+                out.line(Sign::Add, 0, made(&mut line, &[key, ":"], None));
                 out.document(Sign::Add, 1, text);
             } else {
                 let scalar = scalar_text(text);
-                out.line(
-                    Sign::Add,
-                    0,
-                    made(&mut line, format_args!("{key}: {scalar}"), None),
-                );
+                out.line(Sign::Add, 0, made(&mut line, &[key, ": ", scalar], None));
             }
         }
         Attribute::Documents(documents) => {
@@ -200,18 +191,14 @@ fn created_shown(shown: Shown, out: &mut impl LineSink) {
                 out.line(
                     Sign::Add,
                     0,
-                    made(&mut line, format_args!("inline_policies.{name}:"), None),
+                    made(&mut line, &["inline_policies.", name, ":"], None),
                 );
                 out.document(Sign::Add, 1, document.json_text());
             }
         }
         Attribute::Names(names) => {
             for name in names {
-                out.line(
-                    Sign::Add,
-                    0,
-                    made(&mut line, format_args!("{key}: "), Some(name)),
-                );
+                out.line(Sign::Add, 0, made(&mut line, &[key, ": "], Some(name)));
             }
         }
         Attribute::Tags(tags) => {
@@ -219,17 +206,21 @@ fn created_shown(shown: Shown, out: &mut impl LineSink) {
                 out.line(
                     Sign::Add,
                     0,
-                    made(&mut line, format_args!("{key}.{tag} = "), Some(value)),
+                    made(&mut line, &[key, ".", tag, " = "], Some(value)),
                 );
             }
         }
     });
 }
 
-/// `line`, made anew of `parts` and then `json` as a JSON string.
-fn made<'l>(line: &'l mut String, parts: std::fmt::Arguments, json: Option<&str>) -> &'l str {
+/// `line`, made anew of `parts` and then `json` as a JSON string. Pieces
+/// put side by side, not formatted: a large first plan makes millions of
+/// these lines.
+fn made<'l>(line: &'l mut String, parts: &[&str], json: Option<&str>) -> &'l str {
     line.clear();
-    let _ = line.write_fmt(parts);
+    for part in parts {
+        line.push_str(part);
+    }
     if let Some(text) = json {
         push_json_string(line, text);
     }
