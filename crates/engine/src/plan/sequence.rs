@@ -572,7 +572,7 @@ fn tie_breaks(drafts: &[Draft]) -> Vec<TieBreak> {
 fn resource_ranks(drafts: &[Draft]) -> Vec<u32> {
     let name = |at: u32| drafts[at as usize].resource.as_str();
     // Where each run of drafts of one resource starts.
-    let runs: Vec<u32> = (0..drafts.len() as u32)
+    let runs: Vec<u32> = (0..step_number(drafts.len()))
         .filter(|&at| at == 0 || name(at) != name(at - 1))
         .collect();
     let mut by_name: Vec<u32> = (0..runs.len() as u32).collect();
@@ -594,34 +594,36 @@ fn resource_ranks(drafts: &[Draft]) -> Vec<u32> {
     ranks
 }
 
-/// Each draft's rank by operation name among the distinct names. The names
-/// are `&'static str`s, a few dozen: each is found by its address, and by
-/// its text only when that fails, never hashed.
+/// Each draft's rank by operation name among the distinct names.
 fn operation_ranks(drafts: &[Draft]) -> Vec<u32> {
+    static_ranks(drafts.iter().map(|draft| draft.call.operation()))
+}
+
+/// Each name's rank among the distinct names, for `&'static str`s of which
+/// there are a few dozen: each is found among those seen by its address
+/// (and length), and by its text only when that fails, never hashed.
+fn static_ranks(names: impl Iterator<Item = &'static str>) -> Vec<u32> {
     let mut distinct: Vec<&'static str> = Vec::new();
-    let mut last: Option<(*const u8, u32)> = None;
-    let seen: Vec<u32> = drafts
-        .iter()
-        .map(|draft| {
-            let operation = draft.call.operation();
-            let address = operation.as_ptr();
-            if let Some((last_address, id)) = last
-                && last_address == address
+    let mut last: Option<(&'static str, u32)> = None;
+    let seen: Vec<u32> = names
+        .map(|name| {
+            if let Some((last_name, id)) = last
+                && std::ptr::eq(last_name, name)
             {
                 return id;
             }
             let known = distinct
                 .iter()
-                .position(|known| known.as_ptr() == address)
-                .or_else(|| distinct.iter().position(|known| *known == operation));
+                .position(|known| std::ptr::eq(*known, name))
+                .or_else(|| distinct.iter().position(|known| *known == name));
             let id = match known {
                 Some(id) => id as u32,
                 None => {
-                    distinct.push(operation);
+                    distinct.push(name);
                     (distinct.len() - 1) as u32
                 }
             };
-            last = Some((address, id));
+            last = Some((name, id));
             id
         })
         .collect();
@@ -653,7 +655,7 @@ fn kahn(waits: &Waits, keys: &[TieBreak]) -> Option<Vec<u32>> {
     let mut sequence = Vec::with_capacity(keys.len());
     while let Some(Reverse(key)) = ready.pop() {
         let index = key as u64 as usize;
-        sequence.push(index as u32);
+        sequence.push(step_number(index));
         for &next in &waiting[start[index] as usize..start[index + 1] as usize] {
             let next = next as usize;
             waiting_for[next] -= 1;
@@ -795,6 +797,8 @@ fn put_in_order<T>(items: &mut [T], sequence: &[u32]) {
 /// Asks the processor to bring `item` into its cache, without waiting
 /// for it. Does nothing where the hint is not known.
 fn prefetch<T>(item: &T) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
@@ -816,7 +820,8 @@ fn prefetch<T>(item: &T) {
 #[cfg(test)]
 mod tests {
     use super::{
-        Draft, FACT_KINDS, Fact, Subject, Subjects, order, order_into, put_in_order, tie_breaks,
+        Draft, FACT_KINDS, Fact, Subject, Subjects, order, order_into, put_in_order, static_ranks,
+        tie_breaks,
     };
     use proptest::prelude::*;
     use rolecall_cloud::Call;
@@ -985,6 +990,21 @@ mod tests {
                 assert_eq!(items, expected, "sequence {sequence:?}");
             }
         }
+    }
+
+    /// Equal names at other addresses (an operation's name may be held
+    /// twice in the binary) rank as one; names of which one begins the
+    /// other rank apart.
+    #[test]
+    fn static_ranks_rank_equal_texts_alike_wherever_they_are() {
+        let copy: &'static str = String::from("DeleteRole").leak();
+        let longer: &'static str = "DeleteRolePermissionsBoundary";
+        let names = ["DeleteRole", longer, copy, "AddRoleToInstanceProfile", copy];
+        assert_eq!(static_ranks(names.into_iter()), vec![1, 2, 1, 0, 1]);
+        assert_eq!(
+            static_ranks([&longer[..10], longer].into_iter()),
+            vec![0, 1]
+        );
     }
 
     proptest! {

@@ -1,6 +1,7 @@
 //! One change as signed lines: what is added, removed, changed, or context.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -171,11 +172,12 @@ fn created_shown(shown: Shown, out: &mut impl LineSink) {
     let mut line = String::new();
     shown.attributes(&mut |key, attribute| match attribute {
         Attribute::Text(text) => out.line(Sign::Add, 0, made(&mut line, &[key, ": "], Some(text))),
-        Attribute::Number(number) => out.line(
-            Sign::Add,
-            0,
-            made(&mut line, &[key, ": ", &number.to_string()], None),
-        ),
+        Attribute::Number(number) => {
+            made(&mut line, &[key, ": "], None);
+            // Writing into a String cannot fail.
+            let _ = write!(line, "{number}");
+            out.line(Sign::Add, 0, &line);
+        }
         Attribute::Document(document) => {
             let text = document.json_text();
             if text.starts_with('{') {
