@@ -9,6 +9,7 @@ pub mod compare;
 pub mod drift;
 pub mod graph;
 pub mod import;
+pub(crate) mod in_order;
 pub mod lint;
 pub mod manifest;
 pub mod parallel;

@@ -15,6 +15,7 @@ use crate::compare::ownership;
 use crate::compare::{
     self, Comparison, InstanceMatch, Kind, Problem, ResourceDiff, SpecTag, Status,
 };
+use crate::in_order::InOrder;
 use rolecall_cloud::Call;
 use rolecall_cloud::ec2::{
     AssociateIamInstanceProfileRequest, CreateTagsRequest, DeleteTagsRequest,
@@ -26,8 +27,9 @@ use rolecall_cloud::iam::*;
 use rolecall_model::limits::{MAX_MANAGED_POLICIES, MAX_POLICY_VERSIONS};
 use rolecall_model::{
     DEFAULT_MAX_SESSION_DURATION, Desired, InstanceProfile, InstanceSelector, InstanceState, Live,
-    LiveInstance, LivePolicy, Location, ManagedPolicy, Role, RoleArn, TAG_LAUNCHED, TAG_SPEC,
-    TAG_STACK, Tags, instance_key, key, policy_key, profile_key, resource_title, role_key,
+    LiveInstance, LiveInstanceProfile, LivePolicy, LiveRole, Location, ManagedPolicy, Role,
+    RoleArn, TAG_LAUNCHED, TAG_SPEC, TAG_STACK, Tags, instance_key, key, policy_key, profile_key,
+    resource_title, role_key,
 };
 
 /// Everything the planner derived from a comparison, before ordering.
@@ -76,6 +78,32 @@ struct Builder<'a> {
     reassociated: BTreeMap<String, Vec<String>>,
     subjects: Subjects,
     tag_texts: TagTexts,
+    /// The role and profile passes look up each diff's declared and live
+    /// resource by name, in the maps' own order.
+    declared_roles: InOrder<'a, Role>,
+    live_roles: InOrder<'a, LiveRole>,
+    declared_profiles: InOrder<'a, InstanceProfile>,
+    live_profiles: InOrder<'a, LiveInstanceProfile>,
+}
+
+impl<'a> Builder<'a> {
+    /// Cursors at the start of the maps, for a builder's passes.
+    fn cursors(
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> (
+        InOrder<'a, Role>,
+        InOrder<'a, LiveRole>,
+        InOrder<'a, InstanceProfile>,
+        InOrder<'a, LiveInstanceProfile>,
+    ) {
+        (
+            InOrder::new(&desired.roles),
+            InOrder::new(&live.roles),
+            InOrder::new(&desired.profiles),
+            InOrder::new(&live.profiles),
+        )
+    }
 }
 
 /// Drafts a changed resource makes, about: a role with one inline and one
@@ -120,6 +148,8 @@ pub(super) fn build_with(
             roles_bounded_by.entry(arn).or_default().push(name);
         }
     }
+    let (declared_roles, live_roles, declared_profiles, live_profiles) =
+        Builder::cursors(desired, live);
     let mut builder = Builder {
         desired,
         live,
@@ -143,6 +173,10 @@ pub(super) fn build_with(
         // names join them when it is absorbed.
         subjects: Subjects::with_capacity(cmp.diffs.len() * 2),
         tag_texts: TagTexts::of(desired),
+        declared_roles,
+        live_roles,
+        declared_profiles,
+        live_profiles,
     };
     // Room for about every draft at once: a first plan of 300,000 resources
     // makes close to a million (three a changed resource, about), and
@@ -484,6 +518,8 @@ impl<'a> Builder<'a> {
     /// megabytes), and with what a run reads of this one: the roles the
     /// plan replaces, the profiles it deletes or replaces.
     fn fork(&self, drafts: usize, changes: usize) -> Builder<'a> {
+        let (declared_roles, live_roles, declared_profiles, live_profiles) =
+            Builder::cursors(self.desired, self.live);
         Builder {
             desired: self.desired,
             live: self.live,
@@ -509,6 +545,10 @@ impl<'a> Builder<'a> {
             reassociated: BTreeMap::new(),
             subjects: Subjects::default(),
             tag_texts: TagTexts::of(self.desired),
+            declared_roles,
+            live_roles,
+            declared_profiles,
+            live_profiles,
         }
     }
 
@@ -919,20 +959,20 @@ impl<'a> Builder<'a> {
         let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
-                if let Some(role) = self.desired.roles.get(name) {
+                if let Some(role) = self.declared_roles.get(name) {
                     self.create_role(role, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
             Status::Orphaned => {
-                if let Some(live) = self.live.roles.get(name) {
+                if let Some(live) = self.live_roles.get(name) {
                     self.delete_role(&live.role);
                     self.out.changes.push(change(diff, Action::Delete, None));
                 }
             }
             Status::Managed => {
                 let (Some(role), Some(live)) =
-                    (self.desired.roles.get(name), self.live.roles.get(name))
+                    (self.declared_roles.get(name), self.live_roles.get(name))
                 else {
                     return;
                 };
@@ -1398,21 +1438,21 @@ impl<'a> Builder<'a> {
         let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
-                if let Some(profile) = self.desired.profiles.get(name) {
+                if let Some(profile) = self.declared_profiles.get(name) {
                     self.create_profile(profile, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
             Status::Orphaned => {
-                if let Some(live) = self.live.profiles.get(name) {
+                if let Some(live) = self.live_profiles.get(name) {
                     self.delete_profile(&live.profile);
                     self.out.changes.push(change(diff, Action::Delete, None));
                 }
             }
             Status::Managed => {
                 let (Some(profile), Some(live)) = (
-                    self.desired.profiles.get(name),
-                    self.live.profiles.get(name),
+                    self.declared_profiles.get(name),
+                    self.live_profiles.get(name),
                 ) else {
                     return;
                 };
