@@ -27,10 +27,11 @@ use serde_json::Value;
 
 use crate::compare;
 pub use crate::compare::{Attribute, Comparison, Kind, Problem, ResourceDiff, Shown, Status, View};
+use crate::in_order::InOrder;
 use crate::phase;
 pub use refusals::another_account;
 use rolecall_cloud::Call;
-use rolecall_model::{Desired, Live, key, resource_title};
+use rolecall_model::{Desired, InstanceProfile, Live, Role, key, resource_title};
 
 /// Version of the JSON plan format (docs/design.md, "JSON plan").
 pub const FORMAT_VERSION: u32 = 1;
@@ -435,12 +436,24 @@ impl Later<'_> {
     /// creation's attributes itself (the text plan's lines, the JSON
     /// plan's serialiser), a view would be JSON written only to be read
     /// again: at 100,000 roles, a third of writing the text plan's changes.
-    pub fn views_or_shown<'c>(&'c self, index: usize, change: &'c Change) -> ChangeViews<'c> {
+    ///
+    /// `in_order`, from [`Later::declared_in_order`], finds the declared
+    /// resources of changes asked for in the plan's order without a
+    /// search each (a renderer's run of changes).
+    pub fn views_or_shown<'c>(
+        &'c self,
+        index: usize,
+        change: &'c Change,
+        in_order: Option<&mut DeclaredInOrder<'c>>,
+    ) -> ChangeViews<'c> {
         if change.action == Action::Create
             && change.after.is_none()
             && let Some(DueViews { desired, due, .. }) = &self.due
             && due.get(index).is_some_and(|due| due.after)
-            && let Some(shown) = declared(desired, &change.resource)
+            && let Some(shown) = match in_order {
+                Some(in_order) => in_order.declared(&change.resource),
+                None => declared(desired, &change.resource),
+            }
         {
             return ChangeViews {
                 created: Some(shown),
@@ -448,6 +461,35 @@ impl Later<'_> {
             };
         }
         self.views(index, change)
+    }
+}
+
+impl Later<'_> {
+    /// Cursors over the declared roles and profiles, for
+    /// [`Later::views_or_shown`]; `None` when no view is left due.
+    pub fn declared_in_order(&self) -> Option<DeclaredInOrder<'_>> {
+        let DueViews { desired, .. } = self.due.as_ref()?;
+        Some(DeclaredInOrder {
+            roles: InOrder::new(&desired.roles),
+            profiles: InOrder::new(&desired.profiles),
+        })
+    }
+}
+
+/// The declared roles and profiles, looked up by changes in the plan's
+/// order (sorted by kind, then name): [`declared`] with a cursor a map.
+pub struct DeclaredInOrder<'d> {
+    roles: InOrder<'d, Role>,
+    profiles: InOrder<'d, InstanceProfile>,
+}
+
+impl<'d> DeclaredInOrder<'d> {
+    fn declared(&mut self, resource: &str) -> Option<Shown<'d>> {
+        match key::parts(resource)? {
+            (Kind::Role, name) => self.roles.get(name).map(Shown::Role),
+            (Kind::InstanceProfile, name) => self.profiles.get(name).map(Shown::Profile),
+            (Kind::Policy | Kind::Instance, _) => None,
+        }
     }
 }
 

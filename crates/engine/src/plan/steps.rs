@@ -1647,7 +1647,7 @@ impl<'a> Builder<'a> {
 
     /// A role a profile names must be declared, or exist and not be deleted by this plan.
     fn check_role_reference(&mut self, key: &str, role: &str) {
-        if self.desired.roles.contains_key(role) {
+        if self.declared_roles.get(role).is_some() {
             return;
         }
         match self.live.roles.get(role) {

@@ -169,7 +169,7 @@ impl Serialize for ChangeJson<'_> {
             Shown(Shown<'a>),
         }
         let change = self.change;
-        let views = super::views_of(self.later, self.index, change);
+        let views = super::views_of(self.later, self.index, change, None);
         let after = match views.created {
             Some(shown) => Some(After::Shown(shown)),
             None => views.after.as_deref().map(|view| After::View(view.raw())),

@@ -9,7 +9,7 @@ pub mod lines;
 pub mod markdown;
 pub mod text;
 
-use super::{Change, ChangeViews, Later, Plan, Removal};
+use super::{Change, ChangeViews, DeclaredInOrder, Later, Plan, Removal};
 
 /// Streams the plan as the JSON of docs/design.md (format_version 1), pretty-printed.
 pub fn write_json(plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
@@ -37,9 +37,14 @@ pub(crate) fn write_saved_json(plan: &Plan, sink: &mut dyn std::io::Write) -> st
 /// through `later` when the plan left them due, a creation's declared
 /// resource in place of its view ([`Later::views_or_shown`]); else the
 /// change's own.
-fn views_of<'c>(later: Option<&'c Later>, index: usize, change: &'c Change) -> ChangeViews<'c> {
+fn views_of<'c>(
+    later: Option<&'c Later>,
+    index: usize,
+    change: &'c Change,
+    in_order: Option<&mut DeclaredInOrder<'c>>,
+) -> ChangeViews<'c> {
     match later {
-        Some(later) => later.views_or_shown(index, change),
+        Some(later) => later.views_or_shown(index, change, in_order),
         None => ChangeViews::of(change),
     }
 }

@@ -151,9 +151,10 @@ fn write_changes_buffered<W: Write>(
     write_in_batches(&changes, &every_core, out, |_, part| {
         let mut text = Vec::new();
         let mut documents = WrittenDocuments::default();
+        let mut in_order = later.and_then(Later::declared_in_order);
         for &(index, change) in part {
             // A creation is written from its declaration, no view built.
-            let views = views_of(later, index, change);
+            let views = views_of(later, index, change, in_order.as_mut());
             write_change(
                 &painter,
                 change,
