@@ -477,7 +477,8 @@ impl Later<'_> {
 }
 
 /// The declared roles and profiles, looked up by changes in the plan's
-/// order (sorted by kind, then name): [`declared`] with a cursor a map.
+/// order (sorted by kind, then name): [`declared`], with a cursor over
+/// each map.
 pub struct DeclaredInOrder<'d> {
     roles: InOrder<'d, Role>,
     profiles: InOrder<'d, InstanceProfile>,

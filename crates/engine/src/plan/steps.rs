@@ -79,7 +79,8 @@ struct Builder<'a> {
     subjects: Subjects,
     tag_texts: TagTexts,
     /// The role and profile passes look up each diff's declared and live
-    /// resource by name, in the maps' own order.
+    /// resource by name, in the maps' own order (and the profile pass
+    /// each profile's declared role).
     declared_roles: InOrder<'a, Role>,
     live_roles: InOrder<'a, LiveRole>,
     declared_profiles: InOrder<'a, InstanceProfile>,
@@ -87,7 +88,7 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// Cursors at the start of the maps, for a builder's passes.
+    /// Cursors over the maps, each starting where its pass first asks.
     fn cursors(
         desired: &'a Desired,
         live: &'a Live,
