@@ -4,11 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use assert_cmd::Command;
 use rolecall::cloud::Cloud;
 use rolecall::cloud::iam::*;
 use rolecall::emulator::Emulator;
 use rolecall::model::{PolicyDocument, TAG_STACK};
+use support::instances::launch_named;
 
 const FIXTURE: &str = "tests/fixtures/stack";
 
@@ -937,30 +940,12 @@ fn plan_keeps_its_exit_code_when_its_reader_goes_away() {
     assert_eq!(status.code(), Some(2), "changes, as before");
 }
 
-/// Launches an instance carrying this Name tag, outside rolecall; its id.
-fn run_named_instance(cloud: &Emulator, name: &str) -> String {
-    cloud
-        .run_instances(&rolecall::cloud::ec2::RunInstancesRequest {
-            min_count: 1,
-            max_count: 1,
-            tag_specifications: vec![rolecall::cloud::ec2::TagSpecification {
-                resource_type: "instance".into(),
-                tags: vec![Tag::new("Name", name)],
-            }],
-            ..Default::default()
-        })
-        .unwrap()
-        .instances[0]
-        .instance_id
-        .clone()
-}
-
 #[test]
 fn import_all_declared_refuses_a_name_several_instances_carry() {
     let lab = Lab::new();
     let cloud = lab.cloud();
     for _ in 0..2 {
-        run_named_instance(&cloud, "web-1");
+        launch_named(&cloud, "web-1");
     }
     let refused = lab
         .run(&["import", "-f", "manifests", "--all-declared"])
@@ -976,9 +961,9 @@ fn import_all_declared_refuses_a_name_several_instances_carry() {
 fn import_by_id_takes_the_instance_of_that_id_whatever_name_another_carries() {
     let lab = Lab::new();
     let cloud = lab.cloud();
-    let declared = run_named_instance(&cloud, "web-1");
+    let declared = launch_named(&cloud, "web-1");
     // Made outside rolecall: manifests may not declare such a Name.
-    let namesake = run_named_instance(&cloud, &declared);
+    let namesake = launch_named(&cloud, &declared);
     lab.edit(
         "kind: Instance\nname: web-1",
         &format!("kind: Instance\nid: {declared}"),

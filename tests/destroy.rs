@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod support;
+
 use rolecall::cloud::Cloud;
-use rolecall::cloud::ec2::{RunInstancesRequest, TagSpecification};
-use rolecall::cloud::iam::Tag;
 use rolecall::emulator::Emulator;
 use rolecall::model::{InstanceState, TAG_STACK};
+use support::instances::launch_named;
 
 const STACK: &str = "kind: Stack
 name: lab
@@ -108,25 +109,10 @@ fn destroy_then_apply_rebuilds_a_lab() {
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
 }
 
-/// An instance someone launched by hand and the stack adopted.
-fn adopted(cloud: &Emulator, name: &str) -> String {
-    let request = RunInstancesRequest {
-        min_count: 1,
-        max_count: 1,
-        tag_specifications: vec![TagSpecification {
-            resource_type: "instance".into(),
-            tags: vec![Tag::new("Name", name)],
-        }],
-        ..RunInstancesRequest::default()
-    };
-    let reservation = cloud.run_instances(&request).unwrap();
-    reservation.instances[0].instance_id.clone()
-}
-
 #[test]
 fn destroy_says_what_it_does_and_releases_what_it_did_not_launch() {
     let lab = Lab::new(&STACK.replace("name: web-2", "name: adopted"));
-    let id = adopted(&lab.cloud(), "adopted");
+    let id = launch_named(&lab.cloud(), "adopted");
     ok(&lab.run(&["import", "--all-declared"]));
     ok(&lab.run(&["apply", "--auto-approve"]));
     let output = ok(&lab.run(&["destroy", "--auto-approve"]));

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+mod support;
+
 use rolecall::cloud::ec2::*;
 use rolecall::cloud::iam::*;
 use rolecall::cloud::{Cloud, ErrorCode};
 use rolecall::emulator::{AccountExport, Emulator, Faults, Quotas};
 use rolecall::model::{AssociationState, InstanceState, PolicyDocument};
+use support::instances::launch_named;
 
 const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
 
@@ -41,23 +44,6 @@ fn create_profile(cloud: &dyn Cloud, name: &str, role: &str) {
             role_name: role.into(),
         })
         .unwrap();
-}
-
-fn launch(cloud: &dyn Cloud, name: &str) -> String {
-    cloud
-        .run_instances(&RunInstancesRequest {
-            min_count: 1,
-            max_count: 1,
-            tag_specifications: vec![TagSpecification {
-                resource_type: "instance".into(),
-                tags: vec![Tag::new("Name", name)],
-            }],
-            ..Default::default()
-        })
-        .unwrap()
-        .instances[0]
-        .instance_id
-        .clone()
 }
 
 fn associate(cloud: &dyn Cloud, instance: &str, profile: &str) -> Result<String, ErrorCode> {
@@ -238,7 +224,7 @@ fn replace_gives_a_new_association_and_terminate_drops_it() {
             ..Default::default()
         })
         .unwrap();
-    let instance = launch(&cloud, "web-1");
+    let instance = launch_named(&cloud, "web-1");
     let first = associate(&cloud, &instance, "a").unwrap();
     let replaced = cloud
         .replace_iam_instance_profile_association(&ReplaceIamInstanceProfileAssociationRequest {
@@ -284,7 +270,7 @@ fn associating_then_associated() {
         .unwrap();
     create_role(&cloud, "web");
     create_profile(&cloud, "web", "web");
-    let instance = launch(&cloud, "web-1");
+    let instance = launch_named(&cloud, "web-1");
     associate(&cloud, &instance, "web").unwrap();
     let state = |c: &Emulator| {
         c.snapshot().unwrap().instances[&instance]
@@ -322,7 +308,7 @@ fn new_profile_is_invisible_to_ec2_for_the_propagation_delay() {
         .unwrap();
     create_role(&cloud, "web");
     create_profile(&cloud, "web", "web");
-    let instance = launch(&cloud, "web-1");
+    let instance = launch_named(&cloud, "web-1");
     let err = cloud
         .associate_iam_instance_profile(&AssociateIamInstanceProfileRequest {
             instance_id: instance.clone(),
@@ -469,7 +455,7 @@ fn paging_walks_every_item_once() {
     }
     assert_eq!(seen.len(), 7);
     for _ in 0..6 {
-        launch(&cloud, "x");
+        launch_named(&cloud, "x");
     }
     let mut token = None;
     let mut count = 0;
@@ -524,7 +510,7 @@ fn snapshot_reads_everything() {
         })
         .unwrap();
     create_profile(&cloud, "web", "web");
-    let instance = launch(&cloud, "web-1");
+    let instance = launch_named(&cloud, "web-1");
     associate(&cloud, &instance, "web").unwrap();
     cloud
         .stop_instances(&InstanceIdsRequest {
@@ -584,7 +570,7 @@ fn export_import_export_is_byte_identical() {
         .unwrap();
     create_role(&cloud, "api");
     create_profile(&cloud, "web", "web");
-    let instance = launch(&cloud, "web-1");
+    let instance = launch_named(&cloud, "web-1");
     associate(&cloud, &instance, "web").unwrap();
     cloud
         .configure(&Faults {
@@ -733,9 +719,9 @@ fn import_refuses_what_the_api_would_refuse() {
         ..Default::default()
     })
     .unwrap();
-    let instance = launch(&lab, "web-1");
+    let instance = launch_named(&lab, "web-1");
     associate(&lab, &instance, "web").unwrap();
-    launch(&lab, "web-2");
+    launch_named(&lab, "web-2");
     let good = lab.export().unwrap();
 
     #[rustfmt::skip]
