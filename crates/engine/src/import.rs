@@ -119,14 +119,16 @@ pub fn find<'a>(desired: &Desired, live: &'a Live, key: &str) -> Result<Target<'
             Ok(Target::Instance(&instance.instance_id, &instance.tags))
         }
         ResourceKey::InstanceByName(name) => {
-            let declared = (desired.instances.iter()).any(
+            let declared = desired.instances.iter().any(
                 |i| matches!(&i.selector, InstanceSelector::Name(declared) if *declared == name),
             );
             if !declared {
                 return Err(not_declared());
             }
-            let mut matches =
-                (live.instances.values()).filter(|i| i.name.as_deref() == Some(name.as_str()));
+            let mut matches = live
+                .instances
+                .values()
+                .filter(|i| i.name.as_deref() == Some(name.as_str()));
             let instance = matches.next().ok_or_else(|| absent(key))?;
             if matches.next().is_some() {
                 return Err(format!(

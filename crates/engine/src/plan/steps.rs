@@ -81,29 +81,26 @@ struct Builder<'a> {
     /// The role and profile passes look up each diff's declared and live
     /// resource by name, in the maps' own order (and the profile pass
     /// each profile's declared role).
+    maps: MapsInOrder<'a>,
+}
+
+/// Cursors over the declared and live roles and profiles, each starting
+/// where its pass first asks ([`InOrder`]).
+struct MapsInOrder<'a> {
     declared_roles: InOrder<'a, Role>,
     live_roles: InOrder<'a, LiveRole>,
     declared_profiles: InOrder<'a, InstanceProfile>,
     live_profiles: InOrder<'a, LiveInstanceProfile>,
 }
 
-impl<'a> Builder<'a> {
-    /// Cursors over the maps, each starting where its pass first asks.
-    fn cursors(
-        desired: &'a Desired,
-        live: &'a Live,
-    ) -> (
-        InOrder<'a, Role>,
-        InOrder<'a, LiveRole>,
-        InOrder<'a, InstanceProfile>,
-        InOrder<'a, LiveInstanceProfile>,
-    ) {
-        (
-            InOrder::new(&desired.roles),
-            InOrder::new(&live.roles),
-            InOrder::new(&desired.profiles),
-            InOrder::new(&live.profiles),
-        )
+impl<'a> MapsInOrder<'a> {
+    fn new(desired: &'a Desired, live: &'a Live) -> Self {
+        MapsInOrder {
+            declared_roles: InOrder::new(&desired.roles),
+            live_roles: InOrder::new(&live.roles),
+            declared_profiles: InOrder::new(&desired.profiles),
+            live_profiles: InOrder::new(&live.profiles),
+        }
     }
 }
 
@@ -149,8 +146,6 @@ pub(super) fn build_with(
             roles_bounded_by.entry(arn).or_default().push(name);
         }
     }
-    let (declared_roles, live_roles, declared_profiles, live_profiles) =
-        Builder::cursors(desired, live);
     let mut builder = Builder {
         desired,
         live,
@@ -174,10 +169,7 @@ pub(super) fn build_with(
         // names join them when it is absorbed.
         subjects: Subjects::with_capacity(cmp.diffs.len() * 2),
         tag_texts: TagTexts::of(desired),
-        declared_roles,
-        live_roles,
-        declared_profiles,
-        live_profiles,
+        maps: MapsInOrder::new(desired, live),
     };
     // Room for about every draft at once: a first plan of 300,000 resources
     // makes close to a million (three a changed resource, about), and
@@ -519,8 +511,6 @@ impl<'a> Builder<'a> {
     /// megabytes), and with what a run reads of this one: the roles the
     /// plan replaces, the profiles it deletes or replaces.
     fn fork(&self, drafts: usize, changes: usize) -> Builder<'a> {
-        let (declared_roles, live_roles, declared_profiles, live_profiles) =
-            Builder::cursors(self.desired, self.live);
         Builder {
             desired: self.desired,
             live: self.live,
@@ -546,10 +536,7 @@ impl<'a> Builder<'a> {
             reassociated: BTreeMap::new(),
             subjects: Subjects::default(),
             tag_texts: TagTexts::of(self.desired),
-            declared_roles,
-            live_roles,
-            declared_profiles,
-            live_profiles,
+            maps: MapsInOrder::new(self.desired, self.live),
         }
     }
 
@@ -960,21 +947,22 @@ impl<'a> Builder<'a> {
         let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
-                if let Some(role) = self.declared_roles.get(name) {
+                if let Some(role) = self.maps.declared_roles.get(name) {
                     self.create_role(role, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
             Status::Orphaned => {
-                if let Some(live) = self.live_roles.get(name) {
+                if let Some(live) = self.maps.live_roles.get(name) {
                     self.delete_role(&live.role);
                     self.out.changes.push(change(diff, Action::Delete, None));
                 }
             }
             Status::Managed => {
-                let (Some(role), Some(live)) =
-                    (self.declared_roles.get(name), self.live_roles.get(name))
-                else {
+                let (Some(role), Some(live)) = (
+                    self.maps.declared_roles.get(name),
+                    self.maps.live_roles.get(name),
+                ) else {
                     return;
                 };
                 let recreated = self.holds_recreated_policy(&live.role, role);
@@ -1439,21 +1427,21 @@ impl<'a> Builder<'a> {
         let hash = diff.declared_hash.as_deref().unwrap_or_default();
         match &diff.status {
             Status::Missing => {
-                if let Some(profile) = self.declared_profiles.get(name) {
+                if let Some(profile) = self.maps.declared_profiles.get(name) {
                     self.create_profile(profile, hash);
                     self.out.changes.push(change(diff, Action::Create, None));
                 }
             }
             Status::Orphaned => {
-                if let Some(live) = self.live_profiles.get(name) {
+                if let Some(live) = self.maps.live_profiles.get(name) {
                     self.delete_profile(&live.profile);
                     self.out.changes.push(change(diff, Action::Delete, None));
                 }
             }
             Status::Managed => {
                 let (Some(profile), Some(live)) = (
-                    self.declared_profiles.get(name),
-                    self.live_profiles.get(name),
+                    self.maps.declared_profiles.get(name),
+                    self.maps.live_profiles.get(name),
                 ) else {
                     return;
                 };
@@ -1648,7 +1636,7 @@ impl<'a> Builder<'a> {
 
     /// A role a profile names must be declared, or exist and not be deleted by this plan.
     fn check_role_reference(&mut self, key: &str, role: &str) {
-        if self.declared_roles.get(role).is_some() {
+        if self.maps.declared_roles.get(role).is_some() {
             return;
         }
         match self.live.roles.get(role) {
