@@ -6,6 +6,7 @@
 //!
 //! - `steps`: which API calls each change needs and what they depend on;
 //! - `refusals`: what the account's limits and state make certain to fail;
+//! - `subjects`: what the facts are about, as numbers;
 //! - `sequence`: fact-based dependencies and the deterministic order;
 //! - `render`: text, JSON, markdown, DOT;
 //! - `saved`: saved plans and their staleness check.
@@ -15,6 +16,7 @@ pub mod render;
 pub mod saved;
 pub mod sequence;
 mod steps;
+mod subjects;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

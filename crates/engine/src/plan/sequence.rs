@@ -12,110 +12,16 @@
 //! (deterministic) order the rules drafted them, so the same input always
 //! gives the same plan. petgraph finds the cycles a preference closes.
 
-use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use rolecall_cloud::Call;
 
-/// What a fact is about: a role or profile name, or a resource key,
-/// interned. Plans of 100,000 resources hold millions of facts, hashed and
-/// compared as numbers, not strings; 32 bits keep a fact to 8 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Subject(u32);
-
-/// Hands out one [`Subject`] per distinct name. A `RefCell` so that drafting
-/// code can name subjects while it holds other borrows of the builder.
-#[derive(Default)]
-pub struct Subjects(RefCell<Names>);
-
-/// Every name once, numbered in the order first seen: the names one after
-/// another in one buffer, and a table of their numbers found by hash. A
-/// large plan names half a million subjects; a `String` key each was as
-/// many allocations and a quarter of drafting's time.
-#[derive(Default)]
-struct Names {
-    /// Subjects, hashed by their names.
-    table: HashTable<Subject>,
-    /// Every name, one after another.
-    text: String,
-    /// Where each subject's name ends in `text` (it starts where the one
-    /// before ends).
-    ends: Vec<usize>,
-    hasher: foldhash::fast::RandomState,
-}
-
-impl Names {
-    fn name(&self, subject: Subject) -> &str {
-        name_in(&self.text, &self.ends, subject)
-    }
-}
-
-/// A subject's name, from [`Names`]'s fields (borrowed apart while its
-/// table changes).
-fn name_in<'a>(text: &'a str, ends: &[usize], Subject(number): Subject) -> &'a str {
-    let number = number as usize;
-    let start = if number == 0 { 0 } else { ends[number - 1] };
-    &text[start..ends[number]]
-}
-
-impl std::fmt::Debug for Subjects {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Subjects({} names)", self.0.borrow().ends.len())
-    }
-}
-
-/// Bytes of a name, about, to make room for at once.
-const BYTES_PER_NAME: usize = 16;
-
-impl Subjects {
-    /// Room for `names` names: a table grown by doubling holds the old
-    /// and the new one at once, tens of megabytes for a large plan.
-    pub fn with_capacity(names: usize) -> Self {
-        Subjects(RefCell::new(Names {
-            table: HashTable::with_capacity(names),
-            text: String::with_capacity(names * BYTES_PER_NAME),
-            ends: Vec::with_capacity(names),
-            hasher: Default::default(),
-        }))
-    }
-
-    pub fn of(&self, name: &str) -> Subject {
-        let mut names = self.0.borrow_mut();
-        let Names {
-            table,
-            text,
-            ends,
-            hasher,
-        } = &mut *names;
-        let hash = hasher.hash_one(name);
-        if let Some(&subject) = table.find(hash, |&s| name_in(text, ends, s) == name) {
-            return subject;
-        }
-        // Four billion names would not fit in memory long before.
-        let subject = Subject(u32::try_from(ends.len()).expect("fewer than 2^32 subjects"));
-        text.push_str(name);
-        ends.push(text.len());
-        let (text, ends) = (&*text, &*ends);
-        table.insert_unique(hash, subject, |&s| hasher.hash_one(name_in(text, ends, s)));
-        subject
-    }
-
-    /// Interns every name `other` holds; the result gives, by the number
-    /// of a subject of `other`, the same name's subject here.
-    pub fn absorb(&self, other: Subjects) -> Vec<Subject> {
-        let other = other.0.into_inner();
-        (0..other.ends.len())
-            .map(|number| self.of(other.name(Subject(number as u32))))
-            .collect()
-    }
-}
+use super::subjects::Renamed;
+pub use super::subjects::Subject;
 
 /// Something a step makes true in the account. Role and profile facts are
 /// about names; policy facts about ARNs (a replaced policy's old and new
@@ -174,10 +80,11 @@ pub enum Fact {
 }
 
 impl Fact {
-    /// The fact about `renamed[subject]` instead (see [`Subjects::absorb`]).
-    fn with_subject(self, renamed: &[Subject]) -> Fact {
+    /// The fact as the builder that absorbed its own reads it (see
+    /// [`super::subjects::Subjects::absorb`]).
+    fn with_subject(self, renamed: &Renamed) -> Fact {
         use Fact::*;
-        let new = |Subject(number): Subject| renamed[number as usize];
+        let new = |subject| renamed.subject(subject);
         match self {
             PolicyExists(s) => PolicyExists(new(s)),
             PolicyUnused(s) => PolicyUnused(new(s)),
@@ -280,9 +187,10 @@ impl Draft {
         }
     }
 
-    /// The draft with its facts about `renamed[subject]` (see
-    /// [`Subjects::absorb`]): drafted with another builder's subjects.
-    pub fn with_subjects(mut self, renamed: &[Subject]) -> Self {
+    /// The draft with its facts' subjects `renamed` (see
+    /// [`super::subjects::Subjects::absorb`]): drafted with another
+    /// builder's subjects.
+    pub fn with_subjects(mut self, renamed: &Renamed) -> Self {
         for (_, fact) in &mut self.facts {
             *fact = fact.with_subject(renamed);
         }
@@ -820,8 +728,7 @@ fn prefetch<T>(item: &T) {
 #[cfg(test)]
 mod tests {
     use super::{
-        Draft, FACT_KINDS, Fact, Subject, Subjects, order, order_into, put_in_order, static_ranks,
-        tie_breaks,
+        Draft, FACT_KINDS, Fact, Subject, order, order_into, put_in_order, static_ranks, tie_breaks,
     };
     use proptest::prelude::*;
     use rolecall_cloud::Call;
@@ -875,37 +782,13 @@ mod tests {
         assert!(every.iter().all(|fact| fact.parts().1 == 7));
     }
 
-    /// One subject per name, numbered as first seen, however far the
-    /// table grows past the room it was made with; another builder's
-    /// subjects are renamed into these by number.
-    #[test]
-    fn subjects_number_each_name_once() {
-        let subjects = Subjects::with_capacity(2);
-        let names: Vec<String> = (0..5000).map(|n| format!("role-{n}")).collect();
-        for (number, name) in names.iter().enumerate() {
-            assert_eq!(subjects.of(name), Subject(number as u32));
-        }
-        for (number, name) in names.iter().enumerate().rev() {
-            assert_eq!(subjects.of(name), Subject(number as u32));
-        }
-        assert_eq!(subjects.of(""), Subject(5000));
-        assert_eq!(subjects.of(""), Subject(5000));
-        let other = Subjects::default();
-        let (new, known) = (other.of("profile-x"), other.of("role-42"));
-        let renamed = subjects.absorb(other);
-        assert_eq!(renamed[new.0 as usize], Subject(5001));
-        assert_eq!(renamed[known.0 as usize], Subject(42));
-        assert_eq!(subjects.of("profile-x"), Subject(5001));
-    }
-
     /// Every provider of a fact comes before each step requiring it and is
     /// among its dependencies; a step providing what it requires does not
     /// wait for itself; a preference that closes a cycle is dropped, the
     /// others kept.
     #[test]
     fn steps_wait_for_every_provider_and_cycles_of_preferences_are_broken() {
-        let subjects = Subjects::default();
-        let (a, b) = (subjects.of("a"), subjects.of("b"));
+        let (a, b) = (Subject(0), Subject(1));
         let drafts = vec![
             // 0: needs both providers of RoleExists(a), and prefers b's
             // removal, which prefers it back: a cycle of preferences.

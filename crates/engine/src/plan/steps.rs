@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 // foldhash: the builder looks names up millions of times (see Cargo.toml).
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use super::sequence::{Draft, Fact, Subject, Subjects};
+use super::sequence::{Draft, Fact, Subject};
+use super::subjects::{Numbering, Subjects};
 use super::{Action, Change, PlanOptions, TERMINATED};
 use crate::compare::ownership;
 use crate::compare::{
@@ -76,7 +77,7 @@ struct Builder<'a> {
     /// associated again with the new one (no credentials in between), as
     /// the warning names them.
     reassociated: BTreeMap<String, Vec<String>>,
-    subjects: Subjects,
+    subjects: Subjects<'a>,
     tag_texts: TagTexts,
     /// The role and profile passes look up each diff's declared and live
     /// resource by name, in the maps' own order (and the profile pass
@@ -146,6 +147,7 @@ pub(super) fn build_with(
             roles_bounded_by.entry(arn).or_default().push(name);
         }
     }
+    let numbering = Numbering::of(&cmp.diffs);
     let mut builder = Builder {
         desired,
         live,
@@ -165,9 +167,7 @@ pub(super) fn build_with(
         handled_instances: HashSet::new(),
         leaving: HashSet::new(),
         reassociated: BTreeMap::new(),
-        // A name and a key for about every resource; the instance pass's
-        // names join them when it is absorbed.
-        subjects: Subjects::with_capacity(cmp.diffs.len() * 2),
+        subjects: Subjects::new(&numbering),
         tag_texts: TagTexts::of(desired),
         maps: MapsInOrder::new(desired, live),
     };
@@ -213,7 +213,8 @@ pub(super) fn build_with(
     let runs = Runs::of(&builder, cmp, profiles_worth_a_run);
     std::thread::scope(|scope| {
         let helper = scope.spawn(|| runs.take_in_turn());
-        for diff in &cmp.diffs {
+        for (at, diff) in cmp.diffs.iter().enumerate() {
+            builder.subjects.focus(at, diff);
             match diff.kind {
                 Kind::Policy => builder.policy(diff),
                 Kind::Role => builder.role(diff),
@@ -282,7 +283,7 @@ enum Run {
     Undeclared,
 }
 
-impl<'c, 'a> Runs<'c, 'a> {
+impl<'c: 'a, 'a> Runs<'c, 'a> {
     /// The runs of this comparison. The profile pass is one when there are
     /// `profiles_worth_a_run` profiles or more and the role pass deletes no
     /// role: a deleted role is taken out of its profiles by the same
@@ -349,8 +350,10 @@ impl<'c, 'a> Runs<'c, 'a> {
         };
         match run {
             Run::Profiles => {
-                let profiles = (self.cmp.diffs.iter()).filter(|d| d.kind == Kind::InstanceProfile);
-                for diff in profiles {
+                let profiles = (self.cmp.diffs.iter().enumerate())
+                    .filter(|(_, d)| d.kind == Kind::InstanceProfile);
+                for (at, diff) in profiles {
+                    builder.subjects.focus(at, diff);
                     builder.profile(diff);
                 }
             }
@@ -534,7 +537,7 @@ impl<'a> Builder<'a> {
             handled_instances: HashSet::new(),
             leaving: HashSet::new(),
             reassociated: BTreeMap::new(),
-            subjects: Subjects::default(),
+            subjects: self.subjects.sibling(),
             tag_texts: TagTexts::of(self.desired),
             maps: MapsInOrder::new(self.desired, self.live),
         }
@@ -552,11 +555,15 @@ impl<'a> Builder<'a> {
             problems,
         } = run.out;
         let offset = self.out.drafts.len();
-        self.out.drafts.extend(
-            drafts
-                .into_iter()
-                .map(|draft| draft.with_subjects(&renamed)),
-        );
+        if renamed.is_identity() {
+            self.out.drafts.extend(drafts);
+        } else {
+            self.out.drafts.extend(
+                drafts
+                    .into_iter()
+                    .map(|draft| draft.with_subjects(&renamed)),
+            );
+        }
         self.out.changes.extend(changes);
         self.out.warnings.extend(warnings);
         self.out.problems.extend(problems);
@@ -574,9 +581,30 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The interned name or resource key a fact is about.
-    fn subject(&self, name: &str) -> Subject {
-        self.subjects.of(name)
+    /// What facts about the role of this name are about.
+    fn role_subject(&self, name: &str) -> Subject {
+        self.subjects.resource(Kind::Role, name)
+    }
+
+    /// What facts about the instance profile of this name are about.
+    fn profile_subject(&self, name: &str) -> Subject {
+        self.subjects.resource(Kind::InstanceProfile, name)
+    }
+
+    /// What facts about the customer-managed policy of this name are about
+    /// (that it is gone).
+    fn policy_subject(&self, name: &str) -> Subject {
+        self.subjects.resource(Kind::Policy, name)
+    }
+
+    /// What facts about the resource of this key are about.
+    fn key_subject(&self, key: &str) -> Subject {
+        self.subjects.key(key)
+    }
+
+    /// What facts about the managed policy of this ARN are about.
+    fn arn_subject(&self, arn: &str) -> Subject {
+        self.subjects.other(arn)
     }
 
     fn push(&mut self, draft: Draft) -> usize {
@@ -685,8 +713,8 @@ impl<'a> Builder<'a> {
         };
         self.push(
             Draft::new(&key, Call::CreatePolicy(Box::new(create)))
-                .requires(Fact::PolicyGone(self.subject(&policy.name)))
-                .provides(Fact::PolicyExists(self.subject(&arn))),
+                .requires(Fact::PolicyGone(self.policy_subject(&policy.name)))
+                .provides(Fact::PolicyExists(self.arn_subject(&arn))),
         );
     }
 
@@ -819,7 +847,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DeletePolicyVersion(delete))
-                    .provides(Fact::PolicyVersionsDeleted(self.subject(arn))),
+                    .provides(Fact::PolicyVersionsDeleted(self.arn_subject(arn))),
             );
         }
         self.push(
@@ -829,9 +857,9 @@ impl<'a> Builder<'a> {
                     policy_arn: arn.to_string(),
                 }),
             )
-            .requires(Fact::PolicyUnused(self.subject(arn)))
-            .requires(Fact::PolicyVersionsDeleted(self.subject(arn)))
-            .provides(Fact::PolicyGone(self.subject(&live.policy.name))),
+            .requires(Fact::PolicyUnused(self.arn_subject(arn)))
+            .requires(Fact::PolicyVersionsDeleted(self.arn_subject(arn)))
+            .provides(Fact::PolicyGone(self.policy_subject(&live.policy.name))),
         );
         if !kept.is_empty() {
             let why =
@@ -851,7 +879,7 @@ impl<'a> Builder<'a> {
         let key = policy_key(&policy.name);
         let arn = live.arn.as_str();
         let before = self.out.drafts.len();
-        let updated = Fact::AttributesUpdated(self.subject(&key));
+        let updated = Fact::AttributesUpdated(self.key_subject(&key));
         if live.policy.document != policy.document {
             if live.versions.len() >= MAX_POLICY_VERSIONS
                 && let Some(oldest) = live
@@ -865,7 +893,7 @@ impl<'a> Builder<'a> {
                 };
                 self.push(
                     Draft::new(&key, Call::DeletePolicyVersion(delete))
-                        .provides(Fact::PolicyVersionsDeleted(self.subject(arn))),
+                        .provides(Fact::PolicyVersionsDeleted(self.arn_subject(arn))),
                 );
                 // Old versions are someone's way back: say which one goes, in
                 // every format, not only in the calls.
@@ -880,7 +908,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::CreatePolicyVersion(create))
-                    .requires(Fact::PolicyVersionsDeleted(self.subject(arn)))
+                    .requires(Fact::PolicyVersionsDeleted(self.arn_subject(arn)))
                     .provides(updated),
             );
         }
@@ -893,7 +921,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::UntagPolicy(untag))
-                    .provides(Fact::TagsRemoved(self.subject(&key))),
+                    .provides(Fact::TagsRemoved(self.key_subject(&key))),
             );
         }
         if !set.is_empty() {
@@ -904,7 +932,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::TagPolicy(tag))
-                    .requires(Fact::TagsRemoved(self.subject(&key)))
+                    .requires(Fact::TagsRemoved(self.key_subject(&key)))
                     .requires(updated),
             );
         }
@@ -918,7 +946,7 @@ impl<'a> Builder<'a> {
             policy_arn: arn.to_string(),
         };
         Draft::new(role_key(role), Call::AttachRolePolicy(attach))
-            .requires(Fact::PolicyExists(self.subject(arn)))
+            .requires(Fact::PolicyExists(self.arn_subject(arn)))
     }
 
     /// One DetachRolePolicy per (role, policy), whoever needs it; returns
@@ -934,7 +962,7 @@ impl<'a> Builder<'a> {
         };
         let index = self.push(
             Draft::new(role_key(role), Call::DetachRolePolicy(detach))
-                .provides(Fact::PolicyUnused(self.subject(arn))),
+                .provides(Fact::PolicyUnused(self.arn_subject(arn))),
         );
         self.detachments.insert(pair, index);
         index
@@ -1011,13 +1039,13 @@ impl<'a> Builder<'a> {
             tags: self.tag_texts.owned(&role.tags, &self.desired.stack, spec),
         };
         // Each subject looked up once: a role's steps name it a dozen times.
-        let (me, me_key) = (self.subject(&role.name), self.subject(&key));
+        let me = self.role_subject(&role.name);
         let mut draft = Draft::new(&key, Call::CreateRole(Box::new(create)))
             .requires(Fact::RoleGone(me))
             .provides(Fact::RoleExists(me));
         if let Some(boundary) = &role.permissions_boundary {
             // IAM refuses a boundary that does not exist (yet).
-            draft = draft.requires(Fact::PolicyExists(self.subject(boundary)));
+            draft = draft.requires(Fact::PolicyExists(self.arn_subject(boundary)));
         }
         let draft = self.after_trusted_roles(draft, role);
         self.push(draft);
@@ -1031,7 +1059,7 @@ impl<'a> Builder<'a> {
                 Draft::new(&key, Call::PutRolePolicy(put))
                     .requires(Fact::RoleExists(me))
                     .provides(Fact::RoleReady(me))
-                    .provides(Fact::AttributesUpdated(me_key)),
+                    .provides(Fact::AttributesUpdated(me)),
             );
         }
         for arn in &role.managed_policies {
@@ -1039,18 +1067,18 @@ impl<'a> Builder<'a> {
                 .attach(&role.name, arn)
                 .requires(Fact::RoleExists(me))
                 .provides(Fact::RoleReady(me))
-                .provides(Fact::AttributesUpdated(me_key));
+                .provides(Fact::AttributesUpdated(me));
             self.push(draft);
         }
         if more_steps {
-            self.push_spec_tag_of(&key, me_key, hash);
+            self.push_spec_tag_of(&key, me, hash);
         }
     }
 
     /// The resource's last step: its `rolecall:spec` tag says "applied", so it
     /// follows every other change to the resource (`AttributesUpdated`).
     fn push_spec_tag(&mut self, key: &str, hash: &str) {
-        let subject = self.subject(key);
+        let subject = self.key_subject(key);
         self.push_spec_tag_of(key, subject, hash);
     }
 
@@ -1099,7 +1127,7 @@ impl<'a> Builder<'a> {
                 && principal.name != role.name
                 && self.desired.roles.contains_key(principal.name)
             {
-                draft = draft.prefers(Fact::RoleExists(self.subject(principal.name)));
+                draft = draft.prefers(Fact::RoleExists(self.role_subject(principal.name)));
             }
         }
         draft
@@ -1156,7 +1184,7 @@ impl<'a> Builder<'a> {
         }
         for arn in &role.managed_policies {
             let index = self.detach(&role.name, arn);
-            let emptied = Fact::RoleEmptied(self.subject(&role.name));
+            let emptied = Fact::RoleEmptied(self.role_subject(&role.name));
             self.out.drafts[index].add_provided(emptied);
         }
         for policy_name in role.inline_policies.keys() {
@@ -1166,7 +1194,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DeleteRolePolicy(delete))
-                    .provides(Fact::RoleEmptied(self.subject(&role.name))),
+                    .provides(Fact::RoleEmptied(self.role_subject(&role.name))),
             );
         }
         if let Some(boundary) = &role.permissions_boundary {
@@ -1175,8 +1203,8 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
-                    .provides(Fact::RoleEmptied(self.subject(&role.name)))
-                    .provides(Fact::PolicyUnused(self.subject(boundary))),
+                    .provides(Fact::RoleEmptied(self.role_subject(&role.name)))
+                    .provides(Fact::PolicyUnused(self.arn_subject(boundary))),
             );
         }
         self.push(
@@ -1186,8 +1214,8 @@ impl<'a> Builder<'a> {
                     role_name: role.name.clone(),
                 }),
             )
-            .requires(Fact::RoleEmptied(self.subject(&role.name)))
-            .provides(Fact::RoleGone(self.subject(&role.name))),
+            .requires(Fact::RoleEmptied(self.role_subject(&role.name)))
+            .provides(Fact::RoleGone(self.role_subject(&role.name))),
         );
     }
 
@@ -1214,10 +1242,10 @@ impl<'a> Builder<'a> {
         let key = role_key(&role.name);
         let name = role.name.clone();
         let before = self.out.drafts.len();
-        let updated = Fact::AttributesUpdated(self.subject(&key));
+        let updated = Fact::AttributesUpdated(self.key_subject(&key));
         // What instances get from the role: a profile hands it to them only
         // once these changes are made (see `add_role_to_profile`).
-        let ready = Fact::RoleReady(self.subject(&name));
+        let ready = Fact::RoleReady(self.role_subject(&name));
         if live.description != role.description
             || live.max_session_duration != role.max_session_duration
         {
@@ -1267,7 +1295,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
-                    .provides(Fact::PolicyUnused(self.subject(old)))
+                    .provides(Fact::PolicyUnused(self.arn_subject(old)))
                     .provides(updated),
             );
             let put = PutRolePermissionsBoundaryRequest {
@@ -1276,7 +1304,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::PutRolePermissionsBoundary(put))
-                    .requires(Fact::PolicyExists(self.subject(&new)))
+                    .requires(Fact::PolicyExists(self.arn_subject(&new)))
                     .provides(ready)
                     .provides(updated),
             );
@@ -1292,10 +1320,10 @@ impl<'a> Builder<'a> {
             };
             let mut draft = Draft::new(&key, call).provides(ready).provides(updated);
             if let Some(new) = &role.permissions_boundary {
-                draft = draft.requires(Fact::PolicyExists(self.subject(new)));
+                draft = draft.requires(Fact::PolicyExists(self.arn_subject(new)));
             }
             if let Some(old) = &live.permissions_boundary {
-                draft = draft.provides(Fact::PolicyUnused(self.subject(old)));
+                draft = draft.provides(Fact::PolicyUnused(self.arn_subject(old)));
             }
             self.push(draft);
         }
@@ -1326,8 +1354,8 @@ impl<'a> Builder<'a> {
         }
         for arn in live.managed_policies.difference(&role.managed_policies) {
             let index = self.detach(&name, arn);
-            let detached = Fact::RolePoliciesDetached(self.subject(&name));
-            let attached = Fact::RolePoliciesAttached(self.subject(&name));
+            let detached = Fact::RolePoliciesDetached(self.role_subject(&name));
+            let attached = Fact::RolePoliciesAttached(self.role_subject(&name));
             // A replaced policy's new self is attached only once the old
             // one is deleted: its detach cannot wait for the attaches.
             let replaced = self.replaced_policies.contains_key(arn.as_str());
@@ -1357,9 +1385,9 @@ impl<'a> Builder<'a> {
                 .attach(&name, arn)
                 .provides(ready)
                 .provides(updated)
-                .provides(Fact::RolePoliciesAttached(self.subject(&name)));
+                .provides(Fact::RolePoliciesAttached(self.role_subject(&name)));
             if !room {
-                draft = draft.requires(Fact::RolePoliciesDetached(self.subject(&name)));
+                draft = draft.requires(Fact::RolePoliciesDetached(self.role_subject(&name)));
             }
             self.push(draft);
         }
@@ -1372,7 +1400,7 @@ impl<'a> Builder<'a> {
                 };
                 self.push(
                     Draft::new(&key, Call::DeleteRolePolicy(delete))
-                        .provides(Fact::RoleInlineDeleted(self.subject(&name)))
+                        .provides(Fact::RoleInlineDeleted(self.role_subject(&name)))
                         .provides(ready)
                         .provides(updated),
                 );
@@ -1387,7 +1415,7 @@ impl<'a> Builder<'a> {
                 };
                 self.push(
                     Draft::new(&key, Call::PutRolePolicy(put))
-                        .requires(Fact::RoleInlineDeleted(self.subject(&name)))
+                        .requires(Fact::RoleInlineDeleted(self.role_subject(&name)))
                         .provides(ready)
                         .provides(updated),
                 );
@@ -1402,7 +1430,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::UntagRole(untag))
-                    .provides(Fact::TagsRemoved(self.subject(&key))),
+                    .provides(Fact::TagsRemoved(self.key_subject(&key))),
             );
         }
         if !set.is_empty() {
@@ -1413,7 +1441,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::TagRole(tag))
-                    .requires(Fact::TagsRemoved(self.subject(&key)))
+                    .requires(Fact::TagsRemoved(self.key_subject(&key)))
                     .requires(updated),
             );
         }
@@ -1487,7 +1515,7 @@ impl<'a> Builder<'a> {
                 .tag_texts
                 .owned(&profile.tags, &self.desired.stack, spec),
         };
-        let me = self.subject(&profile.name);
+        let me = self.profile_subject(&profile.name);
         self.push(
             Draft::new(&key, Call::CreateInstanceProfile(create))
                 .requires(Fact::ProfileGone(me))
@@ -1495,8 +1523,8 @@ impl<'a> Builder<'a> {
         );
         if let Some(role) = &profile.role {
             self.check_role_reference(&key, role);
-            let me_key = self.add_role_to_profile(&profile.name, role);
-            self.push_spec_tag_of(&key, me_key, hash);
+            self.add_role_to_profile(&profile.name, role);
+            self.push_spec_tag_of(&key, me, hash);
         }
     }
 
@@ -1514,9 +1542,11 @@ impl<'a> Builder<'a> {
                     instance_profile_name: profile.name.clone(),
                 }),
             )
-            .requires(Fact::ProfileRoleRemoved(self.subject(&profile.name)))
-            .requires(Fact::ProfileUnused(self.subject(&profile.name)))
-            .provides(Fact::ProfileGone(self.subject(&profile.name))),
+            .requires(Fact::ProfileRoleRemoved(
+                self.profile_subject(&profile.name),
+            ))
+            .requires(Fact::ProfileUnused(self.profile_subject(&profile.name)))
+            .provides(Fact::ProfileGone(self.profile_subject(&profile.name))),
         );
     }
 
@@ -1547,7 +1577,7 @@ impl<'a> Builder<'a> {
                     // the two calls: build the new role completely first, so
                     // the gap is two adjacent calls. Soft, because the new role
                     // may itself wait for this removal (it replaces a role).
-                    let new = self.subject(new);
+                    let new = self.role_subject(new);
                     let draft = &mut self.out.drafts[removal];
                     draft.add_preferred(Fact::RoleExists(new));
                     draft.add_preferred(Fact::RoleReady(new));
@@ -1563,7 +1593,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::UntagInstanceProfile(untag))
-                    .provides(Fact::TagsRemoved(self.subject(&key))),
+                    .provides(Fact::TagsRemoved(self.key_subject(&key))),
             );
         }
         if !set.is_empty() {
@@ -1573,19 +1603,18 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&key, Call::TagInstanceProfile(tag))
-                    .requires(Fact::TagsRemoved(self.subject(&key)))
-                    .requires(Fact::AttributesUpdated(self.subject(&key))),
+                    .requires(Fact::TagsRemoved(self.key_subject(&key)))
+                    .requires(Fact::AttributesUpdated(self.key_subject(&key))),
             );
         }
         self.out.drafts.len() > before
     }
 
-    /// Returns the subject of the profile's key.
-    fn add_role_to_profile(&mut self, profile: &'a str, role: &'a str) -> Subject {
+    fn add_role_to_profile(&mut self, profile: &'a str, role: &'a str) {
         let key = profile_key(profile);
         self.adds.insert(profile, role);
-        let (me, me_key) = (self.subject(profile), self.subject(&key));
-        let role_subject = self.subject(role);
+        let me = self.profile_subject(profile);
+        let role_subject = self.role_subject(role);
         self.push(
             Draft::new(
                 &key,
@@ -1599,9 +1628,8 @@ impl<'a> Builder<'a> {
             .requires(Fact::RoleExists(role_subject))
             .requires(Fact::RoleReady(role_subject))
             .provides(Fact::ProfileReady(me))
-            .provides(Fact::AttributesUpdated(me_key)),
+            .provides(Fact::AttributesUpdated(me)),
         );
-        me_key
     }
 
     /// One RemoveRoleFromInstanceProfile per (profile, role), whoever needs
@@ -1619,16 +1647,16 @@ impl<'a> Builder<'a> {
                 role_name: role.to_string(),
             }),
         )
-        .provides(Fact::ProfileRoleRemoved(self.subject(profile)))
-        .provides(Fact::RoleEmptied(self.subject(role)))
-        .provides(Fact::AttributesUpdated(self.subject(&key)));
+        .provides(Fact::ProfileRoleRemoved(self.profile_subject(profile)))
+        .provides(Fact::RoleEmptied(self.role_subject(role)))
+        .provides(Fact::AttributesUpdated(self.key_subject(&key)));
         // docs/design.md, "delete profile": disassociate instances before
         // the role leaves a dying profile; and an instance leaving a profile
         // that stays goes before the role does, so that only the instances
         // staying on it go without credentials (as the plan's warning says).
         // Not an AWS rule, so a preference: when an instance moves to a
         // profile holding this very role, recreated, it must yield.
-        draft = draft.prefers(Fact::ProfileUnused(self.subject(profile)));
+        draft = draft.prefers(Fact::ProfileUnused(self.profile_subject(profile)));
         let index = self.push(draft);
         self.removals.insert(pair, index);
         index
@@ -1713,6 +1741,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 InstanceMatch::Absent => {
+                    self.subjects.focus_on_key(&declared_key);
                     let diff = diffs.get(declared_key.as_str()).copied();
                     // The diff under this key is an orphan's when the
                     // account's instance of that id is owned and no longer
@@ -1731,6 +1760,7 @@ impl<'a> Builder<'a> {
                 }
                 InstanceMatch::Found(id) => {
                     let key = instance_key(id);
+                    self.subjects.focus_on_key(&key);
                     let (Some(diff), Some(live)) = (
                         diffs.get(key.as_str()).copied(),
                         self.live.instances.get(id),
@@ -1770,12 +1800,11 @@ impl<'a> Builder<'a> {
     }
 
     /// Instances owned but no longer declared: released, never terminated.
-    fn undeclared_instances(&mut self, cmp: &Comparison) {
-        for diff in cmp
-            .diffs
-            .iter()
-            .filter(|d| d.kind == Kind::Instance && d.status == Status::Orphaned)
+    fn undeclared_instances(&mut self, cmp: &'a Comparison) {
+        for (at, diff) in (cmp.diffs.iter().enumerate())
+            .filter(|(_, d)| d.kind == Kind::Instance && d.status == Status::Orphaned)
         {
+            self.subjects.focus(at, diff);
             let Some(live) = self.live.instances.get(&diff.name) else {
                 continue;
             };
@@ -1809,7 +1838,7 @@ impl<'a> Builder<'a> {
             };
             self.push(
                 Draft::new(&diff.key, Call::DeleteTags(release))
-                    .requires(Fact::AttributesUpdated(self.subject(&diff.key))),
+                    .requires(Fact::AttributesUpdated(self.key_subject(&diff.key))),
             );
             self.out.changes.push(change(diff, Action::Delete, None));
         }
@@ -1876,9 +1905,11 @@ impl<'a> Builder<'a> {
                 instance_ids: vec![live.instance_id.clone()],
             }),
         )
-        .provides(Fact::InstanceFree(self.subject(&diff.key)));
+        .provides(Fact::InstanceFree(self.key_subject(&diff.key)));
         if let Some(association) = &live.association {
-            draft = draft.provides(Fact::ProfileUnused(self.subject(&association.profile_name)));
+            draft = draft.provides(Fact::ProfileUnused(
+                self.profile_subject(&association.profile_name),
+            ));
         }
         self.push(draft);
         self.out
@@ -1960,7 +1991,7 @@ impl<'a> Builder<'a> {
             ..RunInstancesRequest::default()
         };
         let mut draft = Draft::new(key, Call::RunInstances(Box::new(run)))
-            .provides(Fact::InstanceLaunched(self.subject(key)));
+            .provides(Fact::InstanceLaunched(self.key_subject(key)));
         if let Some(profile) = profile.filter(|_| !roleless) {
             draft = self.ready_to_use(draft, profile);
         }
@@ -1973,8 +2004,8 @@ impl<'a> Builder<'a> {
                 instance_id: key.to_string(),
             };
             let draft = Draft::new(key, Call::AssociateIamInstanceProfile(request))
-                .requires(Fact::InstanceLaunched(self.subject(key)))
-                .provides(Fact::AttributesUpdated(self.subject(key)));
+                .requires(Fact::InstanceLaunched(self.key_subject(key)))
+                .provides(Fact::AttributesUpdated(self.key_subject(key)));
             let draft = self.ready_to_use(draft, profile);
             self.push(draft);
             self.push_spec_tag(key, hash);
@@ -2022,8 +2053,8 @@ impl<'a> Builder<'a> {
                     association_id: a.association_id.clone(),
                 };
                 let draft = Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
-                    .provides(Fact::ProfileUnused(self.subject(&a.profile_name)))
-                    .provides(Fact::AttributesUpdated(self.subject(&key)));
+                    .provides(Fact::ProfileUnused(self.profile_subject(&a.profile_name)))
+                    .provides(Fact::AttributesUpdated(self.key_subject(&key)));
                 let draft = self.ready_to_use(draft, profile);
                 self.push(draft);
                 self.leaving.insert(&live.instance_id);
@@ -2048,7 +2079,7 @@ impl<'a> Builder<'a> {
     /// What an instance needs before it may use `profile`: the profile, holding
     /// its declared role, and that role with all its declared policies.
     fn ready_to_use(&self, mut draft: Draft, profile: &str) -> Draft {
-        let subject = self.subject(profile);
+        let subject = self.profile_subject(profile);
         draft = draft
             .requires(Fact::ProfileExists(subject))
             .requires(Fact::ProfileReady(subject));
@@ -2058,7 +2089,7 @@ impl<'a> Builder<'a> {
             .get(profile)
             .and_then(|p| p.role.as_ref())
         {
-            draft = draft.requires(Fact::RoleReady(self.subject(role)));
+            draft = draft.requires(Fact::RoleReady(self.role_subject(role)));
         }
         draft
     }
@@ -2074,9 +2105,11 @@ impl<'a> Builder<'a> {
         };
         self.push(
             Draft::new(&key, Call::DisassociateIamInstanceProfile(request))
-                .provides(Fact::ProfileUnused(self.subject(&association.profile_name)))
-                .provides(Fact::InstanceFree(self.subject(&key)))
-                .provides(Fact::AttributesUpdated(self.subject(&key))),
+                .provides(Fact::ProfileUnused(
+                    self.profile_subject(&association.profile_name),
+                ))
+                .provides(Fact::InstanceFree(self.key_subject(&key)))
+                .provides(Fact::AttributesUpdated(self.key_subject(&key))),
         );
     }
 
@@ -2087,8 +2120,8 @@ impl<'a> Builder<'a> {
             instance_id: live.instance_id.clone(),
         };
         let draft = Draft::new(&key, Call::AssociateIamInstanceProfile(request))
-            .requires(Fact::InstanceFree(self.subject(&key)))
-            .provides(Fact::AttributesUpdated(self.subject(&key)));
+            .requires(Fact::InstanceFree(self.key_subject(&key)))
+            .provides(Fact::AttributesUpdated(self.key_subject(&key)));
         let draft = self.ready_to_use(draft, profile);
         self.push(draft);
     }
