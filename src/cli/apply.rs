@@ -290,7 +290,7 @@ fn summarize(plan: &Plan, report: &Report, verb: Verb, quiet: bool) -> anyhow::R
     let mut unfinished: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for step in &plan.steps {
         if !matches!(report.outcomes.get(&step.id), Some(apply::Outcome::Done)) {
-            unfinished.insert(step.resource.as_str());
+            unfinished.insert(&*step.resource);
         }
     }
     let mut counts = [0usize; 4];

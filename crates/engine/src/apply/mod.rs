@@ -266,7 +266,7 @@ pub fn execute(
                             .pointer("/Instances/0/InstanceId")
                             .and_then(|v| v.as_str())
                     {
-                        launched.insert(step.resource.clone(), id.to_string());
+                        launched.insert(step.resource.to_string(), id.to_string());
                     }
                     report.outcomes.insert(step.id, Outcome::Done);
                     observer.finished(step, &Outcome::Done);

@@ -20,7 +20,7 @@ mod subjects;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use foldhash::HashMap;
 
@@ -83,7 +83,8 @@ pub struct Change {
 pub struct Step {
     /// 1-based, in execution order.
     pub id: usize,
-    pub resource: String,
+    /// Shared with the other steps on the resource.
+    pub resource: Arc<str>,
     /// The Name tag of the instance the step acts on, as in [`Change::name`].
     /// Boxed, so that a step is no larger than the draft it is made from
     /// and takes its place (see `sequence::order_into`).
@@ -178,7 +179,7 @@ impl<'de> Deserialize<'de> for Step {
         .map_err(serde::de::Error::custom)?;
         Ok(Step {
             id: raw.id,
-            resource: raw.resource,
+            resource: raw.resource.into(),
             name: raw.name.map(String::into_boxed_str),
             call,
             depends_on: raw.depends_on,

@@ -175,7 +175,7 @@ fn fingerprint(live: &Live, index: &Index, key: &str) -> String {
 fn touched(plan: &Plan) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     for step in &plan.steps {
-        keys.insert(step.resource.clone());
+        keys.insert(step.resource.to_string());
         match &step.call {
             Call::AddRoleToInstanceProfile(r) => {
                 keys.insert(role_key(&r.role_name));

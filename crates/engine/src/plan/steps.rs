@@ -700,7 +700,7 @@ impl<'a> Builder<'a> {
     /// carry the final spec hash. Waits for an old policy of the same name
     /// to go (replacement): IAM's policy names are the account's once.
     fn create_policy(&mut self, policy: &ManagedPolicy, hash: &str) {
-        let key = policy_key(&policy.name);
+        let key: Arc<str> = policy_key(&policy.name).into();
         let arn = self.declared_arn(policy);
         let create = CreatePolicyRequest {
             policy_name: policy.name.clone(),
@@ -712,7 +712,7 @@ impl<'a> Builder<'a> {
                 .owned(&policy.tags, &self.desired.stack, hash),
         };
         self.push(
-            Draft::new(&key, Call::CreatePolicy(Box::new(create)))
+            Draft::new(key.clone(), Call::CreatePolicy(Box::new(create)))
                 .requires(Fact::PolicyGone(self.policy_subject(&policy.name)))
                 .provides(Fact::PolicyExists(self.arn_subject(&arn))),
         );
@@ -723,7 +723,7 @@ impl<'a> Builder<'a> {
     /// ARN of the policy created in its place, which the roles that keep
     /// it get.
     fn delete_policy(&mut self, live: &'a LivePolicy, replacement: Option<&str>) {
-        let key = policy_key(&live.policy.name);
+        let key: Arc<str> = policy_key(&live.policy.name).into();
         let arn = live.arn.as_str();
         let verb = if replacement.is_some() {
             "replaces"
@@ -846,13 +846,13 @@ impl<'a> Builder<'a> {
                 version_id: version.clone(),
             };
             self.push(
-                Draft::new(&key, Call::DeletePolicyVersion(delete))
+                Draft::new(key.clone(), Call::DeletePolicyVersion(delete))
                     .provides(Fact::PolicyVersionsDeleted(self.arn_subject(arn))),
             );
         }
         self.push(
             Draft::new(
-                &key,
+                key.clone(),
                 Call::DeletePolicy(DeletePolicyRequest {
                     policy_arn: arn.to_string(),
                 }),
@@ -876,7 +876,7 @@ impl<'a> Builder<'a> {
     /// oldest non-default version deleted first when five are kept), tags.
     /// Returns whether any step was needed.
     fn update_policy(&mut self, live: &LivePolicy, policy: &ManagedPolicy, hash: &str) -> bool {
-        let key = policy_key(&policy.name);
+        let key: Arc<str> = policy_key(&policy.name).into();
         let arn = live.arn.as_str();
         let before = self.out.drafts.len();
         let updated = Fact::AttributesUpdated(self.key_subject(&key));
@@ -892,7 +892,7 @@ impl<'a> Builder<'a> {
                     version_id: oldest.clone(),
                 };
                 self.push(
-                    Draft::new(&key, Call::DeletePolicyVersion(delete))
+                    Draft::new(key.clone(), Call::DeletePolicyVersion(delete))
                         .provides(Fact::PolicyVersionsDeleted(self.arn_subject(arn))),
                 );
                 // Old versions are someone's way back: say which one goes, in
@@ -907,7 +907,7 @@ impl<'a> Builder<'a> {
                 set_as_default: Some(true),
             };
             self.push(
-                Draft::new(&key, Call::CreatePolicyVersion(create))
+                Draft::new(key.clone(), Call::CreatePolicyVersion(create))
                     .requires(Fact::PolicyVersionsDeleted(self.arn_subject(arn)))
                     .provides(updated),
             );
@@ -920,7 +920,7 @@ impl<'a> Builder<'a> {
                 tag_keys: remove,
             };
             self.push(
-                Draft::new(&key, Call::UntagPolicy(untag))
+                Draft::new(key.clone(), Call::UntagPolicy(untag))
                     .provides(Fact::TagsRemoved(self.key_subject(&key))),
             );
         }
@@ -931,7 +931,7 @@ impl<'a> Builder<'a> {
                 tags: self.tag_texts.list(&set),
             };
             self.push(
-                Draft::new(&key, Call::TagPolicy(tag))
+                Draft::new(key.clone(), Call::TagPolicy(tag))
                     .requires(Fact::TagsRemoved(self.key_subject(&key)))
                     .requires(updated),
             );
@@ -941,11 +941,16 @@ impl<'a> Builder<'a> {
 
     /// AttachRolePolicy, after the policy is created when this plan creates it.
     fn attach(&self, role: &str, arn: &str) -> Draft {
+        self.attach_to(role_key(role).into(), role, arn)
+    }
+
+    /// [`Builder::attach`], the role's key at hand.
+    fn attach_to(&self, key: Arc<str>, role: &str, arn: &str) -> Draft {
         let attach = AttachRolePolicyRequest {
             role_name: role.to_string(),
             policy_arn: arn.to_string(),
         };
-        Draft::new(role_key(role), Call::AttachRolePolicy(attach))
+        Draft::new(key, Call::AttachRolePolicy(attach))
             .requires(Fact::PolicyExists(self.arn_subject(arn)))
     }
 
@@ -1021,7 +1026,7 @@ impl<'a> Builder<'a> {
     }
 
     fn create_role(&mut self, role: &Role, hash: &str) {
-        let key = role_key(&role.name);
+        let key: Arc<str> = role_key(&role.name).into();
         let more_steps = !role.inline_policies.is_empty() || !role.managed_policies.is_empty();
         let spec = if more_steps {
             ownership::PENDING_SPEC
@@ -1040,7 +1045,7 @@ impl<'a> Builder<'a> {
         };
         // Each subject looked up once: a role's steps name it a dozen times.
         let me = self.role_subject(&role.name);
-        let mut draft = Draft::new(&key, Call::CreateRole(Box::new(create)))
+        let mut draft = Draft::new(key.clone(), Call::CreateRole(Box::new(create)))
             .requires(Fact::RoleGone(me))
             .provides(Fact::RoleExists(me));
         if let Some(boundary) = &role.permissions_boundary {
@@ -1056,7 +1061,7 @@ impl<'a> Builder<'a> {
                 policy_document: document.shared_json(),
             };
             self.push(
-                Draft::new(&key, Call::PutRolePolicy(put))
+                Draft::new(key.clone(), Call::PutRolePolicy(put))
                     .requires(Fact::RoleExists(me))
                     .provides(Fact::RoleReady(me))
                     .provides(Fact::AttributesUpdated(me)),
@@ -1064,14 +1069,14 @@ impl<'a> Builder<'a> {
         }
         for arn in &role.managed_policies {
             let draft = self
-                .attach(&role.name, arn)
+                .attach_to(key.clone(), &role.name, arn)
                 .requires(Fact::RoleExists(me))
                 .provides(Fact::RoleReady(me))
                 .provides(Fact::AttributesUpdated(me));
             self.push(draft);
         }
         if more_steps {
-            self.push_spec_tag_of(&key, me, hash);
+            self.push_spec_tag_of(key, me, hash);
         }
     }
 
@@ -1079,13 +1084,13 @@ impl<'a> Builder<'a> {
     /// follows every other change to the resource (`AttributesUpdated`).
     fn push_spec_tag(&mut self, key: &str, hash: &str) {
         let subject = self.key_subject(key);
-        self.push_spec_tag_of(key, subject, hash);
+        self.push_spec_tag_of(key.into(), subject, hash);
     }
 
-    /// [`Builder::push_spec_tag`], with the key's subject at hand.
-    fn push_spec_tag_of(&mut self, key: &str, subject: Subject, hash: &str) {
+    /// [`Builder::push_spec_tag`], with the key and its subject at hand.
+    fn push_spec_tag_of(&mut self, key: Arc<str>, subject: Subject, hash: &str) {
         let tags = vec![self.tag_texts.tag(TAG_SPEC, hash)];
-        let call = match key::parts(key) {
+        let call = match key::parts(&key) {
             Some((Kind::Role, name)) => Call::TagRole(TagRoleRequest {
                 role_name: name.to_string(),
                 tags,
@@ -1100,7 +1105,7 @@ impl<'a> Builder<'a> {
                 // An instance: its id, or `instance/NAME` until apply
                 // launches it. The account decides which: a Name tag may
                 // look like an id.
-                let id = instance.map_or(key, |(_, id)| id);
+                let id = instance.map_or(&*key, |(_, id)| id);
                 let resource = if self.live.instances.contains_key(id) {
                     id.to_string()
                 } else {
@@ -1136,7 +1141,7 @@ impl<'a> Builder<'a> {
     /// The delete chain: out of every profile, policies detached and deleted,
     /// boundary removed, then DeleteRole.
     fn delete_role(&mut self, role: &Role) {
-        let key = role_key(&role.name);
+        let key: Arc<str> = role_key(&role.name).into();
         let holders: Vec<&str> = self
             .profiles_by_role
             .get(role.name.as_str())
@@ -1193,7 +1198,7 @@ impl<'a> Builder<'a> {
                 policy_name: policy_name.clone(),
             };
             self.push(
-                Draft::new(&key, Call::DeleteRolePolicy(delete))
+                Draft::new(key.clone(), Call::DeleteRolePolicy(delete))
                     .provides(Fact::RoleEmptied(self.role_subject(&role.name))),
             );
         }
@@ -1202,14 +1207,14 @@ impl<'a> Builder<'a> {
                 role_name: role.name.clone(),
             };
             self.push(
-                Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
+                Draft::new(key.clone(), Call::DeleteRolePermissionsBoundary(delete))
                     .provides(Fact::RoleEmptied(self.role_subject(&role.name)))
                     .provides(Fact::PolicyUnused(self.arn_subject(boundary))),
             );
         }
         self.push(
             Draft::new(
-                &key,
+                key.clone(),
                 Call::DeleteRole(DeleteRoleRequest {
                     role_name: role.name.clone(),
                 }),
@@ -1239,7 +1244,7 @@ impl<'a> Builder<'a> {
 
     /// In-place changes; returns whether any step was needed.
     fn update_role(&mut self, live: &Role, role: &Role, hash: &str) -> bool {
-        let key = role_key(&role.name);
+        let key: Arc<str> = role_key(&role.name).into();
         let name = role.name.clone();
         let before = self.out.drafts.len();
         let updated = Fact::AttributesUpdated(self.key_subject(&key));
@@ -1254,14 +1259,14 @@ impl<'a> Builder<'a> {
                 description: Some(role.description.clone()),
                 max_session_duration: Some(role.max_session_duration),
             };
-            self.push(Draft::new(&key, Call::UpdateRole(update)).provides(updated));
+            self.push(Draft::new(key.clone(), Call::UpdateRole(update)).provides(updated));
         }
         if live.trust != role.trust {
             let update = UpdateAssumeRolePolicyRequest {
                 role_name: name.clone(),
                 policy_document: role.trust.to_json(),
             };
-            let draft = Draft::new(&key, Call::UpdateAssumeRolePolicy(update))
+            let draft = Draft::new(key.clone(), Call::UpdateAssumeRolePolicy(update))
                 .provides(ready)
                 .provides(updated);
             let draft = self.after_trusted_roles(draft, role);
@@ -1294,7 +1299,7 @@ impl<'a> Builder<'a> {
                 role_name: name.clone(),
             };
             self.push(
-                Draft::new(&key, Call::DeleteRolePermissionsBoundary(delete))
+                Draft::new(key.clone(), Call::DeleteRolePermissionsBoundary(delete))
                     .provides(Fact::PolicyUnused(self.arn_subject(old)))
                     .provides(updated),
             );
@@ -1303,7 +1308,7 @@ impl<'a> Builder<'a> {
                 permissions_boundary: new.clone(),
             };
             self.push(
-                Draft::new(&key, Call::PutRolePermissionsBoundary(put))
+                Draft::new(key.clone(), Call::PutRolePermissionsBoundary(put))
                     .requires(Fact::PolicyExists(self.arn_subject(&new)))
                     .provides(ready)
                     .provides(updated),
@@ -1318,7 +1323,9 @@ impl<'a> Builder<'a> {
                     role_name: name.clone(),
                 }),
             };
-            let mut draft = Draft::new(&key, call).provides(ready).provides(updated);
+            let mut draft = Draft::new(key.clone(), call)
+                .provides(ready)
+                .provides(updated);
             if let Some(new) = &role.permissions_boundary {
                 draft = draft.requires(Fact::PolicyExists(self.arn_subject(new)));
             }
@@ -1399,7 +1406,7 @@ impl<'a> Builder<'a> {
                     policy_name: policy_name.clone(),
                 };
                 self.push(
-                    Draft::new(&key, Call::DeleteRolePolicy(delete))
+                    Draft::new(key.clone(), Call::DeleteRolePolicy(delete))
                         .provides(Fact::RoleInlineDeleted(self.role_subject(&name)))
                         .provides(ready)
                         .provides(updated),
@@ -1414,7 +1421,7 @@ impl<'a> Builder<'a> {
                     policy_document: document.shared_json(),
                 };
                 self.push(
-                    Draft::new(&key, Call::PutRolePolicy(put))
+                    Draft::new(key.clone(), Call::PutRolePolicy(put))
                         .requires(Fact::RoleInlineDeleted(self.role_subject(&name)))
                         .provides(ready)
                         .provides(updated),
@@ -1429,7 +1436,7 @@ impl<'a> Builder<'a> {
                 tag_keys: remove,
             };
             self.push(
-                Draft::new(&key, Call::UntagRole(untag))
+                Draft::new(key.clone(), Call::UntagRole(untag))
                     .provides(Fact::TagsRemoved(self.key_subject(&key))),
             );
         }
@@ -1440,7 +1447,7 @@ impl<'a> Builder<'a> {
                 tags: self.tag_texts.list(&set),
             };
             self.push(
-                Draft::new(&key, Call::TagRole(tag))
+                Draft::new(key.clone(), Call::TagRole(tag))
                     .requires(Fact::TagsRemoved(self.key_subject(&key)))
                     .requires(updated),
             );
@@ -1502,7 +1509,7 @@ impl<'a> Builder<'a> {
     }
 
     fn create_profile(&mut self, profile: &'a InstanceProfile, hash: &str) {
-        let key = profile_key(&profile.name);
+        let key: Arc<str> = profile_key(&profile.name).into();
         let spec = if profile.role.is_some() {
             ownership::PENDING_SPEC
         } else {
@@ -1517,27 +1524,27 @@ impl<'a> Builder<'a> {
         };
         let me = self.profile_subject(&profile.name);
         self.push(
-            Draft::new(&key, Call::CreateInstanceProfile(create))
+            Draft::new(key.clone(), Call::CreateInstanceProfile(create))
                 .requires(Fact::ProfileGone(me))
                 .provides(Fact::ProfileExists(me)),
         );
         if let Some(role) = &profile.role {
             self.check_role_reference(&key, role);
-            self.add_role_to_profile(&profile.name, role);
-            self.push_spec_tag_of(&key, me, hash);
+            self.add_role_to_profile(&key, &profile.name, role);
+            self.push_spec_tag_of(key, me, hash);
         }
     }
 
     /// Disassociations happen in the instance pass; then the role comes out and
     /// the profile goes.
     fn delete_profile(&mut self, profile: &InstanceProfile) {
-        let key = profile_key(&profile.name);
+        let key: Arc<str> = profile_key(&profile.name).into();
         if let Some(role) = &profile.role {
             self.remove_role_from_profile(&profile.name, role);
         }
         self.push(
             Draft::new(
-                &key,
+                key.clone(),
                 Call::DeleteInstanceProfile(DeleteInstanceProfileRequest {
                     instance_profile_name: profile.name.clone(),
                 }),
@@ -1556,7 +1563,7 @@ impl<'a> Builder<'a> {
         profile: &'a InstanceProfile,
         hash: &str,
     ) -> bool {
-        let key = profile_key(&profile.name);
+        let key: Arc<str> = profile_key(&profile.name).into();
         let before = self.out.drafts.len();
         let role_replaced = profile
             .role
@@ -1569,7 +1576,7 @@ impl<'a> Builder<'a> {
                 .map(|old| self.remove_role_from_profile(&profile.name, old));
             if let Some(new) = &profile.role {
                 self.check_role_reference(&key, new);
-                self.add_role_to_profile(&profile.name, new);
+                self.add_role_to_profile(&key, &profile.name, new);
                 if let Some(removal) = removal
                     && live.role.as_ref() != Some(new)
                 {
@@ -1592,7 +1599,7 @@ impl<'a> Builder<'a> {
                 tag_keys: remove,
             };
             self.push(
-                Draft::new(&key, Call::UntagInstanceProfile(untag))
+                Draft::new(key.clone(), Call::UntagInstanceProfile(untag))
                     .provides(Fact::TagsRemoved(self.key_subject(&key))),
             );
         }
@@ -1602,7 +1609,7 @@ impl<'a> Builder<'a> {
                 tags: self.tag_texts.list(&set),
             };
             self.push(
-                Draft::new(&key, Call::TagInstanceProfile(tag))
+                Draft::new(key.clone(), Call::TagInstanceProfile(tag))
                     .requires(Fact::TagsRemoved(self.key_subject(&key)))
                     .requires(Fact::AttributesUpdated(self.key_subject(&key))),
             );
@@ -1610,14 +1617,14 @@ impl<'a> Builder<'a> {
         self.out.drafts.len() > before
     }
 
-    fn add_role_to_profile(&mut self, profile: &'a str, role: &'a str) {
-        let key = profile_key(profile);
+    /// AddRoleToInstanceProfile; `key` is the profile's.
+    fn add_role_to_profile(&mut self, key: &Arc<str>, profile: &'a str, role: &'a str) {
         self.adds.insert(profile, role);
         let me = self.profile_subject(profile);
         let role_subject = self.role_subject(role);
         self.push(
             Draft::new(
-                &key,
+                key.clone(),
                 Call::AddRoleToInstanceProfile(AddRoleToInstanceProfileRequest {
                     instance_profile_name: profile.to_string(),
                     role_name: role.to_string(),
@@ -1639,9 +1646,9 @@ impl<'a> Builder<'a> {
         if let Some(&index) = self.removals.get(&pair) {
             return index;
         }
-        let key = profile_key(profile);
+        let key: Arc<str> = profile_key(profile).into();
         let mut draft = Draft::new(
-            &key,
+            key.clone(),
             Call::RemoveRoleFromInstanceProfile(RemoveRoleFromInstanceProfileRequest {
                 instance_profile_name: profile.to_string(),
                 role_name: role.to_string(),
@@ -1759,12 +1766,11 @@ impl<'a> Builder<'a> {
                     );
                 }
                 InstanceMatch::Found(id) => {
-                    let key = instance_key(id);
+                    let key: Arc<str> = instance_key(id).into();
                     self.subjects.focus_on_key(&key);
-                    let (Some(diff), Some(live)) = (
-                        diffs.get(key.as_str()).copied(),
-                        self.live.instances.get(id),
-                    ) else {
+                    let (Some(diff), Some(live)) =
+                        (diffs.get(&*key).copied(), self.live.instances.get(id))
+                    else {
                         continue;
                     };
                     if diff.status != Status::Managed {
@@ -1837,7 +1843,7 @@ impl<'a> Builder<'a> {
                     .collect(),
             };
             self.push(
-                Draft::new(&diff.key, Call::DeleteTags(release))
+                Draft::new(diff.key.as_str(), Call::DeleteTags(release))
                     .requires(Fact::AttributesUpdated(self.key_subject(&diff.key))),
             );
             self.out.changes.push(change(diff, Action::Delete, None));
@@ -1900,7 +1906,7 @@ impl<'a> Builder<'a> {
     fn terminate(&mut self, diff: &ResourceDiff, live: &'a LiveInstance) {
         self.leaving.insert(&live.instance_id);
         let mut draft = Draft::new(
-            &diff.key,
+            diff.key.as_str(),
             Call::TerminateInstances(TerminateInstancesRequest {
                 instance_ids: vec![live.instance_id.clone()],
             }),
@@ -2017,7 +2023,7 @@ impl<'a> Builder<'a> {
 
     /// Steps that give a managed instance its declared profile; returns whether any.
     fn associate(&mut self, live: &'a LiveInstance, wanted: Option<&str>) -> bool {
-        let key = instance_key(&live.instance_id);
+        let key: Arc<str> = instance_key(&live.instance_id).into();
         let current = live.association.as_ref();
         match (current, wanted) {
             (None, None) => false,
@@ -2052,9 +2058,12 @@ impl<'a> Builder<'a> {
                     iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
                     association_id: a.association_id.clone(),
                 };
-                let draft = Draft::new(&key, Call::ReplaceIamInstanceProfileAssociation(replace))
-                    .provides(Fact::ProfileUnused(self.profile_subject(&a.profile_name)))
-                    .provides(Fact::AttributesUpdated(self.key_subject(&key)));
+                let draft = Draft::new(
+                    key.clone(),
+                    Call::ReplaceIamInstanceProfileAssociation(replace),
+                )
+                .provides(Fact::ProfileUnused(self.profile_subject(&a.profile_name)))
+                .provides(Fact::AttributesUpdated(self.key_subject(&key)));
                 let draft = self.ready_to_use(draft, profile);
                 self.push(draft);
                 self.leaving.insert(&live.instance_id);
@@ -2099,12 +2108,12 @@ impl<'a> Builder<'a> {
         let Some(association) = &live.association else {
             return;
         };
-        let key = instance_key(&live.instance_id);
+        let key: Arc<str> = instance_key(&live.instance_id).into();
         let request = DisassociateIamInstanceProfileRequest {
             association_id: association.association_id.clone(),
         };
         self.push(
-            Draft::new(&key, Call::DisassociateIamInstanceProfile(request))
+            Draft::new(key.clone(), Call::DisassociateIamInstanceProfile(request))
                 .provides(Fact::ProfileUnused(
                     self.profile_subject(&association.profile_name),
                 ))
@@ -2114,12 +2123,12 @@ impl<'a> Builder<'a> {
     }
 
     fn push_associate(&mut self, live: &LiveInstance, profile: &str) {
-        let key = instance_key(&live.instance_id);
+        let key: Arc<str> = instance_key(&live.instance_id).into();
         let request = AssociateIamInstanceProfileRequest {
             iam_instance_profile: IamInstanceProfileSpecification::by_name(profile),
             instance_id: live.instance_id.clone(),
         };
-        let draft = Draft::new(&key, Call::AssociateIamInstanceProfile(request))
+        let draft = Draft::new(key.clone(), Call::AssociateIamInstanceProfile(request))
             .requires(Fact::InstanceFree(self.key_subject(&key)))
             .provides(Fact::AttributesUpdated(self.key_subject(&key)));
         let draft = self.ready_to_use(draft, profile);

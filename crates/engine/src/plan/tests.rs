@@ -471,7 +471,7 @@ fn a_create_with_more_steps_writes_its_spec_hash_last() {
     let spec_of = |op: &str, resource: &str| -> Vec<String> {
         p.steps
             .iter()
-            .filter(|s| s.call.operation() == op && s.resource == resource)
+            .filter(|s| s.call.operation() == op && *s.resource == *resource)
             .map(|s| {
                 let json = serde_json::to_value(&s.call).unwrap();
                 json["params"]["Tags"]
@@ -1649,7 +1649,7 @@ fn a_large_markdown_plan_renders_its_sections_in_plan_order_whatever_the_threads
         let resource = format!("role/r{n:05}");
         p.steps
             .iter()
-            .filter(|step| step.resource == resource)
+            .filter(|step| *step.resource == *resource)
             .map(|step| format!("`{}`", step.call.operation()))
             .collect()
     };

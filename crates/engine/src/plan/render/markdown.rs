@@ -34,7 +34,7 @@ pub fn write(plan: &Plan, sink: &mut dyn io::Write) -> io::Result<()> {
         let mut calls: HashMap<&str, Vec<&str>> = HashMap::with_capacity(plan.changes.len());
         for step in &plan.steps {
             calls
-                .entry(step.resource.as_str())
+                .entry(&*step.resource)
                 .or_default()
                 .push(step.call.operation());
         }
