@@ -394,39 +394,57 @@ fn live_title(instance: &LiveInstance) -> String {
 /// resource's requests carry the stack's tags, the ownership tags and the
 /// same few keys, and a first plan of 300,000 resources held a copy of
 /// each (about 40 MB at its peak).
-#[derive(Default)]
-struct TagTexts(HashSet<Arc<str>>);
+struct TagTexts {
+    /// Every key, and the values that repeat.
+    shared: HashSet<Arc<str>>,
+    /// The ownership tags every created resource carries, at hand rather
+    /// than looked up: their keys, the stack's name, and the spec of a
+    /// resource whose steps are still to come.
+    spec_key: Arc<str>,
+    stack_key: Arc<str>,
+    stack: Arc<str>,
+    pending_spec: Arc<str>,
+}
 
 impl TagTexts {
+    fn of(desired: &Desired) -> Self {
+        TagTexts::new(&desired.stack, &desired.stack_tags)
+    }
+
     /// Knowing the values that repeat: the stack's tags and the ownership
     /// tags'. Other values are most often the resource's own.
-    fn of(desired: &Desired) -> Self {
-        let mut texts = TagTexts::default();
-        for (key, value) in &desired.stack_tags {
-            texts.shared(key);
-            texts.shared(value);
+    fn new(stack: &str, stack_tags: &Tags) -> Self {
+        let mut shared = HashSet::new();
+        let mut share = |text: &str| share_in(&mut shared, text);
+        for (key, value) in stack_tags {
+            share(key);
+            share(value);
         }
-        for text in [TAG_STACK, TAG_SPEC, TAG_LAUNCHED, "Name", "true"] {
-            texts.shared(text);
+        for text in [TAG_LAUNCHED, "Name", "true"] {
+            share(text);
         }
-        texts.shared(&desired.stack);
-        texts.shared(ownership::PENDING_SPEC);
-        texts
+        let (spec_key, stack_key) = (share(TAG_SPEC), share(TAG_STACK));
+        let (stack, pending_spec) = (share(stack), share(ownership::PENDING_SPEC));
+        TagTexts {
+            shared,
+            spec_key,
+            stack_key,
+            stack,
+            pending_spec,
+        }
     }
 
     /// `text`, shared from now on: keys, which are few.
     fn shared(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(text) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = text.into();
-        self.0.insert(shared.clone());
-        shared
+        share_in(&mut self.shared, text)
     }
 
     /// `text`, shared if it is one that repeats: values.
     fn value(&self, text: &str) -> Arc<str> {
-        self.0.get(text).cloned().unwrap_or_else(|| text.into())
+        self.shared
+            .get(text)
+            .cloned()
+            .unwrap_or_else(|| text.into())
     }
 
     fn tag(&mut self, key: &str, value: &str) -> Tag {
@@ -440,18 +458,48 @@ impl TagTexts {
         tags.iter().map(|(k, v)| self.tag(k, v)).collect()
     }
 
+    /// The `rolecall:spec` tag of `spec`: a resource's hash, or
+    /// [`ownership::PENDING_SPEC`].
+    fn spec_tag(&self, spec: &str) -> Tag {
+        let value = if spec == &*self.pending_spec {
+            self.pending_spec.clone()
+        } else {
+            self.value(spec)
+        };
+        Tag {
+            key: self.spec_key.clone(),
+            value,
+        }
+    }
+
+    /// The `rolecall:stack` tag of `stack`.
+    fn stack_tag(&self, stack: &str) -> Tag {
+        let value = if stack == &*self.stack {
+            self.stack.clone()
+        } else {
+            self.value(stack)
+        };
+        Tag {
+            key: self.stack_key.clone(),
+            value,
+        }
+    }
+
     /// [`TagTexts::list`] of [`ownership::owned_tags`]`(user, stack,
     /// spec)`, merged in key order without building that map (a copy of
     /// every created resource's tags, dropped at once).
     fn owned(&mut self, user: &Tags, stack: &str, spec: &str) -> Vec<Tag> {
         // In key order, as the map would hold them.
-        let mut ours = [(TAG_SPEC, spec), (TAG_STACK, stack)];
+        let mut ours = [
+            (TAG_SPEC, self.spec_tag(spec)),
+            (TAG_STACK, self.stack_tag(stack)),
+        ];
         ours.sort_unstable_by_key(|&(key, _)| key);
         let mut ours = ours.into_iter().peekable();
         let mut tags = Vec::with_capacity(user.len() + 2);
         for (key, value) in user.iter() {
-            while let Some((ours_key, ours_value)) = ours.next_if(|(k, _)| *k <= key.as_str()) {
-                tags.push(self.tag(ours_key, ours_value));
+            while let Some((ours_key, tag)) = ours.next_if(|(k, _)| *k <= key.as_str()) {
+                tags.push(tag);
                 if ours_key == key {
                     // Ours replaces a declared tag of the same key, as
                     // inserting it into the map would.
@@ -465,11 +513,19 @@ impl TagTexts {
                 tags.push(self.tag(key, value));
             }
         }
-        for (key, value) in ours {
-            tags.push(self.tag(key, value));
-        }
+        tags.extend(ours.map(|(_, tag)| tag));
         tags
     }
+}
+
+/// `text` as `shared` holds it, added if it does not yet.
+fn share_in(shared: &mut HashSet<Arc<str>>, text: &str) -> Arc<str> {
+    if let Some(known) = shared.get(text) {
+        return known.clone();
+    }
+    let text: Arc<str> = text.into();
+    shared.insert(text.clone());
+    text
 }
 
 /// What makes a policy's replacement necessary, for the plan's warning.
@@ -1089,7 +1145,7 @@ impl<'a> Builder<'a> {
 
     /// [`Builder::push_spec_tag`], with the key and its subject at hand.
     fn push_spec_tag_of(&mut self, key: Arc<str>, subject: Subject, hash: &str) {
-        let tags = vec![self.tag_texts.tag(TAG_SPEC, hash)];
+        let tags = vec![self.tag_texts.spec_tag(hash)];
         let call = match key::parts(&key) {
             Some((Kind::Role, name)) => Call::TagRole(TagRoleRequest {
                 role_name: name.to_string(),
@@ -2260,7 +2316,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            let mut texts = TagTexts::default();
+            let mut texts = TagTexts::new("web", &Tags::new());
             let merged = texts.owned(&user, "web", "hash");
             let expected = texts.list(&ownership::owned_tags(&user, "web", "hash"));
             assert_eq!(merged, expected, "{tags:?}");
