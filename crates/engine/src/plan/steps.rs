@@ -57,7 +57,11 @@ struct Builder<'a> {
     /// permissions boundary.
     roles_by_policy: HashMap<&'a str, Vec<&'a str>>,
     roles_bounded_by: HashMap<&'a str, Vec<&'a str>>,
-    /// Profiles that get AddRoleToInstanceProfile, and the role they get.
+    /// Profiles that stay and get AddRoleToInstanceProfile, and the role
+    /// they get: read for the profiles that lose their role, which a
+    /// created profile never does (nor one deleted or replaced, whose
+    /// users are warned about apart). A first plan's 100,000 created
+    /// profiles are not recorded.
     adds: HashMap<&'a str, &'a str>,
     replaced_roles: HashSet<&'a str>,
     /// Replaced policies: old ARN -> new ARN (the same when only the
@@ -1632,6 +1636,7 @@ impl<'a> Builder<'a> {
                 .map(|old| self.remove_role_from_profile(&profile.name, old));
             if let Some(new) = &profile.role {
                 self.check_role_reference(&key, new);
+                self.adds.insert(&profile.name, new);
                 self.add_role_to_profile(&key, &profile.name, new);
                 if let Some(removal) = removal
                     && live.role.as_ref() != Some(new)
@@ -1674,8 +1679,7 @@ impl<'a> Builder<'a> {
     }
 
     /// AddRoleToInstanceProfile; `key` is the profile's.
-    fn add_role_to_profile(&mut self, key: &Arc<str>, profile: &'a str, role: &'a str) {
-        self.adds.insert(profile, role);
+    fn add_role_to_profile(&mut self, key: &Arc<str>, profile: &str, role: &str) {
         let me = self.profile_subject(profile);
         let role_subject = self.role_subject(role);
         self.push(
