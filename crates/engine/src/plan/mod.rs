@@ -32,7 +32,7 @@ pub use crate::compare::{Attribute, Comparison, Kind, Problem, ResourceDiff, Sho
 use crate::in_order::InOrder;
 use crate::phase;
 pub use refusals::another_account;
-use rolecall_cloud::Call;
+use rolecall_cloud::{Call, Service};
 use rolecall_model::{Desired, InstanceProfile, Live, Role, key, resource_title};
 
 /// Version of the JSON plan format (docs/design.md, "JSON plan").
@@ -768,9 +768,12 @@ fn ordered(
     phase::timed("sequence", || {
         sequence::order_into(drafts, |step| {
             next_id += 1;
+            // Only EC2's calls act on instances: the keys of a million
+            // IAM steps, long out of the cache, are not read for a name.
+            let on_ec2 = step.call.descriptor().service == Service::Ec2;
             Step {
                 id: next_id,
-                name: name_of(&step.resource),
+                name: on_ec2.then(|| name_of(&step.resource)).flatten(),
                 resource: step.resource,
                 call: step.call,
                 depends_on: step.depends_on.into_iter().map(|p| p + 1).collect(),
