@@ -124,8 +124,7 @@ fn write_array<T: Serialize + Sync, W: Write>(
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
-    super::write_in_batches(items, every_core, out, |first, run| {
-        let mut text = Vec::new();
+    super::write_in_batches(items, every_core, out, |first, run, mut text| {
         for (n, item) in run.iter().enumerate() {
             text.extend_from_slice(if first + n == 0 { b"\n" } else { b",\n" });
             text.extend_from_slice(ELEMENT);

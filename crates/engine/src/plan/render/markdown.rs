@@ -43,8 +43,9 @@ pub fn write(plan: &Plan, sink: &mut dyn io::Write) -> io::Result<()> {
             .iter()
             .filter(|c| c.action != Action::Noop)
             .collect();
-        write_in_batches(&changes, &|| true, out, |_, part| {
-            let mut text = String::new();
+        write_in_batches(&changes, &|| true, out, |_, part, room| {
+            // An empty buffer is no text yet: valid UTF-8.
+            let mut text = String::from_utf8(room).unwrap_or_default();
             for change in part {
                 write_change(change, &calls, plan.destroy, &mut text);
             }

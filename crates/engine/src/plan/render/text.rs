@@ -148,8 +148,7 @@ fn write_changes_buffered<W: Write>(
             plan.stack
         )?;
     }
-    write_in_batches(&changes, &every_core, out, |_, part| {
-        let mut text = Vec::new();
+    write_in_batches(&changes, &every_core, out, |_, part, mut text| {
         let mut documents = WrittenDocuments::default();
         let mut in_order = later.and_then(Later::declared_in_order);
         for &(index, change) in part {
