@@ -346,8 +346,9 @@ struct Runs<'c, 'a> {
     cmp: &'c Comparison,
     /// Whether the profile pass is a run (else the main builder drafts it).
     profiles_forked: bool,
-    /// The instances' diffs by key, made by the first run taken.
-    diffs: OnceLock<HashMap<&'c str, &'c ResourceDiff>>,
+    /// The instances' diffs (and their positions) by key, made by the
+    /// first run taken.
+    diffs: OnceLock<HashMap<&'c str, (usize, &'c ResourceDiff)>>,
     /// Runs not taken yet: (position, what, builder), in order.
     todo: Mutex<VecDeque<(usize, Run, Builder<'a>)>>,
     /// Runs done: (position, builder).
@@ -432,9 +433,9 @@ impl<'c: 'a, 'a> Runs<'c, 'a> {
             }
             Run::Declared(run) => {
                 let diffs = self.diffs.get_or_init(|| {
-                    (self.cmp.diffs.iter())
-                        .filter(|d| d.kind == Kind::Instance)
-                        .map(|d| (d.key.as_str(), d))
+                    (self.cmp.diffs.iter().enumerate())
+                        .filter(|(_, d)| d.kind == Kind::Instance)
+                        .map(|(at, d)| (d.key.as_str(), (at, d)))
                         .collect()
                 });
                 builder.declared_instances(self.cmp, diffs, run);
@@ -1858,7 +1859,7 @@ impl<'a> Builder<'a> {
     fn declared_instances(
         &mut self,
         cmp: &Comparison,
-        diffs: &HashMap<&str, &ResourceDiff>,
+        diffs: &HashMap<&str, (usize, &'a ResourceDiff)>,
         run: std::ops::Range<usize>,
     ) {
         let declared = self.desired.instances.iter().zip(&cmp.instance_matches);
@@ -1877,8 +1878,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 InstanceMatch::Absent => {
-                    self.subjects.focus_on_key(&declared_key);
-                    let diff = diffs.get(declared_key.as_str()).copied();
+                    let diff = self.focus_on_instance(diffs, &declared_key);
                     // The diff under this key is an orphan's when the
                     // account's instance of that id is owned and no longer
                     // declared (`name: i-…` declares another): the hash is
@@ -1896,10 +1896,10 @@ impl<'a> Builder<'a> {
                 }
                 InstanceMatch::Found(id) => {
                     let key: Arc<str> = instance_key(id).into();
-                    self.subjects.focus_on_key(&key);
-                    let (Some(diff), Some(live)) =
-                        (diffs.get(&*key).copied(), self.live.instances.get(id))
-                    else {
+                    let (Some(diff), Some(live)) = (
+                        self.focus_on_instance(diffs, &key),
+                        self.live.instances.get(id),
+                    ) else {
                         continue;
                     };
                     if diff.status != Status::Managed {
@@ -1930,6 +1930,25 @@ impl<'a> Builder<'a> {
                     };
                     self.out.changes.push(change(diff, action, Some(why)));
                 }
+            }
+        }
+    }
+
+    /// The diff of the instance of `key`, if any, its subject made the
+    /// focus ([`Subjects::focus`]) with no lookup but this one.
+    fn focus_on_instance(
+        &self,
+        diffs: &HashMap<&str, (usize, &'a ResourceDiff)>,
+        key: &str,
+    ) -> Option<&'a ResourceDiff> {
+        match diffs.get(key) {
+            Some(&(at, diff)) => {
+                self.subjects.focus(at, diff);
+                Some(diff)
+            }
+            None => {
+                self.subjects.focus_on_key(key);
+                None
             }
         }
     }
