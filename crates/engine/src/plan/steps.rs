@@ -178,7 +178,7 @@ pub(super) fn build_with(
     // A change, noop or not, for about every diff.
     builder.out.changes.reserve_exact(cmp.diffs.len());
     // The instance pass reads nothing the other passes write (only what
-    // the pass above decided), so it runs on its own core, in runs, each
+    // the census found), so it runs on its own core, in runs, each
     // into a builder of its own, whose drafts follow the others' as if the
     // pass ran after them. This thread takes the runs left once its own
     // passes are done: most of a converged plan's drafting is its
@@ -371,8 +371,8 @@ impl<'c: 'a, 'a> Runs<'c, 'a> {
     /// role: a deleted role is taken out of its profiles by the same
     /// RemoveRoleFromInstanceProfile that a profile's own change may need,
     /// drafted once (`Builder::removals`). That is all the profile pass
-    /// would read of the role pass; it reads what the first pass over the
-    /// diffs decided (roles replaced) as the instance pass does.
+    /// would read of the role pass; it reads what the census found (roles
+    /// replaced) as the instance pass does.
     fn of(
         builder: &Builder<'a>,
         cmp: &'c Comparison,
