@@ -83,7 +83,8 @@ pub struct Change {
 pub struct Step {
     /// 1-based, in execution order.
     pub id: usize,
-    /// Shared with the other steps on the resource.
+    /// Shared with the steps drafted together with it on the resource
+    /// ([`sequence::Draft::resource`]).
     pub resource: Arc<str>,
     /// The Name tag of the instance the step acts on, as in [`Change::name`].
     /// Boxed, so that a step is no larger than the draft it is made from
@@ -566,6 +567,10 @@ const DRAFTS_WORTH_FREEING_FIRST: usize = 10_000;
 /// beside the changes taking their views.
 const DRAFTS_WORTH_REFUSING_BESIDE: usize = 10_000;
 
+// A plan that frees its diffs on the drafting thread checks its refusals
+// beside that (`draft_leaving_views_due`).
+const _: () = assert!(DRAFTS_WORTH_FREEING_FIRST >= DRAFTS_WORTH_REFUSING_BESIDE);
+
 /// Views to build a thread's worth: a role's is a few microseconds.
 const VIEWS_WORTH_A_THREAD: usize = 2_000;
 
@@ -636,7 +641,8 @@ fn draft_leaving_views_due(
             }
             if free_here {
                 // Freed on this thread, whose sequencing then reuses the
-                // memory, and beside the refusals, which take longer.
+                // memory, and beside the refusals, which take longer
+                // (a plan this large checks them on a thread of their own).
                 drop(diffs);
             } else {
                 // A converged stack's 300,000 diffs take 0.04 s to free:

@@ -152,8 +152,9 @@ const _: () = assert!(std::mem::size_of::<Fact>() == 8);
 /// A step before ordering.
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// Shared by a resource's drafts, and by the steps they become: a
-    /// first plan's million steps name 300,000 resources.
+    /// Shared by the drafts a resource's change makes together (a created
+    /// role's four, a created profile's three) and by the steps they
+    /// become: a first plan's million steps name 300,000 resources.
     pub resource: Arc<str>,
     pub call: Call,
     /// What the step makes true, needs first, and would rather follow, in

@@ -1935,7 +1935,8 @@ impl<'a> Builder<'a> {
     }
 
     /// The diff of the instance of `key`, if any, its subject made the
-    /// focus ([`Subjects::focus`]) with no lookup but this one.
+    /// focus ([`Subjects::focus`]) from the diff's position, with no
+    /// second lookup by key (unless it has no diff).
     fn focus_on_instance(
         &self,
         diffs: &HashMap<&str, (usize, &'a ResourceDiff)>,
