@@ -185,7 +185,7 @@ pub fn views_due_on(
 impl ResourceDiff {
     /// A resource this stack owns that the manifests no longer declare, as
     /// the account holds it.
-    fn orphaned(key: String, kind: Kind, name: String, before: Option<View>) -> Self {
+    pub(crate) fn orphaned(key: String, kind: Kind, name: String, before: Option<View>) -> Self {
         ResourceDiff {
             key,
             kind,

@@ -240,24 +240,12 @@ fn name_in<'a>(text: &'a str, ends: &[usize], number: usize) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::{Kind, Numbering, Subject, Subjects};
-    use crate::compare::{ResourceDiff, Status};
+    use crate::compare::ResourceDiff;
 
+    /// A diff of `key`: what it is about is all the numbering reads.
     fn diff(kind: Kind, key: &str) -> ResourceDiff {
         let name = key.split_once('/').map_or(key, |(_, name)| name);
-        ResourceDiff {
-            key: key.to_string(),
-            kind,
-            name: name.to_string(),
-            instance_name: None,
-            status: Status::Missing,
-            spec: None,
-            attributes: Vec::new(),
-            before: None,
-            after: None,
-            due: Default::default(),
-            declared_hash: None,
-            location: None,
-        }
+        ResourceDiff::orphaned(key.to_string(), kind, name.to_string(), None)
     }
 
     /// A resource is its diff's position, by its name or its key, with or
